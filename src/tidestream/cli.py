@@ -1,0 +1,49 @@
+"""``tidestream serve ...``: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .config import Config
+
+
+def parse(argv: list[str]) -> Config:
+    p = argparse.ArgumentParser(prog="tidestream", description="Local, durable DynamoDB + Kinesis with change data capture")
+    p.add_argument("--version", action="version", version=f"tidestream {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the server")
+    d = Config()
+    s.add_argument("--host", default=d.host)
+    s.add_argument("--port", type=int, default=d.port)
+    s.add_argument("--data-dir", default=d.data_dir)
+    s.add_argument("--in-memory", action="store_true", help="keep nothing on disk")
+    s.add_argument("--region", default=d.region, help="region for unsigned requests")
+    s.add_argument("--account-id", default=d.account_id)
+    s.add_argument("--durability", choices=["strict", "relaxed"], default=d.durability,
+                   help="strict: fsync before acknowledging (default); relaxed: fsync on an interval")
+    s.add_argument("--no-reset-endpoint", dest="reset_endpoint", action="store_false")
+    s.add_argument("--status-delay", type=float, default=d.status_delay,
+                   help="seconds tables/streams stay CREATING/UPDATING/DELETING (default 0)")
+    s.add_argument("--ttl-interval", type=float, default=d.ttl_interval,
+                   help="seconds between TTL expiry sweeps (default 1)")
+    s.add_argument("--kinesis-limits", choices=["on", "off"], default="on")
+    s.add_argument("--log-level", default=d.log_level)
+    a = p.parse_args(argv)
+    return Config(host=a.host, port=a.port, data_dir=a.data_dir, in_memory=a.in_memory,
+                  region=a.region, account_id=a.account_id, durability=a.durability,
+                  reset_endpoint=a.reset_endpoint, status_delay=a.status_delay,
+                  ttl_interval=a.ttl_interval, kinesis_limits=a.kinesis_limits == "on",
+                  log_level=a.log_level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = parse(sys.argv[1:] if argv is None else argv)
+    from .runtime import run
+
+    run(config)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""TableDescription as AWS returns it, built from a :class:`Table`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .tables import Index, Table
+
+
+def _key_schema(ks: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"AttributeName": n, "KeyType": t} for n, t in ks]
+
+
+def _throughput(read: int, write: int, table: Table | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"NumberOfDecreasesToday": table.decreases_today if table else 0,
+                           "ReadCapacityUnits": read, "WriteCapacityUnits": write}
+    if table is not None:
+        if table.last_increase:
+            out["LastIncreaseDateTime"] = table.last_increase
+        if table.last_decrease:
+            out["LastDecreaseDateTime"] = table.last_decrease
+    return out
+
+
+def _projection(ix: Index) -> dict[str, Any]:
+    p: dict[str, Any] = {"ProjectionType": ix.projection_type}
+    if ix.non_key_attributes:
+        p["NonKeyAttributes"] = list(ix.non_key_attributes)
+    return p
+
+
+def describe_index(table: Table, ix: Index, *, sizes: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "IndexName": ix.name,
+        "KeySchema": _key_schema(ix.key_schema),
+        "Projection": _projection(ix),
+        "IndexSizeBytes": sizes[1],
+        "ItemCount": sizes[0],
+        "IndexArn": f"{table.arn}/index/{ix.name}",
+    }
+    if not ix.local:
+        d["IndexStatus"] = ix.status
+        if ix.status == "CREATING":
+            d["Backfilling"] = ix.backfilling
+        if table.billing_mode == "PAY_PER_REQUEST":
+            d["ProvisionedThroughput"] = _throughput(0, 0)
+        else:
+            d["ProvisionedThroughput"] = _throughput(ix.read_capacity, ix.write_capacity)
+        d["WarmThroughput"] = {"ReadUnitsPerSecond": max(ix.read_capacity, 12000) if table.billing_mode == "PAY_PER_REQUEST" else ix.read_capacity,
+                               "WriteUnitsPerSecond": max(ix.write_capacity, 4000) if table.billing_mode == "PAY_PER_REQUEST" else ix.write_capacity,
+                               "Status": ix.status}
+    return d
+
+
+def describe_table(table: Table, *, deleting: bool = False,
+                   index_sizes: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+    t = table
+    d: dict[str, Any] = {}
+    if not deleting:
+        d["AttributeDefinitions"] = [{"AttributeName": n, "AttributeType": t.attribute_types[n]}
+                                     for n in t.attribute_order]
+        d["CreationDateTime"] = t.created
+        d["KeySchema"] = _key_schema(t.key_schema)
+    d["DeletionProtectionEnabled"] = t.deletion_protection
+    d["ItemCount"] = t.item_count
+    if t.billing_mode == "PAY_PER_REQUEST":
+        d["ProvisionedThroughput"] = _throughput(0, 0, t)
+        d["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST",
+                                   "LastUpdateToPayPerRequestDateTime": t.billing_mode_updated or t.created}
+    else:
+        d["ProvisionedThroughput"] = _throughput(t.read_capacity, t.write_capacity, t)
+        if t.billing_mode_updated:
+            d["BillingModeSummary"] = {"BillingMode": "PROVISIONED"}
+    d["TableArn"] = t.arn
+    d["TableId"] = t.table_id
+    d["TableName"] = t.name
+    d["TableSizeBytes"] = t.size_bytes
+    d["TableStatus"] = "DELETING" if deleting else t.status
+    sizes = index_sizes or {}
+    if t.gsis:
+        d["GlobalSecondaryIndexes"] = [describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.gsis]
+    if t.lsis:
+        d["LocalSecondaryIndexes"] = [describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.lsis]
+    if t.stream_enabled or t.stream_label:
+        if t.stream_enabled:
+            d["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": t.stream_view_type}
+        d["LatestStreamLabel"] = t.stream_label
+        d["LatestStreamArn"] = t.stream_arn
+    if t.sse:
+        d["SSEDescription"] = dict(t.sse)
+    if t.table_class:
+        d["TableClassSummary"] = {"TableClass": t.table_class}
+    if t.on_demand_read or t.on_demand_write:
+        od: dict[str, int] = {}
+        if t.on_demand_read:
+            od["MaxReadRequestUnits"] = t.on_demand_read
+        if t.on_demand_write:
+            od["MaxWriteRequestUnits"] = t.on_demand_write
+        d["OnDemandThroughput"] = od
+    if not deleting and t.status == "ACTIVE":
+        if t.billing_mode == "PAY_PER_REQUEST":
+            d["WarmThroughput"] = {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+        else:
+            d["WarmThroughput"] = {"ReadUnitsPerSecond": t.read_capacity,
+                                   "WriteUnitsPerSecond": t.write_capacity, "Status": "ACTIVE"}
+    return d

@@ -1,0 +1,186 @@
+"""KeyConditionExpression: the restricted condition form a Query turns into a key-range scan.
+
+The expression is parsed with the ordinary condition parser (label ``KeyConditionExpression``),
+bound like any condition, then checked for the shape DynamoDB accepts: an AND of one condition
+per key attribute, each comparing a top-level key attribute with values. Against the key schema
+(one HASH and optional RANGE, or multi-attribute keys with up to 4 HASH and 4 RANGE attributes)
+every HASH attribute needs ``=``, and RANGE attributes may be constrained left to right with
+``=`` on a prefix and any supported comparison on the last one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from ...errors import ValidationException
+from . import ast as A
+from .attributes import Names, Values
+from .conditions import Const, bind
+from .values import AttributeValue, Item, begins_with, compare, equal
+
+_FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_INVALID_FUNCTIONS = frozenset({"attribute_exists", "attribute_not_exists", "attribute_type",
+                                "contains"})
+
+
+@dataclass(frozen=True, slots=True)
+class SortCondition:
+    """One RANGE-attribute condition: ``op`` is =, <, <=, >, >=, BETWEEN or BEGINS_WITH."""
+    attribute: str
+    op: str
+    values: tuple[AttributeValue, ...]
+
+    def matches(self, value: Optional[AttributeValue]) -> bool:
+        if value is None:
+            return False
+        op = self.op
+        if op == "=":
+            return equal(value, self.values[0])
+        if op == "BEGINS_WITH":
+            return begins_with(value, self.values[0])
+        c = compare(value, self.values[0])
+        if c is None:
+            return False
+        if op == "<":
+            return c < 0
+        if op == "<=":
+            return c <= 0
+        if op == ">":
+            return c > 0
+        if op == ">=":
+            return c >= 0
+        c2 = compare(value, self.values[1])  # BETWEEN
+        return c >= 0 and c2 is not None and c2 <= 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCondition:
+    """What a Query selects: exact partition key values plus sort-key conditions.
+
+    ``partition`` maps each HASH attribute (schema order) to its value. ``sort`` lists the RANGE
+    conditions in schema order; every one but the last is ``=``.
+    """
+    partition: dict[str, AttributeValue]
+    sort: tuple[SortCondition, ...]
+
+    @property
+    def partition_value(self) -> AttributeValue:
+        """The single partition key value (first HASH attribute)."""
+        return next(iter(self.partition.values()))
+
+    @property
+    def sort_condition(self) -> Optional[SortCondition]:
+        """The last (possibly non-equality) sort condition, or None."""
+        return self.sort[-1] if self.sort else None
+
+    def matches(self, item: Item) -> bool:
+        """Whether an item satisfies every key condition (for verification and index scans)."""
+        for name, value in self.partition.items():
+            found = item.get(name)
+            if found is None or not equal(found, value):
+                return False
+        return all(c.matches(item.get(c.attribute)) for c in self.sort)
+
+
+def compile_key_condition(parsed: A.Parsed, names: Names, values: Values,
+                          key_schema: Sequence[tuple[str, str]]) -> KeyCondition:
+    """Validate a parsed KeyConditionExpression against ``key_schema`` ([(name, "HASH"|"RANGE")]).
+
+    Raises ValidationException with DynamoDB's messages for malformed shapes, missing key
+    attributes and unsupported comparisons.
+    """
+    tree = bind(parsed, names, values)
+    conditions: dict[str, tuple[str, tuple[AttributeValue, ...]]] = {}
+    _collect(tree, conditions)
+    hash_keys = [name for name, role in key_schema if role == "HASH"]
+    range_keys = [name for name, role in key_schema if role == "RANGE"]
+    if len(key_schema) <= 2 and len(conditions) > 2:
+        raise ValidationException("Conditions can be of length 1 or 2 only")
+    for name in hash_keys:
+        if name not in conditions:
+            raise _missed(name)
+    for name in hash_keys:
+        if conditions[name][0] != "=":
+            raise ValidationException("Query key condition not supported")
+    schema_names = set(hash_keys) | set(range_keys)
+    for name in conditions:
+        if name not in schema_names:
+            gap = next((r for r in range_keys if r not in conditions), None)
+            raise _missed(gap) if gap else ValidationException("Query key condition not supported")
+    constrained = [r for r in range_keys if r in conditions]
+    if constrained != range_keys[:len(constrained)]:
+        raise _missed(next(r for r in range_keys if r not in conditions))
+    for name in constrained[:-1]:
+        if conditions[name][0] != "=":
+            raise ValidationException("Query key condition not supported")
+    partition = {name: conditions[name][1][0] for name in hash_keys}
+    sort = tuple(SortCondition(name, *conditions[name]) for name in constrained)
+    return KeyCondition(partition, sort)
+
+
+def _missed(name: str) -> ValidationException:
+    return ValidationException(f"Query condition missed key schema element: {name}")
+
+
+def _invalid(operator: str) -> ValidationException:
+    return ValidationException(f"Invalid operator used in KeyConditionExpression: {operator}")
+
+
+def _collect(node, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]) -> None:
+    t = type(node)
+    if t is A.Or:
+        raise _invalid("OR")
+    if t is A.Not:
+        raise _invalid("NOT")
+    if t is A.In:
+        raise _invalid("IN")
+    if t is A.Compare and node.op == "<>":
+        raise _invalid("<>")
+    if t is A.And:
+        _collect(node.left, out)
+        _collect(node.right, out)
+        return
+    if t is A.Call:
+        if node.name in _INVALID_FUNCTIONS:
+            raise _invalid(node.name)
+        if node.name == "size":
+            raise ValidationException("KeyConditionExpressions cannot contain nested operations")
+    if t is A.Between or (t is A.Call and node.name == "begins_with"):
+        first = node.operand if t is A.Between else node.args[0]
+        if type(first) is not A.Path:
+            operator = "BETWEEN" if t is A.Between else "begins_with"
+            raise ValidationException(f"Invalid condition in KeyConditionExpression: {operator} "
+                                      "operator must have the key attribute as its first operand")
+    if t is A.Compare:
+        args = (node.left, node.right)
+    elif t is A.Between:
+        args = (node.operand, node.low, node.high)
+    else:
+        args = node.args
+    attribute: Optional[str] = None
+    position = 0
+    for i, arg in enumerate(args):
+        if type(arg) is A.Path:
+            if attribute is not None:
+                raise ValidationException("Invalid condition in KeyConditionExpression: Multiple "
+                                          "attribute names used in one condition")
+            if len(arg.elements) > 1:
+                raise ValidationException(
+                    "KeyConditionExpressions cannot have conditions on nested attributes")
+            attribute = arg.elements[0]
+            position = i
+        elif type(arg) is not Const:
+            _collect(arg, out)  # size(): nested operation
+    if attribute is None:
+        raise ValidationException("Invalid condition in KeyConditionExpression: No key attribute specified")
+    if attribute in out:
+        raise ValidationException("KeyConditionExpressions must only contain one condition per key")
+    consts = tuple(a.value for i, a in enumerate(args) if i != position)
+    if t is A.Compare:
+        op = node.op if position == 0 else _FLIP[node.op]
+    elif t is A.Between:
+        op = "BETWEEN"
+    else:
+        op = "BEGINS_WITH"
+    out[attribute] = (op, consts)

@@ -1,0 +1,145 @@
+"""PutItem, GetItem, UpdateItem, DeleteItem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...context import RequestContext
+from ...errors import ConditionalCheckFailedException, ValidationException
+from ..attributes import from_wire_item
+from ..capacity import Consumed, item_read_units, wants_capacity
+from ..itemstore import Change
+from ..keys import extract_key, validate_item_keys, validate_key
+from ..request import WriteExpressions, ReadExpressions
+from ..sizes import check_item_size
+from ..state import DynamoState, schema_of
+from ..tables import Table
+from . import operation
+
+
+def conditional_failure(p: dict, old: dict | None) -> ConditionalCheckFailedException:
+    extra = {}
+    if p.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
+        extra["Item"] = old
+    return ConditionalCheckFailedException("The conditional request failed", extra=extra)
+
+
+def _return_values(p: dict, allowed: tuple[str, ...], op: str) -> str:
+    rv = p.get("ReturnValues") or "NONE"
+    if rv not in allowed:
+        raise ValidationException(f"ReturnValues can only be {' or '.join(allowed)}"
+                                  if op == "PutItem" or op == "DeleteItem" else
+                                  f"ReturnValues can only be {' or '.join(allowed)}")
+    return rv
+
+
+def _capacity(out: dict, p: dict, table: Table, old: dict | None, new: dict | None) -> None:
+    mode = p.get("ReturnConsumedCapacity")
+    if wants_capacity(mode):
+        c = Consumed(table.name)
+        c.add_write(old, new, schema_of(table))
+        out["ConsumedCapacity"] = c.render(mode)
+
+
+def _collection_metrics(out: dict, p: dict, table: Table, item: dict) -> None:
+    if p.get("ReturnItemCollectionMetrics") == "SIZE" and table.lsis:
+        out["ItemCollectionMetrics"] = {"ItemCollectionKey": {table.hash_key: item[table.hash_key]},
+                                        "SizeEstimateRangeGB": [0.0, 1.0]}
+
+
+@operation("PutItem")
+def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    table = state.table(ctx, p["TableName"])
+    rv = _return_values(p, ("NONE", "ALL_OLD"), "PutItem")
+    ex = WriteExpressions.from_request(p, "PutItem")
+    item = from_wire_item(p["Item"])
+    schema = schema_of(table)
+    validate_item_keys(item, schema)
+    check_item_size(item)
+    key = state.items.item_key(table, item)
+    old = state.items.get(key)
+    if not ex.condition_holds(old):
+        raise conditional_failure(p, old)
+    state.items.commit([Change(table, key, old, item)])
+    out: dict[str, Any] = {}
+    if rv == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    _capacity(out, p, table, old, item)
+    _collection_metrics(out, p, table, item)
+    return out
+
+
+@operation("GetItem")
+def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    table = state.table(ctx, p["TableName"])
+    ex = ReadExpressions.from_request(p, "GetItem")
+    key = from_wire_item(p["Key"])
+    validate_key(key, schema_of(table))
+    item = state.items.get(state.items.item_key(table, key))
+    out: dict[str, Any] = {}
+    if item is not None:
+        out["Item"] = ex.project(item)
+    mode = p.get("ReturnConsumedCapacity")
+    if wants_capacity(mode):
+        c = Consumed(table.name)
+        c.add_table(item_read_units(item, bool(p.get("ConsistentRead"))))
+        out["ConsumedCapacity"] = c.render(mode)
+    return out
+
+
+@operation("DeleteItem")
+def delete_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    table = state.table(ctx, p["TableName"])
+    rv = _return_values(p, ("NONE", "ALL_OLD"), "DeleteItem")
+    ex = WriteExpressions.from_request(p, "DeleteItem")
+    key = from_wire_item(p["Key"])
+    validate_key(key, schema_of(table))
+    k = state.items.item_key(table, key)
+    old = state.items.get(k)
+    if not ex.condition_holds(old):
+        raise conditional_failure(p, old)
+    if old is not None:
+        state.items.commit([Change(table, k, old, None)])
+    out: dict[str, Any] = {}
+    if rv == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    _capacity(out, p, table, old, None)
+    if old is not None:
+        _collection_metrics(out, p, table, old)
+    return out
+
+
+_UPDATE_RV = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+
+
+@operation("UpdateItem")
+def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    table = state.table(ctx, p["TableName"])
+    rv = p.get("ReturnValues") or "NONE"
+    if rv not in _UPDATE_RV:
+        raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW")
+    ex = WriteExpressions.from_request(p, "UpdateItem", table.key_names)
+    key = from_wire_item(p["Key"])
+    schema = schema_of(table)
+    validate_key(key, schema)
+    k = state.items.item_key(table, key)
+    old = state.items.get(k)
+    if not ex.condition_holds(old):
+        raise conditional_failure(p, old)
+    new = ex.apply_update(old, key)
+    validate_item_keys(new, schema, update=True)
+    check_item_size(new)
+    if new != old:
+        state.items.commit([Change(table, k, old, new)])
+    out: dict[str, Any] = {}
+    if rv == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    elif rv == "ALL_NEW":
+        out["Attributes"] = new
+    elif rv in ("UPDATED_OLD", "UPDATED_NEW"):
+        parts = ex.updated_parts((old or {}) if rv == "UPDATED_OLD" else new)
+        if parts:
+            out["Attributes"] = parts
+    _capacity(out, p, table, old, new)
+    _collection_metrics(out, p, table, new)
+    return out

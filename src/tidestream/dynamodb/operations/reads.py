@@ -1,0 +1,179 @@
+"""Query and Scan: key ranges, paging (Limit, 1 MB, ExclusiveStartKey), filters, Select."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ...context import RequestContext
+from ...errors import ValidationException
+from ..attributes import from_wire_item
+from ..capacity import Consumed, query_read_units, wants_capacity
+from ..ranges import bounds, resume_key, segment_bounds
+from ..request import ReadExpressions
+from ..sizes import item_size
+from ..state import DynamoState, schema_of
+from ..tables import Index, Table
+from . import operation
+
+PAGE_BYTES = 1024 * 1024
+_INVALID = "One or more parameter values were invalid: "
+
+
+def _index(table: Table, p: dict) -> Index | None:
+    name = p.get("IndexName")
+    if name is None:
+        return None
+    ix = table.index(name)
+    if ix is None:
+        raise ValidationException(
+            f"The table does not have the specified index: {name}")
+    return ix
+
+
+def _select(p: dict, table: Table, ix: Index | None, ex: ReadExpressions) -> str:
+    select = p.get("Select")
+    has_proj = ex.has_projection
+    if select is None:
+        return "SPECIFIC_ATTRIBUTES" if has_proj else (
+            "ALL_PROJECTED_ATTRIBUTES" if ix is not None else "ALL_ATTRIBUTES")
+    if select == "SPECIFIC_ATTRIBUTES" and not has_proj:
+        raise ValidationException(
+            f"{_INVALID}Select type SPECIFIC_ATTRIBUTES requires a ProjectionExpression or AttributesToGet")
+    if select != "SPECIFIC_ATTRIBUTES" and has_proj:
+        which = "ProjectionExpression" if p.get("ProjectionExpression") else "AttributesToGet"
+        raise ValidationException(
+            f"Cannot specify the {which} when choosing to get {select}"
+            if select != "ALL_ATTRIBUTES" else
+            f"Cannot specify the {which} when choosing to get ALL_ATTRIBUTES")
+    if select == "ALL_PROJECTED_ATTRIBUTES" and ix is None:
+        raise ValidationException(
+            f"{_INVALID}Select type ALL_PROJECTED_ATTRIBUTES is not supported for tables; use ALL_ATTRIBUTES")
+    if select == "ALL_ATTRIBUTES" and ix is not None and not ix.local and ix.projection_type != "ALL":
+        raise ValidationException(
+            f"{_INVALID}Select type ALL_ATTRIBUTES is not supported for global secondary index "
+            f"{ix.name} because its projection type is not ALL")
+    return select
+
+
+def _page(state: DynamoState, table: Table, ix: Index | None, entries: Iterator[tuple[bytes, dict]],
+          p: dict, ex: ReadExpressions, select: str, key_of_entry) -> dict:
+    limit = p.get("Limit")
+    out_items: list[dict] = []
+    matched = 0
+    scanned = 0
+    size = 0
+    last: dict | None = None
+    fetch_table = (ix is not None and ix.local and ix.projection_type != "ALL" and select == "ALL_ATTRIBUTES")
+    stopped_early = False
+    for k, item in entries:
+        if limit is not None and scanned >= limit:
+            stopped_early = True
+            break
+        if size >= PAGE_BYTES:
+            stopped_early = True
+            break
+        if fetch_table:
+            full = state.items.get(state.items.item_key(table, item))
+            item = full if full is not None else item
+        scanned += 1
+        size += item_size(item)
+        last = item
+        if ex.filter_holds(item):
+            matched += 1
+            if select != "COUNT":
+                out_items.append(ex.project(item))
+    result: dict[str, Any] = {}
+    if select != "COUNT":
+        result["Items"] = out_items
+    result["Count"] = matched
+    result["ScannedCount"] = scanned
+    if stopped_early and last is not None:
+        result["LastEvaluatedKey"] = key_of_entry(last)
+    elif limit is not None and scanned == limit and last is not None:
+        # AWS returns a LastEvaluatedKey when the Limit is reached, even if nothing follows
+        result["LastEvaluatedKey"] = key_of_entry(last)
+    mode = p.get("ReturnConsumedCapacity")
+    if wants_capacity(mode):
+        c = Consumed(table.name)
+        units = query_read_units(size, bool(p.get("ConsistentRead")))
+        if ix is None:
+            c.add_table(units)
+        else:
+            c.add_index(ix.name, units, not ix.local)
+        result["ConsumedCapacity"] = c.render(mode)
+    return result
+
+
+def _key_extractor(table: Table, ix: Index | None):
+    names = list(table.key_names)
+    if ix is not None:
+        names += [n for n, _ in ix.key_schema if n not in names]
+
+    def key_of(item: dict) -> dict:
+        return {n: item[n] for n in names if n in item}
+    return key_of
+
+
+def _start_after(state: DynamoState, table: Table, ix: Index | None, p: dict) -> bytes | None:
+    esk = p.get("ExclusiveStartKey")
+    if not esk:
+        return None
+    key = from_wire_item(esk)
+    needed = set(table.key_names) | ({n for n, _ in ix.key_schema} if ix else set())
+    if set(key) != needed:
+        raise ValidationException("The provided starting key is invalid: The provided key element does not match the schema")
+    try:
+        return resume_key(state.items, table, ix, key)
+    except (KeyError, ValueError):
+        raise ValidationException("The provided starting key is invalid: The provided key element does not match the schema")
+
+
+def _iterate(state: DynamoState, start: bytes, end: bytes, reverse: bool, after: bytes | None):
+    if after is not None:
+        if reverse:
+            end = min(end, after)
+        else:
+            start = max(start, after + b"\x00")
+    return state.items.scan_range(start, end, reverse)
+
+
+@operation("Query")
+def query(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    table = state.table(ctx, p["TableName"])
+    ix = _index(table, p)
+    ex = ReadExpressions.from_request(p, "Query", table=table, index=ix)
+    select = _select(p, table, ix, ex)
+    if ix is not None and not ix.local and p.get("ConsistentRead"):
+        raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    kr = ex.key_range()
+    start, end = bounds(table, ix, kr)
+    reverse = p.get("ScanIndexForward") is False
+    after = _start_after(state, table, ix, p)
+    entries = _iterate(state, start, end, reverse, after)
+    return _page(state, table, ix, entries, p, ex, select, _key_extractor(table, ix))
+
+
+@operation("Scan")
+def scan(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    table = state.table(ctx, p["TableName"])
+    ix = _index(table, p)
+    ex = ReadExpressions.from_request(p, "Scan", table=table, index=ix)
+    select = _select(p, table, ix, ex)
+    seg, total = p.get("Segment"), p.get("TotalSegments")
+    if (seg is None) != (total is None):
+        missing, present = ("TotalSegments", "Segment") if total is None else ("Segment", "TotalSegments")
+        raise ValidationException(f"The {missing} parameter is required but was not present in the "
+                                  f"request when parameter {present} is present")
+    if seg is not None and seg >= total:
+        raise ValidationException(
+            f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
+            f"Segment: {seg} is not less than TotalSegments: {total}")
+    if ix is not None and not ix.local and p.get("ConsistentRead"):
+        raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    if seg is not None:
+        start, end = segment_bounds(table, ix, seg, total)
+    else:
+        start, end = (state.items.index_bounds(ix) if ix is not None else state.items.table_bounds(table))
+    after = _start_after(state, table, ix, p)
+    entries = _iterate(state, start, end, False, after)
+    return _page(state, table, ix, entries, p, ex, select, _key_extractor(table, ix))

@@ -1,0 +1,377 @@
+"""CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ...context import RequestContext
+from ...errors import LimitExceededException, ResourceInUseException, ValidationException
+from ..describe import describe_table
+from ..state import DynamoState
+from ..tables import Index, Table, new_table_id
+from . import operation
+
+_INVALID = "One or more parameter values were invalid: "
+MAX_GSIS = 20
+MAX_LSIS = 5
+
+
+def _key_schema(elements: list[dict], what: str = "KeySchema") -> list[tuple[str, str]]:
+    return [(e["AttributeName"], e["KeyType"]) for e in elements]
+
+
+def _check_table_key_schema(ks: list[tuple[str, str]]) -> None:
+    if len(ks) > 2:
+        raise ValidationException("1 validation error detected: Value at 'keySchema' failed to "
+                                  "satisfy constraint: Member must have length less than or equal to 2")
+    if ks[0][1] != "HASH":
+        raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    if len(ks) == 2:
+        if ks[1][1] != "RANGE":
+            raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+        if ks[0][0] == ks[1][0]:
+            raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+
+
+def _check_index_key_schema(ks: list[tuple[str, str]], name: str, gsi: bool) -> None:
+    hashes = [n for n, t in ks if t == "HASH"]
+    ranges = [n for n, t in ks if t == "RANGE"]
+    if not hashes or ks[0][1] != "HASH":
+        raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    limit = 4 if gsi else 1
+    if len(hashes) > limit or len(ranges) > limit:
+        raise ValidationException(
+            f"{_INVALID}Index KeySchema for index {name} has too many key attributes")
+    seen_range = False
+    for _, t in ks:
+        if t == "RANGE":
+            seen_range = True
+        elif seen_range:
+            raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+    if len(set(n for n, _ in ks)) != len(ks):
+        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+
+
+def _projection(p: dict | None, name: str) -> tuple[str, list[str]]:
+    p = p or {}
+    ptype = p.get("ProjectionType")
+    nka = p.get("NonKeyAttributes")
+    if ptype is None:
+        raise ValidationException(f"{_INVALID}Unknown ProjectionType: null")
+    if ptype == "INCLUDE":
+        if not nka:
+            raise ValidationException(
+                f"{_INVALID}ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
+    elif nka:
+        raise ValidationException(
+            f"{_INVALID}ProjectionType is {ptype}, but NonKeyAttributes is specified")
+    return ptype, list(nka or [])
+
+
+def _throughput(pt: dict | None) -> tuple[int, int]:
+    if not pt:
+        return 0, 0
+    return int(pt.get("ReadCapacityUnits", 0)), int(pt.get("WriteCapacityUnits", 0))
+
+
+def _check_capacity(read: int, write: int) -> None:
+    for label, v in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
+        if v > 40000:
+            raise LimitExceededException(
+                f"Subscriber limit exceeded: Provisioned throughput for {label} cannot exceed 40000")
+
+
+def build_index(state: DynamoState, spec: dict, attr_types: dict[str, str], billing: str,
+                *, local: bool, table_hash: str | None = None) -> Index:
+    name = spec["IndexName"]
+    ks = _key_schema(spec["KeySchema"])
+    _check_index_key_schema(ks, name, gsi=not local)
+    for n, _ in ks:
+        if n not in attr_types:
+            raise ValidationException(
+                f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
+                f"Keys: [{', '.join(x for x, _ in ks)}], AttributeDefinitions: [{', '.join(attr_types)}]")
+    ptype, nka = _projection(spec.get("Projection"), name)
+    read, write = 0, 0
+    if not local:
+        pt = spec.get("ProvisionedThroughput")
+        if billing == "PROVISIONED":
+            if not pt:
+                raise ValidationException(
+                    f"{_INVALID}ProvisionedThroughput must be specified for index: {name}")
+            read, write = _throughput(pt)
+            _check_capacity(read, write)
+        elif pt:
+            raise ValidationException(
+                f"{_INVALID}ProvisionedThroughput should not be specified for index: {name} "
+                "when BillingMode is PAY_PER_REQUEST")
+    if local:
+        if ks[0][0] != table_hash:
+            raise ValidationException(
+                f"{_INVALID}Index KeySchema does not have the same leading hash key as table "
+                f"KeySchema for index: {name}. index hash key: {ks[0][0]}, table hash key: {table_hash}")
+        if len(ks) != 2:
+            raise ValidationException(f"{_INVALID}Index KeySchema does not have a range key for index: {name}")
+    return Index(name=name, uid=state.catalog.new_uid(), key_schema=ks, projection_type=ptype,
+                 non_key_attributes=nka, read_capacity=read, write_capacity=write, local=local)
+
+
+@operation("CreateTable")
+def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    name = p["TableName"]
+    attr_defs = p.get("AttributeDefinitions") or []
+    attr_types: dict[str, str] = {}
+    for a in attr_defs:
+        if a["AttributeName"] in attr_types:
+            raise ValidationException("Cannot have two attributes with the same name")
+        attr_types[a["AttributeName"]] = a["AttributeType"]
+    ks = _key_schema(p["KeySchema"])
+    _check_table_key_schema(ks)
+    billing = p.get("BillingMode") or "PROVISIONED"
+    pt = p.get("ProvisionedThroughput")
+    if billing == "PROVISIONED":
+        if not pt:
+            raise ValidationException(
+                f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+        read, write = _throughput(pt)
+        _check_capacity(read, write)
+    else:
+        if pt:
+            raise ValidationException(
+                f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+        read = write = 0
+    for n, _ in ks:
+        if n not in attr_types:
+            raise ValidationException(
+                f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
+                f"Keys: [{', '.join(x for x, _ in ks)}], AttributeDefinitions: [{', '.join(attr_types)}]")
+    lsi_specs = p.get("LocalSecondaryIndexes") or []
+    gsi_specs = p.get("GlobalSecondaryIndexes") or []
+    if lsi_specs and len(ks) < 2:
+        raise ValidationException(
+            f"{_INVALID}Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
+    if len(lsi_specs) > MAX_LSIS:
+        raise ValidationException(f"{_INVALID}Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}")
+    if len(gsi_specs) > MAX_GSIS:
+        raise LimitExceededException(
+            f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}")
+    names = [s["IndexName"] for s in lsi_specs + gsi_specs]
+    for n in names:
+        if names.count(n) > 1:
+            raise ValidationException(f"{_INVALID}Duplicate index name: {n}")
+    used = {n for n, _ in ks}
+    for s in lsi_specs + gsi_specs:
+        used.update(e["AttributeName"] for e in s["KeySchema"])
+    if set(attr_types) - used:
+        raise ValidationException(
+            f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+    if state.catalog.get(ctx.account_id, ctx.region, name) is not None:
+        raise ResourceInUseException(f"Table already exists: {name}")
+    lsis = [build_index(state, s, attr_types, billing, local=True, table_hash=ks[0][0]) for s in lsi_specs]
+    gsis = [build_index(state, s, attr_types, billing, local=False) for s in gsi_specs]
+    now = time.time()
+    delay = state.settings.status_delay
+    t = Table(account=ctx.account_id, region=ctx.region, name=name, uid=state.catalog.new_uid(),
+              table_id=new_table_id(), key_schema=ks, attribute_types=attr_types,
+              attribute_order=[a["AttributeName"] for a in attr_defs], created=now,
+              billing_mode=billing, read_capacity=read, write_capacity=write,
+              status="CREATING", active_at=now + delay, gsis=gsis, lsis=lsis)
+    for ix in gsis:
+        ix.status, ix.active_at = "CREATING", now + delay
+    if billing == "PAY_PER_REQUEST":
+        t.billing_mode_updated = now
+    stream = p.get("StreamSpecification")
+    if stream:
+        _apply_stream_spec(t, stream, now)
+    for tag in p.get("Tags") or []:
+        t.tags[tag["Key"]] = tag["Value"]
+    if p.get("DeletionProtectionEnabled"):
+        t.deletion_protection = True
+    if p.get("TableClass"):
+        t.table_class = p["TableClass"]
+    sse = p.get("SSESpecification")
+    if sse and sse.get("Enabled"):
+        t.sse = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
+                 "KMSMasterKeyArn": sse.get("KMSMasterKeyId")
+                 or f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{t.table_id}"}
+    od = p.get("OnDemandThroughput")
+    if od:
+        t.on_demand_read = int(od.get("MaxReadRequestUnits", 0) or 0)
+        t.on_demand_write = int(od.get("MaxWriteRequestUnits", 0) or 0)
+    state.catalog.put(t)
+    desc = describe_table(t)
+    desc.pop("WarmThroughput", None)
+    if delay <= 0:
+        t.status = "ACTIVE"
+        for ix in gsis:
+            ix.status = "ACTIVE"
+        state.catalog.put(t)
+    return {"TableDescription": desc}
+
+
+def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
+    from datetime import datetime, timezone
+
+    enabled = spec.get("StreamEnabled")
+    if enabled:
+        if not spec.get("StreamViewType"):
+            raise ValidationException(
+                f"{_INVALID}You must specify a StreamViewType when enabling a stream")
+        t.stream_enabled = True
+        t.stream_view_type = spec["StreamViewType"]
+        t.stream_label = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    else:
+        t.stream_enabled = False
+
+
+@operation("DescribeTable")
+def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    t = state.table(ctx, p["TableName"], control=True)
+    return {"Table": describe_table(t)}
+
+
+@operation("ListTables")
+def list_tables(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    names = state.catalog.names(ctx.account_id, ctx.region)
+    start = p.get("ExclusiveStartTableName")
+    if start is not None:
+        names = [n for n in names if n > start]
+    limit = p.get("Limit") or 100
+    out: dict[str, Any] = {"TableNames": names[:limit]}
+    if len(names) > limit:
+        out["LastEvaluatedTableName"] = names[limit - 1]
+    return out
+
+
+@operation("DeleteTable")
+def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    t = state.table(ctx, p["TableName"], control=True)
+    if t.status in ("CREATING", "UPDATING") and state.settings.status_delay > 0:
+        raise ResourceInUseException(
+            f"Attempt to change a resource which is still in use: Table: {t.name} is in {t.status} state")
+    if t.deletion_protection:
+        raise ValidationException(
+            f"Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+    desc = describe_table(t, deleting=True)
+    state.catalog.remove(t)
+    state.items.drop(t)
+    return {"TableDescription": desc}
+
+
+@operation("UpdateTable")
+def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    t = state.table(ctx, p["TableName"], control=True)
+    now = time.time()
+    changed = False
+    for a in p.get("AttributeDefinitions") or []:
+        t.attribute_types.setdefault(a["AttributeName"], a["AttributeType"])
+        if a["AttributeName"] not in t.attribute_order:
+            t.attribute_order.append(a["AttributeName"])
+    billing = p.get("BillingMode")
+    if billing and billing != t.billing_mode:
+        t.billing_mode = billing
+        t.billing_mode_updated = now
+        if billing == "PAY_PER_REQUEST":
+            t.read_capacity = t.write_capacity = 0
+            for ix in t.gsis:
+                ix.read_capacity = ix.write_capacity = 0
+        changed = True
+    pt = p.get("ProvisionedThroughput")
+    if pt:
+        if t.billing_mode == "PAY_PER_REQUEST":
+            raise ValidationException(
+                f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+        read, write = _throughput(pt)
+        _check_capacity(read, write)
+        if read == t.read_capacity and write == t.write_capacity and not billing:
+            raise ValidationException(
+                f"The provisioned throughput for the table will not change. The requested value equals the current value. "
+                f"Current ReadCapacityUnits provisioned for the table: {t.read_capacity}. Requested ReadCapacityUnits: {read}. "
+                f"Current WriteCapacityUnits provisioned for the table: {t.write_capacity}. Requested WriteCapacityUnits: {write}. "
+                "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
+        if read > t.read_capacity or write > t.write_capacity:
+            t.last_increase = now
+        if read < t.read_capacity or write < t.write_capacity:
+            t.last_decrease = now
+            t.decreases_today += 1
+        t.read_capacity, t.write_capacity = read, write
+        changed = True
+    elif billing == "PROVISIONED" and not t.read_capacity:
+        raise ValidationException(
+            f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+    for upd in p.get("GlobalSecondaryIndexUpdates") or []:
+        if "Create" in upd:
+            spec = upd["Create"]
+            if t.index(spec["IndexName"]) is not None:
+                raise ValidationException(
+                    f"{_INVALID}Attempting to create an index which already exists")
+            if len(t.gsis) >= MAX_GSIS:
+                raise LimitExceededException(
+                    f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}")
+            ix = build_index(state, spec, t.attribute_types, t.billing_mode, local=False)
+            state.items.backfill(t, ix)
+            delay = state.settings.status_delay
+            ix.status = "CREATING" if delay > 0 else "ACTIVE"
+            ix.backfilling = delay > 0
+            ix.active_at = now + delay
+            t.gsis.append(ix)
+            changed = True
+        elif "Delete" in upd:
+            name = upd["Delete"]["IndexName"]
+            ix = t.index(name)
+            if ix is None or ix.local:
+                from ...errors import ResourceNotFoundException
+                raise ResourceNotFoundException("Requested resource not found")
+            t.gsis.remove(ix)
+            state.items.drop_index(ix)
+            changed = True
+        elif "Update" in upd:
+            spec = upd["Update"]
+            ix = t.index(spec["IndexName"])
+            if ix is None or ix.local:
+                from ...errors import ResourceNotFoundException
+                raise ResourceNotFoundException("Requested resource not found")
+            read, write = _throughput(spec.get("ProvisionedThroughput"))
+            ix.read_capacity, ix.write_capacity = read, write
+            changed = True
+    stream = p.get("StreamSpecification")
+    if stream is not None:
+        if stream.get("StreamEnabled") and t.stream_enabled:
+            raise ValidationException(f"Table already has an enabled stream: TableName: {t.name}")
+        if not stream.get("StreamEnabled") and not t.stream_enabled:
+            raise ValidationException("Stream is already disabled for table")
+        _apply_stream_spec(t, stream, now)
+        changed = True
+    if "DeletionProtectionEnabled" in p:
+        t.deletion_protection = bool(p["DeletionProtectionEnabled"])
+        changed = True
+    if p.get("TableClass"):
+        t.table_class = p["TableClass"]
+        changed = True
+    sse = p.get("SSESpecification")
+    if sse:
+        if sse.get("Enabled", True):
+            t.sse = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
+                     "KMSMasterKeyArn": sse.get("KMSMasterKeyId")
+                     or f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{t.table_id}"}
+        else:
+            t.sse = {}
+        changed = True
+    od = p.get("OnDemandThroughput")
+    if od:
+        t.on_demand_read = int(od.get("MaxReadRequestUnits", 0) or 0)
+        t.on_demand_write = int(od.get("MaxWriteRequestUnits", 0) or 0)
+        changed = True
+    if p.get("ReplicaUpdates") or p.get("GlobalTableWitnessUpdates"):
+        changed = True
+    if not changed:
+        raise ValidationException(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+            "or SSESpecification or ReplicaUpdates is required")
+    delay = state.settings.status_delay
+    if delay > 0:
+        t.status, t.active_at = "UPDATING", now + delay
+    state.catalog.put(t)
+    desc = describe_table(t)
+    return {"TableDescription": desc}

@@ -1,0 +1,36 @@
+"""UpdateTimeToLive, DescribeTimeToLive."""
+
+from __future__ import annotations
+
+from ...context import RequestContext
+from ...errors import ValidationException
+from ..state import DynamoState
+from . import operation
+
+
+@operation("UpdateTimeToLive")
+def update_ttl(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    t = state.table(ctx, p["TableName"], control=True)
+    spec = p["TimeToLiveSpecification"]
+    enabled = bool(spec["Enabled"])
+    attr = spec["AttributeName"]
+    if enabled and t.ttl_status == "ENABLED":
+        raise ValidationException("TimeToLive is already enabled")
+    if not enabled and t.ttl_status != "ENABLED":
+        raise ValidationException("TimeToLive is already disabled")
+    if not enabled and attr != t.ttl_attribute:
+        raise ValidationException("TimeToLive is active on a different AttributeName: current "
+                                  f"AttributeName is {t.ttl_attribute}")
+    t.ttl_status = "ENABLED" if enabled else "DISABLED"
+    t.ttl_attribute = attr if enabled else ""
+    state.catalog.put(t)
+    return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attr}}
+
+
+@operation("DescribeTimeToLive")
+def describe_ttl(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    t = state.table(ctx, p["TableName"], control=True)
+    d = {"TimeToLiveStatus": t.ttl_status}
+    if t.ttl_status == "ENABLED":
+        d["AttributeName"] = t.ttl_attribute
+    return {"TimeToLiveDescription": d}

@@ -1,0 +1,175 @@
+"""One request's expressions, ready to evaluate.
+
+Gathers a request's expressions (or the legacy parameters, translated), checks the
+ExpressionAttributeNames/Values maps across all of them, and exposes exactly what the
+operations need: does the condition hold, what is the updated item, what is projected, does the
+filter pass, which key range does the Query read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..errors import ValidationException
+from . import legacy
+from .attributes import from_wire_values
+from .expressions import (check_attribute_maps, check_expression_attributes, compile_condition,
+                          compile_key_condition, compile_projection, compile_update,
+                          parse_condition, parse_projection, parse_update, project)
+from .ranges import KeyRange
+from .tables import Index, Table
+
+_ALWAYS = None
+
+
+def _maps(p: dict) -> tuple[dict, dict, legacy.Translation | None]:
+    """Names, values (internal model), and a translation if legacy parameters are used."""
+    legacy.check_not_mixed(p)
+    names = p.get("ExpressionAttributeNames")
+    raw_values = p.get("ExpressionAttributeValues")
+    uses_legacy = any(p.get(k) is not None for ks in legacy.LEGACY_FOR.values() for k in ks)
+    uses_modern = any(p.get(k) is not None for k in legacy.LEGACY_FOR)
+    if not uses_modern:
+        if names is not None:
+            raise ValidationException(
+                "ExpressionAttributeNames can only be specified when using expressions")
+        if raw_values is not None:
+            raise ValidationException(
+                "ExpressionAttributeValues can only be specified when using expressions")
+    check_attribute_maps(names, raw_values)
+    values = from_wire_values(raw_values) if raw_values else {}
+    tr = legacy.Translation() if uses_legacy else None
+    return names or {}, values, tr
+
+
+def _legacy_values(tr: legacy.Translation) -> dict:
+    return from_wire_values(tr.values) if tr.values else {}
+
+
+class WriteExpressions:
+    """Condition (+ update) of PutItem / UpdateItem / DeleteItem / transaction actions."""
+
+    __slots__ = ("condition", "update")
+
+    def __init__(self, condition: Callable[[dict], bool] | None, update: Any) -> None:
+        self.condition = condition
+        self.update = update
+
+    @classmethod
+    def from_request(cls, p: dict, op: str, key_names: tuple[str, ...] = ()) -> "WriteExpressions":
+        names, values, tr = _maps(p)
+        if tr is not None:
+            cond_text = legacy.expected(tr, p)
+            upd_text = legacy.attribute_updates(tr, p.get("AttributeUpdates")) if op == "UpdateItem" else None
+            lnames, lvalues = tr.names, _legacy_values(tr)
+            cond = compile_condition(parse_condition(cond_text), lnames, lvalues) if cond_text else None
+            upd = compile_update(parse_update(upd_text), lnames, lvalues, key_names) if upd_text else None
+            return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
+        cond_text = p.get("ConditionExpression")
+        upd_text = p.get("UpdateExpression") if op in ("UpdateItem", "TransactUpdate") else None
+        parsed_upd = parse_update(upd_text) if upd_text is not None else None
+        parsed_cond = parse_condition(cond_text) if cond_text is not None else None
+        upd = compile_update(parsed_upd, names, values, key_names) if parsed_upd else None
+        cond = compile_condition(parsed_cond, names, values) if parsed_cond else None
+        check_expression_attributes([parsed_upd, parsed_cond], names, values)
+        if op == "TransactUpdate" and upd is None:
+            raise ValidationException("1 validation error detected: Value null at 'transactItems.1.member.update.updateExpression' "
+                                      "failed to satisfy constraint: Member must not be null")
+        return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
+
+    def condition_holds(self, old: dict | None) -> bool:
+        return self.condition is None or self.condition(old or {})
+
+    def apply_update(self, old: dict | None, key: dict) -> dict:
+        """The item after the update; an update of a missing item starts from its key."""
+        base = old if old is not None else dict(key)
+        if self.update == "empty" or self.update is None:
+            return base
+        return self.update.apply(base)
+
+    def updated_parts(self, item: dict) -> dict:
+        """The written paths of ``item`` (ReturnValues UPDATED_OLD / UPDATED_NEW)."""
+        if self.update == "empty" or self.update is None:
+            return {}
+        return project(item, self.update.paths)
+
+
+class ReadExpressions:
+    """Projection, filter and key condition of GetItem / Query / Scan / batch gets."""
+
+    __slots__ = ("projection", "filter", "key_condition")
+
+    def __init__(self, projection: Any, filter_: Callable[[dict], bool] | None, key_condition: Any) -> None:
+        self.projection = projection
+        self.filter = filter_
+        self.key_condition = key_condition
+
+    @classmethod
+    def from_request(cls, p: dict, op: str, table: Table | None = None,
+                     index: Index | None = None) -> "ReadExpressions":
+        names, values, tr = _maps(p)
+        if tr is not None:
+            proj_text = legacy.attributes_to_get(tr, p.get("AttributesToGet"))
+            filt_text = legacy.filters(tr, p.get("QueryFilter") if op == "Query" else p.get("ScanFilter"), p)
+            key_text = legacy.key_conditions(tr, p.get("KeyConditions")) if op == "Query" else None
+            names, values = tr.names, _legacy_values(tr)
+        else:
+            proj_text = p.get("ProjectionExpression")
+            filt_text = p.get("FilterExpression") if op in ("Query", "Scan") else None
+            key_text = p.get("KeyConditionExpression") if op == "Query" else None
+        parsed_key = parse_condition(key_text, "KeyConditionExpression") if key_text is not None else None
+        parsed_filter = parse_condition(filt_text, "FilterExpression") if filt_text is not None else None
+        parsed_proj = parse_projection(proj_text) if proj_text is not None else None
+        key = None
+        if op == "Query":
+            if parsed_key is None:
+                raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+            assert table is not None
+            schema = index.key_schema if index is not None else table.key_schema
+            key = compile_key_condition(parsed_key, names, values, schema)
+            _check_key_types(key, table)
+        filt = compile_condition(parsed_filter, names, values) if parsed_filter else None
+        proj = compile_projection(parsed_proj, names) if parsed_proj else None
+        if tr is None:
+            check_expression_attributes([parsed_key, parsed_filter, parsed_proj], names, values)
+        return cls(proj, filt, key)
+
+    @property
+    def has_projection(self) -> bool:
+        return self.projection is not None
+
+    def project(self, item: dict) -> dict:
+        return item if self.projection is None else self.projection.apply(item)
+
+    def filter_holds(self, item: dict) -> bool:
+        return self.filter is None or self.filter(item)
+
+    def key_range(self) -> KeyRange:
+        kc = self.key_condition
+        kr = KeyRange(partition=list(kc.partition.values()))
+        sort = list(kc.sort)
+        if sort:
+            last = sort.pop()
+            kr.sort_equal = [s.values[0] for s in sort]
+            op = "begins_with" if last.op == "BEGINS_WITH" else last.op
+            kr.sort_condition = (op, list(last.values))
+        return kr
+
+
+def _check_key_types(kc: Any, table: Table) -> None:
+    for name, av in kc.partition.items():
+        _check_type(table, name, av)
+    for sc in kc.sort:
+        for av in sc.values:
+            _check_type(table, sc.attribute, av)
+            if sc.op == "BEGINS_WITH" and "N" in av:
+                raise ValidationException(
+                    "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
+                    "operator or function: begins_with, operand type: N")
+
+
+def _check_type(table: Table, name: str, av: dict) -> None:
+    expected = table.attribute_types.get(name)
+    if expected is not None and expected not in av:
+        raise ValidationException(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type")

@@ -1,0 +1,84 @@
+"""The DynamoDB service's state: catalog, item store, settings, and lookups every operation uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..context import RequestContext
+from ..errors import ResourceNotFoundException
+from ..storage.engine import Engine
+from .itemstore import ItemStore
+from .tables import Catalog, Table
+
+
+@dataclass
+class Settings:
+    #: seconds a table/index stays CREATING/UPDATING/DELETING before it becomes ACTIVE/gone
+    status_delay: float = 0.0
+    #: seconds between TTL sweeps
+    ttl_interval: float = 1.0
+
+
+class DynamoState:
+    def __init__(self, engine: Engine, settings: Settings | None = None,
+                 size_of: Callable[[dict], int] | None = None) -> None:
+        from .sizes import item_size
+
+        self.engine = engine
+        self.settings = settings or Settings()
+        self.catalog = Catalog(engine)
+        self.items = ItemStore(engine, size_of or item_size)
+        for t in self.catalog.all():
+            self.items.load_stats(t)
+        #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
+        self.transaction_tokens: dict[tuple[str, str], tuple[Any, dict, float]] = {}
+
+    def reload(self) -> None:
+        self.catalog.load()
+        for t in self.catalog.all():
+            self.items.load_stats(t)
+        self.transaction_tokens.clear()
+
+    def table(self, ctx: RequestContext, name: str, *, control: bool = False) -> Table:
+        """The table named by a TableName (or table ARN) parameter, or AWS's not-found error."""
+        if name.startswith("arn:"):
+            # arn:aws:dynamodb:region:account:table/name
+            parts = name.split(":", 5)
+            if len(parts) == 6 and parts[5].startswith("table/"):
+                t = self.catalog.get(parts[4], parts[3], parts[5][6:].split("/", 1)[0])
+                if t is not None:
+                    return t
+            name_for_msg = name
+        else:
+            t = self.catalog.get(ctx.account_id, ctx.region, name)
+            if t is not None:
+                return t
+            name_for_msg = name
+        if control:
+            raise ResourceNotFoundException(f"Requested resource not found: Table: {name_for_msg} not found")
+        raise ResourceNotFoundException("Requested resource not found")
+
+
+def schema_of(table: Table):
+    """The key/index schema object the item checks use, cached on the table until it changes."""
+    from .keys import IndexSchema, TableSchema, key_schema
+
+    sig = (len(table.gsis), len(table.lsis), tuple(ix.name for ix in table.indexes))
+    cached = getattr(table, "_schema", None)
+    if cached is not None and cached[0] == sig:
+        return cached[1]
+    types = table.attribute_types
+    tkey = key_schema(table.key_schema, types)
+
+    def index(ix, is_global: bool) -> IndexSchema:
+        k = key_schema(ix.key_schema, types)
+        projected = None
+        if ix.projection_type != "ALL":
+            projected = frozenset(tkey.names | k.names | frozenset(ix.non_key_attributes))
+        return IndexSchema(ix.name, is_global, k, ix.projection_type, projected)
+
+    schema = TableSchema(tkey, tuple(index(ix, True) for ix in table.gsis),
+                         tuple(index(ix, False) for ix in table.lsis))
+    object.__setattr__(table, "_schema", (sig, schema))
+    return schema

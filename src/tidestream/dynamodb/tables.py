@@ -1,0 +1,206 @@
+"""Table metadata and the catalog that keeps it durable.
+
+A :class:`Table` is everything DynamoDB knows about a table besides its items. The catalog keeps
+all tables in memory (they are few and read on every request) and writes each change through to
+the engine's metadata keyspace, so tables survive restarts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+import cbor2
+
+from ..storage.engine import Engine
+
+META_TABLE = b"\x00T"
+META_SEQ = b"\x00Q"
+ITEMS = b"\x01"
+INDEX = b"\x02"
+STATS = b"\x00S"
+
+
+@dataclass
+class Index:
+    name: str
+    uid: int
+    #: [(attribute name, "HASH"|"RANGE")]; multi-attribute GSI keys have several of each
+    key_schema: list[tuple[str, str]]
+    projection_type: str = "ALL"
+    non_key_attributes: list[str] = field(default_factory=list)
+    read_capacity: int = 0
+    write_capacity: int = 0
+    status: str = "ACTIVE"
+    backfilling: bool = False
+    local: bool = False
+    active_at: float = 0.0
+
+    @property
+    def hash_keys(self) -> list[str]:
+        return [n for n, t in self.key_schema if t == "HASH"]
+
+    @property
+    def range_keys(self) -> list[str]:
+        return [n for n, t in self.key_schema if t == "RANGE"]
+
+
+@dataclass
+class Table:
+    account: str
+    region: str
+    name: str
+    uid: int
+    table_id: str
+    key_schema: list[tuple[str, str]]
+    attribute_types: dict[str, str]
+    #: attribute definitions in request order, for DescribeTable
+    attribute_order: list[str]
+    created: float
+    billing_mode: str = "PROVISIONED"
+    read_capacity: int = 0
+    write_capacity: int = 0
+    last_increase: float = 0.0
+    last_decrease: float = 0.0
+    decreases_today: int = 0
+    billing_mode_updated: float = 0.0
+    status: str = "ACTIVE"
+    active_at: float = 0.0
+    gsis: list[Index] = field(default_factory=list)
+    lsis: list[Index] = field(default_factory=list)
+    stream_enabled: bool = False
+    stream_view_type: str = ""
+    stream_label: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    ttl_attribute: str = ""
+    ttl_status: str = "DISABLED"
+    pitr: bool = False
+    pitr_enabled_at: float = 0.0
+    deletion_protection: bool = False
+    table_class: str = ""
+    sse: dict[str, Any] = field(default_factory=dict)
+    on_demand_read: int = 0
+    on_demand_write: int = 0
+    #: Kinesis streaming destinations: dicts with StreamArn, status, precision, ...
+    kinesis_destinations: list[dict[str, Any]] = field(default_factory=list)
+    item_count: int = 0
+    size_bytes: int = 0
+
+    # derived --------------------------------------------------------------------------------
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{self.name}"
+
+    @property
+    def hash_key(self) -> str:
+        return self.key_schema[0][0]
+
+    @property
+    def range_key(self) -> str | None:
+        return self.key_schema[1][0] if len(self.key_schema) > 1 else None
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.key_schema)
+
+    @property
+    def indexes(self) -> list[Index]:
+        return self.lsis + self.gsis
+
+    def index(self, name: str) -> Index | None:
+        for ix in self.lsis:
+            if ix.name == name:
+                return ix
+        for ix in self.gsis:
+            if ix.name == name:
+                return ix
+        return None
+
+    @property
+    def stream_arn(self) -> str | None:
+        if not self.stream_label:
+            return None
+        return f"{self.arn}/stream/{self.stream_label}"
+
+    def refresh(self, now: float | None = None) -> None:
+        """Advance time-based status transitions (CREATING/UPDATING -> ACTIVE)."""
+        now = time.time() if now is None else now
+        if self.status in ("CREATING", "UPDATING") and now >= self.active_at:
+            self.status = "ACTIVE"
+        for ix in self.gsis:
+            if ix.status in ("CREATING", "UPDATING") and now >= ix.active_at:
+                ix.status = "ACTIVE"
+                ix.backfilling = False
+
+    # persistence --------------------------------------------------------------------------
+    def to_record(self) -> bytes:
+        return cbor2.dumps(asdict(self))
+
+    @classmethod
+    def from_record(cls, raw: bytes) -> "Table":
+        d = cbor2.loads(raw)
+        d["key_schema"] = [tuple(x) for x in d["key_schema"]]
+        gsis = [Index(**{**g, "key_schema": [tuple(x) for x in g["key_schema"]]}) for g in d.pop("gsis")]
+        lsis = [Index(**{**g, "key_schema": [tuple(x) for x in g["key_schema"]]}) for g in d.pop("lsis")]
+        known = set(cls.__dataclass_fields__)
+        t = cls(**{k: v for k, v in d.items() if k in known})
+        t.gsis, t.lsis = gsis, lsis
+        return t
+
+
+def _meta_key(account: str, region: str, name: str) -> bytes:
+    return META_TABLE + f"{account}\x00{region}\x00{name}".encode()
+
+
+class Catalog:
+    """All tables, by (account, region, name), written through to the engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.tables: dict[tuple[str, str, str], Table] = {}
+        self._next_uid = 1
+        self.load()
+
+    def load(self) -> None:
+        self.tables.clear()
+        for _, raw in self.engine.scan(META_TABLE, META_TABLE + b"\xff"):
+            t = Table.from_record(raw)
+            self.tables[(t.account, t.region, t.name)] = t
+        raw = self.engine.get(META_SEQ)
+        self._next_uid = int(raw) if raw else 1
+
+    def new_uid(self) -> int:
+        """Unique ids for tables and indexes; never reused, so old data can't leak in."""
+        uid = self._next_uid
+        self._next_uid += 1
+        self.engine.write([(META_SEQ, str(self._next_uid).encode())])
+        return uid
+
+    def get(self, account: str, region: str, name: str) -> Table | None:
+        t = self.tables.get((account, region, name))
+        if t is not None and t.status in ("CREATING", "UPDATING"):
+            t.refresh()
+        return t
+
+    def put(self, table: Table, extra_writes: list | None = None) -> None:
+        writes = [(_meta_key(table.account, table.region, table.name), table.to_record())]
+        if extra_writes:
+            writes.extend(extra_writes)
+        self.tables[(table.account, table.region, table.name)] = table
+        self.engine.write(writes)
+
+    def remove(self, table: Table) -> None:
+        self.tables.pop((table.account, table.region, table.name), None)
+        self.engine.write([(_meta_key(table.account, table.region, table.name), None)])
+
+    def names(self, account: str, region: str) -> list[str]:
+        return sorted(n for (a, r, n) in self.tables if a == account and r == region)
+
+    def all(self) -> Iterator[Table]:
+        return iter(list(self.tables.values()))
+
+
+def new_table_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,28 @@
+"""Plain request and response values passed between the HTTP framing and the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Awaitable, Callable
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    #: header names lower-cased; a repeated header keeps its last value
+    headers: dict[str, str]
+    body: bytes
+    http2: bool = False
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    #: for streamed responses (event streams): chunks yielded until the stream ends
+    stream: AsyncIterator[bytes] | None = None
+
+
+Handler = Callable[[Request], Awaitable[Response]]

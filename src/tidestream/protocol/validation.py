@@ -1,0 +1,1010 @@
+"""Request validation compiled from botocore's service models.
+
+Each operation's input shape is compiled once (lazily) into a tree of small closures. Running a
+validator walks the request once:
+
+* a value of the wrong JSON type raises :class:`SerializationException` at once, with the text the
+  real service uses (AWS deserialises before it validates, so these win over constraint errors);
+* blobs are base64-decoded to ``bytes`` in place (JSON), timestamps become epoch seconds as
+  ``float``, integers sent as JSON decimals are truncated; unknown members are ignored;
+* constraint violations (required members, min/max length, min/max value, enum, pattern) are
+  collected in model order and raised as one :class:`ValidationException`, ``N validation
+  error(s) detected: ...; ...`` with at most ten listed, as AWS does.
+
+Message shapes (from requests recorded against the real services by the public dynalite and
+kinesalite projects):
+
+* a member of a structure: ``Value 'x' at 'tableName' failed to satisfy constraint: Member must
+  have length greater than or equal to 3``; missing: ``Value null at ... Member must not be null``;
+* list members and map keys/values are reported once, at the collection, listing all of the
+  member shape's constraints: ``Value '[a, b]' at 'tagKeys' failed to satisfy constraint: Member
+  must satisfy constraint: [Member must have length less than or equal to 128, Member must have
+  length greater than or equal to 1]`` (``Map keys must ...`` / ``Map value must ...`` for maps);
+* nested paths: ``keySchema.1.member.attributeName``, ``requestItems.<key>.member.1.member.x``;
+* values are rendered like Java's ``toString``: lists ``[a, b]``, maps ``{k=v}``, blobs
+  ``java.nio.HeapByteBuffer[pos=0 lim=N cap=N]``.
+
+DynamoDB (and DynamoDB Streams) and Kinesis word type errors differently (two front ends); the
+dialect is chosen per service. Inside DynamoDB's ``AttributeValue`` only types are checked and
+blobs decoded; item-level rules belong to the DynamoDB layer.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+import threading
+from typing import Any, Callable
+
+from tidestream.errors import SerializationException, UnknownOperationException, ValidationException
+from tidestream.protocol.models import load_model
+
+#: AWS lists at most this many constraint violations in one message
+MAX_ERRORS = 10
+
+Validator = Callable[[Any], dict]
+
+# ------------------------------------------------------------------------------------------------
+# per-service knobs
+
+#: shapes inside which only types are checked (no constraints, no required members)
+_OPAQUE = {"dynamodb": {"AttributeValue"}, "dynamodbstreams": {"AttributeValue"}}
+
+#: constraints the public model no longer carries but the service still enforces
+_SHAPE_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
+    "dynamodb": {"KeySchema": {"max": 2}},
+}
+
+#: a string shape that accepts an ARN or a name: values not starting with ``arn:`` are checked
+#: against the named shape's constraints (DynamoDB's ``TableName`` members accept table ARNs)
+_ARN_OR_NAME = {"dynamodb": {"TableArn": "TableName"}}
+
+#: Java package of the service's model classes (appears in DynamoDB's type-error texts)
+_JAVA_NS = {
+    "dynamodb": "com.amazonaws.dynamodb.v20120810",
+    "dynamodbstreams": "com.amazonaws.dynamodb.streams.v20120810",
+}
+
+_DIALECT = {"dynamodb": "ddb", "dynamodbstreams": "ddb", "kinesis": "kinesis"}
+
+# ------------------------------------------------------------------------------------------------
+# rendering values the way the Java services print them
+
+
+def _jdouble(f: float) -> str:
+    """Java's ``Double.toString``: plain between 1e-3 and 1e7, otherwise ``d.dddEn``."""
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "Infinity" if f > 0 else "-Infinity"
+    a = abs(f)
+    if a == 0 or 1e-3 <= a < 1e7:
+        return repr(f)
+    m, _, e = repr(a).partition("e")
+    intpart, _, frac = m.partition(".")
+    digits_all = intpart + frac
+    stripped = digits_all.lstrip("0")
+    zeros = len(digits_all) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    exp = len(intpart) - zeros - 1 + (int(e) if e else 0)
+    return f"{'-' if f < 0 else ''}{digits[0]}.{digits[1:] or '0'}E{exp}"
+
+
+def jstr(v: Any) -> str:
+    """``v`` as Java's ``toString`` would print it inside a validation message."""
+    t = type(v)
+    if t is str:
+        return v
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if t is float:
+        return _jdouble(v)
+    if t is bytes or t is bytearray or t is memoryview:
+        n = len(v)
+        return f"java.nio.HeapByteBuffer[pos=0 lim={n} cap={n}]"
+    if t is list or t is tuple:
+        return "[" + ", ".join(jstr(x) for x in v) + "]"
+    if t is dict:
+        return "{" + ", ".join(f"{k}={jstr(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def _violation(value: Any, path: str, msg: str) -> str:
+    shown = "null" if value is None else "'" + jstr(value) + "'"
+    return f"Value {shown} at '{path}' failed to satisfy constraint: {msg}"
+
+
+def _null(path: str) -> str:
+    return f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+# ------------------------------------------------------------------------------------------------
+# type-error texts
+
+
+def _kind(v: Any) -> str:
+    t = type(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return "int"
+    if t is float:
+        return "float"
+    if t is str:
+        return "str"
+    if t is list or t is tuple:
+        return "list"
+    if t is dict:
+        return "dict"
+    if t is bytes or t is bytearray or t is memoryview:
+        return "bytes"
+    return "other"
+
+
+_DDB_TOKEN = {"str": "STRING_VALUE", "true": "TRUE_VALUE", "false": "FALSE_VALUE",
+              "int": "NUMBER_VALUE", "float": "DECIMAL_VALUE", "bytes": "EMBEDDED_OBJECT",
+              "other": "VALUE_EMBEDDED_OBJECT"}
+_DDB_CAST = ("class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to "
+             "class java.lang.Class (sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl "
+             "and java.lang.Class are in module java.base of loader 'bootstrap')")
+_DDB_START_MAP = "Start of structure or map found where not expected"
+_K_START_MAP = "Start of structure or map found where not expected."
+_K_START_LIST = "Start of list found where not expected"
+_K_CLASS = {"str": "class java.lang.String", "true": "class java.lang.Boolean",
+            "false": "class java.lang.Boolean",
+            "int": "class com.amazon.coral.value.json.numbers.TruncatingBigNumber",
+            "float": "class com.amazon.coral.value.json.numbers.TruncatingBigNumber",
+            "bytes": "class java.nio.HeapByteBuffer", "other": "class java.lang.Object"}
+_JAVA_SCALAR = {"string": "java.lang.String", "boolean": "java.lang.Boolean",
+                "integer": "java.lang.Integer", "long": "java.lang.Long",
+                "double": "java.lang.Double", "float": "java.lang.Float",
+                "blob": "java.nio.ByteBuffer", "timestamp": "java.util.Date"}
+_SHORT = {"integer": "Integer", "long": "Long", "double": "Double", "float": "Float",
+          "timestamp": "Date", "string": "String", "boolean": "Boolean"}
+
+
+def _type_message(dialect: str, stype: str, java: str, field: bool, v: Any) -> str:
+    """The SerializationException text for value *v* where a *stype* shape was expected."""
+    k = _kind(v)
+    if dialect == "ddb":
+        if k == "dict" and stype not in ("structure", "map"):
+            return _DDB_START_MAP
+        if k == "list" and stype != "list":
+            if stype == "map":
+                return f"Unrecognized collection type {java}"
+            return f"Unrecognized collection type class {java}"
+        if stype == "string":
+            return f"{_DDB_TOKEN[k]} cannot be converted to String"
+        if stype == "boolean":
+            if k == "str":
+                return "Unexpected token received from parser"
+            return f"{_DDB_TOKEN[k]} cannot be converted to Boolean"
+        if stype in _SHORT:
+            return f"{_DDB_TOKEN[k]} cannot be converted to {_SHORT[stype]}"
+        if stype == "blob":
+            return "only base-64-encoded strings are convertible to bytes"
+        if stype in ("list", "map"):
+            return "Unexpected field type" if field else _DDB_CAST
+        if stype == "structure":
+            return "Unexpected field type" if field else "Unexpected value type in payload"
+        return "Unexpected field type"
+    # Kinesis
+    if stype == "list":
+        return _K_START_MAP if k == "dict" else "Expected list or null"
+    if stype == "map":
+        return _K_START_LIST if k == "list" else "Expected map or null"
+    if stype == "structure":
+        return _K_START_LIST if k == "list" else "Expected null"
+    if k == "list":
+        return _K_START_LIST
+    if k == "dict":
+        return _K_START_MAP
+    if stype == "blob":
+        return f"{_K_CLASS[k]} can not be converted to a Blob"
+    if stype == "boolean" and k == "str":
+        return f"'{v.upper()}' can not be converted to an Boolean"
+    return f"{_K_CLASS[k]} can not be converted to an {_SHORT.get(stype, stype)}"
+
+
+# ------------------------------------------------------------------------------------------------
+# base64
+
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_INDEX = {c: i for i, c in enumerate(_B64_ALPHABET)}
+_LAST_NON_PAD = "Invalid last non-pad Base64 character dectected"
+
+
+def _b64_problem(s: str, dialect: str) -> str:
+    n = len(s)
+    if n % 4:
+        return f"Base64 encoded length is expected a multiple of 4 bytes but found: {n}"
+    for i, c in enumerate(s):
+        if c in _B64_INDEX:
+            continue
+        if c == "=" and i >= n - 2 and s[i:].count("=") == n - i:
+            continue  # proper padding
+        if c == "=" and dialect == "ddb":
+            return _LAST_NON_PAD
+        return f"Invalid Base64 character: '{c}'"
+    return _LAST_NON_PAD
+
+
+def _make_b64(dialect: str) -> Callable[[str], bytes]:
+    a2b = binascii.a2b_base64
+    index = _B64_INDEX
+    prefix = dialect == "kinesis"
+
+    def fail(s: str) -> SerializationException:
+        msg = _b64_problem(s, dialect)
+        if prefix:
+            msg = f"'{s}' can not be converted to a Blob: {msg}"
+        return SerializationException(msg)
+
+    def decode(s: str) -> bytes:
+        n = len(s)
+        if n & 3:
+            raise fail(s)
+        try:
+            data = a2b(s, strict_mode=True)
+        except (binascii.Error, ValueError):
+            raise fail(s) from None
+        if n and s[-1] == "=":
+            # the bits below the last data character must be zero (canonical encoding)
+            if s[-2] == "=":
+                bad = index.get(s[-3], 0) & 0xF
+            else:
+                bad = index.get(s[-2], 0) & 0x3
+            if bad:
+                raise fail(s)
+        return data
+
+    return decode
+
+
+# ------------------------------------------------------------------------------------------------
+# patterns: the models use Java regex syntax
+
+_PROPS = {"Print": r"\x20-\x7E", "Alpha": "a-zA-Z", "Digit": "0-9", "Alnum": "a-zA-Z0-9",
+          "Upper": "A-Z", "Lower": "a-z", "Punct": r"!-/:-@\[-`{-~", "Space": r" \t\n\x0B\f\r",
+          "XDigit": "0-9a-fA-F", "Graph": r"\x21-\x7E", "ASCII": r"\x00-\x7F"}
+_SURROGATE_PAIR = re.compile(r"\\u(D[89ABab][0-9A-Fa-f]{2})\\u(D[C-Fc-f][0-9A-Fa-f]{2})")
+
+
+def _java_regex(pattern: str) -> re.Pattern[str] | None:
+    def pair(m: re.Match[str]) -> str:
+        hi, lo = int(m.group(1), 16), int(m.group(2), 16)
+        return "\\U%08X" % (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+
+    src = _SURROGATE_PAIR.sub(pair, pattern)
+    out: list[str] = []
+    i, depth = 0, 0
+    while i < len(src):
+        c = src[i]
+        if c == "\\" and src.startswith(("p{", "P{"), i + 1):
+            end = src.index("}", i)
+            neg, name = src[i + 1] == "P", src[i + 3:end]
+            body = _PROPS.get(name.removeprefix("Is"))
+            if body is None:
+                return None
+            if depth:
+                if neg:
+                    return None
+                out.append(body)
+            else:
+                out.append(("[^" if neg else "[") + body + "]")
+            i = end + 1
+            continue
+        if c == "\\":
+            out.append(src[i:i + 2])
+            i += 2
+            continue
+        if c == "[":
+            depth += 1
+        elif c == "]" and depth:
+            depth -= 1
+        out.append(c)
+        i += 1
+    try:
+        return re.compile("".join(out), re.ASCII)
+    except re.error:
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# constraints of one shape ("own" constraints)
+
+_BIG = 1 << 62
+#: placeholder a container appends in the fast pass; the parent replaces it with real messages
+_PROBLEM = "<constraint violated>"
+
+
+def _memo_match(fullmatch: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``fullmatch`` remembering strings that matched: the same table and stream names come
+    back on every request, and a set lookup is several times cheaper than the regex."""
+    seen: set[str] = set()
+
+    def match(v: str) -> Any:
+        if v in seen:
+            return True
+        m = fullmatch(v)
+        if m is not None and len(seen) < 4096 and len(v) <= 256:
+            seen.add(v)
+        return m
+
+    return match
+
+
+def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | None] | None,
+                                                  tuple[str, ...]]:
+    """(check(value) -> failing messages or None, all constraint texts in AWS's bracket order)."""
+    t = shape["type"]
+    if t in ("string", "blob", "list", "map"):
+        lo, hi = shape.get("min"), shape.get("max")
+        pattern = shape.get("pattern") if t == "string" else None
+        enum = shape.get("enum") if t == "string" else None
+        match = None
+        if pattern is not None:
+            rx = _java_regex(pattern)
+            if rx is not None:
+                match = _memo_match(rx.fullmatch)
+        if lo is None and hi is None and match is None and not enum:
+            return None, ()
+        min_msg = f"Member must have length greater than or equal to {lo}"
+        max_msg = f"Member must have length less than or equal to {hi}"
+        pat_msg = f"Member must satisfy regular expression pattern: {pattern}"
+        enum_msg = "Member must satisfy enum value set: [" + ", ".join(enum or ()) + "]"
+        lo_ = lo if lo is not None else -1
+        hi_ = hi if hi is not None else _BIG
+        enum_set = frozenset(enum) if enum else None
+
+        def check(v: Any) -> list[str] | None:
+            n = len(v)
+            if (lo_ <= n <= hi_ and (match is None or match(v) is not None)
+                    and (enum_set is None or v in enum_set)):
+                return None
+            return failures(v, n)
+
+        if match is None and enum_set is None:
+            def check(v: Any) -> list[str] | None:  # noqa: F811 - the common length-only case
+                n = len(v)
+                if lo_ <= n <= hi_:
+                    return None
+                return failures(v, n)
+        elif enum_set is not None and match is None and lo is None and hi is None:
+            def check(v: Any) -> list[str] | None:  # noqa: F811 - enum only
+                if v in enum_set:
+                    return None
+                return [enum_msg]
+
+        def failures(v: Any, n: int) -> list[str]:
+            out = []
+            if match is not None and match(v) is None:
+                out.append(pat_msg)
+            if n < lo_:
+                out.append(min_msg)
+            if n > hi_:
+                out.append(max_msg)
+            if enum_set is not None and v not in enum_set:
+                out.append(enum_msg)
+            return out
+
+        desc = []
+        if hi is not None:
+            desc.append(max_msg)
+        if lo is not None:
+            desc.append(min_msg)
+        if pattern is not None:
+            desc.append(pat_msg)
+        if enum:
+            desc.append(enum_msg)
+        return check, tuple(desc)
+    if t in ("integer", "long", "double", "float"):
+        lo, hi = shape.get("min"), shape.get("max")
+        if lo is None and hi is None:
+            return None, ()
+        min_msg = f"Member must have value greater than or equal to {lo}"
+        max_msg = f"Member must have value less than or equal to {hi}"
+        lo_ = lo if lo is not None else float("-inf")
+        hi_ = hi if hi is not None else float("inf")
+
+        def check(v: Any) -> list[str] | None:
+            if lo_ <= v <= hi_:
+                return None
+            return [min_msg if v < lo_ else max_msg]
+
+        desc = []
+        if hi is not None:
+            desc.append(max_msg)
+        if lo is not None:
+            desc.append(min_msg)
+        return check, tuple(desc)
+    return None, ()
+
+
+# ------------------------------------------------------------------------------------------------
+# compiled nodes
+
+
+class _Node:
+    """One compiled shape at one position (structure field, or list/map value)."""
+
+    __slots__ = ("fn", "fast", "replaces", "needs_path", "own", "desc_for", "stype", "inline",
+                 "len_bounds")
+
+    def __init__(self, stype: str) -> None:
+        self.stype = stype
+        #: fn(value, path, errs) -> value; checks the type, converts, walks children
+        self.fn: Callable[[Any, str | None, list[str]], Any] | None = None
+        #: a Python type accepted as-is without calling fn (scalars needing no conversion)
+        self.fast: type | None = None
+        #: fn may return a new object that must replace the input
+        self.replaces = False
+        #: fn may append constraint violations (so it needs its path)
+        self.needs_path = True
+        #: own constraints: check(value) -> list of failing messages, or None
+        self.own: Callable[[Any], list[str] | None] | None = None
+        #: desc_for(value) -> all own constraint texts, for the aggregated list/map messages
+        self.desc_for: Callable[[Any], tuple[str, ...]] = lambda v: ()
+        #: for structures that cannot fail validation: (fast_of, table, err), letting a parent
+        #: list/map walk the members itself instead of calling fn per value (hot for items)
+        self.inline: tuple[dict, dict, Callable[[Any], Exception]] | None = None
+        #: (min, max) when the own constraints are lengths only, for inline checks of map keys
+        self.len_bounds: tuple[int, int] | None = None
+
+
+class _Compiler:
+    def __init__(self, service: str, cbor: bool) -> None:
+        model = load_model(service)
+        self.service = service
+        self.shapes: dict[str, dict[str, Any]] = model["shapes"]
+        self.cbor = cbor
+        self.dialect = _DIALECT.get(service, "ddb")
+        self.opaque = _OPAQUE.get(service, set())
+        self.patches = _SHAPE_PATCHES.get(service, {})
+        self.arn_or_name = _ARN_OR_NAME.get(service, {})
+        self.ns = _JAVA_NS.get(service, "com.amazonaws." + service)
+        self.cache: dict[tuple[str, bool, bool], _Node] = {}
+        self.b64 = _make_b64(self.dialect)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def shape(self, name: str) -> dict[str, Any]:
+        s = self.shapes[name]
+        patch = self.patches.get(name)
+        return {**s, **patch} if patch else s
+
+    def java(self, name: str, depth: int = 0) -> str:
+        s = self.shapes[name]
+        t = s["type"]
+        if t == "structure":
+            return f"{self.ns}.{name}"
+        if depth > 8:
+            return "java.lang.Object"
+        if t == "list":
+            return f"java.util.List<{self.java(s['member']['shape'], depth + 1)}>"
+        if t == "map":
+            return f"java.util.Map<java.lang.String, {self.java(s['value']['shape'], depth + 1)}>"
+        return _JAVA_SCALAR.get(t, "java.lang.Object")
+
+    def type_error(self, name: str, field: bool) -> Callable[[Any], SerializationException]:
+        stype = self.shapes[name]["type"]
+        java = self.java(name)
+        dialect = self.dialect
+
+        def err(v: Any) -> SerializationException:
+            return SerializationException(_type_message(dialect, stype, java, field, v))
+
+        return err
+
+    def own_constraints(self, name: str, opaque: bool) -> tuple[Any, Callable[[Any], Any]]:
+        if opaque:
+            return None, lambda v: ()
+        check, desc = _constraints(self.shape(name))
+        alt = self.arn_or_name.get(name)
+        if alt is not None and check is not None:
+            alt_check, alt_desc = _constraints(self.shape(alt))
+            arn_check = check
+
+            def check(v: Any) -> list[str] | None:
+                return arn_check(v) if v.startswith("arn:") else alt_check(v)  # type: ignore[misc]
+
+            def desc_for(v: Any) -> tuple[str, ...]:
+                return desc if v.startswith("arn:") else alt_desc
+
+            return check, desc_for
+        return check, lambda v: desc
+
+    # -- compile ---------------------------------------------------------------------------------
+
+    def node(self, name: str, field: bool, opaque: bool = False) -> _Node:
+        opaque = opaque or name in self.opaque
+        key = (name, field, opaque)
+        node = self.cache.get(key)
+        if node is not None:
+            return node
+        shape = self.shape(name)
+        t = shape["type"]
+        node = _Node(t)
+        self.cache[key] = node  # before children: recursive shapes resolve to this node
+        node.own, node.desc_for = self.own_constraints(name, opaque)
+        if node.own is not None and t == "string" and name not in self.arn_or_name:
+            if not shape.get("pattern") and not shape.get("enum"):
+                lo, hi = shape.get("min"), shape.get("max")
+                node.len_bounds = (lo if lo is not None else -1, hi if hi is not None else _BIG)
+        err = self.type_error(name, field)
+        if t == "structure":
+            self.structure(node, shape, err, opaque)
+        elif t == "list":
+            self.list_(node, shape, err, opaque)
+        elif t == "map":
+            self.map_(node, shape, err, opaque)
+        else:
+            self.scalar(node, t, err)
+        return node
+
+    def scalar(self, node: _Node, t: str, err: Callable[[Any], Exception]) -> None:
+        node.needs_path = False
+        cbor = self.cbor
+        if t == "string":
+            node.fast = str
+
+            def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                if type(v) is str:
+                    return v
+                raise err(v)
+
+        elif t == "boolean":
+            node.fast = bool
+            node.replaces = self.dialect == "kinesis"
+
+            if self.dialect == "kinesis":
+                def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                    if type(v) is bool:
+                        return v
+                    if type(v) is str and v.lower() in ("true", "false"):
+                        return v.lower() == "true"
+                    raise err(v)
+            else:
+                def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                    if type(v) is bool:
+                        return v
+                    raise err(v)
+
+        elif t in ("integer", "long"):
+            node.fast = int
+            node.replaces = True
+
+            def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                tv = type(v)
+                if tv is int:
+                    return v
+                if tv is float and v == v and v not in (float("inf"), float("-inf")):
+                    return int(v)  # AWS truncates decimals sent for integral members
+                raise err(v)
+
+        elif t in ("double", "float"):
+            node.fast = float
+            node.replaces = True
+
+            def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                tv = type(v)
+                if tv is float:
+                    return v
+                if tv is int:
+                    return float(v)
+                raise err(v)
+
+        elif t == "timestamp":
+            # converted values are float epoch seconds, which the fast path accepts as-is
+            node.fast = float
+            node.replaces = True
+
+            if cbor:
+                def seconds(n: Any) -> float | None:
+                    tn = type(n)
+                    if tn is float:
+                        return n  # fractional seconds (RFC 8949 / Smithy)
+                    if tn is int:
+                        # AWS's CBOR clients send epoch milliseconds; tell them from seconds
+                        # by magnitude (1e11 s is the year 5138, 1e11 ms is 1973)
+                        return n / 1000.0 if abs(n) >= 100_000_000_000 else float(n)
+                    return None
+
+                def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                    r = seconds(v)
+                    if r is not None:
+                        return r
+                    if getattr(v, "tag", None) == 1:  # cbor2.CBORTag left undecoded
+                        r = seconds(v.value)
+                        if r is not None:
+                            return r
+                    ts = getattr(v, "timestamp", None)
+                    if ts is not None and callable(ts):  # datetime decoded by cbor2
+                        return float(ts())
+                    raise err(v)
+            else:
+                def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                    tv = type(v)
+                    if tv is float:
+                        return v
+                    if tv is int:
+                        return float(v)
+                    raise err(v)
+
+        elif t == "blob":
+            # converted values are bytes, which the fast path accepts as-is
+            node.fast = bytes
+            node.replaces = True
+            b64 = self.b64
+            if cbor:
+                def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                    tv = type(v)
+                    if tv is bytes:
+                        return v
+                    if tv is bytearray or tv is memoryview:
+                        return bytes(v)
+                    if tv is str:
+                        return b64(v)
+                    raise err(v)
+            else:
+                def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                    tv = type(v)
+                    if tv is str:
+                        return b64(v)
+                    if tv is bytes:
+                        return v
+                    raise err(v)
+
+        else:  # document or anything unknown: pass through
+            node.replaces = False
+
+            def fn(v: Any, path: str | None, errs: list[str]) -> Any:
+                return v
+
+        node.fn = fn
+
+    # Containers validate in two passes. The fast pass walks the value in input order, checks
+    # types, converts and only notes *whether* a constraint failed; children get ``path=None``
+    # and report a failure by appending the _PROBLEM marker. Only when something failed, and
+    # the real path is known, the detailed pass runs: it walks members in model order and writes
+    # AWS's messages. Conversions are idempotent, so the second walk sees converted values.
+
+    def structure(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception],
+                  opaque: bool) -> None:
+        node.fast = None
+        node.replaces = False
+        required = () if opaque else tuple(shape.get("required", ()))
+        members_spec: list[tuple[str, str]] = [
+            (key, spec["shape"]) for key, spec in shape.get("members", {}).items()]
+        members: list[tuple[Any, ...]] = []
+        table: dict[str, tuple[Any, ...]] = {}
+        fast_of: dict[str, type] = {}  # member -> Python type accepted without a call
+
+        # the closures read `members` / `table`, filled in below (after recursion resolves)
+        def detailed(value: dict, path: str, errs: list[str]) -> None:
+            get = value.get
+            pre = path + "." if path else ""
+            for key, lname, cfn, needs_path, own, req in members:
+                v = get(key)
+                if v is None:
+                    if req:
+                        errs.append(_null(pre + lname))
+                    continue
+                mark = len(errs)
+                if needs_path:
+                    cfn(v, pre + lname, errs)
+                if own is not None:
+                    fails = own(v)
+                    if fails:
+                        mp = pre + lname
+                        errs[mark:mark] = [_violation(v, mp, m) for m in fails]
+
+        def checked(value: Any, path: str | None, errs: list[str]) -> Any:
+            if type(value) is not dict:
+                raise err(value)
+            mark = len(errs)
+            bad = False
+            for k, v in value.items():
+                m = table.get(k)
+                if m is None or v is None:
+                    continue
+                cfn, fast, replaces, own = m
+                if fast is None or type(v) is not fast:
+                    nv = cfn(v, None, errs)
+                    if replaces:
+                        value[k] = v = nv
+                if own is not None and own(v) is not None:
+                    bad = True
+            if required and not bad:
+                get = value.get
+                for key in required:
+                    if get(key) is None:
+                        bad = True
+                        break
+            if bad or len(errs) != mark:
+                del errs[mark:]
+                if path is None:
+                    errs.append(_PROBLEM)
+                else:
+                    detailed(value, path, errs)
+            return value
+
+        def unchecked(value: Any, path: str | None, errs: list[str]) -> Any:
+            if type(value) is not dict:
+                raise err(value)
+            for k, v in value.items():
+                if type(v) is fast_of.get(k):
+                    continue
+                m = table.get(k)
+                if m is None or v is None:
+                    continue
+                cfn, fast, replaces, _ = m
+                if fast is not None and type(v) is fast:
+                    continue
+                nv = cfn(v, None, errs)
+                if replaces:
+                    value[k] = nv
+            return value
+
+        # provisional until the members are compiled (recursive references keep `checked`,
+        # which is always correct); opaque structures cannot fail, so they are final at once
+        if opaque and not required:
+            node.needs_path = False
+            node.fn = unchecked
+            node.inline = (fast_of, table, err)
+        else:
+            node.needs_path = True
+            node.fn = checked
+        can_err = bool(required)
+        for key, sname in members_spec:
+            child = self.node(sname, True, opaque)
+            can_err = can_err or child.needs_path or child.own is not None
+            members.append((key, _lower_first(key), child.fn, child.needs_path, child.own,
+                            key in required))
+            table[key] = (child.fn, child.fast, child.replaces, child.own)
+            if child.fast is not None:
+                fast_of[key] = child.fast
+        if not can_err:
+            node.fn = unchecked
+            node.needs_path = False
+            node.inline = (fast_of, table, err)
+
+    def list_(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception],
+              opaque: bool) -> None:
+        node.fast = None
+        node.replaces = False
+        node.needs_path = True
+        item = self.node(shape["member"]["shape"], False, opaque)
+        cfn, fast, replaces, own = item.fn, item.fast, item.replaces, item.own
+        desc_for = item.desc_for
+        check_nulls = not opaque
+
+        def detailed(value: list, path: str, errs: list[str]) -> None:
+            if own is not None:
+                for x in value:
+                    if x is not None and own(x) is not None:
+                        errs.append(_violation(value, path, "Member must satisfy constraint: ["
+                                               + ", ".join(desc_for(x)) + "]"))
+                        break
+            for i, x in enumerate(value):
+                if x is None:
+                    errs.append(_null(f"{path}.{i + 1}.member"))
+                elif item.needs_path:
+                    cfn(x, f"{path}.{i + 1}.member", errs)
+
+        def fn(value: Any, path: str | None, errs: list[str]) -> Any:
+            if type(value) is not list:
+                raise err(value)
+            if fast is not None and own is None:
+                for x in value:
+                    if type(x) is not fast:
+                        break
+                else:
+                    return value
+            mark = len(errs)
+            bad = False
+            for i, x in enumerate(value):
+                if x is None:
+                    bad = bad or check_nulls
+                    continue
+                if fast is None or type(x) is not fast:
+                    nx = cfn(x, None, errs)
+                    if replaces:
+                        value[i] = x = nx
+                if own is not None and own(x) is not None:
+                    bad = True
+            if bad or len(errs) != mark:
+                del errs[mark:]
+                if path is None:
+                    errs.append(_PROBLEM)
+                else:
+                    detailed(value, path, errs)
+            return value
+
+        node.fn = fn
+        node.needs_path = not opaque
+
+    def map_(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception],
+             opaque: bool) -> None:
+        node.fast = None
+        node.replaces = False
+        node.needs_path = True
+        key_node = self.node(shape["key"]["shape"], False, opaque)
+        val = self.node(shape["value"]["shape"], False, opaque)
+        key_own, key_desc = key_node.own, key_node.desc_for
+        cfn, fast, replaces, own = val.fn, val.fast, val.replaces, val.own
+        val_desc = val.desc_for
+
+        def detailed(value: dict, path: str, errs: list[str]) -> None:
+            if key_own is not None:
+                for k in value:
+                    if type(k) is str and key_own(k) is not None:
+                        errs.append(_violation(value, path, "Map keys must satisfy constraint: ["
+                                               + ", ".join(key_desc(k)) + "]"))
+                        break
+            if own is not None:
+                for x in value.values():
+                    if x is not None and own(x) is not None:
+                        errs.append(_violation(value, path, "Map value must satisfy constraint: ["
+                                               + ", ".join(val_desc(x)) + "]"))
+                        break
+            if val.needs_path:
+                for k, x in value.items():
+                    if x is not None:
+                        cfn(x, f"{path}.{k}.member", errs)
+
+        def fn(value: Any, path: str | None, errs: list[str]) -> Any:
+            if type(value) is not dict:
+                raise err(value)
+            mark = len(errs)
+            bad = False
+            for k, x in value.items():
+                if key_own is not None and type(k) is str and key_own(k) is not None:
+                    bad = True
+                if x is None:
+                    continue
+                if fast is None or type(x) is not fast:
+                    nx = cfn(x, None, errs)
+                    if replaces:
+                        value[k] = x = nx
+                if own is not None and own(x) is not None:
+                    bad = True
+            if bad or len(errs) != mark:
+                del errs[mark:]
+                if path is None:
+                    errs.append(_PROBLEM)
+                else:
+                    detailed(value, path, errs)
+            return value
+
+        inline, bounds = val.inline, key_node.len_bounds
+        if inline is not None and own is None and (key_own is None or bounds is not None):
+            # values are structures that cannot fail validation (e.g. an item: name ->
+            # AttributeValue): walk their members here, saving a call per value
+            v_fast_of, v_table, v_err = inline
+            k_lo, k_hi = bounds if bounds is not None else (-1, _BIG)
+
+            def fn(value: Any, path: str | None, errs: list[str]) -> Any:  # noqa: F811
+                if type(value) is not dict:
+                    raise err(value)
+                mark = len(errs)
+                bad = False
+                for k, x in value.items():
+                    if type(k) is not str or not k_lo <= len(k) <= k_hi:
+                        bad = True
+                    if type(x) is dict:
+                        for kk, vv in x.items():
+                            if type(vv) is v_fast_of.get(kk):
+                                continue
+                            m = v_table.get(kk)
+                            if m is None or vv is None:
+                                continue
+                            nv = m[0](vv, None, errs)
+                            if m[2]:
+                                x[kk] = nv
+                    elif x is not None:
+                        raise v_err(x)
+                if bad or len(errs) != mark:
+                    del errs[mark:]
+                    if path is None:
+                        errs.append(_PROBLEM)
+                    else:
+                        detailed(value, path, errs)
+                return value
+
+        elif fast is None and not replaces and own is None:
+            # values are containers checked in place
+            def fn(value: Any, path: str | None, errs: list[str]) -> Any:  # noqa: F811
+                if type(value) is not dict:
+                    raise err(value)
+                mark = len(errs)
+                bad = False
+                if key_own is not None:
+                    for k, x in value.items():
+                        if type(k) is not str or key_own(k) is not None:
+                            bad = True
+                        if x is not None:
+                            cfn(x, None, errs)
+                else:
+                    for x in value.values():
+                        if x is not None:
+                            cfn(x, None, errs)
+                if bad or len(errs) != mark:
+                    del errs[mark:]
+                    if path is None:
+                        errs.append(_PROBLEM)
+                    else:
+                        detailed(value, path, errs)
+                return value
+
+        node.fn = fn
+        node.needs_path = not opaque
+
+
+# ------------------------------------------------------------------------------------------------
+# public entry points
+
+_compilers: dict[tuple[str, bool], _Compiler] = {}
+_validators: dict[tuple[str, str, bool], Validator] = {}
+_lock = threading.RLock()
+
+
+def _raise_errors(errs: list[str]) -> None:
+    n = min(len(errs), MAX_ERRORS)
+    raise ValidationException(
+        f"{n} validation error{'' if n == 1 else 's'} detected: " + "; ".join(errs[:MAX_ERRORS]))
+
+
+def validator(service: str, operation: str, cbor: bool = False) -> Validator:
+    """The compiled validator for *operation*'s input; call it with the decoded request body.
+
+    It returns the same dict, converted in place (blobs -> bytes, timestamps -> float seconds),
+    or raises SerializationException / ValidationException. Unknown operations raise
+    UnknownOperationException.
+    """
+    key = (service, operation, cbor)
+    fn = _validators.get(key)
+    if fn is not None:
+        return fn
+    with _lock:
+        fn = _validators.get(key)
+        if fn is not None:
+            return fn
+        ops = load_model(service)["operations"]
+        if operation not in ops:
+            raise UnknownOperationException("")
+        comp = _compilers.get((service, cbor))
+        if comp is None:
+            comp = _compilers[(service, cbor)] = _Compiler(service, cbor)
+        input_ref = ops[operation].get("input")
+        if input_ref is None:
+            def fn(params: Any) -> dict:
+                return {} if params is None else params
+        else:
+            root = comp.node(input_ref["shape"], True).fn
+            assert root is not None
+
+            def fn(params: Any) -> dict:
+                if params is None:
+                    params = {}
+                errs: list[str] = []
+                root(params, "", errs)
+                if errs:
+                    _raise_errors(errs)
+                return params
+
+        _validators[key] = fn
+        return fn
+
+
+def validate(service: str, operation: str, params: Any, cbor: bool = False) -> dict:
+    """Validate and convert *params* for *operation*; see :func:`validator`."""
+    return validator(service, operation, cbor)(params)

@@ -1,0 +1,197 @@
+"""The storage engine: an ordered key-value store with atomic batches and group commit.
+
+Everything (items, index entries, outboxes, stream records, metadata) lives in one ordered
+keyspace, so one atomic batch can hold an item, its index entries and its change-capture outbox
+entry. Writes are applied immediately (visible to the next read: read-your-writes) and made
+durable by a *group commit*: callers that must not acknowledge before fsync await
+:meth:`Engine.durable`, and one WAL fsync serves every write made before it started.
+
+The chosen embedded engine is RocksDB (see docs/decisions/0001-storage-engine.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import threading
+from typing import Iterator, Protocol
+
+from rocksdict import (DBRecoveryMode, Env, Options, ReadOptions, Rdict, WriteBatch,
+                       WriteOptions)
+
+#: a write: key -> value bytes, or None to delete
+Writes = list[tuple[bytes, bytes | None]]
+
+
+class Engine(Protocol):
+    """The narrow interface the services use (a second implementation must fit it)."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+    def scan(self, start: bytes, end: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]: ...
+    def write(self, writes: Writes) -> None: ...
+    def delete_range(self, start: bytes, end: bytes) -> None: ...
+    async def durable(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class RocksEngine:
+    """RocksDB through rocksdict, with group commit of the write-ahead log.
+
+    ``durability='strict'``: :meth:`durable` returns only after the WAL holding every earlier
+    write is fsynced; concurrent callers share one fsync. ``'relaxed'``: :meth:`durable` returns
+    at once and a background task fsyncs on an interval (a ``kill -9`` loses nothing, since each
+    write already reached the OS; power loss may lose the last interval). ``in_memory``: RocksDB's
+    memory env, nothing on disk.
+    """
+
+    name = "rocksdb"
+
+    def __init__(self, path: str | None, durability: str = "strict", in_memory: bool = False,
+                 relaxed_interval: float = 0.05) -> None:
+        self.durability = "none" if in_memory else durability
+        self.in_memory = in_memory
+        self.relaxed_interval = relaxed_interval
+        opts = Options(raw_mode=True)
+        opts.create_if_missing(True)
+        opts.set_wal_recovery_mode(DBRecoveryMode.point_in_time())
+        opts.increase_parallelism(2)
+        self._tmp: str | None = None
+        if in_memory:
+            opts.set_env(Env.mem_env())
+            self._tmp = tempfile.mkdtemp(prefix="tidestream-mem-")
+            path = os.path.join(self._tmp, "db")
+        assert path is not None
+        self.path = path
+        self._db = Rdict(path, opts)
+        self._wo = WriteOptions()
+        if in_memory:
+            self._wo.disable_wal = True
+        # group commit state
+        self.written = 0  # number of write() calls so far
+        self._synced = 0  # write count covered by the last completed fsync
+        self._sync_task: asyncio.Future | None = None
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._relaxed_task: asyncio.Task | None = None
+        self._lock = threading.Lock()
+
+    # reads -------------------------------------------------------------------------------
+    def get(self, key: bytes) -> bytes | None:
+        return self._db.get(key)
+
+    def scan(self, start: bytes, end: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """Keys in [start, end), ascending, or descending when ``reverse``."""
+        it = self._db.iter()
+        if not reverse:
+            it.seek(start)
+            while it.valid():
+                k = it.key()
+                if k >= end:
+                    return
+                yield k, it.value()
+                it.next()
+        else:
+            it.seek_for_prev(end)
+            while it.valid():
+                k = it.key()
+                if k >= end:
+                    it.prev()
+                    continue
+                if k < start:
+                    return
+                yield k, it.value()
+                it.prev()
+
+    # writes ------------------------------------------------------------------------------
+    def write(self, writes: Writes) -> None:
+        """Apply all writes atomically (one RocksDB write batch)."""
+        if len(writes) == 1:
+            k, v = writes[0]
+            if v is None:
+                self._db.delete(k, self._wo)
+            else:
+                self._db.put(k, v, self._wo)
+        else:
+            wb = WriteBatch(raw_mode=True)
+            for k, v in writes:
+                if v is None:
+                    wb.delete(k)
+                else:
+                    wb.put(k, v)
+            self._db.write(wb, self._wo)
+        self.written += 1
+
+    def delete_range(self, start: bytes, end: bytes) -> None:
+        wb = WriteBatch(raw_mode=True)
+        wb.delete_range(start, end)
+        self._db.write(wb, self._wo)
+        self.written += 1
+
+    # durability --------------------------------------------------------------------------
+    async def durable(self) -> None:
+        """Wait until every write made so far is on disk (strict mode); otherwise return."""
+        if self.durability != "strict":
+            return
+        target = self.written
+        if self._synced >= target:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, fut))
+        if self._sync_task is None:
+            self._sync_task = asyncio.ensure_future(self._sync_loop())
+        await fut
+
+    async def _sync_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiters:
+                covered = self.written
+                await loop.run_in_executor(None, self._fsync)
+                self._synced = covered
+                still = []
+                for target, fut in self._waiters:
+                    if target <= covered:
+                        if not fut.done():
+                            fut.set_result(None)
+                    else:
+                        still.append((target, fut))
+                self._waiters = still
+        except BaseException as exc:  # fsync failure: nobody may be acknowledged
+            for _, fut in self._waiters:
+                if not fut.done():
+                    fut.set_exception(exc)
+            self._waiters = []
+            raise
+        finally:
+            self._sync_task = None
+
+    def _fsync(self) -> None:
+        with self._lock:
+            self._db.flush_wal(True)
+
+    def start_background(self) -> None:
+        """Start the interval fsync of relaxed mode (needs a running loop)."""
+        if self.durability == "relaxed" and self._relaxed_task is None:
+            self._relaxed_task = asyncio.ensure_future(self._relaxed_loop())
+
+    async def _relaxed_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.relaxed_interval)
+            if self._synced < self.written:
+                covered = self.written
+                await loop.run_in_executor(None, self._fsync)
+                self._synced = covered
+
+    def close(self) -> None:
+        if self._relaxed_task is not None:
+            self._relaxed_task.cancel()
+            self._relaxed_task = None
+        try:
+            if not self.in_memory:
+                self._db.flush_wal(True)
+            self._db.close()
+        finally:
+            if self._tmp:
+                shutil.rmtree(self._tmp, ignore_errors=True)

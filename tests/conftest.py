@@ -1,0 +1,128 @@
+"""Shared fixtures: a real tidestream server process on a free loopback port, real boto3 clients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """A tidestream server started as a child process (``python -m tidestream serve``)."""
+
+    port: int
+    data_dir: Path | None
+    args: list[str]
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> "ServerProcess":
+        cmd = [sys.executable, "-m", "tidestream", "serve", "--port", str(self.port), *self.args]
+        if self.data_dir is not None:
+            cmd += ["--data-dir", str(self.data_dir)]
+        else:
+            cmd += ["--in-memory"]
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.read_log()}")
+            try:
+                with urllib.request.urlopen(self.endpoint + "/_tidestream/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start: " + self.read_log())
+
+    def read_log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the durability tests are about."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode if self.proc else 0
+
+    def reset(self) -> None:
+        req = urllib.request.Request(self.endpoint + "/_tidestream/reset", method="POST", data=b"")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
+
+    def client(self, service: str = "dynamodb", region: str = "us-east-1",
+               access_key: str = "AKIDEXAMPLE", **kw):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                            aws_access_key_id=access_key, aws_secret_access_key="secret",
+                            config=BotoConfig(retries={"max_attempts": 1}, **kw))
+
+
+def start_server(tmp_path: Path, *args: str, on_disk: bool = True) -> ServerProcess:
+    data = tmp_path / "data" if on_disk else None
+    s = ServerProcess(free_port(), data, list(args), log_path=tmp_path / "server.log")
+    return s.start()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> ServerProcess:
+    """One shared server on disk (relaxed durability for speed), reset before each test."""
+    tmp = tmp_path_factory.mktemp("server")
+    s = start_server(tmp, "--durability", "relaxed", "--ttl-interval", "0.2")
+    yield s
+    assert s.stop() == 0, s.read_log()
+
+
+@pytest.fixture
+def srv(server: ServerProcess) -> ServerProcess:
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def ddb(srv: ServerProcess):
+    return srv.client("dynamodb")
+
+
+def make_table(ddb, name: str = "tbl", hash_key: str = "pk", hash_type: str = "S",
+               range_key: str | None = None, range_type: str = "S", **kw) -> str:
+    ks = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    ad = [{"AttributeName": hash_key, "AttributeType": hash_type}]
+    if range_key:
+        ks.append({"AttributeName": range_key, "KeyType": "RANGE"})
+        ad.append({"AttributeName": range_key, "AttributeType": range_type})
+    extra_ad = kw.pop("extra_attributes", [])
+    ad += [{"AttributeName": n, "AttributeType": t} for n, t in extra_ad]
+    ddb.create_table(TableName=name, KeySchema=ks, AttributeDefinitions=ad,
+                     BillingMode=kw.pop("BillingMode", "PAY_PER_REQUEST"), **kw)
+    return name
