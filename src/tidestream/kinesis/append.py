@@ -1,0 +1,113 @@
+"""Appending records to a stream: the one write path for PutRecords and change capture.
+
+Planning and committing are separate so a caller can add its own writes to the same atomic
+batch: the CDC publisher deletes the outbox entries of exactly the records that were accepted,
+in the batch that appends them.
+"""
+
+from __future__ import annotations
+
+from binascii import a2b_base64
+from hashlib import md5
+from typing import Any, Iterable
+
+from ..errors import InvalidArgumentException
+from . import records, sequence
+from .messages import rate_exceeded
+from .shards import HASH_MAX
+from .streams import Stream
+
+THROTTLED = "ProvisionedThroughputExceededException"
+
+
+def blob(value: Any) -> bytes:
+    """Record data: bytes from the validator; base64 text if a request skipped validation."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        return a2b_base64(value)
+    return bytes(value)
+
+
+def explicit_hash_key(text: str) -> int:
+    try:
+        key = int(text)
+    except (TypeError, ValueError):
+        key = -1
+    if not 0 <= key <= HASH_MAX:
+        raise InvalidArgumentException(
+            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+            f"Specified value was {text}")
+    return key
+
+
+class AppendPlan:
+    """Writes and per-record results of an append, not yet committed."""
+
+    __slots__ = ("writes", "results", "failed", "_touched")
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[bytes, bytes | None]] = []
+        self.results: list[dict[str, Any]] = []
+        self.failed = 0
+        self._touched: dict[int, list] = {}
+
+    def applied(self) -> None:
+        """Call once the writes are committed: advances the in-memory shard counters."""
+        for t in self._touched.values():
+            t[1][0], t[1][1] = t[5], t[6]
+
+
+def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPlan:
+    """Route, number and encode records (dicts with PartitionKey, Data, ExplicitHashKey).
+
+    Records over a shard's write limit get AWS's per-record ProvisionedThroughputExceeded
+    result instead of a sequence number; once a shard refuses a record, it refuses the rest of
+    the call too, so records for one shard are never accepted out of order.
+    """
+    plan = AppendPlan()
+    route = stream.router.route
+    now = state.now_ms()
+    limited = state.limits.applies(stream.mode)
+    sid = stream.id
+    counters = state.counters
+    touched = plan._touched
+    append = plan.writes.append
+    res = plan.results.append
+    pack = records._HDR.pack
+    shift_c = sequence._SHIFT_COUNTER
+    shift_t = sequence._SHIFT_TIME
+    for entry in entries:
+        pk = entry["PartitionKey"]
+        pkb = pk.encode()
+        ehk = entry.get("ExplicitHashKey")
+        key = int.from_bytes(md5(pkb).digest(), "big") if ehk is None else explicit_hash_key(ehk)
+        shard = route(key)
+        t = touched.get(shard.index)
+        if t is None:
+            # [shard, counter cell, key prefix, sequence base, limiter, next counter, ms, shard id,
+            #  refused]
+            ctr = counters[(sid, shard.index)]
+            lim = None
+            if limited:
+                lim = state.limits.shard(sid, shard.index, now / 1000)
+                lim.refill_write(now / 1000)
+            ms = now if now > ctr[1] else ctr[1]
+            t = touched[shard.index] = [shard, ctr, records.shard_prefix(sid, shard.index),
+                                        stream.base(shard) | ((ms & 0xFFFFFFFFFFFF) << shift_t),
+                                        lim, ctr[0], ms, shard.id, False]
+        data = entry["Data"]
+        if type(data) is not bytes:
+            data = blob(data)
+        if limited and (t[8] or not t[4].take_write(len(data) + len(pkb))):
+            t[8] = True
+            plan.failed += 1
+            res({"ErrorCode": THROTTLED, "ErrorMessage": rate_exceeded(t[7], stream.name, stream.account)})
+            continue
+        c = t[5] = t[5] + 1
+        append((t[2] + c.to_bytes(8, "big"), pack(t[6], len(pkb)) + pkb + data))
+        res({"SequenceNumber": str(t[3] | (c << shift_c)), "ShardId": t[7]})
+    for idx, t in touched.items():
+        if t[5] != t[1][0]:
+            append((records.counter_key(sid, idx), records.encode_counter(t[5], t[6])))
+    return plan

@@ -1,0 +1,193 @@
+"""Writing and reading records: PutRecord, PutRecords, GetShardIterator, GetRecords.
+
+The hot paths: PutRecords routes, numbers and encodes a whole batch in one loop and commits it
+(records plus the touched shards' counters) as one atomic engine write; GetRecords is one
+engine scan rendered straight into response dicts.
+"""
+
+from __future__ import annotations
+
+from binascii import a2b_base64
+from hashlib import md5
+from typing import Any
+
+from ...errors import InvalidArgumentException, ProvisionedThroughputExceededException
+from .. import iterators, records, sequence
+from ..append import blob, explicit_hash_key, plan_append
+from ..messages import rate_exceeded, shard_missing, stream_not_found
+from ..shards import HASH_MAX, Shard, parse_shard_id, shard_id
+from ..streams import Stream
+from . import operation
+
+_WRITABLE = ("ACTIVE", "UPDATING")
+
+
+def _writable(state, ctx, params: dict) -> Stream:
+    stream = state.resolve(ctx, params)
+    if stream.status not in _WRITABLE:
+        raise stream_not_found(stream.name, stream.account)
+    return stream
+
+
+def _enc(stream: Stream, out: dict) -> dict:
+    if stream.encryption != "NONE":
+        out["EncryptionType"] = stream.encryption
+    return out
+
+
+@operation("PutRecord")
+def put_record(state, ctx, params: dict) -> dict:
+    stream = _writable(state, ctx, params)
+    pk = params["PartitionKey"]
+    ehk = params.get("ExplicitHashKey")
+    key = explicit_hash_key(ehk) if ehk is not None else int.from_bytes(md5(pk.encode()).digest(), "big")
+    ordering = params.get("SequenceNumberForOrdering")
+    if ordering is not None and sequence.parse(ordering) is None and ordering != "0":
+        raise InvalidArgumentException(
+            f"ExclusiveMinimumSequenceNumber {ordering} used in PutRecord on stream {stream.name} "
+            f"under account {stream.account} is invalid.")
+    # ordering holds by construction: counters only grow and child shards sort after parents
+    shard = stream.router.route(key)
+    data = blob(params["Data"])
+    pkb = pk.encode()
+    now = state.now_ms()
+    if state.limits.applies(stream.mode):
+        lim = state.limits.shard(stream.id, shard.index, now / 1000)
+        lim.refill_write(now / 1000)
+        if not lim.take_write(len(data) + len(pkb)):
+            raise ProvisionedThroughputExceededException(rate_exceeded(shard.id, stream.name, stream.account))
+    ctr = state.counters[(stream.id, shard.index)]
+    c = ctr[0] + 1
+    ms = now if now > ctr[1] else ctr[1]
+    prefix = records.shard_prefix(stream.id, shard.index)
+    state.engine.write([(prefix + c.to_bytes(8, "big"), records.encode(ms, pkb, data)),
+                        (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))])
+    ctr[0], ctr[1] = c, ms
+    return _enc(stream, {"ShardId": shard.id, "SequenceNumber": sequence.make(stream.base(shard), c, ms)})
+
+
+@operation("PutRecords")
+def put_records(state, ctx, params: dict) -> dict:
+    stream = _writable(state, ctx, params)
+    plan = plan_append(state, stream, params["Records"])
+    if plan.writes:
+        state.engine.write(plan.writes)
+        plan.applied()
+    return _enc(stream, {"FailedRecordCount": plan.failed, "Records": plan.results})
+
+
+_COMBO = ("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+          "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+          "Request specified {} and {} StartingSequenceNumber.")
+
+
+def _shard_for(stream: Stream, text: str) -> Shard:
+    idx = parse_shard_id(text)
+    shard = stream.shards.get(idx) if idx is not None else None
+    if shard is None:
+        shown = shard_id(idx) if idx is not None else text
+        raise shard_missing(shown, stream.name, stream.account)
+    return shard
+
+
+@operation("GetShardIterator")
+def get_shard_iterator(state, ctx, params: dict) -> dict:
+    stream = _writable(state, ctx, params)
+    shard = _shard_for(stream, params["ShardId"])
+    kind = params["ShardIteratorType"]
+    seq = params.get("StartingSequenceNumber")
+    last = state.counters.get((stream.id, shard.index), [0, 0])[0]
+    now = state.now_ms()
+    if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        if seq is None:
+            raise InvalidArgumentException(_COMBO.format(kind, "no"))
+        d = sequence.parse(seq)
+        where = (f"used in GetShardIterator on shard {shard.id} in stream {stream.name} "
+                 f"under account {stream.account} is invalid")
+        if d is None:
+            raise InvalidArgumentException(f"StartingSequenceNumber {seq} {where}.")
+        if d.stream_id != stream.id:
+            raise InvalidArgumentException(
+                f"StartingSequenceNumber {seq} {where} because it did not come from this stream.")
+        if d.shard_index != shard.index:
+            raise InvalidArgumentException(
+                f"Invalid StartingSequenceNumber. It encodes {shard_id(d.shard_index)}, while it "
+                f"was used in a call to a shard with {shard.id}")
+        counter = d.counter if kind == "AT_SEQUENCE_NUMBER" else min(d.counter, sequence.COUNTER_MAX - 1) + 1
+    elif seq is not None:
+        raise InvalidArgumentException(_COMBO.format(kind, "also a"))
+    elif kind == "TRIM_HORIZON":
+        counter = 1  # counters start at 1; 0 is the shard's StartingSequenceNumber
+    elif kind == "LATEST":
+        counter = last + 1
+    else:  # AT_TIMESTAMP
+        stamp = params.get("Timestamp")
+        if stamp is None:
+            raise InvalidArgumentException(
+                "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
+                "Current request has no timestamp parameter.")
+        ts_ms = int(round(float(stamp) * 1000))
+        if ts_ms > now:
+            raise InvalidArgumentException(
+                "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                f"timestampInMillis: {ts_ms}, currentTimestampInMillis: {now}")
+        counter = records.counter_at_time(state.engine, records.shard_prefix(stream.id, shard.index),
+                                          last, ts_ms)
+    return {"ShardIterator": iterators.issue(state.secret, stream.id, shard.index, counter, now,
+                                             stream.name)}
+
+
+def _child_shards(stream: Stream, shard: Shard) -> list[dict[str, Any]]:
+    out = []
+    for idx in shard.children:
+        child = stream.shards.get(idx)
+        if child is None:
+            continue
+        parents = [shard_id(p) for p in (child.parent, child.adjacent_parent) if p is not None]
+        out.append({"ShardId": child.id, "ParentShards": parents,
+                    "HashKeyRange": {"StartingHashKey": str(child.start),
+                                     "EndingHashKey": str(child.end)}})
+    return out
+
+
+@operation("GetRecords")
+def get_records(state, ctx, params: dict) -> dict:
+    now = state.now_ms()
+    pos = iterators.open_(state.secret, params["ShardIterator"], now)
+    stream = state.catalog.by_id.get(pos.stream_id)
+    if stream is not None:
+        stream = state.settle(stream)
+    if stream is None or stream.account != ctx.account_id or stream.region != ctx.region:
+        raise shard_missing(shard_id(pos.shard_index), pos.stream_name, ctx.account_id)
+    shard = stream.shards.get(pos.shard_index)
+    if shard is None:
+        raise shard_missing(shard_id(pos.shard_index), stream.name, stream.account)
+    lim = None
+    if state.limits.applies(stream.mode):
+        lim = state.limits.shard(stream.id, shard.index, now / 1000)
+        if not lim.admit_read(now / 1000):
+            raise ProvisionedThroughputExceededException(rate_exceeded(shard.id, stream.name, stream.account))
+    limit = params.get("Limit") or 10000
+    cutoff = now - stream.retention_hours * 3_600_000
+    enc = stream.encryption if stream.encryption != "NONE" else None
+    prefix = records.shard_prefix(stream.id, shard.index)
+    recs, nxt, size, last_ms = records.read_page(
+        state.engine, prefix, max(pos.counter, 1), limit, cutoff, stream.base(shard), ctx.cbor,
+        state.ts(ctx), enc)
+    if lim is not None:
+        lim.charge_read(size)
+    last = state.counters.get((stream.id, shard.index), [0, 0])[0]
+    if nxt <= last:
+        nxt_ms = records.arrival_of(state.engine, prefix, nxt) if not recs else last_ms
+        behind = max(0, now - (nxt_ms or now))
+    else:
+        nxt = max(nxt, last + 1)
+        behind = 0
+    out: dict[str, Any] = {"Records": recs}
+    if not shard.open and nxt > (shard.end_counter or 0):
+        out["MillisBehindLatest"] = behind
+        out["ChildShards"] = _child_shards(stream, shard)
+        return out
+    out["NextShardIterator"] = iterators.issue(state.secret, stream.id, shard.index, nxt, now, stream.name)
+    out["MillisBehindLatest"] = behind
+    return out

@@ -1,0 +1,130 @@
+"""Record storage: compact keys and values, batch appends, page reads.
+
+Key   ``\\x03 | stream id (4, BE) | shard index (4, BE) | counter (8, BE)`` -- one shard's records
+      are one contiguous, ordered key range, so a read is a single engine scan and retention is
+      a single ``delete_range``.
+Value ``arrival ms (8, LE) | partition-key length (2, LE) | partition key (UTF-8) | data``.
+
+Each shard's last counter and last arrival time are kept under ``\\x00KC | stream | shard`` and
+written in the same atomic batch as the records, so a crash can never make a counter (and so a
+sequence number) be issued twice, even after retention has deleted every record of the shard.
+"""
+
+from __future__ import annotations
+
+import struct
+from binascii import b2a_base64
+from typing import Any, Callable
+
+from ..storage.engine import Engine
+from . import sequence
+
+PREFIX = b"\x03"
+COUNTER_PREFIX = b"\x00KC"
+_HDR = struct.Struct("<QH")
+_HDR_SIZE = _HDR.size
+_COUNTER = struct.Struct("<QQ")
+#: AWS returns at most 10 MB of data from one GetRecords call
+PAGE_BYTES = 10 * 1024 * 1024
+
+
+def stream_prefix(stream_id: int) -> bytes:
+    return PREFIX + stream_id.to_bytes(4, "big")
+
+
+def shard_prefix(stream_id: int, shard_index: int) -> bytes:
+    return PREFIX + stream_id.to_bytes(4, "big") + shard_index.to_bytes(4, "big")
+
+
+def counter_key(stream_id: int, shard_index: int) -> bytes:
+    return COUNTER_PREFIX + stream_id.to_bytes(4, "big") + shard_index.to_bytes(4, "big")
+
+
+def _end(prefix: bytes) -> bytes:
+    return (int.from_bytes(prefix, "big") + 1).to_bytes(len(prefix), "big")
+
+
+def encode_counter(counter: int, last_ms: int) -> bytes:
+    return _COUNTER.pack(counter, last_ms)
+
+
+def decode_counter(raw: bytes) -> tuple[int, int]:
+    c, ms = _COUNTER.unpack(raw)
+    return c, ms
+
+
+def encode(arrival_ms: int, pk: bytes, data: bytes) -> bytes:
+    return _HDR.pack(arrival_ms, len(pk)) + pk + data
+
+
+def arrival_of(engine: Engine, prefix: bytes, counter: int) -> int | None:
+    raw = engine.get(prefix + counter.to_bytes(8, "big"))
+    return None if raw is None else _HDR.unpack_from(raw)[0]
+
+
+def first_counter(engine: Engine, prefix: bytes) -> tuple[int, int] | None:
+    """(counter, arrival ms) of the oldest stored record of a shard."""
+    for k, v in engine.scan(prefix, _end(prefix)):
+        return int.from_bytes(k[9:], "big"), _HDR.unpack_from(v)[0]
+    return None
+
+
+def counter_at_time(engine: Engine, prefix: bytes, last: int, ts_ms: int) -> int:
+    """The first counter whose arrival is >= *ts_ms* (``last + 1`` if none).
+
+    Arrival times never decrease within a shard and counters are contiguous from the oldest
+    stored record to *last*, so a binary search with point reads finds it in O(log n).
+    """
+    first = first_counter(engine, prefix)
+    if first is None:
+        return last + 1
+    lo, hi = first[0], last + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        ms = arrival_of(engine, prefix, mid)
+        if ms is None or ms < ts_ms:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def read_page(engine: Engine, prefix: bytes, start: int, limit: int, cutoff_ms: int, base: int,
+              cbor: bool, ts: Callable[[int], Any], enc_type: str | None
+              ) -> tuple[list[dict[str, Any]], int, int, int]:
+    """Up to *limit* records from counter *start* (and at most 10 MB of data, but at least one).
+
+    Returns (records, next counter, bytes read, arrival ms of the last record or 0). Records
+    older than *cutoff_ms* (past retention, not yet trimmed) are skipped.
+    """
+    out: list[dict[str, Any]] = []
+    append = out.append
+    size = 0
+    nxt = start
+    last_ms = 0
+    unpack = _HDR.unpack_from
+    shift_c = sequence._SHIFT_COUNTER
+    shift_t = sequence._SHIFT_TIME
+    for k, v in engine.scan(prefix + start.to_bytes(8, "big"), _end(prefix)):
+        ms, n = unpack(v)
+        c = int.from_bytes(k[9:], "big")
+        nxt = c + 1
+        if ms < cutoff_ms:
+            continue
+        data = v[_HDR_SIZE + n:]
+        size += len(data) + n
+        if size > PAGE_BYTES and out:
+            nxt = c
+            size -= len(data) + n
+            break
+        rec = {"SequenceNumber": str(base | (c << shift_c) | ((ms & 0xFFFFFFFFFFFF) << shift_t)),
+               "ApproximateArrivalTimestamp": ts(ms),
+               "Data": data if cbor else b2a_base64(data, newline=False).decode("ascii"),
+               "PartitionKey": v[_HDR_SIZE:_HDR_SIZE + n].decode()}
+        if enc_type:
+            rec["EncryptionType"] = enc_type
+        append(rec)
+        last_ms = ms
+        if len(out) >= limit:
+            break
+    return out, nxt, size, last_ms

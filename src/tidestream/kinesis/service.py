@@ -1,0 +1,19 @@
+"""The Kinesis Data Streams service as the HTTP layer sees it: a ServiceSpec over KinesisState."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from ..service import ServiceSpec
+from ..storage.engine import Engine
+from .operations import load_all
+from .state import KinesisState
+
+
+def build(engine: Engine, config: Any = None) -> tuple[ServiceSpec, KinesisState]:
+    state = KinesisState(engine, config)
+    ops = {name: partial(fn, state) for name, fn in load_all().items()}
+    spec = ServiceSpec(name="kinesis", target_prefix="Kinesis_20131202", json_version="1.1",
+                       error_namespace="", operations=ops)
+    return spec, state

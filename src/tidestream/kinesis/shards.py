@@ -1,0 +1,105 @@
+"""Shards: hash-key ranges, partition-key routing, ids and resharding lineage.
+
+A shard owns a contiguous range of the 128-bit hash-key space; a record goes to the open shard
+whose range holds ``MD5(partition key)`` read as a big-endian integer (or the explicit hash key).
+Resharding never changes a shard: it closes shards and opens children that name their parents.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from hashlib import md5
+from typing import Any, Iterable
+
+HASH_MAX = (1 << 128) - 1
+
+
+def shard_id(index: int) -> str:
+    """``shardId-000000000007``: AWS's fixed 12-digit form."""
+    return "shardId-%012d" % index
+
+
+def parse_shard_id(text: str) -> int | None:
+    """The index in a shard id; AWS also accepts the bare number or any ``prefix-N`` form."""
+    tail = text.rsplit("-", 1)[-1] if isinstance(text, str) else ""
+    if not tail.isdigit() or len(tail) > 12:
+        return None
+    return int(tail)
+
+
+def even_ranges(count: int, start: int = 0, end: int = HASH_MAX) -> list[tuple[int, int]]:
+    """Split ``[start, end]`` into *count* contiguous ranges of (almost) equal width."""
+    width = (end - start + 1) // count
+    out = []
+    for i in range(count):
+        lo = start + i * width
+        hi = end if i == count - 1 else lo + width - 1
+        out.append((lo, hi))
+    return out
+
+
+def hash_key(partition_key: str) -> int:
+    """The 128-bit hash key of a partition key (MD5, big-endian), as Kinesis routes."""
+    return int.from_bytes(md5(partition_key.encode()).digest(), "big")
+
+
+@dataclass
+class Shard:
+    """One shard's metadata (persisted with its stream)."""
+
+    index: int
+    start: int
+    end: int
+    created_ms: int
+    parent: int | None = None
+    adjacent_parent: int | None = None
+    closed_ms: int | None = None
+    #: the last counter written before the shard closed (its EndingSequenceNumber's counter)
+    end_counter: int | None = None
+    children: list[int] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return shard_id(self.index)
+
+    @property
+    def open(self) -> bool:
+        return self.closed_ms is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"i": self.index, "s": str(self.start), "e": str(self.end), "c": self.created_ms,
+                "p": self.parent, "a": self.adjacent_parent, "x": self.closed_ms,
+                "n": self.end_counter, "k": self.children}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Shard":
+        return cls(d["i"], int(d["s"]), int(d["e"]), d["c"], d["p"], d["a"], d["x"], d["n"],
+                   list(d["k"]))
+
+
+class Router:
+    """Maps hash keys to open shards with a binary search over their starting keys."""
+
+    __slots__ = ("starts", "shards")
+
+    def __init__(self, shards: Iterable[Shard]) -> None:
+        open_ = sorted((s for s in shards if s.open), key=lambda s: s.start)
+        self.starts = [s.start for s in open_]
+        self.shards = open_
+
+    def route(self, key: int) -> Shard:
+        return self.shards[bisect.bisect_right(self.starts, key) - 1]
+
+
+def uniform_lineage(old: list[Shard], new_ranges: list[tuple[int, int]]) -> list[tuple[int | None, int | None]]:
+    """Parents of each new range under UNIFORM_SCALING: the (up to two) old shards it overlaps.
+
+    AWS reaches the target through intermediate splits and merges; we go straight to the even
+    layout and name the first two overlapping old shards as ParentShardId/AdjacentParentShardId.
+    """
+    out = []
+    for lo, hi in new_ranges:
+        over = [s.index for s in old if s.start <= hi and s.end >= lo]
+        out.append((over[0] if over else None, over[1] if len(over) > 1 else None))
+    return out

@@ -1,0 +1,171 @@
+"""The Kinesis service state: catalog, shard counters, iterator secret, limits and clock.
+
+Everything lives in the shared engine (metadata under ``\\x00K``, records under ``\\x03``); this
+object is the in-memory index over it, rebuilt by :meth:`KinesisState.reload`. All operations
+run on the server's single event loop, so no locking is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any, Callable
+
+from cbor2 import CBORTag
+
+from ..context import RequestContext
+from ..errors import ValidationException
+from ..storage.engine import Engine
+from . import records
+from .messages import not_active, stream_not_found
+from .limits import Limits
+from .shards import Shard
+from .streams import NEXT_ID_KEY, STREAM_PREFIX, Catalog, Stream, parse_arn
+
+log = logging.getLogger("tidestream.kinesis")
+
+SECRET_KEY = b"\x00KK"
+
+
+def _ts_json(ms: int) -> float:
+    return ms / 1000.0
+
+
+def _ts_cbor(ms: int) -> CBORTag:
+    # AWS's CBOR protocol: tag 1 holding epoch *milliseconds* as an integer (not RFC seconds)
+    return CBORTag(1, ms)
+
+
+class KinesisState:
+    def __init__(self, engine: Engine, config: Any = None, clock: Callable[[], float] | None = None) -> None:
+        self.engine = engine
+        self.status_delay = float(getattr(config, "status_delay", 0.0) or 0.0)
+        self.limits = Limits(bool(getattr(config, "kinesis_limits", True)))
+        self.retention_interval = 5.0
+        self.clock = clock or time.time
+        self.catalog = Catalog()
+        #: (stream id, shard index) -> [last counter, last arrival ms]
+        self.counters: dict[tuple[int, int], list[int]] = {}
+        self.secret = b""
+        self.reload()
+
+    # lifecycle ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Rebuild the in-memory index from the engine (startup, and after a reset)."""
+        self.catalog = Catalog()
+        self.counters = {}
+        self.limits.shards.clear()
+        for _, raw in self.engine.scan(STREAM_PREFIX, STREAM_PREFIX + b"\xff"):
+            self.catalog.add(Stream.from_json(raw))
+        for k, v in self.engine.scan(records.COUNTER_PREFIX, records.COUNTER_PREFIX + b"\xff"):
+            sid = int.from_bytes(k[3:7], "big")
+            idx = int.from_bytes(k[7:11], "big")
+            self.counters[(sid, idx)] = list(records.decode_counter(v))
+        secret = self.engine.get(SECRET_KEY)
+        if secret is None:
+            secret = os.urandom(32)
+            self.engine.write([(SECRET_KEY, secret)])
+        self.secret = secret
+
+    def background(self, stopping: asyncio.Event) -> list:
+        from .retention import retention_loop
+
+        return [retention_loop(self, stopping)]
+
+    # time --------------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    @staticmethod
+    def ts(ctx: RequestContext) -> Callable[[int], Any]:
+        """How timestamps go out on this request's protocol."""
+        return _ts_cbor if ctx.cbor else _ts_json
+
+    # lookups -----------------------------------------------------------------------------
+    def resolve(self, ctx: RequestContext, params: dict, arn_field: str = "StreamARN") -> Stream:
+        """The stream named by StreamARN (preferred) or StreamName, with its status settled."""
+        arn = params.get(arn_field)
+        if arn:
+            parsed = parse_arn(arn)
+            if parsed is None:
+                raise stream_not_found(arn, ctx.account_id)
+            account, region, name = parsed
+        else:
+            name = params.get("StreamName")
+            if not name:
+                raise ValidationException("Either StreamName or StreamARN must be provided.")
+            account, region = ctx.account_id, ctx.region
+        stream = self.catalog.get(account, region, name)
+        if stream is not None:
+            stream = self.settle(stream)
+        if stream is None:
+            raise stream_not_found(name, account)
+        return stream
+
+    def active(self, ctx: RequestContext, params: dict, arn_field: str = "StreamARN") -> Stream:
+        """Like :meth:`resolve`, but the stream must be ACTIVE (updates need that)."""
+        stream = self.resolve(ctx, params, arn_field)
+        if stream.status != "ACTIVE":
+            raise not_active(stream.name, stream.account, stream.status)
+        return stream
+
+    def settle(self, stream: Stream) -> Stream | None:
+        """Finish a transitional status whose time has come; None once a deletion completes."""
+        if stream.status_until is not None and self.now_ms() >= stream.status_until:
+            if stream.status == "DELETING":
+                self.purge(stream)
+                return None
+            stream.status = "ACTIVE"
+            stream.status_until = None
+            self.save(stream)
+        return stream
+
+    def transition(self, stream: Stream, status: str) -> None:
+        """Enter CREATING/UPDATING/DELETING for ``status_delay`` seconds (0: until next look)."""
+        stream.status = status
+        stream.status_until = self.now_ms() + int(self.status_delay * 1000)
+
+    # writes ------------------------------------------------------------------------------
+    def save(self, stream: Stream, extra: list[tuple[bytes, bytes | None]] | None = None) -> None:
+        writes = [(stream.key, stream.to_json())]
+        if extra:
+            writes.extend(extra)
+        self.engine.write(writes)
+
+    def allocate_id(self) -> tuple[int, tuple[bytes, bytes]]:
+        """A storage id never used before in this data dir (ids are not reused after deletes)."""
+        raw = self.engine.get(NEXT_ID_KEY)
+        nxt = int(raw) if raw else 1
+        return nxt, (NEXT_ID_KEY, str(nxt + 1).encode())
+
+    def open_shard(self, stream: Stream, start: int, end: int, now: int,
+                   parent: int | None = None, adjacent: int | None = None) -> Shard:
+        shard = Shard(stream.next_index, start, end, now, parent, adjacent)
+        stream.next_index += 1
+        stream.shards[shard.index] = shard
+        self.counters[(stream.id, shard.index)] = [0, now]
+        for p in (parent, adjacent):
+            if p is not None and p in stream.shards:
+                stream.shards[p].children.append(shard.index)
+        return shard
+
+    def close_shard(self, stream: Stream, shard: Shard, now: int) -> None:
+        shard.closed_ms = now
+        shard.end_counter = self.counters.get((stream.id, shard.index), [0, 0])[0]
+
+    def purge(self, stream: Stream) -> None:
+        """Remove a stream and all its records and counters."""
+        self.catalog.remove(stream)
+        self.limits.forget(stream.id)
+        for key in [k for k in self.counters if k[0] == stream.id]:
+            del self.counters[key]
+        prefix = records.stream_prefix(stream.id)
+        self.engine.delete_range(prefix, (int.from_bytes(prefix, "big") + 1).to_bytes(5, "big"))
+        cprefix = records.COUNTER_PREFIX + stream.id.to_bytes(4, "big")
+        self.engine.delete_range(cprefix, cprefix + b"\xff" * 5)
+        self.engine.write([(stream.key, None)])
+
+    def open_shard_count(self, account: str, region: str) -> int:
+        return sum(len(s.open_shards()) for s in self.catalog.in_region(account, region))
