@@ -30,16 +30,34 @@ def parse(argv: list[str]) -> Config:
                    help="seconds between TTL expiry sweeps (default 1)")
     s.add_argument("--kinesis-limits", choices=["on", "off"], default="on")
     s.add_argument("--log-level", default=d.log_level)
+    s.add_argument("--auth", choices=["off", "enforce"], default=d.auth,
+                   help="enforce: verify SigV4 signatures against --credentials")
+    s.add_argument("--credentials", default=None,
+                   help="file of 'ACCESS_KEY_ID SECRET ACCOUNT_ID' lines (for --auth enforce)")
+    s.add_argument("--cdc-chaos", default=None, metavar="duplicate=P,reorder=P,delay-ms=N",
+                   help="re-publish and reorder change records on purpose (consumer testing)")
+    s.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS (and HTTP/2 via ALPN)")
+    s.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     a = p.parse_args(argv)
     return Config(host=a.host, port=a.port, data_dir=a.data_dir, in_memory=a.in_memory,
                   region=a.region, account_id=a.account_id, durability=a.durability,
                   reset_endpoint=a.reset_endpoint, status_delay=a.status_delay,
                   ttl_interval=a.ttl_interval, kinesis_limits=a.kinesis_limits == "on",
-                  log_level=a.log_level)
+                  log_level=a.log_level, auth=a.auth, credentials=a.credentials,
+                  tls_cert=a.tls_cert, tls_key=a.tls_key, cdc_chaos=a.cdc_chaos)
 
 
 def main(argv: list[str] | None = None) -> None:
     config = parse(sys.argv[1:] if argv is None else argv)
+    if config.cdc_chaos:
+        from .cdc.publisher import Chaos
+
+        try:
+            Chaos.parse(config.cdc_chaos)
+        except ValueError as err:
+            sys.exit(f"tidestream: --cdc-chaos: {err}")
+    if config.auth == "enforce" and not config.credentials:
+        sys.exit("tidestream: --auth enforce needs --credentials FILE")
     from .runtime import run
 
     run(config)

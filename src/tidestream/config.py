@@ -19,3 +19,10 @@ class Config:
     ttl_interval: float = 1.0
     kinesis_limits: bool = True
     log_level: str = "INFO"
+    #: "off": any well-formed credentials; "enforce": verify SigV4 against ``credentials``
+    auth: str = "off"
+    credentials: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    #: change-capture fault injection, e.g. "duplicate=0.05,reorder=0.05,delay-ms=200"
+    cdc_chaos: str | None = None

@@ -25,7 +25,6 @@ class Server:
         self.engine: RocksEngine | None = None
         self.stopping = asyncio.Event()
         self.data_dir: DataDir | None = None
-        self.kinesis = None
 
     def _open_engine(self) -> RocksEngine:
         c = self.config
@@ -36,30 +35,71 @@ class Server:
         return RocksEngine(self.data_dir.store_path, durability=c.durability)
 
     def build(self) -> Application:
+        from .cdc.capture import Capture
+        from .cdc.metrics import Metrics
+        from .cdc.publisher import Chaos, Publisher
         from .dynamodb.service import build as build_dynamodb
         from .dynamodb.state import Settings
+        from .http.messages import Response
+        from .kinesis.service import build as build_kinesis
         from .protocol import validator
 
         c = self.config
         self.engine = engine = self._open_engine()
         ddb_spec, self.dynamodb = build_dynamodb(
             engine, Settings(status_delay=c.status_delay, ttl_interval=c.ttl_interval))
-        from .kinesis.service import build as build_kinesis
-
         kinesis_spec, self.kinesis = build_kinesis(engine, c)
-        services = [ddb_spec, kinesis_spec]
-        return Application(services, engine, region=c.region, account_id=c.account_id,
+        # change data capture: table commits -> outbox -> publisher -> Kinesis streams
+        self.metrics = Metrics()
+        self.dynamodb.stream_check = self._stream_problem
+        self.capture = Capture(engine, self.metrics, self._stream_problem, self.dynamodb.catalog.put)
+        self.dynamodb.items.capture = self.capture
+        self.publisher = Publisher(engine, self.capture, self.kinesis, self.dynamodb, self.metrics,
+                                   Chaos.parse(c.cdc_chaos))
+        authenticator = None
+        if c.auth == "enforce":
+            from .http.sigv4 import make_authenticator
+
+            authenticator = make_authenticator(c.credentials)
+        routes = {("GET", "/metrics"): lambda req: Response(
+            200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")])}
+        return Application([ddb_spec, kinesis_spec], engine, region=c.region, account_id=c.account_id,
                            reset=self.reset if c.reset_endpoint else None,
                            storage_name="memory" if c.in_memory else "rocksdb",
-                           validator=validator)
+                           validator=validator, authenticator=authenticator, extra_routes=routes)
+
+    def _stream_problem(self, arn: str) -> str | None:
+        """None if a Kinesis stream ARN names an existing stream, else why not."""
+        from .kinesis.streams import parse_arn
+
+        parsed = parse_arn(arn)
+        if parsed is None:
+            return f"Invalid Kinesis stream ARN: {arn}"
+        stream = self.kinesis.catalog.get(*parsed)
+        if stream is None or stream.status == "DELETING":
+            return f"Kinesis stream {arn} not found"
+        return None
 
     def reset(self) -> None:
         """Wipe all state (tests call POST /_tidestream/reset between tests)."""
         assert self.engine is not None
         self.engine.delete_range(b"\x00", b"\xff" * 8)
         self.dynamodb.reload()
-        if self.kinesis is not None and hasattr(self.kinesis, "reload"):
-            self.kinesis.reload()
+        self.kinesis.reload()
+        self.metrics.clear()
+        self.capture.reset()
+        self.publisher.reset()
+
+    def _ssl_context(self):
+        c = self.config
+        if not c.tls_cert:
+            return None
+        import ssl
+
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(c.tls_cert, c.tls_key)
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        return ctx
 
     async def run(self) -> None:
         c = self.config
@@ -67,19 +107,20 @@ class Server:
         app = self.build()
         assert self.engine is not None
         self.engine.start_background()
-        server = await serve(app, c.host, c.port)
+        server = await serve(app, c.host, c.port, self._ssl_context())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
         from .dynamodb.ttl import sweeper
 
-        tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping))]
-        if self.kinesis is not None and hasattr(self.kinesis, "background"):
-            tasks.extend(asyncio.ensure_future(c) for c in self.kinesis.background(self.stopping))
+        tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
+                 asyncio.ensure_future(self.publisher.run(self.stopping))]
+        tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         where = "memory" if c.in_memory else os.path.abspath(c.data_dir)
+        scheme = "https" if c.tls_cert else "http"
         port = server.sockets[0].getsockname()[1]
-        log.info("tidestream listening on http://%s:%d data=%s durability=%s (started in %.0f ms)",
-                 c.host, port, where, self.engine.durability, (time.perf_counter() - t0) * 1000)
+        log.info("tidestream listening on %s://%s:%d data=%s durability=%s (started in %.0f ms)",
+                 scheme, c.host, port, where, self.engine.durability, (time.perf_counter() - t0) * 1000)
         await self.stopping.wait()
         server.close()
         for t in tasks:

@@ -31,6 +31,9 @@ class DynamoState:
         self.items = ItemStore(engine, size_of or item_size)
         for t in self.catalog.all():
             self.items.load_stats(t)
+        #: stream ARN -> None if the stream exists, else why not (set by the runtime, which knows
+        #: the Kinesis service; without it every stream counts as present)
+        self.stream_check: Callable[[str], str | None] = lambda arn: None
         #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
         self.transaction_tokens: dict[tuple[str, str], tuple[Any, dict, float]] = {}
 

@@ -1,0 +1,214 @@
+"""Kinesis Data Streams for DynamoDB: lifecycle, every write path, exact records, durability."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.cdc_helpers import read_all, setup_cdc, wait_active, wait_changes
+
+
+def _err(e) -> tuple[str, str]:
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def test_lifecycle_shapes_and_errors(srv):
+    ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
+    ddb.create_table(TableName="life", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    kin.create_stream(StreamName="life-stream", ShardCount=1)
+    arn = kin.describe_stream_summary(StreamName="life-stream")["StreamDescriptionSummary"]["StreamARN"]
+    r = ddb.enable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
+    r.pop("ResponseMetadata")
+    assert r == {"TableName": "life", "StreamArn": arn, "DestinationStatus": "ENABLING",
+                 "EnableKinesisStreamingConfiguration": {}}
+    wait_active(ddb, "life")
+    d = ddb.describe_kinesis_streaming_destination(TableName="life")
+    assert d["KinesisDataStreamDestinations"] == [{"StreamArn": arn, "DestinationStatus": "ACTIVE"}]
+    with pytest.raises(ClientError) as e:
+        ddb.enable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
+    assert _err(e) == ("ValidationException", "Table is not in a valid state to enable Kinesis Streaming "
+                       "Destination: EnableKinesisStreamingDestination must be DISABLED or ENABLE_FAILED to "
+                       "perform ENABLE operation.")
+    r = ddb.update_kinesis_streaming_destination(
+        TableName="life", StreamArn=arn, UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MICROSECOND"})
+    assert r["DestinationStatus"] == "UPDATING"
+    assert r["UpdateKinesisStreamingConfiguration"] == {"ApproximateCreationDateTimePrecision": "MICROSECOND"}
+    wait_active(ddb, "life")
+    table_id = ddb.describe_table(TableName="life")["Table"]["TableId"]
+    with pytest.raises(ClientError) as e:
+        ddb.update_kinesis_streaming_destination(
+            TableName="life", StreamArn=arn, UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MICROSECOND"})
+    assert _err(e) == ("ValidationException", "Invalid Request: Precision is already set to the desired value of "
+                       f"MICROSECOND for tableId: {table_id}, kdsArn: {arn}")
+    with pytest.raises(ClientError) as e:
+        ddb.update_kinesis_streaming_destination(TableName="life", StreamArn=arn, UpdateKinesisStreamingConfiguration={})
+    assert _err(e)[1] == ("Streaming destination cannot be updated with given parameters: "
+                          "UpdateKinesisStreamingConfiguration cannot be null or contain only null values")
+    other = arn.replace("life-stream", "bad-stream")
+    with pytest.raises(ClientError) as e:
+        ddb.update_kinesis_streaming_destination(
+            TableName="life", StreamArn=other, UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MILLISECOND"})
+    assert _err(e)[1] == ("Table is not in a valid state to enable Kinesis Streaming Destination: No streaming "
+                          f"destination with streamArn: {other} found for table with tableName: life")
+    r = ddb.disable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
+    r.pop("ResponseMetadata")
+    assert r == {"TableName": "life", "StreamArn": arn, "DestinationStatus": "DISABLING"}
+    time.sleep(0.05)
+    d = ddb.describe_kinesis_streaming_destination(TableName="life")["KinesisDataStreamDestinations"]
+    assert d == [{"StreamArn": arn, "DestinationStatus": "DISABLED", "ApproximateCreationDateTimePrecision": "MICROSECOND"}]
+    with pytest.raises(ClientError) as e:
+        ddb.disable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
+    assert _err(e)[1].endswith("KinesisStreamingDestination must be ACTIVE to perform DISABLE operation.")
+    with pytest.raises(ClientError) as e:
+        ddb.enable_kinesis_streaming_destination(TableName="bad-table", StreamArn=arn)
+    assert _err(e) == ("ResourceNotFoundException", "Requested resource not found: Table: bad-table not found")
+    # re-enable after disable works
+    ddb.enable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
+    wait_active(ddb, "life")
+
+
+def test_missing_stream_gives_enable_failed(srv):
+    ddb = srv.client("dynamodb")
+    ddb.create_table(TableName="nostream", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    arn = "arn:aws:kinesis:us-east-1:000000000000:stream/does-not-exist"
+    assert ddb.enable_kinesis_streaming_destination(TableName="nostream", StreamArn=arn)["DestinationStatus"] == "ENABLING"
+    time.sleep(0.05)
+    d = ddb.describe_kinesis_streaming_destination(TableName="nostream")["KinesisDataStreamDestinations"][0]
+    assert d["DestinationStatus"] == "ENABLE_FAILED" and d["DestinationStatusDescription"]
+    # enabling again is allowed from ENABLE_FAILED
+    ddb.enable_kinesis_streaming_destination(TableName="nostream", StreamArn=arn)
+
+
+def test_every_write_path_emits_records(srv):
+    ddb, kin, _ = setup_cdc(srv)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "1"}})           # INSERT
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "2"}})           # MODIFY
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "2"}})           # no change: none
+    ddb.update_item(TableName="orders", Key={"pk": {"S": "a"}}, UpdateExpression="SET w = :w",
+                    ExpressionAttributeValues={":w": {"S": "x"}})                         # MODIFY
+    with pytest.raises(ClientError):
+        ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)")
+    ddb.delete_item(TableName="orders", Key={"pk": {"S": "a"}})                          # REMOVE
+    ddb.delete_item(TableName="orders", Key={"pk": {"S": "never"}})                      # nothing
+    ddb.batch_write_item(RequestItems={"orders": [{"PutRequest": {"Item": {"pk": {"S": f"b{i}"}}}} for i in range(3)]})
+    ddb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": "orders", "Item": {"pk": {"S": "t1"}}}},
+        {"Delete": {"TableName": "orders", "Key": {"pk": {"S": "b0"}}}}])
+    wait_changes(kin, "changes", 9)
+    time.sleep(0.3)  # anything extra (a record for the no-op or the failed write) would show now
+    recs = wait_changes(kin, "changes", 9)
+    by_item: dict[str, list] = {}
+    for r in recs:  # sorted by timestamp, which increases strictly per item
+        by_item.setdefault(r["dynamodb"]["Keys"]["pk"]["S"], []).append(r)
+    assert len(recs) == 9
+    events = {k: [r["eventName"] for r in v] for k, v in by_item.items()}
+    assert events == {"a": ["INSERT", "MODIFY", "MODIFY", "REMOVE"], "b0": ["INSERT", "REMOVE"],
+                      "b1": ["INSERT"], "b2": ["INSERT"], "t1": ["INSERT"]}
+    modify = by_item["a"][2]["dynamodb"]
+    assert modify["OldImage"] == {"pk": {"S": "a"}, "v": {"N": "2"}}
+    assert modify["NewImage"] == {"pk": {"S": "a"}, "v": {"N": "2"}, "w": {"S": "x"}}
+    remove = by_item["a"][3]["dynamodb"]
+    assert "NewImage" not in remove and remove["OldImage"]["w"] == {"S": "x"}
+
+
+def test_ttl_expiry_is_a_service_remove(srv):
+    ddb, kin, _ = setup_cdc(srv)
+    ddb.update_time_to_live(TableName="orders", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "gone"}, "exp": {"N": str(int(time.time()) - 5)}})
+    recs = wait_changes(kin, "changes", 2)
+    assert recs[0]["userIdentity"] is None
+    ttl = recs[1]
+    assert ttl["eventName"] == "REMOVE"
+    assert ttl["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def test_exact_record_bytes(srv):
+    ddb, kin, _ = setup_cdc(srv)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "order#1"}, "status": {"S": "NEW"}, "total": {"N": "42.50"},
+                                           "paid": {"BOOL": False}, "blob": {"B": b"\x01\x02\x03"},
+                                           "name": {"S": "Zoë 한국"}})
+    rec = wait_changes(kin, "changes", 1)[0]
+    raw = rec["_raw"]
+    data: bytes = raw["Data"]
+    ts = rec["dynamodb"]["ApproximateCreationDateTime"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", rec["eventID"])
+    expected = (
+        '{"awsRegion":"us-east-1","eventID":"%s","eventName":"INSERT","userIdentity":null,'
+        '"recordFormat":"application/json","tableName":"orders","dynamodb":{"ApproximateCreationDateTime":%d,'
+        '"Keys":{"pk":{"S":"order#1"}},"NewImage":{"pk":{"S":"order#1"},"status":{"S":"NEW"},"total":{"N":"42.5"},'
+        '"paid":{"BOOL":false},"blob":{"B":"QVFJRA=="},"name":{"S":"Zoë 한국"}},"SizeBytes":%d},'
+        '"eventSource":"aws:dynamodb"}') % (rec["eventID"], ts, rec["dynamodb"]["SizeBytes"])
+    assert data == expected.encode("utf-8")
+    # SizeBytes = size(Keys) + size(NewImage): keys 2+7=9; image 9 + status 9 + total 5+3 + paid 5
+    assert rec["dynamodb"]["SizeBytes"] == 9 + (9 + 9 + 8 + 5 + 7 + (4 + len("Zoë 한국".encode())))
+    assert len(str(ts)) == 13 and abs(ts / 1000 - time.time()) < 60
+    assert re.fullmatch(r"[0-9A-F]{32}", raw["PartitionKey"])
+    assert base64.b64decode(base64.b64decode(rec["dynamodb"]["NewImage"]["blob"]["B"])) == b"\x01\x02\x03"
+
+
+def test_partition_key_stable_and_timestamps_increase(srv):
+    ddb, kin, _ = setup_cdc(srv, shards=4)
+    for i in range(20):
+        ddb.put_item(TableName="orders", Item={"pk": {"S": "same"}, "n": {"N": str(i)}})
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "other"}})
+    recs = wait_changes(kin, "changes", 21)
+    same = [r for r in recs if r["dynamodb"]["Keys"]["pk"]["S"] == "same"]
+    assert len({r["_raw"]["PartitionKey"] for r in same}) == 1
+    other = [r for r in recs if r["dynamodb"]["Keys"]["pk"]["S"] == "other"][0]
+    assert other["_raw"]["PartitionKey"] != same[0]["_raw"]["PartitionKey"]
+    # one item's changes: one shard, commit order, strictly increasing timestamps
+    seqs = [int(r["_raw"]["SequenceNumber"]) for r in same]
+    ns = [int(r["dynamodb"]["NewImage"]["n"]["N"]) for r in sorted(same, key=lambda r: int(r["_raw"]["SequenceNumber"]))]
+    assert ns == list(range(20))
+    ts = [r["dynamodb"]["ApproximateCreationDateTime"] for r in sorted(same, key=lambda r: int(r["_raw"]["SequenceNumber"]))]
+    assert all(b > a for a, b in zip(ts, ts[1:])), ts
+    assert len(set(seqs)) == 20
+
+
+def test_microsecond_precision(srv):
+    ddb, kin, _ = setup_cdc(srv, precision="MICROSECOND")
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}})
+    rec = wait_changes(kin, "changes", 1)[0]
+    assert len(str(rec["dynamodb"]["ApproximateCreationDateTime"])) == 16
+    assert rec["_raw"]["Data"].endswith(b',"ApproximateCreationDateTimePrecision":"MICROSECOND"},"eventSource":"aws:dynamodb"}')
+
+
+def test_disable_stops_capture_and_nothing_before_enable(srv):
+    ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
+    ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "before"}})
+    kin.create_stream(StreamName="changes", ShardCount=1)
+    arn = kin.describe_stream_summary(StreamName="changes")["StreamDescriptionSummary"]["StreamARN"]
+    ddb.enable_kinesis_streaming_destination(TableName="orders", StreamArn=arn)
+    wait_active(ddb, "orders")
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "during"}})
+    wait_changes(kin, "changes", 1)
+    ddb.disable_kinesis_streaming_destination(TableName="orders", StreamArn=arn)
+    time.sleep(0.05)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "after"}})
+    time.sleep(0.5)
+    keys = [json.loads(r["Data"])["dynamodb"]["Keys"]["pk"]["S"] for r in read_all(kin, "changes")]
+    assert keys == ["during"]
+
+
+def test_metrics_endpoint(srv):
+    ddb, kin, _ = setup_cdc(srv)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "big": {"S": "x" * 3000}})
+    wait_changes(kin, "changes", 1)
+    with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    assert 'tidestream_cdc_changes_captured_total{table="orders"}' in text
+    assert re.search(r'tidestream_cdc_changes_published_total\{table="orders"\} [1-9]', text)
+    assert 'tidestream_cdc_change_data_capture_units_total{table="orders"} 3\n' in text
+    assert "tidestream_cdc_outbox_depth 0" in text
