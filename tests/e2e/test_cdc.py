@@ -212,3 +212,17 @@ def test_metrics_endpoint(srv):
     assert re.search(r'tidestream_cdc_changes_published_total\{table="orders"\} [1-9]', text)
     assert 'tidestream_cdc_change_data_capture_units_total{table="orders"} 3\n' in text
     assert "tidestream_cdc_outbox_depth 0" in text
+
+
+def test_throttled_stream_delays_but_delivers_everything(srv):
+    ddb, kin, _ = setup_cdc(srv, shards=1)  # PROVISIONED, one shard: 1,000 records/s
+    for b in range(60):
+        ddb.batch_write_item(RequestItems={"orders": [
+            {"PutRequest": {"Item": {"pk": {"S": f"k{b}-{i}"}}}} for i in range(25)]})
+    recs = wait_changes(kin, "changes", 1500, timeout=30)
+    assert len({r["dynamodb"]["Keys"]["pk"]["S"] for r in recs}) == 1500
+    with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(r'tidestream_cdc_throttled_put_record_total\{table="orders"\} (\d+)', text)
+    assert m and int(m.group(1)) > 0, text
+    assert "tidestream_cdc_outbox_depth 0" in text

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-import uuid
 from collections import OrderedDict
 from typing import Any
 
 import cbor2
 
+from ..ids import uuid4_text
 from ..storage.engine import Engine
 from . import destinations as D
 from .metrics import Metrics
@@ -44,6 +44,10 @@ class Capture:
         #: item key -> last ApproximateCreationDateTime handed out, in microseconds
         self._last_us: OrderedDict[bytes, int] = OrderedDict()
         self.wake = asyncio.Event()
+        #: entries of the commit being written, handed to :attr:`on_committed` once it is durable-
+        #: ordered in the engine (so a failed write never publishes a change that didn't happen)
+        self._staged: list[tuple[bytes, dict]] = []
+        self.on_committed: Any = None
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):
@@ -53,6 +57,7 @@ class Capture:
     def reset(self) -> None:
         self.seq = self._last_seq() + 1
         self._last_us.clear()
+        self._staged = []
 
     def _destination(self, table: Any) -> dict | None:
         for d in table.kinesis_destinations:
@@ -96,12 +101,25 @@ class Capture:
                 "a": table.account, "r": table.region, "n": table.name, "tid": table.table_id,
                 "k": ch.key, "keys": keys, "old": ch.old, "new": ch.new,
                 "ts": self._timestamp(ch.key, now, micro), "us": micro, "ttl": ch.by_ttl,
-                "id": str(uuid.uuid4()), "d": dest["arn"], "at": now,
+                "id": uuid4_text(), "d": dest["arn"], "at": now,
             }
-            writes.append((outbox_key(self.seq), cbor2.dumps(entry)))
+            key = outbox_key(self.seq)
+            writes.append((key, cbor2.dumps(entry)))
+            self._staged.append((key, entry))
             self.seq += 1
-            self.metrics.captured(table.name, ch.old, ch.new)
-        if writes:
-            self.metrics.outbox_depth += len(writes)
-            self.wake.set()
+            self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
         return writes
+
+    def committed(self) -> None:
+        """The item store's batch (with our outbox writes) is in the engine."""
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, []
+        self.metrics.outbox_depth += len(staged)
+        if self.on_committed is not None:
+            self.on_committed(staged)
+        self.wake.set()
+
+    def abandoned(self) -> None:
+        """The batch failed: forget what it would have captured."""
+        self._staged = []

@@ -10,13 +10,11 @@ import math
 import time
 from collections import defaultdict
 
-from ..dynamodb.sizes import item_size
 
 
-def change_units(old: dict | None, new: dict | None) -> int:
+def change_units(old_size: int, new_size: int) -> int:
     """Change data capture units: 1 per started KB of the larger image, per item."""
-    size = max(item_size(old) if old else 0, item_size(new) if new else 0)
-    return max(1, math.ceil(size / 1024))
+    return max(1, math.ceil(max(old_size, new_size) / 1024))
 
 
 class Metrics:
@@ -34,9 +32,10 @@ class Metrics:
         self.oldest_pending_at: float | None = None
         self.duplicates_total = 0
 
-    def captured(self, table: str, old: dict | None, new: dict | None) -> None:
+    def captured(self, table: str, old_size: int, new_size: int) -> None:
+        """One change captured; sizes are the item sizes of the images (0 when absent)."""
         self.captured_total[table] += 1
-        self.units_total[table] += change_units(old, new)
+        self.units_total[table] += change_units(old_size, new_size)
 
     def render(self) -> str:
         age = 0 if self.oldest_pending_at is None else int((time.time() - self.oldest_pending_at) * 1000)

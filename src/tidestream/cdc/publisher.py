@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,10 @@ from .records import partition_key, render
 log = logging.getLogger("tidestream.cdc")
 
 BATCH = 1000
+#: most pending entries kept decoded in memory; beyond it they are read back from disk
+MIRROR_LIMIT = 50_000
+#: wait after a stream refused records for its limits (they refill continuously)
+THROTTLE_WAIT = 0.05
 #: how long an undeliverable change is retried before it is dropped and counted
 RETRY_HORIZON = 24 * 3600.0
 _WRITABLE = ("ACTIVE", "UPDATING")
@@ -66,6 +70,10 @@ class Chaos:
 
 
 class Publisher:
+    """Drains the outbox. Keeps an in-memory mirror of pending entries (filled by the capture
+    after each commit, or from disk at startup and after an overflow) so retries neither rescan
+    nor re-decode nor re-render anything."""
+
     def __init__(self, engine: Any, capture: Capture, kinesis: Any, dynamodb: Any,
                  metrics: Metrics, chaos: Chaos | None = None) -> None:
         self.engine = engine
@@ -74,9 +82,40 @@ class Publisher:
         self.dynamodb = dynamodb
         self.metrics = metrics
         self.chaos = chaos or Chaos()
+        #: outbox key -> [entry, rendered record or None], in commit order
+        self._pending: OrderedDict[bytes, list] = OrderedDict()
+        #: True when entries exist on disk that are not in the mirror
+        self._overflow = False
         self._held: dict[bytes, float] = {}  # reorder chaos: outbox key -> not before
-        self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, record entry)
+        self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, record)
+        capture.on_committed = self._add
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
+        self._overflow = self.metrics.outbox_depth > 0
+
+    def _add(self, staged: list[tuple[bytes, dict]]) -> None:
+        if self._overflow or len(self._pending) >= MIRROR_LIMIT:
+            self._overflow = True  # the disk has them; refill when the mirror drains
+            return
+        for key, entry in staged:
+            self._pending[key] = [entry, None]
+
+    def _refill(self) -> None:
+        """Load pending entries from disk (startup, or after more piled up than the mirror holds)."""
+        self._pending.clear()
+        for key, raw in self.engine.scan(OUTBOX, OUTBOX_END):
+            if len(self._pending) >= MIRROR_LIMIT:
+                return
+            self._pending[key] = [cbor2.loads(raw), None]
+        self._overflow = False
+
+    def reset(self) -> None:
+        """After POST /_tidestream/reset wiped the store."""
+        self._pending.clear()
+        self._overflow = False
+        self._held.clear()
+        self._duplicates.clear()
+        self.metrics.outbox_depth = 0
+        self.metrics.oldest_pending_at = None
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.0
@@ -91,49 +130,47 @@ class Publisher:
                 await wake.wait()
             wake.clear()
             try:
-                progress, pending = self.drain_once()
+                progress, throttled = self.drain_once()
             except Exception:  # never let one bad entry stop delivery for everyone
                 log.exception("change publisher failed; retrying")
-                progress, pending = False, True
-            if pending or self._held or self._duplicates:
+                progress, throttled = False, True
+            pending = bool(self._pending) or self._overflow
+            if throttled:
+                backoff = THROTTLE_WAIT  # limits refill over time; don't spin
+            elif pending or self._held or self._duplicates:
                 backoff = 0.0 if progress else min(max(backoff * 2, 0.01), 1.0)
-                if self._held or self._duplicates:
-                    backoff = min(backoff or 0.01, self.chaos.delay_ms / 1000)
                 if progress:
-                    wake.set()  # more to do right away
+                    wake.set()
             else:
                 backoff = 0.0
-
-    def reset(self) -> None:
-        """After POST /_tidestream/reset wiped the store."""
-        self._held.clear()
-        self._duplicates.clear()
-        self.metrics.outbox_depth = 0
-        self.metrics.oldest_pending_at = None
+            if self._held or self._duplicates:
+                backoff = min(backoff or 1.0, self.chaos.delay_ms / 1000)
 
     def drain_once(self) -> tuple[bool, bool]:
-        """Publish what can be published now. Returns (made progress, entries still pending)."""
+        """Publish what can be published now. Returns (made progress, something was throttled)."""
+        if not self._pending and self._overflow:
+            self._refill()
         now = time.time()
-        by_stream: dict[str, list[tuple[bytes, dict]]] = defaultdict(list)
-        scanned = 0
-        oldest: float | None = None
-        for key, raw in self.engine.scan(OUTBOX, OUTBOX_END):
-            scanned += 1
-            if scanned > BATCH:
+        progress = self._publish_duplicates(now)
+        by_stream: dict[str, list[tuple[bytes, list]]] = defaultdict(list)
+        for n, (key, cell) in enumerate(self._pending.items()):
+            if n >= BATCH:
                 break
             held = self._held.get(key)
             if held is not None and held > now:
                 continue
-            entry = cbor2.loads(raw)
-            if oldest is None:
-                oldest = entry["at"]
-            by_stream[entry["d"]].append((key, entry))
-        progress = self._publish_duplicates(now)
+            by_stream[cell[0]["d"]].append((key, cell))
+        throttled = False
         for arn, entries in by_stream.items():
-            progress |= self._publish(arn, entries, now)
-        remaining = max(0, self.metrics.outbox_depth)
-        self.metrics.oldest_pending_at = None if remaining == 0 else oldest
-        return progress, remaining > 0
+            p, t = self._publish(arn, entries, now)
+            progress |= p
+            throttled |= t
+        if self._pending:
+            first = next(iter(self._pending.values()))
+            self.metrics.oldest_pending_at = first[0]["at"]
+        else:
+            self.metrics.oldest_pending_at = None
+        return progress, throttled
 
     # ---------------------------------------------------------------------------------------
     def _stream(self, arn: str) -> tuple[Any, str | None]:
@@ -148,11 +185,17 @@ class Publisher:
             return None, f"Kinesis stream {arn} not found"
         return stream, None
 
-    def _drop(self, entries: list[tuple[bytes, dict]], reason: str) -> None:
+    def _forget(self, keys: list[bytes]) -> None:
+        for k in keys:
+            self._pending.pop(k, None)
+            self._held.pop(k, None)
+        self.metrics.outbox_depth -= len(keys)
+
+    def _drop(self, entries: list[tuple[bytes, list]], reason: str) -> None:
         self.engine.write([(k, None) for k, _ in entries])
-        self.metrics.outbox_depth -= len(entries)
-        for _, e in entries:
-            self.metrics.failed_total[e["n"]] += 1
+        self._forget([k for k, _ in entries])
+        for _, cell in entries:
+            self.metrics.failed_total[cell[0]["n"]] += 1
         log.warning("dropped %d change records: %s", len(entries), reason)
 
     def _fail_destination(self, entry: dict, reason: str) -> None:
@@ -164,56 +207,60 @@ class Publisher:
                 D.fail(d, reason)
                 self.dynamodb.catalog.put(table)
 
-    def _record(self, e: dict) -> dict:
+    @staticmethod
+    def _record(e: dict) -> dict:
         data = render(region=e["r"], event_id=e["id"], table_name=e["n"], keys=e["keys"], old=e["old"],
                       new=e["new"], timestamp=e["ts"], by_ttl=e["ttl"], microseconds=e["us"])
         return {"PartitionKey": partition_key(e["tid"], e["k"]), "Data": data}
 
-    def _publish(self, arn: str, entries: list[tuple[bytes, dict]], now: float) -> bool:
+    def _publish(self, arn: str, entries: list[tuple[bytes, list]], now: float) -> tuple[bool, bool]:
         stream, problem = self._stream(arn)
         if stream is None:
-            self._fail_destination(entries[0][1], problem or "stream unavailable")
+            self._fail_destination(entries[0][1][0], problem or "stream unavailable")
             self._drop(entries, problem or "stream unavailable")
-            return True
+            return True, False
         if stream.status not in _WRITABLE:
-            return False  # CREATING: try again later
-        limit = MAX_RECORD_BYTES
+            return False, True  # CREATING: try again a little later
         sendable: list[tuple[bytes, dict, dict]] = []
-        dropped: list[tuple[bytes, dict]] = []
-        for key, e in entries:
+        dropped: list[tuple[bytes, list]] = []
+        for key, cell in entries:
+            e, rec = cell
             if now - e["at"] > RETRY_HORIZON:
-                dropped.append((key, e))
+                dropped.append((key, cell))
                 continue
             if self.chaos.reorder and key not in self._held and random.random() < self.chaos.reorder:
                 self._held[key] = now + self.chaos.delay_ms / 1000
                 continue
-            rec = self._record(e)
-            if len(rec["Data"]) + len(rec["PartitionKey"]) > limit:
-                dropped.append((key, e))
+            if rec is None:
+                rec = cell[1] = self._record(e)
+            if len(rec["Data"]) + len(rec["PartitionKey"]) > MAX_RECORD_BYTES:
+                dropped.append((key, cell))
                 continue
             sendable.append((key, e, rec))
         if dropped:
             self._drop(dropped, "over the stream's record size limit or retry horizon")
         if not sendable:
-            return bool(dropped)
+            return bool(dropped), False
         plan = plan_append(self.kinesis, stream, [r for _, _, r in sendable])
         writes = plan.writes
-        published = 0
+        done: list[bytes] = []
+        throttled = False
+        published = self.metrics.published_total
         for (key, e, rec), result in zip(sendable, plan.results):
             if "SequenceNumber" in result:
                 writes.append((key, None))
-                self._held.pop(key, None)
-                published += 1
-                self.metrics.published_total[e["n"]] += 1
+                done.append(key)
+                published[e["n"]] += 1
                 if self.chaos.duplicate and random.random() < self.chaos.duplicate:
                     self._duplicates.append((now + self.chaos.delay_ms / 1000, arn, rec))
             else:
+                throttled = True
                 self.metrics.throttled_total[e["n"]] += 1
         if writes:
             self.engine.write(writes)
             plan.applied()
-        self.metrics.outbox_depth -= published
-        return published > 0 or bool(dropped)
+        self._forget(done)
+        return bool(done) or bool(dropped), throttled
 
     def _publish_duplicates(self, now: float) -> bool:
         due = [d for d in self._duplicates if d[0] <= now]

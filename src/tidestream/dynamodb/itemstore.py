@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
 import cbor2
 
@@ -34,10 +34,17 @@ class Change:
     new: Item | None
     #: set by TTL expiry, so change capture can label the record as the service's
     by_ttl: bool = False
+    #: item sizes, when the caller already computed them (-1: not yet); commit fills them in
+    old_size: int = -1
+    new_size: int = -1
 
 
-#: change-capture hook: given committed changes and the commit time, extra writes to add
-CaptureHook = Callable[[list[Change], float], list[tuple[bytes, bytes | None]]]
+class CaptureHook(Protocol):
+    """Change capture: extra writes for a batch, then told whether the batch was written."""
+
+    def __call__(self, changes: list[Change], now: float) -> list[tuple[bytes, bytes | None]]: ...
+    def committed(self) -> None: ...
+    def abandoned(self) -> None: ...
 
 
 def _uid(uid: int) -> bytes:
@@ -91,10 +98,11 @@ class ItemStore:
     def index_key(self, table: Table, ix: Index, item: Item) -> bytes | None:
         """The index entry key for an item, or None if the item is not in the (sparse) index."""
         parts = []
+        types = table.attribute_types
         for name, _ in ix.key_schema:
             av = item.get(name)
-            if av is None:
-                return None
+            if av is None or types.get(name, "") not in av:
+                return None  # sparse: every key attribute must be present, with its type
             parts.append(av)
         nh = len(ix.hash_keys)
         key = INDEX + self.partition_prefix(ix.uid, parts[:nh])
@@ -131,6 +139,8 @@ class ItemStore:
         now = time.time() if now is None else now
         writes: list[tuple[bytes, bytes | None]] = []
         touched: dict[int, Table] = {}
+        touched_ix: dict[int, Index] = {}
+        size_of = self.size_of
         for ch in changes:
             t = ch.table
             touched[t.uid] = t
@@ -141,24 +151,49 @@ class ItemStore:
                 nk = self.index_key(t, ix, new) if new is not None else None
                 if ok is not None and ok != nk:
                     writes.append((ok, None))
+                if ok is not None:
+                    ix.item_count -= 1
+                    ix.size_bytes -= size_of(project(ix, t, old))
+                    touched_ix[ix.uid] = ix
                 if nk is not None:
-                    writes.append((nk, cbor2.dumps(project(ix, t, new))))
+                    entry = project(ix, t, new)
+                    writes.append((nk, cbor2.dumps(entry)))
+                    ix.item_count += 1
+                    ix.size_bytes += size_of(entry)
+                    touched_ix[ix.uid] = ix
             if old is not None:
+                if ch.old_size < 0:
+                    ch.old_size = self.size_of(old)
                 t.item_count -= 1
-                t.size_bytes -= self.size_of(old)
+                t.size_bytes -= ch.old_size
             if new is not None:
+                if ch.new_size < 0:
+                    ch.new_size = self.size_of(new)
                 t.item_count += 1
-                t.size_bytes += self.size_of(new)
+                t.size_bytes += ch.new_size
         for t in touched.values():
             writes.append((STATS + _uid(t.uid), struct.pack(">qq", t.item_count, t.size_bytes)))
-        if self.capture is not None:
-            writes.extend(self.capture(changes, now))
+        for ix in touched_ix.values():
+            writes.append((STATS + _uid(ix.uid), struct.pack(">qq", ix.item_count, ix.size_bytes)))
+        capture = self.capture
+        if capture is not None:
+            writes.extend(capture(changes, now))
+            try:
+                self.engine.write(writes)
+            except BaseException:
+                capture.abandoned()
+                raise
+            capture.committed()
+            return
         self.engine.write(writes)
 
     def load_stats(self, table: Table) -> None:
         raw = self.engine.get(STATS + _uid(table.uid))
         if raw:
             table.item_count, table.size_bytes = struct.unpack(">qq", raw)
+        for ix in table.indexes:
+            raw = self.engine.get(STATS + _uid(ix.uid))
+            ix.item_count, ix.size_bytes = struct.unpack(">qq", raw) if raw else (0, 0)
 
     def drop(self, table: Table) -> None:
         """Delete a table's items, index entries and statistics (range deletes: cheap)."""
@@ -167,22 +202,29 @@ class ItemStore:
         for ix in table.indexes:
             s, e = self.index_bounds(ix)
             self.engine.delete_range(s, e)
-        self.engine.write([(STATS + _uid(table.uid), None)])
+        self.engine.write([(STATS + _uid(table.uid), None)]
+                          + [(STATS + _uid(ix.uid), None) for ix in table.indexes])
 
     def drop_index(self, ix: Index) -> None:
         s, e = self.index_bounds(ix)
         self.engine.delete_range(s, e)
+        self.engine.write([(STATS + _uid(ix.uid), None)])
 
     def backfill(self, table: Table, ix: Index) -> None:
         """Index every existing item (for a GSI added by UpdateTable)."""
         start, end = self.table_bounds(table)
         batch: list[tuple[bytes, bytes | None]] = []
+        count = size = 0
         for _, item in self.scan_range(start, end):
             k = self.index_key(table, ix, item)
             if k is not None:
-                batch.append((k, cbor2.dumps(project(ix, table, item))))
+                entry = project(ix, table, item)
+                batch.append((k, cbor2.dumps(entry)))
+                count += 1
+                size += self.size_of(entry)
             if len(batch) >= 1000:
                 self.engine.write(batch)
                 batch = []
-        if batch:
-            self.engine.write(batch)
+        ix.item_count, ix.size_bytes = count, size
+        batch.append((STATS + _uid(ix.uid), struct.pack(">qq", count, size)))
+        self.engine.write(batch)

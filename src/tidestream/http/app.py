@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import inspect
 import logging
-import uuid
 import zlib
 from typing import Any, Callable
 
 import orjson
 
+from ..ids import uuid4_text
 from .. import __version__
 from ..context import RequestContext
 from ..errors import AwsError
@@ -39,6 +39,7 @@ _CORE_NAMESPACE = {
     "MissingAuthenticationTokenException": "com.amazon.coral.service#",
     "UnrecognizedClientException": "com.amazon.coral.service#",
     "InvalidSignatureException": "com.amazon.coral.service#",
+    "IncompleteSignatureException": "com.amazon.coral.service#",
     "AccessDeniedException": "com.amazon.coral.service#",
     "InternalFailure": "com.amazon.coral.service#",
     "RequestEntityTooLarge": "com.amazon.coral.service#",
@@ -77,12 +78,12 @@ class Application:
 
     async def __call__(self, req: Request) -> Response:
         method = req.method
-        if method == "POST" and req.path in ("/", ""):
+        if method == "POST" and (req.path in ("/", "") or req.path.startswith("/?")):
             target = req.headers.get("x-amz-target")
             if target:
                 return await self._dispatch(req, target)
             return self._service_error(None, AwsError("", code="UnknownOperationException"),
-                                       str(uuid.uuid4()))
+                                       uuid4_text())
         if method == "OPTIONS":
             return Response(200, b"", list(_CORS))
         route = self.extra_routes.get((method, req.path.split("?", 1)[0]))
@@ -102,7 +103,7 @@ class Application:
         return Response(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
 
     async def _dispatch(self, req: Request, target: str) -> Response:
-        request_id = str(uuid.uuid4())
+        request_id = uuid4_text()
         prefix, _, op_name = target.partition(".")
         spec = self.by_prefix.get(prefix)
         if spec is None or op_name not in spec.operations:
@@ -128,7 +129,7 @@ class Application:
             if self.engine.written != before:
                 await self.engine.durable()
         except AwsError as err:
-            return self._service_error(spec, err, request_id)
+            return self._service_error(spec, err, request_id, cbor)
         if isinstance(result, Streaming):
             return self._streaming(spec, result, request_id)
         return self._ok(spec, result, request_id, cbor)
@@ -171,7 +172,8 @@ class Application:
                    ("x-amzn-RequestId", request_id)]
         return Response(200, b"", headers, stream=result.events)
 
-    def _service_error(self, spec: ServiceSpec | None, err: AwsError, request_id: str) -> Response:
+    def _service_error(self, spec: ServiceSpec | None, err: AwsError, request_id: str,
+                       cbor: bool = False) -> Response:
         code = err.code
         if spec is None or spec.error_namespace:
             ns = err.namespace or _CORE_NAMESPACE.get(code) or (
@@ -182,8 +184,14 @@ class Application:
         if err.message or code != "UnknownOperationException":
             body_obj["message"] = err.message
         body_obj.update(err.extra)
-        body = dumps(body_obj)
-        ctype = "application/x-amz-json-" + (spec.json_version if spec else "1.0")
+        if cbor:  # a CBOR request (Java SDK, KCL) gets its error as CBOR too, as AWS answers
+            from ..protocol import cbor as cbor_codec
+
+            body = cbor_codec.dumps(body_obj)
+            ctype = "application/x-amz-cbor-1.1"
+        else:
+            body = dumps(body_obj)
+            ctype = "application/x-amz-json-" + (spec.json_version if spec else "1.0")
         headers = [("Content-Type", ctype), ("x-amzn-RequestId", request_id)]
         if spec is not None and spec.crc32:
             headers.append(("x-amz-crc32", str(zlib.crc32(body))))

@@ -11,7 +11,7 @@ from ..capacity import Consumed, item_read_units, wants_capacity
 from ..itemstore import Change
 from ..keys import extract_key, validate_item_keys, validate_key
 from ..request import WriteExpressions, ReadExpressions
-from ..sizes import check_item_size
+from ..sizes import MSG_ITEM_TOO_BIG, check_item_size
 from ..state import DynamoState, schema_of
 from ..tables import Table
 from . import operation
@@ -27,9 +27,7 @@ def conditional_failure(p: dict, old: dict | None) -> ConditionalCheckFailedExce
 def _return_values(p: dict, allowed: tuple[str, ...], op: str) -> str:
     rv = p.get("ReturnValues") or "NONE"
     if rv not in allowed:
-        raise ValidationException(f"ReturnValues can only be {' or '.join(allowed)}"
-                                  if op == "PutItem" or op == "DeleteItem" else
-                                  f"ReturnValues can only be {' or '.join(allowed)}")
+        raise ValidationException("ReturnValues can only be ALL_OLD or NONE")
     return rv
 
 
@@ -55,12 +53,12 @@ def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     item = from_wire_item(p["Item"])
     schema = schema_of(table)
     validate_item_keys(item, schema)
-    check_item_size(item)
+    size = check_item_size(item)
     key = state.items.item_key(table, item)
     old = state.items.get(key)
     if not ex.condition_holds(old):
         raise conditional_failure(p, old)
-    state.items.commit([Change(table, key, old, item)])
+    state.items.commit([Change(table, key, old, item, new_size=size)])
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -128,9 +126,14 @@ def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
         raise conditional_failure(p, old)
     new = ex.apply_update(old, key)
     validate_item_keys(new, schema, update=True)
-    check_item_size(new)
+    try:
+        size = check_item_size(new)
+    except ValidationException as err:
+        if err.message == MSG_ITEM_TOO_BIG:  # UpdateItem's own wording (dynalite found it)
+            raise ValidationException("Item size to update has exceeded the maximum allowed size") from None
+        raise
     if new != old:
-        state.items.commit([Change(table, k, old, new)])
+        state.items.commit([Change(table, k, old, new, new_size=size)])
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
