@@ -48,6 +48,9 @@ class Capture:
         #: ordered in the engine (so a failed write never publishes a change that didn't happen)
         self._staged: list[tuple[bytes, dict]] = []
         self.on_committed: Any = None
+        #: the DynamoDB Streams feed (tables with a StreamSpecification): ``(change, now) ->
+        #: writes`` added to the same batch; None until that feed is installed
+        self.stream_feed: Any = None
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):
@@ -89,6 +92,8 @@ class Capture:
         writes: list[tuple[bytes, bytes | None]] = []
         for ch in changes:
             table = ch.table
+            if table.stream_enabled and self.stream_feed is not None and ch.old != ch.new:
+                writes.extend(self.stream_feed(ch, now))
             if not table.kinesis_destinations:
                 continue
             dest = self._destination(table)
