@@ -7,6 +7,8 @@ an awaitable of one, or a :class:`Streaming` value for event streams) and raises
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
@@ -36,3 +38,33 @@ class ServiceSpec:
     operations: dict[str, Operation]
     #: whether responses carry DynamoDB's x-amz-crc32 header
     crc32: bool = False
+
+
+class OperationRegistry:
+    """Operation name -> ``fn(state, ctx, params)``, filled by the modules of one package.
+
+    Each service keeps its operations one module per family; the modules register with
+    ``@registry.operation("PutItem")`` and :meth:`load` imports them all.
+    """
+
+    def __init__(self, package: str, path: list[str]) -> None:
+        self.package = package
+        self.path = path
+        self.functions: dict[str, Callable[..., Any]] = {}
+
+    def operation(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.functions[name] = fn
+            return fn
+        return register
+
+    def load(self) -> dict[str, Callable[..., Any]]:
+        for mod in pkgutil.iter_modules(self.path):
+            importlib.import_module(f"{self.package}.{mod.name}")
+        return self.functions
+
+    def bind(self, state: Any) -> dict[str, Operation]:
+        """The operations as the HTTP layer calls them: ``op(ctx, params)``."""
+        from functools import partial
+
+        return {name: partial(fn, state) for name, fn in self.load().items()}

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from ..service import ServiceSpec
 from ..storage.engine import Engine
-from .operations import load_all
+from .operations import REGISTRY
 from .state import KinesisState
 
 
 def build(engine: Engine, config: Any = None) -> tuple[ServiceSpec, KinesisState]:
     state = KinesisState(engine, config)
-    ops = {name: partial(fn, state) for name, fn in load_all().items()}
+    ops = REGISTRY.bind(state)
     spec = ServiceSpec(name="kinesis", target_prefix="Kinesis_20131202", json_version="1.1",
                        error_namespace="", operations=ops)
     return spec, state
