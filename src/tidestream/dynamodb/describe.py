@@ -34,8 +34,8 @@ def describe_index(table: Table, ix: Index, *, sizes: tuple[int, int] = (0, 0)) 
         "IndexName": ix.name,
         "KeySchema": _key_schema(ix.key_schema),
         "Projection": _projection(ix),
-        "IndexSizeBytes": sizes[1],
-        "ItemCount": sizes[0],
+        "IndexSizeBytes": ix.size_bytes,
+        "ItemCount": ix.item_count,
         "IndexArn": f"{table.arn}/index/{ix.name}",
     }
     if not ix.local:

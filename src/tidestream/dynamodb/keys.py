@@ -55,11 +55,17 @@ class KeySchema:
 
     hash: KeyAttribute
     range: KeyAttribute | None = None
+    #: every key attribute in key-schema order, for multi-attribute GSI keys (up to 4 HASH and
+    #: 4 RANGE); empty means just ``hash`` and ``range``
+    all_parts: tuple[KeyAttribute, ...] = ()
     parts: tuple[KeyAttribute, ...] = field(init=False)
     names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        parts = (self.hash,) if self.range is None else (self.hash, self.range)
+        if self.all_parts:
+            parts = self.all_parts
+        else:
+            parts = (self.hash,) if self.range is None else (self.hash, self.range)
         object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "names", frozenset(p.name for p in parts))
 
@@ -132,14 +138,17 @@ def key_schema(key_schema: Iterable[Any], attribute_types: Any) -> KeySchema:
     """Build a KeySchema from a KeySchema list and the attribute definitions."""
     types = _types(attribute_types)
     hash_attr = range_attr = None
+    parts = []
     for name, kind in _pairs(key_schema):
+        part = KeyAttribute(name, types[name], kind == HASH)
+        parts.append(part)
         if kind == HASH:
-            hash_attr = KeyAttribute(name, types[name], True)
+            hash_attr = hash_attr or part
         else:
-            range_attr = KeyAttribute(name, types[name], False)
+            range_attr = range_attr or part
     if hash_attr is None:
         raise ValueError("key schema has no HASH attribute")
-    return KeySchema(hash_attr, range_attr)
+    return KeySchema(hash_attr, range_attr, tuple(parts))
 
 
 def index_schema(index: Mapping[str, Any], attribute_types: Any, table_key: KeySchema,

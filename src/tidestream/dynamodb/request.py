@@ -97,12 +97,16 @@ class WriteExpressions:
 class ReadExpressions:
     """Projection, filter and key condition of GetItem / Query / Scan / batch gets."""
 
-    __slots__ = ("projection", "filter", "key_condition")
+    __slots__ = ("projection", "filter", "key_condition", "filter_heads", "filter_label")
 
-    def __init__(self, projection: Any, filter_: Callable[[dict], bool] | None, key_condition: Any) -> None:
+    def __init__(self, projection: Any, filter_: Callable[[dict], bool] | None, key_condition: Any,
+                 filter_heads: tuple[str, ...] = (), filter_label: str = "Filter Expression") -> None:
         self.projection = projection
         self.filter = filter_
         self.key_condition = key_condition
+        #: top-level attribute names the filter reads (a Query's may not name key attributes)
+        self.filter_heads = filter_heads
+        self.filter_label = filter_label
 
     @classmethod
     def from_request(cls, p: dict, op: str, table: Table | None = None,
@@ -132,7 +136,19 @@ class ReadExpressions:
         proj = compile_projection(parsed_proj, names) if parsed_proj else None
         if tr is None:
             check_expression_attributes([parsed_key, parsed_filter, parsed_proj], names, values)
-        return cls(proj, filt, key)
+            heads = tuple(_path_heads(parsed_filter.tree, names)) if parsed_filter else ()
+            return cls(proj, filt, key, heads)
+        legacy_filter = (p.get("QueryFilter") if op == "Query" else p.get("ScanFilter")) or {}
+        return cls(proj, filt, key, tuple(legacy_filter),
+                   "QueryFilter" if op == "Query" else "ScanFilter")
+
+    def check_filter_keys(self, key_schema: list[tuple[str, str]]) -> None:
+        """A Query's filter may not name the key attributes of the table or index it reads."""
+        for name, _ in key_schema:
+            if name in self.filter_heads:
+                raise ValidationException(
+                    f"{self.filter_label} can only contain non-primary key attributes: "
+                    f"Primary key attribute: {name}")
 
     @property
     def has_projection(self) -> bool:
@@ -154,6 +170,27 @@ class ReadExpressions:
             op = "begins_with" if last.op == "BEGINS_WITH" else last.op
             kr.sort_condition = (op, list(last.values))
         return kr
+
+
+def _path_heads(node: Any, names: dict, out: list[str] | None = None) -> list[str]:
+    """The top-level attribute names of every document path in a parsed expression tree."""
+    from .expressions import ast as A
+
+    if out is None:
+        out = []
+    t = type(node)
+    if t is A.Path:
+        head = node.elements[0]
+        out.append(names.get(head.name, head.name) if type(head) is A.Alias else head)
+    elif t is tuple or t is list:
+        for child in node:
+            _path_heads(child, names, out)
+    else:
+        for slot in getattr(t, "__slots__", ()):
+            child = getattr(node, slot, None)
+            if child is not None and not isinstance(child, (str, int, float)):
+                _path_heads(child, names, out)
+    return out
 
 
 def _check_key_types(kc: Any, table: Table) -> None:

@@ -55,7 +55,8 @@ class DynamoState:
             name_for_msg = name
         else:
             t = self.catalog.get(ctx.account_id, ctx.region, name)
-            if t is not None:
+            # item operations cannot see a table until it is ACTIVE (dynalite found the same)
+            if t is not None and (control or t.status != "CREATING"):
                 return t
             name_for_msg = name
         if control:

@@ -37,6 +37,9 @@ class Index:
     backfilling: bool = False
     local: bool = False
     active_at: float = 0.0
+    #: entries in the index and their total size (kept by the item store, like the table's)
+    item_count: int = 0
+    size_bytes: int = 0
 
     @property
     def hash_keys(self) -> list[str]:

@@ -55,6 +55,17 @@ _SHAPE_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     "dynamodb": {"KeySchema": {"max": 2}},
 }
 
+#: structure members re-pointed to a shape of our own: (structure, member) -> new shape. A GSI's
+#: KeySchema may hold up to 4 HASH and 4 RANGE attributes (multi-attribute keys), so it must not
+#: inherit the table KeySchema's length limit of 2; the service checks its shape instead.
+_MEMBER_PATCHES: dict[str, dict[tuple[str, str], tuple[str, dict[str, Any]]]] = {
+    "dynamodb": {
+        (struct, "KeySchema"): ("GlobalIndexKeySchema",
+                                {"type": "list", "member": {"shape": "KeySchemaElement"}, "min": 1})
+        for struct in ("GlobalSecondaryIndex", "CreateGlobalSecondaryIndexAction")
+    },
+}
+
 #: a string shape that accepts an ARN or a name: values not starting with ``arn:`` are checked
 #: against the named shape's constraints (DynamoDB's ``TableName`` members accept table ARNs)
 _ARN_OR_NAME = {"dynamodb": {"TableArn": "TableName"}}
@@ -465,6 +476,16 @@ class _Compiler:
         model = load_model(service)
         self.service = service
         self.shapes: dict[str, dict[str, Any]] = model["shapes"]
+        member_patches = _MEMBER_PATCHES.get(service)
+        if member_patches:
+            self.shapes = dict(self.shapes)
+            for (struct, member), (new_name, new_shape) in member_patches.items():
+                if struct not in self.shapes:
+                    continue
+                self.shapes.setdefault(new_name, new_shape)
+                st = dict(self.shapes[struct])
+                st["members"] = {**st["members"], member: {**st["members"][member], "shape": new_name}}
+                self.shapes[struct] = st
         self.cbor = cbor
         self.dialect = _DIALECT.get(service, "ddb")
         self.opaque = _OPAQUE.get(service, set())

@@ -7,6 +7,7 @@ from typing import Any, Iterator
 from ...context import RequestContext
 from ...errors import ValidationException
 from ..attributes import from_wire_item
+from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..capacity import Consumed, query_read_units, wants_capacity
 from ..ranges import bounds, resume_key, segment_bounds
 from ..request import ReadExpressions
@@ -114,18 +115,51 @@ def _key_extractor(table: Table, ix: Index | None):
     return key_of
 
 
-def _start_after(state: DynamoState, table: Table, ix: Index | None, p: dict) -> bytes | None:
+_BAD_START = "The provided starting key is invalid"
+
+
+def _start_after(state: DynamoState, table: Table, ix: Index | None, p: dict,
+                 ex: ReadExpressions | None = None, segment: tuple[int, int] | None = None) -> bytes | None:
+    """Validate ExclusiveStartKey (DynamoDB's checks and messages, Query and Scan differ) and
+    return the engine key to resume after. ``ex`` is the Query's expressions (None for Scan)."""
     esk = p.get("ExclusiveStartKey")
     if not esk:
         return None
     key = from_wire_item(esk)
-    needed = set(table.key_names) | ({n for n, _ in ix.key_schema} if ix else set())
-    if set(key) != needed:
-        raise ValidationException("The provided starting key is invalid: The provided key element does not match the schema")
+    query = ex is not None
+    needed = list(table.key_names) + ([n for n, _ in ix.key_schema if n not in table.key_names] if ix else [])
+    if len(key) != len(needed):
+        raise ValidationException(_BAD_START if query or ix is not None
+                                  else f"{_BAD_START}: {MSG_SCHEMA_MISMATCH}")
+    if query or ix is not None:
+        types = table.attribute_types
+        for name, _ in (ix.key_schema if ix is not None else table.key_schema):
+            av = key.get(name)
+            if av is None or types.get(name) not in av:
+                raise ValidationException(_BAD_START)
+    schema = schema_of(table)
     try:
-        return resume_key(state.items, table, ix, key)
-    except (KeyError, ValueError):
-        raise ValidationException("The provided starting key is invalid: The provided key element does not match the schema")
+        validate_key({n: key[n] for n in table.key_names if n in key}, schema)
+    except ValidationException as err:
+        raise ValidationException(f"{_BAD_START}: {err.message}") from None
+    if query:
+        kc = ex.key_condition
+        if any(key.get(n) != v for n, v in kc.partition.items()):
+            raise ValidationException(
+                "The provided starting key is outside query boundaries based on provided conditions")
+        if not all(c.matches(key.get(c.attribute)) for c in kc.sort):
+            raise ValidationException("The provided starting key does not match the range key predicate")
+    try:
+        after = resume_key(state.items, table, ix, key)
+    except (KeyError, ValueError, TypeError):
+        raise ValidationException(f"{_BAD_START}: {MSG_SCHEMA_MISMATCH}") from None
+    if segment is not None:
+        lo, hi = segment_bounds(table, ix, *segment)
+        if not lo <= after < hi:
+            raise ValidationException(
+                f"{_BAD_START}: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct "
+                f"Segment. TotalSegments: {segment[1]} Segment: {segment[0]}")
+    return after
 
 
 def _iterate(state: DynamoState, start: bytes, end: bytes, reverse: bool, after: bytes | None):
@@ -148,7 +182,8 @@ def query(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     kr = ex.key_range()
     start, end = bounds(table, ix, kr)
     reverse = p.get("ScanIndexForward") is False
-    after = _start_after(state, table, ix, p)
+    after = _start_after(state, table, ix, p, ex)
+    ex.check_filter_keys(ix.key_schema if ix is not None else table.key_schema)
     entries = _iterate(state, start, end, reverse, after)
     return _page(state, table, ix, entries, p, ex, select, _key_extractor(table, ix))
 
@@ -174,6 +209,6 @@ def scan(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
         start, end = segment_bounds(table, ix, seg, total)
     else:
         start, end = (state.items.index_bounds(ix) if ix is not None else state.items.table_bounds(table))
-    after = _start_after(state, table, ix, p)
+    after = _start_after(state, table, ix, p, None, (seg, total) if seg is not None else None)
     entries = _iterate(state, start, end, False, after)
     return _page(state, table, ix, entries, p, ex, select, _key_extractor(table, ix))

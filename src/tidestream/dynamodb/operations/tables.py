@@ -25,32 +25,59 @@ def _check_table_key_schema(ks: list[tuple[str, str]]) -> None:
     if len(ks) > 2:
         raise ValidationException("1 validation error detected: Value at 'keySchema' failed to "
                                   "satisfy constraint: Member must have length less than or equal to 2")
+    if len(ks) == 2 and ks[0][0] == ks[1][0]:
+        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
     if ks[0][1] != "HASH":
         raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
-    if len(ks) == 2:
-        if ks[1][1] != "RANGE":
-            raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
-        if ks[0][0] == ks[1][0]:
-            raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+    if len(ks) == 2 and ks[1][1] != "RANGE":
+        raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
 
 
 def _check_index_key_schema(ks: list[tuple[str, str]], name: str, gsi: bool) -> None:
-    hashes = [n for n, t in ks if t == "HASH"]
-    ranges = [n for n, t in ks if t == "RANGE"]
-    if not hashes or ks[0][1] != "HASH":
+    """DynamoDB's order: same names, first HASH, then RANGE; a GSI may use multi-attribute keys
+    (up to 4 HASH attributes followed by up to 4 RANGE attributes)."""
+    names = [n for n, _ in ks]
+    if len(set(names)) != len(names):
+        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+    if ks[0][1] != "HASH":
         raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
-    limit = 4 if gsi else 1
-    if len(hashes) > limit or len(ranges) > limit:
-        raise ValidationException(
-            f"{_INVALID}Index KeySchema for index {name} has too many key attributes")
+    if not gsi:
+        if len(ks) > 1 and ks[1][1] != "RANGE":
+            raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+        return
     seen_range = False
     for _, t in ks:
         if t == "RANGE":
             seen_range = True
         elif seen_range:
             raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
-    if len(set(n for n, _ in ks)) != len(ks):
-        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+    hashes = sum(1 for _, t in ks if t == "HASH")
+    if hashes > 4 or len(ks) - hashes > 4:
+        raise ValidationException(
+            f"{_INVALID}Index KeySchema for index {name} has too many key attributes")
+
+
+def _check_index_shape(spec: dict, attr_types: dict[str, str], *, local: bool,
+                       table_hash: str | None, seen: set[str]) -> None:
+    """The per-index checks of CreateTable, in the order DynamoDB reports them."""
+    name = spec["IndexName"]
+    ks = _key_schema(spec["KeySchema"])
+    if any(n not in attr_types for n, _ in ks):
+        raise ValidationException(
+            f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
+            f"Keys: [{', '.join(x for x, _ in ks)}], AttributeDefinitions: [{', '.join(attr_types)}]")
+    _check_index_key_schema(ks, name, gsi=not local)
+    if local:
+        if len(ks) != 2:
+            raise ValidationException(f"{_INVALID}Index KeySchema does not have a range key for index: {name}")
+        if ks[0][0] != table_hash:
+            raise ValidationException(
+                f"{_INVALID}Index KeySchema does not have the same leading hash key as table "
+                f"KeySchema for index: {name}. index hash key: {ks[0][0]}, table hash key: {table_hash}")
+    _projection(spec.get("Projection"), name)
+    if name in seen:
+        raise ValidationException(f"{_INVALID}Duplicate index name: {name}")
+    seen.add(name)
 
 
 def _projection(p: dict | None, name: str) -> tuple[str, list[str]]:
@@ -86,12 +113,7 @@ def build_index(state: DynamoState, spec: dict, attr_types: dict[str, str], bill
                 *, local: bool, table_hash: str | None = None) -> Index:
     name = spec["IndexName"]
     ks = _key_schema(spec["KeySchema"])
-    _check_index_key_schema(ks, name, gsi=not local)
-    for n, _ in ks:
-        if n not in attr_types:
-            raise ValidationException(
-                f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
-                f"Keys: [{', '.join(x for x, _ in ks)}], AttributeDefinitions: [{', '.join(attr_types)}]")
+    _check_index_shape(spec, attr_types, local=local, table_hash=table_hash, seen=set())
     ptype, nka = _projection(spec.get("Projection"), name)
     read, write = 0, 0
     if not local:
@@ -106,13 +128,6 @@ def build_index(state: DynamoState, spec: dict, attr_types: dict[str, str], bill
             raise ValidationException(
                 f"{_INVALID}ProvisionedThroughput should not be specified for index: {name} "
                 "when BillingMode is PAY_PER_REQUEST")
-    if local:
-        if ks[0][0] != table_hash:
-            raise ValidationException(
-                f"{_INVALID}Index KeySchema does not have the same leading hash key as table "
-                f"KeySchema for index: {name}. index hash key: {ks[0][0]}, table hash key: {table_hash}")
-        if len(ks) != 2:
-            raise ValidationException(f"{_INVALID}Index KeySchema does not have a range key for index: {name}")
     return Index(name=name, uid=state.catalog.new_uid(), key_schema=ks, projection_type=ptype,
                  non_key_attributes=nka, read_capacity=read, write_capacity=write, local=local)
 
@@ -120,6 +135,12 @@ def build_index(state: DynamoState, spec: dict, attr_types: dict[str, str], bill
 @operation("CreateTable")
 def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     name = p["TableName"]
+    missing = [m for m in ("attributeDefinitions", "keySchema") if p.get(m[0].upper() + m[1:]) is None]
+    if missing:  # the public model no longer marks them required; the service still does
+        n = len(missing)
+        raise ValidationException(
+            f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(
+                f"Value null at '{m}' failed to satisfy constraint: Member must not be null" for m in missing))
     attr_defs = p.get("AttributeDefinitions") or []
     attr_types: dict[str, str] = {}
     for a in attr_defs:
@@ -127,7 +148,6 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             raise ValidationException("Cannot have two attributes with the same name")
         attr_types[a["AttributeName"]] = a["AttributeType"]
     ks = _key_schema(p["KeySchema"])
-    _check_table_key_schema(ks)
     billing = p.get("BillingMode") or "PROVISIONED"
     pt = p.get("ProvisionedThroughput")
     if billing == "PROVISIONED":
@@ -135,31 +155,51 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             raise ValidationException(
                 f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
         read, write = _throughput(pt)
-        _check_capacity(read, write)
+        for label, v in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
+            if v > 1000000000000:
+                raise ValidationException(f"Given value {v} for {label} is out of bounds")
     else:
         if pt:
             raise ValidationException(
                 f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
         read = write = 0
-    for n, _ in ks:
-        if n not in attr_types:
-            raise ValidationException(
-                f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
-                f"Keys: [{', '.join(x for x, _ in ks)}], AttributeDefinitions: [{', '.join(attr_types)}]")
-    lsi_specs = p.get("LocalSecondaryIndexes") or []
-    gsi_specs = p.get("GlobalSecondaryIndexes") or []
-    if lsi_specs and len(ks) < 2:
+    keys = [n for n, _ in ks]
+    if len(ks) == 2:
+        if any(n not in attr_types for n in keys) or (keys[0] == keys[1] and len(attr_types) == 1):
+            raise ValidationException("Invalid KeySchema: Some index key attribute have no definition")
+    elif any(n not in attr_types for n in keys):
         raise ValidationException(
-            f"{_INVALID}Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
-    if len(lsi_specs) > MAX_LSIS:
-        raise ValidationException(f"{_INVALID}Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}")
-    if len(gsi_specs) > MAX_GSIS:
-        raise LimitExceededException(
-            f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}")
-    names = [s["IndexName"] for s in lsi_specs + gsi_specs]
-    for n in names:
-        if names.count(n) > 1:
-            raise ValidationException(f"{_INVALID}Duplicate index name: {n}")
+            f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
+            f"Keys: [{', '.join(keys)}], AttributeDefinitions: [{', '.join(attr_types)}]")
+    _check_table_key_schema(ks)
+    lsi_specs = p.get("LocalSecondaryIndexes")
+    gsi_specs = p.get("GlobalSecondaryIndexes")
+    if lsi_specs is None and gsi_specs is None and len(ks) != len(attr_types):
+        raise ValidationException(
+            f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+    seen: set[str] = set()
+    if lsi_specs is not None:
+        if not lsi_specs:
+            raise ValidationException(f"{_INVALID}List of LocalSecondaryIndexes is empty")
+        if len(ks) != 2:
+            raise ValidationException(
+                f"{_INVALID}Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
+        for s in lsi_specs:
+            _check_index_shape(s, attr_types, local=True, table_hash=ks[0][0], seen=seen)
+        if len(lsi_specs) > MAX_LSIS:
+            raise ValidationException(f"{_INVALID}Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}")
+    if gsi_specs is not None:
+        if not gsi_specs:
+            raise ValidationException(f"{_INVALID}List of GlobalSecondaryIndexes is empty")
+        for s in gsi_specs:
+            _check_index_shape(s, attr_types, local=False, table_hash=None, seen=seen)
+        if len(gsi_specs) > MAX_GSIS:
+            raise ValidationException(
+                f"{_INVALID}GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}")
+    lsi_specs = lsi_specs or []
+    gsi_specs = gsi_specs or []
+    if billing == "PROVISIONED":
+        _check_capacity(read, write)
     used = {n for n, _ in ks}
     for s in lsi_specs + gsi_specs:
         used.update(e["AttributeName"] for e in s["KeySchema"])
@@ -244,12 +284,22 @@ def list_tables(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return out
 
 
+def _check_not_in_transition(state: DynamoState, t: Table) -> None:
+    """Control-plane changes are refused while the table is CREATING or UPDATING."""
+    if t.status in ("CREATING", "UPDATING") and state.settings.status_delay > 0:
+        what = "created" if t.status == "CREATING" else "updated"
+        raise ResourceInUseException(
+            f"Attempt to change a resource which is still in use: Table is being {what}: {t.name}")
+
+
 @operation("DeleteTable")
 def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
-    if t.status in ("CREATING", "UPDATING") and state.settings.status_delay > 0:
+    _check_not_in_transition(state, t)
+    if any(ix.status != "ACTIVE" for ix in t.gsis) and state.settings.status_delay > 0:
         raise ResourceInUseException(
-            f"Attempt to change a resource which is still in use: Table: {t.name} is in {t.status} state")
+            "Attempt to change a resource which is still in use: Cannot delete table while indexes "
+            "are being created, updated, or deleted.")
     if t.deletion_protection:
         raise ValidationException(
             f"Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
@@ -262,6 +312,7 @@ def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 @operation("UpdateTable")
 def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
+    _check_not_in_transition(state, t)
     now = time.time()
     changed = False
     for a in p.get("AttributeDefinitions") or []:

@@ -1,0 +1,134 @@
+"""Conformance: BatchGetItem/BatchWriteItem limits and messages, TransactWriteItems/TransactGetItems
+(cancellation reasons, conflicts, 100-item limit, idempotency, capacity)."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_table
+
+
+def error(fn, **kw) -> tuple[str, str]:
+    with pytest.raises(ClientError) as e:
+        fn(**kw)
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+@pytest.fixture
+def tables(ddb):
+    return make_table(ddb, "batch-a"), make_table(ddb, "batch-b", range_key="sk")
+
+
+def key(i, sk=False):
+    return {"pk": {"S": str(i)}, **({"sk": {"S": "s"}} if sk else {})}
+
+
+def test_batch_limits(ddb, tables, srv):
+    raw = srv.client("dynamodb", parameter_validation=False)
+    a, b = tables
+    assert error(ddb.batch_get_item, RequestItems={a: {"Keys": [key(i) for i in range(60)]},
+                                                   b: {"Keys": [key(i, True) for i in range(41)]}}) == (
+        "ValidationException", "Too many items requested for the BatchGetItem call")
+    assert error(ddb.batch_write_item, RequestItems={a: [{"PutRequest": {"Item": key(i)}} for i in range(13)],
+                                                     b: [{"PutRequest": {"Item": key(i, True)}} for i in range(13)]}) == (
+        "ValidationException", "Too many items requested for the BatchWriteItem call")
+    code, msg = error(raw.batch_write_item, RequestItems={a: [{"PutRequest": {"Item": key(i)}} for i in range(26)]})
+    assert code == "ValidationException" and msg.endswith(
+        "at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "
+        "[Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
+    code, msg = error(raw.batch_get_item, RequestItems={a: {"Keys": [key(i) for i in range(101)]}})
+    assert msg.endswith(f"at 'requestItems.{a}.member.keys' failed to satisfy constraint: "
+                        "Member must have length less than or equal to 100")
+    assert error(ddb.batch_get_item, RequestItems={a: {"Keys": [key(1), key(1)]}}) == (
+        "ValidationException", "Provided list of item keys contains duplicates")
+    assert error(ddb.batch_write_item, RequestItems={a: [{"PutRequest": {"Item": key(1)}},
+                                                         {"DeleteRequest": {"Key": key(1)}}]}) == (
+        "ValidationException", "Provided list of item keys contains duplicates")
+    assert error(ddb.batch_get_item, RequestItems={"nope": {"Keys": [key(1)]}}) == (
+        "ResourceNotFoundException", "Requested resource not found")
+    assert error(ddb.batch_write_item, RequestItems={b: [{"PutRequest": {"Item": key(1)}}]}) == (
+        "ValidationException", "The provided key element does not match the schema")
+    assert error(ddb.batch_get_item, RequestItems={b: {"Keys": [key(1)]}}) == (
+        "ValidationException", "The provided key element does not match the schema")
+
+
+def test_batch_round_trip_and_capacity(ddb, tables):
+    a, b = tables
+    r = ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": {**key(i), "v": {"S": "x" * 1500}}}} for i in range(3)],
+                                           b: [{"PutRequest": {"Item": key(1, True)}}]},
+                             ReturnConsumedCapacity="TOTAL")
+    assert r["UnprocessedItems"] == {}
+    assert sorted(r["ConsumedCapacity"], key=lambda c: c["TableName"]) == [
+        {"TableName": a, "CapacityUnits": 6.0}, {"TableName": b, "CapacityUnits": 1.0}]
+    r = ddb.batch_get_item(RequestItems={a: {"Keys": [key(0), key(1), key(9)], "ProjectionExpression": "pk"},
+                                         b: {"Keys": [key(1, True)], "ConsistentRead": True}},
+                           ReturnConsumedCapacity="TOTAL")
+    assert sorted(i["pk"]["S"] for i in r["Responses"][a]) == ["0", "1"]
+    assert r["Responses"][a][0].keys() == {"pk"}
+    assert r["Responses"][b] == [key(1, True)]
+    assert r["UnprocessedKeys"] == {}
+    caps = {c["TableName"]: c["CapacityUnits"] for c in r["ConsumedCapacity"]}
+    assert caps == {a: 1.5, b: 1.0}
+    ddb.batch_write_item(RequestItems={a: [{"DeleteRequest": {"Key": key(i)}} for i in range(3)]})
+    assert ddb.scan(TableName=a)["Count"] == 0
+
+
+def test_transaction_cancellation_reasons(ddb, tables):
+    a, b = tables
+    ddb.put_item(TableName=a, Item={**key(1), "v": {"N": "1"}})
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": a, "Item": key(2)}},
+            {"ConditionCheck": {"TableName": a, "Key": key(1), "ConditionExpression": "v = :two",
+                                "ExpressionAttributeValues": {":two": {"N": "2"}},
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+            {"Delete": {"TableName": b, "Key": key(3, True)}},
+            {"Update": {"TableName": a, "Key": key(4), "UpdateExpression": "SET w = :w",
+                        "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": {":w": {"N": "1"}}}},
+        ])
+    err = e.value.response
+    assert err["Error"]["Code"] == "TransactionCanceledException"
+    assert err["Error"]["Message"] == ("Transaction cancelled, please refer cancellation reasons for specific reasons "
+                                       "[None, ConditionalCheckFailed, None, ConditionalCheckFailed]")
+    reasons = err["CancellationReasons"]
+    assert reasons[0] == {"Code": "None"} and reasons[2] == {"Code": "None"}
+    assert reasons[1] == {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed",
+                          "Item": {**key(1), "v": {"N": "1"}}}
+    assert reasons[3] == {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+    assert "Item" not in ddb.get_item(TableName=a, Key=key(2))  # nothing was written
+
+
+def test_transaction_validation(ddb, tables, srv):
+    raw = srv.client("dynamodb", parameter_validation=False)
+    a, _ = tables
+    assert error(ddb.transact_write_items, TransactItems=[
+        {"Put": {"TableName": a, "Item": key(1)}}, {"Delete": {"TableName": a, "Key": key(1)}}]) == (
+        "ValidationException", "Transaction request cannot include multiple operations on one item")
+    code, msg = error(raw.transact_write_items, TransactItems=[{"Put": {"TableName": a, "Item": key(i)}} for i in range(101)])
+    assert code == "ValidationException" and msg.endswith(
+        "at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100")
+    r = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": a, "Item": key(i)}} for i in range(100)],
+                                 ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"] == [{"TableName": a, "CapacityUnits": 200.0, "WriteCapacityUnits": 200.0}]
+    assert error(ddb.transact_write_items, TransactItems=[{"Put": {"TableName": "nope", "Item": key(1)}}]) == (
+        "ResourceNotFoundException", "Requested resource not found")
+    r = ddb.transact_get_items(TransactItems=[{"Get": {"TableName": a, "Key": key(1)}},
+                                              {"Get": {"TableName": a, "Key": key(999)}}],
+                               ReturnConsumedCapacity="TOTAL")
+    assert r["Responses"] == [{"Item": key(1)}, {}]
+    assert r["ConsumedCapacity"] == [{"TableName": a, "CapacityUnits": 4.0, "ReadCapacityUnits": 4.0}]
+
+
+def test_transaction_idempotency(ddb, tables):
+    a, _ = tables
+    items = [{"Update": {"TableName": a, "Key": key(1), "UpdateExpression": "ADD n :one",
+                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}]
+    ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok-1")
+    ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok-1")
+    assert ddb.get_item(TableName=a, Key=key(1))["Item"]["n"] == {"N": "1"}
+    other = [{"Put": {"TableName": a, "Item": key(2)}}]
+    code, _ = error(ddb.transact_write_items, TransactItems=other, ClientRequestToken="tok-1")
+    assert code == "IdempotentParameterMismatchException"
+    ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok-2")
+    assert ddb.get_item(TableName=a, Key=key(1))["Item"]["n"] == {"N": "2"}
