@@ -38,13 +38,22 @@ def parse(argv: list[str]) -> Config:
                    help="re-publish and reorder change records on purpose (consumer testing)")
     s.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS (and HTTP/2 via ALPN)")
     s.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
+    s.add_argument("--kms-key-file", default=None,
+                   help="key for Kinesis encryption at rest (32 bytes raw/hex/base64; created if "
+                        "missing; default: <data-dir>/kinesis-kms.key)")
+    s.add_argument("--efo-session-seconds", type=float, default=d.efo_session_seconds,
+                   help="SubscribeToShard session length (default 300, as AWS)")
+    s.add_argument("--efo-heartbeat-seconds", type=float, default=d.efo_heartbeat_seconds,
+                   help="SubscribeToShard idle event interval (default 5)")
     a = p.parse_args(argv)
     return Config(host=a.host, port=a.port, data_dir=a.data_dir, in_memory=a.in_memory,
                   region=a.region, account_id=a.account_id, durability=a.durability,
                   reset_endpoint=a.reset_endpoint, status_delay=a.status_delay,
                   ttl_interval=a.ttl_interval, kinesis_limits=a.kinesis_limits == "on",
                   log_level=a.log_level, auth=a.auth, credentials=a.credentials,
-                  tls_cert=a.tls_cert, tls_key=a.tls_key, cdc_chaos=a.cdc_chaos)
+                  tls_cert=a.tls_cert, tls_key=a.tls_key, cdc_chaos=a.cdc_chaos,
+                  kms_key_file=a.kms_key_file, efo_session_seconds=a.efo_session_seconds,
+                  efo_heartbeat_seconds=a.efo_heartbeat_seconds)
 
 
 def main(argv: list[str] | None = None) -> None:

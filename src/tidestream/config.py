@@ -26,3 +26,8 @@ class Config:
     tls_key: str | None = None
     #: change-capture fault injection, e.g. "duplicate=0.05,reorder=0.05,delay-ms=200"
     cdc_chaos: str | None = None
+    #: key for Kinesis encryption at rest (default: <data dir>/kinesis-kms.key, made on first use)
+    kms_key_file: str | None = None
+    #: SubscribeToShard session length (AWS: 300 s) and idle heartbeat interval (AWS: ~5 s)
+    efo_session_seconds: float = 300.0
+    efo_heartbeat_seconds: float = 5.0

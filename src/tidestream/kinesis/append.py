@@ -8,6 +8,7 @@ in the batch that appends them.
 from __future__ import annotations
 
 from binascii import a2b_base64
+from functools import partial
 from hashlib import md5
 from typing import Any, Iterable
 
@@ -44,18 +45,22 @@ def explicit_hash_key(text: str) -> int:
 class AppendPlan:
     """Writes and per-record results of an append, not yet committed."""
 
-    __slots__ = ("writes", "results", "failed", "_touched")
+    __slots__ = ("writes", "results", "failed", "_touched", "_wake")
 
     def __init__(self) -> None:
         self.writes: list[tuple[bytes, bytes | None]] = []
         self.results: list[dict[str, Any]] = []
         self.failed = 0
         self._touched: dict[int, list] = {}
+        self._wake: Any = None
 
     def applied(self) -> None:
-        """Call once the writes are committed: advances the in-memory shard counters."""
+        """Call once the writes are committed: advances the in-memory shard counters (and wakes
+        the stream's SubscribeToShard sessions)."""
         for t in self._touched.values():
             t[1][0], t[1][1] = t[5], t[6]
+        if self._wake is not None and self._touched:
+            self._wake()
 
 
 def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPlan:
@@ -77,6 +82,10 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
     pack = records._HDR.pack
     shift_c = sequence._SHIFT_COUNTER
     shift_t = sequence._SHIFT_TIME
+    seal = state.cipher.seal if stream.encryption != "NONE" else None
+    fanout = getattr(state, "fanout", None)
+    if fanout is not None:
+        plan._wake = partial(fanout.appended, sid)
     for entry in entries:
         pk = entry["PartitionKey"]
         pkb = pk.encode()
@@ -105,7 +114,11 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
             res({"ErrorCode": THROTTLED, "ErrorMessage": rate_exceeded(t[7], stream.name, stream.account)})
             continue
         c = t[5] = t[5] + 1
-        append((t[2] + c.to_bytes(8, "big"), pack(t[6], len(pkb)) + pkb + data))
+        if seal is None:
+            append((t[2] + c.to_bytes(8, "big"), pack(t[6], len(pkb)) + pkb + data))
+        else:
+            rkey = t[2] + c.to_bytes(8, "big")
+            append((rkey, seal(rkey, t[6], pkb, data)))
         res({"SequenceNumber": str(t[3] | (c << shift_c)), "ShardId": t[7]})
     for idx, t in touched.items():
         if t[5] != t[1][0]:

@@ -24,6 +24,8 @@ COUNTER_PREFIX = b"\x00KC"
 _HDR = struct.Struct("<QH")
 _HDR_SIZE = _HDR.size
 _COUNTER = struct.Struct("<QQ")
+#: partition-key length marking an encrypted value (real keys are at most 256 bytes)
+_SEALED = 0xFFFF
 #: AWS returns at most 10 MB of data from one GetRecords call
 PAGE_BYTES = 10 * 1024 * 1024
 
@@ -90,12 +92,14 @@ def counter_at_time(engine: Engine, prefix: bytes, last: int, ts_ms: int) -> int
 
 
 def read_page(engine: Engine, prefix: bytes, start: int, limit: int, cutoff_ms: int, base: int,
-              cbor: bool, ts: Callable[[int], Any], enc_type: str | None
+              cbor: bool, ts: Callable[[int], Any], enc_type: str | None, cipher: Any = None
               ) -> tuple[list[dict[str, Any]], int, int, int]:
     """Up to *limit* records from counter *start* (and at most 10 MB of data, but at least one).
 
     Returns (records, next counter, bytes read, arrival ms of the last record or 0). Records
-    older than *cutoff_ms* (past retention, not yet trimmed) are skipped.
+    older than *cutoff_ms* (past retention, not yet trimmed) are skipped. Records stored
+    encrypted (see :mod:`.encryption`) are opened with *cipher* and reported with
+    ``EncryptionType: KMS``; plain ones get *enc_type* if given.
     """
     out: list[dict[str, Any]] = []
     append = out.append
@@ -111,7 +115,14 @@ def read_page(engine: Engine, prefix: bytes, start: int, limit: int, cutoff_ms: 
         nxt = c + 1
         if ms < cutoff_ms:
             continue
-        data = v[_HDR_SIZE + n:]
+        enc = enc_type
+        if n == _SEALED:
+            pkb, data = cipher.open(k, v)
+            n = len(pkb)
+            enc = "KMS"
+        else:
+            pkb = v[_HDR_SIZE:_HDR_SIZE + n]
+            data = v[_HDR_SIZE + n:]
         size += len(data) + n
         if size > PAGE_BYTES and out:
             nxt = c
@@ -120,9 +131,9 @@ def read_page(engine: Engine, prefix: bytes, start: int, limit: int, cutoff_ms: 
         rec = {"SequenceNumber": str(base | (c << shift_c) | ((ms & 0xFFFFFFFFFFFF) << shift_t)),
                "ApproximateArrivalTimestamp": ts(ms),
                "Data": data if cbor else b2a_base64(data, newline=False).decode("ascii"),
-               "PartitionKey": v[_HDR_SIZE:_HDR_SIZE + n].decode()}
-        if enc_type:
-            rec["EncryptionType"] = enc_type
+               "PartitionKey": pkb.decode()}
+        if enc:
+            rec["EncryptionType"] = enc
         append(rec)
         last_ms = ms
         if len(out) >= limit:

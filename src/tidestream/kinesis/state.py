@@ -19,6 +19,9 @@ from ..context import RequestContext
 from ..errors import ValidationException
 from ..storage.engine import Engine
 from . import records
+from .consumers import Consumers
+from .encryption import RecordCipher
+from .fanout import FanOut
 from .messages import not_active, stream_not_found
 from .limits import Limits
 from .shards import Shard
@@ -49,6 +52,10 @@ class KinesisState:
         #: (stream id, shard index) -> [last counter, last arrival ms]
         self.counters: dict[tuple[int, int], list[int]] = {}
         self.secret = b""
+        #: enhanced fan-out: append notifications and live SubscribeToShard sessions
+        self.fanout = FanOut(config)
+        #: encryption at rest of record data (StartStreamEncryption)
+        self.cipher = RecordCipher.from_config(config)
         self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
@@ -68,6 +75,8 @@ class KinesisState:
             secret = os.urandom(32)
             self.engine.write([(SECRET_KEY, secret)])
         self.secret = secret
+        self.consumers = Consumers.load(self.engine)
+        self.fanout.reset()
 
     def background(self, stopping: asyncio.Event) -> list:
         from .retention import retention_loop

@@ -59,10 +59,13 @@ def put_record(state, ctx, params: dict) -> dict:
     ctr = state.counters[(stream.id, shard.index)]
     c = ctr[0] + 1
     ms = now if now > ctr[1] else ctr[1]
-    prefix = records.shard_prefix(stream.id, shard.index)
-    state.engine.write([(prefix + c.to_bytes(8, "big"), records.encode(ms, pkb, data)),
+    key = records.shard_prefix(stream.id, shard.index) + c.to_bytes(8, "big")
+    value = (records.encode(ms, pkb, data) if stream.encryption == "NONE"
+             else state.cipher.seal(key, ms, pkb, data))
+    state.engine.write([(key, value),
                         (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))])
     ctr[0], ctr[1] = c, ms
+    state.fanout.appended(stream.id)
     return _enc(stream, {"ShardId": shard.id, "SequenceNumber": sequence.make(stream.base(shard), c, ms)})
 
 
@@ -169,11 +172,11 @@ def get_records(state, ctx, params: dict) -> dict:
             raise ProvisionedThroughputExceededException(rate_exceeded(shard.id, stream.name, stream.account))
     limit = params.get("Limit") or 10000
     cutoff = now - stream.retention_hours * 3_600_000
-    enc = stream.encryption if stream.encryption != "NONE" else None
     prefix = records.shard_prefix(stream.id, shard.index)
+    # EncryptionType comes per record: KMS for records stored encrypted (see ..encryption)
     recs, nxt, size, last_ms = records.read_page(
         state.engine, prefix, max(pos.counter, 1), limit, cutoff, stream.base(shard), ctx.cbor,
-        state.ts(ctx), enc)
+        state.ts(ctx), None, state.cipher)
     if lim is not None:
         lim.charge_read(size)
     last = state.counters.get((stream.id, shard.index), [0, 0])[0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ...errors import InvalidArgumentException, ValidationException
+from ...errors import InvalidArgumentException, ResourceInUseException, ValidationException
 from .. import records
 from ..messages import shard_limit, stream_exists
 from ..shards import even_ranges, parse_shard_id
@@ -73,7 +73,13 @@ def delete_stream(state, ctx, params: dict) -> dict:
     stream = state.resolve(ctx, params)
     if stream.status == "DELETING":
         return {}
-    # EnforceConsumerDeletion: no consumers exist until enhanced fan-out lands
+    if state.consumers.of_stream(stream.id, state.now_ms()):
+        if not params.get("EnforceConsumerDeletion"):
+            raise ResourceInUseException(
+                f"Stream {stream.name} under account {stream.account} has registered consumers. "
+                "Deregister them first or set EnforceConsumerDeletion.")
+    state.consumers.drop_stream(stream.id)
+    state.fanout.appended(stream.id)  # live subscriptions notice and end
     state.transition(stream, "DELETING")
     state.save(stream)
     state.settle(stream)
@@ -125,7 +131,7 @@ def describe_stream_summary(state, ctx, params: dict) -> dict:
     if stream.key_id:
         desc["KeyId"] = stream.key_id
     desc["OpenShardCount"] = len(stream.open_shards())
-    desc["ConsumerCount"] = 0
+    desc["ConsumerCount"] = len(state.consumers.of_stream(stream.id, state.now_ms()))
     return {"StreamDescriptionSummary": desc}
 
 

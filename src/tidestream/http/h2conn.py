@@ -1,0 +1,289 @@
+"""HTTP/2 server connections on the ``h2`` state machine (h2c prior knowledge and h2 over TLS).
+
+:class:`tidestream.http.server.HttpProtocol` hands a connection over when it sees the
+``PRI * HTTP/2.0`` preface on plain TCP or when TLS negotiated ALPN ``h2``; from then on it
+forwards bytes here. Each HTTP/2 stream becomes one :class:`Request` (``http2=True``) for the
+same handler as HTTP/1.1, run as its own task, so streams on one connection are served
+concurrently (the Java SDK's async client multiplexes KCL's SubscribeToShard calls and other
+requests this way).
+
+Responses go out as HEADERS then DATA frames, never past the peer's flow-control windows: a
+sender waits for WINDOW_UPDATE (or a SETTINGS change) before sending more, so large bodies and
+long-lived event streams (SubscribeToShard) are paced by the client. A RST_STREAM from the
+client cancels that stream's task (ending its event stream); GOAWAY stops new streams and
+closes the connection once the open ones finish. Protocol errors close the connection with
+GOAWAY; nothing here may take the server down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import zlib
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+
+from .messages import Handler, Request, Response
+
+log = logging.getLogger("tidestream.http")
+
+MAX_BODY = 16 * 1024 * 1024
+MAX_STREAMS = 1000
+#: our receive window (connection and per stream): large, so uploads are not throttled by us
+RECV_WINDOW = 16 * 1024 * 1024
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                         "upgrade", "te"})
+
+
+def _error_response(status: int, code: str, message: str) -> Response:
+    body = ('{"__type":"%s","message":"%s"}' % (code, message)).encode()
+    return Response(status, body, [("Content-Type", "application/x-amz-json-1.0")])
+
+
+class _Stream:
+    __slots__ = ("headers", "body", "size", "too_large", "task")
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+        self.body: list[bytes] = []
+        self.size = 0
+        self.too_large = False
+        self.task: asyncio.Task | None = None
+
+
+class H2Connection:
+    """One HTTP/2 connection: feed it bytes; it writes frames to the transport."""
+
+    def __init__(self, transport: asyncio.Transport, handler: Handler) -> None:
+        self.transport = transport
+        self.handler = handler
+        self.conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
+            client_side=False, header_encoding=None))
+        self.streams: dict[int, _Stream] = {}
+        self.loop = asyncio.get_event_loop()
+        self.closed = False
+        self.goaway = False
+        self._window = asyncio.Event()
+
+    # connection -------------------------------------------------------------------------
+    def start(self, initial: bytes) -> None:
+        self.conn.local_settings = h2.settings.Settings(client=False, initial_values={
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+            h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: RECV_WINDOW,
+            h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 64 * 1024,
+        })
+        self.conn.initiate_connection()
+        self.conn.increment_flow_control_window(RECV_WINDOW - 65535)
+        self._flush()
+        if initial:
+            self.data_received(initial)
+
+    def connection_lost(self) -> None:
+        self.closed = True
+        for st in self.streams.values():
+            if st.task is not None and not st.task.done():
+                st.task.cancel()
+        self.streams.clear()
+        self._wake()
+
+    def _flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data and not self.closed and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _close(self) -> None:
+        self._flush()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _wake(self) -> None:
+        """Something changed that a sender waiting for window may care about."""
+        self._window.set()
+        self._window = asyncio.Event()
+
+    # inbound ----------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError as err:
+            log.debug("HTTP/2 protocol error: %s", err)
+            self._close()  # h2 has queued a GOAWAY with the right error code
+            return
+        except Exception:  # never let a bad peer take the server down
+            log.exception("HTTP/2 connection error")
+            self._close()
+            return
+        for ev in events:
+            try:
+                self._event(ev)
+            except h2.exceptions.H2Error as err:
+                log.debug("HTTP/2 stream error: %s", err)
+        self._flush()
+        if self.goaway and not self.streams:
+            self._close()
+
+    def _event(self, ev: h2.events.Event) -> None:
+        if isinstance(ev, h2.events.RequestReceived):
+            headers = {}
+            for k, v in ev.headers:
+                headers[k.decode("latin-1").lower()] = v.decode("latin-1")
+            st = self.streams[ev.stream_id] = _Stream(headers)
+            if self.goaway:
+                self.conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+                del self.streams[ev.stream_id]
+                return
+            if ev.stream_ended is not None:
+                self._dispatch(ev.stream_id, st)
+        elif isinstance(ev, h2.events.DataReceived):
+            st = self.streams.get(ev.stream_id)
+            if ev.flow_controlled_length:
+                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            if st is None or st.task is not None:
+                return
+            st.size += len(ev.data)
+            if st.size > MAX_BODY:
+                st.too_large = True
+                st.body = []
+            elif not st.too_large:
+                st.body.append(ev.data)
+            if ev.stream_ended is not None:
+                self._dispatch(ev.stream_id, st)
+        elif isinstance(ev, h2.events.StreamEnded):
+            st = self.streams.get(ev.stream_id)
+            if st is not None and st.task is None:
+                self._dispatch(ev.stream_id, st)
+        elif isinstance(ev, h2.events.StreamReset):
+            st = self.streams.pop(ev.stream_id, None)
+            if st is not None and st.task is not None and not st.task.done():
+                st.task.cancel()
+            self._wake()
+        elif isinstance(ev, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
+            self._wake()
+        elif isinstance(ev, h2.events.ConnectionTerminated):
+            self.goaway = True
+            self._wake()
+
+    def _dispatch(self, sid: int, st: _Stream) -> None:
+        st.task = self.loop.create_task(self._serve(sid, st))
+
+    # outbound ---------------------------------------------------------------------------
+    async def _serve(self, sid: int, st: _Stream) -> None:
+        try:
+            resp = await self._respond(st)
+            await self._send(sid, resp)
+        except asyncio.CancelledError:
+            pass
+        except h2.exceptions.H2Error as err:  # e.g. the stream was reset meanwhile
+            log.debug("HTTP/2 send on stream %d failed: %s", sid, err)
+        except Exception:
+            log.exception("HTTP/2 stream %d failed", sid)
+            self._reset(sid, h2.errors.ErrorCodes.INTERNAL_ERROR)
+        finally:
+            self.streams.pop(sid, None)
+            self._flush()
+            if self.goaway and not self.streams:
+                self._close()
+
+    async def _respond(self, st: _Stream) -> Response:
+        h = st.headers
+        if st.too_large:
+            return _error_response(413, "RequestEntityTooLarge", "Request entity too large")
+        body = raw = b"".join(st.body)
+        if body and h.get("content-encoding", "").lower() == "gzip":
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error):
+                return _error_response(400, "SerializationException", "Invalid gzip request body")
+            if len(body) > MAX_BODY:
+                return _error_response(413, "RequestEntityTooLarge", "Request entity too large")
+        method = h.pop(":method", "GET")
+        path = h.pop(":path", "/")
+        authority = h.pop(":authority", None)
+        h.pop(":scheme", None)
+        if authority and "host" not in h:
+            h["host"] = authority  # SigV4 signs "host"; in HTTP/2 it travels as :authority
+        req = Request(method, path, h, body, http2=True, raw_body=raw if raw is not body else None)
+        try:
+            return await self.handler(req)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the application shapes errors; this is the last guard
+            log.exception("unhandled error")
+            return _error_response(500, "InternalFailure", "Internal server error")
+
+    def _reset(self, sid: int, code: h2.errors.ErrorCodes) -> None:
+        try:
+            self.conn.reset_stream(sid, code)
+        except h2.exceptions.H2Error:
+            pass
+        self._flush()
+
+    async def _send(self, sid: int, resp: Response) -> None:
+        headers = [(b":status", str(resp.status).encode())]
+        for k, v in resp.headers:
+            name = k.lower()
+            if name in _HOP_BY_HOP or name == "content-length":
+                continue
+            headers.append((name.encode("latin-1"), v.encode("latin-1")))
+        if resp.stream is None:
+            body = resp.body
+            headers.append((b"content-length", str(len(body)).encode()))
+            if self._gone(sid):
+                return
+            self.conn.send_headers(sid, headers, end_stream=not body)
+            self._flush()
+            if body:
+                await self._send_data(sid, body)
+                self._end(sid)
+            return
+        if self._gone(sid):
+            return
+        self.conn.send_headers(sid, headers)
+        self._flush()
+        stream = resp.stream
+        try:
+            async for chunk in stream:
+                if self._gone(sid):
+                    return
+                if chunk:
+                    await self._send_data(sid, chunk)
+        finally:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:  # pragma: no cover - generator cleanup must not break us
+                    pass
+        self._end(sid)
+
+    def _gone(self, sid: int) -> bool:
+        return self.closed or sid not in self.streams
+
+    def _end(self, sid: int) -> None:
+        if not self._gone(sid):
+            self.conn.end_stream(sid)
+            self._flush()
+
+    async def _send_data(self, sid: int, data: bytes) -> None:
+        """Send *data* on stream *sid* within the peer's windows, waiting for WINDOW_UPDATEs."""
+        view = memoryview(data)
+        while view:
+            if self._gone(sid):
+                raise asyncio.CancelledError()
+            window = self.conn.local_flow_control_window(sid)
+            if window <= 0:
+                waiter = self._window
+                await waiter.wait()
+                continue
+            n = min(window, len(view), self.conn.max_outbound_frame_size)
+            self.conn.send_data(sid, view[:n].tobytes())
+            view = view[n:]
+            self._flush()

@@ -1,0 +1,133 @@
+"""Enhanced fan-out consumers: registration records and their in-memory index.
+
+A consumer is one engine value under ``\\x00KF | stream id (4, BE) | consumer name`` (JSON).
+Keying by the stream's storage id (never reused) means a consumer can never outlive its stream
+into a new stream of the same name, and one range delete drops every consumer of a stream.
+Status changes (CREATING -> ACTIVE, DELETING -> gone) are lazy against the clock, like streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from ..storage.engine import Engine
+
+PREFIX = b"\x00KF"
+#: AWS's default quota of registered consumers per stream
+MAX_PER_STREAM = 20
+
+
+def consumer_key(stream_id: int, name: str) -> bytes:
+    return PREFIX + stream_id.to_bytes(4, "big") + name.encode()
+
+
+def stream_range(stream_id: int) -> tuple[bytes, bytes]:
+    p = PREFIX + stream_id.to_bytes(4, "big")
+    return p, PREFIX + (stream_id + 1).to_bytes(4, "big")
+
+
+def consumer_arn(stream_arn: str, name: str, created_ms: int) -> str:
+    return f"{stream_arn}/consumer/{name}:{created_ms // 1000}"
+
+
+def parse_consumer_arn(arn: str) -> tuple[str, str, str, str, int] | None:
+    """(account, region, stream name, consumer name, creation epoch seconds) of a consumer ARN."""
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "kinesis":
+        return None
+    resource = parts[5]  # stream/<name>/consumer/<cname>:<epoch>
+    if not resource.startswith("stream/") or "/consumer/" not in resource:
+        return None
+    stream_name, _, rest = resource[7:].partition("/consumer/")
+    cname, _, epoch = rest.rpartition(":")
+    if not stream_name or not cname or not epoch.isdigit():
+        return None
+    return parts[4], parts[3], stream_name, cname, int(epoch)
+
+
+@dataclass
+class Consumer:
+    stream_id: int
+    stream_arn: str
+    name: str
+    created_ms: int
+    status: str = "CREATING"
+    status_until: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return consumer_arn(self.stream_arn, self.name, self.created_ms)
+
+    @property
+    def key(self) -> bytes:
+        return consumer_key(self.stream_id, self.name)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"sid": self.stream_id, "sarn": self.stream_arn, "name": self.name,
+                             "created": self.created_ms, "status": self.status,
+                             "until": self.status_until, "tags": self.tags})
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> "Consumer":
+        d = orjson.loads(raw)
+        return cls(d["sid"], d["sarn"], d["name"], d["created"], d["status"], d["until"],
+                   d.get("tags") or {})
+
+
+class Consumers:
+    """Every registered consumer, by stream id then name (registration order kept)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.by_stream: dict[int, dict[str, Consumer]] = {}
+
+    @classmethod
+    def load(cls, engine: Engine) -> "Consumers":
+        out = cls(engine)
+        found = [Consumer.from_json(v) for _, v in engine.scan(PREFIX, PREFIX + b"\xff")]
+        for c in sorted(found, key=lambda c: (c.created_ms, c.name)):
+            out.by_stream.setdefault(c.stream_id, {})[c.name] = c
+        return out
+
+    def settle(self, c: Consumer, now_ms: int) -> Consumer | None:
+        """Finish CREATING/DELETING whose time has come; None once a deregistration is done."""
+        if c.status_until is not None and now_ms >= c.status_until:
+            if c.status == "DELETING":
+                self.remove(c)
+                return None
+            c.status = "ACTIVE"
+            c.status_until = None
+            self.save(c)
+        return c
+
+    def of_stream(self, stream_id: int, now_ms: int) -> list[Consumer]:
+        """The stream's consumers (settled), in registration order."""
+        return [c for c in list(self.by_stream.get(stream_id, {}).values())
+                if self.settle(c, now_ms) is not None]
+
+    def get(self, stream_id: int, name: str, now_ms: int) -> Consumer | None:
+        c = self.by_stream.get(stream_id, {}).get(name)
+        return None if c is None else self.settle(c, now_ms)
+
+    def add(self, c: Consumer) -> None:
+        self.by_stream.setdefault(c.stream_id, {})[c.name] = c
+        self.save(c)
+
+    def save(self, c: Consumer) -> None:
+        self.engine.write([(c.key, c.to_json())])
+
+    def remove(self, c: Consumer) -> None:
+        group = self.by_stream.get(c.stream_id)
+        if group is not None and group.get(c.name) is c:
+            del group[c.name]
+            if not group:
+                del self.by_stream[c.stream_id]
+        self.engine.write([(c.key, None)])
+
+    def drop_stream(self, stream_id: int) -> None:
+        """Forget every consumer of a stream (DeleteStream)."""
+        self.by_stream.pop(stream_id, None)
+        self.engine.delete_range(*stream_range(stream_id))

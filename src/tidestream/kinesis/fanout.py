@@ -1,0 +1,278 @@
+"""SubscribeToShard: pushing a shard's records to an enhanced fan-out consumer.
+
+A subscription is an async generator of event-stream messages (see
+:mod:`tidestream.http.eventstream`): the ``initial-response`` event, then
+``SubscribeToShardEvent`` events as records arrive, an empty event (a heartbeat carrying the
+ContinuationSequenceNumber) at least every ``heartbeat`` seconds while idle, and -- when a closed
+shard is drained -- a last event with ``ChildShards`` and no ContinuationSequenceNumber (the
+end-of-shard signal consumers such as the KCL look for). It ends after ``session`` seconds
+(AWS: 5 minutes), when a newer subscription of the same consumer and shard takes over, or when
+the consumer or stream goes away.
+
+Waking up: every append (PutRecord, PutRecords, change capture) calls :meth:`FanOut.appended`
+for its stream, which sets and replaces that stream's :class:`asyncio.Event`; idle subscribers
+wait on it with a timeout, so a new record is pushed at once and nothing polls.
+
+Payloads follow the request's protocol, as the AWS SDKs expect: JSON (Data base64, timestamps
+epoch seconds) for boto3/CLI; CBOR (Data raw bytes, timestamps tag 1 epoch milliseconds) when
+the SubscribeToShard request came as CBOR (Java SDK v2 / KCL parse event payloads with the
+same CBOR codec as responses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, AsyncIterator
+
+import orjson
+
+from ..errors import AwsError, InvalidArgumentException, ResourceInUseException, ResourceNotFoundException
+from ..http import eventstream
+from . import records, sequence
+from .consumers import parse_consumer_arn
+from .messages import shard_missing
+from .shards import parse_shard_id, shard_id
+
+log = logging.getLogger("tidestream.kinesis")
+
+#: records per event at most (plus read_page's 10 MB cap)
+EVENT_RECORDS = 10000
+
+
+class Subscription:
+    __slots__ = ("consumer_arn", "stream_id", "shard_index", "counter", "started", "superseded",
+                 "done")
+
+    def __init__(self, consumer_arn: str, stream_id: int, shard_index: int, counter: int,
+                 started: float) -> None:
+        self.consumer_arn = consumer_arn
+        self.stream_id = stream_id
+        self.shard_index = shard_index
+        self.counter = counter
+        self.started = started
+        self.superseded = False
+        self.done = False
+
+
+class FanOut:
+    """Append notifications per stream and the live subscriptions (one per consumer+shard)."""
+
+    def __init__(self, config: Any = None) -> None:
+        self.session = float(getattr(config, "efo_session_seconds", None) or 300.0)
+        self.heartbeat = float(getattr(config, "efo_heartbeat_seconds", None) or 5.0)
+        #: a second subscription of the same consumer and shard within this many seconds fails
+        self.takeover = 5.0
+        self._wake: dict[int, asyncio.Event] = {}
+        self.subs: dict[tuple[str, int], Subscription] = {}
+
+    def appended(self, stream_id: int) -> None:
+        """Records were appended to the stream: wake its subscribers."""
+        ev = self._wake.pop(stream_id, None)
+        if ev is not None:
+            ev.set()
+
+    def waiter(self, stream_id: int) -> asyncio.Event:
+        ev = self._wake.get(stream_id)
+        if ev is None:
+            ev = self._wake[stream_id] = asyncio.Event()
+        return ev
+
+    def claim(self, sub: Subscription, now: float) -> None:
+        """Register *sub*; ResourceInUse if a live one for the same consumer+shard is < 5 s old."""
+        key = (sub.consumer_arn, sub.shard_index)
+        old = self.subs.get(key)
+        if old is not None and not old.done and now - old.started < self.session:
+            if now - old.started < self.takeover:
+                raise ResourceInUseException(
+                    f"Another active subscription exists for consumer {sub.consumer_arn} "
+                    f"and shard {shard_id(sub.shard_index)}.")
+            old.superseded = True
+            self.appended(old.stream_id)
+        self.subs[key] = sub
+
+    def reset(self) -> None:
+        """End every live subscription (the state was wiped: POST /_tidestream/reset)."""
+        for sub in self.subs.values():
+            sub.superseded = True
+        self.subs.clear()
+        for ev in self._wake.values():
+            ev.set()
+        self._wake.clear()
+
+    def release(self, sub: Subscription) -> None:
+        sub.done = True
+        key = (sub.consumer_arn, sub.shard_index)
+        if self.subs.get(key) is sub:
+            del self.subs[key]
+
+
+# starting positions --------------------------------------------------------------------------
+def start_counter(state, stream, shard, position: dict) -> int:
+    """The first counter to deliver for a StartingPosition (same rules as GetShardIterator)."""
+    kind = position.get("Type")
+    seq = position.get("SequenceNumber")
+    last = state.counters.get((stream.id, shard.index), [0, 0])[0]
+    if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        if seq is None:
+            raise InvalidArgumentException(
+                f"StartingPosition.SequenceNumber is required for StartingPosition.Type {kind}.")
+        d = sequence.parse(seq)
+        if d is None or d.stream_id != stream.id or d.shard_index != shard.index:
+            raise InvalidArgumentException(
+                f"Invalid StartingSequenceNumber {seq} for shard {shard.id} in stream "
+                f"{stream.name} under account {stream.account}.")
+        if kind == "AT_SEQUENCE_NUMBER":
+            return max(d.counter, 1)
+        return min(d.counter, sequence.COUNTER_MAX - 1) + 1
+    if kind == "TRIM_HORIZON":
+        return 1
+    if kind == "LATEST":
+        return last + 1
+    if kind == "AT_TIMESTAMP":
+        stamp = position.get("Timestamp")
+        if stamp is None:
+            raise InvalidArgumentException(
+                "StartingPosition.Timestamp is required for StartingPosition.Type AT_TIMESTAMP.")
+        ts_ms = int(round(float(stamp) * 1000))
+        return records.counter_at_time(state.engine, records.shard_prefix(stream.id, shard.index),
+                                       last, ts_ms)
+    raise InvalidArgumentException(f"Invalid StartingPosition.Type {kind}.")
+
+
+def child_shards(stream, shard) -> list[dict[str, Any]]:
+    out = []
+    for idx in shard.children:
+        child = stream.shards.get(idx)
+        if child is None:
+            continue
+        parents = [shard_id(p) for p in (child.parent, child.adjacent_parent) if p is not None]
+        out.append({"ShardId": child.id, "ParentShards": parents,
+                    "HashKeyRange": {"StartingHashKey": str(child.start),
+                                     "EndingHashKey": str(child.end)}})
+    return out
+
+
+# the operation -------------------------------------------------------------------------------
+def open_subscription(state, ctx, params: dict) -> tuple[Subscription, AsyncIterator[bytes]]:
+    """Validate a SubscribeToShard call and return its subscription and event generator."""
+    arn = params["ConsumerARN"]
+    parsed = parse_consumer_arn(arn)
+    now_ms = state.now_ms()
+    if parsed is None:
+        raise ResourceNotFoundException(f"Consumer {arn} not found.")
+    account, region, stream_name, cname, epoch = parsed
+    stream = state.catalog.get(account, region, stream_name)
+    if stream is not None:
+        stream = state.settle(stream)
+    consumer = None
+    if stream is not None:
+        consumer = state.consumers.get(stream.id, cname, now_ms)
+    if consumer is None or consumer.created_ms // 1000 != epoch:
+        raise ResourceNotFoundException(f"Consumer {arn} not found.")
+    if consumer.status != "ACTIVE":
+        raise ResourceInUseException(
+            f"Consumer {arn} is not ACTIVE, instead in state {consumer.status}.")
+    text = params["ShardId"]
+    idx = parse_shard_id(text)
+    shard = stream.shards.get(idx) if idx is not None else None
+    if shard is None:
+        raise shard_missing(shard_id(idx) if idx is not None else text, stream.name, stream.account)
+    counter = start_counter(state, stream, shard, params.get("StartingPosition") or {})
+    if params.get("DryRun"):
+        raise AwsError("Request would have succeeded, but DryRun flag is set.",
+                       code="DryRunOperationException")
+    loop = asyncio.get_running_loop()
+    sub = Subscription(consumer.arn, stream.id, shard.index, counter, loop.time())
+    state.fanout.claim(sub, sub.started)
+    return sub, _events(state, sub, ctx.cbor, state.ts(ctx))
+
+
+async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[bytes]:
+    fan: FanOut = state.fanout
+    if cbor:
+        from ..protocol import cbor as cbor_codec
+
+        dump = cbor_codec.dumps
+        ctype = eventstream.CBOR
+    else:
+        dump = orjson.dumps
+        ctype = eventstream.JSON
+    loop = asyncio.get_running_loop()
+    deadline = sub.started + fan.session
+    pos = sub.counter
+    last_seq: str | None = None
+    last_sent = float("-inf")
+    try:
+        yield eventstream.event("initial-response", dump({}), ctype)
+        while not sub.superseded:
+            stream = state.catalog.by_id.get(sub.stream_id)
+            if stream is not None:
+                stream = state.settle(stream)
+            shard = stream.shards.get(sub.shard_index) if stream is not None else None
+            consumer = None
+            if stream is not None:
+                name = parse_consumer_arn(sub.consumer_arn)[3]
+                consumer = state.consumers.get(stream.id, name, state.now_ms())
+            if shard is None or consumer is None or consumer.arn != sub.consumer_arn:
+                yield eventstream.exception("ResourceNotFoundException", dump(
+                    {"message": f"Consumer {sub.consumer_arn} or shard {shard_id(sub.shard_index)} "
+                                "no longer exists."}), ctype)
+                return
+            wake = fan.waiter(stream.id)  # taken before reading: no append can slip in between
+            now_ms = state.now_ms()
+            prefix = records.shard_prefix(stream.id, shard.index)
+            cutoff = now_ms - stream.retention_hours * 3_600_000
+            recs, nxt, _size, last_ms = records.read_page(
+                state.engine, prefix, max(pos, 1), EVENT_RECORDS, cutoff, stream.base(shard), cbor,
+                ts, None, cipher=getattr(state, "cipher", None))
+            last = state.counters.get((stream.id, shard.index), [0, 0])[0]
+            pos = max(pos, nxt)
+            if recs:
+                last_seq = recs[-1]["SequenceNumber"]
+                if pos <= last:
+                    nxt_ms = records.arrival_of(state.engine, prefix, pos) or now_ms
+                    behind = max(0, now_ms - nxt_ms)
+                else:
+                    behind = 0
+                yield eventstream.event("SubscribeToShardEvent", dump(
+                    {"Records": recs, "ContinuationSequenceNumber": last_seq,
+                     "MillisBehindLatest": behind}), ctype)
+                last_sent = loop.time()
+                continue
+            if not shard.open and pos > (shard.end_counter or 0):
+                yield eventstream.event("SubscribeToShardEvent", dump(
+                    {"Records": [], "MillisBehindLatest": 0,
+                     "ChildShards": child_shards(stream, shard)}), ctype)
+                return
+            now = loop.time()
+            if now >= deadline:
+                return
+            if now - last_sent >= fan.heartbeat:
+                if last_seq is None:
+                    last_seq = _sequence_before(state, stream, shard, pos)
+                yield eventstream.event("SubscribeToShardEvent", dump(
+                    {"Records": [], "ContinuationSequenceNumber": last_seq,
+                     "MillisBehindLatest": 0}), ctype)
+                last_sent = now = loop.time()
+            timeout = min(deadline, last_sent + fan.heartbeat) - now
+            if timeout > 0:
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout)
+                except asyncio.TimeoutError:
+                    pass
+    finally:
+        fan.release(sub)
+
+
+def _sequence_before(state, stream, shard, pos: int) -> str:
+    """The sequence number of record ``pos - 1`` (exact when it is stored), so that
+    AFTER_SEQUENCE_NUMBER with it resumes at *pos* and it never sorts below a delivered one."""
+    c = pos - 1
+    if c <= 0:
+        return stream.starting_sequence(shard)
+    ms = records.arrival_of(state.engine, records.shard_prefix(stream.id, shard.index), c)
+    if ms is None:
+        ctr = state.counters.get((stream.id, shard.index), [0, 0])
+        ms = ctr[1] if c == ctr[0] else 0
+    return sequence.make(stream.base(shard), c, ms)
