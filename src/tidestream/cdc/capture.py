@@ -16,6 +16,7 @@ from typing import Any
 
 import cbor2
 
+from ..dynamodb.sizes import item_size
 from ..ids import uuid4_text
 from ..storage.engine import Engine
 from . import destinations as D
@@ -102,11 +103,12 @@ class Capture:
             micro = dest.get("precision") == "MICROSECOND"
             image = ch.new if ch.new is not None else ch.old
             keys = {n: image[n] for n in table.key_names}
+            size = item_size(keys) + max(ch.old_size, 0) + max(ch.new_size, 0)
             entry = {
                 "a": table.account, "r": table.region, "n": table.name, "tid": table.table_id,
                 "k": ch.key, "keys": keys, "old": ch.old, "new": ch.new,
                 "ts": self._timestamp(ch.key, now, micro), "us": micro, "ttl": ch.by_ttl,
-                "id": uuid4_text(), "d": dest["arn"], "at": now,
+                "id": uuid4_text(), "d": dest["arn"], "at": now, "sz": size,
             }
             key = outbox_key(self.seq)
             writes.append((key, cbor2.dumps(entry)))

@@ -210,7 +210,8 @@ class Publisher:
     @staticmethod
     def _record(e: dict) -> dict:
         data = render(region=e["r"], event_id=e["id"], table_name=e["n"], keys=e["keys"], old=e["old"],
-                      new=e["new"], timestamp=e["ts"], by_ttl=e["ttl"], microseconds=e["us"])
+                      new=e["new"], timestamp=e["ts"], by_ttl=e["ttl"], microseconds=e["us"],
+                      size=e.get("sz"))
         return {"PartitionKey": partition_key(e["tid"], e["k"]), "Data": data}
 
     def _publish(self, arn: str, entries: list[tuple[bytes, list]], now: float) -> tuple[bool, bool]:

@@ -76,14 +76,17 @@ def partition_key(table_id: str, item_key: bytes) -> str:
 
 
 def render(*, region: str, event_id: str, table_name: str, keys: dict, old: dict | None,
-           new: dict | None, timestamp: int, by_ttl: bool, microseconds: bool) -> bytes:
-    """The record's Data: the change as AWS writes it into the Kinesis stream."""
+           new: dict | None, timestamp: int, by_ttl: bool, microseconds: bool,
+           size: int | None = None) -> bytes:
+    """The record's Data: the change as AWS writes it into the Kinesis stream.
+
+    ``size`` is SizeBytes when the caller already knows the image sizes."""
     dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": timestamp, "Keys": wire_image(keys)}
     if new is not None:
         dynamodb["NewImage"] = wire_image(new)
     if old is not None:
         dynamodb["OldImage"] = wire_image(old)
-    dynamodb["SizeBytes"] = size_bytes(keys, new, old)
+    dynamodb["SizeBytes"] = size_bytes(keys, new, old) if size is None else size
     if microseconds:
         dynamodb["ApproximateCreationDateTimePrecision"] = "MICROSECOND"
     record = {
