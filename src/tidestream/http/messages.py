@@ -14,6 +14,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     http2: bool = False
+    #: the body as it arrived when the HTTP layer decoded it (gzip); SigV4 signs these bytes
+    raw_body: bytes | None = None
 
 
 @dataclass(slots=True)
