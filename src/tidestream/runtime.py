@@ -54,6 +54,11 @@ class Server:
         self.dynamodb.stream_check = self._stream_problem
         self.capture = Capture(engine, self.metrics, self._stream_problem, self.dynamodb.catalog.put)
         self.dynamodb.items.capture = self.capture
+        # DynamoDB Streams (StreamSpecification): records written in the same batch by the capture
+        from .dynamodbstreams.service import build as build_streams
+
+        streams_spec, self.streams = build_streams(engine, self.dynamodb)
+        self.capture.stream_feed = self.streams.feed
         self.publisher = Publisher(engine, self.capture, self.kinesis, self.dynamodb, self.metrics,
                                    Chaos.parse(c.cdc_chaos))
         authenticator = None
@@ -63,7 +68,7 @@ class Server:
             authenticator = make_authenticator(c.credentials)
         routes = {("GET", "/metrics"): lambda req: Response(
             200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")])}
-        return Application([ddb_spec, kinesis_spec], engine, region=c.region, account_id=c.account_id,
+        return Application([ddb_spec, kinesis_spec, streams_spec], engine, region=c.region, account_id=c.account_id,
                            reset=self.reset if c.reset_endpoint else None,
                            storage_name="memory" if c.in_memory else "rocksdb",
                            validator=validator, authenticator=authenticator, extra_routes=routes)
@@ -86,6 +91,7 @@ class Server:
         self.engine.delete_range(b"\x00", b"\xff" * 8)
         self.dynamodb.reload()
         self.kinesis.reload()
+        self.streams.reload()
         self.metrics.clear()
         self.capture.reset()
         self.publisher.reset()
@@ -116,6 +122,7 @@ class Server:
         tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
                  asyncio.ensure_future(self.publisher.run(self.stopping))]
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
+        tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
         where = "memory" if c.in_memory else os.path.abspath(c.data_dir)
         scheme = "https" if c.tls_cert else "http"
         port = server.sockets[0].getsockname()[1]
@@ -133,6 +140,11 @@ class Server:
 
 
 def run(config: Config) -> None:
+    # Request parsers bound nesting (orjson: 1024 levels, cbor2: 400); the recursive validators
+    # and item code must outlast that depth so hostile input is answered, never a RecursionError
+    import sys
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

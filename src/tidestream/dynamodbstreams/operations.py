@@ -1,0 +1,166 @@
+"""ListStreams, DescribeStream, GetShardIterator, GetRecords.
+
+Request shapes and constraints are checked by the model-driven validator before these run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..context import RequestContext
+from ..errors import AwsError, ResourceNotFoundException, ValidationException
+from . import iterators
+from .records import render, size_bytes
+from .state import StreamMeta, StreamsState, parse_sequence_number, sequence_number
+
+MAX_LIST = 100
+MAX_RECORDS = 1000
+MAX_BYTES = 1024 * 1024
+
+TrimmedDataAccessException = type("TrimmedDataAccessException", (AwsError,),
+                                  {"code": "TrimmedDataAccessException", "status": 400, "namespace": None})
+
+OPERATIONS: dict[str, Callable[[StreamsState, RequestContext, dict], dict]] = {}
+
+
+def operation(name: str):
+    def register(fn):
+        OPERATIONS[name] = fn
+        return fn
+    return register
+
+
+def stream_not_found(arn: str) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
+
+
+def trimmed() -> AwsError:
+    return TrimmedDataAccessException("The data you are trying to access has been trimmed")
+
+
+def _stream(state: StreamsState, ctx: RequestContext, arn: str) -> StreamMeta:
+    m = state.get(ctx.account_id, ctx.region, arn)
+    if m is None:
+        raise stream_not_found(arn)
+    return m
+
+
+def _shard(m: StreamMeta) -> dict[str, Any]:
+    rng = {"StartingSequenceNumber": sequence_number(m.start)}
+    if m.closed:
+        rng["EndingSequenceNumber"] = sequence_number(m.ending)
+    return {"ShardId": m.shard_id, "SequenceNumberRange": rng}
+
+
+@operation("ListStreams")
+def list_streams(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+    limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
+    table = p.get("TableName")
+    streams = sorted((m for m in state.visible(ctx.account_id, ctx.region)
+                      if table is None or m.table == table), key=lambda m: m.arn)
+    after = p.get("ExclusiveStartStreamArn")
+    if after:
+        streams = [m for m in streams if m.arn > after]
+    page = streams[:limit]
+    out: dict[str, Any] = {"Streams": [{"StreamArn": m.arn, "TableName": m.table, "StreamLabel": m.label}
+                                       for m in page]}
+    if len(streams) > limit:
+        out["LastEvaluatedStreamArn"] = page[-1].arn
+    return out
+
+
+@operation("DescribeStream")
+def describe_stream(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+    m = _stream(state, ctx, p["StreamArn"])
+    limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
+    shards = [m]  # one shard per stream
+    flt = p.get("ShardFilter")
+    if flt and flt.get("Type") == "CHILD_SHARDS":
+        shards = []  # a single shard has no children
+    after = p.get("ExclusiveStartShardId")
+    if after:
+        shards = [s for s in shards if s.shard_id > after]
+    page = shards[:limit]
+    desc: dict[str, Any] = {
+        "StreamArn": m.arn,
+        "StreamLabel": m.label,
+        "StreamStatus": m.status,
+        "StreamViewType": m.view_type,
+        "CreationRequestDateTime": m.created,
+        "TableName": m.table,
+        "KeySchema": [{"AttributeName": n, "KeyType": t} for n, t in m.key_schema],
+        "Shards": [_shard(s) for s in page],
+    }
+    if len(shards) > limit:
+        desc["LastEvaluatedShardId"] = page[-1].shard_id
+    return {"StreamDescription": desc}
+
+
+@operation("GetShardIterator")
+def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+    arn = p["StreamArn"]
+    m = _stream(state, ctx, arn)
+    if p["ShardId"] != m.shard_id:
+        raise ResourceNotFoundException(
+            f"Requested resource not found: Shard: {p['ShardId']} in Stream: {arn} not found")
+    kind = p["ShardIteratorType"]
+    seq = p.get("SequenceNumber")
+    if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        if not seq:
+            raise ValidationException(
+                f"Must provide SequenceNumber for ShardIteratorType {kind}")
+        c = parse_sequence_number(seq)
+        if c is None or c < m.start or (m.closed and c > m.ending):
+            raise ValidationException(
+                f"Invalid SequenceNumber: {seq} is not a sequence number of shard {m.shard_id}")
+        if c < m.trimmed_to:
+            raise trimmed()
+        position = c if kind == "AT_SEQUENCE_NUMBER" else c + 1
+    elif seq:
+        raise ValidationException(
+            f"SequenceNumber must not be provided for ShardIteratorType {kind}")
+    elif kind == "TRIM_HORIZON":
+        position = m.horizon
+    elif kind == "LATEST":
+        position = max(m.last + 1, m.start)
+    else:  # AT_TIMESTAMP
+        when = p.get("Timestamp")
+        if when is None:
+            raise ValidationException("Must provide Timestamp for ShardIteratorType AT_TIMESTAMP")
+        position = state.first_at_or_after(m, float(when))
+    now_ms = int(state.clock() * 1000)
+    return {"ShardIterator": iterators.issue(state.secret, m.arn, m.id, position, now_ms)}
+
+
+@operation("GetRecords")
+def get_records(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+    limit = p.get("Limit")
+    if limit is None:
+        limit = MAX_RECORDS
+    elif limit > MAX_RECORDS:
+        raise ValidationException(
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {MAX_RECORDS}")
+    now_ms = int(state.clock() * 1000)
+    pos = iterators.open_(state.secret, p["ShardIterator"], now_ms)
+    m = state.get(ctx.account_id, ctx.region, pos.arn)
+    if m is None or m.id != pos.stream_id:
+        raise stream_not_found(pos.arn)
+    if pos.counter < m.trimmed_to:
+        raise trimmed()
+    records = []
+    total = 0
+    position = pos.counter
+    for c, entry in state.read(m, pos.counter, limit):
+        size = size_bytes(entry)
+        if records and total + size > MAX_BYTES:
+            break
+        records.append(render(m, c, entry))
+        total += size
+        position = c + 1
+        if len(records) >= limit:
+            break
+    out: dict[str, Any] = {"Records": records}
+    if not m.exhausted(position):
+        out["NextShardIterator"] = iterators.issue(state.secret, m.arn, m.id, position, now_ms)
+    return out

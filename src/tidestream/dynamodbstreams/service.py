@@ -1,0 +1,21 @@
+"""The DynamoDB Streams service as the HTTP layer sees it: a ServiceSpec over StreamsState."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from ..service import ServiceSpec
+from ..storage.engine import Engine
+from .operations import OPERATIONS
+from .state import StreamsState
+
+
+def build(engine: Engine, dynamodb: Any) -> tuple[ServiceSpec, StreamsState]:
+    """*dynamodb* is the DynamoDB service state, whose table catalog says which streams exist."""
+    state = StreamsState(engine, dynamodb)
+    ops = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
+    spec = ServiceSpec(name="dynamodbstreams", target_prefix="DynamoDBStreams_20120810",
+                       json_version="1.0", error_namespace="com.amazonaws.dynamodb.v20120810#",
+                       operations=ops, crc32=True)
+    return spec, state

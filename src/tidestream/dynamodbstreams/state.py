@@ -1,0 +1,343 @@
+"""DynamoDB Streams state: stream metadata, one shard per stream, records, retention.
+
+Key layout in the shared engine (prefix ``\\x06``):
+- ``\\x06K``                      iterator signing secret (32 random bytes, kept across restarts)
+- ``\\x06N``                      next stream id (never reused)
+- ``\\x06M`` + stream id (4)      stream metadata (CBOR of :class:`StreamMeta`)
+- ``\\x06R`` + stream id (4) + counter (8)   one change record (CBOR)
+
+Counters come from one process-wide sequence, so they are strictly increasing per shard (and
+across shards); a record's SequenceNumber is ``10**20 + counter`` as 21 decimal digits, the
+"prefix + 20 zero-padded digits" shape of AWS's own sequence numbers.
+
+A table's StreamSpecification lives on the DynamoDB :class:`~tidestream.dynamodb.tables.Table`
+(``stream_enabled``, ``stream_view_type``, ``stream_label``). This module follows the catalog:
+a stream is created the first time it is seen (by the feed, or any Streams call), and an
+ENABLED stream whose table was deleted, re-created, or whose stream was disabled or replaced
+becomes DISABLED (its shard closed), still readable for 24 hours, then purged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import struct
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+import cbor2
+
+from ..ids import _bits
+from ..storage.engine import Engine
+
+log = logging.getLogger("tidestream.dynamodbstreams")
+
+PREFIX = b"\x06"
+SECRET_KEY = b"\x06K"
+NEXT_ID_KEY = b"\x06N"
+META = b"\x06M"
+RECORDS = b"\x06R"
+
+RETENTION_S = 24 * 3600
+SEQ_BASE = 10 ** 20
+ENABLED = "ENABLED"
+DISABLED = "DISABLED"
+
+
+def record_key(stream_id: int, counter: int) -> bytes:
+    return RECORDS + struct.pack(">IQ", stream_id, counter)
+
+
+def stream_bounds(stream_id: int) -> tuple[bytes, bytes]:
+    p = RECORDS + struct.pack(">I", stream_id)
+    return p, RECORDS + struct.pack(">I", stream_id + 1)
+
+
+def sequence_number(counter: int) -> str:
+    return str(SEQ_BASE + counter)
+
+
+def parse_sequence_number(text: str) -> int | None:
+    """The counter a sequence number names, or None if it can't be one of ours."""
+    if not text.isdigit():
+        return None
+    n = int(text) - SEQ_BASE
+    return n if 0 <= n < SEQ_BASE else None
+
+
+def label_time(label: str) -> float:
+    """A stream label is its creation time, ``YYYY-MM-DDTHH:MM:SS.mmm`` in UTC."""
+    try:
+        return datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return time.time()
+
+
+@dataclass
+class StreamMeta:
+    id: int
+    account: str
+    region: str
+    table: str
+    table_id: str
+    label: str
+    view_type: str
+    key_schema: list[tuple[str, str]]
+    created: float
+    #: counter of the first possible record (the shard's StartingSequenceNumber)
+    start: int
+    status: str = ENABLED
+    disabled_at: float = 0.0
+    #: first counter not trimmed by retention (records below it are gone)
+    trimmed_to: int = 0
+    #: last counter written, 0 for none (kept in memory; recomputed from records on load)
+    last: int = field(default=0, compare=False)
+
+    @property
+    def arn(self) -> str:
+        return (f"arn:aws:dynamodb:{self.region}:{self.account}:table/{self.table}"
+                f"/stream/{self.label}")
+
+    @property
+    def shard_id(self) -> str:
+        tag = hashlib.md5(self.arn.encode()).hexdigest()[:8]
+        return f"shardId-{int(self.created * 1000):020d}-{tag}"
+
+    @property
+    def closed(self) -> bool:
+        return self.status != ENABLED
+
+    @property
+    def horizon(self) -> int:
+        """Counter where TRIM_HORIZON starts."""
+        return max(self.start, self.trimmed_to)
+
+    def exhausted(self, position: int) -> bool:
+        """Whether a reader at *position* has read everything a closed shard will ever hold."""
+        return self.closed and position > self.last
+
+    @property
+    def ending(self) -> int:
+        """Counter of the EndingSequenceNumber of a closed shard."""
+        return max(self.start, self.last)
+
+    def to_record(self) -> bytes:
+        d = asdict(self)
+        d.pop("last")
+        return cbor2.dumps(d)
+
+    @classmethod
+    def from_record(cls, raw: bytes) -> "StreamMeta":
+        d = cbor2.loads(raw)
+        d["key_schema"] = [tuple(x) for x in d["key_schema"]]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class StreamsState:
+    """All DynamoDB streams, indexed in memory over the engine. Runs on the event loop only."""
+
+    def __init__(self, engine: Engine, dynamodb: Any, clock: Callable[[], float] | None = None) -> None:
+        self.engine = engine
+        #: the DynamoDB service state (its catalog says which tables have a stream)
+        self.dynamodb = dynamodb
+        self.clock = clock or time.time
+        self.retention_interval = 30.0
+        self.streams: dict[int, StreamMeta] = {}
+        self.by_arn: dict[str, StreamMeta] = {}
+        #: (account, region, table name) -> its ENABLED stream
+        self.active: dict[tuple[str, str, str], StreamMeta] = {}
+        self.counter = 1
+        self.next_id = 1
+        self.secret = b""
+        self.reload()
+
+    # lifecycle ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.streams.clear()
+        self.by_arn.clear()
+        self.active.clear()
+        counter = 1
+        for _, raw in self.engine.scan(META, META + b"\xff"):
+            m = StreamMeta.from_record(raw)
+            lo, hi = stream_bounds(m.id)
+            m.last = max(m.trimmed_to - 1, 0)  # the last trimmed record, if all were trimmed
+            for k, _ in self.engine.scan(lo, hi, reverse=True):
+                m.last = struct.unpack(">Q", k[-8:])[0]
+                break
+            counter = max(counter, m.last + 1, m.start + 1, m.trimmed_to)
+            self._index(m)
+        self.counter = counter
+        raw = self.engine.get(NEXT_ID_KEY)
+        self.next_id = int(raw) if raw else 1
+        secret = self.engine.get(SECRET_KEY)
+        if secret is None:
+            secret = os.urandom(32)
+            self.engine.write([(SECRET_KEY, secret)])
+        self.secret = secret
+
+    def _index(self, m: StreamMeta) -> None:
+        self.streams[m.id] = m
+        self.by_arn[m.arn] = m
+        if m.status == ENABLED:
+            self.active[(m.account, m.region, m.table)] = m
+
+    def _save(self, m: StreamMeta) -> None:
+        self.engine.write([(META + struct.pack(">I", m.id), m.to_record())])
+
+    # following the table catalog ---------------------------------------------------------
+    def _create(self, t: Any) -> StreamMeta:
+        sid = self.next_id
+        self.next_id += 1
+        m = StreamMeta(id=sid, account=t.account, region=t.region, table=t.name, table_id=t.table_id,
+                       label=t.stream_label, view_type=t.stream_view_type,
+                       key_schema=list(t.key_schema), created=label_time(t.stream_label),
+                       start=self.counter)
+        self.engine.write([(NEXT_ID_KEY, str(self.next_id).encode()),
+                           (META + struct.pack(">I", m.id), m.to_record())])
+        self._index(m)
+        return m
+
+    def _disable(self, m: StreamMeta, now: float) -> None:
+        m.status = DISABLED
+        m.disabled_at = now
+        if self.active.get((m.account, m.region, m.table)) is m:
+            del self.active[(m.account, m.region, m.table)]
+        self._save(m)
+
+    @staticmethod
+    def _current(m: StreamMeta, t: Any) -> bool:
+        """Whether table *t* still streams into *m*."""
+        return (t is not None and t.table_id == m.table_id and t.stream_enabled
+                and t.stream_label == m.label)
+
+    def sync_table(self, t: Any, now: float | None = None) -> StreamMeta | None:
+        """Bring the streams of table *t* in line with its StreamSpecification."""
+        now = self.clock() if now is None else now
+        m = self.active.get((t.account, t.region, t.name))
+        if m is not None and self._current(m, t):
+            return m
+        if m is not None:
+            self._disable(m, now)
+        if not t.stream_enabled or not t.stream_label:
+            return None
+        existing = self.by_arn.get(t.stream_arn)
+        if existing is not None:
+            return existing if existing.status == ENABLED else None
+        return self._create(t)
+
+    def sync(self, account: str | None = None, region: str | None = None) -> None:
+        """Follow the catalog for one account and region (or everything)."""
+        now = self.clock()
+        tables = self.dynamodb.catalog.tables
+        for key, m in list(self.active.items()):
+            if account is not None and (m.account != account or m.region != region):
+                continue
+            if not self._current(m, tables.get(key)):
+                self._disable(m, now)
+        for (a, r, _), t in list(tables.items()):
+            if account is not None and (a != account or r != region):
+                continue
+            if t.stream_enabled and t.stream_label and (a, r, t.name) not in self.active:
+                self.sync_table(t, now)
+
+    # the capture feed --------------------------------------------------------------------
+    def feed(self, ch: Any, now: float) -> list[tuple[bytes, bytes | None]]:
+        """``Capture.stream_feed``: the record write for one real change of a streamed table."""
+        t = ch.table
+        m = self.active.get((t.account, t.region, t.name))
+        if m is None or m.label != t.stream_label or m.table_id != t.table_id:
+            m = self.sync_table(t, now)
+            if m is None:
+                return []
+        old, new = ch.old, ch.new
+        image = new if new is not None else old
+        keys = {n: image[n] for n in t.key_names}
+        view = m.view_type
+        entry: dict[str, Any] = {
+            "e": "%032x" % _bits(128),
+            "n": 0 if old is None else (2 if new is None else 1),
+            "k": keys,
+            "t": now,
+        }
+        if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+            entry["new"] = new
+        if old is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+            entry["old"] = old
+        if ch.by_ttl:
+            entry["ttl"] = True
+        c = self.counter
+        self.counter = c + 1
+        m.last = c
+        return [(record_key(m.id, c), cbor2.dumps(entry))]
+
+    # lookups -----------------------------------------------------------------------------
+    def visible(self, account: str, region: str) -> list[StreamMeta]:
+        self.sync(account, region)
+        return [m for m in self.streams.values() if m.account == account and m.region == region]
+
+    def get(self, account: str, region: str, arn: str) -> StreamMeta | None:
+        self.sync(account, region)
+        m = self.by_arn.get(arn)
+        if m is None or m.account != account or m.region != region:
+            return None
+        return m
+
+    def read(self, m: StreamMeta, position: int, limit: int) -> Iterator[tuple[int, dict]]:
+        lo, hi = stream_bounds(m.id)
+        start = record_key(m.id, position)
+        for k, v in self.engine.scan(max(lo, start), hi):
+            yield struct.unpack(">Q", k[-8:])[0], cbor2.loads(v)
+
+    def first_at_or_after(self, m: StreamMeta, when: float) -> int:
+        """Counter of the first retained record created at or after *when* (else LATEST)."""
+        for c, rec in self.read(m, m.horizon, 0):
+            if rec["t"] >= when:
+                return c
+        return max(m.last + 1, m.start)
+
+    # retention ---------------------------------------------------------------------------
+    def trim(self, now: float | None = None) -> int:
+        """Drop records older than 24 h and streams disabled more than 24 h ago."""
+        now = self.clock() if now is None else now
+        self.sync()
+        cutoff = now - RETENTION_S
+        done = 0
+        for m in list(self.streams.values()):
+            lo, hi = stream_bounds(m.id)
+            if m.status == DISABLED and m.disabled_at < cutoff:
+                self.engine.delete_range(lo, hi)
+                self.engine.write([(META + struct.pack(">I", m.id), None)])
+                del self.streams[m.id]
+                self.by_arn.pop(m.arn, None)
+                done += 1
+                continue
+            last_old = None
+            for k, v in self.engine.scan(lo, hi):
+                if cbor2.loads(v)["t"] >= cutoff:
+                    break
+                last_old = struct.unpack(">Q", k[-8:])[0]
+            if last_old is not None:
+                self.engine.delete_range(lo, record_key(m.id, last_old + 1))
+                m.trimmed_to = last_old + 1
+                self._save(m)
+                done += 1
+        return done
+
+    async def retention_loop(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                self.trim()
+            except Exception:  # keep serving; the next pass retries
+                log.exception("dynamodb streams retention pass failed")
+            try:
+                await asyncio.wait_for(stopping.wait(), self.retention_interval)
+            except asyncio.TimeoutError:
+                pass
+
+    def background(self, stopping: asyncio.Event) -> list:
+        return [self.retention_loop(stopping)]
