@@ -18,3 +18,8 @@ def uuid4_text() -> str:
     n = (_bits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
     h = "%032x" % n
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def hex128() -> str:
+    """32 random lower-case hex characters (DynamoDB Streams event ids look like this)."""
+    return "%032x" % _bits(128)

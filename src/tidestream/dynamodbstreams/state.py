@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 
 import cbor2
 
-from ..ids import _bits
+from ..ids import hex128
 from ..storage.engine import Engine
 
 log = logging.getLogger("tidestream.dynamodbstreams")
@@ -259,7 +259,7 @@ class StreamsState:
         keys = {n: image[n] for n in t.key_names}
         view = m.view_type
         entry: dict[str, Any] = {
-            "e": "%032x" % _bits(128),
+            "e": hex128(),
             "n": 0 if old is None else (2 if new is None else 1),
             "k": keys,
             "t": now,
