@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import time
 from collections import OrderedDict
 from typing import Any
 

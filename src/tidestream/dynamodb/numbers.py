@@ -9,7 +9,7 @@ detect results DynamoDB would reject.
 from __future__ import annotations
 
 import re
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal
 
 from ..errors import ValidationException
 

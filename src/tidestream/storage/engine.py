@@ -18,7 +18,7 @@ import tempfile
 import threading
 from typing import Iterator, Protocol
 
-from rocksdict import (DBRecoveryMode, Env, Options, ReadOptions, Rdict, WriteBatch,
+from rocksdict import (DBRecoveryMode, Env, Options, Rdict, WriteBatch,
                        WriteOptions)
 
 #: a write: key -> value bytes, or None to delete

@@ -9,7 +9,7 @@ from ...errors import ConditionalCheckFailedException, ValidationException
 from ..attributes import from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
 from ..itemstore import Change
-from ..keys import extract_key, validate_item_keys, validate_key
+from ..keys import validate_item_keys, validate_key
 from ..request import WriteExpressions, ReadExpressions
 from ..sizes import MSG_ITEM_TOO_BIG, check_item_size
 from ..state import DynamoState, schema_of

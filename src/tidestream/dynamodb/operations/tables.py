@@ -302,7 +302,7 @@ def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             "are being created, updated, or deleted.")
     if t.deletion_protection:
         raise ValidationException(
-            f"Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
     desc = describe_table(t, deleting=True)
     state.catalog.remove(t)
     state.items.drop(t)

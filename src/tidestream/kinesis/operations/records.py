@@ -7,7 +7,6 @@ engine scan rendered straight into response dicts.
 
 from __future__ import annotations
 
-from binascii import a2b_base64
 from hashlib import md5
 from typing import Any
 
@@ -15,7 +14,7 @@ from ...errors import InvalidArgumentException, ProvisionedThroughputExceededExc
 from .. import iterators, records, sequence
 from ..append import blob, explicit_hash_key, plan_append
 from ..messages import rate_exceeded, shard_missing, stream_not_found
-from ..shards import HASH_MAX, Shard, parse_shard_id, shard_id
+from ..shards import Shard, parse_shard_id, shard_id
 from ..streams import Stream
 from . import operation
 
