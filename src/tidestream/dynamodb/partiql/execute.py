@@ -1,0 +1,507 @@
+"""Run parsed PartiQL statements on the item store, by translation to the existing internals.
+
+* SELECT with an equality (or IN / OR of equalities) on the partition key of the table or index
+  is a Query of each named partition (narrowed by a sort key condition when the WHERE has one at
+  the top level); anything else is a Scan. The whole WHERE is then applied as a filter. ``Limit``
+  counts items read, pages stop at 1 MB, and ``NextToken`` resumes after the last key read.
+* INSERT is a put that fails with DuplicateItem when the key exists; UPDATE is an update that
+  needs the item to exist and the WHERE to hold; DELETE deletes if the WHERE holds (a missing
+  item is not an error); EXISTS (transactions only) is a condition check. Each write is a
+  :class:`WritePlan`; callers read the old item, :meth:`WritePlan.run` it, and commit the
+  resulting :class:`~tidestream.dynamodb.itemstore.Change` through ``ItemStore.commit`` (so
+  change data capture sees PartiQL writes like any other).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+
+import orjson
+
+from ...context import RequestContext
+from ...errors import ValidationException
+from ..capacity import Consumed, query_read_units
+from ..expressions import ast as A
+from ..expressions import compile_condition, compile_update
+from ..expressions.projection import project
+from ..expressions.values import compare, equal, get_path, type_of
+from ..itemstore import Change
+from ..keys import validate_item_keys, validate_key
+from ..ranges import KeyRange, bounds
+from ..sizes import check_item_size, item_size
+from ..state import DynamoState, schema_of
+from ..tables import Index, Table
+from .errors import (MSG_BAD_START, MSG_CONSISTENT_GSI, MSG_DUPLICATE_ITEM, MSG_INCOMPLETE_KEY,
+                     MSG_INVALID_NEXT_TOKEN, MSG_TX_EXISTS, validation)
+from .parser import Delete, Exists, Insert, Select, Statement, Update
+
+Item = dict[str, dict[str, Any]]
+PAGE_BYTES = 1024 * 1024
+MSG_CONDITIONAL = "The conditional request failed"
+
+
+class StatementFailure(Exception):
+    """A write whose condition failed: ``code`` is the batch/transaction code (ConditionalCheckFailed,
+    DuplicateItem), ``item`` the old item (for ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+
+    def __init__(self, code: str, message: str, item: Optional[Item] = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.item = item
+
+
+# ---------------------------------------------------------------------------- conditions
+def conjuncts(node) -> list:
+    """The top-level AND operands of a condition."""
+    if node is None:
+        return []
+    if type(node) is A.And:
+        return conjuncts(node.left) + conjuncts(node.right)
+    return [node]
+
+
+def _path_name(node) -> Optional[str]:
+    if type(node) is A.Path and len(node.elements) == 1:
+        return node.elements[0]
+    return None
+
+
+def _equality(node, values: dict) -> Optional[tuple[str, dict]]:
+    """``name = value`` (either way round), or ``name IN [one value]``, as (name, value)."""
+    if type(node) is A.Compare and node.op == "=":
+        for a, b in ((node.left, node.right), (node.right, node.left)):
+            name = _path_name(a)
+            if name is not None and type(b) is A.ValueRef:
+                return name, values[b.name]
+    if type(node) is A.In and len(node.options) == 1 and type(node.options[0]) is A.ValueRef:
+        name = _path_name(node.operand)
+        if name is not None:
+            return name, values[node.options[0].name]
+    return None
+
+
+def key_equalities(where, values: dict, names: tuple[str, ...]) -> dict[str, dict]:
+    """Equalities on the named key attributes among the WHERE's top-level conjuncts."""
+    found: dict[str, dict] = {}
+    for c in conjuncts(where):
+        eq = _equality(c, values)
+        if eq is not None and eq[0] in names and eq[0] not in found:
+            found[eq[0]] = eq[1]
+    return found
+
+
+def _strip_label(err: ValidationException, label: str) -> ValidationException:
+    prefix = f"Invalid {label}: "
+    if err.message.startswith(prefix):
+        return ValidationException(err.message[len(prefix):])
+    return err
+
+
+def compile_where(where, values: dict) -> Optional[Callable[[Item], bool]]:
+    if where is None:
+        return None
+    parsed = A.Parsed("ConditionExpression", "", where, (), ())
+    try:
+        return compile_condition(parsed, None, values)
+    except ValidationException as err:
+        raise _strip_label(err, "ConditionExpression") from None
+
+
+def _partitions(node, hash_key: str, values: dict) -> Optional[list[dict]]:
+    """Partition key values a condition restricts reads to, or None if it reads any partition."""
+    t = type(node)
+    eq = _equality(node, values)
+    if eq is not None:
+        return [eq[1]] if eq[0] == hash_key else None
+    if t is A.In and _path_name(node.operand) == hash_key \
+            and all(type(o) is A.ValueRef for o in node.options):
+        return _dedupe([values[o.name] for o in node.options])
+    if t is A.And:
+        left = _partitions(node.left, hash_key, values)
+        right = _partitions(node.right, hash_key, values)
+        if left is not None and right is not None:
+            return [v for v in left if any(equal(v, w) for w in right)]
+        return left if left is not None else right
+    if t is A.Or:
+        left = _partitions(node.left, hash_key, values)
+        right = _partitions(node.right, hash_key, values)
+        if left is not None and right is not None:
+            return _dedupe(left + right)
+    return None
+
+
+def _dedupe(vals: list[dict]) -> list[dict]:
+    out: list[dict] = []
+    for v in vals:
+        if not any(equal(v, w) for w in out):
+            out.append(v)
+    return out
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
+
+
+def _sort_condition(where, sort_key: str, sort_type: str, values: dict):
+    """A top-level condition on the sort key usable as a key range: (op, [values]) or None."""
+    for c in conjuncts(where):
+        t = type(c)
+        if t is A.Compare and c.op in _FLIP:
+            for a, b, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIP[c.op])):
+                if _path_name(a) == sort_key and type(b) is A.ValueRef and sort_type in values[b.name]:
+                    return op, [values[b.name]]
+        elif t is A.Between and _path_name(c.operand) == sort_key \
+                and type(c.low) is A.ValueRef and type(c.high) is A.ValueRef:
+            lo, hi = values[c.low.name], values[c.high.name]
+            if sort_type in lo and sort_type in hi:
+                return "BETWEEN", [lo, hi]
+        elif t is A.Call and c.name == "begins_with" and _path_name(c.args[0]) == sort_key \
+                and type(c.args[1]) is A.ValueRef and sort_type in ("S", "B") \
+                and sort_type in values[c.args[1].name]:
+            return "begins_with", [values[c.args[1].name]]
+    return None
+
+
+# ---------------------------------------------------------------------------- SELECT
+@dataclass
+class SelectPlan:
+    stmt: Select
+    table: Table
+    index: Optional[Index]
+    filter: Optional[Callable[[Item], bool]]
+    #: (start, end) key ranges read in order, and whether each is read backwards
+    ranges: list[tuple[bytes, bytes]]
+    reverse: bool
+    consistent: bool
+    #: partition values, when the read is a Query of named partitions (None for a Scan)
+    partitions: Optional[list[dict]]
+
+    @property
+    def key_names(self) -> list[str]:
+        names = list(self.table.key_names)
+        if self.index is not None:
+            names += [n for n, _ in self.index.key_schema if n not in names]
+        return names
+
+    def project(self, item: Item) -> Item:
+        proj = self.stmt.projection
+        if proj is None:
+            return item
+        out: Item = {}
+        for path, name in proj:
+            v = get_path(item, path)
+            if v is not None:
+                out[name] = v
+        return out
+
+    def full_key(self) -> Optional[dict]:
+        """The table key when the WHERE names one item by equalities on its full primary key."""
+        if self.index is not None:
+            return None
+        found = key_equalities(self.stmt.where, self.stmt.values, self.table.key_names)
+        return found if len(found) == len(self.table.key_names) else None
+
+
+def plan_select(state: DynamoState, ctx: RequestContext, stmt: Select, consistent: bool = False) -> SelectPlan:
+    table = state.table(ctx, stmt.table)
+    index = None
+    if stmt.index is not None:
+        index = table.index(stmt.index)
+        if index is None:
+            raise validation(f"The table does not have the specified index: {stmt.index}")
+        if consistent and not index.local:
+            raise validation(MSG_CONSISTENT_GSI)
+    key_schema = index.key_schema if index is not None else table.key_schema
+    hash_names = [n for n, t in key_schema if t == "HASH"]
+    range_names = [n for n, t in key_schema if t == "RANGE"]
+    values = stmt.values
+    filt = compile_where(stmt.where, values)
+    partitions = None
+    if stmt.where is not None and len(hash_names) == 1:
+        partitions = _partitions(stmt.where, hash_names[0], values)
+    # ORDER BY: needs a WHERE naming partitions, and only key attributes
+    reverse = False
+    order = stmt.order_by
+    if order:
+        if stmt.where is None:
+            raise validation("Must have WHERE clause in the statement when using ORDER BY clause.")
+        if partitions is None:
+            raise validation("Must have at least one non-optional hash key condition in WHERE "
+                             "clause when using ORDER BY clause.")
+        names = {n for n, _ in key_schema}
+        for name, _ in order:
+            if name not in names:
+                raise validation(f"Variable reference {name} in ORDER BY clause must be part of "
+                                 "the primary key")
+        hk = hash_names[0]
+        if len(partitions) > 1 and not any(n == hk for n, _ in order):
+            raise validation("Must have hash key in ORDER BY clause when more than one hash key "
+                             "condition specified in WHERE clause.")
+        for name, desc in order:
+            if name == hk:
+                partitions = sorted(partitions, key=_SortKey)
+                if desc:
+                    partitions.reverse()
+            elif desc:
+                reverse = True
+    ranges: list[tuple[bytes, bytes]] = []
+    if partitions is None:
+        ranges.append(state.items.index_bounds(index) if index is not None
+                      else state.items.table_bounds(table))
+    else:
+        types = table.attribute_types
+        sort_cond = None
+        if len(range_names) == 1:
+            sort_cond = _sort_condition(stmt.where, range_names[0], types.get(range_names[0], ""), values)
+        for pv in partitions:
+            if types.get(hash_names[0], "") not in pv:
+                continue  # a value of another type names no partition
+            kr = KeyRange(partition=[pv], sort_condition=sort_cond)
+            ranges.append(bounds(table, index, kr))
+    return SelectPlan(stmt, table, index, filt, ranges, reverse, consistent, partitions)
+
+
+class _SortKey:
+    """Orders key values (one type) the way DynamoDB sorts them."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: dict) -> None:
+        self.v = v
+
+    def __lt__(self, other: "_SortKey") -> bool:
+        c = compare(self.v, other.v)
+        if c is None:
+            return type_of(self.v) < type_of(other.v)
+        return c < 0
+
+
+def _fingerprint(statement: str, parameters: Any) -> str:
+    raw = orjson.dumps([statement, parameters], option=orjson.OPT_SORT_KEYS, default=repr)
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+def encode_token(fingerprint: str, range_index: int, key: bytes) -> str:
+    body = orjson.dumps({"f": fingerprint, "r": range_index,
+                         "k": base64.b64encode(key).decode("ascii")})
+    return base64.b64encode(body).decode("ascii")
+
+
+def decode_token(token: str, fingerprint: str) -> tuple[int, bytes]:
+    try:
+        body = orjson.loads(base64.b64decode(token.encode("ascii"), validate=True))
+        range_index, key, f = int(body["r"]), base64.b64decode(body["k"]), body["f"]
+    except Exception:
+        raise validation(MSG_INVALID_NEXT_TOKEN) from None
+    if f != fingerprint:
+        raise validation(MSG_BAD_START)
+    return range_index, key
+
+
+def run_select(state: DynamoState, plan: SelectPlan, statement: str, parameters: Any,
+               limit: Optional[int], next_token: Optional[str], mode: Optional[str]) -> dict:
+    """One page of a SELECT: Items, and NextToken/LastEvaluatedKey when more may follow."""
+    fingerprint = _fingerprint(statement, parameters)
+    start_range, after = 0, None
+    if next_token:
+        start_range, after = decode_token(next_token, fingerprint)
+    entries = _entries(state, plan, start_range, after)
+    items: list[Item] = []
+    scanned = 0
+    size = 0
+    last: Optional[tuple[int, bytes, Item]] = None
+    more = False
+    for ri, k, item in entries:
+        if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
+            more = True
+            break
+        scanned += 1
+        size += item_size(item)
+        last = (ri, k, item)
+        if plan.filter is None or plan.filter(item):
+            items.append(plan.project(item))
+    out: dict[str, Any] = {"Items": items}
+    if more and last is not None:
+        out["NextToken"] = encode_token(fingerprint, last[0], last[1])
+        out["LastEvaluatedKey"] = {n: last[2][n] for n in plan.key_names if n in last[2]}
+    c = read_capacity(plan, size, mode)
+    if c is not None:
+        out["ConsumedCapacity"] = c
+    return out
+
+
+def read_capacity(plan: SelectPlan, size: int, mode: Optional[str]) -> Optional[dict]:
+    if mode not in ("TOTAL", "INDEXES"):
+        return None
+    c = Consumed(plan.table.name)
+    units = query_read_units(size, plan.consistent)
+    if plan.index is None:
+        c.add_table(units)
+    else:
+        c.add_index(plan.index.name, units, not plan.index.local)
+    return c.render(mode)
+
+
+def _entries(state: DynamoState, plan: SelectPlan, start_range: int,
+             after: Optional[bytes]) -> Iterator[tuple[int, bytes, Item]]:
+    for ri in range(start_range, len(plan.ranges)):
+        start, end = plan.ranges[ri]
+        if ri == start_range and after is not None:
+            if plan.reverse:
+                end = min(end, after)
+            else:
+                start = max(start, after + b"\x00")
+        for k, item in state.items.scan_range(start, end, plan.reverse):
+            yield ri, k, item
+
+
+def get_one(state: DynamoState, plan: SelectPlan) -> tuple[Optional[Item], int]:
+    """A single-item read (batch and transaction SELECTs): the projected item if it exists and
+    the WHERE holds, and the size read."""
+    key = plan.full_key()
+    assert key is not None
+    table = plan.table
+    if any(table.attribute_types.get(n, "") not in v for n, v in key.items()):
+        return None, 0
+    item = state.items.get(state.items.item_key(table, key))
+    if item is None:
+        return None, 0
+    if plan.filter is not None and not plan.filter(item):
+        return None, item_size(item)
+    return plan.project(item), item_size(item)
+
+
+# ---------------------------------------------------------------------------- writes
+@dataclass
+class WritePlan:
+    stmt: Statement
+    kind: str
+    table: Table
+    key: bytes
+    key_item: Item
+    item: Optional[Item] = None
+    condition: Optional[Callable[[Item], bool]] = None
+    update: Any = None
+    returning: Optional[str] = None
+
+    def run(self, old: Optional[Item]) -> tuple[bool, Optional[Item]]:
+        """(writes?, new item) for the old item; raises StatementFailure or ValidationException."""
+        kind = self.kind
+        if kind == "INSERT":
+            if old is not None:
+                raise StatementFailure("DuplicateItem", MSG_DUPLICATE_ITEM)
+            return True, self.item
+        if kind == "DELETE":
+            if old is None:
+                return False, None
+            self._check(old)
+            return True, None
+        if old is None:
+            raise StatementFailure("ConditionalCheckFailed", MSG_CONDITIONAL)
+        self._check(old)
+        if kind == "EXISTS":
+            return False, old
+        new = self.update.apply(old)
+        validate_item_keys(new, schema_of(self.table), update=True)
+        try:
+            check_item_size(new)
+        except ValidationException as err:
+            if err.message.startswith("Item size has exceeded"):
+                raise ValidationException("Item size to update has exceeded the maximum allowed size") from None
+            raise
+        return new != old, new
+
+    def _check(self, old: Item) -> None:
+        if self.condition is not None and not self.condition(old):
+            raise StatementFailure("ConditionalCheckFailed", MSG_CONDITIONAL, old)
+
+    def returned(self, old: Optional[Item], new: Optional[Item]) -> list[Item]:
+        rv = self.returning
+        if rv is None:
+            return []
+        if rv == "ALL_OLD":
+            return [old] if old else []
+        if rv == "ALL_NEW":
+            return [new] if new else []
+        src = old if rv == "UPDATED_OLD" else new
+        parts = project(src or {}, self.update.paths) if self.update is not None else {}
+        return [parts] if parts else []
+
+
+def _key_from_where(table: Table, stmt) -> Item:
+    where = stmt.where
+    if where is None:
+        raise validation(MSG_INCOMPLETE_KEY)
+    found = key_equalities(where, stmt.values, table.key_names)
+    if len(found) != len(table.key_names):
+        raise validation(MSG_INCOMPLETE_KEY)
+    key = {n: found[n] for n in table.key_names}
+    for name, av in key.items():
+        if type_of(av) not in ("S", "N", "B"):
+            raise validation(f"Key value must be of type S, N, or B. Key name: {name}, "
+                             f"Key type: {type_of(av)}")
+        if table.attribute_types.get(name) not in av:
+            raise validation("Key attribute's data type should match its data type in table's "
+                             f"schema: Key {name}")
+    validate_key(key, schema_of(table))
+    return key
+
+
+def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> WritePlan:
+    table = state.table(ctx, stmt.table)
+    schema = schema_of(table)
+    if isinstance(stmt, Insert):
+        item = stmt.item
+        for name in table.key_names:
+            av = item.get(name)
+            if av is None:
+                raise validation(f"Key attribute should be present in the item: Key {name}")
+            if table.attribute_types.get(name) not in av:
+                raise validation("Key attribute's data type should match its data type in table's "
+                                 f"schema: Key {name}")
+        validate_item_keys(item, schema)
+        check_item_size(item)
+        key_item = {n: item[n] for n in table.key_names}
+        return WritePlan(stmt, "INSERT", table, state.items.item_key(table, item), key_item, item=item)
+    if isinstance(stmt, Exists):
+        sel = stmt.select
+        if sel.index is not None:
+            raise validation("Operations on indices are not supported in transactions")
+        key = _key_from_where(table, sel)
+        extra = [c for c in conjuncts(sel.where) if _equality(c, sel.values) is None
+                 or _equality(c, sel.values)[0] not in table.key_names]
+        if not extra:
+            raise validation(MSG_TX_EXISTS)
+        return WritePlan(stmt, "EXISTS", table, state.items.item_key(table, key), key,
+                         condition=compile_where(sel.where, sel.values))
+    assert isinstance(stmt, (Update, Delete))
+    key = _key_from_where(table, stmt)
+    cond = compile_where(stmt.where, stmt.values)
+    upd = None
+    if isinstance(stmt, Update):
+        parsed = A.Parsed("UpdateExpression", "", stmt.update, (), ())
+        try:
+            upd = compile_update(parsed, None, stmt.values, table.key_names)
+        except ValidationException as err:
+            raise _strip_label(err, "UpdateExpression") from None
+    return WritePlan(stmt, stmt.kind, table, state.items.item_key(table, key), key,
+                     condition=cond, update=upd, returning=stmt.returning)
+
+
+def write_capacity(per: dict[str, Consumed], plan: WritePlan, old: Optional[Item], new: Optional[Item],
+                   transactional: bool = False) -> None:
+    c = per.get(plan.table.name)
+    if c is None:
+        c = per[plan.table.name] = Consumed(plan.table.name,
+                                            split="WriteCapacityUnits" if transactional else None)
+    if plan.kind == "EXISTS":
+        c.add_table(2.0 if transactional else 1.0)  # a condition check costs like a read
+        return
+    c.add_write(old, new, schema_of(plan.table), transactional=transactional)
+
+
+def change_for(plan: WritePlan, old: Optional[Item], new: Optional[Item]) -> Change:
+    return Change(plan.table, plan.key, old, new)
