@@ -195,6 +195,4 @@ class Application:
         headers = [("Content-Type", ctype), ("x-amzn-RequestId", request_id)]
         if spec is not None and spec.crc32:
             headers.append(("x-amz-crc32", str(zlib.crc32(body))))
-        if code in ("ThrottlingException", "ProvisionedThroughputExceededException"):
-            pass
         return Response(err.status, body, headers)
