@@ -24,8 +24,6 @@ import os
 import struct
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import AwsError
 
@@ -78,7 +76,8 @@ class RecordCipher:
 
     def __init__(self, key_path: str | None, key: bytes | None = None) -> None:
         self.key_path = key_path
-        self._aead: AESGCM | None = AESGCM(key) if key is not None else None
+        self._key = key
+        self._aead: Any = None
 
     @classmethod
     def from_config(cls, config: Any) -> "RecordCipher":
@@ -91,9 +90,15 @@ class RecordCipher:
         return cls(os.path.join(os.path.abspath(data_dir), KEY_FILE) if data_dir else None)
 
     @property
-    def aead(self) -> AESGCM:
+    def aead(self) -> Any:
+        """AES-GCM with the master key; cryptography is imported only when a stream encrypts
+        (it costs ~5 MiB of memory that most servers never need)."""
         if self._aead is None:
-            key = load_or_create(self.key_path) if self.key_path else os.urandom(32)
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            key = self._key
+            if key is None:
+                key = load_or_create(self.key_path) if self.key_path else os.urandom(32)
             self._aead = AESGCM(key)
         return self._aead
 
@@ -104,6 +109,8 @@ class RecordCipher:
 
     def open(self, record_key: bytes, value: bytes) -> tuple[bytes, bytes]:
         """(partition key, data) of a sealed value."""
+        from cryptography.exceptions import InvalidTag
+
         start = _HDR.size
         try:
             plain = self.aead.decrypt(value[start:start + _NONCE], value[start + _NONCE:], record_key)
