@@ -18,7 +18,7 @@ import tempfile
 import threading
 from typing import Iterator, Protocol
 
-from rocksdict import (DBRecoveryMode, Env, Options, Rdict, WriteBatch,
+from rocksdict import (BlockBasedOptions, Cache, DBRecoveryMode, Env, Options, Rdict, WriteBatch,
                        WriteOptions)
 
 #: a write: key -> value bytes, or None to delete
@@ -57,6 +57,13 @@ class RocksEngine:
         opts.create_if_missing(True)
         opts.set_wal_recovery_mode(DBRecoveryMode.point_in_time())
         opts.increase_parallelism(2)
+        # bounded memory: a local server should idle small and not grow with the data set
+        opts.set_write_buffer_size(16 * 1024 * 1024)
+        opts.set_max_write_buffer_number(2)
+        table = BlockBasedOptions()
+        table.set_block_cache(Cache(16 * 1024 * 1024))
+        table.set_cache_index_and_filter_blocks(True)
+        opts.set_block_based_table_factory(table)
         self._tmp: str | None = None
         if in_memory:
             opts.set_env(Env.mem_env())
