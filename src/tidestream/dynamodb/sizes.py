@@ -116,8 +116,29 @@ def item_size(item: Item) -> int:
 
 
 def check_item_size(item: Item) -> int:
-    """The item's size; ValidationException if it is over DynamoDB's 400 KB limit."""
+    """The item's size; ValidationException if it is over DynamoDB's 400 KB limit or nests
+    documents deeper than DynamoDB's 32 levels."""
+    check_nesting(item)  # first: DynamoDB judges nesting while reading the request
     size = item_size(item)
     if size > MAX_ITEM_SIZE:
         raise ValidationException(MSG_ITEM_TOO_BIG)
     return size
+
+
+MAX_NESTING = 31  # M/L wrappers around the innermost value: 32 levels in all (31 pass, 32 fail)
+MSG_NESTING = ("Nesting Levels have exceeded supported limits: Attributes in the item have "
+               "nested levels beyond supported limit")
+
+
+def check_nesting(item: Item) -> None:
+    """ValidationException for documents nested too deep (iterative: input depth is hostile).
+    Also keeps stored items within what the storage codec can read back."""
+    todo = [(av, 1) for av in item.values() if "M" in av or "L" in av]
+    while todo:
+        av, depth = todo.pop()
+        if depth > MAX_NESTING:
+            raise ValidationException(MSG_NESTING)
+        m = av.get("M")
+        for child in (m.values() if m is not None else av["L"]):
+            if "M" in child or "L" in child:
+                todo.append((child, depth + 1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import os
 import zlib
 from collections import deque
 from http import HTTPStatus
@@ -23,7 +24,13 @@ from .messages import Handler, Request, Response
 log = logging.getLogger("tidestream.http")
 
 MAX_BODY = 16 * 1024 * 1024
-IDLE_TIMEOUT = 120.0
+IDLE_TIMEOUT = float(os.environ.get("TIDESTREAM_IDLE_TIMEOUT", "120"))  # keep-alive idle
+#: once a request's first byte arrives, all of it must arrive within this many seconds (slow
+#: senders would otherwise pin a connection and its buffers); answered 408, then closed
+REQUEST_TIMEOUT = float(os.environ.get("TIDESTREAM_REQUEST_TIMEOUT", "60"))
+#: request line + headers; httptools buffers a header until it ends, so bound it ourselves
+MAX_HEAD = 64 * 1024
+LINGER = 2.0  # seconds to drain a misbehaving client's input before closing
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -35,7 +42,8 @@ def _error_response(status: int, code: str, message: str) -> Response:
 
 class HttpProtocol(asyncio.Protocol):
     __slots__ = ("handler", "transport", "parser", "url", "headers", "body", "queue", "worker",
-                 "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard")
+                 "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard",
+                 "deadline", "in_head", "head_bytes", "body_len")
 
     def __init__(self, handler: Handler, tls_h2: bool = False) -> None:
         self.handler = handler
@@ -54,6 +62,10 @@ class HttpProtocol(asyncio.Protocol):
         self.h2 = None
         self.tls_h2 = tls_h2
         self.discard = False
+        self.deadline: asyncio.TimerHandle | None = None
+        self.in_head = True  # between messages or inside a request line / headers
+        self.head_bytes = 0
+        self.body_len = 0
 
     # connection ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -68,6 +80,8 @@ class HttpProtocol(asyncio.Protocol):
         self.closing = True
         if self.idle:
             self.idle.cancel()
+        if self.deadline:
+            self.deadline.cancel()
         if self.worker and not self.worker.done():
             self.worker.cancel()
         if self.h2 is not None:
@@ -79,6 +93,9 @@ class HttpProtocol(asyncio.Protocol):
         self.idle = self.loop.call_later(IDLE_TIMEOUT, self._idle_timeout)
 
     def _idle_timeout(self) -> None:
+        if self.deadline is not None:  # a request is arriving: its own deadline governs
+            self._arm_idle()
+            return
         if self.transport and not self.queue and (self.worker is None or self.worker.done()):
             self.transport.close()
         else:
@@ -95,12 +112,29 @@ class HttpProtocol(asyncio.Protocol):
             if data.startswith(b"PRI * HTTP/2.0"):
                 self._switch_to_h2(data)
                 return
+        if self.in_head:  # checked before adding: this chunk may also carry the body
+            if self.head_bytes > MAX_HEAD:
+                self._fail(431, "RequestHeaderFieldsTooLarge", "Request header fields too large")
+                return
+            self.head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass
         except httptools.HttpParserError:
             self._fail(400, "SerializationException", "Malformed HTTP request")
+
+    def eof_received(self) -> bool | None:
+        """The client stopped sending: answer what arrived (and a request cut short), then close."""
+        if self.h2 is not None or self.discard:
+            return None
+        if self.deadline is not None:
+            self._fail(400, "SerializationException", "Incomplete HTTP request")
+            return True
+        if self.queue or (self.worker is not None and not self.worker.done()):
+            self.closing = True
+            return True
+        return None
 
     def _switch_to_h2(self, data: bytes) -> None:
         from .h2conn import H2Connection
@@ -111,15 +145,32 @@ class HttpProtocol(asyncio.Protocol):
         self.h2.start(data)
 
     def _fail(self, status: int, code: str, message: str) -> None:
+        if self.discard:  # already answered; the connection is closing
+            return
         self.queue.append(_error_response(status, code, message))
         self.closing = True
+        self.discard = True
+        self._stop_deadline()
         self._kick()
+
+    def _stop_deadline(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _request_timeout(self) -> None:
+        self.deadline = None
+        self._fail(408, "RequestTimeoutException",
+                   "Request did not arrive within %g seconds" % REQUEST_TIMEOUT)
 
     # httptools callbacks --------------------------------------------------------------
     def on_message_begin(self) -> None:
+        self._stop_deadline()
+        self.deadline = self.loop.call_later(REQUEST_TIMEOUT, self._request_timeout)
         self.url = b""
         self.headers = {}
         self.body = []
+        self.body_len = 0
         self.too_large = False
 
     def on_url(self, url: bytes) -> None:
@@ -129,31 +180,39 @@ class HttpProtocol(asyncio.Protocol):
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self.in_head = False
+        self.head_bytes = 0
         cl = self.headers.get("content-length")
         if cl is not None and cl.isdigit() and int(cl) > MAX_BODY:
             # answer at once: the client may be waiting for us before it sends the body
             self.too_large = True
-            self.discard = True
             self._fail(413, "RequestEntityTooLarge", "Request entity too large")
 
     def on_body(self, body: bytes) -> None:
         if self.too_large:
             return
         self.body.append(body)
-        if len(self.body) > 64 and sum(map(len, self.body)) > MAX_BODY:
+        self.body_len += len(body)  # a running count: tiny chunks must not cost O(n^2)
+        if self.body_len > MAX_BODY:
             self.too_large = True
             self.body = []
+            self._fail(413, "RequestEntityTooLarge", "Request entity too large")
 
     def on_message_complete(self) -> None:
+        self._stop_deadline()
+        self.in_head = True
         if self.discard:
             return
         if self.too_large:
             self._fail(413, "RequestEntityTooLarge", "Request entity too large")
             return
-        body = b"".join(self.body)
+        body = raw = b"".join(self.body)
         if body and self.headers.get("content-encoding", "").lower() == "gzip":
-            try:
-                body = gzip.decompress(body)
+            try:  # bounded: a small bomb must not inflate past the body limit
+                inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header
+                body = inflater.decompress(body, MAX_BODY + 1)
+                if not inflater.eof and len(body) <= MAX_BODY:
+                    raise EOFError("truncated gzip body")
             except (OSError, EOFError, zlib.error):
                 self.queue.append(_error_response(400, "SerializationException",
                                                   "Invalid gzip request body"))
@@ -163,7 +222,8 @@ class HttpProtocol(asyncio.Protocol):
                 self._fail(413, "RequestEntityTooLarge", "Request entity too large")
                 return
         path = self.url.decode("latin-1")
-        req = Request(self.parser.get_method().decode(), path, self.headers, body)
+        req = Request(self.parser.get_method().decode(), path, self.headers, body,
+                      raw_body=raw if raw is not body else None)
         if not self.parser.should_keep_alive():
             req.headers["connection"] = "close"
         self.queue.append(req)
@@ -193,9 +253,24 @@ class HttpProtocol(asyncio.Protocol):
                 close = close or item.headers.get("connection", "").lower() == "close"
             await self._send(resp, accept_gzip, close)
             if close:
-                self.transport.close()
+                self._close()
                 return
+        if self.closing and self.transport is not None:  # the client half-closed: all answered
+            self._close()
+            return
         self._arm_idle()
+
+    def _close(self) -> None:
+        t = self.transport
+        if t is None or t.is_closing():
+            return
+        if self.discard and t.can_write_eof():
+            # after a protocol error the client may still be sending: closing now would reset
+            # the connection and could destroy our answer, so send FIN, drain, close shortly
+            t.write_eof()
+            self.loop.call_later(LINGER, t.close)
+        else:
+            t.close()
 
     async def _send(self, resp: Response, accept_gzip: bool, close: bool) -> None:
         t = self.transport

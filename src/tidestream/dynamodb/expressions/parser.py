@@ -43,6 +43,7 @@ UPDATE_KEYWORDS = frozenset({"SET", "REMOVE", "ADD", "DELETE"})
 COMPARATORS = frozenset({"=", "<>", "<", "<=", ">", ">="})
 MAX_IN_OPERANDS = 100
 MAX_DEPTH = 100
+MAX_EXPRESSION_BYTES = 4096
 _CONDITION_ERROR_ORDER = ("parens", "unknown_function", "misused", "reserved", "operand",
                           "too_many")
 _UPDATE_ERROR_ORDER = ("reserved", "unknown_function", "section", "operand")
@@ -370,6 +371,11 @@ class _Parser:
 def _check_empty(label: str, text: str) -> None:
     if not isinstance(text, str) or not text.strip(" \t\r\n"):
         raise ValidationException(f"Invalid {label}: The expression can not be empty;")
+    # DynamoDB caps every expression at 4 KB of UTF-8 as sent (4096 accepted, 4097 rejected);
+    # the cap also bounds how deep the recursive binding and evaluation can go
+    if len(text) > MAX_EXPRESSION_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_EXPRESSION_BYTES:
+        raise ValidationException(f"Invalid {label}: Expression size has exceeded the maximum "
+                                  f"allowed size; expression size: {len(text.encode('utf-8', 'surrogatepass'))}")
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,230 @@
+"""SigV4 verification against botocore's signer (the oracle): canonical form, keys, errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from botocore.auth import SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tidestream.errors import AwsError
+from tidestream.http.messages import Request
+from tidestream.http.sigv4 import Verifier, canonical_request, load_credentials
+
+KEY, SECRET, ACCOUNT = "AKIDTEST", "s3cr3t/+=", "123456789012"
+NOW = 1_704_067_200.0  # 2024-01-01T00:00:00Z
+
+
+def sign(method="POST", path="/", body=b"{}", headers=None, region="us-east-1",
+         service="dynamodb", key=KEY, secret=SECRET, stamp="20240101T000000Z", host="localhost:4566"):
+    """A request signed by botocore, as our HTTP layer would hand it over."""
+    h = {"Host": host, "X-Amz-Target": "DynamoDB_20120810.ListTables",
+         "Content-Type": "application/x-amz-json-1.0"}
+    h.update(headers or {})
+    req = AWSRequest(method=method, url=f"http://{host}{path}", data=body, headers=h)
+    req.context["timestamp"] = stamp
+    signer = SigV4Auth(Credentials(key, secret), service, region)
+    # botocore sets the timestamp in add_auth; replay its steps with ours (frozen clock)
+    signer._modify_request_before_signing(req)
+    creq = signer.canonical_request(req)
+    sts = signer.string_to_sign(req, creq)
+    signer._inject_signature_to_request(req, signer.signature(sts, req))
+    headers = {k.lower(): v for k, v in req.headers.items()}
+    return Request(method, path, headers, body), creq
+
+
+@pytest.fixture
+def verifier():
+    return Verifier({KEY: (SECRET, ACCOUNT), "AKIDOTHER": ("x", "210987654321")}, clock=lambda: NOW)
+
+
+def _err(verifier, req) -> AwsError:
+    with pytest.raises(AwsError) as e:
+        verifier(req)
+    return e.value
+
+
+def test_good_request(verifier):
+    req, _ = sign()
+    assert verifier(req) == (ACCOUNT, "us-east-1")
+    req, _ = sign(region="eu-west-3", headers={"X-Amz-Target": "Kinesis_20131202.ListStreams"},
+                  service="kinesis")
+    assert verifier(req) == (ACCOUNT, "eu-west-3")
+
+
+def test_signing_key_is_cached(verifier):
+    req, _ = sign()
+    verifier(req)
+    verifier(req)
+    assert len(verifier._keys) == 1
+
+
+def test_gzip_body_is_verified_raw(verifier):
+    import gzip
+
+    raw = gzip.compress(b'{"Limit": 3}')
+    req, _ = sign(body=raw, headers={"Content-Encoding": "gzip"})
+    req.raw_body, req.body = raw, b'{"Limit": 3}'
+    assert verifier(req)[0] == ACCOUNT
+
+
+@pytest.mark.parametrize("mutate,code,text", [
+    (lambda r: r.headers.pop("authorization"), "MissingAuthenticationTokenException",
+     "Request is missing Authentication Token"),
+    (lambda r: r.headers.__setitem__("authorization", "Bearer abc"),
+     "MissingAuthenticationTokenException", "Request is missing Authentication Token"),
+    (lambda r: setattr(r, "body", b'{"Limit":1}'), "InvalidSignatureException",
+     "The request signature we calculated does not match the signature you provided. Check your "
+     "AWS Secret Access Key and signing method. Consult the service documentation for details."),
+    (lambda r: r.headers.__setitem__("x-amz-target", "DynamoDB_20120810.DeleteTable"),
+     "InvalidSignatureException", "The request signature we calculated"),
+    (lambda r: r.headers.__setitem__("x-amz-date", "2024-01-01"), "IncompleteSignatureException",
+     "Date must be in ISO-8601 'basic format'. Got '2024-01-01'. See http://en.wikipedia.org/wiki/ISO_8601"),
+    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(KEY, "NOPE")),
+     "UnrecognizedClientException", "The security token included in the request is invalid."),
+    (lambda r: r.headers.__setitem__("authorization", "AWS4-HMAC-SHA256 Signature=abc"),
+     "IncompleteSignatureException",
+     "Authorization header requires 'Credential' parameter. Authorization header requires "
+     "'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Signature=abc"),
+    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
+        "SignedHeaders=", "SignedHeaders=x;")), "InvalidSignatureException", "The request signature"),
+    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
+        "host;", "")), "InvalidSignatureException",
+     "'Host' must be a 'SignedHeader' in the AWS Authorization."),
+    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
+        "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512")), "IncompleteSignatureException",
+     "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512' (only AWS4-HMAC-SHA256 for now). "),
+    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
+        "/aws4_request", "")), "IncompleteSignatureException",
+     "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+     f"got '{KEY}/20240101/us-east-1/dynamodb'"),
+    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
+        "20240101/us-east-1/dynamodb/aws4_request", "20231231/US/kinesis/aws5_request")),
+     "InvalidSignatureException",
+     "Credential should be scoped to a valid region, not 'US'. Credential should be scoped to "
+     "correct service: 'dynamodb'. Credential should be scoped with a valid terminator: "
+     "'aws4_request', not 'aws5_request'. Date in Credential scope does not match YYYYMMDD from "
+     "ISO-8601 version of date from HTTP: '20231231' != '20240101', from '20240101T000000Z'."),
+])
+def test_errors(verifier, mutate, code, text):
+    req, _ = sign()
+    mutate(req)
+    err = _err(verifier, req)
+    assert err.code == code and err.status == 400
+    assert err.message.startswith(text)
+
+
+def test_kinesis_missing_token_text(verifier):
+    req = Request("POST", "/", {"x-amz-target": "Kinesis_20131202.ListStreams"}, b"{}")
+    err = _err(verifier, req)
+    assert (err.code, err.message) == ("MissingAuthenticationTokenException", "Missing Authentication Token")
+
+
+def test_clock_skew(verifier):
+    req, _ = sign(stamp="20231231T235400Z")  # 6 min early
+    err = _err(verifier, req)
+    assert err.code == "InvalidSignatureException"
+    assert err.message == ("Signature expired: 20231231T235400Z is now earlier than 20231231T235500Z "
+                           "(20240101T000000Z - 5 min.)")
+    req, _ = sign(stamp="20240101T000600Z")
+    err = _err(verifier, req)
+    assert err.message == ("Signature not yet current: 20240101T000600Z is still later than "
+                           "20240101T000500Z (20240101T000000Z + 5 min.)")
+    req, _ = sign(stamp="20231231T235600Z")  # 4 min: fine
+    assert verifier(req)[0] == ACCOUNT
+
+
+def test_content_sha256_header_must_match_body(verifier):
+    import hashlib
+
+    body = b'{"Limit":2}'
+    req, _ = sign(body=body, headers={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()})
+    assert verifier(req)[0] == ACCOUNT
+    req.body = b'{"Limit":3}'
+    assert _err(verifier, req).code == "InvalidSignatureException"
+
+
+def test_presigned_query_form(verifier):
+    creds = Credentials(KEY, SECRET)
+    areq = AWSRequest(method="POST", url="http://localhost:4566/",
+                      headers={"Host": "localhost:4566", "X-Amz-Target": "DynamoDB_20120810.ListTables"})
+    areq.context["timestamp"] = "20240101T000000Z"
+    signer = SigV4QueryAuth(creds, "dynamodb", "us-west-2", expires=600)
+    signer._modify_request_before_signing(areq)
+    creq = signer.canonical_request(areq)
+    signer._inject_signature_to_request(areq, signer.signature(signer.string_to_sign(areq, creq), areq))
+    path = areq.url.split("localhost:4566", 1)[1]
+    req = Request("POST", path, {k.lower(): v for k, v in areq.headers.items()}, b"")
+    assert verifier(req) == (ACCOUNT, "us-west-2")
+    req.headers["authorization"] = "AWS4-HMAC-SHA256 x=y"
+    assert _err(verifier, req).message.startswith("Found both 'X-Amz-Algorithm'")
+
+
+def test_credentials_file(tmp_path):
+    p = tmp_path / "creds"
+    p.write_text("# comment\n\nAKID1 secret1 111111111111\n  AKID2 secret2 222222222222  # tail\n")
+    assert load_credentials(str(p)) == {"AKID1": ("secret1", "111111111111"),
+                                        "AKID2": ("secret2", "222222222222")}
+    p.write_text("AKID1 secret1\n")
+    with pytest.raises(ValueError):
+        load_credentials(str(p))
+
+
+# --------------------------------------------------------------------------- property: canonical form
+
+_seg = st.text(alphabet=st.sampled_from("abcXYZ019-_.~!$&'()*+,;=:@% é/"), max_size=8)
+_qval = st.text(alphabet=st.sampled_from("abcXYZ019-_.~!$'()*+,;:@/ é?"), max_size=6)
+_hname = st.from_regex(r"x-[a-z0-9]{1,8}(-[a-z0-9]{1,4})?", fullmatch=True)
+_hval = st.text(alphabet=st.sampled_from("abcXYZ019 \t-_.~!$&'()*+,;=:@/\"%"), max_size=16)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(method=st.sampled_from(["POST", "GET", "PUT", "DELETE"]),
+       segments=st.lists(_seg, max_size=4),
+       trailing=st.booleans(),
+       query=st.lists(st.tuples(st.text("abcxyzAB-_.~ %", min_size=1, max_size=5), _qval), max_size=4),
+       headers=st.dictionaries(_hname, _hval, max_size=5),
+       body=st.binary(max_size=64),
+       region=st.sampled_from(["us-east-1", "eu-central-1", "ap-southeast-2", "local"]),
+       service=st.sampled_from(["dynamodb", "kinesis"]))
+def test_canonical_request_matches_botocore(method, segments, trailing, query, headers, body,
+                                            region, service):
+    from urllib.parse import quote, urlencode
+
+    path = "/" + "/".join(quote(s, safe="/") for s in segments) + ("/" if trailing and segments else "")
+    qs = urlencode(query, quote_via=quote, safe="") if query else ""
+    url = f"http://h.example:4566{path}" + (f"?{qs}" if qs else "")
+    target = "DynamoDB_20120810.Scan" if service == "dynamodb" else "Kinesis_20131202.ListShards"
+    h = {"Host": "h.example:4566", "X-Amz-Target": target}
+    h.update(headers)
+    areq = AWSRequest(method=method, url=url, data=body, headers=h)
+    areq.context["timestamp"] = "20240101T000000Z"
+    signer = SigV4Auth(Credentials(KEY, SECRET), service, region)
+    signer._modify_request_before_signing(areq)
+    expected_creq = signer.canonical_request(areq)
+    signer._inject_signature_to_request(areq, signer.signature(signer.string_to_sign(areq, expected_creq), areq))
+    wire_path = path + (f"?{qs}" if qs else "")
+    lower = {k.lower(): v for k, v in areq.headers.items()}
+    signed = lower["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    import hashlib
+
+    ours = canonical_request(method, path, qs, lower, signed,
+                             hashlib.sha256(body).hexdigest())
+    assert ours == expected_creq
+    v = Verifier({KEY: (SECRET, ACCOUNT)}, clock=lambda: NOW)
+    assert v(Request(method, wire_path, lower, body)) == (ACCOUNT, region)
+
+
+def test_verification_is_cheap(verifier):
+    req, _ = sign()
+    verifier(req)
+    n = 2000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        verifier(req)
+    per_call = (time.perf_counter() - t0) / n
+    assert per_call < 200e-6, per_call  # generous bound for loaded CI machines
