@@ -18,9 +18,7 @@ GOAWAY; nothing here may take the server down.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import logging
-import zlib
 
 import h2.config
 import h2.connection
@@ -29,21 +27,16 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
 from .messages import Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
 
-MAX_BODY = 16 * 1024 * 1024
 MAX_STREAMS = 1000
 #: our receive window (connection and per stream): large, so uploads are not throttled by us
 RECV_WINDOW = 16 * 1024 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
                          "upgrade", "te"})
-
-
-def _error_response(status: int, code: str, message: str) -> Response:
-    body = ('{"__type":"%s","message":"%s"}' % (code, message)).encode()
-    return Response(status, body, [("Content-Type", "application/x-amz-json-1.0")])
 
 
 class _Stream:
@@ -196,14 +189,13 @@ class H2Connection:
         h = st.headers
         if st.too_large:
             return _error_response(413, "RequestEntityTooLarge", "Request entity too large")
-        body = raw = b"".join(st.body)
-        if body and h.get("content-encoding", "").lower() == "gzip":
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError, zlib.error):
-                return _error_response(400, "SerializationException", "Invalid gzip request body")
-            if len(body) > MAX_BODY:
-                return _error_response(413, "RequestEntityTooLarge", "Request entity too large")
+        raw = b"".join(st.body)
+        try:
+            body = decode(raw, h.get("content-encoding", ""))
+        except BadBody:
+            return _error_response(400, "SerializationException", "Invalid gzip request body")
+        except BodyTooLarge:
+            return _error_response(413, "RequestEntityTooLarge", "Request entity too large")
         method = h.pop(":method", "GET")
         path = h.pop(":path", "/")
         authority = h.pop(":authority", None)

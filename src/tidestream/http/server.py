@@ -13,17 +13,16 @@ import asyncio
 import gzip
 import logging
 import os
-import zlib
 from collections import deque
 from http import HTTPStatus
 
 import httptools
 
+from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
 from .messages import Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
 
-MAX_BODY = 16 * 1024 * 1024
 IDLE_TIMEOUT = float(os.environ.get("TIDESTREAM_IDLE_TIMEOUT", "120"))  # keep-alive idle
 #: once a request's first byte arrives, all of it must arrive within this many seconds (slow
 #: senders would otherwise pin a connection and its buffers); answered 408, then closed
@@ -33,11 +32,6 @@ MAX_HEAD = 64 * 1024
 LINGER = 2.0  # seconds to drain a misbehaving client's input before closing
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def _error_response(status: int, code: str, message: str) -> Response:
-    body = ('{"__type":"%s","message":"%s"}' % (code, message)).encode()
-    return Response(status, body, [("Content-Type", "application/x-amz-json-1.0")])
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -206,21 +200,16 @@ class HttpProtocol(asyncio.Protocol):
         if self.too_large:
             self._fail(413, "RequestEntityTooLarge", "Request entity too large")
             return
-        body = raw = b"".join(self.body)
-        if body and self.headers.get("content-encoding", "").lower() == "gzip":
-            try:  # bounded: a small bomb must not inflate past the body limit
-                inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header
-                body = inflater.decompress(body, MAX_BODY + 1)
-                if not inflater.eof and len(body) <= MAX_BODY:
-                    raise EOFError("truncated gzip body")
-            except (OSError, EOFError, zlib.error):
-                self.queue.append(_error_response(400, "SerializationException",
-                                                  "Invalid gzip request body"))
-                self._kick()
-                return
-            if len(body) > MAX_BODY:
-                self._fail(413, "RequestEntityTooLarge", "Request entity too large")
-                return
+        raw = b"".join(self.body)
+        try:
+            body = decode(raw, self.headers.get("content-encoding", ""))
+        except BadBody:
+            self.queue.append(_error_response(400, "SerializationException", "Invalid gzip request body"))
+            self._kick()
+            return
+        except BodyTooLarge:
+            self._fail(413, "RequestEntityTooLarge", "Request entity too large")
+            return
         path = self.url.decode("latin-1")
         req = Request(self.parser.get_method().decode(), path, self.headers, body,
                       raw_body=raw if raw is not body else None)
