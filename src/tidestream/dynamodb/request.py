@@ -19,11 +19,16 @@ from .expressions import (check_attribute_maps, check_expression_attributes, com
 from .ranges import KeyRange
 from .tables import Index, Table
 
-_ALWAYS = None
+_LEGACY_KEYS = frozenset(k for ks in legacy.LEGACY_FOR.values() for k in ks) | {"ConditionalOperator"}
+_EXPRESSION_KEYS = frozenset(legacy.LEGACY_FOR) | {"ExpressionAttributeNames", "ExpressionAttributeValues"}
+_NONE: tuple[dict, dict, None] = ({}, {}, None)
 
 
 def _maps(p: dict) -> tuple[dict, dict, legacy.Translation | None]:
     """Names, values (internal model), and a translation if legacy parameters are used."""
+    keys = p.keys()
+    if keys.isdisjoint(_EXPRESSION_KEYS) and keys.isdisjoint(_LEGACY_KEYS):
+        return _NONE  # the common GetItem/PutItem: nothing to check or bind
     legacy.check_not_mixed(p)
     names = p.get("ExpressionAttributeNames")
     raw_values = p.get("ExpressionAttributeValues")

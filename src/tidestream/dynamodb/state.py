@@ -68,10 +68,11 @@ def schema_of(table: Table):
     """The key/index schema object the item checks use, cached on the table until it changes."""
     from .keys import IndexSchema, TableSchema, key_schema
 
-    sig = (len(table.gsis), len(table.lsis), tuple(ix.name for ix in table.indexes))
     cached = getattr(table, "_schema", None)
-    if cached is not None and cached[0] == sig:
-        return cached[1]
+    if cached is not None and cached[0] is table.gsis and cached[1] is table.lsis \
+            and cached[2] == (len(table.gsis), len(table.lsis)):
+        return cached[3]
+    sig = (len(table.gsis), len(table.lsis))
     types = table.attribute_types
     tkey = key_schema(table.key_schema, types)
 
@@ -84,5 +85,10 @@ def schema_of(table: Table):
 
     schema = TableSchema(tkey, tuple(index(ix, True) for ix in table.gsis),
                          tuple(index(ix, False) for ix in table.lsis))
-    object.__setattr__(table, "_schema", (sig, schema))
+    object.__setattr__(table, "_schema", (table.gsis, table.lsis, sig, schema))
     return schema
+
+
+def forget_schema(table: Table) -> None:
+    """Drop the cached schema after a table's indexes or key types change."""
+    table.__dict__.pop("_schema", None)

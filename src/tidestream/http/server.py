@@ -37,7 +37,7 @@ _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 class HttpProtocol(asyncio.Protocol):
     __slots__ = ("handler", "transport", "parser", "url", "headers", "body", "queue", "worker",
                  "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard",
-                 "deadline", "in_head", "head_bytes", "body_len")
+                 "deadline", "in_head", "head_bytes", "body_len", "started", "last_done")
 
     def __init__(self, handler: Handler, tls_h2: bool = False) -> None:
         self.handler = handler
@@ -57,6 +57,11 @@ class HttpProtocol(asyncio.Protocol):
         self.tls_h2 = tls_h2
         self.discard = False
         self.deadline: asyncio.TimerHandle | None = None
+        #: loop time the current request's first byte arrived (None between requests), and
+        #: when the last response went out; the timers read these lazily, so a request costs
+        #: two attribute stores instead of cancelling and re-creating two timers
+        self.started: float | None = None
+        self.last_done = 0.0
         self.in_head = True  # between messages or inside a request line / headers
         self.head_bytes = 0
         self.body_len = 0
@@ -81,19 +86,21 @@ class HttpProtocol(asyncio.Protocol):
         if self.h2 is not None:
             self.h2.connection_lost()
 
-    def _arm_idle(self) -> None:
-        if self.idle:
-            self.idle.cancel()
-        self.idle = self.loop.call_later(IDLE_TIMEOUT, self._idle_timeout)
+    def _arm_idle(self, delay: float = IDLE_TIMEOUT) -> None:
+        if self.idle is None:
+            self.idle = self.loop.call_later(delay, self._idle_timeout)
 
     def _idle_timeout(self) -> None:
-        if self.deadline is not None:  # a request is arriving: its own deadline governs
+        self.idle = None
+        busy = self.started is not None or self.queue or (self.worker is not None and not self.worker.done())
+        if busy:  # a request is arriving or being answered: its own deadline governs
             self._arm_idle()
             return
-        if self.transport and not self.queue and (self.worker is None or self.worker.done()):
+        left = self.last_done + IDLE_TIMEOUT - self.loop.time()
+        if left > 0:
+            self._arm_idle(left)
+        elif self.transport:
             self.transport.close()
-        else:
-            self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
         if self.discard:
@@ -122,7 +129,7 @@ class HttpProtocol(asyncio.Protocol):
         """The client stopped sending: answer what arrived (and a request cut short), then close."""
         if self.h2 is not None or self.discard:
             return None
-        if self.deadline is not None:
+        if self.started is not None:
             self._fail(400, "SerializationException", "Incomplete HTTP request")
             return True
         if self.queue or (self.worker is not None and not self.worker.done()):
@@ -133,8 +140,9 @@ class HttpProtocol(asyncio.Protocol):
     def _switch_to_h2(self, data: bytes) -> None:
         from .h2conn import H2Connection
 
-        if self.idle:
+        if self.idle is not None:
             self.idle.cancel()
+            self.idle = None
         self.h2 = H2Connection(self.transport, self.handler)
         self.h2.start(data)
 
@@ -148,19 +156,27 @@ class HttpProtocol(asyncio.Protocol):
         self._kick()
 
     def _stop_deadline(self) -> None:
+        self.started = None
         if self.deadline is not None:
             self.deadline.cancel()
             self.deadline = None
 
     def _request_timeout(self) -> None:
         self.deadline = None
+        if self.started is None:
+            return  # between requests; re-armed when the next one starts
+        left = self.started + REQUEST_TIMEOUT - self.loop.time()
+        if left > 0:
+            self.deadline = self.loop.call_later(left, self._request_timeout)
+            return
         self._fail(408, "RequestTimeoutException",
                    "Request did not arrive within %g seconds" % REQUEST_TIMEOUT)
 
     # httptools callbacks --------------------------------------------------------------
     def on_message_begin(self) -> None:
-        self._stop_deadline()
-        self.deadline = self.loop.call_later(REQUEST_TIMEOUT, self._request_timeout)
+        self.started = self.loop.time()
+        if self.deadline is None:
+            self.deadline = self.loop.call_later(REQUEST_TIMEOUT, self._request_timeout)
         self.url = b""
         self.headers = {}
         self.body = []
@@ -193,7 +209,7 @@ class HttpProtocol(asyncio.Protocol):
             self._fail(413, "RequestEntityTooLarge", "Request entity too large")
 
     def on_message_complete(self) -> None:
-        self._stop_deadline()
+        self.started = None
         self.in_head = True
         if self.discard:
             return
@@ -247,6 +263,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.closing and self.transport is not None:  # the client half-closed: all answered
             self._close()
             return
+        self.last_done = self.loop.time()
         self._arm_idle()
 
     def _close(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from ...context import RequestContext
 from ...errors import LimitExceededException, ResourceInUseException, ValidationException
 from ..describe import describe_table
-from ..state import DynamoState
+from ..state import DynamoState, forget_schema
 from ..tables import Index, Table, new_table_id
 from . import operation
 
@@ -367,6 +367,7 @@ def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             ix.backfilling = delay > 0
             ix.active_at = now + delay
             t.gsis.append(ix)
+            forget_schema(t)
             changed = True
         elif "Delete" in upd:
             name = upd["Delete"]["IndexName"]
@@ -375,6 +376,7 @@ def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
                 from ...errors import ResourceNotFoundException
                 raise ResourceNotFoundException("Requested resource not found")
             t.gsis.remove(ix)
+            forget_schema(t)
             state.items.drop_index(ix)
             changed = True
         elif "Update" in upd:
