@@ -122,7 +122,7 @@ def test_tags_both_apis(kin):
         kin.add_tags_to_stream(StreamName="t", Tags={f"z{i}": "v" for i in range(9)})
     assert err(e) == ("InvalidArgumentException",
                       f"Failed to add tags to stream t under account {ACCOUNT} because a given stream "
-                      "cannot have more than 50 tags.")
+                      "cannot have more than 50 tags associated with it.")
 
 
 def test_monitoring_and_encryption(kin):

@@ -123,7 +123,7 @@ def test_string_min_length():
 
 def test_string_max_length():
     name = "a" * 129
-    assert verr(KIN, "PutRecord", {"StreamName": name, "Data": ""}) == one(
+    assert verr(KIN, "PutRecord", {"StreamName": name, "PartitionKey": "k", "Data": ""}) == one(
         "streamName", f"'{name}'", "Member must have length less than or equal to 128")
 
 

@@ -182,7 +182,10 @@ class Application:
             ns = ""
         body_obj: dict[str, Any] = {"__type": ns + code}
         if err.message or code != "UnknownOperationException":
-            body_obj["message"] = err.message
+            # Kinesis's deserializer answers type errors with a capitalised ``Message``
+            key = ("Message" if code == "SerializationException" and spec is not None
+                   and spec.name == "kinesis" else "message")
+            body_obj[key] = err.message
         body_obj.update(err.extra)
         if cbor:  # a CBOR request (Java SDK, KCL) gets its error as CBOR too, as AWS answers
             from ..protocol import cbor as cbor_codec

@@ -45,7 +45,7 @@ def explicit_hash_key(text: str) -> int:
 class AppendPlan:
     """Writes and per-record results of an append, not yet committed."""
 
-    __slots__ = ("writes", "results", "failed", "_touched", "_wake")
+    __slots__ = ("writes", "results", "failed", "_touched", "_wake", "_observe")
 
     def __init__(self) -> None:
         self.writes: list[tuple[bytes, bytes | None]] = []
@@ -53,6 +53,8 @@ class AppendPlan:
         self.failed = 0
         self._touched: dict[int, list] = {}
         self._wake: Any = None
+        #: ON_DEMAND write-rate tracking (state.observe_writes), called once committed
+        self._observe: Any = None
 
     def applied(self) -> None:
         """Call once the writes are committed: advances the in-memory shard counters (and wakes
@@ -61,6 +63,8 @@ class AppendPlan:
             t[1][0], t[1][1] = t[5], t[6]
         if self._wake is not None and self._touched:
             self._wake()
+        if self._observe is not None and self._touched:
+            self._observe({idx: [t[5] - t[9], t[10]] for idx, t in self._touched.items()})
 
 
 def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPlan:
@@ -86,6 +90,8 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
     fanout = getattr(state, "fanout", None)
     if fanout is not None:
         plan._wake = partial(fanout.appended, sid)
+    if stream.mode == "ON_DEMAND" and hasattr(state, "observe_writes"):
+        plan._observe = partial(state.observe_writes, stream)
     for entry in entries:
         pk = entry["PartitionKey"]
         pkb = pk.encode()
@@ -95,7 +101,7 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
         t = touched.get(shard.index)
         if t is None:
             # [shard, counter cell, key prefix, sequence base, limiter, next counter, ms, shard id,
-            #  refused]
+            #  refused, first counter, bytes accepted]
             ctr = counters[(sid, shard.index)]
             lim = None
             if limited:
@@ -104,7 +110,7 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
             ms = now if now > ctr[1] else ctr[1]
             t = touched[shard.index] = [shard, ctr, records.shard_prefix(sid, shard.index),
                                         stream.base(shard) | ((ms & 0xFFFFFFFFFFFF) << shift_t),
-                                        lim, ctr[0], ms, shard.id, False]
+                                        lim, ctr[0], ms, shard.id, False, ctr[0], 0]
         data = entry["Data"]
         if type(data) is not bytes:
             data = blob(data)
@@ -114,6 +120,7 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
             res({"ErrorCode": THROTTLED, "ErrorMessage": rate_exceeded(t[7], stream.name, stream.account)})
             continue
         c = t[5] = t[5] + 1
+        t[10] += len(data) + len(pkb)
         if seal is None:
             append((t[2] + c.to_bytes(8, "big"), pack(t[6], len(pkb)) + pkb + data))
         else:

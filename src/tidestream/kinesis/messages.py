@@ -28,7 +28,7 @@ def shard_missing(shard: str, name: str, account: str) -> ResourceNotFoundExcept
 
 
 def shard_not_found(shard: str, name: str, account: str) -> ResourceNotFoundException:
-    """SplitShard/MergeShards wording."""
+    """SplitShard/MergeShards wording, and every operation's for an id that names no shard."""
     return ResourceNotFoundException(
         f"Could not find shard {shard} in stream {name} under account {account}.")
 
@@ -51,5 +51,5 @@ def shard_limit(account: str, region: str, current: int, limit: int, extra: int)
         f"This request would exceed the shard limit for the account {account} in {region}. "
         f"Current shard count for the account: {current}. Limit: {limit}. Number of additional "
         f"shards that would have resulted from this request: {extra}. Refer to the AWS Service "
-        "Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) "
+        "Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) "
         "for current limits and how to request higher limits.")

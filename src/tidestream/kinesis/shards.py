@@ -20,12 +20,25 @@ def shard_id(index: int) -> str:
     return "shardId-%012d" % index
 
 
+#: the largest shard index AWS accepts in a shard id (a Java int)
+SHARD_INDEX_MAX = 2147483647
+
+
 def parse_shard_id(text: str) -> int | None:
-    """The index in a shard id; AWS also accepts the bare number or any ``prefix-N`` form."""
-    tail = text.rsplit("-", 1)[-1] if isinstance(text, str) else ""
-    if not tail.isdigit() or len(tail) > 12:
+    """The index in a shard id; AWS also accepts the bare number or any ``prefix-N`` form.
+
+    Like AWS, the number is what follows the first hyphen (``a-00002147483647`` is shard
+    2147483647); anything that is not a number in ``[0, 2^31-1]`` names no shard (None), which
+    AWS reports as ``Could not find shard ...``.
+    """
+    if not isinstance(text, str):
         return None
-    return int(tail)
+    parts = text.split("-")
+    tail = parts[1] if len(parts) > 1 and parts[1] else text
+    if not tail.isascii() or not tail.isdigit():
+        return None
+    idx = int(tail)
+    return idx if idx <= SHARD_INDEX_MAX else None
 
 
 def even_ranges(count: int, start: int = 0, end: int = HASH_MAX) -> list[tuple[int, int]]:

@@ -64,6 +64,7 @@ class KinesisState:
         self.catalog = Catalog()
         self.counters = {}
         self.limits.shards.clear()
+        self.limits.hot.rates.clear()
         for _, raw in self.engine.scan(STREAM_PREFIX, STREAM_PREFIX + b"\xff"):
             self.catalog.add(Stream.from_json(raw))
         for k, v in self.engine.scan(records.COUNTER_PREFIX, records.COUNTER_PREFIX + b"\xff"):
@@ -128,7 +129,12 @@ class KinesisState:
                 return None
             stream.status = "ACTIVE"
             stream.status_until = None
-            self.save(stream)
+            if stream.pending:
+                from .operations.shards import apply_pending
+
+                apply_pending(self, stream)  # saves the stream with its new shards
+            else:
+                self.save(stream)
         return stream
 
     def transition(self, stream: Stream, status: str) -> None:
@@ -163,6 +169,34 @@ class KinesisState:
     def close_shard(self, stream: Stream, shard: Shard, now: int) -> None:
         shard.closed_ms = now
         shard.end_counter = self.counters.get((stream.id, shard.index), [0, 0])[0]
+
+    def observe_writes(self, stream: Stream, written: dict[int, list[int]]) -> None:
+        """ON_DEMAND scaling: count committed writes per shard (index -> [records, bytes]) and
+        split a shard that stayed above the per-shard write rate (see limits.HotShards)."""
+        if stream.mode != "ON_DEMAND" or not self.limits.enabled:
+            return
+        now = self.clock()
+        hot = [idx for idx, (n, size) in written.items()
+               if self.limits.hot.observe(stream.id, idx, n, size, now)]
+        if not hot or stream.status != "ACTIVE" or stream.pending:
+            return
+        from .operations.shards import commit, split
+        from .operations.streams import account_shard_limit
+
+        now_ms = self.now_ms()
+        new: list[Shard] = []
+        for idx in hot:
+            shard = stream.shards.get(idx)
+            if shard is None or not shard.open or shard.end - shard.start < 3:
+                continue
+            if self.open_shard_count(stream.account, stream.region) + 1 > account_shard_limit(stream.region):
+                break
+            new += split(self, stream, shard, (shard.start + shard.end + 1) // 2, now_ms)
+            self.limits.hot.forget(stream.id, idx)
+            log.info("on-demand stream %s: split hot shard %s", stream.name, shard.id)
+        if new:
+            commit(self, stream, new)
+            self.fanout.appended(stream.id)  # subscribers of the closed shards see their end
 
     def purge(self, stream: Stream) -> None:
         """Remove a stream and all its records and counters."""

@@ -62,6 +62,11 @@ class Stream:
     metrics: list[str] = field(default_factory=list)
     shards: dict[int, Shard] = field(default_factory=dict)
     next_index: int = 0
+    #: resharding requested but not yet applied: AWS shows the old shards while the stream is
+    #: UPDATING and the new ones once it is ACTIVE again (see operations/shards.apply_pending)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    #: resource policy (PutResourcePolicy), a JSON document as text
+    policy: str | None = None
     # runtime only -------------------------------------------------------------------------
     router: Router | None = None
 
@@ -96,14 +101,15 @@ class Stream:
             "created": self.created_ms, "mode": self.mode, "status": self.status,
             "until": self.status_until, "retention": self.retention_hours, "tags": self.tags,
             "enc": self.encryption, "kid": self.key_id, "metrics": self.metrics,
-            "shards": [s.to_json() for s in self.shards.values()], "next": self.next_index})
+            "shards": [s.to_json() for s in self.shards.values()], "next": self.next_index,
+            "pend": self.pending, "pol": self.policy})
 
     @classmethod
     def from_json(cls, raw: bytes) -> "Stream":
         d = orjson.loads(raw)
         s = cls(d["id"], d["account"], d["region"], d["name"], d["created"], d["mode"],
                 d["status"], d["until"], d["retention"], d["tags"], d["enc"], d["kid"],
-                d["metrics"], {}, d["next"])
+                d["metrics"], {}, d["next"], pending=d.get("pend") or [], policy=d.get("pol"))
         for sj in d["shards"]:
             sh = Shard.from_json(sj)
             s.shards[sh.index] = sh

@@ -196,14 +196,17 @@ class RocksEngine:
             self._relaxed_task.cancel()
             self._relaxed_task = None
         try:
-            if not self.in_memory:
-                self._db.flush_wal(True)
-                self._db.close()
-            else:
-                try:  # RocksDB's memory Env cannot SyncWAL, which close() does; nothing to keep
+            # the lock waits out an interval fsync still running in the executor (cancelling its
+            # task does not stop the thread; closing under it fails with "Already borrowed")
+            with self._lock:
+                if not self.in_memory:
+                    self._db.flush_wal(True)
                     self._db.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                else:
+                    try:  # RocksDB's memory Env cannot SyncWAL, which close() does; nothing to keep
+                        self._db.close()
+                    except Exception:  # noqa: BLE001
+                        pass
         finally:
             if self._tmp:
                 shutil.rmtree(self._tmp, ignore_errors=True)

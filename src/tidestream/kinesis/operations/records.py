@@ -10,12 +10,13 @@ from __future__ import annotations
 from hashlib import md5
 from typing import Any
 
-from ...errors import InvalidArgumentException, ProvisionedThroughputExceededException
+from ...errors import (InvalidArgumentException, ProvisionedThroughputExceededException,
+                       ResourceNotFoundException)
 from .. import iterators, records, sequence
 from ..append import blob, explicit_hash_key, plan_append
-from ..messages import rate_exceeded, shard_missing, stream_not_found
+from ..messages import rate_exceeded, shard_missing, shard_not_found, stream_not_found
 from ..shards import Shard, parse_shard_id, shard_id
-from ..streams import Stream
+from ..streams import Stream, parse_arn
 from . import operation
 
 _WRITABLE = ("ACTIVE", "UPDATING")
@@ -65,6 +66,8 @@ def put_record(state, ctx, params: dict) -> dict:
                         (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))])
     ctr[0], ctr[1] = c, ms
     state.fanout.appended(stream.id)
+    if stream.mode == "ON_DEMAND":
+        state.observe_writes(stream, {shard.index: [1, len(data) + len(pkb)]})
     return _enc(stream, {"ShardId": shard.id, "SequenceNumber": sequence.make(stream.base(shard), c, ms)})
 
 
@@ -83,6 +86,13 @@ _COMBO = ("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER a
           "Request specified {} and {} StartingSequenceNumber.")
 
 
+def _name_of(params: dict) -> str:
+    if params.get("StreamName"):
+        return params["StreamName"]
+    parsed = parse_arn(params.get("StreamARN") or "")
+    return parsed[2] if parsed else str(params.get("StreamARN"))
+
+
 def _shard_for(stream: Stream, text: str) -> Shard:
     idx = parse_shard_id(text)
     shard = stream.shards.get(idx) if idx is not None else None
@@ -94,7 +104,15 @@ def _shard_for(stream: Stream, text: str) -> Shard:
 
 @operation("GetShardIterator")
 def get_shard_iterator(state, ctx, params: dict) -> dict:
-    stream = _writable(state, ctx, params)
+    # AWS reads the shard id first ("Could not find shard X" even for an unknown stream), and
+    # words an unknown stream as an unknown shard of it
+    idx = parse_shard_id(params["ShardId"])
+    if idx is None:
+        raise shard_not_found(params["ShardId"], _name_of(params), ctx.account_id)
+    try:
+        stream = _writable(state, ctx, params)
+    except ResourceNotFoundException:
+        raise shard_missing(shard_id(idx), _name_of(params), ctx.account_id) from None
     shard = _shard_for(stream, params["ShardId"])
     kind = params["ShardIteratorType"]
     seq = params.get("StartingSequenceNumber")
@@ -159,6 +177,15 @@ def get_records(state, ctx, params: dict) -> dict:
     stream = state.catalog.by_id.get(pos.stream_id)
     if stream is not None:
         stream = state.settle(stream)
+    counter = pos.counter
+    if stream is None:
+        # AWS iterators name the stream: one issued before the stream was deleted reads a new
+        # stream of the same name (from its tip) if that stream has the shard
+        stream = state.catalog.get(ctx.account_id, ctx.region, pos.stream_name)
+        if stream is not None:
+            stream = state.settle(stream)
+        if stream is not None and pos.shard_index in stream.shards:
+            counter = state.counters.get((stream.id, pos.shard_index), [0, 0])[0] + 1
     if stream is None or stream.account != ctx.account_id or stream.region != ctx.region:
         raise shard_missing(shard_id(pos.shard_index), pos.stream_name, ctx.account_id)
     shard = stream.shards.get(pos.shard_index)
@@ -174,7 +201,7 @@ def get_records(state, ctx, params: dict) -> dict:
     prefix = records.shard_prefix(stream.id, shard.index)
     # EncryptionType comes per record: KMS for records stored encrypted (see ..encryption)
     recs, nxt, size, last_ms = records.read_page(
-        state.engine, prefix, max(pos.counter, 1), limit, cutoff, stream.base(shard), ctx.cbor,
+        state.engine, prefix, max(counter, 1), limit, cutoff, stream.base(shard), ctx.cbor,
         state.ts(ctx), None, state.cipher)
     if lim is not None:
         lim.charge_read(size)

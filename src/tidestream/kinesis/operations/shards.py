@@ -13,10 +13,10 @@ from ...errors import (ExpiredNextTokenException, InvalidArgumentException, Limi
                        ValidationException)
 from .. import records
 from ..messages import not_active, shard_not_found
-from ..shards import Shard, even_ranges, parse_shard_id, uniform_lineage
-from ..streams import Stream, shard_view
+from ..shards import Shard, even_ranges, parse_shard_id, shard_id, uniform_lineage
+from ..streams import Stream, parse_arn, shard_view
 from . import operation
-from .streams import check_shard_limit
+from .streams import account_shard_limit, check_shard_limit
 
 TOKEN_TTL_MS = 300_000
 LIST_MAX = 1000
@@ -103,6 +103,27 @@ def list_shards(state, ctx, params: dict) -> dict:
 
 
 # resharding ------------------------------------------------------------------------------------
+#
+# A resharding request is checked at once, but applied when the stream's UPDATING period ends
+# (``--status-delay``; 0 applies it at the next look): until then DescribeStream and ListShards
+# show the old shards and records keep going to them, as on AWS.
+
+def _named(ctx, params: dict) -> str:
+    """The stream name for messages raised before the stream is looked up."""
+    if params.get("StreamName"):
+        return params["StreamName"]
+    parsed = parse_arn(params.get("StreamARN") or "")
+    return parsed[2] if parsed else str(params.get("StreamARN"))
+
+
+def _index(ctx, params: dict, field: str) -> int:
+    """The shard index in *field*; AWS checks it before it looks the stream up."""
+    idx = parse_shard_id(params[field])
+    if idx is None:
+        raise shard_not_found(params[field], _named(ctx, params), ctx.account_id)
+    return idx
+
+
 def _reshardable(state, ctx, params: dict) -> Stream:
     stream = state.resolve(ctx, params)
     if stream.mode == "ON_DEMAND":
@@ -113,11 +134,10 @@ def _reshardable(state, ctx, params: dict) -> Stream:
     return stream
 
 
-def _shard(stream: Stream, text: str) -> Shard:
-    idx = parse_shard_id(text)
-    shard = stream.shards.get(idx) if idx is not None else None
+def _shard(stream: Stream, idx: int) -> Shard:
+    shard = stream.shards.get(idx)
     if shard is None:
-        raise shard_not_found(text, stream.name, stream.account)
+        raise shard_not_found(shard_id(idx), stream.name, stream.account)
     if not shard.open:
         raise InvalidArgumentException(
             f"Shard {shard.id} in stream {stream.name} under account {stream.account} has already "
@@ -125,72 +145,28 @@ def _shard(stream: Stream, text: str) -> Shard:
     return shard
 
 
-def _commit(state, stream: Stream, new: list[Shard]) -> None:
-    stream.rebuild_router()
+def _request(state, stream: Stream, change: dict) -> None:
+    """Queue a checked resharding; the stream is UPDATING until it applies."""
+    stream.pending.append(change)
     state.transition(stream, "UPDATING")
-    state.save(stream, [(records.counter_key(stream.id, s.index), records.encode_counter(0, s.created_ms))
-                        for s in new])
+    state.save(stream)
 
 
-@operation("SplitShard")
-def split_shard(state, ctx, params: dict) -> dict:
-    stream = _reshardable(state, ctx, params)
-    shard = _shard(stream, params["ShardToSplit"])
-    raw = params["NewStartingHashKey"]
-    key = int(raw)
-    if not shard.start + 1 <= key <= shard.end:
-        raise InvalidArgumentException(
-            f"NewStartingHashKey {raw} used in SplitShard() on shard {shard.id} in stream "
-            f"{stream.name} under account {stream.account} is not both greater than one plus the "
-            f"shard's StartingHashKey {shard.start} and less than the shard's EndingHashKey {shard.end}.")
-    check_shard_limit(state, stream.account, stream.region, 1)
-    now = state.now_ms()
+def split(state, stream: Stream, shard: Shard, key: int, now: int) -> list[Shard]:
     state.close_shard(stream, shard, now)
-    new = [state.open_shard(stream, shard.start, key - 1, now, parent=shard.index),
-           state.open_shard(stream, key, shard.end, now, parent=shard.index)]
-    _commit(state, stream, new)
-    return {}
+    return [state.open_shard(stream, shard.start, key - 1, now, parent=shard.index),
+            state.open_shard(stream, key, shard.end, now, parent=shard.index)]
 
 
-@operation("MergeShards")
-def merge_shards(state, ctx, params: dict) -> dict:
-    stream = _reshardable(state, ctx, params)
-    a = _shard(stream, params["ShardToMerge"])
-    b = _shard(stream, params["AdjacentShardToMerge"])
-    if not (a.end + 1 == b.start or b.end + 1 == a.start):
-        raise InvalidArgumentException(
-            f"Shards {a.id} and {b.id} in stream {stream.name} under account {stream.account} are "
-            "not an adjacent pair of shards eligible for merging")
-    now = state.now_ms()
+def merge(state, stream: Stream, a: Shard, b: Shard, now: int) -> list[Shard]:
     state.close_shard(stream, a, now)
     state.close_shard(stream, b, now)
-    new = [state.open_shard(stream, min(a.start, b.start), max(a.end, b.end), now,
-                            parent=a.index, adjacent=b.index)]
-    _commit(state, stream, new)
-    return {}
+    return [state.open_shard(stream, min(a.start, b.start), max(a.end, b.end), now,
+                             parent=a.index, adjacent=b.index)]
 
 
-@operation("UpdateShardCount")
-def update_shard_count(state, ctx, params: dict) -> dict:
-    stream = _reshardable(state, ctx, params)
-    target = params["TargetShardCount"]
+def scale(state, stream: Stream, target: int, now: int) -> list[Shard]:
     old = sorted(stream.open_shards(), key=lambda s: s.start)
-    current = len(old)
-    if target > current * 2:
-        raise LimitExceededException(
-            "UpdateShardCount cannot scale up over double your current open shard count. "
-            f"Current open shard count: {current}, Target shard count: {target}")
-    if target * 2 < current:
-        raise LimitExceededException(
-            "UpdateShardCount cannot scale down below half your current open shard count. "
-            f"Current open shard count: {current}, Target shard count: {target}")
-    if target > current:
-        check_shard_limit(state, stream.account, stream.region, target - current)
-    result = {"StreamName": stream.name, "CurrentShardCount": current,
-              "TargetShardCount": target, "StreamARN": stream.arn}
-    if target == current:
-        return result
-    now = state.now_ms()
     ranges = even_ranges(target)
     lineage = uniform_lineage(old, ranges)
     for s in old:
@@ -199,5 +175,90 @@ def update_shard_count(state, ctx, params: dict) -> dict:
            for (lo, hi), (p, q) in zip(ranges, lineage)]
     for s in old:  # every overlapped child, even a third one the two parent fields cannot name
         s.children = [n.index for n in new if n.start <= s.end and n.end >= s.start]
-    _commit(state, stream, new)
+    return new
+
+
+def commit(state, stream: Stream, new: list[Shard]) -> None:
+    """Persist new shards (and their counters) with the stream; route to them from now on."""
+    stream.rebuild_router()
+    state.save(stream, [(records.counter_key(stream.id, s.index), records.encode_counter(0, s.created_ms))
+                        for s in new])
+
+
+def apply_pending(state, stream: Stream) -> None:
+    """Apply the queued reshardings (called when the stream's UPDATING period ends)."""
+    now = state.now_ms()
+    new: list[Shard] = []
+    for change in stream.pending:
+        op = change["op"]
+        if op == "split":
+            shard = stream.shards.get(change["shard"])
+            if shard is not None and shard.open:
+                new += split(state, stream, shard, int(change["key"]), now)
+        elif op == "merge":
+            a, b = stream.shards.get(change["a"]), stream.shards.get(change["b"])
+            if a is not None and b is not None and a.open and b.open:
+                new += merge(state, stream, a, b, now)
+        elif op == "scale" and len(stream.open_shards()) != change["target"]:
+            new += scale(state, stream, change["target"], now)
+    stream.pending = []
+    commit(state, stream, [s for s in new if s.open])
+
+
+@operation("SplitShard")
+def split_shard(state, ctx, params: dict) -> dict:
+    idx = _index(ctx, params, "ShardToSplit")
+    stream = _reshardable(state, ctx, params)
+    shard = _shard(stream, idx)
+    raw = params["NewStartingHashKey"]
+    key = int(raw)
+    if not shard.start + 1 < key < shard.end:
+        raise InvalidArgumentException(
+            f"NewStartingHashKey {raw} used in SplitShard() on shard {shard.id} in stream "
+            f"{stream.name} under account {stream.account} is not both greater than one plus the "
+            f"shard's StartingHashKey {shard.start} and less than the shard's EndingHashKey {shard.end}.")
+    check_shard_limit(state, stream.account, stream.region, 1)
+    _request(state, stream, {"op": "split", "shard": shard.index, "key": str(key)})
+    return {}
+
+
+@operation("MergeShards")
+def merge_shards(state, ctx, params: dict) -> dict:
+    ia = _index(ctx, params, "ShardToMerge")
+    ib = _index(ctx, params, "AdjacentShardToMerge")
+    stream = _reshardable(state, ctx, params)
+    a = _shard(stream, ia)
+    b = _shard(stream, ib)
+    if a.end + 1 != b.start:  # AWS wants the adjacent shard *after* ShardToMerge
+        raise InvalidArgumentException(
+            f"Shards {a.id} and {b.id} in stream {stream.name} under account {stream.account} are "
+            "not an adjacent pair of shards eligible for merging")
+    _request(state, stream, {"op": "merge", "a": a.index, "b": b.index})
+    return {}
+
+
+@operation("UpdateShardCount")
+def update_shard_count(state, ctx, params: dict) -> dict:
+    stream = _reshardable(state, ctx, params)
+    target = params["TargetShardCount"]
+    current = len(stream.open_shards())
+    if state.limits.enabled:
+        limit = account_shard_limit(stream.region)
+        if target > limit or state.open_shard_count(stream.account, stream.region) - current + target > limit:
+            raise LimitExceededException(
+                f"Target shard count or number of open shards cannot be greater than {limit}. "
+                f"Current open shard count: {current}, Target shard count: {target}")
+    if target > current * 2:
+        raise LimitExceededException(
+            "UpdateShardCount cannot scale up over double your current open shard count. "
+            f"Current open shard count: {current}, Target shard count: {target}")
+    if target * 2 < current:
+        raise LimitExceededException(
+            "UpdateShardCount cannot scale down below half your current open shard count. "
+            f"Current open shard count: {current}, Target shard count: {target}")
+    result = {"StreamName": stream.name, "CurrentShardCount": current,
+              "TargetShardCount": target, "StreamARN": stream.arn}
+    if target == current:
+        return result
+    _request(state, stream, {"op": "scale", "target": target})
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from ...errors import InvalidArgumentException
@@ -10,14 +11,38 @@ from . import operation
 
 MAX_TAGS = 50
 
+_INVALID_CHARS = InvalidArgumentException(
+    "Some tags contain invalid characters. Valid characters: "
+    "Unicode letters, digits, white space, _ . / = + - % @.")
+
+
+def _valid_char(c: str) -> bool:
+    # letters, digits and spaces (Unicode L*, N*, Z*; not tabs or newlines) and _ . / = + - % @
+    return c in "_./=+-%@" or unicodedata.category(c)[0] in "LNZ"
+
+
+def check_tag_text(texts, verb: str, stream: Stream) -> None:
+    """AWS's two checks of tag keys/values, in its order and words (verb: 'add' or 'remove')."""
+    for t in texts:
+        if not all(_valid_char(c) for c in t):
+            raise _INVALID_CHARS
+    for t in texts:
+        if "%" in t:
+            prep = "to" if verb == "add" else "from"
+            raise InvalidArgumentException(
+                f"Failed to {verb} tags {prep} stream {stream.name} under account {stream.account} "
+                "because some tags contained illegal characters. The allowed characters are "
+                "Unicode letters, white-spaces, '_',',','/','=','+','-','@'.")
+
 
 def _add(stream: Stream, tags: dict[str, str], account: str) -> None:
+    check_tag_text([*tags.keys(), *tags.values()], "add", stream)
     merged = dict(stream.tags)
     merged.update(tags)
     if len(merged) > MAX_TAGS:
         raise InvalidArgumentException(
             f"Failed to add tags to stream {stream.name} under account {account} because a given "
-            f"stream cannot have more than {MAX_TAGS} tags.")
+            f"stream cannot have more than {MAX_TAGS} tags associated with it.")
     stream.tags = merged
 
 
@@ -32,6 +57,7 @@ def add_tags_to_stream(state, ctx, params: dict) -> dict:
 @operation("RemoveTagsFromStream")
 def remove_tags_from_stream(state, ctx, params: dict) -> dict:
     stream = state.resolve(ctx, params)
+    check_tag_text(params.get("TagKeys") or [], "remove", stream)
     for key in params.get("TagKeys") or []:
         stream.tags.pop(key, None)
     state.save(stream)

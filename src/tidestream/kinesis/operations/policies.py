@@ -1,0 +1,46 @@
+"""Resource policies: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
+
+Stored with the stream (a consumer ARN resolves to its stream) and returned as given; nothing
+enforces them (tidestream has no IAM). GetResourcePolicy answers ``{}`` when none is set, as
+AWS does.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from ...errors import InvalidArgumentException
+from . import operation
+
+
+def _stream(state, ctx, params: dict):
+    return state.resolve(ctx, {"StreamARN": params.get("ResourceARN")})
+
+
+@operation("PutResourcePolicy")
+def put_resource_policy(state, ctx, params: dict) -> dict:
+    stream = _stream(state, ctx, params)
+    policy = params["Policy"]
+    try:
+        doc = orjson.loads(policy)
+    except orjson.JSONDecodeError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise InvalidArgumentException("Invalid policy document.")
+    stream.policy = policy
+    state.save(stream)
+    return {}
+
+
+@operation("GetResourcePolicy")
+def get_resource_policy(state, ctx, params: dict) -> dict:
+    stream = _stream(state, ctx, params)
+    return {"Policy": stream.policy or "{}"}
+
+
+@operation("DeleteResourcePolicy")
+def delete_resource_policy(state, ctx, params: dict) -> dict:
+    stream = _stream(state, ctx, params)
+    stream.policy = None
+    state.save(stream)
+    return {}
