@@ -39,8 +39,6 @@ THROTTLE_WAIT = 0.05
 #: how long an undeliverable change is retried before it is dropped and counted
 RETRY_HORIZON = 24 * 3600.0
 _WRITABLE = ("ACTIVE", "UPDATING")
-#: Kinesis's default maximum record (data + partition key); streams don't yet configure it
-MAX_RECORD_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -234,7 +232,7 @@ class Publisher:
                 continue
             if rec is None:
                 rec = cell[1] = self._record(e)
-            if len(rec["Data"]) + len(rec["PartitionKey"]) > MAX_RECORD_BYTES:
+            if len(rec["Data"]) + len(rec["PartitionKey"]) > stream.max_record_bytes:
                 dropped.append((key, cell))
                 continue
             sendable.append((key, e, rec))

@@ -12,7 +12,7 @@ from functools import partial
 from hashlib import md5
 from typing import Any, Iterable
 
-from ..errors import InvalidArgumentException
+from ..errors import InvalidArgumentException, ValidationException
 from . import records, sequence
 from .messages import rate_exceeded
 from .shards import HASH_MAX
@@ -40,6 +40,21 @@ def explicit_hash_key(text: str) -> int:
             "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
             f"Specified value was {text}")
     return key
+
+
+def check_record_sizes(stream: Stream, entries: list[dict], single: bool) -> None:
+    """Records over the stream's MaxRecordSizeInKiB (partition key + data) are refused whole,
+    worded like AWS's validation of the ``data`` member."""
+    limit = stream.max_record_bytes
+    for i, entry in enumerate(entries, 1):
+        data = entry.get("Data") or b""
+        size = len(data) + len(entry.get("PartitionKey", "").encode())
+        if size > limit:
+            where = "data" if single else f"records.{i}.member.data"
+            raise ValidationException(
+                f"1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim={len(data)} "
+                f"cap={len(data)}]' at '{where}' failed to satisfy constraint: Member must have "
+                f"length less than or equal to {limit}")
 
 
 class AppendPlan:

@@ -67,8 +67,14 @@ class Stream:
     pending: list[dict[str, Any]] = field(default_factory=list)
     #: resource policy (PutResourcePolicy), a JSON document as text
     policy: str | None = None
+    #: largest record (partition key + data) the stream accepts, KiB (MaxRecordSizeInKiB)
+    max_record_kib: int = 1024
     # runtime only -------------------------------------------------------------------------
     router: Router | None = None
+
+    @property
+    def max_record_bytes(self) -> int:
+        return self.max_record_kib * 1024
 
     @property
     def arn(self) -> str:
@@ -102,14 +108,15 @@ class Stream:
             "until": self.status_until, "retention": self.retention_hours, "tags": self.tags,
             "enc": self.encryption, "kid": self.key_id, "metrics": self.metrics,
             "shards": [s.to_json() for s in self.shards.values()], "next": self.next_index,
-            "pend": self.pending, "pol": self.policy})
+            "pend": self.pending, "pol": self.policy, "maxrec": self.max_record_kib})
 
     @classmethod
     def from_json(cls, raw: bytes) -> "Stream":
         d = orjson.loads(raw)
         s = cls(d["id"], d["account"], d["region"], d["name"], d["created"], d["mode"],
                 d["status"], d["until"], d["retention"], d["tags"], d["enc"], d["kid"],
-                d["metrics"], {}, d["next"], pending=d.get("pend") or [], policy=d.get("pol"))
+                d["metrics"], {}, d["next"], pending=d.get("pend") or [], policy=d.get("pol"),
+                max_record_kib=d.get("maxrec", 1024))
         for sj in d["shards"]:
             sh = Shard.from_json(sj)
             s.shards[sh.index] = sh

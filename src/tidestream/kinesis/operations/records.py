@@ -13,7 +13,7 @@ from typing import Any
 from ...errors import (InvalidArgumentException, ProvisionedThroughputExceededException,
                        ResourceNotFoundException)
 from .. import iterators, records, sequence
-from ..append import blob, explicit_hash_key, plan_append
+from ..append import blob, check_record_sizes, explicit_hash_key, plan_append
 from ..messages import rate_exceeded, shard_missing, shard_not_found, stream_not_found
 from ..shards import Shard, parse_shard_id, shard_id
 from ..streams import Stream, parse_arn
@@ -38,6 +38,9 @@ def _enc(stream: Stream, out: dict) -> dict:
 @operation("PutRecord")
 def put_record(state, ctx, params: dict) -> dict:
     stream = _writable(state, ctx, params)
+    if type(params.get("Data")) is not bytes:
+        params["Data"] = blob(params.get("Data") or b"")
+    check_record_sizes(stream, [params], single=True)
     pk = params["PartitionKey"]
     ehk = params.get("ExplicitHashKey")
     key = explicit_hash_key(ehk) if ehk is not None else int.from_bytes(md5(pk.encode()).digest(), "big")
@@ -74,6 +77,10 @@ def put_record(state, ctx, params: dict) -> dict:
 @operation("PutRecords")
 def put_records(state, ctx, params: dict) -> dict:
     stream = _writable(state, ctx, params)
+    for entry in params["Records"]:
+        if type(entry.get("Data")) is not bytes:
+            entry["Data"] = blob(entry.get("Data") or b"")
+    check_record_sizes(stream, params["Records"], single=False)
     plan = plan_append(state, stream, params["Records"])
     if plan.writes:
         state.engine.write(plan.writes)

@@ -56,7 +56,8 @@ def create_stream(state, ctx, params: dict) -> dict:
             f"stream cannot have more than {MAX_TAGS} tags.")
     now = state.now_ms()
     sid, id_write = state.allocate_id()
-    stream = Stream(sid, ctx.account_id, ctx.region, name, now, mode, tags=dict(tags))
+    stream = Stream(sid, ctx.account_id, ctx.region, name, now, mode, tags=dict(tags),
+                    max_record_kib=int(params.get("MaxRecordSizeInKiB") or 1024))
     extra = [id_write]
     for lo, hi in even_ranges(count):
         shard = state.open_shard(stream, lo, hi, now)
@@ -132,7 +133,17 @@ def describe_stream_summary(state, ctx, params: dict) -> dict:
         desc["KeyId"] = stream.key_id
     desc["OpenShardCount"] = len(stream.open_shards())
     desc["ConsumerCount"] = len(state.consumers.of_stream(stream.id, state.now_ms()))
+    desc["MaxRecordSizeInKiB"] = stream.max_record_kib
     return {"StreamDescriptionSummary": desc}
+
+
+@operation("UpdateMaxRecordSize")
+def update_max_record_size(state, ctx, params: dict) -> dict:
+    """The largest record (partition key + data) the stream accepts, 1024..10240 KiB."""
+    stream = state.active(ctx, params)
+    stream.max_record_kib = int(params["MaxRecordSizeInKiB"])
+    state.save(stream)
+    return {}
 
 
 def _token(name: str) -> str:
