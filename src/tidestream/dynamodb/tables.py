@@ -8,12 +8,12 @@ the engine's metadata keyspace, so tables survive restarts.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
 
 import cbor2
 
+from ..ids import uuid4_text
 from ..storage.engine import Engine
 
 META_TABLE = b"\x00T"
@@ -206,4 +206,4 @@ class Catalog:
 
 
 def new_table_id() -> str:
-    return str(uuid.uuid4())
+    return uuid4_text()

@@ -8,7 +8,6 @@ something (group commit), and renders results and errors the way AWS does.
 from __future__ import annotations
 
 import base64
-import inspect
 import logging
 import zlib
 from typing import Any, Callable
@@ -124,7 +123,7 @@ class Application:
                 params = self.validator(spec.name, op_name, cbor)(params)
             before = self.engine.written
             result = spec.operations[op_name](ctx, params)
-            if inspect.isawaitable(result):
+            if hasattr(result, "__await__"):  # async operations (no inspect import: memory)
                 result = await result
             if self.engine.written != before:
                 await self.engine.durable()

@@ -1,0 +1,253 @@
+"""ExecuteStatement, BatchExecuteStatement and ExecuteTransaction (PartiQL).
+
+Statements are parsed by :mod:`tidestream.dynamodb.partiql` and run by its executor; every write
+goes through ``ItemStore.commit`` so change data capture sees it. A transaction checks every
+statement against the current items and commits all changes in one atomic batch (the event loop
+serializes requests, as for TransactWriteItems).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+import orjson
+
+from ...context import RequestContext
+from ...errors import (AwsError, ConditionalCheckFailedException, IdempotentParameterMismatchException,
+                       TransactionCanceledException, ValidationException)
+from ..capacity import Consumed, read_units, wants_capacity
+from . import Statement, is_read, parse
+from .errors import (MSG_BATCH_SELECT_KEY, MSG_EXISTS_ONLY_IN_TX, MSG_TX_INDEX,
+                              MSG_TX_SELECT_KEY, DuplicateItemException)
+from .execute import (SelectPlan, StatementFailure, change_for, get_one, plan_select,
+                               plan_write, run_select, write_capacity)
+from ..state import DynamoState
+
+TOKEN_TTL = 600.0
+MSG_MIXED = "Unsupported operation: A request must contain either only read statements or only write statements"
+
+
+def _failure_error(f: StatementFailure, rv: Optional[str]) -> AwsError:
+    if f.code == "DuplicateItem":
+        return DuplicateItemException(f.message)
+    extra = {}
+    if rv == "ALL_OLD" and f.item is not None:
+        extra["Item"] = f.item
+    return ConditionalCheckFailedException(f.message, extra=extra)
+
+
+def execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    stmt = parse(p["Statement"], p.get("Parameters"))
+    mode = p.get("ReturnConsumedCapacity")
+    if stmt.kind == "EXISTS":
+        raise ValidationException(MSG_EXISTS_ONLY_IN_TX)
+    if stmt.kind == "SELECT":
+        plan = plan_select(state, ctx, stmt, bool(p.get("ConsistentRead")))
+        return run_select(state, plan, p["Statement"], p.get("Parameters"), p.get("Limit"),
+                          p.get("NextToken"), mode)
+    plan = plan_write(state, ctx, stmt)
+    old = state.items.get(plan.key)
+    try:
+        writes, new = plan.run(old)
+    except StatementFailure as f:
+        raise _failure_error(f, p.get("ReturnValuesOnConditionCheckFailure")) from None
+    if writes:
+        state.items.commit([change_for(plan, old, new)])
+    out: dict[str, Any] = {"Items": plan.returned(old, new)}
+    if wants_capacity(mode):
+        per: dict[str, Consumed] = {}
+        write_capacity(per, plan, old, new)
+        out["ConsumedCapacity"] = per[plan.table.name].render(mode)
+    return out
+
+
+# ---------------------------------------------------------------------------- batches
+def _error_entry(err: AwsError, table: Optional[str] = None) -> dict:
+    code = err.code[:-len("Exception")] if err.code.endswith("Exception") else err.code
+    if code == "Validation":
+        code = "ValidationError"
+    entry: dict[str, Any] = {"Error": {"Code": code, "Message": err.message}}
+    if table is not None and code != "ResourceNotFound":
+        entry["TableName"] = table
+    return entry
+
+
+def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    requests = p["Statements"]
+    parsed: list[Optional[Statement]] = []
+    responses: list[Optional[dict]] = []
+    for r in requests:
+        try:
+            parsed.append(parse(r["Statement"], r.get("Parameters")))
+            responses.append(None)
+        except AwsError as err:
+            parsed.append(None)
+            responses.append(_error_entry(err))
+    kinds = {is_read(s) for s in parsed if s is not None}
+    if len(kinds) > 1:
+        raise ValidationException(MSG_MIXED)
+    mode = p.get("ReturnConsumedCapacity")
+    per: dict[str, Consumed] = {}
+    for i, (r, stmt) in enumerate(zip(requests, parsed)):
+        if stmt is None:
+            continue
+        try:
+            if stmt.kind == "EXISTS":
+                raise ValidationException(MSG_EXISTS_ONLY_IN_TX)
+            if stmt.kind == "SELECT":
+                responses[i] = _batch_read(state, ctx, stmt, r, per)
+            else:
+                responses[i] = _batch_write(state, ctx, stmt, r, per)
+        except AwsError as err:
+            responses[i] = _error_entry(err, stmt.table)
+        except StatementFailure as f:
+            entry = {"Error": {"Code": f.code, "Message": f.message}, "TableName": stmt.table}
+            if r.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and f.item is not None:
+                entry["Error"]["Item"] = f.item
+            responses[i] = entry
+    out: dict[str, Any] = {"Responses": responses}
+    if wants_capacity(mode) and per:
+        out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
+    return out
+
+
+def _batch_read(state: DynamoState, ctx: RequestContext, stmt, r: dict, per: dict) -> dict:
+    consistent = bool(r.get("ConsistentRead"))
+    plan = plan_select(state, ctx, stmt, consistent)
+    if plan.full_key() is None:
+        raise ValidationException(MSG_BATCH_SELECT_KEY)
+    item, size = get_one(state, plan)
+    c = per.setdefault(plan.table.name, Consumed(plan.table.name))
+    c.add_table(read_units(size, consistent))
+    entry: dict[str, Any] = {"TableName": plan.table.name}
+    if item is not None:
+        entry["Item"] = item
+    return entry
+
+
+def _batch_write(state: DynamoState, ctx: RequestContext, stmt, r: dict, per: dict) -> dict:
+    plan = plan_write(state, ctx, stmt)
+    old = state.items.get(plan.key)
+    writes, new = plan.run(old)
+    if writes:
+        state.items.commit([change_for(plan, old, new)])
+    write_capacity(per, plan, old, new)
+    return {"TableName": plan.table.name}
+
+
+# ---------------------------------------------------------------------------- transactions
+def _tx_invalid(i: int, message: str) -> ValidationException:
+    return ValidationException(f"Validation failed in TransactStatements[{i}]: {message}")
+
+
+def execute_transaction(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    token = p.get("ClientRequestToken")
+    now = time.time()
+    fingerprint = None
+    if token:
+        for k, (_, _, exp) in list(state.transaction_tokens.items()):
+            if exp < now:
+                del state.transaction_tokens[k]
+        fingerprint = orjson.dumps(["ExecuteTransaction", p.get("TransactStatements")],
+                                   option=orjson.OPT_SORT_KEYS, default=repr)
+        seen = state.transaction_tokens.get((ctx.account_id, "partiql:" + token))
+        if seen is not None:
+            if seen[0] != fingerprint:
+                raise IdempotentParameterMismatchException(
+                    "Request has a different parameters than original request with the same client request token")
+            return seen[1]
+    requests = p["TransactStatements"]
+    statements: list[Statement] = []
+    for i, r in enumerate(requests):
+        try:
+            statements.append(parse(r["Statement"], r.get("Parameters")))
+        except ValidationException as err:
+            raise _tx_invalid(i, err.message) from None
+    if len({is_read(s) for s in statements}) > 1:
+        raise ValidationException(MSG_MIXED)
+    mode = p.get("ReturnConsumedCapacity")
+    if statements and is_read(statements[0]):
+        out = _tx_read(state, ctx, statements, mode)
+    else:
+        out = _tx_write(state, ctx, requests, statements, mode)
+    if token:
+        state.transaction_tokens[(ctx.account_id, "partiql:" + token)] = (fingerprint, out, now + TOKEN_TTL)
+    return out
+
+
+def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) -> dict:
+    plans: list[SelectPlan] = []
+    for i, stmt in enumerate(statements):
+        if stmt.index is not None:
+            state.table(ctx, stmt.table)
+            raise _tx_invalid(i, MSG_TX_INDEX)
+        try:
+            plan = plan_select(state, ctx, stmt, True)
+        except ValidationException as err:
+            raise _tx_invalid(i, err.message) from None
+        if plan.full_key() is None:
+            raise _tx_invalid(i, MSG_TX_SELECT_KEY)
+        plans.append(plan)
+    responses = []
+    per: dict[str, Consumed] = {}
+    for plan in plans:
+        item, size = get_one(state, plan)
+        responses.append({"Item": item} if item is not None else {})
+        c = per.setdefault(plan.table.name, Consumed(plan.table.name, split="ReadCapacityUnits"))
+        c.add_table(2.0 * read_units(size, True))
+    out: dict[str, Any] = {"Responses": responses}
+    if wants_capacity(mode):
+        out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
+    return out
+
+
+def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statements: list, mode) -> dict:
+    plans = []
+    keys = set()
+    for i, stmt in enumerate(statements):
+        try:
+            plan = plan_write(state, ctx, stmt)
+        except ValidationException as err:
+            raise _tx_invalid(i, err.message) from None
+        if plan.key in keys:
+            raise ValidationException("Transaction request cannot include multiple operations on one item")
+        keys.add(plan.key)
+        plans.append(plan)
+    reasons: list[dict] = []
+    changes = []
+    olds_news = []
+    failed = False
+    for r, plan in zip(requests, plans):
+        old = state.items.get(plan.key)
+        try:
+            writes, new = plan.run(old)
+        except StatementFailure as f:
+            reason: dict[str, Any] = {"Code": f.code, "Message": f.message}
+            if r.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and f.item is not None:
+                reason["Item"] = f.item
+            reasons.append(reason)
+            failed = True
+            continue
+        except ValidationException as err:
+            reasons.append({"Code": "ValidationError", "Message": err.message})
+            failed = True
+            continue
+        reasons.append({"Code": "None"})
+        olds_news.append((plan, old, new))
+        if writes:
+            changes.append(change_for(plan, old, new))
+    if failed:
+        codes = ", ".join(r["Code"] for r in reasons)
+        raise TransactionCanceledException(
+            f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+            extra={"CancellationReasons": reasons})
+    if changes:
+        state.items.commit(changes)
+    out: dict[str, Any] = {"Responses": []}
+    if wants_capacity(mode):
+        per: dict[str, Consumed] = {}
+        for plan, old, new in olds_news:
+            write_capacity(per, plan, old, new, transactional=True)
+        out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
+    return out
