@@ -226,3 +226,32 @@ def test_throttled_stream_delays_but_delivers_everything(srv):
     m = re.search(r'tidestream_cdc_throttled_put_record_total\{table="orders"\} (\d+)', text)
     assert m and int(m.group(1)) > 0, text
     assert "tidestream_cdc_outbox_depth 0" in text
+
+
+def test_stream_deleted_under_an_active_destination(srv):
+    ddb, kin, arn = setup_cdc(srv, shards=1)
+    kin.delete_stream(StreamName="changes")
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "orphan"}})
+    deadline = time.time() + 10
+    d = {}
+    while time.time() < deadline:
+        d = ddb.describe_kinesis_streaming_destination(TableName="orders")["KinesisDataStreamDestinations"][0]
+        if d["DestinationStatus"] == "ENABLE_FAILED":
+            break
+        time.sleep(0.05)
+    assert d["DestinationStatus"] == "ENABLE_FAILED" and "not found" in d["DestinationStatusDescription"]
+    with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    assert 'tidestream_cdc_failed_to_replicate_record_total{table="orders"} 1' in text
+    # the table itself never noticed: writes keep working
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "still-fine"}})
+    assert "Item" in ddb.get_item(TableName="orders", Key={"pk": {"S": "still-fine"}})
+
+
+def test_destination_by_table_arn(srv):
+    ddb, kin, arn = setup_cdc(srv, shards=1)
+    table_arn = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
+    d = ddb.describe_kinesis_streaming_destination(TableName=table_arn)
+    assert d["TableName"] == "orders" and d["KinesisDataStreamDestinations"][0]["StreamArn"] == arn
+    r = ddb.disable_kinesis_streaming_destination(TableName=table_arn, StreamArn=arn)
+    assert r["TableName"] == "orders" and r["DestinationStatus"] == "DISABLING"
