@@ -7,7 +7,9 @@ chaos switch asks for them). Throttled records stay in the outbox and are retrie
 a shard that refuses one record refuses the rest of the batch, so one item's changes keep their
 order. Entries for a stream that no longer exists, records over the stream's size limit and
 entries older than the retry horizon are dropped and counted (FailedToReplicateRecordCount).
-The table's write path never waits for any of this.
+The table's write path never waits for any of this. In strict durability, an entry is published
+only after its commit was fsynced, so a consumer never sees a change that a power loss could
+undo (the published record itself may still be lost; the outbox entry then publishes it again).
 """
 
 from __future__ import annotations
@@ -127,6 +129,10 @@ class Publisher:
             else:
                 await wake.wait()
             wake.clear()
+            # publish only changes whose commit is on disk: a consumer must never see a change
+            # that a power loss could take back (strict mode; relaxed returns at once). Waiting
+            # for the group commit also gathers concurrent commits into one batch.
+            await self.engine.durable()
             try:
                 progress, throttled = self.drain_once()
             except Exception:  # never let one bad entry stop delivery for everyone
