@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import zlib
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import orjson
 
@@ -20,7 +20,7 @@ from ..context import RequestContext
 from ..errors import AwsError
 from ..service import ServiceSpec, Streaming
 from .auth import account_for, parse_credential
-from .messages import Request, Response
+from .messages import Deferred, Request, Response
 
 log = logging.getLogger("tidestream")
 
@@ -80,7 +80,13 @@ class Application:
         if method == "POST" and (req.path in ("/", "") or req.path.startswith("/?")):
             target = req.headers.get("x-amz-target")
             if target:
-                return await self._dispatch(req, target)
+                r = self._dispatch(req, target)
+                if isinstance(r, Response):
+                    return r
+                if isinstance(r, Deferred):
+                    await r.future
+                    return r.response
+                return await r
             return self._service_error(None, AwsError("", code="UnknownOperationException"),
                                        uuid4_text())
         if method == "OPTIONS":
@@ -101,7 +107,19 @@ class Application:
             return Response(200, b'{"reset":true}', [("Content-Type", "application/json")])
         return Response(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
 
-    async def _dispatch(self, req: Request, target: str) -> Response:
+    def dispatch(self, req: Request) -> Response | Deferred | Awaitable[Response]:
+        """Handle a request without awaiting when possible (the HTTP/1.1 fast path).
+
+        Returns a Response ready to send; a Deferred whose future must finish first (group
+        commit); or an awaitable for everything that really is asynchronous.
+        """
+        if req.method == "POST" and (req.path in ("/", "") or req.path.startswith("/?")):
+            target = req.headers.get("x-amz-target")
+            if target:
+                return self._dispatch(req, target)
+        return self(req)
+
+    def _dispatch(self, req: Request, target: str) -> Response | Deferred | Awaitable[Response]:
         request_id = uuid4_text()
         prefix, _, op_name = target.partition(".")
         spec = self.by_prefix.get(prefix)
@@ -123,8 +141,22 @@ class Application:
                 params = self.validator(spec.name, op_name, cbor)(params)
             before = self.engine.written
             result = spec.operations[op_name](ctx, params)
-            if hasattr(result, "__await__"):  # async operations (no inspect import: memory)
-                result = await result
+        except AwsError as err:
+            return self._service_error(spec, err, request_id, cbor)
+        if hasattr(result, "__await__"):  # an async operation: finish on the event loop
+            return self._finish(spec, result, before, request_id, cbor)
+        resp = self._streaming(spec, result, request_id) if isinstance(result, Streaming) \
+            else self._ok(spec, result, request_id, cbor)
+        if self.engine.written != before:
+            fut = self.engine.sync_future()
+            if fut is not None:
+                return Deferred(resp, fut)
+        return resp
+
+    async def _finish(self, spec: ServiceSpec, pending: Any, before: int, request_id: str,
+                      cbor: bool) -> Response:
+        try:
+            result = await pending
             if self.engine.written != before:
                 await self.engine.durable()
         except AwsError as err:

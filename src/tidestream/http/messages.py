@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 
 @dataclass(slots=True)
@@ -25,6 +25,14 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     #: for streamed responses (event streams): chunks yielded until the stream ends
     stream: AsyncIterator[bytes] | None = None
+
+
+@dataclass(slots=True)
+class Deferred:
+    """A response that may leave only once ``future`` is done (its writes are on disk)."""
+
+    response: Response
+    future: Any
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -19,7 +19,7 @@ from http import HTTPStatus
 import httptools
 
 from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
-from .messages import Handler, Request, Response
+from .messages import Deferred, Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
 
@@ -37,7 +37,8 @@ _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 class HttpProtocol(asyncio.Protocol):
     __slots__ = ("handler", "transport", "parser", "url", "headers", "body", "queue", "worker",
                  "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard",
-                 "deadline", "in_head", "head_bytes", "body_len", "started", "last_done")
+                 "deadline", "in_head", "head_bytes", "body_len", "started", "last_done",
+                 "dispatch", "waiting")
 
     def __init__(self, handler: Handler, tls_h2: bool = False) -> None:
         self.handler = handler
@@ -56,6 +57,10 @@ class HttpProtocol(asyncio.Protocol):
         self.h2 = None
         self.tls_h2 = tls_h2
         self.discard = False
+        #: the application's synchronous entry point, when it has one (see Application.dispatch)
+        self.dispatch = getattr(handler, "dispatch", None)
+        #: a Deferred response is waiting for its fsync; its callback continues the queue
+        self.waiting = False
         self.deadline: asyncio.TimerHandle | None = None
         #: loop time the current request's first byte arrived (None between requests), and
         #: when the last response went out; the timers read these lazily, so a request costs
@@ -92,7 +97,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _idle_timeout(self) -> None:
         self.idle = None
-        busy = self.started is not None or self.queue or (self.worker is not None and not self.worker.done())
+        busy = (self.started is not None or self.queue or self.waiting
+                or (self.worker is not None and not self.worker.done()))
         if busy:  # a request is arriving or being answered: its own deadline governs
             self._arm_idle()
             return
@@ -132,7 +138,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.started is not None:
             self._fail(400, "SerializationException", "Incomplete HTTP request")
             return True
-        if self.queue or (self.worker is not None and not self.worker.done()):
+        if self.queue or self.waiting or (self.worker is not None and not self.worker.done()):
             self.closing = True
             return True
         return None
@@ -235,36 +241,88 @@ class HttpProtocol(asyncio.Protocol):
         self._kick()
 
     # processing -------------------------------------------------------------------------
+    # Requests are answered in arrival order. The common case completes synchronously: the
+    # application returns a Response (a read) or a Deferred (a write waiting for its group
+    # commit's fsync, answered from the future's callback), so no task or coroutine is created
+    # per request. Async operations and streamed responses fall back to a worker task.
     def _kick(self) -> None:
-        if self.worker is None or self.worker.done():
-            self.worker = self.loop.create_task(self._work())
+        if self.waiting or (self.worker is not None and not self.worker.done()):
+            return  # the pending response's completion continues with the queue
+        self._drain()
 
-    async def _work(self) -> None:
+    def _drain(self) -> None:
+        dispatch = self.dispatch
         while self.queue and self.transport is not None and not self.transport.is_closing():
             item = self.queue.popleft()
             close = self.closing and not self.queue
             if isinstance(item, Response):
-                resp = item
-                accept_gzip = False
-            else:
-                try:
-                    resp = await self.handler(item)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # the application shapes errors; this is the last guard
-                    log.exception("unhandled error")
-                    resp = _error_response(500, "InternalFailure", "Internal server error")
-                accept_gzip = "gzip" in item.headers.get("accept-encoding", "")
-                close = close or item.headers.get("connection", "").lower() == "close"
-            await self._send(resp, accept_gzip, close)
-            if close:
-                self._close()
+                self._write(item, False, close)
+                if close:
+                    self._close()
+                    return
+                continue
+            accept_gzip = "gzip" in item.headers.get("accept-encoding", "")
+            close = close or item.headers.get("connection", "").lower() == "close"
+            try:
+                r = dispatch(item) if dispatch is not None else self.handler(item)
+            except Exception:  # the application shapes errors; this is the last guard
+                log.exception("unhandled error")
+                r = _error_response(500, "InternalFailure", "Internal server error")
+            if isinstance(r, Response) and r.stream is None:
+                self._write(r, accept_gzip, close)
+                if close:
+                    self._close()
+                    return
+                continue
+            if isinstance(r, Deferred):
+                self.waiting = True
+                r.future.add_done_callback(
+                    lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c))
                 return
+            self.worker = self.loop.create_task(self._work(r, accept_gzip, close))
+            return
+        self._idle_again()
+
+    def _idle_again(self) -> None:
         if self.closing and self.transport is not None:  # the client half-closed: all answered
             self._close()
             return
         self.last_done = self.loop.time()
         self._arm_idle()
+
+    def _deferred_done(self, fut: asyncio.Future, resp: Response, accept_gzip: bool, close: bool) -> None:
+        self.waiting = False
+        if self.transport is None or self.transport.is_closing():
+            return
+        if fut.cancelled() or fut.exception() is not None:  # the fsync failed: not acknowledged
+            log.error("write not made durable: %r", None if fut.cancelled() else fut.exception())
+            resp = _error_response(500, "InternalFailure", "Internal server error")
+        self._write(resp, accept_gzip, close)
+        if close:
+            self._close()
+            return
+        self._drain()
+
+    async def _work(self, pending, accept_gzip: bool, close: bool) -> None:
+        """Finish one asynchronous request (or stream a response), then go on with the queue."""
+        try:
+            resp = pending if isinstance(pending, Response) else await pending
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the application shapes errors; this is the last guard
+            log.exception("unhandled error")
+            resp = _error_response(500, "InternalFailure", "Internal server error")
+        if self.transport is None or self.transport.is_closing():
+            return
+        if resp.stream is not None:
+            await self._send_stream(resp, close)
+        else:
+            self._write(resp, accept_gzip, close)
+        if close:
+            self._close()
+            return
+        self.worker = None
+        self._drain()
 
     def _close(self) -> None:
         t = self.transport
@@ -278,27 +336,18 @@ class HttpProtocol(asyncio.Protocol):
         else:
             t.close()
 
-    async def _send(self, resp: Response, accept_gzip: bool, close: bool) -> None:
-        t = self.transport
-        assert t is not None
+    def _head(self, resp: Response, close: bool) -> list[bytes]:
         head = [b"HTTP/1.1 %d %s\r\n" % (resp.status, _REASONS.get(resp.status, "").encode())]
         for k, v in resp.headers:
             head.append(b"%s: %s\r\n" % (k.encode(), v.encode("latin-1")))
         if close:
             head.append(b"Connection: close\r\n")
-        if resp.stream is not None:
-            head.append(b"Transfer-Encoding: chunked\r\n\r\n")
-            t.write(b"".join(head))
-            try:
-                async for chunk in resp.stream:
-                    if t.is_closing():
-                        break
-                    if chunk:
-                        t.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            finally:
-                if not t.is_closing():
-                    t.write(b"0\r\n\r\n")
-            return
+        return head
+
+    def _write(self, resp: Response, accept_gzip: bool, close: bool) -> None:
+        t = self.transport
+        assert t is not None
+        head = self._head(resp, close)
         body = resp.body
         if accept_gzip and len(body) > 1024:
             body = gzip.compress(body, 1)
@@ -306,6 +355,22 @@ class HttpProtocol(asyncio.Protocol):
         head.append(b"Content-Length: %d\r\n\r\n" % len(body))
         head.append(body)
         t.write(b"".join(head))
+
+    async def _send_stream(self, resp: Response, close: bool) -> None:
+        t = self.transport
+        assert t is not None and resp.stream is not None
+        head = self._head(resp, close)
+        head.append(b"Transfer-Encoding: chunked\r\n\r\n")
+        t.write(b"".join(head))
+        try:
+            async for chunk in resp.stream:
+                if t.is_closing():
+                    break
+                if chunk:
+                    t.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        finally:
+            if not t.is_closing():
+                t.write(b"0\r\n\r\n")
 
 
 async def serve(handler: Handler, host: str, port: int, ssl_context=None) -> asyncio.base_events.Server:

@@ -21,6 +21,11 @@ from typing import Iterator, Protocol
 from rocksdict import (BlockBasedOptions, Cache, DBRecoveryMode, Env, Options, Rdict, WriteBatch,
                        WriteOptions)
 
+#: event-loop turns a group commit waits before its fsync, so requests already readable on
+#: other connections join it. Measured (16 writers): 0 turns 7.1k PutItem per core-second,
+#: 1: 7.7-9.5k, 2: 8.4k, 4: 10.6-10.9k, 8: 10.5-10.8k, 16: 10.1k; one writer is not slowed.
+GATHER_YIELDS = 4
+
 #: a write: key -> value bytes, or None to delete
 Writes = list[tuple[bytes, bytes | None]]
 
@@ -33,6 +38,7 @@ class Engine(Protocol):
     def write(self, writes: Writes) -> None: ...
     def delete_range(self, start: bytes, end: bytes) -> None: ...
     async def durable(self) -> None: ...
+    def sync_future(self) -> asyncio.Future | None: ...
     def close(self) -> None: ...
 
 
@@ -138,21 +144,32 @@ class RocksEngine:
     # durability --------------------------------------------------------------------------
     async def durable(self) -> None:
         """Wait until every write made so far is on disk (strict mode); otherwise return."""
+        fut = self.sync_future()
+        if fut is not None:
+            await fut
+
+    def sync_future(self) -> asyncio.Future | None:
+        """A future done once every write made so far is on disk; None if that is already so
+        (or the mode doesn't wait). Callers that can't ``await`` attach a callback instead."""
         if self.durability != "strict":
-            return
+            return None
         target = self.written
         if self._synced >= target:
-            return
+            return None
         fut = asyncio.get_running_loop().create_future()
         self._waiters.append((target, fut))
         if self._sync_task is None:
             self._sync_task = asyncio.ensure_future(self._sync_loop())
-        await fut
+        return fut
 
     async def _sync_loop(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._waiters:
+                # an fsync costs ~80 µs of CPU here whatever it covers: let the requests that
+                # are already readable on other connections run first, so they join this group
+                for _ in range(GATHER_YIELDS):
+                    await asyncio.sleep(0)
                 covered = self.written
                 await loop.run_in_executor(None, self._fsync)
                 self._synced = covered
