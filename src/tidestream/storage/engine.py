@@ -69,6 +69,9 @@ class RocksEngine:
         table = BlockBasedOptions()
         table.set_block_cache(Cache(16 * 1024 * 1024))
         table.set_cache_index_and_filter_blocks(True)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
+        # point reads (GetItem, the old image of every write) skip files without the key
+        table.set_bloom_filter(10, False)
         opts.set_block_based_table_factory(table)
         self._tmp: str | None = None
         if in_memory:
