@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections import OrderedDict
+import time
 from typing import Any
 
 import cbor2
@@ -24,7 +24,8 @@ from .metrics import Metrics
 OUTBOX = b"\x04"
 OUTBOX_END = b"\x05"
 _CAPTURING = (D.ACTIVE, D.UPDATING)
-_REMEMBERED_ITEMS = 200_000
+#: past this many remembered items, forget those whose last timestamp is already in the past
+_PRUNE_AT = 4096
 
 
 def outbox_key(seq: int) -> bytes:
@@ -42,7 +43,10 @@ class Capture:
         self.persist_table = persist_table
         self.seq = self._last_seq() + 1
         #: item key -> last ApproximateCreationDateTime handed out, in microseconds
-        self._last_us: OrderedDict[bytes, int] = OrderedDict()
+        self._last_us: dict[bytes, int] = {}
+        # a clock that never steps back within the process, anchored on the wall clock
+        self._wall0 = time.time()
+        self._mono0 = time.monotonic()
         self.wake = asyncio.Event()
         #: entries of the commit being written, handed to :attr:`on_committed` once it is durable-
         #: ordered in the engine (so a failed write never publishes a change that didn't happen)
@@ -70,10 +74,14 @@ class Capture:
                 return d
         return None
 
-    def _timestamp(self, item_key: bytes, now: float, micro: bool) -> int:
-        """Per-item strictly increasing: +1 unit on ties, as AWS documented it."""
-        last = self._last_us.get(item_key, -1)
-        now_us = int(now * 1_000_000)
+    def _timestamp(self, item_key: bytes, micro: bool) -> int:
+        """Per-item strictly increasing: +1 unit on ties, as AWS documented it.
+
+        Only items whose last timestamp is not yet in the past need remembering, so the memory
+        is bounded by the changes of about one millisecond, not by the number of items."""
+        now_us = int((self._wall0 + time.monotonic() - self._mono0) * 1_000_000)
+        remembered = self._last_us
+        last = remembered.get(item_key, -1)
         if micro:
             ts = now_us if now_us > last else last + 1
             stored = ts
@@ -82,10 +90,9 @@ class Capture:
             if ts * 1000 + 999 <= last:
                 ts = last // 1000 + 1
             stored = ts * 1000 + 999
-        self._last_us[item_key] = stored
-        self._last_us.move_to_end(item_key)
-        if len(self._last_us) > _REMEMBERED_ITEMS:
-            self._last_us.popitem(last=False)
+        remembered[item_key] = stored
+        if len(remembered) > _PRUNE_AT:
+            self._last_us = {k: v for k, v in remembered.items() if v >= now_us}
         return ts
 
     def __call__(self, changes: list, now: float) -> list[tuple[bytes, bytes | None]]:
@@ -106,7 +113,7 @@ class Capture:
             entry = {
                 "a": table.account, "r": table.region, "n": table.name, "tid": table.table_id,
                 "k": ch.key, "keys": keys, "old": ch.old, "new": ch.new,
-                "ts": self._timestamp(ch.key, now, micro), "us": micro, "ttl": ch.by_ttl,
+                "ts": self._timestamp(ch.key, micro), "us": micro, "ttl": ch.by_ttl,
                 "id": uuid4_text(), "d": dest["arn"], "at": now, "sz": size,
             }
             key = outbox_key(self.seq)
