@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from ..context import RequestContext
 from ..errors import ResourceNotFoundException
 from ..storage.engine import Engine
+from .idempotency import Tokens
 from .itemstore import ItemStore
 from .tables import Catalog, Table
 
@@ -35,7 +36,7 @@ class DynamoState:
         #: the Kinesis service; without it every stream counts as present)
         self.stream_check: Callable[[str], str | None] = lambda arn: None
         #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
-        self.transaction_tokens: dict[tuple[str, str], tuple[Any, dict, float]] = {}
+        self.transaction_tokens = Tokens()
 
     def reload(self) -> None:
         self.catalog.load()

@@ -7,15 +7,13 @@ together. ClientRequestToken makes a TransactWriteItems idempotent for 10 minute
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import orjson
 
 from ...context import RequestContext
-from ...errors import (AwsError, IdempotentParameterMismatchException,
-                       TransactionCanceledException, ValidationException)
+from ...errors import (AwsError, TransactionCanceledException, ValidationException)
 from ..attributes import from_wire_item
+from ..idempotency import fingerprint
 from ..capacity import Consumed, item_read_units, wants_capacity
 from ..itemstore import Change
 from ..keys import validate_item_keys, validate_key
@@ -24,7 +22,6 @@ from ..sizes import check_item_size
 from ..state import DynamoState, schema_of
 from . import operation
 
-TOKEN_TTL = 600.0
 _ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
 
 
@@ -46,18 +43,11 @@ def _cancel(reasons: list[dict]) -> TransactionCanceledException:
 @operation("TransactWriteItems")
 def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     token = p.get("ClientRequestToken")
-    now = time.time()
     if token:
-        for k, (_, _, exp) in list(state.transaction_tokens.items()):
-            if exp < now:
-                del state.transaction_tokens[k]
-        fingerprint = orjson.dumps(p.get("TransactItems"), option=orjson.OPT_SORT_KEYS, default=repr)
-        seen = state.transaction_tokens.get((ctx.account_id, token))
+        digest = fingerprint("TransactWriteItems", p.get("TransactItems"))
+        seen = state.transaction_tokens.replay(ctx.account_id, token, digest)
         if seen is not None:
-            if seen[0] != fingerprint:
-                raise IdempotentParameterMismatchException(
-                    "Request has a different parameters than original request with the same client request token")
-            return seen[1]
+            return seen
     items = p["TransactItems"]
     plans = []
     keys_seen = set()
@@ -125,7 +115,7 @@ def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             c.add_write(ch.old, ch.new, schema_of(ch.table), transactional=True)
         out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
     if token:
-        state.transaction_tokens[(ctx.account_id, token)] = (fingerprint, out, now + TOKEN_TTL)
+        state.transaction_tokens.remember(ctx.account_id, token, digest, out)
     return out
 
 

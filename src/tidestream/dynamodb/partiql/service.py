@@ -8,14 +8,12 @@ serializes requests, as for TransactWriteItems).
 
 from __future__ import annotations
 
-import time
 from typing import Any, Optional
 
-import orjson
 
 from ...context import RequestContext
-from ...errors import (AwsError, ConditionalCheckFailedException, IdempotentParameterMismatchException,
-                       TransactionCanceledException, ValidationException)
+from ...errors import (AwsError, ConditionalCheckFailedException, TransactionCanceledException, ValidationException)
+from ..idempotency import fingerprint
 from ..capacity import Consumed, read_units, wants_capacity
 from . import Statement, is_read, parse
 from .errors import (MSG_BATCH_SELECT_KEY, MSG_EXISTS_ONLY_IN_TX, MSG_TX_INDEX,
@@ -24,7 +22,6 @@ from .execute import (SelectPlan, StatementFailure, change_for, get_one, plan_se
                                plan_write, run_select, write_capacity)
 from ..state import DynamoState
 
-TOKEN_TTL = 600.0
 MSG_MIXED = "Unsupported operation: A request must contain either only read statements or only write statements"
 
 
@@ -143,20 +140,11 @@ def _tx_invalid(i: int, message: str) -> ValidationException:
 
 def execute_transaction(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     token = p.get("ClientRequestToken")
-    now = time.time()
-    fingerprint = None
     if token:
-        for k, (_, _, exp) in list(state.transaction_tokens.items()):
-            if exp < now:
-                del state.transaction_tokens[k]
-        fingerprint = orjson.dumps(["ExecuteTransaction", p.get("TransactStatements")],
-                                   option=orjson.OPT_SORT_KEYS, default=repr)
-        seen = state.transaction_tokens.get((ctx.account_id, "partiql:" + token))
+        digest = fingerprint("ExecuteTransaction", p.get("TransactStatements"))
+        seen = state.transaction_tokens.replay(ctx.account_id, "partiql:" + token, digest)
         if seen is not None:
-            if seen[0] != fingerprint:
-                raise IdempotentParameterMismatchException(
-                    "Request has a different parameters than original request with the same client request token")
-            return seen[1]
+            return seen
     requests = p["TransactStatements"]
     statements: list[Statement] = []
     for i, r in enumerate(requests):
@@ -172,7 +160,7 @@ def execute_transaction(state: DynamoState, ctx: RequestContext, p: dict) -> dic
     else:
         out = _tx_write(state, ctx, requests, statements, mode)
     if token:
-        state.transaction_tokens[(ctx.account_id, "partiql:" + token)] = (fingerprint, out, now + TOKEN_TTL)
+        state.transaction_tokens.remember(ctx.account_id, "partiql:" + token, digest, out)
     return out
 
 
