@@ -32,6 +32,7 @@ from ..http import eventstream
 from . import records, sequence
 from .consumers import parse_consumer_arn
 from .messages import shard_missing
+from .shards import child_shards
 from .shards import parse_shard_id, shard_id
 
 log = logging.getLogger("tidestream.kinesis")
@@ -138,19 +139,6 @@ def start_counter(state, stream, shard, position: dict) -> int:
         return records.counter_at_time(state.engine, records.shard_prefix(stream.id, shard.index),
                                        last, ts_ms)
     raise InvalidArgumentException(f"Invalid StartingPosition.Type {kind}.")
-
-
-def child_shards(stream, shard) -> list[dict[str, Any]]:
-    out = []
-    for idx in shard.children:
-        child = stream.shards.get(idx)
-        if child is None:
-            continue
-        parents = [shard_id(p) for p in (child.parent, child.adjacent_parent) if p is not None]
-        out.append({"ShardId": child.id, "ParentShards": parents,
-                    "HashKeyRange": {"StartingHashKey": str(child.start),
-                                     "EndingHashKey": str(child.end)}})
-    return out
 
 
 # the operation -------------------------------------------------------------------------------

@@ -116,3 +116,17 @@ def uniform_lineage(old: list[Shard], new_ranges: list[tuple[int, int]]) -> list
         over = [s.index for s in old if s.start <= hi and s.end >= lo]
         out.append((over[0] if over else None, over[1] if len(over) > 1 else None))
     return out
+
+
+def child_shards(stream: Any, shard: "Shard") -> list[dict[str, Any]]:
+    """The ChildShards member at the end of a closed shard (GetRecords, SubscribeToShard)."""
+    out = []
+    for idx in shard.children:
+        child = stream.shards.get(idx)
+        if child is None:
+            continue
+        parents = [shard_id(p) for p in (child.parent, child.adjacent_parent) if p is not None]
+        out.append({"ShardId": child.id, "ParentShards": parents,
+                    "HashKeyRange": {"StartingHashKey": str(child.start),
+                                     "EndingHashKey": str(child.end)}})
+    return out

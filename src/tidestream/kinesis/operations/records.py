@@ -15,7 +15,7 @@ from ...errors import (InvalidArgumentException, ProvisionedThroughputExceededEx
 from .. import iterators, records, sequence
 from ..append import blob, check_record_sizes, explicit_hash_key, plan_append
 from ..messages import rate_exceeded, shard_missing, shard_not_found, stream_not_found
-from ..shards import Shard, parse_shard_id, shard_id
+from ..shards import Shard, child_shards, parse_shard_id, shard_id
 from ..streams import Stream, parse_arn
 from . import operation
 
@@ -164,19 +164,6 @@ def get_shard_iterator(state, ctx, params: dict) -> dict:
                                              stream.name)}
 
 
-def _child_shards(stream: Stream, shard: Shard) -> list[dict[str, Any]]:
-    out = []
-    for idx in shard.children:
-        child = stream.shards.get(idx)
-        if child is None:
-            continue
-        parents = [shard_id(p) for p in (child.parent, child.adjacent_parent) if p is not None]
-        out.append({"ShardId": child.id, "ParentShards": parents,
-                    "HashKeyRange": {"StartingHashKey": str(child.start),
-                                     "EndingHashKey": str(child.end)}})
-    return out
-
-
 @operation("GetRecords")
 def get_records(state, ctx, params: dict) -> dict:
     now = state.now_ms()
@@ -222,7 +209,7 @@ def get_records(state, ctx, params: dict) -> dict:
     out: dict[str, Any] = {"Records": recs}
     if not shard.open and nxt > (shard.end_counter or 0):
         out["MillisBehindLatest"] = behind
-        out["ChildShards"] = _child_shards(stream, shard)
+        out["ChildShards"] = child_shards(stream, shard)
         return out
     out["NextShardIterator"] = iterators.issue(state.secret, stream.id, shard.index, nxt, now, stream.name)
     out["MillisBehindLatest"] = behind
