@@ -6,8 +6,8 @@ Starts its own tidestream (strict durability) on a fresh data dir, creates a tab
 Kinesis streaming destination and a plain stream, then runs worker processes doing PutItem,
 UpdateItem, GetItem, Query, BatchWriteItem, TransactWriteItems, PutRecords and GetRecords until
 time is up. Every 10 s it samples operations done, errors and the server's RSS. At the end it
-checks that every change reached the stream and that memory stayed bounded after warm-up
-(exit status 1 if not), and writes a Markdown report.
+checks that every change reached the stream, that nothing failed, and that memory levels off
+(RSS growth over the last third of the run; exit status 1 if not), and writes a Markdown report.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ import urllib.request
 from pathlib import Path
 
 SAMPLE_S = 10.0
-WARMUP_FRACTION = 0.2
-#: RSS may grow at most this much between the end of warm-up and the end of the run
-RSS_GROWTH_LIMIT_MIB = 40.0
+#: memory is "bounded" when RSS grows at most this much over the last third of the run (caches
+#: such as RocksDB's memtables and block cache, and the 10-minute idempotency-token window,
+#: fill during the first minutes and then level off; a leak keeps climbing)
+TAIL_FRACTION = 1 / 3
+RSS_TAIL_GROWTH_LIMIT_MIB = 10.0
 
 
 def _free_port() -> int:
@@ -164,10 +166,10 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(data, ignore_errors=True)
-    warm = [s for s in samples if s["t"] >= a.minutes * 60 * WARMUP_FRACTION]
-    growth = (warm[-1]["rss_mib"] - warm[0]["rss_mib"]) if len(warm) >= 2 else 0.0
+    tail = [s for s in samples if s["t"] >= a.minutes * 60 * (1 - TAIL_FRACTION)]
+    growth = (tail[-1]["rss_mib"] - tail[0]["rss_mib"]) if len(tail) >= 2 else 0.0
     total_ops = counters[0]
-    ok = growth <= RSS_GROWTH_LIMIT_MIB and captured == published and errors[0] == 0
+    ok = growth <= RSS_TAIL_GROWTH_LIMIT_MIB and captured == published and errors[0] == 0
     lines = [
         "# Soak: mixed workload with change capture",
         "",
@@ -178,7 +180,8 @@ def main() -> int:
         f"- Errors: {errors[0]}",
         f"- Changes captured / published: {captured:,} / {published:,} ({depth[0] if depth else 'outbox depth n/a'})",
         f"- RSS: {samples[0]['rss_mib']:.1f} MiB at first sample, {max(s['rss_mib'] for s in samples):.1f} MiB peak, "
-        f"{samples[-1]['rss_mib']:.1f} MiB at the end; growth after warm-up {growth:+.1f} MiB (limit {RSS_GROWTH_LIMIT_MIB:g})",
+        f"{samples[-1]['rss_mib']:.1f} MiB at the end; growth over the last third of the run "
+        f"{growth:+.1f} MiB (bounded if <= {RSS_TAIL_GROWTH_LIMIT_MIB:g})",
         f"- Verdict: {'PASS' if ok else 'FAIL'}",
         "",
         "| t (s) | ops/s | errors (cumulative) | RSS (MiB) |",
