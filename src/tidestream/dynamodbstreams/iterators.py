@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import struct
 from typing import NamedTuple
 
+from .. import signing
 from ..errors import ExpiredIteratorException, ValidationException
 
 TTL_MS = 15 * 60 * 1000
@@ -36,7 +35,7 @@ def invalid() -> ValidationException:
 
 def issue(secret: bytes, arn: str, stream_id: int, counter: int, now_ms: int) -> str:
     body = _BODY.pack(_VERSION, stream_id, counter, now_ms)
-    tag = hmac.new(secret, arn.encode() + body, hashlib.sha256).digest()[:_TAG]
+    tag = signing.tag(secret, arn.encode() + body, _TAG)
     return f"{arn}|1|" + base64.b64encode(body + tag).decode("ascii")
 
 
@@ -52,7 +51,7 @@ def open_(secret: bytes, token: str, now_ms: int) -> Position:
     if len(raw) != _BODY.size + _TAG:
         raise invalid()
     body, tag = raw[:_BODY.size], raw[_BODY.size:]
-    if not hmac.compare_digest(hmac.new(secret, arn.encode() + body, hashlib.sha256).digest()[:_TAG], tag):
+    if len(tag) != _TAG or not signing.verify(secret, arn.encode() + body, tag):
         raise invalid()
     version, stream_id, counter, issued = _BODY.unpack(body)
     if version != _VERSION:

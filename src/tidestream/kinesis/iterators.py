@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import struct
 from typing import NamedTuple
 
+from .. import signing
 from ..errors import ExpiredIteratorException
 from .messages import amz_time, invalid_iterator
 
@@ -38,7 +37,7 @@ def issue(secret: bytes, stream_id: int, shard_index: int, counter: int, now_ms:
           stream_name: str) -> str:
     """A new iterator reading *shard_index* from *counter* on."""
     body = _BODY.pack(_VERSION, stream_id, shard_index, counter, now_ms) + stream_name.encode()
-    tag = hmac.new(secret, body, hashlib.sha256).digest()[:_TAG]
+    tag = signing.tag(secret, body, _TAG)
     return base64.b64encode(body + tag).decode("ascii")
 
 
@@ -51,7 +50,7 @@ def open_(secret: bytes, token: str, now_ms: int) -> Position:
     if len(raw) < _BODY.size + _TAG:
         raise invalid_iterator()
     body, tag = raw[:-_TAG], raw[-_TAG:]
-    if not hmac.compare_digest(hmac.new(secret, body, hashlib.sha256).digest()[:_TAG], tag):
+    if len(tag) != _TAG or not signing.verify(secret, body, tag):
         raise invalid_iterator()
     version, stream_id, shard_index, counter, created = _BODY.unpack_from(body)
     if version != _VERSION:

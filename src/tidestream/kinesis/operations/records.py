@@ -202,7 +202,8 @@ def get_records(state, ctx, params: dict) -> dict:
     last = state.counters.get((stream.id, shard.index), [0, 0])[0]
     if nxt <= last:
         nxt_ms = records.arrival_of(state.engine, prefix, nxt) if not recs else last_ms
-        behind = max(0, now - (nxt_ms or now))
+        # records remain: never report 0 ("caught up"), even when they arrived this millisecond
+        behind = max(1, now - (nxt_ms or now))
     else:
         nxt = max(nxt, last + 1)
         behind = 0

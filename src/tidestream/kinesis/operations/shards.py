@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from typing import Any
 
 import orjson
 
+from ... import signing
 from ...errors import (ExpiredNextTokenException, InvalidArgumentException, LimitExceededException,
                        ValidationException)
 from .. import records
@@ -24,7 +23,7 @@ LIST_MAX = 1000
 
 # ListShards ------------------------------------------------------------------------------------
 def _sign(state, body: bytes) -> str:
-    tag = hmac.new(state.secret, body, hashlib.sha256).digest()[:12]
+    tag = signing.tag(state.secret, body, 12)
     return base64.urlsafe_b64encode(body + tag).decode()
 
 
@@ -32,7 +31,7 @@ def _unsign(state, token: str) -> dict:
     try:
         raw = base64.urlsafe_b64decode(token.encode())
         body, tag = raw[:-12], raw[-12:]
-        if hmac.compare_digest(hmac.new(state.secret, body, hashlib.sha256).digest()[:12], tag):
+        if len(tag) == 12 and signing.verify(state.secret, body, tag):
             return orjson.loads(body)
     except Exception:
         pass
