@@ -86,3 +86,24 @@ def test_chaos_duplicates_and_reorders_but_never_loses(tmp_path):
         assert keys != sorted(keys, key=lambda k: int(k[1:])), "chaos produced no reordering"
     finally:
         s.stop()
+
+
+def test_changes_pending_at_a_crash_are_published_without_new_writes(tmp_path):
+    """A restart publishes what the outbox still holds at once, not at the next table write."""
+    s = start_server(tmp_path, "--kinesis-limits", "on")
+    ddb, kin, _ = setup_cdc(s, shards=1)  # one PROVISIONED shard: 1,000 records/s, so a backlog builds
+    for b in range(80):
+        ddb.batch_write_item(RequestItems={"orders": [
+            {"PutRequest": {"Item": {"pk": {"S": f"k{b}-{i}"}}}} for i in range(25)]})
+    s.kill()  # 2,000 changes acknowledged; some are certainly still in the outbox
+    s2 = start_server(tmp_path, "--kinesis-limits", "on")
+    try:
+        kin = s2.client("kinesis")
+        deadline = time.time() + 20
+        got: set[str] = set()
+        while time.time() < deadline and len(got) < 2000:
+            got = {json.loads(r["Data"])["dynamodb"]["Keys"]["pk"]["S"] for r in read_all(kin, "changes")}
+            time.sleep(0.2)
+        assert len(got) == 2000, f"{2000 - len(got)} changes still unpublished after restart"
+    finally:
+        s2.stop()

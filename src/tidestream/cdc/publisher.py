@@ -120,6 +120,8 @@ class Publisher:
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.0
         wake = self.capture.wake
+        if self._overflow or self._pending:
+            wake.set()  # changes left in the outbox by a crash go out now, not at the next write
         while not stopping.is_set():
             if backoff:
                 try:
