@@ -295,3 +295,24 @@ def parse_responses(buf: bytes) -> list[tuple[int, dict[str, str], bytes]]:
         length = int(hdrs.get("content-length", "0"))
         out.append((status, hdrs, buf[head_end + 4: head_end + 4 + length]))
         i = head_end + 4 + length
+
+
+#: TIDESTREAM_HOSTILE_SCALE=20 for a long bug hunt; CI runs the bounded default
+SCALE = int(os.environ.get("TIDESTREAM_HOSTILE_SCALE", "1"))
+
+
+def module_state(tmp_path_factory, name: str, *args: str):
+    """Body of a module-scoped ``state`` fixture: one hostile server, set up, stopped cleanly."""
+    srv = start_hostile_server(tmp_path_factory, name, *args) if args else start_hostile_server(tmp_path_factory, name)
+    state = State(srv)
+    state.setup()
+    yield state
+    state.raw.close()
+    assert srv.stop() == 0, srv.read_log()
+
+
+def tracked(state):
+    """Body of a ``tracker`` fixture: checks nothing was written and the server is healthy."""
+    t = Tracker(state)
+    yield t
+    state.healthy()

@@ -8,7 +8,6 @@ rejected request must change nothing; the server must stay healthy.
 
 from __future__ import annotations
 
-import os
 
 import cbor2
 import orjson
@@ -17,19 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.hostile_helpers import (
+    SCALE,
+    module_state,
+    tracked,
     OPERATIONS,
     TABLE,
-    State,
     Tracker,
     check_answer,
     headers_for,
     sample_body,
-    start_hostile_server,
     top_members,
 )
 
-#: TIDESTREAM_HOSTILE_SCALE=20 for a long bug hunt; CI runs the bounded default
-SCALE = int(os.environ.get("TIDESTREAM_HOSTILE_SCALE", "1"))
 SETTINGS = dict(deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
@@ -45,19 +43,12 @@ ops = st.sampled_from(OPERATIONS)
 
 @pytest.fixture(scope="module")
 def state(tmp_path_factory):
-    srv = start_hostile_server(tmp_path_factory, "hostile-bodies")
-    st_ = State(srv)
-    st_.setup()
-    yield st_
-    st_.raw.close()
-    assert srv.stop() == 0, srv.read_log()
+    yield from module_state(tmp_path_factory, "hostile-bodies")
 
 
 @pytest.fixture
 def tracker(state):
-    t = Tracker(state)
-    yield t
-    state.healthy()
+    yield from tracked(state)
 
 
 @settings(max_examples=150 * SCALE, **SETTINGS)

@@ -7,16 +7,14 @@ rejected write changes nothing.
 
 from __future__ import annotations
 
-import os
 
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.hostile_helpers import TABLE, State, Tracker, headers_for, start_hostile_server
+from tests.e2e.hostile_helpers import SCALE, TABLE, Tracker, headers_for, module_state, tracked
 
-SCALE = int(os.environ.get("TIDESTREAM_HOSTILE_SCALE", "1"))
 SETTINGS = dict(deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -37,19 +35,12 @@ VALUES = {":v": {"S": "x"}, ":n": {"N": "1"}, ":l": {"L": [{"S": "y"}]}, ":m": {
 
 @pytest.fixture(scope="module")
 def state(tmp_path_factory):
-    srv = start_hostile_server(tmp_path_factory, "hostile-expr")
-    st_ = State(srv)
-    st_.setup()
-    yield st_
-    st_.raw.close()
-    assert srv.stop() == 0, srv.read_log()
+    yield from module_state(tmp_path_factory, "hostile-expr")
 
 
 @pytest.fixture
 def tracker(state):
-    t = Tracker(state)
-    yield t
-    state.healthy()
+    yield from tracked(state)
 
 
 def _placeholders(data, body: dict) -> dict:
