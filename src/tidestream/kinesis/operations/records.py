@@ -38,8 +38,6 @@ def _enc(stream: Stream, out: dict) -> dict:
 @operation("PutRecord")
 def put_record(state, ctx, params: dict) -> dict:
     stream = _writable(state, ctx, params)
-    if type(params.get("Data")) is not bytes:
-        params["Data"] = blob(params.get("Data") or b"")
     check_record_sizes(stream, [params], single=True)
     pk = params["PartitionKey"]
     ehk = params.get("ExplicitHashKey")
@@ -77,9 +75,6 @@ def put_record(state, ctx, params: dict) -> dict:
 @operation("PutRecords")
 def put_records(state, ctx, params: dict) -> dict:
     stream = _writable(state, ctx, params)
-    for entry in params["Records"]:
-        if type(entry.get("Data")) is not bytes:
-            entry["Data"] = blob(entry.get("Data") or b"")
     check_record_sizes(stream, params["Records"], single=False)
     plan = plan_append(state, stream, params["Records"])
     if plan.writes:
