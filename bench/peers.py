@@ -121,8 +121,13 @@ class Running:
     def pid(self) -> int:
         return self.proc.pid
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
         """SIGTERM the server's process group, then SIGKILL after 5 s."""
+        self._terminate()
+        if not keep_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def _terminate(self) -> None:
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -133,7 +138,6 @@ class Running:
                 except ProcessLookupError:
                     pass
                 self.proc.wait(timeout=5)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def log_tail(self, n: int = 2000) -> str:
         try:
@@ -148,10 +152,19 @@ def start(peer: Peer, scratch: Path) -> Running:
     if peer.name == "kinesis-local":  # it also binds port+1 for TLS
         while not _port_free(port + 1):
             port = free_port()
-    data_dir = tempfile.mkdtemp(prefix=f"{peer.name}-", dir=scratch)
+    return _spawn(peer, port, tempfile.mkdtemp(prefix=f"{peer.name}-", dir=scratch), scratch)
+
+
+def restart(run: Running) -> Running:
+    """Stop ``run`` cleanly and start the same server again on its data dir and port."""
+    run.stop(keep_data=True)
+    return _spawn(run.peer, run.port, run.data_dir, Path(run.log_path).parent)
+
+
+def _spawn(peer: Peer, port: int, data_dir: str, scratch: Path) -> Running:
     argv, env, cwd = peer.command(port, data_dir)
     log_path = str(scratch / f"{peer.name}.log")
-    log = open(log_path, "wb")
+    log = open(log_path, "ab")
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -158,6 +158,7 @@ def render(raw: dict) -> str:
         else:
             out.append(f"| {label} | {a:,.0f} | {b:,.0f} | {a / b:.2f}x | >= {need}x | "
                        f"{'**met**' if a / b >= need else '**missed**'} |")
+    out += _scaling(res)
     cdc = ts.get("cdc_latency") or {}
     if "100% visible before the ack" in cdc.get("note", ""):
         out.append("\nNote: every captured change was readable with GetRecords *before* its PutItem "
@@ -212,6 +213,33 @@ def render(raw: dict) -> str:
             "- Startup: spawn to the first successful ListTables (ListStreams for Kinesis-only servers), "
             "polled every 2 ms. Idle RSS: 1 s later."]
     return "\n".join(out) + "\n"
+
+
+def _scaling(res: dict) -> list[str]:
+    """The scaling phase's rows (``scale:<what>@<size>``) as one table per server."""
+    out: list[str] = []
+    for name, rows in res.items():
+        cells = {tuple(k[6:].split("@", 1)): m for k, m in rows.items() if k.startswith("scale:")}
+        if not cells:
+            continue
+        tags = list(dict.fromkeys(tag for _, tag in cells))
+        whats = list(dict.fromkeys(what for what, _ in cells))
+        first = tags[0]
+        out += [f"\n### Scaling: {name}\n",
+                "Calls per server core-second as the table grows (in brackets: relative to the "
+                f"smallest size, {first}); *restarted* = the same data dir after a clean restart.\n",
+                "| Workload | " + " | ".join(tags) + " |", "|---|" + "---|" * len(tags)]
+        for what in whats:
+            base = (cells.get((what, first)) or {}).get("value")
+            row = []
+            for tag in tags:
+                m = cells.get((what, tag))
+                c = _cell(m, (m or {}).get("unit", ""))
+                if base and m and m.get("value") and what not in ("rss", "disk"):
+                    c += f" ({m['value'] / base:.0%})"
+                row.append(c)
+            out.append(f"| {what} | " + " | ".join(row) + " |")
+    return out
 
 
 def chart(raw: dict, path: Path) -> None:

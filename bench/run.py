@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen  # noqa: E402
 import peers  # noqa: E402
+import scaling  # noqa: E402
 import workloads as wl  # noqa: E402
 
 RESULTS = peers.BENCH / "results"
@@ -32,17 +33,33 @@ def log(msg: str) -> None:
 def sizes_for(args: argparse.Namespace) -> wl.Sizes:
     if args.smoke:
         s = wl.Sizes(duration=1.0, items=5_000, records=5_000, cdc_rate=500, cdc_seconds=1.0,
-                     processes=1, conns=8)
+                     processes=1, conns=8, scale=(2_000, 5_000))
     elif args.quick:
         s = wl.Sizes(duration=2.0, items=20_000, records=20_000, cdc_seconds=2.0)
     else:
         s = wl.Sizes()
     if args.duration:
         s.duration = args.duration
+    if args.scale:
+        s.scale = tuple(sorted(int(n) for n in args.scale.split(",")))
     return s
 
 
-def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path) -> dict[str, dict]:
+#: name -> (phase, APIs the peer needs, needs data on disk)
+PHASES = {
+    "dynamodb": (wl.dynamodb_phase, ("dynamodb",), False),
+    "cdc": (wl.cdc_phase, ("dynamodb", "kinesis"), False),
+    "kinesis": (wl.kinesis_phase, ("kinesis",), False),
+    "scaling": (scaling.scaling_phase, ("dynamodb",), True),
+}
+
+
+def phases_for(peer: peers.Peer, wanted: list[str]) -> list:
+    return [fn for name, (fn, apis, disk) in PHASES.items()
+            if name in wanted and all(a in peer.apis for a in apis) and (peer.on_disk or not disk)]
+
+
+def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str]) -> dict[str, dict]:
     """Start ``peer``, run every workload it has an API for, stop it; rows as dicts."""
     rows: dict[str, wl.Metric] = {}
     run = peers.start(peer, scratch)
@@ -52,14 +69,7 @@ def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path) -> dict[str, dic
         rows["idle_rss"] = wl.Metric(loadgen.rss_mib(run.pid), "MiB")
         log(f"  ready in {rows['startup_s'].value:.3f} s, idle RSS {rows['idle_rss'].value:.1f} MiB")
         ctx = wl.Ctx(run, sizes, log)
-        phases = []
-        if "dynamodb" in peer.apis:
-            phases.append(wl.dynamodb_phase)
-        if "dynamodb" in peer.apis and "kinesis" in peer.apis:
-            phases.append(wl.cdc_phase)
-        if "kinesis" in peer.apis:
-            phases.append(wl.kinesis_phase)
-        for phase in phases:
+        for phase in phases_for(peer, wanted):
             try:
                 got = phase(ctx)
             except Exception as e:  # noqa: BLE001 - keep going with the next phase
@@ -71,6 +81,7 @@ def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path) -> dict[str, dic
                     + (f"  {m.per_s:,.0f}/s p50 {m.p50_ms:.2f} p99 {m.p99_ms:.2f} ms" if m.per_s else "")
                     + (f"  ERRORS {m.errors}: {m.first_error[:150]}" if m.errors else ""))
             rows.update(got)
+            run = ctx.run  # a phase may have restarted the server
         if run.proc.poll() is not None:
             rows["_crash"] = wl.Metric(na=wl.short(f"server exited with {run.proc.returncode}: {run.log_tail(500)}", 500))
     except Exception as e:  # noqa: BLE001
@@ -88,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="tidestream only, no peers, tiny sizes (< 20 s); exit 1 on any error")
     p.add_argument("--only", default="", help="comma-separated: " + ",".join(peers.PEERS))
     p.add_argument("--duration", type=float, default=0, help="seconds per throughput workload")
+    p.add_argument("--phases", default=",".join(PHASES), help="comma-separated: " + ",".join(PHASES))
+    p.add_argument("--scale", default="", help="table sizes of the scaling phase, e.g. 10000,100000,1000000")
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="skip the py-spy profile of tidestream PutItem/GetItem")
     p.add_argument("--out", default=str(RESULTS), help="directory for report.md and chart.png")
@@ -108,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"_failed": wl.Metric(na=install_errors[name]).as_dict()}
             continue
         log(f"== {name}")
-        results[name] = bench_one(peers.PEERS[name], sizes, scratch)
+        results[name] = bench_one(peers.PEERS[name], sizes, scratch, args.phases.split(","))
     profile = {}
     if args.profile and not args.smoke and "tidestream" in names:
         import profile_ts

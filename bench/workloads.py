@@ -59,6 +59,7 @@ class Sizes:
     cdc_seconds: float = 5.0
     processes: int = 2              # load generator processes
     conns: int = 16                 # connections per process
+    scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # table sizes of the scaling phase
 
 
 @dataclass

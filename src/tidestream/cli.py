@@ -45,6 +45,8 @@ def parse(argv: list[str]) -> Config:
                    help="SubscribeToShard session length (default 300, as AWS)")
     s.add_argument("--efo-heartbeat-seconds", type=float, default=d.efo_heartbeat_seconds,
                    help="SubscribeToShard idle event interval (default 5)")
+    s.add_argument("--block-cache-mb", type=int, default=d.block_cache_mb,
+                   help="storage block cache in MiB (default 16; see docs/performance.md)")
     a = p.parse_args(argv)
     return Config(host=a.host, port=a.port, data_dir=a.data_dir, in_memory=a.in_memory,
                   region=a.region, account_id=a.account_id, durability=a.durability,
@@ -53,7 +55,7 @@ def parse(argv: list[str]) -> Config:
                   log_level=a.log_level, auth=a.auth, credentials=a.credentials,
                   tls_cert=a.tls_cert, tls_key=a.tls_key, cdc_chaos=a.cdc_chaos,
                   kms_key_file=a.kms_key_file, efo_session_seconds=a.efo_session_seconds,
-                  efo_heartbeat_seconds=a.efo_heartbeat_seconds)
+                  efo_heartbeat_seconds=a.efo_heartbeat_seconds, block_cache_mb=a.block_cache_mb)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
             Chaos.parse(config.cdc_chaos)
         except ValueError as err:
             sys.exit(f"tidestream: --cdc-chaos: {err}")
+    if config.block_cache_mb < 1:
+        sys.exit("tidestream: --block-cache-mb must be at least 1")
     if config.auth == "enforce" and not config.credentials:
         sys.exit("tidestream: --auth enforce needs --credentials FILE")
     from .runtime import run

@@ -31,3 +31,5 @@ class Config:
     #: SubscribeToShard session length (AWS: 300 s) and idle heartbeat interval (AWS: ~5 s)
     efo_session_seconds: float = 300.0
     efo_heartbeat_seconds: float = 5.0
+    #: RocksDB block cache (data blocks and index/filter partitions), MiB
+    block_cache_mb: int = 16

@@ -29,10 +29,11 @@ class Server:
     def _open_engine(self) -> RocksEngine:
         c = self.config
         if c.in_memory:
-            return RocksEngine(None, in_memory=True)
+            return RocksEngine(None, in_memory=True, block_cache_mb=c.block_cache_mb)
         self.data_dir = DataDir(c.data_dir)
         self.data_dir.open()
-        return RocksEngine(self.data_dir.store_path, durability=c.durability)
+        return RocksEngine(self.data_dir.store_path, durability=c.durability,
+                           block_cache_mb=c.block_cache_mb)
 
     def build(self) -> Application:
         from .cdc.capture import Capture

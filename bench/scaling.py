@@ -1,0 +1,73 @@
+"""Scaling curves: what GetItem, Query and PutItem cost as a table grows, and after a restart.
+
+A store whose reads collapse at a million items, or whose tuned options silently fall back to
+the engine's defaults when it reopens a data dir, passes every small benchmark. This phase grows
+one table through the sizes asked for (BatchWriteItem, 100 items per partition), measures each
+workload at each size, then restarts the server on its data dir and measures the largest size
+again. Rows are named ``scale:<workload>@<size>``; :mod:`report` renders them as a table.
+"""
+
+from __future__ import annotations
+
+import time
+
+import loadgen
+import peers
+import workloads as wl
+
+WORKLOADS = ("GetItem", "Query", "PutItem")
+
+
+def label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def _grow(ctx: wl.Ctx, have: int, want: int) -> None:
+    """Load items ``have`` .. ``want`` - 1 into table ``scale`` (25 per BatchWriteItem)."""
+    batches = (want - have) // 25
+    no_unprocessed = wl._matches(rb'"UnprocessedItems"\s*:\s*\{\s*\}')
+    t0 = time.perf_counter()
+
+    def body(i: int) -> bytes:  # calls 0 .. batches - 2, then the probe (a huge i) loads the last
+        first = have + min(i, batches - 1) * 25
+        return wl.bwi_body(b"scale", [wl.item(*wl.part_key(first + j), i) for j in range(25)])
+
+    m = ctx.load("dynamodb", "BatchWriteItem", body, count=batches - 1, check=no_unprocessed)
+    if m.value is None or m.errors:
+        raise RuntimeError(f"loading items {have}..{want} failed: {m.na or m.first_error}")
+    ctx.log(f"  scale: {want:,} items ({time.perf_counter() - t0:.1f} s to load)")
+
+
+def _measure(ctx: wl.Ctx, size: int, tag: str) -> dict[str, wl.Metric]:
+    """The workloads against a table of ``size`` items; row names end in ``@<tag>``."""
+    d, parts = ctx.sizes.duration, max(1, size // 100)
+    rows = {
+        "GetItem": ctx.load("dynamodb", "GetItem", lambda i: b'{"TableName":"scale","Key":{"pk":{"S":"%s"},"sk":{"N":"%d"}}}' % wl.part_key((i * 7919) % size), duration=d, check=wl._matches(rb'"Item"')),
+        "Query": ctx.load("dynamodb", "Query", lambda i: b'{"TableName":"scale","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p%06d"}},"Limit":10}' % ((i * 7919) % parts), duration=d, check=wl._matches(rb'"Count"\s*:\s*10\b')),
+        # overwrites of loaded items: the table keeps its size while the old image is read
+        "PutItem": ctx.load("dynamodb", "PutItem", lambda i: b'{"TableName":"scale","Item":%s}' % wl.item(*wl.part_key((i * 104729) % size), i), duration=d),
+    }
+    out = {f"scale:{k}@{tag}": m for k, m in rows.items()}
+    out[f"scale:rss@{tag}"] = wl.Metric(loadgen.rss_mib(ctx.run.pid), "MiB")
+    if ctx.run.peer.on_disk:
+        out[f"scale:disk@{tag}"] = wl.Metric(peers.disk_mib(ctx.run.data_dir), "MiB")
+    for k, m in out.items():
+        if m.value is not None:
+            ctx.log(f"  {k:24s} {m.value:>12,.1f} {m.unit}" + (f"  ERRORS {m.errors}" if m.errors else ""))
+    return out
+
+
+def scaling_phase(ctx: wl.Ctx) -> dict[str, wl.Metric]:
+    """Grow the table through ``ctx.sizes.scale``; measure at each size and after a restart."""
+    wl.create_table(ctx, "scale")
+    rows: dict[str, wl.Metric] = {}
+    have = 0
+    for size in ctx.sizes.scale:
+        _grow(ctx, have, size)
+        have = size
+        rows.update(_measure(ctx, size, label(size)))
+    if ctx.run.peer.on_disk:  # options and caches must hold when a data dir is reopened
+        ctx.run = peers.restart(ctx.run)
+        wl.wait_ready(ctx.run)
+        rows.update(_measure(ctx, have, label(have) + " restarted"))
+    return rows
