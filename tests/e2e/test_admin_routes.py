@@ -199,3 +199,15 @@ def test_public_bind_without_auth_warns_loudly(tmp_path):
 def test_loopback_bind_without_auth_does_not_warn(server):
     assert "listening on http://127.0.0.1:" in server.read_log()
     assert "SECURITY WARNING" not in server.read_log()
+
+
+@pytest.mark.parametrize("host,auth,warns", [
+    ("0.0.0.0", "off", True), ("::", "off", True), ("192.168.1.20", "off", True),
+    ("tidestream.internal", "off", True), ("0.0.0.0", "enforce", False),
+    ("127.0.0.1", "off", False), ("127.0.0.2", "off", False), ("::1", "off", False),
+    ("localhost", "off", False)])
+def test_which_binds_warn(host, auth, warns):
+    from tidestream.config import Config
+    from tidestream.runtime import exposure_warning
+
+    assert (exposure_warning(Config(host=host, auth=auth)) is not None) == warns
