@@ -33,11 +33,6 @@ _CORS = [
     ("Access-Control-Max-Age", "172800"),
 ]
 
-
-def _not_found() -> Response:
-    return Response(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
-
-
 _CORE_NAMESPACE = {
     "ValidationException": "com.amazon.coral.validate#",
     "SerializationException": "com.amazon.coral.service#",
@@ -73,6 +68,10 @@ class AdminRoute:
 def is_admin_path(path: str) -> bool:
     """Operator routes: never under the AWS API's CORS rules, checked by :class:`AdminRoute`."""
     return path.startswith("/_tidestream/") or path == "/metrics"
+
+
+def _not_found() -> Response:
+    return Response(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
 
 
 def _admin_refusal(status: int, code: str, message: str) -> Response:
