@@ -77,9 +77,29 @@ class ServerProcess:
         return self.proc.returncode if self.proc else 0
 
     def reset(self) -> None:
-        req = urllib.request.Request(self.endpoint + "/_tidestream/reset", method="POST", data=b"")
+        """POST /_tidestream/reset with the header it demands, signed under ``--auth enforce``."""
+        url = self.endpoint + "/_tidestream/reset"
+        headers = {"X-Tidestream-Admin": "1", **self.admin_signature("POST", url)}
+        req = urllib.request.Request(url, method="POST", data=b"", headers=headers)
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 200
+
+    def admin_signature(self, method: str, url: str) -> dict[str, str]:
+        """SigV4 headers for an operator route, signed (by botocore) with the first key of the
+        server's ``--credentials`` file; none when the server does not enforce auth."""
+        if "--credentials" not in self.args:
+            return {}
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        from tidestream.http.sigv4 import load_credentials
+
+        creds = load_credentials(self.args[self.args.index("--credentials") + 1])
+        key, (secret, _account) = next(iter(creds.items()))
+        req = AWSRequest(method=method, url=url, data=b"")
+        SigV4Auth(Credentials(key, secret), "dynamodb", "us-east-1").add_auth(req)
+        return dict(req.headers.items())
 
     def client(self, service: str = "dynamodb", region: str = "us-east-1",
                access_key: str = "AKIDEXAMPLE", **kw):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
 import time
 
 from .config import Config
-from .http.app import Application
+from .http.app import AdminRoute, Application
 from .http.server import serve
 from .storage.datadir import DataDir, DataDirError
 from .storage.engine import RocksEngine
@@ -62,17 +63,19 @@ class Server:
         self.capture.stream_feed = self.streams.feed
         self.publisher = Publisher(engine, self.capture, self.kinesis, self.dynamodb, self.metrics,
                                    Chaos.parse(c.cdc_chaos))
-        authenticator = None
+        verifier = None
         if c.auth == "enforce":
             from .http.sigv4 import make_authenticator
 
-            authenticator = make_authenticator(c.credentials)
-        routes = {("GET", "/metrics"): lambda req: Response(
-            200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")])}
+            verifier = make_authenticator(c.credentials)
+        routes = {("GET", "/metrics"): AdminRoute(lambda req: Response(
+            200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")]))}
         return Application([ddb_spec, kinesis_spec, streams_spec], engine, region=c.region, account_id=c.account_id,
                            reset=self.reset if c.reset_endpoint else None,
                            storage_name="memory" if c.in_memory else "rocksdb",
-                           validator=validator, authenticator=authenticator, extra_routes=routes)
+                           validator=validator, authenticator=verifier,
+                           admin_authenticator=verifier.admin if verifier else None,
+                           admin_routes=routes)
 
     def _stream_problem(self, arn: str) -> str | None:
         """None if a Kinesis stream ARN names an existing stream, else why not."""
@@ -129,6 +132,9 @@ class Server:
         port = server.sockets[0].getsockname()[1]
         log.info("tidestream listening on %s://%s:%d data=%s durability=%s (started in %.0f ms)",
                  scheme, c.host, port, where, self.engine.durability, (time.perf_counter() - t0) * 1000)
+        exposure = exposure_warning(c)
+        if exposure:
+            log.warning("%s", exposure)
         await self.stopping.wait()
         server.close()
         for t in tasks:
@@ -138,6 +144,29 @@ class Server:
         if self.data_dir is not None:
             self.data_dir.close()
         log.info("tidestream stopped")
+
+
+def exposure_warning(config: Config) -> str | None:
+    """The startup warning for a server others can reach with no authentication (None if safe).
+
+    Anyone on the network could then read, change and wipe every table and stream, so the
+    warning says so plainly and names the two ways out."""
+    if config.auth == "enforce" or _is_loopback(config.host):
+        return None
+    return ("!!! SECURITY WARNING: listening on %s WITHOUT AUTHENTICATION: anyone who can reach "
+            "this port can read and change all tables and streams%s. Use --host 127.0.0.1, or "
+            "--auth enforce --credentials FILE (see docs/security.md). !!!"
+            % (config.host, " and wipe everything (POST /_tidestream/reset)"
+               if config.reset_endpoint else ""))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
 
 
 def run(config: Config) -> None:

@@ -240,3 +240,59 @@ def test_health_needs_no_signature(asrv):
     c = http.client.HTTPConnection("127.0.0.1", asrv.port, timeout=5)
     c.request("GET", "/_tidestream/health")
     assert c.getresponse().status == 200
+
+
+def _presigned_path(srv, *, expires: int = 600, headers: dict | None = None,
+                    unsigned_payload: bool = False) -> tuple[str, dict]:
+    """A URL presigned by botocore for ``POST /`` (``unsigned_payload``: signs UNSIGNED-PAYLOAD,
+    as S3-style presigners do), with the headers it signed."""
+    from botocore.auth import SigV4QueryAuth
+
+    host = f"127.0.0.1:{srv.port}"
+    scheme = "https" if unsigned_payload else "http"  # botocore signs UNSIGNED-PAYLOAD only on https
+    req = AWSRequest(method="POST", url=f"{scheme}://{host}/", data=b"",
+                     headers={"Host": host, **(headers or {})})
+    req.context["payload_signing_enabled"] = not unsigned_payload
+    SigV4QueryAuth(Credentials(A_KEY, A_SECRET), "dynamodb", "us-east-1", expires=expires).add_auth(req)
+    return req.url.split(host, 1)[1], dict(req.headers.items())
+
+
+def _post_raw(srv, path: str, headers: dict, body: bytes):
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    c.request("POST", path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, orjson.loads(data) if data else {}
+
+
+def test_presigned_host_only_url_cannot_be_replayed_as_put_item(asrv):
+    ddb = client(asrv)
+    _create_table(ddb)
+    path, headers = _presigned_path(asrv, unsigned_payload=True)
+    forged = {**headers, "X-Amz-Target": "DynamoDB_20120810.PutItem",
+              "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+              "Content-Type": "application/x-amz-json-1.0"}
+    body = orjson.dumps({"TableName": "tbl1", "Item": {"k": {"S": "forged"}}})
+    status, resp = _post_raw(asrv, path, forged, body)
+    assert status == 400
+    assert resp == {"__type": "com.amazon.coral.service#InvalidSignatureException",
+                    "message": "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."}
+    # signing the target is not enough while the payload is left unsigned
+    path, headers = _presigned_path(asrv, unsigned_payload=True,
+                                    headers={"X-Amz-Target": "DynamoDB_20120810.PutItem"})
+    status, resp = _post_raw(asrv, path, {**headers, "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}, body)
+    assert status == 400 and resp["message"] == MISMATCH
+    assert ddb.scan(TableName="tbl1")["Count"] == 0
+
+
+def test_presigned_url_valid_for_over_a_week_is_refused(asrv):
+    target = {"X-Amz-Target": "DynamoDB_20120810.ListTables"}
+    path, headers = _presigned_path(asrv, expires=604800, headers=target)
+    status, resp = _post_raw(asrv, path, headers, b"")
+    assert (status, resp) == (200, {"TableNames": []})
+    path, headers = _presigned_path(asrv, expires=604801, headers=target)
+    status, resp = _post_raw(asrv, path, headers, b"")
+    assert status == 400
+    assert resp == {"__type": "com.amazon.coral.service#IncompleteSignatureException",
+                    "message": "X-Amz-Expires must be less than a week (in seconds) that is 604800"}

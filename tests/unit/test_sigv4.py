@@ -25,6 +25,7 @@ def sign(method="POST", path="/", body=b"{}", headers=None, region="us-east-1",
     h = {"Host": host, "X-Amz-Target": "DynamoDB_20120810.ListTables",
          "Content-Type": "application/x-amz-json-1.0"}
     h.update(headers or {})
+    h = {k: v for k, v in h.items() if v is not None}  # None: leave that header out
     req = AWSRequest(method=method, url=f"http://{host}{path}", data=body, headers=h)
     req.context["timestamp"] = stamp
     signer = SigV4Auth(Credentials(key, secret), service, region)
@@ -228,3 +229,90 @@ def test_verification_is_cheap(verifier):
         verifier(req)
     per_call = (time.perf_counter() - t0) / n
     assert per_call < 200e-6, per_call  # generous bound for loaded CI machines
+
+
+# --------------------------------------------------------------------------- what a signature must cover
+
+def presign(headers: dict | None = None, expires: int = 600, unsigned_payload: bool = False,
+            body: bytes = b"") -> tuple[str, dict[str, str]]:
+    """(path with query, lower-cased headers) of a URL presigned by botocore at NOW.
+
+    ``unsigned_payload`` signs UNSIGNED-PAYLOAD, as S3-style presigners do (botocore does for
+    an https URL whose operation disables payload signing)."""
+    scheme = "https" if unsigned_payload else "http"
+    areq = AWSRequest(method="POST", url=f"{scheme}://localhost:4566/", data=body,
+                      headers={"Host": "localhost:4566", **(headers or {})})
+    areq.context["timestamp"] = "20240101T000000Z"
+    areq.context["payload_signing_enabled"] = not unsigned_payload
+    signer = SigV4QueryAuth(Credentials(KEY, SECRET), "dynamodb", "us-east-1", expires=expires)
+    signer._modify_request_before_signing(areq)
+    creq = signer.canonical_request(areq)
+    assert ("UNSIGNED-PAYLOAD" in creq) == unsigned_payload
+    signer._inject_signature_to_request(areq, signer.signature(signer.string_to_sign(areq, creq), areq))
+    return areq.url.split("localhost:4566", 1)[1], {k.lower(): v for k, v in areq.headers.items()}
+
+
+def test_presigned_expiry_is_at_most_a_week(verifier):
+    path, headers = presign(expires=604800)
+    assert verifier(Request("POST", path, headers, b""))[0] == ACCOUNT
+    path, headers = presign(expires=604801)
+    err = _err(verifier, Request("POST", path, headers, b""))
+    assert (err.code, err.status) == ("IncompleteSignatureException", 400)
+    assert err.message == "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+    bad = path.replace("X-Amz-Expires=604801", "X-Amz-Expires=soon")
+    assert _err(verifier, Request("POST", bad, headers, b"")).message == "X-Amz-Expires should be a number"
+
+
+def test_presigned_host_only_url_cannot_be_replayed_as_another_operation(verifier):
+    """The attack: a URL signing only ``host`` and UNSIGNED-PAYLOAD, sent as a PutItem."""
+    path, headers = presign(unsigned_payload=True)
+    forged = {**headers, "x-amz-target": "DynamoDB_20120810.PutItem",
+              "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    err = _err(verifier, Request("POST", path, forged, b'{"TableName":"t","Item":{}}'))
+    assert (err.code, err.message) == ("InvalidSignatureException",
+                                       "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+
+
+def test_presigned_unsigned_payload_does_not_free_the_body(verifier):
+    path, headers = presign({"X-Amz-Target": "DynamoDB_20120810.PutItem"}, unsigned_payload=True)
+    headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+    err = _err(verifier, Request("POST", path, headers, b'{"TableName":"t","Item":{}}'))
+    assert err.code == "InvalidSignatureException" and err.message.startswith("The request signature")
+    # the same URL signed over its real (empty) body is fine
+    path, headers = presign({"X-Amz-Target": "DynamoDB_20120810.ListTables"})
+    assert verifier(Request("POST", path, headers, b""))[0] == ACCOUNT
+
+
+def test_header_auth_unsigned_payload_does_not_free_the_body(verifier):
+    areq = AWSRequest(method="POST", url="https://localhost:4566/", data=b'{"Limit":1}',
+                      headers={"Host": "localhost:4566", "X-Amz-Target": "DynamoDB_20120810.ListTables"})
+    areq.context["timestamp"] = "20240101T000000Z"
+    areq.context["payload_signing_enabled"] = False
+    signer = SigV4Auth(Credentials(KEY, SECRET), "dynamodb", "us-east-1")
+    signer._modify_request_before_signing(areq)
+    creq = signer.canonical_request(areq)
+    assert creq.endswith("\nUNSIGNED-PAYLOAD")
+    signer._inject_signature_to_request(areq, signer.signature(signer.string_to_sign(areq, creq), areq))
+    headers = {k.lower(): v for k, v in areq.headers.items()}
+    headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"  # not signed: added by the attacker
+    err = _err(verifier, Request("POST", "/", headers, b'{"Limit":99}'))
+    assert err.code == "InvalidSignatureException" and err.message.startswith("The request signature")
+
+
+def test_header_auth_must_sign_the_target(verifier):
+    req, _ = sign(headers={"X-Amz-Target": None})
+    req.headers["x-amz-target"] = "DynamoDB_20120810.DeleteTable"
+    err = _err(verifier, req)
+    assert err.message == "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+
+
+def test_admin_accepts_any_service_scope(verifier):
+    req, _ = sign(service="tidestream", headers={"X-Amz-Target": None})
+    assert verifier.admin(req) == (ACCOUNT, "us-east-1")
+    assert _err(verifier, req).message == "Credential should be scoped to correct service: 'dynamodb'."
+    req.headers["authorization"] = req.headers["authorization"].replace("Signature=", "Signature=0")
+    assert _err(verifier, req).code == "InvalidSignatureException"
+    path, headers = presign()
+    assert verifier.admin(Request("POST", path, headers, b""))[0] == ACCOUNT
+    assert _err(verifier, Request("GET", "/metrics", {"host": "x"}, b"")).code == \
+        "MissingAuthenticationTokenException"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import zlib
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -19,7 +20,7 @@ from .. import __version__
 from ..context import RequestContext
 from ..errors import AwsError
 from ..service import ServiceSpec, Streaming
-from .auth import account_for, parse_credential
+from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
 from .messages import Deferred, Request, Response
 
 log = logging.getLogger("tidestream")
@@ -31,6 +32,7 @@ _CORS = [
     ("Access-Control-Expose-Headers", "x-amzn-RequestId,x-amz-crc32,x-amz-id-2"),
     ("Access-Control-Max-Age", "172800"),
 ]
+
 _CORE_NAMESPACE = {
     "ValidationException": "com.amazon.coral.validate#",
     "SerializationException": "com.amazon.coral.service#",
@@ -43,6 +45,38 @@ _CORE_NAMESPACE = {
     "InternalFailure": "com.amazon.coral.service#",
     "RequestEntityTooLarge": "com.amazon.coral.service#",
 }
+
+
+#: what a refused operator request is told to send
+ADMIN_HINT = (f"Operator routes (/_tidestream/*, /metrics) are not for web pages. Send POSTs with "
+              f"the header '{ADMIN_HEADER}: 1' and no foreign Origin; under --auth enforce sign "
+              "the request with SigV4 using a key from the --credentials file (any service and "
+              "region). See docs/security.md.")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRoute:
+    """An operator route (``/_tidestream/*``, ``/metrics``) and what it demands of a caller."""
+
+    handler: Callable[[Request], Response | Awaitable[Response]]
+    #: under ``--auth enforce``, a valid SigV4 signature (health stays open for liveness probes)
+    signed: bool = True
+    #: refuses what a web page could send (see :func:`.auth.browser_refusal`)
+    changes_state: bool = False
+
+
+def is_admin_path(path: str) -> bool:
+    """Operator routes: never under the AWS API's CORS rules, checked by :class:`AdminRoute`."""
+    return path.startswith("/_tidestream/") or path == "/metrics"
+
+
+def _not_found() -> Response:
+    return Response(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
+
+
+def _admin_refusal(status: int, code: str, message: str) -> Response:
+    body = dumps({"__type": code, "message": message, "hint": ADMIN_HINT})
+    return Response(status, body, [("Content-Type", "application/json")])
 
 
 def _json_default(value: Any) -> Any:
@@ -64,7 +98,8 @@ class Application:
                  reset: Callable[[], None] | None, storage_name: str,
                  validator: Callable[[str, str, bool], Callable[[dict], dict]] | None = None,
                  authenticator: Callable[[Request], tuple[str, str] | None] | None = None,
-                 extra_routes: dict[tuple[str, str], Callable[[Request], Response]] | None = None) -> None:
+                 admin_authenticator: Callable[[Request], tuple[str, str]] | None = None,
+                 admin_routes: dict[tuple[str, str], AdminRoute] | None = None) -> None:
         self.by_prefix = {s.target_prefix: s for s in services}
         self.engine = engine
         self.region = region
@@ -73,7 +108,13 @@ class Application:
         self.storage_name = storage_name
         self.validator = validator
         self.authenticator = authenticator
-        self.extra_routes = extra_routes or {}
+        self.admin_authenticator = admin_authenticator
+        self.admin_routes: dict[tuple[str, str], AdminRoute] = {
+            ("GET", "/_tidestream/health"): AdminRoute(self._health, signed=False)}
+        if reset is not None:
+            self.admin_routes[("POST", "/_tidestream/reset")] = AdminRoute(
+                self._reset, changes_state=True)
+        self.admin_routes.update(admin_routes or {})
 
     async def __call__(self, req: Request) -> Response:
         method = req.method
@@ -89,23 +130,49 @@ class Application:
                 return await r
             return self._service_error(None, AwsError("", code="UnknownOperationException"),
                                        uuid4_text())
+        path = req.path.split("?", 1)[0]
+        if is_admin_path(path):
+            return await self._admin(req, path)
         if method == "OPTIONS":
             return Response(200, b"", list(_CORS))
-        route = self.extra_routes.get((method, req.path.split("?", 1)[0]))
-        if route is not None:
-            return route(req)
-        if method == "GET" and req.path.split("?", 1)[0] in ("/", ""):
+        if method == "GET" and path in ("/", ""):
             return Response(200, b"healthy: dynamodb.%s.amazonaws.com " % self.region.encode(),
                             [("Content-Type", "text/plain")])
-        if method == "GET" and req.path == "/_tidestream/health":
-            body = dumps({"status": "ok", "version": __version__, "storage": self.storage_name,
-                          "services": sorted(s.name for s in self.by_prefix.values())})
-            return Response(200, body, [("Content-Type", "application/json")])
-        if method == "POST" and req.path == "/_tidestream/reset" and self.reset is not None:
-            self.reset()
-            await self.engine.durable()
-            return Response(200, b'{"reset":true}', [("Content-Type", "application/json")])
-        return Response(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
+        return _not_found()
+
+    async def _admin(self, req: Request, path: str) -> Response:
+        """An operator route, after the checks its :class:`AdminRoute` asks for.
+
+        A CORS preflight is refused outright (no ``Access-Control-Allow-*``), so no browser
+        lets a page on another origin send these routes the header they demand."""
+        if req.method == "OPTIONS":
+            return _admin_refusal(403, "AccessDeniedException",
+                                  "Cross-origin requests to operator routes are not allowed.")
+        route = self.admin_routes.get((req.method, path))
+        if route is None:
+            return _not_found()
+        if route.changes_state:
+            why = browser_refusal(req.headers)
+            if why is not None:
+                return _admin_refusal(403, "AccessDeniedException", "Refused " + why + ".")
+        if route.signed and self.admin_authenticator is not None:
+            try:
+                self.admin_authenticator(req)
+            except AwsError as err:
+                return _admin_refusal(403, err.code, err.message)
+        result = route.handler(req)
+        return await result if hasattr(result, "__await__") else result
+
+    def _health(self, req: Request) -> Response:
+        body = dumps({"status": "ok", "version": __version__, "storage": self.storage_name,
+                      "services": sorted(s.name for s in self.by_prefix.values())})
+        return Response(200, body, [("Content-Type", "application/json")])
+
+    async def _reset(self, req: Request) -> Response:
+        assert self.reset is not None
+        self.reset()
+        await self.engine.durable()
+        return Response(200, b'{"reset":true}', [("Content-Type", "application/json")])
 
     def dispatch(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         """Handle a request without awaiting when possible (the HTTP/1.1 fast path).

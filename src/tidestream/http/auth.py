@@ -1,13 +1,21 @@
-"""Reading the SigV4 Authorization header: who is calling and for which region.
+"""Who is calling: the SigV4 credential's account and region, and whether a web page is.
 
 In the default ``--auth off`` mode the signature is not checked, but the credential scope still
 picks the region and the access key picks the account, so resources stay isolated the way they
 are on AWS.
+
+:func:`browser_refusal` keeps web pages away from the state-changing operator routes
+(``POST /_tidestream/reset``): any page open in a developer's browser can send a plain POST to
+``http://127.0.0.1:4566``, signed or not, so those routes demand a header no page may send
+cross-origin without a CORS preflight (which tidestream refuses for these routes) and turn away
+requests a browser marks as coming from another site.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from urllib.parse import urlsplit
 
 _CRED_RE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
@@ -25,3 +33,42 @@ def account_for(access_key: str, default_account: str) -> str:
     if len(access_key) == 12 and access_key.isdigit():
         return access_key
     return default_account
+
+
+#: the header a state-changing operator request must carry (a page cannot add it cross-origin)
+ADMIN_HEADER = "X-Tidestream-Admin"
+
+
+def browser_refusal(headers: dict[str, str]) -> str | None:
+    """Why a state-changing operator request may come from a web page (None when it cannot).
+
+    Scripts and test fixtures send no ``Origin``; browsers send one on every POST, so an
+    ``Origin`` must name this very server, reached by an IP address or ``localhost`` (a DNS
+    name could be rebound by the page's own site to 127.0.0.1)."""
+    if headers.get(ADMIN_HEADER.lower()) != "1":
+        return f"missing header {ADMIN_HEADER}: 1"
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return f"a request from a web page (Sec-Fetch-Site: {site})"
+    origin = headers.get("origin")
+    if origin is not None and not _is_own_loopback_origin(origin, headers):
+        return f"a request from a web page on another origin (Origin: {origin})"
+    return None
+
+
+def _is_own_loopback_origin(origin: str, headers: dict[str, str]) -> bool:
+    try:
+        parts = urlsplit(origin)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    own = headers.get("host") or headers.get(":authority") or ""
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != own.lower():
+        return False
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -24,6 +24,16 @@ Checks, in the order DynamoDB and Kinesis apply them (all answered with HTTP 400
 10. a signature that does not match: ``InvalidSignatureException`` "The request signature we
     calculated does not match ..." (the expected canonical request is logged at DEBUG).
 
+What a signature must cover (these JSON services have no unsigned-payload operations): the
+canonical request always uses the SHA-256 of the body as sent, so an ``X-Amz-Content-SHA256:
+UNSIGNED-PAYLOAD`` header (S3's escape hatch) is a mismatch, in the header and in the
+query-string (presigned) form alike; and a request carrying ``X-Amz-Target`` must have signed
+it, or a signature made for one operation could be replayed as another.  A presigned URL's
+``X-Amz-Expires`` must be a number of seconds no larger than a week (604800), as on AWS.
+
+``Verifier.admin`` checks the operator routes (``/_tidestream/*``, ``/metrics``): the same
+rules, but the credential may be scoped to any service, so any SigV4 signer works.
+
 Cost: the signing key depends only on (secret, day, region, service), so it is derived once and
 cached; a request then costs one SHA-256 of the body, one of the canonical request and one
 HMAC of the string to sign. The payload hash is taken over the bytes the client sent (before the
@@ -62,8 +72,14 @@ MSG_MISMATCH = ("The request signature we calculated does not match the signatur
                 "documentation for details.")
 MSG_UNKNOWN_KEY = "The security token included in the request is invalid."
 MSG_HOST_UNSIGNED = "'Host' must be a 'SignedHeader' in the AWS Authorization."
+MSG_TARGET_UNSIGNED = "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+MAX_EXPIRES = 604800  # seconds: a presigned URL lives at most a week, as on AWS
+MSG_EXPIRES_TOO_LONG = f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}"
+MSG_EXPIRES_NOT_NUMBER = "X-Amz-Expires should be a number"
 
 _BASIC_DATE = re.compile(r"\d{8}T\d{6}Z")
+#: the service a credential scope names (``Credential=KEY/DAY/REGION/SERVICE/aws4_request``)
+_SCOPED_SERVICE = re.compile(r"Credential=[^/,&\s]*/[^/,&\s]*/[^/,&\s]*/([^/,&\s]+)/")
 _REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 #: X-Amz-Target prefix -> (signing name, "missing token" text)
 _SERVICES = {
@@ -152,6 +168,70 @@ def canonical_request(method: str, path: str, query: str, headers: dict[str, str
                       lines, ";".join(signed), payload_hash))
 
 
+# --------------------------------------------------------------------------- request pieces
+
+def _authorization_params(auth: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """(algorithm, {Credential, SignedHeaders, Signature}) of an Authorization header, raising
+    AWS's IncompleteSignatureException naming every missing part (and a missing date header)."""
+    algorithm, _, rest = auth.strip().partition(" ")
+    params: dict[str, str] = {}
+    for part in rest.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        k, eq, v = part.partition("=")
+        if not eq:
+            raise IncompleteSignatureException(
+                f"'{k}' not a valid key=value pair (missing equal-sign) in Authorization "
+                f"header: '{auth}'.")
+        params[k.strip()] = v.strip()
+    msg = ""
+    for name in ("Credential", "Signature", "SignedHeaders"):
+        if not params.get(name):
+            msg += f"Authorization header requires '{name}' parameter. "
+    if "x-amz-date" not in headers and "date" not in headers:
+        msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+    if msg:
+        raise IncompleteSignatureException(msg + "Authorization=" + auth)
+    return algorithm, params
+
+
+def _check_signed_headers(signed: list[str], headers: dict[str, str]) -> None:
+    """``host`` must be signed (AWS's rule), and ``x-amz-target`` whenever it is sent: it names
+    the operation, so an unsigned one would let a signature be replayed as another operation."""
+    if "host" not in signed:
+        raise _invalid(MSG_HOST_UNSIGNED)
+    if "x-amz-target" not in signed and "x-amz-target" in headers:
+        raise _invalid(MSG_TARGET_UNSIGNED)
+
+
+def _payload_hash(req: Request) -> str:
+    """The SHA-256 of the body as sent (before gzip decoding: ``Request.raw_body``).
+
+    Always the real hash: DynamoDB and Kinesis have no unsigned-payload operation, so a client
+    that declares ``UNSIGNED-PAYLOAD`` (or any other value) in ``X-Amz-Content-SHA256`` gets
+    the mismatch error instead of a signature that leaves the body open to change."""
+    body = req.raw_body if req.raw_body is not None else req.body
+    actual = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    declared = req.headers.get("x-amz-content-sha256")
+    if declared is not None and declared != actual:
+        raise _invalid(MSG_MISMATCH)
+    return actual
+
+
+def _expires_seconds(expires: str | None) -> float:
+    """A presigned URL's lifetime: ``X-Amz-Expires`` seconds (at most a week, as on AWS), or
+    the 5-minute clock skew when the URL names none."""
+    if expires is None or expires == "":
+        return MAX_SKEW
+    if not expires.isdigit():
+        raise IncompleteSignatureException(MSG_EXPIRES_NOT_NUMBER)
+    seconds = int(expires)
+    if seconds > MAX_EXPIRES:
+        raise IncompleteSignatureException(MSG_EXPIRES_TOO_LONG)
+    return float(seconds)
+
+
 # --------------------------------------------------------------------------- verification
 
 def _basic(ts: float) -> str:
@@ -192,9 +272,25 @@ class Verifier:
         return value
 
     def __call__(self, req: Request) -> tuple[str, str]:
+        """(account id, region) of a service request, whose X-Amz-Target picks the service."""
+        prefix = req.headers.get("x-amz-target", "").partition(".")[0]
+        service, missing_text = _SERVICES.get(prefix, _SERVICES["DynamoDB_20120810"])
+        return self.verify(req, service, missing_text)
+
+    def admin(self, req: Request) -> tuple[str, str]:
+        """(account id, region) of an operator request (``/_tidestream/*``, ``/metrics``).
+
+        The credential may be scoped to any service: the route belongs to no AWS service, and
+        letting any signer (botocore's ``SigV4Auth`` for "dynamodb", curl's ``--aws-sigv4``...)
+        work keeps operator scripts simple.  Everything else is checked as for the services.
+        """
+        claimed = _SCOPED_SERVICE.search(req.headers.get("authorization") or unquote(req.path))
+        service = claimed.group(1) if claimed else "dynamodb"
+        return self.verify(req, service, _SERVICES["DynamoDB_20120810"][1])
+
+    def verify(self, req: Request, service: str, missing_text: str) -> tuple[str, str]:
+        """Check ``req``'s signature for ``service``; raise AWS's error when it does not hold."""
         headers = req.headers
-        prefix = headers.get("x-amz-target", "").partition(".")[0]
-        service, missing_text = _SERVICES.get(prefix, ("dynamodb", _SERVICES["DynamoDB_20120810"][1]))
         path, _, query = req.path.partition("?")
         auth = headers.get("authorization")
         if query and "X-Amz-Algorithm=" in query:
@@ -204,38 +300,16 @@ class Verifier:
             return self._presigned(req, path, query, service)
         if auth is None or not auth.strip().startswith("AWS4-"):
             raise MissingAuthenticationTokenException(missing_text, status=400)
-        algorithm, _, rest = auth.strip().partition(" ")
-        params: dict[str, str] = {}
-        for part in rest.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            k, eq, v = part.partition("=")
-            if not eq:
-                raise IncompleteSignatureException(
-                    f"'{k}' not a valid key=value pair (missing equal-sign) in Authorization "
-                    f"header: '{auth}'.")
-            params[k.strip()] = v.strip()
-        stamp = headers.get("x-amz-date")
-        date_header = headers.get("date")
-        msg = ""
-        for name in ("Credential", "Signature", "SignedHeaders"):
-            if not params.get(name):
-                msg += f"Authorization header requires '{name}' parameter. "
-        if stamp is None and date_header is None:
-            msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
-        if msg:
-            raise IncompleteSignatureException(msg + "Authorization=" + auth)
-        stamp = self._timestamp(stamp, date_header)
+        algorithm, params = _authorization_params(auth, headers)
+        stamp = self._timestamp(headers.get("x-amz-date"), headers.get("date"))
         self._check_time(stamp, MAX_SKEW)
         signed = params["SignedHeaders"].split(";")
-        if "host" not in signed:
-            raise _invalid(MSG_HOST_UNSIGNED)
+        _check_signed_headers(signed, headers)
         if algorithm != ALGORITHM:
             raise IncompleteSignatureException(
                 f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). ")
         access_key, day, region = self._scope(params["Credential"], stamp, service)
-        payload_hash = self._payload_hash(req, headers.get("x-amz-content-sha256"))
+        payload_hash = _payload_hash(req)
         creq = canonical_request(req.method, path, query, headers, signed, payload_hash)
         self._check_signature(creq, stamp, access_key, day, region, service, params["Signature"])
         return self.credentials[access_key][1], region
@@ -296,16 +370,6 @@ class Verifier:
             raise UnrecognizedClientException(MSG_UNKNOWN_KEY, status=400)
         return access_key, day, region
 
-    @staticmethod
-    def _payload_hash(req: Request, declared: str | None) -> str:
-        if declared == UNSIGNED_PAYLOAD:
-            return declared
-        body = req.raw_body if req.raw_body is not None else req.body
-        actual = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-        if declared is not None and declared != actual:
-            raise _invalid(MSG_MISMATCH)
-        return actual
-
     def _check_signature(self, creq: str, stamp: str, access_key: str, day: str, region: str,
                          service: str, signature: str) -> None:
         try:  # header values are latin-1-decoded wire bytes: hash those very bytes
@@ -337,17 +401,14 @@ class Verifier:
         if msg:
             raise IncompleteSignatureException(msg + "Re-examine the query-string parameters.")
         stamp = self._timestamp(q["X-Amz-Date"], None)
-        expires = q.get("X-Amz-Expires", "")
-        self._check_time(stamp, float(expires) if expires.isdigit() else MAX_SKEW)
+        self._check_time(stamp, _expires_seconds(q.get("X-Amz-Expires")))
         signed = q["X-Amz-SignedHeaders"].split(";")
-        if "host" not in signed:
-            raise _invalid(MSG_HOST_UNSIGNED)
+        _check_signed_headers(signed, req.headers)
         if q["X-Amz-Algorithm"] != ALGORITHM:
             raise IncompleteSignatureException(
                 f"Unsupported AWS 'algorithm': '{q['X-Amz-Algorithm']}' (only {ALGORITHM} for now). ")
         access_key, day, region = self._scope(q["X-Amz-Credential"], stamp, service)
-        payload_hash = self._payload_hash(req, req.headers.get("x-amz-content-sha256"))
-        creq = canonical_request(req.method, path, query, req.headers, signed, payload_hash,
+        creq = canonical_request(req.method, path, query, req.headers, signed, _payload_hash(req),
                                  drop_query="X-Amz-Signature")
         self._check_signature(creq, stamp, access_key, day, region, service, q["X-Amz-Signature"])
         return self.credentials[access_key][1], region
