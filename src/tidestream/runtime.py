@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import time
+from typing import Callable
 
 from .config import Config
 from .http.app import AdminRoute, Application
@@ -111,16 +112,20 @@ class Server:
         ctx.set_alpn_protocols(["h2", "http/1.1"])
         return ctx
 
-    async def run(self) -> None:
+    async def run(self, *, signals: bool = True, ready: Callable[[int], None] | None = None) -> None:
+        """Serve until :attr:`stopping` is set. ``signals``: stop on SIGINT/SIGTERM (the main
+        thread of the CLI; an embedded server in another thread can't install handlers);
+        ``ready``: called with the bound port once the server accepts connections."""
         c = self.config
         t0 = time.perf_counter()
         app = self.build()
         assert self.engine is not None
         self.engine.start_background()
         server = await serve(app, c.host, c.port, self._ssl_context())
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.stopping.set)
+        if signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stopping.set)
         from .dynamodb.ttl import sweeper
 
         tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
@@ -135,6 +140,8 @@ class Server:
         exposure = exposure_warning(c)
         if exposure:
             log.warning("%s", exposure)
+        if ready is not None:
+            ready(port)
         await self.stopping.wait()
         server.close()
         for t in tasks:
