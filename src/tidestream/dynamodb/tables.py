@@ -191,8 +191,8 @@ class Catalog:
         writes = [(_meta_key(table.account, table.region, table.name), table.to_record())]
         if extra_writes:
             writes.extend(extra_writes)
+        self.engine.write(writes)  # first: a refused write must not leave a table in memory
         self.tables[(table.account, table.region, table.name)] = table
-        self.engine.write(writes)
 
     def remove(self, table: Table) -> None:
         self.tables.pop((table.account, table.region, table.name), None)
