@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import ServerProcess, free_port
+from tests.e2e.cdc_helpers import setup_cdc, wait_changes
 
 TABLE = "full"
 #: bytes left free by the filler: room for some writes before the disk is full
@@ -70,8 +71,8 @@ def small_disk(tmp_path) -> Path:
         holder.wait()
 
 
-def _server(disk: Path, tmp_path: Path) -> ServerProcess:
-    return ServerProcess(free_port(), disk / "data", [], log_path=tmp_path / "server.log")
+def _server(disk: Path, tmp_path: Path, *args: str) -> ServerProcess:
+    return ServerProcess(free_port(), disk / "data", list(args), log_path=tmp_path / "server.log")
 
 
 def _fill(mnt: Path, leave: int) -> Path:
@@ -185,6 +186,30 @@ def test_disk_full_refuses_writes_clearly_and_recovers_without_restart(small_dis
         scanned = _scan_keys(ddb)
         assert acked <= scanned, sorted(acked - scanned)[:5]
         assert ddb.describe_table(TableName=TABLE)["Table"]["ItemCount"] == len(scanned)
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("durability", ["strict", "relaxed"])
+def test_disk_full_with_change_capture_loses_no_acknowledged_change(small_disk, tmp_path,
+                                                                    durability):
+    """The publisher's writes fail too while the disk is full; it must survive and deliver
+    every acknowledged change once space is back (in both durability modes)."""
+    s = _server(small_disk, tmp_path, "--durability", durability).start()
+    try:
+        ddb, kin, _ = setup_cdc(s, table=TABLE, stream="changes", shards=1)
+        filler = _fill(small_disk, MARGIN)
+        acked: set[str] = set()
+        _write_until_full(ddb, acked)
+        filler.unlink()
+        _wait_for(lambda: _try_put(ddb, 100_000), "a write to succeed after space was freed")
+        acked.add("k100000")
+        changes = wait_changes(kin, "changes", len(acked), timeout=60)
+        published = {c["dynamodb"]["Keys"]["pk"]["S"] for c in changes}
+        assert acked <= published, sorted(acked - published)[:5]
+        _wait_for(lambda: _health(s)[0] == 200, "health to recover")
+        assert s.stop() == 0, s.read_log()
+        assert "Traceback" not in s.read_log(), s.read_log()
     finally:
         s.stop()
 

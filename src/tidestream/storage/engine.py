@@ -265,14 +265,13 @@ class RocksEngine:
                 if not self._space_available():
                     space_since = None
                     continue
-                if self._probe_write():
-                    self.write_problem = None
-                    log.info("the disk of %s has space again; writes resumed", self.path)
-                    return
                 space_since = space_since or loop.time()
                 if (not self.in_memory and loop.time() - space_since >= REOPEN_AFTER
                         and self._reopen()):
                     space_since = None
+                if self._probe_write():
+                    self.write_problem = None
+                    log.info("the disk of %s has space again; writes resumed", self.path)
         finally:
             self._probe_task = None
 
