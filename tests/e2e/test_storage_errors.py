@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -109,6 +110,15 @@ def test_scan_over_a_corrupt_block_is_an_internal_error_not_a_short_answer(corru
     assert "Traceback" not in log, log
 
 
+def _wait_active(kinesis, consumer_arn: str) -> None:
+    for _ in range(100):
+        desc = kinesis.describe_stream_consumer(ConsumerARN=consumer_arn)["ConsumerDescription"]
+        if desc["ConsumerStatus"] == "ACTIVE":
+            return
+        time.sleep(0.05)
+    raise AssertionError("consumer never became ACTIVE")
+
+
 def test_get_records_over_a_corrupt_block_is_an_internal_failure(tmp_path):
     s = start_server(tmp_path)
     kinesis = s.client("kinesis")
@@ -134,7 +144,18 @@ def test_get_records_over_a_corrupt_block_is_an_internal_failure(tmp_path):
                 iterator = page["NextShardIterator"]
         assert info.value.response["Error"]["Code"] == "InternalFailure"
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
-        assert kinesis.describe_stream_summary(StreamName="hurt")["StreamDescriptionSummary"]
+        # an enhanced fan-out consumer gets the modelled failure event, not a quiet end
+        arn = kinesis.describe_stream_summary(StreamName="hurt")["StreamDescriptionSummary"]["StreamARN"]
+        consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]
+        _wait_active(kinesis, consumer["ConsumerARN"])
+        events = kinesis.subscribe_to_shard(ConsumerARN=consumer["ConsumerARN"], ShardId=shard,
+                                            StartingPosition={"Type": "TRIM_HORIZON"})["EventStream"]
+        delivered = 0
+        with pytest.raises(ClientError) as info:
+            for event in events:
+                delivered += len(event["SubscribeToShardEvent"]["Records"])
+                assert delivered < ITEMS, "every record read back through a corrupt block"
+        assert info.value.response["Error"]["Code"] == "InternalFailureException"
         log = s.read_log()
         assert "Corruption" in log and "Traceback" not in log, log  # one line with the cause
     finally:
