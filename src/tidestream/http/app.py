@@ -220,8 +220,10 @@ class Application:
     def _storage_error(self, spec: ServiceSpec, err: StorageError, op_name: str, request_id: str,
                        cbor: bool) -> Response:
         """A refused read or write: logged with its cause, answered as the service's internal
-        error (AWS has no disk-full error; its message says what to do)."""
-        log.error("%s %s failed (request %s): %s", spec.name, op_name, request_id, err)
+        error (AWS has no disk-full error; its message says what to do). A full disk is logged
+        once by the engine when it fills, not once per refused request."""
+        log.log(logging.DEBUG if err.disk_full else logging.ERROR, "%s %s failed (request %s): %s",
+                spec.name, op_name, request_id, err)
         message = DISK_FULL_MESSAGE if err.disk_full else "Internal server error"
         code = "InternalFailure" if spec.name == "kinesis" else "InternalServerError"
         return self._service_error(spec, AwsError(message, code=code, status=500), request_id, cbor)
