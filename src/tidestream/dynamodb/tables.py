@@ -195,8 +195,8 @@ class Catalog:
         self.tables[(table.account, table.region, table.name)] = table
 
     def remove(self, table: Table) -> None:
-        self.tables.pop((table.account, table.region, table.name), None)
         self.engine.write([(_meta_key(table.account, table.region, table.name), None)])
+        self.tables.pop((table.account, table.region, table.name), None)
 
     def names(self, account: str, region: str) -> list[str]:
         return sorted(n for (a, r, n) in self.tables if a == account and r == region)
