@@ -14,7 +14,7 @@ from .config import Config
 from .http.app import AdminRoute, Application
 from .http.server import serve
 from .storage.datadir import DataDir, DataDirError
-from .storage.engine import RocksEngine
+from .storage.engine import RocksEngine, StorageError
 
 log = logging.getLogger("tidestream")
 
@@ -192,6 +192,6 @@ def run(config: Config) -> None:
         pass
     try:
         asyncio.run(Server(config).run())
-    except DataDirError as err:
+    except (DataDirError, StorageError) as err:  # refuse to start, clearly: no traceback
         log.error("%s", err)
         raise SystemExit(2)

@@ -26,6 +26,7 @@ import cbor2
 
 from ..kinesis.append import plan_append
 from ..kinesis.streams import parse_arn
+from ..storage.engine import StorageError, StorageTrouble
 from . import destinations as D
 from .capture import OUTBOX, OUTBOX_END, Capture
 from .metrics import Metrics
@@ -38,6 +39,8 @@ BATCH = 1000
 MIRROR_LIMIT = 50_000
 #: wait after a stream refused records for its limits (they refill continuously)
 THROTTLE_WAIT = 0.05
+#: wait after the store refused a read or write (full disk, corruption) before trying again
+STORAGE_RETRY_WAIT = 1.0
 #: how long an undeliverable change is retried before it is dropped and counted
 RETRY_HORIZON = 24 * 3600.0
 _WRITABLE = ("ACTIVE", "UPDATING")
@@ -120,6 +123,7 @@ class Publisher:
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.0
         wake = self.capture.wake
+        trouble = StorageTrouble(log, "change publisher")
         if self._overflow or self._pending:
             wake.set()  # changes left in the outbox by a crash go out now, not at the next write
         while not stopping.is_set():
@@ -131,12 +135,17 @@ class Publisher:
             else:
                 await wake.wait()
             wake.clear()
-            # publish only changes whose commit is on disk: a consumer must never see a change
-            # that a power loss could take back (strict mode; relaxed returns at once). Waiting
-            # for the group commit also gathers concurrent commits into one batch.
-            await self.engine.durable()
             try:
+                # publish only changes whose commit is on disk: a consumer must never see a
+                # change that a power loss could take back (strict mode; relaxed returns at
+                # once). Waiting for the group commit also gathers concurrent commits.
+                await self.engine.durable()
                 progress, throttled = self.drain_once()
+                trouble.ok()
+            except StorageError as err:  # full disk, corruption: the entries stay; retry later
+                trouble.failed(err)
+                backoff = STORAGE_RETRY_WAIT
+                continue
             except Exception:  # never let one bad entry stop delivery for everyone
                 log.exception("change publisher failed; retrying")
                 progress, throttled = False, True

@@ -75,6 +75,22 @@ def project(ix: Index, table: Table, item: Item) -> Item:
     return {k: v for k, v in item.items() if k in keep}
 
 
+def _count(deltas: dict[int, list], owner: Table | Index, count: int, size: int) -> None:
+    cell = deltas.get(owner.uid)
+    if cell is None:
+        deltas[owner.uid] = [owner, count, size]
+    else:
+        cell[1] += count
+        cell[2] += size
+
+
+def _apply_deltas(deltas: dict[int, list]) -> None:
+    """Statistics follow a committed batch (never a refused one)."""
+    for owner, count, size in deltas.values():
+        owner.item_count += count
+        owner.size_bytes += size
+
+
 class ItemStore:
     def __init__(self, engine: Engine, size_of: Callable[[Item], int]) -> None:
         self.engine = engine
@@ -135,46 +151,20 @@ class ItemStore:
 
     # writes -------------------------------------------------------------------------------
     def commit(self, changes: list[Change], now: float | None = None) -> None:
-        """Write changes (possibly across tables) in one atomic batch."""
+        """Write changes (possibly across tables) in one atomic batch.
+
+        Table and index statistics change in memory only once the batch is written: a refused
+        write (full disk, I/O error) must leave ItemCount where the data is.
+        """
         now = time.time() if now is None else now
         writes: list[tuple[bytes, bytes | None]] = []
-        touched: dict[int, Table] = {}
-        touched_ix: dict[int, Index] = {}
-        size_of = self.size_of
+        #: uid -> [table or index, item count delta, size delta]
+        deltas: dict[int, list] = {}
         for ch in changes:
-            t = ch.table
-            touched[t.uid] = t
-            old, new = ch.old, ch.new
-            writes.append((ch.key, None if new is None else cbor2.dumps(new)))
-            for ix in t.indexes:
-                ok = self.index_key(t, ix, old) if old is not None else None
-                nk = self.index_key(t, ix, new) if new is not None else None
-                if ok is not None and ok != nk:
-                    writes.append((ok, None))
-                if ok is not None:
-                    ix.item_count -= 1
-                    ix.size_bytes -= size_of(project(ix, t, old))
-                    touched_ix[ix.uid] = ix
-                if nk is not None:
-                    entry = project(ix, t, new)
-                    writes.append((nk, cbor2.dumps(entry)))
-                    ix.item_count += 1
-                    ix.size_bytes += size_of(entry)
-                    touched_ix[ix.uid] = ix
-            if old is not None:
-                if ch.old_size < 0:
-                    ch.old_size = self.size_of(old)
-                t.item_count -= 1
-                t.size_bytes -= ch.old_size
-            if new is not None:
-                if ch.new_size < 0:
-                    ch.new_size = self.size_of(new)
-                t.item_count += 1
-                t.size_bytes += ch.new_size
-        for t in touched.values():
-            writes.append((STATS + _uid(t.uid), struct.pack(">qq", t.item_count, t.size_bytes)))
-        for ix in touched_ix.values():
-            writes.append((STATS + _uid(ix.uid), struct.pack(">qq", ix.item_count, ix.size_bytes)))
+            self._change_writes(ch, writes, deltas)
+        for owner, count, size in deltas.values():
+            writes.append((STATS + _uid(owner.uid),
+                           struct.pack(">qq", owner.item_count + count, owner.size_bytes + size)))
         capture = self.capture
         if capture is not None:
             writes.extend(capture(changes, now))
@@ -183,9 +173,39 @@ class ItemStore:
             except BaseException:
                 capture.abandoned()
                 raise
+            _apply_deltas(deltas)
             capture.committed()
             return
         self.engine.write(writes)
+        _apply_deltas(deltas)
+
+    def _change_writes(self, ch: Change, writes: list[tuple[bytes, bytes | None]],
+                       deltas: dict[int, list]) -> None:
+        """One change's item and index writes; its statistics go into ``deltas``."""
+        t, old, new = ch.table, ch.old, ch.new
+        size_of = self.size_of
+        writes.append((ch.key, None if new is None else cbor2.dumps(new)))
+        for ix in t.indexes:
+            ok = self.index_key(t, ix, old) if old is not None else None
+            nk = self.index_key(t, ix, new) if new is not None else None
+            if ok is not None and ok != nk:
+                writes.append((ok, None))
+            if ok is not None:
+                _count(deltas, ix, -1, -size_of(project(ix, t, old)))
+            if nk is not None:
+                entry = project(ix, t, new)
+                writes.append((nk, cbor2.dumps(entry)))
+                _count(deltas, ix, 1, size_of(entry))
+        count = size = 0
+        if old is not None:
+            if ch.old_size < 0:
+                ch.old_size = size_of(old)
+            count, size = -1, -ch.old_size
+        if new is not None:
+            if ch.new_size < 0:
+                ch.new_size = size_of(new)
+            count, size = count + 1, size + ch.new_size
+        _count(deltas, t, count, size)
 
     def load_stats(self, table: Table) -> None:
         raw = self.engine.get(STATS + _uid(table.uid))
@@ -225,6 +245,6 @@ class ItemStore:
             if len(batch) >= 1000:
                 self.engine.write(batch)
                 batch = []
-        ix.item_count, ix.size_bytes = count, size
         batch.append((STATS + _uid(ix.uid), struct.pack(">qq", count, size)))
         self.engine.write(batch)
+        ix.item_count, ix.size_bytes = count, size

@@ -191,12 +191,12 @@ class Catalog:
         writes = [(_meta_key(table.account, table.region, table.name), table.to_record())]
         if extra_writes:
             writes.extend(extra_writes)
+        self.engine.write(writes)  # first: a refused write must not leave a table in memory
         self.tables[(table.account, table.region, table.name)] = table
-        self.engine.write(writes)
 
     def remove(self, table: Table) -> None:
-        self.tables.pop((table.account, table.region, table.name), None)
         self.engine.write([(_meta_key(table.account, table.region, table.name), None)])
+        self.tables.pop((table.account, table.region, table.name), None)
 
     def names(self, account: str, region: str) -> list[str]:
         return sorted(n for (a, r, n) in self.tables if a == account and r == region)

@@ -12,6 +12,7 @@ import logging
 import time
 from decimal import Decimal, InvalidOperation
 
+from ..storage.engine import StorageError, StorageTrouble
 from .itemstore import Change
 from .state import DynamoState
 
@@ -52,6 +53,7 @@ def sweep_once(state: DynamoState, now: float | None = None) -> int:
 
 
 async def sweeper(state: DynamoState, stopping: asyncio.Event) -> None:
+    trouble = StorageTrouble(log, "TTL sweep")
     while not stopping.is_set():
         try:
             await asyncio.wait_for(stopping.wait(), timeout=state.settings.ttl_interval)
@@ -63,5 +65,8 @@ async def sweeper(state: DynamoState, stopping: asyncio.Event) -> None:
             if n:
                 await state.engine.durable()
                 log.debug("TTL expired %d items", n)
+            trouble.ok()
+        except StorageError as err:  # a full disk or corruption: the next sweep retries
+            trouble.failed(err)
         except Exception:  # keep sweeping; a bad item must not stop TTL for everyone
             log.exception("TTL sweep failed")

@@ -20,6 +20,7 @@ from .. import __version__
 from ..context import RequestContext
 from ..errors import AwsError
 from ..service import ServiceSpec, Streaming
+from ..storage.engine import StorageError
 from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
 from .messages import Deferred, Request, Response
 
@@ -45,6 +46,10 @@ _CORE_NAMESPACE = {
     "InternalFailure": "com.amazon.coral.service#",
     "RequestEntityTooLarge": "com.amazon.coral.service#",
 }
+
+#: the answer to a write refused because the server's disk is full (see docs/storage-failures.md)
+DISK_FULL_MESSAGE = ("Internal server error: the server's disk is full; writes are refused until "
+                     "space is freed (reads still work)")
 
 
 #: what a refused operator request is told to send
@@ -164,9 +169,14 @@ class Application:
         return await result if hasattr(result, "__await__") else result
 
     def _health(self, req: Request) -> Response:
-        body = dumps({"status": "ok", "version": __version__, "storage": self.storage_name,
-                      "services": sorted(s.name for s in self.by_prefix.values())})
-        return Response(200, body, [("Content-Type", "application/json")])
+        """200 "ok", or 503 "degraded" with the reason while the store refuses writes."""
+        problem = getattr(self.engine, "write_problem", None)
+        health = {"status": "degraded" if problem else "ok", "version": __version__,
+                  "storage": self.storage_name,
+                  "services": sorted(s.name for s in self.by_prefix.values())}
+        if problem:
+            health["reason"] = problem
+        return Response(503 if problem else 200, dumps(health), [("Content-Type", "application/json")])
 
     async def _reset(self, req: Request) -> Response:
         assert self.reset is not None
@@ -210,6 +220,8 @@ class Application:
             result = spec.operations[op_name](ctx, params)
         except AwsError as err:
             return self._service_error(spec, err, request_id, cbor)
+        except StorageError as err:
+            return self._storage_error(spec, err, op_name, request_id, cbor)
         if hasattr(result, "__await__"):  # an async operation: finish on the event loop
             return self._finish(spec, result, before, request_id, cbor)
         resp = self._streaming(spec, result, request_id) if isinstance(result, Streaming) \
@@ -228,6 +240,8 @@ class Application:
                 await self.engine.durable()
         except AwsError as err:
             return self._service_error(spec, err, request_id, cbor)
+        except StorageError as err:
+            return self._storage_error(spec, err, "async operation", request_id, cbor)
         if isinstance(result, Streaming):
             return self._streaming(spec, result, request_id)
         return self._ok(spec, result, request_id, cbor)
@@ -269,6 +283,17 @@ class Application:
         headers = [("Content-Type", "application/vnd.amazon.eventstream"),
                    ("x-amzn-RequestId", request_id)]
         return Response(200, b"", headers, stream=result.events)
+
+    def _storage_error(self, spec: ServiceSpec, err: StorageError, op_name: str, request_id: str,
+                       cbor: bool) -> Response:
+        """A refused read or write: logged with its cause, answered as the service's internal
+        error (AWS has no disk-full error; its message says what to do). A full disk is logged
+        once by the engine when it fills, not once per refused request."""
+        log.log(logging.DEBUG if err.disk_full else logging.ERROR, "%s %s failed (request %s): %s",
+                spec.name, op_name, request_id, err)
+        message = DISK_FULL_MESSAGE if err.disk_full else "Internal server error"
+        code = "InternalFailure" if spec.name == "kinesis" else "InternalServerError"
+        return self._service_error(spec, AwsError(message, code=code, status=500), request_id, cbor)
 
     def _service_error(self, spec: ServiceSpec | None, err: AwsError, request_id: str,
                        cbor: bool = False) -> Response:

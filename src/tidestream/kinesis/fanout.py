@@ -29,6 +29,7 @@ import orjson
 
 from ..errors import AwsError, InvalidArgumentException, ResourceInUseException, ResourceNotFoundException
 from ..http import eventstream
+from ..storage.engine import StorageError
 from . import records, sequence
 from .consumers import parse_consumer_arn
 from .messages import shard_missing
@@ -249,6 +250,10 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
                     await asyncio.wait_for(wake.wait(), timeout)
                 except asyncio.TimeoutError:
                     pass
+    except StorageError as err:  # a damaged store: the modelled failure event, never a quiet end
+        log.error("kinesis SubscribeToShard %s failed: %s", sub.consumer_arn, err)
+        yield eventstream.exception("InternalFailureException",
+                                    dump({"message": "Internal server error"}), ctype)
     finally:
         fan.release(sub)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..storage.engine import StorageError, StorageTrouble
 from . import records
 
 log = logging.getLogger("tidestream.kinesis")
@@ -50,9 +51,13 @@ def trim(state) -> int:
 
 async def retention_loop(state, stopping: asyncio.Event) -> None:
     """Run :func:`trim` every ``state.retention_interval`` seconds until the server stops."""
+    trouble = StorageTrouble(log, "kinesis retention pass")
     while not stopping.is_set():
         try:
             trim(state)
+            trouble.ok()
+        except StorageError as err:  # a full disk or corruption: retried next interval
+            trouble.failed(err)
         except Exception:  # keep serving; a failed pass is retried next interval
             log.exception("kinesis retention pass failed")
         try:

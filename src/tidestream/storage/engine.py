@@ -12,6 +12,7 @@ The chosen embedded engine is RocksDB (see docs/decisions/0001-storage-engine.md
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import tempfile
@@ -19,7 +20,10 @@ import threading
 from typing import Iterator, Protocol
 
 from rocksdict import (BlockBasedIndexType, BlockBasedOptions, BottommostLevelCompaction, Cache,
-                       CompactOptions, DBRecoveryMode, Env, Options, Rdict, WriteBatch, WriteOptions)
+                       CompactOptions, DBRecoveryMode, Env, Options, Rdict, ReadOptions, WriteBatch,
+                       WriteOptions)
+
+log = logging.getLogger("tidestream.storage")
 
 #: event-loop turns a group commit waits before its fsync, so requests already readable on
 #: other connections join it. Measured (16 writers): 0 turns 7.1k PutItem per core-second,
@@ -37,6 +41,58 @@ TABLE_FORMAT = "2"
 #: a write: key -> value bytes, or None to delete
 Writes = list[tuple[bytes, bytes | None]]
 
+#: seconds between write probes while the disk is full (recovery needs no restart)
+PROBE_INTERVAL = 0.5
+#: the probe's key: outside every service's key range (see the prefixes in the services)
+PROBE_KEY = b"\x00Xprobe"
+#: seconds writes may still fail once space is back before the store is closed and reopened.
+#: Measured: after a refused WAL append under group commit RocksDB stays read-only ("Writer has
+#: previous error", still after 60 s); a bare rocksdict loop resumed by itself after ~5 s. The
+#: reopen is cheap and safe either way, so it comes soon.
+REOPEN_AFTER = 1.0
+#: free bytes below which the disk still counts as full (RocksDB needs room for a WAL block)
+MIN_FREE_BYTES = 1 << 20
+
+
+class StorageError(Exception):
+    """RocksDB refused a read or a write: corruption, an I/O error, a full disk.
+
+    Raised instead of a short answer or a silent success; the HTTP layer turns it into the
+    service's internal-error shape. ``disk_full`` tells the one condition that heals by itself
+    once space is freed (writes are refused meanwhile; reads keep working).
+    """
+
+    def __init__(self, message: str, *, disk_full: bool = False) -> None:
+        super().__init__(message)
+        self.disk_full = disk_full
+
+    @classmethod
+    def wrap(cls, exc: BaseException, action: str) -> "StorageError":
+        """RocksDB's status text, with what we were doing (rocksdict raises bare Exception)."""
+        text = str(exc)
+        return cls(f"{action}: {text}", disk_full="No space left on device" in text)
+
+
+class StorageTrouble:
+    """A background task's storage errors, logged once per cause (not once per retry) and
+    once more when the task works again; the task itself keeps running and retries."""
+
+    def __init__(self, logger: logging.Logger, task: str) -> None:
+        self.logger = logger
+        self.task = task
+        self._last: str | None = None
+
+    def failed(self, err: StorageError) -> None:
+        text = str(err)
+        if text != self._last:
+            self.logger.error("%s: %s; retrying", self.task, text)
+            self._last = text
+
+    def ok(self) -> None:
+        if self._last is not None:
+            self.logger.info("%s: storage works again", self.task)
+            self._last = None
+
 
 def engine_options(block_cache_mb: int = DEFAULT_BLOCK_CACHE_MB) -> Options:
     """RocksDB options: bounded memory, and lookups whose cost does not grow with the data.
@@ -49,6 +105,9 @@ def engine_options(block_cache_mb: int = DEFAULT_BLOCK_CACHE_MB) -> Options:
     """
     opts = Options(raw_mode=True)
     opts.create_if_missing(True)
+    # corruption found by a read, a flush or a compaction stops writes (they fail loudly)
+    # instead of being propagated into new files
+    opts.set_paranoid_checks(True)
     opts.set_wal_recovery_mode(DBRecoveryMode.point_in_time())
     opts.increase_parallelism(2)
     # bounded memory: a local server should idle small and not grow with the data set
@@ -125,11 +184,13 @@ class RocksEngine:
             path = os.path.join(self._tmp, "db")
         assert path is not None
         self.path = path
+        self._opts = opts
         self.upgrade_needed = not in_memory and _needs_table_upgrade(path)
-        # the column family's options must be passed explicitly: reopening an existing store,
-        # rocksdict otherwise takes them from the OPTIONS file, where the block cache and the
-        # bloom filter are not recorded (8 MB default cache, no filter after every restart)
-        self._db = Rdict(path, opts, column_families={"default": opts})
+        try:
+            self._db = self._open_rdict()
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
+            raise StorageError.wrap(exc, f"cannot open the store at {path}") from None
+        self._set_read_options()
         self._wo = WriteOptions()
         if in_memory:
             self._wo.disable_wal = True
@@ -143,13 +204,37 @@ class RocksEngine:
         #: held by maintenance work in the executor (table upgrade); close() waits for it
         self._maintenance = threading.Lock()
         self._closed = False
+        #: why writes are refused right now (disk full), for /_tidestream/health; None: fine
+        self.write_problem: str | None = None
+        self._probe_task: asyncio.Task | None = None
+
+    def _open_rdict(self) -> Rdict:
+        """Open the store. The column family's options are passed explicitly: reopening an
+        existing store, rocksdict otherwise takes them from the OPTIONS file, where the block
+        cache and the bloom filter are not recorded (8 MB default cache, no filter after every
+        restart)."""
+        return Rdict(self.path, self._opts, column_families={"default": self._opts})
+
+    def _set_read_options(self) -> None:
+        """Every read verifies block checksums (RocksDB's default; stated because the error
+        handling relies on it); set once on the handle, so reads pay nothing per call."""
+        ro = ReadOptions()
+        ro.set_verify_checksums(True)
+        self._db.set_read_options(ro)
 
     # reads -------------------------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:
-        return self._db.get(key)
+        try:
+            return self._db.get(key)
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
+            raise StorageError.wrap(exc, "read failed") from None
 
     def scan(self, start: bytes, end: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        """Keys in [start, end), ascending, or descending when ``reverse``."""
+        """Keys in [start, end), ascending, or descending when ``reverse``.
+
+        An iterator also stops being valid when RocksDB hits an error (a corrupt block); the
+        status check at the end makes that an exception, never a silently shorter range.
+        """
         it = self._db.iter()
         if not reverse:
             it.seek(start)
@@ -170,6 +255,10 @@ class RocksEngine:
                     return
                 yield k, it.value()
                 it.prev()
+        try:
+            it.status()
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
+            raise StorageError.wrap(exc, "range read failed") from None
 
     def property(self, name: str) -> str | None:
         """A RocksDB property (``rocksdb.block-cache-capacity``, ...), for metrics and checks."""
@@ -177,28 +266,118 @@ class RocksEngine:
 
     # writes ------------------------------------------------------------------------------
     def write(self, writes: Writes) -> None:
-        """Apply all writes atomically (one RocksDB write batch)."""
-        if len(writes) == 1:
-            k, v = writes[0]
-            if v is None:
-                self._db.delete(k, self._wo)
-            else:
-                self._db.put(k, v, self._wo)
-        else:
-            wb = WriteBatch(raw_mode=True)
-            for k, v in writes:
+        """Apply all writes atomically (one RocksDB write batch); StorageError if refused."""
+        try:
+            if len(writes) == 1:
+                k, v = writes[0]
                 if v is None:
-                    wb.delete(k)
+                    self._db.delete(k, self._wo)
                 else:
-                    wb.put(k, v)
-            self._db.write(wb, self._wo)
+                    self._db.put(k, v, self._wo)
+            else:
+                wb = WriteBatch(raw_mode=True)
+                for k, v in writes:
+                    if v is None:
+                        wb.delete(k)
+                    else:
+                        wb.put(k, v)
+                self._db.write(wb, self._wo)
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
+            raise self._write_failed(exc) from None
         self.written += 1
 
     def delete_range(self, start: bytes, end: bytes) -> None:
         wb = WriteBatch(raw_mode=True)
         wb.delete_range(start, end)
-        self._db.write(wb, self._wo)
+        try:
+            self._db.write(wb, self._wo)
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
+            raise self._write_failed(exc) from None
         self.written += 1
+
+    # write failures and recovery -----------------------------------------------------------
+    def _write_failed(self, exc: BaseException, action: str = "write failed") -> StorageError:
+        """The error to raise for a refused write; a full disk also starts the recovery probe."""
+        err = StorageError.wrap(exc, action)
+        if err.disk_full and self.write_problem is None:
+            self.write_problem = "disk full: " + str(exc)
+            log.error("the disk of %s is full; writes are refused until space is freed (%s)",
+                      self.path, exc)
+            self._start_probe()
+        return err
+
+    def _start_probe(self) -> None:
+        if self._probe_task is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (tools, unit tests): the next write tries again
+            self.write_problem = None
+            return
+        self._probe_task = loop.create_task(self._probe_loop())
+
+    async def _probe_loop(self) -> None:
+        """Until a test write succeeds: probe; reopen the store if RocksDB stays read-only."""
+        loop = asyncio.get_running_loop()
+        space_since: float | None = None
+        try:
+            while self.write_problem is not None:
+                await asyncio.sleep(PROBE_INTERVAL)
+                if not self._space_available():
+                    space_since = None
+                    continue
+                space_since = space_since or loop.time()
+                if (not self.in_memory and loop.time() - space_since >= REOPEN_AFTER
+                        and self._reopen()):
+                    space_since = None
+                if self._probe_write():
+                    self.write_problem = None
+                    log.info("the disk of %s has space again; writes resumed", self.path)
+        finally:
+            self._probe_task = None
+
+    def _space_available(self) -> bool:
+        try:
+            st = os.statvfs(self.path)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize >= MIN_FREE_BYTES
+
+    def _probe_write(self) -> bool:
+        """One small synced write: True once the store takes writes again."""
+        try:
+            with self._lock:
+                self._db.put(PROBE_KEY, b"1", self._wo)
+                if not self.in_memory:
+                    self._db.flush_wal(True)
+        except Exception:  # noqa: BLE001 - still refused
+            return False
+        return True
+
+    def _reopen(self) -> bool:
+        """Close and reopen the Rdict (clears a background error RocksDB won't resume from).
+
+        The data dir's lock file stays held by the server. Fails (and is retried) while an
+        iterator still holds the old handle open.
+        """
+        if not self._maintenance.acquire(blocking=False):
+            return False  # a table upgrade is compacting; try again at the next probe
+        log.warning("store at %s stays read-only with free space; reopening it", self.path)
+        try:
+            with self._lock:
+                try:
+                    self._db.close()
+                except Exception as exc:  # noqa: BLE001 - the background error, reported again
+                    log.warning("closing the store: %s", exc)
+                try:
+                    self._db = self._open_rdict()
+                    self._set_read_options()
+                except Exception as exc:  # noqa: BLE001
+                    log.error("reopening the store failed (will retry): %s", exc)
+                    return False
+        finally:
+            self._maintenance.release()
+        return True
 
     # durability --------------------------------------------------------------------------
     async def durable(self) -> None:
@@ -251,7 +430,10 @@ class RocksEngine:
 
     def _fsync(self) -> None:
         with self._lock:
-            self._db.flush_wal(True)
+            try:
+                self._db.flush_wal(True)
+            except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
+                raise StorageError.wrap(exc, "fsync failed") from None
 
     def start_background(self) -> None:
         """Start the interval fsync of relaxed mode and a pending table upgrade (needs a
@@ -271,8 +453,12 @@ class RocksEngine:
                 return
             compact = CompactOptions()
             compact.set_bottommost_level_compaction(BottommostLevelCompaction.force())
-            self._db.compact_range(None, None, compact)
-            _write_marker(os.path.join(self.path, TABLE_FORMAT_FILE))
+            try:
+                self._db.compact_range(None, None, compact)
+                _write_marker(os.path.join(self.path, TABLE_FORMAT_FILE))
+            except Exception as exc:  # noqa: BLE001 - e.g. a full disk: reads stay correct, only slower
+                log.warning("upgrading the table files of %s failed (retried at the next start): %s",
+                            self.path, exc)
 
     async def _relaxed_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -294,8 +480,16 @@ class RocksEngine:
             with self._maintenance, self._lock:
                 self._closed = True
                 if not self.in_memory:
-                    self._db.flush_wal(True)
-                    self._db.close()
+                    # a background error (corruption, full disk) is reported again by both
+                    # calls: log it and finish stopping; acknowledged writes are in the WAL
+                    try:
+                        self._db.flush_wal(True)
+                    except Exception as exc:  # noqa: BLE001
+                        log.error("syncing the WAL of %s at shutdown: %s", self.path, exc)
+                    try:
+                        self._db.close()
+                    except Exception as exc:  # noqa: BLE001
+                        log.error("closing the store at %s: %s", self.path, exc)
                 else:
                     try:  # RocksDB's memory Env cannot SyncWAL, which close() does; nothing to keep
                         self._db.close()
