@@ -166,3 +166,26 @@ def test_model_validation_message(srv):
         raw.describe_table(TableName="x")
     assert _err(e) == ("ValidationException", "1 validation error detected: Value 'x' at 'tableName' failed "
                        "to satisfy constraint: Member must have length greater than or equal to 3")
+
+
+def test_update_table_refused_halfway_changes_nothing(ddb, srv):
+    """Checks and effects are separate: a refusal after a valid first part (the billing mode)
+    leaves the table as it was, also after a restart-free later write of the catalog."""
+    make_table(ddb, "half", extra_attributes=[("g", "S")],
+               GlobalSecondaryIndexes=[{"IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                        "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="half", BillingMode="PROVISIONED")  # no ProvisionedThroughput
+    assert _err(e)[0] == "ValidationException"
+    with pytest.raises(ClientError) as e:  # a valid GSI delete, then an unknown index to update
+        ddb.update_table(TableName="half", GlobalSecondaryIndexUpdates=[
+            {"Delete": {"IndexName": "byg"}},
+            {"Update": {"IndexName": "nope", "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}])
+    assert _err(e)[0] == "ResourceNotFoundException"
+    ddb.update_table(TableName="half", DeletionProtectionEnabled=False)  # persists the catalog entry
+    t = ddb.describe_table(TableName="half")["Table"]
+    assert t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [ix["IndexName"] for ix in t["GlobalSecondaryIndexes"]] == ["byg"]
+    ddb.put_item(TableName="half", Item={"pk": {"S": "a"}, "g": {"S": "x"}})
+    assert ddb.query(TableName="half", IndexName="byg", KeyConditionExpression="g = :g",
+                     ExpressionAttributeValues={":g": {"S": "x"}})["Count"] == 1

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import time
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Callable
 
 from ...context import RequestContext
-from ...errors import LimitExceededException, ResourceInUseException, ValidationException
+from ...errors import (LimitExceededException, ResourceInUseException, ResourceNotFoundException,
+                      ValidationException)
 from ..describe import describe_table
 from ..state import DynamoState, forget_schema
 from ..tables import Index, Table, new_table_id
@@ -132,37 +135,57 @@ def build_index(state: DynamoState, spec: dict, attr_types: dict[str, str], bill
                  non_key_attributes=nka, read_capacity=read, write_capacity=write, local=local)
 
 
-@operation("CreateTable")
-def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    name = p["TableName"]
+@dataclass
+class TableSpec:
+    """A CreateTable request, checked in DynamoDB's order without looking at any state."""
+
+    name: str
+    key_schema: list[tuple[str, str]]
+    attribute_types: dict[str, str]
+    attribute_order: list[str]
+    billing: str
+    read: int
+    write: int
+    lsi_specs: list[dict]
+    gsi_specs: list[dict]
+
+
+def _required_create_members(p: dict) -> None:
     missing = [m for m in ("attributeDefinitions", "keySchema") if p.get(m[0].upper() + m[1:]) is None]
     if missing:  # the public model no longer marks them required; the service still does
         n = len(missing)
         raise ValidationException(
             f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(
                 f"Value null at '{m}' failed to satisfy constraint: Member must not be null" for m in missing))
-    attr_defs = p.get("AttributeDefinitions") or []
-    attr_types: dict[str, str] = {}
+
+
+def _attribute_types(attr_defs: list[dict]) -> dict[str, str]:
+    types: dict[str, str] = {}
     for a in attr_defs:
-        if a["AttributeName"] in attr_types:
+        if a["AttributeName"] in types:
             raise ValidationException("Cannot have two attributes with the same name")
-        attr_types[a["AttributeName"]] = a["AttributeType"]
-    ks = _key_schema(p["KeySchema"])
-    billing = p.get("BillingMode") or "PROVISIONED"
+        types[a["AttributeName"]] = a["AttributeType"]
+    return types
+
+
+def _table_throughput(p: dict, billing: str) -> tuple[int, int]:
     pt = p.get("ProvisionedThroughput")
-    if billing == "PROVISIONED":
-        if not pt:
-            raise ValidationException(
-                f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
-        read, write = _throughput(pt)
-        for label, v in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
-            if v > 1000000000000:
-                raise ValidationException(f"Given value {v} for {label} is out of bounds")
-    else:
+    if billing != "PROVISIONED":
         if pt:
             raise ValidationException(
                 f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
-        read = write = 0
+        return 0, 0
+    if not pt:
+        raise ValidationException(
+            f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+    read, write = _throughput(pt)
+    for label, v in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
+        if v > 1000000000000:
+            raise ValidationException(f"Given value {v} for {label} is out of bounds")
+    return read, write
+
+
+def _check_key_attributes(ks: list[tuple[str, str]], attr_types: dict[str, str]) -> None:
     keys = [n for n, _ in ks]
     if len(ks) == 2:
         if any(n not in attr_types for n in keys) or (keys[0] == keys[1] and len(attr_types) == 1):
@@ -172,73 +195,125 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
             f"Keys: [{', '.join(keys)}], AttributeDefinitions: [{', '.join(attr_types)}]")
     _check_table_key_schema(ks)
-    lsi_specs = p.get("LocalSecondaryIndexes")
-    gsi_specs = p.get("GlobalSecondaryIndexes")
+
+
+def _check_lsis(specs: list[dict], ks: list[tuple[str, str]], attr_types: dict[str, str],
+                seen: set[str]) -> None:
+    if not specs:
+        raise ValidationException(f"{_INVALID}List of LocalSecondaryIndexes is empty")
+    if len(ks) != 2:
+        raise ValidationException(
+            f"{_INVALID}Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
+    for s in specs:
+        _check_index_shape(s, attr_types, local=True, table_hash=ks[0][0], seen=seen)
+    if len(specs) > MAX_LSIS:
+        raise ValidationException(f"{_INVALID}Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}")
+
+
+def _check_gsis(specs: list[dict], attr_types: dict[str, str], seen: set[str]) -> None:
+    if not specs:
+        raise ValidationException(f"{_INVALID}List of GlobalSecondaryIndexes is empty")
+    for s in specs:
+        _check_index_shape(s, attr_types, local=False, table_hash=None, seen=seen)
+    if len(specs) > MAX_GSIS:
+        raise ValidationException(
+            f"{_INVALID}GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}")
+
+
+def _check_all_attributes_used(ks: list[tuple[str, str]], specs: list[dict],
+                               attr_types: dict[str, str]) -> None:
+    used = {n for n, _ in ks}
+    for s in specs:
+        used.update(e["AttributeName"] for e in s["KeySchema"])
+    if set(attr_types) - used:
+        raise ValidationException(
+            f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+
+
+def check_create_table(p: dict) -> TableSpec:
+    """Every CreateTable check that needs no state, in the order DynamoDB reports them."""
+    _required_create_members(p)
+    attr_defs = p.get("AttributeDefinitions") or []
+    attr_types = _attribute_types(attr_defs)
+    ks = _key_schema(p["KeySchema"])
+    billing = p.get("BillingMode") or "PROVISIONED"
+    read, write = _table_throughput(p, billing)
+    _check_key_attributes(ks, attr_types)
+    lsi_specs, gsi_specs = p.get("LocalSecondaryIndexes"), p.get("GlobalSecondaryIndexes")
     if lsi_specs is None and gsi_specs is None and len(ks) != len(attr_types):
         raise ValidationException(
             f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
     seen: set[str] = set()
     if lsi_specs is not None:
-        if not lsi_specs:
-            raise ValidationException(f"{_INVALID}List of LocalSecondaryIndexes is empty")
-        if len(ks) != 2:
-            raise ValidationException(
-                f"{_INVALID}Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
-        for s in lsi_specs:
-            _check_index_shape(s, attr_types, local=True, table_hash=ks[0][0], seen=seen)
-        if len(lsi_specs) > MAX_LSIS:
-            raise ValidationException(f"{_INVALID}Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}")
+        _check_lsis(lsi_specs, ks, attr_types, seen)
     if gsi_specs is not None:
-        if not gsi_specs:
-            raise ValidationException(f"{_INVALID}List of GlobalSecondaryIndexes is empty")
-        for s in gsi_specs:
-            _check_index_shape(s, attr_types, local=False, table_hash=None, seen=seen)
-        if len(gsi_specs) > MAX_GSIS:
-            raise ValidationException(
-                f"{_INVALID}GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}")
-    lsi_specs = lsi_specs or []
-    gsi_specs = gsi_specs or []
+        _check_gsis(gsi_specs, attr_types, seen)
     if billing == "PROVISIONED":
         _check_capacity(read, write)
-    used = {n for n, _ in ks}
-    for s in lsi_specs + gsi_specs:
-        used.update(e["AttributeName"] for e in s["KeySchema"])
-    if set(attr_types) - used:
-        raise ValidationException(
-            f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
-    if state.catalog.get(ctx.account_id, ctx.region, name) is not None:
-        raise ResourceInUseException(f"Table already exists: {name}")
-    lsis = [build_index(state, s, attr_types, billing, local=True, table_hash=ks[0][0]) for s in lsi_specs]
-    gsis = [build_index(state, s, attr_types, billing, local=False) for s in gsi_specs]
-    now = time.time()
-    delay = state.settings.status_delay
-    t = Table(account=ctx.account_id, region=ctx.region, name=name, uid=state.catalog.new_uid(),
-              table_id=new_table_id(), key_schema=ks, attribute_types=attr_types,
-              attribute_order=[a["AttributeName"] for a in attr_defs], created=now,
-              billing_mode=billing, read_capacity=read, write_capacity=write,
-              status="CREATING", active_at=now + delay, gsis=gsis, lsis=lsis)
-    for ix in gsis:
-        ix.status, ix.active_at = "CREATING", now + delay
-    if billing == "PAY_PER_REQUEST":
-        t.billing_mode_updated = now
-    stream = p.get("StreamSpecification")
-    if stream:
-        _apply_stream_spec(t, stream, now)
-    for tag in p.get("Tags") or []:
-        t.tags[tag["Key"]] = tag["Value"]
-    if p.get("DeletionProtectionEnabled"):
-        t.deletion_protection = True
+    _check_all_attributes_used(ks, (lsi_specs or []) + (gsi_specs or []), attr_types)
+    _check_stream_spec(p.get("StreamSpecification"))
+    return TableSpec(p["TableName"], ks, attr_types, [a["AttributeName"] for a in attr_defs],
+                     billing, read, write, lsi_specs or [], gsi_specs or [])
+
+
+def _check_stream_spec(spec: dict | None) -> None:
+    if spec and spec.get("StreamEnabled") and not spec.get("StreamViewType"):
+        raise ValidationException(f"{_INVALID}You must specify a StreamViewType when enabling a stream")
+
+
+def _apply_table_options(t: Table, p: dict, ctx: RequestContext, *, sse_by_default: bool) -> bool:
+    """The options CreateTable and UpdateTable share: deletion protection, class, encryption,
+    on-demand limits (validated by the model). Returns whether any was given.
+
+    ``sse_by_default``: an SSESpecification without ``Enabled`` turns encryption on (UpdateTable)
+    or leaves it off (CreateTable)."""
+    given = False
+    if "DeletionProtectionEnabled" in p:
+        t.deletion_protection = bool(p["DeletionProtectionEnabled"])
+        given = True
     if p.get("TableClass"):
         t.table_class = p["TableClass"]
+        given = True
     sse = p.get("SSESpecification")
-    if sse and sse.get("Enabled"):
-        t.sse = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
-                 "KMSMasterKeyArn": sse.get("KMSMasterKeyId")
-                 or f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{t.table_id}"}
+    if sse:
+        given = True
+        t.sse = {} if not sse.get("Enabled", sse_by_default) else {
+            "Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
+            "KMSMasterKeyArn": sse.get("KMSMasterKeyId")
+            or f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{t.table_id}"}
     od = p.get("OnDemandThroughput")
     if od:
         t.on_demand_read = int(od.get("MaxReadRequestUnits", 0) or 0)
         t.on_demand_write = int(od.get("MaxWriteRequestUnits", 0) or 0)
+        given = True
+    return given
+
+
+@operation("CreateTable")
+def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    spec = check_create_table(p)
+    if state.catalog.get(ctx.account_id, ctx.region, spec.name) is not None:
+        raise ResourceInUseException(f"Table already exists: {spec.name}")
+    table_hash = spec.key_schema[0][0]
+    lsis = [build_index(state, s, spec.attribute_types, spec.billing, local=True, table_hash=table_hash)
+            for s in spec.lsi_specs]
+    gsis = [build_index(state, s, spec.attribute_types, spec.billing, local=False) for s in spec.gsi_specs]
+    now = time.time()
+    delay = state.settings.status_delay
+    t = Table(account=ctx.account_id, region=ctx.region, name=spec.name, uid=state.catalog.new_uid(),
+              table_id=new_table_id(), key_schema=spec.key_schema, attribute_types=spec.attribute_types,
+              attribute_order=spec.attribute_order, created=now, billing_mode=spec.billing,
+              read_capacity=spec.read, write_capacity=spec.write, status="CREATING",
+              active_at=now + delay, gsis=gsis, lsis=lsis)
+    for ix in gsis:
+        ix.status, ix.active_at = "CREATING", now + delay
+    if spec.billing == "PAY_PER_REQUEST":
+        t.billing_mode_updated = now
+    if p.get("StreamSpecification"):
+        _apply_stream_spec(t, p["StreamSpecification"], now)
+    for tag in p.get("Tags") or []:
+        t.tags[tag["Key"]] = tag["Value"]
+    _apply_table_options(t, p, ctx, sse_by_default=False)
     state.catalog.put(t)
     desc = describe_table(t)
     desc.pop("WarmThroughput", None)
@@ -253,11 +328,8 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
     from datetime import datetime, timezone
 
-    enabled = spec.get("StreamEnabled")
-    if enabled:
-        if not spec.get("StreamViewType"):
-            raise ValidationException(
-                f"{_INVALID}You must specify a StreamViewType when enabling a stream")
+    _check_stream_spec(spec)
+    if spec.get("StreamEnabled"):
         t.stream_enabled = True
         t.stream_view_type = spec["StreamViewType"]
         t.stream_label = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
@@ -309,122 +381,133 @@ def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return {"TableDescription": desc}
 
 
+#: work an UpdateTable leaves for after every check passed (index backfill and drops)
+Effect = Callable[[], None]
+
+
+def _update_billing(t: Table, p: dict, now: float) -> bool:
+    billing = p.get("BillingMode")
+    if not billing or billing == t.billing_mode:
+        return False
+    t.billing_mode = billing
+    t.billing_mode_updated = now
+    if billing == "PAY_PER_REQUEST":
+        t.read_capacity = t.write_capacity = 0
+        for ix in t.gsis:
+            ix.read_capacity = ix.write_capacity = 0
+    return True
+
+
+def _update_throughput(t: Table, p: dict, now: float) -> bool:
+    pt = p.get("ProvisionedThroughput")
+    if not pt:
+        if p.get("BillingMode") == "PROVISIONED" and not t.read_capacity:
+            raise ValidationException(
+                f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+        return False
+    if t.billing_mode == "PAY_PER_REQUEST":
+        raise ValidationException(
+            f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+    read, write = _throughput(pt)
+    _check_capacity(read, write)
+    if read == t.read_capacity and write == t.write_capacity and not p.get("BillingMode"):
+        raise ValidationException(
+            f"The provisioned throughput for the table will not change. The requested value equals the current value. "
+            f"Current ReadCapacityUnits provisioned for the table: {t.read_capacity}. Requested ReadCapacityUnits: {read}. "
+            f"Current WriteCapacityUnits provisioned for the table: {t.write_capacity}. Requested WriteCapacityUnits: {write}. "
+            "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
+    if read > t.read_capacity or write > t.write_capacity:
+        t.last_increase = now
+    if read < t.read_capacity or write < t.write_capacity:
+        t.last_decrease = now
+        t.decreases_today += 1
+    t.read_capacity, t.write_capacity = read, write
+    return True
+
+
+def _existing_gsi(t: Table, name: str) -> Index:
+    ix = t.index(name)
+    if ix is None or ix.local:
+        raise ResourceNotFoundException("Requested resource not found")
+    return ix
+
+
+def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: list[Effect]) -> None:
+    """One GlobalSecondaryIndexUpdates entry, applied to the draft ``t``; storage work goes to
+    ``effects``."""
+    if "Create" in upd:
+        spec = upd["Create"]
+        if t.index(spec["IndexName"]) is not None:
+            raise ValidationException(f"{_INVALID}Attempting to create an index which already exists")
+        if len(t.gsis) >= MAX_GSIS:
+            raise LimitExceededException(
+                f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}")
+        ix = build_index(state, spec, t.attribute_types, t.billing_mode, local=False)
+        delay = state.settings.status_delay
+        ix.status = "CREATING" if delay > 0 else "ACTIVE"
+        ix.backfilling = delay > 0
+        ix.active_at = now + delay
+        t.gsis.append(ix)
+        effects.append(lambda: state.items.backfill(t, ix))
+    elif "Delete" in upd:
+        ix = _existing_gsi(t, upd["Delete"]["IndexName"])
+        t.gsis.remove(ix)
+        effects.append(lambda: state.items.drop_index(ix))
+    elif "Update" in upd:
+        spec = upd["Update"]
+        ix = _existing_gsi(t, spec["IndexName"])
+        ix.read_capacity, ix.write_capacity = _throughput(spec.get("ProvisionedThroughput"))
+
+
+def _update_stream(t: Table, p: dict, now: float) -> bool:
+    stream = p.get("StreamSpecification")
+    if stream is None:
+        return False
+    if stream.get("StreamEnabled") and t.stream_enabled:
+        raise ValidationException(f"Table already has an enabled stream: TableName: {t.name}")
+    if not stream.get("StreamEnabled") and not t.stream_enabled:
+        raise ValidationException("Stream is already disabled for table")
+    _apply_stream_spec(t, stream, now)
+    return True
+
+
+def _draft_update(state: DynamoState, ctx: RequestContext, t: Table, p: dict,
+                  now: float) -> tuple[Table, list[Effect]]:
+    """The table as UpdateTable would leave it, built on a copy: a request refused halfway
+    leaves the real table untouched."""
+    draft = copy.deepcopy(t)
+    for a in p.get("AttributeDefinitions") or []:
+        draft.attribute_types.setdefault(a["AttributeName"], a["AttributeType"])
+        if a["AttributeName"] not in draft.attribute_order:
+            draft.attribute_order.append(a["AttributeName"])
+    changed = _update_billing(draft, p, now)
+    changed |= _update_throughput(draft, p, now)
+    effects: list[Effect] = []
+    for upd in p.get("GlobalSecondaryIndexUpdates") or []:
+        _update_gsi(state, draft, upd, now, effects)
+        changed = True
+    changed |= _update_stream(draft, p, now)
+    changed |= _apply_table_options(draft, p, ctx, sse_by_default=True)
+    if not changed and not (p.get("ReplicaUpdates") or p.get("GlobalTableWitnessUpdates")):
+        raise ValidationException(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+            "or SSESpecification or ReplicaUpdates is required")
+    return draft, effects
+
+
 @operation("UpdateTable")
 def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
     _check_not_in_transition(state, t)
     now = time.time()
-    changed = False
-    for a in p.get("AttributeDefinitions") or []:
-        t.attribute_types.setdefault(a["AttributeName"], a["AttributeType"])
-        if a["AttributeName"] not in t.attribute_order:
-            t.attribute_order.append(a["AttributeName"])
-    billing = p.get("BillingMode")
-    if billing and billing != t.billing_mode:
-        t.billing_mode = billing
-        t.billing_mode_updated = now
-        if billing == "PAY_PER_REQUEST":
-            t.read_capacity = t.write_capacity = 0
-            for ix in t.gsis:
-                ix.read_capacity = ix.write_capacity = 0
-        changed = True
-    pt = p.get("ProvisionedThroughput")
-    if pt:
-        if t.billing_mode == "PAY_PER_REQUEST":
-            raise ValidationException(
-                f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
-        read, write = _throughput(pt)
-        _check_capacity(read, write)
-        if read == t.read_capacity and write == t.write_capacity and not billing:
-            raise ValidationException(
-                f"The provisioned throughput for the table will not change. The requested value equals the current value. "
-                f"Current ReadCapacityUnits provisioned for the table: {t.read_capacity}. Requested ReadCapacityUnits: {read}. "
-                f"Current WriteCapacityUnits provisioned for the table: {t.write_capacity}. Requested WriteCapacityUnits: {write}. "
-                "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
-        if read > t.read_capacity or write > t.write_capacity:
-            t.last_increase = now
-        if read < t.read_capacity or write < t.write_capacity:
-            t.last_decrease = now
-            t.decreases_today += 1
-        t.read_capacity, t.write_capacity = read, write
-        changed = True
-    elif billing == "PROVISIONED" and not t.read_capacity:
-        raise ValidationException(
-            f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
-    for upd in p.get("GlobalSecondaryIndexUpdates") or []:
-        if "Create" in upd:
-            spec = upd["Create"]
-            if t.index(spec["IndexName"]) is not None:
-                raise ValidationException(
-                    f"{_INVALID}Attempting to create an index which already exists")
-            if len(t.gsis) >= MAX_GSIS:
-                raise LimitExceededException(
-                    f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}")
-            ix = build_index(state, spec, t.attribute_types, t.billing_mode, local=False)
-            state.items.backfill(t, ix)
-            delay = state.settings.status_delay
-            ix.status = "CREATING" if delay > 0 else "ACTIVE"
-            ix.backfilling = delay > 0
-            ix.active_at = now + delay
-            t.gsis.append(ix)
-            forget_schema(t)
-            changed = True
-        elif "Delete" in upd:
-            name = upd["Delete"]["IndexName"]
-            ix = t.index(name)
-            if ix is None or ix.local:
-                from ...errors import ResourceNotFoundException
-                raise ResourceNotFoundException("Requested resource not found")
-            t.gsis.remove(ix)
-            forget_schema(t)
-            state.items.drop_index(ix)
-            changed = True
-        elif "Update" in upd:
-            spec = upd["Update"]
-            ix = t.index(spec["IndexName"])
-            if ix is None or ix.local:
-                from ...errors import ResourceNotFoundException
-                raise ResourceNotFoundException("Requested resource not found")
-            read, write = _throughput(spec.get("ProvisionedThroughput"))
-            ix.read_capacity, ix.write_capacity = read, write
-            changed = True
-    stream = p.get("StreamSpecification")
-    if stream is not None:
-        if stream.get("StreamEnabled") and t.stream_enabled:
-            raise ValidationException(f"Table already has an enabled stream: TableName: {t.name}")
-        if not stream.get("StreamEnabled") and not t.stream_enabled:
-            raise ValidationException("Stream is already disabled for table")
-        _apply_stream_spec(t, stream, now)
-        changed = True
-    if "DeletionProtectionEnabled" in p:
-        t.deletion_protection = bool(p["DeletionProtectionEnabled"])
-        changed = True
-    if p.get("TableClass"):
-        t.table_class = p["TableClass"]
-        changed = True
-    sse = p.get("SSESpecification")
-    if sse:
-        if sse.get("Enabled", True):
-            t.sse = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
-                     "KMSMasterKeyArn": sse.get("KMSMasterKeyId")
-                     or f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{t.table_id}"}
-        else:
-            t.sse = {}
-        changed = True
-    od = p.get("OnDemandThroughput")
-    if od:
-        t.on_demand_read = int(od.get("MaxReadRequestUnits", 0) or 0)
-        t.on_demand_write = int(od.get("MaxWriteRequestUnits", 0) or 0)
-        changed = True
-    if p.get("ReplicaUpdates") or p.get("GlobalTableWitnessUpdates"):
-        changed = True
-    if not changed:
-        raise ValidationException(
-            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
-            "or SSESpecification or ReplicaUpdates is required")
+    draft, effects = _draft_update(state, ctx, t, p, now)
+    for f in fields(Table):  # the table object stays the one every other part holds
+        setattr(t, f.name, getattr(draft, f.name))
+    forget_schema(t)
+    for effect in effects:  # bound to the draft's indexes, which are now the table's
+        effect()
     delay = state.settings.status_delay
     if delay > 0:
         t.status, t.active_at = "UPDATING", now + delay
     state.catalog.put(t)
-    desc = describe_table(t)
-    return {"TableDescription": desc}
+    return {"TableDescription": describe_table(t)}
