@@ -56,7 +56,11 @@ def wait_changes(kin, stream: str, count: int, timeout: float = 15) -> list[dict
     deadline = time.time() + timeout
     recs: list[dict] = []
     while time.time() < deadline:
-        recs = read_all(kin, stream)
+        try:
+            recs = read_all(kin, stream)
+        except kin.exceptions.ProvisionedThroughputExceededException:
+            time.sleep(0.5)  # the shard's read limit (2 MiB/s, 5 calls/s): back off like a consumer
+            continue
         if len(recs) >= count:
             break
         time.sleep(0.05)

@@ -8,11 +8,10 @@ from ...context import RequestContext
 from ...errors import ConditionalCheckFailedException, ValidationException
 from ..attributes import from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
-from ..itemstore import Change
-from ..keys import validate_item_keys, validate_key
-from ..request import WriteExpressions, ReadExpressions
-from ..sizes import MSG_ITEM_TOO_BIG, check_item_size
+from ..keys import validate_key
+from ..request import ReadExpressions, WriteExpressions
 from ..state import DynamoState, schema_of
+from ..writes import ConditionFailed, ItemWrite, plan_delete, plan_put, plan_update, read_modify_write
 from ..tables import Table
 from . import operation
 
@@ -45,24 +44,24 @@ def _collection_metrics(out: dict, p: dict, table: Table, item: dict) -> None:
                                         "SizeEstimateRangeGB": [0.0, 1.0]}
 
 
+def _run(state: DynamoState, p: dict, write: ItemWrite) -> tuple[dict | None, dict | None]:
+    try:
+        return read_modify_write(state.items, write)
+    except ConditionFailed as failed:
+        raise conditional_failure(p, failed.old) from None
+
+
 @operation("PutItem")
 def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     table = state.table(ctx, p["TableName"])
     rv = _return_values(p, ("NONE", "ALL_OLD"), "PutItem")
     ex = WriteExpressions.from_request(p, "PutItem")
-    item = from_wire_item(p["Item"])
-    schema = schema_of(table)
-    validate_item_keys(item, schema)
-    size = check_item_size(item)
-    key = state.items.item_key(table, item)
-    old = state.items.get(key)
-    if not ex.condition_holds(old):
-        raise conditional_failure(p, old)
-    state.items.commit([Change(table, key, old, item, new_size=size)])
+    old, item = _run(state, p, plan_put(state.items, table, p["Item"], ex))
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
     _capacity(out, p, table, old, item)
+    assert item is not None
     _collection_metrics(out, p, table, item)
     return out
 
@@ -90,14 +89,7 @@ def delete_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     table = state.table(ctx, p["TableName"])
     rv = _return_values(p, ("NONE", "ALL_OLD"), "DeleteItem")
     ex = WriteExpressions.from_request(p, "DeleteItem")
-    key = from_wire_item(p["Key"])
-    validate_key(key, schema_of(table))
-    k = state.items.item_key(table, key)
-    old = state.items.get(k)
-    if not ex.condition_holds(old):
-        raise conditional_failure(p, old)
-    if old is not None:
-        state.items.commit([Change(table, k, old, None)])
+    old, _ = _run(state, p, plan_delete(state.items, table, p["Key"], ex))
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -117,23 +109,8 @@ def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     if rv not in _UPDATE_RV:
         raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW")
     ex = WriteExpressions.from_request(p, "UpdateItem", table.key_names)
-    key = from_wire_item(p["Key"])
-    schema = schema_of(table)
-    validate_key(key, schema)
-    k = state.items.item_key(table, key)
-    old = state.items.get(k)
-    if not ex.condition_holds(old):
-        raise conditional_failure(p, old)
-    new = ex.apply_update(old, key)
-    validate_item_keys(new, schema, update=True)
-    try:
-        size = check_item_size(new)
-    except ValidationException as err:
-        if err.message == MSG_ITEM_TOO_BIG:  # UpdateItem's own wording (dynalite found it)
-            raise ValidationException("Item size to update has exceeded the maximum allowed size") from None
-        raise
-    if new != old:
-        state.items.commit([Change(table, k, old, new, new_size=size)])
+    old, new = _run(state, p, plan_update(state.items, table, p["Key"], ex))
+    assert new is not None
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old

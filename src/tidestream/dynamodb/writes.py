@@ -1,0 +1,152 @@
+"""The one read-modify-write path for item writes.
+
+Every item write has the same shape (ScyllaDB Alternator's, see DESIGN.md): the request is
+parsed and validated without looking at any item (:func:`plan_put`, :func:`plan_update`,
+:func:`plan_delete`, :func:`plan_check` build an :class:`ItemWrite`), then
+:func:`read_modify_write` reads each old item, checks its condition, computes ``apply(old) ->
+new`` and the item store commits every change in one atomic batch (items, index entries,
+statistics and change capture together). PutItem, UpdateItem, DeleteItem, BatchWriteItem and
+TransactWriteItems build their writes here; PartiQL's ``WritePlan`` has the same ``apply`` and
+TTL expiry is a delete of an item it just read. A request refused at any step writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import AwsError, ValidationException
+from .attributes import from_wire_item
+from .itemstore import Change, Item, ItemStore
+from .keys import validate_item_keys, validate_key
+from .request import WriteExpressions
+from .sizes import MSG_ITEM_TOO_BIG, check_item_size
+from .state import schema_of
+from .tables import Table
+
+PUT, UPDATE, DELETE, CHECK = "Put", "Update", "Delete", "ConditionCheck"
+
+
+class ConditionFailed(Exception):
+    """The write's condition does not hold for the stored item (``old``)."""
+
+    def __init__(self, old: Item | None) -> None:
+        super().__init__("The conditional request failed")
+        self.old = old
+
+
+class ItemWrite:
+    """One item's write, validated without state; :meth:`apply` maps the old item to the new."""
+
+    __slots__ = ("action", "table", "key", "key_item", "item", "expressions", "new_size")
+
+    def __init__(self, action: str, table: Table, key: bytes, key_item: Item,
+                 expressions: WriteExpressions | None, item: Item | None = None,
+                 new_size: int = -1) -> None:
+        self.action = action
+        self.table = table
+        self.key = key
+        self.key_item = key_item
+        self.expressions = expressions
+        self.item = item
+        self.new_size = new_size
+
+    def apply(self, old: Item | None) -> Item | None:
+        """The item after this write (None: no item). Raises :class:`ConditionFailed`, or a
+        ValidationException when an update makes an invalid item."""
+        ex = self.expressions
+        if ex is not None and not ex.condition_holds(old):
+            raise ConditionFailed(old)
+        if self.action == PUT:
+            return self.item
+        if self.action == DELETE:
+            return None
+        if self.action == CHECK:
+            return old
+        assert ex is not None
+        new = ex.apply_update(old, self.key_item)
+        validate_item_keys(new, schema_of(self.table), update=True)
+        try:
+            self.new_size = check_item_size(new)
+        except ValidationException as err:
+            if err.message == MSG_ITEM_TOO_BIG:  # UpdateItem's own wording (dynalite found it)
+                raise ValidationException("Item size to update has exceeded the maximum allowed size") from None
+            raise
+        return new
+
+    def change(self, old: Item | None, new: Item | None) -> Change | None:
+        """The change to commit, or None when the item stays as it is."""
+        if self.action == CHECK or new == old:
+            return None
+        return Change(self.table, self.key, old, new,
+                      new_size=self.new_size if new is not None else -1)
+
+
+# planning: no state beyond the table's schema ------------------------------------------------
+def plan_put(items: ItemStore, table: Table, wire_item: dict, expressions: WriteExpressions | None,
+             *, schema_mismatch: bool = False) -> ItemWrite:
+    item = from_wire_item(wire_item)
+    validate_item_keys(item, schema_of(table), schema_mismatch=schema_mismatch)
+    size = check_item_size(item)
+    return ItemWrite(PUT, table, items.item_key(table, item), item, expressions, item, size)
+
+
+def _keyed(action: str, items: ItemStore, table: Table, wire_key: dict,
+           expressions: WriteExpressions | None) -> ItemWrite:
+    key = from_wire_item(wire_key)
+    validate_key(key, schema_of(table))
+    return ItemWrite(action, table, items.item_key(table, key), key, expressions)
+
+
+def plan_delete(items: ItemStore, table: Table, wire_key: dict,
+                expressions: WriteExpressions | None) -> ItemWrite:
+    return _keyed(DELETE, items, table, wire_key, expressions)
+
+
+def plan_update(items: ItemStore, table: Table, wire_key: dict,
+                expressions: WriteExpressions) -> ItemWrite:
+    return _keyed(UPDATE, items, table, wire_key, expressions)
+
+
+def plan_check(items: ItemStore, table: Table, wire_key: dict,
+               expressions: WriteExpressions) -> ItemWrite:
+    return _keyed(CHECK, items, table, wire_key, expressions)
+
+
+# running ------------------------------------------------------------------------------------
+def read_modify_write(items: ItemStore, write: ItemWrite) -> tuple[Item | None, Item | None]:
+    """One write: read, check, apply, commit. Returns (old, new)."""
+    old = items.get(write.key)
+    new = write.apply(old)
+    change = write.change(old, new)
+    if change is not None:
+        items.commit([change])
+    return old, new
+
+
+#: what one write of a group came to: (old, new) or the error that refused it
+Outcome = tuple[Item | None, Item | None] | AwsError | ConditionFailed
+
+
+def read_modify_write_all(items: ItemStore, writes: list[ItemWrite],
+                          on_outcomes: Callable[[list[Outcome]], None] | None = None) -> list[Outcome]:
+    """All-or-nothing: every write is applied to its old item; only if none was refused are
+    all changes committed, in one batch. ``on_outcomes`` sees every outcome first and may raise
+    (TransactWriteItems cancels with the reasons of all)."""
+    outcomes: list[Outcome] = []
+    changes: list[Change] = []
+    for w in writes:
+        old = items.get(w.key)
+        try:
+            new = w.apply(old)
+        except (ConditionFailed, AwsError) as refused:
+            outcomes.append(refused)
+            continue
+        outcomes.append((old, new))
+        change = w.change(old, new)
+        if change is not None:
+            changes.append(change)
+    if on_outcomes is not None:
+        on_outcomes(outcomes)
+    if changes and all(isinstance(o, tuple) for o in outcomes):
+        items.commit(changes)
+    return outcomes
