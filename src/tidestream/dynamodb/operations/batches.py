@@ -13,11 +13,11 @@ from ...context import RequestContext
 from ...errors import ValidationException
 from ..attributes import from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
-from ..itemstore import Change
-from ..keys import validate_item_keys, validate_key
+from ..keys import validate_key
 from ..request import ReadExpressions
-from ..sizes import check_item_size
 from ..state import DynamoState, schema_of
+from ..tables import Table
+from ..writes import ItemWrite, plan_delete, plan_put, read_modify_write_all
 from . import operation
 
 MAX_GET = 100
@@ -67,51 +67,41 @@ def batch_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return out
 
 
+def _plan_batch_write(state: DynamoState, table: Table, name: str, r: dict) -> ItemWrite:
+    put, delete = r.get("PutRequest"), r.get("DeleteRequest")
+    if (put is None) == (delete is None):
+        raise ValidationException(
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
+            if put is not None else
+            "1 validation error detected: Value null at 'requestItems." + name +
+            ".member.writeRequest' failed to satisfy constraint: Member must not be null")
+    if put is not None:
+        return plan_put(state.items, table, put["Item"], None, schema_mismatch=True)
+    return plan_delete(state.items, table, delete["Key"], None)
+
+
 @operation("BatchWriteItem")
 def batch_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     requests = p["RequestItems"]
     total = sum(len(r) for r in requests.values())
     if total > MAX_WRITE:
         raise ValidationException("Too many items requested for the BatchWriteItem call")
-    planned = []
+    writes: list[ItemWrite] = []
     for name, reqs in requests.items():
         table = state.table(ctx, name)
-        schema = schema_of(table)
         seen = set()
         for r in reqs:
-            put, delete = r.get("PutRequest"), r.get("DeleteRequest")
-            if (put is None) == (delete is None):
-                raise ValidationException(
-                    "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
-                    if put is not None else
-                    "1 validation error detected: Value null at 'requestItems." + name +
-                    ".member.writeRequest' failed to satisfy constraint: Member must not be null")
-            if put is not None:
-                item = from_wire_item(put["Item"])
-                validate_item_keys(item, schema, schema_mismatch=True)
-                check_item_size(item)
-            else:
-                item = None
-                key = from_wire_item(delete["Key"])
-                validate_key(key, schema)
-            k = state.items.item_key(table, item if item is not None else key)
-            if k in seen:
+            w = _plan_batch_write(state, table, name, r)
+            if w.key in seen:
                 raise ValidationException("Provided list of item keys contains duplicates")
-            seen.add(k)
-            planned.append((table, k, item))
-    changes = []
-    consumed: dict[str, Consumed] = {}
-    mode = p.get("ReturnConsumedCapacity")
-    for table, k, item in planned:
-        old = state.items.get(k)
-        if wants_capacity(mode):
-            consumed.setdefault(table.name, Consumed(table.name)).add_write(old, item, schema_of(table))
-        if old is None and item is None:
-            continue
-        changes.append(Change(table, k, old, item))
-    if changes:
-        state.items.commit(changes)
+            seen.add(w.key)
+            writes.append(w)
+    outcomes = read_modify_write_all(state.items, writes)
     out: dict[str, Any] = {"UnprocessedItems": {}}
-    if consumed:
+    mode = p.get("ReturnConsumedCapacity")
+    if wants_capacity(mode):
+        consumed: dict[str, Consumed] = {}
+        for w, (old, new) in zip(writes, outcomes):  # type: ignore[misc] - no conditions: never refused
+            consumed.setdefault(w.table.name, Consumed(w.table.name)).add_write(old, new, schema_of(w.table))
         out["ConsumedCapacity"] = [c.render(mode) for c in consumed.values()]
     return out

@@ -11,15 +11,15 @@ from typing import Any
 
 
 from ...context import RequestContext
-from ...errors import (AwsError, TransactionCanceledException, ValidationException)
+from ...errors import AwsError, TransactionCanceledException, ValidationException
 from ..attributes import from_wire_item
-from ..idempotency import fingerprint
 from ..capacity import Consumed, item_read_units, wants_capacity
-from ..itemstore import Change
-from ..keys import validate_item_keys, validate_key
+from ..idempotency import fingerprint
+from ..keys import validate_key
 from ..request import ReadExpressions, WriteExpressions
-from ..sizes import check_item_size
 from ..state import DynamoState, schema_of
+from ..writes import (ConditionFailed, ItemWrite, Outcome, plan_check, plan_delete, plan_put,
+                      plan_update, read_modify_write_all)
 from . import operation
 
 _ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
@@ -40,6 +40,54 @@ def _cancel(reasons: list[dict]) -> TransactionCanceledException:
         extra={"CancellationReasons": reasons})
 
 
+_PLANNERS = {"Put": lambda items, t, a, ex: plan_put(items, t, a["Item"], ex),
+             "Delete": lambda items, t, a, ex: plan_delete(items, t, a["Key"], ex),
+             "Update": lambda items, t, a, ex: plan_update(items, t, a["Key"], ex),
+             "ConditionCheck": lambda items, t, a, ex: plan_check(items, t, a["Key"], ex)}
+
+
+def _plan_transaction(state: DynamoState, ctx: RequestContext, items: list[dict]) -> list[tuple[ItemWrite, dict]]:
+    """Every action parsed and validated (no item read yet); one item at most once."""
+    plans = []
+    keys_seen = set()
+    for entry in items:
+        action, a = _one_action(entry)
+        table = state.table(ctx, a["TableName"])
+        ex = WriteExpressions.from_request(a, "Transact" + action, table.key_names)
+        w = _PLANNERS[action](state.items, table, a, ex)
+        if w.key in keys_seen:
+            raise ValidationException(
+                "Transaction request cannot include multiple operations on one item")
+        keys_seen.add(w.key)
+        plans.append((w, a))
+    return plans
+
+
+def _reason(outcome: Outcome, a: dict) -> dict:
+    """A CancellationReasons entry, as DynamoDB gives one for every action."""
+    if isinstance(outcome, ConditionFailed):
+        r: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+        if a.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and outcome.old is not None:
+            r["Item"] = outcome.old
+        return r
+    if isinstance(outcome, AwsError):
+        if outcome.code != "ValidationException":
+            raise outcome
+        return {"Code": "ValidationError", "Message": outcome.message}
+    return {"Code": "None"}
+
+
+def _capacity(changes: list[tuple[ItemWrite, Outcome]], mode: str) -> list[dict]:
+    per: dict[str, Consumed] = {}
+    for w, outcome in changes:
+        old, new = outcome  # type: ignore[misc] - only called when nothing was refused
+        if w.action == "ConditionCheck" or (w.action != "Put" and old == new):
+            continue  # a Put is charged even when it changes nothing
+        c = per.setdefault(w.table.name, Consumed(w.table.name, split="WriteCapacityUnits"))
+        c.add_write(old, new, schema_of(w.table), transactional=True)
+    return [c.render(mode) for c in per.values()]
+
+
 @operation("TransactWriteItems")
 def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     token = p.get("ClientRequestToken")
@@ -48,72 +96,19 @@ def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
         seen = state.transaction_tokens.replay(ctx.account_id, token, digest)
         if seen is not None:
             return seen
-    items = p["TransactItems"]
-    plans = []
-    keys_seen = set()
-    for entry in items:
-        action, a = _one_action(entry)
-        table = state.table(ctx, a["TableName"])
-        schema = schema_of(table)
-        ex = WriteExpressions.from_request(a, "Transact" + action, table.key_names)
-        if action == "Put":
-            item = from_wire_item(a["Item"])
-            validate_item_keys(item, schema)
-            check_item_size(item)
-            key_item = item
-        else:
-            item = None
-            key_item = from_wire_item(a["Key"])
-            validate_key(key_item, schema)
-        k = state.items.item_key(table, key_item)
-        if k in keys_seen:
-            raise ValidationException(
-                "Transaction request cannot include multiple operations on one item")
-        keys_seen.add(k)
-        plans.append((action, a, table, ex, k, item, key_item))
-    reasons: list[dict] = []
-    changes: list[Change] = []
-    failed = False
-    for action, a, table, ex, k, item, key_item in plans:
-        old = state.items.get(k)
-        if not ex.condition_holds(old):
-            r: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
-            if a.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
-                r["Item"] = old
-            reasons.append(r)
-            failed = True
-            continue
-        try:
-            if action == "Put":
-                changes.append(Change(table, k, old, item))
-            elif action == "Delete":
-                if old is not None:
-                    changes.append(Change(table, k, old, None))
-            elif action == "Update":
-                new = ex.apply_update(old, key_item)
-                validate_item_keys(new, schema_of(table), update=True)
-                check_item_size(new)
-                if new != old:
-                    changes.append(Change(table, k, old, new))
-        except AwsError as err:
-            if err.code != "ValidationException":
-                raise
-            reasons.append({"Code": "ValidationError", "Message": err.message})
-            failed = True
-            continue
-        reasons.append({"Code": "None"})
-    if failed:
-        raise _cancel(reasons)
-    if changes:
-        state.items.commit(changes)
+    plans = _plan_transaction(state, ctx, p["TransactItems"])
+
+    def cancel_unless_all_applied(outcomes: list[Outcome]) -> None:
+        reasons = [_reason(o, a) for o, (_, a) in zip(outcomes, plans)]
+        if any(r["Code"] != "None" for r in reasons):
+            raise _cancel(reasons)
+
+    writes = [w for w, _ in plans]
+    outcomes = read_modify_write_all(state.items, writes, cancel_unless_all_applied)
     out: dict[str, Any] = {}
     mode = p.get("ReturnConsumedCapacity")
     if wants_capacity(mode):
-        per: dict[str, Consumed] = {}
-        for ch in changes:
-            c = per.setdefault(ch.table.name, Consumed(ch.table.name, split="WriteCapacityUnits"))
-            c.add_write(ch.old, ch.new, schema_of(ch.table), transactional=True)
-        out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
+        out["ConsumedCapacity"] = _capacity(list(zip(writes, outcomes)), mode)
     if token:
         state.transaction_tokens.remember(ctx.account_id, token, digest, out)
     return out
