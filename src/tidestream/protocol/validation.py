@@ -36,6 +36,11 @@ import re
 import threading
 from typing import Any, Callable
 
+try:  # CPython's regex parser: private by name, stable since 3.11 (possessive quantifiers)
+    from re import _constants as _sre_constants, _parser as _sre_parser
+except ImportError:  # pragma: no cover - another Python: no pattern is proven linear
+    _sre_constants = _sre_parser = None  # type: ignore[assignment]
+
 from tidestream.errors import SerializationException, UnknownOperationException, ValidationException
 from tidestream.protocol.models import load_model
 
@@ -463,10 +468,10 @@ def linear_pattern(rx: re.Pattern[str]) -> bool:
     backtracking ``.*`` in a row cost n**2 and are rejected; atomic groups, possessive
     quantifiers and a repeat followed by a literal it cannot match leave one way.
     """
+    if _sre_parser is None:
+        return False
     try:
-        from re import _parser  # CPython's parser: stable across 3.11+, private by name only
-
-        tree = _parser.parse(rx.pattern, rx.flags)
+        tree = _sre_parser.parse(rx.pattern, rx.flags)
     except Exception:  # noqa: BLE001 - anything unexpected means "not proven linear"
         return False
     work, _ = _seq_cost(list(tree))
@@ -508,12 +513,10 @@ def _node_cost(op: str, av: Any) -> tuple[_Cost, _Cost]:
 
 
 def _repeat_cost(op: str, av: Any) -> tuple[_Cost, _Cost]:
-    from re import _constants
-
     lo, hi, body = av
     body_work, body_ways = _seq_cost(list(body))
     possessive = op == "POSSESSIVE_REPEAT"
-    if hi == _constants.MAXREPEAT:
+    if hi == _sre_constants.MAXREPEAT:
         if body_work[0] or body_ways != _ONE:
             return _UNSAFE, _UNSAFE  # a repeat of something that scans or can match two ways
         return (1, body_work[1]), _ONE if possessive else (1, 1)
@@ -542,22 +545,23 @@ def _never_next(repeat_av: Any, following: tuple) -> bool:
     return False
 
 
+_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+               "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+
+
 def _class_source(items: list) -> str:
     """Regex source of a parsed character class, to test one character against it."""
-    from re import _constants
-
     parts, negate = [], False
-    names = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
-             "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
     for op, av in items:
-        if op is _constants.NEGATE:
+        kind = str(op)
+        if kind == "NEGATE":
             negate = True
-        elif op is _constants.LITERAL:
+        elif kind == "LITERAL":
             parts.append(re.escape(chr(av)))
-        elif op is _constants.RANGE:
+        elif kind == "RANGE":
             parts.append(re.escape(chr(av[0])) + "-" + re.escape(chr(av[1])))
-        elif op is _constants.CATEGORY and str(av) in names:
-            parts.append(names[str(av)])
+        elif kind == "CATEGORY" and str(av) in _CATEGORIES:
+            parts.append(_CATEGORIES[str(av)])
         else:
             return "[\\s\\S]"  # unknown member: assume it matches anything (conservative)
     return "[" + ("^" if negate else "") + "".join(parts) + "]"
