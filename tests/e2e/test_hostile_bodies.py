@@ -8,6 +8,8 @@ rejected request must change nothing; the server must stay healthy.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
 
 import cbor2
 import orjson
@@ -16,11 +18,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.hostile_helpers import (
+    NUMBER_MESSAGE_OPS,
+    NUMBERS_BAD,
+    NUMBERS_OK,
+    RAW_JSON_NUMBERS,
     SCALE,
+    null_variants,
+    number_positions,
+    numeric_members,
+    realistic_bodies,
     module_state,
     tracked,
     OPERATIONS,
     TABLE,
+    Raw,
     Tracker,
     check_answer,
     headers_for,
@@ -241,4 +252,98 @@ def test_huge_target_and_headers(state):
     status, hdrs, data = raw.request(h, b"{}")
     assert status == 431 and check_answer(status, hdrs, data)
     raw.close()
+    state.healthy()
+
+
+# --------------------------------------------------------------------------- numbers and nulls
+
+@pytest.mark.parametrize("number", NUMBERS_OK, ids=lambda n: n[:24] + f"~{len(n)}")
+def test_numbers_at_the_limits_are_accepted_everywhere(tracker, number):
+    for op, body in number_positions(number):
+        status, resp = tracker.send(headers_for("dynamodb", op), orjson.dumps(body), (op, number[:40]))
+        assert status == 200, (op, number[:40], resp)
+
+
+@pytest.mark.parametrize("number", list(NUMBERS_BAD), ids=lambda n: repr(n[:24]) + f"~{len(n)}")
+def test_numbers_beyond_the_limits_are_rejected_everywhere(tracker, number):
+    for op, body in number_positions(number):
+        status, resp = tracker.send(headers_for("dynamodb", op), orjson.dumps(body), (op, number[:40]))
+        assert status == 400 and resp["__type"].endswith("ValidationException"), (op, number[:40], resp)
+        if op in NUMBER_MESSAGE_OPS:
+            assert resp["message"] == NUMBERS_BAD[number], (op, number[:40], resp["message"][:200])
+
+
+@pytest.mark.parametrize("svc", ["dynamodb", "kinesis", "dynamodbstreams"])
+def test_hostile_json_numbers_in_every_numeric_member(state, svc):
+    t = Tracker(state, every=20)
+    for op, member in numeric_members(svc):
+        base = orjson.dumps({k: v for k, v in sample_body(svc, op).items() if k != member})
+        for raw in RAW_JSON_NUMBERS:
+            body = base[:-1] + (b"," if base != b"{}" else b"") + b'"' + member.encode() + b'":' + raw + b"}"
+            t.send(headers_for(svc, op), body, (op, member, raw[:30]))
+    state.healthy()
+
+
+def test_null_in_every_list_and_map_position(state):
+    t = Tracker(state, every=10)
+    for svc, op, body in realistic_bodies():
+        for path, variant in null_variants(body):
+            t.send(headers_for(svc, op), orjson.dumps(variant), (op, path))
+    for svc, op in OPERATIONS:
+        for path, variant in null_variants(sample_body(svc, op)):
+            t.send(headers_for(svc, op), orjson.dumps(variant), (op, path))
+    state.healthy()
+
+
+@pytest.mark.parametrize("body,path", [
+    ({"RequestItems": {TABLE: None}}, f"requestItems.{TABLE}.member"),
+    ({"RequestItems": {TABLE: [None]}}, f"requestItems.{TABLE}.member.1.member"),
+])
+def test_batch_write_null_request_list(tracker, body, path):
+    status, resp = tracker.send(headers_for("dynamodb", "BatchWriteItem"), orjson.dumps(body), body)
+    assert status == 400 and resp["__type"].endswith("ValidationException"), resp
+    assert resp["message"] == (f"1 validation error detected: Value null at '{path}' failed to satisfy "
+                               "constraint: Member must not be null"), resp
+
+
+# --------------------------------------------------------------------------- patterns
+
+#: the three requests of the report that held the event loop for seconds (backtracking regexes);
+#: the validation cost bound itself is proven in tests/unit/test_pattern_safety.py
+SLOW_BEFORE = [
+    ("dynamodb", "PutItem", {"TableName": TABLE, "Item": {"pk": {"S": "big"}, "sk": {"N": "1" * 16_000 + "x"}}},
+     "The parameter cannot be converted to a numeric value: " + "1" * 16_000 + "x"),
+    ("kinesis", "ListTagsForResource", {"ResourceARN": "arn:aws" + ":kinesis::123456789012:stream/" * 300 + " x"},
+     "Value '{v}' at 'resourceARN' failed to satisfy constraint: Member must satisfy regular expression "
+     "pattern: arn:aws.*:kinesis:.*:\\d{{12}}:.*(stream|channel|queue)/\\S+"),
+    ("kinesis", "DescribeStreamSummary", {"StreamARN": "arn:aws" + ":kinesis:" * 20_000},
+     "Value '{v}' at 'streamARN' failed to satisfy constraint: Member must have length less than or "
+     "equal to 2048"),
+]
+
+
+def test_reported_slow_requests_get_their_validation_error_while_others_are_served(state):
+    results: dict[str, tuple[int, Any]] = {}
+
+    def send(svc: str, op: str, body: dict) -> None:
+        raw = Raw(state.srv.port)
+        try:
+            status, hdrs, data = raw.request(headers_for(svc, op), orjson.dumps(body))
+            results[op] = (status, orjson.loads(data))
+        finally:
+            raw.close()
+
+    threads = [threading.Thread(target=send, args=(svc, op, body)) for svc, op, body, _ in SLOW_BEFORE]
+    for t in threads:
+        t.start()
+    key = {"pk": {"S": "a"}, "sk": {"N": "0"}}
+    assert state.ddb.get_item(TableName=TABLE, Key=key)["Item"]["pk"] == {"S": "a"}
+    for t in threads:
+        t.join()
+    for svc, op, body, message in SLOW_BEFORE:
+        status, resp = results[op]
+        assert status == 400 and resp["__type"].endswith("ValidationException"), (op, resp)
+        value = next(iter(body.values())) if svc == "kinesis" else None
+        expected = message.format(v=value) if value is not None else message
+        assert expected in resp["message"], (op, resp["message"][-300:])
     state.healthy()

@@ -585,3 +585,14 @@ def test_benchmark_put_item(capsys):
     with capsys.disabled():
         print(f"\n[bench] PutItem (7 attributes) validation: {per:.2f} us/request; "
               f"Kinesis PutRecord: {kper:.2f} us/request")
+
+
+def test_null_map_values_are_reported_like_null_list_members():
+    assert verr(DDB, "BatchWriteItem", {"RequestItems": {"tbl": None}}) == one(
+        "requestItems.tbl.member", "null", "Member must not be null")
+    assert verr(DDB, "Query", {"TableName": "tbl", "KeyConditions": {"pk": None}}) == one(
+        "keyConditions.pk.member", "null", "Member must not be null")
+    assert verr(KIN, "AddTagsToStream", {"StreamName": "s", "Tags": {"k": "v", "j": None}}) == one(
+        "tags.j.member", "null", "Member must not be null")
+    # an item's attribute values are the DynamoDB layer's business (its own message)
+    assert validate(DDB, "PutItem", {"TableName": "tbl", "Item": {"a": None}})["Item"] == {"a": None}

@@ -36,6 +36,11 @@ import re
 import threading
 from typing import Any, Callable
 
+try:  # CPython's regex parser: private by name, stable since 3.11 (possessive quantifiers)
+    from re import _constants as _sre_constants, _parser as _sre_parser
+except ImportError:  # pragma: no cover - another Python: no pattern is proven linear
+    _sre_constants = _sre_parser = None  # type: ignore[assignment]
+
 from tidestream.errors import SerializationException, UnknownOperationException, ValidationException
 from tidestream.protocol.models import load_model
 
@@ -395,6 +400,174 @@ def _java_regex(pattern: str) -> re.Pattern[str] | None:
 
 
 # ------------------------------------------------------------------------------------------------
+# patterns that cannot stall the server
+#
+# Python's regex engine backtracks, so a pattern such as ``arn:aws.*:kinesis:.*:\d{12}:stream/\S+``
+# takes seconds on a long hostile value (every ``.*`` retries every split point). AWS checks the
+# pattern even when the length already fails and reports both, so the pattern must stay correct on
+# long values too. Each model pattern that backtracks badly is therefore replaced by an equivalent
+# one that runs in linear time (atomic groups commit to the leftmost ``:kinesis:``; possessive
+# quantifiers never give characters back), proven equivalent by a differential unit test. Every
+# compiled pattern is also checked structurally by :func:`linear_pattern`; one that is not linear
+# is only ever run on values within the model's maximum length.
+
+_LINEAR_REWRITES: dict[str, str] = {
+    # dynamodb S3Bucket: alnum first and last, [.\-\w] between, at least two characters
+    r"^[a-z0-9A-Z]+[\.\-\w]*[a-z0-9A-Z]+$": r"(?=[a-z0-9A-Z])[.\-\w]{2,}+(?<=[a-z0-9A-Z])",
+    # kinesis ARNs: the leftmost ':kinesis:' leaves the most room for the rest, which begins with
+    # '.*'; the tail '...\S+' lies after the last whitespace, where the leftmost occurrence wins
+    **{rf"arn:aws.*:kinesis:.*:\d{{12}}:{kind}/\S+":
+       rf"arn:aws(?>.*?:kinesis:)(?:.*[^\S\n])?+(?>\S*?:\d{{12}}:{kind}/)\S++"
+       for kind in ("stream", "channel", "queue")},
+    r"arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel|queue)/\S+":
+        r"arn:aws(?>.*?:kinesis:)(?>.*?:\d{12}:)(?:.*[^\S\n])?+"
+        r"(?>\S*?(?:stream|channel|queue)/)\S++",
+    # the consumer tail keeps one '.*' (not linear by the structural check, so it is only run on
+    # values within the maximum length); the two leading '.*' commit like the ARNs above
+    r"^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+":
+        r"(arn):aws(?>.*?:kinesis:)(?>.*?:\d{12}:)"
+        r".*stream/[a-zA-Z0-9_.-]++/consumer/[a-zA-Z0-9_.-]++:[0-9]++",
+}
+
+#: a value longer than its maximum length is still matched against a linear pattern (AWS reports
+#: both violations) up to this many characters; past it only the length violation is reported
+PATTERN_SCAN_LIMIT = 16384
+
+
+def compile_pattern(pattern: str) -> tuple[re.Pattern[str] | None, bool]:
+    """(compiled model *pattern* or its linear rewrite, whether it is provably linear)."""
+    rewrite = _LINEAR_REWRITES.get(pattern)
+    rx = re.compile(rewrite, re.ASCII) if rewrite is not None else _java_regex(pattern)
+    if rx is None:
+        return None, False
+    return rx, linear_pattern(rx)
+
+
+_Cost = tuple[int, int]  # ~ constant * n ** degree, as (degree, constant)
+_ONE: _Cost = (0, 1)
+_UNSAFE: _Cost = (99, 1)
+_MAX_CONSTANT = 100_000
+
+
+def _add(a: _Cost, b: _Cost) -> _Cost:
+    if a[0] != b[0]:
+        return max(a, b)
+    return a[0], a[1] + b[1]
+
+
+def _mul(a: _Cost, b: _Cost) -> _Cost:
+    return a[0] + b[0], a[1] * b[1]
+
+
+def linear_pattern(rx: re.Pattern[str]) -> bool:
+    """True if a full match of *rx* costs O(n) backtracking steps on any string of length n.
+
+    A conservative bound over the parse tree: each node has the work to try all its ways of
+    matching and the number of those ways (end positions the engine may backtrack into). A
+    sequence multiplies the ways of what came before by the work of what follows, so two
+    backtracking ``.*`` in a row cost n**2 and are rejected; atomic groups, possessive
+    quantifiers and a repeat followed by a literal it cannot match leave one way.
+    """
+    if _sre_parser is None:
+        return False
+    try:
+        tree = _sre_parser.parse(rx.pattern, rx.flags)
+    except Exception:  # noqa: BLE001 - anything unexpected means "not proven linear"
+        return False
+    work, _ = _seq_cost(list(tree))
+    return work[0] <= 1 and work[1] <= _MAX_CONSTANT
+
+
+_CHAR_OPS = frozenset({"LITERAL", "NOT_LITERAL", "IN", "ANY", "AT"})
+
+
+def _seq_cost(items: list) -> tuple[_Cost, _Cost]:
+    work, ways = _ONE, _ONE
+    for i, (op, av) in enumerate(items):
+        item_work, item_ways = _node_cost(str(op), av)
+        if item_ways == (1, 1) and i + 1 < len(items) and _never_next(av, items[i + 1]):
+            item_ways = _ONE  # giving back characters can never let the next literal match
+        work = _add(work, _mul(ways, item_work))
+        ways = _mul(ways, item_ways)
+    return work, ways
+
+
+def _node_cost(op: str, av: Any) -> tuple[_Cost, _Cost]:
+    if op in _CHAR_OPS:
+        return _ONE, _ONE
+    if op == "SUBPATTERN":
+        return _seq_cost(list(av[3]))
+    if op == "ATOMIC_GROUP":
+        return _seq_cost(list(av))[0], _ONE
+    if op in ("ASSERT", "ASSERT_NOT"):
+        return _seq_cost(list(av[1]))[0], _ONE
+    if op == "BRANCH":
+        work, ways = (0, 0), (0, 0)
+        for branch in av[1]:
+            w, n = _seq_cost(list(branch))
+            work, ways = _add(work, w), _add(ways, n)
+        return work, ways
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return _repeat_cost(op, av)
+    return _UNSAFE, _UNSAFE  # back references, conditionals: never proven
+
+
+def _repeat_cost(op: str, av: Any) -> tuple[_Cost, _Cost]:
+    lo, hi, body = av
+    body_work, body_ways = _seq_cost(list(body))
+    possessive = op == "POSSESSIVE_REPEAT"
+    if hi == _sre_constants.MAXREPEAT:
+        if body_work[0] or body_ways != _ONE:
+            return _UNSAFE, _UNSAFE  # a repeat of something that scans or can match two ways
+        return (1, body_work[1]), _ONE if possessive else (1, 1)
+    if body_ways != _ONE and hi > 1:
+        return _UNSAFE, _UNSAFE
+    work = (body_work[0], body_work[1] * max(hi, 1))
+    ways = (0, hi - lo + 1) if body_ways == _ONE else _add(body_ways, _ONE)
+    return work, _ONE if possessive else ways
+
+
+def _never_next(repeat_av: Any, following: tuple) -> bool:
+    """True if *repeat_av* is a repeat of one character class and *following* is a literal
+    that class cannot match: backtracking into the repeat is then always in vain."""
+    if not isinstance(repeat_av, tuple) or len(repeat_av) != 3:
+        return False
+    body = list(repeat_av[2])
+    op, av = following
+    if len(body) != 1 or str(op) != "LITERAL":
+        return False
+    body_op, body_av = body[0]
+    ch = chr(av)
+    if str(body_op) == "LITERAL":
+        return body_av != av
+    if str(body_op) == "IN":
+        return not re.fullmatch(_class_source(body_av), ch, re.ASCII)
+    return False
+
+
+_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+               "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+
+
+def _class_source(items: list) -> str:
+    """Regex source of a parsed character class, to test one character against it."""
+    parts, negate = [], False
+    for op, av in items:
+        kind = str(op)
+        if kind == "NEGATE":
+            negate = True
+        elif kind == "LITERAL":
+            parts.append(re.escape(chr(av)))
+        elif kind == "RANGE":
+            parts.append(re.escape(chr(av[0])) + "-" + re.escape(chr(av[1])))
+        elif kind == "CATEGORY" and str(av) in _CATEGORIES:
+            parts.append(_CATEGORIES[str(av)])
+        else:
+            return "[\\s\\S]"  # unknown member: assume it matches anything (conservative)
+    return "[" + ("^" if negate else "") + "".join(parts) + "]"
+
+
+# ------------------------------------------------------------------------------------------------
 # constraints of one shape ("own" constraints)
 
 _BIG = 1 << 62
@@ -427,10 +600,12 @@ def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | Non
         pattern = shape.get("pattern") if t == "string" else None
         enum = shape.get("enum") if t == "string" else None
         match = None
+        scan_limit = _BIG
         if pattern is not None:
-            rx = _java_regex(pattern)
+            rx, linear = compile_pattern(pattern)
             if rx is not None:
                 match = _memo_match(rx.fullmatch)
+                scan_limit = max(hi or 0, PATTERN_SCAN_LIMIT) if linear else (hi or _BIG)
         if lo is None and hi is None and match is None and not enum:
             return None, ()
         min_msg = f"Member must have length greater than or equal to {lo}"
@@ -462,7 +637,7 @@ def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | Non
 
         def failures(v: Any, n: int) -> list[str]:
             out = []
-            if match is not None and match(v) is None:
+            if match is not None and n <= scan_limit and match(v) is None:
                 out.append(pat_msg)
             if n < lo_:
                 out.append(min_msg)
@@ -968,6 +1143,10 @@ class _Compiler:
         key_own, key_desc = key_node.own, key_node.desc_for
         cfn, fast, replaces, own = val.fn, val.fast, val.replaces, val.own
         val_desc = val.desc_for
+        # a null value is "Member must not be null" at '<map>.<key>.member', as for lists (the
+        # services would fail on it); items (values are AttributeValues) keep their own message
+        value_name = shape["value"]["shape"]
+        check_nulls = not (opaque or value_name in self.opaque)
 
         def detailed(value: dict, path: str, errs: list[str]) -> None:
             if key_own is not None:
@@ -982,9 +1161,12 @@ class _Compiler:
                         errs.append(_violation(value, path, "Map value must satisfy constraint: ["
                                                + ", ".join(val_desc(x)) + "]"))
                         break
-            if val.needs_path:
+            if val.needs_path or check_nulls:
                 for k, x in value.items():
-                    if x is not None:
+                    if x is None:
+                        if check_nulls:
+                            errs.append(_null(f"{path}.{k}.member"))
+                    elif val.needs_path:
                         cfn(x, f"{path}.{k}.member", errs)
 
         def fn(value: Any, path: str | None, errs: list[str]) -> Any:
@@ -996,6 +1178,7 @@ class _Compiler:
                 if key_own is not None and type(k) is str and key_own(k) is not None:
                     bad = True
                 if x is None:
+                    bad = bad or check_nulls
                     continue
                 if fast is None or type(x) is not fast:
                     nx = cfn(x, None, errs)
@@ -1038,6 +1221,8 @@ class _Compiler:
                                 x[kk] = nv
                     elif x is not None:
                         raise v_err(x)
+                    elif check_nulls:
+                        bad = True
                 if bad or len(errs) != mark:
                     del errs[mark:]
                     if path is None:
@@ -1059,10 +1244,14 @@ class _Compiler:
                             bad = True
                         if x is not None:
                             cfn(x, None, errs)
+                        elif check_nulls:
+                            bad = True
                 else:
                     for x in value.values():
                         if x is not None:
                             cfn(x, None, errs)
+                        elif check_nulls:
+                            bad = True
                 if bad or len(errs) != mark:
                     del errs[mark:]
                     if path is None:
