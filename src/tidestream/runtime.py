@@ -13,6 +13,7 @@ from .http.app import Application
 from .http.server import serve
 from .storage.datadir import DataDir, DataDirError
 from .storage.engine import RocksEngine
+from .storage.recovery import open_checked
 
 log = logging.getLogger("tidestream")
 
@@ -32,7 +33,7 @@ class Server:
             return RocksEngine(None, in_memory=True)
         self.data_dir = DataDir(c.data_dir)
         self.data_dir.open()
-        return RocksEngine(self.data_dir.store_path, durability=c.durability)
+        return open_checked(self.data_dir, c.durability)
 
     def build(self) -> Application:
         from .cdc.capture import Capture
