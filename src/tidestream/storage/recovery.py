@@ -9,8 +9,9 @@ reach; a start that recovers less is refused (a torn tail of the last group comm
 from __future__ import annotations
 
 import logging
+import os
 
-from .datadir import DataDir
+from .datadir import DataDir, DataDirError
 from .engine import RocksEngine, StoreOpenError
 
 log = logging.getLogger("tidestream")
@@ -44,6 +45,8 @@ def repair(path: str) -> list[str]:
     """Open the data dir's store whatever it lost, say what was lost, and reset the mark so the
     next ``serve`` starts. Refuses (``DataDirError``) while a server holds the data dir."""
     data_dir = DataDir(path)
+    if not os.path.isdir(data_dir.store_path):  # checked before open(), which would make a fresh one
+        raise DataDirError(f"{data_dir.path} holds no store to repair")
     data_dir.open()
     try:
         report = [f"data dir {data_dir.path}: write-ahead log files: "
