@@ -22,8 +22,9 @@ LOCK_NAME = "tidestream.lock"  # holds the pid of the server, for the "in use" m
 FORMAT_NAME = "FORMAT"
 MARK_NAME = "DURABLE_SEQUENCE"
 STORE_NAME = "store"
-#: files a fresh data dir may already hold (a pid file left by an older version, a key the user provided)
-FRESH_DIR_ENTRIES = {LOCK_NAME, "kinesis-kms.key"}
+#: files a fresh data dir may already hold: a pid file left by an older version, a key the user
+#: provided, a FORMAT file half-written by a crash during the first start
+FRESH_DIR_ENTRIES = {LOCK_NAME, "kinesis-kms.key", FORMAT_NAME + ".tmp"}
 #: the mark is rewritten in place with one pwrite: fixed width, so a shorter value leaves no tail
 MARK_WIDTH = 96
 
@@ -63,10 +64,13 @@ class DataDir:
         self._dir_fd = fd
         try:
             self._check_format()
+            self._write_pid()
+        except OSError as err:  # e.g. a read-only directory
+            self.close()
+            raise DataDirError(f"cannot use data dir {self.path}: {err}") from None
         except BaseException:
             self.close()
             raise
-        self._write_pid()
         self.wal_files = sorted(glob.glob(os.path.join(self.store_path, "*.log")))
 
     def _read_pid(self) -> str:

@@ -210,7 +210,7 @@ class RocksEngine:
                 for _ in range(GATHER_YIELDS):
                     await asyncio.sleep(0)
                 covered = self.written
-                sequence = self._db.latest_sequence_number()
+                sequence = self.latest_sequence()
                 await loop.run_in_executor(None, self._fsync, sequence)
                 self._synced = covered
                 still = []
@@ -230,11 +230,11 @@ class RocksEngine:
         finally:
             self._sync_task = None
 
-    def _fsync(self, sequence: int | None = None) -> None:
+    def _fsync(self, sequence: int) -> None:
         """fsync the WAL; then every write up to ``sequence`` (read before the fsync) is durable."""
         with self._lock:
             self._db.flush_wal(True)
-            if self.durable_mark is not None and sequence is not None:
+            if self.durable_mark is not None:
                 self.durable_mark.record(sequence)
 
     def start_background(self) -> None:
@@ -248,7 +248,7 @@ class RocksEngine:
             await asyncio.sleep(self.relaxed_interval)
             if self._synced < self.written:
                 covered = self.written
-                sequence = self._db.latest_sequence_number()
+                sequence = self.latest_sequence()
                 await loop.run_in_executor(None, self._fsync, sequence)
                 self._synced = covered
 
@@ -261,7 +261,7 @@ class RocksEngine:
             # task does not stop the thread; closing under it fails with "Already borrowed")
             with self._lock:
                 if not self.in_memory:
-                    sequence = self._db.latest_sequence_number()
+                    sequence = self.latest_sequence()
                     self._db.flush_wal(True)
                     if self.durable_mark is not None:
                         self.durable_mark.record(sequence)
