@@ -12,6 +12,7 @@ import glob
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,15 +22,17 @@ from tests.conftest import ServerProcess, free_port, start_server
 ITEMS = 300
 
 
-def _write_and_kill(tmp_path: Path) -> Path:
+def _write_and_kill(tmp_path: Path, *args: str) -> Path:
     """ITEMS acknowledged puts, then SIGKILL; returns the store's newest WAL file."""
-    s = start_server(tmp_path)  # strict durability (the default): each put is fsynced before its answer
+    s = start_server(tmp_path, *args)  # strict durability by default: each put is fsynced before its answer
     ddb = s.client()
     ddb.create_table(TableName="wal", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                      BillingMode="PAY_PER_REQUEST")
     for i in range(ITEMS):
         ddb.put_item(TableName="wal", Item={"pk": {"S": f"k{i:04d}"}, "pad": {"S": "x" * 200}})
+    if "relaxed" in args:
+        time.sleep(0.5)  # let the interval fsync (every 50 ms) cover the writes
     s.kill()
     wals = sorted(glob.glob(str(tmp_path / "data" / "store" / "*.log")), key=os.path.getmtime)
     assert wals and os.path.getsize(wals[-1]) > ITEMS * 200, "the writes should still be in the WAL"
@@ -86,6 +89,22 @@ def test_flipped_bytes_in_the_wal_refuse_start_then_repair_reports_the_loss(tmp_
         # stats: two sequence numbers)
         assert present == list(range(len(present))) and len(present) < ITEMS
         assert lost == 2 * (ITEMS - len(present)), repaired.stdout
+    finally:
+        s.stop()
+
+
+def test_relaxed_durability_records_the_mark_too(tmp_path):
+    wal = _write_and_kill(tmp_path, "--durability", "relaxed")
+    _flip(wal, 0.1)
+    assert "acknowledged" in _refused(tmp_path, "refused")
+
+
+def test_relaxed_durability_restarts_after_kill_without_a_false_alarm(tmp_path):
+    _write_and_kill(tmp_path, "--durability", "relaxed")
+    s = start_server(tmp_path, "--durability", "relaxed")
+    try:
+        assert _present(s) == list(range(ITEMS))
+        assert "torn record" not in s.read_log()
     finally:
         s.stop()
 
