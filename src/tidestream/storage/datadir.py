@@ -61,6 +61,9 @@ class DataDir:
                 f"data dir {self.path} is in use by another tidestream server"
                 + (f" (pid {holder})" if holder else "")
                 + "; stop it or choose another --data-dir") from None
+        except OSError as err:  # a filesystem without flock on directories
+            os.close(fd)
+            raise DataDirError(f"cannot lock data dir {self.path}: {err.strerror}") from None
         self._dir_fd = fd
         try:
             self._check_format()
