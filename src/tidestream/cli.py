@@ -9,12 +9,16 @@ from . import __version__
 from .config import Config
 
 
-def parse(argv: list[str]) -> Config:
+def parse(argv: list[str]) -> Config | argparse.Namespace:
+    """A :class:`Config` for ``serve``; the parsed arguments for ``repair``."""
     p = argparse.ArgumentParser(prog="tidestream", description="Local, durable DynamoDB + Kinesis with change data capture")
     p.add_argument("--version", action="version", version=f"tidestream {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server")
     d = Config()
+    r = sub.add_parser("repair", help="open a data dir whose write-ahead log lost acknowledged writes, "
+                                      "accept the loss and report it (stop the server first)")
+    r.add_argument("--data-dir", default=d.data_dir)
     s.add_argument("--host", default=d.host)
     s.add_argument("--port", type=int, default=d.port)
     s.add_argument("--data-dir", default=d.data_dir)
@@ -48,6 +52,8 @@ def parse(argv: list[str]) -> Config:
     s.add_argument("--block-cache-mb", type=int, default=d.block_cache_mb,
                    help="storage block cache in MiB (default 16; see docs/performance.md)")
     a = p.parse_args(argv)
+    if a.command == "repair":
+        return a
     return Config(host=a.host, port=a.port, data_dir=a.data_dir, in_memory=a.in_memory,
                   region=a.region, account_id=a.account_id, durability=a.durability,
                   reset_endpoint=a.reset_endpoint, status_delay=a.status_delay,
@@ -58,8 +64,23 @@ def parse(argv: list[str]) -> Config:
                   efo_heartbeat_seconds=a.efo_heartbeat_seconds, block_cache_mb=a.block_cache_mb)
 
 
+def repair(data_dir: str) -> None:
+    """``tidestream repair``: the report on stdout; a refusal as one line on stderr, exit code 2."""
+    from .storage.datadir import DataDirError
+    from .storage.recovery import repair as repair_data_dir
+
+    try:
+        report = repair_data_dir(data_dir)
+    except DataDirError as err:
+        print(f"tidestream repair: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print("\n".join(report))
+
+
 def main(argv: list[str] | None = None) -> None:
     config = parse(sys.argv[1:] if argv is None else argv)
+    if not isinstance(config, Config):
+        return repair(config.data_dir)
     if config.cdc_chaos:
         from .cdc.publisher import Chaos
 

@@ -15,6 +15,7 @@ from .http.app import AdminRoute, Application
 from .http.server import serve
 from .storage.datadir import DataDir, DataDirError
 from .storage.engine import RocksEngine, StorageError
+from .storage.recovery import open_checked
 
 log = logging.getLogger("tidestream")
 
@@ -34,8 +35,7 @@ class Server:
             return RocksEngine(None, in_memory=True, block_cache_mb=c.block_cache_mb)
         self.data_dir = DataDir(c.data_dir)
         self.data_dir.open()
-        return RocksEngine(self.data_dir.store_path, durability=c.durability,
-                           block_cache_mb=c.block_cache_mb)
+        return open_checked(self.data_dir, c.durability, block_cache_mb=c.block_cache_mb)
 
     def build(self) -> Application:
         from .cdc.capture import Capture

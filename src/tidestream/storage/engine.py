@@ -23,6 +23,8 @@ from rocksdict import (BlockBasedIndexType, BlockBasedOptions, BottommostLevelCo
                        CompactOptions, DBRecoveryMode, Env, Options, Rdict, ReadOptions, WriteBatch,
                        WriteOptions)
 
+from .datadir import DataDirError, DurableMark
+
 log = logging.getLogger("tidestream.storage")
 
 #: event-loop turns a group commit waits before its fsync, so requests already readable on
@@ -159,6 +161,15 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+class StoreOpenError(DataDirError):
+    """RocksDB refused to open the store: ``locked`` when another process holds its LOCK,
+    otherwise the store is damaged (corruption) or unreadable."""
+
+    def __init__(self, message: str, locked: bool) -> None:
+        super().__init__(message)
+        self.locked = locked
+
+
 class RocksEngine:
     """RocksDB through rocksdict, with group commit of the write-ahead log.
 
@@ -170,6 +181,9 @@ class RocksEngine:
     """
 
     name = "rocksdb"
+    #: set once the store's recovery has been checked against it; each group commit then records
+    #: the sequence number it made durable (one pwrite per fsync, none per write)
+    durable_mark: DurableMark | None = None
 
     def __init__(self, path: str | None, durability: str = "strict", in_memory: bool = False,
                  relaxed_interval: float = 0.05, block_cache_mb: int = DEFAULT_BLOCK_CACHE_MB) -> None:
@@ -186,10 +200,7 @@ class RocksEngine:
         self.path = path
         self._opts = opts
         self.upgrade_needed = not in_memory and _needs_table_upgrade(path)
-        try:
-            self._db = self._open_rdict()
-        except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
-            raise StorageError.wrap(exc, f"cannot open the store at {path}") from None
+        self._db = self._open_store(path, opts)
         self._set_read_options()
         self._wo = WriteOptions()
         if in_memory:
@@ -209,11 +220,7 @@ class RocksEngine:
         self._probe_task: asyncio.Task | None = None
 
     def _open_rdict(self) -> Rdict:
-        """Open the store. The column family's options are passed explicitly: reopening an
-        existing store, rocksdict otherwise takes them from the OPTIONS file, where the block
-        cache and the bloom filter are not recorded (8 MB default cache, no filter after every
-        restart)."""
-        return Rdict(self.path, self._opts, column_families={"default": self._opts})
+        return self._open_store(self.path, self._opts)
 
     def _set_read_options(self) -> None:
         """Every read verifies block checksums (RocksDB's default; stated because the error
@@ -221,6 +228,31 @@ class RocksEngine:
         ro = ReadOptions()
         ro.set_verify_checksums(True)
         self._db.set_read_options(ro)
+
+    @staticmethod
+    def _open_store(path: str, opts: Options) -> Rdict:
+        """Open RocksDB, turning its refusals into one-line :class:`StoreOpenError` messages."""
+        try:
+            # the column family's options are passed explicitly: reopening an existing store,
+            # rocksdict otherwise takes them from the OPTIONS file, where the block cache and
+            # the bloom filter are not recorded (8 MB default cache, no filter after a restart)
+            return Rdict(path, opts, column_families={"default": opts})
+        except Exception as err:  # noqa: BLE001 - rocksdict raises plain Exception
+            cause = str(err).strip() or type(err).__name__
+            if "While lock file" in cause:
+                raise StoreOpenError(f"the store {path} is locked by another process "
+                                     f"(RocksDB: {cause}); stop it first", locked=True) from None
+            raise StoreOpenError(f"RocksDB cannot open the store {path}: {cause}", locked=False) from None
+
+    @staticmethod
+    def repair_store(path: str) -> None:
+        """RocksDB's own repair (rebuilds the MANIFEST from the files it can read, salvaging
+        write-ahead log records it can parse): the last resort when the store cannot open."""
+        Rdict.repair(path, Options(raw_mode=True))
+
+    def latest_sequence(self) -> int:
+        """RocksDB's last sequence number: after opening, the last write it recovered."""
+        return self._db.latest_sequence_number()
 
     # reads -------------------------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:
@@ -409,7 +441,8 @@ class RocksEngine:
                 for _ in range(GATHER_YIELDS):
                     await asyncio.sleep(0)
                 covered = self.written
-                await loop.run_in_executor(None, self._fsync)
+                sequence = self.latest_sequence()
+                await loop.run_in_executor(None, self._fsync, sequence)
                 self._synced = covered
                 still = []
                 for target, fut in self._waiters:
@@ -428,12 +461,15 @@ class RocksEngine:
         finally:
             self._sync_task = None
 
-    def _fsync(self) -> None:
+    def _fsync(self, sequence: int) -> None:
+        """fsync the WAL; then every write up to ``sequence`` (read before the fsync) is durable."""
         with self._lock:
             try:
                 self._db.flush_wal(True)
             except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
                 raise StorageError.wrap(exc, "fsync failed") from None
+            if self.durable_mark is not None:
+                self.durable_mark.record(sequence)
 
     def start_background(self) -> None:
         """Start the interval fsync of relaxed mode and a pending table upgrade (needs a
@@ -461,12 +497,21 @@ class RocksEngine:
                             self.path, exc)
 
     async def _relaxed_loop(self) -> None:
+        """The interval fsync of relaxed mode; a failed fsync is logged and retried (it must not
+        end the loop, or nothing would be fsynced again until a restart)."""
         loop = asyncio.get_running_loop()
+        trouble = StorageTrouble(log, "interval fsync")
         while True:
             await asyncio.sleep(self.relaxed_interval)
             if self._synced < self.written:
                 covered = self.written
-                await loop.run_in_executor(None, self._fsync)
+                sequence = self.latest_sequence()
+                try:
+                    await loop.run_in_executor(None, self._fsync, sequence)
+                except StorageError as err:
+                    trouble.failed(err)
+                    continue
+                trouble.ok()
                 self._synced = covered
 
     def close(self) -> None:
@@ -482,8 +527,11 @@ class RocksEngine:
                 if not self.in_memory:
                     # a background error (corruption, full disk) is reported again by both
                     # calls: log it and finish stopping; acknowledged writes are in the WAL
+                    sequence = self.latest_sequence()
                     try:
                         self._db.flush_wal(True)
+                        if self.durable_mark is not None:
+                            self.durable_mark.record(sequence)
                     except Exception as exc:  # noqa: BLE001
                         log.error("syncing the WAL of %s at shutdown: %s", self.path, exc)
                     try:
