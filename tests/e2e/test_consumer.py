@@ -8,9 +8,14 @@ the wall clock: every wait polls the lease table or the log.
 
 from __future__ import annotations
 
+import random
 from collections import Counter, defaultdict
 
 import pytest
+
+from tidestream.consumer import Checkpointer, ExtendedSequenceNumber, Lease, LeaseTable, ShutdownException
+from tidestream.consumer.held import HeldLease
+from tidestream.consumer.taker import LeaseObserver, choose_leases_to_take, target_lease_count
 
 from tests.e2e.consumer_helpers import (checkpoint_of, create_stream, deliveries, delivered_keys, lease_rows,
                                         owners, put_records, read_events, settled, start_worker, stop_all,
@@ -231,3 +236,115 @@ def test_split_and_merge_parents_are_processed_before_children(clients, srv, tmp
     assert rows[children[0]]["childShardIds"]["SS"] == [merged]
     ended = [e["shard"] for e in events if e["event"] == "shard_ended"]
     assert sorted(ended) == sorted([shard0["ShardId"], *children])
+
+
+# --- the lease state machine on a real server, and the balancing rules ---------------------------
+
+def test_lease_writes_are_fenced_by_counter_and_owner(srv):
+    dynamodb = srv.client("dynamodb")
+    table = LeaseTable(dynamodb, "fence")
+    assert table.create_if_missing() is True and table.create_if_missing() is False
+    assert table.create_lease_if_absent(Lease("shardId-000000000002", parent_shard_ids=frozenset({"p0", "p1"}),
+                                              starting_hash_key="0", ending_hash_key="99"))
+    assert not table.create_lease_if_absent(Lease("shardId-000000000002"))
+    seen = table.get_lease("shardId-000000000002")
+    assert (seen.lease_counter, seen.lease_owner, seen.checkpoint.sequence_number) == (0, None, "TRIM_HORIZON")
+
+    assert table.take(seen, "w1") == 1
+    assert table.take(seen, "w2") is None                    # a stale view cannot take
+    assert not table.renew(seen.lease_key, "w2", 1)          # nor renew another's lease
+    assert table.renew(seen.lease_key, "w1", 1)
+    stolen = table.get_lease(seen.lease_key)
+    assert table.take(stolen, "w2") == 3
+    assert table.get_lease(seen.lease_key).owner_switches_since_checkpoint == 1
+
+    loser = HeldLease(stolen, 2, "w1")
+    late = Checkpointer(table, loser)
+    late.delivered("5")
+    with pytest.raises(ShutdownException):
+        late.checkpoint()
+    assert loser.lost.is_set() and table.get_lease(seen.lease_key).checkpoint.sequence_number == "TRIM_HORIZON"
+
+    owner = HeldLease(table.get_lease(seen.lease_key), 3, "w2")
+    checkpointer = Checkpointer(table, owner)
+    checkpointer.delivered("100")
+    for refused in ("101", "TRIM_HORIZON", "SHARD_END", "x1"):
+        with pytest.raises(ValueError):
+            checkpointer.checkpoint(refused)
+    checkpointer.checkpoint("50")
+    with pytest.raises(ValueError):
+        checkpointer.checkpoint("40")                        # behind the checkpoint
+    checkpointer.checkpoint()
+    item = dynamodb.get_item(TableName="fence", Key={"leaseKey": {"S": seen.lease_key}})["Item"]
+    assert item["checkpoint"] == {"S": "100"} and item["leaseCounter"] == {"N": "5"}
+    assert item["ownerSwitchesSinceCheckpoint"] == {"N": "0"} and item["checkpointSubSequenceNumber"] == {"N": "0"}
+    assert sorted(item["parentShardId"]["SS"]) == ["p0", "p1"]
+    assert (item["startingHashKey"], item["endingHashKey"]) == ({"S": "0"}, {"S": "99"})
+
+    assert not table.release(seen.lease_key, "w1", 5)
+    assert table.release(seen.lease_key, "w2", 5)
+    item = dynamodb.get_item(TableName="fence", Key={"leaseKey": {"S": seen.lease_key}})["Item"]
+    assert "leaseOwner" not in item and item["leaseCounter"] == {"N": "6"}
+
+
+def test_a_lease_written_by_java_kcl_is_read_and_its_unknown_attributes_survive(srv):
+    dynamodb = srv.client("dynamodb")
+    table = LeaseTable(dynamodb, "kcl-app")
+    table.create_if_missing()
+    dynamodb.put_item(TableName="kcl-app", Item={      # as KCL 3.x writes a held lease
+        "leaseKey": {"S": "shardId-000000000000"}, "leaseOwner": {"S": "java-worker"},
+        "leaseCounter": {"N": "41"}, "checkpoint": {"S": "49590338271490256608559692538361571095921575989136588898"},
+        "checkpointSubSequenceNumber": {"N": "0"}, "ownerSwitchesSinceCheckpoint": {"N": "2"},
+        "pendingCheckpoint": {"S": "49590338271490256608559692538361571095921575989136588999"},
+        "pendingCheckpointSubSequenceNumber": {"N": "0"}, "throughputKBps": {"N": "12.5"},
+        "childShardIds": {"SS": ["shardId-000000000003"]}})
+    lease = table.get_lease("shardId-000000000000")
+    assert lease.lease_owner == "java-worker" and lease.lease_counter == 41
+    assert lease.pending_checkpoint.sequence_number.endswith("8999")
+    assert lease.child_shard_ids == {"shardId-000000000003"} and "throughputKBps" in lease.extra
+    assert table.take(lease, "py-worker") == 42
+    item = dynamodb.get_item(TableName="kcl-app", Key={"leaseKey": {"S": lease.lease_key}})["Item"]
+    assert item["throughputKBps"] == {"N": "12.5"} and item["ownerSwitchesSinceCheckpoint"] == {"N": "3"}
+    # a KCL 3.x graceful hand-off in progress (checkpointOwner set) is not renewed over
+    dynamodb.update_item(TableName="kcl-app", Key={"leaseKey": {"S": lease.lease_key}},
+                         UpdateExpression="SET checkpointOwner = :o", ExpressionAttributeValues={":o": {"S": "x"}})
+    assert not table.renew(lease.lease_key, "py-worker", 42)
+
+
+def lease(key: str, owner: str | None, counter: int = 1, checkpoint: str = "TRIM_HORIZON") -> Lease:
+    return Lease(key, counter, owner, ExtendedSequenceNumber(checkpoint))
+
+
+def test_balancing_targets_and_stealing():
+    assert [target_lease_count(n, w, 100) for n, w in ((0, 3), (4, 3), (2, 5), (9, 3))] == [0, 2, 1, 3]
+    assert target_lease_count(9, 1, 4) == 4
+    observer = LeaseObserver()
+    table = [lease("s0", "a"), lease("s1", "a"), lease("s2", "a"), lease("s3", "b")]
+    observer.observe(table, now=100.0)
+    rng = random.Random(7)
+    chosen = choose_leases_to_take(table, "c", set(), observer, 10.0, 100, 1, rng, now=101.0)
+    assert len(chosen) == 1 and chosen[0].lease_owner == "a"     # one, from the busiest worker
+    assert [x.lease_owner for x in choose_leases_to_take(table, "c", set(), observer, 10.0, 100, 5, rng,
+                                                         now=101.0)] == ["a"]    # only above target
+    expired = choose_leases_to_take(table, "c", set(), observer, 10.0, 100, 1, rng, now=111.0)
+    assert len(expired) == 4          # every owner silent for the failover time: all are ours
+    balanced = [lease("s0", "a"), lease("s1", "a"), lease("s2", "b"), lease("s3", "c")]
+    observer.observe(balanced, now=100.0)
+    assert choose_leases_to_take(balanced, "c", {"s3"}, observer, 10.0, 100, 1, rng, now=101.0) == []
+    finished = [lease("s0", None, checkpoint="SHARD_END"), lease("s1", None)]
+    assert [x.lease_key for x in choose_leases_to_take(finished, "c", set(), observer, 10.0, 100, 1, rng,
+                                                       now=101.0)] == ["s1"]
+
+
+def test_expiry_is_judged_by_the_observers_own_clock():
+    observer = LeaseObserver()
+    held = lease("s0", "a", counter=5)
+    observer.observe([held], now=100.0)
+    assert not observer.is_expired(held, 10.0, now=109.0)
+    assert observer.is_expired(held, 10.0, now=110.5)
+    renewed = lease("s0", "a", counter=6)
+    observer.observe([renewed], now=110.5)                       # the counter moved: alive again
+    assert not observer.is_expired(renewed, 10.0, now=115.0)
+    assert observer.is_expired(lease("s1", None), 10.0, now=0.0)   # nobody's: free at once
+    assert choose_leases_to_take([renewed], "b", set(), observer, 10.0, 100, 1, random.Random(1),
+                                 now=115.0) == []                # one lease, its owner at target

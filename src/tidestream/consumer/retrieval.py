@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import ConsumerConfig, InitialPosition
 from .lease import AT_TIMESTAMP, LATEST, TRIM_HORIZON, ExtendedSequenceNumber
@@ -54,9 +54,9 @@ def initial_checkpoint(position: InitialPosition) -> ExtendedSequenceNumber:
 class PollingFetcher:
     """GetShardIterator + GetRecords with KCL's polling behaviour.
 
-    Throttling (ProvisionedThroughputExceededException) backs off exponentially up to a cap; an
-    expired iterator is renewed after the last sequence number seen; no NextShardIterator is
-    SHARD_END.
+    Throttling (ProvisionedThroughputExceededException) and other failures back off
+    exponentially up to a cap and retry (KCL keeps retrying too); an expired iterator is renewed
+    after the last sequence number seen; no NextShardIterator is SHARD_END.
     """
 
     def __init__(self, kinesis: Any, config: ConsumerConfig, shard_id: str,
@@ -69,6 +69,7 @@ class PollingFetcher:
         self.iterator: str | None = None
         self.last_sequence_number: str | None = None
         self.first_call = True
+        self.backoff = 0.0
 
     def _new_iterator(self) -> str:
         start = self.start
@@ -79,26 +80,37 @@ class PollingFetcher:
             **iterator_params(start, self.config))["ShardIterator"]
 
     def get_records(self) -> RecordsBatch:
+        """One GetRecords call after the idle time (or the back-off after a failure). A failed
+        call returns an empty batch, so the caller re-checks its lease between retries."""
         if not self.first_call:
-            self.stopping.wait(self.config.idle_time_between_reads_millis / 1000)
+            self.stopping.wait(self.backoff or self.config.idle_time_between_reads_millis / 1000)
         self.first_call = False
-        backoff = self.config.throughput_backoff_millis / 1000
-        while True:
-            try:
-                return self._fetch_once()
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code")
-                if code == "ExpiredIteratorException":
-                    log.info("shard %s: iterator expired, renewing after %s", self.shard_id,
-                             self.last_sequence_number)
-                    self.iterator = None
-                    continue
-                if code not in ("ProvisionedThroughputExceededException", "LimitExceededException"):
-                    raise
-                log.debug("shard %s: throttled, backing off %.2fs", self.shard_id, backoff)
-                if self.stopping.wait(backoff):
-                    return RecordsBatch([], None)
-                backoff = min(backoff * 2, self.config.max_throughput_backoff_millis / 1000)
+        try:
+            batch = self._fetch_renewing_expired()
+        except (ClientError, BotoCoreError) as error:   # throttling, 5xx, connection: retried like KCL
+            self._back_off(error)
+            return RecordsBatch([], None)
+        self.backoff = 0.0
+        return batch
+
+    def _fetch_renewing_expired(self) -> RecordsBatch:
+        try:
+            return self._fetch_once()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ExpiredIteratorException":
+                raise
+        log.info("shard %s: iterator expired, renewing after %s", self.shard_id, self.last_sequence_number)
+        self.iterator = None
+        return self._fetch_once()
+
+    def _back_off(self, error: Exception) -> None:
+        first = self.config.throughput_backoff_millis / 1000
+        self.backoff = min(self.backoff * 2 or first, self.config.max_throughput_backoff_millis / 1000)
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code in ("ProvisionedThroughputExceededException", "LimitExceededException"):
+            log.debug("shard %s: throttled, backing off %.2fs", self.shard_id, self.backoff)
+        else:
+            log.warning("shard %s: GetRecords failed (%s); retrying in %.2fs", self.shard_id, error, self.backoff)
 
     def _fetch_once(self) -> RecordsBatch:
         if self.iterator is None:

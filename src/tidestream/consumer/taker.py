@@ -78,14 +78,14 @@ def leases_to_steal(active: list[Lease], me: str, needed: int, target: int,
 
 def choose_leases_to_take(leases: list[Lease], me: str, held: set[str], observer: LeaseObserver,
                           failover_seconds: float, max_leases_for_worker: int, max_steal: int,
-                          rng: random.Random | None = None) -> list[Lease]:
+                          rng: random.Random | None = None, now: float | None = None) -> list[Lease]:
     """The leases this worker should try to take now (finished leases are nobody's business)."""
     rng = rng or random.Random()
     live = [lease for lease in leases if not lease.is_finished]
     # a lease in the table under our name that we do not hold is left from an earlier run of
     # this worker id: free to take again
     free = [lease for lease in live if lease.lease_key not in held
-            and (lease.lease_owner == me or observer.is_expired(lease, failover_seconds))]
+            and (lease.lease_owner == me or observer.is_expired(lease, failover_seconds, now))]
     free_keys = {lease.lease_key for lease in free}
     active = [lease for lease in live if lease.lease_key not in free_keys]
     workers = {lease.lease_owner for lease in active} | {me}
