@@ -8,12 +8,14 @@ the wall clock: every wait polls the lease table or the log.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter, defaultdict
 
 import pytest
 
-from tidestream.consumer import Checkpointer, ExtendedSequenceNumber, Lease, LeaseTable, ShutdownException
+from tidestream.consumer import (AsyncRecordProcessor, AsyncWorker, Checkpointer, ConsumerConfig,
+                                 ExtendedSequenceNumber, Lease, LeaseTable, ShutdownException)
 from tidestream.consumer.held import HeldLease
 from tidestream.consumer.taker import LeaseObserver, choose_leases_to_take, target_lease_count
 
@@ -348,3 +350,34 @@ def test_expiry_is_judged_by_the_observers_own_clock():
     assert observer.is_expired(lease("s1", None), 10.0, now=0.0)   # nobody's: free at once
     assert choose_leases_to_take([renewed], "b", set(), observer, 10.0, 100, 1, random.Random(1),
                                  now=115.0) == []                # one lease, its owner at target
+
+
+def test_asyncio_face_processes_checkpoints_and_hands_over(clients):
+    kinesis, dynamodb = clients
+    create_stream(kinesis, "async-stream", 1)
+    written = put_records(kinesis, "async-stream", 30, "a")
+    seen: list[str] = []
+
+    class Collector(AsyncRecordProcessor):
+        async def process_records(self, input):
+            seen.extend(record.sequence_number for record in input.records)
+            await input.checkpointer.checkpoint()
+
+        async def shard_ended(self, input):
+            await input.checkpointer.checkpoint()
+
+    config = ConsumerConfig("async-app", "async-stream", worker_id="aio", failover_time_millis=2000,
+                            max_records=7, idle_time_between_reads_millis=50, throughput_backoff_millis=100)
+    worker = AsyncWorker(config, Collector, kinesis, dynamodb)
+
+    async def main() -> None:
+        running = asyncio.create_task(worker.run())
+        while len(seen) < len(written) and not running.done():
+            await asyncio.sleep(0.05)
+        await worker.shutdown()
+        await asyncio.wait_for(running, 60)
+
+    asyncio.run(main())
+    assert seen == sorted((seq for _, seq in written), key=int)
+    row = lease_rows(dynamodb, "async-app")["shardId-000000000000"]
+    assert row["checkpoint"]["S"] == seen[-1] and "leaseOwner" not in row

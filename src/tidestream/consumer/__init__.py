@@ -18,6 +18,7 @@ APIs through boto3 clients you pass in: the same code runs against tidestream or
     Worker(ConsumerConfig("my-app", "my-stream"), Printer, kinesis_client, dynamodb_client).run()
 """
 
+from .aio import AsyncCheckpointer, AsyncRecordProcessor, AsyncWorker
 from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig, InitialPosition
 from .lease import ExtendedSequenceNumber, Lease
@@ -27,7 +28,7 @@ from .processor import (InitializationInput, LeaseLostInput, ProcessRecordsInput
 from .worker import Worker
 
 __all__ = [
-    "Checkpointer", "ConsumerConfig", "ExtendedSequenceNumber", "InitialPosition", "InitializationInput",
+    "AsyncCheckpointer", "AsyncRecordProcessor", "AsyncWorker", "Checkpointer", "ConsumerConfig", "ExtendedSequenceNumber", "InitialPosition", "InitializationInput",
     "Lease", "LeaseLostInput", "LeaseTable", "ProcessRecordsInput", "Record", "RecordProcessor",
     "ShardEndedInput", "ShutdownException", "ShutdownRequestedInput", "Worker",
 ]
