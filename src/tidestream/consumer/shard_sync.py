@@ -12,16 +12,16 @@ from .lease_table import LeaseTable
 log = logging.getLogger(__name__)
 
 
-def list_shards(kinesis: Any, stream_name: str) -> list[dict[str, Any]]:
+def list_shards(kinesis: Any, stream_name: str, page_size: int = 1000) -> list[dict[str, Any]]:
     """Every shard of the stream, open and closed (within retention), across pages."""
     shards: list[dict[str, Any]] = []
-    page = kinesis.list_shards(StreamName=stream_name)
+    page = kinesis.list_shards(StreamName=stream_name, MaxResults=page_size)
     while True:
         shards.extend(page.get("Shards", []))
         token = page.get("NextToken")
         if not token:
             return shards
-        page = kinesis.list_shards(NextToken=token)   # NextToken excludes StreamName
+        page = kinesis.list_shards(NextToken=token, MaxResults=page_size)   # no StreamName with a token
 
 
 def parent_ids(shard: dict[str, Any]) -> frozenset[str]:
