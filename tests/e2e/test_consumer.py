@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections import Counter, defaultdict
 
 import pytest
@@ -408,3 +409,43 @@ def test_shard_sync_pages_through_shards_and_starts_leases_where_kcl_does(client
     merged = table.get_lease("shardId-000000000004")
     assert merged.checkpoint.sequence_number == "TRIM_HORIZON"   # a child is read from its start
     assert merged.parent_shard_ids == {"shardId-000000000002", "shardId-000000000003"}
+
+
+def test_polling_renews_an_expired_iterator_after_the_last_record_and_backs_off_when_throttled():
+    """AWS answers scripted with botocore's Stubber (an expired iterator takes 5 minutes to get
+    from a real server); the fetcher's requests are checked against the Kinesis model."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from tidestream.consumer.retrieval import PollingFetcher
+
+    kinesis = boto3.client("kinesis", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    stub = Stubber(kinesis)
+    shard = {"StreamName": "s", "ShardId": "shardId-000000000000"}
+    record = {"SequenceNumber": "11", "PartitionKey": "k", "Data": b"x"}
+    stub.add_response("get_shard_iterator", {"ShardIterator": "i" * 10},
+                      {**shard, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": "7"})
+    stub.add_response("get_records", {"Records": [record], "NextShardIterator": "j" * 10, "MillisBehindLatest": 5},
+                      {"ShardIterator": "i" * 10, "Limit": 3})
+    stub.add_client_error("get_records", "ExpiredIteratorException", http_status_code=400)
+    stub.add_response("get_shard_iterator", {"ShardIterator": "k" * 10},
+                      {**shard, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": "11"})
+    stub.add_client_error("get_records", "ProvisionedThroughputExceededException", http_status_code=400)
+    stub.add_response("get_records", {"Records": [{**record, "SequenceNumber": "12"}], "MillisBehindLatest": 0,
+                                      "ChildShards": [{"ShardId": "shardId-000000000002", "ParentShards": [
+                                          "shardId-000000000000"], "HashKeyRange": {
+                                          "StartingHashKey": "0", "EndingHashKey": "9"}}]},
+                      {"ShardIterator": "k" * 10, "Limit": 3})
+    config = ConsumerConfig("app", "s", max_records=3, idle_time_between_reads_millis=1,
+                            throughput_backoff_millis=1, max_throughput_backoff_millis=4)
+    fetcher = PollingFetcher(kinesis, config, "shardId-000000000000", ExtendedSequenceNumber("7"),
+                             threading.Event())
+    with stub:
+        first = fetcher.get_records()
+        assert [r.sequence_number for r in first.records] == ["11"] and first.millis_behind_latest == 5
+        throttled = fetcher.get_records()        # expired -> renewed after 11 -> throttled
+        assert throttled.records == [] and not throttled.shard_ended and fetcher.backoff > 0
+        last = fetcher.get_records()
+        assert [r.sequence_number for r in last.records] == ["12"] and last.shard_ended
+        assert last.child_shard_ids == {"shardId-000000000002"} and fetcher.backoff == 0
+        stub.assert_no_pending_responses()

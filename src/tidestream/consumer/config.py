@@ -56,8 +56,8 @@ class ConsumerConfig:
         self.initial_position = InitialPosition(self.initial_position)
         if self.initial_position is InitialPosition.AT_TIMESTAMP and self.initial_timestamp is None:
             raise ValueError("initial_position AT_TIMESTAMP needs initial_timestamp")
-        if self.failover_time_millis <= 0 or self.max_records <= 0:
-            raise ValueError("failover_time_millis and max_records must be positive")
+        if self.failover_time_millis <= 0:
+            raise ValueError("failover_time_millis must be positive")
         if not 1 <= self.max_records <= 10_000:
             raise ValueError("max_records must be 1..10000 (the GetRecords Limit range)")
 
