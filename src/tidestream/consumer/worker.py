@@ -109,7 +109,8 @@ class Worker:
     def _take_leases(self) -> None:
         leases = self.table.list_leases()
         self.observer.observe(leases)
-        held_keys = set(self.held_shard_ids())
+        with self._lock:    # a consumer still winding down (lease_lost running) blocks a retake
+            held_keys = {key for key, consumer in self.consumers.items() if consumer.thread.is_alive()}
         chosen = choose_leases_to_take(
             leases, self.worker_id, held_keys, self.observer, self.config.failover_time_millis / 1000,
             self.config.max_leases_for_worker, self.config.max_leases_to_steal_at_one_time, self.rng)
