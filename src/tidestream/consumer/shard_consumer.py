@@ -23,7 +23,7 @@ class Outcome(str, Enum):
     SHARD_END = "SHARD_END"            # the shard is finished and its lease released
     LEASE_LOST = "LEASE_LOST"          # another worker owns the shard now
     SHUTDOWN = "SHUTDOWN"              # graceful shutdown: checkpointed and released
-    FAILED = "FAILED"                  # an unexpected error; the lease is left to expire
+    FAILED = "FAILED"                  # unexpected error: retaken next round, resumes at the checkpoint
 
 
 class ShardConsumer:
