@@ -14,6 +14,7 @@ def parse(argv: list[str]) -> Config:
     p.add_argument("--version", action="version", version=f"tidestream {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server")
+    sub.add_parser("consume", add_help=False, help="tail a Kinesis stream or a table's changes (consume --help)")
     d = Config()
     s.add_argument("--host", default=d.host)
     s.add_argument("--port", type=int, default=d.port)
@@ -59,7 +60,12 @@ def parse(argv: list[str]) -> Config:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["consume"]:
+        from .consumer.tail import main as consume
+
+        sys.exit(consume(argv[1:]))
+    config = parse(argv)
     if config.cdc_chaos:
         from .cdc.publisher import Chaos
 
