@@ -27,4 +27,4 @@ def replicate(kinesis, stream: str, target, stop: threading.Event) -> None:
             for change in latest.filter(map(decode_kinesis_record, page["Records"])):
                 apply(target, change)
             iterators[i] = page["NextShardIterator"]
-        time.sleep(0.05)
+        time.sleep(0.25)  # GetRecords allows 5 calls per second per shard

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -392,7 +393,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `tidestream consume ... | head`
+    except BrokenPipeError:  # `tidestream consume ... | head`: quiet exit, no flush error at shutdown
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 
