@@ -105,6 +105,25 @@ def test_from_at_timestamp_skips_earlier_records(srv):
     assert [c["keys"]["pk"] for c in out] == ["after"]
 
 
+def test_from_latest_sees_only_new_changes(srv):
+    ddb, kin, _ = setup_cdc(srv, table="live", stream="live-changes", shards=2)
+    ddb.put_item(TableName="live", Item={"pk": {"S": "old"}})
+    wait_changes(kin, "live-changes", 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen([sys.executable, "-m", "tidestream", "consume", "--endpoint-url", srv.endpoint,
+                             "--table", "live", "--limit", "1", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        status = proc.stderr.readline()  # the first status line: every shard's LATEST iterator is taken
+        assert "0 changes" in status and "2 shards open" in status, status
+        ddb.put_item(TableName="live", Item={"pk": {"S": "new"}})
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert [json.loads(line)["keys"]["pk"] for line in out.splitlines()] == ["new"]
+
+
 def test_human_output_marks_ttl_and_removes(srv):
     ddb, _, _ = setup_cdc(srv, table="human", stream="human-changes", shards=1)
     ddb.update_time_to_live(TableName="human", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})

@@ -207,3 +207,35 @@ def test_any_duplication_and_reordering_reduces_to_the_latest_state(history, see
         state[c.keys["pk"]] = None if c.event_name == "REMOVE" else c.new_image["v"]
     want = {pk: (None if values[-1] < 20 else Decimal(values[-1])) for pk, values in history.items()}
     assert state == want
+
+
+# ---- `tidestream consume` argument and output helpers --------------------------------------
+
+def test_consume_from_argument_forms():
+    import argparse
+
+    from tidestream.consumer.tail import ConsumeError, Position, _split_position, add_arguments, parse_position
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--from", "trim-horizon", "mystream"])  # STREAM swallowed by --from's nargs
+    assert parse_position(_split_position(args)) == Position("TRIM_HORIZON") and args.stream == "mystream"
+    args = parser.parse_args(["s", "--from", "at-timestamp", "2026-11-30T01:02:03"])
+    assert parse_position(_split_position(args)) == Position(
+        "AT_TIMESTAMP", datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone.utc))
+    assert parse_position(["at-timestamp", "2026-11-30T01:02:03Z"]).timestamp.tzinfo is not None
+    assert parser.parse_args([]).position == ["latest"]
+    for words in (["s", "--from", "latest", "a", "b"], ["s", "--from", "latest", "extra"]):
+        with pytest.raises(ConsumeError):
+            parse_position(_split_position(parser.parse_args(words)))
+    with pytest.raises(ConsumeError, match="needs a time"):
+        parse_position(["at-timestamp"])
+
+
+def test_consume_json_values_stay_exact():
+    from tidestream.consumer.tail import _dumps
+
+    assert _dumps({"i": Decimal("10"), "e": Decimal("1E+2"), "f": Decimal("3.5"), "x": Decimal("0.1"),
+                   "big": Decimal("12345678901234567890.25"), "b": b"\x00\xff", "s": frozenset({"b", "a"}),
+                   "ns": frozenset({Decimal(2), Decimal(1)})}) == (
+        '{"i":10,"e":100,"f":3.5,"x":0.1,"big":"12345678901234567890.25","b":"AP8=","s":["a","b"],"ns":[1,2]}')
