@@ -28,6 +28,8 @@ from .kpl import UserRecord, deaggregate_all
 POSITIONS = {"trim-horizon": "TRIM_HORIZON", "latest": "LATEST", "at-timestamp": "AT_TIMESTAMP"}
 IDLE_SLEEP = 0.2
 STATUS_EVERY = 1.0
+#: re-list shards this often too, for children that were not listed yet when their parent ended
+RELIST_EVERY = 10.0
 _CAPTURING = ("ACTIVE", "UPDATING")
 
 
@@ -59,7 +61,6 @@ class KinesisFeed:
     def __init__(self, client: Any, stream: str) -> None:
         self.client = client
         self.ref = {"StreamARN": stream} if stream.startswith("arn:") else {"StreamName": stream}
-        self.name = stream
 
     def shards(self) -> list[dict]:
         shards, kw = [], dict(self.ref)
@@ -99,7 +100,6 @@ class StreamsFeed:
     def __init__(self, client: Any, arn: str) -> None:
         self.client = client
         self.arn = arn
-        self.name = arn
         self.table = table_from_stream_arn(arn)
 
     def shards(self) -> list[dict]:
@@ -154,12 +154,16 @@ class Tail:
             self.finished |= {s["ShardId"] for s in shards if _closed(s)}
         self._start_ready(shards)
         last_status = 0.0
+        last_listing = time.monotonic()
         while not self._done():
             busy = self._poll_round()
             now = time.monotonic()
             if now - last_status >= STATUS_EVERY:
                 self.status(self.count, list(self.active.values()), False)
                 last_status = now
+            if now - last_listing >= RELIST_EVERY:
+                self._start_ready(self.feed.shards())
+                last_listing = now
             if not busy and not self._done():
                 time.sleep(IDLE_SLEEP)
         self.status(self.count, list(self.active.values()), True)
