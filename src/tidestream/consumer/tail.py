@@ -26,11 +26,14 @@ from .changes import Change, NotAChange, decode_kinesis_record, decode_stream_re
 from .kpl import UserRecord, deaggregate_all
 
 POSITIONS = {"trim-horizon": "TRIM_HORIZON", "latest": "LATEST", "at-timestamp": "AT_TIMESTAMP"}
-IDLE_SLEEP = 0.2
+#: a round reads each shard once; AWS allows 5 GetRecords per second per shard, so rounds are
+#: at least this far apart (and a throttled read is retried in the next round)
+ROUND_SECONDS = 0.21
 STATUS_EVERY = 1.0
 #: re-list shards this often too, for children that were not listed yet when their parent ended
 RELIST_EVERY = 10.0
 _CAPTURING = ("ACTIVE", "UPDATING")
+_THROTTLED = ("ProvisionedThroughputExceededException", "LimitExceededException")
 
 
 class ConsumeError(Exception):
@@ -156,7 +159,8 @@ class Tail:
         last_status = 0.0
         last_listing = time.monotonic()
         while not self._done():
-            busy = self._poll_round()
+            round_started = time.monotonic()
+            self._poll_round()
             now = time.monotonic()
             if now - last_status >= STATUS_EVERY:
                 self.status(self.count, list(self.active.values()), False)
@@ -164,8 +168,8 @@ class Tail:
             if now - last_listing >= RELIST_EVERY:
                 self._start_ready(self.feed.shards())
                 last_listing = now
-            if not busy and not self._done():
-                time.sleep(IDLE_SLEEP)
+            if not self._done():
+                time.sleep(max(0.0, ROUND_SECONDS - (time.monotonic() - round_started)))
         self.status(self.count, list(self.active.values()), True)
         return self.count
 
@@ -184,8 +188,7 @@ class Tail:
                 self.started.add(shard_id)
                 self.active[shard_id] = ShardState(self.feed.iterator(shard_id, self.position))
 
-    def _poll_round(self) -> bool:
-        busy = False
+    def _poll_round(self) -> None:
         for shard_id in list(self.active):
             page = self._read(shard_id)
             state = self.active[shard_id]
@@ -193,26 +196,27 @@ class Tail:
             state.last_sequence = page.last_sequence or state.last_sequence
             for item in page.items:
                 if self._done():
-                    return True
+                    return
                 self.emit(shard_id, item)
                 self.count += 1
-            busy = busy or bool(page.items)
             if page.next_iterator is None:  # SHARD_END: hand over to the children
                 del self.active[shard_id]
                 self.finished.add(shard_id)
                 self._start_ready(self.feed.shards())
-                busy = True
             else:
                 state.iterator = page.next_iterator
-        return busy
 
     def _read(self, shard_id: str) -> Page:
         state = self.active[shard_id]
         try:
             return self.feed.read(state.iterator)
-        except Exception as err:  # an iterator older than 5 minutes: take up where we were
-            if _error_code(err) != "ExpiredIteratorException":
+        except Exception as err:
+            code = _error_code(err)
+            if code in _THROTTLED:  # try this shard again next round
+                return Page([], state.iterator, state.millis_behind, None)
+            if code != "ExpiredIteratorException":
                 raise
+            # an iterator unused for 5 minutes: take up after the last record read
             state.iterator = self.feed.iterator(shard_id, self.position, after=state.last_sequence)
             return self.feed.read(state.iterator)
 
