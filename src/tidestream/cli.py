@@ -15,6 +15,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
     p.add_argument("--version", action="version", version=f"tidestream {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server")
+    sub.add_parser("consume", add_help=False, help="tail a Kinesis stream or a table's changes (consume --help)")
     d = Config()
     r = sub.add_parser("repair", help="open a data dir whose write-ahead log lost acknowledged writes, "
                                       "accept the loss and report it (stop the server first)")
@@ -78,7 +79,12 @@ def repair(data_dir: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["consume"]:
+        from .consumer.tail import main as consume
+
+        sys.exit(consume(argv[1:]))
+    config = parse(argv)
     if not isinstance(config, Config):
         return repair(config.data_dir)
     if config.cdc_chaos:

@@ -18,6 +18,9 @@ APIs through boto3 clients you pass in: the same code runs against tidestream or
     Worker(ConsumerConfig("my-app", "my-stream"), Printer, kinesis_client, dynamodb_client).run()
 """
 
+from .changes import Change, NotAChange, UserIdentity, decode_kinesis_record, decode_stream_record
+from .kpl import UserRecord, deaggregate, deaggregate_all
+from .ordering import LatestPerItem
 from .aio import AsyncCheckpointer, AsyncRecordProcessor, AsyncWorker
 from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig, InitialPosition
@@ -28,6 +31,8 @@ from .processor import (InitializationInput, LeaseLostInput, ProcessRecordsInput
 from .worker import Worker
 
 __all__ = [
+    "Change", "NotAChange", "UserIdentity", "decode_kinesis_record", "decode_stream_record",
+    "UserRecord", "deaggregate", "deaggregate_all", "LatestPerItem",
     "AsyncCheckpointer", "AsyncRecordProcessor", "AsyncWorker", "Checkpointer", "ConsumerConfig", "ExtendedSequenceNumber", "InitialPosition", "InitializationInput",
     "Lease", "LeaseLostInput", "LeaseTable", "ProcessRecordsInput", "Record", "RecordProcessor",
     "ShardEndedInput", "ShutdownException", "ShutdownRequestedInput", "Worker",
