@@ -388,14 +388,9 @@ RAW_JSON_NUMBERS = [b"1e1000000", b"-1e1000000", b"1e-1000000", b"12345678901234
                     b"0." + b"0" * 20_000 + b"1", b"1" + b"0" * 20_000]
 
 
-#: shard counts are left out: with ``--kinesis-limits off`` (as here) no account quota caps them,
-#: and a valid 10**29 asks for that many shards (reported as a separate defect)
-UNCAPPED_COUNTS = {("CreateStream", "ShardCount"), ("UpdateShardCount", "TargetShardCount")}
-
-
 def numeric_members(svc: str) -> list[tuple[str, str]]:
     """(operation, top-level member) for every integer/long/double/timestamp member of *svc*
-    (but UNCAPPED_COUNTS)."""
+    (shard counts included: even with ``--kinesis-limits off`` a 10**29 must be refused)."""
     model = load_model(svc)
     out = []
     for op in sorted(operation_names(svc)):
@@ -403,8 +398,6 @@ def numeric_members(svc: str) -> list[tuple[str, str]]:
         if not inp:
             continue
         for member, spec in model["shapes"][inp["shape"]]["members"].items():
-            if (op, member) in UNCAPPED_COUNTS:
-                continue
             if model["shapes"][spec["shape"]]["type"] in ("integer", "long", "double", "float", "timestamp"):
                 out.append((op, member))
     return out

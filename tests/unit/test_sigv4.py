@@ -316,3 +316,20 @@ def test_admin_accepts_any_service_scope(verifier):
     assert verifier.admin(Request("POST", path, headers, b""))[0] == ACCOUNT
     assert _err(verifier, Request("GET", "/metrics", {"host": "x"}, b"")).code == \
         "MissingAuthenticationTokenException"
+
+
+def test_credential_scope_parsing_is_string_based_and_exact():
+    from tidestream.http import auth
+
+    ok = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=host"
+    assert auth.parse_credential(ok) == ("AKID", "eu-west-1")
+    assert auth.credential_scope("X-Amz-Credential=K/20260101/us-east-1/kinesis/aws4_request&X=1") == [
+        "K", "20260101", "us-east-1", "kinesis", "aws4_request"]
+    for bad in ("AWS4-HMAC-SHA256 " + "Credential=" * 6000,  # took 2.9 s with a backtracking regex
+                "Credential=AKID/2026010/eu-west-1/dynamodb/aws4_request",
+                "Credential=AKID/20260101/eu-west-1/dynamodb/aws3_request",
+                "Credential=/20260101/eu-west-1/dynamodb/aws4_request",
+                "Credential=AKID/20260101/eu-west-1/dynamodb/extra/aws4_request"):
+        assert auth.credential_scope(bad) is None
+    # the parser has no regular expression but a single-character class: linear by construction
+    assert auth._SCOPE_END.pattern == r"[,&\s]"

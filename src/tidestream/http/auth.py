@@ -17,15 +17,33 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-_CRED_RE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
+_CREDENTIAL = "Credential="
+_SCOPE_END = re.compile(r"[,&\s]")
+
+
+def credential_scope(text: str) -> list[str] | None:
+    """The parts of the first ``Credential=KEY/DATE/REGION/SERVICE/aws4_request`` in ``text``
+    (an Authorization header or a query string), or None if it is not one.
+
+    String operations in linear time: a regular expression searched over an attacker's header
+    (``Credential=`` repeated to 64 KB) backtracked for seconds on every request."""
+    start = text.find(_CREDENTIAL)
+    if start < 0:
+        return None
+    start += len(_CREDENTIAL)
+    end = _SCOPE_END.search(text, start)
+    parts = text[start:end.start() if end else len(text)].split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
+        return None
+    if len(parts[1]) != 8 or not parts[1].isdigit():
+        return None
+    return parts
 
 
 def parse_credential(authorization: str) -> tuple[str, str] | None:
     """(access key id, region) from an ``AWS4-HMAC-SHA256 Credential=...`` header."""
-    m = _CRED_RE.search(authorization)
-    if m is None:
-        return None
-    return m.group(1), m.group(3)
+    parts = credential_scope(authorization)
+    return None if parts is None else (parts[0], parts[2])
 
 
 def account_for(access_key: str, default_account: str) -> str:

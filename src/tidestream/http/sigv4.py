@@ -58,6 +58,7 @@ from ..errors import (
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from .auth import credential_scope
 from .messages import Request
 
 log = logging.getLogger("tidestream.auth")
@@ -79,7 +80,6 @@ MSG_EXPIRES_NOT_NUMBER = "X-Amz-Expires should be a number"
 
 _BASIC_DATE = re.compile(r"\d{8}T\d{6}Z")
 #: the service a credential scope names (``Credential=KEY/DAY/REGION/SERVICE/aws4_request``)
-_SCOPED_SERVICE = re.compile(r"Credential=[^/,&\s]*/[^/,&\s]*/[^/,&\s]*/([^/,&\s]+)/")
 _REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 #: X-Amz-Target prefix -> (signing name, "missing token" text)
 _SERVICES = {
@@ -284,8 +284,8 @@ class Verifier:
         letting any signer (botocore's ``SigV4Auth`` for "dynamodb", curl's ``--aws-sigv4``...)
         work keeps operator scripts simple.  Everything else is checked as for the services.
         """
-        claimed = _SCOPED_SERVICE.search(req.headers.get("authorization") or unquote(req.path))
-        service = claimed.group(1) if claimed else "dynamodb"
+        claimed = credential_scope(req.headers.get("authorization") or unquote(req.path))
+        service = claimed[3] if claimed else "dynamodb"
         return self.verify(req, service, _SERVICES["DynamoDB_20120810"][1])
 
     def verify(self, req: Request, service: str, missing_text: str) -> tuple[str, str]:

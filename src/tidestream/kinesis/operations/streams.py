@@ -25,11 +25,14 @@ def account_shard_limit(region: str) -> int:
     return 500 if region in ("us-east-1", "us-west-2", "eu-west-1") else 200
 
 
+#: open shards per account and region even with ``--kinesis-limits off``: a request for 10^29
+#: shards must be refused, not attempted (it held the event loop until the process died)
+UNLIMITED_SHARD_CEILING = 10_000
+
+
 def check_shard_limit(state, account: str, region: str, extra: int) -> None:
-    if not state.limits.enabled:
-        return
     current = state.open_shard_count(account, region)
-    limit = account_shard_limit(region)
+    limit = account_shard_limit(region) if state.limits.enabled else UNLIMITED_SHARD_CEILING
     if current + extra > limit:
         raise shard_limit(account, region, current, limit, extra)
 
