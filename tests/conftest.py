@@ -108,6 +108,17 @@ class ServerProcess:
                             config=BotoConfig(retries={"max_attempts": 1}, **kw))
 
 
+def assert_refused_start(tmp_path: Path, name: str = "refused") -> str:
+    """Start a server on ``tmp_path/data`` that must refuse: exit code 2 and one log line (an
+    ERROR, no traceback); returns that line."""
+    log = tmp_path / f"{name}.log"
+    with pytest.raises(RuntimeError, match=r"^server exited with 2: "):
+        ServerProcess(free_port(), tmp_path / "data", [], log_path=log).start()
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert len(lines) == 1 and "ERROR" in lines[0] and "Traceback" not in lines[0], lines
+    return lines[0]
+
+
 def start_server(tmp_path: Path, *args: str, on_disk: bool = True) -> ServerProcess:
     data = tmp_path / "data" if on_disk else None
     s = ServerProcess(free_port(), data, list(args), log_path=tmp_path / "server.log")

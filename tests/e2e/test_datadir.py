@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProcess, free_port, start_server
+from tests.conftest import assert_refused_start, start_server
 
 
-def _refused(tmp_path: Path, name: str = "refused") -> str:
-    log = tmp_path / f"{name}.log"
-    with pytest.raises(RuntimeError, match=r"^server exited with 2: "):
-        ServerProcess(free_port(), tmp_path / "data", [], log_path=log).start()
-    lines = [line for line in log.read_text().splitlines() if line.strip()]
-    assert len(lines) == 1 and "ERROR" in lines[0] and "Traceback" not in lines[0], lines
-    return lines[0]
 
 
 def _make_data_dir(tmp_path: Path) -> Path:
@@ -44,7 +37,7 @@ def test_deleting_lock_files_does_not_let_a_second_server_in(tmp_path, deleted):
                          BillingMode="PAY_PER_REQUEST")
         for name in deleted:
             (tmp_path / "data" / name).unlink()
-        assert "in use by another tidestream server" in _refused(tmp_path)
+        assert "in use by another tidestream server" in assert_refused_start(tmp_path)
         ddb.put_item(TableName="tbl", Item={"pk": {"S": "still-mine"}})
     finally:
         assert first.stop() == 0
@@ -59,7 +52,7 @@ def test_rocksdb_lock_held_by_another_process_is_a_clean_refusal(tmp_path):
     data = _make_data_dir(tmp_path)
     with open(data / "store" / "LOCK", "r+b") as f:
         fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the POSIX lock RocksDB itself takes
-        message = _refused(tmp_path)
+        message = assert_refused_start(tmp_path)
     assert "is locked by another process" in message and "LOCK" in message, message
 
 
@@ -75,13 +68,13 @@ def test_rocksdb_lock_held_by_another_process_is_a_clean_refusal(tmp_path):
 def test_bad_format_file_is_refused_with_its_reason(tmp_path, content, expected):
     data = _make_data_dir(tmp_path)
     (data / "FORMAT").write_text(content)
-    assert expected in _refused(tmp_path)
+    assert expected in assert_refused_start(tmp_path)
 
 
 def test_store_missing_while_format_present_is_refused(tmp_path):
     data = _make_data_dir(tmp_path)
     shutil.rmtree(data / "store")
-    message = _refused(tmp_path)
+    message = assert_refused_start(tmp_path)
     assert "store" in message and "missing" in message, message
 
 
@@ -90,7 +83,7 @@ def test_foreign_directory_is_refused_and_left_alone(tmp_path):
     data.mkdir()
     (data / "photos").mkdir()
     (data / "notes.txt").write_text("mine")
-    message = _refused(tmp_path)
+    message = assert_refused_start(tmp_path)
     assert "is not a tidestream data dir" in message and "notes.txt" in message, message
     assert sorted(p.name for p in data.iterdir()) == ["notes.txt", "photos"]
 
@@ -98,7 +91,7 @@ def test_foreign_directory_is_refused_and_left_alone(tmp_path):
 def test_store_rocksdb_cannot_open_names_the_cause_and_repair_fixes_it(tmp_path):
     data = _make_data_dir(tmp_path)
     (data / "store" / "CURRENT").write_text("MANIFEST-999999\n")  # points at a manifest that is not there
-    message = _refused(tmp_path)
+    message = assert_refused_start(tmp_path)
     assert "RocksDB cannot open the store" in message and "MANIFEST-999999" in message, message
     assert "tidestream repair --data-dir" in message
     from tests.e2e.test_wal_loss import _repair

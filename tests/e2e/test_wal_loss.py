@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProcess, free_port, start_server
+from tests.conftest import ServerProcess, assert_refused_start, start_server
 
 ITEMS = 300
 
@@ -39,14 +39,6 @@ def _write_and_kill(tmp_path: Path, *args: str) -> Path:
     return Path(wals[-1])
 
 
-def _refused(tmp_path: Path, name: str) -> str:
-    """Start a server that must refuse: exit code 2 and one log line, no traceback."""
-    log = tmp_path / f"{name}.log"
-    with pytest.raises(RuntimeError, match=r"^server exited with 2: "):
-        ServerProcess(free_port(), tmp_path / "data", [], log_path=log).start()
-    lines = [line for line in log.read_text().splitlines() if line.strip()]
-    assert len(lines) == 1 and "ERROR" in lines[0] and "Traceback" not in lines[0], lines
-    return lines[0]
 
 
 def _repair(tmp_path: Path) -> subprocess.CompletedProcess:
@@ -73,10 +65,10 @@ def _flip(wal: Path, fraction: float) -> None:
 def test_flipped_bytes_in_the_wal_refuse_start_then_repair_reports_the_loss(tmp_path, fraction):
     wal = _write_and_kill(tmp_path)
     _flip(wal, fraction)
-    message = _refused(tmp_path, "refused")
+    message = assert_refused_start(tmp_path, "refused")
     assert wal.name in message and "tidestream repair --data-dir" in message, message
     assert "acknowledged" in message
-    _refused(tmp_path, "refused-again")  # the refusal sticks: the failed start did not accept the loss
+    assert_refused_start(tmp_path, "refused-again")  # the refusal sticks: the failed start did not accept the loss
 
     repaired = _repair(tmp_path)
     assert repaired.returncode == 0, repaired.stderr
@@ -96,7 +88,7 @@ def test_flipped_bytes_in_the_wal_refuse_start_then_repair_reports_the_loss(tmp_
 def test_relaxed_durability_records_the_mark_too(tmp_path):
     wal = _write_and_kill(tmp_path, "--durability", "relaxed")
     _flip(wal, 0.1)
-    assert "acknowledged" in _refused(tmp_path, "refused")
+    assert "acknowledged" in assert_refused_start(tmp_path, "refused")
 
 
 def test_relaxed_durability_restarts_after_kill_without_a_false_alarm(tmp_path):
@@ -112,7 +104,7 @@ def test_relaxed_durability_restarts_after_kill_without_a_false_alarm(tmp_path):
 def test_deleted_wal_refuses_start_then_repair_starts_empty(tmp_path):
     wal = _write_and_kill(tmp_path)
     wal.unlink()
-    message = _refused(tmp_path, "refused")
+    message = assert_refused_start(tmp_path, "refused")
     assert "write-ahead log" in message and str(tmp_path / "data" / "store") in message, message
 
     repaired = _repair(tmp_path)
@@ -131,7 +123,7 @@ def test_wal_cut_in_half_is_not_taken_for_a_torn_tail(tmp_path):
     wal = _write_and_kill(tmp_path)
     with open(wal, "r+b") as f:
         f.truncate(wal.stat().st_size // 2)
-    assert "acknowledged" in _refused(tmp_path, "refused")
+    assert "acknowledged" in assert_refused_start(tmp_path, "refused")
 
 
 def test_torn_tail_starts_and_keeps_every_earlier_write(tmp_path):
