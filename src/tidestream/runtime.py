@@ -144,6 +144,7 @@ class Server:
                  asyncio.ensure_future(self.publisher.run(self.stopping))]
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
+        tasks.extend(asyncio.ensure_future(co) for co in self.lambda_.background_tasks(self.stopping))
         where = "memory" if c.in_memory else os.path.abspath(c.data_dir)
         scheme = "https" if c.tls_cert else "http"
         port = server.sockets[0].getsockname()[1]

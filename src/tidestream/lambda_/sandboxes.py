@@ -46,6 +46,8 @@ MAX_SANDBOXES = 4
 INIT_TIMEOUT = 10.0
 #: bytes of log returned by ``LogType: Tail``
 TAIL_BYTES = 4096
+#: seconds an idle (warm) sandbox is kept before its process is stopped
+IDLE_SECONDS = 300.0
 #: a function's log file is rotated to ``.1`` beyond this size
 MAX_LOG_BYTES = 10 * 1024 * 1024
 
@@ -153,6 +155,8 @@ class Sandbox:
         self.killed = False
         self.cold = True
         self.started_at = 0.0
+        #: monotonic time it last went idle
+        self.idle_since = 0.0
 
     async def start(self) -> None:
         self.server = await serve(RuntimeApi(self), "127.0.0.1", 0)
@@ -352,6 +356,7 @@ class Sandboxes:
 
     def _release(self, key: bytes, pool: _Pool, sandbox: Sandbox) -> None:
         if self.pools.get(key) is pool and sandbox.usable(pool.revision_id):
+            sandbox.idle_since = time.monotonic()
             pool.idle.append(sandbox)
         else:
             self._discard(pool, sandbox)
@@ -383,8 +388,7 @@ class Sandboxes:
     async def _task_root(self, fn: Function, package: Callable[[], bytes]) -> str:
         """The package unpacked under ``code/<sha256>``: unpacked once, into a temporary
         directory renamed into place, so a half-unpacked tree is never used."""
-        name = fn.code_sha256.replace("/", "_").replace("+", "-").rstrip("=")
-        path = os.path.join(self.root, "code", name)
+        path = os.path.join(self.root, "code", code_dir_name(fn.code_sha256))
         if not os.path.isdir(path):
             await asyncio.to_thread(_unpack, package(), path)
         return path
@@ -398,6 +402,24 @@ class Sandboxes:
                 self._discard(pool, sandbox)
             pool.idle.clear()
 
+    def reap_idle(self, now: float) -> None:
+        """Stop the processes of sandboxes idle longer than IDLE_SECONDS (AWS, too, lets warm
+        execution environments go after a while)."""
+        for pool in self.pools.values():
+            stale = [s for s in pool.idle if now - s.idle_since > IDLE_SECONDS]
+            for sandbox in stale:
+                pool.idle.remove(sandbox)
+                self._discard(pool, sandbox)
+
+    def prune_code(self, keep: set[str]) -> None:
+        """Remove unpacked packages no function uses (call only while no sandbox runs)."""
+        base = os.path.join(self.root, "code")
+        if not os.path.isdir(base):
+            return
+        for name in os.listdir(base):
+            if name not in keep:
+                shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+
     def close(self) -> None:
         for sandbox in list(self.everyone):
             sandbox.kill()
@@ -406,6 +428,11 @@ class Sandboxes:
         for flog in self.logs.values():
             flog.close()
         self.logs.clear()
+
+
+def code_dir_name(code_sha256: str) -> str:
+    """The directory name of an unpacked package (its base64 SHA-256, made file-name safe)."""
+    return code_sha256.replace("/", "_").replace("+", "-").rstrip("=")
 
 
 def _unpack(package: bytes, path: str) -> None:

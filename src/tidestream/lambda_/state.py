@@ -23,7 +23,7 @@ from ..http.messages import Request, Response
 from ..storage.engine import Engine
 from .functions import SECRET_KEY, Function, FunctionStore, function_arn, parse_name
 from .messages import function_not_found, pending
-from .sandboxes import Sandboxes
+from .sandboxes import Sandboxes, code_dir_name
 
 log = logging.getLogger("tidestream.lambda")
 
@@ -55,11 +55,21 @@ class LambdaState:
         """Rebuild from the engine (startup, and after a reset)."""
         self.sandboxes.close()
         self.store.reload()
+        self.sandboxes.prune_code({code_dir_name(fn.code_sha256)
+                                   for fn in self.store.functions.values()})
         secret = self.engine.get(SECRET_KEY)
         if secret is None:
             secret = os.urandom(32)
             self.engine.write([(SECRET_KEY, secret)])
         self.secret = secret
+
+    def background_tasks(self, stopping: asyncio.Event) -> list:
+        return [self._reap_idle(stopping)]
+
+    async def _reap_idle(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            await asyncio.sleep(30)
+            self.sandboxes.reap_idle(time.monotonic())
 
     def close(self) -> None:
         for task in self.background:
