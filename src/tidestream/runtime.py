@@ -87,7 +87,7 @@ class Server:
         spec, self.lambda_ = build_lambda(engine, self.config,
                                           self.data_dir.path if self.data_dir else None)
         routes[("GET", CODE_PATH)] = AdminRoute(self.lambda_.serve_code, signed=False)
-        return [(spec, RestJsonRouter("lambda", set(spec.operations)))]
+        return [(spec, RestJsonRouter("lambda"))]
 
     def _stream_problem(self, arn: str) -> str | None:
         """None if a Kinesis stream ARN names an existing stream, else why not."""

@@ -218,6 +218,11 @@ def test_error_wire_shape(srv, lam):
         "Message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing"}
 
 
+def test_operation_not_implemented_yet(lam):
+    err = error_of(lambda: lam.list_layers())
+    assert err["Code"] == "UnknownOperationException" and "ListLayers" in err["Message"]
+
+
 def test_update_code_and_configuration(lam):
     create(lam)
     first = invoke(lam)[1]

@@ -7,17 +7,13 @@ import orjson
 from tidestream.errors import AwsError
 from tidestream.http.restjson import RestJsonRouter
 
-OPS = {"Invoke", "ListFunctions", "UntagResource", "GetFunction", "GetFunctionConfiguration",
-       "DeleteFunction", "CreateFunction"}
-
-
 def router() -> RestJsonRouter:
-    return RestJsonRouter("lambda", OPS)
+    return RestJsonRouter("lambda")
 
 
 def test_routes_by_method_and_path():
     r = router()
-    assert r.prefixes == ("/2015-03-31/", "/2017-03-31/")
+    assert {"/2015-03-31/", "/2017-03-31/", "/2018-10-31/"} <= set(r.prefixes)
     assert r.match("GET", "/2015-03-31/functions/f/configuration")[0].operation == \
         "GetFunctionConfiguration"
     assert r.match("GET", "/2015-03-31/functions/f")[0].operation == "GetFunction"
@@ -26,6 +22,10 @@ def test_routes_by_method_and_path():
     assert r.match("POST", "/2015-03-31/functions")[0].operation == "CreateFunction"
     assert r.match("PATCH", "/2015-03-31/functions/f") is None
     assert r.match("GET", "/2015-03-31/functions/f/unknown") is None
+    # a query parameter fixed by the requestUri picks the operation
+    assert r.match("GET", "/2018-10-31/layers", "find=LayerVersion&Arn=x")[0].operation == \
+        "GetLayerVersionByArn"
+    assert r.match("GET", "/2018-10-31/layers", "MaxItems=2")[0].operation == "ListLayers"
 
 
 def test_params_from_uri_query_headers_and_raw_payload():

@@ -146,13 +146,13 @@ class Application:
         path = req.path.split("?", 1)[0]
         if is_admin_path(path):
             return await self._admin(req, path)
+        if method == "OPTIONS":
+            return Response(200, b"", list(_CORS))
         if self.rest:
             if self.rest_prefixes is None:
                 self.rest_prefixes = tuple(p for _, router in self.rest for p in router.prefixes)
             if path.startswith(self.rest_prefixes):
                 return await self._rest(req, path)
-        if method == "OPTIONS":
-            return Response(200, b"", list(_CORS))
         if method == "GET" and path in ("/", ""):
             return Response(200, b"healthy: dynamodb.%s.amazonaws.com " % self.region.encode(),
                             [("Content-Type", "text/plain")])
@@ -201,8 +201,9 @@ class Application:
     async def _rest(self, req: Request, path: str) -> Response:
         """A REST-JSON request: route by method and path, then as :meth:`_dispatch` does."""
         request_id = uuid4_text()
+        query = req.path.partition("?")[2]
         for spec, router in self.rest:
-            found = router.match(req.method, path)
+            found = router.match(req.method, path, query)
             if found is not None:
                 break
         else:
@@ -210,8 +211,11 @@ class Application:
         route, labels = found
         try:
             account, region = self._rest_caller(req, router.service)
+            if route.operation not in spec.operations:
+                raise AwsError(f"tidestream does not implement {route.operation} yet",
+                               code="UnknownOperationException")
             ctx = RequestContext(account, region, request_id, route.operation)
-            params = router.params(route, labels, req.path.partition("?")[2], req.headers, req.body)
+            params = router.params(route, labels, query, req.headers, req.body)
             if self.validator is not None:
                 params = self.validator(spec.name, route.operation, False)(params)
             before = self.engine.written

@@ -17,7 +17,8 @@ the body. This module turns each operation's ``requestUri`` into a route once, a
    ``Message``).
 
 No service logic here: an operation is the same plain ``op(ctx, params) -> dict`` as for the JSON
-services, and it never sees HTTP.
+services, and it never sees HTTP. Every operation of the model is routed, so one the service does
+not implement yet is answered UnknownOperationException, not a bare 404.
 """
 
 from __future__ import annotations
@@ -86,9 +87,8 @@ class Route:
 class RestJsonRouter:
     """The routes of one REST-JSON service, built once from its botocore model."""
 
-    def __init__(self, service: str, operations: set[str]) -> None:
+    def __init__(self, service: str) -> None:
         self.service = service
-        self.operations = operations
         self.routes: dict[str, list[Route]] = {}
         self.shapes: dict[str, dict[str, Any]] = {}
         self.error_status: dict[str, int] = {}
@@ -107,13 +107,12 @@ class RestJsonRouter:
 
     def _build(self, model: dict[str, Any]) -> None:
         self.shapes = model["shapes"]
-        ops = {n: op for n, op in model["operations"].items()
-               if n in self.operations and "http" in op}
+        ops = {n: op for n, op in model["operations"].items() if "http" in op}
         for name, op in sorted(ops.items()):
             route = self._compile(name, op)
             self.routes.setdefault(route.method, []).append(route)
-        for routes in self.routes.values():  # literal-rich URIs first: /functions/{F}/code
-            routes.sort(key=lambda r: -r.literal_length)
+        for routes in self.routes.values():  # specific first: /functions/{F}/code, ?find=
+            routes.sort(key=lambda r: (-r.literal_length, -len(r.fixed_query)))
         for name, shape in self.shapes.items():
             if shape.get("exception"):
                 self.error_status[name] = shape.get("error", {}).get("httpStatusCode", 400)
@@ -183,13 +182,13 @@ class RestJsonRouter:
                 route.out_status = member
 
     # requests -----------------------------------------------------------------------------------
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        """The route for *method* and *path* (no query), with its raw URI labels."""
+    def match(self, method: str, path: str, query: str = "") -> tuple[Route, dict[str, str]] | None:
+        """The route for *method*, *path* and *query*, with its raw URI labels."""
         if self._prefixes is None:
             self._build(load_model(self.service))
         for route in self.routes.get(method, ()):
             m = route.pattern.match(path)
-            if m is not None:
+            if m is not None and all(_has_param(query, name) for name in route.fixed_query):
                 return route, m.groupdict()
         return None
 
@@ -264,6 +263,10 @@ class RestJsonRouter:
         headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code),
                    ("Content-Type", "application/json")]
         return Response(status, dumps(body), headers)
+
+
+def _has_param(query: str, name: str) -> bool:
+    return any(part.partition("=")[0] == name for part in query.split("&"))
 
 
 def _typed(text: str, shape_type: str) -> Any:
