@@ -216,6 +216,10 @@ def test_error_wire_shape(srv, lam):
     assert json.loads(info.value.read()) == {
         "Type": "User",
         "Message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing"}
+    preflight = urllib.request.Request(srv.endpoint + "/2015-03-31/functions/x/invocations",
+                                       method="OPTIONS")
+    with urllib.request.urlopen(preflight, timeout=10) as r:  # browsers' CORS preflight
+        assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_operation_not_implemented_yet(lam):
@@ -455,3 +459,34 @@ def test_aws_cli(srv, tmp_path):
     assert json.loads(result.read_text())["event"] == {"tag": "cli"}
     out = aws("get-function", "--function-name", "missing")
     assert out.returncode != 0 and "ResourceNotFoundException" in out.stderr
+
+
+def test_hostile_input_is_a_4xx_never_a_500(srv, lam):
+    """Every implemented route, fed broken bodies, wrong types and odd paths, answers an AWS
+    error (4xx with x-amzn-ErrorType), never a 500, and creates nothing."""
+    create(lam)
+    auth = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/lambda/aws4_request"}
+    bodies = [b"{", b"[]", b'"x"', b"null", b'{"FunctionName": 5}', b'{"Code": "zip"}',
+              b'{"FunctionName": "x", "Role": [], "Code": {"ZipFile": "!!!"}, "Runtime": {}}',
+              b'{"Timeout": "soon", "MemorySize": 1e400, "Environment": {"Variables": [1]}}',
+              b'{"Tags": {"k": 1}}', b'{"ZipFile": 12}', b'{"FunctionName": "' + b"a" * 5000 + b'"}']
+    routes = [("POST", "/2015-03-31/functions"), ("PUT", "/2015-03-31/functions/fn/code"),
+              ("PUT", "/2015-03-31/functions/fn/configuration"),
+              ("POST", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"),
+              ("GET", "/2015-03-31/functions?MaxItems=-1&Marker=%00"),
+              ("GET", "/2015-03-31/functions/%2e%2e%2f%2e%2e"), ("GET", "/2015-03-31/functions/" + "f" * 300),
+              ("DELETE", "/2017-03-31/tags/nope?tagKeys="),
+              ("POST", "/2015-03-31/functions/fn/invocations?Qualifier=%ff")]
+    for method, path in routes:
+        for body in bodies:
+            req = urllib.request.Request(srv.endpoint + path, data=body, method=method,
+                                         headers={**auth, "X-Amz-Invocation-Type": "Bogus"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    status, headers = r.status, r.headers
+            except urllib.error.HTTPError as err:
+                status, headers = err.code, err.headers
+            assert status < 500, (method, path, body, status)
+            if status >= 400:
+                assert headers["x-amzn-ErrorType"], (method, path, body)
+    assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["fn"]
