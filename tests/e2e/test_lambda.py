@@ -181,6 +181,10 @@ def test_errors_are_aws_errors_and_create_nothing(lam):
         assert error_of(call)["Code"] == "ResourceNotFoundException"
     err = error_of(lambda: lam.invoke(FunctionName="fn", Payload=b"{not json"))
     assert err["Code"] == "InvalidRequestContentException" and err["Status"] == 400
+    big = b'"' + b"x" * (6 * 1024 * 1024) + b'"'
+    assert error_of(lambda: lam.invoke(FunctionName="fn", Payload=big)) == {
+        "Code": "RequestEntityTooLargeException", "Status": 413,
+        "Message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation"}
 
 
 def test_oversized_unzipped_package(lam):
@@ -490,3 +494,29 @@ def test_hostile_input_is_a_4xx_never_a_500(srv, lam):
             if status >= 400:
                 assert headers["x-amzn-ErrorType"], (method, path, body)
     assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["fn"]
+
+
+def test_states_follow_status_delay(tmp_path):
+    """Pending -> Active and InProgress -> Successful after --status-delay, with AWS's refusals
+    meanwhile; boto3's waiters see the transitions."""
+    server = start_server(tmp_path, "--status-delay", "3", on_disk=False)
+    try:
+        lam = server.client("lambda")
+        arn = create(lam)["FunctionArn"]
+        assert lam.get_function_configuration(FunctionName="fn")["State"] == "Pending"
+        assert error_of(lambda: lam.invoke(FunctionName="fn")) == {
+            "Code": "ResourceConflictException", "Status": 409, "Message":
+            "The operation cannot be performed at this time. The function is currently in the "
+            "following state: Pending"}
+        lam.get_waiter("function_active_v2").wait(FunctionName="fn")
+        assert invoke(lam)[1]["calls"] == 1
+        assert lam.update_function_code(FunctionName="fn", ZipFile=package())["LastUpdateStatus"] \
+            == "InProgress"
+        assert error_of(lambda: lam.update_function_configuration(FunctionName="fn", Timeout=5)) \
+            == {"Code": "ResourceConflictException", "Status": 409, "Message":
+                "The operation cannot be performed at this time. An update is in progress for "
+                f"resource: {arn}"}
+        lam.get_waiter("function_updated_v2").wait(FunctionName="fn")
+        assert lam.get_function(FunctionName="fn")["Configuration"]["LastUpdateStatus"] == "Successful"
+    finally:
+        assert server.stop() == 0

@@ -10,7 +10,7 @@ import orjson
 
 from ...context import RequestContext
 from ...ids import hex128, uuid4_text
-from ..messages import InvalidRequestContentException, RequestTooLargeException
+from ..messages import InvalidRequestContentException, RequestEntityTooLargeException
 from ..sandboxes import Invocation
 from ..state import LambdaState
 from . import REGISTRY
@@ -26,8 +26,8 @@ def _payload(params: dict, limit: int) -> bytes:
     """The event as the function receives it: JSON, as AWS demands of Invoke payloads."""
     payload = params.get("Payload") or b"{}"
     if len(payload) > limit:
-        raise RequestTooLargeException(
-            f"Request must be smaller than {limit} bytes for the Invoke operation")
+        raise RequestEntityTooLargeException(
+            f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     try:
         orjson.loads(payload)
     except orjson.JSONDecodeError as err:
