@@ -128,6 +128,10 @@ def test_create_get_list_delete_round_trip(lam):
     assert got["Configuration"]["LastUpdateStatus"] == "Successful"
     with urllib.request.urlopen(got["Code"]["Location"], timeout=10) as r:
         assert r.read() == code  # the Code.Location URL serves the package itself
+    tampered = got["Code"]["Location"].replace("function=000000000000", "function=111111111111")
+    with pytest.raises(urllib.error.HTTPError) as info:  # signed like a presigned S3 URL
+        urllib.request.urlopen(tampered, timeout=10)
+    assert info.value.code == 403
     by_arn = lam.get_function_configuration(FunctionName=created["FunctionArn"])
     assert by_arn["RevisionId"] == got["Configuration"]["RevisionId"]
 
