@@ -71,12 +71,23 @@ class Server:
             verifier = make_authenticator(c.credentials)
         routes = {("GET", "/metrics"): AdminRoute(lambda req: Response(
             200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")]))}
+        rest = self._build_lambda(engine, routes)
         return Application([ddb_spec, kinesis_spec, streams_spec], engine, region=c.region, account_id=c.account_id,
                            reset=self.reset if c.reset_endpoint else None,
                            storage_name="memory" if c.in_memory else "rocksdb",
                            validator=validator, authenticator=verifier,
                            admin_authenticator=verifier.admin if verifier else None,
-                           admin_routes=routes)
+                           admin_routes=routes, rest_services=rest)
+
+    def _build_lambda(self, engine: RocksEngine, routes: dict[tuple[str, str], AdminRoute]) -> list:
+        """Lambda (REST-JSON, routed by path) and the download route of its Code.Location."""
+        from .http.restjson import RestJsonRouter
+        from .lambda_.service import build as build_lambda
+        from .lambda_.state import CODE_PATH
+        spec, self.lambda_ = build_lambda(engine, self.config,
+                                          self.data_dir.path if self.data_dir else None)
+        routes[("GET", CODE_PATH)] = AdminRoute(self.lambda_.serve_code, signed=False)
+        return [(spec, RestJsonRouter("lambda"))]
 
     def _stream_problem(self, arn: str) -> str | None:
         """None if a Kinesis stream ARN names an existing stream, else why not."""
@@ -97,6 +108,7 @@ class Server:
         self.dynamodb.reload()
         self.kinesis.reload()
         self.streams.reload()
+        self.lambda_.reload()
         self.metrics.clear()
         self.capture.reset()
         self.publisher.reset()
@@ -132,9 +144,11 @@ class Server:
                  asyncio.ensure_future(self.publisher.run(self.stopping))]
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
+        tasks.extend(asyncio.ensure_future(co) for co in self.lambda_.background_tasks(self.stopping))
         where = "memory" if c.in_memory else os.path.abspath(c.data_dir)
         scheme = "https" if c.tls_cert else "http"
         port = server.sockets[0].getsockname()[1]
+        self.lambda_.endpoint = f"{scheme}://{_reachable(c.host)}:{port}"
         log.info("tidestream listening on %s://%s:%d data=%s durability=%s (started in %.0f ms)",
                  scheme, c.host, port, where, self.engine.durability, (time.perf_counter() - t0) * 1000)
         exposure = exposure_warning(c)
@@ -147,6 +161,7 @@ class Server:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.lambda_.close()
         self.engine.close()
         if self.data_dir is not None:
             self.data_dir.close()
@@ -165,6 +180,13 @@ def exposure_warning(config: Config) -> str | None:
             "--auth enforce --credentials FILE (see docs/security.md). !!!"
             % (config.host, " and wipe everything (POST /_tidestream/reset)"
                if config.reset_endpoint else ""))
+
+
+def _reachable(host: str) -> str:
+    """The address a local process reaches the server at (functions' AWS_ENDPOINT_URL)."""
+    if host in ("0.0.0.0", "", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _is_loopback(host: str) -> bool:

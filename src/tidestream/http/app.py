@@ -11,7 +11,7 @@ import base64
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import orjson
 
@@ -23,6 +23,9 @@ from ..service import ServiceSpec, Streaming
 from ..storage.engine import StorageError
 from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
 from .messages import Deferred, Request, Response
+
+if TYPE_CHECKING:
+    from .restjson import RestJsonRouter
 
 log = logging.getLogger("tidestream")
 
@@ -104,8 +107,13 @@ class Application:
                  validator: Callable[[str, str, bool], Callable[[dict], dict]] | None = None,
                  authenticator: Callable[[Request], tuple[str, str] | None] | None = None,
                  admin_authenticator: Callable[[Request], tuple[str, str]] | None = None,
-                 admin_routes: dict[tuple[str, str], AdminRoute] | None = None) -> None:
+                 admin_routes: dict[tuple[str, str], AdminRoute] | None = None,
+                 rest_services: list[tuple[ServiceSpec, RestJsonRouter]] | None = None) -> None:
         self.by_prefix = {s.target_prefix: s for s in services}
+        #: REST-JSON services (Lambda), routed by method and path; see :mod:`.restjson`
+        self.rest = rest_services or []
+        #: their path prefixes, read from their models on the first request off ``/``
+        self.rest_prefixes: tuple[str, ...] | None = None
         self.engine = engine
         self.region = region
         self.account_id = account_id
@@ -140,6 +148,11 @@ class Application:
             return await self._admin(req, path)
         if method == "OPTIONS":
             return Response(200, b"", list(_CORS))
+        if self.rest:
+            if self.rest_prefixes is None:
+                self.rest_prefixes = tuple(p for _, router in self.rest for p in router.prefixes)
+            if path.startswith(self.rest_prefixes):
+                return await self._rest(req, path)
         if method == "GET" and path in ("/", ""):
             return Response(200, b"healthy: dynamodb.%s.amazonaws.com " % self.region.encode(),
                             [("Content-Type", "text/plain")])
@@ -173,7 +186,8 @@ class Application:
         problem = getattr(self.engine, "write_problem", None)
         health = {"status": "degraded" if problem else "ok", "version": __version__,
                   "storage": self.storage_name,
-                  "services": sorted(s.name for s in self.by_prefix.values())}
+                  "services": sorted([s.name for s in self.by_prefix.values()]
+                                     + [s.name for s, _ in self.rest])}
         if problem:
             health["reason"] = problem
         return Response(503 if problem else 200, dumps(health), [("Content-Type", "application/json")])
@@ -183,6 +197,54 @@ class Application:
         self.reset()
         await self.engine.durable()
         return Response(200, b'{"reset":true}', [("Content-Type", "application/json")])
+
+    async def _rest(self, req: Request, path: str) -> Response:
+        """A REST-JSON request: route by method and path, then as :meth:`_dispatch` does."""
+        request_id = uuid4_text()
+        query = req.path.partition("?")[2]
+        for spec, router in self.rest:
+            found = router.match(req.method, path, query)
+            if found is not None:
+                break
+        else:
+            return _not_found()
+        route, labels = found
+        try:
+            account, region = self._rest_caller(req, router.service)
+            if route.operation not in spec.operations:
+                raise AwsError(f"tidestream does not implement {route.operation} yet",
+                               code="UnknownOperationException")
+            ctx = RequestContext(account, region, request_id, route.operation)
+            params = router.params(route, labels, query, req.headers, req.body)
+            if self.validator is not None:
+                params = self.validator(spec.name, route.operation, False)(params)
+            before = self.engine.written
+            result = spec.operations[route.operation](ctx, params)
+            if hasattr(result, "__await__"):
+                result = await result
+            if self.engine.written != before:
+                await self.engine.durable()
+        except AwsError as err:
+            return router.error(err, request_id)
+        except StorageError as err:
+            log.log(logging.DEBUG if err.disk_full else logging.ERROR, "%s %s failed (request %s): %s",
+                    spec.name, route.operation, request_id, err)
+            message = DISK_FULL_MESSAGE if err.disk_full else "Internal server error"
+            return router.error(AwsError(message, code="ServiceException", status=500), request_id)
+        return router.render(route, result, request_id)
+
+    def _rest_caller(self, req: Request, service: str) -> tuple[str, str]:
+        """(account id, region) of a REST-JSON request: verified under ``--auth enforce``
+        (signed for *service*, as AWS's signature scope names it), else from the credential."""
+        if self.authenticator is not None:
+            verify = getattr(self.authenticator, "verify", None)
+            who = verify(req, service, "Missing Authentication Token") if verify is not None \
+                else self.authenticator(req)
+            if who is not None:
+                return who
+        cred = parse_credential(req.headers.get("authorization", ""))
+        access_key, region = cred if cred else ("", self.region)
+        return account_for(access_key, self.account_id), region
 
     def dispatch(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         """Handle a request without awaiting when possible (the HTTP/1.1 fast path).

@@ -1,6 +1,7 @@
 """AWS JSON-protocol plumbing driven by botocore's service models (read as data, never imported).
 
-Services: ``"dynamodb"``, ``"kinesis"``, ``"dynamodbstreams"`` (botocore's directory names).
+Services: ``"dynamodb"``, ``"kinesis"``, ``"dynamodbstreams"``, ``"lambda"`` (botocore's
+directory names; Lambda is REST-JSON, routed by :mod:`tidestream.http.restjson`).
 
 Public API
 ----------

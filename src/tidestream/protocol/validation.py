@@ -62,6 +62,9 @@ _SHAPE_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     "kinesis": {"HashKey": {"pattern": "0|([1-9]\\d{0,38})"},
                 "SequenceNumber": {"pattern": "0|([1-9]\\d{0,128})"},
                 "RetentionPeriodHours": {"min": 1}},
+    # Lambda answers an unknown runtime with its own InvalidParameterValueException (its list
+    # is the runtimes still supported), checked by the service, not the model's enum
+    "lambda": {"Runtime": {"enum": None}},
 }
 
 #: structure members re-pointed to a shape of our own: (structure, member) -> new shape. A GSI's

@@ -1,0 +1,168 @@
+"""The Lambda service state: the function store, the sandboxes, and what ties them to the server.
+
+Everything durable is in the engine (see :mod:`.functions`); this object is rebuilt from it by
+:meth:`LambdaState.reload`. All operations run on the server's single event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from ..context import RequestContext
+from ..http.messages import Request, Response
+from ..storage.engine import Engine
+from .functions import SECRET_KEY, Function, FunctionStore, function_arn, parse_name
+from .messages import function_not_found, pending
+from .sandboxes import Sandboxes, code_dir_name
+
+log = logging.getLogger("tidestream.lambda")
+
+#: the path of GetFunction's Code.Location download (a presigned URL, like AWS's S3 link)
+CODE_PATH = "/_tidestream/lambda/code"
+#: seconds a Code.Location URL stays valid (AWS: 10 minutes)
+CODE_URL_SECONDS = 600
+
+
+class LambdaState:
+    def __init__(self, engine: Engine, config: Any, data_dir: str | None) -> None:
+        self.engine = engine
+        self.status_delay = float(getattr(config, "status_delay", 0.0) or 0.0)
+        self.clock = time.time
+        port = getattr(config, "port", 4566)
+        #: where a function's SDK calls go (AWS_ENDPOINT_URL); set once the server is bound
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.own_root = data_dir is None
+        self.root = tempfile.mkdtemp(prefix="tidestream-lambda-") if data_dir is None \
+            else os.path.join(data_dir, "lambda")
+        self.sandboxes = Sandboxes(self.root, self.environment)
+        self.store = FunctionStore(engine)
+        self.secret = b""
+        #: Event invocations running in the background
+        self.background: set[asyncio.Task] = set()
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild from the engine (startup, and after a reset)."""
+        self.sandboxes.close()
+        self.store.reload()
+        self.sandboxes.prune_code({code_dir_name(fn.code_sha256)
+                                   for fn in self.store.functions.values()})
+        secret = self.engine.get(SECRET_KEY)
+        if secret is None:
+            secret = os.urandom(32)
+            self.engine.write([(SECRET_KEY, secret)])
+        self.secret = secret
+
+    def background_tasks(self, stopping: asyncio.Event) -> list:
+        return [self._reap_idle(stopping)]
+
+    async def _reap_idle(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            await asyncio.sleep(30)
+            self.sandboxes.reap_idle(time.monotonic())
+
+    def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        self.sandboxes.close()
+        if self.own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # functions ----------------------------------------------------------------------------------
+    def require(self, ctx: RequestContext, function_name: str,
+                qualifier: str | None = None) -> Function:
+        """The function a FunctionName (name or ARN, maybe qualified) names, or AWS's 404.
+
+        Only ``$LATEST`` exists until versions are implemented."""
+        name, in_name = parse_name(function_name, ctx.account_id, ctx.region)
+        fn = self.store.get(ctx.account_id, ctx.region, name)
+        qualifier = qualifier or in_name
+        arn = function_arn(ctx.account_id, ctx.region, name)
+        if fn is None:
+            raise function_not_found(arn)
+        if qualifier not in (None, "$LATEST"):
+            raise function_not_found(f"{arn}:{qualifier}")
+        return fn
+
+    def status(self, fn: Function, fresh: str | None = None) -> dict[str, str]:
+        """State and LastUpdateStatus members: a function is Pending for ``--status-delay``
+        seconds after CreateFunction and InProgress as long after an update. *fresh* ("create"
+        or "update") renders the answer of the call that made the change."""
+        now = self.clock()
+        if fresh == "create" or (fresh is None and now < fn.created + self.status_delay):
+            return {"State": "Pending", "StateReason": "The function is being created.",
+                    "StateReasonCode": "Creating"}
+        active = {"State": "Active"}
+        if fresh == "update" or now < fn.last_modified + self.status_delay:
+            return {**active, "LastUpdateStatus": "InProgress",
+                    "LastUpdateStatusReason": "The function is being created.",
+                    "LastUpdateStatusReasonCode": "Creating"}
+        return {**active, "LastUpdateStatus": "Successful"}
+
+    def require_invocable(self, fn: Function) -> None:
+        if self.clock() < fn.created + self.status_delay:
+            raise pending("Pending")
+
+    # what a sandbox sees ------------------------------------------------------------------------
+    def environment(self, fn: Function) -> dict[str, str]:
+        """The environment AWS sets for a function's runtime, then the function's Environment.
+
+        The 12-digit access key makes the function's SDK calls land in its own account."""
+        stream = time.strftime("%Y/%m/%d", time.gmtime()) + "/[$LATEST]" + uuid.uuid4().hex
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONUNBUFFERED": "1",
+            "_HANDLER": fn.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": fn.account, "AWS_SECRET_ACCESS_KEY": "tidestream-lambda",
+            "AWS_SESSION_TOKEN": "tidestream-lambda",
+        }
+        env.update(fn.environment or {})
+        return env
+
+    # Code.Location ------------------------------------------------------------------------------
+    def code_url(self, fn: Function) -> str:
+        """A download URL for the package, valid CODE_URL_SECONDS, signed with the secret."""
+        expires = int(self.clock()) + CODE_URL_SECONDS
+        ident = f"{fn.account}/{fn.region}/{fn.name}"
+        sig = self._sign(ident, fn.code_sha256, expires)
+        return (f"{self.endpoint}{CODE_PATH}?function={quote(ident, safe='')}"
+                f"&sha={quote(fn.code_sha256, safe='')}&expires={expires}&signature={sig}")
+
+    def _sign(self, ident: str, sha: str, expires: int) -> str:
+        return hmac.new(self.secret, f"{ident}|{sha}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def serve_code(self, req: Request) -> Response:
+        """GET of a Code.Location URL: the zip, or 403 once expired or when tampered with."""
+        query = {k: v[-1] for k, v in parse_qs(req.path.partition("?")[2]).items()}
+        try:
+            ident, sha, expires = query["function"], query["sha"], int(query["expires"])
+            ok = hmac.compare_digest(self._sign(ident, sha, expires), query.get("signature", ""))
+        except (KeyError, ValueError):
+            ok = False
+        if not ok or expires < self.clock():
+            return Response(403, b'{"message":"Request has expired or its signature does not '
+                                 b'match"}', [("Content-Type", "application/json")])
+        account, region, name = ident.split("/", 2)
+        fn = self.store.get(account, region, name)
+        if fn is None or fn.code_sha256 != sha:
+            return Response(404, b'{"message":"The function or this version of its code no '
+                                 b'longer exists"}', [("Content-Type", "application/json")])
+        return Response(200, self.store.code(fn), [("Content-Type", "application/zip")])
