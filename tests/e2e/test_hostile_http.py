@@ -146,6 +146,21 @@ def test_tiny_chunks_cost_linear_time(port):
     assert time.monotonic() - t0 < 5
 
 
+def test_chunked_trailers_do_not_override_headers(port):
+    """httptools reports trailers through on_header: they must not replace the real target
+    (nor the content type) of the request they end."""
+    trailer = (b"X-Amz-Target: DynamoDB_20120810.DescribeEndpoints\r\n"
+               b"Content-Type: application/x-amz-cbor-1.1\r\n")
+    with raw_socket(port) as s:
+        s.sendall(HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n"
+                  b"2\r\n{}\r\n0\r\n" + trailer + b"\r\n" + GOOD)
+        resps = parse_responses(read_all(s, want=2))
+    assert [r[0] for r in resps] == [200, 200]
+    for _code, hdrs, body in resps:
+        assert hdrs["content-type"] == "application/x-amz-json-1.0"
+        assert "TableNames" in orjson.loads(body), body
+
+
 def test_huge_headers_are_cut(port):
     buf = _exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"p" * 1_000_000 + b"\r\n\r\n")
     _assert_rejected_once(buf, 431)
