@@ -203,6 +203,11 @@ class Application:
                    ("x-amzn-RequestId", request_id)]
         return Response(200, b"", headers, stream=result.events)
 
+    def error_for(self, req: Request, err: AwsError) -> Response:
+        """*err* rendered for *req*'s service, as AWS would (the HTTP layer's own refusals)."""
+        spec = self.by_prefix.get(req.headers.get("x-amz-target", "").partition(".")[0])
+        return self._service_error(spec, err, uuid4_text(), "cbor" in req.headers.get("content-type", ""))
+
     def _service_error(self, spec: ServiceSpec | None, err: AwsError, request_id: str,
                        cbor: bool = False) -> Response:
         code = err.code

@@ -194,6 +194,8 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
     try:
         yield eventstream.event("initial-response", dump({}), ctype)
         while not sub.superseded:
+            if loop.time() >= deadline:  # also when records keep coming (or the reader stalled)
+                return
             stream = state.catalog.by_id.get(sub.stream_id)
             if stream is not None:
                 stream = state.settle(stream)
