@@ -161,6 +161,13 @@ def test_chunked_trailers_do_not_override_headers(port):
         assert "TableNames" in orjson.loads(body), body
 
 
+def test_huge_trailer_is_cut(port):
+    """httptools buffers a trailer whole: an endless one is cut like an endless header."""
+    head = HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Pad: "
+    buf = _exchange(port, head + b"p" * 1_000_000 + b"\r\n\r\n")
+    _assert_rejected_once(buf, 431)
+
+
 def test_huge_headers_are_cut(port):
     buf = _exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"p" * 1_000_000 + b"\r\n\r\n")
     _assert_rejected_once(buf, 431)

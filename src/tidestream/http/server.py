@@ -40,7 +40,7 @@ class HttpProtocol(asyncio.Protocol):
     __slots__ = ("handler", "transport", "parser", "url", "headers", "body", "queue", "worker",
                  "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard",
                  "deadline", "in_head", "head_bytes", "body_len", "started", "last_done",
-                 "dispatch", "waiting", "flow", "reading_paused")
+                 "dispatch", "waiting", "flow", "reading_paused", "in_chunk")
 
     def __init__(self, handler: Handler, tls_h2: bool = False) -> None:
         self.handler = handler
@@ -72,6 +72,8 @@ class HttpProtocol(asyncio.Protocol):
         self.last_done = 0.0
         self.in_head = True  # between messages or inside a request line / headers
         self.head_bytes = 0
+        #: between a chunk's size line and the end of its data (after the last one: trailers)
+        self.in_chunk = False
         self.body_len = 0
         #: the transport's write buffer is over its high water mark: answer nothing more
         self.flow = FlowControl()
@@ -231,7 +233,7 @@ class HttpProtocol(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.in_head:  # a chunked body's trailer: it must never change the request
+        if self.in_chunk:  # a chunked body's trailer: it must never change the request
             return
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
@@ -244,7 +246,21 @@ class HttpProtocol(asyncio.Protocol):
             self.too_large = True
             self._fail(413, "RequestEntityTooLarge", "Request entity too large")
 
+    def on_chunk_header(self) -> None:
+        """Until this chunk's data arrives the bytes are framing or, after the last chunk,
+        trailers (which httptools buffers whole): count them like a head, so an endless
+        trailer is cut with 431 as an endless header is."""
+        self.in_chunk = True
+        self.in_head = True
+        self.head_bytes = 0
+
+    def on_chunk_complete(self) -> None:
+        self.in_chunk = False
+        self.in_head = False
+        self.head_bytes = 0
+
     def on_body(self, body: bytes) -> None:
+        self.in_head = False  # chunk data is body, not head
         if self.too_large:
             return
         self.body.append(body)
