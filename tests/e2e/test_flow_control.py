@@ -43,6 +43,19 @@ def rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
+def settled_rss_mb(pid: int, seconds: float = 10.0) -> float:
+    """The server's RSS once it stops changing (it is still working through what it read)."""
+    last = rss_mb(pid)
+    stop_at = time.monotonic() + seconds
+    while time.monotonic() < stop_at:
+        time.sleep(0.3)
+        now = rss_mb(pid)
+        if abs(now - last) < 0.5:
+            return now
+        last = now
+    return last
+
+
 @pytest.fixture
 def server(tmp_path):
     """A fresh server per test: each starts from a clean memory baseline."""
@@ -188,6 +201,39 @@ def test_http2_bodies_never_completed_keep_memory_bounded(server):
         assert grown < BOUND_MB, f"server grew {grown:.0f} MB with {sent >> 20} MB of bodies sent"
         assert sent < 40 * 8 * 1024 * 1024, "the server took every byte: nothing stopped it"
         assert refused, "stuck incomplete bodies are refused so older streams can finish"
+    finally:
+        client.close()
+    served(server)
+
+
+def test_http2_answers_never_read_keep_memory_bounded(server):
+    """HTTP/2's pipelining: every stream a GetItem for a large item, and the client grants no
+    window, so each answer waits in the server; the streams per connection are capped."""
+    pid = server.proc.pid
+    big = "y" * (200 * 1024)
+    server.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": "huge"}, "data": {"S": big}})
+    before = rss_mb(pid)
+    client = H2Client(server.port, auto_ack=False)
+    try:
+        client.call("ListStreams")  # the server's SETTINGS have arrived
+        body = json.dumps({"TableName": TABLE, "Key": {"pk": {"S": "huge"}}}).encode()
+        opened = 0
+        while opened < 1000:
+            try:
+                sid = client.conn.get_next_available_stream_id()
+                client.conn.send_headers(sid, [
+                    (":method", "POST"), (":path", "/"), (":scheme", "http"), (":authority", "x"),
+                    ("x-amz-target", "DynamoDB_20120810.GetItem"),
+                    ("content-type", "application/x-amz-json-1.0")])
+            except h2.exceptions.TooManyStreamsError:
+                break
+            client.conn.send_data(sid, body, end_stream=True)
+            client.flush()
+            opened += 1
+        grown = settled_rss_mb(pid) - before
+        print(f"HTTP/2 answers: {opened} streams opened, server grew {grown:.1f} MB")
+        served(server)
+        assert grown < BOUND_MB, f"server grew {grown:.0f} MB for {opened} unread answers"
     finally:
         client.close()
     served(server)

@@ -42,6 +42,9 @@ H2_STREAM_WINDOW = MAX_BODY + 1024 * 1024
 #: so this guarantees the oldest body can always complete
 H2_BUFFER = _env_int("TIDESTREAM_H2_BUFFER", 2 * H2_STREAM_WINDOW + 2 * 1024 * 1024,
                      2 * H2_STREAM_WINDOW + 2 * 1024 * 1024)
+#: concurrent streams per HTTP/2 connection (each may hold an answer waiting for the client's
+#: window: 128 GetItem answers of 400 KB are 50 MB)
+H2_MAX_STREAMS = _env_int("TIDESTREAM_H2_MAX_STREAMS", 128, 1)
 #: requests in progress server-wide before new ones are refused with a throttling error
 MAX_REQUESTS = _env_int("TIDESTREAM_MAX_REQUESTS", 1024, 1)
 

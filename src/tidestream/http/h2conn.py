@@ -32,13 +32,12 @@ import h2.exceptions
 import h2.settings
 
 from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
-from .flow import (H2_BUFFER, H2_STREAM_WINDOW, IN_PROGRESS, MAX_REQUESTS, FlowControl, refusal,
-                   request_done)
+from .flow import (H2_BUFFER, H2_MAX_STREAMS, H2_STREAM_WINDOW, IN_PROGRESS, MAX_REQUESTS,
+                   FlowControl, refusal, request_done)
 from .messages import Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
 
-MAX_STREAMS = 1000
 #: a connection window this small with bodies still incomplete means the client is stuck
 STALLED_WINDOW = 64 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -76,7 +75,7 @@ class H2Connection:
     # connection -------------------------------------------------------------------------
     def start(self, initial: bytes) -> None:
         self.conn.local_settings = h2.settings.Settings(client=False, initial_values={
-            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: H2_MAX_STREAMS,
             h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: H2_STREAM_WINDOW,
             h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 64 * 1024,
         })
