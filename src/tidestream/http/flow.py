@@ -8,7 +8,9 @@ ones uvicorn follows):
 * every transport has high/low water marks: above the high mark the connection stops answering
   (and stops reading) until the buffer falls under the low mark; event streams await that;
 * an HTTP/1.1 connection queues at most :data:`MAX_PIPELINE` parsed requests, then stops reading;
-* an HTTP/2 connection buffers at most :data:`H2_BUFFER` request-body bytes (its receive window);
+* an HTTP/2 connection buffers at most :data:`H2_BUFFER` request-body bytes (its receive window)
+  and serves at most :data:`H2_MAX_STREAMS` streams at once (answers waiting for the client's
+  window stay in memory);
 * at most :data:`MAX_REQUESTS` requests are in progress server-wide (waiting for an fsync, an
   asynchronous operation, an event stream, an HTTP/2 stream); the next one is refused with the
   service's throttling error, which the AWS SDKs retry with backoff.
@@ -40,8 +42,8 @@ H2_STREAM_WINDOW = MAX_BODY + 1024 * 1024
 #: request-body bytes one HTTP/2 connection buffers before the client must wait (its connection
 #: window). At least two streams' windows: h2 hands window back in batches of half the window,
 #: so this guarantees the oldest body can always complete
-H2_BUFFER = _env_int("TIDESTREAM_H2_BUFFER", 2 * H2_STREAM_WINDOW + 2 * 1024 * 1024,
-                     2 * H2_STREAM_WINDOW + 2 * 1024 * 1024)
+_H2_BUFFER_MIN = 2 * H2_STREAM_WINDOW + 2 * 1024 * 1024
+H2_BUFFER = _env_int("TIDESTREAM_H2_BUFFER", _H2_BUFFER_MIN, _H2_BUFFER_MIN)
 #: concurrent streams per HTTP/2 connection (each may hold an answer waiting for the client's
 #: window: 128 GetItem answers of 400 KB are 50 MB)
 H2_MAX_STREAMS = _env_int("TIDESTREAM_H2_MAX_STREAMS", 128, 1)
@@ -100,10 +102,6 @@ class FlowControl:
             if self._writable is None:
                 self._writable = asyncio.Event()
             await self._writable.wait()
-
-    def release(self) -> None:
-        """The connection is gone: nobody may wait for it any more."""
-        self.resume_writing()
 
 
 def overload_error(target: str) -> AwsError | None:

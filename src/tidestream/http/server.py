@@ -97,7 +97,7 @@ class HttpProtocol(asyncio.Protocol):
             self.deadline.cancel()
         if self.worker and not self.worker.done():
             self.worker.cancel()
-        self.flow.release()
+        self.flow.resume_writing()  # the connection is gone: wake whoever waits to write
         if self.h2 is not None:
             self.h2.connection_lost()
 
