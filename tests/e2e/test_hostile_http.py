@@ -276,6 +276,34 @@ def test_idle_connection_is_closed(port):
     assert IDLE_TIMEOUT - 0.5 < time.monotonic() - t0 < IDLE_TIMEOUT + 3
 
 
+def test_a_reader_that_stalls_is_cut_after_the_idle_timeout(port, state):
+    """Pipelined requests whose answers are never read: once the server holds answers it cannot
+    send for the idle timeout, it drops the connection and its queue (not just waits)."""
+    key = {"pk": {"S": "stall"}, "sk": {"N": "1"}}
+    state.ddb.put_item(TableName=TABLE, Item={**key, "pad": {"S": "p" * 300_000}})
+    get = req(b"GetItem", orjson.dumps({"TableName": TABLE, "Key": key}))
+    sent, got = 0, b""
+    try:
+        with raw_socket(port, 2) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            try:
+                while sent < 300:  # or until the server stops reading (our send times out)
+                    s.sendall(get)
+                    sent += 1
+            except OSError:
+                pass
+            time.sleep(IDLE_TIMEOUT * 2 + 1)  # the idle timer fires within two periods
+            s.settimeout(10)
+            try:
+                while chunk := s.recv(1 << 20):
+                    got += chunk
+            except ConnectionResetError:
+                pass
+    finally:
+        state.ddb.delete_item(TableName=TABLE, Key=key)
+    assert got.count(b"HTTP/1.1 200 OK") < sent, "every answer was kept for a reader that stalled"
+
+
 def test_many_slow_connections_do_not_starve_others(port, state):
     socks = []
     for _ in range(100):

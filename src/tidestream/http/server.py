@@ -145,7 +145,9 @@ class HttpProtocol(asyncio.Protocol):
         left = self.last_done + IDLE_TIMEOUT - self.loop.time()
         if left > 0:
             self._arm_idle(left)
-        elif self.transport:
+        elif self.flow.write_paused:
+            self.transport.abort()  # close() would wait for a reader that stalled: free it now
+        else:
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
