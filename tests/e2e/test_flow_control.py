@@ -393,3 +393,49 @@ def test_a_stalled_session_still_ends_on_time(tmp_path):
         assert 0 < got < written
     finally:
         assert srv.stop() == 0, srv.read_log()
+
+
+def test_http2_reader_that_stalls_is_cut_after_the_idle_timeout(tmp_path):
+    """An HTTP/2 client that grants a huge window and then stops reading fills the server's
+    write buffer; after the idle timeout the connection is dropped instead of kept forever."""
+    idle = 1.0
+    with mock.patch.dict(os.environ, {"TIDESTREAM_IDLE_TIMEOUT": str(idle)}):
+        srv = start_server(tmp_path, "--durability", "relaxed")
+    try:
+        ddb = srv.client("dynamodb")
+        ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": "big"}, "data": {"S": BIG}})
+        client = H2Client(srv.port, window=2**31 - 1, auto_ack=False)
+        try:
+            client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, KERNEL_BUFFER)
+            client.conn.increment_flow_control_window(2**30)
+            client.call("ListStreams")  # the server's SETTINGS (and our window) are through
+            body = json.dumps({"TableName": TABLE, "Key": {"pk": {"S": "big"}}}).encode()
+            for _ in range(100):  # 100 answers of 64 KB: far more than the buffers take
+                sid = client.conn.get_next_available_stream_id()
+                client.conn.send_headers(sid, [
+                    (":method", "POST"), (":path", "/"), (":scheme", "http"), (":authority", "x"),
+                    ("x-amz-target", "DynamoDB_20120810.GetItem"),
+                    ("content-type", "application/x-amz-json-1.0")])
+                client.conn.send_data(sid, body, end_stream=True)
+            client.flush()
+            time.sleep(idle * 2 + 2)  # the idle timer fires within two periods
+            client.sock.settimeout(10)
+            received, ended = 0, False
+            try:
+                while chunk := client.sock.recv(1 << 20):
+                    received += len(chunk)
+                ended = True
+            except ConnectionResetError:
+                ended = True
+            except socket.timeout:
+                pass
+            assert ended, f"the stalled connection was kept ({received} bytes were waiting)"
+            assert received < 100 * len(BIG), "every answer was kept for a reader that stalled"
+        finally:
+            client.sock.close()
+        served(srv)
+    finally:
+        assert srv.stop() == 0, srv.read_log()
