@@ -150,17 +150,21 @@ class H2Connection:
             if st is not None and st.task is None:
                 self._dispatch(ev.stream_id, st)
         elif isinstance(ev, h2.events.StreamReset):
-            st = self.streams.pop(ev.stream_id, None)
-            if st is not None:
-                self._consumed(ev.stream_id, st)
-            if st is not None and st.task is not None and not st.task.done():
-                st.task.cancel()
-            self._wake()
+            self._reset_by_peer(ev.stream_id)
         elif isinstance(ev, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
             self._wake()
         elif isinstance(ev, h2.events.ConnectionTerminated):
             self.goaway = True
             self._wake()
+
+    def _reset_by_peer(self, sid: int) -> None:
+        """The client gave a stream up: free its body's window, end its task (and stream)."""
+        st = self.streams.pop(sid, None)
+        if st is not None:
+            self._consumed(sid, st)
+            if st.task is not None and not st.task.done():
+                st.task.cancel()
+        self._wake()
 
     def _data(self, ev: h2.events.DataReceived) -> None:
         """Keep a chunk of a request body; its window is handed back only when the body is."""

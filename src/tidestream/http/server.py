@@ -14,6 +14,7 @@ import gzip
 import logging
 import os
 from collections import deque
+from typing import Awaitable
 from http import HTTPStatus
 
 import httptools
@@ -338,18 +339,23 @@ class HttpProtocol(asyncio.Protocol):
                     self._close()
                     return
                 continue
-            if isinstance(r, Deferred):
-                self.waiting = True
-                in_progress.count += 1
-                r.future.add_done_callback(
-                    lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c))
-                return
-            in_progress.count += 1
-            self.worker = self.loop.create_task(self._work(r, accept_gzip, close))
-            self.worker.add_done_callback(request_done)
+            self._pending(r, accept_gzip, close)
             return
         if not self.queue:  # else writing is paused: resume_writing continues
             self._idle_again()
+
+    def _pending(self, r: Deferred | Response | Awaitable[Response], accept_gzip: bool,
+                 close: bool) -> None:
+        """Wait for an answer that is not ready (counted as in progress until it is): a
+        Deferred's fsync from its future's callback, anything else on a worker task."""
+        IN_PROGRESS.count += 1
+        if isinstance(r, Deferred):
+            self.waiting = True
+            r.future.add_done_callback(
+                lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c))
+            return
+        self.worker = self.loop.create_task(self._work(r, accept_gzip, close))
+        self.worker.add_done_callback(request_done)
 
     def _idle_again(self) -> None:
         if self.closing and self.transport is not None:  # the client half-closed: all answered
