@@ -37,11 +37,23 @@ _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
+class _Discard(dict):
+    """A dict that keeps nothing: where a chunked body's trailers go."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        pass
+
+
+_TRAILERS = _Discard()
+
+
 class HttpProtocol(asyncio.Protocol):
     __slots__ = ("handler", "transport", "parser", "url", "headers", "body", "queue", "worker",
                  "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard",
                  "deadline", "in_head", "head_bytes", "body_len", "started", "last_done",
-                 "dispatch", "waiting", "flow", "reading_paused", "in_chunk")
+                 "dispatch", "waiting", "flow", "reading_paused", "fields", "chunk_mark")
 
     def __init__(self, handler: Handler, tls_h2: bool = False) -> None:
         self.handler = handler
@@ -49,6 +61,10 @@ class HttpProtocol(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
         self.headers: dict[str, str] = {}
+        #: where on_header writes: the request's headers, then (once they are complete) a sink,
+        #: since httptools reports a chunked body's trailers through on_header too and they
+        #: must never change the request (swapping costs less than a check per header)
+        self.fields: dict[str, str] = self.headers
         self.body: list[bytes] = []
         self.queue: deque[Request | Response] = deque()
         self.worker: asyncio.Task | None = None
@@ -71,10 +87,11 @@ class HttpProtocol(asyncio.Protocol):
         #: two attribute stores instead of cancelling and re-creating two timers
         self.started: float | None = None
         self.last_done = 0.0
-        self.in_head = True  # between messages or inside a request line / headers
+        self.in_head = True  # between messages, in a request line / headers, or in a chunked body
         self.head_bytes = 0
-        #: between a chunk's size line and the end of its data (after the last one: trailers)
-        self.in_chunk = False
+        #: body_len when the current chunk's size line ended (0 outside chunks): if the body has
+        #: not grown since, the bytes counted are framing or the trailers, not chunk data
+        self.chunk_mark = 0
         self.body_len = 0
         #: the transport's write buffer is over its high water mark: answer nothing more
         self.flow = FlowControl()
@@ -163,7 +180,7 @@ class HttpProtocol(asyncio.Protocol):
                 self._switch_to_h2(data)
                 return
         if self.in_head:  # checked before adding: this chunk may also carry the body
-            if self.head_bytes > MAX_HEAD:
+            if self.head_bytes > MAX_HEAD and self.body_len == self.chunk_mark:
                 self._fail(431, "RequestHeaderFieldsTooLarge", "Request header fields too large")
                 return
             self.head_bytes += len(data)
@@ -227,7 +244,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.deadline is None:
             self.deadline = self.loop.call_later(REQUEST_TIMEOUT, self._request_timeout)
         self.url = b""
-        self.headers = {}
+        self.headers = self.fields = {}
         self.body = []
         self.body_len = 0
         self.too_large = False
@@ -236,11 +253,10 @@ class HttpProtocol(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self.in_chunk:  # a chunked body's trailer: it must never change the request
-            return
-        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        self.fields[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self.fields = _TRAILERS
         self.in_head = False
         self.head_bytes = 0
         cl = self.headers.get("content-length")
@@ -252,18 +268,18 @@ class HttpProtocol(asyncio.Protocol):
     def on_chunk_header(self) -> None:
         """Until this chunk's data arrives the bytes are framing or, after the last chunk,
         trailers (which httptools buffers whole): count them like a head, so an endless
-        trailer is cut with 431 as an endless header is."""
-        self.in_chunk = True
+        trailer is cut with 431 as an endless header is (chunk data is told apart by the
+        body growing: see chunk_mark)."""
         self.in_head = True
         self.head_bytes = 0
+        self.chunk_mark = self.body_len
 
     def on_chunk_complete(self) -> None:
-        self.in_chunk = False
         self.in_head = False
         self.head_bytes = 0
+        self.chunk_mark = 0
 
     def on_body(self, body: bytes) -> None:
-        self.in_head = False  # chunk data is body, not head
         if self.too_large:
             return
         self.body.append(body)
