@@ -14,8 +14,8 @@ import gzip
 import logging
 import os
 from collections import deque
-from typing import Awaitable
 from http import HTTPStatus
+from typing import Awaitable
 
 import httptools
 
