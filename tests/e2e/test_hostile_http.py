@@ -146,6 +146,28 @@ def test_tiny_chunks_cost_linear_time(port):
     assert time.monotonic() - t0 < 5
 
 
+def test_chunked_trailers_do_not_override_headers(port):
+    """httptools reports trailers through on_header: they must not replace the real target
+    (nor the content type) of the request they end."""
+    trailer = (b"X-Amz-Target: DynamoDB_20120810.DescribeEndpoints\r\n"
+               b"Content-Type: application/x-amz-cbor-1.1\r\n")
+    with raw_socket(port) as s:
+        s.sendall(HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n"
+                  b"2\r\n{}\r\n0\r\n" + trailer + b"\r\n" + GOOD)
+        resps = parse_responses(read_all(s, want=2))
+    assert [r[0] for r in resps] == [200, 200]
+    for _code, hdrs, body in resps:
+        assert hdrs["content-type"] == "application/x-amz-json-1.0"
+        assert "TableNames" in orjson.loads(body), body
+
+
+def test_huge_trailer_is_cut(port):
+    """httptools buffers a trailer whole: an endless one is cut like an endless header."""
+    head = HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Pad: "
+    buf = _exchange(port, head + b"p" * 1_000_000 + b"\r\n\r\n")
+    _assert_rejected_once(buf, 431)
+
+
 def test_huge_headers_are_cut(port):
     buf = _exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"p" * 1_000_000 + b"\r\n\r\n")
     _assert_rejected_once(buf, 431)
@@ -252,6 +274,34 @@ def test_idle_connection_is_closed(port):
         buf = read_all(s)  # one answer, then the server closes the idle keep-alive connection
     assert [r[0] for r in parse_responses(buf)] == [200]
     assert IDLE_TIMEOUT - 0.5 < time.monotonic() - t0 < IDLE_TIMEOUT + 3
+
+
+def test_a_reader_that_stalls_is_cut_after_the_idle_timeout(port, state):
+    """Pipelined requests whose answers are never read: once the server holds answers it cannot
+    send for the idle timeout, it drops the connection and its queue (not just waits)."""
+    key = {"pk": {"S": "stall"}, "sk": {"N": "1"}}
+    state.ddb.put_item(TableName=TABLE, Item={**key, "pad": {"S": "p" * 300_000}})
+    get = req(b"GetItem", orjson.dumps({"TableName": TABLE, "Key": key}))
+    sent, got = 0, b""
+    try:
+        with raw_socket(port, 2) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            try:
+                while sent < 300:  # or until the server stops reading (our send times out)
+                    s.sendall(get)
+                    sent += 1
+            except OSError:
+                pass
+            time.sleep(IDLE_TIMEOUT * 2 + 1)  # the idle timer fires within two periods
+            s.settimeout(10)
+            try:
+                while chunk := s.recv(1 << 20):
+                    got += chunk
+            except ConnectionResetError:
+                pass
+    finally:
+        state.ddb.delete_item(TableName=TABLE, Key=key)
+    assert got.count(b"HTTP/1.1 200 OK") < sent, "every answer was kept for a reader that stalled"
 
 
 def test_many_slow_connections_do_not_starve_others(port, state):

@@ -357,6 +357,11 @@ class Application:
         code = "InternalFailure" if spec.name == "kinesis" else "InternalServerError"
         return self._service_error(spec, AwsError(message, code=code, status=500), request_id, cbor)
 
+    def error_for(self, req: Request, err: AwsError) -> Response:
+        """*err* rendered for *req*'s service, as AWS would (the HTTP layer's own refusals)."""
+        spec = self.by_prefix.get(req.headers.get("x-amz-target", "").partition(".")[0])
+        return self._service_error(spec, err, uuid4_text(), "cbor" in req.headers.get("content-type", ""))
+
     def _service_error(self, spec: ServiceSpec | None, err: AwsError, request_id: str,
                        cbor: bool = False) -> Response:
         code = err.code

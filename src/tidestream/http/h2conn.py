@@ -9,7 +9,11 @@ requests this way).
 
 Responses go out as HEADERS then DATA frames, never past the peer's flow-control windows: a
 sender waits for WINDOW_UPDATE (or a SETTINGS change) before sending more, so large bodies and
-long-lived event streams (SubscribeToShard) are paced by the client. A RST_STREAM from the
+long-lived event streams (SubscribeToShard) are paced by the client; nor past the transport's
+high water mark (see :mod:`.flow`). Request bodies are acknowledged (their window handed back)
+only once the body is complete and handed to the application, so one connection buffers at
+most :data:`~.flow.H2_BUFFER` bytes of them; when incomplete bodies fill that window the newest
+stream is refused (REFUSED_STREAM: safe to retry) so the oldest can finish. A RST_STREAM from the
 client cancels that stream's task (ending its event stream); GOAWAY stops new streams and
 closes the connection once the open ones finish. Protocol errors close the connection with
 GOAWAY; nothing here may take the server down.
@@ -28,19 +32,20 @@ import h2.exceptions
 import h2.settings
 
 from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
+from .flow import (H2_BUFFER, H2_MAX_STREAMS, H2_STREAM_WINDOW, IN_PROGRESS, MAX_REQUESTS,
+                   FlowControl, refusal, request_done)
 from .messages import Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
 
-MAX_STREAMS = 1000
-#: our receive window (connection and per stream): large, so uploads are not throttled by us
-RECV_WINDOW = 16 * 1024 * 1024
+#: a connection window this small with bodies still incomplete means the client is stuck
+STALLED_WINDOW = 64 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
                          "upgrade", "te"})
 
 
 class _Stream:
-    __slots__ = ("headers", "body", "size", "too_large", "task")
+    __slots__ = ("headers", "body", "size", "too_large", "task", "unacked")
 
     def __init__(self, headers: dict[str, str]) -> None:
         self.headers = headers
@@ -48,13 +53,16 @@ class _Stream:
         self.size = 0
         self.too_large = False
         self.task: asyncio.Task | None = None
+        #: flow-controlled bytes received and not yet handed back to the client's window
+        self.unacked = 0
 
 
 class H2Connection:
     """One HTTP/2 connection: feed it bytes; it writes frames to the transport."""
 
-    def __init__(self, transport: asyncio.Transport, handler: Handler) -> None:
+    def __init__(self, transport: asyncio.Transport, handler: Handler, flow: FlowControl) -> None:
         self.transport = transport
+        self.flow = flow
         self.handler = handler
         self.conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
             client_side=False, header_encoding=None))
@@ -67,12 +75,12 @@ class H2Connection:
     # connection -------------------------------------------------------------------------
     def start(self, initial: bytes) -> None:
         self.conn.local_settings = h2.settings.Settings(client=False, initial_values={
-            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
-            h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: RECV_WINDOW,
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: H2_MAX_STREAMS,
+            h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: H2_STREAM_WINDOW,
             h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 64 * 1024,
         })
         self.conn.initiate_connection()
-        self.conn.increment_flow_control_window(RECV_WINDOW - 65535)
+        self.conn.increment_flow_control_window(H2_BUFFER - 65535)
         self._flush()
         if initial:
             self.data_received(initial)
@@ -136,41 +144,84 @@ class H2Connection:
             if ev.stream_ended is not None:
                 self._dispatch(ev.stream_id, st)
         elif isinstance(ev, h2.events.DataReceived):
-            st = self.streams.get(ev.stream_id)
-            if ev.flow_controlled_length:
-                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-            if st is None or st.task is not None:
-                return
-            st.size += len(ev.data)
-            if st.size > MAX_BODY:
-                st.too_large = True
-                st.body = []
-            elif not st.too_large:
-                st.body.append(ev.data)
-            if ev.stream_ended is not None:
-                self._dispatch(ev.stream_id, st)
+            self._data(ev)
         elif isinstance(ev, h2.events.StreamEnded):
             st = self.streams.get(ev.stream_id)
             if st is not None and st.task is None:
                 self._dispatch(ev.stream_id, st)
         elif isinstance(ev, h2.events.StreamReset):
-            st = self.streams.pop(ev.stream_id, None)
-            if st is not None and st.task is not None and not st.task.done():
-                st.task.cancel()
-            self._wake()
+            self._reset_by_peer(ev.stream_id)
         elif isinstance(ev, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
             self._wake()
         elif isinstance(ev, h2.events.ConnectionTerminated):
             self.goaway = True
             self._wake()
 
+    def _reset_by_peer(self, sid: int) -> None:
+        """The client gave a stream up: free its body's window, end its task (and stream)."""
+        st = self.streams.pop(sid, None)
+        if st is not None:
+            self._consumed(sid, st)
+            if st.task is not None and not st.task.done():
+                st.task.cancel()
+        self._wake()
+
+    def _data(self, ev: h2.events.DataReceived) -> None:
+        """Keep a chunk of a request body; its window is handed back only when the body is."""
+        sid = ev.stream_id
+        st = self.streams.get(sid)
+        if st is None or st.task is not None or st.too_large:  # nothing is kept: free at once
+            if ev.flow_controlled_length:
+                self.conn.acknowledge_received_data(ev.flow_controlled_length, sid)
+            return
+        st.unacked += ev.flow_controlled_length
+        st.size += len(ev.data)
+        if st.size > MAX_BODY:  # answered 413 once it ends; meanwhile let the client finish
+            st.too_large = True
+            st.body = []
+            self._consumed(sid, st)
+        else:
+            st.body.append(ev.data)
+        if ev.stream_ended is not None:
+            self._dispatch(sid, st)
+        elif self.conn.inbound_flow_control_window < STALLED_WINDOW:
+            self._refuse_newest()
+
+    def _consumed(self, sid: int, st: _Stream) -> None:
+        """Hand *st*'s buffered bytes back to the client's windows."""
+        if st.unacked:
+            try:
+                self.conn.acknowledge_received_data(st.unacked, sid)
+            except h2.exceptions.H2Error:  # pragma: no cover - the stream is already gone
+                pass
+            st.unacked = 0
+
+    def _refuse_newest(self) -> None:
+        """Incomplete bodies fill the connection window: refuse the newest of them (the client
+        may retry it) so the older ones can complete; one alone always fits (see flow.py)."""
+        filling = [sid for sid, st in self.streams.items() if st.task is None and st.unacked]
+        if len(filling) < 2:
+            return
+        sid = max(filling)
+        st = self.streams.pop(sid)
+        self._consumed(sid, st)
+        self.conn.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
+
     def _dispatch(self, sid: int, st: _Stream) -> None:
+        """The body is complete: hand it to the application (or refuse it when overloaded)."""
+        self._consumed(sid, st)
+        if IN_PROGRESS.count >= MAX_REQUESTS:
+            ready = refusal(self.handler, Request("POST", "/", st.headers, b"", http2=True))
+            st.task = self.loop.create_task(self._serve(sid, st, ready))
+            return
+        IN_PROGRESS.count += 1
         st.task = self.loop.create_task(self._serve(sid, st))
+        st.task.add_done_callback(request_done)
 
     # outbound ---------------------------------------------------------------------------
-    async def _serve(self, sid: int, st: _Stream) -> None:
+    async def _serve(self, sid: int, st: _Stream, ready: Response | None = None) -> None:
         try:
-            resp = await self._respond(st)
+            resp = ready if ready is not None else await self._respond(st)
             await self._send(sid, resp)
         except asyncio.CancelledError:
             pass
@@ -279,3 +330,4 @@ class H2Connection:
             self.conn.send_data(sid, view[:n].tobytes())
             view = view[n:]
             self._flush()
+            await self.flow.drain()  # the client is not reading: wait, don't buffer

@@ -15,10 +15,13 @@ import logging
 import os
 from collections import deque
 from http import HTTPStatus
+from typing import Awaitable
 
 import httptools
 
 from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
+from .flow import (IN_PROGRESS, MAX_PIPELINE, MAX_REQUESTS, FlowControl, refusal, request_done,
+                   set_write_limits)
 from .messages import Deferred, Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
@@ -34,11 +37,23 @@ _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
+class _Discard(dict):
+    """A dict that keeps nothing: where a chunked body's trailers go."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        pass
+
+
+_TRAILERS = _Discard()
+
+
 class HttpProtocol(asyncio.Protocol):
     __slots__ = ("handler", "transport", "parser", "url", "headers", "body", "queue", "worker",
                  "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard",
                  "deadline", "in_head", "head_bytes", "body_len", "started", "last_done",
-                 "dispatch", "waiting")
+                 "dispatch", "waiting", "flow", "reading_paused", "fields", "chunk_mark")
 
     def __init__(self, handler: Handler, tls_h2: bool = False) -> None:
         self.handler = handler
@@ -46,6 +61,10 @@ class HttpProtocol(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
         self.headers: dict[str, str] = {}
+        #: where on_header writes: the request's headers, then (once they are complete) a sink,
+        #: since httptools reports a chunked body's trailers through on_header too and they
+        #: must never change the request (swapping costs less than a check per header)
+        self.fields: dict[str, str] = self.headers
         self.body: list[bytes] = []
         self.queue: deque[Request | Response] = deque()
         self.worker: asyncio.Task | None = None
@@ -57,8 +76,9 @@ class HttpProtocol(asyncio.Protocol):
         self.h2 = None
         self.tls_h2 = tls_h2
         self.discard = False
-        #: the application's synchronous entry point, when it has one (see Application.dispatch)
-        self.dispatch = getattr(handler, "dispatch", None)
+        #: the application's synchronous entry point, when it has one (see Application.dispatch);
+        #: a plain handler's coroutine is awaited like any other pending answer
+        self.dispatch = getattr(handler, "dispatch", None) or handler
         #: a Deferred response is waiting for its fsync; its callback continues the queue
         self.waiting = False
         self.deadline: asyncio.TimerHandle | None = None
@@ -67,13 +87,20 @@ class HttpProtocol(asyncio.Protocol):
         #: two attribute stores instead of cancelling and re-creating two timers
         self.started: float | None = None
         self.last_done = 0.0
-        self.in_head = True  # between messages or inside a request line / headers
+        self.in_head = True  # between messages, in a request line / headers, or in a chunked body
         self.head_bytes = 0
+        #: body_len when the current chunk's size line ended (0 outside chunks): if the body has
+        #: not grown since, the bytes counted are framing or the trailers, not chunk data
+        self.chunk_mark = 0
         self.body_len = 0
+        #: the transport's write buffer is over its high water mark: answer nothing more
+        self.flow = FlowControl()
+        self.reading_paused = False
 
     # connection ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        set_write_limits(transport)
         ssl_obj = transport.get_extra_info("ssl_object")
         if ssl_obj is not None and ssl_obj.selected_alpn_protocol() == "h2":
             self._switch_to_h2(b"")
@@ -88,8 +115,37 @@ class HttpProtocol(asyncio.Protocol):
             self.deadline.cancel()
         if self.worker and not self.worker.done():
             self.worker.cancel()
+        self.flow.resume_writing()  # the connection is gone: wake whoever waits to write
         if self.h2 is not None:
             self.h2.connection_lost()
+
+    # flow control: see flow.py ------------------------------------------------------------
+    def pause_writing(self) -> None:
+        """The client is not reading fast enough: stop answering and reading until it does."""
+        self.flow.pause_writing()
+        self.last_done = self.loop.time()  # a reader stalled this long is cut like an idle one
+        self._arm_idle()
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+        self._update_reading()
+        if self.h2 is None:
+            self._kick()
+
+    def _update_reading(self) -> None:
+        """Read from the socket only while we can answer and the request queue is short (it
+        resumes at half the limit, so a deep pipeline doesn't toggle reading per request)."""
+        limit = MAX_PIPELINE // 2 if self.reading_paused else MAX_PIPELINE - 1
+        pause = self.flow.write_paused or len(self.queue) > limit
+        t = self.transport
+        if pause == self.reading_paused or t is None or t.is_closing():
+            return
+        self.reading_paused = pause
+        if pause:
+            t.pause_reading()
+        else:
+            t.resume_reading()
 
     def _arm_idle(self, delay: float = IDLE_TIMEOUT) -> None:
         if self.idle is None:
@@ -97,15 +153,19 @@ class HttpProtocol(asyncio.Protocol):
 
     def _idle_timeout(self) -> None:
         self.idle = None
+        if self.h2 is not None and not self.flow.write_paused:
+            return  # HTTP/2 connections are cut only when their reader stalls
         busy = (self.started is not None or self.queue or self.waiting
                 or (self.worker is not None and not self.worker.done()))
-        if busy:  # a request is arriving or being answered: its own deadline governs
+        if busy and not self.flow.write_paused:  # a request is arriving or being answered
             self._arm_idle()
             return
         left = self.last_done + IDLE_TIMEOUT - self.loop.time()
         if left > 0:
             self._arm_idle(left)
-        elif self.transport:
+        elif self.flow.write_paused:
+            self.transport.abort()  # close() would wait for a reader that stalled: free it now
+        else:
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
@@ -120,7 +180,7 @@ class HttpProtocol(asyncio.Protocol):
                 self._switch_to_h2(data)
                 return
         if self.in_head:  # checked before adding: this chunk may also carry the body
-            if self.head_bytes > MAX_HEAD:
+            if self.head_bytes > MAX_HEAD and self.body_len == self.chunk_mark:
                 self._fail(431, "RequestHeaderFieldsTooLarge", "Request header fields too large")
                 return
             self.head_bytes += len(data)
@@ -149,7 +209,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
             self.idle = None
-        self.h2 = H2Connection(self.transport, self.handler)
+        self.h2 = H2Connection(self.transport, self.handler, self.flow)
         self.h2.start(data)
 
     def _fail(self, status: int, code: str, message: str) -> None:
@@ -184,7 +244,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.deadline is None:
             self.deadline = self.loop.call_later(REQUEST_TIMEOUT, self._request_timeout)
         self.url = b""
-        self.headers = {}
+        self.headers = self.fields = {}
         self.body = []
         self.body_len = 0
         self.too_large = False
@@ -193,9 +253,10 @@ class HttpProtocol(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        self.fields[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self.fields = _TRAILERS
         self.in_head = False
         self.head_bytes = 0
         cl = self.headers.get("content-length")
@@ -203,6 +264,20 @@ class HttpProtocol(asyncio.Protocol):
             # answer at once: the client may be waiting for us before it sends the body
             self.too_large = True
             self._fail(413, "RequestEntityTooLarge", "Request entity too large")
+
+    def on_chunk_header(self) -> None:
+        """Until this chunk's data arrives the bytes are framing or, after the last chunk,
+        trailers (which httptools buffers whole): count them like a head, so an endless
+        trailer is cut with 431 as an endless header is (chunk data is told apart by the
+        body growing: see chunk_mark)."""
+        self.in_head = True
+        self.head_bytes = 0
+        self.chunk_mark = self.body_len
+
+    def on_chunk_complete(self) -> None:
+        self.in_head = False
+        self.head_bytes = 0
+        self.chunk_mark = 0
 
     def on_body(self, body: bytes) -> None:
         if self.too_large:
@@ -238,6 +313,8 @@ class HttpProtocol(asyncio.Protocol):
         if not self.parser.should_keep_alive():
             req.headers["connection"] = "close"
         self.queue.append(req)
+        if len(self.queue) >= MAX_PIPELINE:
+            self._update_reading()
         self._kick()
 
     # processing -------------------------------------------------------------------------
@@ -252,8 +329,12 @@ class HttpProtocol(asyncio.Protocol):
 
     def _drain(self) -> None:
         dispatch = self.dispatch
-        while self.queue and self.transport is not None and not self.transport.is_closing():
+        flow = self.flow
+        in_progress = IN_PROGRESS
+        while self.queue and not flow.write_paused and not self.transport.is_closing():
             item = self.queue.popleft()
+            if self.reading_paused:
+                self._update_reading()
             close = self.closing and not self.queue
             if isinstance(item, Response):
                 self._write(item, False, close)
@@ -264,7 +345,7 @@ class HttpProtocol(asyncio.Protocol):
             accept_gzip = "gzip" in item.headers.get("accept-encoding", "")
             close = close or item.headers.get("connection", "").lower() == "close"
             try:
-                r = dispatch(item) if dispatch is not None else self.handler(item)
+                r = dispatch(item) if in_progress.count < MAX_REQUESTS else refusal(self.handler, item)
             except Exception:  # the application shapes errors; this is the last guard
                 log.exception("unhandled error")
                 r = _error_response(500, "InternalFailure", "Internal server error")
@@ -274,14 +355,23 @@ class HttpProtocol(asyncio.Protocol):
                     self._close()
                     return
                 continue
-            if isinstance(r, Deferred):
-                self.waiting = True
-                r.future.add_done_callback(
-                    lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c))
-                return
-            self.worker = self.loop.create_task(self._work(r, accept_gzip, close))
+            self._pending(r, accept_gzip, close)
             return
-        self._idle_again()
+        if not self.queue:  # else writing is paused: resume_writing continues
+            self._idle_again()
+
+    def _pending(self, r: Deferred | Response | Awaitable[Response], accept_gzip: bool,
+                 close: bool) -> None:
+        """Wait for an answer that is not ready (counted as in progress until it is): a
+        Deferred's fsync from its future's callback, anything else on a worker task."""
+        IN_PROGRESS.count += 1
+        if isinstance(r, Deferred):
+            self.waiting = True
+            r.future.add_done_callback(
+                lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c))
+            return
+        self.worker = self.loop.create_task(self._work(r, accept_gzip, close))
+        self.worker.add_done_callback(request_done)
 
     def _idle_again(self) -> None:
         if self.closing and self.transport is not None:  # the client half-closed: all answered
@@ -292,6 +382,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _deferred_done(self, fut: asyncio.Future, resp: Response, accept_gzip: bool, close: bool) -> None:
         self.waiting = False
+        IN_PROGRESS.count -= 1
         if self.transport is None or self.transport.is_closing():
             return
         if fut.cancelled() or fut.exception() is not None:  # the fsync failed: not acknowledged
@@ -357,17 +448,22 @@ class HttpProtocol(asyncio.Protocol):
         t.write(b"".join(head))
 
     async def _send_stream(self, resp: Response, close: bool) -> None:
+        """Write an event stream chunk by chunk, each only once the client has taken the last:
+        a subscriber that stops reading holds the stream (not our memory) until it resumes or
+        its connection is cut as idle."""
         t = self.transport
         assert t is not None and resp.stream is not None
         head = self._head(resp, close)
         head.append(b"Transfer-Encoding: chunked\r\n\r\n")
         t.write(b"".join(head))
+        flow = self.flow
         try:
             async for chunk in resp.stream:
                 if t.is_closing():
                     break
                 if chunk:
                     t.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    await flow.drain()
         finally:
             if not t.is_closing():
                 t.write(b"0\r\n\r\n")

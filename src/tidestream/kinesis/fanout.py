@@ -195,19 +195,15 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
     try:
         yield eventstream.event("initial-response", dump({}), ctype)
         while not sub.superseded:
-            stream = state.catalog.by_id.get(sub.stream_id)
-            if stream is not None:
-                stream = state.settle(stream)
-            shard = stream.shards.get(sub.shard_index) if stream is not None else None
-            consumer = None
-            if stream is not None:
-                name = parse_consumer_arn(sub.consumer_arn)[3]
-                consumer = state.consumers.get(stream.id, name, state.now_ms())
-            if shard is None or consumer is None or consumer.arn != sub.consumer_arn:
+            if loop.time() >= deadline:  # also when records keep coming (or the reader stalled)
+                return
+            live = _live_shard(state, sub)
+            if live is None:
                 yield eventstream.exception("ResourceNotFoundException", dump(
                     {"message": f"Consumer {sub.consumer_arn} or shard {shard_id(sub.shard_index)} "
                                 "no longer exists."}), ctype)
                 return
+            stream, shard = live
             wake = fan.waiter(stream.id)  # taken before reading: no append can slip in between
             now_ms = state.now_ms()
             prefix = records.shard_prefix(stream.id, shard.index)
@@ -219,14 +215,9 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
             pos = max(pos, nxt)
             if recs:
                 last_seq = recs[-1]["SequenceNumber"]
-                if pos <= last:
-                    nxt_ms = records.arrival_of(state.engine, prefix, pos) or now_ms
-                    behind = max(0, now_ms - nxt_ms)
-                else:
-                    behind = 0
                 yield eventstream.event("SubscribeToShardEvent", dump(
                     {"Records": recs, "ContinuationSequenceNumber": last_seq,
-                     "MillisBehindLatest": behind}), ctype)
+                     "MillisBehindLatest": _millis_behind(state, prefix, pos, last, now_ms)}), ctype)
                 last_sent = loop.time()
                 continue
             if not shard.open and pos > (shard.end_counter or 0):
@@ -256,6 +247,26 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
                                     dump({"message": "Internal server error"}), ctype)
     finally:
         fan.release(sub)
+
+
+def _millis_behind(state, prefix: bytes, pos: int, last: int, now_ms: int) -> int:
+    """How old the next undelivered record (counter *pos*) is; 0 when all were delivered."""
+    if pos > last:
+        return 0
+    return max(0, now_ms - (records.arrival_of(state.engine, prefix, pos) or now_ms))
+
+
+def _live_shard(state, sub: Subscription):
+    """The subscription's stream and shard, or None once its consumer, stream or shard is gone."""
+    stream = state.catalog.by_id.get(sub.stream_id)
+    if stream is None:
+        return None
+    stream = state.settle(stream)
+    shard = stream.shards.get(sub.shard_index)
+    consumer = state.consumers.get(stream.id, parse_consumer_arn(sub.consumer_arn)[3], state.now_ms())
+    if shard is None or consumer is None or consumer.arn != sub.consumer_arn:
+        return None
+    return stream, shard
 
 
 def _sequence_before(state, stream, shard, pos: int) -> str:
