@@ -55,11 +55,6 @@ class Capture:
         #: the DynamoDB Streams feed (tables with a StreamSpecification): ``(change, now) ->
         #: writes`` added to the same batch; None until that feed is installed
         self.stream_feed: Any = None
-        #: the publisher's offer to append a commit's records in that commit (see
-        #: :meth:`Publisher.append_inline`): ``entries -> (writes, leftover entries, on_written)``
-        self.inline: Any = None
-        #: called once the commit holding inline-appended records is written
-        self._on_written: Any = None
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):
@@ -102,7 +97,6 @@ class Capture:
 
     def __call__(self, changes: list, now: float) -> list[tuple[bytes, bytes | None]]:
         writes: list[tuple[bytes, bytes | None]] = []
-        entries: list[dict] = []
         for ch in changes:
             table = ch.table
             if table.stream_enabled and self.stream_feed is not None and ch.old != ch.new:
@@ -112,38 +106,25 @@ class Capture:
             dest = self._destination(table)
             if dest is None or ch.old == ch.new:
                 continue
-            entries.append(self._entry(ch, table, dest, now))
-            self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
-        if not entries:
-            return writes
-        if self.inline is not None:
-            appended, entries, self._on_written = self.inline(entries)
-            writes.extend(appended)
-        for entry in entries:  # what can't be appended now waits in the outbox
+            micro = dest.get("precision") == "MICROSECOND"
+            image = ch.new if ch.new is not None else ch.old
+            keys = {n: image[n] for n in table.key_names}
+            size = item_size(keys) + max(ch.old_size, 0) + max(ch.new_size, 0)
+            entry = {
+                "a": table.account, "r": table.region, "n": table.name, "tid": table.table_id,
+                "k": ch.key, "keys": keys, "old": ch.old, "new": ch.new,
+                "ts": self._timestamp(ch.key, micro), "us": micro, "ttl": ch.by_ttl,
+                "id": uuid4_text(), "d": dest["arn"], "at": now, "sz": size,
+            }
             key = outbox_key(self.seq)
             writes.append((key, cbor2.dumps(entry)))
             self._staged.append((key, entry))
             self.seq += 1
+            self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
         return writes
-
-    def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> dict:
-        """The change as the publisher needs it (and as the outbox stores it)."""
-        micro = dest.get("precision") == "MICROSECOND"
-        image = ch.new if ch.new is not None else ch.old
-        keys = {n: image[n] for n in table.key_names}
-        size = item_size(keys) + max(ch.old_size, 0) + max(ch.new_size, 0)
-        return {
-            "a": table.account, "r": table.region, "n": table.name, "tid": table.table_id,
-            "k": ch.key, "keys": keys, "old": ch.old, "new": ch.new,
-            "ts": self._timestamp(ch.key, micro), "us": micro, "ttl": ch.by_ttl,
-            "id": uuid4_text(), "d": dest["arn"], "at": now, "sz": size,
-        }
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""
-        if self._on_written is not None:
-            on_written, self._on_written = self._on_written, None
-            on_written()
         if not self._staged:
             return
         staged, self._staged = self._staged, []
@@ -155,4 +136,3 @@ class Capture:
     def abandoned(self) -> None:
         """The batch failed: forget what it would have captured."""
         self._staged = []
-        self._on_written = None

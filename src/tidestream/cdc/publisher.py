@@ -20,13 +20,13 @@ import random
 import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import cbor2
 
 from ..kinesis.append import plan_append
 from ..kinesis.streams import parse_arn
-from ..storage.engine import StorageError, StorageTrouble, Writes
+from ..storage.engine import StorageError, StorageTrouble
 from . import destinations as D
 from .capture import OUTBOX, OUTBOX_END, Capture
 from .metrics import Metrics
@@ -72,16 +72,6 @@ class Chaos:
         return self.duplicate > 0 or self.reorder > 0
 
 
-def _by_destination(entries: list[dict]) -> list[tuple[str, list[dict]]]:
-    """A commit's entries grouped by destination stream, in commit order."""
-    if len({e["d"] for e in entries}) == 1:
-        return [(entries[0]["d"], entries)]
-    groups: dict[str, list[dict]] = {}
-    for e in entries:
-        groups.setdefault(e["d"], []).append(e)
-    return list(groups.items())
-
-
 class Publisher:
     """Drains the outbox. Keeps an in-memory mirror of pending entries (filled by the capture
     after each commit, or from disk at startup and after an overflow) so retries neither rescan
@@ -102,7 +92,6 @@ class Publisher:
         self._held: dict[bytes, float] = {}  # reorder chaos: outbox key -> not before
         self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, record)
         capture.on_committed = self._add
-        capture.inline = self.append_inline
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
         self._overflow = self.metrics.outbox_depth > 0
 
@@ -112,45 +101,6 @@ class Publisher:
             return
         for key, entry in staged:
             self._pending[key] = [entry, None]
-
-    def append_inline(self, entries: list[dict]) -> tuple[Writes, list[dict], Callable[[], None] | None]:
-        """Append a commit's change records in that same commit, when nothing can overtake them.
-
-        Only while nothing waits in the outbox (so no earlier change of any item is pending)
-        and chaos is off; a stream that is not writable, or a shard that would refuse a record
-        (its limits), sends the commit's changes for that stream to the outbox instead. Returns
-        (writes for the commit, entries left for the outbox, what to do once it is written).
-        Saves the outbox entry, its encoding, the second batch and the deletion: capture then
-        costs a rendering and an append on the write path (docs/decisions/0002, addendum).
-        """
-        if self._pending or self._overflow or self._held or self.chaos.on:
-            return [], entries, None
-        writes: Writes = []
-        plans: list[tuple[Any, list[dict]]] = []
-        leftover: list[dict] = []
-        for arn, group in _by_destination(entries):
-            stream, _ = self._stream(arn)
-            if stream is None or stream.status not in _WRITABLE:
-                leftover.extend(group)
-                continue
-            records = [self._record(e) for e in group]
-            if any(len(r["Data"]) + len(r["PartitionKey"]) > stream.max_record_bytes for r in records):
-                leftover.extend(group)  # the publisher drops and counts those
-                continue
-            plan = plan_append(self.kinesis, stream, records)
-            if plan.failed:
-                leftover.extend(group)  # throttled: the outbox retries in order
-                continue
-            writes.extend(plan.writes)
-            plans.append((plan, group))
-        return writes, leftover, (lambda: self._appended(plans)) if plans else None
-
-    def _appended(self, plans: list[tuple[Any, list[dict]]]) -> None:
-        published = self.metrics.published_total
-        for plan, group in plans:
-            plan.applied()
-            for e in group:
-                published[e["n"]] += 1
 
     def _refill(self) -> None:
         """Load pending entries from disk (startup, or after more piled up than the mirror holds)."""
