@@ -71,3 +71,23 @@ def test_partition_key_is_32_upper_hex_and_stable():
     a = partition_key("tid", b"\x01key")
     assert a == partition_key("tid", b"\x01key") and len(a) == 32 and a == a.upper()
     assert a != partition_key("tid", b"\x01other") and a != partition_key("tid2", b"\x01key")
+
+
+def test_outbox_entries_of_earlier_releases_are_rendered_on_load():
+    """Before 2026-11-30 the outbox held the change itself (one-letter keys, both images); such
+    entries, left by a crash, are rendered when read back and publish the same record."""
+    from tidestream.cdc.publisher import entry_from_disk
+
+    keys, new = {"id": {"S": "a"}}, {"id": {"S": "a"}, "b": {"B": b"\x00\xff"}}
+    legacy = {"a": "123456789012", "r": "eu-west-1", "n": "orders", "tid": "table-id", "k": b"\x01key",
+              "keys": keys, "old": None, "new": new, "ts": 1731924555370123, "us": True, "ttl": False,
+              "id": "event-1", "d": "arn:aws:kinesis:eu-west-1:123456789012:stream/s", "at": 1700000000.5,
+              "sz": 20}
+    entry = entry_from_disk(legacy)
+    assert entry["data"] == render(region="eu-west-1", event_id="event-1", table_name="orders", keys=keys,
+                                   old=None, new=new, timestamp=1731924555370123, by_ttl=False,
+                                   microseconds=True, size=20)
+    assert entry["partition_key"] == partition_key("table-id", b"\x01key")
+    assert (entry["destination"], entry["account"], entry["region"], entry["table"], entry["captured_at"]) == (
+        legacy["d"], "123456789012", "eu-west-1", "orders", 1700000000.5)
+    assert entry_from_disk(entry) is entry  # today's entries are used as stored

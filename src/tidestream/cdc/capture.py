@@ -20,6 +20,7 @@ from ..ids import uuid4_text
 from ..storage.engine import Engine
 from . import destinations as D
 from .metrics import Metrics
+from .records import partition_key, render
 
 OUTBOX = b"\x04"
 OUTBOX_END = b"\x05"
@@ -106,22 +107,27 @@ class Capture:
             dest = self._destination(table)
             if dest is None or ch.old == ch.new:
                 continue
-            micro = dest.get("precision") == "MICROSECOND"
-            image = ch.new if ch.new is not None else ch.old
-            keys = {n: image[n] for n in table.key_names}
-            size = item_size(keys) + max(ch.old_size, 0) + max(ch.new_size, 0)
-            entry = {
-                "a": table.account, "r": table.region, "n": table.name, "tid": table.table_id,
-                "k": ch.key, "keys": keys, "old": ch.old, "new": ch.new,
-                "ts": self._timestamp(ch.key, micro), "us": micro, "ttl": ch.by_ttl,
-                "id": uuid4_text(), "d": dest["arn"], "at": now, "sz": size,
-            }
+            entry = self._entry(ch, table, dest, now)
             key = outbox_key(self.seq)
             writes.append((key, cbor2.dumps(entry)))
             self._staged.append((key, entry))
             self.seq += 1
             self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
         return writes
+
+    def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> dict:
+        """The outbox entry: the AWS record rendered once, here, with what the publisher needs
+        to route and account for it. Flat, with real field names (docs/cdc.md, outbox)."""
+        micro = dest.get("precision") == "MICROSECOND"
+        image = ch.new if ch.new is not None else ch.old
+        keys = {n: image[n] for n in table.key_names}
+        size = item_size(keys) + max(ch.old_size, 0) + max(ch.new_size, 0)
+        data = render(region=table.region, event_id=uuid4_text(), table_name=table.name, keys=keys,
+                      old=ch.old, new=ch.new, timestamp=self._timestamp(ch.key, micro),
+                      by_ttl=ch.by_ttl, microseconds=micro, size=size)
+        return {"destination": dest["arn"], "account": table.account, "region": table.region,
+                "table": table.name, "partition_key": partition_key(table.table_id, ch.key),
+                "data": data, "captured_at": now}
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""

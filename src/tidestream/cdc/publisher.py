@@ -72,6 +72,19 @@ class Chaos:
         return self.duplicate > 0 or self.reorder > 0
 
 
+def entry_from_disk(stored: dict) -> dict:
+    """An outbox entry read back from the store. Releases before 2026-11-30 stored the change
+    (images, one-letter keys) and rendered it at publication; those are rendered now, once."""
+    if "data" in stored:
+        return stored
+    data = render(region=stored["r"], event_id=stored["id"], table_name=stored["n"],
+                  keys=stored["keys"], old=stored["old"], new=stored["new"], timestamp=stored["ts"],
+                  by_ttl=stored["ttl"], microseconds=stored["us"], size=stored.get("sz"))
+    return {"destination": stored["d"], "account": stored["a"], "region": stored["r"],
+            "table": stored["n"], "partition_key": partition_key(stored["tid"], stored["k"]),
+            "data": data, "captured_at": stored["at"]}
+
+
 class Publisher:
     """Drains the outbox. Keeps an in-memory mirror of pending entries (filled by the capture
     after each commit, or from disk at startup and after an overflow) so retries neither rescan
@@ -108,7 +121,7 @@ class Publisher:
         for key, raw in self.engine.scan(OUTBOX, OUTBOX_END):
             if len(self._pending) >= MIRROR_LIMIT:
                 return
-            self._pending[key] = [cbor2.loads(raw), None]
+            self._pending[key] = [entry_from_disk(cbor2.loads(raw)), None]
         self._overflow = False
 
     def reset(self) -> None:
@@ -174,7 +187,7 @@ class Publisher:
             held = self._held.get(key)
             if held is not None and held > now:
                 continue
-            by_stream[cell[0]["d"]].append((key, cell))
+            by_stream[cell[0]["destination"]].append((key, cell))
         throttled = False
         for arn, entries in by_stream.items():
             p, t = self._publish(arn, entries, now)
@@ -182,7 +195,7 @@ class Publisher:
             throttled |= t
         if self._pending:
             first = next(iter(self._pending.values()))
-            self.metrics.oldest_pending_at = first[0]["at"]
+            self.metrics.oldest_pending_at = first[0]["captured_at"]
         else:
             self.metrics.oldest_pending_at = None
         return progress, throttled
@@ -210,24 +223,21 @@ class Publisher:
         self.engine.write([(k, None) for k, _ in entries])
         self._forget([k for k, _ in entries])
         for _, cell in entries:
-            self.metrics.failed_total[cell[0]["n"]] += 1
+            self.metrics.failed_total[cell[0]["table"]] += 1
         log.warning("dropped %d change records: %s", len(entries), reason)
 
     def _fail_destination(self, entry: dict, reason: str) -> None:
-        table = self.dynamodb.catalog.get(entry["a"], entry["r"], entry["n"])
+        table = self.dynamodb.catalog.get(entry["account"], entry["region"], entry["table"])
         if table is None:
             return
         for d in table.kinesis_destinations:
-            if d["arn"] == entry["d"] and d["status"] in (D.ACTIVE, D.UPDATING):
+            if d["arn"] == entry["destination"] and d["status"] in (D.ACTIVE, D.UPDATING):
                 D.fail(d, reason)
                 self.dynamodb.catalog.put(table)
 
     @staticmethod
     def _record(e: dict) -> dict:
-        data = render(region=e["r"], event_id=e["id"], table_name=e["n"], keys=e["keys"], old=e["old"],
-                      new=e["new"], timestamp=e["ts"], by_ttl=e["ttl"], microseconds=e["us"],
-                      size=e.get("sz"))
-        return {"PartitionKey": partition_key(e["tid"], e["k"]), "Data": data}
+        return {"PartitionKey": e["partition_key"], "Data": e["data"]}
 
     def _publish(self, arn: str, entries: list[tuple[bytes, list]], now: float) -> tuple[bool, bool]:
         stream, problem = self._stream(arn)
@@ -241,7 +251,7 @@ class Publisher:
         dropped: list[tuple[bytes, list]] = []
         for key, cell in entries:
             e, rec = cell
-            if now - e["at"] > RETRY_HORIZON:
+            if now - e["captured_at"] > RETRY_HORIZON:
                 dropped.append((key, cell))
                 continue
             if self.chaos.reorder and key not in self._held and random.random() < self.chaos.reorder:
@@ -266,12 +276,12 @@ class Publisher:
             if "SequenceNumber" in result:
                 writes.append((key, None))
                 done.append(key)
-                published[e["n"]] += 1
+                published[e["table"]] += 1
                 if self.chaos.duplicate and random.random() < self.chaos.duplicate:
                     self._duplicates.append((now + self.chaos.delay_ms / 1000, arn, rec))
             else:
                 throttled = True
-                self.metrics.throttled_total[e["n"]] += 1
+                self.metrics.throttled_total[e["table"]] += 1
         if writes:
             self.engine.write(writes)
             plan.applied()
