@@ -184,6 +184,8 @@ class JsonLogFormatter(logging.Formatter):
     """``--log-format json``: one JSON object per line, for log shippers (Loki, ELK, CloudWatch)
     that would otherwise have to parse free text."""
 
+    converter = time.gmtime
+
     def format(self, record: logging.LogRecord) -> str:
         import orjson
 
@@ -195,13 +197,12 @@ class JsonLogFormatter(logging.Formatter):
 
 
 def configure_logging(config: Config) -> None:
-    """Plain text lines (default) or JSON lines, both in UTC, on stderr."""
+    """Plain text lines (default, local time as before) or JSON lines (UTC), on stderr."""
     handler = logging.StreamHandler()
     if config.log_format == "json":
         formatter: logging.Formatter = JsonLogFormatter()
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
                         handlers=[handler], force=True)
