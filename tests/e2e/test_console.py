@@ -209,6 +209,31 @@ def test_live_flow_shows_changes_after_boto3_writes(srv, page):
         _screenshot(page, "console-flow")
 
 
+def test_live_flow_resumes_after_its_iterators_expire(srv, page):
+    """A tab hidden for over 5 minutes holds expired iterators: the page takes new ones right
+    after the last record it showed. (The expiry answer is injected into the page's traffic.)"""
+    ddb, _kin, _arn = setup_cdc(srv, table="orders", stream="changes", shards=1)
+    _watch_flow(page, srv, "orders")
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "before"}})
+    page.wait_for_selector("tr.flow-record:has-text('before')")
+    expired = []
+
+    def expire_once(route):
+        if route.request.headers.get("x-amz-target", "").endswith(".GetRecords") and not expired:
+            expired.append(route.request)
+            return route.fulfill(status=400, content_type="application/x-amz-json-1.1", body=json.dumps(
+                {"__type": "ExpiredIteratorException", "message": "Iterator expired."}))
+        return route.continue_()
+
+    page.route(srv.endpoint + "/", expire_once)
+    while not expired:
+        page.wait_for_timeout(50)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "after"}})
+    page.wait_for_selector("tr.flow-record:has-text('after')")
+    assert expired and page.locator("tr.flow-record").count() == 2
+    assert page.is_hidden("#error")
+
+
 def test_live_flow_without_the_chart_asset(srv, page):
     """A machine without npm: the chart library is absent; the console says so and still flows."""
     ddb, _kin, _arn = setup_cdc(srv, table="orders", stream="changes", shards=1)

@@ -535,14 +535,29 @@ class ChangeFlow {
   }
 
   async readShard(shardId) {
-    const result = await api("kinesis", "GetRecords", { ShardIterator: this.iterators.get(shardId), Limit: 100 });
+    let result;
+    try {
+      result = await api("kinesis", "GetRecords", { ShardIterator: this.iterators.get(shardId), Limit: 100 });
+    } catch (error) {
+      if (error.code !== "ExpiredIteratorException") throw error;
+      return this.renewIterator(shardId); // the tab slept past the iterator's 5 minutes
+    }
+    const stats = this.perShard.get(shardId);
+    if (result.Records.length) stats.lastSequence = result.Records.at(-1).SequenceNumber;
     if (result.NextShardIterator) this.iterators.set(shardId, result.NextShardIterator);
     else this.iterators.delete(shardId); // a closed shard, read to its end
-    const stats = this.perShard.get(shardId);
     stats.window = result.Records.length;
     stats.total += result.Records.length;
     stats.millisBehind = result.MillisBehindLatest ?? 0;
     for (const record of result.Records) this.showRecord(shardId, record);
+  }
+
+  // Resume right after the last record shown (or at LATEST if none was): nothing is shown twice.
+  async renewIterator(shardId) {
+    const last = this.perShard.get(shardId).lastSequence;
+    const position = last ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: last } : { ShardIteratorType: "LATEST" };
+    const { ShardIterator } = await api("kinesis", "GetShardIterator", { StreamARN: this.streamArn, ShardId: shardId, ...position });
+    this.iterators.set(shardId, ShardIterator);
   }
 
   async readMetrics() {
