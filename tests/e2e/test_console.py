@@ -288,10 +288,19 @@ def test_auth_enforce_needs_credentials_in_the_console(enforcing, page):
     page.wait_for_selector("form#login >> text=InvalidSignatureException")
     _screenshot(page, "console-login")
 
-    page.fill("input[name=accessKey]", KEY)
+    assert page.input_value("input[name=accessKey]") == KEY  # kept; the secret is not
+    assert page.input_value("input[name=secretKey]") == ""
     page.fill("input[name=secretKey]", SECRET)
     page.click("form#login button")
     page.click("tr[data-table=secrets] a")
+    assert "signed as " + KEY in page.inner_text("#who")
+
+    page.goto(enforcing.endpoint + CONSOLE + "#/table/secrets")  # a new tab: sign in again,
+    page.evaluate("sessionStorage.clear()")                       # then land on the page asked for
+    page.reload()
+    page.fill("input[name=accessKey]", KEY)
+    page.fill("input[name=secretKey]", SECRET)
+    page.click("form#login button")
     page.click("tr.item-row:has-text('s-1')")
     item = _item_json(page)
     item["seen"] = {"BOOL": True}

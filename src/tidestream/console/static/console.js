@@ -126,17 +126,17 @@ async function route() {
   }
 }
 
-function showWho() {
+function showWho(signingIn = false) {
   const creds = credentials();
   const who = document.getElementById("who");
-  if (!creds) { who.replaceChildren("unsigned requests"); return; }
+  if (!creds) { who.replaceChildren(signingIn ? "not signed in" : "unsigned requests"); return; }
   who.replaceChildren(`signed as ${creds.accessKey} (${creds.region}) `,
     el("a", { href: "#/login", id: "sign-out", onclick: () => sessionStorage.removeItem(CREDENTIALS_KEY) }, "sign out"));
 }
 
 // ------------------------------------------------------------------ sign in (--auth enforce)
-function loginView(reason) {
-  showWho();
+function loginView(reason, previous = {}) {
+  showWho(true);
   if (!SigV4.available()) {
     return render(el("p", { class: "note" }, "This server requires signed requests, and this page cannot sign them: " +
       "the browser offers WebCrypto only on https:// or http://localhost / 127.0.0.1. Serve with --tls-cert, " +
@@ -146,9 +146,9 @@ function loginView(reason) {
     el("p", {}, "This server checks signatures (--auth enforce). Enter a key from its credentials file; " +
       "the secret stays in this tab (sessionStorage) and only signatures are sent."),
     reason ? el("p", { class: "invalid" }, reason.message) : null,
-    el("label", {}, "Access key id ", el("input", { name: "accessKey", required: true, autocomplete: "username" })),
+    el("label", {}, "Access key id ", el("input", { name: "accessKey", required: true, autocomplete: "username", value: previous.accessKey })),
     el("label", {}, "Secret access key ", el("input", { name: "secretKey", type: "password", required: true, autocomplete: "current-password" })),
-    el("label", {}, "Region ", el("input", { name: "region", value: "us-east-1", required: true })),
+    el("label", {}, "Region ", el("input", { name: "region", value: previous.region || "us-east-1", required: true })),
     el("button", { type: "submit" }, "Sign in"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -158,10 +158,11 @@ function loginView(reason) {
       await api("dynamodb", "ListTables", { Limit: 1 });
     } catch (error) {
       sessionStorage.removeItem(CREDENTIALS_KEY);
-      return loginView(error);
+      return loginView(error, { accessKey: data.accessKey, region: data.region });
     }
-    location.hash = "#/tables";
     showWho();
+    if (location.hash === "#/login") location.hash = "#/tables";
+    else route(); // back to the page that asked for a signature
   });
   render(el("h2", {}, "Sign in"), form);
 }
