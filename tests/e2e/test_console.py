@@ -169,6 +169,21 @@ def test_streams_show_shards_and_lineage(srv, page):
     _screenshot(page, "console-stream")
 
 
+def test_per_shard_throughput_counts_what_was_written(srv, page):
+    kin = srv.client("kinesis")
+    kin.create_stream(StreamName="clicks", ShardCount=2)
+    shards = [s["ShardId"] for s in kin.list_shards(StreamName="clicks")["Shards"]]
+    page.goto(srv.endpoint + CONSOLE + "#/stream/clicks")
+    page.click("#measure-throughput")
+    page.wait_for_selector("#throughput-status")
+    low_hash_key = "1"  # shard 0 holds the low half of the hash key range
+    for n in range(20):
+        kin.put_record(StreamName="clicks", PartitionKey="k", ExplicitHashKey=low_hash_key, Data=b"x" * 100)
+    page.wait_for_selector("tr[data-throughput]", timeout=30_000)
+    assert page.inner_text(f"tr[data-throughput='{shards[0]}'] .records") == "20"
+    assert page.inner_text(f"tr[data-throughput='{shards[1]}'] .records") == "0"
+
+
 def test_lease_table_shows_owners_checkpoints_and_lag(srv, page):
     """A KCL lease table (rows in KCL's schema, as Java KCL or `tidestream consume` write them)."""
     ddb, kin = srv.client("dynamodb"), srv.client("kinesis")

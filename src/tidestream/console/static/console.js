@@ -14,6 +14,7 @@ const PAGE_SIZE = 25;
 const FLOW_POLL_MS = 1000;
 const FLOW_KEEP_RECORDS = 200;
 const CHART_POINTS = 120;
+const THROUGHPUT_SECONDS = 5;
 const ATTRIBUTE_TYPES = new Set(["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"]);
 
 // ------------------------------------------------------------------ calling the server
@@ -438,12 +439,45 @@ async function streamView(name) {
     el("td", {}, shard.ParentShardId || ""), el("td", {}, shard.AdjacentParentShardId || "")));
   const consumerRows = consumers.map((c) => el("tr", {}, el("td", {}, c.ConsumerName), el("td", {}, c.ConsumerStatus),
     el("td", {}, new Date(c.ConsumerCreationTimestamp * 1000).toISOString())));
+  const throughput = el("div", { id: "throughput" });
+  const measureButton = el("button", { id: "measure-throughput", onclick: () => measureThroughput(s.StreamARN, shards, throughput, measureButton).catch(showError) },
+    `Measure per-shard throughput (${THROUGHPUT_SECONDS} s)`);
   render(el("h2", {}, "Stream ", el("span", { id: "stream-name" }, name)),
     el("p", {}, `Status ${s.StreamStatus} · ${s.StreamModeDetails?.StreamMode || "PROVISIONED"} · retention ${s.RetentionPeriodHours} h · ${s.OpenShardCount} open shards`),
     el("h3", {}, "Shards (hash ranges and lineage)"),
     tableOf(["Shard", "State", "Hash range start", "Hash range end", "Parent", "Adjacent parent"], shardRows),
+    el("h3", {}, "Per-shard throughput"), measureButton, throughput,
     el("h3", {}, "Enhanced fan-out consumers"),
     consumers.length ? tableOf(["Consumer", "Status", "Created"], consumerRows) : el("p", { class: "muted" }, "None registered."));
+}
+
+// Records and bytes written to each open shard over a few seconds, read with GetRecords from
+// LATEST like a consumer would. Measured only when asked, so an open page costs nothing.
+async function measureThroughput(streamArn, shards, target, button) {
+  button.disabled = true;
+  const open = shards.filter((shard) => !shard.SequenceNumberRange.EndingSequenceNumber);
+  const totals = new Map(open.map((shard) => [shard.ShardId, { records: 0, bytes: 0 }]));
+  const iterators = new Map();
+  for (const shard of open) {
+    const { ShardIterator } = await api("kinesis", "GetShardIterator", { StreamARN: streamArn, ShardId: shard.ShardId, ShardIteratorType: "LATEST" });
+    iterators.set(shard.ShardId, ShardIterator);
+  }
+  target.replaceChildren(el("p", { id: "throughput-status", class: "muted" }, `measuring ${open.length} open shard(s)…`));
+  for (let second = 0; second < THROUGHPUT_SECONDS; second++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await Promise.all([...iterators].map(async ([shardId, iterator]) => {
+      const result = await api("kinesis", "GetRecords", { ShardIterator: iterator, Limit: 10000 });
+      iterators.set(shardId, result.NextShardIterator);
+      const total = totals.get(shardId);
+      total.records += result.Records.length;
+      total.bytes += result.Records.reduce((sum, r) => sum + atob(r.Data).length, 0);
+    }));
+  }
+  const rows = [...totals].map(([shardId, t]) => el("tr", { "data-throughput": shardId }, el("td", {}, shardId),
+    el("td", { class: "records" }, t.records), el("td", {}, (t.records / THROUGHPUT_SECONDS).toFixed(1)),
+    el("td", {}, (t.bytes / 1024 / THROUGHPUT_SECONDS).toFixed(1))));
+  target.replaceChildren(tableOf(["Shard", `records in ${THROUGHPUT_SECONDS} s`, "records/s", "KiB/s"], rows));
+  button.disabled = false;
 }
 
 // ------------------------------------------------------------------ the live change flow
