@@ -494,8 +494,8 @@ async function flowView(tableName) {
   }
   const flow = new ChangeFlow(tableName, destination.StreamArn);
   render(flow.node);
-  await flow.start();
   stopView = () => flow.stop();
+  await flow.start();
 }
 
 class ChangeFlow {
@@ -525,6 +525,7 @@ class ChangeFlow {
   async start() {
     this.makeChart();
     await this.refreshShards("LATEST");
+    if (this.stopped) return; // the user left while the iterators were being taken
     this.timer = setInterval(() => this.tick().catch(showError), FLOW_POLL_MS);
     this.status.textContent = `watching ${this.iterators.size} shard(s), polling every ${FLOW_POLL_MS} ms`;
   }
