@@ -25,8 +25,8 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
           ".css": "text/css; charset=utf-8", ".png": "image/png"}
 #: the pages load nothing from elsewhere and may not be framed (clickjacking) or sniffed
 _PAGE_HEADERS = [
-    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' "
-                                "'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+                                "frame-ancestors 'none'; form-action 'self'"),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
