@@ -35,6 +35,10 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
                    help="seconds between TTL expiry sweeps (default 1)")
     s.add_argument("--kinesis-limits", choices=["on", "off"], default="on")
     s.add_argument("--log-level", default=d.log_level)
+    s.add_argument("--log-format", choices=["text", "json"], default=d.log_format,
+                   help="json: one JSON object per log line")
+    s.add_argument("--no-console", dest="console", action="store_false",
+                   help="do not serve the web console at /_tidestream/console")
     s.add_argument("--auth", choices=["off", "enforce"], default=d.auth,
                    help="enforce: verify SigV4 signatures against --credentials")
     s.add_argument("--credentials", default=None,
@@ -59,7 +63,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
                   region=a.region, account_id=a.account_id, durability=a.durability,
                   reset_endpoint=a.reset_endpoint, status_delay=a.status_delay,
                   ttl_interval=a.ttl_interval, kinesis_limits=a.kinesis_limits == "on",
-                  log_level=a.log_level, auth=a.auth, credentials=a.credentials,
+                  log_level=a.log_level, log_format=a.log_format, console=a.console, auth=a.auth, credentials=a.credentials,
                   tls_cert=a.tls_cert, tls_key=a.tls_key, cdc_chaos=a.cdc_chaos,
                   kms_key_file=a.kms_key_file, efo_session_seconds=a.efo_session_seconds,
                   efo_heartbeat_seconds=a.efo_heartbeat_seconds, block_cache_mb=a.block_cache_mb)

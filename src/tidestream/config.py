@@ -19,6 +19,10 @@ class Config:
     ttl_interval: float = 1.0
     kinesis_limits: bool = True
     log_level: str = "INFO"
+    #: "text" (default) or "json": one JSON object per log line
+    log_format: str = "text"
+    #: the web console at /_tidestream/console (docs/console.md)
+    console: bool = True
     #: "off": any well-formed credentials; "enforce": verify SigV4 against ``credentials``
     auth: str = "off"
     credentials: str | None = None

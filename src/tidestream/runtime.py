@@ -72,6 +72,10 @@ class Server:
         routes = {("GET", "/metrics"): AdminRoute(lambda req: Response(
             200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")]))}
         rest = self._build_lambda(engine, routes)
+        if c.console:  # imported only when on: nothing of it is on an API request's path
+            from .console import routes as console_routes
+
+            routes.update(console_routes(self.metrics, time.time))
         return Application([ddb_spec, kinesis_spec, streams_spec], engine, region=c.region, account_id=c.account_id,
                            reset=self.reset if c.reset_endpoint else None,
                            storage_name="memory" if c.in_memory else "rocksdb",
@@ -198,14 +202,41 @@ def _is_loopback(host: str) -> bool:
         return False  # a host name other than localhost may resolve to anything
 
 
+class JsonLogFormatter(logging.Formatter):
+    """``--log-format json``: one JSON object per line, for log shippers (Loki, ELK, CloudWatch)
+    that would otherwise have to parse free text."""
+
+    converter = time.gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        import orjson
+
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
+def configure_logging(config: Config) -> None:
+    """Plain text lines (default, local time as before) or JSON lines (UTC), on stderr."""
+    handler = logging.StreamHandler()
+    if config.log_format == "json":
+        formatter: logging.Formatter = JsonLogFormatter()
+    else:
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
+                        handlers=[handler], force=True)
+
+
 def run(config: Config) -> None:
     # Request parsers bound nesting (orjson: 1024 levels, cbor2: 400); the recursive validators
     # and item code must outlast that depth so hostile input is answered, never a RecursionError
     import sys
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config)
     try:
         import uvloop
 
