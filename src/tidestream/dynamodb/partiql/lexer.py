@@ -5,11 +5,20 @@ comment, an unterminated string or comment, an Ion backtick literal) is reported
 DynamoDB reports it: the "wasn't well formed" envelope with nothing after the colon.
 Every token remembers its line, column (both from 1) and length, for messages that say
 ``at <line>:<column>:<length>``.
+
+One compiled regular expression reads a whole token per step (like the expression tokenizer in
+``dynamodb/expressions/tokens.py``), so an 8 KB statement costs one regex match per token rather
+than several Python-level tests per character. Character classes follow Python's ``str``
+predicates exactly: ``\\s`` is ``isspace``, ``\\w`` is ``isalnum`` or ``_``; digits and letters
+(``isdigit``/``isalpha``, which ``re`` cannot express) are ASCII ranges plus, for a statement that
+holds other characters, exactly those of its characters that qualify.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from functools import lru_cache
+from typing import NamedTuple
 
 from .errors import not_well_formed
 
@@ -22,12 +31,27 @@ PARAM = "?"
 PUNCT = "punct"      # operators and brackets; ``text`` is the symbol
 EOF = "eof"
 
-_PUNCT = ("<<", ">>", "<>", "!=", "<=", ">=", "||", "=", "<", ">", "(", ")", "[", "]", "{", "}",
-          ",", ".", ":", ";", "*", "+", "-", "/", "%")
+# Alternatives in the order the characters are tried; longer punctuation before its prefixes.
+_TEMPLATE = r"""
+ (?P<newline>\n)
+|(?P<space>[^\S\n]+)
+|(?P<line_comment>--[^\n]*)
+|(?P<block_comment>/\*(?:.*?\*/)?)
+|(?P<string>'(?:[^']|'')*+')
+|(?P<qname>"(?:[^"]|"")*+")
+|(?P<number>(?=DIGIT|\.DIGIT)DIGIT*(?:\.(?!\.)DIGIT*)?(?:[eE][+-]?DIGIT+)?)
+|(?P<name>(?:ALPHA|[_$])[\w$]*)
+|(?P<param>\?)
+|(?P<punct><<|>>|<>|!=|<=|>=|\|\||[=<>()\[\]{},.:;*+\-/%])
+|(?P<unreadable>.)
+"""
+_new_token = tuple.__new__  # skips NamedTuple's Python-level __new__: a third of the cost per token
+_TOKEN_KINDS = {"string": STRING, "qname": QNAME, "number": NUMBER, "name": NAME,
+                "param": PARAM, "punct": PUNCT}
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A token and where it starts; a tuple because a statement of 8 KB can hold 8 K of them."""
     kind: str
     text: str
     line: int
@@ -42,91 +66,44 @@ class Token:
         return f"at {self.line}:{self.column}:{self.length}"
 
 
+@lru_cache(maxsize=64)
+def _scanner(digits: str = "", letters: str = "") -> re.Pattern[str]:
+    """The token pattern whose digit and letter classes also hold ``digits`` / ``letters``."""
+    digit = "[0-9" + re.escape(digits) + "]"
+    alpha = "[A-Za-z" + re.escape(letters) + "]"
+    return re.compile(_TEMPLATE.replace("DIGIT", digit).replace("ALPHA", alpha), re.X | re.S)
+
+
+def _scanner_for(src: str) -> re.Pattern[str]:
+    if src.isascii():
+        return _scanner()
+    extra = sorted(set(c for c in src if not c.isascii()))
+    return _scanner("".join(c for c in extra if c.isdigit()), "".join(c for c in extra if c.isalpha()))
+
+
 def tokenize(src: str) -> list[Token]:
+    """Split a statement into tokens, always ending with one EOF token."""
     out: list[Token] = []
-    i, n = 0, len(src)
+    append = out.append
     line, line_start = 1, 0
-
-    def tok(kind: str, text: str, start: int, end: int) -> None:
-        out.append(Token(kind, text, line, start - line_start + 1, end - start))
-
-    while i < n:
-        c = src[i]
-        if c == "\n":
-            line += 1
-            line_start = i + 1
-            i += 1
-            continue
-        if c.isspace():
-            i += 1
-            continue
-        if src.startswith("--", i):
-            while i < n and src[i] != "\n":
-                i += 1
-            continue
-        if src.startswith("/*", i):
-            end = src.find("*/", i + 2)
-            if end < 0:
-                raise not_well_formed("")
-            for j in range(i, end):
-                if src[j] == "\n":
-                    line += 1
-                    line_start = j + 1
-            i = end + 2
-            continue
-        if c == "'" or c == '"':
-            j = i + 1
-            buf = []
-            while True:
-                if j >= n:
-                    raise not_well_formed("")
-                if src[j] == c:
-                    if j + 1 < n and src[j + 1] == c:  # doubled quote stands for one
-                        buf.append(c)
-                        j += 2
-                        continue
-                    break
-                buf.append(src[j])
-                j += 1
-            tok(STRING if c == "'" else QNAME, "".join(buf), i, j + 1)
-            i = j + 1
-            continue
-        if c.isdigit() or (c == "." and i + 1 < n and src[i + 1].isdigit()):
-            j = i
-            while j < n and src[j].isdigit():
-                j += 1
-            if j < n and src[j] == "." and not (j + 1 < n and src[j + 1] == "."):
-                j += 1
-                while j < n and src[j].isdigit():
-                    j += 1
-            if j < n and src[j] in "eE":
-                k = j + 1
-                if k < n and src[k] in "+-":
-                    k += 1
-                if k < n and src[k].isdigit():
-                    while k < n and src[k].isdigit():
-                        k += 1
-                    j = k
-            tok(NUMBER, src[i:j], i, j)
-            i = j
-            continue
-        if c.isalpha() or c == "_" or c == "$":
-            j = i + 1
-            while j < n and (src[j].isalnum() or src[j] in "_$"):
-                j += 1
-            tok(NAME, src[i:j], i, j)
-            i = j
-            continue
-        if c == "?":
-            tok(PARAM, "?", i, i + 1)
-            i += 1
-            continue
-        for p in _PUNCT:
-            if src.startswith(p, i):
-                tok(PUNCT, p, i, i + len(p))
-                i += len(p)
-                break
-        else:
-            raise not_well_formed("")  # '#', '`' (Ion literals) and anything else unknown
-    out.append(Token(EOF, "<EOF>", line, n - line_start + 1, 0))
+    for m in _scanner_for(src).finditer(src):
+        kind, start = m.lastgroup, m.start()
+        token_kind = _TOKEN_KINDS.get(kind)  # type: ignore[arg-type]
+        if token_kind is not None:
+            text = m.group()
+            if token_kind is STRING or token_kind is QNAME:  # a doubled quote stands for one
+                text = text[1:-1].replace(text[0] * 2, text[0])
+            append(_new_token(Token, (token_kind, text, line, start - line_start + 1, m.end() - start)))
+        elif kind == "newline":
+            line, line_start = line + 1, start + 1
+        elif kind == "block_comment":
+            comment = m.group()
+            if len(comment) < 4:
+                raise not_well_formed("")  # unterminated
+            newlines = comment.count("\n")
+            if newlines:
+                line, line_start = line + newlines, start + comment.rindex("\n") + 1
+        elif kind == "unreadable":
+            raise not_well_formed("")  # '#', '`' (Ion literals), unterminated quotes, anything unknown
+    out.append(Token(EOF, "<EOF>", line, len(src) - line_start + 1, 0))
     return out
