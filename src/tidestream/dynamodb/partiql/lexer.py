@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 from .errors import not_well_formed
 
@@ -67,33 +67,67 @@ class Token(NamedTuple):
 
 
 @lru_cache(maxsize=64)
-def _scanner(digits: str = "", letters: str = "") -> re.Pattern[str]:
-    """The token pattern whose digit and letter classes also hold ``digits`` / ``letters``."""
-    digit = "[0-9" + re.escape(digits) + "]"
-    alpha = "[A-Za-z" + re.escape(letters) + "]"
-    return re.compile(_TEMPLATE.replace("DIGIT", digit).replace("ALPHA", alpha), re.X | re.S)
+def _patterns(digits: str = "", letters: str = "") -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The token pattern whose digit and letter classes also hold ``digits`` / ``letters``, and
+    its checker: a pattern that matches a whole statement exactly when every character of it
+    can be read (no unterminated quote or comment, nothing unreadable)."""
+    classes = _TEMPLATE.replace("DIGIT", "[0-9" + re.escape(digits) + "]") \
+                       .replace("ALPHA", "[A-Za-z" + re.escape(letters) + "]")
+    strict = classes.replace("|(?P<unreadable>.)\n", "") \
+                    .replace(r"/\*(?:.*?\*/)?", r"/\*.*?\*/") \
+                    .replace(r"*+\-/%]", r"*+\-%]|/(?!\*)")
+    strict = re.sub(r"\(\?P<\w+>", "(?:", strict)  # (3.11's re rejects groups in possessive repeats)
+    return re.compile(classes, re.X | re.S), re.compile("(?:" + strict + ")*+", re.X | re.S)
 
 
-def _scanner_for(src: str) -> re.Pattern[str]:
+def _patterns_for(src: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     if src.isascii():
-        return _scanner()
+        return _patterns()
     extra = sorted(set(c for c in src if not c.isascii()))
-    return _scanner("".join(c for c in extra if c.isdigit()), "".join(c for c in extra if c.isalpha()))
+    return _patterns("".join(c for c in extra if c.isdigit()), "".join(c for c in extra if c.isalpha()))
 
 
 def tokenize(src: str) -> list[Token]:
     """Split a statement into tokens, always ending with one EOF token."""
-    out: list[Token] = []
-    append = out.append
+    return list(_scan(src, _patterns_for(src)[0]))
+
+
+class TokenStream:
+    """A statement's tokens, read as the parser asks for them; past the end, the EOF token.
+
+    The constructor checks the whole statement in one regex pass (no Python per token), so a
+    lexical error is still reported before any parse error, as if every token had been read up
+    front; a statement the parser rejects early (``'?' * 8192``) then costs only the tokens it
+    looked at instead of ~8 K Token objects."""
+
+    __slots__ = ("_tokens", "_scan")
+
+    def __init__(self, src: str) -> None:
+        scanner, checker = _patterns_for(src)
+        if checker.fullmatch(src) is None:
+            raise not_well_formed("")
+        self._tokens: list[Token] = []
+        self._scan = _scan(src, scanner)
+
+    def __getitem__(self, index: int) -> Token:
+        tokens = self._tokens
+        while len(tokens) <= index:
+            if tokens and tokens[-1].kind == EOF:
+                return tokens[-1]
+            tokens.append(next(self._scan))
+        return tokens[index]
+
+
+def _scan(src: str, scanner: re.Pattern[str]) -> Iterator[Token]:
     line, line_start = 1, 0
-    for m in _scanner_for(src).finditer(src):
+    for m in scanner.finditer(src):
         kind, start = m.lastgroup, m.start()
         token_kind = _TOKEN_KINDS.get(kind)  # type: ignore[arg-type]
         if token_kind is not None:
             text = m.group()
             if token_kind is STRING or token_kind is QNAME:  # a doubled quote stands for one
                 text = text[1:-1].replace(text[0] * 2, text[0])
-            append(_new_token(Token, (token_kind, text, line, start - line_start + 1, m.end() - start)))
+            yield _new_token(Token, (token_kind, text, line, start - line_start + 1, m.end() - start))
         elif kind == "newline":
             line, line_start = line + 1, start + 1
         elif kind == "block_comment":
@@ -105,5 +139,4 @@ def tokenize(src: str) -> list[Token]:
                 line, line_start = line + newlines, start + comment.rindex("\n") + 1
         elif kind == "unreadable":
             raise not_well_formed("")  # '#', '`' (Ion literals), unterminated quotes, anything unknown
-    out.append(Token(EOF, "<EOF>", line, len(src) - line_start + 1, 0))
-    return out
+    yield Token(EOF, "<EOF>", line, len(src) - line_start + 1, 0)

@@ -141,7 +141,7 @@ def parse(text: str, parameters: Optional[list] = None) -> Statement:
 class _Parser:
     def __init__(self, text: str, params: list[AttributeValue]) -> None:
         self.text = text
-        self.toks = L.tokenize(text)
+        self.toks = L.TokenStream(text)
         self.pos = 0
         self.params = params
         self.used_params = 0
@@ -149,7 +149,7 @@ class _Parser:
 
     # tokens ---------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> L.Token:
-        return self.toks[min(self.pos + ahead, len(self.toks) - 1)]
+        return self.toks[self.pos + ahead]
 
     def next(self) -> L.Token:
         t = self.toks[self.pos]
