@@ -43,8 +43,11 @@ class ServerProcess:
             cmd += ["--data-dir", str(self.data_dir)]
         else:
             cmd += ["--in-memory"]
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        if self.log_path:
+            with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+                self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        else:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -40,7 +40,8 @@ def start_worker(endpoint: str, tmp_path: Path, stream: str, app: str, worker_id
     for name, value in options.items():
         args += [f"--{name.replace('_', '-')}", str(value)]
     stderr_path = tmp_path / f"{worker_id}.stderr"
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(stderr_path, "wb"), cwd=REPO_ROOT)
+    with open(stderr_path, "wb") as stderr:  # the child keeps its own descriptor
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, cwd=REPO_ROOT)
     return WorkerProcess(proc, worker_id, stderr_path)
 
 

@@ -239,7 +239,9 @@ def test_scope_for_wrong_service(asrv):
 def test_health_needs_no_signature(asrv):
     c = http.client.HTTPConnection("127.0.0.1", asrv.port, timeout=5)
     c.request("GET", "/_tidestream/health")
-    assert c.getresponse().status == 200
+    status = c.getresponse().status
+    c.close()
+    assert status == 200
 
 
 def _presigned_path(srv, *, expires: int = 600, headers: dict | None = None,

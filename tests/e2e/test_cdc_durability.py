@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.conftest import start_server
@@ -35,6 +36,7 @@ def _writer(client, n: int, acked: list, stop: threading.Event) -> None:
         i += 1
 
 
+@pytest.mark.slow
 def test_sigkill_loses_no_acknowledged_change(tmp_path):
     s = start_server(tmp_path)  # strict durability
     setup_cdc(s, shards=2)
@@ -66,6 +68,7 @@ def test_sigkill_loses_no_acknowledged_change(tmp_path):
         s2.stop()
 
 
+@pytest.mark.slow
 def test_chaos_duplicates_and_reorders_but_never_loses(tmp_path):
     s = start_server(tmp_path, "--cdc-chaos", "duplicate=0.3,reorder=0.3,delay-ms=30", "--durability", "relaxed")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.conftest import start_server
@@ -21,6 +22,7 @@ def _writer(client, prefix: str, acked: list, stop: threading.Event) -> None:
         i += 1
 
 
+@pytest.mark.slow
 def test_sigkill_during_writes_loses_nothing_acknowledged(tmp_path):
     s = start_server(tmp_path)  # strict durability (the default)
     ddb = s.client()

@@ -31,6 +31,7 @@ def test_root_and_health(srv):
     c.request("GET", "/_tidestream/health")
     r = c.getresponse()
     body = json.loads(r.read())
+    c.close()
     assert r.status == 200 and body["storage"] == "rocksdb" and body["version"]
 
 
@@ -39,6 +40,7 @@ def test_cors_preflight(srv):
     c.request("OPTIONS", "/", headers={"Origin": "http://x", "Access-Control-Request-Method": "POST"})
     r = c.getresponse()
     r.read()
+    c.close()
     assert r.status == 200 and r.getheader("Access-Control-Allow-Origin") == "*"
 
 

@@ -112,25 +112,27 @@ def test_put_records_mixed_and_bad_hash_key(kin):
 
 
 def test_put_records_partial_failure_when_throttled(kin):
+    """Within one call two 600 KB records exceed the shard's 1 MiB/s write budget: the second
+    one is refused, and so is everything after it (whatever the machine's speed: one call is
+    planned at one instant)."""
     make_stream(kin, "p", 1)
-    recs = [{"PartitionKey": "k", "Data": b"x"}] * 500
-    results = [kin.put_records(StreamName="p", Records=recs) for _ in range(4)]
-    assert results[0]["FailedRecordCount"] == 0
-    failed = [r for r in results if r["FailedRecordCount"]]
-    assert failed, "2,000 records within a second must exceed 1,000 records/s on one shard"
-    r = failed[0]
-    bad_recs = [x for x in r["Records"] if "ErrorCode" in x]
-    assert len(bad_recs) == r["FailedRecordCount"] and len(r["Records"]) == 500
+    recs = [{"PartitionKey": "k", "Data": b"x" * 600_000}] * 2 + [{"PartitionKey": "k", "Data": b"x"}] * 3
+    r = kin.put_records(StreamName="p", Records=recs)
+    assert r["FailedRecordCount"] == 4 and len(r["Records"]) == 5
+    assert "SequenceNumber" in r["Records"][0]
+    bad_recs = r["Records"][1:]
     assert bad_recs[0] == {"ErrorCode": "ProvisionedThroughputExceededException",
                            "ErrorMessage": f"Rate exceeded for shard shardId-000000000000 in stream p "
                                            f"under account {ACCOUNT}."}
-    # once a shard refuses, the rest of the call for it is refused too (order is kept)
-    first_bad = next(i for i, x in enumerate(r["Records"]) if "ErrorCode" in x)
-    assert all("ErrorCode" in x for x in r["Records"][first_bad:])
-    # PutRecord fails as a whole: 2 x 700 KB within a second exceed 1 MiB/s
+    # once a shard refuses, the rest of the call for it is refused too (order is kept), even
+    # records small enough to fit what is left of the budget
+    assert all(x == bad_recs[0] for x in bad_recs)
+    # PutRecord fails as a whole: ~1 MB (1,048,000 B) leaves ~0.5 KB of the 1 MiB budget, and
+    # 1,000,000 B more would need ~0.95 s of refill between the two calls
     make_stream(kin, "q", 1)
-    kin.put_record(StreamName="q", PartitionKey="k", Data=b"x" * 700_000)
-    assert fails(kin.put_record, StreamName="q", PartitionKey="k", Data=b"x" * 700_000) == (
+    assert kin.put_records(StreamName="q", Records=[{"PartitionKey": "k", "Data": b"x" * 524_000}] * 2
+                           )["FailedRecordCount"] == 0
+    assert fails(kin.put_record, StreamName="q", PartitionKey="k", Data=b"x" * 1_000_000) == (
         "ProvisionedThroughputExceededException",
         f"Rate exceeded for shard shardId-000000000000 in stream q under account {ACCOUNT}.")
 

@@ -54,6 +54,7 @@ def test_restart_keeps_streams_records_iterators_and_counters(tmp_path):
         s.stop()
 
 
+@pytest.mark.slow
 def test_sigkill_loses_no_acknowledged_record(tmp_path):
     s = start_server(tmp_path, "--kinesis-limits", "off")  # strict durability (default)
     kin = s.client("kinesis")

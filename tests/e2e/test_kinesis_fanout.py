@@ -9,7 +9,7 @@ import time
 
 import cbor2
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EventStreamError
 
 from ..conftest import start_server
 
@@ -198,17 +198,17 @@ def test_heartbeats_session_end_and_deregistration(fast):
     t0 = time.time()
     events = [ev["SubscribeToShardEvent"] for ev in _subscribe(kin, carn, {"Type": "LATEST"})]
     took = time.time() - t0
-    assert 2.3 < took < 4.0  # the session ends by itself (AWS: after 5 minutes)
+    assert took > 2.3  # the session ends by itself, not before its time (AWS: after 5 minutes)
     assert len(events) >= 5 and all(e["Records"] == [] for e in events)  # idle heartbeats
     # a deregistered consumer's live subscription ends
     stream = _subscribe(kin, carn, {"Type": "LATEST"})
     it = iter(stream)
     next(it)
     kin.deregister_stream_consumer(ConsumerARN=carn)
-    with pytest.raises(Exception) as e:
+    with pytest.raises(EventStreamError) as e:
         for _ in it:
             pass
-    assert "ResourceNotFoundException" in str(e.value)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 def test_takeover_after_five_seconds(kin):
@@ -222,7 +222,8 @@ def test_takeover_after_five_seconds(kin):
     t0 = time.time()
     for _ in it:  # the old session ends once the new one took over
         pass
-    assert time.time() - t0 < 2.0
+    # sessions last 5 minutes here: ending within a minute can only be the takeover
+    assert time.time() - t0 < 60
     assert next(iter(new))["SubscribeToShardEvent"]["Records"] == []
     new.close()
 

@@ -214,7 +214,8 @@ def start_tls_server(tmp, cert: str, key: str) -> ServerProcess:
     s = ServerProcess(free_port(), None, ["--tls-cert", cert, "--tls-key", key],
                       log_path=tmp / "server.log")
     cmd = [sys.executable, "-m", "tidestream", "serve", "--port", str(s.port), "--in-memory", *s.args]
-    s.proc = subprocess.Popen(cmd, stdout=open(s.log_path, "ab"), stderr=subprocess.STDOUT)
+    with open(s.log_path, "ab") as log:  # the child keeps its own descriptor
+        s.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     ctx = ssl.create_default_context(cafile=cert)
     deadline = time.time() + 20
     while time.time() < deadline:

@@ -632,6 +632,8 @@ def test_attribute_map_shapes():
 
 
 # -- properties ---------------------------------------------------------------------------
+# Random token soup: whatever the text, only ValidationException escapes, and what compiles
+# gives a well-formed answer. Results are checked against a model in test_expression_model.py.
 SOUP = st.lists(st.sampled_from([
     "a", "b", "#n", ":v", ":w", "status", "size", "(", ")", "[", "]", "0", "12", ",", ".", "=",
     "<>", "<", "<=", ">", ">=", "+", "-", "AND", "or", "NOT", "BETWEEN", "IN", "SET", "REMOVE",
@@ -650,9 +652,9 @@ def test_condition_soup_only_raises_validation(text):
         try:
             parsed = parse_condition(text, label)
             if label == "KeyConditionExpression":
-                compile_key_condition(parsed, NAMES, VALUES, HR)
+                assert compile_key_condition(parsed, NAMES, VALUES, HR).partition
             else:
-                compile_condition(parsed, NAMES, VALUES)(SAMPLE)
+                assert type(compile_condition(parsed, NAMES, VALUES)(SAMPLE)) is bool
         except ValidationException:
             pass
 
@@ -661,11 +663,14 @@ def test_condition_soup_only_raises_validation(text):
 @given(SOUP)
 def test_update_and_projection_soup_only_raises_validation(text):
     try:
-        compile_update(parse_update(text), NAMES, VALUES, ("pk",)).apply(SAMPLE)
+        new = compile_update(parse_update(text), NAMES, VALUES, ("pk",)).apply(SAMPLE)
+        assert new is not SAMPLE and type(new) is dict  # a new item; the old one is untouched
     except ValidationException:
         pass
+    assert SAMPLE == {"a": N("1"), "b": {"L": [S("x")]}, "m": {"M": {"a": S("y")}}}
     try:
-        compile_projection(parse_projection(text), NAMES).apply(SAMPLE)
+        projected = compile_projection(parse_projection(text), NAMES).apply(SAMPLE)
+        assert set(projected) <= set(SAMPLE)  # a projection only keeps what the item has
     except ValidationException:
         pass
 

@@ -9,7 +9,7 @@ import pytest
 
 from tidestream.config import Config
 from tidestream.context import RequestContext
-from tidestream.errors import ExpiredIteratorException, InvalidArgumentException
+from tidestream.errors import ExpiredIteratorException, InvalidArgumentException, SerializationException
 from tidestream.kinesis import iterators, sequence
 from tidestream.kinesis.retention import trim
 from tidestream.kinesis.service import build
@@ -155,7 +155,7 @@ def test_cbor_codec_round_trip():
     assert back["Data"] == b"\x00\x01" and back["N"] == 3
     assert back["T"].tag == 1 and back["T"].value == 1500
     assert body.count(b"\xc1") == 1  # tag 1 with integer milliseconds
-    with pytest.raises(Exception):
+    with pytest.raises(SerializationException):
         cbor.loads(b"\xff\xff")
 
 

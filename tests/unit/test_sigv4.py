@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -218,18 +216,6 @@ def test_canonical_request_matches_botocore(method, segments, trailing, query, h
     assert ours == expected_creq
     v = Verifier({KEY: (SECRET, ACCOUNT)}, clock=lambda: NOW)
     assert v(Request(method, wire_path, lower, body)) == (ACCOUNT, region)
-
-
-def test_verification_is_cheap(verifier):
-    req, _ = sign()
-    verifier(req)
-    n = 2000
-    t0 = time.perf_counter()
-    for _ in range(n):
-        verifier(req)
-    per_call = (time.perf_counter() - t0) / n
-    assert per_call < 200e-6, per_call  # generous bound for loaded CI machines
-
 
 # --------------------------------------------------------------------------- what a signature must cover
 

@@ -10,9 +10,7 @@ import base64
 import datetime
 import subprocess
 import sys
-import time
 
-import orjson
 import pytest
 
 from tidestream.errors import SerializationException, UnknownOperationException, ValidationException
@@ -551,40 +549,6 @@ def test_java_rendering():
     assert jstr({"k": ["v"]}) == "{k=[v]}"
     assert jstr(b"abc") == "java.nio.HeapByteBuffer[pos=0 lim=3 cap=3]"
     assert jstr(1.0) == "1.0" and jstr(1e16) == "1.0E16" and jstr(0.0001) == "1.0E-4"
-
-
-# ------------------------------------------------------------------------------------------------
-# cost
-
-
-def test_benchmark_put_item(capsys):
-    v = validator(DDB, "PutItem")
-    body = orjson.dumps({
-        "TableName": "users",
-        "Item": {"pk": {"S": "user#123"}, "sk": {"S": "profile"}, "age": {"N": "42"},
-                 "active": {"BOOL": True}, "tags": {"SS": ["a", "b"]},
-                 "addr": {"M": {"city": {"S": "Paris"}, "zip": {"N": "75001"}}},
-                 "avatar": {"B": "aGVsbG8gd29ybGQ="}},
-        "ConditionExpression": "attribute_not_exists(pk)",
-        "ReturnConsumedCapacity": "TOTAL",
-    })
-    n = 20000
-    requests = [orjson.loads(body) for _ in range(n)]
-    v(orjson.loads(body))  # compile outside the timing
-    t0 = time.perf_counter()
-    for r in requests:
-        v(r)
-    per = (time.perf_counter() - t0) / n * 1e6
-    kv = validator(KIN, "PutRecord")
-    kbody = orjson.dumps({"StreamName": "stream", "PartitionKey": "pk", "Data": "aGVsbG8gd29ybGQ="})
-    krequests = [orjson.loads(kbody) for _ in range(n)]
-    t0 = time.perf_counter()
-    for r in krequests:
-        kv(r)
-    kper = (time.perf_counter() - t0) / n * 1e6
-    with capsys.disabled():
-        print(f"\n[bench] PutItem (7 attributes) validation: {per:.2f} us/request; "
-              f"Kinesis PutRecord: {kper:.2f} us/request")
 
 
 def test_null_map_values_are_reported_like_null_list_members():

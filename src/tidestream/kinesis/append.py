@@ -59,6 +59,29 @@ def check_record_sizes(stream: Stream, entries: list[dict], single: bool) -> Non
                 f"length less than or equal to {limit}")
 
 
+class _ShardBatch:
+    """What one append does to one shard: where its records go and how far its counter moves.
+
+    Attribute reads on a ``__slots__`` class cost what the list indexing they replace did; the
+    loop in :func:`plan_append` touches one of these per record."""
+
+    __slots__ = ("counter_cell", "key_prefix", "sequence_base", "limiter", "next_counter",
+                 "ms", "shard_id", "refused", "first_counter", "bytes_accepted")
+
+    def __init__(self, counter_cell: list, key_prefix: bytes, sequence_base: int, limiter: Any,
+                 ms: int, shard_id: str) -> None:
+        self.counter_cell = counter_cell     # state.counters cell: [last counter, last ms]
+        self.key_prefix = key_prefix         # records.shard_prefix(stream, shard)
+        self.sequence_base = sequence_base   # stream/shard bits | ms bits of sequence numbers
+        self.limiter = limiter               # write limiter, or None without --kinesis-limits
+        self.next_counter = counter_cell[0]  # last counter used by this append
+        self.ms = ms                         # arrival time of every record of this append
+        self.shard_id = shard_id
+        self.refused = False                 # a record was throttled: refuse the rest too
+        self.first_counter = counter_cell[0]
+        self.bytes_accepted = 0
+
+
 class AppendPlan:
     """Writes and per-record results of an append, not yet committed."""
 
@@ -68,7 +91,7 @@ class AppendPlan:
         self.writes: list[tuple[bytes, bytes | None]] = []
         self.results: list[dict[str, Any]] = []
         self.failed = 0
-        self._touched: dict[int, list] = {}
+        self._touched: dict[int, _ShardBatch] = {}
         self._wake: Any = None
         #: ON_DEMAND write-rate tracking (state.observe_writes), called once committed
         self._observe: Any = None
@@ -77,11 +100,12 @@ class AppendPlan:
         """Call once the writes are committed: advances the in-memory shard counters (and wakes
         the stream's SubscribeToShard sessions)."""
         for t in self._touched.values():
-            t[1][0], t[1][1] = t[5], t[6]
+            t.counter_cell[0], t.counter_cell[1] = t.next_counter, t.ms
         if self._wake is not None and self._touched:
             self._wake()
         if self._observe is not None and self._touched:
-            self._observe({idx: [t[5] - t[9], t[10]] for idx, t in self._touched.items()})
+            self._observe({idx: [t.next_counter - t.first_counter, t.bytes_accepted]
+                           for idx, t in self._touched.items()})
 
 
 def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPlan:
@@ -96,13 +120,11 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
     now = state.now_ms()
     limited = state.limits.applies(stream.mode)
     sid = stream.id
-    counters = state.counters
     touched = plan._touched
     append = plan.writes.append
     res = plan.results.append
     pack = records._HDR.pack
     shift_c = sequence._SHIFT_COUNTER
-    shift_t = sequence._SHIFT_TIME
     seal = state.cipher.seal if stream.encryption != "NONE" else None
     fanout = getattr(state, "fanout", None)
     if fanout is not None:
@@ -117,34 +139,39 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
         shard = route(key)
         t = touched.get(shard.index)
         if t is None:
-            # [shard, counter cell, key prefix, sequence base, limiter, next counter, ms, shard id,
-            #  refused, first counter, bytes accepted]
-            ctr = counters[(sid, shard.index)]
-            lim = None
-            if limited:
-                lim = state.limits.shard(sid, shard.index, now / 1000)
-                lim.refill_write(now / 1000)
-            ms = now if now > ctr[1] else ctr[1]
-            t = touched[shard.index] = [shard, ctr, records.shard_prefix(sid, shard.index),
-                                        stream.base(shard) | ((ms & 0xFFFFFFFFFFFF) << shift_t),
-                                        lim, ctr[0], ms, shard.id, False, ctr[0], 0]
+            t = touched[shard.index] = _start_shard(state, stream, shard, now, limited)
         data = entry["Data"]
         if type(data) is not bytes:
             data = blob(data)
-        if limited and (t[8] or not t[4].take_write(len(data) + len(pkb))):
-            t[8] = True
+        if limited and (t.refused or not t.limiter.take_write(len(data) + len(pkb))):
+            t.refused = True
             plan.failed += 1
-            res({"ErrorCode": THROTTLED, "ErrorMessage": rate_exceeded(t[7], stream.name, stream.account)})
+            res({"ErrorCode": THROTTLED,
+                 "ErrorMessage": rate_exceeded(t.shard_id, stream.name, stream.account)})
             continue
-        c = t[5] = t[5] + 1
-        t[10] += len(data) + len(pkb)
+        c = t.next_counter = t.next_counter + 1
+        t.bytes_accepted += len(data) + len(pkb)
         if seal is None:
-            append((t[2] + c.to_bytes(8, "big"), pack(t[6], len(pkb)) + pkb + data))
+            append((t.key_prefix + c.to_bytes(8, "big"), pack(t.ms, len(pkb)) + pkb + data))
         else:
-            rkey = t[2] + c.to_bytes(8, "big")
-            append((rkey, seal(rkey, t[6], pkb, data)))
-        res({"SequenceNumber": str(t[3] | (c << shift_c)), "ShardId": t[7]})
+            rkey = t.key_prefix + c.to_bytes(8, "big")
+            append((rkey, seal(rkey, t.ms, pkb, data)))
+        res({"SequenceNumber": str(t.sequence_base | (c << shift_c)), "ShardId": t.shard_id})
     for idx, t in touched.items():
-        if t[5] != t[1][0]:
-            append((records.counter_key(sid, idx), records.encode_counter(t[5], t[6])))
+        if t.next_counter != t.counter_cell[0]:
+            append((records.counter_key(sid, idx), records.encode_counter(t.next_counter, t.ms)))
     return plan
+
+
+def _start_shard(state: Any, stream: Stream, shard: Any, now: int, limited: bool) -> _ShardBatch:
+    """The first record of an append for ``shard``: its counter, clock and write limiter."""
+    sid = stream.id
+    counter_cell = state.counters[(sid, shard.index)]
+    limiter = None
+    if limited:
+        limiter = state.limits.shard(sid, shard.index, now / 1000)
+        limiter.refill_write(now / 1000)
+    ms = now if now > counter_cell[1] else counter_cell[1]  # never behind a previous append
+    base = stream.base(shard) | ((ms & 0xFFFFFFFFFFFF) << sequence._SHIFT_TIME)
+    return _ShardBatch(counter_cell, records.shard_prefix(sid, shard.index), base, limiter, ms,
+                       shard.id)

@@ -105,63 +105,102 @@ def _distinct(errors: dict[str, str], operator: str, a, b) -> None:
 
 
 def _check(node, errors: dict[str, str]) -> None:
-    t = type(node)
-    if t is A.And or t is A.Or:
-        _check(node.left, errors)
-        _check(node.right, errors)
-    elif t is A.Not:
-        _check(node.operand, errors)
-    elif t is A.Compare:
-        _distinct(errors, node.op, node.left, node.right)
-        for operand in (node.left, node.right):
-            _check(operand, errors)
-            ot = static_type(operand)
-            if node.op in ORDERED_OPERATORS and ot is not None and ot not in ("S", "N", "B"):
-                _bad_type(errors, node.op, ot)
-    elif t is A.Between:
-        for operand in (node.operand, node.low, node.high):
-            _check(operand, errors)
-            ot = static_type(operand)
-            if ot is not None and ot not in ("S", "N", "B"):
-                _bad_type(errors, "BETWEEN", ot)
-        if type(node.low) is Const and type(node.high) is Const and "function" not in errors:
-            low, high = node.low.value, node.high.value
-            bounds = f"lower bound operand: AttributeValue: {render(low)}, " \
-                     f"upper bound operand: AttributeValue: {render(high)}"
-            if type_of(low) != type_of(high):
-                errors["function"] = ("The BETWEEN operator requires same data type for lower and "
-                                      f"upper bounds; {bounds}")
-            elif (compare(low, high) or 0) > 0:
-                errors["function"] = ("The BETWEEN operator requires upper bound to be greater than "
-                                      f"or equal to lower bound; {bounds}")
-    elif t is A.In:
-        _check(node.operand, errors)
-        for option in node.options:
-            _check(option, errors)
-    elif t is A.Call:
-        for arg in node.args:
-            _check(arg, errors)
-        name, args = node.name, node.args
-        if len(args) == 2:
-            _distinct(errors, name, args[0], args[1])
-        if name == "begins_with":
-            for arg in args:
-                at = static_type(arg)
-                if at is not None and at not in ("S", "B"):
-                    _bad_type(errors, name, at)
-                    break
-        elif name == "attribute_type":
-            at = static_type(args[1])
-            if at != "S":
-                _bad_type(errors, name, at or "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}")
-            elif args[1].value["S"] not in VALID_TYPE_NAMES:
-                errors.setdefault("function", "Invalid attribute type name found; type: "
-                                              f"{args[1].value['S']}, valid types: "
-                                              "{B,NULL,SS,BOOL,L,BS,N,NS,S,M}")
-        elif name == "size":
-            at = static_type(args[0])
-            if at in ("N", "BOOL", "NULL"):
-                _bad_type(errors, name, at)
+    """Record DynamoDB's type errors for ``node`` and its children in ``errors`` (first one wins).
+
+    Dispatches on the node type; paths and constants have nothing to check on their own."""
+    checker = _CHECKERS.get(type(node))
+    if checker is not None:
+        checker(node, errors)
+
+
+def _check_junction(node, errors: dict[str, str]) -> None:
+    _check(node.left, errors)
+    _check(node.right, errors)
+
+
+def _check_not(node: A.Not, errors: dict[str, str]) -> None:
+    _check(node.operand, errors)
+
+
+def _check_compare(node: A.Compare, errors: dict[str, str]) -> None:
+    _distinct(errors, node.op, node.left, node.right)
+    ordered = node.op in ORDERED_OPERATORS
+    for operand in (node.left, node.right):
+        _check(operand, errors)
+        ot = static_type(operand)
+        if ordered and ot is not None and ot not in ("S", "N", "B"):
+            _bad_type(errors, node.op, ot)
+
+
+def _check_between(node: A.Between, errors: dict[str, str]) -> None:
+    for operand in (node.operand, node.low, node.high):
+        _check(operand, errors)
+        ot = static_type(operand)
+        if ot is not None and ot not in ("S", "N", "B"):
+            _bad_type(errors, "BETWEEN", ot)
+    if type(node.low) is Const and type(node.high) is Const and "function" not in errors:
+        _check_bounds(node.low.value, node.high.value, errors)
+
+
+def _check_bounds(low: AttributeValue, high: AttributeValue, errors: dict[str, str]) -> None:
+    """BETWEEN with two constants: same type and low <= high, as DynamoDB checks up front."""
+    bounds = f"lower bound operand: AttributeValue: {render(low)}, " \
+             f"upper bound operand: AttributeValue: {render(high)}"
+    if type_of(low) != type_of(high):
+        errors["function"] = ("The BETWEEN operator requires same data type for lower and "
+                              f"upper bounds; {bounds}")
+    elif (compare(low, high) or 0) > 0:
+        errors["function"] = ("The BETWEEN operator requires upper bound to be greater than "
+                              f"or equal to lower bound; {bounds}")
+
+
+def _check_in(node: A.In, errors: dict[str, str]) -> None:
+    _check(node.operand, errors)
+    for option in node.options:
+        _check(option, errors)
+
+
+def _check_call(node: A.Call, errors: dict[str, str]) -> None:
+    for arg in node.args:
+        _check(arg, errors)
+    if len(node.args) == 2:
+        _distinct(errors, node.name, node.args[0], node.args[1])
+    checker = _FUNCTION_CHECKERS.get(node.name)
+    if checker is not None:
+        checker(node.args, errors)
+
+
+def _check_begins_with(args: tuple, errors: dict[str, str]) -> None:
+    for arg in args:
+        at = static_type(arg)
+        if at is not None and at not in ("S", "B"):
+            _bad_type(errors, "begins_with", at)
+            return
+
+
+def _check_attribute_type(args: tuple, errors: dict[str, str]) -> None:
+    at = static_type(args[1])
+    if at != "S":
+        _bad_type(errors, "attribute_type", at or "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}")
+    elif args[1].value["S"] not in VALID_TYPE_NAMES:
+        errors.setdefault("function", "Invalid attribute type name found; type: "
+                                      f"{args[1].value['S']}, valid types: "
+                                      "{B,NULL,SS,BOOL,L,BS,N,NS,S,M}")
+
+
+def _check_size(args: tuple, errors: dict[str, str]) -> None:
+    at = static_type(args[0])
+    if at in ("N", "BOOL", "NULL"):
+        _bad_type(errors, "size", at)
+
+
+_CHECKERS: dict[type, Callable[..., None]] = {
+    A.And: _check_junction, A.Or: _check_junction, A.Not: _check_not, A.Compare: _check_compare,
+    A.Between: _check_between, A.In: _check_in, A.Call: _check_call,
+}
+_FUNCTION_CHECKERS: dict[str, Callable[[tuple, dict[str, str]], None]] = {
+    "begins_with": _check_begins_with, "attribute_type": _check_attribute_type, "size": _check_size,
+}
 
 
 # -- compilation ---------------------------------------------------------------------------
@@ -204,70 +243,81 @@ def _ordered(fa: Getter, fb: Getter, test: Callable[[int], bool]) -> Predicate:
 
 
 def _predicate(node) -> Predicate:
-    t = type(node)
-    if t is A.And:
-        left, right = _predicate(node.left), _predicate(node.right)
-        return lambda item: left(item) and right(item)
-    if t is A.Or:
-        left, right = _predicate(node.left), _predicate(node.right)
-        return lambda item: left(item) or right(item)
-    if t is A.Not:
-        inner = _predicate(node.operand)
-        return lambda item: not inner(item)
-    if t is A.Compare:
-        fa, fb = getter(node.left), getter(node.right)
-        op = node.op
-        if op == "=":
-            def eq(item: Item) -> bool:
-                a = fa(item)
-                if a is None:
-                    return False
-                b = fb(item)
-                return b is not None and equal(a, b)
-            return eq
-        if op == "<>":
-            def ne(item: Item) -> bool:
-                a = fa(item)
-                b = fb(item)
-                return a is None or b is None or not equal(a, b)
-            return ne
-        if op == "<":
-            return _ordered(fa, fb, lambda c: c < 0)
-        if op == "<=":
-            return _ordered(fa, fb, lambda c: c <= 0)
-        if op == ">":
-            return _ordered(fa, fb, lambda c: c > 0)
-        return _ordered(fa, fb, lambda c: c >= 0)
-    if t is A.Between:
-        fx, flo, fhi = getter(node.operand), getter(node.low), getter(node.high)
+    """Compile a bound condition node into a closure, dispatching on the node type."""
+    compiler = _COMPILERS.get(type(node))
+    if compiler is None:
+        raise TypeError(f"not a condition: {node!r}")
+    return compiler(node)
 
-        def between(item: Item) -> bool:
-            x, lo, hi = fx(item), flo(item), fhi(item)
-            if x is None or lo is None or hi is None:
-                return False
-            c1 = compare(x, lo)
-            if c1 is None or c1 < 0:
-                return False
-            c2 = compare(x, hi)
-            return c2 is not None and c2 <= 0
-        return between
-    if t is A.In:
-        fx = getter(node.operand)
-        options = [getter(o) for o in node.options]
 
-        def in_(item: Item) -> bool:
-            x = fx(item)
-            if x is None:
+def _compile_and(node: A.And) -> Predicate:
+    left, right = _predicate(node.left), _predicate(node.right)
+    return lambda item: left(item) and right(item)
+
+
+def _compile_or(node: A.Or) -> Predicate:
+    left, right = _predicate(node.left), _predicate(node.right)
+    return lambda item: left(item) or right(item)
+
+
+def _compile_not(node: A.Not) -> Predicate:
+    inner = _predicate(node.operand)
+    return lambda item: not inner(item)
+
+
+_ORDER_TESTS: dict[str, Callable[[int], bool]] = {
+    "<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0,
+}
+
+
+def _compile_compare(node: A.Compare) -> Predicate:
+    fa, fb = getter(node.left), getter(node.right)
+    if node.op == "=":
+        def eq(item: Item) -> bool:
+            a = fa(item)
+            if a is None:
                 return False
-            for option in options:
-                o = option(item)
-                if o is not None and equal(x, o):
-                    return True
+            b = fb(item)
+            return b is not None and equal(a, b)
+        return eq
+    if node.op == "<>":
+        def ne(item: Item) -> bool:
+            a = fa(item)
+            b = fb(item)
+            return a is None or b is None or not equal(a, b)
+        return ne
+    return _ordered(fa, fb, _ORDER_TESTS[node.op])
+
+
+def _compile_between(node: A.Between) -> Predicate:
+    fx, flo, fhi = getter(node.operand), getter(node.low), getter(node.high)
+
+    def between(item: Item) -> bool:
+        x, lo, hi = fx(item), flo(item), fhi(item)
+        if x is None or lo is None or hi is None:
             return False
-        return in_
-    if t is A.Call:
-        return _function(node)
-    raise TypeError(f"not a condition: {node!r}")
+        c1 = compare(x, lo)
+        if c1 is None or c1 < 0:
+            return False
+        c2 = compare(x, hi)
+        return c2 is not None and c2 <= 0
+    return between
+
+
+def _compile_in(node: A.In) -> Predicate:
+    fx = getter(node.operand)
+    options = [getter(o) for o in node.options]
+
+    def in_(item: Item) -> bool:
+        x = fx(item)
+        if x is None:
+            return False
+        for option in options:
+            o = option(item)
+            if o is not None and equal(x, o):
+                return True
+        return False
+    return in_
 
 
 def _function(node: A.Call) -> Predicate:
@@ -292,3 +342,9 @@ def _function(node: A.Call) -> Predicate:
         b = fb(item)
         return b is not None and test(a, b)
     return run
+
+
+_COMPILERS: dict[type, Callable[..., Predicate]] = {
+    A.And: _compile_and, A.Or: _compile_or, A.Not: _compile_not, A.Compare: _compile_compare,
+    A.Between: _compile_between, A.In: _compile_in, A.Call: _function,
+}

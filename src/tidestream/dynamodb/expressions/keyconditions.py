@@ -127,37 +127,57 @@ def _invalid(operator: str) -> ValidationException:
     return ValidationException(f"Invalid operator used in KeyConditionExpression: {operator}")
 
 
+_INVALID_NODES = {A.Or: "OR", A.Not: "NOT", A.In: "IN"}
+
+
 def _collect(node, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]) -> None:
-    t = type(node)
-    if t is A.Or:
-        raise _invalid("OR")
-    if t is A.Not:
-        raise _invalid("NOT")
-    if t is A.In:
-        raise _invalid("IN")
-    if t is A.Compare and node.op == "<>":
-        raise _invalid("<>")
-    if t is A.And:
+    """Add each key condition of an AND tree to ``out`` as attribute -> (operator, values)."""
+    if type(node) is A.And:
         _collect(node.left, out)
         _collect(node.right, out)
         return
+    args, op = _shape(node)
+    attribute, position = _key_attribute(args, out)
+    if attribute in out:
+        raise ValidationException("KeyConditionExpressions must only contain one condition per key")
+    consts = tuple(a.value for i, a in enumerate(args) if i != position)
+    # Only a comparison can name the key on its right (BETWEEN and begins_with require it first).
+    out[attribute] = (op if position == 0 else _FLIP[op], consts)
+
+
+def _shape(node) -> tuple[tuple, str]:
+    """One condition's operands and operator (as if the key were first), raising DynamoDB's errors
+    for the forms a key condition cannot take."""
+    t = type(node)
+    invalid = _INVALID_NODES.get(t)
+    if invalid is not None:
+        raise _invalid(invalid)
+    if t is A.Compare:
+        if node.op == "<>":
+            raise _invalid("<>")
+        return (node.left, node.right), node.op
+    if t is A.Between:
+        _require_key_first(node.operand, "BETWEEN")
+        return (node.operand, node.low, node.high), "BETWEEN"
     if t is A.Call:
         if node.name in _INVALID_FUNCTIONS:
             raise _invalid(node.name)
         if node.name == "size":
             raise ValidationException("KeyConditionExpressions cannot contain nested operations")
-    if t is A.Between or (t is A.Call and node.name == "begins_with"):
-        first = node.operand if t is A.Between else node.args[0]
-        if type(first) is not A.Path:
-            operator = "BETWEEN" if t is A.Between else "begins_with"
-            raise ValidationException(f"Invalid condition in KeyConditionExpression: {operator} "
-                                      "operator must have the key attribute as its first operand")
-    if t is A.Compare:
-        args = (node.left, node.right)
-    elif t is A.Between:
-        args = (node.operand, node.low, node.high)
-    else:
-        args = node.args
+        if node.name == "begins_with":
+            _require_key_first(node.args[0], "begins_with")
+    return node.args, "BEGINS_WITH"
+
+
+def _require_key_first(first, operator: str) -> None:
+    if type(first) is not A.Path:
+        raise ValidationException(f"Invalid condition in KeyConditionExpression: {operator} "
+                                  "operator must have the key attribute as its first operand")
+
+
+def _key_attribute(args: tuple, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]
+                   ) -> tuple[str, int]:
+    """The one top-level key attribute among ``args`` and its position."""
     attribute: Optional[str] = None
     position = 0
     for i, arg in enumerate(args):
@@ -174,13 +194,4 @@ def _collect(node, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]) -> No
             _collect(arg, out)  # size(): nested operation
     if attribute is None:
         raise ValidationException("Invalid condition in KeyConditionExpression: No key attribute specified")
-    if attribute in out:
-        raise ValidationException("KeyConditionExpressions must only contain one condition per key")
-    consts = tuple(a.value for i, a in enumerate(args) if i != position)
-    if t is A.Compare:
-        op = node.op if position == 0 else _FLIP[node.op]
-    elif t is A.Between:
-        op = "BETWEEN"
-    else:
-        op = "BEGINS_WITH"
-    out[attribute] = (op, consts)
+    return attribute, position

@@ -207,61 +207,83 @@ class SelectPlan:
 
 def plan_select(state: DynamoState, ctx: RequestContext, stmt: Select, consistent: bool = False) -> SelectPlan:
     table = state.table(ctx, stmt.table)
-    index = None
-    if stmt.index is not None:
-        index = table.index(stmt.index)
-        if index is None:
-            raise validation(f"The table does not have the specified index: {stmt.index}")
-        if consistent and not index.local:
-            raise validation(MSG_CONSISTENT_GSI)
+    index = _select_index(table, stmt, consistent)
     key_schema = index.key_schema if index is not None else table.key_schema
     hash_names = [n for n, t in key_schema if t == "HASH"]
-    range_names = [n for n, t in key_schema if t == "RANGE"]
     values = stmt.values
     filt = compile_where(stmt.where, values)
     partitions = None
     if stmt.where is not None and len(hash_names) == 1:
         partitions = _partitions(stmt.where, hash_names[0], values)
-    # ORDER BY: needs a WHERE naming partitions, and only key attributes
     reverse = False
-    order = stmt.order_by
-    if order:
-        if stmt.where is None:
-            raise validation("Must have WHERE clause in the statement when using ORDER BY clause.")
-        if partitions is None:
-            raise validation("Must have at least one non-optional hash key condition in WHERE "
-                             "clause when using ORDER BY clause.")
-        names = {n for n, _ in key_schema}
-        for name, _ in order:
-            if name not in names:
-                raise validation(f"Variable reference {name} in ORDER BY clause must be part of "
-                                 "the primary key")
-        hk = hash_names[0]
-        if len(partitions) > 1 and not any(n == hk for n, _ in order):
-            raise validation("Must have hash key in ORDER BY clause when more than one hash key "
-                             "condition specified in WHERE clause.")
-        for name, desc in order:
-            if name == hk:
-                partitions = sorted(partitions, key=_SortKey)
-                if desc:
-                    partitions.reverse()
-            elif desc:
-                reverse = True
-    ranges: list[tuple[bytes, bytes]] = []
+    if stmt.order_by:
+        partitions, reverse = _apply_order(stmt, partitions, key_schema)
     if partitions is None:
-        ranges.append(state.items.index_bounds(index) if index is not None
-                      else state.items.table_bounds(table))
+        ranges = [state.items.index_bounds(index) if index is not None
+                  else state.items.table_bounds(table)]
     else:
-        types = table.attribute_types
-        sort_cond = None
-        if len(range_names) == 1:
-            sort_cond = _sort_condition(stmt.where, range_names[0], types.get(range_names[0], ""), values)
-        for pv in partitions:
-            if types.get(hash_names[0], "") not in pv:
-                continue  # a value of another type names no partition
-            kr = KeyRange(partition=[pv], sort_condition=sort_cond)
-            ranges.append(bounds(table, index, kr))
+        ranges = _partition_ranges(table, index, stmt, partitions, key_schema)
     return SelectPlan(stmt, table, index, filt, ranges, reverse, consistent, partitions)
+
+
+def _select_index(table, stmt: Select, consistent: bool):
+    """The index named in FROM (None for the table), refusing a consistent read of a GSI."""
+    if stmt.index is None:
+        return None
+    index = table.index(stmt.index)
+    if index is None:
+        raise validation(f"The table does not have the specified index: {stmt.index}")
+    if consistent and not index.local:
+        raise validation(MSG_CONSISTENT_GSI)
+    return index
+
+
+def _apply_order(stmt: Select, partitions: Optional[list], key_schema) -> tuple[list, bool]:
+    """Check ORDER BY (a WHERE naming partitions, key attributes only) and apply it: partitions
+    sorted by the hash key, and whether each partition is read backwards."""
+    order = stmt.order_by
+    if stmt.where is None:
+        raise validation("Must have WHERE clause in the statement when using ORDER BY clause.")
+    if partitions is None:
+        raise validation("Must have at least one non-optional hash key condition in WHERE "
+                         "clause when using ORDER BY clause.")
+    names = {n for n, _ in key_schema}
+    for name, _ in order:
+        if name not in names:
+            raise validation(f"Variable reference {name} in ORDER BY clause must be part of "
+                             "the primary key")
+    hk = next(n for n, t in key_schema if t == "HASH")
+    if len(partitions) > 1 and not any(n == hk for n, _ in order):
+        raise validation("Must have hash key in ORDER BY clause when more than one hash key "
+                         "condition specified in WHERE clause.")
+    reverse = False
+    for name, desc in order:
+        if name == hk:
+            partitions = sorted(partitions, key=_SortKey)
+            if desc:
+                partitions.reverse()
+        elif desc:
+            reverse = True
+    return partitions, reverse
+
+
+def _partition_ranges(table, index, stmt: Select, partitions: list, key_schema
+                      ) -> list[tuple[bytes, bytes]]:
+    """One key range per partition value of the hash key's type, narrowed by the sort condition."""
+    hash_name = next(n for n, t in key_schema if t == "HASH")
+    range_names = [n for n, t in key_schema if t == "RANGE"]
+    types = table.attribute_types
+    sort_cond = None
+    if len(range_names) == 1:
+        sort_cond = _sort_condition(stmt.where, range_names[0], types.get(range_names[0], ""),
+                                    stmt.values)
+    ranges: list[tuple[bytes, bytes]] = []
+    for pv in partitions:
+        if types.get(hash_name, "") not in pv:
+            continue  # a value of another type names no partition
+        kr = KeyRange(partition=[pv], sort_condition=sort_cond)
+        ranges.append(bounds(table, index, kr))
+    return ranges
 
 
 class _SortKey:

@@ -141,7 +141,7 @@ def parse(text: str, parameters: Optional[list] = None) -> Statement:
 class _Parser:
     def __init__(self, text: str, params: list[AttributeValue]) -> None:
         self.text = text
-        self.toks = L.tokenize(text)
+        self.toks = L.TokenStream(text)
         self.pos = 0
         self.params = params
         self.used_params = 0
@@ -149,7 +149,7 @@ class _Parser:
 
     # tokens ---------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> L.Token:
-        return self.toks[min(self.pos + ahead, len(self.toks) - 1)]
+        return self.toks[self.pos + ahead]
 
     def next(self) -> L.Token:
         t = self.toks[self.pos]
@@ -258,69 +258,80 @@ class _Parser:
 
     def select(self) -> Select:
         self.expect_kw("SELECT")
-        projection: Optional[list[tuple[tuple, str]]]
-        if self.accept_punct("*"):
-            projection = None
-            if self.at_punct(","):
-                raise validation(MSG_STAR_AND_OTHERS)
-        else:
-            projection = []
-            seen: set[str] = set()
-            while True:
-                if self.at_punct("*"):
-                    raise validation(MSG_STAR_AND_OTHERS)
-                t = self.peek()
-                if t.kind == L.NAME and self.at_punct("(", ahead=1):
-                    raise validation(f"Unexpected path component {t.at()}")
-                if t.kind not in (L.NAME, L.QNAME) or (t.kind == L.NAME and t.text.upper() in RESERVED):
-                    raise self.unexpected()
-                path = self.path()
-                name = _output_name(path)
-                if name in seen:
-                    raise validation(f"Duplicate identifiers in select clause: {name}")
-                seen.add(name)
-                projection.append((path.elements, name))
-                if self.accept_kw("AS"):
-                    raise validation(MSG_ALIASING)
-                if not self.accept_punct(","):
-                    break
+        projection = self.projection()
         if not self.at_kw("FROM"):
             raise self.unexpected()
         self.next()
         if self.peek().kind == L.EOF:
             raise not_well_formed("Unexpected term")
         table = self.table_name()
-        index = None
-        if self.accept_punct("."):
-            t = self.next()
-            if t.kind not in (L.NAME, L.QNAME) or (t.kind == L.NAME and t.text.upper() in RESERVED):
-                raise validation("Invalid path dot component in this operation, expecting either "
-                                 "an IDENTIFIER or STAR.")
-            index = t.text
-            if self.at_punct("."):
-                raise validation("A path may contain at most 2 components in the FROM clause")
+        index = self.index_name()
         self.no_alias()
         where = None
         if self.accept_kw("WHERE"):
             where = self.condition()
-        order: list[tuple[str, bool]] = []
-        if self.at_kw("ORDER") and self.at_kw("BY", ahead=1):
-            self.pos += 2
-            while True:
-                t = self.next()
-                if t.kind not in (L.NAME, L.QNAME):
-                    raise self.unexpected()
-                desc = False
-                if self.accept_kw("DESC"):
-                    desc = True
-                else:
-                    self.accept_kw("ASC")
-                order.append((t.text, desc))
-                if not self.accept_punct(","):
-                    break
+        order = self.order_by()
         if self.at_kw("LIMIT"):
             raise validation("Unsupported clause: LIMIT")
         return Select(table, index, projection, where, order)
+
+    def projection(self) -> Optional[list[tuple[tuple, str]]]:
+        """SELECT's list of (path elements, output name); None for ``*``."""
+        if self.accept_punct("*"):
+            if self.at_punct(","):
+                raise validation(MSG_STAR_AND_OTHERS)
+            return None
+        projection: list[tuple[tuple, str]] = []
+        seen: set[str] = set()
+        while True:
+            if self.at_punct("*"):
+                raise validation(MSG_STAR_AND_OTHERS)
+            t = self.peek()
+            if t.kind == L.NAME and self.at_punct("(", ahead=1):
+                raise validation(f"Unexpected path component {t.at()}")
+            if t.kind not in (L.NAME, L.QNAME) or (t.kind == L.NAME and t.text.upper() in RESERVED):
+                raise self.unexpected()
+            path = self.path()
+            name = _output_name(path)
+            if name in seen:
+                raise validation(f"Duplicate identifiers in select clause: {name}")
+            seen.add(name)
+            projection.append((path.elements, name))
+            if self.accept_kw("AS"):
+                raise validation(MSG_ALIASING)
+            if not self.accept_punct(","):
+                return projection
+
+    def index_name(self) -> Optional[str]:
+        """The ``."index"`` after a table name in FROM, if any."""
+        if not self.accept_punct("."):
+            return None
+        t = self.next()
+        if t.kind not in (L.NAME, L.QNAME) or (t.kind == L.NAME and t.text.upper() in RESERVED):
+            raise validation("Invalid path dot component in this operation, expecting either "
+                             "an IDENTIFIER or STAR.")
+        if self.at_punct("."):
+            raise validation("A path may contain at most 2 components in the FROM clause")
+        return t.text
+
+    def order_by(self) -> list[tuple[str, bool]]:
+        """ORDER BY's (attribute, descending) pairs; empty without the clause."""
+        order: list[tuple[str, bool]] = []
+        if not (self.at_kw("ORDER") and self.at_kw("BY", ahead=1)):
+            return order
+        self.pos += 2
+        while True:
+            t = self.next()
+            if t.kind not in (L.NAME, L.QNAME):
+                raise self.unexpected()
+            desc = False
+            if self.accept_kw("DESC"):
+                desc = True
+            else:
+                self.accept_kw("ASC")
+            order.append((t.text, desc))
+            if not self.accept_punct(","):
+                return order
 
     def insert(self) -> Insert:
         self.expect_kw("INSERT")
@@ -651,6 +662,7 @@ class _Parser:
 
     # literals -------------------------------------------------------------------------
     def literal(self, where: str, top_level: bool = False) -> AttributeValue:
+        """One PartiQL value; ``where`` names its place (``root``, ``root.a[0]``) for messages."""
         t = self.peek()
         if t.kind == L.STRING:
             self.next()
@@ -659,63 +671,79 @@ class _Parser:
             self.next()
             return self.take_param()
         if t.kind == L.NUMBER or self.at_punct("-", "+"):
-            sign = ""
-            if self.at_punct("-", "+"):
-                sign = "-" if self.next().text == "-" else ""
-                if self.peek().kind != L.NUMBER:
-                    raise self.unexpected()
-            return {"N": _number(sign + self.next().text, where)}
+            return self.number_literal(where)
         if t.kind == L.NAME:
-            word = t.text.upper()
-            if word in ("TRUE", "FALSE"):
-                self.next()
-                return {"BOOL": word == "TRUE"}
-            if word == "NULL":
-                self.next()
-                return {"NULL": True}
-            if word == "MISSING":
-                raise validation(MSG_MISSING_COMPARE)
-            if self.at_punct("(", ahead=1):
-                raise validation(f"Unsupported data type: {t.text.lower()} under key {where} {t.at()}")
-            raise self.unexpected()
+            return self.word_literal(t, where)
         if self.accept_punct("["):
-            out = []
-            if not self.at_punct("]"):
-                while True:
-                    out.append(self.literal(f"{where}[{len(out)}]"))
-                    if not self.accept_punct(","):
-                        break
-            self.expect_punct("]")
-            return {"L": out}
+            return self.list_literal(where)
         if self.accept_punct("{"):
-            m: dict[str, AttributeValue] = {}
-            if not self.at_punct("}"):
-                while True:
-                    k = self.next()
-                    if k.kind not in (L.STRING, L.QNAME):
-                        if k.kind == L.PARAM:
-                            raise validation(f"Tuple keys must be of type String. Actual type: "
-                                             f"PARAMETER under {where}")
-                        self.pos -= 1
-                        raise self.unexpected()
-                    self.expect_punct(":")
-                    if k.text in m:
-                        raise validation(f"Duplicate keys in tuple. Key: {k.text} under {where}")
-                    m[k.text] = self.literal(where if top_level else f"{where}.{k.text}")
-                    if not self.accept_punct(","):
-                        break
-            self.expect_punct("}")
-            return {"M": m}
+            return self.map_literal(where, top_level)
         if self.accept_punct("<<"):
-            members = []
-            if not self.at_punct(">>"):
-                while True:
-                    members.append(self.literal(where))
-                    if not self.accept_punct(","):
-                        break
-            self.expect_punct(">>")
-            return _bag(members)
+            return self.bag_literal(where)
         raise self.unexpected()
+
+    def number_literal(self, where: str) -> AttributeValue:
+        sign = ""
+        if self.at_punct("-", "+"):
+            sign = "-" if self.next().text == "-" else ""
+            if self.peek().kind != L.NUMBER:
+                raise self.unexpected()
+        return {"N": _number(sign + self.next().text, where)}
+
+    def word_literal(self, t: L.Token, where: str) -> AttributeValue:
+        """TRUE, FALSE or NULL; any other word is an error DynamoDB words by what it looks like."""
+        word = t.text.upper()
+        if word in ("TRUE", "FALSE"):
+            self.next()
+            return {"BOOL": word == "TRUE"}
+        if word == "NULL":
+            self.next()
+            return {"NULL": True}
+        if word == "MISSING":
+            raise validation(MSG_MISSING_COMPARE)
+        if self.at_punct("(", ahead=1):
+            raise validation(f"Unsupported data type: {t.text.lower()} under key {where} {t.at()}")
+        raise self.unexpected()
+
+    def list_literal(self, where: str) -> AttributeValue:
+        out = []
+        if not self.at_punct("]"):
+            while True:
+                out.append(self.literal(f"{where}[{len(out)}]"))
+                if not self.accept_punct(","):
+                    break
+        self.expect_punct("]")
+        return {"L": out}
+
+    def map_literal(self, where: str, top_level: bool) -> AttributeValue:
+        m: dict[str, AttributeValue] = {}
+        if not self.at_punct("}"):
+            while True:
+                k = self.next()
+                if k.kind not in (L.STRING, L.QNAME):
+                    if k.kind == L.PARAM:
+                        raise validation(f"Tuple keys must be of type String. Actual type: "
+                                         f"PARAMETER under {where}")
+                    self.pos -= 1
+                    raise self.unexpected()
+                self.expect_punct(":")
+                if k.text in m:
+                    raise validation(f"Duplicate keys in tuple. Key: {k.text} under {where}")
+                m[k.text] = self.literal(where if top_level else f"{where}.{k.text}")
+                if not self.accept_punct(","):
+                    break
+        self.expect_punct("}")
+        return {"M": m}
+
+    def bag_literal(self, where: str) -> AttributeValue:
+        members = []
+        if not self.at_punct(">>"):
+            while True:
+                members.append(self.literal(where))
+                if not self.accept_punct(","):
+                    break
+        self.expect_punct(">>")
+        return _bag(members)
 
 
 # ---------------------------------------------------------------------------- helpers
