@@ -19,6 +19,7 @@ import cbor2
 
 from ..storage.engine import Engine
 from ..storage.keys import bucket, encode_component, prefix_end
+from .pitr import forget as forget_history, history_write
 from .tables import INDEX, ITEMS, STATS, Index, Table
 
 Item = dict[str, dict[str, Any]]
@@ -162,6 +163,8 @@ class ItemStore:
         deltas: dict[int, list] = {}
         for ch in changes:
             self._change_writes(ch, writes, deltas)
+            if ch.table.pitr:  # point-in-time recovery: the old image, in the same batch
+                writes.append(history_write(ch, now))
         for owner, count, size in deltas.values():
             writes.append((STATS + _uid(owner.uid),
                            struct.pack(">qq", owner.item_count + count, owner.size_bytes + size)))
@@ -224,6 +227,7 @@ class ItemStore:
             self.engine.delete_range(s, e)
         self.engine.write([(STATS + _uid(table.uid), None)]
                           + [(STATS + _uid(ix.uid), None) for ix in table.indexes])
+        forget_history(self.engine, table)
 
     def drop_index(self, ix: Index) -> None:
         s, e = self.index_bounds(ix)
