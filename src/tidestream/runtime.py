@@ -72,11 +72,26 @@ class Server:
         routes = {("GET", "/metrics"): AdminRoute(lambda req: Response(
             200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")]))}
         return Application([ddb_spec, kinesis_spec, streams_spec], engine, region=c.region, account_id=c.account_id,
+                           query=self._sts_endpoint(verifier),
                            reset=self.reset if c.reset_endpoint else None,
                            storage_name="memory" if c.in_memory else "rocksdb",
                            validator=validator, authenticator=verifier,
                            admin_authenticator=verifier.admin if verifier else None,
                            admin_routes=routes)
+
+    def _sts_endpoint(self, verifier) -> Callable:
+        """STS over the Query protocol; issued keys verify under ``--auth enforce``."""
+        from .http.query import QueryEndpoint
+        from .sts.service import StsService
+
+        self.sts = StsService(verifier.credentials if verifier is not None else None)
+        authenticator = None
+        if verifier is not None:
+            def authenticator(req):
+                return verifier.verify(req, "sts", "Request is missing Authentication Token")
+        return QueryEndpoint("sts", self.sts.operations, region=self.config.region,
+                             account_id=self.config.account_id, authenticator=authenticator,
+                             before=self.sts.expire)
 
     def _stream_problem(self, arn: str) -> str | None:
         """None if a Kinesis stream ARN names an existing stream, else why not."""
@@ -129,7 +144,8 @@ class Server:
         from .dynamodb.ttl import sweeper
 
         tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
-                 asyncio.ensure_future(self.publisher.run(self.stopping))]
+                 asyncio.ensure_future(self.publisher.run(self.stopping)),
+                 asyncio.ensure_future(self.sts.expiry(self.stopping))]
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
         where = "memory" if c.in_memory else os.path.abspath(c.data_dir)

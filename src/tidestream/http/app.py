@@ -23,6 +23,7 @@ from ..service import ServiceSpec, Streaming
 from ..storage.engine import StorageError
 from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
 from .messages import Deferred, Request, Response
+from .query import is_query_request
 
 log = logging.getLogger("tidestream")
 
@@ -104,7 +105,10 @@ class Application:
                  validator: Callable[[str, str, bool], Callable[[dict], dict]] | None = None,
                  authenticator: Callable[[Request], tuple[str, str] | None] | None = None,
                  admin_authenticator: Callable[[Request], tuple[str, str]] | None = None,
-                 admin_routes: dict[tuple[str, str], AdminRoute] | None = None) -> None:
+                 admin_routes: dict[tuple[str, str], AdminRoute] | None = None,
+                 query: Callable[[Request], Response] | None = None) -> None:
+        #: the Query-protocol endpoint (STS): form-encoded POSTs without X-Amz-Target
+        self.query = query
         self.by_prefix = {s.target_prefix: s for s in services}
         self.engine = engine
         self.region = region
@@ -133,6 +137,8 @@ class Application:
                     await r.future
                     return r.response
                 return await r
+            if self.query is not None and is_query_request(req):
+                return self.query(req)
             return self._service_error(None, AwsError("", code="UnknownOperationException"),
                                        uuid4_text())
         path = req.path.split("?", 1)[0]
