@@ -40,6 +40,8 @@ class Index:
     #: entries in the index and their total size (kept by the item store, like the table's)
     item_count: int = 0
     size_bytes: int = 0
+    #: items a backfill left out because their key values exceed the index's key limits
+    key_violations: int = 0
 
     @property
     def hash_keys(self) -> list[str]:
