@@ -191,7 +191,7 @@ class ItemStore:
         writes.append((ch.key, None if new is None else cbor2.dumps(new)))
         for ix in t.indexes:
             ok = self.index_key(t, ix, old) if old is not None else None
-            if ok is not None and ix.key_violations and not fits_index_key_limits(
+            if ok is not None and t.index_key_violations and not fits_index_key_limits(
                     old, ix.key_schema, t.attribute_types):
                 ok = None  # left out by the backfill: there is no entry to remove
             nk = self.index_key(t, ix, new) if new is not None else None
@@ -260,4 +260,6 @@ class ItemStore:
                 batch = []
         batch.append((STATS + _uid(ix.uid), struct.pack(">qq", count, size)))
         self.engine.write(batch)
-        ix.item_count, ix.size_bytes, ix.key_violations = count, size, violations
+        ix.item_count, ix.size_bytes = count, size
+        if violations:
+            table.index_key_violations[ix.uid] = violations

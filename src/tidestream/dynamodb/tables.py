@@ -40,8 +40,6 @@ class Index:
     #: entries in the index and their total size (kept by the item store, like the table's)
     item_count: int = 0
     size_bytes: int = 0
-    #: items a backfill left out because their key values exceed the index's key limits
-    key_violations: int = 0
 
     @property
     def hash_keys(self) -> list[str]:
@@ -98,6 +96,8 @@ class Table:
     restore_summary: dict[str, Any] = field(default_factory=dict)
     #: resource policies by resource ARN (the table's or its stream's): {"Policy", "RevisionId"}
     policies: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: index uid -> items its backfill left out (key values over the index key limits)
+    index_key_violations: dict[int, int] = field(default_factory=dict)
 
     # derived --------------------------------------------------------------------------------
     @property

@@ -92,7 +92,7 @@ def _restored_indexes(state: DynamoState, t: Table, p: dict, ctx: RequestContext
             elif not ix.read_capacity:
                 ix.read_capacity, ix.write_capacity = t.read_capacity, t.write_capacity
     for ix in t.indexes:
-        ix.item_count = ix.size_bytes = ix.key_violations = 0
+        ix.item_count = ix.size_bytes = 0
         ix.status, ix.backfilling = "ACTIVE", False
 
 
