@@ -107,3 +107,14 @@ def test_policy_survives_restart_and_goes_with_the_table(tmp_path):
         assert _err(e)[0] == "PolicyNotFoundException"
     finally:
         s.stop()
+
+
+def test_create_table_with_resource_policy(ddb):
+    arn = "arn:aws:dynamodb:us-east-1:000000000000:table/born"
+    with pytest.raises(ClientError) as e:
+        make_table(ddb, "born", ResourcePolicy="{not json")
+    assert _err(e)[0] == "ValidationException"
+    assert ddb.list_tables()["TableNames"] == []  # refused before anything was written
+    make_table(ddb, "born", ResourcePolicy=_policy(arn))
+    got = ddb.get_resource_policy(ResourceArn=arn)
+    assert got["Policy"] == _policy(arn) and got["RevisionId"].isdigit()

@@ -103,6 +103,13 @@ def _undo(table: Table, arn: str, previous: dict[str, str] | None) -> None:
         table.policies[arn] = previous
 
 
+def attach_at_creation(table: Table, policy: str) -> None:
+    """CreateTable's ``ResourcePolicy``: checked like PutResourcePolicy's, before the table
+    is written."""
+    _check_document(policy)
+    table.policies[table.arn] = {"Policy": policy, "RevisionId": _next_revision(None)}
+
+
 @operation("GetResourcePolicy")
 def get_resource_policy(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     arn = p["ResourceArn"]
