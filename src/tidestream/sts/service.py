@@ -85,7 +85,7 @@ class StsService:
     def _issue(self, account: str, duration: int, arn: str, user_id: str) -> Session:
         self.expire()
         token = base64.b64encode(b"tidestream" + secrets.token_bytes(150)).decode()
-        s = Session(access_key="ASIA" + _random(_UPPER, 16), secret=secrets.token_urlsafe(30)[:40],
+        s = Session(access_key="ASIA" + _random(_UPPER, 16), secret=base64.b64encode(secrets.token_bytes(30)).decode(),
                     token=token, account=account, expires=self.clock() + duration, arn=arn,
                     user_id=user_id)
         self.sessions[s.access_key] = s
