@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .config import Config
 from .http.app import AdminRoute, Application
@@ -16,6 +16,10 @@ from .http.server import serve
 from .storage.datadir import DataDir, DataDirError
 from .storage.engine import RocksEngine, StorageError
 from .storage.recovery import open_checked
+
+if TYPE_CHECKING:
+    from .http.query import QueryEndpoint
+    from .http.sigv4 import Verifier
 
 log = logging.getLogger("tidestream")
 
@@ -79,16 +83,16 @@ class Server:
                            admin_authenticator=verifier.admin if verifier else None,
                            admin_routes=routes)
 
-    def _sts_endpoint(self, verifier) -> Callable:
+    def _sts_endpoint(self, verifier: "Verifier | None") -> "QueryEndpoint":
         """STS over the Query protocol; issued keys verify under ``--auth enforce``."""
+        from functools import partial
+
         from .http.query import QueryEndpoint
         from .sts.service import StsService
 
         self.sts = StsService(verifier.credentials if verifier is not None else None)
-        authenticator = None
-        if verifier is not None:
-            def authenticator(req):
-                return verifier.verify(req, "sts", "Request is missing Authentication Token")
+        authenticator = None if verifier is None else partial(
+            verifier.verify, service="sts", missing_text="Request is missing Authentication Token")
         return QueryEndpoint("sts", self.sts.operations, region=self.config.region,
                              account_id=self.config.account_id, authenticator=authenticator,
                              before=self.sts.expire)
