@@ -145,3 +145,13 @@ def test_backup_and_restored_table_survive_restart(tmp_path):
         assert ddb.scan(TableName="again", Select="COUNT")["Count"] == 30
     finally:
         s.stop()
+
+
+def test_restore_with_a_bad_override_creates_nothing(ddb):
+    make_table(ddb, "ppr")
+    arn = ddb.create_backup(TableName="ppr", BackupName="bak")["BackupDetails"]["BackupArn"]
+    with pytest.raises(ClientError) as e:
+        ddb.restore_table_from_backup(TargetTableName="prov", BackupArn=arn, BillingModeOverride="PROVISIONED")
+    assert _err(e) == ("ValidationException", "One or more parameter values were invalid: ReadCapacityUnits "
+                       "and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+    assert ddb.list_tables()["TableNames"] == ["ppr"]
