@@ -145,11 +145,13 @@ class Server:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stopping.set)
+        from .dynamodb.pitr import pruner as pitr_pruner
         from .dynamodb.ttl import sweeper
 
         tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
                  asyncio.ensure_future(self.publisher.run(self.stopping)),
-                 asyncio.ensure_future(self.sts.expiry(self.stopping))]
+                 asyncio.ensure_future(self.sts.expiry(self.stopping)),
+                 asyncio.ensure_future(pitr_pruner(self.dynamodb, self.stopping))]
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
         where = "memory" if c.in_memory else os.path.abspath(c.data_dir)

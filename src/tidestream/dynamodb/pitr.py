@@ -14,21 +14,29 @@ dropped when continuous backups are turned off or the table is deleted.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import struct
+import time
 from typing import TYPE_CHECKING, Iterator
 
 import cbor2
 
-from ..storage.engine import Engine
+from ..storage.engine import Engine, StorageError, StorageTrouble
 from ..storage.keys import prefix_end
 
 if TYPE_CHECKING:
     from .itemstore import Change, ItemStore
+    from .state import DynamoState
     from .tables import Table
+
+log = logging.getLogger("tidestream")
 
 PITR_LOG = b"\x08"
 DAY = 86400.0
+#: seconds between prunes of history older than the recovery period
+PRUNE_INTERVAL = 3600.0
 _sequence = itertools.count()
 
 
@@ -82,3 +90,22 @@ def items_at(items: "ItemStore", table: "Table", moment: float) -> Iterator[dict
     for old in before.values():
         if old is not None:
             yield old
+
+
+async def pruner(state: "DynamoState", stopping: asyncio.Event, interval: float = PRUNE_INTERVAL) -> None:
+    """Prune every PITR table's history hourly, so the disk holds RecoveryPeriodInDays of it."""
+    trouble = StorageTrouble(log, "point-in-time history pruning")
+    while not stopping.is_set():
+        try:
+            await asyncio.wait_for(stopping.wait(), interval)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            now = time.time()
+            for table in state.catalog.all():
+                if table.pitr:
+                    prune(state.engine, table, now)
+            trouble.ok()
+        except StorageError as err:  # a full disk or corruption: the next round retries
+            trouble.failed(err)
