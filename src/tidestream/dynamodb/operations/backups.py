@@ -202,7 +202,9 @@ def _description(b: Backup) -> dict[str, Any]:
 def create_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     t = _source_table(state, ctx, p["TableName"])
     b = state.backups.create(t, p["BackupName"], time.time())
-    return {"BackupDetails": _details(b)}
+    # AWS answers CREATING and finishes later (as CreateTable answers CREATING); the copy here
+    # is already complete, so DescribeBackup and ListBackups show AVAILABLE at once
+    return {"BackupDetails": {**_details(b), "BackupStatus": "CREATING"}}
 
 
 @operation("DescribeBackup")
