@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .config import Config
 from .http.app import AdminRoute, Application
@@ -16,6 +16,10 @@ from .http.server import serve
 from .storage.datadir import DataDir, DataDirError
 from .storage.engine import RocksEngine, StorageError
 from .storage.recovery import open_checked
+
+if TYPE_CHECKING:
+    from .http.query import QueryEndpoint
+    from .http.sigv4 import Verifier
 
 log = logging.getLogger("tidestream")
 
@@ -77,6 +81,7 @@ class Server:
 
             routes.update(console_routes(self.metrics, time.time))
         return Application([ddb_spec, kinesis_spec, streams_spec], engine, region=c.region, account_id=c.account_id,
+                           query=self._sts_endpoint(verifier),
                            reset=self.reset if c.reset_endpoint else None,
                            storage_name="memory" if c.in_memory else "rocksdb",
                            validator=validator, authenticator=verifier,
@@ -92,6 +97,20 @@ class Server:
                                           self.data_dir.path if self.data_dir else None)
         routes[("GET", CODE_PATH)] = AdminRoute(self.lambda_.serve_code, signed=False)
         return [(spec, RestJsonRouter("lambda"))]
+
+    def _sts_endpoint(self, verifier: "Verifier | None") -> "QueryEndpoint":
+        """STS over the Query protocol; issued keys verify under ``--auth enforce``."""
+        from functools import partial
+
+        from .http.query import QueryEndpoint
+        from .sts.service import StsService
+
+        self.sts = StsService(verifier.credentials if verifier is not None else None)
+        authenticator = None if verifier is None else partial(
+            verifier.verify, service="sts", missing_text="Request is missing Authentication Token")
+        return QueryEndpoint("sts", self.sts.operations, region=self.config.region,
+                             account_id=self.config.account_id, authenticator=authenticator,
+                             before=self.sts.expire)
 
     def _stream_problem(self, arn: str) -> str | None:
         """None if a Kinesis stream ARN names an existing stream, else why not."""
@@ -142,10 +161,13 @@ class Server:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stopping.set)
+        from .dynamodb.pitr import pruner as pitr_pruner
         from .dynamodb.ttl import sweeper
 
         tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
-                 asyncio.ensure_future(self.publisher.run(self.stopping))]
+                 asyncio.ensure_future(self.publisher.run(self.stopping)),
+                 asyncio.ensure_future(self.sts.expiry(self.stopping)),
+                 asyncio.ensure_future(pitr_pruner(self.dynamodb, self.stopping))]
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.lambda_.background_tasks(self.stopping))

@@ -86,6 +86,8 @@ def describe_table(table: Table, *, deleting: bool = False,
             d["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": t.stream_view_type}
         d["LatestStreamLabel"] = t.stream_label
         d["LatestStreamArn"] = t.stream_arn
+    if t.restore_summary:  # a restored table; the restore is done once the table is ACTIVE
+        d["RestoreSummary"] = {**t.restore_summary, "RestoreInProgress": t.status == "CREATING"}
     if t.sse:
         d["SSEDescription"] = dict(t.sse)
     if t.table_class:

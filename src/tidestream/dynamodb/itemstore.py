@@ -19,6 +19,8 @@ import cbor2
 
 from ..storage.engine import Engine
 from ..storage.keys import bucket, encode_component, prefix_end
+from .keys import fits_index_key_limits
+from .pitr import forget as forget_history, history_write
 from .tables import INDEX, ITEMS, STATS, Index, Table
 
 Item = dict[str, dict[str, Any]]
@@ -162,6 +164,8 @@ class ItemStore:
         deltas: dict[int, list] = {}
         for ch in changes:
             self._change_writes(ch, writes, deltas)
+            if ch.table.pitr:  # point-in-time recovery: the old image, in the same batch
+                writes.append(history_write(ch, now))
         for owner, count, size in deltas.values():
             writes.append((STATS + _uid(owner.uid),
                            struct.pack(">qq", owner.item_count + count, owner.size_bytes + size)))
@@ -187,6 +191,9 @@ class ItemStore:
         writes.append((ch.key, None if new is None else cbor2.dumps(new)))
         for ix in t.indexes:
             ok = self.index_key(t, ix, old) if old is not None else None
+            if ok is not None and t.index_key_violations and not fits_index_key_limits(
+                    old, ix.key_schema, t.attribute_types):
+                ok = None  # left out by the backfill: there is no entry to remove
             nk = self.index_key(t, ix, new) if new is not None else None
             if ok is not None and ok != nk:
                 writes.append((ok, None))
@@ -224,6 +231,7 @@ class ItemStore:
             self.engine.delete_range(s, e)
         self.engine.write([(STATS + _uid(table.uid), None)]
                           + [(STATS + _uid(ix.uid), None) for ix in table.indexes])
+        forget_history(self.engine, table)
 
     def drop_index(self, ix: Index) -> None:
         s, e = self.index_bounds(ix)
@@ -231,12 +239,17 @@ class ItemStore:
         self.engine.write([(STATS + _uid(ix.uid), None)])
 
     def backfill(self, table: Table, ix: Index) -> None:
-        """Index every existing item (for a GSI added by UpdateTable)."""
+        """Index every existing item (for a GSI added by UpdateTable). Items whose index key
+        values exceed the key size limits are left out of the index, as DynamoDB's backfill
+        does (it reports them as index key violations)."""
         start, end = self.table_bounds(table)
         batch: list[tuple[bytes, bytes | None]] = []
-        count = size = 0
+        count = size = violations = 0
         for _, item in self.scan_range(start, end):
             k = self.index_key(table, ix, item)
+            if k is not None and not fits_index_key_limits(item, ix.key_schema, table.attribute_types):
+                violations += 1
+                continue
             if k is not None:
                 entry = project(ix, table, item)
                 batch.append((k, cbor2.dumps(entry)))
@@ -248,3 +261,5 @@ class ItemStore:
         batch.append((STATS + _uid(ix.uid), struct.pack(">qq", count, size)))
         self.engine.write(batch)
         ix.item_count, ix.size_bytes = count, size
+        if violations:
+            table.index_key_violations[ix.uid] = violations

@@ -12,7 +12,8 @@ Validation follows DynamoDB's answers:
   "Missing the key ..." / "Type mismatch for key ..." (BatchWriteItem reports both as the schema
   mismatch instead), key sizes, then index-key types (GSIs, then LSIs, each last-declared first,
   as dynalite found DynamoDB does).
-* Partition keys may hold 2048 bytes and sort keys 1024 (UTF-8 / raw bytes; numbers unchecked).
+* Partition keys may hold 2048 bytes and sort keys 1024 (UTF-8 / raw bytes; numbers unchecked),
+  in the table and in its indexes ("Size limit exceeded for Index Key ...").
 """
 
 from __future__ import annotations
@@ -198,15 +199,19 @@ def _empty_key_error(word: str, name: str) -> ValidationException:
         f"cannot contain an empty {word} value. Key: {name}")
 
 
+def _key_bytes(kind: str, av: AttributeValue) -> int:
+    """A string or binary key value's size as DynamoDB counts it (UTF-8 bytes, raw bytes)."""
+    v = av[kind]
+    if kind == "S":
+        return len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
+    return len(v)
+
+
 def _check_key_size(part: KeyAttribute, av: AttributeValue) -> None:
     t = part.type
     if t == "N":
         return
-    v = av[t]
-    if t == "S":
-        size = len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
-    else:
-        size = len(v)
+    size = _key_bytes(t, av)
     if part.is_hash:
         if size > MAX_HASH_KEY_BYTES:
             raise ValidationException(MSG_HASH_TOO_BIG)
@@ -248,14 +253,41 @@ def check_empty_index_values(item: Item, schema: TableSchema, *, update: bool = 
 
 
 def check_index_key_types(item: Item, schema: TableSchema) -> None:
-    """Index key attributes an item carries must have the types the table defines."""
+    """Index key attributes an item carries must have the types the table defines, and fit
+    the index's key limits (2048 bytes for a partition key, 1024 for a sort key)."""
     for part, index in schema.index_checks:
         av = item.get(part.name)
-        if av is not None and part.type not in av:
+        if av is None:
+            continue
+        if part.type not in av:
             actual = next(iter(av))
             raise ValidationException(
                 "One or more parameter values were invalid: Type mismatch for Index Key "
                 f"{part.name} Expected: {part.type} Actual: {actual} IndexName: {index.name}")
+        if part.type != "N":
+            size, limit = _key_bytes(part.type, av), index_key_limit(part)
+            if size > limit:
+                raise ValidationException(
+                    "One or more parameter values were invalid: Size limit exceeded for Index Key "
+                    f"{part.name} Actual Size: {size} bytes Max Size: {limit} bytes "
+                    f"IndexName: {index.name}")
+
+
+def index_key_limit(part: KeyAttribute) -> int:
+    return MAX_HASH_KEY_BYTES if part.is_hash else MAX_RANGE_KEY_BYTES
+
+
+def fits_index_key_limits(item: Item, key_schema: list[tuple[str, str]], types: dict[str, str]) -> bool:
+    """Whether an item's values for an index's key stay within the key size limits (a GSI
+    backfill leaves out the items that do not, as DynamoDB does)."""
+    for name, kind in key_schema:
+        t = types.get(name, "N")
+        av = item.get(name)
+        if t != "N" and av is not None and t in av:
+            limit = MAX_HASH_KEY_BYTES if kind == HASH else MAX_RANGE_KEY_BYTES
+            if _key_bytes(t, av) > limit:
+                return False
+    return True
 
 
 def validate_key(key: Item, schema: TableSchema | KeySchema) -> Item:

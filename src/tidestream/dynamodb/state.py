@@ -8,6 +8,7 @@ from typing import Callable
 from ..context import RequestContext
 from ..errors import ResourceNotFoundException
 from ..storage.engine import Engine
+from .backups import Backups
 from .idempotency import Tokens
 from .itemstore import ItemStore
 from .tables import Catalog, Table
@@ -32,6 +33,8 @@ class DynamoState:
         self.items = ItemStore(engine, size_of or item_size)
         for t in self.catalog.all():
             self.items.load_stats(t)
+        #: on-demand backups (CreateBackup, RestoreTableFromBackup)
+        self.backups = Backups(engine, self.catalog, self.items)
         #: stream ARN -> None if the stream exists, else why not (set by the runtime, which knows
         #: the Kinesis service; without it every stream counts as present)
         self.stream_check: Callable[[str], str | None] = lambda arn: None
@@ -42,6 +45,7 @@ class DynamoState:
         self.catalog.load()
         for t in self.catalog.all():
             self.items.load_stats(t)
+        self.backups.load()
         self.transaction_tokens.clear()
 
     def table(self, ctx: RequestContext, name: str, *, control: bool = False) -> Table:

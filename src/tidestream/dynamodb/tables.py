@@ -81,6 +81,8 @@ class Table:
     ttl_status: str = "DISABLED"
     pitr: bool = False
     pitr_enabled_at: float = 0.0
+    #: RecoveryPeriodInDays of point-in-time recovery (1..35)
+    pitr_days: int = 35
     deletion_protection: bool = False
     table_class: str = ""
     sse: dict[str, Any] = field(default_factory=dict)
@@ -90,6 +92,12 @@ class Table:
     kinesis_destinations: list[dict[str, Any]] = field(default_factory=list)
     item_count: int = 0
     size_bytes: int = 0
+    #: RestoreSummary of a table made by a restore (empty for other tables)
+    restore_summary: dict[str, Any] = field(default_factory=dict)
+    #: resource policies by resource ARN (the table's or its stream's): {"Policy", "RevisionId"}
+    policies: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: index uid -> items its backfill left out (key values over the index key limits)
+    index_key_violations: dict[int, int] = field(default_factory=dict)
 
     # derived --------------------------------------------------------------------------------
     @property

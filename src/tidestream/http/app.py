@@ -23,6 +23,7 @@ from ..service import ServiceSpec, Streaming
 from ..storage.engine import StorageError
 from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
 from .messages import Deferred, Request, Response
+from .query import is_query_request
 
 if TYPE_CHECKING:
     from .restjson import RestJsonRouter
@@ -108,7 +109,10 @@ class Application:
                  authenticator: Callable[[Request], tuple[str, str] | None] | None = None,
                  admin_authenticator: Callable[[Request], tuple[str, str]] | None = None,
                  admin_routes: dict[tuple[str, str], AdminRoute] | None = None,
-                 rest_services: list[tuple[ServiceSpec, RestJsonRouter]] | None = None) -> None:
+                 rest_services: list[tuple[ServiceSpec, RestJsonRouter]] | None = None,
+                 query: Callable[[Request], Response] | None = None) -> None:
+        #: the Query-protocol endpoint (STS): form-encoded POSTs without X-Amz-Target
+        self.query = query
         self.by_prefix = {s.target_prefix: s for s in services}
         #: REST-JSON services (Lambda), routed by method and path; see :mod:`.restjson`
         self.rest = rest_services or []
@@ -141,6 +145,8 @@ class Application:
                     await r.future
                     return r.response
                 return await r
+            if self.query is not None and is_query_request(req):
+                return self.query(req)
             return self._service_error(None, AwsError("", code="UnknownOperationException"),
                                        uuid4_text())
         path = req.path.split("?", 1)[0]

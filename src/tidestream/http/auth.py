@@ -46,11 +46,16 @@ def parse_credential(authorization: str) -> tuple[str, str] | None:
     return None if parts is None else (parts[0], parts[2])
 
 
+#: temporary access key id (STS AssumeRole, GetSessionToken) -> the account it acts in
+TEMPORARY_ACCOUNTS: dict[str, str] = {}
+
+
 def account_for(access_key: str, default_account: str) -> str:
-    """A 12-digit access key id is taken as the account id, as LocalStack-style tools do."""
+    """A 12-digit access key id is taken as the account id, as LocalStack-style tools do; a
+    temporary key issued by STS acts in its role's account."""
     if len(access_key) == 12 and access_key.isdigit():
         return access_key
-    return default_account
+    return TEMPORARY_ACCOUNTS.get(access_key, default_account)
 
 
 #: the header a state-changing operator request must carry (a page cannot add it cross-origin)

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 #: services tidestream speaks; the value is botocore's data directory name
-SERVICES: tuple[str, ...] = ("dynamodb", "kinesis", "dynamodbstreams", "lambda")
+SERVICES: tuple[str, ...] = ("dynamodb", "kinesis", "dynamodbstreams", "lambda", "sts")
 
 _lock = threading.Lock()
 _models: dict[str, dict[str, Any]] = {}

@@ -14,6 +14,7 @@ from ..describe import describe_table
 from ..state import DynamoState, forget_schema
 from ..tables import Index, Table, new_table_id
 from . import operation
+from .policies import attach_at_creation
 
 _INVALID = "One or more parameter values were invalid: "
 MAX_GSIS = 20
@@ -314,6 +315,8 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     for tag in p.get("Tags") or []:
         t.tags[tag["Key"]] = tag["Value"]
     _apply_table_options(t, p, ctx, sse_by_default=False)
+    if p.get("ResourcePolicy"):
+        attach_at_creation(t, p["ResourcePolicy"])
     state.catalog.put(t)
     desc = describe_table(t)
     desc.pop("WarmThroughput", None)

@@ -1,0 +1,1 @@
+"""AWS STS (GetCallerIdentity, AssumeRole, GetSessionToken) over the Query protocol."""
