@@ -58,6 +58,11 @@ class ShutdownRequestedInput:
     checkpointer: "Checkpointer"
 
 
+class ProcessorFailed(Exception):
+    """Raised by a processor that cannot go on (e.g. its child process died): the shard's consumer
+    stops instead of skipping the batch, and the lease is retaken from its checkpoint."""
+
+
 class RecordProcessor:
     """Subclass this; one instance per shard lease, all calls from that lease's thread.
 

@@ -12,8 +12,8 @@ from .config import ConsumerConfig
 from .held import HeldLease
 from .lease import SHARD_END
 from .lease_table import LeaseTable
-from .processor import (InitializationInput, LeaseLostInput, ProcessRecordsInput, RecordProcessor,
-                        ShardEndedInput, ShutdownRequestedInput)
+from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput,
+                        RecordProcessor, ShardEndedInput, ShutdownRequestedInput)
 from .retrieval import PollingFetcher, RecordsBatch, RecordsFetcher
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ class ShardConsumer:
     def _run(self) -> None:
         try:
             self.outcome = self._consume()
+        except ProcessorFailed as error:
+            log.error("%s; the lease is retaken from its checkpoint", error)
+            self.outcome = Outcome.FAILED
         except Exception:
             log.exception("shard %s: consumer failed", self.shard_id)
             self.outcome = Outcome.FAILED
@@ -100,6 +103,8 @@ class ShardConsumer:
                                                           batch.millis_behind_latest, batch.shard_ended))
         except ShutdownException:
             log.info("shard %s: checkpoint refused, the lease was lost", self.shard_id)
+        except ProcessorFailed:
+            raise
         except Exception:
             # KCL's rule: a failing process_records does not stop the shard; the batch is skipped
             log.exception("shard %s: process_records failed; continuing with the next batch", self.shard_id)
@@ -115,6 +120,8 @@ class ShardConsumer:
                 processor.shard_ended(ShardEndedInput(checkpointer))
             except ShutdownException:
                 continue
+            except ProcessorFailed:
+                raise
             except Exception:
                 log.exception("shard %s: shard_ended failed", self.shard_id)
             if self.held.checkpoint.sequence_number != SHARD_END:
