@@ -21,6 +21,7 @@ from tidestream.consumer.held import HeldLease
 from tidestream.consumer.shard_sync import list_shards, sync_shards
 from tidestream.consumer.taker import LeaseObserver, choose_leases_to_take, target_lease_count
 
+from tests.conftest import start_server
 from tests.e2e.consumer_helpers import (checkpoint_of, create_stream, deliveries, delivered_keys, lease_rows,
                                         owners, put_records, read_events, settled, start_worker, stop_all,
                                         wait_until)
@@ -33,6 +34,23 @@ LEASE_ATTRIBUTES = {"leaseKey": "S", "leaseCounter": "N", "checkpoint": "S",
 @pytest.fixture
 def clients(srv):
     return srv.client("kinesis"), srv.client("dynamodb")
+
+
+@pytest.fixture(scope="module")
+def efo_server(tmp_path_factory):
+    """Short SubscribeToShard sessions (AWS: 5 minutes), so fan-out tests resubscribe often."""
+    server = start_server(tmp_path_factory.mktemp("efo"), "--durability", "relaxed",
+                          "--efo-session-seconds", "2", "--efo-heartbeat-seconds", "0.3")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["polling", "fanout"])
+def retrieval(request, srv, efo_server):
+    """(server, retrieval mode): polling on the shared server, fan-out on the short-session one."""
+    if request.param == "polling":
+        return srv, "polling"
+    return efo_server, "fanout"
 
 
 @pytest.fixture
@@ -115,13 +133,14 @@ def test_one_worker_reads_both_shards_checkpoints_and_a_new_worker_resumes(clien
     assert_resumed_right_after_checkpoint(events, first | second)
 
 
-def test_three_workers_share_four_shards_and_survive_a_sigkill(clients, srv, tmp_path, workers):
-    kinesis, dynamodb = clients
+def test_three_workers_share_four_shards_and_survive_a_sigkill(retrieval, tmp_path, workers):
+    server, mode = retrieval
+    kinesis, dynamodb = server.client("kinesis"), server.client("dynamodb")
     create_stream(kinesis, "clicks", 4)
     log = tmp_path / "events.log"
     for name in ("w1", "w2", "w3"):
-        workers.append(start_worker(srv.endpoint, tmp_path, "clicks", "app-b", name, log,
-                                    checkpoint_every=2, max_records=5))
+        workers.append(start_worker(server.endpoint, tmp_path, "clicks", "app-b", name, log,
+                                    checkpoint_every=2, max_records=5, retrieval=mode))
 
     def balanced():
         lease_owners = owners(lease_rows(dynamodb, "app-b"))
@@ -154,6 +173,9 @@ def test_three_workers_share_four_shards_and_survive_a_sigkill(clients, srv, tmp
     survivors_init = {e["shard"] for e in events if e["event"] == "initialize" and e["worker"] != "w2"
                       and e["order"] > max(x["order"] for x in events if x["worker"] == "w2")}
     assert victim_shards <= survivors_init
+    if mode == "fanout":    # the three workers shared one registered stream consumer
+        stream_arn = kinesis.describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"]["StreamARN"]
+        assert [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=stream_arn)["Consumers"]] == ["app-b"]
 
 
 def test_graceful_shutdown_hands_leases_over_without_duplicates(clients, srv, tmp_path, workers):
@@ -192,12 +214,13 @@ def test_graceful_shutdown_hands_leases_over_without_duplicates(clients, srv, tm
     assert set(owners(final).values()) == {None}      # w2 released everything at its own shutdown
 
 
-def test_split_and_merge_parents_are_processed_before_children(clients, srv, tmp_path, workers):
-    kinesis, dynamodb = clients
+def test_split_and_merge_parents_are_processed_before_children(retrieval, tmp_path, workers):
+    server, mode = retrieval
+    kinesis, dynamodb = server.client("kinesis"), server.client("dynamodb")
     create_stream(kinesis, "events", 2)
     written = put_records(kinesis, "events", 300, "before")
     log = tmp_path / "events.log"
-    workers.append(start_worker(srv.endpoint, tmp_path, "events", "app-d", "w1", log))
+    workers.append(start_worker(server.endpoint, tmp_path, "events", "app-d", "w1", log, retrieval=mode))
     # reshard while the parent still has a backlog: its children become readable long before
     # the parent is drained, so only the parent gate keeps their records back
     wait_until(lambda: deliveries(read_events(log)), "consumption started", workers=workers)
@@ -206,7 +229,8 @@ def test_split_and_merge_parents_are_processed_before_children(clients, srv, tmp
     kinesis.split_shard(StreamName="events", ShardToSplit=shard0["ShardId"],
                         NewStartingHashKey=str((low + high) // 2))
     parent_backlog = {k for k in written if k[0] == shard0["ShardId"]} - delivered_keys(read_events(log))
-    assert parent_backlog    # the scenario needs a parent not yet drained when its children appear
+    if mode == "polling":    # a fan-out event carries the whole backlog: no gate to test there
+        assert parent_backlog    # the scenario needs a parent not yet drained when its children appear
     wait_until(lambda: len(kinesis.list_shards(StreamName="events")["Shards"]) == 4, "split applied")
     written |= put_records(kinesis, "events", 80, "split")
     children = [s["ShardId"] for s in kinesis.list_shards(StreamName="events")["Shards"]
@@ -449,3 +473,39 @@ def test_polling_renews_an_expired_iterator_after_the_last_record_and_backs_off_
         assert [r.sequence_number for r in last.records] == ["12"] and last.shard_ended
         assert last.child_shard_ids == {"shardId-000000000002"} and fetcher.backoff == 0
         stub.assert_no_pending_responses()
+
+
+def test_fanout_sessions_that_end_mid_consumption_lose_and_repeat_nothing(efo_server):
+    """Subscriptions end every 2 s here (5 minutes on AWS) while records keep arriving: each
+    resubscription starts after the last ContinuationSequenceNumber, and the stream consumer
+    registered by the first worker is reused by the next one."""
+    from tidestream.consumer.fanout import FanOutFetcher, StreamConsumerRegistration
+
+    kinesis = efo_server.client("kinesis")
+    create_stream(kinesis, "sessions", 1)
+    config = ConsumerConfig("app-efo", "sessions", retrieval="fanout", throughput_backoff_millis=100)
+    registration = StreamConsumerRegistration(kinesis, "sessions", config.stream_consumer_name)
+    fetcher = FanOutFetcher(kinesis, config, "shardId-000000000000", ExtendedSequenceNumber("TRIM_HORIZON"),
+                            threading.Event(), registration)
+    written: list[str] = []
+    received: list[str] = []
+
+    def read_and_count() -> int:
+        received.extend(record.sequence_number for record in fetcher.get_records().records)
+        return len(received)
+
+    try:
+        for round_number in range(5):
+            written += sorted((seq for _, seq in put_records(kinesis, "sessions", 5, f"r{round_number}")), key=int)
+            next_session = fetcher.subscriptions + 1
+            # this round's records arrive, then the session ends and the next one begins
+            wait_until(lambda: read_and_count() >= len(written) and fetcher.subscriptions >= next_session,
+                       f"round {round_number} received and a new session started")
+    finally:
+        fetcher.close()
+    assert received == written
+    consumers = kinesis.list_stream_consumers(StreamARN=kinesis.describe_stream_summary(
+        StreamName="sessions")["StreamDescriptionSummary"]["StreamARN"])["Consumers"]
+    assert [c["ConsumerName"] for c in consumers] == ["app-efo"]
+    again = StreamConsumerRegistration(kinesis, "sessions", "app-efo").consumer_arn()
+    assert again == registration.consumer_arn() == consumers[0]["ConsumerARN"]

@@ -1,4 +1,4 @@
-"""Record retrieval behind a small interface: polling now (GetRecords), enhanced fan-out later.
+"""Record retrieval behind a small interface: polling (GetRecords) here, enhanced fan-out in fanout.py.
 
 A ``RecordsFetcher`` is made for one shard at one start position and hands out batches until the
 shard ends; the worker does not know how the records travel.
@@ -32,6 +32,9 @@ class RecordsFetcher(Protocol):
     def get_records(self) -> RecordsBatch:
         """The next batch (possibly empty); blocks for at most about the idle time."""
 
+    def close(self) -> None:
+        """Let go of any connection (the shard consumer is done with this shard)."""
+
 
 def iterator_params(start: ExtendedSequenceNumber, config: ConsumerConfig) -> dict[str, Any]:
     """GetShardIterator arguments for a checkpoint: after a sequence number, or the sentinel's."""
@@ -49,6 +52,23 @@ def iterator_params(start: ExtendedSequenceNumber, config: ConsumerConfig) -> di
 
 def initial_checkpoint(position: InitialPosition) -> ExtendedSequenceNumber:
     return ExtendedSequenceNumber(position.value)
+
+
+def error_code(error: Exception) -> str | None:
+    return getattr(error, "response", {}).get("Error", {}).get("Code")
+
+
+def next_backoff(current: float, config: ConsumerConfig, shard_id: str, operation: str,
+                 error: Exception) -> float:
+    """Exponential back-off after a failed read, from throughput_backoff up to its cap (KCL's)."""
+    first = config.throughput_backoff_millis / 1000
+    backoff = min(current * 2 or first, config.max_throughput_backoff_millis / 1000)
+    if error_code(error) in ("ProvisionedThroughputExceededException", "LimitExceededException",
+                             "ResourceInUseException"):
+        log.debug("shard %s: throttled or busy (%s), backing off %.2fs", shard_id, error_code(error), backoff)
+    else:
+        log.warning("shard %s: %s failed (%s); retrying in %.2fs", shard_id, operation, error, backoff)
+    return backoff
 
 
 class PollingFetcher:
@@ -70,6 +90,9 @@ class PollingFetcher:
         self.last_sequence_number: str | None = None
         self.first_call = True
         self.backoff = 0.0
+
+    def close(self) -> None:
+        pass    # an iterator is no connection: nothing to let go of
 
     def _new_iterator(self) -> str:
         start = self.start
@@ -104,13 +127,7 @@ class PollingFetcher:
         return self._fetch_once()
 
     def _back_off(self, error: Exception) -> None:
-        first = self.config.throughput_backoff_millis / 1000
-        self.backoff = min(self.backoff * 2 or first, self.config.max_throughput_backoff_millis / 1000)
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code in ("ProvisionedThroughputExceededException", "LimitExceededException"):
-            log.debug("shard %s: throttled, backing off %.2fs", self.shard_id, self.backoff)
-        else:
-            log.warning("shard %s: GetRecords failed (%s); retrying in %.2fs", self.shard_id, error, self.backoff)
+        self.backoff = next_backoff(self.backoff, self.config, self.shard_id, "GetRecords", error)
 
     def _fetch_once(self) -> RecordsBatch:
         if self.iterator is None:

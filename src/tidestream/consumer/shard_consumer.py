@@ -10,11 +10,14 @@ from typing import Any, Callable
 from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig
 from .held import HeldLease
-from .lease import SHARD_END
+from .lease import SHARD_END, ExtendedSequenceNumber
 from .lease_table import LeaseTable
 from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput,
                         RecordProcessor, ShardEndedInput, ShutdownRequestedInput)
 from .retrieval import PollingFetcher, RecordsBatch, RecordsFetcher
+
+# makes the fetcher of one shard: (shard id, start position, the consumer's stop event)
+FetcherFactory = Callable[[str, ExtendedSequenceNumber, threading.Event], RecordsFetcher]
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +34,14 @@ class ShardConsumer:
 
     def __init__(self, held: HeldLease, table: LeaseTable, kinesis: Any, config: ConsumerConfig,
                  processor_factory: Callable[[], RecordProcessor],
-                 on_shard_end: Callable[[], None]) -> None:
+                 on_shard_end: Callable[[], None], fetcher_factory: FetcherFactory | None = None) -> None:
         self.held = held
         self.table = table
         self.kinesis = kinesis
         self.config = config
         self.processor_factory = processor_factory
         self.on_shard_end = on_shard_end
+        self.fetcher_factory = fetcher_factory or self._polling_fetcher
         self.shutdown_requested = threading.Event()
         self.outcome: Outcome | None = None
         self.thread = threading.Thread(target=self._run, name=f"shard-{held.lease_key}", daemon=True)
@@ -76,9 +80,15 @@ class ShardConsumer:
         checkpointer = Checkpointer(self.table, self.held)
         processor.initialize(InitializationInput(self.shard_id, self.held.checkpoint,
                                                  self.held.snapshot.pending_checkpoint))
-        fetcher = PollingFetcher(self.kinesis, self.config, self.shard_id, self.held.checkpoint,
-                                 self.shutdown_requested)
-        return self._poll_loop(processor, checkpointer, fetcher)
+        fetcher = self.fetcher_factory(self.shard_id, self.held.checkpoint, self.shutdown_requested)
+        try:
+            return self._poll_loop(processor, checkpointer, fetcher)
+        finally:
+            fetcher.close()
+
+    def _polling_fetcher(self, shard_id: str, start: ExtendedSequenceNumber,
+                         stopping: threading.Event) -> RecordsFetcher:
+        return PollingFetcher(self.kinesis, self.config, shard_id, start, stopping)
 
     def _poll_loop(self, processor: RecordProcessor, checkpointer: Checkpointer,
                    fetcher: RecordsFetcher) -> Outcome:
