@@ -16,7 +16,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from tidestream.consumer import (AsyncRecordProcessor, AsyncWorker, Checkpointer, ConsumerConfig,
-                                 ExtendedSequenceNumber, Lease, LeaseTable, ShutdownException)
+                                 ExtendedSequenceNumber, Lease, LeaseTable, RecordProcessor, ShutdownException,
+                                 Worker)
 from tidestream.consumer.held import HeldLease
 from tidestream.consumer.shard_sync import list_shards, sync_shards
 from tidestream.consumer.taker import LeaseObserver, choose_leases_to_take, target_lease_count
@@ -448,7 +449,7 @@ def test_polling_renews_an_expired_iterator_after_the_last_record_and_backs_off_
     shard = {"StreamName": "s", "ShardId": "shardId-000000000000"}
     record = {"SequenceNumber": "11", "PartitionKey": "k", "Data": b"x"}
     stub.add_response("get_shard_iterator", {"ShardIterator": "i" * 10},
-                      {**shard, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": "7"})
+                      {**shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": "7"})
     stub.add_response("get_records", {"Records": [record], "NextShardIterator": "j" * 10, "MillisBehindLatest": 5},
                       {"ShardIterator": "i" * 10, "Limit": 3})
     stub.add_client_error("get_records", "ExpiredIteratorException", http_status_code=400)
@@ -509,3 +510,66 @@ def test_fanout_sessions_that_end_mid_consumption_lose_and_repeat_nothing(efo_se
     assert [c["ConsumerName"] for c in consumers] == ["app-efo"]
     again = StreamConsumerRegistration(kinesis, "sessions", "app-efo").consumer_arn()
     assert again == registration.consumer_arn() == consumers[0]["ConsumerARN"]
+
+
+class KplCollector(RecordProcessor):
+    """Collects (sequence, sub-sequence, data); on its first batch tries the checkpoints the test
+    names and records which were refused."""
+
+    def __init__(self, seen: list, checkpoints: list, refused: list) -> None:
+        self.seen, self.checkpoints, self.refused = seen, checkpoints, refused
+
+    def process_records(self, input) -> None:
+        self.seen.extend((r.sequence_number, r.sub_sequence_number, r.data.decode(), r.partition_key, r.aggregated)
+                         for r in input.records)
+        while self.checkpoints:
+            sequence_number, sub_sequence_number = self.checkpoints.pop(0)
+            try:
+                input.checkpointer.checkpoint(sequence_number, sub_sequence_number)
+            except ValueError:
+                self.refused.append((sequence_number, sub_sequence_number))
+
+    def shard_ended(self, input) -> None:
+        input.checkpointer.checkpoint()
+
+
+def test_kpl_aggregates_are_deaggregated_and_resumed_by_sub_sequence_number(retrieval):
+    """Aggregates written with the KPL framing (tests/unit/test_kpl.py's writer) reach the
+    processor as user records; a checkpoint inside an aggregate is written with its sub-sequence
+    number, and the next worker resumes right after that user record, not after the aggregate."""
+    from tests.unit.test_kpl import aggregate
+
+    server, mode = retrieval
+    kinesis, dynamodb = server.client("kinesis"), server.client("dynamodb")
+    stream, app = f"kpl-{mode}", f"kpl-app-{mode}"
+    create_stream(kinesis, stream, 1)
+    sequences = [kinesis.put_record(StreamName=stream, PartitionKey=f"outer{a}", Data=aggregate(
+        [(f"pk{a}-{u}", None, f"a{a}-u{u}".encode()) for u in range(4)]))["SequenceNumber"] for a in range(3)]
+    plain = kinesis.put_record(StreamName=stream, PartitionKey="plain", Data=b"plain")["SequenceNumber"]
+
+    def run_worker(worker_id: str, checkpoints: list, want: int) -> tuple[list, list]:
+        seen: list = []
+        refused: list = []
+        config = ConsumerConfig(app, stream, worker_id=worker_id, retrieval=mode, failover_time_millis=2000,
+                                idle_time_between_reads_millis=100, throughput_backoff_millis=100)
+        worker = Worker(config, lambda: KplCollector(seen, checkpoints, refused), kinesis, dynamodb).start()
+        try:
+            wait_until(lambda: len(seen) >= want and not checkpoints, f"{worker_id}: {want} user records")
+        finally:
+            assert worker.shutdown(30)
+        return seen, refused
+
+    middle = sequences[1]
+    seen, refused = run_worker("kpl-1", [(plain, 1), (middle, 2), (middle, 1)], 13)
+    assert [(s, sub, data) for s, sub, data, _, _ in seen] == [
+        *[(sequences[a], u, f"a{a}-u{u}") for a in range(3) for u in range(4)], (plain, 0, "plain")]
+    assert [(pk, aggregated) for *_, pk, aggregated in seen[:2]] == [("pk0-0", True), ("pk0-1", True)]
+    assert seen[-1][3:] == ("plain", False)
+    # past the last delivered user record, and behind the checkpoint: refused, nothing written
+    assert refused == [(plain, 1), (middle, 1)]
+    row = lease_rows(dynamodb, app)["shardId-000000000000"]
+    assert (row["checkpoint"]["S"], row["checkpointSubSequenceNumber"]["N"]) == (middle, "2")
+
+    resumed, _ = run_worker("kpl-2", [], 6)
+    assert [(s, sub, data) for s, sub, data, _, _ in resumed] == [
+        (middle, 3, "a1-u3"), *[(sequences[2], u, f"a2-u{u}") for u in range(4)], (plain, 0, "plain")]

@@ -130,10 +130,12 @@ class FanOutFetcher:
         return self._batch(event.get("SubscribeToShardEvent"))
 
     def _subscribe(self) -> None:
-        start = self.start if self.continuation is None else ExtendedSequenceNumber(self.continuation)
+        if self.continuation is None:
+            position = starting_position(self.start, self.config)
+        else:       # everything up to the continuation was received
+            position = {"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self.continuation}
         response = self.kinesis.subscribe_to_shard(
-            ConsumerARN=self.registration.consumer_arn(), ShardId=self.shard_id,
-            StartingPosition=starting_position(start, self.config))
+            ConsumerARN=self.registration.consumer_arn(), ShardId=self.shard_id, StartingPosition=position)
         self.event_stream = response["EventStream"]
         self.events = iter(self.event_stream)
         self.subscriptions += 1

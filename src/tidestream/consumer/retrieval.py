@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import ConsumerConfig, InitialPosition
 from .lease import AT_TIMESTAMP, LATEST, TRIM_HORIZON, ExtendedSequenceNumber
+from .kpl import MAGIC, deaggregate
 from .processor import Record
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,12 @@ class RecordsFetcher(Protocol):
 
 
 def iterator_params(start: ExtendedSequenceNumber, config: ConsumerConfig) -> dict[str, Any]:
-    """GetShardIterator arguments for a checkpoint: after a sequence number, or the sentinel's."""
+    """GetShardIterator arguments for a checkpoint: AT its sequence number (as KCL: a KPL aggregate
+    checkpointed part-way must be read again; the shard consumer drops what is at or before the
+    checkpoint), or the sentinel's position."""
     sentinel = start.sequence_number
     if not start.is_sentinel:
-        return {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": sentinel}
+        return {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": sentinel}
     if sentinel == AT_TIMESTAMP:
         if config.initial_timestamp is None:
             raise ValueError("lease checkpoint is AT_TIMESTAMP but no initial_timestamp is configured")
@@ -52,6 +55,31 @@ def iterator_params(start: ExtendedSequenceNumber, config: ConsumerConfig) -> di
 
 def initial_checkpoint(position: InitialPosition) -> ExtendedSequenceNumber:
     return ExtendedSequenceNumber(position.value)
+
+
+def user_records(records: list[Record], hash_range: tuple[int, int] | None,
+                 after: ExtendedSequenceNumber | None) -> list[Record]:
+    """What the processor gets: KPL aggregates split into their user records (KCL does this in the
+    worker; an aggregate with a user record outside the shard's hash range belongs to another
+    shard after a reshard and is dropped), and nothing at or before *after* (the checkpoint a
+    read AT its sequence number started from)."""
+    out: list[Record] = []
+    for record in records:
+        if record.data[:len(MAGIC)] == MAGIC:
+            out.extend(_user_record(user) for user in deaggregate(
+                {"SequenceNumber": record.sequence_number, "PartitionKey": record.partition_key,
+                 "Data": record.data, "ApproximateArrivalTimestamp": record.approximate_arrival_timestamp},
+                hash_range))
+        else:
+            out.append(record)
+    if after is not None:
+        out = [record for record in out if (int(record.sequence_number), record.sub_sequence_number) > after.key()]
+    return out
+
+
+def _user_record(user: Any) -> Record:
+    return Record(user.sequence_number, user.partition_key, user.data, user.approximate_arrival,
+                  user.sub_sequence_number, user.aggregated, user.explicit_hash_key)
 
 
 def error_code(error: Exception) -> str | None:
@@ -95,12 +123,13 @@ class PollingFetcher:
         pass    # an iterator is no connection: nothing to let go of
 
     def _new_iterator(self) -> str:
-        start = self.start
-        if self.last_sequence_number is not None:
-            start = ExtendedSequenceNumber(self.last_sequence_number)
+        if self.last_sequence_number is not None:     # every user record of it was received
+            params = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                      "StartingSequenceNumber": self.last_sequence_number}
+        else:
+            params = iterator_params(self.start, self.config)
         return self.kinesis.get_shard_iterator(
-            StreamName=self.config.stream_name, ShardId=self.shard_id,
-            **iterator_params(start, self.config))["ShardIterator"]
+            StreamName=self.config.stream_name, ShardId=self.shard_id, **params)["ShardIterator"]
 
     def get_records(self) -> RecordsBatch:
         """One GetRecords call after the idle time (or the back-off after a failure). A failed

@@ -12,9 +12,9 @@ from .config import ConsumerConfig
 from .held import HeldLease
 from .lease import SHARD_END, ExtendedSequenceNumber
 from .lease_table import LeaseTable
-from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput,
+from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput, Record,
                         RecordProcessor, ShardEndedInput, ShutdownRequestedInput)
-from .retrieval import PollingFetcher, RecordsBatch, RecordsFetcher
+from .retrieval import PollingFetcher, RecordsBatch, RecordsFetcher, user_records
 
 # makes the fetcher of one shard: (shard id, start position, the consumer's stop event)
 FetcherFactory = Callable[[str, ExtendedSequenceNumber, threading.Event], RecordsFetcher]
@@ -42,6 +42,12 @@ class ShardConsumer:
         self.processor_factory = processor_factory
         self.on_shard_end = on_shard_end
         self.fetcher_factory = fetcher_factory or self._polling_fetcher
+        snapshot = held.snapshot
+        self.hash_range = None
+        if snapshot.starting_hash_key is not None and snapshot.ending_hash_key is not None:
+            self.hash_range = (int(snapshot.starting_hash_key), int(snapshot.ending_hash_key))
+        # reading starts AT the checkpoint's sequence number: what is at or before it is dropped
+        self.resume_after = None if held.checkpoint.is_sentinel else held.checkpoint
         self.shutdown_requested = threading.Event()
         self.outcome: Outcome | None = None
         self.thread = threading.Thread(target=self._run, name=f"shard-{held.lease_key}", daemon=True)
@@ -100,16 +106,23 @@ class ShardConsumer:
             batch = fetcher.get_records()
             if self._lease_gone():
                 return self._lost(processor)   # never deliver records of a lease we may not own
-            self._deliver(processor, checkpointer, batch)
+            self._deliver(processor, checkpointer, self._user_records(batch), batch)
             if batch.shard_ended:
                 return self._end_shard(processor, checkpointer, batch)
 
-    def _deliver(self, processor: RecordProcessor, checkpointer: Checkpointer, batch: RecordsBatch) -> None:
-        if not batch.records:
+    def _user_records(self, batch: RecordsBatch) -> list[Record]:
+        records = user_records(batch.records, self.hash_range, self.resume_after)
+        if records:
+            self.resume_after = None    # past the checkpoint: every later record is new
+        return records
+
+    def _deliver(self, processor: RecordProcessor, checkpointer: Checkpointer, records: list[Record],
+                 batch: RecordsBatch) -> None:
+        if not records:
             return
-        checkpointer.delivered(batch.records[-1].sequence_number)
+        checkpointer.delivered(records[-1].sequence_number, records[-1].sub_sequence_number)
         try:
-            processor.process_records(ProcessRecordsInput(batch.records, checkpointer,
+            processor.process_records(ProcessRecordsInput(records, checkpointer,
                                                           batch.millis_behind_latest, batch.shard_ended))
         except ShutdownException:
             log.info("shard %s: checkpoint refused, the lease was lost", self.shard_id)
