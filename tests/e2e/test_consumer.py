@@ -573,3 +573,68 @@ def test_kpl_aggregates_are_deaggregated_and_resumed_by_sub_sequence_number(retr
     resumed, _ = run_worker("kpl-2", [], 6)
     assert [(s, sub, data) for s, sub, data, _, _ in resumed] == [
         (middle, 3, "a1-u3"), *[(sequences[2], u, f"a2-u{u}") for u in range(4)], (plain, 0, "plain")]
+
+
+class ChangeCollector(RecordProcessor):
+    """Decodes each record's data (the DynamoDB Streams record as JSON) and checkpoints each batch."""
+
+    def __init__(self, changes: list) -> None:
+        self.changes = changes
+
+    def process_records(self, input) -> None:
+        import json
+
+        from tidestream.consumer import decode_stream_record
+
+        for record in input.records:
+            change = decode_stream_record(json.loads(record.data), "streamed")
+            assert change.sequence_number == record.sequence_number
+            self.changes.append((change.event_name, change.keys["pk"], (change.new_image or {}).get("n"),
+                                 (change.old_image or {}).get("n")))
+        input.checkpointer.checkpoint()
+
+    def shard_ended(self, input) -> None:
+        input.checkpointer.checkpoint()
+
+
+def test_a_tables_dynamodb_stream_is_a_source_for_the_same_worker(srv):
+    """The DynamoDB Streams adapter: shards from DescribeStream, records from GetRecords, each
+    record's data the stream record's JSON; checkpoints in the same lease table, resumed by the
+    next worker."""
+    from tidestream.consumer.dynamodb_streams import DynamoDBStreamsAdapter
+
+    dynamodb, streams = srv.client("dynamodb"), srv.client("dynamodbstreams")
+    arn = dynamodb.create_table(
+        TableName="streamed", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    for i in range(5):
+        dynamodb.put_item(TableName="streamed", Item={"pk": {"S": f"k{i}"}, "n": {"N": str(i)}})
+    dynamodb.update_item(TableName="streamed", Key={"pk": {"S": "k1"}}, UpdateExpression="SET n = :n",
+                         ExpressionAttributeValues={":n": {"N": "10"}})
+    dynamodb.delete_item(TableName="streamed", Key={"pk": {"S": "k2"}})
+    adapter = DynamoDBStreamsAdapter(streams)
+
+    def consume(worker_id: str, want: int) -> list:
+        changes: list = []
+        config = ConsumerConfig("streams-app", arn, worker_id=worker_id, failover_time_millis=2000,
+                                idle_time_between_reads_millis=100, initial_position="TRIM_HORIZON")
+        worker = Worker(config, lambda: ChangeCollector(changes), adapter, dynamodb).start()
+        try:
+            wait_until(lambda: len(changes) >= want, f"{worker_id}: {want} changes")
+        finally:
+            assert worker.shutdown(30)
+        return changes
+
+    first = consume("streams-1", 7)
+    assert first == [*[("INSERT", f"k{i}", i, None) for i in range(5)], ("MODIFY", "k1", 10, 1),
+                     ("REMOVE", "k2", None, 2)]
+    dynamodb.put_item(TableName="streamed", Item={"pk": {"S": "k9"}, "n": {"N": "9"}})
+    assert consume("streams-2", 1) == [("INSERT", "k9", 9, None)]     # resumed after the checkpoint
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    rows = lease_rows(dynamodb, "streams-app")
+    assert set(rows) == {shard["ShardId"] for shard in shards}
+    last = streams.get_records(ShardIterator=streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shards[-1]["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
+    assert checkpoint_of(rows, shards[-1]["ShardId"]) == last[-1]["dynamodb"]["SequenceNumber"]
