@@ -55,6 +55,9 @@ class Worker:
         self.fetcher_factory = self._fanout_fetcher_factory() if config.retrieval == "fanout" else None
 
     def _fanout_fetcher_factory(self) -> FetcherFactory:
+        if not hasattr(self.kinesis, "subscribe_to_shard"):
+            raise ValueError("retrieval='fanout' needs a Kinesis client (DynamoDB Streams has no enhanced "
+                             "fan-out: use polling)")
         registration = StreamConsumerRegistration(self.kinesis, self.config.stream_name,
                                                   self.config.stream_consumer_name)
 
