@@ -41,7 +41,8 @@ def kclpy(tmp_path_factory) -> Path:
     return root
 
 
-def write_properties(path: Path, kclpy: Path, endpoint: str, stream: str, app: str) -> Path:
+def write_properties(path: Path, kclpy: Path, endpoint: str, stream: str, app: str,
+                     retrieval_mode: str = "POLLING") -> Path:
     sample = kclpy / "samples" / "sample_kclpy_app.py"
     path.write_text(f"""# KCL properties as amazon_kclpy's sample.properties writes them
 executableName = {sys.executable} {sample}
@@ -58,6 +59,7 @@ shardSyncIntervalMillis = 1000
 idleTimeBetweenReadsInMillis = 200
 parentShardPollIntervalMillis = 200
 workerId = kcl-daemon-1
+retrievalMode = {retrieval_mode}
 """)
     return path
 
@@ -78,11 +80,13 @@ def last_by_shard(written: set[tuple[str, str]]) -> dict[str, str]:
     return last
 
 
-def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_path, kclpy):
+@pytest.mark.parametrize("retrieval_mode", ["POLLING", "FANOUT"])
+def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_path, kclpy, retrieval_mode):
     kinesis, dynamodb = srv.client("kinesis"), srv.client("dynamodb")
     create_stream(kinesis, "kclpysample", 2)
     first = put_records(kinesis, "kclpysample", 40, "first")
-    properties = write_properties(tmp_path / "app.properties", kclpy, srv.endpoint, "kclpysample", "PyKclApp")
+    properties = write_properties(tmp_path / "app.properties", kclpy, srv.endpoint, "kclpysample", "PyKclApp",
+                                  retrieval_mode)
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(properties, kclpy, log_path)
     try:
@@ -124,6 +128,9 @@ def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_
     # one child process per shard: 2 original shards + 2 children of the split
     pids = set(re.findall(r"shard (shardId-\d+): started child pid (\d+)", log))
     assert len({shard for shard, _ in pids}) == 4 and len({pid for _, pid in pids}) == 4, pids
+    consumers = kinesis.list_stream_consumers(StreamARN=kinesis.describe_stream_summary(
+        StreamName="kclpysample")["StreamDescriptionSummary"]["StreamARN"])["Consumers"]
+    assert [c["ConsumerName"] for c in consumers] == (["PyKclApp"] if retrieval_mode == "FANOUT" else [])
 
 
 def test_a_child_that_dies_is_restarted_from_the_checkpoint(srv, tmp_path, kclpy):
@@ -185,12 +192,15 @@ initialPositionInStreamExtended = 1636609142
 failoverTimeMillis = 5000
 maxRecords = 500
 AWSCredentialsProvider = DefaultAWSCredentialsProviderChain
+retrievalMode = FANOUT
+fanoutConfig.consumerName = orders-efo
 """))
     assert settings.executable == ["python3", "app.py", "--verbose"]
     assert settings.config.stream_name == "orders" and settings.region == "eu-west-1"
     assert settings.config.initial_position.value == "AT_TIMESTAMP"
     assert settings.config.initial_timestamp.timestamp() == 1636609142
     assert (settings.config.failover_time_millis, settings.config.max_records) == (5000, 500)
+    assert (settings.config.retrieval, settings.config.stream_consumer_name) == ("fanout", "orders-efo")
 
 
 @pytest.mark.parametrize("text, complaint", [
@@ -200,6 +210,7 @@ AWSCredentialsProvider = DefaultAWSCredentialsProviderChain
     ("executableName = x\nstreamName = s\napplicationName = a\ninitialPositionInStream = AT_TIMESTAMP\n",
      "initialPositionInStreamExtended"),
     ("executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n", "not a Kinesis stream ARN"),
+    ("executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n", "retrievalMode must be"),
 ])
 def test_bad_properties_are_refused_with_the_property_named(text, complaint):
     with pytest.raises(PropertiesError, match=complaint):

@@ -95,7 +95,8 @@ IGNORED_PROPERTIES = frozenset({
 KNOWN_PROPERTIES = frozenset({
     "executableName", "streamName", "streamArn", "applicationName", "workerId", "tableName",
     "initialPositionInStream", "initialPositionInStreamExtended", "regionName", "kinesisEndpoint",
-    "dynamoDBEndpoint", "timeoutInSeconds", "shutdownGraceMillis", *INT_PROPERTIES,
+    "dynamoDBEndpoint", "timeoutInSeconds", "shutdownGraceMillis", "retrievalMode",
+    "fanoutConfig.consumerName", *INT_PROPERTIES,
 })
 
 
@@ -153,7 +154,18 @@ def _config_fields(props: dict[str, str], stream_name: str) -> dict[str, Any]:
             fields[field_name] = _int(props, key)
     if props.get("shutdownGraceMillis"):
         fields["shutdown_timeout_millis"] = _int(props, "shutdownGraceMillis")
+    fields.update(_retrieval(props))
     return fields
+
+
+def _retrieval(props: dict[str, str]) -> dict[str, Any]:
+    """retrievalMode = FANOUT reads with SubscribeToShard; POLLING, DEFAULT or nothing polls."""
+    mode = props.get("retrievalMode", "POLLING").strip().upper()
+    if mode not in ("FANOUT", "POLLING", "DEFAULT"):
+        raise PropertiesError(f"retrievalMode must be FANOUT or POLLING, got {mode!r}")
+    if mode != "FANOUT":
+        return {}
+    return {"retrieval": "fanout", "consumer_name": props.get("fanoutConfig.consumerName") or None}
 
 
 def _initial_position(props: dict[str, str]) -> dict[str, Any]:
