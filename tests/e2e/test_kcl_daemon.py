@@ -203,6 +203,16 @@ fanoutConfig.consumerName = orders-efo
     assert (settings.config.retrieval, settings.config.stream_consumer_name) == ("fanout", "orders-efo")
 
 
+@pytest.mark.parametrize("extra, retrieval", [
+    ("", "fanout"), ("retrievalMode = DEFAULT\n", "fanout"), ("maxRecords = 100\n", "polling"),
+    ("idleTimeBetweenReadsInMillis = 500\nretrievalMode = default\n", "polling"),
+    ("retrievalMode = POLLING\n", "polling"), ("maxRecords = 100\nretrievalMode = FANOUT\n", "fanout"),
+])
+def test_retrieval_mode_default_is_fanout_unless_polling_is_configured(extra, retrieval):
+    settings = DaemonSettings(parse_properties("executableName = x\nstreamName = s\napplicationName = a\n" + extra))
+    assert settings.config.retrieval == retrieval
+
+
 @pytest.mark.parametrize("text, complaint", [
     ("streamName = s\napplicationName = a\n", "executableName is required"),
     ("executableName = x\napplicationName = a\n", "streamName is required"),
@@ -210,7 +220,7 @@ fanoutConfig.consumerName = orders-efo
     ("executableName = x\nstreamName = s\napplicationName = a\ninitialPositionInStream = AT_TIMESTAMP\n",
      "initialPositionInStreamExtended"),
     ("executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n", "not a Kinesis stream ARN"),
-    ("executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n", "retrievalMode must be"),
+    ("executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n", "retrievalMode must be FANOUT, POLLING or DEFAULT"),
 ])
 def test_bad_properties_are_refused_with_the_property_named(text, complaint):
     with pytest.raises(PropertiesError, match=complaint):

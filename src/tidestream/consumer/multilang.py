@@ -158,12 +158,22 @@ def _config_fields(props: dict[str, str], stream_name: str) -> dict[str, Any]:
     return fields
 
 
+POLLING_PROPERTIES = ("maxRecords", "idleTimeBetweenReadsInMillis")
+
+
 def _retrieval(props: dict[str, str]) -> dict[str, Any]:
-    """retrievalMode = FANOUT reads with SubscribeToShard; POLLING, DEFAULT or nothing polls."""
-    mode = props.get("retrievalMode", "POLLING").strip().upper()
+    """KCL's rule: FANOUT or POLLING as told; DEFAULT (or nothing) is fan-out unless a polling
+    setting is present, which makes it polling."""
+    mode = props.get("retrievalMode", "DEFAULT").strip().upper()
     if mode not in ("FANOUT", "POLLING", "DEFAULT"):
-        raise PropertiesError(f"retrievalMode must be FANOUT or POLLING, got {mode!r}")
-    if mode != "FANOUT":
+        raise PropertiesError(f"retrievalMode must be FANOUT, POLLING or DEFAULT, got {mode!r}")
+    if mode == "DEFAULT":
+        polling = [key for key in POLLING_PROPERTIES if props.get(key)]
+        if polling:
+            log.warning("polling properties set (%s): retrievalMode DEFAULT means polling; add "
+                        "retrievalMode = FANOUT to read with enhanced fan-out", ", ".join(polling))
+        mode = "POLLING" if polling else "FANOUT"
+    if mode == "POLLING":
         return {}
     return {"retrieval": "fanout", "consumer_name": props.get("fanoutConfig.consumerName") or None}
 
