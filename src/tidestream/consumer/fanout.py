@@ -15,6 +15,7 @@ import time
 from typing import Any, Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError as ConnectionBroken
 
 from .config import ConsumerConfig
 from .lease import ExtendedSequenceNumber
@@ -118,7 +119,8 @@ class FanOutFetcher:
                 self._subscribe()
             assert self.events is not None
             event = next(self.events, None)
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, ConnectionBroken, OSError) as error:
+            # an exception event, a refused call, or the connection breaking mid-session
             self.close()
             self.backoff = next_backoff(self.backoff, self.config, self.shard_id, "SubscribeToShard", error)
             return RecordsBatch([], None)
