@@ -638,3 +638,34 @@ def test_a_tables_dynamodb_stream_is_a_source_for_the_same_worker(srv):
     last = streams.get_records(ShardIterator=streams.get_shard_iterator(
         StreamArn=arn, ShardId=shards[-1]["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
     assert checkpoint_of(rows, shards[-1]["ShardId"]) == last[-1]["dynamodb"]["SequenceNumber"]
+
+
+def test_fanout_survives_the_server_dying_mid_subscription(tmp_path):
+    """A SIGKILLed server breaks the subscription's connection mid-session: the fetcher backs off,
+    resubscribes once the server is back, and continues after the last event it received."""
+    from tidestream.consumer.fanout import FanOutFetcher, StreamConsumerRegistration
+
+    server = start_server(tmp_path, "--efo-heartbeat-seconds", "0.3")
+    try:
+        kinesis = server.client("kinesis")
+        create_stream(kinesis, "crashing", 1)
+        config = ConsumerConfig("app-crash", "crashing", retrieval="fanout", throughput_backoff_millis=100,
+                                max_throughput_backoff_millis=500)
+        fetcher = FanOutFetcher(kinesis, config, "shardId-000000000000", ExtendedSequenceNumber("TRIM_HORIZON"),
+                                threading.Event(), StreamConsumerRegistration(kinesis, "crashing", "app-crash"))
+        received: list[str] = []
+
+        def read_and_count() -> int:
+            received.extend(record.sequence_number for record in fetcher.get_records().records)
+            return len(received)
+
+        written = sorted((seq for _, seq in put_records(kinesis, "crashing", 5, "before")), key=int)
+        wait_until(lambda: read_and_count() >= 5, "records before the crash")
+        server.kill()
+        server.start()
+        written += sorted((seq for _, seq in put_records(kinesis, "crashing", 5, "after")), key=int)
+        wait_until(lambda: read_and_count() >= 10, "records after the restart")
+        fetcher.close()
+        assert received == written and fetcher.subscriptions >= 2
+    finally:
+        server.stop()
