@@ -176,6 +176,42 @@ runpy.run_path({str(sample)!r}, run_name="__main__")
     assert len(re.findall(r"started child pid", log)) >= 2
 
 
+def test_a_tables_dynamodb_stream_under_the_daemon(srv, tmp_path, kclpy):
+    """streamArn naming a DynamoDB stream: the same sample processes the table's changes (each
+    record's data the stream record's JSON) and checkpoints the last one at shutdown."""
+    dynamodb, streams = srv.client("dynamodb"), srv.client("dynamodbstreams")
+    arn = dynamodb.create_table(
+        TableName="kcltable", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    for i in range(6):
+        dynamodb.put_item(TableName="kcltable", Item={"pk": {"S": f"item-{i}"}})
+    properties = write_properties(tmp_path / "app.properties", kclpy, srv.endpoint, "unused", "TableApp")
+    properties.write_text(properties.read_text().replace("streamName = unused", f"streamArn = {arn}")
+                          .replace("retrievalMode = POLLING", ""))
+    log_path = tmp_path / "daemon.log"
+    daemon = start_daemon(properties, kclpy, log_path)
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    records = [r for shard in shards for r in streams.get_records(ShardIterator=streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]]
+    last = records[-1]["dynamodb"]["SequenceNumber"]
+    try:
+        wait_until(lambda: f"up to {last}" in log_path.read_text(), f"{last} delivered\n{log_path.read_text()[-2000:]}")
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(60) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    log = log_path.read_text()
+    rows = lease_rows(dynamodb, "TableApp")
+    checkpoints = [checkpoint_of(rows, key) for key in rows]
+    assert max((c for c in checkpoints if c.isdigit()), key=int) == last, log[-3000:]
+    for record in records:      # the sample logs each record's sequence number (and no partition key)
+        assert f"Partition Key: , Sequence Number: {record['dynamodb']['SequenceNumber']}," in log
+
+
 @pytest.mark.parametrize("text, expected", [
     ("a = 1\nb: two\n# c = 3\n! d = 4\n", {"a": "1", "b": "two"}),
     ("executableName = python3 \\\n    app.py\n", {"executableName": "python3 app.py"}),
@@ -222,7 +258,7 @@ def test_retrieval_mode_default_is_fanout_unless_polling_is_configured(extra, re
     ("executableName = x\nstreamName = s\napplicationName = a\nmaxRecords = lots\n", "maxRecords must be an integer"),
     ("executableName = x\nstreamName = s\napplicationName = a\ninitialPositionInStream = AT_TIMESTAMP\n",
      "initialPositionInStreamExtended"),
-    ("executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n", "not a Kinesis stream ARN"),
+    ("executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n", "not a Kinesis or DynamoDB stream ARN"),
     ("executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n", "retrievalMode must be FANOUT, POLLING or DEFAULT"),
 ])
 def test_bad_properties_are_refused_with_the_property_named(text, complaint):

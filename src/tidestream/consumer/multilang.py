@@ -106,11 +106,19 @@ class DaemonSettings:
     def __init__(self, props: dict[str, str]) -> None:
         self.executable = shlex.split(_required(props, "executableName"))
         stream_name, arn_region = _stream_of(props)
+        # a table's DynamoDB stream ARN: read through the DynamoDB Streams adapter
+        self.dynamodb_streams = stream_name.startswith("arn:") and ":dynamodb:" in stream_name
+        if self.dynamodb_streams and props.get("retrievalMode", "").strip().upper() == "FANOUT":
+            raise PropertiesError("retrievalMode FANOUT: DynamoDB Streams has no enhanced fan-out")
         self.region = props.get("regionName") or arn_region or "us-east-1"
         self.kinesis_endpoint = props.get("kinesisEndpoint") or None
         self.dynamodb_endpoint = props.get("dynamoDBEndpoint") or None
         self.timeout_seconds = _int(props, "timeoutInSeconds") if props.get("timeoutInSeconds") else None
-        self.config = ConsumerConfig(**_config_fields(props, stream_name))
+        fields = _config_fields(props, stream_name)
+        if self.dynamodb_streams:
+            fields.pop("retrieval", None)
+            fields.pop("consumer_name", None)
+        self.config = ConsumerConfig(**fields)
         for key in sorted(set(props) - KNOWN_PROPERTIES):
             how = "does not apply here" if key in IGNORED_PROPERTIES else "is not supported"
             log.info("property %s %s; ignored", key, how)
@@ -131,12 +139,16 @@ def _int(props: dict[str, str], key: str) -> int:
 
 
 def _stream_of(props: dict[str, str]) -> tuple[str, str | None]:
-    """streamArn wins over streamName (KCL's rule); the ARN also names the region."""
+    """streamArn wins over streamName (KCL's rule); the ARN also names the region. A DynamoDB
+    stream ARN (``arn:aws:dynamodb:R:A:table/T/stream/LABEL``) stays whole: it is the name the
+    DynamoDB Streams adapter reads."""
     arn = props.get("streamArn", "").strip()
     if arn:
         parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[2] == "dynamodb" and "/stream/" in parts[5] and parts[5].startswith("table/"):
+            return arn, parts[3] or None
         if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
-            raise PropertiesError(f"streamArn is not a Kinesis stream ARN: {arn!r}")
+            raise PropertiesError(f"streamArn is not a Kinesis or DynamoDB stream ARN: {arn!r}")
         return parts[5][len("stream/"):], parts[3] or None
     return _required(props, "streamName"), None
 
@@ -384,8 +396,12 @@ def make_clients(settings: DaemonSettings) -> tuple[Any, Any]:
     import boto3
 
     session = boto3.session.Session(region_name=settings.region)
-    return (session.client("kinesis", endpoint_url=settings.kinesis_endpoint),
-            session.client("dynamodb", endpoint_url=settings.dynamodb_endpoint))
+    dynamodb = session.client("dynamodb", endpoint_url=settings.dynamodb_endpoint)
+    if settings.dynamodb_streams:
+        from .dynamodb_streams import DynamoDBStreamsAdapter
+
+        return DynamoDBStreamsAdapter(session.client("dynamodbstreams", endpoint_url=settings.dynamodb_endpoint)), dynamodb
+    return session.client("kinesis", endpoint_url=settings.kinesis_endpoint), dynamodb
 
 
 def main(argv: list[str]) -> int:
