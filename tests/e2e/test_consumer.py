@@ -176,7 +176,8 @@ def test_three_workers_share_four_shards_and_survive_a_sigkill(retrieval, tmp_pa
     assert victim_shards <= survivors_init
     if mode == "fanout":    # the three workers shared one registered stream consumer
         stream_arn = kinesis.describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"]["StreamARN"]
-        assert [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=stream_arn)["Consumers"]] == ["app-b"]
+        consumers = kinesis.list_stream_consumers(StreamARN=stream_arn)["Consumers"]
+        assert [c["ConsumerName"] for c in consumers] == ["app-b"]
 
 
 def test_graceful_shutdown_hands_leases_over_without_duplicates(clients, srv, tmp_path, workers):

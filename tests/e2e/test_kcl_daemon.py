@@ -258,8 +258,10 @@ def test_retrieval_mode_default_is_fanout_unless_polling_is_configured(extra, re
     ("executableName = x\nstreamName = s\napplicationName = a\nmaxRecords = lots\n", "maxRecords must be an integer"),
     ("executableName = x\nstreamName = s\napplicationName = a\ninitialPositionInStream = AT_TIMESTAMP\n",
      "initialPositionInStreamExtended"),
-    ("executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n", "not a Kinesis or DynamoDB stream ARN"),
-    ("executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n", "retrievalMode must be FANOUT, POLLING or DEFAULT"),
+    ("executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n",
+     "not a Kinesis or DynamoDB stream ARN"),
+    ("executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n",
+     "retrievalMode must be FANOUT, POLLING or DEFAULT"),
 ])
 def test_bad_properties_are_refused_with_the_property_named(text, complaint):
     with pytest.raises(PropertiesError, match=complaint):

@@ -400,7 +400,8 @@ def make_clients(settings: DaemonSettings) -> tuple[Any, Any]:
     if settings.dynamodb_streams:
         from .dynamodb_streams import DynamoDBStreamsAdapter
 
-        return DynamoDBStreamsAdapter(session.client("dynamodbstreams", endpoint_url=settings.dynamodb_endpoint)), dynamodb
+        streams = session.client("dynamodbstreams", endpoint_url=settings.dynamodb_endpoint)
+        return DynamoDBStreamsAdapter(streams), dynamodb
     return session.client("kinesis", endpoint_url=settings.kinesis_endpoint), dynamodb
 
 
