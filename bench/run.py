@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen  # noqa: E402
 import peers  # noqa: E402
+import consumer  # noqa: E402
 import scaling  # noqa: E402
 import workloads as wl  # noqa: E402
 
@@ -51,6 +52,7 @@ PHASES = {
     "cdc": (wl.cdc_phase, ("dynamodb", "kinesis"), False),
     "kinesis": (wl.kinesis_phase, ("kinesis",), False),
     "scaling": (scaling.scaling_phase, ("dynamodb",), True),
+    "consumer": (consumer.consumer_phase, ("dynamodb", "kinesis"), False),
 }
 
 

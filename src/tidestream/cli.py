@@ -16,6 +16,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server")
     sub.add_parser("consume", add_help=False, help="tail a Kinesis stream or a table's changes (consume --help)")
+    sub.add_parser("kcl", add_help=False, help="KCL's MultiLangDaemon without Java (kcl --help)")
     d = Config()
     r = sub.add_parser("repair", help="open a data dir whose write-ahead log lost acknowledged writes, "
                                       "accept the loss and report it (stop the server first)")
@@ -88,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
         from .consumer.tail import main as consume
 
         sys.exit(consume(argv[1:]))
+    if argv[:1] == ["kcl"]:
+        from .consumer.multilang import main as kcl
+
+        sys.exit(kcl(argv[1:]))
     config = parse(argv)
     if not isinstance(config, Config):
         return repair(config.data_dir)

@@ -88,6 +88,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--checkpoint-every", type=int, default=1)
     p.add_argument("--max-records", type=int, default=10)
     p.add_argument("--idle-ms", type=int, default=200)
+    p.add_argument("--retrieval", default="polling", choices=["polling", "fanout"])
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"%(asctime)s {args.worker_id} %(threadName)s %(message)s")
@@ -100,7 +101,7 @@ def main(argv: list[str]) -> int:
         failover_time_millis=args.failover_ms, max_records=args.max_records,
         idle_time_between_reads_millis=args.idle_ms, parent_shard_poll_interval_millis=200,
         throughput_backoff_millis=100, shard_sync_interval_millis=1000,
-        lease_taker_interval_millis=args.failover_ms // 2)
+        lease_taker_interval_millis=args.failover_ms // 2, retrieval=args.retrieval)
     events = EventLog(args.log, args.worker_id)
     worker = Worker(config, lambda: LoggingProcessor(events, args.checkpoint_every),
                     clients["kinesis"], clients["dynamodb"])

@@ -16,11 +16,13 @@ from collections import Counter, defaultdict
 import pytest
 
 from tidestream.consumer import (AsyncRecordProcessor, AsyncWorker, Checkpointer, ConsumerConfig,
-                                 ExtendedSequenceNumber, Lease, LeaseTable, ShutdownException)
+                                 ExtendedSequenceNumber, Lease, LeaseTable, RecordProcessor, ShutdownException,
+                                 Worker)
 from tidestream.consumer.held import HeldLease
 from tidestream.consumer.shard_sync import list_shards, sync_shards
 from tidestream.consumer.taker import LeaseObserver, choose_leases_to_take, target_lease_count
 
+from tests.conftest import start_server
 from tests.e2e.consumer_helpers import (checkpoint_of, create_stream, deliveries, delivered_keys, lease_rows,
                                         owners, put_records, read_events, settled, start_worker, stop_all,
                                         wait_until)
@@ -33,6 +35,23 @@ LEASE_ATTRIBUTES = {"leaseKey": "S", "leaseCounter": "N", "checkpoint": "S",
 @pytest.fixture
 def clients(srv):
     return srv.client("kinesis"), srv.client("dynamodb")
+
+
+@pytest.fixture(scope="module")
+def efo_server(tmp_path_factory):
+    """Short SubscribeToShard sessions (AWS: 5 minutes), so fan-out tests resubscribe often."""
+    server = start_server(tmp_path_factory.mktemp("efo"), "--durability", "relaxed",
+                          "--efo-session-seconds", "2", "--efo-heartbeat-seconds", "0.3")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["polling", "fanout"])
+def retrieval(request, srv, efo_server):
+    """(server, retrieval mode): polling on the shared server, fan-out on the short-session one."""
+    if request.param == "polling":
+        return srv, "polling"
+    return efo_server, "fanout"
 
 
 @pytest.fixture
@@ -115,13 +134,14 @@ def test_one_worker_reads_both_shards_checkpoints_and_a_new_worker_resumes(clien
     assert_resumed_right_after_checkpoint(events, first | second)
 
 
-def test_three_workers_share_four_shards_and_survive_a_sigkill(clients, srv, tmp_path, workers):
-    kinesis, dynamodb = clients
+def test_three_workers_share_four_shards_and_survive_a_sigkill(retrieval, tmp_path, workers):
+    server, mode = retrieval
+    kinesis, dynamodb = server.client("kinesis"), server.client("dynamodb")
     create_stream(kinesis, "clicks", 4)
     log = tmp_path / "events.log"
     for name in ("w1", "w2", "w3"):
-        workers.append(start_worker(srv.endpoint, tmp_path, "clicks", "app-b", name, log,
-                                    checkpoint_every=2, max_records=5))
+        workers.append(start_worker(server.endpoint, tmp_path, "clicks", "app-b", name, log,
+                                    checkpoint_every=2, max_records=5, retrieval=mode))
 
     def balanced():
         lease_owners = owners(lease_rows(dynamodb, "app-b"))
@@ -154,6 +174,10 @@ def test_three_workers_share_four_shards_and_survive_a_sigkill(clients, srv, tmp
     survivors_init = {e["shard"] for e in events if e["event"] == "initialize" and e["worker"] != "w2"
                       and e["order"] > max(x["order"] for x in events if x["worker"] == "w2")}
     assert victim_shards <= survivors_init
+    if mode == "fanout":    # the three workers shared one registered stream consumer
+        stream_arn = kinesis.describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"]["StreamARN"]
+        consumers = kinesis.list_stream_consumers(StreamARN=stream_arn)["Consumers"]
+        assert [c["ConsumerName"] for c in consumers] == ["app-b"]
 
 
 def test_graceful_shutdown_hands_leases_over_without_duplicates(clients, srv, tmp_path, workers):
@@ -192,12 +216,13 @@ def test_graceful_shutdown_hands_leases_over_without_duplicates(clients, srv, tm
     assert set(owners(final).values()) == {None}      # w2 released everything at its own shutdown
 
 
-def test_split_and_merge_parents_are_processed_before_children(clients, srv, tmp_path, workers):
-    kinesis, dynamodb = clients
+def test_split_and_merge_parents_are_processed_before_children(retrieval, tmp_path, workers):
+    server, mode = retrieval
+    kinesis, dynamodb = server.client("kinesis"), server.client("dynamodb")
     create_stream(kinesis, "events", 2)
     written = put_records(kinesis, "events", 300, "before")
     log = tmp_path / "events.log"
-    workers.append(start_worker(srv.endpoint, tmp_path, "events", "app-d", "w1", log))
+    workers.append(start_worker(server.endpoint, tmp_path, "events", "app-d", "w1", log, retrieval=mode))
     # reshard while the parent still has a backlog: its children become readable long before
     # the parent is drained, so only the parent gate keeps their records back
     wait_until(lambda: deliveries(read_events(log)), "consumption started", workers=workers)
@@ -206,7 +231,8 @@ def test_split_and_merge_parents_are_processed_before_children(clients, srv, tmp
     kinesis.split_shard(StreamName="events", ShardToSplit=shard0["ShardId"],
                         NewStartingHashKey=str((low + high) // 2))
     parent_backlog = {k for k in written if k[0] == shard0["ShardId"]} - delivered_keys(read_events(log))
-    assert parent_backlog    # the scenario needs a parent not yet drained when its children appear
+    if mode == "polling":    # a fan-out event carries the whole backlog: no gate to test there
+        assert parent_backlog    # the scenario needs a parent not yet drained when its children appear
     wait_until(lambda: len(kinesis.list_shards(StreamName="events")["Shards"]) == 4, "split applied")
     written |= put_records(kinesis, "events", 80, "split")
     children = [s["ShardId"] for s in kinesis.list_shards(StreamName="events")["Shards"]
@@ -424,7 +450,7 @@ def test_polling_renews_an_expired_iterator_after_the_last_record_and_backs_off_
     shard = {"StreamName": "s", "ShardId": "shardId-000000000000"}
     record = {"SequenceNumber": "11", "PartitionKey": "k", "Data": b"x"}
     stub.add_response("get_shard_iterator", {"ShardIterator": "i" * 10},
-                      {**shard, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": "7"})
+                      {**shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": "7"})
     stub.add_response("get_records", {"Records": [record], "NextShardIterator": "j" * 10, "MillisBehindLatest": 5},
                       {"ShardIterator": "i" * 10, "Limit": 3})
     stub.add_client_error("get_records", "ExpiredIteratorException", http_status_code=400)
@@ -449,3 +475,198 @@ def test_polling_renews_an_expired_iterator_after_the_last_record_and_backs_off_
         assert [r.sequence_number for r in last.records] == ["12"] and last.shard_ended
         assert last.child_shard_ids == {"shardId-000000000002"} and fetcher.backoff == 0
         stub.assert_no_pending_responses()
+
+
+def test_fanout_sessions_that_end_mid_consumption_lose_and_repeat_nothing(efo_server):
+    """Subscriptions end every 2 s here (5 minutes on AWS) while records keep arriving: each
+    resubscription starts after the last ContinuationSequenceNumber, and the stream consumer
+    registered by the first worker is reused by the next one."""
+    from tidestream.consumer.fanout import FanOutFetcher, StreamConsumerRegistration
+
+    kinesis = efo_server.client("kinesis")
+    create_stream(kinesis, "sessions", 1)
+    config = ConsumerConfig("app-efo", "sessions", retrieval="fanout", throughput_backoff_millis=100)
+    registration = StreamConsumerRegistration(kinesis, "sessions", config.stream_consumer_name)
+    fetcher = FanOutFetcher(kinesis, config, "shardId-000000000000", ExtendedSequenceNumber("TRIM_HORIZON"),
+                            threading.Event(), registration)
+    written: list[str] = []
+    received: list[str] = []
+
+    def read_and_count() -> int:
+        received.extend(record.sequence_number for record in fetcher.get_records().records)
+        return len(received)
+
+    try:
+        for round_number in range(5):
+            written += sorted((seq for _, seq in put_records(kinesis, "sessions", 5, f"r{round_number}")), key=int)
+            next_session = fetcher.subscriptions + 1
+            # this round's records arrive, then the session ends and the next one begins
+            wait_until(lambda: read_and_count() >= len(written) and fetcher.subscriptions >= next_session,
+                       f"round {round_number} received and a new session started")
+    finally:
+        fetcher.close()
+    assert received == written
+    consumers = kinesis.list_stream_consumers(StreamARN=kinesis.describe_stream_summary(
+        StreamName="sessions")["StreamDescriptionSummary"]["StreamARN"])["Consumers"]
+    assert [c["ConsumerName"] for c in consumers] == ["app-efo"]
+    again = StreamConsumerRegistration(kinesis, "sessions", "app-efo").consumer_arn()
+    assert again == registration.consumer_arn() == consumers[0]["ConsumerARN"]
+
+
+class KplCollector(RecordProcessor):
+    """Collects (sequence, sub-sequence, data); on its first batch tries the checkpoints the test
+    names and records which were refused."""
+
+    def __init__(self, seen: list, checkpoints: list, refused: list) -> None:
+        self.seen, self.checkpoints, self.refused = seen, checkpoints, refused
+
+    def process_records(self, input) -> None:
+        self.seen.extend((r.sequence_number, r.sub_sequence_number, r.data.decode(), r.partition_key, r.aggregated)
+                         for r in input.records)
+        while self.checkpoints:
+            sequence_number, sub_sequence_number = self.checkpoints.pop(0)
+            try:
+                input.checkpointer.checkpoint(sequence_number, sub_sequence_number)
+            except ValueError:
+                self.refused.append((sequence_number, sub_sequence_number))
+
+    def shard_ended(self, input) -> None:
+        input.checkpointer.checkpoint()
+
+
+def test_kpl_aggregates_are_deaggregated_and_resumed_by_sub_sequence_number(retrieval):
+    """Aggregates written with the KPL framing (tests/unit/test_kpl.py's writer) reach the
+    processor as user records; a checkpoint inside an aggregate is written with its sub-sequence
+    number, and the next worker resumes right after that user record, not after the aggregate."""
+    from tests.unit.test_kpl import aggregate
+
+    server, mode = retrieval
+    kinesis, dynamodb = server.client("kinesis"), server.client("dynamodb")
+    stream, app = f"kpl-{mode}", f"kpl-app-{mode}"
+    create_stream(kinesis, stream, 1)
+    sequences = [kinesis.put_record(StreamName=stream, PartitionKey=f"outer{a}", Data=aggregate(
+        [(f"pk{a}-{u}", None, f"a{a}-u{u}".encode()) for u in range(4)]))["SequenceNumber"] for a in range(3)]
+    plain = kinesis.put_record(StreamName=stream, PartitionKey="plain", Data=b"plain")["SequenceNumber"]
+
+    def run_worker(worker_id: str, checkpoints: list, want: int) -> tuple[list, list]:
+        seen: list = []
+        refused: list = []
+        config = ConsumerConfig(app, stream, worker_id=worker_id, retrieval=mode, failover_time_millis=2000,
+                                idle_time_between_reads_millis=100, throughput_backoff_millis=100)
+        worker = Worker(config, lambda: KplCollector(seen, checkpoints, refused), kinesis, dynamodb).start()
+        try:
+            wait_until(lambda: len(seen) >= want and not checkpoints, f"{worker_id}: {want} user records")
+        finally:
+            assert worker.shutdown(30)
+        return seen, refused
+
+    middle = sequences[1]
+    seen, refused = run_worker("kpl-1", [(plain, 1), (middle, 2), (middle, 1)], 13)
+    assert [(s, sub, data) for s, sub, data, _, _ in seen] == [
+        *[(sequences[a], u, f"a{a}-u{u}") for a in range(3) for u in range(4)], (plain, 0, "plain")]
+    assert [(pk, aggregated) for *_, pk, aggregated in seen[:2]] == [("pk0-0", True), ("pk0-1", True)]
+    assert seen[-1][3:] == ("plain", False)
+    # past the last delivered user record, and behind the checkpoint: refused, nothing written
+    assert refused == [(plain, 1), (middle, 1)]
+    row = lease_rows(dynamodb, app)["shardId-000000000000"]
+    assert (row["checkpoint"]["S"], row["checkpointSubSequenceNumber"]["N"]) == (middle, "2")
+
+    resumed, _ = run_worker("kpl-2", [], 6)
+    assert [(s, sub, data) for s, sub, data, _, _ in resumed] == [
+        (middle, 3, "a1-u3"), *[(sequences[2], u, f"a2-u{u}") for u in range(4)], (plain, 0, "plain")]
+
+
+class ChangeCollector(RecordProcessor):
+    """Decodes each record's data (the DynamoDB Streams record as JSON) and checkpoints each batch."""
+
+    def __init__(self, changes: list) -> None:
+        self.changes = changes
+
+    def process_records(self, input) -> None:
+        import json
+
+        from tidestream.consumer import decode_stream_record
+
+        for record in input.records:
+            change = decode_stream_record(json.loads(record.data), "streamed")
+            assert change.sequence_number == record.sequence_number
+            self.changes.append((change.event_name, change.keys["pk"], (change.new_image or {}).get("n"),
+                                 (change.old_image or {}).get("n")))
+        input.checkpointer.checkpoint()
+
+    def shard_ended(self, input) -> None:
+        input.checkpointer.checkpoint()
+
+
+def test_a_tables_dynamodb_stream_is_a_source_for_the_same_worker(srv):
+    """The DynamoDB Streams adapter: shards from DescribeStream, records from GetRecords, each
+    record's data the stream record's JSON; checkpoints in the same lease table, resumed by the
+    next worker."""
+    from tidestream.consumer.dynamodb_streams import DynamoDBStreamsAdapter
+
+    dynamodb, streams = srv.client("dynamodb"), srv.client("dynamodbstreams")
+    arn = dynamodb.create_table(
+        TableName="streamed", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    for i in range(5):
+        dynamodb.put_item(TableName="streamed", Item={"pk": {"S": f"k{i}"}, "n": {"N": str(i)}})
+    dynamodb.update_item(TableName="streamed", Key={"pk": {"S": "k1"}}, UpdateExpression="SET n = :n",
+                         ExpressionAttributeValues={":n": {"N": "10"}})
+    dynamodb.delete_item(TableName="streamed", Key={"pk": {"S": "k2"}})
+    adapter = DynamoDBStreamsAdapter(streams)
+
+    def consume(worker_id: str, want: int) -> list:
+        changes: list = []
+        config = ConsumerConfig("streams-app", arn, worker_id=worker_id, failover_time_millis=2000,
+                                idle_time_between_reads_millis=100, initial_position="TRIM_HORIZON")
+        worker = Worker(config, lambda: ChangeCollector(changes), adapter, dynamodb).start()
+        try:
+            wait_until(lambda: len(changes) >= want, f"{worker_id}: {want} changes")
+        finally:
+            assert worker.shutdown(30)
+        return changes
+
+    first = consume("streams-1", 7)
+    assert first == [*[("INSERT", f"k{i}", i, None) for i in range(5)], ("MODIFY", "k1", 10, 1),
+                     ("REMOVE", "k2", None, 2)]
+    dynamodb.put_item(TableName="streamed", Item={"pk": {"S": "k9"}, "n": {"N": "9"}})
+    assert consume("streams-2", 1) == [("INSERT", "k9", 9, None)]     # resumed after the checkpoint
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    rows = lease_rows(dynamodb, "streams-app")
+    assert set(rows) == {shard["ShardId"] for shard in shards}
+    last = streams.get_records(ShardIterator=streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shards[-1]["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
+    assert checkpoint_of(rows, shards[-1]["ShardId"]) == last[-1]["dynamodb"]["SequenceNumber"]
+
+
+def test_fanout_survives_the_server_dying_mid_subscription(tmp_path):
+    """A SIGKILLed server breaks the subscription's connection mid-session: the fetcher backs off,
+    resubscribes once the server is back, and continues after the last event it received."""
+    from tidestream.consumer.fanout import FanOutFetcher, StreamConsumerRegistration
+
+    server = start_server(tmp_path, "--efo-heartbeat-seconds", "0.3")
+    try:
+        kinesis = server.client("kinesis")
+        create_stream(kinesis, "crashing", 1)
+        config = ConsumerConfig("app-crash", "crashing", retrieval="fanout", throughput_backoff_millis=100,
+                                max_throughput_backoff_millis=500)
+        fetcher = FanOutFetcher(kinesis, config, "shardId-000000000000", ExtendedSequenceNumber("TRIM_HORIZON"),
+                                threading.Event(), StreamConsumerRegistration(kinesis, "crashing", "app-crash"))
+        received: list[str] = []
+
+        def read_and_count() -> int:
+            received.extend(record.sequence_number for record in fetcher.get_records().records)
+            return len(received)
+
+        written = sorted((seq for _, seq in put_records(kinesis, "crashing", 5, "before")), key=int)
+        wait_until(lambda: read_and_count() >= 5, "records before the crash")
+        server.kill()
+        server.start()
+        written += sorted((seq for _, seq in put_records(kinesis, "crashing", 5, "after")), key=int)
+        wait_until(lambda: read_and_count() >= 10, "records after the restart")
+        fetcher.close()
+        assert received == written and fetcher.subscriptions >= 2
+    finally:
+        server.stop()

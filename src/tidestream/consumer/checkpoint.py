@@ -30,9 +30,10 @@ class Checkpointer:
     def last_checkpoint(self) -> ExtendedSequenceNumber:
         return self._held.checkpoint
 
-    def delivered(self, sequence_number: str) -> None:
-        """The worker calls this before handing records over (the upper bound of checkpoints)."""
-        self._largest_delivered = ExtendedSequenceNumber(sequence_number)
+    def delivered(self, sequence_number: str, sub_sequence_number: int = 0) -> None:
+        """The worker calls this before handing records over (the upper bound of checkpoints);
+        a de-aggregated KPL batch ends at its last user record's sub-sequence number."""
+        self._largest_delivered = ExtendedSequenceNumber(sequence_number, sub_sequence_number)
 
     def reached_shard_end(self, child_shard_ids: frozenset[str]) -> None:
         self._at_shard_end = True

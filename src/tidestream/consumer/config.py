@@ -49,6 +49,10 @@ class ConsumerConfig:
     idle_time_between_reads_millis: int = 1_000
     throughput_backoff_millis: int = 1_000
     max_throughput_backoff_millis: int = 10_000
+    # retrieval mode: "polling" (GetRecords) or "fanout" (enhanced fan-out, SubscribeToShard) with
+    # a stream consumer named consumer_name (default: the application name), registered if missing
+    retrieval: str = "polling"
+    consumer_name: str | None = None
     # graceful shutdown: how long shutdown() waits for processors before giving up
     shutdown_timeout_millis: int = 30_000
 
@@ -58,12 +62,18 @@ class ConsumerConfig:
             raise ValueError("initial_position AT_TIMESTAMP needs initial_timestamp")
         if self.failover_time_millis <= 0:
             raise ValueError("failover_time_millis must be positive")
+        if self.retrieval not in ("polling", "fanout"):
+            raise ValueError(f"retrieval must be 'polling' or 'fanout', got {self.retrieval!r}")
         if not 1 <= self.max_records <= 10_000:
             raise ValueError("max_records must be 1..10000 (the GetRecords Limit range)")
 
     @property
     def lease_table_name(self) -> str:
         return self.table_name or self.application_name
+
+    @property
+    def stream_consumer_name(self) -> str:
+        return self.consumer_name or self.application_name
 
     @property
     def renew_interval_seconds(self) -> float:

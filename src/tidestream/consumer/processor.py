@@ -14,13 +14,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Record:
-    """A Kinesis record as GetRecords returns it (``data`` is bytes)."""
+    """A Kinesis record as GetRecords returns it (``data`` is bytes), or one user record of a KPL
+    aggregate (``aggregated``: its ``sub_sequence_number`` is its index in the aggregate)."""
 
     sequence_number: str
     partition_key: str
     data: bytes
     approximate_arrival_timestamp: datetime | None = None
     sub_sequence_number: int = 0
+    aggregated: bool = False
+    explicit_hash_key: str | None = None
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> "Record":
@@ -56,6 +59,11 @@ class ShardEndedInput:
 @dataclass(frozen=True)
 class ShutdownRequestedInput:
     checkpointer: "Checkpointer"
+
+
+class ProcessorFailed(Exception):
+    """Raised by a processor that cannot go on (e.g. its child process died): the shard's consumer
+    stops instead of skipping the batch, and the lease is retaken from its checkpoint."""
 
 
 class RecordProcessor:

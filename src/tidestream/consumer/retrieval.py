@@ -1,4 +1,4 @@
-"""Record retrieval behind a small interface: polling now (GetRecords), enhanced fan-out later.
+"""Record retrieval behind a small interface: polling (GetRecords) here, enhanced fan-out in fanout.py.
 
 A ``RecordsFetcher`` is made for one shard at one start position and hands out batches until the
 shard ends; the worker does not know how the records travel.
@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import ConsumerConfig, InitialPosition
 from .lease import AT_TIMESTAMP, LATEST, TRIM_HORIZON, ExtendedSequenceNumber
+from .kpl import MAGIC, deaggregate
 from .processor import Record
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,17 @@ class RecordsFetcher(Protocol):
     def get_records(self) -> RecordsBatch:
         """The next batch (possibly empty); blocks for at most about the idle time."""
 
+    def close(self) -> None:
+        """Let go of any connection (the shard consumer is done with this shard)."""
+
 
 def iterator_params(start: ExtendedSequenceNumber, config: ConsumerConfig) -> dict[str, Any]:
-    """GetShardIterator arguments for a checkpoint: after a sequence number, or the sentinel's."""
+    """GetShardIterator arguments for a checkpoint: AT its sequence number (as KCL: a KPL aggregate
+    checkpointed part-way must be read again; the shard consumer drops what is at or before the
+    checkpoint), or the sentinel's position."""
     sentinel = start.sequence_number
     if not start.is_sentinel:
-        return {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": sentinel}
+        return {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": sentinel}
     if sentinel == AT_TIMESTAMP:
         if config.initial_timestamp is None:
             raise ValueError("lease checkpoint is AT_TIMESTAMP but no initial_timestamp is configured")
@@ -49,6 +55,48 @@ def iterator_params(start: ExtendedSequenceNumber, config: ConsumerConfig) -> di
 
 def initial_checkpoint(position: InitialPosition) -> ExtendedSequenceNumber:
     return ExtendedSequenceNumber(position.value)
+
+
+def user_records(records: list[Record], hash_range: tuple[int, int] | None,
+                 after: ExtendedSequenceNumber | None) -> list[Record]:
+    """What the processor gets: KPL aggregates split into their user records (KCL does this in the
+    worker; an aggregate with a user record outside the shard's hash range belongs to another
+    shard after a reshard and is dropped), and nothing at or before *after* (the checkpoint a
+    read AT its sequence number started from)."""
+    out: list[Record] = []
+    for record in records:
+        if record.data[:len(MAGIC)] == MAGIC:
+            out.extend(_user_record(user) for user in deaggregate(
+                {"SequenceNumber": record.sequence_number, "PartitionKey": record.partition_key,
+                 "Data": record.data, "ApproximateArrivalTimestamp": record.approximate_arrival_timestamp},
+                hash_range))
+        else:
+            out.append(record)
+    if after is not None:
+        out = [record for record in out if (int(record.sequence_number), record.sub_sequence_number) > after.key()]
+    return out
+
+
+def _user_record(user: Any) -> Record:
+    return Record(user.sequence_number, user.partition_key, user.data, user.approximate_arrival,
+                  user.sub_sequence_number, user.aggregated, user.explicit_hash_key)
+
+
+def error_code(error: Exception) -> str | None:
+    return getattr(error, "response", {}).get("Error", {}).get("Code")
+
+
+def next_backoff(current: float, config: ConsumerConfig, shard_id: str, operation: str,
+                 error: Exception) -> float:
+    """Exponential back-off after a failed read, from throughput_backoff up to its cap (KCL's)."""
+    first = config.throughput_backoff_millis / 1000
+    backoff = min(current * 2 or first, config.max_throughput_backoff_millis / 1000)
+    if error_code(error) in ("ProvisionedThroughputExceededException", "LimitExceededException",
+                             "ResourceInUseException"):
+        log.debug("shard %s: throttled or busy (%s), backing off %.2fs", shard_id, error_code(error), backoff)
+    else:
+        log.warning("shard %s: %s failed (%s); retrying in %.2fs", shard_id, operation, error, backoff)
+    return backoff
 
 
 class PollingFetcher:
@@ -71,13 +119,17 @@ class PollingFetcher:
         self.first_call = True
         self.backoff = 0.0
 
+    def close(self) -> None:
+        pass    # an iterator is no connection: nothing to let go of
+
     def _new_iterator(self) -> str:
-        start = self.start
-        if self.last_sequence_number is not None:
-            start = ExtendedSequenceNumber(self.last_sequence_number)
+        if self.last_sequence_number is not None:     # every user record of it was received
+            params = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                      "StartingSequenceNumber": self.last_sequence_number}
+        else:
+            params = iterator_params(self.start, self.config)
         return self.kinesis.get_shard_iterator(
-            StreamName=self.config.stream_name, ShardId=self.shard_id,
-            **iterator_params(start, self.config))["ShardIterator"]
+            StreamName=self.config.stream_name, ShardId=self.shard_id, **params)["ShardIterator"]
 
     def get_records(self) -> RecordsBatch:
         """One GetRecords call after the idle time (or the back-off after a failure). A failed
@@ -104,13 +156,7 @@ class PollingFetcher:
         return self._fetch_once()
 
     def _back_off(self, error: Exception) -> None:
-        first = self.config.throughput_backoff_millis / 1000
-        self.backoff = min(self.backoff * 2 or first, self.config.max_throughput_backoff_millis / 1000)
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code in ("ProvisionedThroughputExceededException", "LimitExceededException"):
-            log.debug("shard %s: throttled, backing off %.2fs", self.shard_id, self.backoff)
-        else:
-            log.warning("shard %s: GetRecords failed (%s); retrying in %.2fs", self.shard_id, error, self.backoff)
+        self.backoff = next_backoff(self.backoff, self.config, self.shard_id, "GetRecords", error)
 
     def _fetch_once(self) -> RecordsBatch:
         if self.iterator is None:

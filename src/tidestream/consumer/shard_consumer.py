@@ -10,11 +10,14 @@ from typing import Any, Callable
 from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig
 from .held import HeldLease
-from .lease import SHARD_END
+from .lease import SHARD_END, ExtendedSequenceNumber
 from .lease_table import LeaseTable
-from .processor import (InitializationInput, LeaseLostInput, ProcessRecordsInput, RecordProcessor,
-                        ShardEndedInput, ShutdownRequestedInput)
-from .retrieval import PollingFetcher, RecordsBatch, RecordsFetcher
+from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput, Record,
+                        RecordProcessor, ShardEndedInput, ShutdownRequestedInput)
+from .retrieval import PollingFetcher, RecordsBatch, RecordsFetcher, user_records
+
+# makes the fetcher of one shard: (shard id, start position, the consumer's stop event)
+FetcherFactory = Callable[[str, ExtendedSequenceNumber, threading.Event], RecordsFetcher]
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +34,20 @@ class ShardConsumer:
 
     def __init__(self, held: HeldLease, table: LeaseTable, kinesis: Any, config: ConsumerConfig,
                  processor_factory: Callable[[], RecordProcessor],
-                 on_shard_end: Callable[[], None]) -> None:
+                 on_shard_end: Callable[[], None], fetcher_factory: FetcherFactory | None = None) -> None:
         self.held = held
         self.table = table
         self.kinesis = kinesis
         self.config = config
         self.processor_factory = processor_factory
         self.on_shard_end = on_shard_end
+        self.fetcher_factory = fetcher_factory or self._polling_fetcher
+        snapshot = held.snapshot
+        self.hash_range = None
+        if snapshot.starting_hash_key is not None and snapshot.ending_hash_key is not None:
+            self.hash_range = (int(snapshot.starting_hash_key), int(snapshot.ending_hash_key))
+        # reading starts AT the checkpoint's sequence number: what is at or before it is dropped
+        self.resume_after = None if held.checkpoint.is_sentinel else held.checkpoint
         self.shutdown_requested = threading.Event()
         self.outcome: Outcome | None = None
         self.thread = threading.Thread(target=self._run, name=f"shard-{held.lease_key}", daemon=True)
@@ -55,6 +65,9 @@ class ShardConsumer:
     def _run(self) -> None:
         try:
             self.outcome = self._consume()
+        except ProcessorFailed as error:
+            log.error("%s; the lease is retaken from its checkpoint", error)
+            self.outcome = Outcome.FAILED
         except Exception:
             log.exception("shard %s: consumer failed", self.shard_id)
             self.outcome = Outcome.FAILED
@@ -73,9 +86,15 @@ class ShardConsumer:
         checkpointer = Checkpointer(self.table, self.held)
         processor.initialize(InitializationInput(self.shard_id, self.held.checkpoint,
                                                  self.held.snapshot.pending_checkpoint))
-        fetcher = PollingFetcher(self.kinesis, self.config, self.shard_id, self.held.checkpoint,
-                                 self.shutdown_requested)
-        return self._poll_loop(processor, checkpointer, fetcher)
+        fetcher = self.fetcher_factory(self.shard_id, self.held.checkpoint, self.shutdown_requested)
+        try:
+            return self._poll_loop(processor, checkpointer, fetcher)
+        finally:
+            fetcher.close()
+
+    def _polling_fetcher(self, shard_id: str, start: ExtendedSequenceNumber,
+                         stopping: threading.Event) -> RecordsFetcher:
+        return PollingFetcher(self.kinesis, self.config, shard_id, start, stopping)
 
     def _poll_loop(self, processor: RecordProcessor, checkpointer: Checkpointer,
                    fetcher: RecordsFetcher) -> Outcome:
@@ -87,19 +106,28 @@ class ShardConsumer:
             batch = fetcher.get_records()
             if self._lease_gone():
                 return self._lost(processor)   # never deliver records of a lease we may not own
-            self._deliver(processor, checkpointer, batch)
+            self._deliver(processor, checkpointer, self._user_records(batch), batch)
             if batch.shard_ended:
                 return self._end_shard(processor, checkpointer, batch)
 
-    def _deliver(self, processor: RecordProcessor, checkpointer: Checkpointer, batch: RecordsBatch) -> None:
-        if not batch.records:
+    def _user_records(self, batch: RecordsBatch) -> list[Record]:
+        records = user_records(batch.records, self.hash_range, self.resume_after)
+        if records:
+            self.resume_after = None    # past the checkpoint: every later record is new
+        return records
+
+    def _deliver(self, processor: RecordProcessor, checkpointer: Checkpointer, records: list[Record],
+                 batch: RecordsBatch) -> None:
+        if not records:
             return
-        checkpointer.delivered(batch.records[-1].sequence_number)
+        checkpointer.delivered(records[-1].sequence_number, records[-1].sub_sequence_number)
         try:
-            processor.process_records(ProcessRecordsInput(batch.records, checkpointer,
+            processor.process_records(ProcessRecordsInput(records, checkpointer,
                                                           batch.millis_behind_latest, batch.shard_ended))
         except ShutdownException:
             log.info("shard %s: checkpoint refused, the lease was lost", self.shard_id)
+        except ProcessorFailed:
+            raise
         except Exception:
             # KCL's rule: a failing process_records does not stop the shard; the batch is skipped
             log.exception("shard %s: process_records failed; continuing with the next batch", self.shard_id)
@@ -115,6 +143,8 @@ class ShardConsumer:
                 processor.shard_ended(ShardEndedInput(checkpointer))
             except ShutdownException:
                 continue
+            except ProcessorFailed:
+                raise
             except Exception:
                 log.exception("shard %s: shard_ended failed", self.shard_id)
             if self.held.checkpoint.sequence_number != SHARD_END:

@@ -18,7 +18,10 @@ from .held import HeldLease
 from .lease import Lease
 from .lease_table import LeaseTable
 from .processor import RecordProcessor
-from .shard_consumer import ShardConsumer
+from .fanout import FanOutFetcher, StreamConsumerRegistration
+from .lease import ExtendedSequenceNumber
+from .retrieval import RecordsFetcher
+from .shard_consumer import FetcherFactory, ShardConsumer
 from .shard_sync import sync_shards
 from .taker import LeaseObserver, choose_leases_to_take
 
@@ -49,6 +52,18 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._renewer = threading.Thread(target=self._renew_loop, name="lease-renewer", daemon=True)
         self._lock = threading.Lock()
+        self.fetcher_factory = self._fanout_fetcher_factory() if config.retrieval == "fanout" else None
+
+    def _fanout_fetcher_factory(self) -> FetcherFactory:
+        if not hasattr(self.kinesis, "subscribe_to_shard"):
+            raise ValueError("retrieval='fanout' needs a Kinesis client (DynamoDB Streams has no enhanced "
+                             "fan-out: use polling)")
+        registration = StreamConsumerRegistration(self.kinesis, self.config.stream_name,
+                                                  self.config.stream_consumer_name)
+
+        def make(shard_id: str, start: ExtendedSequenceNumber, stopping: threading.Event) -> RecordsFetcher:
+            return FanOutFetcher(self.kinesis, self.config, shard_id, start, stopping, registration)
+        return make
 
     @property
     def worker_id(self) -> str:
@@ -127,7 +142,7 @@ class Worker:
         log.info("worker %s: took lease %s from %s", self.worker_id, lease.lease_key, lease.lease_owner)
         held = HeldLease(lease, counter, self.worker_id)
         consumer = ShardConsumer(held, self.table, self.kinesis, self.config, self.processor_factory,
-                                 self._on_shard_end)
+                                 self._on_shard_end, self.fetcher_factory)
         with self._lock:
             self.consumers[lease.lease_key] = consumer
         consumer.start()
