@@ -1,4 +1,8 @@
-"""PutItem, GetItem, UpdateItem, DeleteItem."""
+"""PutItem, GetItem, UpdateItem, DeleteItem.
+
+AWS's order: every check that needs no table (ReturnValues, expressions, placeholders) before
+the table lookup, then the key and item checks against the schema, then the condition.
+"""
 
 from __future__ import annotations
 
@@ -53,9 +57,9 @@ def _run(state: DynamoState, p: dict, write: ItemWrite) -> tuple[dict | None, di
 
 @operation("PutItem")
 def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    table = state.table(ctx, p["TableName"])
     rv = _return_values(p, ("NONE", "ALL_OLD"), "PutItem")
     ex = WriteExpressions.from_request(p, "PutItem")
+    table = state.table(ctx, p["TableName"])
     old, item = _run(state, p, plan_put(state.items, table, p["Item"], ex))
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
@@ -68,8 +72,8 @@ def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 @operation("GetItem")
 def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    table = state.table(ctx, p["TableName"])
     ex = ReadExpressions.from_request(p, "GetItem")
+    table = state.table(ctx, p["TableName"])
     key = from_wire_item(p["Key"])
     validate_key(key, schema_of(table))
     item = state.items.get(state.items.item_key(table, key))
@@ -86,9 +90,9 @@ def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 @operation("DeleteItem")
 def delete_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    table = state.table(ctx, p["TableName"])
     rv = _return_values(p, ("NONE", "ALL_OLD"), "DeleteItem")
     ex = WriteExpressions.from_request(p, "DeleteItem")
+    table = state.table(ctx, p["TableName"])
     old, _ = _run(state, p, plan_delete(state.items, table, p["Key"], ex))
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
@@ -104,11 +108,12 @@ _UPDATE_RV = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 
 @operation("UpdateItem")
 def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    table = state.table(ctx, p["TableName"])
     rv = p.get("ReturnValues") or "NONE"
     if rv not in _UPDATE_RV:
         raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW")
-    ex = WriteExpressions.from_request(p, "UpdateItem", table.key_names)
+    ex = WriteExpressions.from_request(p, "UpdateItem")
+    table = state.table(ctx, p["TableName"])
+    ex.check_key_attributes(table.key_names)
     old, new = _run(state, p, plan_update(state.items, table, p["Key"], ex))
     assert new is not None
     out: dict[str, Any] = {}

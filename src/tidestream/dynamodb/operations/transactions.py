@@ -17,6 +17,7 @@ from ..capacity import Consumed, item_read_units, wants_capacity
 from ..idempotency import fingerprint
 from ..keys import validate_key
 from ..request import ReadExpressions, WriteExpressions
+from ..sizes import item_size
 from ..state import DynamoState, schema_of
 from ..writes import (ConditionFailed, ItemWrite, Outcome, plan_check, plan_delete, plan_put,
                       plan_update, read_modify_write_all)
@@ -46,20 +47,44 @@ _PLANNERS = {"Put": lambda items, t, a, ex: plan_put(items, t, a["Item"], ex),
              "ConditionCheck": lambda items, t, a, ex: plan_check(items, t, a["Key"], ex)}
 
 
+#: the aggregate size of a transaction's items (AWS: "cannot exceed 4 MB")
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+# Floci's TransactWriteItems handler (an emulator checked against AWS by the paritysuite
+# dynamodb-conformance suite, 2026) answers with this text.
+MSG_TRANSACTION_TOO_BIG = ("Transaction failed: The total size of all items in the transaction "
+                           "request cannot exceed 4 MB")
+
+
+def _parse_actions(items: list[dict]) -> list[tuple[str, dict, WriteExpressions]]:
+    """Every action's kind and expressions, checked before any table lookup (AWS's order)."""
+    parsed = []
+    for entry in items:
+        action, a = _one_action(entry)
+        parsed.append((action, a, WriteExpressions.from_request(a, "Transact" + action)))
+    return parsed
+
+
+def _write_size(w: ItemWrite) -> int:
+    return w.new_size if w.action == "Put" else item_size(w.key_item)
+
+
 def _plan_transaction(state: DynamoState, ctx: RequestContext, items: list[dict]) -> list[tuple[ItemWrite, dict]]:
     """Every action parsed and validated (no item read yet); one item at most once."""
     plans = []
     keys_seen = set()
-    for entry in items:
-        action, a = _one_action(entry)
+    total_size = 0
+    for action, a, ex in _parse_actions(items):
         table = state.table(ctx, a["TableName"])
-        ex = WriteExpressions.from_request(a, "Transact" + action, table.key_names)
+        ex.check_key_attributes(table.key_names)
         w = _PLANNERS[action](state.items, table, a, ex)
         if w.key in keys_seen:
             raise ValidationException(
                 "Transaction request cannot include multiple operations on one item")
         keys_seen.add(w.key)
+        total_size += _write_size(w)
         plans.append((w, a))
+    if total_size > MAX_TRANSACTION_BYTES:
+        raise ValidationException(MSG_TRANSACTION_TOO_BIG)
     return plans
 
 
@@ -114,19 +139,36 @@ def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return out
 
 
-@operation("TransactGetItems")
-def transact_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    plans = []
-    for entry in p["TransactItems"]:
+def _parse_gets(items: list[dict]) -> list[tuple[dict, ReadExpressions]]:
+    """Every Get's expressions, checked before any table lookup (AWS's order)."""
+    parsed = []
+    for entry in items:
         g = entry.get("Get")
         if g is None:
             raise ValidationException("1 validation error detected: Value null at 'transactItems.1.member.get' "
                                       "failed to satisfy constraint: Member must not be null")
+        parsed.append((g, ReadExpressions.from_request(g, "TransactGet")))
+    return parsed
+
+
+@operation("TransactGetItems")
+def transact_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    plans = []
+    reasons: list[dict] = []
+    for g, ex in _parse_gets(p["TransactItems"]):
         table = state.table(ctx, g["TableName"])
-        ex = ReadExpressions.from_request(g, "TransactGet")
         key = from_wire_item(g["Key"])
-        validate_key(key, schema_of(table))
+        try:
+            validate_key(key, schema_of(table))
+        except ValidationException as err:
+            # a key that does not match the schema cancels the transaction: AWS reports it as
+            # the Get's ValidationError reason (Floci's TransactGetItems, checked against AWS)
+            reasons.append({"Code": "ValidationError", "Message": err.message})
+            continue
+        reasons.append({"Code": "None"})
         plans.append((table, ex, state.items.item_key(table, key)))
+    if len(plans) != len(reasons):
+        raise _cancel(reasons)
     responses = []
     per: dict[str, Consumed] = {}
     mode = p.get("ReturnConsumedCapacity")
