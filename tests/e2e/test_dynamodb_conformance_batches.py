@@ -132,3 +132,35 @@ def test_transaction_idempotency(ddb, tables):
     assert code == "IdempotentParameterMismatchException"
     ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok-2")
     assert ddb.get_item(TableName=a, Key=key(1))["Item"]["n"] == {"N": "2"}
+
+
+def test_transact_get_key_mismatch_cancels(ddb, tables):
+    """A Get whose key does not match the schema cancels the whole TransactGetItems with a
+    ValidationError reason for that Get (Floci's TransactGetItems, checked against AWS by the
+    paritysuite dynamodb-conformance suite; the API reference lists ValidationError reasons)."""
+    a, b = tables
+    ddb.put_item(TableName=a, Item=key(1))
+    with pytest.raises(ClientError) as e:
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": a, "Key": key(1)}},
+                                              {"Get": {"TableName": b, "Key": key(1)}}])
+    err = e.value.response
+    assert err["Error"]["Code"] == "TransactionCanceledException"
+    assert err["Error"]["Message"] == ("Transaction cancelled, please refer cancellation reasons for "
+                                       "specific reasons [None, ValidationError]")
+    assert err["CancellationReasons"] == [
+        {"Code": "None"},
+        {"Code": "ValidationError", "Message": "The provided key element does not match the schema"}]
+
+
+def test_transact_write_over_4_mb(ddb, tables):
+    """The aggregate size of a transaction's items may not exceed 4 MB (API reference); the text
+    is Floci's (checked against AWS by the paritysuite dynamodb-conformance suite)."""
+    a, _ = tables
+    big = "x" * (390 * 1024)
+    items = [{"Put": {"TableName": a, "Item": {**key(i), "v": {"S": big}}}} for i in range(11)]
+    assert error(ddb.transact_write_items, TransactItems=items) == (
+        "ValidationException",
+        "Transaction failed: The total size of all items in the transaction request cannot exceed 4 MB")
+    assert ddb.scan(TableName=a)["Count"] == 0
+    ddb.transact_write_items(TransactItems=items[:10])  # 10 x 390 KB: under the limit
+    assert all("Item" in ddb.get_item(TableName=a, Key=key(i), ProjectionExpression="pk") for i in range(10))

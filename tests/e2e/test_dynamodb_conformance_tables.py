@@ -98,6 +98,15 @@ AB_KS = _ks(("a", "HASH"), ("b", "RANGE"))
      INV + "Number of LocalSecondaryIndexes exceeds per-table limit of 5"),
     (dict(AttributeDefinitions=_ad("a", "b"), KeySchema=_ks(("a", "HASH")), GlobalSecondaryIndexes=[], ProvisionedThroughput=PT),
      INV + "List of GlobalSecondaryIndexes is empty"),
+    # with indexes AWS names the unused definitions: the words and list order of AWS's answer
+    # quoted by cfn-lint issue 1037 ("AttributeDefinitions: [my-string, my-int, my-hash], keys
+    # used: [my-hash, my-string]"); moto's test_create_table_with_redundant_attributes agrees
+    (dict(AttributeDefinitions=_ad("my-string", "my-int", "my-hash"), KeySchema=_ks(("my-hash", "HASH")),
+          ProvisionedThroughput=PT,
+          GlobalSecondaryIndexes=[{"IndexName": "gsi", "KeySchema": _ks(("my-string", "HASH")),
+                                   "Projection": {"ProjectionType": "ALL"}, "ProvisionedThroughput": PT}]),
+     INV + "Some AttributeDefinitions are not used. AttributeDefinitions: [my-string, my-int, my-hash], "
+           "keys used: [my-hash, my-string]"),
     (dict(AttributeDefinitions=_ad("a", "b"), KeySchema=_ks(("a", "HASH")), ProvisionedThroughput=PT,
           GlobalSecondaryIndexes=[{"IndexName": "abc", "KeySchema": _ks(("c", "RANGE")), "Projection": {}, "ProvisionedThroughput": PT}]),
      INV + "Some index key attributes are not defined in AttributeDefinitions. Keys: [c], AttributeDefinitions: [a, b]"),

@@ -104,7 +104,7 @@ CASES = [
      _MIXED),
     # Scan
     ("scan-segment-without-total", "scan", _t(Segment=0),
-     "The TotalSegments parameter is required but was not present in the request when parameter Segment is present"),
+     "The TotalSegments parameter is required but was not present in the request when Segment parameter is present"),
     ("scan-segment-too-big", "scan", _t(Segment=3, TotalSegments=3),
      "The Segment parameter is zero-based and must be less than parameter TotalSegments"),
     ("scan-filter-undefined-name", "scan", _t(FilterExpression="#a = :v", ExpressionAttributeValues=V),

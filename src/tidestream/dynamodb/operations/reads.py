@@ -179,10 +179,15 @@ def _iterate(state: DynamoState, start: bytes, end: bytes, reverse: bool, after:
 def _check_segments(p: dict) -> tuple[int, int] | None:
     """Scan's Segment/TotalSegments pair (no table needed), or None for a whole-table scan."""
     seg, total = p.get("Segment"), p.get("TotalSegments")
-    if (seg is None) != (total is None):
-        missing, present = ("TotalSegments", "Segment") if total is None else ("Segment", "TotalSegments")
-        raise ValidationException(f"The {missing} parameter is required but was not present in the "
-                                  f"request when parameter {present} is present")
+    # AWS words the two cases differently ("when Segment parameter is present" but "when parameter
+    # TotalSegments is present"): dynalite's scan validation and a conformance suite's exact-message
+    # Scan tests run against AWS agree on both texts.
+    if total is None and seg is not None:
+        raise ValidationException("The TotalSegments parameter is required but was not present in the "
+                                  "request when Segment parameter is present")
+    if seg is None and total is not None:
+        raise ValidationException("The Segment parameter is required but was not present in the "
+                                  "request when parameter TotalSegments is present")
     if seg is None:
         return None
     if seg >= total:
