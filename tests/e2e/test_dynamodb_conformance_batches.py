@@ -136,8 +136,9 @@ def test_transaction_idempotency(ddb, tables):
 
 def test_transact_get_key_mismatch_cancels(ddb, tables):
     """A Get whose key does not match the schema cancels the whole TransactGetItems with a
-    ValidationError reason for that Get (Floci's TransactGetItems, checked against AWS by the
-    paritysuite dynamodb-conformance suite; the API reference lists ValidationError reasons)."""
+    ValidationError reason for that Get (paritysuite dynamodb-conformance, tier3
+    error-messages/transactGetItems: "missing key attribute: action-level ValidationError
+    surfaces as TransactionCanceledException", run against AWS)."""
     a, b = tables
     ddb.put_item(TableName=a, Item=key(1))
     with pytest.raises(ClientError) as e:
@@ -164,3 +165,32 @@ def test_transact_write_over_4_mb(ddb, tables):
     assert ddb.scan(TableName=a)["Count"] == 0
     ddb.transact_write_items(TransactItems=items[:10])  # 10 x 390 KB: under the limit
     assert all("Item" in ddb.get_item(TableName=a, Key=key(i), ProjectionExpression="pk") for i in range(10))
+
+
+@pytest.mark.parametrize("action, message", [
+    ({"Put": {"Item": {"pk": {"N": "5"}}}},
+     "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"),
+    ({"Update": {"Key": {"pk": {"N": "5"}}, "UpdateExpression": "SET a = :v",
+                 "ExpressionAttributeValues": {":v": {"S": "x"}}}},
+     "The provided key element does not match the schema"),
+    ({"Delete": {"Key": {"pk": {"L": [{"S": "x"}]}}}}, "The provided key element does not match the schema"),
+    ({"ConditionCheck": {"Key": {"pk": {"N": "5"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+     "The provided key element does not match the schema"),
+])
+def test_transact_write_key_fault_cancels(ddb, tables, action, message):
+    """A mistyped key cancels with that action's ValidationError reason; an empty key value is a
+    top-level ValidationException (paritysuite dynamodb-conformance, tier3
+    error-messages/transactWriteItems, four-region capture 2026-06)."""
+    a, _ = tables
+    kind, body = next(iter(action.items()))
+    items = [{"Put": {"TableName": a, "Item": key(7)}}, {kind: {"TableName": a, **body}}]
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=items)
+    err = e.value.response
+    assert err["Error"]["Code"] == "TransactionCanceledException"
+    assert err["Error"]["Message"].endswith("[None, ValidationError]")
+    assert err["CancellationReasons"] == [{"Code": "None"}, {"Code": "ValidationError", "Message": message}]
+    assert "Item" not in ddb.get_item(TableName=a, Key=key(7))
+    assert error(ddb.transact_write_items, TransactItems=[{"Delete": {"TableName": a, "Key": {"pk": {"S": ""}}}}]) == (
+        "ValidationException", "One or more parameter values are not valid. The AttributeValue for a key "
+                               "attribute cannot contain an empty string value. Key: pk")

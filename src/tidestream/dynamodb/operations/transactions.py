@@ -15,7 +15,7 @@ from ...errors import AwsError, TransactionCanceledException, ValidationExceptio
 from ..attributes import from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
 from ..idempotency import fingerprint
-from ..keys import validate_key
+from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..request import ReadExpressions, WriteExpressions
 from ..sizes import item_size
 from ..state import DynamoState, schema_of
@@ -23,6 +23,7 @@ from ..writes import (ConditionFailed, ItemWrite, Outcome, plan_check, plan_dele
                       plan_update, read_modify_write_all)
 from . import operation
 
+_INVALID = "One or more parameter values were invalid: "
 _ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
 
 
@@ -68,21 +69,45 @@ def _write_size(w: ItemWrite) -> int:
     return w.new_size if w.action == "Put" else item_size(w.key_item)
 
 
+#: key faults an action reports as its ValidationError cancellation reason, not as a top-level
+#: ValidationException (paritysuite dynamodb-conformance, TransactWriteItems error messages,
+#: four-region capture 2026-06: a mistyped/non-scalar key cancels; an empty key value does not)
+_CANCELLING_KEY_FAULTS = (MSG_SCHEMA_MISMATCH, _INVALID + "Type mismatch for key ", _INVALID + "Missing the key ")
+
+
+def _plan_action(state: DynamoState, ctx: RequestContext, action: str, a: dict,
+                 ex: WriteExpressions) -> ItemWrite | str:
+    """The action's write, or the message of a key fault that cancels the transaction."""
+    table = state.table(ctx, a["TableName"])
+    ex.check_key_attributes(table.key_names)
+    try:
+        return _PLANNERS[action](state.items, table, a, ex)
+    except ValidationException as err:
+        if err.message.startswith(_CANCELLING_KEY_FAULTS):
+            return err.message
+        raise
+
+
 def _plan_transaction(state: DynamoState, ctx: RequestContext, items: list[dict]) -> list[tuple[ItemWrite, dict]]:
     """Every action parsed and validated (no item read yet); one item at most once."""
     plans = []
+    faults: list[str | None] = []
     keys_seen = set()
     total_size = 0
     for action, a, ex in _parse_actions(items):
-        table = state.table(ctx, a["TableName"])
-        ex.check_key_attributes(table.key_names)
-        w = _PLANNERS[action](state.items, table, a, ex)
+        w = _plan_action(state, ctx, action, a, ex)
+        if isinstance(w, str):
+            faults.append(w)
+            continue
+        faults.append(None)
         if w.key in keys_seen:
             raise ValidationException(
                 "Transaction request cannot include multiple operations on one item")
         keys_seen.add(w.key)
         total_size += _write_size(w)
         plans.append((w, a))
+    if any(faults):
+        raise _cancel([{"Code": "ValidationError", "Message": f} if f else {"Code": "None"} for f in faults])
     if total_size > MAX_TRANSACTION_BYTES:
         raise ValidationException(MSG_TRANSACTION_TOO_BIG)
     return plans
