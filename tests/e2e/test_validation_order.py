@@ -213,3 +213,34 @@ def test_iterator_parameters_before_stream_lookup(srv):
         "ValidationException", "Must provide SequenceNumber for ShardIteratorType AT_SEQUENCE_NUMBER")
     assert _call(streams, "get_shard_iterator", {"StreamArn": arn, "ShardId": shard,
                                                  "ShardIteratorType": "LATEST"})[0] == "ResourceNotFoundException"
+
+
+def _deep(levels: int) -> dict:
+    v: dict = {"S": "leaf"}
+    for _ in range(levels):
+        v = {"M": {"n": v}}
+    return v
+
+
+def test_transaction_actions_are_checked_in_order_before_any_lookup(raw, ddb):
+    """paritysuite dynamodb-conformance, validation-ordering/transactions (us-east-1 and
+    eu-west-2, 2026-10-09)."""
+    make_table(ddb, "present")
+    bad_check = {"ConditionCheck": {"TableName": "present", "Key": KEY,
+                                    "ConditionExpression": "attribute_not_exists("}}
+    syntax = 'Invalid ConditionExpression: Syntax error; token: "<EOF>", near: "("'
+    deep_put = {"Put": {"TableName": "present", "Item": {**KEY, "data": _deep(32)}}}
+    nesting = ("Nesting Levels have exceeded supported limits: Attributes in the item have nested "
+               "levels beyond supported limit")
+    assert _call(raw, "transact_write_items", {"TransactItems": [{"Put": _t(Item=KEY)}, bad_check]}) == (
+        "ValidationException", syntax)
+    assert _call(raw, "transact_write_items", {"TransactItems": [bad_check, deep_put]}) == (
+        "ValidationException", syntax)
+    assert _call(raw, "transact_write_items", {"TransactItems": [deep_put, bad_check]}) == (
+        "ValidationException", nesting)
+    unused = dict(bad_check["ConditionCheck"], ConditionExpression="attribute_not_exists(pk)",
+                  ExpressionAttributeValues=V)
+    assert _call(raw, "transact_write_items", {"TransactItems": [{"Put": {"TableName": "present", "Item": KEY}},
+                                                                 {"ConditionCheck": unused}]}) == (
+        "ValidationException", "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}")
+    assert "Item" not in ddb.get_item(TableName="present", Key=KEY)

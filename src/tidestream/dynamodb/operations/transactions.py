@@ -17,7 +17,7 @@ from ..capacity import Consumed, item_read_units, wants_capacity
 from ..idempotency import fingerprint
 from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..request import ReadExpressions, WriteExpressions
-from ..sizes import item_size
+from ..sizes import check_nesting, item_size
 from ..state import DynamoState, schema_of
 from ..writes import (ConditionFailed, ItemWrite, Outcome, plan_check, plan_delete, plan_put,
                       plan_update, read_modify_write_all)
@@ -57,10 +57,16 @@ MSG_TRANSACTION_TOO_BIG = ("Transaction failed: The total size of all items in t
 
 
 def _parse_actions(items: list[dict]) -> list[tuple[str, dict, WriteExpressions]]:
-    """Every action's kind and expressions, checked before any table lookup (AWS's order)."""
+    """Every action's kind, item nesting and expressions, checked before any table lookup and
+    action by action (paritysuite dynamodb-conformance, validation-ordering/transactions,
+    us-east-1 and eu-west-2 2026-10-09: a malformed condition on a later action is reported
+    ahead of a missing table on an earlier one; a too deep item on the first action ahead of
+    a malformed condition on the second)."""
     parsed = []
     for entry in items:
         action, a = _one_action(entry)
+        if action == "Put":  # a too deep item is refused here too, in action order
+            check_nesting(from_wire_item(a["Item"]))
         parsed.append((action, a, WriteExpressions.from_request(a, "Transact" + action)))
     return parsed
 
