@@ -66,12 +66,7 @@ class WriteExpressions:
         checks answer before the table lookup; :meth:`check_key_attributes` does the rest."""
         names, values, tr = _maps(p)
         if tr is not None:
-            cond_text = legacy.expected(tr, p)
-            upd_text = legacy.attribute_updates(tr, p.get("AttributeUpdates")) if op == "UpdateItem" else None
-            lnames, lvalues = tr.names, _legacy_values(tr)
-            cond = compile_condition(parse_condition(cond_text), lnames, lvalues) if cond_text else None
-            upd = compile_update(parse_update(upd_text), lnames, lvalues) if upd_text else None
-            return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
+            return cls._from_legacy(p, op, tr)
         cond_text = p.get("ConditionExpression")
         upd_text = p.get("UpdateExpression") if op in ("UpdateItem", "TransactUpdate") else None
         parsed_upd = parse_update(upd_text) if upd_text is not None else None
@@ -82,6 +77,16 @@ class WriteExpressions:
         if op == "TransactUpdate" and upd is None:
             raise ValidationException("1 validation error detected: Value null at 'transactItems.1.member.update.updateExpression' "
                                       "failed to satisfy constraint: Member must not be null")
+        return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
+
+    @classmethod
+    def _from_legacy(cls, p: dict, op: str, tr: legacy.Translation) -> "WriteExpressions":
+        """Expected / AttributeUpdates, translated to expressions and bound."""
+        cond_text = legacy.expected(tr, p)
+        upd_text = legacy.attribute_updates(tr, p.get("AttributeUpdates")) if op == "UpdateItem" else None
+        lnames, lvalues = tr.names, _legacy_values(tr)
+        cond = compile_condition(parse_condition(cond_text), lnames, lvalues) if cond_text else None
+        upd = compile_update(parse_update(upd_text), lnames, lvalues) if upd_text else None
         return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
 
     def check_key_attributes(self, key_names: tuple[str, ...]) -> None:
@@ -134,15 +139,9 @@ class ReadExpressions:
         """Parse and check every expression without the table (AWS answers these before the
         table lookup); a Query then binds its key condition with :meth:`bind_key`."""
         names, values, tr = _maps(p)
+        proj_text, filt_text, key_text = _read_texts(p, op, tr)
         if tr is not None:
-            proj_text = legacy.attributes_to_get(tr, p.get("AttributesToGet"))
-            filt_text = legacy.filters(tr, p.get("QueryFilter") if op == "Query" else p.get("ScanFilter"), p)
-            key_text = legacy.key_conditions(tr, p.get("KeyConditions")) if op == "Query" else None
             names, values = tr.names, _legacy_values(tr)
-        else:
-            proj_text = p.get("ProjectionExpression")
-            filt_text = p.get("FilterExpression") if op in ("Query", "Scan") else None
-            key_text = p.get("KeyConditionExpression") if op == "Query" else None
         parsed_key = parse_condition(key_text, "KeyConditionExpression") if key_text is not None else None
         parsed_filter = parse_condition(filt_text, "FilterExpression") if filt_text is not None else None
         parsed_proj = parse_projection(proj_text) if proj_text is not None else None
@@ -195,6 +194,18 @@ class ReadExpressions:
             op = "begins_with" if last.op == "BEGINS_WITH" else last.op
             kr.sort_condition = (op, list(last.values))
         return kr
+
+
+def _read_texts(p: dict, op: str, tr: legacy.Translation | None) -> tuple[str | None, str | None, str | None]:
+    """(projection, filter, key condition) texts of a read, legacy parameters translated."""
+    if tr is not None:
+        proj_text = legacy.attributes_to_get(tr, p.get("AttributesToGet"))
+        filt_text = legacy.filters(tr, p.get("QueryFilter") if op == "Query" else p.get("ScanFilter"), p)
+        key_text = legacy.key_conditions(tr, p.get("KeyConditions")) if op == "Query" else None
+        return proj_text, filt_text, key_text
+    return (p.get("ProjectionExpression"),
+            p.get("FilterExpression") if op in ("Query", "Scan") else None,
+            p.get("KeyConditionExpression") if op == "Query" else None)
 
 
 def _path_heads(node: Any, names: dict, out: list[str] | None = None) -> list[str]:
