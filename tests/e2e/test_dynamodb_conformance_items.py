@@ -192,3 +192,41 @@ def test_expression_errors(ddb, tbl, raw):
     assert msg == "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"
     code, msg = error(ddb.put_item, TableName=tbl, Item=K, ConditionExpression="attribute_exists(status)")
     assert msg.startswith("Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: status")
+
+
+# paritysuite dynamodb-conformance, tests/tier3/validation-ordering/updateItem.test.ts and
+# transactions.test.ts (us-east-1 and eu-west-2, 2026-10-09): member errors are joined in AWS's
+# member order, enum lists are printed in AWS's own order, an empty TableName fails only its
+# length >= 1 constraint
+_UPD = dict(UpdateExpression="SET a = :a", ExpressionAttributeValues={":a": {"S": "x"}})
+_EMPTY_NAME = "Value '' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1"
+_NO_KEY = "Value null at 'key' failed to satisfy constraint: Member must not be null"
+
+
+def test_update_item_member_errors_in_aws_order(raw):
+    assert error(raw.update_item, TableName="", **_UPD) == (
+        "ValidationException", f"2 validation errors detected: {_EMPTY_NAME}; {_NO_KEY}")
+    assert error(raw.update_item, TableName="", ReturnConsumedCapacity="INVALID", ReturnValues="INVALID", **_UPD) == (
+        "ValidationException",
+        "4 validation errors detected: "
+        "Value 'INVALID' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum "
+        "value set: [INDEXES, TOTAL, NONE]; "
+        f"{_EMPTY_NAME}; "
+        "Value 'INVALID' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; " + _NO_KEY)
+    assert error(raw.update_item, TableName="missing-table", AttributeUpdates={"x": {"Action": "PUT", "Value": {"S": "1"}}},
+                 Expected={"a": {"Exists": False}, "b": {"Exists": False}}, ConditionalOperator="XOR") == (
+        "ValidationException",
+        "2 validation errors detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member "
+        "must satisfy enum value set: [OR, AND]; " + _NO_KEY)
+
+
+def test_transact_write_member_errors_in_aws_order(raw):
+    token = "x" * 37
+    items = [{"Put": {"TableName": "missing-table", "Item": K}}]
+    assert error(raw.transact_write_items, TransactItems=items, ClientRequestToken=token,
+                 ReturnConsumedCapacity="BOGUS") == (
+        "ValidationException",
+        f"2 validation errors detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: "
+        "Member must have length less than or equal to 36; Value 'BOGUS' at 'returnConsumedCapacity' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]")
