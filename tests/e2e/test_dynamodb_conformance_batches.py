@@ -37,9 +37,11 @@ def test_batch_limits(ddb, tables, srv):
     assert code == "ValidationException" and msg.endswith(
         "at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "
         "[Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
-    code, msg = error(raw.batch_get_item, RequestItems={a: {"Keys": [key(i) for i in range(101)]}})
-    assert msg.endswith(f"at 'requestItems.{a}.member.keys' failed to satisfy constraint: "
-                        "Member must have length less than or equal to 100")
+    # AWS's newer validation framework, in all regions but me-central-1 by 2026-09 (paritysuite
+    # dynamodb-conformance, error-messages/batchGetItem "> 100 keys across all tables")
+    assert error(raw.batch_get_item, RequestItems={a: {"Keys": [key(i) for i in range(101)]}}) == (
+        "ValidationException", f"1 validation error detected: Value at 'RequestItems.{a}.member.Keys' failed to "
+                               "satisfy constraint: Member must have length less than or equal to 100")
     assert error(ddb.batch_get_item, RequestItems={a: {"Keys": [key(1), key(1)]}}) == (
         "ValidationException", "Provided list of item keys contains duplicates")
     assert error(ddb.batch_write_item, RequestItems={a: [{"PutRequest": {"Item": key(1)}},
@@ -194,3 +196,32 @@ def test_transact_write_key_fault_cancels(ddb, tables, action, message):
     assert error(ddb.transact_write_items, TransactItems=[{"Delete": {"TableName": a, "Key": {"pk": {"S": ""}}}}]) == (
         "ValidationException", "One or more parameter values are not valid. The AttributeValue for a key "
                                "attribute cannot contain an empty string value. Key: pk")
+
+
+def test_batch_request_items_messages(ddb, tables, srv):
+    """paritysuite dynamodb-conformance, tier3 error-messages/batchGetItem and batchWriteItem and
+    validation-ordering/batchOperations (2026-08 to 2026-10 captures)."""
+    raw = srv.client("dynamodb", parameter_validation=False)
+    a, b = tables
+    assert error(raw.batch_get_item, RequestItems={}) == (
+        "ValidationException", "1 validation error detected: Value at 'RequestItems' failed to satisfy constraint: "
+                               "Member must have length greater than or equal to 1")
+    assert error(raw.batch_get_item, RequestItems={a: {"Keys": []}}) == (
+        "ValidationException", f"1 validation error detected: Value at 'RequestItems.{a}.member.Keys' failed to "
+                               "satisfy constraint: Member must have length greater than or equal to 1")
+    enum_rcc = ("Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum "
+                "value set: [INDEXES, TOTAL, NONE]")
+    bad_name = ("Value '{\"bad!name\":{\"Keys\":[{\"pk\":{\"S\":\"a\"}}]}}' at 'requestItems' failed to satisfy "
+                "constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 255, "
+                "Member must have length greater than or equal to 3, Member must satisfy regular expression "
+                "pattern: [a-zA-Z0-9_.-]+]")
+    assert error(raw.batch_get_item, RequestItems={"bad!name": {"Keys": [{"pk": {"S": "a"}}]}},
+                 ReturnConsumedCapacity="BOGUS") == (
+        "ValidationException", f"2 validation errors detected: {bad_name}; {enum_rcc}")
+    assert error(raw.batch_get_item, RequestItems={"missing-table": {"Keys": [key(1)]}},
+                 ReturnConsumedCapacity="BOGUS") == ("ValidationException", "1 validation error detected: " + enum_rcc)
+    assert error(raw.batch_write_item, RequestItems={}) == (
+        "ValidationException", "The requestItems parameter is required for BatchWriteItem")
+    code, _ = error(raw.batch_get_item, RequestItems={a: {"Keys": [key(1)], "ProjectionExpression": "pk"},
+                                                      b: {"Keys": [key(1, True)], "AttributesToGet": ["pk"]}})
+    assert code == "ValidationException"

@@ -36,6 +36,14 @@ def _check_batch_get(requests: dict) -> dict[str, ReadExpressions]:
     total = sum(len(r.get("Keys") or []) for r in requests.values())
     if total > MAX_GET:
         raise ValidationException("Too many items requested for the BatchGetItem call")
+    legacy_tables = [r for r in requests.values() if r.get("AttributesToGet") is not None]
+    if legacy_tables and len(legacy_tables) < len(requests) and any(
+            r.get("ProjectionExpression") is not None for r in requests.values()):
+        # one table's AttributesToGet beside another's ProjectionExpression: the request mixes
+        # the two styles (paritysuite dynamodb-conformance, error-messages/batchGetItem)
+        raise ValidationException(
+            "Can not use both expression and non-expression parameters in the same request: "
+            "Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
     parsed = {}
     for name, r in requests.items():
         parsed[name] = ReadExpressions.from_request(r, "BatchGetItem")
