@@ -230,3 +230,16 @@ def test_transact_write_member_errors_in_aws_order(raw):
         f"2 validation errors detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: "
         "Member must have length less than or equal to 36; Value 'BOGUS' at 'returnConsumedCapacity' failed to "
         "satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]")
+
+
+def test_update_item_undefined_condition_value_is_enveloped(raw, tbl):
+    """paritysuite dynamodb-conformance, error-messages/updateItem (eu-west-2 and us-east-1,
+    2026-10-09): the condition's undefined value is reported inside the validation envelope;
+    the UpdateExpression's own is not pinned there, and keeps the bare text."""
+    assert error(raw.update_item, TableName=tbl, Key=K, UpdateExpression="SET b = :w", ConditionExpression="a = :v",
+                 ExpressionAttributeValues={":w": {"S": "x"}}) == (
+        "ValidationException", "1 validation error detected: Invalid ConditionExpression: An expression attribute "
+                               "value used in expression is not defined; attribute value: :v")
+    assert error(raw.update_item, TableName=tbl, Key=K, UpdateExpression="SET attr1 = :v") == (
+        "ValidationException", "Invalid UpdateExpression: An expression attribute value used in expression is not "
+                               "defined; attribute value: :v")
