@@ -144,6 +144,12 @@ CASES = [
     ("transact-get-unused-name", "transact_get_items",
      {"TransactItems": [{"Get": _t(Key=KEY, ProjectionExpression="a", ExpressionAttributeNames={"#b": "b"})}]},
      "Value provided in ExpressionAttributeNames unused in expressions: keys: {#b}"),
+    # UpdateTable
+    ("update-table-nothing", "update_table", _t(),
+     "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+     "or SSESpecification or ReplicaUpdates is required"),
+    ("update-table-stream-without-view", "update_table", _t(StreamSpecification={"StreamEnabled": True}),
+     INV + "You must specify a StreamViewType when enabling a stream"),
     # UpdateKinesisStreamingDestination (LocalStack's AWS recording: 'update-missing-params')
     ("streaming-update-no-config", "update_kinesis_streaming_destination",
      _t(StreamArn="arn:aws:kinesis:us-east-1:000000000000:stream/some-stream"),

@@ -508,14 +508,20 @@ def _draft_update(state: DynamoState, ctx: RequestContext, t: Table, p: dict,
     changed |= _update_stream(draft, p, now)
     changed |= _apply_table_options(draft, p, ctx, sse_by_default=True)
     if not changed and not (p.get("ReplicaUpdates") or p.get("GlobalTableWitnessUpdates")):
-        raise ValidationException(
-            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
-            "or SSESpecification or ReplicaUpdates is required")
+        raise ValidationException(_NOTHING_TO_UPDATE)
     return draft, effects
+
+
+_NOTHING_TO_UPDATE = ("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+                      "or SSESpecification or ReplicaUpdates is required")
 
 
 @operation("UpdateTable")
 def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    # what needs no table is answered before the lookup, as AWS orders its checks
+    if p.keys() <= {"TableName", "AttributeDefinitions"}:
+        raise ValidationException(_NOTHING_TO_UPDATE)
+    _check_stream_spec(p.get("StreamSpecification"))
     t = state.table(ctx, p["TableName"], control=True)
     _check_not_in_transition(state, t)
     now = time.time()
