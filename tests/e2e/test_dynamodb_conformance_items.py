@@ -33,9 +33,11 @@ K = {"pk": {"S": "a"}, "sk": {"S": "b"}}
 @pytest.mark.parametrize("op", ["put_item", "delete_item"])
 def test_return_values_only_all_old_or_none(ddb, tbl, op):
     kw = {"Item": K} if op == "put_item" else {"Key": K}
+    # inside the validation envelope: paritysuite dynamodb-conformance, error-messages/deleteItem
+    # (eu-west-2 and us-east-1, 2026-10-09)
     for rv in ("ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"):
         assert error(getattr(ddb, op), TableName=tbl, ReturnValues=rv, **kw) == (
-            "ValidationException", "ReturnValues can only be ALL_OLD or NONE")
+            "ValidationException", "1 validation error detected: ReturnValues can only be ALL_OLD or NONE")
 
 
 def test_put_and_delete_return_all_old(ddb, tbl):
@@ -243,3 +245,37 @@ def test_update_item_undefined_condition_value_is_enveloped(raw, tbl):
     assert error(raw.update_item, TableName=tbl, Key=K, UpdateExpression="SET attr1 = :v") == (
         "ValidationException", "Invalid UpdateExpression: An expression attribute value used in expression is not "
                                "defined; attribute value: :v")
+
+
+def test_item_write_request_checks_are_enveloped(raw, tbl):
+    """paritysuite dynamodb-conformance, error-messages/deleteItem "request validation envelope"
+    (eu-west-2 and us-east-1, 2026-10-09; "as PutItem and UpdateItem do")."""
+    one = "1 validation error detected: "
+
+    def delete(**kw):
+        return error(raw.delete_item, TableName=tbl, Key=K, **kw)[1]
+    assert delete(ExpressionAttributeValues={":v": {"S": "x"}}) == (
+        one + "ExpressionAttributeValues can only be specified when using expressions")
+    assert delete(ExpressionAttributeNames={"#a": "a"}) == (
+        one + "ExpressionAttributeNames can only be specified when using expressions")
+    assert delete(Expected={"a": {"Exists": False}}, ExpressionAttributeNames={"#a": "a"}) == (
+        one + "ExpressionAttributeNames can only be specified when using expressions")
+    cond = {"ConditionExpression": "attribute_exists(a)"}
+    assert delete(ExpressionAttributeValues={}, **cond) == one + "ExpressionAttributeValues must not be empty"
+    assert delete(ExpressionAttributeNames={}, **cond) == one + "ExpressionAttributeNames must not be empty"
+    assert delete(ConditionExpression="") == one + "Invalid ConditionExpression: The expression can not be empty;"
+    assert delete(ReturnValues="UPDATED_NEW") == one + "ReturnValues can only be ALL_OLD or NONE"
+    assert [delete(Expected=e) for e in (
+        {"a": {"Exists": True}},
+        {"a": {"Exists": False, "Value": {"S": "x"}}},
+        {"a": {"Value": {"S": "x"}, "ComparisonOperator": "EQ", "AttributeValueList": [{"S": "x"}]}},
+        {"a": {"ComparisonOperator": "EQ"}},
+        {"a": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"S": "x"}]}},
+    )] == [one + INV + m for m in (
+        "Value must be provided when Exists is true for Attribute: a",
+        "Value cannot be used when Exists is false for Attribute: a",
+        "Value and AttributeValueList cannot be used together for Attribute: a",
+        "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a",
+        "Invalid number of argument(s) for the BETWEEN ComparisonOperator")]
+    assert error(raw.put_item, TableName=tbl, Item=K, ExpressionAttributeValues={":v": {"S": "x"}})[1] == (
+        one + "ExpressionAttributeValues can only be specified when using expressions")

@@ -35,6 +35,7 @@ def _t(**kw) -> dict:
     return {"TableName": MISSING, **kw}
 
 
+_ONE = "1 validation error detected: "
 _MIXED = "Can not use both expression and non-expression parameters in the same request: "
 
 #: (id, operation, params, the start of AWS's message)
@@ -54,20 +55,20 @@ CASES = [
      "Invalid ProjectionExpression: Two document paths overlap"),
     # PutItem
     ("put-return-values", "put_item", _t(Item=KEY, ReturnValues="ALL_NEW"),
-     "ReturnValues can only be ALL_OLD or NONE"),
+     _ONE + "ReturnValues can only be ALL_OLD or NONE"),
     ("put-undefined-value", "put_item", _t(Item=KEY, ConditionExpression="a = :v"),
-     "Invalid ConditionExpression: An expression attribute value used in expression is not defined"),
+     _ONE + "Invalid ConditionExpression: An expression attribute value used in expression is not defined"),
     ("put-empty-values", "put_item", _t(Item=KEY, ConditionExpression="a = :v", ExpressionAttributeValues={}),
-     "ExpressionAttributeValues must not be empty"),
+     _ONE + "ExpressionAttributeValues must not be empty"),
     ("put-expected-arity", "put_item", _t(Item=KEY, Expected={"a": {"ComparisonOperator": "EQ"}}),
-     INV + "Invalid number of argument(s) for the EQ ComparisonOperator"),
+     _ONE + INV + "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a"),
     ("put-mixed", "put_item", _t(Item=KEY, ConditionExpression="attribute_exists(a)",
                                  Expected={"a": {"Exists": False}}),
      _MIXED + "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"),
     # DeleteItem
     ("delete-exists-false-with-value", "delete_item",
      _t(Key=KEY, Expected={"a": {"Exists": False, "Value": {"S": "x"}}}),
-     INV + "Value cannot be used when Exists is false"),
+     _ONE + INV + "Value cannot be used when Exists is false for Attribute: a"),
     ("delete-unused-value", "delete_item",
      _t(Key=KEY, ConditionExpression="attribute_exists(a)", ExpressionAttributeValues=V),
      "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}"),
@@ -81,7 +82,7 @@ CASES = [
      _t(Key=KEY, AttributeUpdates={"a": {"Action": "PUT"}}),
      INV + "Only DELETE action is allowed when no attribute value is specified"),
     ("update-values-without-expression", "update_item", _t(Key=KEY, ExpressionAttributeValues=V),
-     "ExpressionAttributeValues can only be specified when using expressions"),
+     _ONE + "ExpressionAttributeValues can only be specified when using expressions"),
     # Query
     ("query-no-key-condition", "query", _t(),
      "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."),

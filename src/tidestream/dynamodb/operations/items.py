@@ -30,8 +30,32 @@ def conditional_failure(p: dict, old: dict | None) -> ConditionalCheckFailedExce
 def _return_values(p: dict, allowed: tuple[str, ...], op: str) -> str:
     rv = p.get("ReturnValues") or "NONE"
     if rv not in allowed:
-        raise ValidationException("ReturnValues can only be ALL_OLD or NONE")
+        raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW"
+                                  if op == "UpdateItem" else "ReturnValues can only be ALL_OLD or NONE")
     return rv
+
+
+#: request checks PutItem, UpdateItem and DeleteItem report inside the validation envelope
+#: ("1 validation error detected: ..."): paritysuite dynamodb-conformance, error-messages/
+#: deleteItem ("as PutItem and UpdateItem do") and updateItem, eu-west-2 and us-east-1 2026-10-09
+_ENVELOPED = ("ExpressionAttributeValues can only be specified", "ExpressionAttributeNames can only be specified",
+              "ExpressionAttributeValues must not be empty", "ExpressionAttributeNames must not be empty",
+              "Invalid ConditionExpression: The expression can not be empty;", "ReturnValues can only be ",
+              "One or more parameter values were invalid: Value ",
+              "One or more parameter values were invalid: Invalid number of argument(s)")
+_UNDEFINED_IN_CONDITION = "Invalid ConditionExpression: An expression attribute "
+
+
+def _write_request(p: dict, op: str, allowed_return_values: tuple[str, ...]) -> tuple[str, WriteExpressions]:
+    """ReturnValues and the expressions of an item write, checked before the table lookup."""
+    try:
+        rv = _return_values(p, allowed_return_values, op)
+        return rv, WriteExpressions.from_request(p, op)
+    except ValidationException as err:
+        msg = err.message
+        if msg.startswith(_ENVELOPED) or (msg.startswith(_UNDEFINED_IN_CONDITION) and " is not defined" in msg):
+            raise ValidationException("1 validation error detected: " + msg) from None
+        raise
 
 
 def _capacity(out: dict, p: dict, table: Table, old: dict | None, new: dict | None) -> None:
@@ -57,8 +81,7 @@ def _run(state: DynamoState, p: dict, write: ItemWrite) -> tuple[dict | None, di
 
 @operation("PutItem")
 def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    rv = _return_values(p, ("NONE", "ALL_OLD"), "PutItem")
-    ex = WriteExpressions.from_request(p, "PutItem")
+    rv, ex = _write_request(p, "PutItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
     old, item = _run(state, p, plan_put(state.items, table, p["Item"], ex))
     out: dict[str, Any] = {}
@@ -90,8 +113,7 @@ def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 @operation("DeleteItem")
 def delete_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    rv = _return_values(p, ("NONE", "ALL_OLD"), "DeleteItem")
-    ex = WriteExpressions.from_request(p, "DeleteItem")
+    rv, ex = _write_request(p, "DeleteItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
     old, _ = _run(state, p, plan_delete(state.items, table, p["Key"], ex))
     out: dict[str, Any] = {}
@@ -106,28 +128,9 @@ def delete_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 _UPDATE_RV = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 
 
-_UNDEFINED_IN_CONDITION = "Invalid ConditionExpression: An expression attribute "
-
-
-def _update_expressions(p: dict) -> WriteExpressions:
-    """UpdateItem's expressions. An undefined placeholder in its ConditionExpression is reported
-    inside the validation envelope (paritysuite dynamodb-conformance, error-messages/updateItem,
-    eu-west-2 and us-east-1 2026-10-09: "1 validation error detected: Invalid
-    ConditionExpression: An expression attribute value used in expression is not defined; ...")."""
-    try:
-        return WriteExpressions.from_request(p, "UpdateItem")
-    except ValidationException as err:
-        if err.message.startswith(_UNDEFINED_IN_CONDITION) and " is not defined" in err.message:
-            raise ValidationException("1 validation error detected: " + err.message) from None
-        raise
-
-
 @operation("UpdateItem")
 def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    rv = p.get("ReturnValues") or "NONE"
-    if rv not in _UPDATE_RV:
-        raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW")
-    ex = _update_expressions(p)
+    rv, ex = _write_request(p, "UpdateItem", _UPDATE_RV)
     table = state.table(ctx, p["TableName"])
     ex.check_key_attributes(table.key_names)
     old, new = _run(state, p, plan_update(state.items, table, p["Key"], ex))
