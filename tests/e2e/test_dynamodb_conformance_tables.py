@@ -354,3 +354,17 @@ def test_tags(ddb):
     missing = arn.replace("tagged", "missing")
     code, _ = error(ddb.list_tags_of_resource, ResourceArn=missing)
     assert code == "ResourceNotFoundException"
+
+
+def test_gsi_errors_before_lsi_errors(raw):
+    """paritysuite dynamodb-conformance, validation-ordering/createTable (eu-west-2 and us-east-1,
+    2026-10-09): the GSI's error comes first, whichever order the request lists them in."""
+    def short(name, member):
+        return (f"Value '{name}' at '{member}.1.member.indexName' failed to satisfy constraint: Member must have "
+                "length greater than or equal to 3")
+    lsi = {"IndexName": "aa", "KeySchema": _ks(("a", "HASH"), ("c", "RANGE")), "Projection": {"ProjectionType": "ALL"}}
+    gsi = {"IndexName": "zz", "KeySchema": _ks(("d", "HASH")), "Projection": {"ProjectionType": "ALL"}}
+    assert error(raw.create_table, TableName="abc", AttributeDefinitions=_ad("a", "b"), KeySchema=AB_KS,
+                 BillingMode="PAY_PER_REQUEST", LocalSecondaryIndexes=[lsi], GlobalSecondaryIndexes=[gsi]) == (
+        "ValidationException", f"2 validation errors detected: {short('zz', 'globalSecondaryIndexes')}; "
+                               f"{short('aa', 'localSecondaryIndexes')}")

@@ -83,7 +83,8 @@ _MEMBER_PATCHES: dict[str, dict[tuple[str, str], tuple[str, dict[str, Any]]]] = 
 }
 
 #: Kinesis lists violations in its own member order, not the public model's (recorded against
-#: AWS by kinesalite's suites); members not named keep model order after the named ones
+#: AWS by kinesalite's suites); the named members take the places the named ones hold in the
+#: model, in this order, and the others keep theirs
 _MEMBER_ORDER: dict[str, dict[str, tuple[str, ...]]] = {
     # DynamoDB: the orders paritysuite dynamodb-conformance recorded (validation-ordering/
     # updateItem and transactions, us-east-1 and eu-west-2 2026-10-09); ConditionalOperator's
@@ -91,6 +92,8 @@ _MEMBER_ORDER: dict[str, dict[str, tuple[str, ...]]] = {
     "dynamodb": {
         "UpdateItemInput": ("ReturnConsumedCapacity", "TableName", "ReturnValues", "ConditionalOperator", "Key"),
         "TransactWriteItemsInput": ("ClientRequestToken", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics"),
+        # validation-ordering/createTable (2026-10-09): a GSI's error before an LSI's
+        "CreateTableInput": ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"),
     },
     "kinesis": {
         "CreateStreamInput": ("ShardCount", "StreamName"),
@@ -725,6 +728,15 @@ class _Node:
         self.len_bounds: tuple[int, int] | None = None
 
 
+def _reordered(members: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """``members`` with the named ones in ``order``, in the places the named ones held; the
+    others keep their places (a partial order on record moves nothing else)."""
+    named = [k for k in order if k in members]
+    slots = iter(named)
+    picked = set(named)
+    return {key: members[key] for key in (next(slots) if k in picked else k for k in members)}
+
+
 class _Compiler:
     def __init__(self, service: str, cbor: bool) -> None:
         model = load_model(service)
@@ -758,9 +770,7 @@ class _Compiler:
             s = {**s, **patch}
         order = _MEMBER_ORDER.get(self.service, {}).get(name)
         if order and s.get("type") == "structure":
-            members = s["members"]
-            first = {k: members[k] for k in order if k in members}
-            s = {**s, "members": {**first, **{k: v for k, v in members.items() if k not in first}}}
+            s = {**s, "members": _reordered(s["members"], order)}
         extra = _REQUIRED_PATCHES.get(self.service, {}).get(name)
         if extra:
             s = {**s, "required": list(s.get("required", ())) + [k for k in extra
