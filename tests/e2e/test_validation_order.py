@@ -251,3 +251,27 @@ def test_transaction_actions_are_checked_in_order_before_any_lookup(raw, ddb):
                                                                  {"ConditionCheck": unused}]}) == (
         "ValidationException", "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}")
     assert "Item" not in ddb.get_item(TableName="present", Key=KEY)
+
+
+def test_key_condition_clauses_in_written_order_before_lookup(raw, ddb):
+    """paritysuite dynamodb-conformance, validation-ordering/queryKeyCondition (eu-west-2,
+    2026-10): the first undefined value or number given to begins_with, in the order the clauses
+    are written, before the table lookup or the count of conditions."""
+    make_table(ddb, "comp", range_key="sk")
+    operand = ("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or "
+               "function: begins_with, operand type: N")
+    undefined = ("Invalid KeyConditionExpression: An expression attribute value used in expression is not "
+                 "defined; attribute value: :missing")
+    n, p, s = {":n": {"N": "1"}}, {":p": {"S": "q"}}, {":s": {"S": "a"}}
+
+    def query(table, kce, values):
+        return _call(raw, "query", {"TableName": table, "KeyConditionExpression": kce,
+                                    "ExpressionAttributeValues": values})
+    assert query("comp", "pk = :missing AND begins_with(sk, :n)", n) == ("ValidationException", undefined)
+    assert query("comp", "begins_with(sk, :n) AND pk = :missing", n) == ("ValidationException", operand)
+    assert query("comp", "pk = :p AND begins_with(sk, :n) AND sk = :missing", {**p, **n}) == (
+        "ValidationException", operand)
+    assert query("comp", "pk = :p AND begins_with(sk, :n) AND sk > :s", {**p, **n, **s}) == (
+        "ValidationException", operand)
+    assert query(MISSING, "pk = :p AND begins_with(sk, :n)", {**p, **n}) == ("ValidationException", operand)
+    assert query(MISSING, "pk = :p AND begins_with(sk, :s)", {**p, **s})[0] == "ResourceNotFoundException"
