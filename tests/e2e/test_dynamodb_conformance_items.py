@@ -33,9 +33,11 @@ K = {"pk": {"S": "a"}, "sk": {"S": "b"}}
 @pytest.mark.parametrize("op", ["put_item", "delete_item"])
 def test_return_values_only_all_old_or_none(ddb, tbl, op):
     kw = {"Item": K} if op == "put_item" else {"Key": K}
+    # inside the validation envelope: paritysuite dynamodb-conformance, error-messages/deleteItem
+    # (eu-west-2 and us-east-1, 2026-10-09)
     for rv in ("ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"):
         assert error(getattr(ddb, op), TableName=tbl, ReturnValues=rv, **kw) == (
-            "ValidationException", "ReturnValues can only be ALL_OLD or NONE")
+            "ValidationException", "1 validation error detected: ReturnValues can only be ALL_OLD or NONE")
 
 
 def test_put_and_delete_return_all_old(ddb, tbl):
@@ -192,3 +194,88 @@ def test_expression_errors(ddb, tbl, raw):
     assert msg == "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"
     code, msg = error(ddb.put_item, TableName=tbl, Item=K, ConditionExpression="attribute_exists(status)")
     assert msg.startswith("Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: status")
+
+
+# paritysuite dynamodb-conformance, tests/tier3/validation-ordering/updateItem.test.ts and
+# transactions.test.ts (us-east-1 and eu-west-2, 2026-10-09): member errors are joined in AWS's
+# member order, enum lists are printed in AWS's own order, an empty TableName fails only its
+# length >= 1 constraint
+_UPD = dict(UpdateExpression="SET a = :a", ExpressionAttributeValues={":a": {"S": "x"}})
+_EMPTY_NAME = "Value '' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1"
+_NO_KEY = "Value null at 'key' failed to satisfy constraint: Member must not be null"
+
+
+def test_update_item_member_errors_in_aws_order(raw):
+    assert error(raw.update_item, TableName="", **_UPD) == (
+        "ValidationException", f"2 validation errors detected: {_EMPTY_NAME}; {_NO_KEY}")
+    assert error(raw.update_item, TableName="", ReturnConsumedCapacity="INVALID", ReturnValues="INVALID", **_UPD) == (
+        "ValidationException",
+        "4 validation errors detected: "
+        "Value 'INVALID' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum "
+        "value set: [INDEXES, TOTAL, NONE]; "
+        f"{_EMPTY_NAME}; "
+        "Value 'INVALID' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; " + _NO_KEY)
+    assert error(raw.update_item, TableName="missing-table", AttributeUpdates={"x": {"Action": "PUT", "Value": {"S": "1"}}},
+                 Expected={"a": {"Exists": False}, "b": {"Exists": False}}, ConditionalOperator="XOR") == (
+        "ValidationException",
+        "2 validation errors detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member "
+        "must satisfy enum value set: [OR, AND]; " + _NO_KEY)
+
+
+def test_transact_write_member_errors_in_aws_order(raw):
+    token = "x" * 37
+    items = [{"Put": {"TableName": "missing-table", "Item": K}}]
+    assert error(raw.transact_write_items, TransactItems=items, ClientRequestToken=token,
+                 ReturnConsumedCapacity="BOGUS") == (
+        "ValidationException",
+        f"2 validation errors detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: "
+        "Member must have length less than or equal to 36; Value 'BOGUS' at 'returnConsumedCapacity' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]")
+
+
+def test_update_item_undefined_condition_value_is_enveloped(raw, tbl):
+    """paritysuite dynamodb-conformance, error-messages/updateItem (eu-west-2 and us-east-1,
+    2026-10-09): the condition's undefined value is reported inside the validation envelope;
+    the UpdateExpression's own is not pinned there, and keeps the bare text."""
+    assert error(raw.update_item, TableName=tbl, Key=K, UpdateExpression="SET b = :w", ConditionExpression="a = :v",
+                 ExpressionAttributeValues={":w": {"S": "x"}}) == (
+        "ValidationException", "1 validation error detected: Invalid ConditionExpression: An expression attribute "
+                               "value used in expression is not defined; attribute value: :v")
+    assert error(raw.update_item, TableName=tbl, Key=K, UpdateExpression="SET attr1 = :v") == (
+        "ValidationException", "Invalid UpdateExpression: An expression attribute value used in expression is not "
+                               "defined; attribute value: :v")
+
+
+def test_item_write_request_checks_are_enveloped(raw, tbl):
+    """paritysuite dynamodb-conformance, error-messages/deleteItem "request validation envelope"
+    (eu-west-2 and us-east-1, 2026-10-09; "as PutItem and UpdateItem do")."""
+    one = "1 validation error detected: "
+
+    def delete(**kw):
+        return error(raw.delete_item, TableName=tbl, Key=K, **kw)[1]
+    assert delete(ExpressionAttributeValues={":v": {"S": "x"}}) == (
+        one + "ExpressionAttributeValues can only be specified when using expressions")
+    assert delete(ExpressionAttributeNames={"#a": "a"}) == (
+        one + "ExpressionAttributeNames can only be specified when using expressions")
+    assert delete(Expected={"a": {"Exists": False}}, ExpressionAttributeNames={"#a": "a"}) == (
+        one + "ExpressionAttributeNames can only be specified when using expressions")
+    cond = {"ConditionExpression": "attribute_exists(a)"}
+    assert delete(ExpressionAttributeValues={}, **cond) == one + "ExpressionAttributeValues must not be empty"
+    assert delete(ExpressionAttributeNames={}, **cond) == one + "ExpressionAttributeNames must not be empty"
+    assert delete(ConditionExpression="") == one + "Invalid ConditionExpression: The expression can not be empty;"
+    assert delete(ReturnValues="UPDATED_NEW") == one + "ReturnValues can only be ALL_OLD or NONE"
+    assert [delete(Expected=e) for e in (
+        {"a": {"Exists": True}},
+        {"a": {"Exists": False, "Value": {"S": "x"}}},
+        {"a": {"Value": {"S": "x"}, "ComparisonOperator": "EQ", "AttributeValueList": [{"S": "x"}]}},
+        {"a": {"ComparisonOperator": "EQ"}},
+        {"a": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"S": "x"}]}},
+    )] == [one + INV + m for m in (
+        "Value must be provided when Exists is true for Attribute: a",
+        "Value cannot be used when Exists is false for Attribute: a",
+        "Value and AttributeValueList cannot be used together for Attribute: a",
+        "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a",
+        "Invalid number of argument(s) for the BETWEEN ComparisonOperator")]
+    assert error(raw.put_item, TableName=tbl, Item=K, ExpressionAttributeValues={":v": {"S": "x"}})[1] == (
+        one + "ExpressionAttributeValues can only be specified when using expressions")

@@ -164,9 +164,14 @@ def test_scan_segments(ddb, tbl, srv):
     assert error(raw.scan, TableName="reads", Segment=3, TotalSegments=3) == (
         "ValidationException", "The Segment parameter is zero-based and must be less than parameter TotalSegments: "
                                "Segment: 3 is not less than TotalSegments: 3")
+    # the two texts differ in word order: dynalite's scan validation and a DynamoDB conformance
+    # suite's "Scan - exact error messages" tests (run against AWS) both say so
     assert error(raw.scan, TableName="reads", Segment=0) == (
         "ValidationException", "The TotalSegments parameter is required but was not present in the request when "
-                               "parameter Segment is present")
+                               "Segment parameter is present")
+    assert error(raw.scan, TableName="reads", TotalSegments=4) == (
+        "ValidationException", "The Segment parameter is required but was not present in the request when "
+                               "parameter TotalSegments is present")
 
 
 def test_multi_attribute_gsi_query(ddb):

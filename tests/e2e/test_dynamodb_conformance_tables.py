@@ -98,6 +98,15 @@ AB_KS = _ks(("a", "HASH"), ("b", "RANGE"))
      INV + "Number of LocalSecondaryIndexes exceeds per-table limit of 5"),
     (dict(AttributeDefinitions=_ad("a", "b"), KeySchema=_ks(("a", "HASH")), GlobalSecondaryIndexes=[], ProvisionedThroughput=PT),
      INV + "List of GlobalSecondaryIndexes is empty"),
+    # with indexes AWS names the unused definitions: the words and list order of AWS's answer
+    # quoted by cfn-lint issue 1037 ("AttributeDefinitions: [my-string, my-int, my-hash], keys
+    # used: [my-hash, my-string]"); moto's test_create_table_with_redundant_attributes agrees
+    (dict(AttributeDefinitions=_ad("my-string", "my-int", "my-hash"), KeySchema=_ks(("my-hash", "HASH")),
+          ProvisionedThroughput=PT,
+          GlobalSecondaryIndexes=[{"IndexName": "gsi", "KeySchema": _ks(("my-string", "HASH")),
+                                   "Projection": {"ProjectionType": "ALL"}, "ProvisionedThroughput": PT}]),
+     INV + "Some AttributeDefinitions are not used. AttributeDefinitions: [my-string, my-int, my-hash], "
+           "keys used: [my-hash, my-string]"),
     (dict(AttributeDefinitions=_ad("a", "b"), KeySchema=_ks(("a", "HASH")), ProvisionedThroughput=PT,
           GlobalSecondaryIndexes=[{"IndexName": "abc", "KeySchema": _ks(("c", "RANGE")), "Projection": {}, "ProvisionedThroughput": PT}]),
      INV + "Some index key attributes are not defined in AttributeDefinitions. Keys: [c], AttributeDefinitions: [a, b]"),
@@ -345,3 +354,17 @@ def test_tags(ddb):
     missing = arn.replace("tagged", "missing")
     code, _ = error(ddb.list_tags_of_resource, ResourceArn=missing)
     assert code == "ResourceNotFoundException"
+
+
+def test_gsi_errors_before_lsi_errors(raw):
+    """paritysuite dynamodb-conformance, validation-ordering/createTable (eu-west-2 and us-east-1,
+    2026-10-09): the GSI's error comes first, whichever order the request lists them in."""
+    def short(name, member):
+        return (f"Value '{name}' at '{member}.1.member.indexName' failed to satisfy constraint: Member must have "
+                "length greater than or equal to 3")
+    lsi = {"IndexName": "aa", "KeySchema": _ks(("a", "HASH"), ("c", "RANGE")), "Projection": {"ProjectionType": "ALL"}}
+    gsi = {"IndexName": "zz", "KeySchema": _ks(("d", "HASH")), "Projection": {"ProjectionType": "ALL"}}
+    assert error(raw.create_table, TableName="abc", AttributeDefinitions=_ad("a", "b"), KeySchema=AB_KS,
+                 BillingMode="PAY_PER_REQUEST", LocalSecondaryIndexes=[lsi], GlobalSecondaryIndexes=[gsi]) == (
+        "ValidationException", f"2 validation errors detected: {short('zz', 'globalSecondaryIndexes')}; "
+                               f"{short('aa', 'localSecondaryIndexes')}")

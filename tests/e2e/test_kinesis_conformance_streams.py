@@ -230,3 +230,28 @@ def test_lifecycle_with_status_delay(tmp_path):
             pytest.fail("stream was not deleted")
     finally:
         s.stop()
+
+
+def _raw_body(srv, target: str, body: dict) -> tuple[int, bytes]:
+    """POST a JSON 1.1 Kinesis request; (status, the body's exact bytes)."""
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(srv.endpoint + "/", data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202." + target,
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kinesis/"
+                         "aws4_request, SignedHeaders=host, Signature=00"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, r.read()
+
+
+def test_operations_without_output_answer_an_empty_body(srv, kin):
+    """kinesalite's CreateStream test (run against AWS) asserts the body is '' - not '{}' - for
+    an operation whose model has no output; the same holds for every such operation."""
+    assert _raw_body(srv, "CreateStream", {"StreamName": "quiet", "ShardCount": 1}) == (200, b"")
+    assert _raw_body(srv, "AddTagsToStream", {"StreamName": "quiet", "Tags": {"k": "v"}}) == (200, b"")
+    assert _raw_body(srv, "IncreaseStreamRetentionPeriod",
+                     {"StreamName": "quiet", "RetentionPeriodHours": 48}) == (200, b"")
+    status, body = _raw_body(srv, "DescribeStreamSummary", {"StreamName": "quiet"})
+    assert status == 200 and b'"StreamName":"quiet"' in body.replace(b" ", b"")
+    assert kin.delete_stream(StreamName="quiet")["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -319,3 +319,23 @@ def test_credential_scope_parsing_is_string_based_and_exact():
         assert auth.credential_scope(bad) is None
     # the parser has no regular expression but a single-character class: linear by construction
     assert auth._SCOPE_END.pattern == r"[,&\s]"
+
+
+@pytest.mark.parametrize("separator", [" ", "  ", ",", ", ", " ,\t"])
+def test_components_separated_by_spaces_or_commas(verifier, separator):
+    """AWS accepts the Authorization components separated by whitespace alone as well as by
+    commas (NetSPI AWSSigner PR 40 quotes real AWS traffic with "aws4_request SignedHeaders=")."""
+    req, _ = sign()
+    auth = req.headers["authorization"]
+    req.headers["authorization"] = auth.replace(", ", separator)
+    assert verifier(req) == (ACCOUNT, "us-east-1")
+
+
+def test_space_separated_components_still_name_what_is_missing(verifier):
+    req, _ = sign()
+    cred = req.headers["authorization"].split(", ")[0]
+    req.headers["authorization"] = cred + " Signature=abc"
+    err = _err(verifier, req)
+    assert (err.code, err.message) == ("IncompleteSignatureException",
+                                       "Authorization header requires 'SignedHeaders' parameter. "
+                                       "Authorization=" + cred + " Signature=abc")

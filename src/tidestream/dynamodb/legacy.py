@@ -95,21 +95,28 @@ def expected(tr: Translation, p: dict) -> str | None:
     for attr, e in spec.items():
         exists = e.get("Exists")
         has_value = e.get("Value") is not None
-        if e.get("ComparisonOperator") is not None:
+        # the " for Attribute: <name>" endings and the Value-or-AttributeValueList text:
+        # paritysuite dynamodb-conformance, error-messages/deleteItem (eu-west-2 and us-east-1,
+        # 2026-10-09)
+        op = e.get("ComparisonOperator")
+        if op is not None:
             if has_value:
                 raise ValidationException(
-                    f"{_INVALID}Value and AttributeValueList cannot be used together" if e.get("AttributeValueList")
-                    else f"{_INVALID}Value cannot be used with ComparisonOperator")
+                    f"{_INVALID}Value and AttributeValueList cannot be used together for Attribute: {attr}"
+                    if e.get("AttributeValueList") else f"{_INVALID}Value cannot be used with ComparisonOperator")
             if exists is not None:
                 raise ValidationException(f"{_INVALID}Exists and ComparisonOperator cannot be used together")
+            if e.get("AttributeValueList") is None and _ARITY.get(op, 1) != 0:
+                raise ValidationException(f"{_INVALID}Value or AttributeValueList must be used with "
+                                          f"ComparisonOperator: {op} for Attribute: {attr}")
             parts.append(_condition(tr, attr, e, "Expected"))
         elif exists is False:
             if has_value:
-                raise ValidationException(f"{_INVALID}Value cannot be used when Exists is false")
+                raise ValidationException(f"{_INVALID}Value cannot be used when Exists is false for Attribute: {attr}")
             parts.append(f"attribute_not_exists({tr.name(attr)})")
         else:
             if not has_value:
-                raise ValidationException(f"{_INVALID}Value must be provided when Exists is true")
+                raise ValidationException(f"{_INVALID}Value must be provided when Exists is true for Attribute: {attr}")
             parts.append(f"{tr.name(attr)} = {tr.value(e['Value'])}")
     return _join(parts, p)
 

@@ -16,6 +16,7 @@ from .attributes import from_wire_values
 from .expressions import (check_attribute_maps, check_expression_attributes, compile_condition,
                           compile_key_condition, compile_projection, compile_update,
                           parse_condition, parse_projection, parse_update, project)
+from .expressions.attributes import undefined_value
 from .ranges import KeyRange
 from .tables import Index, Table
 
@@ -61,26 +62,43 @@ class WriteExpressions:
         self.update = update
 
     @classmethod
-    def from_request(cls, p: dict, op: str, key_names: tuple[str, ...] = ()) -> "WriteExpressions":
+    def from_request(cls, p: dict, op: str) -> "WriteExpressions":
+        """Parse and bind every expression without the table, so that AWS's table-independent
+        checks answer before the table lookup; :meth:`check_key_attributes` does the rest."""
         names, values, tr = _maps(p)
         if tr is not None:
-            cond_text = legacy.expected(tr, p)
-            upd_text = legacy.attribute_updates(tr, p.get("AttributeUpdates")) if op == "UpdateItem" else None
-            lnames, lvalues = tr.names, _legacy_values(tr)
-            cond = compile_condition(parse_condition(cond_text), lnames, lvalues) if cond_text else None
-            upd = compile_update(parse_update(upd_text), lnames, lvalues, key_names) if upd_text else None
-            return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
+            return cls._from_legacy(p, op, tr)
         cond_text = p.get("ConditionExpression")
         upd_text = p.get("UpdateExpression") if op in ("UpdateItem", "TransactUpdate") else None
         parsed_upd = parse_update(upd_text) if upd_text is not None else None
         parsed_cond = parse_condition(cond_text) if cond_text is not None else None
-        upd = compile_update(parsed_upd, names, values, key_names) if parsed_upd else None
+        upd = compile_update(parsed_upd, names, values) if parsed_upd else None
         cond = compile_condition(parsed_cond, names, values) if parsed_cond else None
         check_expression_attributes([parsed_upd, parsed_cond], names, values)
         if op == "TransactUpdate" and upd is None:
             raise ValidationException("1 validation error detected: Value null at 'transactItems.1.member.update.updateExpression' "
                                       "failed to satisfy constraint: Member must not be null")
         return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
+
+    @classmethod
+    def _from_legacy(cls, p: dict, op: str, tr: legacy.Translation) -> "WriteExpressions":
+        """Expected / AttributeUpdates, translated to expressions and bound."""
+        cond_text = legacy.expected(tr, p)
+        upd_text = legacy.attribute_updates(tr, p.get("AttributeUpdates")) if op == "UpdateItem" else None
+        lnames, lvalues = tr.names, _legacy_values(tr)
+        cond = compile_condition(parse_condition(cond_text), lnames, lvalues) if cond_text else None
+        upd = compile_update(parse_update(upd_text), lnames, lvalues) if upd_text else None
+        return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
+
+    def check_key_attributes(self, key_names: tuple[str, ...]) -> None:
+        """An update may not write the table's key attributes (needs the schema: after lookup)."""
+        update = self.update
+        if update is None or update == "empty":
+            return
+        for path in update.paths:
+            if path[0] in key_names:
+                raise ValidationException("One or more parameter values were invalid: Cannot update attribute "
+                                          f"{path[0]}. This attribute is part of the key")
 
     def condition_holds(self, old: dict | None) -> bool:
         return self.condition is None or self.condition(old or {})
@@ -102,7 +120,8 @@ class WriteExpressions:
 class ReadExpressions:
     """Projection, filter and key condition of GetItem / Query / Scan / batch gets."""
 
-    __slots__ = ("projection", "filter", "key_condition", "filter_heads", "filter_label")
+    __slots__ = ("projection", "filter", "key_condition", "filter_heads", "filter_label",
+                 "_parsed_key", "_names", "_values")
 
     def __init__(self, projection: Any, filter_: Callable[[dict], bool] | None, key_condition: Any,
                  filter_heads: tuple[str, ...] = (), filter_label: str = "Filter Expression") -> None:
@@ -112,40 +131,43 @@ class ReadExpressions:
         #: top-level attribute names the filter reads (a Query's may not name key attributes)
         self.filter_heads = filter_heads
         self.filter_label = filter_label
+        self._parsed_key: Any = None
+        self._names: dict = {}
+        self._values: dict = {}
 
     @classmethod
-    def from_request(cls, p: dict, op: str, table: Table | None = None,
-                     index: Index | None = None) -> "ReadExpressions":
+    def from_request(cls, p: dict, op: str) -> "ReadExpressions":
+        """Parse and check every expression without the table (AWS answers these before the
+        table lookup); a Query then binds its key condition with :meth:`bind_key`."""
         names, values, tr = _maps(p)
+        proj_text, filt_text, key_text = _read_texts(p, op, tr)
         if tr is not None:
-            proj_text = legacy.attributes_to_get(tr, p.get("AttributesToGet"))
-            filt_text = legacy.filters(tr, p.get("QueryFilter") if op == "Query" else p.get("ScanFilter"), p)
-            key_text = legacy.key_conditions(tr, p.get("KeyConditions")) if op == "Query" else None
             names, values = tr.names, _legacy_values(tr)
-        else:
-            proj_text = p.get("ProjectionExpression")
-            filt_text = p.get("FilterExpression") if op in ("Query", "Scan") else None
-            key_text = p.get("KeyConditionExpression") if op == "Query" else None
         parsed_key = parse_condition(key_text, "KeyConditionExpression") if key_text is not None else None
         parsed_filter = parse_condition(filt_text, "FilterExpression") if filt_text is not None else None
         parsed_proj = parse_projection(proj_text) if proj_text is not None else None
-        key = None
         if op == "Query":
             if parsed_key is None:
                 raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
-            assert table is not None
-            schema = index.key_schema if index is not None else table.key_schema
-            key = compile_key_condition(parsed_key, names, values, schema)
-            _check_key_types(key, table)
+            _check_key_clauses(parsed_key.tree, values)
         filt = compile_condition(parsed_filter, names, values) if parsed_filter else None
         proj = compile_projection(parsed_proj, names) if parsed_proj else None
         if tr is None:
             check_expression_attributes([parsed_key, parsed_filter, parsed_proj], names, values)
             heads = tuple(_path_heads(parsed_filter.tree, names)) if parsed_filter else ()
-            return cls(proj, filt, key, heads)
-        legacy_filter = (p.get("QueryFilter") if op == "Query" else p.get("ScanFilter")) or {}
-        return cls(proj, filt, key, tuple(legacy_filter),
-                   "QueryFilter" if op == "Query" else "ScanFilter")
+            out = cls(proj, filt, None, heads)
+        else:
+            legacy_filter = (p.get("QueryFilter") if op == "Query" else p.get("ScanFilter")) or {}
+            out = cls(proj, filt, None, tuple(legacy_filter), "QueryFilter" if op == "Query" else "ScanFilter")
+        if parsed_key is not None:
+            out._parsed_key, out._names, out._values = parsed_key, names, values
+        return out
+
+    def bind_key(self, table: Table, index: Index | None) -> None:
+        """Compile a Query's key condition against the key schema of the table or index read."""
+        schema = index.key_schema if index is not None else table.key_schema
+        self.key_condition = compile_key_condition(self._parsed_key, self._names, self._values, schema)
+        _check_key_types(self.key_condition, table)
 
     def check_filter_keys(self, key_schema: list[tuple[str, str]]) -> None:
         """A Query's filter may not name the key attributes of the table or index it reads."""
@@ -177,6 +199,60 @@ class ReadExpressions:
         return kr
 
 
+def _read_texts(p: dict, op: str, tr: legacy.Translation | None) -> tuple[str | None, str | None, str | None]:
+    """(projection, filter, key condition) texts of a read, legacy parameters translated."""
+    if tr is not None:
+        proj_text = legacy.attributes_to_get(tr, p.get("AttributesToGet"))
+        filt_text = legacy.filters(tr, p.get("QueryFilter") if op == "Query" else p.get("ScanFilter"), p)
+        key_text = legacy.key_conditions(tr, p.get("KeyConditions")) if op == "Query" else None
+        return proj_text, filt_text, key_text
+    return (p.get("ProjectionExpression"),
+            p.get("FilterExpression") if op in ("Query", "Scan") else None,
+            p.get("KeyConditionExpression") if op == "Query" else None)
+
+
+_BEGINS_WITH_N = ("Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
+                  "operator or function: begins_with, operand type: N")
+
+
+def _check_key_clauses(tree: Any, values: dict) -> None:
+    """A key condition's values, clause by clause in the order written: the first undefined
+    value or number given to begins_with is reported, before the table is looked up or the
+    conditions counted (paritysuite dynamodb-conformance, validation-ordering/queryKeyCondition,
+    eu-west-2 2026-10)."""
+    from .expressions import ast as A
+
+    clauses, todo = [], [tree]
+    while todo:  # the And-tree's leaves, left to right
+        node = todo.pop()
+        if type(node) is A.And:
+            todo += (node.right, node.left)
+        else:
+            clauses.append(node)
+    for clause in clauses:
+        refs = [n.name for n in _walk(clause) if type(n) is A.ValueRef]
+        for ref in refs:
+            if ref not in values:
+                raise undefined_value("KeyConditionExpression", ref)
+        if type(clause) is A.Call and clause.name == "begins_with" and any("N" in values[r] for r in refs):
+            raise ValidationException(_BEGINS_WITH_N)
+
+
+def _walk(node: Any) -> list[Any]:
+    """``node`` and every node under it, in the order written."""
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        out.append(n)
+        t = type(n)
+        if t is tuple or t is list:
+            todo += reversed(n)
+            out.pop()
+        elif not isinstance(n, (str, int, float)):
+            todo += reversed([getattr(n, f) for f in getattr(t, "__slots__", ()) if getattr(n, f, None) is not None])
+    return out
+
+
 def _path_heads(node: Any, names: dict, out: list[str] | None = None) -> list[str]:
     """The top-level attribute names of every document path in a parsed expression tree."""
     from .expressions import ast as A
@@ -204,10 +280,6 @@ def _check_key_types(kc: Any, table: Table) -> None:
     for sc in kc.sort:
         for av in sc.values:
             _check_type(table, sc.attribute, av)
-            if sc.op == "BEGINS_WITH" and "N" in av:
-                raise ValidationException(
-                    "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
-                    "operator or function: begins_with, operand type: N")
 
 
 def _check_type(table: Table, name: str, av: dict) -> None:

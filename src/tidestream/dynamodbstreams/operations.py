@@ -38,7 +38,22 @@ def trimmed() -> AwsError:
     return TrimmedDataAccessException("The data you are trying to access has been trimmed")
 
 
+def _is_stream_arn(arn: str) -> bool:
+    """arn:<partition>:dynamodb:<region>:<account>:table/<name>/stream/<label>"""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "dynamodb" or not parts[3] or not parts[4]:
+        return False
+    resource = parts[5].split("/")
+    return len(resource) == 4 and resource[0] == "table" and resource[2] == "stream" \
+        and bool(resource[1]) and bool(resource[3])
+
+
 def _stream(state: StreamsState, ctx: RequestContext, arn: str) -> StreamMeta:
+    """The stream named by ``arn``; a malformed ARN is refused before the lookup, as AWS does
+    (aws-sdk-js's integration suite, run against AWS: DescribeStream('fake-stream') answers
+    ValidationException "Invalid StreamArn")."""
+    if not _is_stream_arn(arn):
+        raise ValidationException("Invalid StreamArn")
     m = state.get(ctx.account_id, ctx.region, arn)
     if m is None:
         raise stream_not_found(arn)
@@ -96,19 +111,28 @@ def describe_stream(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
     return {"StreamDescription": desc}
 
 
+def _check_iterator_request(kind: str, seq: str | None, p: dict) -> None:
+    """The iterator type's companion parameters: no stream needed, so before the lookup."""
+    if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        if not seq:
+            raise ValidationException(f"Must provide SequenceNumber for ShardIteratorType {kind}")
+    elif seq:
+        raise ValidationException(f"SequenceNumber must not be provided for ShardIteratorType {kind}")
+    elif kind == "AT_TIMESTAMP" and p.get("Timestamp") is None:
+        raise ValidationException("Must provide Timestamp for ShardIteratorType AT_TIMESTAMP")
+
+
 @operation("GetShardIterator")
 def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
     arn = p["StreamArn"]
+    kind = p["ShardIteratorType"]
+    seq = p.get("SequenceNumber")
+    _check_iterator_request(kind, seq, p)
     m = _stream(state, ctx, arn)
     if p["ShardId"] != m.shard_id:
         raise ResourceNotFoundException(
             f"Requested resource not found: Shard: {p['ShardId']} in Stream: {arn} not found")
-    kind = p["ShardIteratorType"]
-    seq = p.get("SequenceNumber")
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
-        if not seq:
-            raise ValidationException(
-                f"Must provide SequenceNumber for ShardIteratorType {kind}")
         c = parse_sequence_number(seq)
         if c is None or c < m.start or (m.closed and c > m.ending):
             raise ValidationException(
@@ -116,17 +140,12 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dic
         if c < m.trimmed_to:
             raise trimmed()
         position = c if kind == "AT_SEQUENCE_NUMBER" else c + 1
-    elif seq:
-        raise ValidationException(
-            f"SequenceNumber must not be provided for ShardIteratorType {kind}")
     elif kind == "TRIM_HORIZON":
         position = m.horizon
     elif kind == "LATEST":
         position = max(m.last + 1, m.start)
     else:  # AT_TIMESTAMP
-        when = p.get("Timestamp")
-        if when is None:
-            raise ValidationException("Must provide Timestamp for ShardIteratorType AT_TIMESTAMP")
+        when = p["Timestamp"]
         position = state.first_at_or_after(m, float(when))
     now_ms = int(state.clock() * 1000)
     return {"ShardIterator": iterators.issue(state.secret, m.arn, m.id, position, now_ms)}

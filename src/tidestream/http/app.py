@@ -334,13 +334,15 @@ class Application:
         return params
 
     def _ok(self, spec: ServiceSpec, result: dict | None, request_id: str, cbor: bool) -> Response:
-        if cbor:
+        if result is None:  # an operation without output: AWS sends an empty body
+            body, ctype = b"", ("application/x-amz-cbor-1.1" if cbor else "application/x-amz-json-" + spec.json_version)
+        elif cbor:
             from ..protocol import cbor as cbor_codec
 
-            body = cbor_codec.dumps(result or {})
+            body = cbor_codec.dumps(result)
             ctype = "application/x-amz-cbor-1.1"
         else:
-            body = dumps(result or {})
+            body = dumps(result)
             ctype = "application/x-amz-json-" + spec.json_version
         headers = [("Content-Type", ctype), ("x-amzn-RequestId", request_id)]
         if spec.crc32:

@@ -170,15 +170,33 @@ def canonical_request(method: str, path: str, query: str, headers: dict[str, str
 
 # --------------------------------------------------------------------------- request pieces
 
+#: whitespace that starts another ``Key=`` component (a header separated by spaces only)
+_SPACE_SEPARATOR = re.compile(r"\s+(?=[A-Za-z-]+=)")
+
+
+def _components(rest: str) -> list[str]:
+    """The ``Key=value`` components after the algorithm. AWS separates them by commas or by
+    whitespace alone (a header "Credential=.../aws4_request SignedHeaders=..., Signature=..." is
+    accepted: NetSPI AWSSigner PR 40, from real AWS traffic); botocore's ", " is the common
+    case and costs one split."""
+    out = []
+    for part in rest.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if " " in part or "\t" in part:
+            out.extend(_SPACE_SEPARATOR.split(part))
+        else:
+            out.append(part)
+    return out
+
+
 def _authorization_params(auth: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
     """(algorithm, {Credential, SignedHeaders, Signature}) of an Authorization header, raising
     AWS's IncompleteSignatureException naming every missing part (and a missing date header)."""
     algorithm, _, rest = auth.strip().partition(" ")
     params: dict[str, str] = {}
-    for part in rest.split(","):
-        part = part.strip()
-        if not part:
-            continue
+    for part in _components(rest):
         k, eq, v = part.partition("=")
         if not eq:
             raise IncompleteSignatureException(

@@ -7,6 +7,7 @@ ever left unprocessed, so UnprocessedKeys/UnprocessedItems are always empty.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ...context import RequestContext
@@ -24,16 +25,42 @@ MAX_GET = 100
 MAX_WRITE = 25
 
 
-@operation("BatchGetItem")
-def batch_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    requests = p["RequestItems"]
+def _wire_key_id(wire_key: dict) -> str:
+    """A key's identity before the schema is known: same attributes, same typed values."""
+    return json.dumps(wire_key, sort_keys=True, default=str)
+
+
+def _check_batch_get(requests: dict) -> dict[str, ReadExpressions]:
+    """Everything AWS checks before any table lookup: the key count across tables, each
+    table's expressions and keys repeated verbatim."""
     total = sum(len(r.get("Keys") or []) for r in requests.values())
     if total > MAX_GET:
         raise ValidationException("Too many items requested for the BatchGetItem call")
+    legacy_tables = [r for r in requests.values() if r.get("AttributesToGet") is not None]
+    if legacy_tables and len(legacy_tables) < len(requests) and any(
+            r.get("ProjectionExpression") is not None for r in requests.values()):
+        # one table's AttributesToGet beside another's ProjectionExpression: the request mixes
+        # the two styles (paritysuite dynamodb-conformance, error-messages/batchGetItem)
+        raise ValidationException(
+            "Can not use both expression and non-expression parameters in the same request: "
+            "Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
+    parsed = {}
+    for name, r in requests.items():
+        parsed[name] = ReadExpressions.from_request(r, "BatchGetItem")
+        keys = r["Keys"]
+        if len(keys) > 1 and len({_wire_key_id(k) for k in keys}) != len(keys):
+            raise ValidationException("Provided list of item keys contains duplicates")
+    return parsed
+
+
+@operation("BatchGetItem")
+def batch_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    requests = p["RequestItems"]
+    expressions = _check_batch_get(requests)
     plans = []
     for name, r in requests.items():
         table = state.table(ctx, name)
-        ex = ReadExpressions.from_request(r, "BatchGetItem")
+        ex = expressions[name]
         schema = schema_of(table)
         keys = []
         seen = set()
@@ -41,7 +68,7 @@ def batch_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             key = from_wire_item(wire_key)
             validate_key(key, schema)
             k = state.items.item_key(table, key)
-            if k in seen:
+            if k in seen:  # the same key spelled differently (e.g. numbers 1 and 1.0)
                 raise ValidationException("Provided list of item keys contains duplicates")
             seen.add(k)
             keys.append(k)
@@ -67,7 +94,8 @@ def batch_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return out
 
 
-def _plan_batch_write(state: DynamoState, table: Table, name: str, r: dict) -> ItemWrite:
+def _check_write_request(name: str, r: dict) -> None:
+    """Exactly one of PutRequest and DeleteRequest (no table needed: before the lookup)."""
     put, delete = r.get("PutRequest"), r.get("DeleteRequest")
     if (put is None) == (delete is None):
         raise ValidationException(
@@ -75,9 +103,13 @@ def _plan_batch_write(state: DynamoState, table: Table, name: str, r: dict) -> I
             if put is not None else
             "1 validation error detected: Value null at 'requestItems." + name +
             ".member.writeRequest' failed to satisfy constraint: Member must not be null")
+
+
+def _plan_batch_write(state: DynamoState, table: Table, r: dict) -> ItemWrite:
+    put = r.get("PutRequest")
     if put is not None:
         return plan_put(state.items, table, put["Item"], None, schema_mismatch=True)
-    return plan_delete(state.items, table, delete["Key"], None)
+    return plan_delete(state.items, table, r["DeleteRequest"]["Key"], None)
 
 
 @operation("BatchWriteItem")
@@ -86,12 +118,15 @@ def batch_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     total = sum(len(r) for r in requests.values())
     if total > MAX_WRITE:
         raise ValidationException("Too many items requested for the BatchWriteItem call")
+    for name, reqs in requests.items():
+        for r in reqs:
+            _check_write_request(name, r)
     writes: list[ItemWrite] = []
     for name, reqs in requests.items():
         table = state.table(ctx, name)
         seen = set()
         for r in reqs:
-            w = _plan_batch_write(state, table, name, r)
+            w = _plan_batch_write(state, table, r)
             if w.key in seen:
                 raise ValidationException("Provided list of item keys contains duplicates")
             seen.add(w.key)

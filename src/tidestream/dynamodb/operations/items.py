@@ -1,4 +1,8 @@
-"""PutItem, GetItem, UpdateItem, DeleteItem."""
+"""PutItem, GetItem, UpdateItem, DeleteItem.
+
+AWS's order: every check that needs no table (ReturnValues, expressions, placeholders) before
+the table lookup, then the key and item checks against the schema, then the condition.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +30,32 @@ def conditional_failure(p: dict, old: dict | None) -> ConditionalCheckFailedExce
 def _return_values(p: dict, allowed: tuple[str, ...], op: str) -> str:
     rv = p.get("ReturnValues") or "NONE"
     if rv not in allowed:
-        raise ValidationException("ReturnValues can only be ALL_OLD or NONE")
+        raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW"
+                                  if op == "UpdateItem" else "ReturnValues can only be ALL_OLD or NONE")
     return rv
+
+
+#: request checks PutItem, UpdateItem and DeleteItem report inside the validation envelope
+#: ("1 validation error detected: ..."): paritysuite dynamodb-conformance, error-messages/
+#: deleteItem ("as PutItem and UpdateItem do") and updateItem, eu-west-2 and us-east-1 2026-10-09
+_ENVELOPED = ("ExpressionAttributeValues can only be specified", "ExpressionAttributeNames can only be specified",
+              "ExpressionAttributeValues must not be empty", "ExpressionAttributeNames must not be empty",
+              "Invalid ConditionExpression: The expression can not be empty;", "ReturnValues can only be ",
+              "One or more parameter values were invalid: Value ",
+              "One or more parameter values were invalid: Invalid number of argument(s)")
+_UNDEFINED_IN_CONDITION = "Invalid ConditionExpression: An expression attribute "
+
+
+def _write_request(p: dict, op: str, allowed_return_values: tuple[str, ...]) -> tuple[str, WriteExpressions]:
+    """ReturnValues and the expressions of an item write, checked before the table lookup."""
+    try:
+        rv = _return_values(p, allowed_return_values, op)
+        return rv, WriteExpressions.from_request(p, op)
+    except ValidationException as err:
+        msg = err.message
+        if msg.startswith(_ENVELOPED) or (msg.startswith(_UNDEFINED_IN_CONDITION) and " is not defined" in msg):
+            raise ValidationException("1 validation error detected: " + msg) from None
+        raise
 
 
 def _capacity(out: dict, p: dict, table: Table, old: dict | None, new: dict | None) -> None:
@@ -53,9 +81,8 @@ def _run(state: DynamoState, p: dict, write: ItemWrite) -> tuple[dict | None, di
 
 @operation("PutItem")
 def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    rv, ex = _write_request(p, "PutItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
-    rv = _return_values(p, ("NONE", "ALL_OLD"), "PutItem")
-    ex = WriteExpressions.from_request(p, "PutItem")
     old, item = _run(state, p, plan_put(state.items, table, p["Item"], ex))
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
@@ -68,8 +95,8 @@ def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 @operation("GetItem")
 def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    table = state.table(ctx, p["TableName"])
     ex = ReadExpressions.from_request(p, "GetItem")
+    table = state.table(ctx, p["TableName"])
     key = from_wire_item(p["Key"])
     validate_key(key, schema_of(table))
     item = state.items.get(state.items.item_key(table, key))
@@ -86,9 +113,8 @@ def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 @operation("DeleteItem")
 def delete_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    rv, ex = _write_request(p, "DeleteItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
-    rv = _return_values(p, ("NONE", "ALL_OLD"), "DeleteItem")
-    ex = WriteExpressions.from_request(p, "DeleteItem")
     old, _ = _run(state, p, plan_delete(state.items, table, p["Key"], ex))
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
@@ -104,11 +130,9 @@ _UPDATE_RV = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 
 @operation("UpdateItem")
 def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    rv, ex = _write_request(p, "UpdateItem", _UPDATE_RV)
     table = state.table(ctx, p["TableName"])
-    rv = p.get("ReturnValues") or "NONE"
-    if rv not in _UPDATE_RV:
-        raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW")
-    ex = WriteExpressions.from_request(p, "UpdateItem", table.key_names)
+    ex.check_key_attributes(table.key_names)
     old, new = _run(state, p, plan_update(state.items, table, p["Key"], ex))
     assert new is not None
     out: dict[str, Any] = {}

@@ -87,15 +87,15 @@ def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 @operation("UpdateKinesisStreamingDestination")
 def update(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    table = state.table(ctx, p["TableName"], control=True)
-    _settled(state, table)
     arn = p["StreamArn"]
     config = p.get("UpdateKinesisStreamingConfiguration") or {}
     precision = config.get("ApproximateCreationDateTimePrecision")
-    if not precision:
+    if not precision:  # needs no table: answered before the lookup
         raise ValidationException(
             "Streaming destination cannot be updated with given parameters: "
             "UpdateKinesisStreamingConfiguration cannot be null or contain only null values")
+    table = state.table(ctx, p["TableName"], control=True)
+    _settled(state, table)
     dest = _find(table, arn)
     if dest is None:
         raise _not_a_destination(table, arn)

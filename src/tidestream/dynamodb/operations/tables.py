@@ -221,14 +221,33 @@ def _check_gsis(specs: list[dict], attr_types: dict[str, str], seen: set[str]) -
             f"{_INVALID}GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}")
 
 
+def java_hash_set_order(names: list[str]) -> list[str]:
+    """The iteration order of a java.util.HashSet holding ``names`` (AWS prints some sets so)."""
+    capacity = 16
+    while len(names) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(name: str) -> int:
+        h = 0
+        for c in name:
+            h = (31 * h + ord(c)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+    return sorted(dict.fromkeys(names), key=bucket)  # sorted() is stable: insertion order in a bucket
+
+
 def _check_all_attributes_used(ks: list[tuple[str, str]], specs: list[dict],
                                attr_types: dict[str, str]) -> None:
-    used = {n for n, _ in ks}
+    """With indexes, AWS names the definitions and the keys that use them. Its words, from a
+    CloudFormation stack event quoting AWS (cfn-lint issue 1037, and moto's test of the same):
+    "Some AttributeDefinitions are not used. AttributeDefinitions: [my-string, my-int,
+    my-hash], keys used: [my-hash, my-string]" - definitions in request order, keys as a set."""
+    used = [n for n, _ in ks]
     for s in specs:
-        used.update(e["AttributeName"] for e in s["KeySchema"])
-    if set(attr_types) - used:
+        used.extend(e["AttributeName"] for e in s["KeySchema"])
+    if set(attr_types) - set(used):
         raise ValidationException(
-            f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+            f"{_INVALID}Some AttributeDefinitions are not used. AttributeDefinitions: "
+            f"[{', '.join(attr_types)}], keys used: [{', '.join(java_hash_set_order(used))}]")
 
 
 def check_create_table(p: dict) -> TableSpec:
@@ -492,14 +511,20 @@ def _draft_update(state: DynamoState, ctx: RequestContext, t: Table, p: dict,
     changed |= _update_stream(draft, p, now)
     changed |= _apply_table_options(draft, p, ctx, sse_by_default=True)
     if not changed and not (p.get("ReplicaUpdates") or p.get("GlobalTableWitnessUpdates")):
-        raise ValidationException(
-            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
-            "or SSESpecification or ReplicaUpdates is required")
+        raise ValidationException(_NOTHING_TO_UPDATE)
     return draft, effects
+
+
+_NOTHING_TO_UPDATE = ("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+                      "or SSESpecification or ReplicaUpdates is required")
 
 
 @operation("UpdateTable")
 def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    # what needs no table is answered before the lookup, as AWS orders its checks
+    if p.keys() <= {"TableName", "AttributeDefinitions"}:
+        raise ValidationException(_NOTHING_TO_UPDATE)
+    _check_stream_spec(p.get("StreamSpecification"))
     t = state.table(ctx, p["TableName"], control=True)
     _check_not_in_transition(state, t)
     now = time.time()

@@ -15,13 +15,15 @@ from ...errors import AwsError, TransactionCanceledException, ValidationExceptio
 from ..attributes import from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
 from ..idempotency import fingerprint
-from ..keys import validate_key
+from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..request import ReadExpressions, WriteExpressions
+from ..sizes import check_nesting, item_size
 from ..state import DynamoState, schema_of
 from ..writes import (ConditionFailed, ItemWrite, Outcome, plan_check, plan_delete, plan_put,
                       plan_update, read_modify_write_all)
 from . import operation
 
+_INVALID = "One or more parameter values were invalid: "
 _ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
 
 
@@ -46,20 +48,74 @@ _PLANNERS = {"Put": lambda items, t, a, ex: plan_put(items, t, a["Item"], ex),
              "ConditionCheck": lambda items, t, a, ex: plan_check(items, t, a["Key"], ex)}
 
 
+#: the aggregate size of a transaction's items (AWS: "cannot exceed 4 MB")
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+# Floci's TransactWriteItems handler (an emulator checked against AWS by the paritysuite
+# dynamodb-conformance suite, 2026) answers with this text.
+MSG_TRANSACTION_TOO_BIG = ("Transaction failed: The total size of all items in the transaction "
+                           "request cannot exceed 4 MB")
+
+
+def _parse_actions(items: list[dict]) -> list[tuple[str, dict, WriteExpressions]]:
+    """Every action's kind, item nesting and expressions, checked before any table lookup and
+    action by action (paritysuite dynamodb-conformance, validation-ordering/transactions,
+    us-east-1 and eu-west-2 2026-10-09: a malformed condition on a later action is reported
+    ahead of a missing table on an earlier one; a too deep item on the first action ahead of
+    a malformed condition on the second)."""
+    parsed = []
+    for entry in items:
+        action, a = _one_action(entry)
+        if action == "Put":  # a too deep item is refused here too, in action order
+            check_nesting(from_wire_item(a["Item"]))
+        parsed.append((action, a, WriteExpressions.from_request(a, "Transact" + action)))
+    return parsed
+
+
+def _write_size(w: ItemWrite) -> int:
+    return w.new_size if w.action == "Put" else item_size(w.key_item)
+
+
+#: key faults an action reports as its ValidationError cancellation reason, not as a top-level
+#: ValidationException (paritysuite dynamodb-conformance, TransactWriteItems error messages,
+#: four-region capture 2026-06: a mistyped/non-scalar key cancels; an empty key value does not)
+_CANCELLING_KEY_FAULTS = (MSG_SCHEMA_MISMATCH, _INVALID + "Type mismatch for key ", _INVALID + "Missing the key ")
+
+
+def _plan_action(state: DynamoState, ctx: RequestContext, action: str, a: dict,
+                 ex: WriteExpressions) -> ItemWrite | str:
+    """The action's write, or the message of a key fault that cancels the transaction."""
+    table = state.table(ctx, a["TableName"])
+    ex.check_key_attributes(table.key_names)
+    try:
+        return _PLANNERS[action](state.items, table, a, ex)
+    except ValidationException as err:
+        if err.message.startswith(_CANCELLING_KEY_FAULTS):
+            return err.message
+        raise
+
+
 def _plan_transaction(state: DynamoState, ctx: RequestContext, items: list[dict]) -> list[tuple[ItemWrite, dict]]:
     """Every action parsed and validated (no item read yet); one item at most once."""
     plans = []
+    faults: list[str | None] = []
     keys_seen = set()
-    for entry in items:
-        action, a = _one_action(entry)
-        table = state.table(ctx, a["TableName"])
-        ex = WriteExpressions.from_request(a, "Transact" + action, table.key_names)
-        w = _PLANNERS[action](state.items, table, a, ex)
+    total_size = 0
+    for action, a, ex in _parse_actions(items):
+        w = _plan_action(state, ctx, action, a, ex)
+        if isinstance(w, str):
+            faults.append(w)
+            continue
+        faults.append(None)
         if w.key in keys_seen:
             raise ValidationException(
                 "Transaction request cannot include multiple operations on one item")
         keys_seen.add(w.key)
+        total_size += _write_size(w)
         plans.append((w, a))
+    if any(faults):
+        raise _cancel([{"Code": "ValidationError", "Message": f} if f else {"Code": "None"} for f in faults])
+    if total_size > MAX_TRANSACTION_BYTES:
+        raise ValidationException(MSG_TRANSACTION_TOO_BIG)
     return plans
 
 
@@ -114,19 +170,36 @@ def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return out
 
 
-@operation("TransactGetItems")
-def transact_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    plans = []
-    for entry in p["TransactItems"]:
+def _parse_gets(items: list[dict]) -> list[tuple[dict, ReadExpressions]]:
+    """Every Get's expressions, checked before any table lookup (AWS's order)."""
+    parsed = []
+    for entry in items:
         g = entry.get("Get")
         if g is None:
             raise ValidationException("1 validation error detected: Value null at 'transactItems.1.member.get' "
                                       "failed to satisfy constraint: Member must not be null")
+        parsed.append((g, ReadExpressions.from_request(g, "TransactGet")))
+    return parsed
+
+
+@operation("TransactGetItems")
+def transact_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    plans = []
+    reasons: list[dict] = []
+    for g, ex in _parse_gets(p["TransactItems"]):
         table = state.table(ctx, g["TableName"])
-        ex = ReadExpressions.from_request(g, "TransactGet")
         key = from_wire_item(g["Key"])
-        validate_key(key, schema_of(table))
+        try:
+            validate_key(key, schema_of(table))
+        except ValidationException as err:
+            # a key that does not match the schema cancels the transaction: AWS reports it as
+            # the Get's ValidationError reason (Floci's TransactGetItems, checked against AWS)
+            reasons.append({"Code": "ValidationError", "Message": err.message})
+            continue
+        reasons.append({"Code": "None"})
         plans.append((table, ex, state.items.item_key(table, key)))
+    if len(plans) != len(reasons):
+        raise _cancel(reasons)
     responses = []
     per: dict[str, Consumed] = {}
     mode = p.get("ReturnConsumedCapacity")

@@ -109,7 +109,7 @@ def describe_stream_consumer(state, ctx, params: dict) -> dict:
 
 
 @operation("DeregisterStreamConsumer")
-def deregister_stream_consumer(state, ctx, params: dict) -> dict:
+def deregister_stream_consumer(state, ctx, params: dict) -> None:
     c = _find(state, params)
     if c.status != "DELETING":
         c.status = "DELETING"
@@ -117,7 +117,7 @@ def deregister_stream_consumer(state, ctx, params: dict) -> dict:
         state.consumers.save(c)
         state.consumers.settle(c, state.now_ms())
         state.fanout.appended(c.stream_id)  # live subscriptions notice and end
-    return {}
+    return None
 
 
 def _token(stream_id: int, after: str, now: int) -> str:

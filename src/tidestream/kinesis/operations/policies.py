@@ -18,7 +18,7 @@ def _stream(state, ctx, params: dict):
 
 
 @operation("PutResourcePolicy")
-def put_resource_policy(state, ctx, params: dict) -> dict:
+def put_resource_policy(state, ctx, params: dict) -> None:
     stream = _stream(state, ctx, params)
     policy = params["Policy"]
     try:
@@ -29,7 +29,7 @@ def put_resource_policy(state, ctx, params: dict) -> dict:
         raise InvalidArgumentException("Invalid policy document.")
     stream.policy = policy
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("GetResourcePolicy")
@@ -39,8 +39,8 @@ def get_resource_policy(state, ctx, params: dict) -> dict:
 
 
 @operation("DeleteResourcePolicy")
-def delete_resource_policy(state, ctx, params: dict) -> dict:
+def delete_resource_policy(state, ctx, params: dict) -> None:
     stream = _stream(state, ctx, params)
     stream.policy = None
     state.save(stream)
-    return {}
+    return None

@@ -205,7 +205,7 @@ def apply_pending(state, stream: Stream) -> None:
 
 
 @operation("SplitShard")
-def split_shard(state, ctx, params: dict) -> dict:
+def split_shard(state, ctx, params: dict) -> None:
     idx = _index(ctx, params, "ShardToSplit")
     stream = _reshardable(state, ctx, params)
     shard = _shard(stream, idx)
@@ -218,11 +218,11 @@ def split_shard(state, ctx, params: dict) -> dict:
             f"shard's StartingHashKey {shard.start} and less than the shard's EndingHashKey {shard.end}.")
     check_shard_limit(state, stream.account, stream.region, 1)
     _request(state, stream, {"op": "split", "shard": shard.index, "key": str(key)})
-    return {}
+    return None
 
 
 @operation("MergeShards")
-def merge_shards(state, ctx, params: dict) -> dict:
+def merge_shards(state, ctx, params: dict) -> None:
     ia = _index(ctx, params, "ShardToMerge")
     ib = _index(ctx, params, "AdjacentShardToMerge")
     stream = _reshardable(state, ctx, params)
@@ -233,7 +233,7 @@ def merge_shards(state, ctx, params: dict) -> dict:
             f"Shards {a.id} and {b.id} in stream {stream.name} under account {stream.account} are "
             "not an adjacent pair of shards eligible for merging")
     _request(state, stream, {"op": "merge", "a": a.index, "b": b.index})
-    return {}
+    return None
 
 
 @operation("UpdateShardCount")

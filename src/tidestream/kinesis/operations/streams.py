@@ -38,7 +38,7 @@ def check_shard_limit(state, account: str, region: str, extra: int) -> None:
 
 
 @operation("CreateStream")
-def create_stream(state, ctx, params: dict) -> dict:
+def create_stream(state, ctx, params: dict) -> None:
     name = params["StreamName"]
     mode = (params.get("StreamModeDetails") or {}).get("StreamMode")
     count = params.get("ShardCount")
@@ -69,14 +69,14 @@ def create_stream(state, ctx, params: dict) -> dict:
     state.transition(stream, "CREATING")
     state.catalog.add(stream)
     state.save(stream, extra)
-    return {}
+    return None
 
 
 @operation("DeleteStream")
-def delete_stream(state, ctx, params: dict) -> dict:
+def delete_stream(state, ctx, params: dict) -> None:
     stream = state.resolve(ctx, params)
     if stream.status == "DELETING":
-        return {}
+        return None
     if state.consumers.of_stream(stream.id, state.now_ms()):
         if not params.get("EnforceConsumerDeletion"):
             raise ResourceInUseException(
@@ -87,7 +87,7 @@ def delete_stream(state, ctx, params: dict) -> dict:
     state.transition(stream, "DELETING")
     state.save(stream)
     state.settle(stream)
-    return {}
+    return None
 
 
 def _monitoring(stream: Stream) -> list[dict[str, Any]]:
@@ -141,12 +141,12 @@ def describe_stream_summary(state, ctx, params: dict) -> dict:
 
 
 @operation("UpdateMaxRecordSize")
-def update_max_record_size(state, ctx, params: dict) -> dict:
+def update_max_record_size(state, ctx, params: dict) -> None:
     """The largest record (partition key + data) the stream accepts, 1024..10240 KiB."""
     stream = state.active(ctx, params)
     stream.max_record_kib = int(params["MaxRecordSizeInKiB"])
     state.save(stream)
-    return {}
+    return None
 
 
 def _token(name: str) -> str:
@@ -181,7 +181,7 @@ def list_streams(state, ctx, params: dict) -> dict:
 
 
 @operation("UpdateStreamMode")
-def update_stream_mode(state, ctx, params: dict) -> dict:
+def update_stream_mode(state, ctx, params: dict) -> None:
     stream = state.active(ctx, params)
     mode = (params.get("StreamModeDetails") or {}).get("StreamMode")
     if mode not in ("PROVISIONED", "ON_DEMAND"):
@@ -189,7 +189,7 @@ def update_stream_mode(state, ctx, params: dict) -> dict:
     stream.mode = mode
     state.transition(stream, "UPDATING")
     state.save(stream)
-    return {}
+    return None
 
 
 def _check_retention(hours: int) -> None:
@@ -202,7 +202,7 @@ def _check_retention(hours: int) -> None:
 
 
 @operation("IncreaseStreamRetentionPeriod")
-def increase_retention(state, ctx, params: dict) -> dict:
+def increase_retention(state, ctx, params: dict) -> None:
     stream = state.active(ctx, params)
     hours = params["RetentionPeriodHours"]
     _check_retention(hours)
@@ -212,11 +212,11 @@ def increase_retention(state, ctx, params: dict) -> dict:
             f"than existing retention period ({stream.retention_hours} hours). Use DecreaseRetentionPeriod API.")
     stream.retention_hours = hours
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("DecreaseStreamRetentionPeriod")
-def decrease_retention(state, ctx, params: dict) -> dict:
+def decrease_retention(state, ctx, params: dict) -> None:
     stream = state.active(ctx, params)
     hours = params["RetentionPeriodHours"]
     _check_retention(hours)
@@ -226,7 +226,7 @@ def decrease_retention(state, ctx, params: dict) -> dict:
             f"than existing retention period ({stream.retention_hours} hours). Use IncreaseRetentionPeriod API.")
     stream.retention_hours = hours
     state.save(stream)
-    return {}
+    return None
 
 
 def _metrics_arg(params: dict) -> set[str]:
@@ -234,7 +234,7 @@ def _metrics_arg(params: dict) -> set[str]:
     return set(ALL_METRICS) if "ALL" in wanted else wanted
 
 
-def _monitoring_result(stream: Stream, current: list[str]) -> dict:
+def _monitoring_result(stream: Stream, current: list[str]) -> None:
     return {"StreamName": stream.name, "CurrentShardLevelMetrics": current,
             "DesiredShardLevelMetrics": list(stream.metrics), "StreamARN": stream.arn}
 
@@ -260,7 +260,7 @@ def disable_monitoring(state, ctx, params: dict) -> dict:
 
 
 @operation("StartStreamEncryption")
-def start_encryption(state, ctx, params: dict) -> dict:
+def start_encryption(state, ctx, params: dict) -> None:
     stream = state.active(ctx, params)
     if params.get("EncryptionType") != "KMS":
         raise InvalidArgumentException("Invalid EncryptionType. Only KMS is supported.")
@@ -268,17 +268,17 @@ def start_encryption(state, ctx, params: dict) -> dict:
     stream.key_id = params["KeyId"]
     state.transition(stream, "UPDATING")
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("StopStreamEncryption")
-def stop_encryption(state, ctx, params: dict) -> dict:
+def stop_encryption(state, ctx, params: dict) -> None:
     stream = state.active(ctx, params)
     stream.encryption = "NONE"
     stream.key_id = None
     state.transition(stream, "UPDATING")
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("DescribeLimits")

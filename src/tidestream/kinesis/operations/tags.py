@@ -47,21 +47,21 @@ def _add(stream: Stream, tags: dict[str, str], account: str) -> None:
 
 
 @operation("AddTagsToStream")
-def add_tags_to_stream(state, ctx, params: dict) -> dict:
+def add_tags_to_stream(state, ctx, params: dict) -> None:
     stream = state.resolve(ctx, params)
     _add(stream, params.get("Tags") or {}, stream.account)
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("RemoveTagsFromStream")
-def remove_tags_from_stream(state, ctx, params: dict) -> dict:
+def remove_tags_from_stream(state, ctx, params: dict) -> None:
     stream = state.resolve(ctx, params)
     check_tag_text(params.get("TagKeys") or [], "remove", stream)
     for key in params.get("TagKeys") or []:
         stream.tags.pop(key, None)
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("ListTagsForStream")
@@ -82,20 +82,20 @@ def _by_arn(state, ctx, params: dict) -> Stream:
 
 
 @operation("TagResource")
-def tag_resource(state, ctx, params: dict) -> dict:
+def tag_resource(state, ctx, params: dict) -> None:
     stream = _by_arn(state, ctx, params)
     _add(stream, params.get("Tags") or {}, stream.account)
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("UntagResource")
-def untag_resource(state, ctx, params: dict) -> dict:
+def untag_resource(state, ctx, params: dict) -> None:
     stream = _by_arn(state, ctx, params)
     for key in params.get("TagKeys") or []:
         stream.tags.pop(key, None)
     state.save(stream)
-    return {}
+    return None
 
 
 @operation("ListTagsForResource")
