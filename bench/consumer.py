@@ -45,8 +45,9 @@ def _plain_loop(ctx: wl.Ctx, stream: str, expected: int) -> tuple[int, float, fl
     shards = ctx.kinesis.list_shards(StreamName=stream)["Shards"]
     cpu0, t0, total = time.process_time(), time.perf_counter(), 0
     for shard in shards:
-        iterator = ctx.kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
-                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = ctx.kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while iterator:
             page = ctx.kinesis.get_records(ShardIterator=iterator, Limit=10000)
             total += len(page["Records"])
@@ -74,8 +75,13 @@ def _worker_run(ctx: wl.Ctx, stream: str, expected: int) -> tuple[int, float, fl
         def shard_ended(self, input) -> None:
             input.checkpointer.checkpoint()
 
-    config = ConsumerConfig("bench-consumer", stream, initial_position="TRIM_HORIZON",
-                            idle_time_between_reads_millis=50, shard_sync_interval_millis=1000)
+    config = ConsumerConfig(
+        "bench-consumer",
+        stream,
+        initial_position="TRIM_HORIZON",
+        idle_time_between_reads_millis=50,
+        shard_sync_interval_millis=1000,
+    )
     cpu0, t0 = time.process_time(), time.perf_counter()
     worker = Worker(config, Counter, ctx.kinesis, ctx.ddb).start()
     finished = done.wait(120)
@@ -91,11 +97,21 @@ def _failover(ctx: wl.Ctx) -> wl.Metric:
     from tidestream.consumer import ConsumerConfig, RecordProcessor, Worker
 
     ctx.kinesis.create_stream(StreamName="fo-stream", ShardCount=1)
-    wl._until(lambda: ctx.kinesis.describe_stream_summary(StreamName="fo-stream")["StreamDescriptionSummary"]
-              ["StreamStatus"] == "ACTIVE", "fo-stream ACTIVE")
+    wl._until(
+        lambda: (
+            ctx.kinesis.describe_stream_summary(StreamName="fo-stream")["StreamDescriptionSummary"][
+                "StreamStatus"
+            ]
+            == "ACTIVE"
+        ),
+        "fo-stream ACTIVE",
+    )
     endpoint = f"http://127.0.0.1:{ctx.run.port}"
-    victim = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, endpoint, str(FAILOVER_MILLIS)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    victim = subprocess.Popen(
+        [sys.executable, "-c", WORKER_SCRIPT, endpoint, str(FAILOVER_MILLIS)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seen = threading.Event()
 
     class Watcher(RecordProcessor):
@@ -112,11 +128,22 @@ def _failover(ctx: wl.Ctx) -> wl.Metric:
         return items[0].get("leaseOwner", {}).get("S") if items else None
 
     try:
-        wl._until(lambda: _table_exists(ctx, "fo-app") and owner() == "victim", "the victim holding the lease", 60)
-        survivor = Worker(ConsumerConfig("fo-app", "fo-stream", worker_id="survivor",
-                                         failover_time_millis=FAILOVER_MILLIS, idle_time_between_reads_millis=50),
-                          Watcher, ctx.kinesis, ctx.ddb).start()
-        time.sleep(FAILOVER_MILLIS / 1000)      # the survivor has seen the victim's lease counter move
+        wl._until(
+            lambda: _table_exists(ctx, "fo-app") and owner() == "victim", "the victim holding the lease", 60
+        )
+        survivor = Worker(
+            ConsumerConfig(
+                "fo-app",
+                "fo-stream",
+                worker_id="survivor",
+                failover_time_millis=FAILOVER_MILLIS,
+                idle_time_between_reads_millis=50,
+            ),
+            Watcher,
+            ctx.kinesis,
+            ctx.ddb,
+        ).start()
+        time.sleep(FAILOVER_MILLIS / 1000)  # the survivor has seen the victim's lease counter move
         os.kill(victim.pid, signal.SIGKILL)
         killed = time.perf_counter()
         ctx.kinesis.put_record(StreamName="fo-stream", Data=b"after-kill", PartitionKey="k")
@@ -139,17 +166,26 @@ def consumer_phase(ctx: wl.Ctx) -> dict[str, wl.Metric]:
     why = wl.enable_destination(ctx, "cons", "cons-stream")
     if why:
         return {"consumer:Worker": wl.Metric(unit="records/consumer-core-s", na=why)}
-    load = ctx.load("dynamodb", "PutItem", lambda i: b'{"TableName":"cons","Item":%s}' % wl.item(b"c%d" % i, 0, i),
-                    duration=ctx.sizes.duration)
-    expected = load.calls + 1       # the probe call wrote one change too
+    load = ctx.load(
+        "dynamodb",
+        "PutItem",
+        lambda i: b'{"TableName":"cons","Item":%s}' % wl.item(b"c%d" % i, 0, i),
+        duration=ctx.sizes.duration,
+    )
+    expected = load.calls + 1  # the probe call wrote one change too
     time.sleep(1.0)
     rows = {}
     for name, run in (("consumer:GetRecords loop", _plain_loop), ("consumer:Worker", _worker_run)):
         wl.wait_idle(ctx.run.pid)
         records, cpu, wall = run(ctx, "cons-stream", expected)
-        rows[name] = wl.Metric(records / cpu if cpu else None, "records/consumer-core-s", calls=records,
-                               client_cpu=cpu, note=f" {records} records, {cpu:.2f} consumer CPU s, "
-                                                    f"{wall:.2f} s wall ({records / max(wall, 1e-9):,.0f}/s)")
+        rows[name] = wl.Metric(
+            records / cpu if cpu else None,
+            "records/consumer-core-s",
+            calls=records,
+            client_cpu=cpu,
+            note=f" {records} records, {cpu:.2f} consumer CPU s, "
+            f"{wall:.2f} s wall ({records / max(wall, 1e-9):,.0f}/s)",
+        )
     rows["consumer:failover"] = _failover(ctx)
     for name, metric in rows.items():
         ctx.log(f"  {name:26s} {metric.value or 0:>12,.1f} {metric.unit}{metric.note}")

@@ -35,8 +35,12 @@ _TICK = os.sysconf("SC_CLK_TCK")
 def header_prefix(service: str, op: str, port: int, region: str = "us-east-1") -> bytes:
     """Signed request head up to and including ``Content-Length: `` (the body length follows)."""
     url = f"http://127.0.0.1:{port}/"
-    req = AWSRequest("POST", url, data=b"{}", headers={
-        "X-Amz-Target": f"{TARGET_PREFIX[service]}.{op}", "Content-Type": CONTENT_TYPES[service]})
+    req = AWSRequest(
+        "POST",
+        url,
+        data=b"{}",
+        headers={"X-Amz-Target": f"{TARGET_PREFIX[service]}.{op}", "Content-Type": CONTENT_TYPES[service]},
+    )
     SigV4Auth(_CREDS, service, region).add_auth(req)
     lines = [b"POST / HTTP/1.1", b"Host: 127.0.0.1:%d" % port]
     for k, v in req.headers.items():
@@ -84,7 +88,7 @@ class Conn(asyncio.Protocol):
             total = end + 4 + int(m.group(1))
             if len(self.buf) < total:
                 return
-            body = bytes(self.buf[end + 4:total])
+            body = bytes(self.buf[end + 4 : total])
         elif _CHUNKED.search(head):
             body, total = _dechunk(self.buf, end + 4)
             if total < 0:
@@ -143,7 +147,7 @@ def _dechunk(buf: bytearray, pos: int) -> tuple[bytes, int]:
             return b"", -1
         if size == 0:
             return bytes(out), eol + 4
-        out += buf[eol + 2:eol + 2 + size]
+        out += buf[eol + 2 : eol + 2 + size]
         pos = eol + 2 + size + 2
 
 
@@ -221,8 +225,16 @@ class Result:
         return self.calls / self.wall if self.wall > 0 else 0.0
 
 
-async def _drive(port: int, make: RequestFn, check: CheckFn | None, index: int, nproc: int,
-                 conns: int, duration: float | None, start: Callable[[], None]) -> dict:
+async def _drive(
+    port: int,
+    make: RequestFn,
+    check: CheckFn | None,
+    index: int,
+    nproc: int,
+    conns: int,
+    duration: float | None,
+    start: Callable[[], None],
+) -> dict:
     pool = [Session(port) for _ in range(conns)]
     for sess in pool:
         sess.conn = await Conn.open(port)
@@ -264,14 +276,24 @@ async def _drive(port: int, make: RequestFn, check: CheckFn | None, index: int, 
             t.cancel()
         stats["errors"] += len(pending)
         stats["first_error"] = stats["first_error"] or (
-            f"{len(pending)} calls unanswered {10 if duration else 900} s after the end")
+            f"{len(pending)} calls unanswered {10 if duration else 900} s after the end"
+        )
     for c in pool:
         c.close()
     return {**stats, "t0": t0, "t1": t1, "lat": lat}
 
 
-def _worker(port: int, make: RequestFn, check: CheckFn | None, index: int, nproc: int,
-            conns: int, duration: float | None, barrier, out) -> None:
+def _worker(
+    port: int,
+    make: RequestFn,
+    check: CheckFn | None,
+    index: int,
+    nproc: int,
+    conns: int,
+    duration: float | None,
+    barrier,
+    out,
+) -> None:
     import uvloop
 
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -282,22 +304,39 @@ def _worker(port: int, make: RequestFn, check: CheckFn | None, index: int, nproc
             barrier.abort()
         except Exception:
             pass
-        res = {"calls": 0, "errors": 1, "first_error": f"client failed: {e!r}",
-               "t0": 0.0, "t1": 0.0, "lat": array.array("d")}
+        res = {
+            "calls": 0,
+            "errors": 1,
+            "first_error": f"client failed: {e!r}",
+            "t0": 0.0,
+            "t1": 0.0,
+            "lat": array.array("d"),
+        }
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     res["cpu"] = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     out.put(res)
 
 
-def run(port: int, server_pid: int, make: RequestFn, *, duration: float | None = None,
-        check: CheckFn | None = None, processes: int = 2, conns: int = 16) -> Result:
+def run(
+    port: int,
+    server_pid: int,
+    make: RequestFn,
+    *,
+    duration: float | None = None,
+    check: CheckFn | None = None,
+    processes: int = 2,
+    conns: int = 16,
+) -> Result:
     """Drive ``make``'d requests for ``duration`` seconds (or until ``make`` returns None)."""
     ctx = mp.get_context("fork")  # args are inherited, not pickled: closures are fine
     barrier = ctx.Barrier(processes + 1)
     out = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(port, make, check, i, processes, conns, duration,
-                                                barrier, out), daemon=True)
-             for i in range(processes)]
+    procs = [
+        ctx.Process(
+            target=_worker, args=(port, make, check, i, processes, conns, duration, barrier, out), daemon=True
+        )
+        for i in range(processes)
+    ]
     for p in procs:
         p.start()
     try:

@@ -25,23 +25,42 @@ def _best_us(fn: Callable[[], object], number: int, repeat: int = 5) -> float:
 def bench_from_wire_item() -> str:
     """DynamoDB wire item -> internal form (every PutItem pays it)."""
     from tidestream.dynamodb.attributes import from_wire_item
-    item = {"pk": {"S": "user#123"}, "sk": {"S": "order#1"}, "n1": {"N": "42"},
-            "n2": {"N": "3.14"}, "flag": {"BOOL": True}, "name": {"S": "Alice"},
-            "email": {"S": "a@example.com"}, "nothing": {"NULL": True}, "tags": {"SS": ["a", "b"]},
-            "count": {"N": "1000"}}
+
+    item = {
+        "pk": {"S": "user#123"},
+        "sk": {"S": "order#1"},
+        "n1": {"N": "42"},
+        "n2": {"N": "3.14"},
+        "flag": {"BOOL": True},
+        "name": {"S": "Alice"},
+        "email": {"S": "a@example.com"},
+        "nothing": {"NULL": True},
+        "tags": {"SS": ["a", "b"]},
+        "count": {"N": "1000"},
+    }
     return f"{_best_us(lambda: from_wire_item(item), 20000):.2f} us/item (10 attributes)"
 
 
 def bench_validation() -> str:
     """Request validation of a PutItem (7 attributes) and a Kinesis PutRecord."""
     from tidestream.protocol import validator
-    body = orjson.dumps({
-        "TableName": "users",
-        "Item": {"pk": {"S": "user#123"}, "sk": {"S": "profile"}, "age": {"N": "42"},
-                 "active": {"BOOL": True}, "tags": {"SS": ["a", "b"]},
-                 "addr": {"M": {"city": {"S": "Paris"}, "zip": {"N": "75001"}}},
-                 "avatar": {"B": "aGVsbG8gd29ybGQ="}},
-        "ConditionExpression": "attribute_not_exists(pk)", "ReturnConsumedCapacity": "TOTAL"})
+
+    body = orjson.dumps(
+        {
+            "TableName": "users",
+            "Item": {
+                "pk": {"S": "user#123"},
+                "sk": {"S": "profile"},
+                "age": {"N": "42"},
+                "active": {"BOOL": True},
+                "tags": {"SS": ["a", "b"]},
+                "addr": {"M": {"city": {"S": "Paris"}, "zip": {"N": "75001"}}},
+                "avatar": {"B": "aGVsbG8gd29ybGQ="},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+    )
     kbody = orjson.dumps({"StreamName": "stream", "PartitionKey": "pk", "Data": "aGVsbG8gd29ybGQ="})
     v, kv = validator("dynamodb", "PutItem"), validator("kinesis", "PutRecord")
     per = _best_us(lambda: v(orjson.loads(body)), 20000)
@@ -53,6 +72,7 @@ def bench_sigv4() -> str:
     """SigV4 header verification of one signed request."""
     sys.path.insert(0, ".")
     from tests.unit.test_sigv4 import sign, Verifier, KEY, SECRET, ACCOUNT, NOW  # type: ignore
+
     verifier = Verifier({KEY: (SECRET, ACCOUNT)}, clock=lambda: NOW)
     req, _ = sign()
     return f"{_best_us(lambda: verifier(req), 2000):.2f} us/request"
@@ -64,6 +84,7 @@ def bench_partiql_lexer() -> str:
     from tidestream.dynamodb.partiql.lexer import tokenize
     from tidestream.dynamodb.partiql.parser import parse
     from tidestream.errors import ValidationException
+
     typical = "SELECT * FROM \"orders\" WHERE pk = ? AND sk BETWEEN 'a' AND 'z' ORDER BY sk DESC"
     worst = "?" * 8192
 
@@ -72,9 +93,12 @@ def bench_partiql_lexer() -> str:
             parse(worst)
         except ValidationException:
             pass
-    return (f"tokenize typical {_best_us(lambda: tokenize(typical), 5000):.2f} us; "
-            f"tokenize '?'*8192 {_best_us(lambda: tokenize(worst), 20) / 1000:.2f} ms; "
-            f"parse '?'*8192 {_best_us(parse_worst, 50) / 1000:.2f} ms")
+
+    return (
+        f"tokenize typical {_best_us(lambda: tokenize(typical), 5000):.2f} us; "
+        f"tokenize '?'*8192 {_best_us(lambda: tokenize(worst), 20) / 1000:.2f} ms; "
+        f"parse '?'*8192 {_best_us(parse_worst, 50) / 1000:.2f} ms"
+    )
 
 
 def bench_plan_append() -> str:
@@ -84,6 +108,7 @@ def bench_plan_append() -> str:
     from tidestream.kinesis.append import plan_append
     from tidestream.kinesis.service import build
     from tidestream.storage.engine import RocksEngine
+
     engine = RocksEngine(None, in_memory=True)
     spec, state = build(engine, Config(kinesis_limits=False))
     ctx = RequestContext("111122223333", "us-east-1", "bench")
@@ -95,9 +120,13 @@ def bench_plan_append() -> str:
     return f"{per:.1f} us per 100 records ({per / 100:.2f} us/record)"
 
 
-BENCHES = {"from_wire_item": bench_from_wire_item, "validation": bench_validation,
-           "sigv4": bench_sigv4, "partiql_lexer": bench_partiql_lexer,
-           "plan_append": bench_plan_append}
+BENCHES = {
+    "from_wire_item": bench_from_wire_item,
+    "validation": bench_validation,
+    "sigv4": bench_sigv4,
+    "partiql_lexer": bench_partiql_lexer,
+    "plan_append": bench_plan_append,
+}
 
 
 def main(names: list[str]) -> None:

@@ -24,48 +24,98 @@ PIP_PACKAGES = ["ministack", "moto[server]"]
 @dataclass
 class Peer:
     name: str
-    apis: tuple[str, ...]       # "dynamodb", "kinesis"
-    on_disk: bool               # keeps its data in the data dir (else: in memory)
-    note: str = ""              # how it is run, for the report
+    apis: tuple[str, ...]  # "dynamodb", "kinesis"
+    on_disk: bool  # keeps its data in the data dir (else: in memory)
+    note: str = ""  # how it is run, for the report
 
     def command(self, port: int, data_dir: str) -> tuple[list[str], dict[str, str], str | None]:
         """argv, extra environment, working directory."""
         node_mod = NODE / "node_modules"
         if self.name == "tidestream":
-            return [sys.executable, "-m", "tidestream", "serve", "--port", str(port),
-                    "--data-dir", data_dir], {}, None
+            return (
+                [sys.executable, "-m", "tidestream", "serve", "--port", str(port), "--data-dir", data_dir],
+                {},
+                None,
+            )
         if self.name == "dynalite":
-            return ["node", str(node_mod / "dynalite/cli.js"), "--host", "127.0.0.1", "--port",
-                    str(port), "--path", data_dir, "--createTableMs", "0",
-                    "--deleteTableMs", "0", "--updateTableMs", "0"], {}, None
+            return (
+                [
+                    "node",
+                    str(node_mod / "dynalite/cli.js"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--path",
+                    data_dir,
+                    "--createTableMs",
+                    "0",
+                    "--deleteTableMs",
+                    "0",
+                    "--updateTableMs",
+                    "0",
+                ],
+                {},
+                None,
+            )
         if self.name == "kinesalite":
-            return ["node", str(node_mod / "kinesalite/cli.js"), "--port", str(port), "--path",
-                    data_dir, "--createStreamMs", "0", "--deleteStreamMs", "0",
-                    "--updateStreamMs", "0", "--shardLimit", "100"], {}, None
+            return (
+                [
+                    "node",
+                    str(node_mod / "kinesalite/cli.js"),
+                    "--port",
+                    str(port),
+                    "--path",
+                    data_dir,
+                    "--createStreamMs",
+                    "0",
+                    "--deleteStreamMs",
+                    "0",
+                    "--updateStreamMs",
+                    "0",
+                    "--shardLimit",
+                    "100",
+                ],
+                {},
+                None,
+            )
         if self.name == "kinesis-local":
-            env = {"KINESIS_MOCK_PLAIN_PORT": str(port), "KINESIS_MOCK_TLS_PORT": str(port + 1),
-                   "LOG_LEVEL": "WARN", "SHARD_LIMIT": "100"}
+            env = {
+                "KINESIS_MOCK_PLAIN_PORT": str(port),
+                "KINESIS_MOCK_TLS_PORT": str(port + 1),
+                "LOG_LEVEL": "WARN",
+                "SHARD_LIMIT": "100",
+            }
             for k in ("CREATE_STREAM", "DELETE_STREAM", "UPDATE_SHARD_COUNT", "UPDATE_STREAM_MODE"):
                 env[f"{k}_DURATION"] = "0ms"
-            return ["node", str(node_mod / "kinesis-local/main.js")], env, \
-                str(node_mod / "kinesis-local")
+            return ["node", str(node_mod / "kinesis-local/main.js")], env, str(node_mod / "kinesis-local")
         if self.name == "moto":
             return [str(VENV / "bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)], {}, None
         if self.name == "ministack":
-            return [str(VENV / "bin/ministack")], {
-                "GATEWAY_PORT": str(port), "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING",
-                "SERVICES": "dynamodb,kinesis"}, None
+            return (
+                [str(VENV / "bin/ministack")],
+                {
+                    "GATEWAY_PORT": str(port),
+                    "BIND_HOST": "127.0.0.1",
+                    "LOG_LEVEL": "WARNING",
+                    "SERVICES": "dynamodb,kinesis",
+                },
+                None,
+            )
         raise ValueError(self.name)
 
 
-PEERS: dict[str, Peer] = {p.name: p for p in [
-    Peer("tidestream", ("dynamodb", "kinesis"), True, "strict durability (fsync per group commit)"),
-    Peer("dynalite", ("dynamodb",), True, "LevelDB (--path), no fsync"),
-    Peer("kinesalite", ("kinesis",), True, "LevelDB (--path), no fsync"),
-    Peer("kinesis-local", ("kinesis",), False, "kinesis-mock on Node, in memory"),
-    Peer("moto", ("dynamodb", "kinesis"), False, "moto_server, in memory"),
-    Peer("ministack", ("dynamodb", "kinesis"), False, "SERVICES=dynamodb,kinesis, in memory"),
-]}
+PEERS: dict[str, Peer] = {
+    p.name: p
+    for p in [
+        Peer("tidestream", ("dynamodb", "kinesis"), True, "strict durability (fsync per group commit)"),
+        Peer("dynalite", ("dynamodb",), True, "LevelDB (--path), no fsync"),
+        Peer("kinesalite", ("kinesis",), True, "LevelDB (--path), no fsync"),
+        Peer("kinesis-local", ("kinesis",), False, "kinesis-mock on Node, in memory"),
+        Peer("moto", ("dynamodb", "kinesis"), False, "moto_server, in memory"),
+        Peer("ministack", ("dynamodb", "kinesis"), False, "SERVICES=dynamodb,kinesis, in memory"),
+    ]
+}
 
 
 def install(names: list[str], log) -> dict[str, str]:
@@ -75,9 +125,13 @@ def install(names: list[str], log) -> dict[str, str]:
     want_pip = [n for n in names if n in ("moto", "ministack")]
     if want_pip and not all((VENV / "bin" / b).exists() for b in ("moto_server", "ministack")):
         log("installing ministack, moto[server] into bench/.peers/venv ...")
-        r = subprocess.run(f"{sys.executable} -m venv {VENV} && {VENV}/bin/pip install -q "
-                           + " ".join(f"'{p}'" for p in PIP_PACKAGES),
-                           shell=True, capture_output=True, text=True)
+        r = subprocess.run(
+            f"{sys.executable} -m venv {VENV} && {VENV}/bin/pip install -q "
+            + " ".join(f"'{p}'" for p in PIP_PACKAGES),
+            shell=True,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode:
             for n in want_pip:
                 errors[n] = "pip install failed: " + r.stderr.strip()[-500:]
@@ -87,8 +141,12 @@ def install(names: list[str], log) -> dict[str, str]:
         NODE.mkdir(exist_ok=True)
         if not (NODE / "package.json").exists():
             (NODE / "package.json").write_text('{"name": "tidestream-bench-peers", "private": true}\n')
-        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", *NPM_PACKAGES],
-                           cwd=NODE, capture_output=True, text=True)
+        r = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", *NPM_PACKAGES],
+            cwd=NODE,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode:
             for n in want_npm:
                 errors[n] = "npm install failed: " + r.stderr.strip()[-500:]
@@ -166,9 +224,15 @@ def _spawn(peer: Peer, port: int, data_dir: str, scratch: Path) -> Running:
     log_path = str(scratch / f"{peer.name}.log")
     log = open(log_path, "ab")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     return Running(peer, port, proc, data_dir, log_path, t0)
 
 

@@ -67,20 +67,47 @@ def profile(sizes: wl.Sizes, scratch: Path, out: Path, log, seconds: float = 8.0
         wl.wait_ready(run)
         ctx = wl.Ctx(run, wl.Sizes(items=20_000, processes=sizes.processes, conns=sizes.conns), log)
         wl.create_table(ctx, "bench")
-        ctx.load("dynamodb", "BatchWriteItem", lambda i: wl.bwi_body(
-            b"bench", [wl.item(*wl.part_key((i * 25 + j) % 20_000), i) for j in range(25)]), count=800)
-        ops = {"PutItem": lambda i: b'{"TableName":"bench","Item":%s}' % wl.item(b"w%d" % i, 0, i),
-               "GetItem": lambda i: b'{"TableName":"bench","Key":{"pk":{"S":"%s"},"sk":{"N":"%d"}}}'
-               % wl.part_key((i * 7919) % 20_000)}
+        ctx.load(
+            "dynamodb",
+            "BatchWriteItem",
+            lambda i: wl.bwi_body(
+                b"bench", [wl.item(*wl.part_key((i * 25 + j) % 20_000), i) for j in range(25)]
+            ),
+            count=800,
+        )
+        ops = {
+            "PutItem": lambda i: b'{"TableName":"bench","Item":%s}' % wl.item(b"w%d" % i, 0, i),
+            "GetItem": lambda i: (
+                b'{"TableName":"bench","Key":{"pk":{"S":"%s"},"sk":{"N":"%d"}}}'
+                % wl.part_key((i * 7919) % 20_000)
+            ),
+        }
         out.mkdir(parents=True, exist_ok=True)
         for op, body in ops.items():
             raw = scratch / f"{op}.txt"
             svg = out / f"{op.lower()}.svg"
             # top functions: only samples holding the GIL (= Python on CPU); flame graph: all
-            spies = [subprocess.Popen([exe, "record", "--pid", str(run.pid), "--nonblocking",
-                                       "--rate", "250", "--format", fmt, "-o", str(path), *extra],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                     for fmt, path, extra in (("raw", raw, ["--gil"]), ("flamegraph", svg, []))]
+            spies = [
+                subprocess.Popen(
+                    [
+                        exe,
+                        "record",
+                        "--pid",
+                        str(run.pid),
+                        "--nonblocking",
+                        "--rate",
+                        "250",
+                        "--format",
+                        fmt,
+                        "-o",
+                        str(path),
+                        *extra,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                for fmt, path, extra in (("raw", raw, ["--gil"]), ("flamegraph", svg, []))
+            ]
             time.sleep(1.0)
             m = ctx.load("dynamodb", op, body, duration=seconds)
             for s in spies:
@@ -96,14 +123,18 @@ def profile(sizes: wl.Sizes, scratch: Path, out: Path, log, seconds: float = 8.0
         return {"top": tops, "error": str(e)[:300]}
     finally:
         run.stop()
-    return {"top": tops, "how": (
-        f"py-spy {_version(exe)} sampling the server at 250 Hz (non-blocking) for {seconds:g} s of "
-        "each workload (2 × 16 connections), counting only samples that hold the GIL, i.e. "
-        "Python on CPU (C code called with the GIL held, e.g. a RocksDB get, is charged to the "
-        "Python function that called it; `Runner.run` self time is uvloop's C event loop: "
-        "socket I/O and callbacks). *self %* = share of samples with the function on top of the "
-        "stack, *total %* = anywhere on the stack. Flame graphs of all threads (fsync waits "
-        "included): [putitem.svg](putitem.svg), [getitem.svg](getitem.svg).")}
+    return {
+        "top": tops,
+        "how": (
+            f"py-spy {_version(exe)} sampling the server at 250 Hz (non-blocking) for {seconds:g} s of "
+            "each workload (2 × 16 connections), counting only samples that hold the GIL, i.e. "
+            "Python on CPU (C code called with the GIL held, e.g. a RocksDB get, is charged to the "
+            "Python function that called it; `Runner.run` self time is uvloop's C event loop: "
+            "socket I/O and callbacks). *self %* = share of samples with the function on top of the "
+            "stack, *total %* = anywhere on the stack. Flame graphs of all threads (fsync waits "
+            "included): [putitem.svg](putitem.svg), [getitem.svg](getitem.svg)."
+        ),
+    }
 
 
 def _version(exe: str) -> str:

@@ -48,8 +48,14 @@ RATIO_TARGETS = [
     ("PutRecords vs kinesalite PutRecords", "PutRecords", "kinesalite", "PutRecords", 10.0),
 ]
 THROUGHPUT = [r for r in ROWS if r[2].endswith("core-s")]
-COLORS = {"tidestream": "#d62728", "dynalite": "#1f77b4", "kinesalite": "#ff7f0e",
-          "kinesis-local": "#2ca02c", "moto": "#9467bd", "ministack": "#8c564b"}
+COLORS = {
+    "tidestream": "#d62728",
+    "dynalite": "#1f77b4",
+    "kinesalite": "#ff7f0e",
+    "kinesis-local": "#2ca02c",
+    "moto": "#9467bd",
+    "ministack": "#8c564b",
+}
 
 
 def _sh(cmd: list[str], cwd: Path | None = None) -> str:
@@ -69,15 +75,24 @@ def meta(names: list[str], sizes, args, elapsed: float) -> dict:
     for n, dist in (("moto", "moto"), ("ministack", "ministack")):
         out = _sh([str(peers.VENV / "bin/pip"), "show", dist]) if (peers.VENV / "bin/pip").exists() else ""
         versions[n] = next((line.split()[1] for line in out.splitlines() if line.startswith("Version:")), "")
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), ""
+    )
     repo = peers.BENCH.parent
     commit = _sh(["git", "rev-parse", "--short", "HEAD"], repo)
     dirty = bool(_sh(["git", "status", "--porcelain", "--untracked-files=no", "src"], repo))
-    return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "cpu": cpu, "cores": os.cpu_count(),
-            "python": platform.python_version(), "node": _sh(["node", "--version"]),
-            "commit": commit + (" + uncommitted changes in src/" if dirty else ""),
-            "versions": {n: versions.get(n, "") for n in names}, "mode": "smoke" if args.smoke
-            else "quick" if args.quick else "full", "sizes": vars(sizes), "elapsed_s": round(elapsed)}
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "node": _sh(["node", "--version"]),
+        "commit": commit + (" + uncommitted changes in src/" if dirty else ""),
+        "versions": {n: versions.get(n, "") for n in names},
+        "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
+        "sizes": vars(sizes),
+        "elapsed_s": round(elapsed),
+    }
 
 
 def _fmt(v: float | None, unit: str) -> str:
@@ -96,7 +111,8 @@ def _cell(m: dict | None, unit: str) -> str:
     if unit == "ms":
         e2e = re.search(r"sent -> visible p50 ([\d.]+) / p99 ([\d.]+)", m.get("note", ""))
         return f"{m['p50_ms']:.2f} / {m['p99_ms']:.2f}" + (
-            f" (sent→visible {e2e.group(1)} / {e2e.group(2)})" if e2e else "")
+            f" (sent→visible {e2e.group(1)} / {e2e.group(2)})" if e2e else ""
+        )
     s = _fmt(m["value"], unit) if m["value"] >= 10 or unit != "calls/core-s" else f"{m['value']:.1f}"
     return s + (" ⚠" if m.get("errors") else "")
 
@@ -118,16 +134,18 @@ def render(raw: dict) -> str:
     meta, res = raw["meta"], raw["results"]
     names = list(res)
     ts = res.get("tidestream", {})
-    out = [f"# tidestream benchmarks side by side with peers\n",
-           f"{meta['date']} · {meta['mode']} run · {meta['cores']} × {meta['cpu']} · Python "
-           f"{meta['python']} · Node {meta['node']} · tidestream commit {meta['commit']} · "
-           f"took {meta['elapsed_s']} s\n",
-           "Versions: " + ", ".join(f"{n} {v}" for n, v in meta["versions"].items()) + "\n",
-           "Regenerate with `python bench/run.py` (see `bench/README.md`). **core-s** = a second "
-           "of the server's CPU time (all its processes and threads, user + system), so "
-           "*calls/core-s* is throughput per core, independent of how many cores the server got. "
-           "In brackets: ratio tidestream / peer (for throughput higher is better for tidestream, "
-           "for latency, time and memory lower is better). ⚠ = the run had errors (see details).\n"]
+    out = [
+        f"# tidestream benchmarks side by side with peers\n",
+        f"{meta['date']} · {meta['mode']} run · {meta['cores']} × {meta['cpu']} · Python "
+        f"{meta['python']} · Node {meta['node']} · tidestream commit {meta['commit']} · "
+        f"took {meta['elapsed_s']} s\n",
+        "Versions: " + ", ".join(f"{n} {v}" for n, v in meta["versions"].items()) + "\n",
+        "Regenerate with `python bench/run.py` (see `bench/README.md`). **core-s** = a second "
+        "of the server's CPU time (all its processes and threads, user + system), so "
+        "*calls/core-s* is throughput per core, independent of how many cores the server got. "
+        "In brackets: ratio tidestream / peer (for throughput higher is better for tidestream, "
+        "for latency, time and memory lower is better). ⚠ = the run had errors (see details).\n",
+    ]
     for n in names:
         for k, m in res[n].items():
             if k.startswith("_"):
@@ -150,25 +168,37 @@ def render(raw: dict) -> str:
             verdict = "n/a" if not m or m.get("value") is None else ("**met**" if test(m) else "**missed**")
         out.append(f"| {label} | {unit} | " + " | ".join(cells) + f" | {tgt} | {verdict} |")
     out.append("")
-    out += ["### Ratio targets\n", "| Target | tidestream | peer | ratio | needed | |", "|---|---|---|---|---|---|"]
+    out += [
+        "### Ratio targets\n",
+        "| Target | tidestream | peer | ratio | needed | |",
+        "|---|---|---|---|---|---|",
+    ]
     for label, trow, peer, prow, need in RATIO_TARGETS:
         a, b = ts.get(trow, {}).get("value"), res.get(peer, {}).get(prow, {}).get("value")
         if a is None or not b:
             out.append(f"| {label} | {_fmt(a, '')} | {_fmt(b, '')} | n/a | >= {need}x | n/a |")
         else:
-            out.append(f"| {label} | {a:,.0f} | {b:,.0f} | {a / b:.2f}x | >= {need}x | "
-                       f"{'**met**' if a / b >= need else '**missed**'} |")
+            out.append(
+                f"| {label} | {a:,.0f} | {b:,.0f} | {a / b:.2f}x | >= {need}x | "
+                f"{'**met**' if a / b >= need else '**missed**'} |"
+            )
     out += _scaling(res)
     cdc = ts.get("cdc_latency") or {}
     if "100% visible before the ack" in cdc.get("note", ""):
-        out.append("\nNote: every captured change was readable with GetRecords *before* its PutItem "
-                   "was acknowledged, so ack→visible latency is 0; the cell also shows the latency "
-                   "from sending the PutItem to the change being visible.")
-    out += ["", "![chart](chart.png)\n", "## Details\n",
-            "Wall-clock rate, latency (client-side, with the run's concurrency), errors, and CPU "
-            "seconds of server and load generator during the measured window.\n",
-            "| Workload | server | calls/s (wall) | p50 ms | p99 ms | calls | errors | server CPU s | client CPU s | note |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+        out.append(
+            "\nNote: every captured change was readable with GetRecords *before* its PutItem "
+            "was acknowledged, so ack→visible latency is 0; the cell also shows the latency "
+            "from sending the PutItem to the change being visible."
+        )
+    out += [
+        "",
+        "![chart](chart.png)\n",
+        "## Details\n",
+        "Wall-clock rate, latency (client-side, with the run's concurrency), errors, and CPU "
+        "seconds of server and load generator during the measured window.\n",
+        "| Workload | server | calls/s (wall) | p50 ms | p99 ms | calls | errors | server CPU s | client CPU s | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for key, label, unit, _ in ROWS:
         for n in names:
             m = res[n].get(key)
@@ -179,9 +209,11 @@ def render(raw: dict) -> str:
                 continue
             f = lambda v, d=2: "" if v is None else f"{v:,.{d}f}"  # noqa: E731
             note = m["note"] + (f" First error: `{m['first_error'][:160]}`" if m["first_error"] else "")
-            out.append(f"| {label} | {n} | {f(m['per_s'], 0)} | {f(m['p50_ms'])} | {f(m['p99_ms'])} | "
-                       f"{m['calls'] or ''} | {m['errors'] or ''} | {f(m['server_cpu'])} | "
-                       f"{f(m['client_cpu'])} | {_line(note)} |")
+            out.append(
+                f"| {label} | {n} | {f(m['per_s'], 0)} | {f(m['p50_ms'])} | {f(m['p99_ms'])} | "
+                f"{m['calls'] or ''} | {m['errors'] or ''} | {f(m['server_cpu'])} | "
+                f"{f(m['client_cpu'])} | {_line(note)} |"
+            )
     prof = raw.get("profile") or {}
     if prof:
         out += ["", "## Where tidestream spends its time (py-spy)\n", prof.get("how", "") + "\n"]
@@ -192,26 +224,31 @@ def render(raw: dict) -> str:
         if prof.get("error"):
             out.append(f"Profile error: {prof['error']}\n")
     s = meta["sizes"]
-    out += ["", "## How it was measured\n",
-            f"- Each server runs alone on 127.0.0.1 with a fresh data dir; every workload runs "
-            f"{s['duration']:g} s from {s['processes']} load-generator processes × {s['conns']} "
-            "keep-alive connections (one request in flight per connection; 2 cores shared by "
-            "server and load generator). Requests are SigV4-signed once with botocore and reused.",
-            "- Servers: " + "; ".join(f"{p.name}: {p.note}" for p in peers.PEERS.values() if p.name in names) + ".",
-            f"- {s['items']:,} items (~130 B: pk S, sk N, n N, data S of 64 B; 100 items per partition) "
-            "are loaded with BatchWriteItem before GetItem/Query; RSS (whole process tree) and disk "
-            "growth are measured right after loading. GetItem hits loaded items; Query reads the "
-            "first 10-item page of a partition; writes go to new keys.",
-            "- Streams are created ON_DEMAND (4 shards, no per-shard throttling in tidestream); servers "
-            "without ON_DEMAND get 4 provisioned shards.",
-            f"- Drain: {s['records']:,} records of 200 B written by PutRecords, then one consumer "
-            "reads all shards from TRIM_HORIZON with GetRecords Limit=10000.",
-            f"- CDC latency: PutItem open-loop at {s['cdc_rate']} writes/s for {s['cdc_seconds']:g} s "
-            "into a table with a Kinesis streaming destination; one GetRecords poller per shard "
-            "(0.5 ms back-off when empty); latency = first GetRecords response containing the change "
-            "minus the PutItem response.",
-            "- Startup: spawn to the first successful ListTables (ListStreams for Kinesis-only servers), "
-            "polled every 2 ms. Idle RSS: 1 s later."]
+    out += [
+        "",
+        "## How it was measured\n",
+        f"- Each server runs alone on 127.0.0.1 with a fresh data dir; every workload runs "
+        f"{s['duration']:g} s from {s['processes']} load-generator processes × {s['conns']} "
+        "keep-alive connections (one request in flight per connection; 2 cores shared by "
+        "server and load generator). Requests are SigV4-signed once with botocore and reused.",
+        "- Servers: "
+        + "; ".join(f"{p.name}: {p.note}" for p in peers.PEERS.values() if p.name in names)
+        + ".",
+        f"- {s['items']:,} items (~130 B: pk S, sk N, n N, data S of 64 B; 100 items per partition) "
+        "are loaded with BatchWriteItem before GetItem/Query; RSS (whole process tree) and disk "
+        "growth are measured right after loading. GetItem hits loaded items; Query reads the "
+        "first 10-item page of a partition; writes go to new keys.",
+        "- Streams are created ON_DEMAND (4 shards, no per-shard throttling in tidestream); servers "
+        "without ON_DEMAND get 4 provisioned shards.",
+        f"- Drain: {s['records']:,} records of 200 B written by PutRecords, then one consumer "
+        "reads all shards from TRIM_HORIZON with GetRecords Limit=10000.",
+        f"- CDC latency: PutItem open-loop at {s['cdc_rate']} writes/s for {s['cdc_seconds']:g} s "
+        "into a table with a Kinesis streaming destination; one GetRecords poller per shard "
+        "(0.5 ms back-off when empty); latency = first GetRecords response containing the change "
+        "minus the PutItem response.",
+        "- Startup: spawn to the first successful ListTables (ListStreams for Kinesis-only servers), "
+        "polled every 2 ms. Idle RSS: 1 s later.",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -225,10 +262,13 @@ def _scaling(res: dict) -> list[str]:
         tags = list(dict.fromkeys(tag for _, tag in cells))
         whats = list(dict.fromkeys(what for what, _ in cells))
         first = tags[0]
-        out += [f"\n### Scaling: {name}\n",
-                "Calls per server core-second as the table grows (in brackets: relative to the "
-                f"smallest size, {first}); *restarted* = the same data dir after a clean restart.\n",
-                "| Workload | " + " | ".join(tags) + " |", "|---|" + "---|" * len(tags)]
+        out += [
+            f"\n### Scaling: {name}\n",
+            "Calls per server core-second as the table grows (in brackets: relative to the "
+            f"smallest size, {first}); *restarted* = the same data dir after a clean restart.\n",
+            "| Workload | " + " | ".join(tags) + " |",
+            "|---|" + "---|" * len(tags),
+        ]
         for what in whats:
             base = (cells.get((what, first)) or {}).get("value")
             row = []
@@ -257,8 +297,10 @@ def chart(raw: dict, path: Path) -> None:
     rows = [r for r in THROUGHPUT if any(res[n].get(r[0], {}).get("value") for n in names)]
     fig, axes = plt.subplots(1, 2, figsize=(14, 0.55 * len(rows) * len(names) / 2 + 2.5), sharey=True)
     h = 0.8 / len(names)
-    for ax, field, title in ((axes[0], "value", "per server core-second (log)"),
-                             (axes[1], "per_s", "per wall-clock second (log)")):
+    for ax, field, title in (
+        (axes[0], "value", "per server core-second (log)"),
+        (axes[1], "per_s", "per wall-clock second (log)"),
+    ):
         for j, n in enumerate(names):
             ys = [i + j * h for i in range(len(rows))]
             xs = [(res[n].get(k) or {}).get(field) or 0 for k, *_ in rows]

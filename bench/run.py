@@ -33,8 +33,16 @@ def log(msg: str) -> None:
 
 def sizes_for(args: argparse.Namespace) -> wl.Sizes:
     if args.smoke:
-        s = wl.Sizes(duration=1.0, items=5_000, records=5_000, cdc_rate=500, cdc_seconds=1.0,
-                     processes=1, conns=8, scale=(2_000, 5_000))
+        s = wl.Sizes(
+            duration=1.0,
+            items=5_000,
+            records=5_000,
+            cdc_rate=500,
+            cdc_seconds=1.0,
+            processes=1,
+            conns=8,
+            scale=(2_000, 5_000),
+        )
     elif args.quick:
         s = wl.Sizes(duration=2.0, items=20_000, records=20_000, cdc_seconds=2.0)
     else:
@@ -57,8 +65,11 @@ PHASES = {
 
 
 def phases_for(peer: peers.Peer, wanted: list[str]) -> list:
-    return [fn for name, (fn, apis, disk) in PHASES.items()
-            if name in wanted and all(a in peer.apis for a in apis) and (peer.on_disk or not disk)]
+    return [
+        fn
+        for name, (fn, apis, disk) in PHASES.items()
+        if name in wanted and all(a in peer.apis for a in apis) and (peer.on_disk or not disk)
+    ]
 
 
 def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str]) -> dict[str, dict]:
@@ -79,13 +90,18 @@ def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str
                 traceback.print_exc()
                 got = {"_" + phase.__name__: wl.Metric(na=wl.short(f"{phase.__name__} failed: {e}", 300))}
             for name, m in got.items():
-                log(f"  {name:20s} " + (f"{m.value:>12,.1f} {m.unit}" if m.value is not None else f"n/a: {m.na}")
+                log(
+                    f"  {name:20s} "
+                    + (f"{m.value:>12,.1f} {m.unit}" if m.value is not None else f"n/a: {m.na}")
                     + (f"  {m.per_s:,.0f}/s p50 {m.p50_ms:.2f} p99 {m.p99_ms:.2f} ms" if m.per_s else "")
-                    + (f"  ERRORS {m.errors}: {m.first_error[:150]}" if m.errors else ""))
+                    + (f"  ERRORS {m.errors}: {m.first_error[:150]}" if m.errors else "")
+                )
             rows.update(got)
             run = ctx.run  # a phase may have restarted the server
         if run.proc.poll() is not None:
-            rows["_crash"] = wl.Metric(na=wl.short(f"server exited with {run.proc.returncode}: {run.log_tail(500)}", 500))
+            rows["_crash"] = wl.Metric(
+                na=wl.short(f"server exited with {run.proc.returncode}: {run.log_tail(500)}", 500)
+            )
     except Exception as e:  # noqa: BLE001
         log(f"  {peer.name} failed: {e!r}")
         rows["_failed"] = wl.Metric(na=wl.short(str(e), 300))
@@ -97,18 +113,28 @@ def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="~2 s per workload, 20k items/records")
-    p.add_argument("--smoke", action="store_true",
-                   help="tidestream only, no peers, tiny sizes (< 20 s); exit 1 on any error")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tidestream only, no peers, tiny sizes (< 20 s); exit 1 on any error",
+    )
     p.add_argument("--only", default="", help="comma-separated: " + ",".join(peers.PEERS))
     p.add_argument("--duration", type=float, default=0, help="seconds per throughput workload")
     p.add_argument("--phases", default=",".join(PHASES), help="comma-separated: " + ",".join(PHASES))
     p.add_argument("--scale", default="", help="table sizes of the scaling phase, e.g. 10000,100000,1000000")
-    p.add_argument("--no-profile", dest="profile", action="store_false",
-                   help="skip the py-spy profile of tidestream PutItem/GetItem")
+    p.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip the py-spy profile of tidestream PutItem/GetItem",
+    )
     p.add_argument("--out", default=str(RESULTS), help="directory for report.md and chart.png")
     args = p.parse_args(argv)
-    names = ["tidestream"] if args.smoke else (
-        [n.strip() for n in args.only.split(",") if n.strip()] or list(peers.PEERS))
+    names = (
+        ["tidestream"]
+        if args.smoke
+        else ([n.strip() for n in args.only.split(",") if n.strip()] or list(peers.PEERS))
+    )
     unknown = [n for n in names if n not in peers.PEERS]
     if unknown:
         p.error(f"unknown: {unknown}; choose from {list(peers.PEERS)}")
@@ -127,10 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     profile = {}
     if args.profile and not args.smoke and "tidestream" in names:
         import profile_ts
+
         profile = profile_ts.profile(sizes, scratch, Path(args.out), log)
     shutil.rmtree(scratch, ignore_errors=True)
 
     import report
+
     meta = report.meta(names, sizes, args, time.monotonic() - t_start)
     out = Path(args.out) if not args.smoke else RAW
     out.mkdir(parents=True, exist_ok=True)

@@ -42,10 +42,33 @@ def _measure(ctx: wl.Ctx, size: int, tag: str) -> dict[str, wl.Metric]:
     """The workloads against a table of ``size`` items; row names end in ``@<tag>``."""
     d, parts = ctx.sizes.duration, max(1, size // 100)
     rows = {
-        "GetItem": ctx.load("dynamodb", "GetItem", lambda i: b'{"TableName":"scale","Key":{"pk":{"S":"%s"},"sk":{"N":"%d"}}}' % wl.part_key((i * 7919) % size), duration=d, check=wl._matches(rb'"Item"')),
-        "Query": ctx.load("dynamodb", "Query", lambda i: b'{"TableName":"scale","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p%06d"}},"Limit":10}' % ((i * 7919) % parts), duration=d, check=wl._matches(rb'"Count"\s*:\s*10\b')),
+        "GetItem": ctx.load(
+            "dynamodb",
+            "GetItem",
+            lambda i: (
+                b'{"TableName":"scale","Key":{"pk":{"S":"%s"},"sk":{"N":"%d"}}}'
+                % wl.part_key((i * 7919) % size)
+            ),
+            duration=d,
+            check=wl._matches(rb'"Item"'),
+        ),
+        "Query": ctx.load(
+            "dynamodb",
+            "Query",
+            lambda i: (
+                b'{"TableName":"scale","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p%06d"}},"Limit":10}'
+                % ((i * 7919) % parts)
+            ),
+            duration=d,
+            check=wl._matches(rb'"Count"\s*:\s*10\b'),
+        ),
         # overwrites of loaded items: the table keeps its size while the old image is read
-        "PutItem": ctx.load("dynamodb", "PutItem", lambda i: b'{"TableName":"scale","Item":%s}' % wl.item(*wl.part_key((i * 104729) % size), i), duration=d),
+        "PutItem": ctx.load(
+            "dynamodb",
+            "PutItem",
+            lambda i: b'{"TableName":"scale","Item":%s}' % wl.item(*wl.part_key((i * 104729) % size), i),
+            duration=d,
+        ),
     }
     out = {f"scale:{k}@{tag}": m for k, m in rows.items()}
     out[f"scale:rss@{tag}"] = wl.Metric(loadgen.rss_mib(ctx.run.pid), "MiB")

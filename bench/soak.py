@@ -54,8 +54,13 @@ def _clients(endpoint: str):
     from botocore.config import Config
 
     cfg = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=4)
-    kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="soak",
-              aws_secret_access_key="soak", config=cfg)
+    kw = dict(
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="soak",
+        aws_secret_access_key="soak",
+        config=cfg,
+    )
     return boto3.client("dynamodb", **kw), boto3.client("kinesis", **kw)
 
 
@@ -70,31 +75,69 @@ def _worker(endpoint: str, wid: int, deadline: float, counters, errors, lock) ->
         kind = rng.random()
         try:
             if kind < 0.30:
-                ddb.put_item(TableName="soak", Item={"pk": {"S": pk}, "sk": {"N": str(n % 50)},
-                                                     "v": {"N": str(n)}, "pad": {"S": "x" * rng.randrange(10, 400)}})
+                ddb.put_item(
+                    TableName="soak",
+                    Item={
+                        "pk": {"S": pk},
+                        "sk": {"N": str(n % 50)},
+                        "v": {"N": str(n)},
+                        "pad": {"S": "x" * rng.randrange(10, 400)},
+                    },
+                )
             elif kind < 0.45:
-                ddb.update_item(TableName="soak", Key={"pk": {"S": pk}, "sk": {"N": "0"}},
-                                UpdateExpression="ADD hits :one", ExpressionAttributeValues={":one": {"N": "1"}})
+                ddb.update_item(
+                    TableName="soak",
+                    Key={"pk": {"S": pk}, "sk": {"N": "0"}},
+                    UpdateExpression="ADD hits :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                )
             elif kind < 0.60:
                 ddb.get_item(TableName="soak", Key={"pk": {"S": pk}, "sk": {"N": "0"}})
             elif kind < 0.70:
-                ddb.query(TableName="soak", KeyConditionExpression="pk = :p",
-                          ExpressionAttributeValues={":p": {"S": pk}}, Limit=10)
+                ddb.query(
+                    TableName="soak",
+                    KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": {"S": pk}},
+                    Limit=10,
+                )
             elif kind < 0.77:
-                ddb.batch_write_item(RequestItems={"soak": [
-                    {"PutRequest": {"Item": {"pk": {"S": f"b{wid}-{n}-{i}"}, "sk": {"N": "1"}}}} for i in range(10)]})
+                ddb.batch_write_item(
+                    RequestItems={
+                        "soak": [
+                            {"PutRequest": {"Item": {"pk": {"S": f"b{wid}-{n}-{i}"}, "sk": {"N": "1"}}}}
+                            for i in range(10)
+                        ]
+                    }
+                )
             elif kind < 0.82:
-                ddb.transact_write_items(TransactItems=[
-                    {"Put": {"TableName": "soak", "Item": {"pk": {"S": f"t{wid}-{n}"}, "sk": {"N": "1"}}}},
-                    {"Update": {"TableName": "soak", "Key": {"pk": {"S": pk}, "sk": {"N": "0"}},
-                                "UpdateExpression": "SET touched = :t", "ExpressionAttributeValues": {":t": {"N": str(n)}}}}])
+                ddb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": "soak",
+                                "Item": {"pk": {"S": f"t{wid}-{n}"}, "sk": {"N": "1"}},
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": "soak",
+                                "Key": {"pk": {"S": pk}, "sk": {"N": "0"}},
+                                "UpdateExpression": "SET touched = :t",
+                                "ExpressionAttributeValues": {":t": {"N": str(n)}},
+                            }
+                        },
+                    ]
+                )
             elif kind < 0.93:
-                kin.put_records(StreamName="raw", Records=[
-                    {"PartitionKey": f"{wid}-{n}-{i}", "Data": os.urandom(100)} for i in range(20)])
+                kin.put_records(
+                    StreamName="raw",
+                    Records=[{"PartitionKey": f"{wid}-{n}-{i}", "Data": os.urandom(100)} for i in range(20)],
+                )
             else:
                 if iterator is None:
-                    iterator = kin.get_shard_iterator(StreamName="raw", ShardId="shardId-000000000000",
-                                                      ShardIteratorType="LATEST")["ShardIterator"]
+                    iterator = kin.get_shard_iterator(
+                        StreamName="raw", ShardId="shardId-000000000000", ShardIteratorType="LATEST"
+                    )["ShardIterator"]
                 r = kin.get_records(ShardIterator=iterator, Limit=500)
                 iterator = r.get("NextShardIterator")
             with lock:
@@ -116,9 +159,22 @@ def main() -> int:
     data = tempfile.mkdtemp(prefix="tidestream-soak-")
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "tidestream", "serve", "--port", str(port),
-                               "--data-dir", data, "--kinesis-limits", "off"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tidestream",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            data,
+            "--kinesis-limits",
+            "off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(200):
             try:
@@ -127,9 +183,18 @@ def main() -> int:
             except OSError:
                 time.sleep(0.05)
         ddb, kin = _clients(endpoint)
-        ddb.create_table(TableName="soak", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}])
+        ddb.create_table(
+            TableName="soak",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "N"},
+            ],
+        )
         kin.create_stream(StreamName="changes", ShardCount=4)
         kin.create_stream(StreamName="raw", ShardCount=1)
         arn = kin.describe_stream_summary(StreamName="changes")["StreamDescriptionSummary"]["StreamARN"]
@@ -137,7 +202,10 @@ def main() -> int:
         counters, errors, lock = mp.Array("q", 1), mp.Array("q", 1), mp.Lock()
         start = time.time()
         deadline = start + a.minutes * 60
-        procs = [mp.Process(target=_worker, args=(endpoint, w, deadline, counters, errors, lock)) for w in range(a.workers)]
+        procs = [
+            mp.Process(target=_worker, args=(endpoint, w, deadline, counters, errors, lock))
+            for w in range(a.workers)
+        ]
         for p in procs:
             p.start()
         samples = []
@@ -146,10 +214,19 @@ def main() -> int:
             time.sleep(min(SAMPLE_S, max(0.0, deadline - time.time())))
             now = time.time()
             ops = counters[0]
-            samples.append({"t": now - start, "ops_per_s": (ops - last_ops) / (now - last_t),
-                            "errors": errors[0], "rss_mib": _rss_mib(server.pid)})
-            print(f"{samples[-1]['t']:7.0f} s  {samples[-1]['ops_per_s']:8.0f} ops/s  errors {errors[0]}  "
-                  f"RSS {samples[-1]['rss_mib']:.1f} MiB", flush=True)
+            samples.append(
+                {
+                    "t": now - start,
+                    "ops_per_s": (ops - last_ops) / (now - last_t),
+                    "errors": errors[0],
+                    "rss_mib": _rss_mib(server.pid),
+                }
+            )
+            print(
+                f"{samples[-1]['t']:7.0f} s  {samples[-1]['ops_per_s']:8.0f} ops/s  errors {errors[0]}  "
+                f"RSS {samples[-1]['rss_mib']:.1f} MiB",
+                flush=True,
+            )
             last_ops, last_t = ops, now
         for p in procs:
             p.join(30)
@@ -157,8 +234,16 @@ def main() -> int:
         with urllib.request.urlopen(endpoint + "/metrics", timeout=10) as r:
             metrics = r.read().decode()
         depth = [line for line in metrics.splitlines() if line.startswith("tidestream_cdc_outbox_depth ")]
-        captured = sum(int(l.rsplit(" ", 1)[1]) for l in metrics.splitlines() if l.startswith("tidestream_cdc_changes_captured_total{"))
-        published = sum(int(l.rsplit(" ", 1)[1]) for l in metrics.splitlines() if l.startswith("tidestream_cdc_changes_published_total{"))
+        captured = sum(
+            int(l.rsplit(" ", 1)[1])
+            for l in metrics.splitlines()
+            if l.startswith("tidestream_cdc_changes_captured_total{")
+        )
+        published = sum(
+            int(l.rsplit(" ", 1)[1])
+            for l in metrics.splitlines()
+            if l.startswith("tidestream_cdc_changes_published_total{")
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -187,7 +272,9 @@ def main() -> int:
         "| t (s) | ops/s | errors (cumulative) | RSS (MiB) |",
         "|---:|---:|---:|---:|",
     ]
-    lines += [f"| {s['t']:.0f} | {s['ops_per_s']:.0f} | {s['errors']} | {s['rss_mib']:.1f} |" for s in samples]
+    lines += [
+        f"| {s['t']:.0f} | {s['ops_per_s']:.0f} | {s['errors']} | {s['rss_mib']:.1f} |" for s in samples
+    ]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text("\n".join(lines) + "\n")
     Path(a.out).with_suffix(".json").write_text(json.dumps(samples, indent=1))

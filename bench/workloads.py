@@ -33,10 +33,10 @@ RECORD = base64.b64encode(bytes(range(200)))  # 200-byte record, base64 in JSON
 
 @dataclass
 class Metric:
-    value: float | None = None      # the headline number (unit below); None = n/a
+    value: float | None = None  # the headline number (unit below); None = n/a
     unit: str = ""
-    na: str = ""                    # why n/a
-    per_s: float | None = None      # wall-clock rate
+    na: str = ""  # why n/a
+    per_s: float | None = None  # wall-clock rate
     p50_ms: float | None = None
     p99_ms: float | None = None
     errors: int = 0
@@ -52,13 +52,13 @@ class Metric:
 
 @dataclass
 class Sizes:
-    duration: float = 5.0           # seconds per throughput workload
-    items: int = 100_000            # items loaded before GetItem/Query (and measured for RSS/disk)
-    records: int = 100_000          # records drained by one consumer
-    cdc_rate: int = 1000            # writes/s for the CDC latency run
+    duration: float = 5.0  # seconds per throughput workload
+    items: int = 100_000  # items loaded before GetItem/Query (and measured for RSS/disk)
+    records: int = 100_000  # records drained by one consumer
+    cdc_rate: int = 1000  # writes/s for the CDC latency run
     cdc_seconds: float = 5.0
-    processes: int = 2              # load generator processes
-    conns: int = 16                 # connections per process
+    processes: int = 2  # load generator processes
+    conns: int = 16  # connections per process
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # table sizes of the scaling phase
 
 
@@ -69,22 +69,34 @@ class Ctx:
     log: Callable[[str], None]
     ddb: object = None
     kinesis: object = None
-    streams: dict = field(default_factory=dict)   # name -> ARN
+    streams: dict = field(default_factory=dict)  # name -> ARN
 
     def __post_init__(self) -> None:
-        kw = dict(endpoint_url=f"http://127.0.0.1:{self.run.port}", region_name="us-east-1",
-                  aws_access_key_id="AKIDBENCHMARK", aws_secret_access_key="benchmark-secret",
-                  config=BotoConfig(retries={"total_max_attempts": 1}, read_timeout=120))
+        kw = dict(
+            endpoint_url=f"http://127.0.0.1:{self.run.port}",
+            region_name="us-east-1",
+            aws_access_key_id="AKIDBENCHMARK",
+            aws_secret_access_key="benchmark-secret",
+            config=BotoConfig(retries={"total_max_attempts": 1}, read_timeout=120),
+        )
         self.ddb = boto3.client("dynamodb", **kw)
         self.kinesis = boto3.client("kinesis", **kw)
 
     def prefix(self, service: str, op: str) -> bytes:
         return header_prefix(service, op, self.run.port)
 
-    def load(self, service: str, op: str, body: Callable[[int], bytes | None], *,
-             duration: float | None = None, count: int | None = None,
-             check: Callable[[bytes], bool] | None = None, units: int = 1,
-             unit: str = "calls/core-s") -> Metric:
+    def load(
+        self,
+        service: str,
+        op: str,
+        body: Callable[[int], bytes | None],
+        *,
+        duration: float | None = None,
+        count: int | None = None,
+        check: Callable[[bytes], bool] | None = None,
+        units: int = 1,
+        unit: str = "calls/core-s",
+    ) -> Metric:
         """Probe with one call, then drive the workload for ``duration`` s or ``count`` more
         calls; returns the measured Metric."""
         pre = self.prefix(service, op)
@@ -103,16 +115,32 @@ class Ctx:
             return None if count is not None and i >= count else build(pre, body(i))
 
         try:
-            r = loadgen.run(self.run.port, self.run.pid, make, duration=duration, check=check,
-                            processes=procs, conns=conns)
+            r = loadgen.run(
+                self.run.port,
+                self.run.pid,
+                make,
+                duration=duration,
+                check=check,
+                processes=procs,
+                conns=conns,
+            )
         except Exception as e:  # noqa: BLE001 - one broken workload should not end the run
             return Metric(unit=unit, na=short(repr(e)))
         if r.calls == 0:
             return Metric(unit=unit, na=short(f"no call completed: {r.first_error}"), errors=r.errors)
-        return Metric(value=r.per_core_s * units, unit=unit, per_s=r.per_s * units,
-                      p50_ms=r.p50_ms, p99_ms=r.p99_ms, errors=r.errors, calls=r.calls,
-                      server_cpu=r.server_cpu, client_cpu=r.client_cpu,
-                      first_error=r.first_error, note=note)
+        return Metric(
+            value=r.per_core_s * units,
+            unit=unit,
+            per_s=r.per_s * units,
+            p50_ms=r.p50_ms,
+            p99_ms=r.p99_ms,
+            errors=r.errors,
+            calls=r.calls,
+            server_cpu=r.server_cpu,
+            client_cpu=r.client_cpu,
+            first_error=r.first_error,
+            note=note,
+        )
 
 
 async def _one(port: int, request: bytes) -> tuple[int, bytes]:
@@ -182,7 +210,11 @@ def wait_ready(run: Running, timeout: float = 90.0) -> float:
 # -- bodies ---------------------------------------------------------------------------------------
 def item(pk: bytes, sk: int, n: int) -> bytes:
     return b'{"pk":{"S":"%s"},"sk":{"N":"%d"},"n":{"N":"%d"},"data":{"S":"%s"}}' % (
-        pk, sk, n, DATA[(n + sk) % 1024])
+        pk,
+        sk,
+        n,
+        DATA[(n + sk) % 1024],
+    )
 
 
 def part_key(k: int) -> tuple[bytes, int]:
@@ -198,13 +230,19 @@ def bwi_body(table: bytes, items: list[bytes]) -> bytes:
 # -- DynamoDB -------------------------------------------------------------------------------------
 def create_table(ctx: Ctx, name: str) -> None:
     wait_idle(ctx.run.pid)
-    ctx.ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "N"}])
-    _until(lambda: ctx.ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE",
-           f"table {name} ACTIVE")
+    ctx.ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+    )
+    _until(
+        lambda: ctx.ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE",
+        f"table {name} ACTIVE",
+    )
 
 
 def _until(pred: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -219,16 +257,24 @@ def _until(pred: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
 def dynamodb_phase(ctx: Ctx) -> dict[str, Metric]:
     """Load N items (BatchWriteItem), measure RSS/disk, then the DynamoDB workloads."""
     from peers import disk_mib
+
     s, rows = ctx.sizes, {}
     create_table(ctx, "bench")
     base_disk = disk_mib(ctx.run.data_dir)
     n_batches = s.items // 25
     no_unprocessed = _matches(rb'"UnprocessedItems"\s*:\s*\{\s*\}')
     t0 = time.perf_counter()
-    m = ctx.load("dynamodb", "BatchWriteItem", lambda i: bwi_body(b"bench", [item(*part_key((i * 25 + j) % s.items), i) for j in range(25)]),
-                 count=n_batches, check=no_unprocessed)
-    ctx.log(f"  loaded {s.items} items in {time.perf_counter() - t0:.1f} s "
-            f"({m.errors} errors{', ' + m.first_error if m.first_error else ''})")
+    m = ctx.load(
+        "dynamodb",
+        "BatchWriteItem",
+        lambda i: bwi_body(b"bench", [item(*part_key((i * 25 + j) % s.items), i) for j in range(25)]),
+        count=n_batches,
+        check=no_unprocessed,
+    )
+    ctx.log(
+        f"  loaded {s.items} items in {time.perf_counter() - t0:.1f} s "
+        f"({m.errors} errors{', ' + m.first_error if m.first_error else ''})"
+    )
     if m.value is None:
         raise RuntimeError(f"loading items failed: {m.na}")
     time.sleep(0.5)
@@ -236,19 +282,56 @@ def dynamodb_phase(ctx: Ctx) -> dict[str, Metric]:
     note = "" if s.items == 100_000 else f"measured with {s.items} items"
     rows["rss_100k"] = Metric(loadgen.rss_mib(ctx.run.pid), "MiB", note=note)
     if ctx.run.peer.on_disk:
-        rows["disk_100k"] = Metric((disk_mib(ctx.run.data_dir) - base_disk) * per, "MiB",
-                                   note=note and f"{note}, scaled to 100k")
+        rows["disk_100k"] = Metric(
+            (disk_mib(ctx.run.data_dir) - base_disk) * per, "MiB", note=note and f"{note}, scaled to 100k"
+        )
     else:
         rows["disk_100k"] = Metric(unit="MiB", na="keeps data in memory")
 
     d = s.duration
-    rows["GetItem"] = ctx.load("dynamodb", "GetItem", lambda i: b'{"TableName":"bench","Key":{"pk":{"S":"%s"},"sk":{"N":"%d"}}}' % part_key((i * 7919) % s.items), duration=d, check=_matches(rb'"Item"'))
+    rows["GetItem"] = ctx.load(
+        "dynamodb",
+        "GetItem",
+        lambda i: (
+            b'{"TableName":"bench","Key":{"pk":{"S":"%s"},"sk":{"N":"%d"}}}' % part_key((i * 7919) % s.items)
+        ),
+        duration=d,
+        check=_matches(rb'"Item"'),
+    )
     parts = max(1, s.items // 100)
-    rows["Query"] = ctx.load("dynamodb", "Query", lambda i: b'{"TableName":"bench","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p%06d"}},"Limit":10}' % ((i * 7919) % parts), duration=d, check=_matches(rb'"Count"\s*:\s*10\b'))
-    rows["PutItem"] = ctx.load("dynamodb", "PutItem", lambda i: b'{"TableName":"bench","Item":%s}' % item(b"w%d" % i, 0, i), duration=d)
-    rows["BatchWriteItem"] = ctx.load("dynamodb", "BatchWriteItem", lambda i: bwi_body(b"bench", [item(b"b%d" % i, j, i) for j in range(25)]), duration=d, check=no_unprocessed)
+    rows["Query"] = ctx.load(
+        "dynamodb",
+        "Query",
+        lambda i: (
+            b'{"TableName":"bench","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p%06d"}},"Limit":10}'
+            % ((i * 7919) % parts)
+        ),
+        duration=d,
+        check=_matches(rb'"Count"\s*:\s*10\b'),
+    )
+    rows["PutItem"] = ctx.load(
+        "dynamodb",
+        "PutItem",
+        lambda i: b'{"TableName":"bench","Item":%s}' % item(b"w%d" % i, 0, i),
+        duration=d,
+    )
+    rows["BatchWriteItem"] = ctx.load(
+        "dynamodb",
+        "BatchWriteItem",
+        lambda i: bwi_body(b"bench", [item(b"b%d" % i, j, i) for j in range(25)]),
+        duration=d,
+        check=no_unprocessed,
+    )
     rows["BatchWriteItem"].note += " 25 items per call"
-    rows["TransactWriteItems"] = ctx.load("dynamodb", "TransactWriteItems", lambda i: b'{"TransactItems":[%s]}' % b",".join(b'{"Put":{"TableName":"bench","Item":%s}}' % item(b"t%d" % i, j, i) for j in range(4)), duration=d)
+    rows["TransactWriteItems"] = ctx.load(
+        "dynamodb",
+        "TransactWriteItems",
+        lambda i: (
+            b'{"TransactItems":[%s]}'
+            % b",".join(b'{"Put":{"TableName":"bench","Item":%s}}' % item(b"t%d" % i, j, i) for j in range(4))
+        ),
+        duration=d,
+    )
     rows["TransactWriteItems"].note += " 4 Puts per call"
     return rows
 
@@ -259,7 +342,16 @@ def enable_destination(ctx: Ctx, table: str, stream: str) -> str:
     arn = create_stream(ctx, stream)
     try:
         ctx.ddb.enable_kinesis_streaming_destination(TableName=table, StreamArn=arn)
-        _until(lambda: any(d.get("DestinationStatus") == "ACTIVE" for d in ctx.ddb.describe_kinesis_streaming_destination(TableName=table).get("KinesisDataStreamDestinations", [])), "destination ACTIVE", 10)
+        _until(
+            lambda: any(
+                d.get("DestinationStatus") == "ACTIVE"
+                for d in ctx.ddb.describe_kinesis_streaming_destination(TableName=table).get(
+                    "KinesisDataStreamDestinations", []
+                )
+            ),
+            "destination ACTIVE",
+            10,
+        )
     except Exception as e:  # noqa: BLE001 - any failure means the feature is not there
         return short(f"EnableKinesisStreamingDestination failed: {e}")
     return ""
@@ -270,16 +362,21 @@ def cdc_phase(ctx: Ctx) -> dict[str, Metric]:
     s, rows = ctx.sizes, {}
     why = enable_destination(ctx, "cdc", "cdc-stream")
     if why:
-        return {"PutItem+CDC": Metric(unit="calls/core-s", na=why),
-                "cdc_latency": Metric(unit="ms", na=why)}
-    m = ctx.load("dynamodb", "PutItem", lambda i: b'{"TableName":"cdc","Item":%s}' % item(b"c%d" % i, 0, i), duration=s.duration)
+        return {"PutItem+CDC": Metric(unit="calls/core-s", na=why), "cdc_latency": Metric(unit="ms", na=why)}
+    m = ctx.load(
+        "dynamodb",
+        "PutItem",
+        lambda i: b'{"TableName":"cdc","Item":%s}' % item(b"c%d" % i, 0, i),
+        duration=s.duration,
+    )
     time.sleep(1.0)
     got, _ = drain(ctx, "cdc-stream")
     m.note += f" {got} of {m.calls + 1} changes in the stream 1 s after the run"
     rows["PutItem+CDC"] = m
     why = enable_destination(ctx, "cdclat", "cdclat-stream")
-    rows["cdc_latency"] = (Metric(unit="ms", na=why) if why else
-                           asyncio.run(cdc_latency(ctx, "cdclat", "cdclat-stream")))
+    rows["cdc_latency"] = (
+        Metric(unit="ms", na=why) if why else asyncio.run(cdc_latency(ctx, "cdclat", "cdclat-stream"))
+    )
     return rows
 
 
@@ -302,7 +399,9 @@ async def cdc_latency(ctx: Ctx, table: str, stream: str) -> Metric:
     async def write(k: int) -> None:
         c = await pool.get()
         sent[k] = perf()
-        st, body = await c.call(build(put, b'{"TableName":"%s","Item":%s}' % (table.encode(), item(b"cdclat-%d-" % k, 0, k))))
+        st, body = await c.call(
+            build(put, b'{"TableName":"%s","Item":%s}' % (table.encode(), item(b"cdclat-%d-" % k, 0, k)))
+        )
         acks[k] = perf()
         if st != 200:
             errors.append(_error_type(st, body))
@@ -348,12 +447,18 @@ async def cdc_latency(ctx: Ctx, table: str, stream: str) -> Metric:
     lat = sorted(max(0.0, seen[k] - acks[k]) * 1000 for k in keys)
     e2e = sorted((seen[k] - sent[k]) * 1000 for k in keys)
     early = sum(seen[k] < acks[k] for k in keys)
-    return Metric(value=_pct(lat, 50), unit="ms", p50_ms=_pct(lat, 50), p99_ms=_pct(lat, 99),
-                  calls=n, errors=len(errors) + (n - len(seen)),
-                  first_error=errors[0] if errors else "",
-                  note=f"{len(seen)} of {n} changes seen at {s.cdc_rate} writes/s; "
-                       f"{100 * early / len(keys):.0f}% visible before the ack (counted as 0); "
-                       f"request sent -> visible p50 {_pct(e2e, 50):.2f} / p99 {_pct(e2e, 99):.2f} ms")
+    return Metric(
+        value=_pct(lat, 50),
+        unit="ms",
+        p50_ms=_pct(lat, 50),
+        p99_ms=_pct(lat, 99),
+        calls=n,
+        errors=len(errors) + (n - len(seen)),
+        first_error=errors[0] if errors else "",
+        note=f"{len(seen)} of {n} changes seen at {s.cdc_rate} writes/s; "
+        f"{100 * early / len(keys):.0f}% visible before the ack (counted as 0); "
+        f"request sent -> visible p50 {_pct(e2e, 50):.2f} / p99 {_pct(e2e, 99):.2f} ms",
+    )
 
 
 def _pct(sorted_values: list[float], q: float) -> float:
@@ -369,7 +474,10 @@ def create_stream(ctx: Ctx, name: str) -> str:
     except ClientError as e:  # older servers: no ON_DEMAND
         if e.response["Error"]["Code"] != "ResourceInUseException":
             ctx.kinesis.create_stream(StreamName=name, ShardCount=4)
-    _until(lambda: ctx.kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamStatus"] == "ACTIVE", f"stream {name} ACTIVE")
+    _until(
+        lambda: ctx.kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamStatus"] == "ACTIVE",
+        f"stream {name} ACTIVE",
+    )
     desc = ctx.kinesis.describe_stream(StreamName=name)["StreamDescription"]
     ctx.streams[name] = desc["StreamARN"]
     return desc["StreamARN"]
@@ -377,7 +485,12 @@ def create_stream(ctx: Ctx, name: str) -> str:
 
 def shard_iterators(ctx: Ctx, stream: str) -> list[str]:
     shards = ctx.kinesis.describe_stream(StreamName=stream)["StreamDescription"]["Shards"]
-    return [ctx.kinesis.get_shard_iterator(StreamName=stream, ShardId=sh["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"] for sh in shards]
+    return [
+        ctx.kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=sh["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for sh in shards
+    ]
 
 
 def drain(ctx: Ctx, stream: str) -> tuple[int, float]:
@@ -389,7 +502,9 @@ def drain(ctx: Ctx, stream: str) -> tuple[int, float]:
         c, total = Session(ctx.run.port), 0
         for it in its:
             while it:
-                st, body = await c.call(build(get, json.dumps({"ShardIterator": it, "Limit": 10000}).encode()))
+                st, body = await c.call(
+                    build(get, json.dumps({"ShardIterator": it, "Limit": 10000}).encode())
+                )
                 if st != 200:
                     raise RuntimeError(_error_type(st, body))
                 d = json.loads(body)
@@ -409,23 +524,52 @@ def kinesis_phase(ctx: Ctx) -> dict[str, Metric]:
     s, rows = ctx.sizes, {}
     create_stream(ctx, "put")
     ok_seq = _matches(rb'"SequenceNumber"')
-    rows["PutRecord"] = ctx.load("kinesis", "PutRecord", lambda i: b'{"StreamName":"put","Data":"%s","PartitionKey":"k%d"}' % (RECORD, i), duration=s.duration, check=ok_seq)
-    pool = [b'{"StreamName":"put","Records":[%s]}' % b",".join(b'{"Data":"%s","PartitionKey":"k%d-%d"}' % (RECORD, b, j) for j in range(100)) for b in range(64)]
+    rows["PutRecord"] = ctx.load(
+        "kinesis",
+        "PutRecord",
+        lambda i: b'{"StreamName":"put","Data":"%s","PartitionKey":"k%d"}' % (RECORD, i),
+        duration=s.duration,
+        check=ok_seq,
+    )
+    pool = [
+        b'{"StreamName":"put","Records":[%s]}'
+        % b",".join(b'{"Data":"%s","PartitionKey":"k%d-%d"}' % (RECORD, b, j) for j in range(100))
+        for b in range(64)
+    ]
     no_failed = _matches(rb'"FailedRecordCount"\s*:\s*0\b')
-    rows["PutRecords"] = ctx.load("kinesis", "PutRecords", lambda i: pool[i % 64], duration=s.duration, check=no_failed, units=100, unit="records/core-s")
+    rows["PutRecords"] = ctx.load(
+        "kinesis",
+        "PutRecords",
+        lambda i: pool[i % 64],
+        duration=s.duration,
+        check=no_failed,
+        units=100,
+        unit="records/core-s",
+    )
     rows["PutRecords"].note += " 100 records x 200 B per call"
     # drain: fill a fresh stream, then one consumer reads it all
     create_stream(ctx, "drain")
-    fill = ctx.load("kinesis", "PutRecords", lambda i: pool[i % 64].replace(b'"put"', b'"drain"'),
-                    count=s.records // 100 - 1, check=no_failed)  # + the probe call
+    fill = ctx.load(
+        "kinesis",
+        "PutRecords",
+        lambda i: pool[i % 64].replace(b'"put"', b'"drain"'),
+        count=s.records // 100 - 1,
+        check=no_failed,
+    )  # + the probe call
     if fill.value is None:
         rows["drain"] = Metric(unit="records/s", na=fill.na)
     else:
         try:
             got, secs = drain(ctx, "drain")
-            rows["drain"] = Metric(got / secs, "records/s", calls=got, errors=fill.errors + (s.records - got),
-                                   note=f"{got} of {s.records} records in {secs:.2f} s",
-                                   first_error=fill.first_error or (f"{s.records - got} records missing" if got < s.records else ""))
+            rows["drain"] = Metric(
+                got / secs,
+                "records/s",
+                calls=got,
+                errors=fill.errors + (s.records - got),
+                note=f"{got} of {s.records} records in {secs:.2f} s",
+                first_error=fill.first_error
+                or (f"{s.records - got} records missing" if got < s.records else ""),
+            )
         except RuntimeError as e:
             rows["drain"] = Metric(unit="records/s", na=short(str(e)))
     return rows

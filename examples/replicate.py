@@ -18,9 +18,12 @@ def apply(target, change) -> None:
 def replicate(kinesis, stream: str, target, stop: threading.Event) -> None:
     """Poll every shard from the start until ``stop`` is set (resharding is not followed)."""
     latest = LatestPerItem(max_items=100_000)  # drops duplicates and stale reorderings
-    iterators = [kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
-                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-                 for shard in kinesis.list_shards(StreamName=stream)["Shards"]]
+    iterators = [
+        kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for shard in kinesis.list_shards(StreamName=stream)["Shards"]
+    ]
     while not stop.is_set():
         for i, iterator in enumerate(iterators):
             page = kinesis.get_records(ShardIterator=iterator, Limit=1000)

@@ -104,11 +104,17 @@ class ServerProcess:
         SigV4Auth(Credentials(key, secret), "dynamodb", "us-east-1").add_auth(req)
         return dict(req.headers.items())
 
-    def client(self, service: str = "dynamodb", region: str = "us-east-1",
-               access_key: str = "AKIDEXAMPLE", **kw):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id=access_key, aws_secret_access_key="secret",
-                            config=BotoConfig(retries={"max_attempts": 1}, **kw))
+    def client(
+        self, service: str = "dynamodb", region: str = "us-east-1", access_key: str = "AKIDEXAMPLE", **kw
+    ):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key="secret",
+            config=BotoConfig(retries={"max_attempts": 1}, **kw),
+        )
 
 
 def assert_refused_start(tmp_path: Path, name: str = "refused") -> str:
@@ -148,8 +154,15 @@ def ddb(srv: ServerProcess):
     return srv.client("dynamodb")
 
 
-def make_table(ddb, name: str = "tbl", hash_key: str = "pk", hash_type: str = "S",
-               range_key: str | None = None, range_type: str = "S", **kw) -> str:
+def make_table(
+    ddb,
+    name: str = "tbl",
+    hash_key: str = "pk",
+    hash_type: str = "S",
+    range_key: str | None = None,
+    range_type: str = "S",
+    **kw,
+) -> str:
     ks = [{"AttributeName": hash_key, "KeyType": "HASH"}]
     ad = [{"AttributeName": hash_key, "AttributeType": hash_type}]
     if range_key:
@@ -157,6 +170,11 @@ def make_table(ddb, name: str = "tbl", hash_key: str = "pk", hash_type: str = "S
         ad.append({"AttributeName": range_key, "AttributeType": range_type})
     extra_ad = kw.pop("extra_attributes", [])
     ad += [{"AttributeName": n, "AttributeType": t} for n, t in extra_ad]
-    ddb.create_table(TableName=name, KeySchema=ks, AttributeDefinitions=ad,
-                     BillingMode=kw.pop("BillingMode", "PAY_PER_REQUEST"), **kw)
+    ddb.create_table(
+        TableName=name,
+        KeySchema=ks,
+        AttributeDefinitions=ad,
+        BillingMode=kw.pop("BillingMode", "PAY_PER_REQUEST"),
+        **kw,
+    )
     return name

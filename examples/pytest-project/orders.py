@@ -6,8 +6,7 @@ import boto3
 
 
 def place_order(order_id: str, total: str) -> None:
-    boto3.client("dynamodb").put_item(
-        TableName="orders", Item={"id": {"S": order_id}, "total": {"N": total}})
+    boto3.client("dynamodb").put_item(TableName="orders", Item={"id": {"S": order_id}, "total": {"N": total}})
 
 
 def order_total(order_id: str) -> str | None:

@@ -11,15 +11,22 @@ from .config import Config
 
 def parse(argv: list[str]) -> Config | argparse.Namespace:
     """A :class:`Config` for ``serve``; the parsed arguments for ``repair``."""
-    p = argparse.ArgumentParser(prog="tidestream", description="Local, durable DynamoDB + Kinesis with change data capture")
+    p = argparse.ArgumentParser(
+        prog="tidestream", description="Local, durable DynamoDB + Kinesis with change data capture"
+    )
     p.add_argument("--version", action="version", version=f"tidestream {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server")
-    sub.add_parser("consume", add_help=False, help="tail a Kinesis stream or a table's changes (consume --help)")
+    sub.add_parser(
+        "consume", add_help=False, help="tail a Kinesis stream or a table's changes (consume --help)"
+    )
     sub.add_parser("kcl", add_help=False, help="KCL's MultiLangDaemon without Java (kcl --help)")
     d = Config()
-    r = sub.add_parser("repair", help="open a data dir whose write-ahead log lost acknowledged writes, "
-                                      "accept the loss and report it (stop the server first)")
+    r = sub.add_parser(
+        "repair",
+        help="open a data dir whose write-ahead log lost acknowledged writes, "
+        "accept the loss and report it (stop the server first)",
+    )
     r.add_argument("--data-dir", default=d.data_dir)
     s.add_argument("--host", default=d.host)
     s.add_argument("--port", type=int, default=d.port)
@@ -27,47 +34,110 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
     s.add_argument("--in-memory", action="store_true", help="keep nothing on disk")
     s.add_argument("--region", default=d.region, help="region for unsigned requests")
     s.add_argument("--account-id", default=d.account_id)
-    s.add_argument("--durability", choices=["strict", "relaxed"], default=d.durability,
-                   help="strict: fsync before acknowledging (default); relaxed: fsync on an interval")
+    s.add_argument(
+        "--durability",
+        choices=["strict", "relaxed"],
+        default=d.durability,
+        help="strict: fsync before acknowledging (default); relaxed: fsync on an interval",
+    )
     s.add_argument("--no-reset-endpoint", dest="reset_endpoint", action="store_false")
-    s.add_argument("--status-delay", type=float, default=d.status_delay,
-                   help="seconds tables/streams stay CREATING/UPDATING/DELETING (default 0)")
-    s.add_argument("--ttl-interval", type=float, default=d.ttl_interval,
-                   help="seconds between TTL expiry sweeps (default 1)")
+    s.add_argument(
+        "--status-delay",
+        type=float,
+        default=d.status_delay,
+        help="seconds tables/streams stay CREATING/UPDATING/DELETING (default 0)",
+    )
+    s.add_argument(
+        "--ttl-interval",
+        type=float,
+        default=d.ttl_interval,
+        help="seconds between TTL expiry sweeps (default 1)",
+    )
     s.add_argument("--kinesis-limits", choices=["on", "off"], default="on")
     s.add_argument("--log-level", default=d.log_level)
-    s.add_argument("--log-format", choices=["text", "json"], default=d.log_format,
-                   help="json: one JSON object per log line")
-    s.add_argument("--no-console", dest="console", action="store_false",
-                   help="do not serve the web console at /_tidestream/console")
-    s.add_argument("--auth", choices=["off", "enforce"], default=d.auth,
-                   help="enforce: verify SigV4 signatures against --credentials")
-    s.add_argument("--credentials", default=None,
-                   help="file of 'ACCESS_KEY_ID SECRET ACCOUNT_ID' lines (for --auth enforce)")
-    s.add_argument("--cdc-chaos", default=None, metavar="duplicate=P,reorder=P,delay-ms=N",
-                   help="re-publish and reorder change records on purpose (consumer testing)")
+    s.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=d.log_format,
+        help="json: one JSON object per log line",
+    )
+    s.add_argument(
+        "--no-console",
+        dest="console",
+        action="store_false",
+        help="do not serve the web console at /_tidestream/console",
+    )
+    s.add_argument(
+        "--auth",
+        choices=["off", "enforce"],
+        default=d.auth,
+        help="enforce: verify SigV4 signatures against --credentials",
+    )
+    s.add_argument(
+        "--credentials",
+        default=None,
+        help="file of 'ACCESS_KEY_ID SECRET ACCOUNT_ID' lines (for --auth enforce)",
+    )
+    s.add_argument(
+        "--cdc-chaos",
+        default=None,
+        metavar="duplicate=P,reorder=P,delay-ms=N",
+        help="re-publish and reorder change records on purpose (consumer testing)",
+    )
     s.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS (and HTTP/2 via ALPN)")
     s.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
-    s.add_argument("--kms-key-file", default=None,
-                   help="key for Kinesis encryption at rest (32 bytes raw/hex/base64; created if "
-                        "missing; default: <data-dir>/kinesis-kms.key)")
-    s.add_argument("--efo-session-seconds", type=float, default=d.efo_session_seconds,
-                   help="SubscribeToShard session length (default 300, as AWS)")
-    s.add_argument("--efo-heartbeat-seconds", type=float, default=d.efo_heartbeat_seconds,
-                   help="SubscribeToShard idle event interval (default 5)")
-    s.add_argument("--block-cache-mb", type=int, default=d.block_cache_mb,
-                   help="storage block cache in MiB (default 16; see docs/performance.md)")
+    s.add_argument(
+        "--kms-key-file",
+        default=None,
+        help="key for Kinesis encryption at rest (32 bytes raw/hex/base64; created if "
+        "missing; default: <data-dir>/kinesis-kms.key)",
+    )
+    s.add_argument(
+        "--efo-session-seconds",
+        type=float,
+        default=d.efo_session_seconds,
+        help="SubscribeToShard session length (default 300, as AWS)",
+    )
+    s.add_argument(
+        "--efo-heartbeat-seconds",
+        type=float,
+        default=d.efo_heartbeat_seconds,
+        help="SubscribeToShard idle event interval (default 5)",
+    )
+    s.add_argument(
+        "--block-cache-mb",
+        type=int,
+        default=d.block_cache_mb,
+        help="storage block cache in MiB (default 16; see docs/performance.md)",
+    )
     a = p.parse_args(argv)
     if a.command == "repair":
         return a
-    return Config(host=a.host, port=a.port, data_dir=a.data_dir, in_memory=a.in_memory,
-                  region=a.region, account_id=a.account_id, durability=a.durability,
-                  reset_endpoint=a.reset_endpoint, status_delay=a.status_delay,
-                  ttl_interval=a.ttl_interval, kinesis_limits=a.kinesis_limits == "on",
-                  log_level=a.log_level, log_format=a.log_format, console=a.console, auth=a.auth, credentials=a.credentials,
-                  tls_cert=a.tls_cert, tls_key=a.tls_key, cdc_chaos=a.cdc_chaos,
-                  kms_key_file=a.kms_key_file, efo_session_seconds=a.efo_session_seconds,
-                  efo_heartbeat_seconds=a.efo_heartbeat_seconds, block_cache_mb=a.block_cache_mb)
+    return Config(
+        host=a.host,
+        port=a.port,
+        data_dir=a.data_dir,
+        in_memory=a.in_memory,
+        region=a.region,
+        account_id=a.account_id,
+        durability=a.durability,
+        reset_endpoint=a.reset_endpoint,
+        status_delay=a.status_delay,
+        ttl_interval=a.ttl_interval,
+        kinesis_limits=a.kinesis_limits == "on",
+        log_level=a.log_level,
+        log_format=a.log_format,
+        console=a.console,
+        auth=a.auth,
+        credentials=a.credentials,
+        tls_cert=a.tls_cert,
+        tls_key=a.tls_key,
+        cdc_chaos=a.cdc_chaos,
+        kms_key_file=a.kms_key_file,
+        efo_session_seconds=a.efo_session_seconds,
+        efo_heartbeat_seconds=a.efo_heartbeat_seconds,
+        block_cache_mb=a.block_cache_mb,
+    )
 
 
 def repair(data_dir: str) -> None:

@@ -18,8 +18,13 @@ class AwsError(Exception):
     #: namespace prefix for the ``__type`` field; the HTTP layer picks the service's default
     namespace: str | None = None
 
-    def __init__(self, message: str = "", code: str | None = None, status: int | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        code: str | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:

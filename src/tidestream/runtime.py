@@ -54,7 +54,8 @@ class Server:
         c = self.config
         self.engine = engine = self._open_engine()
         ddb_spec, self.dynamodb = build_dynamodb(
-            engine, Settings(status_delay=c.status_delay, ttl_interval=c.ttl_interval))
+            engine, Settings(status_delay=c.status_delay, ttl_interval=c.ttl_interval)
+        )
         kinesis_spec, self.kinesis = build_kinesis(engine, c)
         # change data capture: table commits -> outbox -> publisher -> Kinesis streams
         self.metrics = Metrics()
@@ -66,35 +67,48 @@ class Server:
 
         streams_spec, self.streams = build_streams(engine, self.dynamodb)
         self.capture.stream_feed = self.streams.feed
-        self.publisher = Publisher(engine, self.capture, self.kinesis, self.dynamodb, self.metrics,
-                                   Chaos.parse(c.cdc_chaos))
+        self.publisher = Publisher(
+            engine, self.capture, self.kinesis, self.dynamodb, self.metrics, Chaos.parse(c.cdc_chaos)
+        )
         verifier = None
         if c.auth == "enforce":
             from .http.sigv4 import make_authenticator
 
             verifier = make_authenticator(c.credentials)
-        routes = {("GET", "/metrics"): AdminRoute(lambda req: Response(
-            200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")]))}
+        routes = {
+            ("GET", "/metrics"): AdminRoute(
+                lambda req: Response(
+                    200, self.metrics.render().encode(), [("Content-Type", "text/plain; version=0.0.4")]
+                )
+            )
+        }
         rest = self._build_lambda(engine, routes)
         if c.console:  # imported only when on: nothing of it is on an API request's path
             from .console import routes as console_routes
 
             routes.update(console_routes(self.metrics, time.time))
-        return Application([ddb_spec, kinesis_spec, streams_spec], engine, region=c.region, account_id=c.account_id,
-                           query=self._sts_endpoint(verifier),
-                           reset=self.reset if c.reset_endpoint else None,
-                           storage_name="memory" if c.in_memory else "rocksdb",
-                           validator=validator, authenticator=verifier,
-                           admin_authenticator=verifier.admin if verifier else None,
-                           admin_routes=routes, rest_services=rest)
+        return Application(
+            [ddb_spec, kinesis_spec, streams_spec],
+            engine,
+            region=c.region,
+            account_id=c.account_id,
+            query=self._sts_endpoint(verifier),
+            reset=self.reset if c.reset_endpoint else None,
+            storage_name="memory" if c.in_memory else "rocksdb",
+            validator=validator,
+            authenticator=verifier,
+            admin_authenticator=verifier.admin if verifier else None,
+            admin_routes=routes,
+            rest_services=rest,
+        )
 
     def _build_lambda(self, engine: RocksEngine, routes: dict[tuple[str, str], AdminRoute]) -> list:
         """Lambda (REST-JSON, routed by path) and the download route of its Code.Location."""
         from .http.restjson import RestJsonRouter
         from .lambda_.service import build as build_lambda
         from .lambda_.state import CODE_PATH
-        spec, self.lambda_ = build_lambda(engine, self.config,
-                                          self.data_dir.path if self.data_dir else None)
+
+        spec, self.lambda_ = build_lambda(engine, self.config, self.data_dir.path if self.data_dir else None)
         routes[("GET", CODE_PATH)] = AdminRoute(self.lambda_.serve_code, signed=False)
         return [(spec, RestJsonRouter("lambda"))]
 
@@ -106,11 +120,21 @@ class Server:
         from .sts.service import StsService
 
         self.sts = StsService(verifier.credentials if verifier is not None else None)
-        authenticator = None if verifier is None else partial(
-            verifier.verify, service="sts", missing_text="Request is missing Authentication Token")
-        return QueryEndpoint("sts", self.sts.operations, region=self.config.region,
-                             account_id=self.config.account_id, authenticator=authenticator,
-                             before=self.sts.expire)
+        authenticator = (
+            None
+            if verifier is None
+            else partial(
+                verifier.verify, service="sts", missing_text="Request is missing Authentication Token"
+            )
+        )
+        return QueryEndpoint(
+            "sts",
+            self.sts.operations,
+            region=self.config.region,
+            account_id=self.config.account_id,
+            authenticator=authenticator,
+            before=self.sts.expire,
+        )
 
     def _stream_problem(self, arn: str) -> str | None:
         """None if a Kinesis stream ARN names an existing stream, else why not."""
@@ -164,10 +188,12 @@ class Server:
         from .dynamodb.pitr import pruner as pitr_pruner
         from .dynamodb.ttl import sweeper
 
-        tasks = [asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
-                 asyncio.ensure_future(self.publisher.run(self.stopping)),
-                 asyncio.ensure_future(self.sts.expiry(self.stopping)),
-                 asyncio.ensure_future(pitr_pruner(self.dynamodb, self.stopping))]
+        tasks = [
+            asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
+            asyncio.ensure_future(self.publisher.run(self.stopping)),
+            asyncio.ensure_future(self.sts.expiry(self.stopping)),
+            asyncio.ensure_future(pitr_pruner(self.dynamodb, self.stopping)),
+        ]
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.lambda_.background_tasks(self.stopping))
@@ -175,8 +201,15 @@ class Server:
         scheme = "https" if c.tls_cert else "http"
         port = server.sockets[0].getsockname()[1]
         self.lambda_.endpoint = f"{scheme}://{_reachable(c.host)}:{port}"
-        log.info("tidestream listening on %s://%s:%d data=%s durability=%s (started in %.0f ms)",
-                 scheme, c.host, port, where, self.engine.durability, (time.perf_counter() - t0) * 1000)
+        log.info(
+            "tidestream listening on %s://%s:%d data=%s durability=%s (started in %.0f ms)",
+            scheme,
+            c.host,
+            port,
+            where,
+            self.engine.durability,
+            (time.perf_counter() - t0) * 1000,
+        )
         exposure = exposure_warning(c)
         if exposure:
             log.warning("%s", exposure)
@@ -201,11 +234,12 @@ def exposure_warning(config: Config) -> str | None:
     warning says so plainly and names the two ways out."""
     if config.auth == "enforce" or _is_loopback(config.host):
         return None
-    return ("!!! SECURITY WARNING: listening on %s WITHOUT AUTHENTICATION: anyone who can reach "
-            "this port can read and change all tables and streams%s. Use --host 127.0.0.1, or "
-            "--auth enforce --credentials FILE (see docs/security.md). !!!"
-            % (config.host, " and wipe everything (POST /_tidestream/reset)"
-               if config.reset_endpoint else ""))
+    return (
+        "!!! SECURITY WARNING: listening on %s WITHOUT AUTHENTICATION: anyone who can reach "
+        "this port can read and change all tables and streams%s. Use --host 127.0.0.1, or "
+        "--auth enforce --credentials FILE (see docs/security.md). !!!"
+        % (config.host, " and wipe everything (POST /_tidestream/reset)" if config.reset_endpoint else "")
+    )
 
 
 def _reachable(host: str) -> str:
@@ -233,8 +267,12 @@ class JsonLogFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         import orjson
 
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()
@@ -248,8 +286,9 @@ def configure_logging(config: Config) -> None:
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(formatter)
-    logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
-                        handlers=[handler], force=True)
+    logging.basicConfig(
+        level=getattr(logging, config.log_level.upper(), logging.INFO), handlers=[handler], force=True
+    )
 
 
 def run(config: Config) -> None:

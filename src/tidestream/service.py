@@ -56,6 +56,7 @@ class OperationRegistry:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.functions[name] = fn
             return fn
+
         return register
 
     def load(self) -> dict[str, Callable[..., Any]]:

@@ -6,8 +6,14 @@ import json
 import time
 
 
-def setup_cdc(srv, table: str = "orders", stream: str = "changes", shards: int = 2,
-              range_key: str | None = None, precision: str | None = None):
+def setup_cdc(
+    srv,
+    table: str = "orders",
+    stream: str = "changes",
+    shards: int = 2,
+    range_key: str | None = None,
+    precision: str | None = None,
+):
     ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
     ks = [{"AttributeName": "pk", "KeyType": "HASH"}]
     ad = [{"AttributeName": "pk", "AttributeType": "S"}]
@@ -40,8 +46,9 @@ def read_all(kin, stream: str) -> list[dict]:
     out = []
     shards = kin.list_shards(StreamName=stream)["Shards"]
     for s in shards:
-        it = kin.get_shard_iterator(StreamName=stream, ShardId=s["ShardId"],
-                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        it = kin.get_shard_iterator(
+            StreamName=stream, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while it:  # until a page comes back empty: MillisBehindLatest can be 0 mid-burst
             r = kin.get_records(ShardIterator=it, Limit=10000)
             out += r["Records"]

@@ -33,10 +33,23 @@ class WorkerProcess:
         return self.stderr_path.read_text(errors="replace")
 
 
-def start_worker(endpoint: str, tmp_path: Path, stream: str, app: str, worker_id: str, log: Path,
-                 **options: Any) -> WorkerProcess:
-    args = [sys.executable, str(WORKER_SCRIPT), "--endpoint", endpoint, "--stream", stream, "--app", app,
-            "--worker-id", worker_id, "--log", str(log)]
+def start_worker(
+    endpoint: str, tmp_path: Path, stream: str, app: str, worker_id: str, log: Path, **options: Any
+) -> WorkerProcess:
+    args = [
+        sys.executable,
+        str(WORKER_SCRIPT),
+        "--endpoint",
+        endpoint,
+        "--stream",
+        stream,
+        "--app",
+        app,
+        "--worker-id",
+        worker_id,
+        "--log",
+        str(log),
+    ]
     for name, value in options.items():
         args += [f"--{name.replace('_', '-')}", str(value)]
     stderr_path = tmp_path / f"{worker_id}.stderr"
@@ -70,8 +83,9 @@ def delivered_keys(events: list[dict]) -> set[tuple[str, str]]:
     return {(event["shard"], event["seq"]) for event in deliveries(events)}
 
 
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 90.0,
-               workers: list[WorkerProcess] = ()) -> Any:
+def wait_until(
+    condition: Callable[[], Any], what: str, timeout: float = 90.0, workers: list[WorkerProcess] = ()
+) -> Any:
     """Poll *condition* until it is truthy; fail with the workers' logs when it never is."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -103,16 +117,23 @@ def settled(events: list[dict], lease_owners: dict[str, str | None]) -> bool:
 
 def create_stream(kinesis, name: str, shards: int) -> None:
     kinesis.create_stream(StreamName=name, ShardCount=shards)
-    wait_until(lambda: kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-               ["StreamStatus"] == "ACTIVE", f"stream {name} ACTIVE")
+    wait_until(
+        lambda: (
+            kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"]
+            == "ACTIVE"
+        ),
+        f"stream {name} ACTIVE",
+    )
 
 
 def put_records(kinesis, stream: str, count: int, tag: str) -> set[tuple[str, str]]:
     """*count* records spread over every open shard; their (shard, sequence number)."""
     written = set()
     for start in range(0, count, 100):
-        entries = [{"Data": f"{tag}-{i}".encode(), "PartitionKey": f"{tag}-{i}"}
-                   for i in range(start, min(start + 100, count))]
+        entries = [
+            {"Data": f"{tag}-{i}".encode(), "PartitionKey": f"{tag}-{i}"}
+            for i in range(start, min(start + 100, count))
+        ]
         result = kinesis.put_records(StreamName=stream, Records=entries)
         assert result.get("FailedRecordCount", 0) == 0, result
         written |= {(r["ShardId"], r["SequenceNumber"]) for r in result["Records"]}

@@ -48,7 +48,9 @@ class LoggingProcessor(RecordProcessor):
 
     def initialize(self, input) -> None:
         self.shard_id = input.shard_id
-        self.events.write("initialize", self.shard_id, checkpoint=input.extended_sequence_number.sequence_number)
+        self.events.write(
+            "initialize", self.shard_id, checkpoint=input.extended_sequence_number.sequence_number
+        )
 
     def process_records(self, input) -> None:
         for record in input.records:
@@ -90,21 +92,42 @@ def main(argv: list[str]) -> int:
     p.add_argument("--idle-ms", type=int, default=200)
     p.add_argument("--retrieval", default="polling", choices=["polling", "fanout"])
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format=f"%(asctime)s {args.worker_id} %(threadName)s %(message)s")
-    clients = {name: boto3.client(name, endpoint_url=args.endpoint, region_name="us-east-1",
-                                  aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
-                                  config=BotoConfig(retries={"max_attempts": 3}))
-               for name in ("kinesis", "dynamodb")}
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format=f"%(asctime)s {args.worker_id} %(threadName)s %(message)s",
+    )
+    clients = {
+        name: boto3.client(
+            name,
+            endpoint_url=args.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            config=BotoConfig(retries={"max_attempts": 3}),
+        )
+        for name in ("kinesis", "dynamodb")
+    }
     config = ConsumerConfig(
-        application_name=args.app, stream_name=args.stream, worker_id=args.worker_id,
-        failover_time_millis=args.failover_ms, max_records=args.max_records,
-        idle_time_between_reads_millis=args.idle_ms, parent_shard_poll_interval_millis=200,
-        throughput_backoff_millis=100, shard_sync_interval_millis=1000,
-        lease_taker_interval_millis=args.failover_ms // 2, retrieval=args.retrieval)
+        application_name=args.app,
+        stream_name=args.stream,
+        worker_id=args.worker_id,
+        failover_time_millis=args.failover_ms,
+        max_records=args.max_records,
+        idle_time_between_reads_millis=args.idle_ms,
+        parent_shard_poll_interval_millis=200,
+        throughput_backoff_millis=100,
+        shard_sync_interval_millis=1000,
+        lease_taker_interval_millis=args.failover_ms // 2,
+        retrieval=args.retrieval,
+    )
     events = EventLog(args.log, args.worker_id)
-    worker = Worker(config, lambda: LoggingProcessor(events, args.checkpoint_every),
-                    clients["kinesis"], clients["dynamodb"])
+    worker = Worker(
+        config,
+        lambda: LoggingProcessor(events, args.checkpoint_every),
+        clients["kinesis"],
+        clients["dynamodb"],
+    )
     signal.signal(signal.SIGTERM, lambda *_: worker.shutdown())
     worker.run()
     events.write("worker_stopped", "")

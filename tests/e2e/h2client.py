@@ -36,8 +36,9 @@ class H2Response:
 
 
 class H2Client:
-    def __init__(self, port: int, tls: ssl.SSLContext | None = None, window: int | None = None,
-                 auto_ack: bool = True) -> None:
+    def __init__(
+        self, port: int, tls: ssl.SSLContext | None = None, window: int | None = None, auto_ack: bool = True
+    ) -> None:
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         if tls is not None:
             sock = tls.wrap_socket(sock, server_hostname="localhost")
@@ -46,11 +47,13 @@ class H2Client:
         self.port = port
         self.scheme = "https" if tls else "http"
         self.auto_ack = auto_ack
-        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
-            client_side=True, header_encoding="utf-8"))
+        self.conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        )
         if window is not None:
-            self.conn.local_settings = h2.settings.Settings(client=True, initial_values={
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+            self.conn.local_settings = h2.settings.Settings(
+                client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window}
+            )
         self.conn.initiate_connection()
         self.flush()
         self.responses: dict[int, H2Response] = {}
@@ -61,15 +64,24 @@ class H2Client:
         if data:
             self.sock.sendall(data)
 
-    def request(self, op: str, body: dict | None = None, cbor: bool = False,
-                service: str = "Kinesis_20131202") -> int:
+    def request(
+        self, op: str, body: dict | None = None, cbor: bool = False, service: str = "Kinesis_20131202"
+    ) -> int:
         sid = self.conn.get_next_available_stream_id()
-        payload = (cbor2.dumps(body or {}) if cbor else json.dumps(body or {}).encode())
+        payload = cbor2.dumps(body or {}) if cbor else json.dumps(body or {}).encode()
         ctype = "application/x-amz-cbor-1.1" if cbor else "application/x-amz-json-1.1"
-        self.conn.send_headers(sid, [
-            (":method", "POST"), (":path", "/"), (":scheme", self.scheme),
-            (":authority", f"127.0.0.1:{self.port}"), ("x-amz-target", f"{service}.{op}"),
-            ("content-type", ctype), ("content-length", str(len(payload)))])
+        self.conn.send_headers(
+            sid,
+            [
+                (":method", "POST"),
+                (":path", "/"),
+                (":scheme", self.scheme),
+                (":authority", f"127.0.0.1:{self.port}"),
+                ("x-amz-target", f"{service}.{op}"),
+                ("content-type", ctype),
+                ("content-length", str(len(payload))),
+            ],
+        )
         self.responses[sid] = H2Response()
         view = memoryview(payload)
         while True:

@@ -18,11 +18,16 @@ from tidestream.protocol import load_model, operation_names, target_prefix
 from tests.conftest import ServerProcess, start_server
 
 SERVICES = ("dynamodb", "kinesis", "dynamodbstreams")
-CTYPE = {"dynamodb": "application/x-amz-json-1.0", "kinesis": "application/x-amz-json-1.1",
-         "dynamodbstreams": "application/x-amz-json-1.0"}
+CTYPE = {
+    "dynamodb": "application/x-amz-json-1.0",
+    "kinesis": "application/x-amz-json-1.1",
+    "dynamodbstreams": "application/x-amz-json-1.0",
+}
 CBOR = "application/x-amz-cbor-1.1"
-AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/{svc}/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)
+AUTH = (
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/{svc}/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+)
 OPERATIONS = sorted((svc, op) for svc in SERVICES for op in operation_names(svc))
 TABLE = "hostile-fixture"
 STREAM = "hostile-fixture-stream"
@@ -39,10 +44,13 @@ def target(svc: str, op: str) -> str:
 
 
 def headers_for(svc: str, op: str, cbor: bool = False) -> dict[str, str]:
-    return {"Host": "localhost", "X-Amz-Target": target(svc, op),
-            "Content-Type": CBOR if cbor else CTYPE[svc],
-            "X-Amz-Date": "20240101T000000Z",
-            "Authorization": AUTH.format(svc="dynamodb" if svc != "kinesis" else "kinesis")}
+    return {
+        "Host": "localhost",
+        "X-Amz-Target": target(svc, op),
+        "Content-Type": CBOR if cbor else CTYPE[svc],
+        "X-Amz-Date": "20240101T000000Z",
+        "Authorization": AUTH.format(svc="dynamodb" if svc != "kinesis" else "kinesis"),
+    }
 
 
 class Raw:
@@ -52,8 +60,9 @@ class Raw:
         self.port = port
         self.conn: http.client.HTTPConnection | None = None
 
-    def request(self, headers: dict[str, str], body: bytes, method: str = "POST",
-                path: str = "/") -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, headers: dict[str, str], body: bytes, method: str = "POST", path: str = "/"
+    ) -> tuple[int, dict[str, str], bytes]:
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
         c = self.conn
@@ -100,6 +109,7 @@ def check_answer(status: int, hdrs: dict[str, str], data: bytes, what: Any = "")
 
 # --------------------------------------------------------------------------- model samples
 
+
 def _sample(model: dict, shape_name: str, depth: int = 0) -> Any:
     shape = model["shapes"][shape_name]
     t = shape["type"]
@@ -109,8 +119,11 @@ def _sample(model: dict, shape_name: str, depth: int = 0) -> Any:
         if depth > 4:
             return {}
         req = set(shape.get("required", ()))
-        return {k: _sample(model, m["shape"], depth + 1) for k, m in shape["members"].items()
-                if k in req or depth == 0}
+        return {
+            k: _sample(model, m["shape"], depth + 1)
+            for k, m in shape["members"].items()
+            if k in req or depth == 0
+        }
     if t == "list":
         return [] if depth > 4 else [_sample(model, shape["member"]["shape"], depth + 1)]
     if t == "map":
@@ -153,6 +166,7 @@ def top_members(svc: str, op: str) -> list[str]:
 
 # --------------------------------------------------------------------------- state
 
+
 class State:
     """What a rejected request must not change: tables, the fixture table's items, streams and
     the fixture stream's records."""
@@ -167,31 +181,51 @@ class State:
     def setup(self) -> None:
         self.srv.reset()
         self.ddb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "N"}])
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "N"},
+            ],
+        )
         for i in range(3):
-            self.ddb.put_item(TableName=TABLE, Item={
-                "pk": {"S": "a"}, "sk": {"N": str(i)}, "n": {"N": str(i * 10)},
-                "doc": {"M": {"l": {"L": [{"S": "x"}, {"N": "1"}]}, "s": {"SS": ["p", "q"]}}}})
+            self.ddb.put_item(
+                TableName=TABLE,
+                Item={
+                    "pk": {"S": "a"},
+                    "sk": {"N": str(i)},
+                    "n": {"N": str(i * 10)},
+                    "doc": {"M": {"l": {"L": [{"S": "x"}, {"N": "1"}]}, "s": {"SS": ["p", "q"]}}},
+                },
+            )
         self.kin.create_stream(StreamName=STREAM, ShardCount=1)
         for _ in range(100):
-            if self.kin.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
+            if (
+                self.kin.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][
+                    "StreamStatus"
+                ]
+                == "ACTIVE"
+            ):
                 break
             time.sleep(0.05)
         self.kin.put_record(StreamName=STREAM, PartitionKey="p", Data=b"fixture")
         shard = self.kin.list_shards(StreamName=STREAM)["Shards"][0]["ShardId"]
-        self.iterator = self.kin.get_shard_iterator(StreamName=STREAM, ShardId=shard,
-                                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        self.iterator = self.kin.get_shard_iterator(
+            StreamName=STREAM, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
 
     def snapshot(self) -> tuple:
         tables = tuple(self.ddb.list_tables()["TableNames"])
         items = None
         if TABLE in tables:
-            items = orjson.dumps(sorted(self.ddb.scan(TableName=TABLE)["Items"],
-                                        key=lambda i: (i["pk"]["S"], i["sk"]["N"])),
-                                 option=orjson.OPT_SORT_KEYS)
+            items = orjson.dumps(
+                sorted(self.ddb.scan(TableName=TABLE)["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["N"])),
+                option=orjson.OPT_SORT_KEYS,
+            )
         streams = tuple(self.kin.list_streams()["StreamNames"])
         records = None
         if STREAM in streams and self.iterator:
@@ -270,7 +304,7 @@ def _count_responses(buf: bytes) -> int:
             return n
         head = buf[j:head_end].lower()
         k = head.find(b"content-length: ")
-        length = int(head[k + 16:head.find(b"\r\n", k)]) if k >= 0 else 0
+        length = int(head[k + 16 : head.find(b"\r\n", k)]) if k >= 0 else 0
         if len(buf) < head_end + 4 + length:
             return n
         n += 1
@@ -293,7 +327,7 @@ def parse_responses(buf: bytes) -> list[tuple[int, dict[str, str], bytes]]:
             k, _, v = line.partition(":")
             hdrs[k.strip().lower()] = v.strip()
         length = int(hdrs.get("content-length", "0"))
-        out.append((status, hdrs, buf[head_end + 4: head_end + 4 + length]))
+        out.append((status, hdrs, buf[head_end + 4 : head_end + 4 + length]))
         i = head_end + 4 + length
 
 
@@ -303,7 +337,11 @@ SCALE = int(os.environ.get("TIDESTREAM_HOSTILE_SCALE", "1"))
 
 def module_state(tmp_path_factory, name: str, *args: str):
     """Body of a module-scoped ``state`` fixture: one hostile server, set up, stopped cleanly."""
-    srv = start_hostile_server(tmp_path_factory, name, *args) if args else start_hostile_server(tmp_path_factory, name)
+    srv = (
+        start_hostile_server(tmp_path_factory, name, *args)
+        if args
+        else start_hostile_server(tmp_path_factory, name)
+    )
     state = State(srv)
     state.setup()
     yield state
@@ -325,16 +363,36 @@ UNDERFLOW = "Number underflow. Attempting to store a number with magnitude small
 DIGITS = "Attempting to store more than 38 significant digits in a Number"
 
 #: DynamoDB numbers at the edges of what is allowed: 38 significant digits, 1E-130 .. 9.99..E+125
-NUMBERS_OK = ["9.9999999999999999999999999999999999999E+125", "-9.9999999999999999999999999999999999999E+125",
-              "1E-130", "-1e-130", "0." + "0" * 129 + "1", "1" * 38, "-" + "9" * 38, "1" + "0" * 125,
-              "0" * 20_000 + "1", "1" + "0" * 20_000 + "e-20000", "0e999999999999999999999", "-0", "+.5"]
+NUMBERS_OK = [
+    "9.9999999999999999999999999999999999999E+125",
+    "-9.9999999999999999999999999999999999999E+125",
+    "1E-130",
+    "-1e-130",
+    "0." + "0" * 129 + "1",
+    "1" * 38,
+    "-" + "9" * 38,
+    "1" + "0" * 125,
+    "0" * 20_000 + "1",
+    "1" + "0" * 20_000 + "e-20000",
+    "0e999999999999999999999",
+    "-0",
+    "+.5",
+]
 
 #: beyond the limits (or not numbers at all), with DynamoDB's message
 NUMBERS_BAD = {
-    "1E+126": OVERFLOW, "-1e126": OVERFLOW, "1e1000000": OVERFLOW, "1e99999999999999999999": OVERFLOW,
-    "1" + "0" * 200: OVERFLOW, "1E-131": UNDERFLOW, "-1e-1000000": UNDERFLOW,
-    "1e-99999999999999999999": UNDERFLOW, "0." + "0" * 20_000 + "1": UNDERFLOW,
-    "1" * 39: DIGITS, "-1.23456789012345678901234567890123456789": DIGITS, "1" * 16_000: DIGITS,
+    "1E+126": OVERFLOW,
+    "-1e126": OVERFLOW,
+    "1e1000000": OVERFLOW,
+    "1e99999999999999999999": OVERFLOW,
+    "1" + "0" * 200: OVERFLOW,
+    "1E-131": UNDERFLOW,
+    "-1e-1000000": UNDERFLOW,
+    "1e-99999999999999999999": UNDERFLOW,
+    "0." + "0" * 20_000 + "1": UNDERFLOW,
+    "1" * 39: DIGITS,
+    "-1.23456789012345678901234567890123456789": DIGITS,
+    "1" * 16_000: DIGITS,
     "1" * 39 + "e1000000": DIGITS,
     "1" * 16_000 + "x": "The parameter cannot be converted to a numeric value: " + "1" * 16_000 + "x",
     "1\n": "The parameter cannot be converted to a numeric value: 1\n",
@@ -357,35 +415,88 @@ def number_positions(n: str) -> list[tuple[str, dict]]:
         ("PutItem", {"TableName": TABLE, "Item": {**item, "x": {"NS": ["2", n]}}}),
         ("PutItem", {"TableName": TABLE, "Item": {**item, "x": {"M": {"l": {"L": [{"N": n}]}}}}}),
         ("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "a"}, "sk": {"N": n}}}),
-        ("UpdateItem", {"TableName": TABLE, "Key": key, "UpdateExpression": "SET x = :v",
-                        "ExpressionAttributeValues": value}),
-        ("UpdateItem", {"TableName": TABLE, "Key": key, "UpdateExpression": "ADD n :v",
-                        "ExpressionAttributeValues": value}),
-        ("UpdateItem", {"TableName": TABLE, "Key": key,
-                        "AttributeUpdates": {"x": {"Action": "PUT", "Value": {"N": n}}}}),
-        ("DeleteItem", {"TableName": TABLE, "Key": {**key, "sk": {"N": "9"}},
-                        "Expected": {"n": {"ComparisonOperator": "NE", "AttributeValueList": [{"N": n}]}}}),
-        ("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p AND sk > :v",
-                   "ExpressionAttributeValues": {":p": {"S": "a"}, **value}}),
+        (
+            "UpdateItem",
+            {
+                "TableName": TABLE,
+                "Key": key,
+                "UpdateExpression": "SET x = :v",
+                "ExpressionAttributeValues": value,
+            },
+        ),
+        (
+            "UpdateItem",
+            {
+                "TableName": TABLE,
+                "Key": key,
+                "UpdateExpression": "ADD n :v",
+                "ExpressionAttributeValues": value,
+            },
+        ),
+        (
+            "UpdateItem",
+            {"TableName": TABLE, "Key": key, "AttributeUpdates": {"x": {"Action": "PUT", "Value": {"N": n}}}},
+        ),
+        (
+            "DeleteItem",
+            {
+                "TableName": TABLE,
+                "Key": {**key, "sk": {"N": "9"}},
+                "Expected": {"n": {"ComparisonOperator": "NE", "AttributeValueList": [{"N": n}]}},
+            },
+        ),
+        (
+            "Query",
+            {
+                "TableName": TABLE,
+                "KeyConditionExpression": "pk = :p AND sk > :v",
+                "ExpressionAttributeValues": {":p": {"S": "a"}, **value},
+            },
+        ),
         ("Scan", {"TableName": TABLE, "FilterExpression": "n < :v", "ExpressionAttributeValues": value}),
         ("Scan", {"TableName": TABLE, "ExclusiveStartKey": {"pk": {"S": "a"}, "sk": {"N": n}}}),
         ("BatchWriteItem", {"RequestItems": {TABLE: [{"PutRequest": {"Item": {**item, "x": {"N": n}}}}]}}),
         ("BatchGetItem", {"RequestItems": {TABLE: {"Keys": [{"pk": {"S": "a"}, "sk": {"N": n}}]}}}),
-        ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": TABLE,
-                                                           "Item": {**item, "x": {"N": n}}}}]}),
-        ("ExecuteStatement", {"Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ? AND sk = ?',
-                              "Parameters": [{"S": "a"}, {"N": n}]}),
+        (
+            "TransactWriteItems",
+            {"TransactItems": [{"Put": {"TableName": TABLE, "Item": {**item, "x": {"N": n}}}}]},
+        ),
+        (
+            "ExecuteStatement",
+            {
+                "Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ? AND sk = ?',
+                "Parameters": [{"S": "a"}, {"N": n}],
+            },
+        ),
     ]
 
 
 #: the parts of number_positions whose answer must carry the number's own message (the others
 #: must only be a 4xx: PartiQL and reads may word it their own way)
-NUMBER_MESSAGE_OPS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "GetItem")
+NUMBER_MESSAGE_OPS = (
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "GetItem",
+)
 
 #: JSON numbers for numeric members (raw text: beyond double range, beyond int64, negative zero)
-RAW_JSON_NUMBERS = [b"1e1000000", b"-1e1000000", b"1e-1000000", b"123456789012345678901234567890",
-                    b"-9223372036854775809", b"1e308", b"-0.0", b"0.5", b"-1", b"0",
-                    b"0." + b"0" * 20_000 + b"1", b"1" + b"0" * 20_000]
+RAW_JSON_NUMBERS = [
+    b"1e1000000",
+    b"-1e1000000",
+    b"1e-1000000",
+    b"123456789012345678901234567890",
+    b"-9223372036854775809",
+    b"1e308",
+    b"-0.0",
+    b"0.5",
+    b"-1",
+    b"0",
+    b"0." + b"0" * 20_000 + b"1",
+    b"1" + b"0" * 20_000,
+]
 
 
 def numeric_members(svc: str) -> list[tuple[str, str]]:
@@ -408,35 +519,113 @@ def realistic_bodies() -> list[tuple[str, str, dict]]:
     item = {"pk": {"S": "a"}, "sk": {"N": "7"}, "l": {"L": [{"S": "x"}]}, "s": {"SS": ["p"]}}
     key = {"pk": {"S": "a"}, "sk": {"N": "0"}}
     ddb = [
-        ("PutItem", {"TableName": TABLE, "Item": item, "Expected": {"x": {"ComparisonOperator": "IN",
-                                                                           "AttributeValueList": [{"S": "a"}]}}}),
-        ("UpdateItem", {"TableName": TABLE, "Key": key, "UpdateExpression": "SET #a = list_append(l, :l)",
-                        "ExpressionAttributeNames": {"#a": "l"}, "ExpressionAttributeValues": {":l": {"L": [{"S": "y"}]}}}),
-        ("Query", {"TableName": TABLE, "KeyConditions": {"pk": {"ComparisonOperator": "EQ",
-                                                                "AttributeValueList": [{"S": "a"}]}},
-                   "AttributesToGet": ["pk"], "QueryFilter": {"n": {"ComparisonOperator": "BETWEEN",
-                                                                     "AttributeValueList": [{"N": "1"}, {"N": "2"}]}}}),
-        ("Scan", {"TableName": TABLE, "ScanFilter": {"n": {"ComparisonOperator": "IN",
-                                                           "AttributeValueList": [{"N": "1"}]}}}),
+        (
+            "PutItem",
+            {
+                "TableName": TABLE,
+                "Item": item,
+                "Expected": {"x": {"ComparisonOperator": "IN", "AttributeValueList": [{"S": "a"}]}},
+            },
+        ),
+        (
+            "UpdateItem",
+            {
+                "TableName": TABLE,
+                "Key": key,
+                "UpdateExpression": "SET #a = list_append(l, :l)",
+                "ExpressionAttributeNames": {"#a": "l"},
+                "ExpressionAttributeValues": {":l": {"L": [{"S": "y"}]}},
+            },
+        ),
+        (
+            "Query",
+            {
+                "TableName": TABLE,
+                "KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+                "AttributesToGet": ["pk"],
+                "QueryFilter": {
+                    "n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "2"}]}
+                },
+            },
+        ),
+        (
+            "Scan",
+            {
+                "TableName": TABLE,
+                "ScanFilter": {"n": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "1"}]}},
+            },
+        ),
         ("BatchGetItem", {"RequestItems": {TABLE: {"Keys": [key], "AttributesToGet": ["pk"]}}}),
-        ("BatchWriteItem", {"RequestItems": {TABLE: [{"PutRequest": {"Item": item}}, {"DeleteRequest": {"Key": key}}]}}),
-        ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": TABLE, "Item": item}},
-                                                  {"ConditionCheck": {"TableName": TABLE, "Key": key,
-                                                                      "ConditionExpression": "attribute_exists(pk)"}}]}),
+        (
+            "BatchWriteItem",
+            {"RequestItems": {TABLE: [{"PutRequest": {"Item": item}}, {"DeleteRequest": {"Key": key}}]}},
+        ),
+        (
+            "TransactWriteItems",
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": TABLE, "Item": item}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": TABLE,
+                            "Key": key,
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            },
+        ),
         ("TransactGetItems", {"TransactItems": [{"Get": {"TableName": TABLE, "Key": key}}]}),
-        ("ExecuteStatement", {"Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ?', "Parameters": [{"S": "a"}]}),
-        ("BatchExecuteStatement", {"Statements": [{"Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ? AND sk = ?',
-                                                   "Parameters": [{"S": "a"}, {"N": "0"}]}]}),
-        ("ExecuteTransaction", {"TransactStatements": [{"Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ? AND sk = ?',
-                                                        "Parameters": [{"S": "a"}, {"N": "0"}]}]}),
-        ("CreateTable", {"TableName": "hostile-null", "BillingMode": "PAY_PER_REQUEST",
-                         "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
-                         "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
-                         "GlobalSecondaryIndexes": [{"IndexName": "g", "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
-                                                     "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x"]}}],
-                         "Tags": [{"Key": "k", "Value": "v"}]}),
-        ("TagResource", {"ResourceArn": f"arn:aws:dynamodb:us-east-1:000000000000:table/{TABLE}",
-                         "Tags": [{"Key": "k", "Value": "v"}]}),
+        (
+            "ExecuteStatement",
+            {"Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ?', "Parameters": [{"S": "a"}]},
+        ),
+        (
+            "BatchExecuteStatement",
+            {
+                "Statements": [
+                    {
+                        "Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ? AND sk = ?',
+                        "Parameters": [{"S": "a"}, {"N": "0"}],
+                    }
+                ]
+            },
+        ),
+        (
+            "ExecuteTransaction",
+            {
+                "TransactStatements": [
+                    {
+                        "Statement": f'SELECT * FROM "{TABLE}" WHERE pk = ? AND sk = ?',
+                        "Parameters": [{"S": "a"}, {"N": "0"}],
+                    }
+                ]
+            },
+        ),
+        (
+            "CreateTable",
+            {
+                "TableName": "hostile-null",
+                "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+                "GlobalSecondaryIndexes": [
+                    {
+                        "IndexName": "g",
+                        "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x"]},
+                    }
+                ],
+                "Tags": [{"Key": "k", "Value": "v"}],
+            },
+        ),
+        (
+            "TagResource",
+            {
+                "ResourceArn": f"arn:aws:dynamodb:us-east-1:000000000000:table/{TABLE}",
+                "Tags": [{"Key": "k", "Value": "v"}],
+            },
+        ),
     ]
     kin = [
         ("PutRecords", {"StreamName": STREAM, "Records": [{"PartitionKey": "p", "Data": "YQ=="}]}),
@@ -444,8 +633,10 @@ def realistic_bodies() -> list[tuple[str, str, dict]]:
         ("RemoveTagsFromStream", {"StreamName": STREAM, "TagKeys": ["k"]}),
         ("ListShards", {"StreamName": STREAM, "ShardFilter": {"Type": "AT_LATEST"}}),
         ("EnableEnhancedMonitoring", {"StreamName": STREAM, "ShardLevelMetrics": ["IncomingBytes"]}),
-        ("TagResource", {"ResourceARN": f"arn:aws:kinesis:us-east-1:000000000000:stream/{STREAM}",
-                         "Tags": {"k": "v"}}),
+        (
+            "TagResource",
+            {"ResourceARN": f"arn:aws:kinesis:us-east-1:000000000000:stream/{STREAM}", "Tags": {"k": "v"}},
+        ),
     ]
     return [("dynamodb", op, b) for op, b in ddb] + [("kinesis", op, b) for op, b in kin]
 

@@ -16,9 +16,11 @@ from botocore.exceptions import ClientError
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 #: a 3-shard stream's hash ranges, as AWS splits [0, 2^128 - 1]
-RANGES3 = [("0", "113427455640312821154458202477256070484"),
-           ("113427455640312821154458202477256070485", "226854911280625642308916404954512140969"),
-           ("226854911280625642308916404954512140970", "340282366920938463463374607431768211455")]
+RANGES3 = [
+    ("0", "113427455640312821154458202477256070484"),
+    ("113427455640312821154458202477256070485", "226854911280625642308916404954512140969"),
+    ("226854911280625642308916404954512140970", "340282366920938463463374607431768211455"),
+]
 
 
 def client(srv, **kw):
@@ -26,19 +28,31 @@ def client(srv, **kw):
     import boto3
 
     return boto3.client(
-        "kinesis", endpoint_url=srv.endpoint, region_name=REGION, aws_access_key_id="AKIDEXAMPLE",
+        "kinesis",
+        endpoint_url=srv.endpoint,
+        region_name=REGION,
+        aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="secret",
-        config=Config(parameter_validation=False, retries={"total_max_attempts": 1, "mode": "standard"},
-                      **kw))
+        config=Config(
+            parameter_validation=False, retries={"total_max_attempts": 1, "mode": "standard"}, **kw
+        ),
+    )
 
 
 def raw(srv, target: str, body) -> tuple[int, dict]:
     """POST a JSON 1.1 Kinesis request; returns (status, decoded body)."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(srv.endpoint + "/", data=data, method="POST", headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202." + target,
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kinesis/"
-                         "aws4_request, SignedHeaders=host, Signature=00"})
+    req = urllib.request.Request(
+        srv.endpoint + "/",
+        data=data,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "Kinesis_20131202." + target,
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kinesis/"
+            "aws4_request, SignedHeaders=host, Signature=00",
+        },
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             text = r.read()
@@ -57,8 +71,10 @@ def fails(call, *args, **kw) -> tuple[str, str]:
 
 def validation(*msgs: str) -> tuple[str, str]:
     n = len(msgs)
-    return ("ValidationException",
-            f"{n} validation error{'' if n == 1 else 's'} detected: " + "; ".join(msgs))
+    return (
+        "ValidationException",
+        f"{n} validation error{'' if n == 1 else 's'} detected: " + "; ".join(msgs),
+    )
 
 
 def null(path: str) -> str:

@@ -29,8 +29,9 @@ def enforce_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("admin-enforce")
     creds = tmp / "credentials"
     creds.write_text(f"{KEY} {SECRET} {ACCOUNT}\n")
-    s = ServerProcess(free_port(), None, ["--auth", "enforce", "--credentials", str(creds)],
-                      log_path=tmp / "server.log").start()
+    s = ServerProcess(
+        free_port(), None, ["--auth", "enforce", "--credentials", str(creds)], log_path=tmp / "server.log"
+    ).start()
     yield s
     assert s.stop() == 0, s.read_log()
 
@@ -41,8 +42,9 @@ def esrv(enforce_server: ServerProcess) -> ServerProcess:
     return enforce_server
 
 
-def request(srv: ServerProcess, method: str, path: str, headers: dict | None = None,
-            body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+def request(
+    srv: ServerProcess, method: str, path: str, headers: dict | None = None, body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
     c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     c.request(method, path, body=body, headers=headers or {})
     r = c.getresponse()
@@ -51,19 +53,33 @@ def request(srv: ServerProcess, method: str, path: str, headers: dict | None = N
     return r.status, {k.lower(): v for k, v in r.getheaders()}, data
 
 
-def sign(srv: ServerProcess, method: str, path: str, *, key: str = KEY, secret: str = SECRET,
-         service: str = "dynamodb", extra: dict | None = None) -> dict[str, str]:
+def sign(
+    srv: ServerProcess,
+    method: str,
+    path: str,
+    *,
+    key: str = KEY,
+    secret: str = SECRET,
+    service: str = "dynamodb",
+    extra: dict | None = None,
+) -> dict[str, str]:
     """Headers of ``method path`` signed by botocore (the oracle), plus ``extra`` (signed too)."""
-    req = AWSRequest(method=method, url=f"http://127.0.0.1:{srv.port}{path}", data=b"",
-                     headers=dict(extra or {}))
+    req = AWSRequest(
+        method=method, url=f"http://127.0.0.1:{srv.port}{path}", data=b"", headers=dict(extra or {})
+    )
     SigV4Auth(Credentials(key, secret), service, "eu-west-1").add_auth(req)
     return dict(req.headers.items())
 
 
 def ddb(srv: ServerProcess, key: str = KEY, secret: str = SECRET):
-    return boto3.client("dynamodb", endpoint_url=srv.endpoint, region_name="us-east-1",
-                        aws_access_key_id=key, aws_secret_access_key=secret,
-                        config=BotoConfig(retries={"max_attempts": 1}))
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=srv.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=BotoConfig(retries={"max_attempts": 1}),
+    )
 
 
 def seed(client) -> None:
@@ -84,18 +100,20 @@ def refused(status: int, data: bytes, code: str) -> dict:
 
 # --------------------------------------------------------------------------- --auth enforce
 
+
 def test_reset_without_valid_signature_is_refused_and_wipes_nothing(esrv):
     client = ddb(esrv)
     seed(client)
     status, _, data = request(esrv, "POST", RESET, ADMIN)
-    assert refused(status, data, "MissingAuthenticationTokenException")["message"] == \
-        "Request is missing Authentication Token"
-    status, _, data = request(esrv, "POST", RESET, sign(esrv, "POST", RESET, secret="wrong",
-                                                           extra=ADMIN))
+    assert (
+        refused(status, data, "MissingAuthenticationTokenException")["message"]
+        == "Request is missing Authentication Token"
+    )
+    status, _, data = request(esrv, "POST", RESET, sign(esrv, "POST", RESET, secret="wrong", extra=ADMIN))
     assert refused(status, data, "InvalidSignatureException")["message"].startswith(
-        "The request signature we calculated does not match")
-    status, _, data = request(esrv, "POST", RESET, sign(esrv, "POST", RESET, key="AKIANOBODY",
-                                                           extra=ADMIN))
+        "The request signature we calculated does not match"
+    )
+    status, _, data = request(esrv, "POST", RESET, sign(esrv, "POST", RESET, key="AKIANOBODY", extra=ADMIN))
     refused(status, data, "UnrecognizedClientException")
     assert survives(client)
 
@@ -104,8 +122,9 @@ def test_reset_with_valid_signature_works(esrv):
     client = ddb(esrv)
     seed(client)
     # a signature for any service name is accepted on operator routes
-    status, _, data = request(esrv, "POST", RESET, sign(esrv, "POST", RESET, service="tidestream",
-                                                           extra=ADMIN))
+    status, _, data = request(
+        esrv, "POST", RESET, sign(esrv, "POST", RESET, service="tidestream", extra=ADMIN)
+    )
     assert (status, orjson.loads(data)) == (200, {"reset": True})
     assert client.list_tables()["TableNames"] == []
 
@@ -114,8 +133,10 @@ def test_signed_reset_still_needs_the_admin_header(esrv):
     client = ddb(esrv)
     seed(client)
     status, _, data = request(esrv, "POST", RESET, sign(esrv, "POST", RESET))
-    assert refused(status, data, "AccessDeniedException")["message"] == \
-        "Refused missing header X-Tidestream-Admin: 1."
+    assert (
+        refused(status, data, "AccessDeniedException")["message"]
+        == "Refused missing header X-Tidestream-Admin: 1."
+    )
     assert survives(client)
 
 
@@ -134,6 +155,7 @@ def test_health_stays_open_under_enforce(esrv):
 
 
 # --------------------------------------------------------------------------- --auth off: browsers
+
 
 def test_cross_site_reset_is_refused_with_auth_off(srv):
     client = srv.client()
@@ -171,19 +193,24 @@ def test_reset_from_scripts_and_own_origin_works(srv):
 
 
 def test_preflight_grants_nothing_on_operator_routes(srv):
-    preflight = {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "x-tidestream-admin"}
+    preflight = {
+        "Origin": "http://evil.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-tidestream-admin",
+    }
     for path in (RESET, "/metrics", "/_tidestream/health"):
         status, headers, data = request(srv, "OPTIONS", path, preflight)
         assert status == 403, path
         assert not [h for h in headers if h.startswith("access-control-")], headers
     # the AWS API keeps its CORS answer for browsers using the AWS SDK for JavaScript
-    status, headers, _ = request(srv, "OPTIONS", "/", {**preflight, "Access-Control-Request-Headers":
-                                                       "x-amz-target,authorization"})
+    status, headers, _ = request(
+        srv, "OPTIONS", "/", {**preflight, "Access-Control-Request-Headers": "x-amz-target,authorization"}
+    )
     assert status == 200 and headers["access-control-allow-origin"] == "*"
 
 
 # --------------------------------------------------------------------------- startup warning
+
 
 def test_public_bind_without_auth_warns_loudly(tmp_path):
     s = ServerProcess(free_port(), None, ["--host", "0.0.0.0"], log_path=tmp_path / "server.log")
@@ -201,11 +228,20 @@ def test_loopback_bind_without_auth_does_not_warn(server):
     assert "SECURITY WARNING" not in server.read_log()
 
 
-@pytest.mark.parametrize("host,auth,warns", [
-    ("0.0.0.0", "off", True), ("::", "off", True), ("192.168.1.20", "off", True),
-    ("tidestream.internal", "off", True), ("0.0.0.0", "enforce", False),
-    ("127.0.0.1", "off", False), ("127.0.0.2", "off", False), ("::1", "off", False),
-    ("localhost", "off", False)])
+@pytest.mark.parametrize(
+    "host,auth,warns",
+    [
+        ("0.0.0.0", "off", True),
+        ("::", "off", True),
+        ("192.168.1.20", "off", True),
+        ("tidestream.internal", "off", True),
+        ("0.0.0.0", "enforce", False),
+        ("127.0.0.1", "off", False),
+        ("127.0.0.2", "off", False),
+        ("::1", "off", False),
+        ("localhost", "off", False),
+    ],
+)
 def test_which_binds_warn(host, auth, warns):
     from tidestream.config import Config
     from tidestream.runtime import exposure_warning

@@ -24,17 +24,21 @@ from tests.conftest import start_server
 
 A_KEY, A_SECRET, A_ACCOUNT = "AKIAALICE0000000001", "alice/secret+key", "111111111111"
 B_KEY, B_SECRET, B_ACCOUNT = "AKIABOB000000000002", "bob-secret", "222222222222"
-MISMATCH = ("The request signature we calculated does not match the signature you provided. "
-            "Check your AWS Secret Access Key and signing method. Consult the service "
-            "documentation for details.")
+MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. Consult the service "
+    "documentation for details."
+)
 
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("auth")
     creds = tmp / "credentials"
-    creds.write_text(f"# test credentials\n{A_KEY} {A_SECRET} {A_ACCOUNT}\n\n"
-                     f"{B_KEY}   {B_SECRET}   {B_ACCOUNT}  # second account\n")
+    creds.write_text(
+        f"# test credentials\n{A_KEY} {A_SECRET} {A_ACCOUNT}\n\n"
+        f"{B_KEY}   {B_SECRET}   {B_ACCOUNT}  # second account\n"
+    )
     s = start_server(tmp, "--auth", "enforce", "--credentials", str(creds), on_disk=False)
     yield s
     assert s.stop() == 0, s.read_log()
@@ -47,13 +51,28 @@ def asrv(auth_server):
 
 
 def client(srv, service="dynamodb", key=A_KEY, secret=A_SECRET, region="us-east-1"):
-    return boto3.client(service, endpoint_url=srv.endpoint, region_name=region,
-                        aws_access_key_id=key, aws_secret_access_key=secret,
-                        config=BotoConfig(retries={"max_attempts": 1}))
+    return boto3.client(
+        service,
+        endpoint_url=srv.endpoint,
+        region_name=region,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=BotoConfig(retries={"max_attempts": 1}),
+    )
 
 
-def signed(srv, target, body: bytes, *, key=A_KEY, secret=A_SECRET, region="us-east-1",
-           service="dynamodb", stamp: str | None = None, extra: dict | None = None):
+def signed(
+    srv,
+    target,
+    body: bytes,
+    *,
+    key=A_KEY,
+    secret=A_SECRET,
+    region="us-east-1",
+    service="dynamodb",
+    stamp: str | None = None,
+    extra: dict | None = None,
+):
     """(headers, body) signed by botocore; ``stamp`` freezes X-Amz-Date."""
     host = f"127.0.0.1:{srv.port}"
     ctype = "application/x-amz-json-1.0" if service == "dynamodb" else "application/x-amz-json-1.1"
@@ -81,9 +100,12 @@ def send(srv, headers: dict, body: bytes):
 
 
 def _create_table(ddb, name="tbl1"):
-    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def test_good_credentials_dynamodb_and_kinesis(asrv):
@@ -137,28 +159,45 @@ def test_wrong_secret(asrv):
 
 
 def test_missing_authorization(asrv):
-    status, body = send(asrv, {"X-Amz-Target": "DynamoDB_20120810.ListTables",
-                               "Content-Type": "application/x-amz-json-1.0"}, b"{}")
+    status, body = send(
+        asrv,
+        {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"},
+        b"{}",
+    )
     assert status == 400
-    assert body == {"__type": "com.amazon.coral.service#MissingAuthenticationTokenException",
-                    "message": "Request is missing Authentication Token"}
-    status, body = send(asrv, {"X-Amz-Target": "Kinesis_20131202.ListStreams",
-                               "Content-Type": "application/x-amz-json-1.1"}, b"{}")
+    assert body == {
+        "__type": "com.amazon.coral.service#MissingAuthenticationTokenException",
+        "message": "Request is missing Authentication Token",
+    }
+    status, body = send(
+        asrv,
+        {"X-Amz-Target": "Kinesis_20131202.ListStreams", "Content-Type": "application/x-amz-json-1.1"},
+        b"{}",
+    )
     assert status == 400
-    assert body == {"__type": "MissingAuthenticationTokenException",
-                    "message": "Missing Authentication Token"}
+    assert body == {
+        "__type": "MissingAuthenticationTokenException",
+        "message": "Missing Authentication Token",
+    }
 
 
 def test_incomplete_authorization(asrv):
-    status, body = send(asrv, {"X-Amz-Target": "DynamoDB_20120810.ListTables",
-                               "Authorization": "AWS4-HMAC-SHA256 Credential=x",
-                               "Content-Type": "application/x-amz-json-1.0"}, b"{}")
+    status, body = send(
+        asrv,
+        {
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=x",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+        b"{}",
+    )
     assert status == 400
     assert body["__type"] == "com.amazon.coral.service#IncompleteSignatureException"
     assert body["message"] == (
         "Authorization header requires 'Signature' parameter. Authorization header requires "
         "'SignedHeaders' parameter. Authorization header requires existence of either a "
-        "'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=x")
+        "'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=x"
+    )
 
 
 def test_tampered_body_is_rejected_and_writes_nothing(asrv):
@@ -203,15 +242,19 @@ def test_skewed_clock(asrv):
     assert resp["__type"] == "com.amazon.coral.service#InvalidSignatureException"
     import re
 
-    m = re.fullmatch(r"Signature expired: (\d{8}T\d{6}Z) is now earlier than (\d{8}T\d{6}Z) "
-                     r"\((\d{8}T\d{6}Z) - 5 min\.\)", resp["message"])
+    m = re.fullmatch(
+        r"Signature expired: (\d{8}T\d{6}Z) is now earlier than (\d{8}T\d{6}Z) "
+        r"\((\d{8}T\d{6}Z) - 5 min\.\)",
+        resp["message"],
+    )
     assert m, resp["message"]
     assert m.group(1) == _stamp(old)
     parse = lambda s: datetime.datetime.strptime(s, "%Y%m%dT%H%M%SZ")
     assert parse(m.group(3)) - parse(m.group(2)) == datetime.timedelta(minutes=5)
     future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10)
-    headers, body = signed(asrv, "Kinesis_20131202.ListStreams", b"{}", service="kinesis",
-                           stamp=_stamp(future))
+    headers, body = signed(
+        asrv, "Kinesis_20131202.ListStreams", b"{}", service="kinesis", stamp=_stamp(future)
+    )
     status, resp = send(asrv, headers, body)
     assert status == 400 and resp["__type"] == "InvalidSignatureException"
     assert resp["message"].startswith(f"Signature not yet current: {_stamp(future)} is still later than ")
@@ -222,7 +265,9 @@ def test_skewed_clock_through_boto3(asrv):
     with mock.patch("botocore.auth.get_current_datetime", return_value=old):
         err = _client_error(client(asrv).list_tables)
     assert err.response["Error"]["Code"] == "InvalidSignatureException"
-    assert err.response["Error"]["Message"].startswith(f"Signature expired: {_stamp(old)} is now earlier than")
+    assert err.response["Error"]["Message"].startswith(
+        f"Signature expired: {_stamp(old)} is now earlier than"
+    )
     # a small skew (under 5 minutes) is accepted
     near = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=3)
     with mock.patch("botocore.auth.get_current_datetime", return_value=near):
@@ -244,16 +289,18 @@ def test_health_needs_no_signature(asrv):
     assert status == 200
 
 
-def _presigned_path(srv, *, expires: int = 600, headers: dict | None = None,
-                    unsigned_payload: bool = False) -> tuple[str, dict]:
+def _presigned_path(
+    srv, *, expires: int = 600, headers: dict | None = None, unsigned_payload: bool = False
+) -> tuple[str, dict]:
     """A URL presigned by botocore for ``POST /`` (``unsigned_payload``: signs UNSIGNED-PAYLOAD,
     as S3-style presigners do), with the headers it signed."""
     from botocore.auth import SigV4QueryAuth
 
     host = f"127.0.0.1:{srv.port}"
     scheme = "https" if unsigned_payload else "http"  # botocore signs UNSIGNED-PAYLOAD only on https
-    req = AWSRequest(method="POST", url=f"{scheme}://{host}/", data=b"",
-                     headers={"Host": host, **(headers or {})})
+    req = AWSRequest(
+        method="POST", url=f"{scheme}://{host}/", data=b"", headers={"Host": host, **(headers or {})}
+    )
     req.context["payload_signing_enabled"] = not unsigned_payload
     SigV4QueryAuth(Credentials(A_KEY, A_SECRET), "dynamodb", "us-east-1", expires=expires).add_auth(req)
     return req.url.split(host, 1)[1], dict(req.headers.items())
@@ -272,17 +319,23 @@ def test_presigned_host_only_url_cannot_be_replayed_as_put_item(asrv):
     ddb = client(asrv)
     _create_table(ddb)
     path, headers = _presigned_path(asrv, unsigned_payload=True)
-    forged = {**headers, "X-Amz-Target": "DynamoDB_20120810.PutItem",
-              "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
-              "Content-Type": "application/x-amz-json-1.0"}
+    forged = {
+        **headers,
+        "X-Amz-Target": "DynamoDB_20120810.PutItem",
+        "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+        "Content-Type": "application/x-amz-json-1.0",
+    }
     body = orjson.dumps({"TableName": "tbl1", "Item": {"k": {"S": "forged"}}})
     status, resp = _post_raw(asrv, path, forged, body)
     assert status == 400
-    assert resp == {"__type": "com.amazon.coral.service#InvalidSignatureException",
-                    "message": "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."}
+    assert resp == {
+        "__type": "com.amazon.coral.service#InvalidSignatureException",
+        "message": "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+    }
     # signing the target is not enough while the payload is left unsigned
-    path, headers = _presigned_path(asrv, unsigned_payload=True,
-                                    headers={"X-Amz-Target": "DynamoDB_20120810.PutItem"})
+    path, headers = _presigned_path(
+        asrv, unsigned_payload=True, headers={"X-Amz-Target": "DynamoDB_20120810.PutItem"}
+    )
     status, resp = _post_raw(asrv, path, {**headers, "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}, body)
     assert status == 400 and resp["message"] == MISMATCH
     assert ddb.scan(TableName="tbl1")["Count"] == 0
@@ -296,5 +349,7 @@ def test_presigned_url_valid_for_over_a_week_is_refused(asrv):
     path, headers = _presigned_path(asrv, expires=604801, headers=target)
     status, resp = _post_raw(asrv, path, headers, b"")
     assert status == 400
-    assert resp == {"__type": "com.amazon.coral.service#IncompleteSignatureException",
-                    "message": "X-Amz-Expires must be less than a week (in seconds) that is 604800"}
+    assert resp == {
+        "__type": "com.amazon.coral.service#IncompleteSignatureException",
+        "message": "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+    }

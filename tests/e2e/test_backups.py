@@ -15,12 +15,29 @@ def _err(exc: pytest.ExceptionInfo) -> tuple[str, str]:
 
 
 def _indexed_table(ddb, name: str) -> None:
-    make_table(ddb, name, range_key="sk", extra_attributes=[("g", "S"), ("l", "N")],
-               GlobalSecondaryIndexes=[{"IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                                        "Projection": {"ProjectionType": "ALL"}}],
-               LocalSecondaryIndexes=[{"IndexName": "byl", "KeySchema": [
-                   {"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}],
-                   "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    make_table(
+        ddb,
+        name,
+        range_key="sk",
+        extra_attributes=[("g", "S"), ("l", "N")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "byg",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "byl",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "l", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
     for i in range(30):
         item = {"pk": {"S": f"p{i % 3}"}, "sk": {"S": f"s{i:02d}"}, "l": {"N": str(i)}}
         if i % 2 == 0:
@@ -55,11 +72,19 @@ def test_backup_lifecycle_and_restore_with_indexes(ddb):
     assert ddb.scan(TableName="orders2", Select="COUNT")["Count"] == 30
     assert "Item" in ddb.get_item(TableName="orders2", Key={"pk": {"S": "p0"}, "sk": {"S": "s00"}})
     assert "Item" not in ddb.get_item(TableName="orders2", Key={"pk": {"S": "late"}, "sk": {"S": "x"}})
-    by_g = ddb.query(TableName="orders2", IndexName="byg", KeyConditionExpression="g = :g",
-                     ExpressionAttributeValues={":g": {"S": "even"}})
+    by_g = ddb.query(
+        TableName="orders2",
+        IndexName="byg",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "even"}},
+    )
     assert by_g["Count"] == 15
-    by_l = ddb.query(TableName="orders2", IndexName="byl", KeyConditionExpression="pk = :p AND l > :n",
-                     ExpressionAttributeValues={":p": {"S": "p1"}, ":n": {"N": "20"}})
+    by_l = ddb.query(
+        TableName="orders2",
+        IndexName="byl",
+        KeyConditionExpression="pk = :p AND l > :n",
+        ExpressionAttributeValues={":p": {"S": "p1"}, ":n": {"N": "20"}},
+    )
     assert sorted(int(i["l"]["N"]) for i in by_l["Items"]) == [22, 25, 28]
     gsi = t["GlobalSecondaryIndexes"][0]
     assert gsi["ItemCount"] == 15
@@ -76,9 +101,13 @@ def test_restore_overrides_billing_and_drops_indexes(ddb):
     _indexed_table(ddb, "src")
     arn = ddb.create_backup(TableName="src", BackupName="bak")["BackupDetails"]["BackupArn"]
     ddb.restore_table_from_backup(
-        TargetTableName="dst", BackupArn=arn, BillingModeOverride="PROVISIONED",
+        TargetTableName="dst",
+        BackupArn=arn,
+        BillingModeOverride="PROVISIONED",
         ProvisionedThroughputOverride={"ReadCapacityUnits": 7, "WriteCapacityUnits": 3},
-        GlobalSecondaryIndexOverride=[], SSESpecificationOverride={"Enabled": True, "SSEType": "KMS"})
+        GlobalSecondaryIndexOverride=[],
+        SSESpecificationOverride={"Enabled": True, "SSEType": "KMS"},
+    )
     t = ddb.describe_table(TableName="dst")["Table"]
     assert t["ProvisionedThroughput"]["ReadCapacityUnits"] == 7
     assert "GlobalSecondaryIndexes" not in t and t["SSEDescription"]["Status"] == "ENABLED"
@@ -96,8 +125,10 @@ def test_backup_errors(ddb):
         ddb.restore_table_from_backup(TargetTableName="tt1", BackupArn=arn)
     assert _err(e) == ("TableAlreadyExistsException", "Table already exists: tt1")
     bogus = arn[:-8] + "00000000"
-    for call in (lambda: ddb.delete_backup(BackupArn=bogus),
-                 lambda: ddb.restore_table_from_backup(TargetTableName="tt9", BackupArn=bogus)):
+    for call in (
+        lambda: ddb.delete_backup(BackupArn=bogus),
+        lambda: ddb.restore_table_from_backup(TargetTableName="tt9", BackupArn=bogus),
+    ):
         with pytest.raises(ClientError) as e:
             call()
         assert _err(e) == ("BackupNotFoundException", f"Backup not found: {bogus}")
@@ -118,9 +149,15 @@ def test_backups_are_per_account(srv):
 def test_list_backups_filters_and_pages(ddb):
     make_table(ddb, "aaa")
     make_table(ddb, "bbb")
-    arns = [ddb.create_backup(TableName=t, BackupName=f"{t}{i}")["BackupDetails"]["BackupArn"]
-            for i in range(2) for t in ("aaa", "bbb")]
-    assert [b["BackupArn"] for b in ddb.list_backups(TableName="aaa")["BackupSummaries"]] == [arns[0], arns[2]]
+    arns = [
+        ddb.create_backup(TableName=t, BackupName=f"{t}{i}")["BackupDetails"]["BackupArn"]
+        for i in range(2)
+        for t in ("aaa", "bbb")
+    ]
+    assert [b["BackupArn"] for b in ddb.list_backups(TableName="aaa")["BackupSummaries"]] == [
+        arns[0],
+        arns[2],
+    ]
     page = ddb.list_backups(Limit=3)
     assert len(page["BackupSummaries"]) == 3 and page["LastEvaluatedBackupArn"] == arns[2]
     rest = ddb.list_backups(ExclusiveStartBackupArn=page["LastEvaluatedBackupArn"])
@@ -138,7 +175,10 @@ def test_backup_and_restored_table_survive_restart(tmp_path):
         assert s.stop() == 0
         s.start()
         ddb = s.client()
-        assert ddb.describe_backup(BackupArn=arn)["BackupDescription"]["BackupDetails"]["BackupStatus"] == "AVAILABLE"
+        assert (
+            ddb.describe_backup(BackupArn=arn)["BackupDescription"]["BackupDetails"]["BackupStatus"]
+            == "AVAILABLE"
+        )
         t = ddb.describe_table(TableName="restored")["Table"]
         assert t["ItemCount"] == 30 and t["RestoreSummary"]["SourceBackupArn"] == arn
         ddb.delete_table(TableName="keep")  # a backup outlives its table
@@ -152,7 +192,12 @@ def test_restore_with_a_bad_override_creates_nothing(ddb):
     make_table(ddb, "ppr")
     arn = ddb.create_backup(TableName="ppr", BackupName="bak")["BackupDetails"]["BackupArn"]
     with pytest.raises(ClientError) as e:
-        ddb.restore_table_from_backup(TargetTableName="prov", BackupArn=arn, BillingModeOverride="PROVISIONED")
-    assert _err(e) == ("ValidationException", "One or more parameter values were invalid: ReadCapacityUnits "
-                       "and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+        ddb.restore_table_from_backup(
+            TargetTableName="prov", BackupArn=arn, BillingModeOverride="PROVISIONED"
+        )
+    assert _err(e) == (
+        "ValidationException",
+        "One or more parameter values were invalid: ReadCapacityUnits "
+        "and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+    )
     assert ddb.list_tables()["TableNames"] == ["ppr"]

@@ -20,56 +20,93 @@ def _err(e) -> tuple[str, str]:
 
 def test_lifecycle_shapes_and_errors(srv):
     ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
-    ddb.create_table(TableName="life", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="life",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     kin.create_stream(StreamName="life-stream", ShardCount=1)
     arn = kin.describe_stream_summary(StreamName="life-stream")["StreamDescriptionSummary"]["StreamARN"]
     r = ddb.enable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
     r.pop("ResponseMetadata")
-    assert r == {"TableName": "life", "StreamArn": arn, "DestinationStatus": "ENABLING",
-                 "EnableKinesisStreamingConfiguration": {}}
+    assert r == {
+        "TableName": "life",
+        "StreamArn": arn,
+        "DestinationStatus": "ENABLING",
+        "EnableKinesisStreamingConfiguration": {},
+    }
     wait_active(ddb, "life")
     d = ddb.describe_kinesis_streaming_destination(TableName="life")
     assert d["KinesisDataStreamDestinations"] == [{"StreamArn": arn, "DestinationStatus": "ACTIVE"}]
     with pytest.raises(ClientError) as e:
         ddb.enable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
-    assert _err(e) == ("ValidationException", "Table is not in a valid state to enable Kinesis Streaming "
-                       "Destination: EnableKinesisStreamingDestination must be DISABLED or ENABLE_FAILED to "
-                       "perform ENABLE operation.")
+    assert _err(e) == (
+        "ValidationException",
+        "Table is not in a valid state to enable Kinesis Streaming "
+        "Destination: EnableKinesisStreamingDestination must be DISABLED or ENABLE_FAILED to "
+        "perform ENABLE operation.",
+    )
     r = ddb.update_kinesis_streaming_destination(
-        TableName="life", StreamArn=arn, UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MICROSECOND"})
+        TableName="life",
+        StreamArn=arn,
+        UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MICROSECOND"},
+    )
     assert r["DestinationStatus"] == "UPDATING"
     assert r["UpdateKinesisStreamingConfiguration"] == {"ApproximateCreationDateTimePrecision": "MICROSECOND"}
     wait_active(ddb, "life")
     table_id = ddb.describe_table(TableName="life")["Table"]["TableId"]
     with pytest.raises(ClientError) as e:
         ddb.update_kinesis_streaming_destination(
-            TableName="life", StreamArn=arn, UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MICROSECOND"})
-    assert _err(e) == ("ValidationException", "Invalid Request: Precision is already set to the desired value of "
-                       f"MICROSECOND for tableId: {table_id}, kdsArn: {arn}")
+            TableName="life",
+            StreamArn=arn,
+            UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MICROSECOND"},
+        )
+    assert _err(e) == (
+        "ValidationException",
+        "Invalid Request: Precision is already set to the desired value of "
+        f"MICROSECOND for tableId: {table_id}, kdsArn: {arn}",
+    )
     with pytest.raises(ClientError) as e:
-        ddb.update_kinesis_streaming_destination(TableName="life", StreamArn=arn, UpdateKinesisStreamingConfiguration={})
-    assert _err(e)[1] == ("Streaming destination cannot be updated with given parameters: "
-                          "UpdateKinesisStreamingConfiguration cannot be null or contain only null values")
+        ddb.update_kinesis_streaming_destination(
+            TableName="life", StreamArn=arn, UpdateKinesisStreamingConfiguration={}
+        )
+    assert _err(e)[1] == (
+        "Streaming destination cannot be updated with given parameters: "
+        "UpdateKinesisStreamingConfiguration cannot be null or contain only null values"
+    )
     other = arn.replace("life-stream", "bad-stream")
     with pytest.raises(ClientError) as e:
         ddb.update_kinesis_streaming_destination(
-            TableName="life", StreamArn=other, UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MILLISECOND"})
-    assert _err(e)[1] == ("Table is not in a valid state to enable Kinesis Streaming Destination: No streaming "
-                          f"destination with streamArn: {other} found for table with tableName: life")
+            TableName="life",
+            StreamArn=other,
+            UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MILLISECOND"},
+        )
+    assert _err(e)[1] == (
+        "Table is not in a valid state to enable Kinesis Streaming Destination: No streaming "
+        f"destination with streamArn: {other} found for table with tableName: life"
+    )
     r = ddb.disable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
     r.pop("ResponseMetadata")
     assert r == {"TableName": "life", "StreamArn": arn, "DestinationStatus": "DISABLING"}
     time.sleep(0.05)
     d = ddb.describe_kinesis_streaming_destination(TableName="life")["KinesisDataStreamDestinations"]
-    assert d == [{"StreamArn": arn, "DestinationStatus": "DISABLED", "ApproximateCreationDateTimePrecision": "MICROSECOND"}]
+    assert d == [
+        {
+            "StreamArn": arn,
+            "DestinationStatus": "DISABLED",
+            "ApproximateCreationDateTimePrecision": "MICROSECOND",
+        }
+    ]
     with pytest.raises(ClientError) as e:
         ddb.disable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
     assert _err(e)[1].endswith("KinesisStreamingDestination must be ACTIVE to perform DISABLE operation.")
     with pytest.raises(ClientError) as e:
         ddb.enable_kinesis_streaming_destination(TableName="bad-table", StreamArn=arn)
-    assert _err(e) == ("ResourceNotFoundException", "Requested resource not found: Table: bad-table not found")
+    assert _err(e) == (
+        "ResourceNotFoundException",
+        "Requested resource not found: Table: bad-table not found",
+    )
     # re-enable after disable works
     ddb.enable_kinesis_streaming_destination(TableName="life", StreamArn=arn)
     wait_active(ddb, "life")
@@ -77,11 +114,17 @@ def test_lifecycle_shapes_and_errors(srv):
 
 def test_missing_stream_gives_enable_failed(srv):
     ddb = srv.client("dynamodb")
-    ddb.create_table(TableName="nostream", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="nostream",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     arn = "arn:aws:kinesis:us-east-1:000000000000:stream/does-not-exist"
-    assert ddb.enable_kinesis_streaming_destination(TableName="nostream", StreamArn=arn)["DestinationStatus"] == "ENABLING"
+    assert (
+        ddb.enable_kinesis_streaming_destination(TableName="nostream", StreamArn=arn)["DestinationStatus"]
+        == "ENABLING"
+    )
     time.sleep(0.05)
     d = ddb.describe_kinesis_streaming_destination(TableName="nostream")["KinesisDataStreamDestinations"][0]
     assert d["DestinationStatus"] == "ENABLE_FAILED" and d["DestinationStatusDescription"]
@@ -91,19 +134,30 @@ def test_missing_stream_gives_enable_failed(srv):
 
 def test_every_write_path_emits_records(srv):
     ddb, kin, _ = setup_cdc(srv)
-    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "1"}})           # INSERT
-    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "2"}})           # MODIFY
-    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "2"}})           # no change: none
-    ddb.update_item(TableName="orders", Key={"pk": {"S": "a"}}, UpdateExpression="SET w = :w",
-                    ExpressionAttributeValues={":w": {"S": "x"}})                         # MODIFY
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "1"}})  # INSERT
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "2"}})  # MODIFY
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "v": {"N": "2"}})  # no change: none
+    ddb.update_item(
+        TableName="orders",
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET w = :w",
+        ExpressionAttributeValues={":w": {"S": "x"}},
+    )  # MODIFY
     with pytest.raises(ClientError):
-        ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)")
-    ddb.delete_item(TableName="orders", Key={"pk": {"S": "a"}})                          # REMOVE
-    ddb.delete_item(TableName="orders", Key={"pk": {"S": "never"}})                      # nothing
-    ddb.batch_write_item(RequestItems={"orders": [{"PutRequest": {"Item": {"pk": {"S": f"b{i}"}}}} for i in range(3)]})
-    ddb.transact_write_items(TransactItems=[
-        {"Put": {"TableName": "orders", "Item": {"pk": {"S": "t1"}}}},
-        {"Delete": {"TableName": "orders", "Key": {"pk": {"S": "b0"}}}}])
+        ddb.put_item(
+            TableName="orders", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)"
+        )
+    ddb.delete_item(TableName="orders", Key={"pk": {"S": "a"}})  # REMOVE
+    ddb.delete_item(TableName="orders", Key={"pk": {"S": "never"}})  # nothing
+    ddb.batch_write_item(
+        RequestItems={"orders": [{"PutRequest": {"Item": {"pk": {"S": f"b{i}"}}}} for i in range(3)]}
+    )
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "orders", "Item": {"pk": {"S": "t1"}}}},
+            {"Delete": {"TableName": "orders", "Key": {"pk": {"S": "b0"}}}},
+        ]
+    )
     wait_changes(kin, "changes", 9)
     time.sleep(0.3)  # anything extra (a record for the no-op or the failed write) would show now
     recs = wait_changes(kin, "changes", 9)
@@ -112,8 +166,13 @@ def test_every_write_path_emits_records(srv):
         by_item.setdefault(r["dynamodb"]["Keys"]["pk"]["S"], []).append(r)
     assert len(recs) == 9
     events = {k: [r["eventName"] for r in v] for k, v in by_item.items()}
-    assert events == {"a": ["INSERT", "MODIFY", "MODIFY", "REMOVE"], "b0": ["INSERT", "REMOVE"],
-                      "b1": ["INSERT"], "b2": ["INSERT"], "t1": ["INSERT"]}
+    assert events == {
+        "a": ["INSERT", "MODIFY", "MODIFY", "REMOVE"],
+        "b0": ["INSERT", "REMOVE"],
+        "b1": ["INSERT"],
+        "b2": ["INSERT"],
+        "t1": ["INSERT"],
+    }
     modify = by_item["a"][2]["dynamodb"]
     assert modify["OldImage"] == {"pk": {"S": "a"}, "v": {"N": "2"}}
     assert modify["NewImage"] == {"pk": {"S": "a"}, "v": {"N": "2"}, "w": {"S": "x"}}
@@ -123,7 +182,9 @@ def test_every_write_path_emits_records(srv):
 
 def test_ttl_expiry_is_a_service_remove(srv):
     ddb, kin, _ = setup_cdc(srv)
-    ddb.update_time_to_live(TableName="orders", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    ddb.update_time_to_live(
+        TableName="orders", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+    )
     ddb.put_item(TableName="orders", Item={"pk": {"S": "gone"}, "exp": {"N": str(int(time.time()) - 5)}})
     recs = wait_changes(kin, "changes", 2)
     assert recs[0]["userIdentity"] is None
@@ -134,20 +195,31 @@ def test_ttl_expiry_is_a_service_remove(srv):
 
 def test_exact_record_bytes(srv):
     ddb, kin, _ = setup_cdc(srv)
-    ddb.put_item(TableName="orders", Item={"pk": {"S": "order#1"}, "status": {"S": "NEW"}, "total": {"N": "42.50"},
-                                           "paid": {"BOOL": False}, "blob": {"B": b"\x01\x02\x03"},
-                                           "name": {"S": "Zoë 한국"}})
+    ddb.put_item(
+        TableName="orders",
+        Item={
+            "pk": {"S": "order#1"},
+            "status": {"S": "NEW"},
+            "total": {"N": "42.50"},
+            "paid": {"BOOL": False},
+            "blob": {"B": b"\x01\x02\x03"},
+            "name": {"S": "Zoë 한국"},
+        },
+    )
     rec = wait_changes(kin, "changes", 1)[0]
     raw = rec["_raw"]
     data: bytes = raw["Data"]
     ts = rec["dynamodb"]["ApproximateCreationDateTime"]
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", rec["eventID"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", rec["eventID"]
+    )
     expected = (
         '{"awsRegion":"us-east-1","eventID":"%s","eventName":"INSERT","userIdentity":null,'
         '"recordFormat":"application/json","tableName":"orders","dynamodb":{"ApproximateCreationDateTime":%d,'
         '"Keys":{"pk":{"S":"order#1"}},"NewImage":{"pk":{"S":"order#1"},"status":{"S":"NEW"},"total":{"N":"42.5"},'
         '"paid":{"BOOL":false},"blob":{"B":"QVFJRA=="},"name":{"S":"Zoë 한국"}},"SizeBytes":%d},'
-        '"eventSource":"aws:dynamodb"}') % (rec["eventID"], ts, rec["dynamodb"]["SizeBytes"])
+        '"eventSource":"aws:dynamodb"}'
+    ) % (rec["eventID"], ts, rec["dynamodb"]["SizeBytes"])
     assert data == expected.encode("utf-8")
     # SizeBytes = size(Keys) + size(NewImage): keys 2+7=9; image 9 + status 9 + total 5+3 + paid 5
     assert rec["dynamodb"]["SizeBytes"] == 9 + (9 + 9 + 8 + 5 + 7 + (4 + len("Zoë 한국".encode())))
@@ -168,9 +240,15 @@ def test_partition_key_stable_and_timestamps_increase(srv):
     assert other["_raw"]["PartitionKey"] != same[0]["_raw"]["PartitionKey"]
     # one item's changes: one shard, commit order, strictly increasing timestamps
     seqs = [int(r["_raw"]["SequenceNumber"]) for r in same]
-    ns = [int(r["dynamodb"]["NewImage"]["n"]["N"]) for r in sorted(same, key=lambda r: int(r["_raw"]["SequenceNumber"]))]
+    ns = [
+        int(r["dynamodb"]["NewImage"]["n"]["N"])
+        for r in sorted(same, key=lambda r: int(r["_raw"]["SequenceNumber"]))
+    ]
     assert ns == list(range(20))
-    ts = [r["dynamodb"]["ApproximateCreationDateTime"] for r in sorted(same, key=lambda r: int(r["_raw"]["SequenceNumber"]))]
+    ts = [
+        r["dynamodb"]["ApproximateCreationDateTime"]
+        for r in sorted(same, key=lambda r: int(r["_raw"]["SequenceNumber"]))
+    ]
     assert all(b > a for a, b in zip(ts, ts[1:])), ts
     assert len(set(seqs)) == 20
 
@@ -180,13 +258,19 @@ def test_microsecond_precision(srv):
     ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}})
     rec = wait_changes(kin, "changes", 1)[0]
     assert len(str(rec["dynamodb"]["ApproximateCreationDateTime"])) == 16
-    assert rec["_raw"]["Data"].endswith(b',"ApproximateCreationDateTimePrecision":"MICROSECOND"},"eventSource":"aws:dynamodb"}')
+    assert rec["_raw"]["Data"].endswith(
+        b',"ApproximateCreationDateTimePrecision":"MICROSECOND"},"eventSource":"aws:dynamodb"}'
+    )
 
 
 def test_disable_stops_capture_and_nothing_before_enable(srv):
     ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
-    ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.put_item(TableName="orders", Item={"pk": {"S": "before"}})
     kin.create_stream(StreamName="changes", ShardCount=1)
     arn = kin.describe_stream_summary(StreamName="changes")["StreamDescriptionSummary"]["StreamARN"]
@@ -220,8 +304,11 @@ def test_throttled_stream_delays_but_delivers_everything(srv):
     # the machine's speed, so the publisher must be throttled and retry (and less than the 2 MiB
     # a read may take, so the test's own reads are not throttled for long)
     big = "x" * 230_000
-    ddb.batch_write_item(RequestItems={"orders": [
-        {"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "blob": {"S": big}}}} for i in range(5)]})
+    ddb.batch_write_item(
+        RequestItems={
+            "orders": [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "blob": {"S": big}}}} for i in range(5)]
+        }
+    )
     recs = wait_changes(kin, "changes", 5, timeout=30)
     assert len({r["dynamodb"]["Keys"]["pk"]["S"] for r in recs}) == 5
     with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:

@@ -22,14 +22,24 @@ def _writer(client, n: int, acked: list, stop: threading.Event) -> None:
             if kind == 0:
                 client.put_item(TableName="orders", Item={"pk": {"S": key}, "v": {"N": str(i)}})
             elif kind == 1:
-                client.update_item(TableName="orders", Key={"pk": {"S": key}}, UpdateExpression="SET v = :v",
-                                   ExpressionAttributeValues={":v": {"N": str(i)}})
+                client.update_item(
+                    TableName="orders",
+                    Key={"pk": {"S": key}},
+                    UpdateExpression="SET v = :v",
+                    ExpressionAttributeValues={":v": {"N": str(i)}},
+                )
             elif kind == 2:
-                client.batch_write_item(RequestItems={"orders": [
-                    {"PutRequest": {"Item": {"pk": {"S": key}, "v": {"N": str(i)}}}}]})
+                client.batch_write_item(
+                    RequestItems={
+                        "orders": [{"PutRequest": {"Item": {"pk": {"S": key}, "v": {"N": str(i)}}}}]
+                    }
+                )
             else:
-                client.transact_write_items(TransactItems=[
-                    {"Put": {"TableName": "orders", "Item": {"pk": {"S": key}, "v": {"N": str(i)}}}}])
+                client.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": "orders", "Item": {"pk": {"S": key}, "v": {"N": str(i)}}}}
+                    ]
+                )
         except (BotoCoreError, ClientError, OSError):
             return
         acked.append(key)
@@ -63,14 +73,18 @@ def test_sigkill_loses_no_acknowledged_change(tmp_path):
                 break
             time.sleep(0.1)
         missing = want - got
-        assert not missing, f"{len(missing)} acknowledged changes never reached the stream, e.g. {sorted(missing)[:5]}"
+        assert not missing, (
+            f"{len(missing)} acknowledged changes never reached the stream, e.g. {sorted(missing)[:5]}"
+        )
     finally:
         s2.stop()
 
 
 @pytest.mark.slow
 def test_chaos_duplicates_and_reorders_but_never_loses(tmp_path):
-    s = start_server(tmp_path, "--cdc-chaos", "duplicate=0.3,reorder=0.3,delay-ms=30", "--durability", "relaxed")
+    s = start_server(
+        tmp_path, "--cdc-chaos", "duplicate=0.3,reorder=0.3,delay-ms=30", "--durability", "relaxed"
+    )
     try:
         ddb, kin, _ = setup_cdc(s, shards=1)
         for i in range(60):
@@ -79,7 +93,9 @@ def test_chaos_duplicates_and_reorders_but_never_loses(tmp_path):
         recs: list[dict] = []
         while time.time() < deadline:
             recs = [json.loads(r["Data"]) for r in read_all(kin, "changes")]
-            if {r["dynamodb"]["Keys"]["pk"]["S"] for r in recs} >= {f"k{i}" for i in range(60)} and len(recs) > 60:
+            if {r["dynamodb"]["Keys"]["pk"]["S"] for r in recs} >= {f"k{i}" for i in range(60)} and len(
+                recs
+            ) > 60:
                 break
             time.sleep(0.05)
         keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in recs]
@@ -96,8 +112,9 @@ def test_changes_pending_at_a_crash_are_published_without_new_writes(tmp_path):
     s = start_server(tmp_path, "--kinesis-limits", "on")
     ddb, kin, _ = setup_cdc(s, shards=1)  # one PROVISIONED shard: 1,000 records/s, so a backlog builds
     for b in range(80):
-        ddb.batch_write_item(RequestItems={"orders": [
-            {"PutRequest": {"Item": {"pk": {"S": f"k{b}-{i}"}}}} for i in range(25)]})
+        ddb.batch_write_item(
+            RequestItems={"orders": [{"PutRequest": {"Item": {"pk": {"S": f"k{b}-{i}"}}}} for i in range(25)]}
+        )
     s.kill()  # 2,000 changes acknowledged; some are certainly still in the outbox
     s2 = start_server(tmp_path, "--kinesis-limits", "on")
     try:

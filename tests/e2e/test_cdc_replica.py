@@ -32,7 +32,7 @@ def load_example():
 
 def test_docs_show_the_example_verbatim():
     code = (ROOT / "examples" / "replicate.py").read_text()
-    body = code[code.index("def apply"):]
+    body = code[code.index("def apply") :]
     assert body in (ROOT / "docs" / "consumers.md").read_text()
 
 
@@ -54,12 +54,23 @@ def _workload(ddb, table: str, rng: random.Random, ops: int) -> None:
         key = {"pk": {"S": f"user#{rng.randrange(8)}"}, "sk": {"S": str(rng.randrange(3))}}
         roll = rng.random()
         if roll < 0.45:
-            ddb.put_item(TableName=table, Item={**key, "v": {"N": str(i)}, "blob": {"B": rng.randbytes(5)},
-                                                "tags": {"SS": [f"t{i}", "x"]}, "doc": {"M": {"n": {"L": [
-                                                    {"N": str(i)}, {"NULL": True}, {"BOOL": i % 2 == 0}]}}}})
+            ddb.put_item(
+                TableName=table,
+                Item={
+                    **key,
+                    "v": {"N": str(i)},
+                    "blob": {"B": rng.randbytes(5)},
+                    "tags": {"SS": [f"t{i}", "x"]},
+                    "doc": {"M": {"n": {"L": [{"N": str(i)}, {"NULL": True}, {"BOOL": i % 2 == 0}]}}},
+                },
+            )
         elif roll < 0.8:
-            ddb.update_item(TableName=table, Key=key, UpdateExpression="SET v = :v ADD hits :one",
-                            ExpressionAttributeValues={":v": {"N": str(i)}, ":one": {"N": "1"}})
+            ddb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET v = :v ADD hits :one",
+                ExpressionAttributeValues={":v": {"N": str(i)}, ":one": {"N": "1"}},
+            )
         else:
             ddb.delete_item(TableName=table, Key=key)
 
@@ -73,21 +84,34 @@ def _metric(srv, name: str) -> float:
 
 @pytest.fixture
 def chaos_srv(tmp_path):
-    s = start_server(tmp_path, "--durability", "relaxed", "--cdc-chaos", "duplicate=0.2,reorder=0.2,delay-ms=50")
+    s = start_server(
+        tmp_path, "--durability", "relaxed", "--cdc-chaos", "duplicate=0.2,reorder=0.2,delay-ms=50"
+    )
     yield s
     assert s.stop() == 0, s.read_log()
 
 
 def test_replica_ends_identical_despite_duplicates_and_reordering(chaos_srv):
-    ddb, kinesis, _ = setup_cdc(chaos_srv, table="source", stream="source-changes", shards=2,
-                                range_key="sk", precision="MICROSECOND")
-    ddb.create_table(TableName="replica", BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}])
-    target = boto3.resource("dynamodb", endpoint_url=chaos_srv.endpoint, region_name="us-east-1",
-                            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
-                            config=BotoConfig(retries={"max_attempts": 1})).Table("replica")
+    ddb, kinesis, _ = setup_cdc(
+        chaos_srv, table="source", stream="source-changes", shards=2, range_key="sk", precision="MICROSECOND"
+    )
+    ddb.create_table(
+        TableName="replica",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+    target = boto3.resource(
+        "dynamodb",
+        endpoint_url=chaos_srv.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=BotoConfig(retries={"max_attempts": 1}),
+    ).Table("replica")
     stop = threading.Event()
     failures: list[BaseException] = []
 
@@ -117,29 +141,55 @@ def test_replica_ends_identical_despite_duplicates_and_reordering(chaos_srv):
 
 def test_both_feeds_decode_the_same_writes_alike(srv):
     ddb, kinesis, _ = setup_cdc(srv, table="both", stream="both-changes", shards=1, precision="MICROSECOND")
-    spec = ddb.update_table(TableName="both", StreamSpecification={"StreamEnabled": True,
-                                                                   "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    spec = ddb.update_table(
+        TableName="both", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    )
     stream_arn = spec["TableDescription"]["LatestStreamArn"]
-    item = {"pk": {"S": "k"}, "s": {"S": "버스"}, "n": {"N": "-1.50"}, "b": {"B": b"\x00\xff"},
-            "bool": {"BOOL": True}, "null": {"NULL": True}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]},
-            "bs": {"BS": [b"\x01", b"\x02"]}, "l": {"L": [{"B": b"\x03"}, {"N": "4"}]},
-            "m": {"M": {"inner": {"BS": [b"\x04"]}}}}
+    item = {
+        "pk": {"S": "k"},
+        "s": {"S": "버스"},
+        "n": {"N": "-1.50"},
+        "b": {"B": b"\x00\xff"},
+        "bool": {"BOOL": True},
+        "null": {"NULL": True},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": [b"\x01", b"\x02"]},
+        "l": {"L": [{"B": b"\x03"}, {"N": "4"}]},
+        "m": {"M": {"inner": {"BS": [b"\x04"]}}},
+    }
     ddb.put_item(TableName="both", Item=item)
-    ddb.update_item(TableName="both", Key={"pk": {"S": "k"}}, UpdateExpression="SET n = :n",
-                    ExpressionAttributeValues={":n": {"N": "7"}})
+    ddb.update_item(
+        TableName="both",
+        Key={"pk": {"S": "k"}},
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "7"}},
+    )
     ddb.delete_item(TableName="both", Key={"pk": {"S": "k"}})
     from_kinesis = [decode_kinesis_record(r["_raw"]) for r in wait_changes(kinesis, "both-changes", 3)]
     streams = srv.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    from_streams = [decode_stream_record(r, "both") for r in streams.get_records(ShardIterator=iterator)["Records"]]
-    assert [c.event_name for c in from_kinesis] == [c.event_name for c in from_streams] == ["INSERT", "MODIFY", "REMOVE"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    from_streams = [
+        decode_stream_record(r, "both") for r in streams.get_records(ShardIterator=iterator)["Records"]
+    ]
+    assert (
+        [c.event_name for c in from_kinesis]
+        == [c.event_name for c in from_streams]
+        == ["INSERT", "MODIFY", "REMOVE"]
+    )
     expected = plain_image(item)
     assert expected["b"] == b"\x00\xff" and from_kinesis[0].new_image == expected
     for k, s in zip(from_kinesis, from_streams):
-        assert (k.keys, k.old_image, k.new_image, k.size_bytes, k.table_name) == \
-               (s.keys, s.old_image, s.new_image, s.size_bytes, s.table_name)
+        assert (k.keys, k.old_image, k.new_image, k.size_bytes, k.table_name) == (
+            s.keys,
+            s.old_image,
+            s.new_image,
+            s.size_bytes,
+            s.table_name,
+        )
         assert abs(k.approximate_creation - s.approximate_creation).total_seconds() < 1
         assert k.sequence_number and s.sequence_number
     assert from_kinesis[1].old_image["n"] == expected["n"] and str(from_kinesis[1].new_image["n"]) == "7"

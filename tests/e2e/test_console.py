@@ -22,8 +22,16 @@ from tests.conftest import make_table, start_server
 from tests.e2e.cdc_helpers import setup_cdc
 
 CONSOLE = "/_tidestream/console"
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 15_000
 
 
@@ -73,6 +81,7 @@ def _item_json(page) -> dict:
 
 # ------------------------------------------------------------------------------ browse / edit
 
+
 def test_browse_add_edit_delete_items(srv, page):
     ddb = srv.client("dynamodb")
     make_table(ddb, "orders", range_key="sk")
@@ -87,7 +96,9 @@ def test_browse_add_edit_delete_items(srv, page):
     page.fill("#item-json", '{"pk": {"S": "b"}, "sk": {"S": "2"}, "note": {"S": "new"}}')
     page.click("#save-item")
     page.wait_for_selector("tr.item-row:has-text('new')")
-    assert ddb.get_item(TableName="orders", Key={"pk": {"S": "b"}, "sk": {"S": "2"}})["Item"]["note"] == {"S": "new"}
+    assert ddb.get_item(TableName="orders", Key={"pk": {"S": "b"}, "sk": {"S": "2"}})["Item"]["note"] == {
+        "S": "new"
+    }
 
     page.click("tr.item-row:has-text('new')")
     item = _item_json(page)
@@ -96,7 +107,9 @@ def test_browse_add_edit_delete_items(srv, page):
     _screenshot(page, "console-edit")
     page.click("#save-item")
     page.wait_for_selector("tr.item-row:has-text('edited')")
-    assert ddb.get_item(TableName="orders", Key={"pk": {"S": "b"}, "sk": {"S": "2"}})["Item"]["note"] == {"S": "edited"}
+    assert ddb.get_item(TableName="orders", Key={"pk": {"S": "b"}, "sk": {"S": "2"}})["Item"]["note"] == {
+        "S": "edited"
+    }
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("tr.item-row:has-text('edited')")
@@ -109,7 +122,7 @@ def test_browse_add_edit_delete_items(srv, page):
 def test_item_values_are_shown_as_text_never_run(srv, page):
     ddb = srv.client("dynamodb")
     make_table(ddb, "orders")
-    payload = '<img src=x onerror=window.injected=1>'
+    payload = "<img src=x onerror=window.injected=1>"
     ddb.put_item(TableName="orders", Item={"pk": {"S": payload}, "note": {"S": "<b>bold</b>"}})
     page.goto(srv.endpoint + CONSOLE + "#/table/orders")
     row = page.wait_for_selector("tr.item-row")
@@ -123,11 +136,13 @@ def test_invalid_items_are_refused_before_anything_is_written(srv, page):
     make_table(ddb, "orders")
     page.goto(srv.endpoint + CONSOLE + "#/table/orders")
     page.click("#add-item")
-    for text, problem in (('{"pk": {"S": "x"', "Not valid JSON"),
-                          ('{"pk": "x"}', 'Attribute "pk" must be one typed value'),
-                          ('{"other": {"S": "x"}}', 'key attribute "pk" is missing'),
-                          ('{"pk": {"N": "1"}}', 'must be of type S'),
-                          ('{"pk": {"S": "x"}, "n": {"N": "not a number"}}', "ValidationException")):
+    for text, problem in (
+        ('{"pk": {"S": "x"', "Not valid JSON"),
+        ('{"pk": "x"}', 'Attribute "pk" must be one typed value'),
+        ('{"other": {"S": "x"}}', 'key attribute "pk" is missing'),
+        ('{"pk": {"N": "1"}}', "must be of type S"),
+        ('{"pk": {"S": "x"}, "n": {"N": "not a number"}}', "ValidationException"),
+    ):
         page.fill("#item-json", text)
         page.click("#save-item")
         page.wait_for_selector(f"#item-message:has-text('{problem}')")
@@ -156,8 +171,11 @@ def test_streams_show_shards_and_lineage(srv, page):
     kin = srv.client("kinesis")
     kin.create_stream(StreamName="clicks", ShardCount=2)
     shards = kin.list_shards(StreamName="clicks")["Shards"]
-    kin.split_shard(StreamName="clicks", ShardToSplit=shards[0]["ShardId"],
-                    NewStartingHashKey=str(int(shards[0]["HashKeyRange"]["EndingHashKey"]) // 2))
+    kin.split_shard(
+        StreamName="clicks",
+        ShardToSplit=shards[0]["ShardId"],
+        NewStartingHashKey=str(int(shards[0]["HashKeyRange"]["EndingHashKey"]) // 2),
+    )
     page.goto(srv.endpoint + CONSOLE + "#/streams")
     page.click("tr[data-stream=clicks] a")
     page.wait_for_selector("tr[data-shard]")
@@ -189,15 +207,28 @@ def test_lease_table_shows_owners_checkpoints_and_lag(srv, page):
     ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
     kin.create_stream(StreamName="clicks", ShardCount=1)
     shard = kin.list_shards(StreamName="clicks")["Shards"][0]["ShardId"]
-    sequences = [kin.put_record(StreamName="clicks", PartitionKey="k", Data=b"x")["SequenceNumber"]
-                 for _ in range(3)]
+    sequences = [
+        kin.put_record(StreamName="clicks", PartitionKey="k", Data=b"x")["SequenceNumber"] for _ in range(3)
+    ]
     make_table(ddb, "click-app", hash_key="leaseKey")
-    ddb.put_item(TableName="click-app", Item={
-        "leaseKey": {"S": shard}, "leaseOwner": {"S": "worker-1"}, "leaseCounter": {"N": "7"},
-        "checkpoint": {"S": sequences[0]}, "ownerSwitchesSinceCheckpoint": {"N": "0"}})
-    ddb.put_item(TableName="click-app", Item={
-        "leaseKey": {"S": "shardId-000000000099"}, "leaseCounter": {"N": "1"},
-        "checkpoint": {"S": "TRIM_HORIZON"}})
+    ddb.put_item(
+        TableName="click-app",
+        Item={
+            "leaseKey": {"S": shard},
+            "leaseOwner": {"S": "worker-1"},
+            "leaseCounter": {"N": "7"},
+            "checkpoint": {"S": sequences[0]},
+            "ownerSwitchesSinceCheckpoint": {"N": "0"},
+        },
+    )
+    ddb.put_item(
+        TableName="click-app",
+        Item={
+            "leaseKey": {"S": "shardId-000000000099"},
+            "leaseCounter": {"N": "1"},
+            "checkpoint": {"S": "TRIM_HORIZON"},
+        },
+    )
     page.goto(srv.endpoint + CONSOLE + "#/table/click-app")
     assert "worker-1" in page.inner_text(f"tr[data-lease='{shard}']")
     page.select_option("#lease-stream", "clicks")
@@ -208,6 +239,7 @@ def test_lease_table_shows_owners_checkpoints_and_lag(srv, page):
 
 
 # ------------------------------------------------------------------------------ live flow
+
 
 def _watch_flow(page, srv, table: str) -> None:
     page.goto(srv.endpoint + CONSOLE + "#/flow/" + table)
@@ -248,8 +280,11 @@ def test_live_flow_resumes_after_its_iterators_expire(srv, page):
     def expire_once(route):
         if route.request.headers.get("x-amz-target", "").endswith(".GetRecords") and not expired:
             expired.append(route.request)
-            return route.fulfill(status=400, content_type="application/x-amz-json-1.1", body=json.dumps(
-                {"__type": "ExpiredIteratorException", "message": "Iterator expired."}))
+            return route.fulfill(
+                status=400,
+                content_type="application/x-amz-json-1.1",
+                body=json.dumps({"__type": "ExpiredIteratorException", "message": "Iterator expired."}),
+            )
         return route.continue_()
 
     page.route(srv.endpoint + "/", expire_once)
@@ -293,9 +328,14 @@ def enforcing(tmp_path_factory):
 
 
 def _signed_client(server, service: str = "dynamodb"):
-    return boto3.client(service, endpoint_url=server.endpoint, region_name="us-east-1",
-                        aws_access_key_id=KEY, aws_secret_access_key=SECRET,
-                        config=BotoConfig(retries={"max_attempts": 1}))
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        config=BotoConfig(retries={"max_attempts": 1}),
+    )
 
 
 def test_auth_enforce_needs_credentials_in_the_console(enforcing, page):
@@ -323,7 +363,7 @@ def test_auth_enforce_needs_credentials_in_the_console(enforcing, page):
     assert "signed as " + KEY in page.inner_text("#who")
 
     page.goto(enforcing.endpoint + CONSOLE + "#/table/secrets")  # a new tab: sign in again,
-    page.evaluate("sessionStorage.clear()")                       # then land on the page asked for
+    page.evaluate("sessionStorage.clear()")  # then land on the page asked for
     page.reload()
     page.fill("input[name=accessKey]", KEY)
     page.fill("input[name=secretKey]", SECRET)
@@ -341,6 +381,7 @@ def test_auth_enforce_needs_credentials_in_the_console(enforcing, page):
 
 
 # ------------------------------------------------------------------------------ flags
+
 
 def test_no_console_flag_turns_the_console_off(tmp_path):
     server = start_server(tmp_path, "--no-console", on_disk=False)

@@ -15,8 +15,13 @@ from tests.e2e.cdc_helpers import setup_cdc, wait_changes
 
 def consume(srv, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # exercises the keyless default
-    return subprocess.run([sys.executable, "-m", "tidestream", "consume", "--endpoint-url", srv.endpoint, *args],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "tidestream", "consume", "--endpoint-url", srv.endpoint, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def lines(result: subprocess.CompletedProcess) -> list[dict]:
@@ -27,10 +32,22 @@ def lines(result: subprocess.CompletedProcess) -> list[dict]:
 def test_table_kinesis_destination_json(srv):
     ddb, _, arn = setup_cdc(srv, table="orders", stream="orders-changes", shards=2)
     for i in range(6):
-        ddb.put_item(TableName="orders", Item={"pk": {"S": f"o{i}"}, "total": {"N": f"{i}.5"}, "qty": {"N": str(i)},
-                                               "blob": {"B": bytes([i, 255])}, "tags": {"SS": ["b", "a"]}})
-    ddb.update_item(TableName="orders", Key={"pk": {"S": "o1"}}, UpdateExpression="SET qty = :q",
-                    ExpressionAttributeValues={":q": {"N": "12345678901234567890.25"}})
+        ddb.put_item(
+            TableName="orders",
+            Item={
+                "pk": {"S": f"o{i}"},
+                "total": {"N": f"{i}.5"},
+                "qty": {"N": str(i)},
+                "blob": {"B": bytes([i, 255])},
+                "tags": {"SS": ["b", "a"]},
+            },
+        )
+    ddb.update_item(
+        TableName="orders",
+        Key={"pk": {"S": "o1"}},
+        UpdateExpression="SET qty = :q",
+        ExpressionAttributeValues={":q": {"N": "12345678901234567890.25"}},
+    )
     ddb.delete_item(TableName="orders", Key={"pk": {"S": "o2"}})
     result = consume(srv, "--table", "orders", "--from", "trim-horizon", "--limit", "8", "--json")
     out = lines(result)
@@ -40,8 +57,13 @@ def test_table_kinesis_destination_json(srv):
     assert {c["shardId"] for c in out} <= {"shardId-000000000000", "shardId-000000000001"}
     by_event = {(c["eventName"], c["keys"]["pk"]): c for c in out}
     o3 = by_event[("INSERT", "o3")]["newImage"]
-    assert o3 == {"pk": "o3", "total": 3.5, "qty": 3, "blob": base64.b64encode(bytes([3, 255])).decode(),
-                  "tags": ["a", "b"]}
+    assert o3 == {
+        "pk": "o3",
+        "total": 3.5,
+        "qty": 3,
+        "blob": base64.b64encode(bytes([3, 255])).decode(),
+        "tags": ["a", "b"],
+    }
     modify = by_event[("MODIFY", "o1")]
     assert modify["oldImage"]["qty"] == 1 and modify["newImage"]["qty"] == "12345678901234567890.25"  # exact
     remove = by_event[("REMOVE", "o2")]
@@ -54,15 +76,20 @@ def test_table_kinesis_destination_json(srv):
 
 def test_table_with_only_a_dynamodb_stream(srv):
     ddb = srv.client("dynamodb")
-    ddb.create_table(TableName="streamed", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST",
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    ddb.create_table(
+        TableName="streamed",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
     ddb.put_item(TableName="streamed", Item={"id": {"S": "a"}, "n": {"N": "1"}})
     ddb.put_item(TableName="streamed", Item={"id": {"S": "a"}, "n": {"N": "2"}})
     out = lines(consume(srv, "--table", "streamed", "--from", "trim-horizon", "--limit", "2", "--json"))
     assert [(c["eventName"], c["source"], c["tableName"]) for c in out] == [
-        ("INSERT", "dynamodb-streams", "streamed"), ("MODIFY", "dynamodb-streams", "streamed")]
+        ("INSERT", "dynamodb-streams", "streamed"),
+        ("MODIFY", "dynamodb-streams", "streamed"),
+    ]
     assert out[1]["oldImage"] == {"id": "a", "n": 1} and out[1]["newImage"] == {"id": "a", "n": 2}
 
 
@@ -81,7 +108,9 @@ def test_plain_stream_kpl_aggregates_and_child_shards(srv):
     middle = str(int(parent["HashKeyRange"]["EndingHashKey"]) // 2)
     kin.split_shard(StreamName="raw", ShardToSplit=parent["ShardId"], NewStartingHashKey=middle)
     deadline = time.time() + 10
-    while kin.describe_stream_summary(StreamName="raw")["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE":
+    while (
+        kin.describe_stream_summary(StreamName="raw")["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE"
+    ):
         assert time.time() < deadline
         time.sleep(0.05)
     kin.put_record(StreamName="raw", PartitionKey="after-split", Data=b"child record")
@@ -90,7 +119,9 @@ def test_plain_stream_kpl_aggregates_and_child_shards(srv):
     assert out[0]["sequenceNumber"] == out[1]["sequenceNumber"] and out[0]["partitionKey"] == "u1"
     assert out[2]["dataBase64"] == base64.b64encode(b"\xff\x00 binary").decode()
     assert {c["shardId"] for c in out[:3]} == {parent["ShardId"]}
-    assert out[3]["data"] == "child record" and out[3]["shardId"] != parent["ShardId"]  # followed after SHARD_END
+    assert (
+        out[3]["data"] == "child record" and out[3]["shardId"] != parent["ShardId"]
+    )  # followed after SHARD_END
 
 
 def test_from_at_timestamp_skips_earlier_records(srv):
@@ -110,9 +141,25 @@ def test_from_latest_sees_only_new_changes(srv):
     ddb.put_item(TableName="live", Item={"pk": {"S": "old"}})
     wait_changes(kin, "live-changes", 1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "tidestream", "consume", "--endpoint-url", srv.endpoint,
-                             "--table", "live", "--limit", "1", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tidestream",
+            "consume",
+            "--endpoint-url",
+            srv.endpoint,
+            "--table",
+            "live",
+            "--limit",
+            "1",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         status = proc.stderr.readline()  # the first status line: every shard's LATEST iterator is taken
         assert "0 changes" in status and "2 shards open" in status, status
@@ -126,7 +173,9 @@ def test_from_latest_sees_only_new_changes(srv):
 
 def test_human_output_marks_ttl_and_removes(srv):
     ddb, _, _ = setup_cdc(srv, table="human", stream="human-changes", shards=1)
-    ddb.update_time_to_live(TableName="human", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    ddb.update_time_to_live(
+        TableName="human", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+    )
     ddb.put_item(TableName="human", Item={"pk": {"S": "k1"}, "v": {"N": "1"}})
     ddb.delete_item(TableName="human", Key={"pk": {"S": "k1"}})
     ddb.put_item(TableName="human", Item={"pk": {"S": "old"}, "exp": {"N": str(int(time.time()) - 10)}})
@@ -143,16 +192,26 @@ def test_human_output_marks_ttl_and_removes(srv):
 
 def test_errors_are_clear_and_exit_non_zero(srv):
     ddb = srv.client("dynamodb")
-    ddb.create_table(TableName="plain", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="plain",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     r = consume(srv, "--table", "plain", "--from", "trim-horizon")
-    assert r.returncode == 2 and "has no ACTIVE Kinesis streaming destination and no DynamoDB stream" in r.stderr
+    assert (
+        r.returncode == 2 and "has no ACTIVE Kinesis streaming destination and no DynamoDB stream" in r.stderr
+    )
     r = consume(srv, "no-such-stream", "--from", "trim-horizon")
     assert r.returncode == 1 and "ResourceNotFoundException" in r.stderr
     r = consume(srv, "x", "--from", "yesterday")
     assert r.returncode == 2 and "--from must be trim-horizon, latest or at-timestamp" in r.stderr
     r = consume(srv, "x", "--from", "at-timestamp", "not-a-time")
     assert r.returncode == 2 and "is not an ISO 8601 time" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "tidestream", "consume", "x", "--endpoint-url", "http://127.0.0.1:9"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "tidestream", "consume", "x", "--endpoint-url", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "is a server listening at http://127.0.0.1:9?" in r.stderr

@@ -42,14 +42,24 @@ def _item_writer(client, wid: int, round_: int, ledger: Ledger, stop: threading.
             if kind == 0:
                 client.put_item(TableName="orders", Item={"pk": {"S": key}, "v": {"N": str(value)}})
             elif kind == 1:
-                client.update_item(TableName="orders", Key={"pk": {"S": key}}, UpdateExpression="SET v = :v",
-                                   ExpressionAttributeValues={":v": {"N": str(value)}})
+                client.update_item(
+                    TableName="orders",
+                    Key={"pk": {"S": key}},
+                    UpdateExpression="SET v = :v",
+                    ExpressionAttributeValues={":v": {"N": str(value)}},
+                )
             elif kind == 2:
-                client.batch_write_item(RequestItems={"orders": [
-                    {"PutRequest": {"Item": {"pk": {"S": key}, "v": {"N": str(value)}}}}]})
+                client.batch_write_item(
+                    RequestItems={
+                        "orders": [{"PutRequest": {"Item": {"pk": {"S": key}, "v": {"N": str(value)}}}}]
+                    }
+                )
             else:
-                client.transact_write_items(TransactItems=[
-                    {"Put": {"TableName": "orders", "Item": {"pk": {"S": key}, "v": {"N": str(value)}}}}])
+                client.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": "orders", "Item": {"pk": {"S": key}, "v": {"N": str(value)}}}}
+                    ]
+                )
         except (BotoCoreError, ClientError, OSError):
             return
         with ledger.lock:
@@ -62,7 +72,9 @@ def _record_writer(client, round_: int, ledger: Ledger, stop: threading.Event) -
     while not stop.is_set():
         batch = [f"r{round_}-rec-{i}-{j}".encode() for j in range(20)]
         try:
-            r = client.put_records(StreamName="raw", Records=[{"Data": d, "PartitionKey": d.decode()} for d in batch])
+            r = client.put_records(
+                StreamName="raw", Records=[{"Data": d, "PartitionKey": d.decode()} for d in batch]
+            )
         except (BotoCoreError, ClientError, OSError):
             return
         with ledger.lock:
@@ -105,9 +117,13 @@ def test_ten_sigkills_under_mixed_load(tmp_path):
     try:
         for round_ in range(10):
             stop = threading.Event()
-            threads = [threading.Thread(target=_item_writer, args=(server.client(), w, round_, ledger, stop))
-                       for w in range(3)]
-            threads.append(threading.Thread(target=_record_writer, args=(server.client("kinesis"), round_, ledger, stop)))
+            threads = [
+                threading.Thread(target=_item_writer, args=(server.client(), w, round_, ledger, stop))
+                for w in range(3)
+            ]
+            threads.append(
+                threading.Thread(target=_record_writer, args=(server.client("kinesis"), round_, ledger, stop))
+            )
             for t in threads:
                 t.start()
             time.sleep(rng.uniform(0.2, 0.8))

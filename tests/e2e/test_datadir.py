@@ -13,15 +13,16 @@ import pytest
 from tests.conftest import assert_refused_start, start_server
 
 
-
-
 def _make_data_dir(tmp_path: Path) -> Path:
     """A used data dir (a table and an item), cleanly stopped."""
     s = start_server(tmp_path)
     ddb = s.client()
-    ddb.create_table(TableName="tbl", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="tbl",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}})
     assert s.stop() == 0
     return tmp_path / "data"
@@ -32,9 +33,12 @@ def test_deleting_lock_files_does_not_let_a_second_server_in(tmp_path, deleted):
     first = start_server(tmp_path)
     try:
         ddb = first.client()
-        ddb.create_table(TableName="tbl", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST")
+        ddb.create_table(
+            TableName="tbl",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         for name in deleted:
             (tmp_path / "data" / name).unlink()
         assert "in use by another tidestream server" in assert_refused_start(tmp_path)
@@ -56,15 +60,18 @@ def test_rocksdb_lock_held_by_another_process_is_a_clean_refusal(tmp_path):
     assert "is locked by another process" in message and "LOCK" in message, message
 
 
-@pytest.mark.parametrize("content, expected", [
-    ('{"format": 2}', "newer than this tidestream understands"),
-    ('{"format": 0}', "invalid format version 0"),
-    ('{"format": -3}', "invalid format version -3"),
-    ('{"format": "one"}', "is unreadable"),
-    ('{"format": 1.5}', "is unreadable"),
-    ("not json", "is unreadable"),
-    ("", "is unreadable"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('{"format": 2}', "newer than this tidestream understands"),
+        ('{"format": 0}', "invalid format version 0"),
+        ('{"format": -3}', "invalid format version -3"),
+        ('{"format": "one"}', "is unreadable"),
+        ('{"format": 1.5}', "is unreadable"),
+        ("not json", "is unreadable"),
+        ("", "is unreadable"),
+    ],
+)
 def test_bad_format_file_is_refused_with_its_reason(tmp_path, content, expected):
     data = _make_data_dir(tmp_path)
     (data / "FORMAT").write_text(content)

@@ -28,8 +28,7 @@ MARGIN = 1 << 20
 
 
 def _try_mount(where: Path) -> bool:
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(where)],
-                       capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(where)], capture_output=True)
     return r.returncode == 0
 
 
@@ -38,9 +37,16 @@ def _namespaced_tmpfs(where: Path) -> subprocess.Popen | None:
     if shutil.which("unshare") is None:
         return None
     holder = subprocess.Popen(
-        ["unshare", "-rm", "sh", "-c",
-         f"mount -t tmpfs -o size=16m tmpfs '{where}' && echo mounted && exec sleep 100000"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            f"mount -t tmpfs -o size=16m tmpfs '{where}' && echo mounted && exec sleep 100000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     assert holder.stdout is not None
     if holder.stdout.readline().strip() == b"mounted":
         return holder
@@ -151,9 +157,12 @@ def test_disk_full_refuses_writes_clearly_and_recovers_without_restart(small_dis
     s = _server(small_disk, tmp_path).start()
     try:
         ddb = s.client()
-        ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST")
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         filler = _fill(small_disk, MARGIN)
         acked: set[str] = set()
         refused = _write_until_full(ddb, acked)
@@ -191,8 +200,7 @@ def test_disk_full_refuses_writes_clearly_and_recovers_without_restart(small_dis
 
 
 @pytest.mark.parametrize("durability", ["strict", "relaxed"])
-def test_disk_full_with_change_capture_loses_no_acknowledged_change(small_disk, tmp_path,
-                                                                    durability):
+def test_disk_full_with_change_capture_loses_no_acknowledged_change(small_disk, tmp_path, durability):
     """The publisher's writes fail too while the disk is full; it must survive and deliver
     every acknowledged change once space is back (in both durability modes)."""
     s = _server(small_disk, tmp_path, "--durability", durability).start()
@@ -217,9 +225,12 @@ def test_disk_full_with_change_capture_loses_no_acknowledged_change(small_disk, 
 def test_start_on_a_full_disk_is_refused_cleanly(small_disk, tmp_path):
     s = _server(small_disk, tmp_path).start()
     ddb = s.client()
-    ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     _put(ddb, 1)
     assert s.stop() == 0
     _fill(small_disk, 0)

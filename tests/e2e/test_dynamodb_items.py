@@ -15,9 +15,18 @@ def _err(exc) -> tuple[str, str]:
 
 def test_put_get_delete_roundtrip_all_types(ddb):
     make_table(ddb)
-    item = {"pk": {"S": "a"}, "n": {"N": "123.4500"}, "b": {"B": b"\x00\x01"}, "ss": {"SS": ["x", "y"]},
-            "ns": {"NS": ["1", "2.50"]}, "bs": {"BS": [b"q"]}, "m": {"M": {"inner": {"L": [{"S": "v"}, {"NULL": True}]}}},
-            "t": {"BOOL": True}, "e": {"S": ""}, "ü": {"S": "ünïcødé"}}
+    item = {
+        "pk": {"S": "a"},
+        "n": {"N": "123.4500"},
+        "b": {"B": b"\x00\x01"},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2.50"]},
+        "bs": {"BS": [b"q"]},
+        "m": {"M": {"inner": {"L": [{"S": "v"}, {"NULL": True}]}}},
+        "t": {"BOOL": True},
+        "e": {"S": ""},
+        "ü": {"S": "ünïcødé"},
+    }
     ddb.put_item(TableName="tbl", Item=item)
     got = ddb.get_item(TableName="tbl", Key={"pk": {"S": "a"}})["Item"]
     assert got["n"] == {"N": "123.45"}
@@ -42,62 +51,114 @@ def test_condition_expression_and_return_values_on_failure(ddb):
     make_table(ddb)
     ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "1"}})
     with pytest.raises(ClientError) as e:
-        ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)",
-                     ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        ddb.put_item(
+            TableName="tbl",
+            Item={"pk": {"S": "a"}},
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
     assert _err(e) == ("ConditionalCheckFailedException", "The conditional request failed")
     assert e.value.response["Item"] == {"pk": {"S": "a"}, "v": {"N": "1"}}
-    ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "2"}}, ConditionExpression="v = :one",
-                 ExpressionAttributeValues={":one": {"N": "1"}})
+    ddb.put_item(
+        TableName="tbl",
+        Item={"pk": {"S": "a"}, "v": {"N": "2"}},
+        ConditionExpression="v = :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
     assert ddb.get_item(TableName="tbl", Key={"pk": {"S": "a"}})["Item"]["v"] == {"N": "2"}
 
 
 def test_update_expression_all_clauses(ddb):
     make_table(ddb)
-    ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": "10"}, "l": {"L": [{"S": "x"}, {"S": "y"}]},
-                                      "s": {"SS": ["p", "q"]}, "gone": {"S": "bye"}})
+    ddb.put_item(
+        TableName="tbl",
+        Item={
+            "pk": {"S": "a"},
+            "n": {"N": "10"},
+            "l": {"L": [{"S": "x"}, {"S": "y"}]},
+            "s": {"SS": ["p", "q"]},
+            "gone": {"S": "bye"},
+        },
+    )
     r = ddb.update_item(
-        TableName="tbl", Key={"pk": {"S": "a"}},
+        TableName="tbl",
+        Key={"pk": {"S": "a"}},
         UpdateExpression="SET n = n + :d, l = list_append(l, :more), newattr = if_not_exists(newattr, :init) "
-                         "REMOVE gone ADD cnt :one DELETE s :q",
-        ExpressionAttributeValues={":d": {"N": "5"}, ":more": {"L": [{"S": "z"}]}, ":init": {"S": "i"},
-                                   ":one": {"N": "1"}, ":q": {"SS": ["q"]}},
-        ReturnValues="ALL_NEW")
+        "REMOVE gone ADD cnt :one DELETE s :q",
+        ExpressionAttributeValues={
+            ":d": {"N": "5"},
+            ":more": {"L": [{"S": "z"}]},
+            ":init": {"S": "i"},
+            ":one": {"N": "1"},
+            ":q": {"SS": ["q"]},
+        },
+        ReturnValues="ALL_NEW",
+    )
     a = r["Attributes"]
     assert a["n"] == {"N": "15"}
     assert a["l"] == {"L": [{"S": "x"}, {"S": "y"}, {"S": "z"}]}
     assert a["newattr"] == {"S": "i"} and a["cnt"] == {"N": "1"} and a["s"] == {"SS": ["p"]}
     assert "gone" not in a
-    a = ddb.update_item(TableName="tbl", Key={"pk": {"S": "a"}}, UpdateExpression="REMOVE l[0], l[2]",
-                        ReturnValues="ALL_NEW")["Attributes"]
+    a = ddb.update_item(
+        TableName="tbl", Key={"pk": {"S": "a"}}, UpdateExpression="REMOVE l[0], l[2]", ReturnValues="ALL_NEW"
+    )["Attributes"]
     assert a["l"] == {"L": [{"S": "y"}]}
 
 
 def test_update_creates_item_and_return_values(ddb):
     make_table(ddb)
-    r = ddb.update_item(TableName="tbl", Key={"pk": {"S": "new"}}, UpdateExpression="SET #a = :v",
-                        ExpressionAttributeNames={"#a": "a"}, ExpressionAttributeValues={":v": {"S": "1"}},
-                        ReturnValues="UPDATED_NEW")
+    r = ddb.update_item(
+        TableName="tbl",
+        Key={"pk": {"S": "new"}},
+        UpdateExpression="SET #a = :v",
+        ExpressionAttributeNames={"#a": "a"},
+        ExpressionAttributeValues={":v": {"S": "1"}},
+        ReturnValues="UPDATED_NEW",
+    )
     assert r["Attributes"] == {"a": {"S": "1"}}
-    r = ddb.update_item(TableName="tbl", Key={"pk": {"S": "new"}}, UpdateExpression="SET a = :v",
-                        ExpressionAttributeValues={":v": {"S": "2"}}, ReturnValues="UPDATED_OLD")
+    r = ddb.update_item(
+        TableName="tbl",
+        Key={"pk": {"S": "new"}},
+        UpdateExpression="SET a = :v",
+        ExpressionAttributeValues={":v": {"S": "2"}},
+        ReturnValues="UPDATED_OLD",
+    )
     assert r["Attributes"] == {"a": {"S": "1"}}
 
 
 def test_update_key_attribute_rejected(ddb):
     make_table(ddb)
     with pytest.raises(ClientError) as e:
-        ddb.update_item(TableName="tbl", Key={"pk": {"S": "a"}}, UpdateExpression="SET pk = :v",
-                        ExpressionAttributeValues={":v": {"S": "b"}})
-    assert _err(e) == ("ValidationException", "One or more parameter values were invalid: Cannot update "
-                       "attribute pk. This attribute is part of the key")
+        ddb.update_item(
+            TableName="tbl",
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET pk = :v",
+            ExpressionAttributeValues={":v": {"S": "b"}},
+        )
+    assert _err(e) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Cannot update "
+        "attribute pk. This attribute is part of the key",
+    )
 
 
 def test_projection_expression_nested(ddb):
     make_table(ddb)
-    ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "m": {"M": {"x": {"N": "1"}, "y": {"N": "2"}}},
-                                      "l": {"L": [{"S": "0"}, {"S": "1"}, {"S": "2"}]}, "other": {"S": "o"}})
-    got = ddb.get_item(TableName="tbl", Key={"pk": {"S": "a"}}, ProjectionExpression="m.x, l[2], #o",
-                       ExpressionAttributeNames={"#o": "other"})["Item"]
+    ddb.put_item(
+        TableName="tbl",
+        Item={
+            "pk": {"S": "a"},
+            "m": {"M": {"x": {"N": "1"}, "y": {"N": "2"}}},
+            "l": {"L": [{"S": "0"}, {"S": "1"}, {"S": "2"}]},
+            "other": {"S": "o"},
+        },
+    )
+    got = ddb.get_item(
+        TableName="tbl",
+        Key={"pk": {"S": "a"}},
+        ProjectionExpression="m.x, l[2], #o",
+        ExpressionAttributeNames={"#o": "other"},
+    )["Item"]
     assert got == {"m": {"M": {"x": {"N": "1"}}}, "l": {"L": [{"S": "2"}]}, "other": {"S": "o"}}
 
 
@@ -108,11 +169,16 @@ def test_key_errors(ddb):
     assert _err(e) == ("ValidationException", "The provided key element does not match the schema")
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "sk": {"S": "x"}})
-    assert _err(e) == ("ValidationException", "One or more parameter values were invalid: Type mismatch for "
-                       "key sk expected: N actual: S")
+    assert _err(e) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Type mismatch for key sk expected: N actual: S",
+    )
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}})
-    assert _err(e) == ("ValidationException", "One or more parameter values were invalid: Missing the key sk in the item")
+    assert _err(e) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Missing the key sk in the item",
+    )
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName="nope", Item={"pk": {"S": "a"}})
     assert _err(e) == ("ResourceNotFoundException", "Requested resource not found")
@@ -122,7 +188,9 @@ def test_number_limits(ddb):
     make_table(ddb)
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": "1e126"}})
-    assert _err(e)[1] == ("Number overflow. Attempting to store a number with magnitude larger than supported range")
+    assert _err(e)[1] == (
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )
     ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": "-0.000100"}})
     assert ddb.get_item(TableName="tbl", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "-0.0001"}
 
@@ -145,10 +213,16 @@ def test_empty_set_and_duplicates_rejected(ddb):
 def test_unused_expression_values_rejected(ddb):
     make_table(ddb)
     with pytest.raises(ClientError) as e:
-        ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}}, ExpressionAttributeValues={":x": {"S": "1"}},
-                     ConditionExpression="attribute_not_exists(pk)")
-    assert _err(e) == ("ValidationException", "Value provided in ExpressionAttributeValues unused in "
-                       "expressions: keys: {:x}")
+        ddb.put_item(
+            TableName="tbl",
+            Item={"pk": {"S": "a"}},
+            ExpressionAttributeValues={":x": {"S": "1"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    assert _err(e) == (
+        "ValidationException",
+        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
+    )
 
 
 def test_legacy_expected_and_attribute_updates(ddb):
@@ -157,9 +231,15 @@ def test_legacy_expected_and_attribute_updates(ddb):
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}}, Expected={"v": {"Value": {"N": "2"}}})
     assert _err(e)[0] == "ConditionalCheckFailedException"
-    ddb.update_item(TableName="tbl", Key={"pk": {"S": "a"}},
-                    AttributeUpdates={"v": {"Action": "ADD", "Value": {"N": "5"}}, "w": {"Action": "PUT", "Value": {"S": "x"}}},
-                    Expected={"v": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "1"}]}})
+    ddb.update_item(
+        TableName="tbl",
+        Key={"pk": {"S": "a"}},
+        AttributeUpdates={
+            "v": {"Action": "ADD", "Value": {"N": "5"}},
+            "w": {"Action": "PUT", "Value": {"S": "x"}},
+        },
+        Expected={"v": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "1"}]}},
+    )
     item = ddb.get_item(TableName="tbl", Key={"pk": {"S": "a"}}, AttributesToGet=["v", "w"])["Item"]
     assert item == {"v": {"N": "6"}, "w": {"S": "x"}}
     with pytest.raises(ClientError) as e:

@@ -11,14 +11,20 @@ from tests.conftest import make_table
 def _fill(ddb, n=20):
     make_table(ddb, range_key="sk", range_type="N")
     for i in range(n):
-        ddb.put_item(TableName="tbl", Item={"pk": {"S": "p"}, "sk": {"N": str(i)}, "odd": {"BOOL": bool(i % 2)}})
+        ddb.put_item(
+            TableName="tbl", Item={"pk": {"S": "p"}, "sk": {"N": str(i)}, "odd": {"BOOL": bool(i % 2)}}
+        )
     ddb.put_item(TableName="tbl", Item={"pk": {"S": "other"}, "sk": {"N": "1"}})
 
 
 def test_query_sort_conditions_and_order(ddb):
     _fill(ddb)
-    q = lambda expr, **kw: ddb.query(TableName="tbl", KeyConditionExpression=expr,  # noqa: E731
-                                     ExpressionAttributeValues={":p": {"S": "p"}, **kw.pop("vals", {})}, **kw)
+    q = lambda expr, **kw: ddb.query(
+        TableName="tbl",
+        KeyConditionExpression=expr,  # noqa: E731
+        ExpressionAttributeValues={":p": {"S": "p"}, **kw.pop("vals", {})},
+        **kw,
+    )
     r = q("pk = :p")
     assert [int(i["sk"]["N"]) for i in r["Items"]] == list(range(20))
     r = q("pk = :p AND sk BETWEEN :a AND :b", vals={":a": {"N": "3"}, ":b": {"N": "6"}})
@@ -34,8 +40,14 @@ def test_query_paging_with_limit_and_filter(ddb):
     seen = []
     kw = {}
     while True:
-        r = ddb.query(TableName="tbl", KeyConditionExpression="pk = :p", FilterExpression="odd = :t",
-                      ExpressionAttributeValues={":p": {"S": "p"}, ":t": {"BOOL": True}}, Limit=6, **kw)
+        r = ddb.query(
+            TableName="tbl",
+            KeyConditionExpression="pk = :p",
+            FilterExpression="odd = :t",
+            ExpressionAttributeValues={":p": {"S": "p"}, ":t": {"BOOL": True}},
+            Limit=6,
+            **kw,
+        )
         assert r["ScannedCount"] <= 6
         seen += [int(i["sk"]["N"]) for i in r["Items"]]
         if "LastEvaluatedKey" not in r:
@@ -46,8 +58,12 @@ def test_query_paging_with_limit_and_filter(ddb):
 
 def test_query_count_select(ddb):
     _fill(ddb)
-    r = ddb.query(TableName="tbl", KeyConditionExpression="pk = :p", Select="COUNT",
-                  ExpressionAttributeValues={":p": {"S": "p"}})
+    r = ddb.query(
+        TableName="tbl",
+        KeyConditionExpression="pk = :p",
+        Select="COUNT",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+    )
     assert r["Count"] == 20 and "Items" not in r
 
 
@@ -55,15 +71,20 @@ def test_query_begins_with_strings(ddb):
     make_table(ddb, range_key="sk")
     for sk in ["a", "ab", "abc", "b", "a\x00z"]:
         ddb.put_item(TableName="tbl", Item={"pk": {"S": "p"}, "sk": {"S": sk}})
-    r = ddb.query(TableName="tbl", KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
-                  ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"S": "a"}})
+    r = ddb.query(
+        TableName="tbl",
+        KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
+        ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"S": "a"}},
+    )
     assert [i["sk"]["S"] for i in r["Items"]] == ["a", "a\x00z", "ab", "abc"]
 
 
 def test_query_missing_key_condition(ddb):
     _fill(ddb, 1)
     with pytest.raises(ClientError) as e:
-        ddb.query(TableName="tbl", KeyConditionExpression="sk = :a", ExpressionAttributeValues={":a": {"N": "1"}})
+        ddb.query(
+            TableName="tbl", KeyConditionExpression="sk = :a", ExpressionAttributeValues={":a": {"N": "1"}}
+        )
     assert e.value.response["Error"]["Code"] == "ValidationException"
 
 
@@ -94,34 +115,70 @@ def test_scan_one_megabyte_pages(ddb):
 
 def test_gsi_and_lsi_queries(ddb):
     ddb.create_table(
-        TableName="idx", BillingMode="PAY_PER_REQUEST",
+        TableName="idx",
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
-                              {"AttributeName": "g", "AttributeType": "S"}, {"AttributeName": "n", "AttributeType": "N"}],
-        GlobalSecondaryIndexes=[{"IndexName": "gsi", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
-                                                                   {"AttributeName": "n", "KeyType": "RANGE"}],
-                                 "Projection": {"ProjectionType": "KEYS_ONLY"}}],
-        LocalSecondaryIndexes=[{"IndexName": "lsi", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                                                                  {"AttributeName": "n", "KeyType": "RANGE"}],
-                                "Projection": {"ProjectionType": "ALL"}}])
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "n", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "lsi",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "n", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
     for i in range(6):
         item = {"pk": {"S": "p"}, "sk": {"S": f"s{i}"}, "n": {"N": str(10 - i)}, "payload": {"S": "x"}}
         if i % 2 == 0:
             item["g"] = {"S": "even"}
         ddb.put_item(TableName="idx", Item=item)
-    r = ddb.query(TableName="idx", IndexName="gsi", KeyConditionExpression="g = :g",
-                  ExpressionAttributeValues={":g": {"S": "even"}})
+    r = ddb.query(
+        TableName="idx",
+        IndexName="gsi",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "even"}},
+    )
     assert [i["n"]["N"] for i in r["Items"]] == ["6", "8", "10"]
     assert set(r["Items"][0]) == {"pk", "sk", "g", "n"}
-    r = ddb.query(TableName="idx", IndexName="lsi", KeyConditionExpression="pk = :p AND n < :x",
-                  ExpressionAttributeValues={":p": {"S": "p"}, ":x": {"N": "7"}})
+    r = ddb.query(
+        TableName="idx",
+        IndexName="lsi",
+        KeyConditionExpression="pk = :p AND n < :x",
+        ExpressionAttributeValues={":p": {"S": "p"}, ":x": {"N": "7"}},
+    )
     assert [i["sk"]["S"] for i in r["Items"]] == ["s5", "s4"]
     # moving an item out of the sparse GSI removes its entry
     ddb.update_item(TableName="idx", Key={"pk": {"S": "p"}, "sk": {"S": "s0"}}, UpdateExpression="REMOVE g")
-    r = ddb.query(TableName="idx", IndexName="gsi", KeyConditionExpression="g = :g",
-                  ExpressionAttributeValues={":g": {"S": "even"}})
+    r = ddb.query(
+        TableName="idx",
+        IndexName="gsi",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "even"}},
+    )
     assert r["Count"] == 2
     with pytest.raises(ClientError) as e:
-        ddb.query(TableName="idx", IndexName="nope", KeyConditionExpression="g = :g",
-                  ExpressionAttributeValues={":g": {"S": "even"}})
+        ddb.query(
+            TableName="idx",
+            IndexName="nope",
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "even"}},
+        )
     assert e.value.response["Error"]["Message"] == "The table does not have the specified index: nope"

@@ -28,10 +28,14 @@ def _err(e) -> tuple[str, str]:
 
 def _table(ddb, name: str, view: str | None = "NEW_AND_OLD_IMAGES", hash_key: str = "id", **kw) -> dict:
     spec = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": view}} if view else {}
-    return ddb.create_table(TableName=name, KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}],
-                            ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
-                            **spec, **kw)["TableDescription"]
+    return ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        **spec,
+        **kw,
+    )["TableDescription"]
 
 
 def _shard(st, arn: str) -> str:
@@ -39,7 +43,9 @@ def _shard(st, arn: str) -> str:
 
 
 def _read(st, arn: str, kind: str = "TRIM_HORIZON", **kw) -> list[dict]:
-    it = st.get_shard_iterator(StreamArn=arn, ShardId=_shard(st, arn), ShardIteratorType=kind, **kw)["ShardIterator"]
+    it = st.get_shard_iterator(StreamArn=arn, ShardId=_shard(st, arn), ShardIteratorType=kind, **kw)[
+        "ShardIterator"
+    ]
     out = []
     while it:
         r = st.get_records(ShardIterator=it)
@@ -59,12 +65,15 @@ def _strip(records: list[dict]) -> list[dict]:
         d = dict(r["dynamodb"])
         assert isinstance(d.pop("ApproximateCreationDateTime"), datetime)
         assert re.fullmatch(r"\d{21,40}", d.pop("SequenceNumber"))
-        out.append({**{k: v for k, v in r.items() if k not in ("eventID", "awsRegion", "dynamodb")},
-                    "dynamodb": d})
+        out.append(
+            {**{k: v for k, v in r.items() if k not in ("eventID", "awsRegion", "dynamodb")}, "dynamodb": d}
+        )
     return out
 
 
-def _rec(name: str, keys: dict, view: str, size: int, new: dict | None = None, old: dict | None = None) -> dict:
+def _rec(
+    name: str, keys: dict, view: str, size: int, new: dict | None = None, old: dict | None = None
+) -> dict:
     d = {"Keys": keys, "SizeBytes": size, "StreamViewType": view}
     if new is not None:
         d["NewImage"] = new
@@ -82,19 +91,37 @@ def test_recorded_shapes_batch_write(srv):
     d = st.describe_stream(StreamArn=arn)
     d.pop("ResponseMetadata")
     sd = d["StreamDescription"]
-    assert set(sd) == {"CreationRequestDateTime", "KeySchema", "Shards", "StreamArn", "StreamLabel",
-                       "StreamStatus", "StreamViewType", "TableName"}
-    assert (sd["StreamArn"], sd["StreamLabel"], sd["StreamStatus"], sd["StreamViewType"], sd["TableName"]) == (
-        arn, label, "ENABLED", "NEW_AND_OLD_IMAGES", "batch-tbl")
+    assert set(sd) == {
+        "CreationRequestDateTime",
+        "KeySchema",
+        "Shards",
+        "StreamArn",
+        "StreamLabel",
+        "StreamStatus",
+        "StreamViewType",
+        "TableName",
+    }
+    assert (
+        sd["StreamArn"],
+        sd["StreamLabel"],
+        sd["StreamStatus"],
+        sd["StreamViewType"],
+        sd["TableName"],
+    ) == (arn, label, "ENABLED", "NEW_AND_OLD_IMAGES", "batch-tbl")
     assert sd["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     [shard] = sd["Shards"]
     assert set(shard) == {"ShardId", "SequenceNumberRange"}
     assert SHARD_ID.match(shard["ShardId"])
     assert set(shard["SequenceNumberRange"]) == {"StartingSequenceNumber"}
     ddb.put_item(TableName="batch-tbl", Item={"id": {"S": "Fred"}})
-    ddb.batch_write_item(RequestItems={"batch-tbl": [
-        {"PutRequest": {"Item": {"id": {"S": "NewKey"}}}},
-        {"PutRequest": {"Item": {"id": {"S": "Fred"}, "name": {"S": "Fred"}}}}]})
+    ddb.batch_write_item(
+        RequestItems={
+            "batch-tbl": [
+                {"PutRequest": {"Item": {"id": {"S": "NewKey"}}}},
+                {"PutRequest": {"Item": {"id": {"S": "Fred"}, "name": {"S": "Fred"}}}},
+            ]
+        }
+    )
     ddb.batch_write_item(RequestItems={"batch-tbl": [{"DeleteRequest": {"Key": {"id": {"S": "NewKey"}}}}]})
     records = _read(st, arn)
     v = "NEW_AND_OLD_IMAGES"
@@ -131,8 +158,14 @@ def test_every_view_type(srv):
         ks, s1, s2 = 12, 12 + 3, 12 + 3 + 4  # Username+Fred; "a" + N 1 (2 bytes); "b" + 3 raw bytes
         expected = [
             _rec("INSERT", k, view, ks + (s1 if keep_new else 0), new=v1 if keep_new else None),
-            _rec("MODIFY", k, view, ks + (s2 if keep_new else 0) + (s1 if keep_old else 0),
-                 new=v2 if keep_new else None, old=v1 if keep_old else None),
+            _rec(
+                "MODIFY",
+                k,
+                view,
+                ks + (s2 if keep_new else 0) + (s1 if keep_old else 0),
+                new=v2 if keep_new else None,
+                old=v1 if keep_old else None,
+            ),
             _rec("REMOVE", k, view, ks + (s2 if keep_old else 0), old=v2 if keep_old else None),
         ]
         assert _strip(_read(st, arn)) == expected, view
@@ -146,28 +179,58 @@ def test_write_paths_and_no_op_writes(srv):
     t = "paths-tbl"
     ddb.put_item(TableName=t, Item={"id": {"S": "a"}, "x": {"S": "1"}})
     ddb.put_item(TableName=t, Item={"id": {"S": "a"}, "x": {"S": "1"}})  # same item: no record
-    ddb.update_item(TableName=t, Key={"id": {"S": "a"}}, UpdateExpression="SET x = :v",
-                    ExpressionAttributeValues={":v": {"S": "1"}})  # no change: no record
+    ddb.update_item(
+        TableName=t,
+        Key={"id": {"S": "a"}},
+        UpdateExpression="SET x = :v",
+        ExpressionAttributeValues={":v": {"S": "1"}},
+    )  # no change: no record
     ddb.delete_item(TableName=t, Key={"id": {"S": "missing"}})  # nothing deleted: no record
     with pytest.raises(ClientError):
         ddb.put_item(TableName=t, Item={"id": {"S": "a"}}, ConditionExpression="attribute_not_exists(id)")
-    ddb.update_item(TableName=t, Key={"id": {"S": "b"}}, UpdateExpression="SET y = :v",
-                    ExpressionAttributeValues={":v": {"N": "5"}})  # upsert: INSERT
-    ddb.update_item(TableName=t, Key={"id": {"S": "a"}}, UpdateExpression="SET x = :v",
-                    ExpressionAttributeValues={":v": {"S": "2"}})
-    ddb.transact_write_items(TransactItems=[
-        {"Put": {"TableName": t, "Item": {"id": {"S": "c"}}}},
-        {"Update": {"TableName": t, "Key": {"id": {"S": "b"}}, "UpdateExpression": "REMOVE y"}},
-        {"Delete": {"TableName": t, "Key": {"id": {"S": "a"}}}},
-        {"Put": {"TableName": "plain-tbl", "Item": {"id": {"S": "z"}}}},
-        {"ConditionCheck": {"TableName": t, "Key": {"id": {"S": "zz"}},
-                            "ConditionExpression": "attribute_not_exists(id)"}},
-    ])
-    ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {"id": {"S": "d"}}}},
-                                           {"DeleteRequest": {"Key": {"id": {"S": "c"}}}}]})
+    ddb.update_item(
+        TableName=t,
+        Key={"id": {"S": "b"}},
+        UpdateExpression="SET y = :v",
+        ExpressionAttributeValues={":v": {"N": "5"}},
+    )  # upsert: INSERT
+    ddb.update_item(
+        TableName=t,
+        Key={"id": {"S": "a"}},
+        UpdateExpression="SET x = :v",
+        ExpressionAttributeValues={":v": {"S": "2"}},
+    )
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": t, "Item": {"id": {"S": "c"}}}},
+            {"Update": {"TableName": t, "Key": {"id": {"S": "b"}}, "UpdateExpression": "REMOVE y"}},
+            {"Delete": {"TableName": t, "Key": {"id": {"S": "a"}}}},
+            {"Put": {"TableName": "plain-tbl", "Item": {"id": {"S": "z"}}}},
+            {
+                "ConditionCheck": {
+                    "TableName": t,
+                    "Key": {"id": {"S": "zz"}},
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            },
+        ]
+    )
+    ddb.batch_write_item(
+        RequestItems={
+            t: [{"PutRequest": {"Item": {"id": {"S": "d"}}}}, {"DeleteRequest": {"Key": {"id": {"S": "c"}}}}]
+        }
+    )
     got = [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in _read(st, arn)]
-    assert got == [("INSERT", "a"), ("INSERT", "b"), ("MODIFY", "a"), ("INSERT", "c"), ("MODIFY", "b"),
-                   ("REMOVE", "a"), ("INSERT", "d"), ("REMOVE", "c")]
+    assert got == [
+        ("INSERT", "a"),
+        ("INSERT", "b"),
+        ("MODIFY", "a"),
+        ("INSERT", "c"),
+        ("MODIFY", "b"),
+        ("REMOVE", "a"),
+        ("INSERT", "d"),
+        ("REMOVE", "c"),
+    ]
     # the table without a stream has none
     assert [s["TableName"] for s in st.list_streams()["Streams"]] == ["paths-tbl"]
 
@@ -175,7 +238,9 @@ def test_write_paths_and_no_op_writes(srv):
 def test_ttl_delete_has_service_identity(srv):
     ddb, st = srv.client("dynamodb"), srv.client("dynamodbstreams")
     arn = _table(ddb, "ttl-tbl")["LatestStreamArn"]
-    ddb.update_time_to_live(TableName="ttl-tbl", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    ddb.update_time_to_live(
+        TableName="ttl-tbl", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+    )
     ddb.put_item(TableName="ttl-tbl", Item={"id": {"S": "old"}, "exp": {"N": str(int(time.time()) - 60)}})
     ddb.put_item(TableName="ttl-tbl", Item={"id": {"S": "manual"}})
     ddb.delete_item(TableName="ttl-tbl", Key={"id": {"S": "manual"}})
@@ -186,8 +251,9 @@ def test_ttl_delete_has_service_identity(srv):
             break
         time.sleep(0.1)
     names = [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in records]
-    assert sorted(names) == sorted([("INSERT", "old"), ("INSERT", "manual"), ("REMOVE", "manual"),
-                                    ("REMOVE", "old")])
+    assert sorted(names) == sorted(
+        [("INSERT", "old"), ("INSERT", "manual"), ("REMOVE", "manual"), ("REMOVE", "old")]
+    )
     for r in records:
         if (r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) == ("REMOVE", "old"):
             assert r["userIdentity"] == {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
@@ -213,13 +279,18 @@ def test_iterator_types_and_paging(srv):
     r = st.get_records(ShardIterator=latest)
     assert r["Records"] == [] and r["NextShardIterator"]
     ddb.put_item(TableName="iter-tbl", Item={"id": {"S": "k7"}})
-    assert [x["dynamodb"]["Keys"]["id"]["S"] for x in st.get_records(ShardIterator=r["NextShardIterator"])["Records"]] == ["k7"]
+    assert [
+        x["dynamodb"]["Keys"]["id"]["S"]
+        for x in st.get_records(ShardIterator=r["NextShardIterator"])["Records"]
+    ] == ["k7"]
     at = _read(st, arn, "AT_SEQUENCE_NUMBER", SequenceNumber=seqs[3])
     assert [x["dynamodb"]["Keys"]["id"]["S"] for x in at] == ["k3", "k4", "k5", "k6", "k7"]
     after = _read(st, arn, "AFTER_SEQUENCE_NUMBER", SequenceNumber=seqs[3])
     assert [x["dynamodb"]["Keys"]["id"]["S"] for x in after] == ["k4", "k5", "k6", "k7"]
     # paging with Limit: every NextShardIterator continues where the last page stopped
-    it = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     pages = []
     while True:
         page = st.get_records(ShardIterator=it, Limit=3)
@@ -229,7 +300,9 @@ def test_iterator_types_and_paging(srv):
         it = page["NextShardIterator"]
     assert pages == [["k0", "k1", "k2"], ["k3", "k4", "k5"], ["k6", "k7"]]
     # an iterator can be reused (it is a position, not a cursor)
-    again = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    again = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     assert len(st.get_records(ShardIterator=again, Limit=2)["Records"]) == 2
     assert len(st.get_records(ShardIterator=again, Limit=2)["Records"]) == 2
 
@@ -239,23 +312,32 @@ def test_errors(srv):
     arn = _table(ddb, "err-tbl")["LatestStreamArn"]
     shard = _shard(st, arn)
     missing = arn.replace("err-tbl", "nope-tbl")
-    for call in (lambda: st.describe_stream(StreamArn=missing),
-                 lambda: st.get_shard_iterator(StreamArn=missing, ShardId=shard, ShardIteratorType="LATEST")):
+    for call in (
+        lambda: st.describe_stream(StreamArn=missing),
+        lambda: st.get_shard_iterator(StreamArn=missing, ShardId=shard, ShardIteratorType="LATEST"),
+    ):
         with pytest.raises(ClientError) as e:
             call()
-        assert _err(e) == ("ResourceNotFoundException",
-                           f"Requested resource not found: Stream: {missing} not found")
+        assert _err(e) == (
+            "ResourceNotFoundException",
+            f"Requested resource not found: Stream: {missing} not found",
+        )
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     with pytest.raises(ClientError) as e:
-        st.get_shard_iterator(StreamArn=arn, ShardId="shardId-00000000000000000000-00000000",
-                              ShardIteratorType="LATEST")
+        st.get_shard_iterator(
+            StreamArn=arn, ShardId="shardId-00000000000000000000-00000000", ShardIteratorType="LATEST"
+        )
     assert _err(e)[0] == "ResourceNotFoundException"
     with pytest.raises(ClientError) as e:
         st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER")
     assert _err(e)[0] == "ValidationException"
     with pytest.raises(ClientError) as e:
-        st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                              SequenceNumber="abcdefghijklmnopqrstuvwxyz")
+        st.get_shard_iterator(
+            StreamArn=arn,
+            ShardId=shard,
+            ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+            SequenceNumber="abcdefghijklmnopqrstuvwxyz",
+        )
     assert _err(e)[0] == "ValidationException"
     good = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
     for bad in ("garbage", good[:-4] + "AAAA", good.replace("err-tbl", "nope-tbl")):
@@ -312,15 +394,17 @@ def test_disable_reenable_and_delete(srv):
     records = _read(st, first)
     assert [r["dynamodb"]["Keys"]["id"]["S"] for r in records] == ["one"]
     assert rng["EndingSequenceNumber"] == records[-1]["dynamodb"]["SequenceNumber"]
-    it = st.get_shard_iterator(StreamArn=first, ShardId=d["Shards"][0]["ShardId"],
-                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = st.get_shard_iterator(
+        StreamArn=first, ShardId=d["Shards"][0]["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     r = st.get_records(ShardIterator=it)
     assert len(r["Records"]) == 1 and "NextShardIterator" not in r  # the end of a closed shard
     t = ddb.describe_table(TableName="toggle-tbl")["Table"]
     assert "StreamSpecification" not in t and t["LatestStreamArn"] == first
     time.sleep(0.002)
-    second = ddb.update_table(TableName="toggle-tbl", StreamSpecification={
-        "StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})["TableDescription"]["LatestStreamArn"]
+    second = ddb.update_table(
+        TableName="toggle-tbl", StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    )["TableDescription"]["LatestStreamArn"]
     assert second != first
     ddb.put_item(TableName="toggle-tbl", Item={"id": {"S": "two"}})
     assert [r["dynamodb"]["Keys"]["id"]["S"] for r in _read(st, second)] == ["two"]
@@ -335,8 +419,10 @@ def test_disable_reenable_and_delete(srv):
     # a new table of the same name gets a new stream; the old ones stay DISABLED
     third = _table(ddb, "toggle-tbl")["LatestStreamArn"]
     assert third not in (first, second)
-    statuses = {s["StreamArn"]: st.describe_stream(StreamArn=s["StreamArn"])["StreamDescription"]["StreamStatus"]
-                for s in st.list_streams(TableName="toggle-tbl")["Streams"]}
+    statuses = {
+        s["StreamArn"]: st.describe_stream(StreamArn=s["StreamArn"])["StreamDescription"]["StreamStatus"]
+        for s in st.list_streams(TableName="toggle-tbl")["Streams"]
+    }
     assert statuses == {first: "DISABLED", second: "DISABLED", third: "ENABLED"}
 
 
@@ -349,7 +435,9 @@ def test_persistence_across_restart(tmp_path):
             ddb.put_item(TableName="durable-tbl", Item={"id": {"S": f"k{i}"}})
         before = _read(st, arn)
         shard = _shard(st, arn)
-        latest = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+        latest = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[
+            "ShardIterator"
+        ]
     finally:
         assert s.stop() == 0
     s = start_server(tmp_path, "--durability", "relaxed")

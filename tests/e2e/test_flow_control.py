@@ -59,12 +59,14 @@ def settled_rss_mb(pid: int, seconds: float = 10.0) -> float:
 @pytest.fixture
 def server(tmp_path):
     """A fresh server per test: each starts from a clean memory baseline."""
-    s = start_server(tmp_path, "--durability", "relaxed",
-                     "--kinesis-limits", "off")
+    s = start_server(tmp_path, "--durability", "relaxed", "--kinesis-limits", "off")
     ddb = s.client("dynamodb")
-    ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.put_item(TableName=TABLE, Item={"pk": {"S": "big"}, "data": {"S": BIG}})
     yield s
     assert s.stop() == 0, s.read_log()
@@ -76,8 +78,9 @@ def served(server) -> None:
     assert item["data"]["S"] == BIG
 
 
-def flood(sock: socket.socket, request: bytes, count: int, pid: int, start_mb: float,
-          seconds: float = 20.0) -> int:
+def flood(
+    sock: socket.socket, request: bytes, count: int, pid: int, start_mb: float, seconds: float = 20.0
+) -> int:
     """Send *request* up to *count* times without reading; stop when the server has stopped
     reading (no progress for 2 s), after *seconds*, or once it grew past GIVE_UP_MB."""
     sock.setblocking(False)
@@ -105,9 +108,10 @@ def flood(sock: socket.socket, request: bytes, count: int, pid: int, start_mb: f
 
 def _get_item_request(port: int) -> bytes:
     body = json.dumps({"TableName": TABLE, "Key": {"pk": {"S": "big"}}}).encode()
-    return (b"POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/x-amz-json-1.0\r\n"
-            b"X-Amz-Target: DynamoDB_20120810.GetItem\r\nContent-Length: %d\r\n\r\n%s"
-            % (port, len(body), body))
+    return (
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        b"X-Amz-Target: DynamoDB_20120810.GetItem\r\nContent-Length: %d\r\n\r\n%s" % (port, len(body), body)
+    )
 
 
 def test_pipelined_requests_never_read_keep_memory_bounded(server):
@@ -132,11 +136,17 @@ def _open_streams(client: H2Client, count: int) -> list[int]:
     sids = []
     for _ in range(count):
         sid = client.conn.get_next_available_stream_id()
-        client.conn.send_headers(sid, [
-            (":method", "POST"), (":path", "/"), (":scheme", "http"),
-            (":authority", f"127.0.0.1:{client.port}"),
-            ("x-amz-target", "DynamoDB_20120810.PutItem"),
-            ("content-type", "application/x-amz-json-1.0")])
+        client.conn.send_headers(
+            sid,
+            [
+                (":method", "POST"),
+                (":path", "/"),
+                (":scheme", "http"),
+                (":authority", f"127.0.0.1:{client.port}"),
+                ("x-amz-target", "DynamoDB_20120810.PutItem"),
+                ("content-type", "application/x-amz-json-1.0"),
+            ],
+        )
         sids.append(sid)
     client.flush()
     return sids
@@ -174,8 +184,9 @@ def _read_resets(client: H2Client, refused: set[int]) -> bool:
     return bool(data)
 
 
-def _send_bodies(client: H2Client, sids: list[int], per_stream: int, pid: int, start_mb: float,
-                 seconds: float = 20.0) -> tuple[int, set[int]]:
+def _send_bodies(
+    client: H2Client, sids: list[int], per_stream: int, pid: int, start_mb: float, seconds: float = 20.0
+) -> tuple[int, set[int]]:
     """Send *per_stream* bytes on every stream, round robin, never ending one; read only to
     learn of window updates and resets. Returns (bytes sent, streams the server refused)."""
     sent = {sid: 0 for sid in sids}
@@ -199,8 +210,10 @@ def test_http2_bodies_never_completed_keep_memory_bounded(server):
         sids = _open_streams(client, 40)
         sent, refused = _send_bodies(client, sids, 8 * 1024 * 1024, pid, before)
         grown = rss_mb(pid) - before
-        print(f"HTTP/2: {sent >> 20} MB of bodies sent, {len(refused)} streams refused, "
-              f"server grew {grown:.1f} MB")
+        print(
+            f"HTTP/2: {sent >> 20} MB of bodies sent, {len(refused)} streams refused, "
+            f"server grew {grown:.1f} MB"
+        )
         served(server)
         other = H2Client(server.port)
         try:
@@ -230,10 +243,17 @@ def test_http2_answers_never_read_keep_memory_bounded(server):
         while opened < 1000:
             try:
                 sid = client.conn.get_next_available_stream_id()
-                client.conn.send_headers(sid, [
-                    (":method", "POST"), (":path", "/"), (":scheme", "http"), (":authority", "x"),
-                    ("x-amz-target", "DynamoDB_20120810.GetItem"),
-                    ("content-type", "application/x-amz-json-1.0")])
+                client.conn.send_headers(
+                    sid,
+                    [
+                        (":method", "POST"),
+                        (":path", "/"),
+                        (":scheme", "http"),
+                        (":authority", "x"),
+                        ("x-amz-target", "DynamoDB_20120810.GetItem"),
+                        ("content-type", "application/x-amz-json-1.0"),
+                    ],
+                )
             except h2.exceptions.TooManyStreamsError:
                 break
             client.conn.send_data(sid, body, end_stream=True)
@@ -255,11 +275,18 @@ KERNEL_BUFFER = 64 * 1024
 
 
 def _subscribe_request(port: int, consumer_arn: str) -> bytes:
-    body = json.dumps({"ConsumerARN": consumer_arn, "ShardId": "shardId-000000000000",
-                       "StartingPosition": {"Type": "LATEST"}}).encode()
-    return (b"POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/x-amz-json-1.1\r\n"
-            b"X-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nContent-Length: %d\r\n\r\n%s"
-            % (port, len(body), body))
+    body = json.dumps(
+        {
+            "ConsumerARN": consumer_arn,
+            "ShardId": "shardId-000000000000",
+            "StartingPosition": {"Type": "LATEST"},
+        }
+    ).encode()
+    return (
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/x-amz-json-1.1\r\n"
+        b"X-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nContent-Length: %d\r\n\r\n%s"
+        % (port, len(body), body)
+    )
 
 
 def _read_records(sock: socket.socket, want: int, seconds: float = 30.0) -> tuple[int, bool]:
@@ -280,8 +307,8 @@ def _read_records(sock: socket.socket, want: int, seconds: float = 30.0) -> tupl
             size = int(pending[:size_end], 16)
             if len(pending) < size_end + 2 + size + 2:
                 break
-            events.add_data(pending[size_end + 2:size_end + 2 + size])
-            pending = pending[size_end + 2 + size + 2:]
+            events.add_data(pending[size_end + 2 : size_end + 2 + size])
+            pending = pending[size_end + 2 + size + 2 :]
             ended = size == 0
         for msg in events:
             if msg.headers.get(":event-type") == "SubscribeToShardEvent":
@@ -293,8 +320,10 @@ def test_stalled_subscribers_keep_memory_bounded(server):
     kin = server.client("kinesis")
     kin.create_stream(StreamName="flow", ShardCount=1)
     arn = kin.describe_stream_summary(StreamName="flow")["StreamDescriptionSummary"]["StreamARN"]
-    arns = [kin.register_stream_consumer(StreamARN=arn, ConsumerName=f"c{i}")["Consumer"]["ConsumerARN"]
-            for i in range(SUBSCRIBERS)]
+    arns = [
+        kin.register_stream_consumer(StreamARN=arn, ConsumerName=f"c{i}")["Consumer"]["ConsumerARN"]
+        for i in range(SUBSCRIBERS)
+    ]
     socks = []
     try:
         for carn in arns:
@@ -313,8 +342,7 @@ def test_stalled_subscribers_keep_memory_bounded(server):
             assert kin.put_records(StreamName="flow", Records=batch)["FailedRecordCount"] == 0
             written += len(batch)
         grown = rss_mb(pid) - before
-        print(f"fan-out: {written} records to {SUBSCRIBERS} stalled subscribers, "
-              f"server grew {grown:.1f} MB")
+        print(f"fan-out: {written} records to {SUBSCRIBERS} stalled subscribers, server grew {grown:.1f} MB")
         served(server)
         assert grown < BOUND_MB, f"server grew {grown:.0f} MB for {SUBSCRIBERS} stalled subscribers"
         # a stalled subscriber lost nothing: reading now, it gets every record in its session
@@ -330,8 +358,10 @@ def _assert_throttled(srv) -> None:
     """Each service's own throttling answer, over HTTP/1.1 (boto3) and HTTP/2."""
     with pytest.raises(ClientError) as err:
         srv.client("dynamodb").list_tables()
-    assert err.value.response["Error"] == {"Code": "ThrottlingException",
-                                           "Message": "Rate of requests exceeds the allowed throughput."}
+    assert err.value.response["Error"] == {
+        "Code": "ThrottlingException",
+        "Message": "Rate of requests exceeds the allowed throughput.",
+    }
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     for service in ("kinesis", "dynamodbstreams"):
         with pytest.raises(ClientError) as err:
@@ -355,8 +385,10 @@ def test_requests_beyond_the_cap_get_the_services_throttling_errors(tmp_path):
         kin = srv.client("kinesis")
         kin.create_stream(StreamName="cap", ShardCount=1)
         arn = kin.describe_stream_summary(StreamName="cap")["StreamDescriptionSummary"]["StreamARN"]
-        carns = [kin.register_stream_consumer(StreamARN=arn, ConsumerName=f"c{i}")["Consumer"]
-                 ["ConsumerARN"] for i in range(2)]
+        carns = [
+            kin.register_stream_consumer(StreamARN=arn, ConsumerName=f"c{i}")["Consumer"]["ConsumerARN"]
+            for i in range(2)
+        ]
         socks = [socket.create_connection(("127.0.0.1", srv.port)) for _ in carns]
         for s, carn in zip(socks, carns):
             s.sendall(_subscribe_request(srv.port, carn))
@@ -387,9 +419,12 @@ def test_http2_reader_that_stalls_is_cut_after_the_idle_timeout(tmp_path):
         srv = start_server(tmp_path, "--durability", "relaxed")
     try:
         ddb = srv.client("dynamodb")
-        ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST")
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         ddb.put_item(TableName=TABLE, Item={"pk": {"S": "big"}, "data": {"S": BIG}})
         client = H2Client(srv.port, window=2**31 - 1, auto_ack=False)
         try:
@@ -399,10 +434,17 @@ def test_http2_reader_that_stalls_is_cut_after_the_idle_timeout(tmp_path):
             body = json.dumps({"TableName": TABLE, "Key": {"pk": {"S": "big"}}}).encode()
             for _ in range(100):  # 100 answers of 64 KB: far more than the buffers take
                 sid = client.conn.get_next_available_stream_id()
-                client.conn.send_headers(sid, [
-                    (":method", "POST"), (":path", "/"), (":scheme", "http"), (":authority", "x"),
-                    ("x-amz-target", "DynamoDB_20120810.GetItem"),
-                    ("content-type", "application/x-amz-json-1.0")])
+                client.conn.send_headers(
+                    sid,
+                    [
+                        (":method", "POST"),
+                        (":path", "/"),
+                        (":scheme", "http"),
+                        (":authority", "x"),
+                        ("x-amz-target", "DynamoDB_20120810.GetItem"),
+                        ("content-type", "application/x-amz-json-1.0"),
+                    ],
+                )
                 client.conn.send_data(sid, body, end_stream=True)
             client.flush()
             time.sleep(idle * 2 + 2)  # the idle timer fires within two periods

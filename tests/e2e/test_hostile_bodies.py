@@ -39,16 +39,32 @@ from tests.e2e.hostile_helpers import (
     top_members,
 )
 
-SETTINGS = dict(deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                       HealthCheck.data_too_large])
+SETTINGS = dict(
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
+)
 
-json_scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
-                | st.floats(allow_nan=False, allow_infinity=False)
-                | st.text(max_size=12) | st.sampled_from(["", "S", "N", "0", "-1", "1e999", "AAAA"]))
-json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=3)
-                           | st.dictionaries(st.text(max_size=6) | st.sampled_from(["S", "N", "M", "L", "B"]),
-                                             c, max_size=3), max_leaves=10)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["", "S", "N", "0", "-1", "1e999", "AAAA"])
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.dictionaries(st.text(max_size=6) | st.sampled_from(["S", "N", "M", "L", "B"]), c, max_size=3)
+    ),
+    max_leaves=10,
+)
 ops = st.sampled_from(OPERATIONS)
 
 
@@ -80,8 +96,11 @@ def test_random_objects(tracker, op, body):
     tracker.send(headers_for(svc, name), orjson.dumps(body), (op, body))
 
 
-_mutation = st.tuples(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]),
-                      st.integers(0, 10_000), st.integers(0, 255))
+_mutation = st.tuples(
+    st.sampled_from(["flip", "set", "insert", "delete", "truncate"]),
+    st.integers(0, 10_000),
+    st.integers(0, 255),
+)
 
 
 def _mutate(raw: bytes, muts) -> bytes:
@@ -112,8 +131,12 @@ def test_byte_flips_of_plausible_bodies(tracker, op, muts):
 
 
 @settings(max_examples=60 * SCALE, **SETTINGS)
-@given(op=ops, junk=st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
-                                     b"\x00", b"\xc0\xaf", b"\\ud800", b"\\u0000"]))
+@given(
+    op=ops,
+    junk=st.sampled_from(
+        [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\x00", b"\xc0\xaf", b"\\ud800", b"\\u0000"]
+    ),
+)
 def test_invalid_utf8_in_strings(tracker, op, junk):
     svc, name = op
     raw = orjson.dumps(sample_body(svc, name))
@@ -152,8 +175,13 @@ def test_deep_attribute_values(state, levels, ok, kind):
     value = b'{"S":"x"}'
     for _ in range(levels):
         value = (b'{"M":{"a":' + value + b"}}") if kind == "M" else (b'{"L":[' + value + b"]}")
-    body = (b'{"TableName":"' + TABLE.encode() + b'","Item":{"pk":{"S":"deep"},"sk":{"N":"1"},"d":'
-            + value + b"}}")
+    body = (
+        b'{"TableName":"'
+        + TABLE.encode()
+        + b'","Item":{"pk":{"S":"deep"},"sk":{"N":"1"},"d":'
+        + value
+        + b"}}"
+    )
     status, resp = t.send(headers_for("dynamodb", "PutItem"), body, ("deep", levels))
     if ok:
         assert status == 200, resp
@@ -163,10 +191,14 @@ def test_deep_attribute_values(state, levels, ok, kind):
         assert status == 400
         assert resp["message"].startswith("Nesting Levels have exceeded supported limits"), resp
     # the same through an update that would nest an existing document too deep
-    status, resp = t.send(headers_for("dynamodb", "UpdateItem"), (
-        b'{"TableName":"' + TABLE.encode() + b'","Key":{"pk":{"S":"a"},"sk":{"N":"0"}},'
-        b'"UpdateExpression":"SET doc.l[0] = :v","ExpressionAttributeValues":{":v":' + value + b"}}"),
-        ("deep update", levels))
+    status, resp = t.send(
+        headers_for("dynamodb", "UpdateItem"),
+        (
+            b'{"TableName":"' + TABLE.encode() + b'","Key":{"pk":{"S":"a"},"sk":{"N":"0"}},'
+            b'"UpdateExpression":"SET doc.l[0] = :v","ExpressionAttributeValues":{":v":' + value + b"}}"
+        ),
+        ("deep update", levels),
+    )
     if levels >= 31:
         assert status == 400 and "Nesting Levels" in resp["message"], resp
     elif status == 200:
@@ -175,12 +207,26 @@ def test_deep_attribute_values(state, levels, ok, kind):
 
 
 cbor_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8)
-    | st.binary(max_size=8) | st.integers(0, 4).map(lambda i: [
-        cbor2.undefined, cbor2.CBORTag(1, "x"), cbor2.CBORTag(1, 10**30), cbor2.CBORTag(99, [1]),
-        cbor2.CBORSimpleValue(77)][i]),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6) | st.integers(0, 9), c, max_size=3),
-    max_leaves=10)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=8)
+    | st.binary(max_size=8)
+    | st.integers(0, 4).map(
+        lambda i: [
+            cbor2.undefined,
+            cbor2.CBORTag(1, "x"),
+            cbor2.CBORTag(1, 10**30),
+            cbor2.CBORTag(99, [1]),
+            cbor2.CBORSimpleValue(77),
+        ][i]
+    ),
+    lambda c: (
+        st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6) | st.integers(0, 9), c, max_size=3)
+    ),
+    max_leaves=10,
+)
 
 
 @settings(max_examples=120 * SCALE, **SETTINGS)
@@ -198,23 +244,32 @@ def test_cbor_garbage(tracker, op, data):
             sample[m] = data.draw(cbor_values)
         body = cbor2.dumps(sample)
     else:
-        body = _mutate(cbor2.dumps(sample_body(svc, name)),
-                       data.draw(st.lists(_mutation, min_size=1, max_size=3)))
+        body = _mutate(
+            cbor2.dumps(sample_body(svc, name)), data.draw(st.lists(_mutation, min_size=1, max_size=3))
+        )
     tracker.send(headers_for(svc, name, cbor=True), body, (op, how, body[:100]))
 
 
 def test_cbor_deep_nesting(state):
     t = Tracker(state, every=10)
-    for body in (b"\x81" * 100_000 + b"\xa0", b"\xbf" * 5000, b"\xa1\x61a" * 3000 + b"\xf6",
-                 b"\xd8\x01" * 10_000 + b"\x00", b"\x9f" * 20_000 + b"\xff" * 20_000,
-                 b"\x5f" + b"\x41a" * 1000 + b"\xff", b"\x7a\xff\xff\xff\xff", b"\x9b" + b"\xff" * 8):
+    for body in (
+        b"\x81" * 100_000 + b"\xa0",
+        b"\xbf" * 5000,
+        b"\xa1\x61a" * 3000 + b"\xf6",
+        b"\xd8\x01" * 10_000 + b"\x00",
+        b"\x9f" * 20_000 + b"\xff" * 20_000,
+        b"\x5f" + b"\x41a" * 1000 + b"\xff",
+        b"\x7a\xff\xff\xff\xff",
+        b"\x9b" + b"\xff" * 8,
+    ):
         for svc, name in (("kinesis", "PutRecord"), ("kinesis", "ListStreams"), ("dynamodb", "PutItem")):
             t.send(headers_for(svc, name, cbor=True), body, (name, body[:10]))
     state.healthy()
 
 
-header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255, blacklist_characters="\x7f"),
-                      max_size=40)
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=255, blacklist_characters="\x7f"), max_size=40
+)
 
 
 @settings(max_examples=100 * SCALE, **SETTINGS)
@@ -222,15 +277,39 @@ header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255
 def test_odd_headers(tracker, op, data):
     svc, name = op
     h = headers_for(svc, name)
-    choice = data.draw(st.sampled_from(["target", "ctype", "both", "drop-target", "drop-ctype", "big-target"]))
+    choice = data.draw(
+        st.sampled_from(["target", "ctype", "both", "drop-target", "drop-ctype", "big-target"])
+    )
     if choice in ("target", "both"):
-        h["X-Amz-Target"] = data.draw(header_text | st.sampled_from([
-            h["X-Amz-Target"] + ".", h["X-Amz-Target"].lower(), "." + name, "DynamoDB_20120810.",
-            "Kinesis_20131202." + name, "DynamoDB_20120810." + name + "\t", "a.b.c"])).strip()
+        h["X-Amz-Target"] = data.draw(
+            header_text
+            | st.sampled_from(
+                [
+                    h["X-Amz-Target"] + ".",
+                    h["X-Amz-Target"].lower(),
+                    "." + name,
+                    "DynamoDB_20120810.",
+                    "Kinesis_20131202." + name,
+                    "DynamoDB_20120810." + name + "\t",
+                    "a.b.c",
+                ]
+            )
+        ).strip()
     if choice in ("ctype", "both"):
-        h["Content-Type"] = data.draw(header_text | st.sampled_from([
-            "application/x-amz-cbor-1.1", "application/json", "text/plain", "", "application/x-amz-json-1.0; charset=utf-8",
-            "application/x-amz-cbor-1.1;x", "multipart/form-data; boundary=x"])).strip()
+        h["Content-Type"] = data.draw(
+            header_text
+            | st.sampled_from(
+                [
+                    "application/x-amz-cbor-1.1",
+                    "application/json",
+                    "text/plain",
+                    "",
+                    "application/x-amz-json-1.0; charset=utf-8",
+                    "application/x-amz-cbor-1.1;x",
+                    "multipart/form-data; boundary=x",
+                ]
+            )
+        ).strip()
     if choice == "drop-target":
         del h["X-Amz-Target"]
     if choice == "drop-ctype":
@@ -256,6 +335,7 @@ def test_huge_target_and_headers(state):
 
 
 # --------------------------------------------------------------------------- numbers and nulls
+
 
 @pytest.mark.parametrize("number", NUMBERS_OK, ids=lambda n: n[:24] + f"~{len(n)}")
 def test_numbers_at_the_limits_are_accepted_everywhere(tracker, number):
@@ -295,15 +375,20 @@ def test_null_in_every_list_and_map_position(state):
     state.healthy()
 
 
-@pytest.mark.parametrize("body,path", [
-    ({"RequestItems": {TABLE: None}}, f"requestItems.{TABLE}.member"),
-    ({"RequestItems": {TABLE: [None]}}, f"requestItems.{TABLE}.member.1.member"),
-])
+@pytest.mark.parametrize(
+    "body,path",
+    [
+        ({"RequestItems": {TABLE: None}}, f"requestItems.{TABLE}.member"),
+        ({"RequestItems": {TABLE: [None]}}, f"requestItems.{TABLE}.member.1.member"),
+    ],
+)
 def test_batch_write_null_request_list(tracker, body, path):
     status, resp = tracker.send(headers_for("dynamodb", "BatchWriteItem"), orjson.dumps(body), body)
     assert status == 400 and resp["__type"].endswith("ValidationException"), resp
-    assert resp["message"] == (f"1 validation error detected: Value null at '{path}' failed to satisfy "
-                               "constraint: Member must not be null"), resp
+    assert resp["message"] == (
+        f"1 validation error detected: Value null at '{path}' failed to satisfy "
+        "constraint: Member must not be null"
+    ), resp
 
 
 # --------------------------------------------------------------------------- patterns
@@ -311,14 +396,26 @@ def test_batch_write_null_request_list(tracker, body, path):
 #: the three requests of the report that held the event loop for seconds (backtracking regexes);
 #: the validation cost bound itself is proven in tests/unit/test_pattern_safety.py
 SLOW_BEFORE = [
-    ("dynamodb", "PutItem", {"TableName": TABLE, "Item": {"pk": {"S": "big"}, "sk": {"N": "1" * 16_000 + "x"}}},
-     "The parameter cannot be converted to a numeric value: " + "1" * 16_000 + "x"),
-    ("kinesis", "ListTagsForResource", {"ResourceARN": "arn:aws" + ":kinesis::123456789012:stream/" * 300 + " x"},
-     "Value '{v}' at 'resourceARN' failed to satisfy constraint: Member must satisfy regular expression "
-     "pattern: arn:aws.*:kinesis:.*:\\d{{12}}:.*(stream|channel|queue)/\\S+"),
-    ("kinesis", "DescribeStreamSummary", {"StreamARN": "arn:aws" + ":kinesis:" * 20_000},
-     "Value '{v}' at 'streamARN' failed to satisfy constraint: Member must have length less than or "
-     "equal to 2048"),
+    (
+        "dynamodb",
+        "PutItem",
+        {"TableName": TABLE, "Item": {"pk": {"S": "big"}, "sk": {"N": "1" * 16_000 + "x"}}},
+        "The parameter cannot be converted to a numeric value: " + "1" * 16_000 + "x",
+    ),
+    (
+        "kinesis",
+        "ListTagsForResource",
+        {"ResourceARN": "arn:aws" + ":kinesis::123456789012:stream/" * 300 + " x"},
+        "Value '{v}' at 'resourceARN' failed to satisfy constraint: Member must satisfy regular expression "
+        "pattern: arn:aws.*:kinesis:.*:\\d{{12}}:.*(stream|channel|queue)/\\S+",
+    ),
+    (
+        "kinesis",
+        "DescribeStreamSummary",
+        {"StreamARN": "arn:aws" + ":kinesis:" * 20_000},
+        "Value '{v}' at 'streamARN' failed to satisfy constraint: Member must have length less than or "
+        "equal to 2048",
+    ),
 ]
 
 

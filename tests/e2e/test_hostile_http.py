@@ -31,13 +31,18 @@ from tests.e2e.hostile_helpers import (
 )
 
 SCALE = int(os.environ.get("TIDESTREAM_HOSTILE_SCALE", "1"))
-SETTINGS = dict(deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = dict(
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 REQUEST_TIMEOUT = 1.0
 IDLE_TIMEOUT = 2.0
 
-HEAD = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
-        b"X-Amz-Target: DynamoDB_20120810.%s\r\n")
+HEAD = (
+    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+    b"X-Amz-Target: DynamoDB_20120810.%s\r\n"
+)
 
 
 def req(op: bytes = b"ListTables", body: bytes = b"{}", extra: bytes = b"") -> bytes:
@@ -50,9 +55,12 @@ PUT = req(b"PutItem", orjson.dumps({"TableName": TABLE, "Item": {"pk": {"S": "h"
 
 @pytest.fixture(scope="module")
 def state(tmp_path_factory):
-    srv = start_hostile_server(tmp_path_factory, "hostile-http",
-                               TIDESTREAM_REQUEST_TIMEOUT=str(REQUEST_TIMEOUT),
-                               TIDESTREAM_IDLE_TIMEOUT=str(IDLE_TIMEOUT))
+    srv = start_hostile_server(
+        tmp_path_factory,
+        "hostile-http",
+        TIDESTREAM_REQUEST_TIMEOUT=str(REQUEST_TIMEOUT),
+        TIDESTREAM_IDLE_TIMEOUT=str(IDLE_TIMEOUT),
+    )
     st_ = State(srv)
     st_.setup()
     yield st_
@@ -92,9 +100,11 @@ def _assert_rejected_once(buf: bytes, status: int | None = None) -> None:
 
 FRAMING = {
     "bad chunk size": HEAD % b"PutItem" + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-    "chunk size overflow": HEAD % b"PutItem" + b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+    "chunk size overflow": HEAD % b"PutItem"
+    + b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
     "chunk missing CRLF": HEAD % b"PutItem" + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n",
-    "CL and TE": HEAD % b"PutItem" + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    "CL and TE": HEAD % b"PutItem"
+    + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
     "two Content-Lengths": HEAD % b"PutItem" + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}}",
     "absurd Content-Length": HEAD % b"PutItem" + b"Content-Length: 99999999999999999999999\r\n\r\n{}",
     "negative Content-Length": HEAD % b"PutItem" + b"Content-Length: -2\r\n\r\n{}",
@@ -149,11 +159,14 @@ def test_tiny_chunks_cost_linear_time(port):
 def test_chunked_trailers_do_not_override_headers(port):
     """httptools reports trailers through on_header: they must not replace the real target
     (nor the content type) of the request they end."""
-    trailer = (b"X-Amz-Target: DynamoDB_20120810.DescribeEndpoints\r\n"
-               b"Content-Type: application/x-amz-cbor-1.1\r\n")
+    trailer = (
+        b"X-Amz-Target: DynamoDB_20120810.DescribeEndpoints\r\nContent-Type: application/x-amz-cbor-1.1\r\n"
+    )
     with raw_socket(port) as s:
-        s.sendall(HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n"
-                  b"2\r\n{}\r\n0\r\n" + trailer + b"\r\n" + GOOD)
+        s.sendall(
+            HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n"
+            b"2\r\n{}\r\n0\r\n" + trailer + b"\r\n" + GOOD
+        )
         resps = parse_responses(read_all(s, want=2))
     assert [r[0] for r in resps] == [200, 200]
     for _code, hdrs, body in resps:
@@ -199,14 +212,19 @@ KINDS = {
     "unknown op": (req(b"Nope"), 400),
     "bad value": (req(b"PutItem", b'{"TableName":"' + TABLE.encode() + b'","Item":{"pk":{"S":"x"}}}'), 400),
     "bad gzip": (req(b"ListTables", b"not gzip", b"Content-Encoding: gzip\r\n"), 400),
-    "chunked good": (HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n0\r\n\r\n", 200),
+    "chunked good": (
+        HEAD % b"ListTables" + b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n0\r\n\r\n",
+        200,
+    ),
     "framing": (HEAD % b"ListTables" + b"Content-Length: 2\r\nContent-Length: 4\r\n\r\n{}", 400),
 }
 
 
 @settings(max_examples=60 * SCALE, **SETTINGS)
-@given(kinds=st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=8),
-       cuts=st.lists(st.integers(1, 400), max_size=6))
+@given(
+    kinds=st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(1, 400), max_size=6),
+)
 def test_pipelines_mixing_good_and_bad(port, kinds, cuts):
     data = b"".join(KINDS[k][0] for k in kinds)
     expected = []
@@ -218,7 +236,7 @@ def test_pipelines_mixing_good_and_bad(port, kinds, cuts):
     with raw_socket(port, 5) as s:
         pos = 0
         for c in cuts:  # split the pipeline at random points
-            s.sendall(data[pos:pos + c])
+            s.sendall(data[pos : pos + c])
             pos += c
         if pos < len(data):
             s.sendall(data[pos:])
@@ -230,10 +248,28 @@ def test_pipelines_mixing_good_and_bad(port, kinds, cuts):
 
 
 @settings(max_examples=40 * SCALE, **SETTINGS)
-@given(data=st.binary(min_size=1, max_size=300) | st.lists(
-    st.sampled_from([b"POST / HTTP/1.1\r\n", b"Host: x\r\n", b"Content-Length: 3\r\n", b"\r\n", b"{}",
-                     b"Transfer-Encoding: chunked\r\n", b"0\r\n", b"X-Amz-Target: DynamoDB_20120810.ListTables\r\n",
-                     b"\x00", b":", b" ", b"\n"]), max_size=12).map(b"".join))
+@given(
+    data=st.binary(min_size=1, max_size=300)
+    | st.lists(
+        st.sampled_from(
+            [
+                b"POST / HTTP/1.1\r\n",
+                b"Host: x\r\n",
+                b"Content-Length: 3\r\n",
+                b"\r\n",
+                b"{}",
+                b"Transfer-Encoding: chunked\r\n",
+                b"0\r\n",
+                b"X-Amz-Target: DynamoDB_20120810.ListTables\r\n",
+                b"\x00",
+                b":",
+                b" ",
+                b"\n",
+            ]
+        ),
+        max_size=12,
+    ).map(b"".join)
+)
 def test_random_bytes_then_half_close(port, data):
     """Whatever arrives, the server answers what it can (never a 5xx) and hangs up promptly."""
     t0 = time.monotonic()
@@ -335,6 +371,6 @@ def test_large_answer_gzipped_on_request(port):
     """Regression: a >1 KiB answer with Accept-Encoding: gzip (the server's gzip writer)."""
     body = orjson.dumps({"TableName": "t" * 3000})
     buf = _exchange(port, req(b"DescribeTable", body, b"Accept-Encoding: gzip\r\nConnection: close\r\n"))
-    (code, hdrs, data), = parse_responses(buf)
+    ((code, hdrs, data),) = parse_responses(buf)
     assert code == 400 and hdrs.get("content-encoding") == "gzip"
     assert check_answer(code, {"content-type": hdrs["content-type"]}, gzip.decompress(data))

@@ -65,13 +65,16 @@ def test_response_has_request_id_and_crc32(srv):
 
 
 def test_gzip_request_and_response(srv):
-    body = gzip.compress(b'{"TableName":"gzz","KeySchema":[{"AttributeName":"k","KeyType":"HASH"}],'
-                         b'"AttributeDefinitions":[{"AttributeName":"k","AttributeType":"S"}],'
-                         b'"BillingMode":"PAY_PER_REQUEST"}')
+    body = gzip.compress(
+        b'{"TableName":"gzz","KeySchema":[{"AttributeName":"k","KeyType":"HASH"}],'
+        b'"AttributeDefinitions":[{"AttributeName":"k","AttributeType":"S"}],'
+        b'"BillingMode":"PAY_PER_REQUEST"}'
+    )
     r, data = _post(srv, "DynamoDB_20120810.CreateTable", body, {"Content-Encoding": "gzip"})
     assert r.status == 200, data
-    r, data = _post(srv, "DynamoDB_20120810.DescribeTable", b'{"TableName":"gzz"}',
-                    {"Accept-Encoding": "gzip"})
+    r, data = _post(
+        srv, "DynamoDB_20120810.DescribeTable", b'{"TableName":"gzz"}', {"Accept-Encoding": "gzip"}
+    )
     assert r.status == 200
     if r.getheader("Content-Encoding") == "gzip":
         data = gzip.decompress(data)
@@ -95,8 +98,10 @@ def test_pipelined_requests_answer_in_order(srv):
     reqs = b""
     for i in range(5):
         body = orjson.dumps({"Limit": i + 1})
-        reqs += (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
-                 b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        reqs += (
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+            b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
     with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
         s.sendall(reqs)
         buf = b""
@@ -112,9 +117,12 @@ def test_regions_and_accounts_are_isolated(srv):
     west = srv.client("dynamodb", region="eu-west-1")
     other_account = srv.client("dynamodb", region="us-east-1", access_key="111122223333")
     for c in (east,):
-        c.create_table(TableName="iso", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                       AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                       BillingMode="PAY_PER_REQUEST")
+        c.create_table(
+            TableName="iso",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
     assert east.list_tables()["TableNames"] == ["iso"]
     assert west.list_tables()["TableNames"] == []
     assert other_account.list_tables()["TableNames"] == []

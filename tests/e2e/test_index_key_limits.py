@@ -24,14 +24,28 @@ def _gsi(name: str, hash_key: str, range_key: str | None = None) -> dict:
 
 
 def test_index_key_limits_on_write(ddb):
-    make_table(ddb, "limits", range_key="sk", extra_attributes=[("gh", "S"), ("gr", "B"), ("lr", "S")],
-               GlobalSecondaryIndexes=[_gsi("ggg", "gh", "gr"), _gsi("bypk", "sk", "pk")],
-               LocalSecondaryIndexes=[{"IndexName": "lll", "KeySchema": [
-                   {"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "lr", "KeyType": "RANGE"}],
-                   "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    make_table(
+        ddb,
+        "limits",
+        range_key="sk",
+        extra_attributes=[("gh", "S"), ("gr", "B"), ("lr", "S")],
+        GlobalSecondaryIndexes=[_gsi("ggg", "gh", "gr"), _gsi("bypk", "sk", "pk")],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "lll",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "lr", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
     base = {"pk": {"S": "p"}, "sk": {"S": "s"}}
-    ddb.put_item(TableName="limits", Item={**base, "gh": {"S": "h" * 2048}, "gr": {"B": b"r" * 1024},
-                                           "lr": {"S": "é" * 512}})
+    ddb.put_item(
+        TableName="limits",
+        Item={**base, "gh": {"S": "h" * 2048}, "gr": {"B": b"r" * 1024}, "lr": {"S": "é" * 512}},
+    )
     cases = [
         ({"gh": {"S": "h" * 2049}}, "gh Actual Size: 2049 bytes Max Size: 2048 bytes IndexName: ggg"),
         ({"gr": {"B": b"r" * 1025}}, "gr Actual Size: 1025 bytes Max Size: 1024 bytes IndexName: ggg"),
@@ -44,9 +58,16 @@ def test_index_key_limits_on_write(ddb):
             ddb.put_item(TableName="limits", Item={**base, **extra, "sk": {"S": "s2"}})
         assert _err(e) == ("ValidationException", PREFIX + tail)
     with pytest.raises(ClientError) as e:
-        ddb.update_item(TableName="limits", Key=base, UpdateExpression="SET gh = :v",
-                        ExpressionAttributeValues={":v": {"S": "h" * 3000}})
-    assert _err(e) == ("ValidationException", PREFIX + "gh Actual Size: 3000 bytes Max Size: 2048 bytes IndexName: ggg")
+        ddb.update_item(
+            TableName="limits",
+            Key=base,
+            UpdateExpression="SET gh = :v",
+            ExpressionAttributeValues={":v": {"S": "h" * 3000}},
+        )
+    assert _err(e) == (
+        "ValidationException",
+        PREFIX + "gh Actual Size: 3000 bytes Max Size: 2048 bytes IndexName: ggg",
+    )
     assert ddb.scan(TableName="limits", Select="COUNT")["Count"] == 1  # nothing else written
 
 
@@ -54,8 +75,11 @@ def test_backfill_leaves_out_items_over_the_limits(ddb):
     make_table(ddb, "backfill")
     ddb.put_item(TableName="backfill", Item={"pk": {"S": "ok"}, "tag": {"S": "short"}})
     ddb.put_item(TableName="backfill", Item={"pk": {"S": "big"}, "tag": {"S": "t" * 2100}})
-    ddb.update_table(TableName="backfill", AttributeDefinitions=[{"AttributeName": "tag", "AttributeType": "S"}],
-                     GlobalSecondaryIndexUpdates=[{"Create": {**_gsi("bytag", "tag")}}])
+    ddb.update_table(
+        TableName="backfill",
+        AttributeDefinitions=[{"AttributeName": "tag", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {**_gsi("bytag", "tag")}}],
+    )
     gsi = ddb.describe_table(TableName="backfill")["Table"]["GlobalSecondaryIndexes"][0]
     assert gsi["ItemCount"] == 1
     assert [i["pk"]["S"] for i in ddb.scan(TableName="backfill", IndexName="bytag")["Items"]] == ["ok"]

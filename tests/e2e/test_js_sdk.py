@@ -31,8 +31,9 @@ def _tool(name: str) -> str:
 
 
 def _install(npm: str) -> None:
-    if (JS / "node_modules" / "@aws-sdk" / "client-kinesis").is_dir() and \
-            (JS / "node_modules" / "@aws-sdk" / "client-dynamodb").is_dir():
+    if (JS / "node_modules" / "@aws-sdk" / "client-kinesis").is_dir() and (
+        JS / "node_modules" / "@aws-sdk" / "client-dynamodb"
+    ).is_dir():
         return
     cmd = [npm, "ci" if (JS / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"]
     r = subprocess.run(cmd, cwd=JS, capture_output=True, text=True, timeout=600)
@@ -41,14 +42,19 @@ def _install(npm: str) -> None:
 
 def test_js_sdk_v3_kinesis_and_dynamodb(tmp_path):
     node, npm = _tool("node"), _tool("npm")
-    major = int(subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
-                .lstrip("v").split(".")[0])
+    major = int(
+        subprocess.run([node, "--version"], capture_output=True, text=True)
+        .stdout.strip()
+        .lstrip("v")
+        .split(".")[0]
+    )
     assert major >= 20, "the AWS SDK for JavaScript v3 needs Node.js >= 20"
     _install(npm)
     srv = start_server(tmp_path, "--durability", "relaxed", on_disk=False)
     try:
-        r = subprocess.run([node, "smoke.mjs", srv.endpoint], cwd=JS, capture_output=True, text=True,
-                           timeout=120)
+        r = subprocess.run(
+            [node, "smoke.mjs", srv.endpoint], cwd=JS, capture_output=True, text=True, timeout=120
+        )
     finally:
         srv.stop()
     assert r.returncode == 0, f"smoke.mjs failed:\n{r.stdout}\n{r.stderr}"
@@ -64,8 +70,11 @@ def test_js_sdk_v3_kinesis_and_dynamodb(tmp_path):
     put = {r_["SequenceNumber"] for r_ in k["putRecords"]["Records"]} | {k["putRecord"]["SequenceNumber"]}
     assert {x["SequenceNumber"] for x in k["getRecords"]} == put
     assert k["hasNextIterator"] and k["millisBehindLatest"] == 0
-    assert k["error"] == {"name": "ResourceNotFoundException", "status": 400,
-                          "message": "Stream does-not-exist under account 000000000000 not found."}
+    assert k["error"] == {
+        "name": "ResourceNotFoundException",
+        "status": 400,
+        "message": "Stream does-not-exist under account 000000000000 not found.",
+    }
 
     d = out["dynamodb"]
     assert d["getItem"] == {"name": "item-2", "sk": "2", "blob": [1, 2, 2]}

@@ -19,9 +19,16 @@ from pathlib import Path
 import pytest
 
 from tidestream.consumer.multilang import DaemonSettings, PropertiesError, parse_properties
-from tests.e2e.consumer_helpers import REPO_ROOT, checkpoint_of, create_stream, lease_rows, put_records, wait_until
+from tests.e2e.consumer_helpers import (
+    REPO_ROOT,
+    checkpoint_of,
+    create_stream,
+    lease_rows,
+    put_records,
+    wait_until,
+)
 
-KCLPY_VERSION = "3.2.0"     # pinned: the test exercises a known protocol implementation
+KCLPY_VERSION = "3.2.0"  # pinned: the test exercises a known protocol implementation
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +36,28 @@ def kclpy(tmp_path_factory) -> Path:
     """The unpacked amazon_kclpy sdist (its root: ``amazon_kclpy/`` and ``samples/``)."""
     where = tmp_path_factory.mktemp("kclpy")
     download = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet",
-         "-d", str(where), f"amazon_kclpy=={KCLPY_VERSION}"], capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--quiet",
+            "-d",
+            str(where),
+            f"amazon_kclpy=={KCLPY_VERSION}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     archives = list(where.glob("amazon_kclpy-*.tar.gz"))
     if download.returncode != 0 or not archives:
         pytest.skip(f"amazon_kclpy's sdist could not be downloaded from PyPI: {download.stderr[-500:]}")
     with tarfile.open(archives[0]) as archive:
-        if hasattr(tarfile, "data_filter"):     # Python >= 3.11.4: refuse links and paths out of *where*
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths out of *where*
             archive.extractall(where, filter="data")
         else:
             archive.extractall(where)
@@ -44,8 +66,9 @@ def kclpy(tmp_path_factory) -> Path:
     return root
 
 
-def write_properties(path: Path, kclpy: Path, endpoint: str, stream: str, app: str,
-                     retrieval_mode: str = "POLLING") -> Path:
+def write_properties(
+    path: Path, kclpy: Path, endpoint: str, stream: str, app: str, retrieval_mode: str = "POLLING"
+) -> Path:
     sample = kclpy / "samples" / "sample_kclpy_app.py"
     path.write_text(f"""# KCL properties as amazon_kclpy's sample.properties writes them
 executableName = {sys.executable} {sample}
@@ -68,11 +91,20 @@ retrievalMode = {retrieval_mode}
 
 
 def start_daemon(properties: Path, kclpy: Path, log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(kclpy), "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-           "AWS_SECRET_ACCESS_KEY": "secret", "AWS_DEFAULT_REGION": "us-east-1"}
-    return subprocess.Popen([sys.executable, "-m", "tidestream", "kcl", "--properties", str(properties),
-                             "--log-level", "DEBUG"], stdout=subprocess.DEVNULL,
-                            stderr=open(log_path, "wb"), cwd=REPO_ROOT, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(kclpy),
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tidestream", "kcl", "--properties", str(properties), "--log-level", "DEBUG"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "wb"),
+        cwd=REPO_ROOT,
+        env=env,
+    )
 
 
 def last_by_shard(written: set[tuple[str, str]]) -> dict[str, str]:
@@ -88,23 +120,37 @@ def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_
     kinesis, dynamodb = srv.client("kinesis"), srv.client("dynamodb")
     create_stream(kinesis, "kclpysample", 2)
     first = put_records(kinesis, "kclpysample", 40, "first")
-    properties = write_properties(tmp_path / "app.properties", kclpy, srv.endpoint, "kclpysample", "PyKclApp",
-                                  retrieval_mode)
+    properties = write_properties(
+        tmp_path / "app.properties", kclpy, srv.endpoint, "kclpysample", "PyKclApp", retrieval_mode
+    )
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(properties, kclpy, log_path)
     try:
         # the sample checkpoints its first batch at once: both shards reach their last record
         for shard, seq in last_by_shard(first).items():
-            wait_until(lambda: checkpoint_of(lease_rows(dynamodb, "PyKclApp"), shard) == seq
-                       if shard in lease_rows(dynamodb, "PyKclApp") else False,
-                       f"{shard} checkpointed at {seq}\n{log_path.read_text()[-3000:]}")
+            wait_until(
+                lambda: (
+                    checkpoint_of(lease_rows(dynamodb, "PyKclApp"), shard) == seq
+                    if shard in lease_rows(dynamodb, "PyKclApp")
+                    else False
+                ),
+                f"{shard} checkpointed at {seq}\n{log_path.read_text()[-3000:]}",
+            )
         # a split ends shard 0: the child is told shardEnded and checkpoints SHARD_END
         shard0 = kinesis.list_shards(StreamName="kclpysample")["Shards"][0]
-        low, high = int(shard0["HashKeyRange"]["StartingHashKey"]), int(shard0["HashKeyRange"]["EndingHashKey"])
-        kinesis.split_shard(StreamName="kclpysample", ShardToSplit=shard0["ShardId"],
-                            NewStartingHashKey=str((low + high) // 2))
-        wait_until(lambda: checkpoint_of(lease_rows(dynamodb, "PyKclApp"), shard0["ShardId"]) == "SHARD_END",
-                   f"split parent checkpointed SHARD_END\n{log_path.read_text()[-3000:]}")
+        low, high = (
+            int(shard0["HashKeyRange"]["StartingHashKey"]),
+            int(shard0["HashKeyRange"]["EndingHashKey"]),
+        )
+        kinesis.split_shard(
+            StreamName="kclpysample",
+            ShardToSplit=shard0["ShardId"],
+            NewStartingHashKey=str((low + high) // 2),
+        )
+        wait_until(
+            lambda: checkpoint_of(lease_rows(dynamodb, "PyKclApp"), shard0["ShardId"]) == "SHARD_END",
+            f"split parent checkpointed SHARD_END\n{log_path.read_text()[-3000:]}",
+        )
         second = put_records(kinesis, "kclpysample", 60, "second")
         # later batches are checkpointed only at shutdown (the sample checkpoints every 30 s):
         # wait until the daemon handed every last record to its child, then stop gracefully
@@ -120,7 +166,7 @@ def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_
     rows = lease_rows(dynamodb, "PyKclApp")
     for shard, seq in last_by_shard(second).items():
         assert checkpoint_of(rows, shard) == seq, log[-3000:]
-        assert "leaseOwner" not in rows[shard]      # handed over at shutdown
+        assert "leaseOwner" not in rows[shard]  # handed over at shutdown
     assert checkpoint_of(rows, shard0["ShardId"]) == "SHARD_END"
     # the sample's own stderr, forwarded to the daemon's log: every record was processed
     for tag, count in (("first", 40), ("second", 60)):
@@ -131,8 +177,11 @@ def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_
     # one child process per shard: 2 original shards + 2 children of the split
     pids = set(re.findall(r"shard (shardId-\d+): started child pid (\d+)", log))
     assert len({shard for shard, _ in pids}) == 4 and len({pid for _, pid in pids}) == 4, pids
-    consumers = kinesis.list_stream_consumers(StreamARN=kinesis.describe_stream_summary(
-        StreamName="kclpysample")["StreamDescriptionSummary"]["StreamARN"])["Consumers"]
+    consumers = kinesis.list_stream_consumers(
+        StreamARN=kinesis.describe_stream_summary(StreamName="kclpysample")["StreamDescriptionSummary"][
+            "StreamARN"
+        ]
+    )["Consumers"]
     assert [c["ConsumerName"] for c in consumers] == (["PyKclApp"] if retrieval_mode == "FANOUT" else [])
 
 
@@ -159,14 +208,20 @@ sys.argv = [{str(sample)!r}]
 runpy.run_path({str(sample)!r}, run_name="__main__")
 """)
     properties = write_properties(tmp_path / "app.properties", kclpy, srv.endpoint, "crashy", "CrashyApp")
-    properties.write_text(properties.read_text().replace(f"{sys.executable} {sample}", f"{sys.executable} {script}"))
+    properties.write_text(
+        properties.read_text().replace(f"{sys.executable} {sample}", f"{sys.executable} {script}")
+    )
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(properties, kclpy, log_path)
     try:
-        (shard, seq), = last_by_shard(written).items()
-        wait_until(lambda: shard in lease_rows(dynamodb, "CrashyApp")
-                   and checkpoint_of(lease_rows(dynamodb, "CrashyApp"), shard) == seq,
-                   f"checkpoint after the restart\n{log_path.read_text()[-3000:]}")
+        ((shard, seq),) = last_by_shard(written).items()
+        wait_until(
+            lambda: (
+                shard in lease_rows(dynamodb, "CrashyApp")
+                and checkpoint_of(lease_rows(dynamodb, "CrashyApp"), shard) == seq
+            ),
+            f"checkpoint after the restart\n{log_path.read_text()[-3000:]}",
+        )
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(60)
@@ -181,23 +236,38 @@ def test_a_tables_dynamodb_stream_under_the_daemon(srv, tmp_path, kclpy):
     record's data the stream record's JSON) and checkpoints the last one at shutdown."""
     dynamodb, streams = srv.client("dynamodb"), srv.client("dynamodbstreams")
     arn = dynamodb.create_table(
-        TableName="kcltable", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName="kcltable",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
     )["TableDescription"]["LatestStreamArn"]
     for i in range(6):
         dynamodb.put_item(TableName="kcltable", Item={"pk": {"S": f"item-{i}"}})
     properties = write_properties(tmp_path / "app.properties", kclpy, srv.endpoint, "unused", "TableApp")
-    properties.write_text(properties.read_text().replace("streamName = unused", f"streamArn = {arn}")
-                          .replace("retrievalMode = POLLING", ""))
+    properties.write_text(
+        properties.read_text()
+        .replace("streamName = unused", f"streamArn = {arn}")
+        .replace("retrievalMode = POLLING", "")
+    )
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(properties, kclpy, log_path)
     shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-    records = [r for shard in shards for r in streams.get_records(ShardIterator=streams.get_shard_iterator(
-        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]]
+    records = [
+        r
+        for shard in shards
+        for r in streams.get_records(
+            ShardIterator=streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )["Records"]
+    ]
     last = records[-1]["dynamodb"]["SequenceNumber"]
     try:
-        wait_until(lambda: f"up to {last}" in log_path.read_text(), f"{last} delivered\n{log_path.read_text()[-2000:]}")
+        wait_until(
+            lambda: f"up to {last}" in log_path.read_text(),
+            f"{last} delivered\n{log_path.read_text()[-2000:]}",
+        )
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(60) == 0
     finally:
@@ -208,21 +278,25 @@ def test_a_tables_dynamodb_stream_under_the_daemon(srv, tmp_path, kclpy):
     rows = lease_rows(dynamodb, "TableApp")
     checkpoints = [checkpoint_of(rows, key) for key in rows]
     assert max((c for c in checkpoints if c.isdigit()), key=int) == last, log[-3000:]
-    for record in records:      # the sample logs each record's sequence number (and no partition key)
+    for record in records:  # the sample logs each record's sequence number (and no partition key)
         assert f"Partition Key: , Sequence Number: {record['dynamodb']['SequenceNumber']}," in log
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("a = 1\nb: two\n# c = 3\n! d = 4\n", {"a": "1", "b": "two"}),
-    ("executableName = python3 \\\n    app.py\n", {"executableName": "python3 app.py"}),
-    ("key=value=more\nempty =\n", {"key": "value=more", "empty": ""}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a = 1\nb: two\n# c = 3\n! d = 4\n", {"a": "1", "b": "two"}),
+        ("executableName = python3 \\\n    app.py\n", {"executableName": "python3 app.py"}),
+        ("key=value=more\nempty =\n", {"key": "value=more", "empty": ""}),
+    ],
+)
 def test_properties_are_read_as_java_reads_them(text, expected):
     assert parse_properties(text) == expected
 
 
 def test_properties_settle_the_worker_config():
-    settings = DaemonSettings(parse_properties("""
+    settings = DaemonSettings(
+        parse_properties("""
 executableName = python3 app.py --verbose
 streamArn = arn:aws:kinesis:eu-west-1:123456789012:stream/orders
 streamName = ignored-when-an-arn-is-given
@@ -233,7 +307,8 @@ maxRecords = 500
 AWSCredentialsProvider = DefaultAWSCredentialsProviderChain
 retrievalMode = FANOUT
 fanoutConfig.consumerName = orders-efo
-"""))
+""")
+    )
     assert settings.executable == ["python3", "app.py", "--verbose"]
     assert settings.config.stream_name == "orders" and settings.region == "eu-west-1"
     assert settings.config.initial_position.value == "AT_TIMESTAMP"
@@ -242,27 +317,47 @@ fanoutConfig.consumerName = orders-efo
     assert (settings.config.retrieval, settings.config.stream_consumer_name) == ("fanout", "orders-efo")
 
 
-@pytest.mark.parametrize("extra, retrieval", [
-    ("", "fanout"), ("retrievalMode = DEFAULT\n", "fanout"), ("maxRecords = 100\n", "polling"),
-    ("idleTimeBetweenReadsInMillis = 500\nretrievalMode = default\n", "polling"),
-    ("retrievalMode = POLLING\n", "polling"), ("maxRecords = 100\nretrievalMode = FANOUT\n", "fanout"),
-])
+@pytest.mark.parametrize(
+    "extra, retrieval",
+    [
+        ("", "fanout"),
+        ("retrievalMode = DEFAULT\n", "fanout"),
+        ("maxRecords = 100\n", "polling"),
+        ("idleTimeBetweenReadsInMillis = 500\nretrievalMode = default\n", "polling"),
+        ("retrievalMode = POLLING\n", "polling"),
+        ("maxRecords = 100\nretrievalMode = FANOUT\n", "fanout"),
+    ],
+)
 def test_retrieval_mode_default_is_fanout_unless_polling_is_configured(extra, retrieval):
-    settings = DaemonSettings(parse_properties("executableName = x\nstreamName = s\napplicationName = a\n" + extra))
+    settings = DaemonSettings(
+        parse_properties("executableName = x\nstreamName = s\napplicationName = a\n" + extra)
+    )
     assert settings.config.retrieval == retrieval
 
 
-@pytest.mark.parametrize("text, complaint", [
-    ("streamName = s\napplicationName = a\n", "executableName is required"),
-    ("executableName = x\napplicationName = a\n", "streamName is required"),
-    ("executableName = x\nstreamName = s\napplicationName = a\nmaxRecords = lots\n", "maxRecords must be an integer"),
-    ("executableName = x\nstreamName = s\napplicationName = a\ninitialPositionInStream = AT_TIMESTAMP\n",
-     "initialPositionInStreamExtended"),
-    ("executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n",
-     "not a Kinesis or DynamoDB stream ARN"),
-    ("executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n",
-     "retrievalMode must be FANOUT, POLLING or DEFAULT"),
-])
+@pytest.mark.parametrize(
+    "text, complaint",
+    [
+        ("streamName = s\napplicationName = a\n", "executableName is required"),
+        ("executableName = x\napplicationName = a\n", "streamName is required"),
+        (
+            "executableName = x\nstreamName = s\napplicationName = a\nmaxRecords = lots\n",
+            "maxRecords must be an integer",
+        ),
+        (
+            "executableName = x\nstreamName = s\napplicationName = a\ninitialPositionInStream = AT_TIMESTAMP\n",
+            "initialPositionInStreamExtended",
+        ),
+        (
+            "executableName = x\nstreamArn = arn:aws:sqs:us-east-1:1:q\napplicationName = a\n",
+            "not a Kinesis or DynamoDB stream ARN",
+        ),
+        (
+            "executableName = x\nstreamName = s\napplicationName = a\nretrievalMode = PUSH\n",
+            "retrievalMode must be FANOUT, POLLING or DEFAULT",
+        ),
+    ],
+)
 def test_bad_properties_are_refused_with_the_property_named(text, complaint):
     with pytest.raises(PropertiesError, match=complaint):
         DaemonSettings(parse_properties(text))
@@ -271,7 +366,12 @@ def test_bad_properties_are_refused_with_the_property_named(text, complaint):
 def test_cli_refuses_a_bad_properties_file_with_exit_2(tmp_path):
     bad = tmp_path / "bad.properties"
     bad.write_text("streamName = s\n")
-    result = subprocess.run([sys.executable, "-m", "tidestream", "kcl", "--properties", str(bad)],
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "tidestream", "kcl", "--properties", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "executableName is required" in result.stderr

@@ -15,8 +15,9 @@ from tests.conftest import ServerProcess, start_server
 def _drain_all(kin, stream):
     out = {}
     for s in kin.list_shards(StreamName=stream)["Shards"]:
-        it = kin.get_shard_iterator(StreamName=stream, ShardId=s["ShardId"],
-                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        it = kin.get_shard_iterator(
+            StreamName=stream, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while it:
             r = kin.get_records(ShardIterator=it)
             for rec in r["Records"]:
@@ -32,10 +33,13 @@ def test_restart_keeps_streams_records_iterators_and_counters(tmp_path):
     kin = s.client("kinesis")
     kin.create_stream(StreamName="p", ShardCount=2, Tags={"k": "v"})
     kin.increase_stream_retention_period(StreamName="p", RetentionPeriodHours=48)
-    r = kin.put_records(StreamName="p", Records=[{"Data": b"%d" % i, "PartitionKey": str(i)} for i in range(100)])
+    r = kin.put_records(
+        StreamName="p", Records=[{"Data": b"%d" % i, "PartitionKey": str(i)} for i in range(100)]
+    )
     kin.split_shard(StreamName="p", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**126))
-    iterator = kin.get_shard_iterator(StreamName="p", ShardId="shardId-000000000001",
-                                      ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = kin.get_shard_iterator(
+        StreamName="p", ShardId="shardId-000000000001", ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     assert s.stop() == 0
     s = ServerProcess(s.port, s.data_dir, s.args, log_path=s.log_path).start()
     try:
@@ -46,7 +50,8 @@ def test_restart_keeps_streams_records_iterators_and_counters(tmp_path):
         assert kin.get_records(ShardIterator=iterator)["Records"]  # iterators survive a restart
         got = _drain_all(kin, "p")
         assert {seq: data for seq, data in got.items()} == {
-            rec["SequenceNumber"]: b"%d" % i for i, rec in enumerate(r["Records"])}
+            rec["SequenceNumber"]: b"%d" % i for i, rec in enumerate(r["Records"])
+        }
         new = kin.put_record(StreamName="p", Data=b"z", PartitionKey="1", ExplicitHashKey=str(2**127))
         same_shard = [int(x["SequenceNumber"]) for x in r["Records"] if x["ShardId"] == new["ShardId"]]
         assert not same_shard or int(new["SequenceNumber"]) > max(same_shard)
@@ -80,6 +85,7 @@ def test_sigkill_loses_no_acknowledged_record(tmp_path):
     for t in threads:
         t.start()
     import time
+
     time.sleep(0.8)
     s.kill()
     stop.set()
@@ -92,7 +98,9 @@ def test_sigkill_loses_no_acknowledged_record(tmp_path):
         missing = [seq for seq in acked if got.get(seq) != acked[seq]]
         assert not missing
         # new writes continue after every number handed out before the crash
-        new = s.client("kinesis").put_records(StreamName="k", Records=[{"Data": b"n", "PartitionKey": "a%d" % i} for i in range(20)])
+        new = s.client("kinesis").put_records(
+            StreamName="k", Records=[{"Data": b"n", "PartitionKey": "a%d" % i} for i in range(20)]
+        )
         assert not set(r["SequenceNumber"] for r in new["Records"]) & set(got)
     finally:
         s.stop()
@@ -102,9 +110,14 @@ def test_write_limit_throttles_one_shard(tmp_path):
     s = start_server(tmp_path, on_disk=False)  # limits on by default
     try:
         # botocore retries throttling errors even with max_attempts=1: turn retries off entirely
-        kin = boto3.client("kinesis", endpoint_url=s.endpoint, region_name="us-east-1",
-                           aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
-                           config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}))
+        kin = boto3.client(
+            "kinesis",
+            endpoint_url=s.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
         kin.create_stream(StreamName="lim", ShardCount=1)
         r1 = kin.put_records(StreamName="lim", Records=[{"Data": b"x", "PartitionKey": "k"}] * 500)
         r2 = kin.put_records(StreamName="lim", Records=[{"Data": b"x", "PartitionKey": "k"}] * 500)
@@ -112,17 +125,21 @@ def test_write_limit_throttles_one_shard(tmp_path):
         failed = r1["FailedRecordCount"] + r2["FailedRecordCount"] + r3["FailedRecordCount"]
         assert 300 <= failed <= 500
         bad = next(x for x in r3["Records"] if "ErrorCode" in x)
-        assert bad == {"ErrorCode": "ProvisionedThroughputExceededException",
-                       "ErrorMessage": "Rate exceeded for shard shardId-000000000000 in stream lim "
-                                       "under account 000000000000."}
+        assert bad == {
+            "ErrorCode": "ProvisionedThroughputExceededException",
+            "ErrorMessage": "Rate exceeded for shard shardId-000000000000 in stream lim "
+            "under account 000000000000.",
+        }
         with pytest.raises(ClientError) as e:
             for _ in range(100):  # the bucket refills at 1,000/s, so a few calls may still fit
                 kin.put_record(StreamName="lim", Data=b"x" * 500_000, PartitionKey="k")
         assert e.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
         assert e.value.response["Error"]["Message"] == (
-            "Rate exceeded for shard shardId-000000000000 in stream lim under account 000000000000.")
-        it = kin.get_shard_iterator(StreamName="lim", ShardId="shardId-000000000000",
-                                    ShardIteratorType="LATEST")["ShardIterator"]
+            "Rate exceeded for shard shardId-000000000000 in stream lim under account 000000000000."
+        )
+        it = kin.get_shard_iterator(
+            StreamName="lim", ShardId="shardId-000000000000", ShardIteratorType="LATEST"
+        )["ShardIterator"]
         with pytest.raises(ClientError) as e:
             for _ in range(10):
                 kin.get_records(ShardIterator=it)
@@ -130,7 +147,12 @@ def test_write_limit_throttles_one_shard(tmp_path):
         # ON_DEMAND streams are not limited per shard
         kin.create_stream(StreamName="od", StreamModeDetails={"StreamMode": "ON_DEMAND"})
         for _ in range(3):
-            assert kin.put_records(StreamName="od", Records=[{"Data": b"x", "PartitionKey": "k"}] * 500)["FailedRecordCount"] == 0
+            assert (
+                kin.put_records(StreamName="od", Records=[{"Data": b"x", "PartitionKey": "k"}] * 500)[
+                    "FailedRecordCount"
+                ]
+                == 0
+            )
     finally:
         s.stop()
 
@@ -141,6 +163,11 @@ def test_limits_off(tmp_path):
         kin = s.client("kinesis")
         kin.create_stream(StreamName="nolim", ShardCount=1)
         for _ in range(4):
-            assert kin.put_records(StreamName="nolim", Records=[{"Data": b"x", "PartitionKey": "k"}] * 500)["FailedRecordCount"] == 0
+            assert (
+                kin.put_records(StreamName="nolim", Records=[{"Data": b"x", "PartitionKey": "k"}] * 500)[
+                    "FailedRecordCount"
+                ]
+                == 0
+            )
     finally:
         s.stop()

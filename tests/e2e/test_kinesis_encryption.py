@@ -15,8 +15,9 @@ SHARD0 = "shardId-000000000000"
 
 
 def read_all(kin, name: str = "s") -> list[dict]:
-    it = kin.get_shard_iterator(StreamName=name, ShardId=SHARD0,
-                                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = kin.get_shard_iterator(StreamName=name, ShardId=SHARD0, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     return kin.get_records(ShardIterator=it)["Records"]
 
 
@@ -45,15 +46,20 @@ def test_records_encrypted_at_rest(tmp_path):
         kin.create_stream(StreamName="s", ShardCount=1)
         kin.put_record(StreamName="s", Data=b"PLAIN-before-encryption", PartitionKey="pk-plain")
         kin.start_stream_encryption(StreamName="s", EncryptionType="KMS", KeyId="alias/aws/kinesis")
-        assert kin.describe_stream_summary(StreamName="s")["StreamDescriptionSummary"]["EncryptionType"] == "KMS"
+        assert (
+            kin.describe_stream_summary(StreamName="s")["StreamDescriptionSummary"]["EncryptionType"] == "KMS"
+        )
         r = kin.put_record(StreamName="s", Data=b"TOPSECRET-single", PartitionKey="pk-secret")
         assert r["EncryptionType"] == "KMS"
-        out = kin.put_records(StreamName="s", Records=[
-            {"Data": b"TOPSECRET-batch-%d" % i, "PartitionKey": "pk-secret"} for i in range(3)])
+        out = kin.put_records(
+            StreamName="s",
+            Records=[{"Data": b"TOPSECRET-batch-%d" % i, "PartitionKey": "pk-secret"} for i in range(3)],
+        )
         assert out["FailedRecordCount"] == 0 and out["EncryptionType"] == "KMS"
         recs = read_all(kin)
         assert [x["Data"] for x in recs] == [b"PLAIN-before-encryption", b"TOPSECRET-single"] + [
-            b"TOPSECRET-batch-%d" % i for i in range(3)]
+            b"TOPSECRET-batch-%d" % i for i in range(3)
+        ]
         assert "EncryptionType" not in recs[0] or recs[0]["EncryptionType"] == "NONE"
         assert all(x["EncryptionType"] == "KMS" for x in recs[1:])
         assert recs[1]["PartitionKey"] == "pk-secret"

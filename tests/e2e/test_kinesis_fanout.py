@@ -33,8 +33,15 @@ def kin(srv):
 @pytest.fixture(scope="module")
 def fast(tmp_path_factory):
     """A server with short SubscribeToShard sessions and heartbeats."""
-    s = start_server(tmp_path_factory.mktemp("efo"), "--durability", "relaxed",
-                     "--efo-session-seconds", "2.5", "--efo-heartbeat-seconds", "0.3")
+    s = start_server(
+        tmp_path_factory.mktemp("efo"),
+        "--durability",
+        "relaxed",
+        "--efo-session-seconds",
+        "2.5",
+        "--efo-heartbeat-seconds",
+        "0.3",
+    )
     yield s
     s.stop()
 
@@ -124,8 +131,9 @@ def test_subscribe_pushes_records(kin):
     def later():
         time.sleep(0.3)
         pushed["t"] = time.time()
-        kin.put_records(StreamName="s", Records=[{"Data": b"late-%d" % i, "PartitionKey": "p"}
-                                                 for i in range(3)])
+        kin.put_records(
+            StreamName="s", Records=[{"Data": b"late-%d" % i, "PartitionKey": "p"} for i in range(3)]
+        )
 
     threading.Thread(target=later).start()
     recs, events = _records(stream, 4)
@@ -144,10 +152,14 @@ def test_subscribe_pushes_records(kin):
 
 def test_starting_positions(kin):
     arn = make_stream(kin, shards=2)
-    carns = [kin.register_stream_consumer(StreamARN=arn, ConsumerName=f"c{i}")["Consumer"]["ConsumerARN"]
-             for i in range(4)]
-    out = [kin.put_record(StreamName="s", Data=b"r%d" % i, PartitionKey="p", ExplicitHashKey="0")
-           for i in range(5)]
+    carns = [
+        kin.register_stream_consumer(StreamARN=arn, ConsumerName=f"c{i}")["Consumer"]["ConsumerARN"]
+        for i in range(4)
+    ]
+    out = [
+        kin.put_record(StreamName="s", Data=b"r%d" % i, PartitionKey="p", ExplicitHashKey="0")
+        for i in range(5)
+    ]
     seqs = [o["SequenceNumber"] for o in out]
     stream = _subscribe(kin, carns[0], {"Type": "AT_SEQUENCE_NUMBER", "SequenceNumber": seqs[2]})
     assert [r["Data"] for r in _records(stream, 3)[0]] == [b"r2", b"r3", b"r4"]
@@ -164,8 +176,12 @@ def test_starting_positions(kin):
     assert ev["Records"] == [] and ev["ContinuationSequenceNumber"] == seqs[4]
     stream.close()
     with pytest.raises(ClientError) as e:
-        _subscribe(kin, carns[0], {"Type": "AT_SEQUENCE_NUMBER", "SequenceNumber": seqs[0]},
-                   shard="shardId-000000000001")
+        _subscribe(
+            kin,
+            carns[0],
+            {"Type": "AT_SEQUENCE_NUMBER", "SequenceNumber": seqs[0]},
+            shard="shardId-000000000001",
+        )
     assert code(e) == "InvalidArgumentException"
     with pytest.raises(ClientError) as e:
         _subscribe(kin, carns[0], {"Type": "TRIM_HORIZON"}, shard="shardId-000000000009")
@@ -180,13 +196,15 @@ def test_closed_shard_ends_with_child_shards(kin):
     arn = make_stream(kin)
     carn = kin.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]["ConsumerARN"]
     kin.put_record(StreamName="s", Data=b"old", PartitionKey="p")
-    kin.split_shard(StreamName="s", ShardToSplit=SHARD0, NewStartingHashKey=str(2 ** 127))
+    kin.split_shard(StreamName="s", ShardToSplit=SHARD0, NewStartingHashKey=str(2**127))
     events = [ev["SubscribeToShardEvent"] for ev in _subscribe(kin, carn, {"Type": "TRIM_HORIZON"})]
     assert [r["Data"] for r in events[0]["Records"]] == [b"old"]
     last = events[-1]
     assert last["Records"] == [] and "ContinuationSequenceNumber" not in last
-    assert sorted(c["ShardId"] for c in last["ChildShards"]) == ["shardId-000000000001",
-                                                                 "shardId-000000000002"]
+    assert sorted(c["ShardId"] for c in last["ChildShards"]) == [
+        "shardId-000000000001",
+        "shardId-000000000002",
+    ]
     assert all(c["ParentShards"] == [SHARD0] for c in last["ChildShards"])
 
 
@@ -233,10 +251,13 @@ def test_cbor_subscribe_and_errors(srv, kin):
     carn = kin.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]["ConsumerARN"]
     kin.put_record(StreamName="s", Data=b"\x00bin", PartitionKey="p")
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    body = cbor2.dumps({"ConsumerARN": carn, "ShardId": SHARD0,
-                        "StartingPosition": {"Type": "TRIM_HORIZON"}})
-    conn.request("POST", "/", body, {"Content-Type": "application/x-amz-cbor-1.1",
-                                     "X-Amz-Target": "Kinesis_20131202.SubscribeToShard"})
+    body = cbor2.dumps({"ConsumerARN": carn, "ShardId": SHARD0, "StartingPosition": {"Type": "TRIM_HORIZON"}})
+    conn.request(
+        "POST",
+        "/",
+        body,
+        {"Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": "Kinesis_20131202.SubscribeToShard"},
+    )
     resp = conn.getresponse()
     assert resp.status == 200 and resp.getheader("Content-Type") == "application/vnd.amazon.eventstream"
     from botocore.eventstream import EventStreamBuffer
@@ -250,15 +271,23 @@ def test_cbor_subscribe_and_errors(srv, kin):
     ev = cbor2.loads(msgs[1].payload, semantic_decoders={1: lambda v, imm: cbor2.CBORTag(1, v)})
     rec = ev["Records"][0]
     assert rec["Data"] == b"\x00bin"  # raw bytes in CBOR
-    assert rec["ApproximateArrivalTimestamp"].tag == 1 and isinstance(rec["ApproximateArrivalTimestamp"].value, int)
+    assert rec["ApproximateArrivalTimestamp"].tag == 1 and isinstance(
+        rec["ApproximateArrivalTimestamp"].value, int
+    )
     conn.close()
     # a CBOR request's error comes back as CBOR, as AWS answers the Java SDK
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    conn.request("POST", "/", cbor2.dumps({"StreamName": "nope"}), {
-        "Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": "Kinesis_20131202.DescribeStream"})
+    conn.request(
+        "POST",
+        "/",
+        cbor2.dumps({"StreamName": "nope"}),
+        {"Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": "Kinesis_20131202.DescribeStream"},
+    )
     resp = conn.getresponse()
     assert resp.status == 400 and resp.getheader("Content-Type") == "application/x-amz-cbor-1.1"
     err = cbor2.loads(resp.read())
-    assert err == {"__type": "ResourceNotFoundException",
-                   "message": "Stream nope under account 000000000000 not found."}
+    assert err == {
+        "__type": "ResourceNotFoundException",
+        "message": "Stream nope under account 000000000000 not found.",
+    }
     conn.close()

@@ -27,14 +27,20 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def setup_stream(c: H2Client, name: str = "s", consumer: str | None = None,
-                 mode: str = "PROVISIONED") -> str | None:
-    assert c.call("CreateStream", {"StreamName": name, "ShardCount": 1,
-                                   "StreamModeDetails": {"StreamMode": mode}}).status == 200
+def setup_stream(
+    c: H2Client, name: str = "s", consumer: str | None = None, mode: str = "PROVISIONED"
+) -> str | None:
+    assert (
+        c.call(
+            "CreateStream", {"StreamName": name, "ShardCount": 1, "StreamModeDetails": {"StreamMode": mode}}
+        ).status
+        == 200
+    )
     if consumer is None:
         return None
-    arn = c.call("DescribeStreamSummary", {"StreamName": name}).json()[
-        "StreamDescriptionSummary"]["StreamARN"]
+    arn = c.call("DescribeStreamSummary", {"StreamName": name}).json()["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
     r = c.call("RegisterStreamConsumer", {"StreamARN": arn, "ConsumerName": consumer})
     return r.json()["Consumer"]["ConsumerARN"]
 
@@ -47,15 +53,18 @@ def test_h2c_regular_operations_and_concurrency(srv):
         assert r.status == 200 and r.headers["content-type"] == "application/x-amz-json-1.1"
         first = r.json()["SequenceNumber"]
         # 50 requests in flight at once on one connection
-        sids = [c.request("PutRecord", {"StreamName": "s", "Data": b64(b"n%d" % i), "PartitionKey": "p"})
-                for i in range(50)]
+        sids = [
+            c.request("PutRecord", {"StreamName": "s", "Data": b64(b"n%d" % i), "PartitionKey": "p"})
+            for i in range(50)
+        ]
         c.pump(lambda: all(c.responses[s].ended for s in sids))
         assert [c.responses[s].status for s in sids] == [200] * 50
         assert len({c.responses[s].json()["SequenceNumber"] for s in sids}) == 50
         shards = c.call("ListShards", {"StreamName": "s"}).json()["Shards"]
         assert [s["ShardId"] for s in shards] == [SHARD0]
-        it = c.call("GetShardIterator", {"StreamName": "s", "ShardId": SHARD0,
-                                         "ShardIteratorType": "TRIM_HORIZON"}).json()["ShardIterator"]
+        it = c.call(
+            "GetShardIterator", {"StreamName": "s", "ShardId": SHARD0, "ShardIteratorType": "TRIM_HORIZON"}
+        ).json()["ShardIterator"]
         recs = c.call("GetRecords", {"ShardIterator": it}).json()["Records"]
         assert len(recs) == 51 and recs[0]["SequenceNumber"] == first
         assert base64.b64decode(recs[0]["Data"]) == b"one"
@@ -74,8 +83,9 @@ def test_h2c_flow_control_large_bodies(srv):
         big = b64(b"z" * 400_000)  # uploads larger than the default 64 KiB window, too
         for _ in range(4):
             assert c.call("PutRecord", {"StreamName": "s", "Data": big, "PartitionKey": "p"}).status == 200
-        it = c.call("GetShardIterator", {"StreamName": "s", "ShardId": SHARD0,
-                                         "ShardIteratorType": "TRIM_HORIZON"}).json()["ShardIterator"]
+        it = c.call(
+            "GetShardIterator", {"StreamName": "s", "ShardId": SHARD0, "ShardIteratorType": "TRIM_HORIZON"}
+        ).json()["ShardIterator"]
     finally:
         c.close()
     # a client with a 16 KiB stream window: the ~2 MB answer must wait for WINDOW_UPDATEs
@@ -141,8 +151,11 @@ def test_h2c_cbor_subscription(srv):
     try:
         carn = setup_stream(c, consumer="java")
         c.call("PutRecord", {"StreamName": "s", "Data": b64(b"\x00\x01raw"), "PartitionKey": "p"})
-        sid = c.request("SubscribeToShard", {"ConsumerARN": carn, "ShardId": SHARD0,
-                                             "StartingPosition": {"Type": "TRIM_HORIZON"}}, cbor=True)
+        sid = c.request(
+            "SubscribeToShard",
+            {"ConsumerARN": carn, "ShardId": SHARD0, "StartingPosition": {"Type": "TRIM_HORIZON"}},
+            cbor=True,
+        )
         evs = _events(c, sid, 2)
         assert evs[0].payload == cbor2.dumps({})
         ev = cbor2.loads(evs[1].payload, semantic_decoders={1: lambda v, imm: cbor2.CBORTag(1, v)})
@@ -156,8 +169,11 @@ def test_h2c_cbor_subscription(srv):
 def test_h2_connection_errors_do_not_hurt_the_server(srv):
     # a protocol violation (DATA on stream 0): the server answers GOAWAY and closes
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
-              + b"\x00\x00\x01\x00\x00\x00\x00\x00\x00x")
+    s.sendall(
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+        + b"\x00\x00\x01\x00\x00\x00\x00\x00\x00x"
+    )
     data = b""
     try:
         while True:
@@ -172,8 +188,9 @@ def test_h2_connection_errors_do_not_hurt_the_server(srv):
     # a client that vanishes mid-subscription
     c = H2Client(srv.port)
     carn = setup_stream(c, consumer="gone")
-    sid = c.request("SubscribeToShard", {"ConsumerARN": carn, "ShardId": SHARD0,
-                                         "StartingPosition": {"Type": "LATEST"}})
+    sid = c.request(
+        "SubscribeToShard", {"ConsumerARN": carn, "ShardId": SHARD0, "StartingPosition": {"Type": "LATEST"}}
+    )
     _events(c, sid, 1)
     c.sock.close()
     with urllib.request.urlopen(srv.endpoint + "/_tidestream/health", timeout=5) as r:
@@ -195,24 +212,30 @@ def _self_signed(tmp_path) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return str(cert_path), str(key_path)
 
 
 def start_tls_server(tmp, cert: str, key: str) -> ServerProcess:
     """A server with --tls-cert/--tls-key (the conftest helper probes plain HTTP, so probe here)."""
-    s = ServerProcess(free_port(), None, ["--tls-cert", cert, "--tls-key", key],
-                      log_path=tmp / "server.log")
+    s = ServerProcess(free_port(), None, ["--tls-cert", cert, "--tls-key", key], log_path=tmp / "server.log")
     cmd = [sys.executable, "-m", "tidestream", "serve", "--port", str(s.port), "--in-memory", *s.args]
     with open(s.log_path, "ab") as log:  # the child keeps its own descriptor
         s.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -222,8 +245,9 @@ def start_tls_server(tmp, cert: str, key: str) -> ServerProcess:
         if s.proc.poll() is not None:
             raise RuntimeError("TLS server exited: " + s.read_log())
         try:
-            with urllib.request.urlopen(f"https://localhost:{s.port}/_tidestream/health",
-                                        timeout=1, context=ctx) as r:
+            with urllib.request.urlopen(
+                f"https://localhost:{s.port}/_tidestream/health", timeout=1, context=ctx
+            ) as r:
                 if r.status == 200:
                     return s
         except OSError:
@@ -252,8 +276,10 @@ def test_tls_alpn_h2_subscribe(tls_server):
     try:
         carn = setup_stream(c, "tls", consumer="c")
         assert c.call("ListShards", {"StreamName": "tls"}).json()["Shards"][0]["ShardId"] == SHARD0
-        sid = c.request("SubscribeToShard", {"ConsumerARN": carn, "ShardId": SHARD0,
-                                             "StartingPosition": {"Type": "TRIM_HORIZON"}})
+        sid = c.request(
+            "SubscribeToShard",
+            {"ConsumerARN": carn, "ShardId": SHARD0, "StartingPosition": {"Type": "TRIM_HORIZON"}},
+        )
         _events(c, sid, 2)
         c.call("PutRecord", {"StreamName": "tls", "Data": b64(b"secure"), "PartitionKey": "p"})
         evs = _events(c, sid, 3)
@@ -267,15 +293,22 @@ def test_tls_http11_with_boto3(tls_server):
     import boto3
     from botocore.config import Config as BotoConfig
 
-    kin = boto3.client("kinesis", endpoint_url=f"https://localhost:{tls_server.port}",
-                       region_name="us-east-1", aws_access_key_id="AKID", aws_secret_access_key="s",
-                       verify=tls_server.cert, config=BotoConfig(retries={"max_attempts": 1}))
+    kin = boto3.client(
+        "kinesis",
+        endpoint_url=f"https://localhost:{tls_server.port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKID",
+        aws_secret_access_key="s",
+        verify=tls_server.cert,
+        config=BotoConfig(retries={"max_attempts": 1}),
+    )
     kin.create_stream(StreamName="b", ShardCount=1)
     arn = kin.describe_stream_summary(StreamName="b")["StreamDescriptionSummary"]["StreamARN"]
     carn = kin.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]["ConsumerARN"]
     kin.put_record(StreamName="b", Data=b"over-tls", PartitionKey="p")
-    stream = kin.subscribe_to_shard(ConsumerARN=carn, ShardId=SHARD0,
-                                    StartingPosition={"Type": "TRIM_HORIZON"})["EventStream"]
+    stream = kin.subscribe_to_shard(
+        ConsumerARN=carn, ShardId=SHARD0, StartingPosition={"Type": "TRIM_HORIZON"}
+    )["EventStream"]
     ev = next(iter(stream))["SubscribeToShardEvent"]
     assert ev["Records"][0]["Data"] == b"over-tls"
     stream.close()

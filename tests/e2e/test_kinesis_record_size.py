@@ -17,21 +17,32 @@ def test_default_and_updated_max_record_size(srv):
     kin = srv.client("kinesis")
     kin.create_stream(StreamName="sized", StreamModeDetails={"StreamMode": "ON_DEMAND"})  # no 1 MB/s cap
     arn = kin.describe_stream_summary(StreamName="sized")["StreamDescriptionSummary"]["StreamARN"]
-    assert kin.describe_stream_summary(StreamName="sized")["StreamDescriptionSummary"]["MaxRecordSizeInKiB"] == 1024
+    assert (
+        kin.describe_stream_summary(StreamName="sized")["StreamDescriptionSummary"]["MaxRecordSizeInKiB"]
+        == 1024
+    )
     big = b"x" * (1024 * 1024)  # data alone at the limit; with the partition key it is over
     with pytest.raises(ClientError) as e:
         kin.put_record(StreamName="sized", PartitionKey="k", Data=big)
     assert e.value.response["Error"]["Code"] == "ValidationException"
     assert "Member must have length less than or equal to 1048576" in e.value.response["Error"]["Message"]
     with pytest.raises(ClientError):
-        kin.put_records(StreamName="sized", Records=[{"PartitionKey": "k", "Data": b"ok"},
-                                                     {"PartitionKey": "k", "Data": big}])
+        kin.put_records(
+            StreamName="sized",
+            Records=[{"PartitionKey": "k", "Data": b"ok"}, {"PartitionKey": "k", "Data": big}],
+        )
     kin.put_record(StreamName="sized", PartitionKey="k", Data=b"x" * (1024 * 1024 - 1))
     kin.update_max_record_size(StreamARN=arn, MaxRecordSizeInKiB=2048)
-    assert kin.describe_stream_summary(StreamName="sized")["StreamDescriptionSummary"]["MaxRecordSizeInKiB"] == 2048
+    assert (
+        kin.describe_stream_summary(StreamName="sized")["StreamDescriptionSummary"]["MaxRecordSizeInKiB"]
+        == 2048
+    )
     kin.put_record(StreamName="sized", PartitionKey="k", Data=big)
     kin.create_stream(StreamName="sized2", ShardCount=1, MaxRecordSizeInKiB=4096)
-    assert kin.describe_stream_summary(StreamName="sized2")["StreamDescriptionSummary"]["MaxRecordSizeInKiB"] == 4096
+    assert (
+        kin.describe_stream_summary(StreamName="sized2")["StreamDescriptionSummary"]["MaxRecordSizeInKiB"]
+        == 4096
+    )
 
 
 def test_change_too_large_for_the_stream_is_skipped_and_counted(srv):

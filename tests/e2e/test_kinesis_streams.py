@@ -47,14 +47,19 @@ def test_on_demand_and_default_mode(kin):
         assert s["OpenShardCount"] == 4 and s["ConsumerCount"] == 0
     arn = kin.describe_stream_summary(StreamName="od")["StreamDescriptionSummary"]["StreamARN"]
     kin.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "PROVISIONED"})
-    assert kin.describe_stream(StreamARN=arn)["StreamDescription"]["StreamModeDetails"]["StreamMode"] == "PROVISIONED"
+    assert (
+        kin.describe_stream(StreamARN=arn)["StreamDescription"]["StreamModeDetails"]["StreamMode"]
+        == "PROVISIONED"
+    )
 
 
 def test_describe_stream_pagination(kin):
     kin.create_stream(StreamName="p", ShardCount=5)
     d = kin.describe_stream(StreamName="p", Limit=2)["StreamDescription"]
     assert len(d["Shards"]) == 2 and d["HasMoreShards"] is True
-    d = kin.describe_stream(StreamName="p", Limit=10, ExclusiveStartShardId="shardId-000000000002")["StreamDescription"]
+    d = kin.describe_stream(StreamName="p", Limit=10, ExclusiveStartShardId="shardId-000000000002")[
+        "StreamDescription"
+    ]
     assert [s["ShardId"] for s in d["Shards"]] == ["shardId-000000000003", "shardId-000000000004"]
     assert d["HasMoreShards"] is False
 
@@ -85,18 +90,24 @@ def test_retention_period(kin):
     assert kin.describe_stream(StreamName="r")["StreamDescription"]["RetentionPeriodHours"] == 48
     with pytest.raises(ClientError) as e:
         kin.increase_stream_retention_period(StreamName="r", RetentionPeriodHours=30)
-    assert err(e) == ("InvalidArgumentException",
-                      "Requested retention period (30 hours) for stream r can not be shorter than existing "
-                      "retention period (48 hours). Use DecreaseRetentionPeriod API.")
+    assert err(e) == (
+        "InvalidArgumentException",
+        "Requested retention period (30 hours) for stream r can not be shorter than existing "
+        "retention period (48 hours). Use DecreaseRetentionPeriod API.",
+    )
     with pytest.raises(ClientError) as e:
         kin.decrease_stream_retention_period(StreamName="r", RetentionPeriodHours=72)
-    assert err(e) == ("InvalidArgumentException",
-                      "Requested retention period (72 hours) for stream r can not be longer than existing "
-                      "retention period (48 hours). Use IncreaseRetentionPeriod API.")
+    assert err(e) == (
+        "InvalidArgumentException",
+        "Requested retention period (72 hours) for stream r can not be longer than existing "
+        "retention period (48 hours). Use IncreaseRetentionPeriod API.",
+    )
     with pytest.raises(ClientError) as e:
         kin.decrease_stream_retention_period(StreamName="r", RetentionPeriodHours=23)
-    assert err(e) == ("InvalidArgumentException",
-                      "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.")
+    assert err(e) == (
+        "InvalidArgumentException",
+        "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.",
+    )
     with pytest.raises(ClientError) as e:
         kin.increase_stream_retention_period(StreamName="r", RetentionPeriodHours=8761)
     assert e.value.response["Error"]["Code"] in ("InvalidArgumentException", "ValidationException")
@@ -115,14 +126,18 @@ def test_tags_both_apis(kin):
     kin.tag_resource(ResourceARN=arn, Tags={"d": "4"})
     kin.untag_resource(ResourceARN=arn, TagKeys=["b"])
     assert kin.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
-        {"Key": "c", "Value": "3"}, {"Key": "d", "Value": "4"}]
+        {"Key": "c", "Value": "3"},
+        {"Key": "d", "Value": "4"},
+    ]
     for j in range(4):  # 2 + 40 tags
         kin.add_tags_to_stream(StreamName="t", Tags={f"y{j}{i}": "v" for i in range(10)})
     with pytest.raises(ClientError) as e:
         kin.add_tags_to_stream(StreamName="t", Tags={f"z{i}": "v" for i in range(9)})
-    assert err(e) == ("InvalidArgumentException",
-                      f"Failed to add tags to stream t under account {ACCOUNT} because a given stream "
-                      "cannot have more than 50 tags associated with it.")
+    assert err(e) == (
+        "InvalidArgumentException",
+        f"Failed to add tags to stream t under account {ACCOUNT} because a given stream "
+        "cannot have more than 50 tags associated with it.",
+    )
 
 
 def test_monitoring_and_encryption(kin):
@@ -142,11 +157,13 @@ def test_monitoring_and_encryption(kin):
 
 
 def test_not_found_everywhere(kin):
-    for call in (lambda: kin.describe_stream_summary(StreamName="nope"),
-                 lambda: kin.delete_stream(StreamName="nope"),
-                 lambda: kin.put_record(StreamName="nope", Data=b"x", PartitionKey="k"),
-                 lambda: kin.list_shards(StreamName="nope"),
-                 lambda: kin.add_tags_to_stream(StreamName="nope", Tags={"a": "b"})):
+    for call in (
+        lambda: kin.describe_stream_summary(StreamName="nope"),
+        lambda: kin.delete_stream(StreamName="nope"),
+        lambda: kin.put_record(StreamName="nope", Data=b"x", PartitionKey="k"),
+        lambda: kin.list_shards(StreamName="nope"),
+        lambda: kin.add_tags_to_stream(StreamName="nope", Tags={"a": "b"}),
+    ):
         with pytest.raises(ClientError) as e:
             call()
         assert err(e) == ("ResourceNotFoundException", f"Stream nope under account {ACCOUNT} not found.")
@@ -168,8 +185,10 @@ def test_status_delay(tmp_path):
         assert kin.describe_stream(StreamName="d")["StreamDescription"]["StreamStatus"] == "CREATING"
         with pytest.raises(ClientError) as e:
             kin.split_shard(StreamName="d", ShardToSplit="shardId-000000000000", NewStartingHashKey="5")
-        assert err(e) == ("ResourceInUseException",
-                          f"Stream d under account {ACCOUNT} not ACTIVE, instead in state CREATING")
+        assert err(e) == (
+            "ResourceInUseException",
+            f"Stream d under account {ACCOUNT} not ACTIVE, instead in state CREATING",
+        )
         kin.get_waiter("stream_exists").wait(StreamName="d", WaiterConfig={"Delay": 0.2, "MaxAttempts": 20})
         kin.delete_stream(StreamName="d")
         assert kin.describe_stream(StreamName="d")["StreamDescription"]["StreamStatus"] == "DELETING"

@@ -26,7 +26,7 @@ from tests.conftest import make_table, start_server
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
-APP = '''
+APP = """
 import os
 import time
 
@@ -71,7 +71,7 @@ def put_item(event, context):
     ddb.put_item(TableName=event["table"], Item={"pk": {"S": event["key"]},
                                                   "by": {"S": context.function_name}})
     return ddb.get_item(TableName=event["table"], Key={"pk": {"S": event["key"]}})["Item"]
-'''
+"""
 
 
 def package(source: str = APP, name: str = "app.py", **extra: str) -> bytes:
@@ -88,11 +88,15 @@ def lam(srv):
     return srv.client("lambda")
 
 
-def create(lam, name: str = "fn", handler: str = "app.handler", code: bytes | None = None,
-           **kw) -> dict:
-    return lam.create_function(FunctionName=name, Runtime=kw.pop("Runtime", "python3.12"),
-                               Role=ROLE, Handler=handler, Code={"ZipFile": code or package()},
-                               **kw)
+def create(lam, name: str = "fn", handler: str = "app.handler", code: bytes | None = None, **kw) -> dict:
+    return lam.create_function(
+        FunctionName=name,
+        Runtime=kw.pop("Runtime", "python3.12"),
+        Role=ROLE,
+        Handler=handler,
+        Code={"ZipFile": code or package()},
+        **kw,
+    )
 
 
 def invoke(lam, name: str = "fn", event: dict | None = None, **kw) -> tuple[dict, object]:
@@ -103,17 +107,26 @@ def invoke(lam, name: str = "fn", event: dict | None = None, **kw) -> tuple[dict
 def error_of(call) -> dict:
     with pytest.raises(ClientError) as info:
         call()
-    return {"Code": info.value.response["Error"]["Code"],
-            "Message": info.value.response["Error"]["Message"],
-            "Status": info.value.response["ResponseMetadata"]["HTTPStatusCode"]}
+    return {
+        "Code": info.value.response["Error"]["Code"],
+        "Message": info.value.response["Error"]["Message"],
+        "Status": info.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    }
 
 
 # --- the API -------------------------------------------------------------------------------------
 
+
 def test_create_get_list_delete_round_trip(lam):
     code = package()
-    created = create(lam, code=code, Description="first", Timeout=7, MemorySize=256,
-                     Environment={"Variables": {"COLOUR": "green"}})
+    created = create(
+        lam,
+        code=code,
+        Description="first",
+        Timeout=7,
+        MemorySize=256,
+        Environment={"Variables": {"COLOUR": "green"}},
+    )
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert created["State"] == "Pending" and created["StateReasonCode"] == "Creating"
     assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:fn"
@@ -146,49 +159,73 @@ def test_create_get_list_delete_round_trip(lam):
     deleted = lam.delete_function(FunctionName="fn")
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
     err = error_of(lambda: lam.get_function(FunctionName="fn"))
-    assert err == {"Code": "ResourceNotFoundException", "Status": 404, "Message":
-                   "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn"}
+    assert err == {
+        "Code": "ResourceNotFoundException",
+        "Status": 404,
+        "Message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn",
+    }
     assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["fn-b", "fn-c"]
 
 
 def test_errors_are_aws_errors_and_create_nothing(lam):
     create(lam)
     assert error_of(lambda: create(lam)) == {
-        "Code": "ResourceConflictException", "Status": 409, "Message": "Function already exist: fn"}
+        "Code": "ResourceConflictException",
+        "Status": 409,
+        "Message": "Function already exist: fn",
+    }
     err = error_of(lambda: create(lam, "f2", Runtime="python9.9"))
     assert err["Code"] == "InvalidParameterValueException" and err["Status"] == 400
-    assert err["Message"].startswith("Value python9.9 at 'runtime' failed to satisfy constraint: "
-                                     "Member must satisfy enum value set: [")
+    assert err["Message"].startswith(
+        "Value python9.9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: ["
+    )
     assert "python3.12" in err["Message"] and err["Message"].endswith("] or be a valid ARN")
     err = error_of(lambda: create(lam, "f2", Runtime="python2.7"))
     assert err["Message"].startswith("The runtime parameter of python2.7 is no longer supported")
-    err = error_of(lambda: lam.create_function(FunctionName="f2", Runtime="python3.12", Role="nope",
-                                               Handler="app.handler", Code={"ZipFile": package()}))
-    assert err["Code"] == "ValidationException" and "at 'role' failed to satisfy constraint: " \
-        "Member must satisfy regular expression pattern" in err["Message"]
+    err = error_of(
+        lambda: lam.create_function(
+            FunctionName="f2",
+            Runtime="python3.12",
+            Role="nope",
+            Handler="app.handler",
+            Code={"ZipFile": package()},
+        )
+    )
+    assert (
+        err["Code"] == "ValidationException"
+        and "at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern"
+        in err["Message"]
+    )
     err = error_of(lambda: create(lam, "f2", handler="has space"))
     assert err["Code"] == "ValidationException" and "'handler'" in err["Message"]
     err = error_of(lambda: create(lam, "f2", code=b"not a zip"))
-    assert err == {"Code": "InvalidParameterValueException", "Status": 400, "Message":
-                   "Could not unzip uploaded file. Please check your file, then try to upload again."}
+    assert err == {
+        "Code": "InvalidParameterValueException",
+        "Status": 400,
+        "Message": "Could not unzip uploaded file. Please check your file, then try to upload again.",
+    }
     err = error_of(lambda: create(lam, "f2", Environment={"Variables": {"AWS_REGION": "x"}}))
     assert err["Code"] == "InvalidParameterValueException" and err["Message"].endswith(
-        "Reserved keys used in this request: AWS_REGION")
-    err = error_of(lambda: lam.create_function(FunctionName="f2", Role=ROLE,
-                                               Code={"ZipFile": package()}))
+        "Reserved keys used in this request: AWS_REGION"
+    )
+    err = error_of(lambda: lam.create_function(FunctionName="f2", Role=ROLE, Code={"ZipFile": package()}))
     assert err["Code"] == "InvalidParameterValueException" and "Runtime and Handler" in err["Message"]
     assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["fn"]
-    for call in (lambda: lam.invoke(FunctionName="nope"),
-                 lambda: lam.update_function_code(FunctionName="nope", ZipFile=package()),
-                 lambda: lam.delete_function(FunctionName="nope"),
-                 lambda: lam.get_function(FunctionName="fn", Qualifier="7")):
+    for call in (
+        lambda: lam.invoke(FunctionName="nope"),
+        lambda: lam.update_function_code(FunctionName="nope", ZipFile=package()),
+        lambda: lam.delete_function(FunctionName="nope"),
+        lambda: lam.get_function(FunctionName="fn", Qualifier="7"),
+    ):
         assert error_of(call)["Code"] == "ResourceNotFoundException"
     err = error_of(lambda: lam.invoke(FunctionName="fn", Payload=b"{not json"))
     assert err["Code"] == "InvalidRequestContentException" and err["Status"] == 400
     big = b'"' + b"x" * (6 * 1024 * 1024) + b'"'
     assert error_of(lambda: lam.invoke(FunctionName="fn", Payload=big)) == {
-        "Code": "RequestEntityTooLargeException", "Status": 413,
-        "Message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation"}
+        "Code": "RequestEntityTooLargeException",
+        "Status": 413,
+        "Message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+    }
 
 
 def test_oversized_unzipped_package(lam):
@@ -200,8 +237,11 @@ def test_oversized_unzipped_package(lam):
             for _ in range(251):  # 251 MiB > 262,144,000 bytes, compressed to ~250 KB
                 out.write(chunk)
     err = error_of(lambda: create(lam, code=buf.getvalue()))
-    assert err == {"Code": "InvalidParameterValueException", "Status": 400,
-                   "Message": "Unzipped size must be smaller than 262144000 bytes"}
+    assert err == {
+        "Code": "InvalidParameterValueException",
+        "Status": 400,
+        "Message": "Unzipped size must be smaller than 262144000 bytes",
+    }
     assert lam.list_functions()["Functions"] == []
 
 
@@ -215,17 +255,19 @@ def test_runtime_not_run_yet_fails_at_invoke(lam):
 
 def test_error_wire_shape(srv, lam):
     """REST-JSON errors: status from the model, x-amzn-ErrorType, {"Type": "User", ...}."""
-    req = urllib.request.Request(srv.endpoint + "/2015-03-31/functions/missing", headers={
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/lambda/aws4_request"})
+    req = urllib.request.Request(
+        srv.endpoint + "/2015-03-31/functions/missing",
+        headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/lambda/aws4_request"},
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=10)
     assert info.value.code == 404
     assert info.value.headers["x-amzn-ErrorType"] == "ResourceNotFoundException"
     assert json.loads(info.value.read()) == {
         "Type": "User",
-        "Message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing"}
-    preflight = urllib.request.Request(srv.endpoint + "/2015-03-31/functions/x/invocations",
-                                       method="OPTIONS")
+        "Message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing",
+    }
+    preflight = urllib.request.Request(srv.endpoint + "/2015-03-31/functions/x/invocations", method="OPTIONS")
     with urllib.request.urlopen(preflight, timeout=10) as r:  # browsers' CORS preflight
         assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
 
@@ -246,13 +288,15 @@ def test_update_code_and_configuration(lam):
     lam.get_waiter("function_updated_v2").wait(FunctionName="fn")
     second = invoke(lam)[1]
     assert second["version"] == 2 and second["calls"] == 1  # a new process runs the new code
-    conf = lam.update_function_configuration(FunctionName="fn", MemorySize=512,
-                                             Environment={"Variables": {"COLOUR": "blue"}})
+    conf = lam.update_function_configuration(
+        FunctionName="fn", MemorySize=512, Environment={"Variables": {"COLOUR": "blue"}}
+    )
     assert conf["MemorySize"] == 512 and conf["Environment"] == {"Variables": {"COLOUR": "blue"}}
     third = invoke(lam)[1]
     assert third["env"]["COLOUR"] == "blue" and third["memory"] == "512"
-    err = error_of(lambda: lam.update_function_configuration(FunctionName="fn", Timeout=9,
-                                                             RevisionId="stale"))
+    err = error_of(
+        lambda: lam.update_function_configuration(FunctionName="fn", Timeout=9, RevisionId="stale")
+    )
     assert err["Code"] == "PreconditionFailedException" and err["Status"] == 412
 
 
@@ -269,6 +313,7 @@ def test_tags(lam):
 
 # --- running functions -----------------------------------------------------------------------------
 
+
 def test_invoke_returns_result_context_and_environment_and_reuses_warm_process(srv, lam):
     create(lam, Environment={"Variables": {"COLOUR": "green"}}, MemorySize=192)
     results = [invoke(lam, event={"n": i}) for i in range(3)]
@@ -283,11 +328,18 @@ def test_invoke_returns_result_context_and_environment_and_reuses_warm_process(s
         assert body["memory"] == "192"
     assert [body["calls"] for _, body in results] == [1, 2, 3]  # one warm process, reused
     env = results[0][1]["env"]
-    assert env == {"AWS_LAMBDA_FUNCTION_NAME": "fn", "_HANDLER": "app.handler",
-                   "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "192", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                   "AWS_ENDPOINT_URL": srv.endpoint, "LAMBDA_TASK_ROOT": env["LAMBDA_TASK_ROOT"],
-                   "COLOUR": "green", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn"}
+    assert env == {
+        "AWS_LAMBDA_FUNCTION_NAME": "fn",
+        "_HANDLER": "app.handler",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "192",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_ENDPOINT_URL": srv.endpoint,
+        "LAMBDA_TASK_ROOT": env["LAMBDA_TASK_ROOT"],
+        "COLOUR": "green",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn",
+    }
     assert os.path.isfile(os.path.join(env["LAMBDA_TASK_ROOT"], "app.py"))
 
 
@@ -339,8 +391,9 @@ def test_timeout_kills_the_process(lam):
     r, body = invoke(lam, event={"seconds": 60}, LogType="Tail")
     assert r["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Sandbox.Timedout"
-    assert re.fullmatch(r"RequestId: \S+ Error: Task timed out after 1\.\d\d seconds",
-                        body["errorMessage"]), body
+    assert re.fullmatch(
+        r"RequestId: \S+ Error: Task timed out after 1\.\d\d seconds", body["errorMessage"]
+    ), body
     assert "Task timed out after" in base64.b64decode(r["LogResult"]).decode()
     # the timed-out process was killed: the next invocation starts a fresh one
     assert invoke(lam, event={"seconds": 0})[1] == {"calls": 1}
@@ -352,8 +405,9 @@ def test_event_and_dry_run(srv, lam):
     create(lam, handler="app.put_item")
     dry = lam.invoke(FunctionName="fn", InvocationType="DryRun")
     assert dry["StatusCode"] == 204
-    r = lam.invoke(FunctionName="fn", InvocationType="Event",
-                   Payload=json.dumps({"table": "events", "key": "async"}))
+    r = lam.invoke(
+        FunctionName="fn", InvocationType="Event", Payload=json.dumps({"table": "events", "key": "async"})
+    )
     assert r["StatusCode"] == 202 and r["Payload"].read() == b""
     deadline = time.time() + 30  # polling for the background invocation's write, no timing assert
     item = None
@@ -377,8 +431,7 @@ def test_function_survives_a_crash(tmp_path):
     try:
         lam = server.client("lambda")
         got = lam.get_function(FunctionName="fn")
-        assert got["Configuration"]["CodeSha256"] == \
-            base64.b64encode(hashlib.sha256(code).digest()).decode()
+        assert got["Configuration"]["CodeSha256"] == base64.b64encode(hashlib.sha256(code).digest()).decode()
         assert got["Tags"] == {"keep": "me"}
         r, body = invoke(lam, event={"after": "restart"})
         assert "FunctionError" not in r and body["event"] == {"after": "restart"}
@@ -413,9 +466,14 @@ def test_concurrency_per_function_is_bounded(lam):
 
 
 def signed_client(server, key: str, secret: str):
-    return boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1",
-                        aws_access_key_id=key, aws_secret_access_key=secret,
-                        config=BotoConfig(retries={"max_attempts": 1}))
+    return boto3.client(
+        "lambda",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=BotoConfig(retries={"max_attempts": 1}),
+    )
 
 
 def test_auth_enforce(tmp_path):
@@ -445,17 +503,38 @@ def test_aws_cli(srv, tmp_path):
     assert exe, "the AWS CLI (`aws`) must be on PATH for this test (it comes with the machine image)"
     zip_path = tmp_path / "fn.zip"
     zip_path.write_bytes(package())
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="cli", AWS_SECRET_ACCESS_KEY="cli",
-               AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="", AWS_CONFIG_FILE="/dev/null",
-               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="cli",
+        AWS_SECRET_ACCESS_KEY="cli",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_PAGER="",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
 
     def aws(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([exe, "--endpoint-url", srv.endpoint, "--output", "json",
-                               "lambda", *args], capture_output=True, text=True, env=env,
-                              timeout=60)
+        return subprocess.run(
+            [exe, "--endpoint-url", srv.endpoint, "--output", "json", "lambda", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
 
-    out = aws("create-function", "--function-name", "cli-fn", "--runtime", "python3.12",
-              "--role", ROLE, "--handler", "app.handler", "--zip-file", f"fileb://{zip_path}")
+    out = aws(
+        "create-function",
+        "--function-name",
+        "cli-fn",
+        "--runtime",
+        "python3.12",
+        "--role",
+        ROLE,
+        "--handler",
+        "app.handler",
+        "--zip-file",
+        f"fileb://{zip_path}",
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["FunctionName"] == "cli-fn"
     assert aws("wait", "function-active-v2", "--function-name", "cli-fn").returncode == 0
@@ -474,21 +553,38 @@ def test_hostile_input_is_a_4xx_never_a_500(srv, lam):
     error (4xx with x-amzn-ErrorType), never a 500, and creates nothing."""
     create(lam)
     auth = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/lambda/aws4_request"}
-    bodies = [b"{", b"[]", b'"x"', b"null", b'{"FunctionName": 5}', b'{"Code": "zip"}',
-              b'{"FunctionName": "x", "Role": [], "Code": {"ZipFile": "!!!"}, "Runtime": {}}',
-              b'{"Timeout": "soon", "MemorySize": 1e400, "Environment": {"Variables": [1]}}',
-              b'{"Tags": {"k": 1}}', b'{"ZipFile": 12}', b'{"FunctionName": "' + b"a" * 5000 + b'"}']
-    routes = [("POST", "/2015-03-31/functions"), ("PUT", "/2015-03-31/functions/fn/code"),
-              ("PUT", "/2015-03-31/functions/fn/configuration"),
-              ("POST", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"),
-              ("GET", "/2015-03-31/functions?MaxItems=-1&Marker=%00"),
-              ("GET", "/2015-03-31/functions/%2e%2e%2f%2e%2e"), ("GET", "/2015-03-31/functions/" + "f" * 300),
-              ("DELETE", "/2017-03-31/tags/nope?tagKeys="),
-              ("POST", "/2015-03-31/functions/fn/invocations?Qualifier=%ff")]
+    bodies = [
+        b"{",
+        b"[]",
+        b'"x"',
+        b"null",
+        b'{"FunctionName": 5}',
+        b'{"Code": "zip"}',
+        b'{"FunctionName": "x", "Role": [], "Code": {"ZipFile": "!!!"}, "Runtime": {}}',
+        b'{"Timeout": "soon", "MemorySize": 1e400, "Environment": {"Variables": [1]}}',
+        b'{"Tags": {"k": 1}}',
+        b'{"ZipFile": 12}',
+        b'{"FunctionName": "' + b"a" * 5000 + b'"}',
+    ]
+    routes = [
+        ("POST", "/2015-03-31/functions"),
+        ("PUT", "/2015-03-31/functions/fn/code"),
+        ("PUT", "/2015-03-31/functions/fn/configuration"),
+        ("POST", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"),
+        ("GET", "/2015-03-31/functions?MaxItems=-1&Marker=%00"),
+        ("GET", "/2015-03-31/functions/%2e%2e%2f%2e%2e"),
+        ("GET", "/2015-03-31/functions/" + "f" * 300),
+        ("DELETE", "/2017-03-31/tags/nope?tagKeys="),
+        ("POST", "/2015-03-31/functions/fn/invocations?Qualifier=%ff"),
+    ]
     for method, path in routes:
         for body in bodies:
-            req = urllib.request.Request(srv.endpoint + path, data=body, method=method,
-                                         headers={**auth, "X-Amz-Invocation-Type": "Bogus"})
+            req = urllib.request.Request(
+                srv.endpoint + path,
+                data=body,
+                method=method,
+                headers={**auth, "X-Amz-Invocation-Type": "Bogus"},
+            )
             try:
                 with urllib.request.urlopen(req, timeout=30) as r:
                     status, headers = r.status, r.headers
@@ -509,17 +605,22 @@ def test_states_follow_status_delay(tmp_path):
         arn = create(lam)["FunctionArn"]
         assert lam.get_function_configuration(FunctionName="fn")["State"] == "Pending"
         assert error_of(lambda: lam.invoke(FunctionName="fn")) == {
-            "Code": "ResourceConflictException", "Status": 409, "Message":
-            "The operation cannot be performed at this time. The function is currently in the "
-            "following state: Pending"}
+            "Code": "ResourceConflictException",
+            "Status": 409,
+            "Message": "The operation cannot be performed at this time. The function is currently in the "
+            "following state: Pending",
+        }
         lam.get_waiter("function_active_v2").wait(FunctionName="fn")
         assert invoke(lam)[1]["calls"] == 1
-        assert lam.update_function_code(FunctionName="fn", ZipFile=package())["LastUpdateStatus"] \
-            == "InProgress"
-        assert error_of(lambda: lam.update_function_configuration(FunctionName="fn", Timeout=5)) \
-            == {"Code": "ResourceConflictException", "Status": 409, "Message":
-                "The operation cannot be performed at this time. An update is in progress for "
-                f"resource: {arn}"}
+        assert (
+            lam.update_function_code(FunctionName="fn", ZipFile=package())["LastUpdateStatus"] == "InProgress"
+        )
+        assert error_of(lambda: lam.update_function_configuration(FunctionName="fn", Timeout=5)) == {
+            "Code": "ResourceConflictException",
+            "Status": 409,
+            "Message": "The operation cannot be performed at this time. An update is in progress for "
+            f"resource: {arn}",
+        }
         lam.get_waiter("function_updated_v2").wait(FunctionName="fn")
         assert lam.get_function(FunctionName="fn")["Configuration"]["LastUpdateStatus"] == "Successful"
     finally:

@@ -17,9 +17,19 @@ def _err(exc: pytest.ExceptionInfo) -> tuple[str, str]:
 
 
 def _policy(arn: str, action: str = "dynamodb:GetItem") -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-        "Action": action, "Resource": arn}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                    "Action": action,
+                    "Resource": arn,
+                }
+            ],
+        }
+    )
 
 
 def _table_arn(ddb, name: str) -> str:
@@ -31,15 +41,18 @@ def test_put_get_delete_with_revisions(ddb):
     arn = _table_arn(ddb, "guarded")
     with pytest.raises(ClientError) as e:
         ddb.get_resource_policy(ResourceArn=arn)
-    assert _err(e) == ("PolicyNotFoundException",
-                       f"Resource-based policy not found for the provided ResourceArn: {arn}")
+    assert _err(e) == (
+        "PolicyNotFoundException",
+        f"Resource-based policy not found for the provided ResourceArn: {arn}",
+    )
     first = ddb.put_resource_policy(ResourceArn=arn, Policy=_policy(arn))["RevisionId"]
     got = ddb.get_resource_policy(ResourceArn=arn)
     assert got["Policy"] == _policy(arn) and got["RevisionId"] == first
     # the same document again is idempotent; a new one gets a new revision
     assert ddb.put_resource_policy(ResourceArn=arn, Policy=_policy(arn))["RevisionId"] == first
-    second = ddb.put_resource_policy(ResourceArn=arn, Policy=_policy(arn, "dynamodb:*"),
-                                     ExpectedRevisionId=first)["RevisionId"]
+    second = ddb.put_resource_policy(
+        ResourceArn=arn, Policy=_policy(arn, "dynamodb:*"), ExpectedRevisionId=first
+    )["RevisionId"]
     assert second != first
     with pytest.raises(ClientError) as e:  # stale revision
         ddb.put_resource_policy(ResourceArn=arn, Policy=_policy(arn), ExpectedRevisionId=first)
@@ -60,8 +73,9 @@ def test_put_get_delete_with_revisions(ddb):
 def test_stream_policy_is_separate(ddb):
     arn = _table_arn(ddb, "streamy")
     stream = ddb.describe_table(TableName="streamy")["Table"]["LatestStreamArn"]
-    ddb.put_resource_policy(ResourceArn=stream, Policy=_policy(stream, "dynamodb:GetRecords"),
-                            ExpectedRevisionId="NO_POLICY")
+    ddb.put_resource_policy(
+        ResourceArn=stream, Policy=_policy(stream, "dynamodb:GetRecords"), ExpectedRevisionId="NO_POLICY"
+    )
     assert "GetRecords" in ddb.get_resource_policy(ResourceArn=stream)["Policy"]
     with pytest.raises(ClientError) as e:
         ddb.get_resource_policy(ResourceArn=arn)

@@ -19,20 +19,32 @@ ITEMS = 3000
 
 
 def _table(ddb, name: str) -> None:
-    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                                {"AttributeName": "sk", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "N"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def _fill(ddb, table: str) -> None:
     """ITEMS items in one partition (so a Query reads the same blocks as a Scan)."""
     for start in range(0, ITEMS, 25):
-        ddb.batch_write_item(RequestItems={table: [
-            {"PutRequest": {"Item": {"pk": {"S": "p"}, "sk": {"N": str(i)},
-                                     "v": {"S": os.urandom(150).hex()}}}}
-            for i in range(start, start + 25)]})
+        ddb.batch_write_item(
+            RequestItems={
+                table: [
+                    {
+                        "PutRequest": {
+                            "Item": {"pk": {"S": "p"}, "sk": {"N": str(i)}, "v": {"S": os.urandom(150).hex()}}
+                        }
+                    }
+                    for i in range(start, start + 25)
+                ]
+            }
+        )
 
 
 def _flip_middle_of_largest_sst(store: Path) -> Path:
@@ -49,9 +61,12 @@ def _flip_middle_of_largest_sst(store: Path) -> Path:
 
 
 def _post(server: ServerProcess, target: str, body: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(server.endpoint, data=json.dumps(body).encode(), method="POST",
-                                 headers={"X-Amz-Target": target,
-                                          "Content-Type": "application/x-amz-json-1.0"})
+    req = urllib.request.Request(
+        server.endpoint,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -81,21 +96,32 @@ def test_scan_over_a_corrupt_block_is_an_internal_error_not_a_short_answer(corru
     s, sst = corrupted
     status, body = _post(s, "DynamoDB_20120810.Scan", {"TableName": "hurt"})
     assert status == 500, (status, len(body.get("Items", [])), "LastEvaluatedKey" in body)
-    assert body == {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
-                    "message": "Internal server error"}
+    assert body == {
+        "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        "message": "Internal server error",
+    }
     ddb = s.client()
-    for read in (lambda: ddb.query(TableName="hurt", KeyConditionExpression="pk = :p",
-                                   ExpressionAttributeValues={":p": {"S": "p"}}),
-                 lambda: ddb.query(TableName="hurt", KeyConditionExpression="pk = :p",
-                                   ExpressionAttributeValues={":p": {"S": "p"}},
-                                   ScanIndexForward=False)):
+    for read in (
+        lambda: ddb.query(
+            TableName="hurt", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+        ),
+        lambda: ddb.query(
+            TableName="hurt",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+            ScanIndexForward=False,
+        ),
+    ):
         with pytest.raises(ClientError) as info:
             # a paginated read must fail on some page, never end early
             resp = read()
             while "LastEvaluatedKey" in resp:
-                resp = ddb.query(TableName="hurt", KeyConditionExpression="pk = :p",
-                                 ExpressionAttributeValues={":p": {"S": "p"}},
-                                 ExclusiveStartKey=resp["LastEvaluatedKey"])
+                resp = ddb.query(
+                    TableName="hurt",
+                    KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": {"S": "p"}},
+                    ExclusiveStartKey=resp["LastEvaluatedKey"],
+                )
         assert info.value.response["Error"]["Code"] == "InternalServerError"
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     # the server still answers: health, an intact table, the catalog
@@ -125,15 +151,18 @@ def test_get_records_over_a_corrupt_block_is_an_internal_failure(tmp_path):
     kinesis.create_stream(StreamName="hurt", ShardCount=1)
     kinesis.get_waiter("stream_exists").wait(StreamName="hurt", WaiterConfig={"Delay": 0.1})
     for start in range(0, ITEMS, 500):
-        kinesis.put_records(StreamName="hurt", Records=[
-            {"Data": os.urandom(300), "PartitionKey": str(i)} for i in range(start, start + 500)])
+        kinesis.put_records(
+            StreamName="hurt",
+            Records=[{"Data": os.urandom(300), "PartitionKey": str(i)} for i in range(start, start + 500)],
+        )
     assert s.stop() == 0
     _flip_middle_of_largest_sst(tmp_path / "data" / "store")
     s.start()
     try:
         shard = kinesis.list_shards(StreamName="hurt")["Shards"][0]["ShardId"]
-        iterator = kinesis.get_shard_iterator(StreamName="hurt", ShardId=shard,
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = kinesis.get_shard_iterator(
+            StreamName="hurt", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         seen = 0
         with pytest.raises(ClientError) as info:
             for _ in range(50):  # some page must fail; none may skip or drop records
@@ -148,8 +177,9 @@ def test_get_records_over_a_corrupt_block_is_an_internal_failure(tmp_path):
         arn = kinesis.describe_stream_summary(StreamName="hurt")["StreamDescriptionSummary"]["StreamARN"]
         consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]
         _wait_active(kinesis, consumer["ConsumerARN"])
-        events = kinesis.subscribe_to_shard(ConsumerARN=consumer["ConsumerARN"], ShardId=shard,
-                                            StartingPosition={"Type": "TRIM_HORIZON"})["EventStream"]
+        events = kinesis.subscribe_to_shard(
+            ConsumerARN=consumer["ConsumerARN"], ShardId=shard, StartingPosition={"Type": "TRIM_HORIZON"}
+        )["EventStream"]
         delivered = 0
         with pytest.raises(ClientError) as info:
             for event in events:

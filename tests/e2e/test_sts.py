@@ -22,11 +22,15 @@ NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 
 
 def _session_client(srv, service: str, creds: dict):
-    return boto3.client(service, endpoint_url=srv.endpoint, region_name="us-east-1",
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"],
-                        config=BotoConfig(retries={"max_attempts": 1}))
+    return boto3.client(
+        service,
+        endpoint_url=srv.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=BotoConfig(retries={"max_attempts": 1}),
+    )
 
 
 def test_get_caller_identity(srv):
@@ -60,14 +64,19 @@ def test_query_protocol_errors(srv):
     with pytest.raises(ClientError) as e:
         sts.assume_role(RoleArn="arn:aws:iam::role/missing-account", RoleSessionName="ss")
     err = e.value.response["Error"]
-    assert (err["Code"], err["Message"]) == ("ValidationError", "arn:aws:iam::role/missing-account is invalid")
+    assert (err["Code"], err["Message"]) == (
+        "ValidationError",
+        "arn:aws:iam::role/missing-account is invalid",
+    )
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     # what botocore would refuse client-side, sent by hand: the server's own validation
     req = urllib.request.Request(
-        srv.endpoint + "/", method="POST",
+        srv.endpoint + "/",
+        method="POST",
         data=b"Action=AssumeRole&Version=2011-06-15&RoleArn=" + ROLE.encode() + b"&RoleSessionName=x"
-             b"&DurationSeconds=60",
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        b"&DurationSeconds=60",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
     with pytest.raises(urllib.error.HTTPError) as h:
         urllib.request.urlopen(req, timeout=10)
     assert h.value.code == 400
@@ -76,11 +85,21 @@ def test_query_protocol_errors(srv):
     assert root.find(f"{NS}Error/{NS}Code").text == "ValidationError"
     message = root.find(f"{NS}Error/{NS}Message").text
     assert message.startswith("2 validation errors detected: ")
-    assert "at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2" in message
-    assert "at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900" in message
+    assert (
+        "at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"
+        in message
+    )
+    assert (
+        "at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        in message
+    )
     assert root.find(f"{NS}RequestId").text
-    req = urllib.request.Request(srv.endpoint + "/", method="POST", data=b"Action=DeleteEverything&Version=2011-06-15",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    req = urllib.request.Request(
+        srv.endpoint + "/",
+        method="POST",
+        data=b"Action=DeleteEverything&Version=2011-06-15",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     with pytest.raises(urllib.error.HTTPError) as h:
         urllib.request.urlopen(req, timeout=10)
     root = ET.fromstring(h.value.read())
@@ -90,21 +109,38 @@ def test_query_protocol_errors(srv):
 def test_aws_cli_get_caller_identity_and_assume_role(srv):
     exe = shutil.which("aws")
     assert exe, "the AWS CLI (`aws`) must be on PATH for this test (it comes with the machine image)"
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="111122223333", AWS_SECRET_ACCESS_KEY="cli",
-               AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="", AWS_CONFIG_FILE="/dev/null",
-               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="111122223333",
+        AWS_SECRET_ACCESS_KEY="cli",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_PAGER="",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
 
     def aws(*args: str) -> dict:
-        out = subprocess.run([exe, "--endpoint-url", srv.endpoint, "--output", "json", *args],
-                             capture_output=True, text=True, env=env, timeout=60)
+        out = subprocess.run(
+            [exe, "--endpoint-url", srv.endpoint, "--output", "json", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
     assert aws("sts", "get-caller-identity") == {
-        "UserId": "111122223333", "Account": "111122223333", "Arn": "arn:aws:iam::111122223333:root"}
+        "UserId": "111122223333",
+        "Account": "111122223333",
+        "Arn": "arn:aws:iam::111122223333:root",
+    }
     creds = aws("sts", "assume-role", "--role-arn", ROLE, "--role-session-name", "cli")["Credentials"]
-    env.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"], AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
-               AWS_SESSION_TOKEN=creds["SessionToken"])
+    env.update(
+        AWS_ACCESS_KEY_ID=creds["AccessKeyId"],
+        AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
+        AWS_SESSION_TOKEN=creds["SessionToken"],
+    )
     assert aws("sts", "get-caller-identity")["Account"] == "222233334444"
 
 
@@ -118,8 +154,13 @@ def enforcing(tmp_path):
 
 
 def test_issued_credentials_verify_under_auth_enforce(enforcing):
-    sts = boto3.client("sts", endpoint_url=enforcing.endpoint, region_name="us-east-1",
-                       aws_access_key_id="AKIDSTS0000000000001", aws_secret_access_key="s3cr3t-key")
+    sts = boto3.client(
+        "sts",
+        endpoint_url=enforcing.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDSTS0000000000001",
+        aws_secret_access_key="s3cr3t-key",
+    )
     assert sts.get_caller_identity()["Account"] == "444455556666"
     creds = sts.assume_role(RoleArn=ROLE, RoleSessionName="enforced")["Credentials"]
     ddb = _session_client(enforcing, "dynamodb", creds)
@@ -129,8 +170,13 @@ def test_issued_credentials_verify_under_auth_enforce(enforcing):
     with pytest.raises(ClientError) as e:
         _session_client(enforcing, "dynamodb", forged).list_tables()
     assert e.value.response["Error"]["Code"] == "InvalidSignatureException"
-    bad = boto3.client("sts", endpoint_url=enforcing.endpoint, region_name="us-east-1",
-                       aws_access_key_id="AKIDUNKNOWN000000000", aws_secret_access_key="nope")
+    bad = boto3.client(
+        "sts",
+        endpoint_url=enforcing.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDUNKNOWN000000000",
+        aws_secret_access_key="nope",
+    )
     with pytest.raises(ClientError) as e:
         bad.get_caller_identity()
     assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"

@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _pytest(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_XDIST"))}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_example_project_passes_with_only_the_plugins_fixtures_under_xdist():
@@ -27,7 +33,8 @@ def test_example_project_passes_with_only_the_plugins_fixtures_under_xdist():
 
 
 def test_reset_between_tests_and_the_keep_state_marker(tmp_path):
-    (tmp_path / "test_state.py").write_text(textwrap.dedent('''
+    (tmp_path / "test_state.py").write_text(
+        textwrap.dedent("""
         import pytest
 
         def make(ddb):
@@ -49,14 +56,16 @@ def test_reset_between_tests_and_the_keep_state_marker(tmp_path):
             import os, boto3
             assert os.environ["AWS_ENDPOINT_URL"] == tidestream_endpoint
             assert boto3.client("kinesis").list_streams()["StreamNames"] == []
-    '''))
+    """)
+    )
     r = _pytest([str(tmp_path / "test_state.py")], tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "4 passed" in r.stdout
 
 
 def test_mock_decorator_under_unittest(tmp_path):
-    (tmp_path / "test_unit.py").write_text(textwrap.dedent('''
+    (tmp_path / "test_unit.py").write_text(
+        textwrap.dedent("""
         import os
         import unittest
         import boto3
@@ -88,10 +97,17 @@ def test_mock_decorator_under_unittest(tmp_path):
                 with tidestream.mock() as server:
                     self.assertEqual(os.environ["AWS_ENDPOINT_URL"], server.endpoint_url)
                 self.assertEqual(os.environ.get("AWS_ENDPOINT_URL"), before)
-    '''))
+    """)
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    r = subprocess.run([sys.executable, "-m", "unittest", "-v", "test_unit"], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "unittest", "-v", "test_unit"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "Ran 4 tests" in r.stderr and "OK" in r.stderr
 
@@ -99,9 +115,12 @@ def test_mock_decorator_under_unittest(tmp_path):
 def test_embedded_server_on_a_data_dir_keeps_data_across_restarts(tmp_path):
     with tidestream.Server(str(tmp_path / "data")) as server:
         ddb = server.client("dynamodb")
-        ddb.create_table(TableName="keep", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])
+        ddb.create_table(
+            TableName="keep",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        )
         ddb.put_item(TableName="keep", Item={"k": {"S": "a"}, "v": {"N": "1"}})
     with tidestream.Server(str(tmp_path / "data")) as server:
         item = server.client("dynamodb").get_item(TableName="keep", Key={"k": {"S": "a"}})["Item"]

@@ -13,8 +13,12 @@ from tests.conftest import start_server
 def test_truncated_wal_tail_opens_and_keeps_earlier_writes(tmp_path):
     s = start_server(tmp_path)
     ddb = s.client()
-    ddb.create_table(TableName="torn", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="torn",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     for i in range(50):
         ddb.put_item(TableName="torn", Item={"pk": {"S": f"k{i}"}, "pad": {"S": "x" * 200}})
     s.kill()
@@ -39,8 +43,12 @@ def test_truncated_wal_tail_opens_and_keeps_earlier_writes(tmp_path):
 def test_garbage_in_wal_tail_opens(tmp_path):
     s = start_server(tmp_path)
     ddb = s.client()
-    ddb.create_table(TableName="torn", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="torn",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.put_item(TableName="torn", Item={"pk": {"S": "kept"}})
     s.kill()
     wal = sorted(glob.glob(str(tmp_path / "data" / "store" / "*.log")), key=os.path.getmtime)[-1]

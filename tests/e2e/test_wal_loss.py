@@ -26,9 +26,12 @@ def _write_and_kill(tmp_path: Path, *args: str) -> Path:
     """ITEMS acknowledged puts, then SIGKILL; returns the store's newest WAL file."""
     s = start_server(tmp_path, *args)  # strict durability by default: each put is fsynced before its answer
     ddb = s.client()
-    ddb.create_table(TableName="wal", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="wal",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     for i in range(ITEMS):
         ddb.put_item(TableName="wal", Item={"pk": {"S": f"k{i:04d}"}, "pad": {"S": "x" * 200}})
     if "relaxed" in args:
@@ -39,17 +42,22 @@ def _write_and_kill(tmp_path: Path, *args: str) -> Path:
     return Path(wals[-1])
 
 
-
-
 def _repair(tmp_path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tidestream", "repair", "--data-dir", str(tmp_path / "data")],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tidestream", "repair", "--data-dir", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _present(server: ServerProcess) -> list[int]:
     ddb = server.client()
-    return [i for i in range(ITEMS)
-            if "Item" in ddb.get_item(TableName="wal", Key={"pk": {"S": f"k{i:04d}"}}, ConsistentRead=True)]
+    return [
+        i
+        for i in range(ITEMS)
+        if "Item" in ddb.get_item(TableName="wal", Key={"pk": {"S": f"k{i:04d}"}}, ConsistentRead=True)
+    ]
 
 
 def _flip(wal: Path, fraction: float) -> None:
@@ -68,7 +76,9 @@ def test_flipped_bytes_in_the_wal_refuse_start_then_repair_reports_the_loss(tmp_
     message = assert_refused_start(tmp_path, "refused")
     assert wal.name in message and "tidestream repair --data-dir" in message, message
     assert "acknowledged" in message
-    assert_refused_start(tmp_path, "refused-again")  # the refusal sticks: the failed start did not accept the loss
+    assert_refused_start(
+        tmp_path, "refused-again"
+    )  # the refusal sticks: the failed start did not accept the loss
 
     repaired = _repair(tmp_path)
     assert repaired.returncode == 0, repaired.stderr

@@ -18,16 +18,41 @@ from dataclasses import dataclass
 from tidestream.dynamodb.partiql.errors import not_well_formed
 
 # kinds
-NAME = "name"        # bare identifier or keyword (``text`` keeps the spelling)
-QNAME = "qname"      # "double quoted" identifier
-STRING = "string"    # 'single quoted' literal
+NAME = "name"  # bare identifier or keyword (``text`` keeps the spelling)
+QNAME = "qname"  # "double quoted" identifier
+STRING = "string"  # 'single quoted' literal
 NUMBER = "number"
 PARAM = "?"
-PUNCT = "punct"      # operators and brackets; ``text`` is the symbol
+PUNCT = "punct"  # operators and brackets; ``text`` is the symbol
 EOF = "eof"
 
-_PUNCT = ("<<", ">>", "<>", "!=", "<=", ">=", "||", "=", "<", ">", "(", ")", "[", "]", "{", "}",
-          ",", ".", ":", ";", "*", "+", "-", "/", "%")
+_PUNCT = (
+    "<<",
+    ">>",
+    "<>",
+    "!=",
+    "<=",
+    ">=",
+    "||",
+    "=",
+    "<",
+    ">",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ".",
+    ":",
+    ";",
+    "*",
+    "+",
+    "-",
+    "/",
+    "%",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,25 +26,41 @@ def _raises(exc: type, value, message: str) -> None:
 
 # =========================================================================== attributes
 
+
 class TestConversion:
     def test_scalars_are_converted(self):
-        item = from_wire_item({
-            "s": {"S": "x"}, "n": {"N": "-0015.789e6"}, "b": {"B": "AQI="},
-            "t": {"BOOL": False}, "z": {"NULL": True},
-        })
-        assert item == {"s": {"S": "x"}, "n": {"N": "-15789000"}, "b": {"B": b"\x01\x02"},
-                        "t": {"BOOL": False}, "z": {"NULL": True}}
+        item = from_wire_item(
+            {
+                "s": {"S": "x"},
+                "n": {"N": "-0015.789e6"},
+                "b": {"B": "AQI="},
+                "t": {"BOOL": False},
+                "z": {"NULL": True},
+            }
+        )
+        assert item == {
+            "s": {"S": "x"},
+            "n": {"N": "-15789000"},
+            "b": {"B": b"\x01\x02"},
+            "t": {"BOOL": False},
+            "z": {"NULL": True},
+        }
 
     def test_sets_are_converted(self):
-        item = from_wire_item({"ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1.50", "2"]},
-                               "bs": {"BS": ["AQ==", "Ag=="]}})
-        assert item == {"ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1.5", "2"]},
-                        "bs": {"BS": [b"\x01", b"\x02"]}}
+        item = from_wire_item(
+            {"ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1.50", "2"]}, "bs": {"BS": ["AQ==", "Ag=="]}}
+        )
+        assert item == {
+            "ss": {"SS": ["a", "b"]},
+            "ns": {"NS": ["1.5", "2"]},
+            "bs": {"BS": [b"\x01", b"\x02"]},
+        }
 
     def test_nested_documents(self):
         wire = {"m": {"M": {"a": {"N": "1.0"}, "l": {"L": [{"B": "Yg=="}, {"M": {}}, {"L": []}]}}}}
         assert from_wire_item(wire) == {
-            "m": {"M": {"a": {"N": "1"}, "l": {"L": [{"B": b"b"}, {"M": {}}, {"L": []}]}}}}
+            "m": {"M": {"a": {"N": "1"}, "l": {"L": [{"B": b"b"}, {"M": {}}, {"L": []}]}}}
+        }
 
     def test_already_decoded_binaries_accepted(self):
         assert from_wire_value({"B": b"\x00"}) == {"B": b"\x00"}
@@ -55,12 +71,14 @@ class TestConversion:
         assert item == {"s": {"S": ""}, "b": {"B": b""}, "ss": {"SS": [""]}, "bs": {"BS": [b""]}}
 
     def test_long_numbers_normalized(self):
-        item = from_wire_item({
-            "b": {"N": "0000012345678901234567890123456789012345678"},
-            "c": {"N": "-00001.23456789012345678901234567890123456780000"},
-            "d": {"N": "0009.99999999999999999999999999999999999990000e125"},
-            "f": {"N": "0001.000e-130"},
-        })
+        item = from_wire_item(
+            {
+                "b": {"N": "0000012345678901234567890123456789012345678"},
+                "c": {"N": "-00001.23456789012345678901234567890123456780000"},
+                "d": {"N": "0009.99999999999999999999999999999999999990000e125"},
+                "f": {"N": "0001.000e-130"},
+            }
+        )
         assert item["b"] == {"N": "12345678901234567890123456789012345678"}
         assert item["c"] == {"N": "-1.2345678901234567890123456789012345678"}
         assert item["d"] == {"N": "9" * 38 + "0" * 88}
@@ -84,99 +102,150 @@ class TestConversion:
 
 
 class TestValidationMessages:
-    @pytest.mark.parametrize("value", [{}, {"a": ""}, {"S": None}, {"M": {"a": {}}}, {"L": [{}]},
-                                       {"L": [{"a": {}}]}])
+    @pytest.mark.parametrize(
+        "value", [{}, {"a": ""}, {"S": None}, {"M": {"a": {}}}, {"L": [{}]}, {"L": [{"a": {}}]}]
+    )
     def test_empty_attribute_value(self, value):
         _raises(ValidationException, value, attributes.MSG_EMPTY)
 
     def test_multiple_datatypes(self):
-        _raises(ValidationException, {"S": "a", "N": "1"},
-                "Supplied AttributeValue has more than one datatypes set, "
-                "must contain exactly one of the supported datatypes")
+        _raises(
+            ValidationException,
+            {"S": "a", "N": "1"},
+            "Supplied AttributeValue has more than one datatypes set, "
+            "must contain exactly one of the supported datatypes",
+        )
 
-    @pytest.mark.parametrize("value,message", [
-        ({"NULL": False}, "Null attribute value types must have the value of true"),
-        ({"SS": []}, "An string set  may not be empty"),
-        ({"NS": []}, "An number set  may not be empty"),
-        ({"BS": []}, "Binary sets should not be empty"),
-        ({"SS": ["a", "a"]}, "Input collection [a, a] contains duplicates."),
-        ({"SS": ["a", "b", "a"]}, "Input collection [a, b, a] contains duplicates."),
-        ({"BS": ["Yg==", "Yg=="]}, "Input collection [Yg==, Yg==]of type BS contains duplicates."),
-        ({"BS": [b"b", b"b"]}, "Input collection [Yg==, Yg==]of type BS contains duplicates."),
-    ])
+    @pytest.mark.parametrize(
+        "value,message",
+        [
+            ({"NULL": False}, "Null attribute value types must have the value of true"),
+            ({"SS": []}, "An string set  may not be empty"),
+            ({"NS": []}, "An number set  may not be empty"),
+            ({"BS": []}, "Binary sets should not be empty"),
+            ({"SS": ["a", "a"]}, "Input collection [a, a] contains duplicates."),
+            ({"SS": ["a", "b", "a"]}, "Input collection [a, b, a] contains duplicates."),
+            ({"BS": ["Yg==", "Yg=="]}, "Input collection [Yg==, Yg==]of type BS contains duplicates."),
+            ({"BS": [b"b", b"b"]}, "Input collection [Yg==, Yg==]of type BS contains duplicates."),
+        ],
+    )
     def test_invalid_values(self, value, message):
         _raises(ValidationException, value, P + message)
 
-    @pytest.mark.parametrize("value,message", [
-        ({"S": "", "N": ""}, "The parameter cannot be converted to a numeric value"),
-        ({"S": "a", "N": ""}, "The parameter cannot be converted to a numeric value"),
-        ({"S": "a", "N": "b"}, "The parameter cannot be converted to a numeric value: b"),
-        ({"NS": ["1", ""]}, "The parameter cannot be converted to a numeric value"),
-        ({"NS": ["1", "b"]}, "The parameter cannot be converted to a numeric value: b"),
-        ({"NS": ["1", "1"]}, "Input collection contains duplicates"),
-        ({"NS": ["1", "1.0"]}, "Input collection contains duplicates"),
-        ({"N": "123456789012345678901234567890123456789"},
-         "Attempting to store more than 38 significant digits in a Number"),
-        ({"N": "-1.23456789012345678901234567890123456789"},
-         "Attempting to store more than 38 significant digits in a Number"),
-        ({"N": "1e126"},
-         "Number overflow. Attempting to store a number with magnitude larger than supported range"),
-        ({"N": "-1e126"},
-         "Number overflow. Attempting to store a number with magnitude larger than supported range"),
-        ({"N": "1e-131"},
-         "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
-        ({"N": "-1e-131"},
-         "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
-    ])
+    @pytest.mark.parametrize(
+        "value,message",
+        [
+            ({"S": "", "N": ""}, "The parameter cannot be converted to a numeric value"),
+            ({"S": "a", "N": ""}, "The parameter cannot be converted to a numeric value"),
+            ({"S": "a", "N": "b"}, "The parameter cannot be converted to a numeric value: b"),
+            ({"NS": ["1", ""]}, "The parameter cannot be converted to a numeric value"),
+            ({"NS": ["1", "b"]}, "The parameter cannot be converted to a numeric value: b"),
+            ({"NS": ["1", "1"]}, "Input collection contains duplicates"),
+            ({"NS": ["1", "1.0"]}, "Input collection contains duplicates"),
+            (
+                {"N": "123456789012345678901234567890123456789"},
+                "Attempting to store more than 38 significant digits in a Number",
+            ),
+            (
+                {"N": "-1.23456789012345678901234567890123456789"},
+                "Attempting to store more than 38 significant digits in a Number",
+            ),
+            (
+                {"N": "1e126"},
+                "Number overflow. Attempting to store a number with magnitude larger than supported range",
+            ),
+            (
+                {"N": "-1e126"},
+                "Number overflow. Attempting to store a number with magnitude larger than supported range",
+            ),
+            (
+                {"N": "1e-131"},
+                "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+            ),
+            (
+                {"N": "-1e-131"},
+                "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+            ),
+        ],
+    )
     def test_numbers(self, value, message):
         _raises(ValidationException, value, message)
 
-    @pytest.mark.parametrize("value,message", [
-        ({"M": {"x": {"NULL": False}}}, P + "Null attribute value types must have the value of true"),
-        ({"L": [{"S": "ok"}, {"SS": []}]}, P + "An string set  may not be empty"),
-        ({"M": {"x": {"L": [{"N": "x1"}]}}}, "The parameter cannot be converted to a numeric value: x1"),
-        ({"L": [{"S": "a", "BOOL": True}]}, attributes.MSG_MULTIPLE),
-    ])
+    @pytest.mark.parametrize(
+        "value,message",
+        [
+            ({"M": {"x": {"NULL": False}}}, P + "Null attribute value types must have the value of true"),
+            ({"L": [{"S": "ok"}, {"SS": []}]}, P + "An string set  may not be empty"),
+            ({"M": {"x": {"L": [{"N": "x1"}]}}}, "The parameter cannot be converted to a numeric value: x1"),
+            ({"L": [{"S": "a", "BOOL": True}]}, attributes.MSG_MULTIPLE),
+        ],
+    )
     def test_nested_values_checked(self, value, message):
         _raises(ValidationException, value, message)
 
     def test_member_checked_before_count(self):
         # a bad member wins over "more than one datatypes"
-        _raises(ValidationException, {"NULL": False, "S": "a"},
-                P + "Null attribute value types must have the value of true")
+        _raises(
+            ValidationException,
+            {"NULL": False, "S": "a"},
+            P + "Null attribute value types must have the value of true",
+        )
 
 
 class TestSerialization:
-    @pytest.mark.parametrize("value,message", [
-        ({"B": "abc"}, "'abc' can not be converted to a Blob: Base64 encoded length is expected "
-                       "a multiple of 4 bytes but found: 3"),
-        ({"B": "ab!d"}, "'ab!d' can not be converted to a Blob: Invalid Base64 character: '!'"),
-        ({"B": "a=bc"}, "'a=bc' can not be converted to a Blob: Invalid Base64 character: '='"),
-        ({"B": "YR=="}, "'YR==' can not be converted to a Blob: Invalid last non-pad Base64 "
-                        "character dectected"),
-        ({"BS": ["Yg==", "abc"]}, "'abc' can not be converted to a Blob: Base64 encoded length "
-                                  "is expected a multiple of 4 bytes but found: 3"),
-    ])
+    @pytest.mark.parametrize(
+        "value,message",
+        [
+            (
+                {"B": "abc"},
+                "'abc' can not be converted to a Blob: Base64 encoded length is expected "
+                "a multiple of 4 bytes but found: 3",
+            ),
+            ({"B": "ab!d"}, "'ab!d' can not be converted to a Blob: Invalid Base64 character: '!'"),
+            ({"B": "a=bc"}, "'a=bc' can not be converted to a Blob: Invalid Base64 character: '='"),
+            (
+                {"B": "YR=="},
+                "'YR==' can not be converted to a Blob: Invalid last non-pad Base64 character dectected",
+            ),
+            (
+                {"BS": ["Yg==", "abc"]},
+                "'abc' can not be converted to a Blob: Base64 encoded length "
+                "is expected a multiple of 4 bytes but found: 3",
+            ),
+        ],
+    )
     def test_bad_base64(self, value, message):
         _raises(SerializationException, value, message)
 
-    @pytest.mark.parametrize("value,message", [
-        ({"S": 1}, "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
-                   "converted to an String"),
-        ({"S": True}, "class java.lang.Boolean can not be converted to an String"),
-        ({"S": ["a"]}, "Start of list found where not expected"),
-        ({"S": {"a": 1}}, "Start of structure or map found where not expected."),
-        ({"BOOL": 1}, "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
-                      "converted to an Boolean"),
-        ({"SS": "a"}, "Expected list or null"),
-        ({"L": {}}, "Start of structure or map found where not expected."),
-        ({"M": []}, "Start of list found where not expected"),
-        ({"M": "x"}, "Expected map or null"),
-        ({"B": 5}, "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
-                   "converted to a Blob"),
-        ("x", "Expected null"),
-        ([], "Start of list found where not expected"),
-    ])
+    @pytest.mark.parametrize(
+        "value,message",
+        [
+            (
+                {"S": 1},
+                "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+                "converted to an String",
+            ),
+            ({"S": True}, "class java.lang.Boolean can not be converted to an String"),
+            ({"S": ["a"]}, "Start of list found where not expected"),
+            ({"S": {"a": 1}}, "Start of structure or map found where not expected."),
+            (
+                {"BOOL": 1},
+                "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+                "converted to an Boolean",
+            ),
+            ({"SS": "a"}, "Expected list or null"),
+            ({"L": {}}, "Start of structure or map found where not expected."),
+            ({"M": []}, "Start of list found where not expected"),
+            ({"M": "x"}, "Expected map or null"),
+            (
+                {"B": 5},
+                "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+                "converted to a Blob",
+            ),
+            ("x", "Expected null"),
+            ([], "Start of list found where not expected"),
+        ],
+    )
     def test_wrong_json_types(self, value, message):
         _raises(SerializationException, value, message)
 
@@ -186,14 +255,21 @@ class TestSerialization:
             assert attributes.decode_binary(text) == raw
 
 
-@given(st.recursive(
-    st.one_of(st.text().map(lambda s: {"S": s}), st.booleans().map(lambda b: {"BOOL": b}),
-              st.integers(-10**30, 10**30).map(lambda i: {"N": str(i)}),
-              st.binary().map(lambda b: {"B": base64.b64encode(b).decode()})),
-    lambda inner: st.one_of(st.lists(inner, max_size=4).map(lambda l: {"L": l}),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=4)
-                            .map(lambda m: {"M": m})),
-    max_leaves=12))
+@given(
+    st.recursive(
+        st.one_of(
+            st.text().map(lambda s: {"S": s}),
+            st.booleans().map(lambda b: {"BOOL": b}),
+            st.integers(-(10**30), 10**30).map(lambda i: {"N": str(i)}),
+            st.binary().map(lambda b: {"B": base64.b64encode(b).decode()}),
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4).map(lambda l: {"L": l}),
+            st.dictionaries(st.text(max_size=5), inner, max_size=4).map(lambda m: {"M": m}),
+        ),
+        max_leaves=12,
+    )
+)
 def test_valid_values_always_convert(value):
     out = from_wire_value(value)
     assert attributes.type_of(out) == attributes.type_of(value)
@@ -202,13 +278,31 @@ def test_valid_values_always_convert(value):
 
 # =========================================================================== sizes
 
+
 class TestSizes:
-    @pytest.mark.parametrize("number,size", [
-        ("0", 1), ("1", 2), ("-1", 3), ("10", 2), ("12", 2), ("100", 2), ("1.2", 3),
-        ("12.3456", 4), ("0.5", 2), ("0.05", 2), ("0.123", 3), ("-12.3456", 5),
-        ("1" + "0" * 125, 2), ("11" + "0" * 124, 2), ("11111" + "0" * 121, 4),
-        ("111111" + "0" * 120, 4), ("1111111" + "0" * 119, 5), ("1" * 38 + "0" * 88, 20),
-    ])
+    @pytest.mark.parametrize(
+        "number,size",
+        [
+            ("0", 1),
+            ("1", 2),
+            ("-1", 3),
+            ("10", 2),
+            ("12", 2),
+            ("100", 2),
+            ("1.2", 3),
+            ("12.3456", 4),
+            ("0.5", 2),
+            ("0.05", 2),
+            ("0.123", 3),
+            ("-12.3456", 5),
+            ("1" + "0" * 125, 2),
+            ("11" + "0" * 124, 2),
+            ("11111" + "0" * 121, 4),
+            ("111111" + "0" * 120, 4),
+            ("1111111" + "0" * 119, 5),
+            ("1" * 38 + "0" * 88, 20),
+        ],
+    )
     def test_number_sizes(self, number, size):
         # the large ones are the values dynalite's item-limit tests pin against real DynamoDB
         assert sizes.number_size(number) == size
@@ -223,16 +317,30 @@ class TestSizes:
         # 3 bytes overhead + 1 per element + element sizes (+ names for maps)
         assert sizes.item_size({"l": {"L": [{"S": "ab"}, {"N": "1"}]}}) == 1 + 3 + (1 + 2) + (1 + 2)
         assert sizes.item_size({"m": {"M": {"k": {"S": "ab"}}}}) == 1 + 3 + 1 + 1 + 2
-        assert sizes.item_size({"ss": {"SS": ["a", "bc"]}, "bs": {"BS": [b"a", b"bc"]},
-                                "ns": {"NS": ["1", "12.3456"]}}) == 2 + 3 + 2 + 3 + 2 + 6
+        assert (
+            sizes.item_size(
+                {"ss": {"SS": ["a", "bc"]}, "bs": {"BS": [b"a", b"bc"]}, "ns": {"NS": ["1", "12.3456"]}}
+            )
+            == 2 + 3 + 2 + 3 + 2 + 6
+        )
 
     def test_dynalite_capacity_items(self):
         # 1 WCU at exactly 1024 bytes, 2 WCU at 1025 (dynalite's tests against DynamoDB)
         a = "x" * 10
-        small = {"a": {"S": a}, "b": {"S": "b" * (1009 - len(a))}, "c": {"N": "12.3456"},
-                 "d": {"B": b"\x01\x02"}, "e": {"BS": [b"\x01\x02", b"\x02", b"\x01"]}}
-        large = {"a": {"S": a}, "b": {"S": "b" * (1011 - len(a))}, "c": {"N": "12.3456"},
-                 "d": {"B": b"\x01\x02"}, "e": {"BS": [b"\x01\x02", b"\x02"]}}
+        small = {
+            "a": {"S": a},
+            "b": {"S": "b" * (1009 - len(a))},
+            "c": {"N": "12.3456"},
+            "d": {"B": b"\x01\x02"},
+            "e": {"BS": [b"\x01\x02", b"\x02", b"\x01"]},
+        }
+        large = {
+            "a": {"S": a},
+            "b": {"S": "b" * (1011 - len(a))},
+            "c": {"N": "12.3456"},
+            "d": {"B": b"\x01\x02"},
+            "e": {"BS": [b"\x01\x02", b"\x02"]},
+        }
         assert sizes.item_size(small) == 1024
         assert sizes.item_size(large) == 1025
         assert capacity.item_write_units(None, small) == 1
@@ -250,8 +358,7 @@ class TestSizes:
     def test_item_limit_with_numbers(self):
         key = "k" * 10
         c = "1111111" + "0" * 119
-        fits = {"a": {"S": key}, "b": {"S": "a" * (409600 - len(key) - 14)}, "c": {"N": c},
-                "d": {"N": c}}
+        fits = {"a": {"S": key}, "b": {"S": "a" * (409600 - len(key) - 14)}, "c": {"N": c}, "d": {"N": c}}
         assert sizes.check_item_size(fits) == 409600
 
     def test_value_size(self):
@@ -264,13 +371,29 @@ class TestSizes:
 HASH_TABLE = keys.table_schema([("pk", "HASH")], {"pk": "S"})
 RANGE_TABLE = keys.table_schema(
     [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"},
-     {"AttributeName": "gsi_pk", "AttributeType": "S"}, {"AttributeName": "lsi_sk", "AttributeType": "B"}],
-    global_indexes=[{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "gsi_pk", "KeyType": "HASH"}],
-                     "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["p"]}}],
-    local_indexes=[{"IndexName": "lsi1", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                                                       {"AttributeName": "lsi_sk", "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+    [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "N"},
+        {"AttributeName": "gsi_pk", "AttributeType": "S"},
+        {"AttributeName": "lsi_sk", "AttributeType": "B"},
+    ],
+    global_indexes=[
+        {
+            "IndexName": "gsi1",
+            "KeySchema": [{"AttributeName": "gsi_pk", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["p"]},
+        }
+    ],
+    local_indexes=[
+        {
+            "IndexName": "lsi1",
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "lsi_sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ],
 )
 BIN_TABLE = keys.table_schema([("pk", "HASH"), ("sk", "RANGE")], {"pk": "S", "sk": "B"})
 
@@ -282,11 +405,23 @@ def _key_error(fn, *args, **kw) -> str:
 
 
 class TestKeyArgument:
-    @pytest.mark.parametrize("key", [
-        {}, {"b": {"S": "a"}}, {"pk": {"S": "a"}, "b": {"S": "a"}}, {"pk": {"B": b"ab"}},
-        {"pk": {"N": "1"}}, {"pk": {"BOOL": True}}, {"pk": {"NULL": True}}, {"pk": {"SS": ["a"]}},
-        {"pk": {"NS": ["1"]}}, {"pk": {"BS": [b"a"]}}, {"pk": {"M": {}}}, {"pk": {"L": []}},
-    ])
+    @pytest.mark.parametrize(
+        "key",
+        [
+            {},
+            {"b": {"S": "a"}},
+            {"pk": {"S": "a"}, "b": {"S": "a"}},
+            {"pk": {"B": b"ab"}},
+            {"pk": {"N": "1"}},
+            {"pk": {"BOOL": True}},
+            {"pk": {"NULL": True}},
+            {"pk": {"SS": ["a"]}},
+            {"pk": {"NS": ["1"]}},
+            {"pk": {"BS": [b"a"]}},
+            {"pk": {"M": {}}},
+            {"pk": {"L": []}},
+        ],
+    )
     def test_schema_mismatch(self, key):
         assert _key_error(keys.validate_key, key, HASH_TABLE) == keys.MSG_SCHEMA_MISMATCH
 
@@ -300,12 +435,14 @@ class TestKeyArgument:
     def test_empty_string_key(self):
         assert _key_error(keys.validate_key, {"pk": {"S": ""}}, HASH_TABLE) == (
             "One or more parameter values are not valid. The AttributeValue for a key attribute "
-            "cannot contain an empty string value. Key: pk")
+            "cannot contain an empty string value. Key: pk"
+        )
 
     def test_empty_binary_key(self):
         assert _key_error(keys.validate_key, {"pk": {"S": "a"}, "sk": {"B": b""}}, BIN_TABLE) == (
             "One or more parameter values are not valid. The AttributeValue for a key attribute "
-            "cannot contain an empty binary value. Key: sk")
+            "cannot contain an empty binary value. Key: sk"
+        )
 
     def test_empty_reported_before_count(self):
         msg = _key_error(keys.validate_key, {"pk": {"S": ""}, "x": {"S": "a"}}, HASH_TABLE)
@@ -314,13 +451,15 @@ class TestKeyArgument:
     def test_key_sizes(self):
         assert keys.validate_key({"pk": {"S": "a" * 2048}}, HASH_TABLE)
         assert _key_error(keys.validate_key, {"pk": {"S": "a" * 2049}}, HASH_TABLE) == (
-            P + "Size of hashkey has exceeded the maximum size limit of2048 bytes")
+            P + "Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        )
         assert _key_error(keys.validate_key, {"pk": {"S": "é" * 1025}}, HASH_TABLE) == (
-            P + "Size of hashkey has exceeded the maximum size limit of2048 bytes")
+            P + "Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        )
         assert keys.validate_key({"pk": {"S": "a"}, "sk": {"B": b"a" * 1024}}, BIN_TABLE)
-        assert _key_error(keys.validate_key, {"pk": {"S": "a"}, "sk": {"B": b"a" * 1025}},
-                          BIN_TABLE) == (
-            P + "Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+        assert _key_error(keys.validate_key, {"pk": {"S": "a"}, "sk": {"B": b"a" * 1025}}, BIN_TABLE) == (
+            P + "Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+        )
         # numbers are never too big
         assert keys.validate_key({"pk": {"S": "a"}, "sk": {"N": "1" * 38}}, RANGE_TABLE)
 
@@ -328,61 +467,82 @@ class TestKeyArgument:
 class TestItemKeys:
     @pytest.mark.parametrize("item", [{}, {"b": {"S": "a"}}])
     def test_missing_key(self, item):
-        assert _key_error(keys.validate_item_keys, item, HASH_TABLE) == (
-            P + "Missing the key pk in the item")
+        assert _key_error(keys.validate_item_keys, item, HASH_TABLE) == (P + "Missing the key pk in the item")
 
     def test_missing_range_key(self):
         assert _key_error(keys.validate_item_keys, {"pk": {"S": "a"}}, RANGE_TABLE) == (
-            P + "Missing the key sk in the item")
+            P + "Missing the key sk in the item"
+        )
 
-    @pytest.mark.parametrize("value", [{"B": b"ab"}, {"N": "1"}, {"BOOL": True}, {"NULL": True},
-                                       {"SS": ["a"]}, {"NS": ["1"]}, {"BS": [b"a"]}, {"M": {}},
-                                       {"L": []}])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            {"B": b"ab"},
+            {"N": "1"},
+            {"BOOL": True},
+            {"NULL": True},
+            {"SS": ["a"]},
+            {"NS": ["1"]},
+            {"BS": [b"a"]},
+            {"M": {}},
+            {"L": []},
+        ],
+    )
     def test_type_mismatch(self, value):
         t = next(iter(value))
         assert _key_error(keys.validate_item_keys, {"pk": value}, HASH_TABLE) == (
-            P + f"Type mismatch for key pk expected: S actual: {t}")
+            P + f"Type mismatch for key pk expected: S actual: {t}"
+        )
 
     def test_batch_write_reports_schema_mismatch(self):
         for item in ({"pk": {"N": "5"}}, {"pk": {"L": []}}, {"x": {"S": "a"}}):
-            assert _key_error(keys.validate_item_keys, item, HASH_TABLE,
-                              schema_mismatch=True) == keys.MSG_SCHEMA_MISMATCH
+            assert (
+                _key_error(keys.validate_item_keys, item, HASH_TABLE, schema_mismatch=True)
+                == keys.MSG_SCHEMA_MISMATCH
+            )
 
     def test_empty_keys(self):
         assert _key_error(keys.validate_item_keys, {"pk": {"S": ""}}, HASH_TABLE) == (
             "One or more parameter values are not valid. The AttributeValue for a key attribute "
-            "cannot contain an empty string value. Key: pk")
-        assert _key_error(keys.validate_item_keys, {"pk": {"S": "a"}, "sk": {"B": b""}},
-                          BIN_TABLE) == (
+            "cannot contain an empty string value. Key: pk"
+        )
+        assert _key_error(keys.validate_item_keys, {"pk": {"S": "a"}, "sk": {"B": b""}}, BIN_TABLE) == (
             "One or more parameter values are not valid. The AttributeValue for a key attribute "
-            "cannot contain an empty binary value. Key: sk")
+            "cannot contain an empty binary value. Key: sk"
+        )
 
     def test_key_sizes(self):
         assert _key_error(keys.validate_item_keys, {"pk": {"S": "a" * 2049}}, HASH_TABLE) == (
-            P + "Size of hashkey has exceeded the maximum size limit of2048 bytes")
+            P + "Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        )
 
     def test_index_type_mismatch(self):
         item = {"pk": {"S": "a"}, "sk": {"N": "1"}, "gsi_pk": {"N": "1"}}
         assert _key_error(keys.validate_item_keys, item, RANGE_TABLE) == (
-            P + "Type mismatch for Index Key gsi_pk Expected: S Actual: N IndexName: gsi1")
+            P + "Type mismatch for Index Key gsi_pk Expected: S Actual: N IndexName: gsi1"
+        )
         item = {"pk": {"S": "a"}, "sk": {"N": "1"}, "lsi_sk": {"S": "x"}}
         assert _key_error(keys.validate_item_keys, item, RANGE_TABLE) == (
-            P + "Type mismatch for Index Key lsi_sk Expected: B Actual: S IndexName: lsi1")
+            P + "Type mismatch for Index Key lsi_sk Expected: B Actual: S IndexName: lsi1"
+        )
 
     def test_index_empty_values(self):
         item = {"pk": {"S": "a"}, "sk": {"N": "1"}, "gsi_pk": {"S": ""}}
         assert _key_error(keys.validate_item_keys, item, RANGE_TABLE) == (
             "One or more parameter values are not valid. A value specified for a secondary index "
             "key is not supported. The AttributeValue for a key attribute cannot contain an empty "
-            "string value. IndexName: gsi1, IndexKey: gsi_pk")
+            "string value. IndexName: gsi1, IndexKey: gsi_pk"
+        )
         item = {"pk": {"S": "a"}, "sk": {"N": "1"}, "lsi_sk": {"B": b""}}
         assert _key_error(keys.validate_item_keys, item, RANGE_TABLE).endswith(
-            "cannot contain an empty binary value. IndexName: lsi1, IndexKey: lsi_sk")
+            "cannot contain an empty binary value. IndexName: lsi1, IndexKey: lsi_sk"
+        )
         item = {"pk": {"S": "a"}, "sk": {"N": "1"}, "gsi_pk": {"S": ""}}
         assert _key_error(keys.validate_item_keys, item, RANGE_TABLE, update=True) == (
             "One or more parameter values are not valid. The update expression attempted to update "
             "a secondary index key to a value that is not supported. The AttributeValue for a key "
-            "attribute cannot contain an empty string value.")
+            "attribute cannot contain an empty string value."
+        )
 
     def test_empty_values_checked_before_types(self):
         item = {"pk": {"S": "a"}, "sk": {"S": "wrong"}, "gsi_pk": {"S": ""}}
@@ -390,9 +550,13 @@ class TestItemKeys:
 
     def test_index_check_order_last_declared_first(self):
         table = keys.table_schema(
-            [("pk", "HASH")], {"pk": "S", "x": "S"},
-            global_indexes=[{"IndexName": "first", "KeySchema": [("x", "HASH")]},
-                            {"IndexName": "second", "KeySchema": [("x", "HASH")]}])
+            [("pk", "HASH")],
+            {"pk": "S", "x": "S"},
+            global_indexes=[
+                {"IndexName": "first", "KeySchema": [("x", "HASH")]},
+                {"IndexName": "second", "KeySchema": [("x", "HASH")]},
+            ],
+        )
         msg = _key_error(keys.validate_item_keys, {"pk": {"S": "a"}, "x": {"N": "1"}}, table)
         assert msg.endswith("IndexName: second")
 
@@ -402,8 +566,7 @@ class TestItemKeys:
 
 
 class TestKeyExtraction:
-    ITEM = {"pk": {"S": "a"}, "sk": {"N": "1"}, "gsi_pk": {"S": "g"}, "p": {"S": "x"},
-            "q": {"S": "y"}}
+    ITEM = {"pk": {"S": "a"}, "sk": {"N": "1"}, "gsi_pk": {"S": "g"}, "p": {"S": "x"}, "q": {"S": "y"}}
 
     def test_extract_key(self):
         assert keys.extract_key(self.ITEM, RANGE_TABLE) == {"pk": {"S": "a"}, "sk": {"N": "1"}}
@@ -417,14 +580,19 @@ class TestKeyExtraction:
         assert lsi is not None and not lsi.is_global
         assert keys.index_key(self.ITEM, gsi) == {"gsi_pk": {"S": "g"}}
         assert keys.index_key(self.ITEM, lsi) is None  # sparse: no lsi_sk
-        assert keys.project(self.ITEM, gsi) == {"pk": {"S": "a"}, "sk": {"N": "1"},
-                                                "gsi_pk": {"S": "g"}, "p": {"S": "x"}}
+        assert keys.project(self.ITEM, gsi) == {
+            "pk": {"S": "a"},
+            "sk": {"N": "1"},
+            "gsi_pk": {"S": "g"},
+            "p": {"S": "x"},
+        }
         assert keys.index_entry(None, gsi) is None
         assert RANGE_TABLE.index("nope") is None
         assert RANGE_TABLE.indexes == (gsi, lsi)
 
 
 # =========================================================================== capacity
+
 
 class TestUnits:
     def test_write_units(self):
@@ -509,23 +677,39 @@ class TestConsumedCapacityShape:
 
     def test_indexes_without_indexes(self):
         assert capacity.consumed_capacity("INDEXES", "t", 0.5) == {
-            "TableName": "t", "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5}}
+            "TableName": "t",
+            "CapacityUnits": 0.5,
+            "Table": {"CapacityUnits": 0.5},
+        }
 
     def test_indexes_with_indexes(self):
         out = capacity.consumed_capacity("INDEXES", "t", 1, gsis={"g": 1}, lsis={"l": 2})
-        assert out == {"TableName": "t", "CapacityUnits": 4.0, "Table": {"CapacityUnits": 1.0},
-                       "GlobalSecondaryIndexes": {"g": {"CapacityUnits": 1.0}},
-                       "LocalSecondaryIndexes": {"l": {"CapacityUnits": 2.0}}}
+        assert out == {
+            "TableName": "t",
+            "CapacityUnits": 4.0,
+            "Table": {"CapacityUnits": 1.0},
+            "GlobalSecondaryIndexes": {"g": {"CapacityUnits": 1.0}},
+            "LocalSecondaryIndexes": {"l": {"CapacityUnits": 2.0}},
+        }
         # TOTAL still counts index units
         assert capacity.consumed_capacity("TOTAL", "t", 1, gsis={"g": 1}) == {
-            "TableName": "t", "CapacityUnits": 2.0}
+            "TableName": "t",
+            "CapacityUnits": 2.0,
+        }
 
     def test_transactional_split(self):
         out = capacity.consumed_capacity("INDEXES", "t", 4, split="WriteCapacityUnits")
-        assert out == {"TableName": "t", "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0,
-                       "Table": {"CapacityUnits": 4.0, "WriteCapacityUnits": 4.0}}
+        assert out == {
+            "TableName": "t",
+            "CapacityUnits": 4.0,
+            "WriteCapacityUnits": 4.0,
+            "Table": {"CapacityUnits": 4.0, "WriteCapacityUnits": 4.0},
+        }
         assert capacity.consumed_capacity("TOTAL", "t", 2, split="ReadCapacityUnits") == {
-            "TableName": "t", "CapacityUnits": 2.0, "ReadCapacityUnits": 2.0}
+            "TableName": "t",
+            "CapacityUnits": 2.0,
+            "ReadCapacityUnits": 2.0,
+        }
 
     def test_accumulator(self):
         acc = capacity.Consumed("t")
@@ -534,8 +718,11 @@ class TestConsumedCapacityShape:
         acc.add_write(new, {**new, "gsi_pk": {"S": "h"}}, RANGE_TABLE)
         assert acc.table == 2 and acc.gsis == {"gsi1": 3} and acc.total == 5
         assert acc.render("INDEXES") == {
-            "TableName": "t", "CapacityUnits": 5.0, "Table": {"CapacityUnits": 2.0},
-            "GlobalSecondaryIndexes": {"gsi1": {"CapacityUnits": 3.0}}}
+            "TableName": "t",
+            "CapacityUnits": 5.0,
+            "Table": {"CapacityUnits": 2.0},
+            "GlobalSecondaryIndexes": {"gsi1": {"CapacityUnits": 3.0}},
+        }
         assert acc.render("NONE") is None
         reads = capacity.Consumed("t")
         reads.add_table(0.5)

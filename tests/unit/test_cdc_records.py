@@ -9,18 +9,29 @@ from tidestream.cdc.records import TTL_IDENTITY, event_name, partition_key, rend
 
 
 def _render(**kw):
-    base = dict(region="us-east-1", event_id="e", table_name="t", keys={"id": {"S": "test"}}, old=None,
-                new={"id": {"S": "test"}}, timestamp=1731924555370, by_ttl=False, microseconds=False)
+    base = dict(
+        region="us-east-1",
+        event_id="e",
+        table_name="t",
+        keys={"id": {"S": "test"}},
+        old=None,
+        new={"id": {"S": "test"}},
+        timestamp=1731924555370,
+        by_ttl=False,
+        microseconds=False,
+    )
     base.update(kw)
     return render(**base)
 
 
 def test_field_order_and_compact_json():
     data = _render()
-    assert data == (b'{"awsRegion":"us-east-1","eventID":"e","eventName":"INSERT","userIdentity":null,'
-                    b'"recordFormat":"application/json","tableName":"t","dynamodb":{"ApproximateCreationDateTime":'
-                    b'1731924555370,"Keys":{"id":{"S":"test"}},"NewImage":{"id":{"S":"test"}},"SizeBytes":12},'
-                    b'"eventSource":"aws:dynamodb"}')
+    assert data == (
+        b'{"awsRegion":"us-east-1","eventID":"e","eventName":"INSERT","userIdentity":null,'
+        b'"recordFormat":"application/json","tableName":"t","dynamodb":{"ApproximateCreationDateTime":'
+        b'1731924555370,"Keys":{"id":{"S":"test"}},"NewImage":{"id":{"S":"test"}},"SizeBytes":12},'
+        b'"eventSource":"aws:dynamodb"}'
+    )
 
 
 def test_size_bytes_matches_recorded_aws_records():
@@ -28,8 +39,13 @@ def test_size_bytes_matches_recorded_aws_records():
     assert size_bytes({"id": {"S": "test"}}, {"id": {"S": "test"}}, None) == 12
     # the reference's worked INSERT example (binary counted raw, 42.5 as 3 bytes): 9 + 38 = 47
     keys = {"pk": {"S": "order#1"}}
-    img = {"pk": {"S": "order#1"}, "status": {"S": "NEW"}, "total": {"N": "42.5"},
-           "paid": {"BOOL": False}, "blob": {"B": b"\x01\x02\x03"}}
+    img = {
+        "pk": {"S": "order#1"},
+        "status": {"S": "NEW"},
+        "total": {"N": "42.5"},
+        "paid": {"BOOL": False},
+        "blob": {"B": b"\x01\x02\x03"},
+    }
     assert size_bytes(keys, img, None) == 47
     # MODIFY and REMOVE count both images / the old one
     assert size_bytes(keys, img, img) == 9 + 38 + 38
@@ -37,8 +53,15 @@ def test_size_bytes_matches_recorded_aws_records():
 
 
 def test_binary_is_base64_twice():
-    data = _render(new={"id": {"S": "test"}, "b": {"B": bytes([18, 2, 8, 123])}, "bs": {"BS": [b"\x01"]},
-                        "m": {"M": {"inner": {"B": b"\x00"}}}, "l": {"L": [{"B": b"\xff"}]}})
+    data = _render(
+        new={
+            "id": {"S": "test"},
+            "b": {"B": bytes([18, 2, 8, 123])},
+            "bs": {"BS": [b"\x01"]},
+            "m": {"M": {"inner": {"B": b"\x00"}}},
+            "l": {"L": [{"B": b"\xff"}]},
+        }
+    )
     rec = json.loads(data)
     img = rec["dynamodb"]["NewImage"]
     assert img["b"] == {"B": "RWdJSWV3PT0="}  # the value AWS wrote for raw bytes 12 02 08 7b
@@ -63,8 +86,9 @@ def test_event_names_and_ttl_identity():
 
 def test_microsecond_precision_field_trails_size():
     data = _render(timestamp=1720740233012995, microseconds=True)
-    assert data.endswith(b'"SizeBytes":12,"ApproximateCreationDateTimePrecision":"MICROSECOND"},'
-                         b'"eventSource":"aws:dynamodb"}')
+    assert data.endswith(
+        b'"SizeBytes":12,"ApproximateCreationDateTimePrecision":"MICROSECOND"},"eventSource":"aws:dynamodb"}'
+    )
 
 
 def test_partition_key_is_32_upper_hex_and_stable():
@@ -79,15 +103,42 @@ def test_outbox_entries_of_earlier_releases_are_rendered_on_load():
     from tidestream.cdc.publisher import entry_from_disk
 
     keys, new = {"id": {"S": "a"}}, {"id": {"S": "a"}, "b": {"B": b"\x00\xff"}}
-    legacy = {"a": "123456789012", "r": "eu-west-1", "n": "orders", "tid": "table-id", "k": b"\x01key",
-              "keys": keys, "old": None, "new": new, "ts": 1731924555370123, "us": True, "ttl": False,
-              "id": "event-1", "d": "arn:aws:kinesis:eu-west-1:123456789012:stream/s", "at": 1700000000.5,
-              "sz": 20}
+    legacy = {
+        "a": "123456789012",
+        "r": "eu-west-1",
+        "n": "orders",
+        "tid": "table-id",
+        "k": b"\x01key",
+        "keys": keys,
+        "old": None,
+        "new": new,
+        "ts": 1731924555370123,
+        "us": True,
+        "ttl": False,
+        "id": "event-1",
+        "d": "arn:aws:kinesis:eu-west-1:123456789012:stream/s",
+        "at": 1700000000.5,
+        "sz": 20,
+    }
     entry = entry_from_disk(legacy)
-    assert entry["data"] == render(region="eu-west-1", event_id="event-1", table_name="orders", keys=keys,
-                                   old=None, new=new, timestamp=1731924555370123, by_ttl=False,
-                                   microseconds=True, size=20)
+    assert entry["data"] == render(
+        region="eu-west-1",
+        event_id="event-1",
+        table_name="orders",
+        keys=keys,
+        old=None,
+        new=new,
+        timestamp=1731924555370123,
+        by_ttl=False,
+        microseconds=True,
+        size=20,
+    )
     assert entry["partition_key"] == partition_key("table-id", b"\x01key")
-    assert (entry["destination"], entry["account"], entry["region"], entry["table"], entry["captured_at"]) == (
-        legacy["d"], "123456789012", "eu-west-1", "orders", 1700000000.5)
+    assert (
+        entry["destination"],
+        entry["account"],
+        entry["region"],
+        entry["table"],
+        entry["captured_at"],
+    ) == (legacy["d"], "123456789012", "eu-west-1", "orders", 1700000000.5)
     assert entry_from_disk(entry) is entry  # today's entries are used as stored

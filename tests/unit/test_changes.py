@@ -17,8 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tidestream.cdc.records import render as render_kinesis
-from tidestream.consumer.changes import (DYNAMODB_STREAMS, KINESIS, Change, NotAChange, UserIdentity,
-                                         decode_kinesis_record, decode_stream_record, table_from_stream_arn)
+from tidestream.consumer.changes import (
+    DYNAMODB_STREAMS,
+    KINESIS,
+    Change,
+    NotAChange,
+    UserIdentity,
+    decode_kinesis_record,
+    decode_stream_record,
+    table_from_stream_arn,
+)
 from tidestream.consumer.ordering import LatestPerItem
 from tidestream.dynamodbstreams.records import render as render_stream
 from tidestream.dynamodbstreams.state import StreamMeta
@@ -27,17 +35,29 @@ KEYS = {"pk": {"S": "order#1"}, "sk": {"N": "7"}}
 #: every attribute type, nested, as the server holds it (B as raw bytes)
 EVERY_TYPE = {
     **KEYS,
-    "s": {"S": "버스 ✓"}, "n": {"N": "-12.50"}, "big": {"N": "12345678901234567890123456789012345678"},
-    "b": {"B": bytes([18, 2, 8, 123])}, "bool": {"BOOL": False}, "null": {"NULL": True},
-    "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [b"\x00", b"\xff\x01"]},
+    "s": {"S": "버스 ✓"},
+    "n": {"N": "-12.50"},
+    "big": {"N": "12345678901234567890123456789012345678"},
+    "b": {"B": bytes([18, 2, 8, 123])},
+    "bool": {"BOOL": False},
+    "null": {"NULL": True},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"\x00", b"\xff\x01"]},
     "l": {"L": [{"S": "x"}, {"N": "1"}, {"B": b"\x01"}, {"L": []}, {"NULL": True}]},
     "m": {"M": {"inner": {"M": {"deep": {"BS": [b"z"]}}}, "flag": {"BOOL": True}}},
 }
 EXPECTED = {
-    "pk": "order#1", "sk": Decimal(7),
-    "s": "버스 ✓", "n": Decimal("-12.5"), "big": Decimal("12345678901234567890123456789012345678"),
-    "b": bytes([18, 2, 8, 123]), "bool": False, "null": None,
-    "ss": frozenset({"a", "b"}), "ns": frozenset({Decimal(1), Decimal("2.5")}),
+    "pk": "order#1",
+    "sk": Decimal(7),
+    "s": "버스 ✓",
+    "n": Decimal("-12.5"),
+    "big": Decimal("12345678901234567890123456789012345678"),
+    "b": bytes([18, 2, 8, 123]),
+    "bool": False,
+    "null": None,
+    "ss": frozenset({"a", "b"}),
+    "ns": frozenset({Decimal(1), Decimal("2.5")}),
     "bs": frozenset({b"\x00", b"\xff\x01"}),
     "l": ["x", Decimal(1), b"\x01", [], None],
     "m": {"inner": {"deep": frozenset({b"z"})}, "flag": True},
@@ -46,15 +66,32 @@ TS_US = 1731924555370123
 
 
 def kinesis_data(old=None, new=None, *, ttl=False, micro=True, ts=TS_US, keys=KEYS, table="Orders") -> bytes:
-    return render_kinesis(region="eu-west-1", event_id="0b6d9f3e-1111-4222-8333-444455556666", table_name=table,
-                          keys=keys, old=old, new=new, timestamp=ts if micro else ts // 1000, by_ttl=ttl,
-                          microseconds=micro)
+    return render_kinesis(
+        region="eu-west-1",
+        event_id="0b6d9f3e-1111-4222-8333-444455556666",
+        table_name=table,
+        keys=keys,
+        old=old,
+        new=new,
+        timestamp=ts if micro else ts // 1000,
+        by_ttl=ttl,
+        microseconds=micro,
+    )
 
 
 def stream_record(old=None, new=None, *, ttl=False, counter=42, t=1731924555.9) -> dict:
-    meta = StreamMeta(id=1, account="000000000000", region="eu-west-1", table="Orders", table_id="tid",
-                      label="2026-11-30T00:00:00.000", view_type="NEW_AND_OLD_IMAGES",
-                      key_schema=[("pk", "HASH"), ("sk", "RANGE")], created=0.0, start=1)
+    meta = StreamMeta(
+        id=1,
+        account="000000000000",
+        region="eu-west-1",
+        table="Orders",
+        table_id="tid",
+        label="2026-11-30T00:00:00.000",
+        view_type="NEW_AND_OLD_IMAGES",
+        key_schema=[("pk", "HASH"), ("sk", "RANGE")],
+        created=0.0,
+        start=1,
+    )
     entry = {"t": t, "k": KEYS, "e": "a" * 32, "n": 0 if old is None else (2 if new is None else 1)}
     if new is not None:
         entry["new"] = new
@@ -82,8 +119,14 @@ def test_kinesis_every_type_binaries_twice_and_fields():
 
 def test_kinesis_millisecond_precision_and_boto3_record_envelope():
     data = kinesis_data(old={**KEYS, "v": {"N": "1"}}, new={**KEYS, "v": {"N": "2"}}, micro=False)
-    c = decode_kinesis_record({"SequenceNumber": "4955", "Data": data, "PartitionKey": "ABC",
-                               "ApproximateArrivalTimestamp": datetime.now(timezone.utc)})
+    c = decode_kinesis_record(
+        {
+            "SequenceNumber": "4955",
+            "Data": data,
+            "PartitionKey": "ABC",
+            "ApproximateArrivalTimestamp": datetime.now(timezone.utc),
+        }
+    )
     assert c.event_name == "MODIFY" and c.precision == "MILLISECOND"
     assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, 370000, tzinfo=timezone.utc)
     assert c.old_image["v"] == 1 and c.new_image["v"] == 2
@@ -101,11 +144,17 @@ def test_ttl_identity_both_feeds():
 
 def test_dynamodb_streams_record_every_type():
     rec = stream_record(old=EVERY_TYPE, new={**EVERY_TYPE, "s": {"S": "neu"}}, counter=42)
-    rec["dynamodb"]["ApproximateCreationDateTime"] = datetime(2024, 11, 18, 11, 9, 15,
-                                                              tzinfo=timezone(timedelta(hours=1)))  # as boto3
+    rec["dynamodb"]["ApproximateCreationDateTime"] = datetime(
+        2024, 11, 18, 11, 9, 15, tzinfo=timezone(timedelta(hours=1))
+    )  # as boto3
     c = decode_stream_record(rec, "Orders")
     assert c.old_image == EXPECTED and c.new_image == {**EXPECTED, "s": "neu"}
-    assert (c.event_name, c.table_name, c.source, c.precision) == ("MODIFY", "Orders", DYNAMODB_STREAMS, "SECOND")
+    assert (c.event_name, c.table_name, c.source, c.precision) == (
+        "MODIFY",
+        "Orders",
+        DYNAMODB_STREAMS,
+        "SECOND",
+    )
     assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, tzinfo=timezone.utc)
     assert c.approximate_creation.tzinfo is not None
     assert c.sequence_number == rec["dynamodb"]["SequenceNumber"]
@@ -121,18 +170,30 @@ def test_both_feeds_agree_on_the_same_change():
         assert getattr(k, name) == getattr(s, name), name
 
 
-@pytest.mark.parametrize("data, problem", [
-    (b"not json", "not JSON"),
-    (b'{"eventSource":"aws:kinesis"}', "not a DynamoDB change"),
-    (b'{"eventSource":"aws:dynamodb","eventName":"INSERT"}', "no dynamodb.Keys"),
-    (b'{"eventSource":"aws:dynamodb","eventName":"UPSERT","dynamodb":{"Keys":{}}}', "eventName"),
-    (b'{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":1,'
-     b'"Keys":{"pk":{"X":"1"}}}}', "unknown attribute type"),
-    (b'{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":1,'
-     b'"Keys":{"pk":{"B":"!!"}}}}', "not base64"),
-    (b'{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":"x",'
-     b'"Keys":{"pk":{"S":"1"}}}}', "not an integer"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (b"not json", "not JSON"),
+        (b'{"eventSource":"aws:kinesis"}', "not a DynamoDB change"),
+        (b'{"eventSource":"aws:dynamodb","eventName":"INSERT"}', "no dynamodb.Keys"),
+        (b'{"eventSource":"aws:dynamodb","eventName":"UPSERT","dynamodb":{"Keys":{}}}', "eventName"),
+        (
+            b'{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":1,'
+            b'"Keys":{"pk":{"X":"1"}}}}',
+            "unknown attribute type",
+        ),
+        (
+            b'{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":1,'
+            b'"Keys":{"pk":{"B":"!!"}}}}',
+            "not base64",
+        ),
+        (
+            b'{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":"x",'
+            b'"Keys":{"pk":{"S":"1"}}}}',
+            "not an integer",
+        ),
+    ],
+)
 def test_damaged_records_raise_not_a_change(data, problem):
     with pytest.raises(NotAChange, match=problem):
         decode_kinesis_record(data)
@@ -145,6 +206,7 @@ def test_table_from_stream_arn():
 
 
 # ---- ordering ------------------------------------------------------------------------------
+
 
 def change(pk: str, ts_us: int, value: int | None, table: str = "Orders") -> Change:
     keys = {"pk": {"S": pk}}
@@ -184,8 +246,9 @@ def test_memory_is_bounded_and_least_recently_changed_is_forgotten():
         LatestPerItem(max_items=0)
 
 
-HISTORY = st.dictionaries(st.sampled_from("abcdef"), st.lists(st.integers(0, 99), min_size=1, max_size=8),
-                          min_size=1)
+HISTORY = st.dictionaries(
+    st.sampled_from("abcdef"), st.lists(st.integers(0, 99), min_size=1, max_size=8), min_size=1
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -211,10 +274,17 @@ def test_any_duplication_and_reordering_reduces_to_the_latest_state(history, see
 
 # ---- `tidestream consume` argument and output helpers --------------------------------------
 
+
 def test_consume_from_argument_forms():
     import argparse
 
-    from tidestream.consumer.tail import ConsumeError, Position, _split_position, add_arguments, parse_position
+    from tidestream.consumer.tail import (
+        ConsumeError,
+        Position,
+        _split_position,
+        add_arguments,
+        parse_position,
+    )
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -222,7 +292,8 @@ def test_consume_from_argument_forms():
     assert parse_position(_split_position(args)) == Position("TRIM_HORIZON") and args.stream == "mystream"
     args = parser.parse_args(["s", "--from", "at-timestamp", "2026-11-30T01:02:03"])
     assert parse_position(_split_position(args)) == Position(
-        "AT_TIMESTAMP", datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone.utc))
+        "AT_TIMESTAMP", datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone.utc)
+    )
     assert parse_position(["at-timestamp", "2026-11-30T01:02:03Z"]).timestamp.tzinfo is not None
     assert parser.parse_args([]).position == ["latest"]
     for words in (["s", "--from", "latest", "a", "b"], ["s", "--from", "latest", "extra"]):
@@ -235,7 +306,17 @@ def test_consume_from_argument_forms():
 def test_consume_json_values_stay_exact():
     from tidestream.consumer.tail import _dumps
 
-    assert _dumps({"i": Decimal("10"), "e": Decimal("1E+2"), "f": Decimal("3.5"), "x": Decimal("0.1"),
-                   "big": Decimal("12345678901234567890.25"), "b": b"\x00\xff", "s": frozenset({"b", "a"}),
-                   "ns": frozenset({Decimal(2), Decimal(1)})}) == (
-        '{"i":10,"e":100,"f":3.5,"x":0.1,"big":"12345678901234567890.25","b":"AP8=","s":["a","b"],"ns":[1,2]}')
+    assert _dumps(
+        {
+            "i": Decimal("10"),
+            "e": Decimal("1E+2"),
+            "f": Decimal("3.5"),
+            "x": Decimal("0.1"),
+            "big": Decimal("12345678901234567890.25"),
+            "b": b"\x00\xff",
+            "s": frozenset({"b", "a"}),
+            "ns": frozenset({Decimal(2), Decimal(1)}),
+        }
+    ) == (
+        '{"i":10,"e":100,"f":3.5,"x":0.1,"big":"12345678901234567890.25","b":"AP8=","s":["a","b"],"ns":[1,2]}'
+    )

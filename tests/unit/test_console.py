@@ -60,16 +60,21 @@ def test_grafana_dashboard_queries_only_metrics_the_server_exports():
         series["t"] += 1
     exported = set(re.findall(r"^(tidestream_\w+)", metrics.render(), re.M))
     dashboard = json.loads(DASHBOARD.read_text())
-    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
-               for name in re.findall(r"tidestream_\w+", target["expr"])}
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"tidestream_\w+", target["expr"])
+    }
     assert queried == exported, queried ^ exported  # every query works, every metric is shown
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
 
 
 def test_json_log_lines_are_one_object_each():
-    record = logging.LogRecord("tidestream", logging.ERROR, __file__, 1, "write failed: %s\nnext",
-                               ("disk",), None)
+    record = logging.LogRecord(
+        "tidestream", logging.ERROR, __file__, 1, "write failed: %s\nnext", ("disk",), None
+    )
     line = JsonLogFormatter().format(record)
     assert "\n" not in line
     entry = json.loads(line)

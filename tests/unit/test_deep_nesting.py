@@ -14,12 +14,15 @@ from tidestream.errors import SerializationException, ValidationException
 from tidestream.http.app import Application
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 1025 + b"]" * 1025,
-    b"[" * 10_000 + b"]" * 10_000,
-    b'{"a":' * 2000 + b"1" + b"}" * 2000,
-    b'{"TableName":' + b"[" * 5000 + b"]" * 5000 + b"}",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 1025 + b"]" * 1025,
+        b"[" * 10_000 + b"]" * 10_000,
+        b'{"a":' * 2000 + b"1" + b"}" * 2000,
+        b'{"TableName":' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+)
 def test_json_deeper_than_orjson_allows(body):
     with pytest.raises(SerializationException):
         Application._parse(body, cbor=False)
@@ -33,7 +36,9 @@ def test_json_at_the_limit_parses():
     assert value == []
 
 
-@pytest.mark.parametrize("body", [b"\x81" * 100_000 + b"\xa0", b"\xbf" * 5000, b"\xd8\x01" * 10_000 + b"\x00"])
+@pytest.mark.parametrize(
+    "body", [b"\x81" * 100_000 + b"\xa0", b"\xbf" * 5000, b"\xd8\x01" * 10_000 + b"\x00"]
+)
 def test_cbor_deeper_than_cbor2_allows(body):
     with pytest.raises(SerializationException):
         Application._parse(body, cbor=True)

@@ -23,10 +23,20 @@ def env():
     ddb = DynamoState(engine)
     clock = [T0]
     st = StreamsState(engine, ddb, clock=lambda: clock[0])
-    t = Table(account="000000000000", region="us-east-1", name="tbl", uid=ddb.catalog.new_uid(),
-              table_id="tid-1", key_schema=[("id", "HASH")], attribute_types={"id": "S"},
-              attribute_order=["id"], created=T0, stream_enabled=True, stream_view_type="NEW_IMAGE",
-              stream_label="2023-11-14T22:13:20.000")
+    t = Table(
+        account="000000000000",
+        region="us-east-1",
+        name="tbl",
+        uid=ddb.catalog.new_uid(),
+        table_id="tid-1",
+        key_schema=[("id", "HASH")],
+        attribute_types={"id": "S"},
+        attribute_order=["id"],
+        created=T0,
+        stream_enabled=True,
+        stream_view_type="NEW_IMAGE",
+        stream_label="2023-11-14T22:13:20.000",
+    )
     ddb.catalog.put(t)
     yield engine, ddb, st, t, clock
     engine.close()
@@ -43,7 +53,7 @@ def _call(st, op: str, **p):
 
 def test_sequence_numbers_round_trip():
     assert sequence_number(1) == "100000000000000000001"
-    assert len(sequence_number(10 ** 19)) == 21
+    assert len(sequence_number(10**19)) == 21
     assert parse_sequence_number(sequence_number(42)) == 42
     assert parse_sequence_number("12") is None and parse_sequence_number("x" * 21) is None
 
@@ -69,8 +79,9 @@ def test_trim_after_24_hours_then_trimmed_errors(env):
     _write(engine, st, t, "new", T0 + 20 * 3600)
     arn = t.stream_arn
     m = st.by_arn[arn]
-    horizon = _call(st, "GetShardIterator", StreamArn=arn, ShardId=m.shard_id,
-                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    horizon = _call(
+        st, "GetShardIterator", StreamArn=arn, ShardId=m.shard_id, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     first_seq = _call(st, "GetRecords", ShardIterator=horizon)["Records"][0]["dynamodb"]["SequenceNumber"]
     clock[0] = T0 + 24 * 3600 + 10
     assert st.trim() == 1
@@ -79,12 +90,21 @@ def test_trim_after_24_hours_then_trimmed_errors(env):
         _call(st, "GetRecords", ShardIterator=_reissue(st, horizon))
     assert e.value.code == "TrimmedDataAccessException"
     with pytest.raises(AwsError) as e:
-        _call(st, "GetShardIterator", StreamArn=arn, ShardId=m.shard_id,
-              ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=first_seq)
+        _call(
+            st,
+            "GetShardIterator",
+            StreamArn=arn,
+            ShardId=m.shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=first_seq,
+        )
     assert e.value.code == "TrimmedDataAccessException"
-    it = _call(st, "GetShardIterator", StreamArn=arn, ShardId=m.shard_id,
-               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in _call(st, "GetRecords", ShardIterator=it)["Records"]] == ["new"]
+    it = _call(st, "GetShardIterator", StreamArn=arn, ShardId=m.shard_id, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    assert [
+        r["dynamodb"]["Keys"]["id"]["S"] for r in _call(st, "GetRecords", ShardIterator=it)["Records"]
+    ] == ["new"]
     # the trim point survives a reload
     st.reload()
     assert st.by_arn[arn].trimmed_to == m.trimmed_to
@@ -120,9 +140,17 @@ def test_at_timestamp(env):
     for i in range(4):
         _write(engine, st, t, f"k{i}", T0 + 10 * i)
     m = st.by_arn[t.stream_arn]
-    it = _call(st, "GetShardIterator", StreamArn=t.stream_arn, ShardId=m.shard_id,
-               ShardIteratorType="AT_TIMESTAMP", Timestamp=T0 + 15)["ShardIterator"]
-    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in _call(st, "GetRecords", ShardIterator=it)["Records"]] == ["k2", "k3"]
+    it = _call(
+        st,
+        "GetShardIterator",
+        StreamArn=t.stream_arn,
+        ShardId=m.shard_id,
+        ShardIteratorType="AT_TIMESTAMP",
+        Timestamp=T0 + 15,
+    )["ShardIterator"]
+    assert [
+        r["dynamodb"]["Keys"]["id"]["S"] for r in _call(st, "GetRecords", ShardIterator=it)["Records"]
+    ] == ["k2", "k3"]
 
 
 def test_empty_closed_shard_ends_reading(env):
@@ -131,8 +159,9 @@ def test_empty_closed_shard_ends_reading(env):
     arn = t.stream_arn
     t.stream_enabled = False
     m = st.by_arn[arn]
-    it = _call(st, "GetShardIterator", StreamArn=arn, ShardId=m.shard_id,
-               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = _call(st, "GetShardIterator", StreamArn=arn, ShardId=m.shard_id, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     assert _call(st, "DescribeStream", StreamArn=arn)["StreamDescription"]["StreamStatus"] == "DISABLED"
     assert _call(st, "GetRecords", ShardIterator=it) == {"Records": []}
     rng = _call(st, "DescribeStream", StreamArn=arn)["StreamDescription"]["Shards"][0]["SequenceNumberRange"]

@@ -17,7 +17,7 @@ def decode(data: bytes, split: int | None = None) -> list:
         return list(buf)
     out = []
     for i in range(0, len(data), split):  # arrives in arbitrary pieces, as on the wire
-        buf.add_data(data[i:i + split])
+        buf.add_data(data[i : i + split])
         out.extend(buf)
     return out
 
@@ -26,8 +26,11 @@ def test_event_round_trip():
     payload = json.dumps({"Records": [], "MillisBehindLatest": 0}).encode()
     msg = eventstream.event("SubscribeToShardEvent", payload)
     (m,) = decode(msg)
-    assert m.headers == {":event-type": "SubscribeToShardEvent", ":content-type": "application/json",
-                         ":message-type": "event"}
+    assert m.headers == {
+        ":event-type": "SubscribeToShardEvent",
+        ":content-type": "application/json",
+        ":message-type": "event",
+    }
     assert m.payload == payload
     assert m.to_response_dict()["status_code"] == 200
 
@@ -35,8 +38,9 @@ def test_event_round_trip():
 @pytest.mark.parametrize("split", [1, 7, 64])
 def test_many_messages_in_pieces(split):
     msgs = [eventstream.event("initial-response", b"{}")]
-    msgs += [eventstream.event("SubscribeToShardEvent", bytes(range(256)) * i, eventstream.CBOR)
-             for i in range(5)]
+    msgs += [
+        eventstream.event("SubscribeToShardEvent", bytes(range(256)) * i, eventstream.CBOR) for i in range(5)
+    ]
     got = decode(b"".join(msgs), split)
     assert [m.headers[":event-type"] for m in got] == ["initial-response"] + ["SubscribeToShardEvent"] * 5
     assert [m.payload for m in got[1:]] == [bytes(range(256)) * i for i in range(5)]
@@ -75,11 +79,21 @@ def test_botocore_parses_a_subscribe_event():
 
     model = botocore.session.get_session().get_service_model("kinesis")
     shape = model.operation_model("SubscribeToShard").output_shape.members["EventStream"]
-    body = {"Records": [{"SequenceNumber": "1", "Data": "aGk=", "PartitionKey": "p",
-                         "ApproximateArrivalTimestamp": 1700000000.5}],
-            "ContinuationSequenceNumber": "1", "MillisBehindLatest": 3}
+    body = {
+        "Records": [
+            {
+                "SequenceNumber": "1",
+                "Data": "aGk=",
+                "PartitionKey": "p",
+                "ApproximateArrivalTimestamp": 1700000000.5,
+            }
+        ],
+        "ContinuationSequenceNumber": "1",
+        "MillisBehindLatest": 3,
+    }
     raw = eventstream.event("initial-response", b"{}") + eventstream.event(
-        "SubscribeToShardEvent", json.dumps(body).encode())
+        "SubscribeToShardEvent", json.dumps(body).encode()
+    )
 
     class Raw:
         def stream(self):

@@ -21,8 +21,7 @@ from typing import Any, Union
 from hypothesis import given, settings, strategies as st
 
 from tidestream.dynamodb.attributes import from_wire_item, from_wire_value
-from tidestream.dynamodb.expressions import (compile_condition, compile_update, parse_condition,
-                                             parse_update)
+from tidestream.dynamodb.expressions import compile_condition, compile_update, parse_condition, parse_update
 from tidestream.errors import ValidationException
 
 Plain = Union[int, str]
@@ -49,21 +48,34 @@ def plain(value: dict[str, Any]) -> Plain:
 # Nodes: ("cmp", op, attribute, value, value_first) | ("exists", attribute)
 #        | ("not_exists", attribute) | ("begins", attribute, prefix)
 #        | ("and", left, right) | ("or", left, right) | ("not", operand)
-COMPARATORS = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le,
-               ">": operator.gt, ">=": operator.ge}
+COMPARATORS = {
+    "=": operator.eq,
+    "<>": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 leaves = st.one_of(
-    st.tuples(st.just("cmp"), st.sampled_from(sorted(COMPARATORS)), st.sampled_from(ATTRIBUTES),
-              plain_values, st.booleans()),
+    st.tuples(
+        st.just("cmp"),
+        st.sampled_from(sorted(COMPARATORS)),
+        st.sampled_from(ATTRIBUTES),
+        plain_values,
+        st.booleans(),
+    ),
     st.tuples(st.sampled_from(["exists", "not_exists"]), st.sampled_from(ATTRIBUTES)),
     st.tuples(st.just("begins"), st.sampled_from(ATTRIBUTES), st.sampled_from(STRINGS)),
 )
 conditions = st.recursive(
     leaves,
-    lambda inner: st.one_of(st.tuples(st.sampled_from(["and", "or"]), inner, inner),
-                            st.tuples(st.just("not"), inner)),
-    max_leaves=8)
+    lambda inner: st.one_of(
+        st.tuples(st.sampled_from(["and", "or"]), inner, inner), st.tuples(st.just("not"), inner)
+    ),
+    max_leaves=8,
+)
 
 
 def render_condition(node: tuple, values: dict[str, Any]) -> str:
@@ -113,8 +125,9 @@ def model_condition(node: tuple, item: dict[str, Plain]) -> bool:
 def test_conditions_agree_with_the_model(node: tuple, item: dict[str, Plain]) -> None:
     values: dict[str, Any] = {}
     text = render_condition(node, values)
-    predicate = compile_condition(parse_condition(text), None,
-                                  {k: from_wire_value(v) for k, v in values.items()})
+    predicate = compile_condition(
+        parse_condition(text), None, {k: from_wire_value(v) for k, v in values.items()}
+    )
     wire_item = from_wire_item({k: wire(v) for k, v in item.items()})
     assert predicate(wire_item) is model_condition(node, item), text
 
@@ -125,15 +138,22 @@ def test_conditions_agree_with_the_model(node: tuple, item: dict[str, Plain]) ->
 def _action(attribute: str) -> st.SearchStrategy[tuple]:
     return st.one_of(
         st.tuples(st.just("set"), st.just(attribute), plain_values),
-        st.tuples(st.just("arith"), st.just(attribute), st.sampled_from(ATTRIBUTES),
-                  st.sampled_from("+-"), st.integers(-3, 3)),
+        st.tuples(
+            st.just("arith"),
+            st.just(attribute),
+            st.sampled_from(ATTRIBUTES),
+            st.sampled_from("+-"),
+            st.integers(-3, 3),
+        ),
         st.tuples(st.just("remove"), st.just(attribute)),
     )
 
 
-updates = st.lists(st.sampled_from(ATTRIBUTES), min_size=1, max_size=3, unique=True).flatmap(
-    lambda attributes: st.tuples(*[_action(a) for a in attributes])).flatmap(
-    lambda actions: st.tuples(st.just(actions), st.booleans()))
+updates = (
+    st.lists(st.sampled_from(ATTRIBUTES), min_size=1, max_size=3, unique=True)
+    .flatmap(lambda attributes: st.tuples(*[_action(a) for a in attributes]))
+    .flatmap(lambda actions: st.tuples(st.just(actions), st.booleans()))
+)
 
 
 def render_update(actions: tuple, remove_first: bool, values: dict[str, Any]) -> str:
@@ -187,8 +207,7 @@ def test_updates_agree_with_the_model(update: tuple, item: dict[str, Plain]) -> 
     actions, remove_first = update
     values: dict[str, Any] = {}
     text = render_update(actions, remove_first, values)
-    compiled = compile_update(parse_update(text), None,
-                              {k: from_wire_value(v) for k, v in values.items()})
+    compiled = compile_update(parse_update(text), None, {k: from_wire_value(v) for k, v in values.items()})
     expected = model_update(actions, item)
     try:
         result = compiled.apply(from_wire_item({k: wire(v) for k, v in item.items()}))

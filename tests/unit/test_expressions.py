@@ -7,8 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tidestream.dynamodb.expressions import (
-    check_attribute_maps, check_expression_attributes, compile_condition, compile_key_condition,
-    compile_projection, compile_update, parse_condition, parse_projection, parse_update, project)
+    check_attribute_maps,
+    check_expression_attributes,
+    compile_condition,
+    compile_key_condition,
+    compile_projection,
+    compile_update,
+    parse_condition,
+    parse_projection,
+    parse_update,
+    project,
+)
 from tidestream.errors import ValidationException
 
 
@@ -51,25 +60,28 @@ ITEM = {
 
 
 # -- syntax errors ------------------------------------------------------------------------
-@pytest.mark.parametrize("label,text,message", [
-    ("ProjectionExpression", "!!! INVALID !!!", 'Syntax error; token: "!", near: "!!"'),
-    ("ProjectionExpression", "a b", 'Syntax error; token: "b", near: "a b"'),
-    ("ProjectionExpression", "a,", 'Syntax error; token: "<EOF>", near: ","'),
-    ("ConditionExpression", "attribute_type()", 'Syntax error; token: ")", near: "()"'),
-    ("ConditionExpression", "a = :v AND __typename = :w", 'Syntax error; token: "_", near: "AND __"'),
-    ("ConditionExpression", "a", 'Syntax error; token: "<EOF>", near: "a"'),
-    ("ConditionExpression", "([1", 'Syntax error; token: "[", near: "([1"'),
-    ("KeyConditionExpression", "a > 4", 'Syntax error; token: "4", near: "> 4"'),
-    ("KeyConditionExpression", "pk = :gsi1sk AND", 'Syntax error; token: "<EOF>", near: "AND"'),
-    ("ConditionExpression", "a = = :v", 'Syntax error; token: "=", near: "= = :v"'),
-    ("ConditionExpression", "a = :v and = :w", 'Syntax error; token: "=", near: "and = :w"'),
-    ("UpdateExpression", "SET a = b +", 'Syntax error; token: "<EOF>", near: "+"'),
-    ("UpdateExpression", "ADD numx", 'Syntax error; token: "<EOF>", near: "numx"'),
-    ("UpdateExpression", "SET", 'Syntax error; token: "<EOF>", near: "SET"'),
-    ("UpdateExpression", "SET a = :v, ", 'Syntax error; token: "<EOF>", near: ", "'),
-    ("UpdateExpression", "PUT a = :v", 'Syntax error; token: "PUT", near: "PUT a"'),
-    ("UpdateExpression", "ADD a b", 'Syntax error; token: "b", near: "a b"'),
-])
+@pytest.mark.parametrize(
+    "label,text,message",
+    [
+        ("ProjectionExpression", "!!! INVALID !!!", 'Syntax error; token: "!", near: "!!"'),
+        ("ProjectionExpression", "a b", 'Syntax error; token: "b", near: "a b"'),
+        ("ProjectionExpression", "a,", 'Syntax error; token: "<EOF>", near: ","'),
+        ("ConditionExpression", "attribute_type()", 'Syntax error; token: ")", near: "()"'),
+        ("ConditionExpression", "a = :v AND __typename = :w", 'Syntax error; token: "_", near: "AND __"'),
+        ("ConditionExpression", "a", 'Syntax error; token: "<EOF>", near: "a"'),
+        ("ConditionExpression", "([1", 'Syntax error; token: "[", near: "([1"'),
+        ("KeyConditionExpression", "a > 4", 'Syntax error; token: "4", near: "> 4"'),
+        ("KeyConditionExpression", "pk = :gsi1sk AND", 'Syntax error; token: "<EOF>", near: "AND"'),
+        ("ConditionExpression", "a = = :v", 'Syntax error; token: "=", near: "= = :v"'),
+        ("ConditionExpression", "a = :v and = :w", 'Syntax error; token: "=", near: "and = :w"'),
+        ("UpdateExpression", "SET a = b +", 'Syntax error; token: "<EOF>", near: "+"'),
+        ("UpdateExpression", "ADD numx", 'Syntax error; token: "<EOF>", near: "numx"'),
+        ("UpdateExpression", "SET", 'Syntax error; token: "<EOF>", near: "SET"'),
+        ("UpdateExpression", "SET a = :v, ", 'Syntax error; token: "<EOF>", near: ", "'),
+        ("UpdateExpression", "PUT a = :v", 'Syntax error; token: "PUT", near: "PUT a"'),
+        ("UpdateExpression", "ADD a b", 'Syntax error; token: "b", near: "a b"'),
+    ],
+)
 def test_syntax_errors(label, text, message):
     parse = {"ProjectionExpression": parse_projection, "UpdateExpression": parse_update}.get(label)
     if parse is None:
@@ -81,11 +93,12 @@ def test_syntax_errors(label, text, message):
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 def test_empty_expressions(text):
-    assert err(parse_condition, text, "FilterExpression") == \
-        "Invalid FilterExpression: The expression can not be empty;"
+    assert (
+        err(parse_condition, text, "FilterExpression")
+        == "Invalid FilterExpression: The expression can not be empty;"
+    )
     assert err(parse_update, text) == "Invalid UpdateExpression: The expression can not be empty;"
-    assert err(parse_projection, text) == \
-        "Invalid ProjectionExpression: The expression can not be empty;"
+    assert err(parse_projection, text) == "Invalid ProjectionExpression: The expression can not be empty;"
 
 
 def test_parse_is_cached():
@@ -108,25 +121,40 @@ def test_deep_nesting_is_a_validation_error():
 
 
 # -- parse-time semantic errors -----------------------------------------------------------
-@pytest.mark.parametrize("text,message", [
-    ("status = :v", "Attribute name is a reserved keyword; reserved keyword: status"),
-    ("a.Size = :v", "Attribute name is a reserved keyword; reserved keyword: Size"),
-    ("((a = :v))", "The expression has redundant parentheses;"),
-    ("((a)) = :v", "The expression has redundant parentheses;"),
-    ("size(a)", "The function is not allowed to be used this way in an expression; function: size"),
-    ("attribute_exists(a) = :v",
-     "The function is not allowed to be used this way in an expression; function: attribute_exists"),
-    ("size(a) AND b = :v",
-     "The function is not allowed to be used this way in an expression; function: size"),
-    ("BegIns_WiTh(a, :v)", "Invalid function name; function: BegIns_WiTh"),
-    ("foo(a) = :v", "Invalid function name; function: foo"),
-    ("begins_with(a, :v, :w)", "Incorrect number of operands for operator or function; "
-                               "operator or function: begins_with, number of operands: 3"),
-    ("size(a, b) = :v", "Incorrect number of operands for operator or function; "
-                        "operator or function: size, number of operands: 2"),
-    ("attribute_exists(:v)",
-     "Operator or function requires a document path; operator or function: attribute_exists"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("status = :v", "Attribute name is a reserved keyword; reserved keyword: status"),
+        ("a.Size = :v", "Attribute name is a reserved keyword; reserved keyword: Size"),
+        ("((a = :v))", "The expression has redundant parentheses;"),
+        ("((a)) = :v", "The expression has redundant parentheses;"),
+        ("size(a)", "The function is not allowed to be used this way in an expression; function: size"),
+        (
+            "attribute_exists(a) = :v",
+            "The function is not allowed to be used this way in an expression; function: attribute_exists",
+        ),
+        (
+            "size(a) AND b = :v",
+            "The function is not allowed to be used this way in an expression; function: size",
+        ),
+        ("BegIns_WiTh(a, :v)", "Invalid function name; function: BegIns_WiTh"),
+        ("foo(a) = :v", "Invalid function name; function: foo"),
+        (
+            "begins_with(a, :v, :w)",
+            "Incorrect number of operands for operator or function; "
+            "operator or function: begins_with, number of operands: 3",
+        ),
+        (
+            "size(a, b) = :v",
+            "Incorrect number of operands for operator or function; "
+            "operator or function: size, number of operands: 2",
+        ),
+        (
+            "attribute_exists(:v)",
+            "Operator or function requires a document path; operator or function: attribute_exists",
+        ),
+    ],
+)
 def test_condition_semantic_errors(text, message):
     assert err(parse_condition, text) == f"Invalid ConditionExpression: {message}"
 
@@ -135,49 +163,84 @@ def test_in_operand_limit():
     ok = "a IN (" + ", ".join(f":v{i}" for i in range(100)) + ")"
     parse_condition(ok)
     bad = "a IN (" + ", ".join(f":v{i}" for i in range(101)) + ")"
-    assert err(parse_condition, bad) == ("Invalid ConditionExpression: The IN operator is provided "
-                                         "with too many operands; number of operands: 101")
+    assert err(parse_condition, bad) == (
+        "Invalid ConditionExpression: The IN operator is provided "
+        "with too many operands; number of operands: 101"
+    )
 
 
 def test_keywords_case_insensitive():
-    assert cond("n between :a AnD :b aNd NoT s iN (:c)", ITEM, None,
-                {":a": N("1"), ":b": N("20"), ":c": S("x")})
+    assert cond(
+        "n between :a AnD :b aNd NoT s iN (:c)", ITEM, None, {":a": N("1"), ":b": N("20"), ":c": S("x")}
+    )
 
 
 # -- bind-time errors ---------------------------------------------------------------------
 def test_undefined_placeholders():
     assert err(cond, "#a = :v", ITEM, None, {":v": S("x")}) == (
         "Invalid ConditionExpression: An expression attribute name used in the document path is "
-        "not defined; attribute name: #a")
+        "not defined; attribute name: #a"
+    )
     assert err(cond, "a = :v", ITEM, {"#x": "x"}, {":w": S("x")}) == (
         "Invalid ConditionExpression: An expression attribute value used in expression is not "
-        "defined; attribute value: :v")
+        "defined; attribute value: :v"
+    )
 
 
-@pytest.mark.parametrize("text,values,message", [
-    ("a < :v", {":v": {"BOOL": True}},
-     "Incorrect operand type for operator or function; operator or function: <, operand type: BOOL"),
-    ("a >= :v", {":v": {"SS": ["x"]}},
-     "Incorrect operand type for operator or function; operator or function: >=, operand type: SS"),
-    ("a > :v", {":v": {"NULL": True}},
-     "Incorrect operand type for operator or function; operator or function: >, operand type: NULL"),
-    ("begins_with(a, :v)", {":v": N("1")},
-     "Incorrect operand type for operator or function; operator or function: begins_with, "
-     "operand type: N"),
-    ("size(:v) > :v", {":v": N("1")},
-     "Incorrect operand type for operator or function; operator or function: size, operand type: N"),
-    ("attribute_type(a, :v)", {":v": N("1")},
-     "Incorrect operand type for operator or function; operator or function: attribute_type, "
-     "operand type: N"),
-    ("attribute_type(a, :v)", {":v": S("X")},
-     "Invalid attribute type name found; type: X, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"),
-    ("a BETWEEN :b AND :a", {":a": S("a"), ":b": N("1")},
-     "The BETWEEN operator requires same data type for lower and upper bounds; lower bound "
-     "operand: AttributeValue: {N:1}, upper bound operand: AttributeValue: {S:a}"),
-    ("a BETWEEN :b AND :a", {":a": S("a"), ":b": S("b")},
-     "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower "
-     "bound operand: AttributeValue: {S:b}, upper bound operand: AttributeValue: {S:a}"),
-])
+@pytest.mark.parametrize(
+    "text,values,message",
+    [
+        (
+            "a < :v",
+            {":v": {"BOOL": True}},
+            "Incorrect operand type for operator or function; operator or function: <, operand type: BOOL",
+        ),
+        (
+            "a >= :v",
+            {":v": {"SS": ["x"]}},
+            "Incorrect operand type for operator or function; operator or function: >=, operand type: SS",
+        ),
+        (
+            "a > :v",
+            {":v": {"NULL": True}},
+            "Incorrect operand type for operator or function; operator or function: >, operand type: NULL",
+        ),
+        (
+            "begins_with(a, :v)",
+            {":v": N("1")},
+            "Incorrect operand type for operator or function; operator or function: begins_with, "
+            "operand type: N",
+        ),
+        (
+            "size(:v) > :v",
+            {":v": N("1")},
+            "Incorrect operand type for operator or function; operator or function: size, operand type: N",
+        ),
+        (
+            "attribute_type(a, :v)",
+            {":v": N("1")},
+            "Incorrect operand type for operator or function; operator or function: attribute_type, "
+            "operand type: N",
+        ),
+        (
+            "attribute_type(a, :v)",
+            {":v": S("X")},
+            "Invalid attribute type name found; type: X, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}",
+        ),
+        (
+            "a BETWEEN :b AND :a",
+            {":a": S("a"), ":b": N("1")},
+            "The BETWEEN operator requires same data type for lower and upper bounds; lower bound "
+            "operand: AttributeValue: {N:1}, upper bound operand: AttributeValue: {S:a}",
+        ),
+        (
+            "a BETWEEN :b AND :a",
+            {":a": S("a"), ":b": S("b")},
+            "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower "
+            "bound operand: AttributeValue: {S:b}, upper bound operand: AttributeValue: {S:a}",
+        ),
+    ],
+)
 def test_operand_type_errors(text, values, message):
     assert err(cond, text, ITEM, None, values) == f"Invalid ConditionExpression: {message}"
 
@@ -185,7 +248,8 @@ def test_operand_type_errors(text, values, message):
 def test_distinct_operands():
     assert err(cond, "#x = a", ITEM, {"#x": "a"}) == (
         "Invalid ConditionExpression: The first operand must be distinct from the remaining "
-        "operands for this operator or function; operator: =, first operand: [a]")
+        "operands for this operator or function; operator: =, first operand: [a]"
+    )
     assert "operator: contains, first operand: [a, b, [1]]" in err(cond, "contains(a.b[1], a.b[1])", ITEM)
 
 
@@ -195,46 +259,49 @@ def test_comparing_two_constants_of_different_types_is_fine():
 
 
 # -- condition evaluation -----------------------------------------------------------------
-@pytest.mark.parametrize("text,values,expected", [
-    ("n = :v", {":v": N("10")}, True),
-    ("n = :v", {":v": S("10")}, False),
-    ("n <> :v", {":v": S("10")}, True),
-    ("nope <> :v", {":v": S("10")}, True),
-    ("nope = :v", {":v": S("10")}, False),
-    ("n < :v", {":v": N("9.5")}, False),
-    ("n > :v", {":v": N("9.5")}, True),
-    ("n > :v", {":v": N("-100")}, True),
-    ("n <= :v", {":v": N("10")}, True),
-    ("n >= :v", {":v": N("1E+1")}, True),
-    ("n < :v", {":v": S("z")}, False),
-    ("s < :v", {":v": S("help")}, True),
-    ("s > :v", {":v": S("hello")}, False),
-    ("b < :v", {":v": {"B": b"\x01\x02\x04"}}, True),
-    ("b > :v", {":v": {"B": b"\x01"}}, True),
-    ("n BETWEEN :a AND :b", {":a": N("10"), ":b": N("11")}, True),
-    ("n BETWEEN :a AND :b", {":a": N("11"), ":b": N("12")}, False),
-    ("n BETWEEN :a AND :b", {":a": S("a"), ":b": S("b")}, False),
-    ("s IN (:a, :b)", {":a": S("x"), ":b": S("hello")}, True),
-    ("s IN (:a)", {":a": S("x")}, False),
-    ("ss = :v", {":v": {"SS": ["b", "a"]}}, True),
-    ("l = :v", {":v": {"L": [N("1"), S("two"), {"M": {"x": N("3")}}]}}, True),
-    ("l = :v", {":v": {"L": [S("two"), N("1"), {"M": {"x": N("3")}}]}}, False),
-    ("m.a.b = :v", {":v": S("deep")}, True),
-    ("m.a = :v", {":v": {"M": {"b": S("deep")}}}, True),
-    ("l[2].x = :v", {":v": N("3")}, True),
-    ("l[1] = :v", {":v": S("two")}, True),
-    ("l[9] = :v", {":v": S("two")}, False),
-    ("s[0] = :v", {":v": S("two")}, False),
-    ("m.c < :v AND n > :v", {":v": N("0")}, True),
-    ("m.c > :v OR n > :v", {":v": N("0")}, True),
-    ("NOT n > :v", {":v": N("0")}, False),
-    ("NOT n > :v OR n = :w", {":v": N("0"), ":w": N("10")}, True),
-    ("NOT (n > :v OR n = :w)", {":v": N("0"), ":w": N("10")}, False),
-    ("(n > :v) AND (s = :w)", {":v": N("0"), ":w": S("hello")}, True),
-    ("(n) > :v", {":v": N("0")}, True),
-    ("t = :v", {":v": {"BOOL": True}}, True),
-    ("z = :v", {":v": {"NULL": True}}, True),
-])
+@pytest.mark.parametrize(
+    "text,values,expected",
+    [
+        ("n = :v", {":v": N("10")}, True),
+        ("n = :v", {":v": S("10")}, False),
+        ("n <> :v", {":v": S("10")}, True),
+        ("nope <> :v", {":v": S("10")}, True),
+        ("nope = :v", {":v": S("10")}, False),
+        ("n < :v", {":v": N("9.5")}, False),
+        ("n > :v", {":v": N("9.5")}, True),
+        ("n > :v", {":v": N("-100")}, True),
+        ("n <= :v", {":v": N("10")}, True),
+        ("n >= :v", {":v": N("1E+1")}, True),
+        ("n < :v", {":v": S("z")}, False),
+        ("s < :v", {":v": S("help")}, True),
+        ("s > :v", {":v": S("hello")}, False),
+        ("b < :v", {":v": {"B": b"\x01\x02\x04"}}, True),
+        ("b > :v", {":v": {"B": b"\x01"}}, True),
+        ("n BETWEEN :a AND :b", {":a": N("10"), ":b": N("11")}, True),
+        ("n BETWEEN :a AND :b", {":a": N("11"), ":b": N("12")}, False),
+        ("n BETWEEN :a AND :b", {":a": S("a"), ":b": S("b")}, False),
+        ("s IN (:a, :b)", {":a": S("x"), ":b": S("hello")}, True),
+        ("s IN (:a)", {":a": S("x")}, False),
+        ("ss = :v", {":v": {"SS": ["b", "a"]}}, True),
+        ("l = :v", {":v": {"L": [N("1"), S("two"), {"M": {"x": N("3")}}]}}, True),
+        ("l = :v", {":v": {"L": [S("two"), N("1"), {"M": {"x": N("3")}}]}}, False),
+        ("m.a.b = :v", {":v": S("deep")}, True),
+        ("m.a = :v", {":v": {"M": {"b": S("deep")}}}, True),
+        ("l[2].x = :v", {":v": N("3")}, True),
+        ("l[1] = :v", {":v": S("two")}, True),
+        ("l[9] = :v", {":v": S("two")}, False),
+        ("s[0] = :v", {":v": S("two")}, False),
+        ("m.c < :v AND n > :v", {":v": N("0")}, True),
+        ("m.c > :v OR n > :v", {":v": N("0")}, True),
+        ("NOT n > :v", {":v": N("0")}, False),
+        ("NOT n > :v OR n = :w", {":v": N("0"), ":w": N("10")}, True),
+        ("NOT (n > :v OR n = :w)", {":v": N("0"), ":w": N("10")}, False),
+        ("(n > :v) AND (s = :w)", {":v": N("0"), ":w": S("hello")}, True),
+        ("(n) > :v", {":v": N("0")}, True),
+        ("t = :v", {":v": {"BOOL": True}}, True),
+        ("z = :v", {":v": {"NULL": True}}, True),
+    ],
+)
 def test_comparisons(text, values, expected):
     assert cond(text, ITEM, None, values) is expected
 
@@ -248,43 +315,46 @@ def test_precedence_not_and_or():
     assert cond("NOT t = :t AND t = :f OR t = :t", ITEM, None, values) is True
 
 
-@pytest.mark.parametrize("text,values,expected", [
-    ("attribute_exists(n)", None, True),
-    ("attribute_exists(nope)", None, False),
-    ("attribute_not_exists(nope)", None, True),
-    ("attribute_exists(m.a.b)", None, True),
-    ("attribute_exists(l[5])", None, False),
-    ("attribute_exists(#s)", None, True),
-    ("attribute_type(n, :t)", {":t": S("N")}, True),
-    ("attribute_type(ss, :t)", {":t": S("SS")}, True),
-    ("attribute_type(ss, :t)", {":t": S("S")}, False),
-    ("begins_with(s, :p)", {":p": S("he")}, True),
-    ("begins_with(s, :p)", {":p": S("lo")}, False),
-    ("begins_with(b, :p)", {":p": {"B": b"\x01\x02"}}, True),
-    ("begins_with(n, :p)", {":p": S("1")}, False),
-    ("contains(s, :p)", {":p": S("ell")}, True),
-    ("contains(s, :p)", {":p": N("1")}, False),
-    ("contains(b, :p)", {":p": {"B": b"\x02\x03"}}, True),
-    ("contains(ss, :p)", {":p": S("a")}, True),
-    ("contains(ss, :p)", {":p": S("c")}, False),
-    ("contains(ns, :p)", {":p": N("2.5")}, True),
-    ("contains(ns, :p)", {":p": S("1")}, False),
-    ("contains(bs, :p)", {":p": {"B": b"\x01"}}, True),
-    ("contains(l, :p)", {":p": S("two")}, True),
-    ("contains(l, :p)", {":p": {"M": {"x": N("3")}}}, True),
-    ("contains(l, :p)", {":p": S("tw")}, False),
-    ("contains(m, :p)", {":p": S("a")}, False),
-    ("contains(s, s)", None, None),
-    ("size(s) = :v", {":v": N("5")}, True),
-    ("size(b) = :v", {":v": N("3")}, True),
-    ("size(ss) = :v", {":v": N("2")}, True),
-    ("size(l) > :v", {":v": N("2")}, True),
-    ("size(m) = :v", {":v": N("2")}, True),
-    ("size(n) = :v", {":v": N("2")}, False),
-    ("size(nope) < :v", {":v": N("2")}, False),
-    ("size(s) BETWEEN :a AND :b", {":a": N("1"), ":b": N("5")}, True),
-    ("n IN (size(s), :a)", {":a": N("10")}, True),
-])
+@pytest.mark.parametrize(
+    "text,values,expected",
+    [
+        ("attribute_exists(n)", None, True),
+        ("attribute_exists(nope)", None, False),
+        ("attribute_not_exists(nope)", None, True),
+        ("attribute_exists(m.a.b)", None, True),
+        ("attribute_exists(l[5])", None, False),
+        ("attribute_exists(#s)", None, True),
+        ("attribute_type(n, :t)", {":t": S("N")}, True),
+        ("attribute_type(ss, :t)", {":t": S("SS")}, True),
+        ("attribute_type(ss, :t)", {":t": S("S")}, False),
+        ("begins_with(s, :p)", {":p": S("he")}, True),
+        ("begins_with(s, :p)", {":p": S("lo")}, False),
+        ("begins_with(b, :p)", {":p": {"B": b"\x01\x02"}}, True),
+        ("begins_with(n, :p)", {":p": S("1")}, False),
+        ("contains(s, :p)", {":p": S("ell")}, True),
+        ("contains(s, :p)", {":p": N("1")}, False),
+        ("contains(b, :p)", {":p": {"B": b"\x02\x03"}}, True),
+        ("contains(ss, :p)", {":p": S("a")}, True),
+        ("contains(ss, :p)", {":p": S("c")}, False),
+        ("contains(ns, :p)", {":p": N("2.5")}, True),
+        ("contains(ns, :p)", {":p": S("1")}, False),
+        ("contains(bs, :p)", {":p": {"B": b"\x01"}}, True),
+        ("contains(l, :p)", {":p": S("two")}, True),
+        ("contains(l, :p)", {":p": {"M": {"x": N("3")}}}, True),
+        ("contains(l, :p)", {":p": S("tw")}, False),
+        ("contains(m, :p)", {":p": S("a")}, False),
+        ("contains(s, s)", None, None),
+        ("size(s) = :v", {":v": N("5")}, True),
+        ("size(b) = :v", {":v": N("3")}, True),
+        ("size(ss) = :v", {":v": N("2")}, True),
+        ("size(l) > :v", {":v": N("2")}, True),
+        ("size(m) = :v", {":v": N("2")}, True),
+        ("size(n) = :v", {":v": N("2")}, False),
+        ("size(nope) < :v", {":v": N("2")}, False),
+        ("size(s) BETWEEN :a AND :b", {":a": N("1"), ":b": N("5")}, True),
+        ("n IN (size(s), :a)", {":a": N("10")}, True),
+    ],
+)
 def test_functions(text, values, expected):
     names = {"#s": "status"} if "#s" in text else None
     if expected is None:  # same path twice is a validation error
@@ -307,8 +377,7 @@ def test_alias_resolution_in_paths():
 
 def test_compiled_condition_is_reusable():
     pred = compile_condition(parse_condition("n > :v", "FilterExpression"), None, {":v": N("5")})
-    assert [pred(i) for i in ({"n": N("6")}, {"n": N("4")}, {}, {"n": S("x")})] == \
-        [True, False, False, False]
+    assert [pred(i) for i in ({"n": N("6")}, {"n": N("4")}, {}, {"n": S("x")})] == [True, False, False, False]
 
 
 # -- key conditions -----------------------------------------------------------------------
@@ -327,15 +396,18 @@ def test_key_condition_hash_only():
     assert kc.sort_condition is None
 
 
-@pytest.mark.parametrize("text,op,vals", [
-    ("pk = :p AND sk = :a", "=", ("a",)),
-    ("sk < :a AND pk = :p", "<", ("a",)),
-    (":a > sk AND pk = :p", "<", ("a",)),
-    (":a <= sk and pk = :p", ">=", ("a",)),
-    ("pk = :p AND sk BETWEEN :a AND :b", "BETWEEN", ("a", "b")),
-    ("pk = :p AND begins_with(sk, :a)", "BEGINS_WITH", ("a",)),
-    ("(pk = :p) AND (sk >= :a)", ">=", ("a",)),
-])
+@pytest.mark.parametrize(
+    "text,op,vals",
+    [
+        ("pk = :p AND sk = :a", "=", ("a",)),
+        ("sk < :a AND pk = :p", "<", ("a",)),
+        (":a > sk AND pk = :p", "<", ("a",)),
+        (":a <= sk and pk = :p", ">=", ("a",)),
+        ("pk = :p AND sk BETWEEN :a AND :b", "BETWEEN", ("a", "b")),
+        ("pk = :p AND begins_with(sk, :a)", "BEGINS_WITH", ("a",)),
+        ("(pk = :p) AND (sk >= :a)", ">=", ("a",)),
+    ],
+)
 def test_key_condition_sort_ops(text, op, vals):
     values = {":p": S("p"), ":a": S("a"), ":b": S("b")}
     kc = key(text, values)
@@ -354,46 +426,61 @@ def test_key_condition_matches():
     assert kc.matches({"pk": S("p"), "sk": S("bcd")})
 
 
-@pytest.mark.parametrize("text,message", [
-    ("sk = :a", "Query condition missed key schema element: pk"),
-    ("pk < :a", "Query key condition not supported"),
-    ("begins_with(pk, :a)", "Query key condition not supported"),
-    ("pk = :a AND xx = :a", "Query condition missed key schema element: sk"),
-    ("pk = :a AND sk = :a AND c = :a", "Conditions can be of length 1 or 2 only"),
-    ("pk = :a OR sk = :a", "Invalid operator used in KeyConditionExpression: OR"),
-    ("NOT pk = :a", "Invalid operator used in KeyConditionExpression: NOT"),
-    ("pk IN (:a)", "Invalid operator used in KeyConditionExpression: IN"),
-    ("pk <> :a", "Invalid operator used in KeyConditionExpression: <>"),
-    ("attribute_exists(pk)", "Invalid operator used in KeyConditionExpression: attribute_exists"),
-    ("contains(pk, :a)", "Invalid operator used in KeyConditionExpression: contains"),
-    ("pk = :a AND size(sk) > :a", "KeyConditionExpressions cannot contain nested operations"),
-    ("pk.x = :a", "KeyConditionExpressions cannot have conditions on nested attributes"),
-    ("pk = sk", "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"),
-    (":a = :a", "Invalid condition in KeyConditionExpression: No key attribute specified"),
-    ("pk = :a AND pk = :a", "KeyConditionExpressions must only contain one condition per key"),
-    ("pk = :a AND :a BETWEEN sk AND :a",
-     "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand"),
-    ("pk = :a AND begins_with(:a, sk)",
-     "Invalid condition in KeyConditionExpression: begins_with operator must have the key attribute as its first operand"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("sk = :a", "Query condition missed key schema element: pk"),
+        ("pk < :a", "Query key condition not supported"),
+        ("begins_with(pk, :a)", "Query key condition not supported"),
+        ("pk = :a AND xx = :a", "Query condition missed key schema element: sk"),
+        ("pk = :a AND sk = :a AND c = :a", "Conditions can be of length 1 or 2 only"),
+        ("pk = :a OR sk = :a", "Invalid operator used in KeyConditionExpression: OR"),
+        ("NOT pk = :a", "Invalid operator used in KeyConditionExpression: NOT"),
+        ("pk IN (:a)", "Invalid operator used in KeyConditionExpression: IN"),
+        ("pk <> :a", "Invalid operator used in KeyConditionExpression: <>"),
+        ("attribute_exists(pk)", "Invalid operator used in KeyConditionExpression: attribute_exists"),
+        ("contains(pk, :a)", "Invalid operator used in KeyConditionExpression: contains"),
+        ("pk = :a AND size(sk) > :a", "KeyConditionExpressions cannot contain nested operations"),
+        ("pk.x = :a", "KeyConditionExpressions cannot have conditions on nested attributes"),
+        (
+            "pk = sk",
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+        ),
+        (":a = :a", "Invalid condition in KeyConditionExpression: No key attribute specified"),
+        ("pk = :a AND pk = :a", "KeyConditionExpressions must only contain one condition per key"),
+        (
+            "pk = :a AND :a BETWEEN sk AND :a",
+            "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand",
+        ),
+        (
+            "pk = :a AND begins_with(:a, sk)",
+            "Invalid condition in KeyConditionExpression: begins_with operator must have the key attribute as its first operand",
+        ),
+    ],
+)
 def test_key_condition_errors(text, message):
     assert err(key, text, {":a": S("a")}) == message
 
 
 def test_key_condition_hash_only_table_rejects_extra_condition():
-    assert err(key, "pk = :a AND sk = :a", {":a": S("a")}, [("pk", "HASH")]) == \
-        "Query key condition not supported"
+    assert (
+        err(key, "pk = :a AND sk = :a", {":a": S("a")}, [("pk", "HASH")])
+        == "Query key condition not supported"
+    )
 
 
 def test_key_condition_prefixed_errors():
     assert err(key, "pk = :a AND begins_with(sk, :n)", {":a": S("a"), ":n": N("1")}) == (
         "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
-        "operator or function: begins_with, operand type: N")
+        "operator or function: begins_with, operand type: N"
+    )
     assert err(key, "#s = :a", {":a": S("a")}) == (
         "Invalid KeyConditionExpression: An expression attribute name used in the document path "
-        "is not defined; attribute name: #s")
+        "is not defined; attribute name: #s"
+    )
     assert err(key, "status = :a", {":a": S("a")}) == (
-        "Invalid KeyConditionExpression: Attribute name is a reserved keyword; reserved keyword: status")
+        "Invalid KeyConditionExpression: Attribute name is a reserved keyword; reserved keyword: status"
+    )
 
 
 MULTI = [("h1", "HASH"), ("h2", "HASH"), ("r1", "RANGE"), ("r2", "RANGE"), ("r3", "RANGE")]
@@ -408,20 +495,34 @@ def test_multi_attribute_keys():
     assert not kc.matches({"h1": S("a"), "h2": S("b"), "r1": S("a"), "r2": N("3")})
     assert key("h1 = :a AND h2 = :b", v, MULTI).sort == ()
     assert err(key, "h1 = :a AND r1 = :a", v, MULTI) == "Query condition missed key schema element: h2"
-    assert err(key, "h1 = :a AND h2 = :b AND r2 = :a", v, MULTI) == \
-        "Query condition missed key schema element: r1"
-    assert err(key, "h1 = :a AND h2 = :b AND r1 > :a AND r2 = :a", v, MULTI) == \
-        "Query key condition not supported"
+    assert (
+        err(key, "h1 = :a AND h2 = :b AND r2 = :a", v, MULTI)
+        == "Query condition missed key schema element: r1"
+    )
+    assert (
+        err(key, "h1 = :a AND h2 = :b AND r1 > :a AND r2 = :a", v, MULTI)
+        == "Query key condition not supported"
+    )
     assert err(key, "h1 = :a AND h2 > :b", v, MULTI) == "Query key condition not supported"
 
 
 # -- updates ------------------------------------------------------------------------------
 def test_set_remove_add_delete_basic():
     old = {"pk": S("k"), "a": N("1"), "s": {"SS": ["x", "y"]}, "gone": S("bye")}
-    new = update("SET a = a + :one, b = :str REMOVE gone ADD c :one, t :more DELETE s :y", old,
-                 None, {":one": N("1"), ":str": S("v"), ":more": {"SS": ["z"]}, ":y": {"SS": ["y"]}})
-    assert new == {"pk": S("k"), "a": N("2"), "b": S("v"), "c": N("1"), "s": {"SS": ["x"]},
-                   "t": {"SS": ["z"]}}
+    new = update(
+        "SET a = a + :one, b = :str REMOVE gone ADD c :one, t :more DELETE s :y",
+        old,
+        None,
+        {":one": N("1"), ":str": S("v"), ":more": {"SS": ["z"]}, ":y": {"SS": ["y"]}},
+    )
+    assert new == {
+        "pk": S("k"),
+        "a": N("2"),
+        "b": S("v"),
+        "c": N("1"),
+        "s": {"SS": ["x"]},
+        "t": {"SS": ["z"]},
+    }
     assert old == {"pk": S("k"), "a": N("1"), "s": {"SS": ["x", "y"]}, "gone": S("bye")}
 
 
@@ -436,10 +537,12 @@ def test_arithmetic_and_functions():
     assert update("SET a = if_not_exists(a, :zero) + :one", {"a": N("41")}, None, v) == {"a": N("42")}
     assert update("SET a = :one - a", {"a": N("0.5")}, None, v) == {"a": N("0.5")}
     assert update("SET a = (a - :one)", {"a": N("0.5")}, None, v) == {"a": N("-0.5")}
-    assert update("SET l = list_append(l, :l)", {"l": {"L": [S("a")]}}, None, v) == \
-        {"l": {"L": [S("a"), S("c")]}}
-    assert update("SET l = list_append(:l, l)", {"l": {"L": [S("a")]}}, None, v) == \
-        {"l": {"L": [S("c"), S("a")]}}
+    assert update("SET l = list_append(l, :l)", {"l": {"L": [S("a")]}}, None, v) == {
+        "l": {"L": [S("a"), S("c")]}
+    }
+    assert update("SET l = list_append(:l, l)", {"l": {"L": [S("a")]}}, None, v) == {
+        "l": {"L": [S("c"), S("a")]}
+    }
     assert update("SET l = list_append(if_not_exists(l, :e), :l)", {}, None, v) == {"l": {"L": [S("c")]}}
     assert update("SET b = a", {"a": S("x")}, None, None) == {"a": S("x"), "b": S("x")}
 
@@ -454,7 +557,7 @@ def test_nested_set_and_copy_on_write():
     new = update("SET m.b = :v, m.c = :v", old, None, {":v": S("new")})
     assert new["m"] == {"M": {"b": S("new"), "keep": {"M": {"z": N("1")}}, "c": S("new")}}
     assert old["m"] is inner and inner["M"]["b"] == S("old") and "c" not in inner["M"]
-    assert new["other"] is old["other"]                # untouched attribute shared
+    assert new["other"] is old["other"]  # untouched attribute shared
     assert new["m"]["M"]["keep"] is inner["M"]["keep"]  # untouched nested data shared
 
 
@@ -484,10 +587,14 @@ def test_add_semantics():
     assert update("ADD a :ss", {"a": {"SS": ["a", "b"]}}, None, v) == {"a": {"SS": ["a", "b", "c"]}}
     assert update("ADD a :ss", {}, None, v) == {"a": {"SS": ["b", "c"]}}
     assert update("ADD m.a :n", {"m": {"M": {}}}, None, v) == {"m": {"M": {"a": N("5")}}}
-    assert err(update, "ADD a :ns", {"a": {"SS": ["x"]}}, None, v) == \
-        "An operand in the update expression has an incorrect data type"
-    assert err(update, "ADD a :n", {"a": S("x")}, None, v) == \
-        "An operand in the update expression has an incorrect data type"
+    assert (
+        err(update, "ADD a :ns", {"a": {"SS": ["x"]}}, None, v)
+        == "An operand in the update expression has an incorrect data type"
+    )
+    assert (
+        err(update, "ADD a :n", {"a": S("x")}, None, v)
+        == "An operand in the update expression has an incorrect data type"
+    )
 
 
 def test_delete_semantics():
@@ -495,50 +602,100 @@ def test_delete_semantics():
     assert update("DELETE a :x", {"a": {"SS": ["x", "y"]}}, None, v) == {"a": {"SS": ["y"]}}
     assert update("DELETE a :xy", {"a": {"SS": ["x", "y"]}}, None, v) == {}
     assert update("DELETE a :x", {}, None, v) == {}
-    assert err(update, "DELETE a :n", {"a": {"SS": ["x"]}}, None, v) == \
-        "An operand in the update expression has an incorrect data type"
+    assert (
+        err(update, "DELETE a :n", {"a": {"SS": ["x"]}}, None, v)
+        == "An operand in the update expression has an incorrect data type"
+    )
 
 
-@pytest.mark.parametrize("text,item,message", [
-    ("SET a.b = :v", {}, "The document path provided in the update expression is invalid for update"),
-    ("SET a.b = :v", {"a": S("x")}, "The document path provided in the update expression is invalid for update"),
-    ("SET a[0] = :v", {"a": {"M": {}}}, "The document path provided in the update expression is invalid for update"),
-    ("ADD a.b :n", {}, "The document path provided in the update expression is invalid for update"),
-    ("SET a = b + :n", {}, "The provided expression refers to an attribute that does not exist in the item"),
-    ("SET a = b + :n", {"b": S("x")}, "An operand in the update expression has an incorrect data type"),
-    ("SET a = list_append(b, :l)", {"b": S("x")}, "An operand in the update expression has an incorrect data type"),
-])
+@pytest.mark.parametrize(
+    "text,item,message",
+    [
+        ("SET a.b = :v", {}, "The document path provided in the update expression is invalid for update"),
+        (
+            "SET a.b = :v",
+            {"a": S("x")},
+            "The document path provided in the update expression is invalid for update",
+        ),
+        (
+            "SET a[0] = :v",
+            {"a": {"M": {}}},
+            "The document path provided in the update expression is invalid for update",
+        ),
+        ("ADD a.b :n", {}, "The document path provided in the update expression is invalid for update"),
+        (
+            "SET a = b + :n",
+            {},
+            "The provided expression refers to an attribute that does not exist in the item",
+        ),
+        ("SET a = b + :n", {"b": S("x")}, "An operand in the update expression has an incorrect data type"),
+        (
+            "SET a = list_append(b, :l)",
+            {"b": S("x")},
+            "An operand in the update expression has an incorrect data type",
+        ),
+    ],
+)
 def test_update_runtime_errors(text, item, message):
     v = {":v": S("v"), ":n": N("1"), ":l": {"L": []}}
     assert err(update, text, item, None, v) == message
 
 
-@pytest.mark.parametrize("text,message", [
-    ("SET a = :v SET b = :v", 'The "SET" section can only be used once in an update expression;'),
-    ("REMOVE a REMOVE b", 'The "REMOVE" section can only be used once in an update expression;'),
-    ("SET a = :v, a.b = :v", "Two document paths overlap with each other; must remove or rewrite "
-                             "one of these paths; path one: [a], path two: [a, b]"),
-    ("SET a = :v REMOVE a", "Two document paths overlap with each other; must remove or rewrite "
-                            "one of these paths; path one: [a], path two: [a]"),
-    ("SET a.b = :v REMOVE a[0]", "Two document paths conflict with each other; must remove or "
-                                 "rewrite one of these paths; path one: [a, b], path two: [a, [0]]"),
-    ("SET a = size(b)", "Invalid function name; function: size"),
-    ("SET a = if_not_exists(:v, :v)",
-     "Operator or function requires a document path; operator or function: if_not_exists"),
-    ("SET a = list_append(:v)", "Incorrect number of operands for operator or function; "
-                                "operator or function: list_append, number of operands: 1"),
-    ("SET a = :v + :n", "Incorrect operand type for operator or function; operator or function: "
-                        "+, operand type: S"),
-    ("SET a = list_append(b, :v)", "Incorrect operand type for operator or function; operator or "
-                                   "function: list_append, operand type: S"),
-    ("ADD a :v", "Incorrect operand type for operator or function; operator: ADD, operand type: STRING"),
-    ("DELETE a :n", "Incorrect operand type for operator or function; operator: DELETE, operand type: NUMBER"),
-    ("SET #s = :v", "An expression attribute name used in the document path is not defined; "
-                    "attribute name: #s"),
-    ("SET a = :zz", "An expression attribute value used in expression is not defined; "
-                    "attribute value: :zz"),
-    ("SET status = :v", "Attribute name is a reserved keyword; reserved keyword: status"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("SET a = :v SET b = :v", 'The "SET" section can only be used once in an update expression;'),
+        ("REMOVE a REMOVE b", 'The "REMOVE" section can only be used once in an update expression;'),
+        (
+            "SET a = :v, a.b = :v",
+            "Two document paths overlap with each other; must remove or rewrite "
+            "one of these paths; path one: [a], path two: [a, b]",
+        ),
+        (
+            "SET a = :v REMOVE a",
+            "Two document paths overlap with each other; must remove or rewrite "
+            "one of these paths; path one: [a], path two: [a]",
+        ),
+        (
+            "SET a.b = :v REMOVE a[0]",
+            "Two document paths conflict with each other; must remove or "
+            "rewrite one of these paths; path one: [a, b], path two: [a, [0]]",
+        ),
+        ("SET a = size(b)", "Invalid function name; function: size"),
+        (
+            "SET a = if_not_exists(:v, :v)",
+            "Operator or function requires a document path; operator or function: if_not_exists",
+        ),
+        (
+            "SET a = list_append(:v)",
+            "Incorrect number of operands for operator or function; "
+            "operator or function: list_append, number of operands: 1",
+        ),
+        (
+            "SET a = :v + :n",
+            "Incorrect operand type for operator or function; operator or function: +, operand type: S",
+        ),
+        (
+            "SET a = list_append(b, :v)",
+            "Incorrect operand type for operator or function; operator or "
+            "function: list_append, operand type: S",
+        ),
+        ("ADD a :v", "Incorrect operand type for operator or function; operator: ADD, operand type: STRING"),
+        (
+            "DELETE a :n",
+            "Incorrect operand type for operator or function; operator: DELETE, operand type: NUMBER",
+        ),
+        (
+            "SET #s = :v",
+            "An expression attribute name used in the document path is not defined; attribute name: #s",
+        ),
+        (
+            "SET a = :zz",
+            "An expression attribute value used in expression is not defined; attribute value: :zz",
+        ),
+        ("SET status = :v", "Attribute name is a reserved keyword; reserved keyword: status"),
+    ],
+)
 def test_update_validation_errors(text, message):
     v = {":v": S("v"), ":n": N("1")}
     assert err(update, text, {}, None, v) == f"Invalid UpdateExpression: {message}"
@@ -550,12 +707,18 @@ def test_update_alias_overlap_uses_resolved_names():
 
 
 def test_update_key_attributes():
-    assert err(update, "SET pk = :v", {}, None, {":v": S("v")}, keys=("pk", "sk")) == \
-        "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key"
-    assert err(update, "REMOVE #k", {}, {"#k": "sk"}, None, keys=("pk", "sk")) == \
-        "One or more parameter values were invalid: Cannot update attribute sk. This attribute is part of the key"
-    assert update("SET a = :v", {"pk": S("k")}, None, {":v": S("v")}, keys=("pk",)) == \
-        {"pk": S("k"), "a": S("v")}
+    assert (
+        err(update, "SET pk = :v", {}, None, {":v": S("v")}, keys=("pk", "sk"))
+        == "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key"
+    )
+    assert (
+        err(update, "REMOVE #k", {}, {"#k": "sk"}, None, keys=("pk", "sk"))
+        == "One or more parameter values were invalid: Cannot update attribute sk. This attribute is part of the key"
+    )
+    assert update("SET a = :v", {"pk": S("k")}, None, {":v": S("v")}, keys=("pk",)) == {
+        "pk": S("k"),
+        "a": S("v"),
+    }
 
 
 def test_update_paths_for_return_values():
@@ -578,8 +741,10 @@ def test_projection_top_level():
 
 def test_projection_nested():
     assert proj("m.a.b", ITEM) == {"m": {"M": {"a": {"M": {"b": S("deep")}}}}}
-    assert proj("m.a.b, m.c, pk", ITEM) == {"m": {"M": {"a": {"M": {"b": S("deep")}}, "c": N("-1")}},
-                                            "pk": S("k")}
+    assert proj("m.a.b, m.c, pk", ITEM) == {
+        "m": {"M": {"a": {"M": {"b": S("deep")}}, "c": N("-1")}},
+        "pk": S("k"),
+    }
     assert proj("l[2].x, l[0]", ITEM) == {"l": {"L": [N("1"), {"M": {"x": N("3")}}]}}
     assert proj("l[2], l[1]", ITEM) == {"l": {"L": [S("two"), {"M": {"x": N("3")}}]}}
     assert proj("l[7], m.nope, s.x", ITEM) == {}
@@ -589,14 +754,20 @@ def test_projection_nested():
 def test_projection_errors():
     assert err(proj, "a, a.b", ITEM) == (
         "Invalid ProjectionExpression: Two document paths overlap with each other; must remove "
-        "or rewrite one of these paths; path one: [a], path two: [a, b]")
+        "or rewrite one of these paths; path one: [a], path two: [a, b]"
+    )
     assert err(proj, "a.b, a[0]", ITEM) == (
         "Invalid ProjectionExpression: Two document paths conflict with each other; must remove "
-        "or rewrite one of these paths; path one: [a, b], path two: [a, [0]]")
-    assert err(proj, "name", ITEM) == \
-        "Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: name"
-    assert err(proj, "#x", ITEM) == ("Invalid ProjectionExpression: An expression attribute name "
-                                     "used in the document path is not defined; attribute name: #x")
+        "or rewrite one of these paths; path one: [a, b], path two: [a, [0]]"
+    )
+    assert (
+        err(proj, "name", ITEM)
+        == "Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: name"
+    )
+    assert err(proj, "#x", ITEM) == (
+        "Invalid ProjectionExpression: An expression attribute name "
+        "used in the document path is not defined; attribute name: #x"
+    )
     assert "Syntax error" in err(proj, "size(a)", ITEM)
 
 
@@ -606,18 +777,32 @@ def test_unused_and_undefined_across_expressions():
     u = parse_update("SET b = :w")
     p = parse_projection("#p")
     check_expression_attributes([u, c, None, p], {"#a": "a", "#p": "p"}, {":v": S("x"), ":w": S("y")})
-    assert err(check_expression_attributes, [u, c, p], {"#a": "a", "#p": "p", "#q": "q", "#r": "r"},
-               {":v": S("x"), ":w": S("y")}) == \
-        "Value provided in ExpressionAttributeNames unused in expressions: keys: {#q, #r}"
-    assert err(check_expression_attributes, [u, c, p], {"#a": "a", "#p": "p"},
-               {":v": S("x"), ":w": S("y"), ":z": S("z")}) == \
-        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:z}"
+    assert (
+        err(
+            check_expression_attributes,
+            [u, c, p],
+            {"#a": "a", "#p": "p", "#q": "q", "#r": "r"},
+            {":v": S("x"), ":w": S("y")},
+        )
+        == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#q, #r}"
+    )
+    assert (
+        err(
+            check_expression_attributes,
+            [u, c, p],
+            {"#a": "a", "#p": "p"},
+            {":v": S("x"), ":w": S("y"), ":z": S("z")},
+        )
+        == "Value provided in ExpressionAttributeValues unused in expressions: keys: {:z}"
+    )
     assert err(check_expression_attributes, [u, c, p], {"#a": "a"}, {":v": S("x"), ":w": S("y")}) == (
         "Invalid ProjectionExpression: An expression attribute name used in the document path is "
-        "not defined; attribute name: #p")
+        "not defined; attribute name: #p"
+    )
     assert err(check_expression_attributes, [u, c, p], {"#a": "a", "#p": "p"}, {":v": S("x")}) == (
         "Invalid UpdateExpression: An expression attribute value used in expression is not "
-        "defined; attribute value: :w")
+        "defined; attribute value: :w"
+    )
 
 
 def test_attribute_map_shapes():
@@ -625,21 +810,70 @@ def test_attribute_map_shapes():
     check_attribute_maps({"#a_1": "a"}, {":v0": S("x")})
     assert err(check_attribute_maps, {}, None) == "ExpressionAttributeNames must not be empty"
     assert err(check_attribute_maps, None, {}) == "ExpressionAttributeValues must not be empty"
-    assert err(check_attribute_maps, {"a": "a"}, None) == \
-        'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
-    assert err(check_attribute_maps, None, {"v": S("x")}) == \
-        'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"'
+    assert (
+        err(check_attribute_maps, {"a": "a"}, None)
+        == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
+    )
+    assert (
+        err(check_attribute_maps, None, {"v": S("x")})
+        == 'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"'
+    )
 
 
 # -- properties ---------------------------------------------------------------------------
 # Random token soup: whatever the text, only ValidationException escapes, and what compiles
 # gives a well-formed answer. Results are checked against a model in test_expression_model.py.
-SOUP = st.lists(st.sampled_from([
-    "a", "b", "#n", ":v", ":w", "status", "size", "(", ")", "[", "]", "0", "12", ",", ".", "=",
-    "<>", "<", "<=", ">", ">=", "+", "-", "AND", "or", "NOT", "BETWEEN", "IN", "SET", "REMOVE",
-    "ADD", "DELETE", "attribute_exists", "attribute_type", "begins_with", "contains",
-    "if_not_exists", "list_append", "!", "_", "é", " ", "#", ":",
-]), max_size=25).map(" ".join)
+SOUP = st.lists(
+    st.sampled_from(
+        [
+            "a",
+            "b",
+            "#n",
+            ":v",
+            ":w",
+            "status",
+            "size",
+            "(",
+            ")",
+            "[",
+            "]",
+            "0",
+            "12",
+            ",",
+            ".",
+            "=",
+            "<>",
+            "<",
+            "<=",
+            ">",
+            ">=",
+            "+",
+            "-",
+            "AND",
+            "or",
+            "NOT",
+            "BETWEEN",
+            "IN",
+            "SET",
+            "REMOVE",
+            "ADD",
+            "DELETE",
+            "attribute_exists",
+            "attribute_type",
+            "begins_with",
+            "contains",
+            "if_not_exists",
+            "list_append",
+            "!",
+            "_",
+            "é",
+            " ",
+            "#",
+            ":",
+        ]
+    ),
+    max_size=25,
+).map(" ".join)
 NAMES = {"#n": "m"}
 VALUES = {":v": N("1"), ":w": {"SS": ["x"]}}
 SAMPLE = {"a": N("1"), "b": {"L": [S("x")]}, "m": {"M": {"a": S("y")}}}

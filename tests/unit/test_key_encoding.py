@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 from tidestream.dynamodb.numbers import normalize
 from tidestream.storage.keys import decode_tuple, encode_component, encode_tuple, prefix_end
 
-numbers = st.decimals(min_value=Decimal("-1e30"), max_value=Decimal("1e30"), allow_nan=False,
-                      allow_infinity=False, places=8).map(lambda d: normalize(str(d)))
-big_numbers = st.builds(lambda m, e: normalize(f"{m}e{e}"), st.integers(-10**37, 10**37), st.integers(-90, 88))
+numbers = st.decimals(
+    min_value=Decimal("-1e30"), max_value=Decimal("1e30"), allow_nan=False, allow_infinity=False, places=8
+).map(lambda d: normalize(str(d)))
+big_numbers = st.builds(
+    lambda m, e: normalize(f"{m}e{e}"), st.integers(-(10**37), 10**37), st.integers(-90, 88)
+)
 texts = st.text(max_size=20)
 blobs = st.binary(max_size=20)
 
@@ -34,8 +37,16 @@ def test_binaries_sort_unsigned(values):
 
 
 @settings(max_examples=300)
-@given(st.lists(st.one_of(st.tuples(st.just("S"), texts), st.tuples(st.just("B"), blobs),
-                          st.tuples(st.just("N"), st.one_of(numbers, big_numbers))), max_size=5))
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("S"), texts),
+            st.tuples(st.just("B"), blobs),
+            st.tuples(st.just("N"), st.one_of(numbers, big_numbers)),
+        ),
+        max_size=5,
+    )
+)
 def test_tuples_round_trip(parts):
     encoded = encode_tuple(parts)
     decoded, end = decode_tuple(encoded)
@@ -54,6 +65,12 @@ def test_component_prefix_ranges(a, b, suffix):
 
 
 def test_extreme_numbers():
-    for v in ["1e-130", "-1e-130", "9.9999999999999999999999999999999999999e125", "-9.9999999999999999999999999999999999999e125", "0"]:
+    for v in [
+        "1e-130",
+        "-1e-130",
+        "9.9999999999999999999999999999999999999e125",
+        "-9.9999999999999999999999999999999999999e125",
+        "0",
+    ]:
         n = normalize(v)
         assert decode_tuple(encode_tuple([("N", n)]))[0] == [("N", n)]

@@ -91,19 +91,26 @@ def test_iterator_forgery_and_expiry():
         iterators.open_(secret, "not base64!!", 1_000_000)
     with pytest.raises(ExpiredIteratorException) as e:
         iterators.open_(secret, tok, 1_000_000 + 300_001)
-    assert e.value.message.startswith("Iterator expired. The iterator was created at time Thu Jan 01 00:16:40 UTC 1970 while right now it is ")
-    assert e.value.message.endswith("which is further in the future than the tolerated delay of 300000 milliseconds.")
+    assert e.value.message.startswith(
+        "Iterator expired. The iterator was created at time Thu Jan 01 00:16:40 UTC 1970 while right now it is "
+    )
+    assert e.value.message.endswith(
+        "which is further in the future than the tolerated delay of 300000 milliseconds."
+    )
 
 
 def test_retention_trims_and_moves_trim_horizon(env):
     ops, state, ctx, clock, eng = env
     ops["CreateStream"](ctx, {"StreamName": "r", "ShardCount": 1})
-    ops["PutRecords"](ctx, {"StreamName": "r", "Records": [{"PartitionKey": "a", "Data": b"old%d" % i} for i in range(3)]})
+    ops["PutRecords"](
+        ctx, {"StreamName": "r", "Records": [{"PartitionKey": "a", "Data": b"old%d" % i} for i in range(3)]}
+    )
     clock.t += 20 * 3600
     ops["PutRecord"](ctx, {"StreamName": "r", "PartitionKey": "a", "Data": b"new"})
     clock.t += 5 * 3600  # the first three are now 25 h old
-    it = ops["GetShardIterator"](ctx, {"StreamName": "r", "ShardId": "shardId-000000000000",
-                                       "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+    it = ops["GetShardIterator"](
+        ctx, {"StreamName": "r", "ShardId": "shardId-000000000000", "ShardIteratorType": "TRIM_HORIZON"}
+    )["ShardIterator"]
     got = ops["GetRecords"](ctx, {"ShardIterator": it})
     assert [r["Data"] for r in got["Records"]] == ["bmV3"]  # reads skip expired records already
     assert trim(state) == 1
@@ -117,8 +124,14 @@ def test_retention_trims_and_moves_trim_horizon(env):
 def test_closed_shards_expire_after_retention(env):
     ops, state, ctx, clock, eng = env
     ops["CreateStream"](ctx, {"StreamName": "r", "ShardCount": 2})
-    ops["MergeShards"](ctx, {"StreamName": "r", "ShardToMerge": "shardId-000000000000",
-                             "AdjacentShardToMerge": "shardId-000000000001"})
+    ops["MergeShards"](
+        ctx,
+        {
+            "StreamName": "r",
+            "ShardToMerge": "shardId-000000000000",
+            "AdjacentShardToMerge": "shardId-000000000001",
+        },
+    )
     assert len(ops["ListShards"](ctx, {"StreamName": "r"})["Shards"]) == 3
     clock.t += 25 * 3600
     trim(state)
@@ -143,8 +156,15 @@ def test_at_timestamp_binary_search(env):
         clock.t += 1
         ops["PutRecord"](ctx, {"StreamName": "t", "PartitionKey": "k", "Data": b"%d" % i})
     stamp = clock.t - 10 + 0.5  # between records 39 and 40
-    it = ops["GetShardIterator"](ctx, {"StreamName": "t", "ShardId": "shardId-000000000000",
-                                       "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": stamp})["ShardIterator"]
+    it = ops["GetShardIterator"](
+        ctx,
+        {
+            "StreamName": "t",
+            "ShardId": "shardId-000000000000",
+            "ShardIteratorType": "AT_TIMESTAMP",
+            "Timestamp": stamp,
+        },
+    )["ShardIterator"]
     recs = ops["GetRecords"](ctx, {"ShardIterator": it, "Limit": 2})["Records"]
     assert [r["Data"] for r in recs] == ["NDA=", "NDE="]  # "40", "41"
 
@@ -178,7 +198,8 @@ def test_put_records_is_one_engine_write(env):
     ops["CreateStream"](ctx, {"StreamName": "w", "ShardCount": 4})
     ops["DescribeStream"](ctx, {"StreamName": "w"})  # settles CREATING -> ACTIVE (a write)
     before = eng.written
-    r = ops["PutRecords"](ctx, {"StreamName": "w", "Records": [
-        {"PartitionKey": str(i), "Data": b"d"} for i in range(100)]})
+    r = ops["PutRecords"](
+        ctx, {"StreamName": "w", "Records": [{"PartitionKey": str(i), "Data": b"d"} for i in range(100)]}
+    )
     assert r["FailedRecordCount"] == 0
     assert eng.written == before + 1

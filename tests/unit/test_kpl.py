@@ -14,15 +14,20 @@ from tidestream.consumer.kpl import MAGIC, deaggregate, deaggregate_all, effecti
 #: add_user_record("pk1", b"hello", None); add_user_record("pk2", b"world", "12345")
 GOLDEN = bytes.fromhex(
     "f3899ac20a03706b310a03706b32120531323334351a0908001a0568656c6c6f1a0b080110001a05776f726c64"
-    "2d4b507cdeecd4c2e172334553fbb420")
+    "2d4b507cdeecd4c2e172334553fbb420"
+)
 #: sha256 of that aggregator's output for BIG_RECORDS (666 bytes), to check our writer byte for byte
 BIG_SHA256 = "b7a4e4f77bb2a3e16584321da2721c80f999a7cf5ccde057cf4df1ba45593fa1"
-BIG_RECORDS = [("same", None, bytes(range(256))), ("same", None, b""),
-               ("other", "340282366920938463463374607431768211455", "héllo".encode()),
-               ("same", None, b"x" * 300)]
+BIG_RECORDS = [
+    ("same", None, bytes(range(256))),
+    ("same", None, b""),
+    ("other", "340282366920938463463374607431768211455", "héllo".encode()),
+    ("same", None, b"x" * 300),
+]
 
 
 # ---- a minimal protobuf writer, for tests only ----------------------------------------------
+
 
 def _varint(n: int) -> bytes:
     out = bytearray()
@@ -53,7 +58,9 @@ def aggregate(records: list[tuple[str, str | None, bytes]]) -> bytes:
                 hash_keys.append(ehk)
             entry += _field(2, hash_keys.index(ehk))
         body += _field(3, entry + _field(3, data))
-    message = b"".join(_field(1, k.encode()) for k in keys) + b"".join(_field(2, k.encode()) for k in hash_keys)
+    message = b"".join(_field(1, k.encode()) for k in keys) + b"".join(
+        _field(2, k.encode()) for k in hash_keys
+    )
     message += body
     return MAGIC + message + hashlib.md5(message).digest()
 
@@ -64,10 +71,12 @@ def record(data: bytes, seq: str = "49590000000000000000000000000000000000000000
 
 # ---- tests ----------------------------------------------------------------------------------
 
+
 def test_golden_bytes_from_the_reference_aggregator():
     users = deaggregate(record(GOLDEN))
-    assert [(u.partition_key, u.explicit_hash_key, u.data, u.sub_sequence_number, u.aggregated) for u in users] == [
-        ("pk1", None, b"hello", 0, True), ("pk2", "12345", b"world", 1, True)]
+    assert [
+        (u.partition_key, u.explicit_hash_key, u.data, u.sub_sequence_number, u.aggregated) for u in users
+    ] == [("pk1", None, b"hello", 0, True), ("pk2", "12345", b"world", 1, True)]
     assert {u.sequence_number for u in users} == {record(b"")["SequenceNumber"]}
     assert aggregate([("pk1", None, b"hello"), ("pk2", "12345", b"world")]) == GOLDEN
 
@@ -81,9 +90,17 @@ def test_our_writer_matches_the_reference_on_a_bigger_aggregate():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.text(min_size=1, max_size=20),
-                          st.one_of(st.none(), st.integers(0, 2**128 - 1).map(str)),
-                          st.binary(max_size=300)), min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=20),
+            st.one_of(st.none(), st.integers(0, 2**128 - 1).map(str)),
+            st.binary(max_size=300),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_round_trip(records):
     users = list(deaggregate_all([record(aggregate(records))]))
     assert [(u.partition_key, u.explicit_hash_key, u.data) for u in users] == records
@@ -93,15 +110,26 @@ def test_round_trip(records):
 
 def _passes_through(data: bytes) -> None:
     (user,) = deaggregate(record(data))
-    assert (user.data, user.partition_key, user.aggregated, user.sub_sequence_number) == (data, "outer", False, 0)
+    assert (user.data, user.partition_key, user.aggregated, user.sub_sequence_number) == (
+        data,
+        "outer",
+        False,
+        0,
+    )
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"plain text record", MAGIC, MAGIC + b"\x00" * 16,  # too short for a message + digest
-    b"\x00" + GOLDEN[1:],  # wrong magic
-    GOLDEN[:-1] + bytes([GOLDEN[-1] ^ 1]),  # digest does not match
-    GOLDEN[:10] + b"\x00" + GOLDEN[11:],  # body damaged: digest no longer matches
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"plain text record",
+        MAGIC,
+        MAGIC + b"\x00" * 16,  # too short for a message + digest
+        b"\x00" + GOLDEN[1:],  # wrong magic
+        GOLDEN[:-1] + bytes([GOLDEN[-1] ^ 1]),  # digest does not match
+        GOLDEN[:10] + b"\x00" + GOLDEN[11:],  # body damaged: digest no longer matches
+    ],
+)
 def test_not_aggregated_or_damaged_passes_through(data):
     _passes_through(data)
 
@@ -110,16 +138,19 @@ def _framed(message: bytes) -> bytes:
     return MAGIC + message + hashlib.md5(message).digest()
 
 
-@pytest.mark.parametrize("message", [
-    b"\x0a\x05ab",  # a string field longer than the message
-    b"\x1a\x02\x08\x00",  # a record without data
-    b"\x1a\x03\x1a\x01x",  # a record without partition_key_index
-    b"\x0a\x01a\x1a\x05\x08\x01\x1a\x01x",  # partition_key_index 1 of a 1-entry table
-    b"\x0a\x01a\x1a\x07\x08\x00\x10\x00\x1a\x01x",  # explicit_hash_key_index into an empty table
-    b"\x0b",  # wire type 3 (groups) is not in this format
-    b"\x0a\x01\xff",  # partition key is not UTF-8
-    b"\x08" + b"\xff" * 11,  # overlong varint
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"\x0a\x05ab",  # a string field longer than the message
+        b"\x1a\x02\x08\x00",  # a record without data
+        b"\x1a\x03\x1a\x01x",  # a record without partition_key_index
+        b"\x0a\x01a\x1a\x05\x08\x01\x1a\x01x",  # partition_key_index 1 of a 1-entry table
+        b"\x0a\x01a\x1a\x07\x08\x00\x10\x00\x1a\x01x",  # explicit_hash_key_index into an empty table
+        b"\x0b",  # wire type 3 (groups) is not in this format
+        b"\x0a\x01\xff",  # partition key is not UTF-8
+        b"\x08" + b"\xff" * 11,  # overlong varint
+    ],
+)
 def test_framed_but_unparseable_passes_through(message):
     _passes_through(_framed(message))
 

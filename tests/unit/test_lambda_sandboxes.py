@@ -16,10 +16,19 @@ from tidestream.lambda_.sandboxes import IDLE_SECONDS, Invocation, Sandboxes, co
 
 def _function(tmp_code: bytes) -> Function:
     sha, size = check_package(tmp_code)
-    return Function(account="000000000000", region="us-east-1", name="f", runtime="python3.12",
-                    handler="app.handler", role="arn:aws:iam::000000000000:role/r",
-                    code_sha256=sha, code_size=size, revision_id="r1", created=0.0,
-                    last_modified=0.0)
+    return Function(
+        account="000000000000",
+        region="us-east-1",
+        name="f",
+        runtime="python3.12",
+        handler="app.handler",
+        role="arn:aws:iam::000000000000:role/r",
+        code_sha256=sha,
+        code_size=size,
+        revision_id="r1",
+        created=0.0,
+        last_modified=0.0,
+    )
 
 
 def _zip() -> bytes:

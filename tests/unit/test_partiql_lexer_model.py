@@ -14,10 +14,63 @@ from . import partiql_lexer_reference as reference
 
 # Fragments that exercise every branch of the reference: comments, quotes and doubled quotes,
 # numbers with fractions and exponents, names with $ and _, punctuation, newlines, odd characters.
-FRAGMENTS = ["SELECT", " ", "\n", "\t", "\r\n", "--", "/*", "*/", "'", "''", '"', '""', "1", "23",
-             ".", "..", "e", "E+", "-", "+", "5", "?", "a", "_x", "$y", "<<", ">>", "<>", "!=",
-             "<=", ">=", "||", "=", "(", ")", "[", "]", "{", "}", ",", ":", ";", "*", "/", "%",
-             "#", "`", "é", "²", "½", "٣", "\u2028", "\xa0", "\x1c", "ß"]
+FRAGMENTS = [
+    "SELECT",
+    " ",
+    "\n",
+    "\t",
+    "\r\n",
+    "--",
+    "/*",
+    "*/",
+    "'",
+    "''",
+    '"',
+    '""',
+    "1",
+    "23",
+    ".",
+    "..",
+    "e",
+    "E+",
+    "-",
+    "+",
+    "5",
+    "?",
+    "a",
+    "_x",
+    "$y",
+    "<<",
+    ">>",
+    "<>",
+    "!=",
+    "<=",
+    ">=",
+    "||",
+    "=",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    ";",
+    "*",
+    "/",
+    "%",
+    "#",
+    "`",
+    "é",
+    "²",
+    "½",
+    "٣",
+    "\u2028",
+    "\xa0",
+    "\x1c",
+    "ß",
+]
 
 
 def _outcome(lex, text: str):
@@ -27,8 +80,9 @@ def _outcome(lex, text: str):
         return ("error", str(e))
     if isinstance(result, TokenStream):
         return "constructed"
-    return [tuple(t) if isinstance(t, tuple) else (t.kind, t.text, t.line, t.column, t.length)
-            for t in result]
+    return [
+        tuple(t) if isinstance(t, tuple) else (t.kind, t.text, t.line, t.column, t.length) for t in result
+    ]
 
 
 def _stream_all(text: str) -> list:
@@ -61,11 +115,29 @@ def test_any_text_tokenizes_like_the_reference(text: str) -> None:
     _same(text)
 
 
-@pytest.mark.parametrize("text", [
-    "SELECT * FROM \"t\" WHERE a = 'x''y' AND b >= 1.5e3 -- c\n /* \n\n */ ?",
-    "1..2", "1.", ".5", "1e", "1e+", "1e+5x", "/*/", "/**/", "'''", "''''", '"a""b"', "a\n\n  b",
-    "'multi\nline' x", "/* a\n b */ c", "?" * 100, "'" + "x" * 1000, "x -- no newline",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM \"t\" WHERE a = 'x''y' AND b >= 1.5e3 -- c\n /* \n\n */ ?",
+        "1..2",
+        "1.",
+        ".5",
+        "1e",
+        "1e+",
+        "1e+5x",
+        "/*/",
+        "/**/",
+        "'''",
+        "''''",
+        '"a""b"',
+        "a\n\n  b",
+        "'multi\nline' x",
+        "/* a\n b */ c",
+        "?" * 100,
+        "'" + "x" * 1000,
+        "x -- no newline",
+    ],
+)
 def test_edge_cases_tokenize_like_the_reference(text: str) -> None:
     _same(text)
 
@@ -74,8 +146,11 @@ def test_tokens_keep_their_kind_text_and_position() -> None:
     """A fixed answer, so the test does not only prove that two lexers agree."""
     tokens = tokenize("a\n  'it''s' 1.5e3")
     assert [(t.kind, t.text, t.line, t.column, t.length) for t in tokens] == [
-        ("name", "a", 1, 1, 1), ("string", "it's", 2, 3, 7), ("number", "1.5e3", 2, 11, 5),
-        ("eof", "<EOF>", 2, 16, 0)]
+        ("name", "a", 1, 1, 1),
+        ("string", "it's", 2, 3, 7),
+        ("number", "1.5e3", 2, 11, 5),
+        ("eof", "<EOF>", 2, 16, 0),
+    ]
 
 
 def test_a_stream_reads_only_what_the_parser_asks_for() -> None:

@@ -22,8 +22,10 @@ from tidestream.protocol import validation
 from tidestream.protocol.validation import PATTERN_SCAN_LIMIT, _java_regex, compile_pattern, linear_pattern
 
 SERVICES = ("dynamodb", "kinesis", "dynamodbstreams")
-CONSUMER_ARN = (r"^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/"
-                r"[a-zA-Z0-9_.-]+:[0-9]+")
+CONSUMER_ARN = (
+    r"^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/"
+    r"[a-zA-Z0-9_.-]+:[0-9]+"
+)
 
 
 def _pattern_shapes() -> dict[str, list[int | None]]:
@@ -58,20 +60,38 @@ def test_every_model_pattern_is_linear_or_bounded_by_its_max_length():
     assert not_linear == [CONSUMER_ARN]  # the one tail the check cannot prove; see validation.py
 
 
-@pytest.mark.parametrize("pattern", [
-    r"(a+)+", r"(a|aa)+", r"(a*)*b", r".*:.*x", r"\d+\.?\d*", r"(?:\w+\s?)+$", r"(.*a){12}",
-    r"^[a-z0-9A-Z]+[\.\-\w]*[a-z0-9A-Z]+$", r"arn:aws.*:kinesis:.*:\d{12}:stream/\S+",
-    r"arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel|queue)/\S+", r"(a)\1",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(a+)+",
+        r"(a|aa)+",
+        r"(a*)*b",
+        r".*:.*x",
+        r"\d+\.?\d*",
+        r"(?:\w+\s?)+$",
+        r"(.*a){12}",
+        r"^[a-z0-9A-Z]+[\.\-\w]*[a-z0-9A-Z]+$",
+        r"arn:aws.*:kinesis:.*:\d{12}:stream/\S+",
+        r"arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel|queue)/\S+",
+        r"(a)\1",
+    ],
+)
 def test_backtracking_patterns_are_not_called_linear(pattern):
     assert not linear_pattern(re.compile(pattern, re.ASCII))
 
 
-@pytest.mark.parametrize("pattern", [
-    r"[a-zA-Z0-9_.-]+", r"([0-9a-f]{16})+", r"^(0|([1-9]\d{0,38}))$", r"\d++\.?\d*+",
-    r"arn:aws[-a-z0-9]*:iam::\d{12}:role/[a-zA-Z_0-9+=,.@\-_/]+", r"(?>.*?:k:).*",
-    r"[A-Za-z0-9][A-Za-z0-9\-\_\.]{0,126}[A-Za-z0-9]",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"[a-zA-Z0-9_.-]+",
+        r"([0-9a-f]{16})+",
+        r"^(0|([1-9]\d{0,38}))$",
+        r"\d++\.?\d*+",
+        r"arn:aws[-a-z0-9]*:iam::\d{12}:role/[a-zA-Z_0-9+=,.@\-_/]+",
+        r"(?>.*?:k:).*",
+        r"[A-Za-z0-9][A-Za-z0-9\-\_\.]{0,126}[A-Za-z0-9]",
+    ],
+)
 def test_linear_patterns_are_called_linear(pattern):
     assert linear_pattern(re.compile(pattern, re.ASCII))
 
@@ -80,19 +100,52 @@ def test_linear_patterns_are_called_linear(pattern):
 # the rewrites match what the model patterns match
 
 REWRITTEN = sorted(validation._LINEAR_REWRITES)
-TOKENS = ["arn", ":aws", "arn:aws", ":kinesis:", "kinesis", ":123456789012:", "123456789012", ":", "/",
-          "stream/", "channel/", "queue/", "stream", "/consumer/", "consumer", ":42", "a", "Z", "9", "0",
-          ".", "-", "_", " ", "\t", "\n", "!", "é", "s3-bucket", "a.b-c_d"]
+TOKENS = [
+    "arn",
+    ":aws",
+    "arn:aws",
+    ":kinesis:",
+    "kinesis",
+    ":123456789012:",
+    "123456789012",
+    ":",
+    "/",
+    "stream/",
+    "channel/",
+    "queue/",
+    "stream",
+    "/consumer/",
+    "consumer",
+    ":42",
+    "a",
+    "Z",
+    "9",
+    "0",
+    ".",
+    "-",
+    "_",
+    " ",
+    "\t",
+    "\n",
+    "!",
+    "é",
+    "s3-bucket",
+    "a.b-c_d",
+]
 token_strings = st.lists(st.sampled_from(TOKENS), max_size=14).map("".join)
 
 VALID = {
     r"^[a-z0-9A-Z]+[\.\-\w]*[a-z0-9A-Z]+$": ["ab", "my-bucket.v2", "a_b"],
-    r"arn:aws.*:kinesis:.*:\d{12}:stream/\S+": ["arn:aws:kinesis:us-east-1:123456789012:stream/s",
-                                               "arn:aws-cn:kinesis: x :123456789012:stream/a/b"],
+    r"arn:aws.*:kinesis:.*:\d{12}:stream/\S+": [
+        "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+        "arn:aws-cn:kinesis: x :123456789012:stream/a/b",
+    ],
     r"arn:aws.*:kinesis:.*:\d{12}:channel/\S+": ["arn:aws:kinesis:r:123456789012:channel/c"],
     r"arn:aws.*:kinesis:.*:\d{12}:queue/\S+": ["arn:aws:kinesis:r:123456789012:queue/q"],
     r"arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel|queue)/\S+": [
-        "arn:aws:kinesis:r:123456789012:stream/s", "arn:aws:kinesis:r:123456789012:x/queue/q"],
+        "arn:aws:kinesis:r:123456789012:stream/s",
+        "arn:aws:kinesis:r:123456789012:x/queue/q",
+    ],
     CONSUMER_ARN: ["arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1700000000"],
 }
 
@@ -107,7 +160,7 @@ def test_rewrites_accept_valid_values(pattern):
 def _edit(value: str, edits: list[tuple[int, int, str]]) -> str:
     for pos, cut, token in edits:
         pos %= len(value) + 1
-        value = value[:pos] + token + value[pos + cut:]
+        value = value[:pos] + token + value[pos + cut :]
     return value
 
 
@@ -135,19 +188,34 @@ HOSTILE = {
     "letters": "a" * MB,
     "digits": "1" * MB,
     "separators": ":/" * (MB // 2),
-    "arn-then-junk": ("arn:aws:kinesis:us-east-1:123456789012:stream/"
-                      + ":kinesis::123456789012:stream/" * (MB // 30) + " x"),
+    "arn-then-junk": (
+        "arn:aws:kinesis:us-east-1:123456789012:stream/"
+        + ":kinesis::123456789012:stream/" * (MB // 30)
+        + " x"
+    ),
 }
 
 
 def _minimal(model: dict, name: str) -> Any:
     t = model["shapes"][name]["type"]
-    return {"structure": {}, "list": [], "map": {}, "string": "x", "boolean": True, "blob": "",
-            "integer": 1, "long": 1, "double": 1.0, "float": 1.0, "timestamp": 1}.get(t)
+    return {
+        "structure": {},
+        "list": [],
+        "map": {},
+        "string": "x",
+        "boolean": True,
+        "blob": "",
+        "integer": 1,
+        "long": 1,
+        "double": 1.0,
+        "float": 1.0,
+        "timestamp": 1,
+    }.get(t)
 
 
-def string_positions(model: dict, name: str, opaque: set[str],
-                     trail: tuple[str, ...] = ()) -> Iterator[Callable[[str], Any]]:
+def string_positions(
+    model: dict, name: str, opaque: set[str], trail: tuple[str, ...] = ()
+) -> Iterator[Callable[[str], Any]]:
     """Builders of a value holding a string at each string position below shape *name*."""
     shape = model["shapes"][name]
     t = shape["type"]
@@ -255,14 +323,22 @@ def test_over_length_values_still_get_the_pattern_message(spied):
     assert max(length for _, length in spied) == PATTERN_SCAN_LIMIT
 
 
-@pytest.mark.parametrize("op,body,path", [
-    ("ListTagsForResource", {"ResourceARN": "arn:aws" + ":kinesis::123456789012:stream/" * 300 + " x"},
-     "resourceARN"),
-    ("DescribeStreamSummary", {"StreamARN": "arn:aws" + ":kinesis:" * 2000 + ":" * 160_000}, "streamARN"),
-])
+@pytest.mark.parametrize(
+    "op,body,path",
+    [
+        (
+            "ListTagsForResource",
+            {"ResourceARN": "arn:aws" + ":kinesis::123456789012:stream/" * 300 + " x"},
+            "resourceARN",
+        ),
+        ("DescribeStreamSummary", {"StreamARN": "arn:aws" + ":kinesis:" * 2000 + ":" * 160_000}, "streamARN"),
+    ],
+)
 def test_the_reported_kinesis_arns_fail_fast_with_the_length_error(spied, op, body, path):
     with pytest.raises(ValidationException) as e:
         validator("kinesis", op)(body)
-    assert f"at '{path}' failed to satisfy constraint: Member must have length less than or equal to 2048" \
+    assert (
+        f"at '{path}' failed to satisfy constraint: Member must have length less than or equal to 2048"
         in e.value.message
+    )
     assert all(length <= PATTERN_SCAN_LIMIT for _, length in spied)

@@ -17,9 +17,18 @@ def _history(engine) -> list[bytes]:
 
 
 def _table(state: DynamoState, name: str, **kw) -> Table:
-    t = Table(account="000000000000", region="us-east-1", name=name, uid=state.catalog.new_uid(),
-              table_id=name, key_schema=[("pk", "HASH")], attribute_types={"pk": "S"},
-              attribute_order=["pk"], created=0.0, **kw)
+    t = Table(
+        account="000000000000",
+        region="us-east-1",
+        name=name,
+        uid=state.catalog.new_uid(),
+        table_id=name,
+        key_schema=[("pk", "HASH")],
+        attribute_types={"pk": "S"},
+        attribute_order=["pk"],
+        created=0.0,
+        **kw,
+    )
     state.catalog.put(t)
     return t
 

@@ -7,6 +7,7 @@ import orjson
 from tidestream.errors import AwsError
 from tidestream.http.restjson import RestJsonRouter
 
+
 def router() -> RestJsonRouter:
     return RestJsonRouter("lambda")
 
@@ -14,8 +15,7 @@ def router() -> RestJsonRouter:
 def test_routes_by_method_and_path():
     r = router()
     assert {"/2015-03-31/", "/2017-03-31/", "/2018-10-31/"} <= set(r.prefixes)
-    assert r.match("GET", "/2015-03-31/functions/f/configuration")[0].operation == \
-        "GetFunctionConfiguration"
+    assert r.match("GET", "/2015-03-31/functions/f/configuration")[0].operation == "GetFunctionConfiguration"
     assert r.match("GET", "/2015-03-31/functions/f")[0].operation == "GetFunction"
     assert r.match("DELETE", "/2015-03-31/functions/f")[0].operation == "DeleteFunction"
     assert r.match("GET", "/2015-03-31/functions/")[0].operation == "ListFunctions"
@@ -23,32 +23,48 @@ def test_routes_by_method_and_path():
     assert r.match("PATCH", "/2015-03-31/functions/f") is None
     assert r.match("GET", "/2015-03-31/functions/f/unknown") is None
     # a query parameter fixed by the requestUri picks the operation
-    assert r.match("GET", "/2018-10-31/layers", "find=LayerVersion&Arn=x")[0].operation == \
-        "GetLayerVersionByArn"
+    assert (
+        r.match("GET", "/2018-10-31/layers", "find=LayerVersion&Arn=x")[0].operation == "GetLayerVersionByArn"
+    )
     assert r.match("GET", "/2018-10-31/layers", "MaxItems=2")[0].operation == "ListLayers"
 
 
 def test_params_from_uri_query_headers_and_raw_payload():
     r = router()
     route, labels = r.match("POST", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Ax/invocations")
-    params = r.params(route, labels, "Qualifier=%24LATEST",
-                      {"x-amz-invocation-type": "Event", "x-amz-log-type": "Tail"}, b'{"a": 1}')
-    assert params == {"FunctionName": "arn:aws:lambda:x", "Qualifier": "$LATEST",
-                      "InvocationType": "Event", "LogType": "Tail", "Payload": b'{"a": 1}'}
+    params = r.params(
+        route,
+        labels,
+        "Qualifier=%24LATEST",
+        {"x-amz-invocation-type": "Event", "x-amz-log-type": "Tail"},
+        b'{"a": 1}',
+    )
+    assert params == {
+        "FunctionName": "arn:aws:lambda:x",
+        "Qualifier": "$LATEST",
+        "InvocationType": "Event",
+        "LogType": "Tail",
+        "Payload": b'{"a": 1}',
+    }
     route, labels = r.match("GET", "/2015-03-31/functions")
     assert r.params(route, labels, "MaxItems=2&Marker=m", {}, b"") == {"MaxItems": 2, "Marker": "m"}
     # a value that does not parse is left as text for the validator to report
     assert r.params(route, labels, "MaxItems=two", {}, b"") == {"MaxItems": "two"}
     route, labels = r.match("DELETE", "/2017-03-31/tags/arn")
     assert r.params(route, labels, "tagKeys=a&tagKeys=b", {}, b"") == {
-        "Resource": "arn", "TagKeys": ["a", "b"]}
+        "Resource": "arn",
+        "TagKeys": ["a", "b"],
+    }
 
 
 def test_render_status_headers_and_payload():
     r = router()
     route, _ = r.match("POST", "/2015-03-31/functions/f/invocations")
-    resp = r.render(route, {"StatusCode": 200, "Payload": b'"hi"', "FunctionError": "Unhandled",
-                            "ExecutedVersion": "$LATEST"}, "rid")
+    resp = r.render(
+        route,
+        {"StatusCode": 200, "Payload": b'"hi"', "FunctionError": "Unhandled", "ExecutedVersion": "$LATEST"},
+        "rid",
+    )
     assert resp.status == 200 and resp.body == b'"hi"'
     headers = dict(resp.headers)
     assert headers["X-Amz-Function-Error"] == "Unhandled"

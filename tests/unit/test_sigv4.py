@@ -17,11 +17,24 @@ KEY, SECRET, ACCOUNT = "AKIDTEST", "s3cr3t/+=", "123456789012"
 NOW = 1_704_067_200.0  # 2024-01-01T00:00:00Z
 
 
-def sign(method="POST", path="/", body=b"{}", headers=None, region="us-east-1",
-         service="dynamodb", key=KEY, secret=SECRET, stamp="20240101T000000Z", host="localhost:4566"):
+def sign(
+    method="POST",
+    path="/",
+    body=b"{}",
+    headers=None,
+    region="us-east-1",
+    service="dynamodb",
+    key=KEY,
+    secret=SECRET,
+    stamp="20240101T000000Z",
+    host="localhost:4566",
+):
     """A request signed by botocore, as our HTTP layer would hand it over."""
-    h = {"Host": host, "X-Amz-Target": "DynamoDB_20120810.ListTables",
-         "Content-Type": "application/x-amz-json-1.0"}
+    h = {
+        "Host": host,
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+    }
     h.update(headers or {})
     h = {k: v for k, v in h.items() if v is not None}  # None: leave that header out
     req = AWSRequest(method=method, url=f"http://{host}{path}", data=body, headers=h)
@@ -50,8 +63,9 @@ def _err(verifier, req) -> AwsError:
 def test_good_request(verifier):
     req, _ = sign()
     assert verifier(req) == (ACCOUNT, "us-east-1")
-    req, _ = sign(region="eu-west-3", headers={"X-Amz-Target": "Kinesis_20131202.ListStreams"},
-                  service="kinesis")
+    req, _ = sign(
+        region="eu-west-3", headers={"X-Amz-Target": "Kinesis_20131202.ListStreams"}, service="kinesis"
+    )
     assert verifier(req) == (ACCOUNT, "eu-west-3")
 
 
@@ -71,44 +85,88 @@ def test_gzip_body_is_verified_raw(verifier):
     assert verifier(req)[0] == ACCOUNT
 
 
-@pytest.mark.parametrize("mutate,code,text", [
-    (lambda r: r.headers.pop("authorization"), "MissingAuthenticationTokenException",
-     "Request is missing Authentication Token"),
-    (lambda r: r.headers.__setitem__("authorization", "Bearer abc"),
-     "MissingAuthenticationTokenException", "Request is missing Authentication Token"),
-    (lambda r: setattr(r, "body", b'{"Limit":1}'), "InvalidSignatureException",
-     "The request signature we calculated does not match the signature you provided. Check your "
-     "AWS Secret Access Key and signing method. Consult the service documentation for details."),
-    (lambda r: r.headers.__setitem__("x-amz-target", "DynamoDB_20120810.DeleteTable"),
-     "InvalidSignatureException", "The request signature we calculated"),
-    (lambda r: r.headers.__setitem__("x-amz-date", "2024-01-01"), "IncompleteSignatureException",
-     "Date must be in ISO-8601 'basic format'. Got '2024-01-01'. See http://en.wikipedia.org/wiki/ISO_8601"),
-    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(KEY, "NOPE")),
-     "UnrecognizedClientException", "The security token included in the request is invalid."),
-    (lambda r: r.headers.__setitem__("authorization", "AWS4-HMAC-SHA256 Signature=abc"),
-     "IncompleteSignatureException",
-     "Authorization header requires 'Credential' parameter. Authorization header requires "
-     "'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Signature=abc"),
-    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
-        "SignedHeaders=", "SignedHeaders=x;")), "InvalidSignatureException", "The request signature"),
-    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
-        "host;", "")), "InvalidSignatureException",
-     "'Host' must be a 'SignedHeader' in the AWS Authorization."),
-    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
-        "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512")), "IncompleteSignatureException",
-     "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512' (only AWS4-HMAC-SHA256 for now). "),
-    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
-        "/aws4_request", "")), "IncompleteSignatureException",
-     "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
-     f"got '{KEY}/20240101/us-east-1/dynamodb'"),
-    (lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(
-        "20240101/us-east-1/dynamodb/aws4_request", "20231231/US/kinesis/aws5_request")),
-     "InvalidSignatureException",
-     "Credential should be scoped to a valid region, not 'US'. Credential should be scoped to "
-     "correct service: 'dynamodb'. Credential should be scoped with a valid terminator: "
-     "'aws4_request', not 'aws5_request'. Date in Credential scope does not match YYYYMMDD from "
-     "ISO-8601 version of date from HTTP: '20231231' != '20240101', from '20240101T000000Z'."),
-])
+@pytest.mark.parametrize(
+    "mutate,code,text",
+    [
+        (
+            lambda r: r.headers.pop("authorization"),
+            "MissingAuthenticationTokenException",
+            "Request is missing Authentication Token",
+        ),
+        (
+            lambda r: r.headers.__setitem__("authorization", "Bearer abc"),
+            "MissingAuthenticationTokenException",
+            "Request is missing Authentication Token",
+        ),
+        (
+            lambda r: setattr(r, "body", b'{"Limit":1}'),
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check your "
+            "AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        ),
+        (
+            lambda r: r.headers.__setitem__("x-amz-target", "DynamoDB_20120810.DeleteTable"),
+            "InvalidSignatureException",
+            "The request signature we calculated",
+        ),
+        (
+            lambda r: r.headers.__setitem__("x-amz-date", "2024-01-01"),
+            "IncompleteSignatureException",
+            "Date must be in ISO-8601 'basic format'. Got '2024-01-01'. See http://en.wikipedia.org/wiki/ISO_8601",
+        ),
+        (
+            lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace(KEY, "NOPE")),
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
+        (
+            lambda r: r.headers.__setitem__("authorization", "AWS4-HMAC-SHA256 Signature=abc"),
+            "IncompleteSignatureException",
+            "Authorization header requires 'Credential' parameter. Authorization header requires "
+            "'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Signature=abc",
+        ),
+        (
+            lambda r: r.headers.__setitem__(
+                "authorization", r.headers["authorization"].replace("SignedHeaders=", "SignedHeaders=x;")
+            ),
+            "InvalidSignatureException",
+            "The request signature",
+        ),
+        (
+            lambda r: r.headers.__setitem__("authorization", r.headers["authorization"].replace("host;", "")),
+            "InvalidSignatureException",
+            "'Host' must be a 'SignedHeader' in the AWS Authorization.",
+        ),
+        (
+            lambda r: r.headers.__setitem__(
+                "authorization", r.headers["authorization"].replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512")
+            ),
+            "IncompleteSignatureException",
+            "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512' (only AWS4-HMAC-SHA256 for now). ",
+        ),
+        (
+            lambda r: r.headers.__setitem__(
+                "authorization", r.headers["authorization"].replace("/aws4_request", "")
+            ),
+            "IncompleteSignatureException",
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+            f"got '{KEY}/20240101/us-east-1/dynamodb'",
+        ),
+        (
+            lambda r: r.headers.__setitem__(
+                "authorization",
+                r.headers["authorization"].replace(
+                    "20240101/us-east-1/dynamodb/aws4_request", "20231231/US/kinesis/aws5_request"
+                ),
+            ),
+            "InvalidSignatureException",
+            "Credential should be scoped to a valid region, not 'US'. Credential should be scoped to "
+            "correct service: 'dynamodb'. Credential should be scoped with a valid terminator: "
+            "'aws4_request', not 'aws5_request'. Date in Credential scope does not match YYYYMMDD from "
+            "ISO-8601 version of date from HTTP: '20231231' != '20240101', from '20240101T000000Z'.",
+        ),
+    ],
+)
 def test_errors(verifier, mutate, code, text):
     req, _ = sign()
     mutate(req)
@@ -127,12 +185,15 @@ def test_clock_skew(verifier):
     req, _ = sign(stamp="20231231T235400Z")  # 6 min early
     err = _err(verifier, req)
     assert err.code == "InvalidSignatureException"
-    assert err.message == ("Signature expired: 20231231T235400Z is now earlier than 20231231T235500Z "
-                           "(20240101T000000Z - 5 min.)")
+    assert err.message == (
+        "Signature expired: 20231231T235400Z is now earlier than 20231231T235500Z (20240101T000000Z - 5 min.)"
+    )
     req, _ = sign(stamp="20240101T000600Z")
     err = _err(verifier, req)
-    assert err.message == ("Signature not yet current: 20240101T000600Z is still later than "
-                           "20240101T000500Z (20240101T000000Z + 5 min.)")
+    assert err.message == (
+        "Signature not yet current: 20240101T000600Z is still later than "
+        "20240101T000500Z (20240101T000000Z + 5 min.)"
+    )
     req, _ = sign(stamp="20231231T235600Z")  # 4 min: fine
     assert verifier(req)[0] == ACCOUNT
 
@@ -149,8 +210,11 @@ def test_content_sha256_header_must_match_body(verifier):
 
 def test_presigned_query_form(verifier):
     creds = Credentials(KEY, SECRET)
-    areq = AWSRequest(method="POST", url="http://localhost:4566/",
-                      headers={"Host": "localhost:4566", "X-Amz-Target": "DynamoDB_20120810.ListTables"})
+    areq = AWSRequest(
+        method="POST",
+        url="http://localhost:4566/",
+        headers={"Host": "localhost:4566", "X-Amz-Target": "DynamoDB_20120810.ListTables"},
+    )
     areq.context["timestamp"] = "20240101T000000Z"
     signer = SigV4QueryAuth(creds, "dynamodb", "us-west-2", expires=600)
     signer._modify_request_before_signing(areq)
@@ -166,8 +230,10 @@ def test_presigned_query_form(verifier):
 def test_credentials_file(tmp_path):
     p = tmp_path / "creds"
     p.write_text("# comment\n\nAKID1 secret1 111111111111\n  AKID2 secret2 222222222222  # tail\n")
-    assert load_credentials(str(p)) == {"AKID1": ("secret1", "111111111111"),
-                                        "AKID2": ("secret2", "222222222222")}
+    assert load_credentials(str(p)) == {
+        "AKID1": ("secret1", "111111111111"),
+        "AKID2": ("secret2", "222222222222"),
+    }
     p.write_text("AKID1 secret1\n")
     with pytest.raises(ValueError):
         load_credentials(str(p))
@@ -182,16 +248,19 @@ _hval = st.text(alphabet=st.sampled_from("abcXYZ019 \t-_.~!$&'()*+,;=:@/\"%"), m
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(method=st.sampled_from(["POST", "GET", "PUT", "DELETE"]),
-       segments=st.lists(_seg, max_size=4),
-       trailing=st.booleans(),
-       query=st.lists(st.tuples(st.text("abcxyzAB-_.~ %", min_size=1, max_size=5), _qval), max_size=4),
-       headers=st.dictionaries(_hname, _hval, max_size=5),
-       body=st.binary(max_size=64),
-       region=st.sampled_from(["us-east-1", "eu-central-1", "ap-southeast-2", "local"]),
-       service=st.sampled_from(["dynamodb", "kinesis"]))
-def test_canonical_request_matches_botocore(method, segments, trailing, query, headers, body,
-                                            region, service):
+@given(
+    method=st.sampled_from(["POST", "GET", "PUT", "DELETE"]),
+    segments=st.lists(_seg, max_size=4),
+    trailing=st.booleans(),
+    query=st.lists(st.tuples(st.text("abcxyzAB-_.~ %", min_size=1, max_size=5), _qval), max_size=4),
+    headers=st.dictionaries(_hname, _hval, max_size=5),
+    body=st.binary(max_size=64),
+    region=st.sampled_from(["us-east-1", "eu-central-1", "ap-southeast-2", "local"]),
+    service=st.sampled_from(["dynamodb", "kinesis"]),
+)
+def test_canonical_request_matches_botocore(
+    method, segments, trailing, query, headers, body, region, service
+):
     from urllib.parse import quote, urlencode
 
     path = "/" + "/".join(quote(s, safe="/") for s in segments) + ("/" if trailing and segments else "")
@@ -205,29 +274,37 @@ def test_canonical_request_matches_botocore(method, segments, trailing, query, h
     signer = SigV4Auth(Credentials(KEY, SECRET), service, region)
     signer._modify_request_before_signing(areq)
     expected_creq = signer.canonical_request(areq)
-    signer._inject_signature_to_request(areq, signer.signature(signer.string_to_sign(areq, expected_creq), areq))
+    signer._inject_signature_to_request(
+        areq, signer.signature(signer.string_to_sign(areq, expected_creq), areq)
+    )
     wire_path = path + (f"?{qs}" if qs else "")
     lower = {k.lower(): v for k, v in areq.headers.items()}
     signed = lower["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
     import hashlib
 
-    ours = canonical_request(method, path, qs, lower, signed,
-                             hashlib.sha256(body).hexdigest())
+    ours = canonical_request(method, path, qs, lower, signed, hashlib.sha256(body).hexdigest())
     assert ours == expected_creq
     v = Verifier({KEY: (SECRET, ACCOUNT)}, clock=lambda: NOW)
     assert v(Request(method, wire_path, lower, body)) == (ACCOUNT, region)
 
+
 # --------------------------------------------------------------------------- what a signature must cover
 
-def presign(headers: dict | None = None, expires: int = 600, unsigned_payload: bool = False,
-            body: bytes = b"") -> tuple[str, dict[str, str]]:
+
+def presign(
+    headers: dict | None = None, expires: int = 600, unsigned_payload: bool = False, body: bytes = b""
+) -> tuple[str, dict[str, str]]:
     """(path with query, lower-cased headers) of a URL presigned by botocore at NOW.
 
     ``unsigned_payload`` signs UNSIGNED-PAYLOAD, as S3-style presigners do (botocore does for
     an https URL whose operation disables payload signing)."""
     scheme = "https" if unsigned_payload else "http"
-    areq = AWSRequest(method="POST", url=f"{scheme}://localhost:4566/", data=body,
-                      headers={"Host": "localhost:4566", **(headers or {})})
+    areq = AWSRequest(
+        method="POST",
+        url=f"{scheme}://localhost:4566/",
+        data=body,
+        headers={"Host": "localhost:4566", **(headers or {})},
+    )
     areq.context["timestamp"] = "20240101T000000Z"
     areq.context["payload_signing_enabled"] = not unsigned_payload
     signer = SigV4QueryAuth(Credentials(KEY, SECRET), "dynamodb", "us-east-1", expires=expires)
@@ -252,11 +329,16 @@ def test_presigned_expiry_is_at_most_a_week(verifier):
 def test_presigned_host_only_url_cannot_be_replayed_as_another_operation(verifier):
     """The attack: a URL signing only ``host`` and UNSIGNED-PAYLOAD, sent as a PutItem."""
     path, headers = presign(unsigned_payload=True)
-    forged = {**headers, "x-amz-target": "DynamoDB_20120810.PutItem",
-              "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    forged = {
+        **headers,
+        "x-amz-target": "DynamoDB_20120810.PutItem",
+        "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+    }
     err = _err(verifier, Request("POST", path, forged, b'{"TableName":"t","Item":{}}'))
-    assert (err.code, err.message) == ("InvalidSignatureException",
-                                       "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+    assert (err.code, err.message) == (
+        "InvalidSignatureException",
+        "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+    )
 
 
 def test_presigned_unsigned_payload_does_not_free_the_body(verifier):
@@ -270,8 +352,12 @@ def test_presigned_unsigned_payload_does_not_free_the_body(verifier):
 
 
 def test_header_auth_unsigned_payload_does_not_free_the_body(verifier):
-    areq = AWSRequest(method="POST", url="https://localhost:4566/", data=b'{"Limit":1}',
-                      headers={"Host": "localhost:4566", "X-Amz-Target": "DynamoDB_20120810.ListTables"})
+    areq = AWSRequest(
+        method="POST",
+        url="https://localhost:4566/",
+        data=b'{"Limit":1}',
+        headers={"Host": "localhost:4566", "X-Amz-Target": "DynamoDB_20120810.ListTables"},
+    )
     areq.context["timestamp"] = "20240101T000000Z"
     areq.context["payload_signing_enabled"] = False
     signer = SigV4Auth(Credentials(KEY, SECRET), "dynamodb", "us-east-1")
@@ -300,8 +386,10 @@ def test_admin_accepts_any_service_scope(verifier):
     assert _err(verifier, req).code == "InvalidSignatureException"
     path, headers = presign()
     assert verifier.admin(Request("POST", path, headers, b""))[0] == ACCOUNT
-    assert _err(verifier, Request("GET", "/metrics", {"host": "x"}, b"")).code == \
-        "MissingAuthenticationTokenException"
+    assert (
+        _err(verifier, Request("GET", "/metrics", {"host": "x"}, b"")).code
+        == "MissingAuthenticationTokenException"
+    )
 
 
 def test_credential_scope_parsing_is_string_based_and_exact():
@@ -310,12 +398,19 @@ def test_credential_scope_parsing_is_string_based_and_exact():
     ok = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=host"
     assert auth.parse_credential(ok) == ("AKID", "eu-west-1")
     assert auth.credential_scope("X-Amz-Credential=K/20260101/us-east-1/kinesis/aws4_request&X=1") == [
-        "K", "20260101", "us-east-1", "kinesis", "aws4_request"]
-    for bad in ("AWS4-HMAC-SHA256 " + "Credential=" * 6000,  # took 2.9 s with a backtracking regex
-                "Credential=AKID/2026010/eu-west-1/dynamodb/aws4_request",
-                "Credential=AKID/20260101/eu-west-1/dynamodb/aws3_request",
-                "Credential=/20260101/eu-west-1/dynamodb/aws4_request",
-                "Credential=AKID/20260101/eu-west-1/dynamodb/extra/aws4_request"):
+        "K",
+        "20260101",
+        "us-east-1",
+        "kinesis",
+        "aws4_request",
+    ]
+    for bad in (
+        "AWS4-HMAC-SHA256 " + "Credential=" * 6000,  # took 2.9 s with a backtracking regex
+        "Credential=AKID/2026010/eu-west-1/dynamodb/aws4_request",
+        "Credential=AKID/20260101/eu-west-1/dynamodb/aws3_request",
+        "Credential=/20260101/eu-west-1/dynamodb/aws4_request",
+        "Credential=AKID/20260101/eu-west-1/dynamodb/extra/aws4_request",
+    ):
         assert auth.credential_scope(bad) is None
     # the parser has no regular expression but a single-character class: linear by construction
     assert auth._SCOPE_END.pattern == r"[,&\s]"
@@ -336,6 +431,7 @@ def test_space_separated_components_still_name_what_is_missing(verifier):
     cred = req.headers["authorization"].split(", ")[0]
     req.headers["authorization"] = cred + " Signature=abc"
     err = _err(verifier, req)
-    assert (err.code, err.message) == ("IncompleteSignatureException",
-                                       "Authorization header requires 'SignedHeaders' parameter. "
-                                       "Authorization=" + cred + " Signature=abc")
+    assert (err.code, err.message) == (
+        "IncompleteSignatureException",
+        "Authorization header requires 'SignedHeaders' parameter. Authorization=" + cred + " Signature=abc",
+    )

@@ -12,8 +12,9 @@ def test_issued_keys_expire():
     keys: dict[str, tuple[str, str]] = {}
     sts = StsService(keys, clock=lambda: now[0])
     ctx = RequestContext("000000000000", "us-east-1", "r1")
-    out = sts.assume_role(ctx, {"RoleArn": "arn:aws:iam::999988887777:role/r", "RoleSessionName": "s1",
-                                "DurationSeconds": 900})
+    out = sts.assume_role(
+        ctx, {"RoleArn": "arn:aws:iam::999988887777:role/r", "RoleSessionName": "s1", "DurationSeconds": 900}
+    )
     key = out["Credentials"]["AccessKeyId"]
     assert out["Credentials"]["Expiration"] == 1900.0
     assert keys[key][1] == "999988887777" and account_for(key, "000000000000") == "999988887777"

@@ -13,9 +13,11 @@ import orders  # noqa: E402
 @pytest.fixture
 def orders_table(tidestream_dynamodb):
     tidestream_dynamodb.create_table(
-        TableName="orders", BillingMode="PAY_PER_REQUEST",
+        TableName="orders",
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
     return "orders"
 
 
@@ -30,12 +32,15 @@ def test_every_test_starts_empty(tidestream_dynamodb):
 
 def test_an_order_becomes_a_change_record(orders_table, tidestream_dynamodb, tidestream_kinesis):
     tidestream_kinesis.create_stream(StreamName="changes", ShardCount=1)
-    arn = tidestream_kinesis.describe_stream_summary(StreamName="changes")["StreamDescriptionSummary"]["StreamARN"]
+    arn = tidestream_kinesis.describe_stream_summary(StreamName="changes")["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
     tidestream_dynamodb.enable_kinesis_streaming_destination(TableName="orders", StreamArn=arn)
     orders.place_order("o-2", "7")
     shard = tidestream_kinesis.list_shards(StreamName="changes")["Shards"][0]["ShardId"]
-    it = tidestream_kinesis.get_shard_iterator(StreamName="changes", ShardId=shard,
-                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = tidestream_kinesis.get_shard_iterator(
+        StreamName="changes", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     records = []
     for _ in range(200):  # the change is published within milliseconds; poll, don't sleep
         got = tidestream_kinesis.get_records(ShardIterator=it)

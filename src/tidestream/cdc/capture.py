@@ -36,8 +36,9 @@ def outbox_key(seq: int) -> bytes:
 class Capture:
     """The change-capture hook (see :class:`tidestream.dynamodb.itemstore.ItemStore.capture`)."""
 
-    def __init__(self, engine: Engine, metrics: Metrics, stream_check: D.StreamCheck,
-                 persist_table: Any) -> None:
+    def __init__(
+        self, engine: Engine, metrics: Metrics, stream_check: D.StreamCheck, persist_table: Any
+    ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.stream_check = stream_check
@@ -122,12 +123,27 @@ class Capture:
         image = ch.new if ch.new is not None else ch.old
         keys = {n: image[n] for n in table.key_names}
         size = item_size(keys) + max(ch.old_size, 0) + max(ch.new_size, 0)
-        data = render(region=table.region, event_id=uuid4_text(), table_name=table.name, keys=keys,
-                      old=ch.old, new=ch.new, timestamp=self._timestamp(ch.key, micro),
-                      by_ttl=ch.by_ttl, microseconds=micro, size=size)
-        return {"destination": dest["arn"], "account": table.account, "region": table.region,
-                "table": table.name, "partition_key": partition_key(table.table_id, ch.key),
-                "data": data, "captured_at": now}
+        data = render(
+            region=table.region,
+            event_id=uuid4_text(),
+            table_name=table.name,
+            keys=keys,
+            old=ch.old,
+            new=ch.new,
+            timestamp=self._timestamp(ch.key, micro),
+            by_ttl=ch.by_ttl,
+            microseconds=micro,
+            size=size,
+        )
+        return {
+            "destination": dest["arn"],
+            "account": table.account,
+            "region": table.region,
+            "table": table.name,
+            "partition_key": partition_key(table.table_id, ch.key),
+            "data": data,
+            "captured_at": now,
+        }
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""

@@ -29,8 +29,10 @@ def foreign(arn: str, table: Any) -> str | None:
     if len(parts) < 6 or parts[2] != "kinesis":
         return f"Invalid Kinesis stream ARN: {arn}"
     if parts[3] != table.region or parts[4] != table.account:
-        return (f"Kinesis stream {arn} must be in the same account ({table.account}) and "
-                f"region ({table.region}) as the table")
+        return (
+            f"Kinesis stream {arn} must be in the same account ({table.account}) and "
+            f"region ({table.region}) as the table"
+        )
     return None
 
 

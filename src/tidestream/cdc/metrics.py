@@ -11,7 +11,6 @@ import time
 from collections import defaultdict
 
 
-
 def change_units(old_size: int, new_size: int) -> int:
     """Change data capture units: 1 per started KB of the larger image, per item."""
     return max(1, math.ceil(max(old_size, new_size) / 1024))
@@ -52,10 +51,26 @@ class Metrics:
         ]
         for name, help_, series in (
             ("changes_captured_total", "Item changes captured into the outbox.", self.captured_total),
-            ("changes_published_total", "Change records appended to destination streams.", self.published_total),
-            ("throttled_put_record_total", "ThrottledPutRecordCount: appends refused by stream limits (retried).", self.throttled_total),
-            ("failed_to_replicate_record_total", "FailedToReplicateRecordCount: changes that could not be delivered.", self.failed_total),
-            ("change_data_capture_units_total", "Change data capture units (1 per started KB of the larger image).", self.units_total),
+            (
+                "changes_published_total",
+                "Change records appended to destination streams.",
+                self.published_total,
+            ),
+            (
+                "throttled_put_record_total",
+                "ThrottledPutRecordCount: appends refused by stream limits (retried).",
+                self.throttled_total,
+            ),
+            (
+                "failed_to_replicate_record_total",
+                "FailedToReplicateRecordCount: changes that could not be delivered.",
+                self.failed_total,
+            ),
+            (
+                "change_data_capture_units_total",
+                "Change data capture units (1 per started KB of the larger image).",
+                self.units_total,
+            ),
         ):
             lines.append(f"# HELP tidestream_cdc_{name} {help_}")
             lines.append(f"# TYPE tidestream_cdc_{name} counter")

@@ -77,12 +77,27 @@ def entry_from_disk(stored: dict) -> dict:
     (images, one-letter keys) and rendered it at publication; those are rendered now, once."""
     if "data" in stored:
         return stored
-    data = render(region=stored["r"], event_id=stored["id"], table_name=stored["n"],
-                  keys=stored["keys"], old=stored["old"], new=stored["new"], timestamp=stored["ts"],
-                  by_ttl=stored["ttl"], microseconds=stored["us"], size=stored.get("sz"))
-    return {"destination": stored["d"], "account": stored["a"], "region": stored["r"],
-            "table": stored["n"], "partition_key": partition_key(stored["tid"], stored["k"]),
-            "data": data, "captured_at": stored["at"]}
+    data = render(
+        region=stored["r"],
+        event_id=stored["id"],
+        table_name=stored["n"],
+        keys=stored["keys"],
+        old=stored["old"],
+        new=stored["new"],
+        timestamp=stored["ts"],
+        by_ttl=stored["ttl"],
+        microseconds=stored["us"],
+        size=stored.get("sz"),
+    )
+    return {
+        "destination": stored["d"],
+        "account": stored["a"],
+        "region": stored["r"],
+        "table": stored["n"],
+        "partition_key": partition_key(stored["tid"], stored["k"]),
+        "data": data,
+        "captured_at": stored["at"],
+    }
 
 
 class Publisher:
@@ -90,8 +105,15 @@ class Publisher:
     after each commit, or from disk at startup and after an overflow) so retries neither rescan
     nor re-decode nor re-render anything."""
 
-    def __init__(self, engine: Any, capture: Capture, kinesis: Any, dynamodb: Any,
-                 metrics: Metrics, chaos: Chaos | None = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        capture: Capture,
+        kinesis: Any,
+        dynamodb: Any,
+        metrics: Metrics,
+        chaos: Chaos | None = None,
+    ) -> None:
         self.engine = engine
         self.capture = capture
         self.kinesis = kinesis

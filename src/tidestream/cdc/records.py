@@ -75,9 +75,19 @@ def partition_key(table_id: str, item_key: bytes) -> str:
     return hashlib.md5(table_id.encode() + b"|" + item_key).hexdigest().upper()
 
 
-def render(*, region: str, event_id: str, table_name: str, keys: dict, old: dict | None,
-           new: dict | None, timestamp: int, by_ttl: bool, microseconds: bool,
-           size: int | None = None) -> bytes:
+def render(
+    *,
+    region: str,
+    event_id: str,
+    table_name: str,
+    keys: dict,
+    old: dict | None,
+    new: dict | None,
+    timestamp: int,
+    by_ttl: bool,
+    microseconds: bool,
+    size: int | None = None,
+) -> bytes:
     """The record's Data: the change as AWS writes it into the Kinesis stream.
 
     ``size`` is SizeBytes when the caller already knows the image sizes."""

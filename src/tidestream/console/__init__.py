@@ -21,12 +21,18 @@ STATIC_DIR = Path(__file__).parent / "static"
 VENDOR_FILES = ("uPlot.iife.min.js", "uPlot.min.css")
 _CHECKOUT_VENDOR = Path(__file__).resolve().parents[3] / "console" / "node_modules" / "uplot" / "dist"
 
-_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-          ".css": "text/css; charset=utf-8", ".png": "image/png"}
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
 #: the pages load nothing from elsewhere and may not be framed (clickjacking) or sniffed
 _PAGE_HEADERS = [
-    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
-                                "frame-ancestors 'none'; form-action 'self'"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    ),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
@@ -76,17 +82,27 @@ def cdc_snapshot(metrics: Any, now_ms: int) -> dict:
     oldest = metrics.oldest_pending_at
     age = 0 if oldest is None else max(0, now_ms - int(oldest * 1000))
     tables: dict[str, dict[str, int]] = {}
-    for field, series in (("captured", metrics.captured_total), ("published", metrics.published_total),
-                          ("throttled", metrics.throttled_total), ("failed", metrics.failed_total)):
+    for field, series in (
+        ("captured", metrics.captured_total),
+        ("published", metrics.published_total),
+        ("throttled", metrics.throttled_total),
+        ("failed", metrics.failed_total),
+    ):
         for table, count in series.items():
-            tables.setdefault(table, {"captured": 0, "published": 0, "throttled": 0,
-                                      "failed": 0})[field] = count
-    return {"time": now_ms, "outboxDepth": metrics.outbox_depth,
-            "ageOfOldestUnreplicatedRecordMs": age, "tables": tables}
+            tables.setdefault(table, {"captured": 0, "published": 0, "throttled": 0, "failed": 0})[field] = (
+                count
+            )
+    return {
+        "time": now_ms,
+        "outboxDepth": metrics.outbox_depth,
+        "ageOfOldestUnreplicatedRecordMs": age,
+        "tables": tables,
+    }
 
 
 def routes(metrics: Any, clock: Callable[[], float]) -> dict[tuple[str, str], AdminRoute]:
     """The console's operator routes, for :class:`tidestream.http.app.Application`."""
+
     def cdc(req: Request) -> Response:
         body = dumps(cdc_snapshot(metrics, int(clock() * 1000)))
         return Response(200, body, [("Content-Type", "application/json"), ("Cache-Control", "no-store")])

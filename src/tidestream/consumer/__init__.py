@@ -26,14 +26,45 @@ from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig, InitialPosition
 from .lease import ExtendedSequenceNumber, Lease
 from .lease_table import LeaseTable
-from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput, Record,
-                        RecordProcessor, ShardEndedInput, ShutdownRequestedInput)
+from .processor import (
+    InitializationInput,
+    LeaseLostInput,
+    ProcessorFailed,
+    ProcessRecordsInput,
+    Record,
+    RecordProcessor,
+    ShardEndedInput,
+    ShutdownRequestedInput,
+)
 from .worker import Worker
 
 __all__ = [
-    "Change", "NotAChange", "UserIdentity", "decode_kinesis_record", "decode_stream_record",
-    "UserRecord", "deaggregate", "deaggregate_all", "LatestPerItem",
-    "AsyncCheckpointer", "AsyncRecordProcessor", "AsyncWorker", "Checkpointer", "ConsumerConfig", "ExtendedSequenceNumber", "InitialPosition", "InitializationInput",
-    "Lease", "LeaseLostInput", "LeaseTable", "ProcessorFailed", "ProcessRecordsInput", "Record", "RecordProcessor",
-    "ShardEndedInput", "ShutdownException", "ShutdownRequestedInput", "Worker",
+    "Change",
+    "NotAChange",
+    "UserIdentity",
+    "decode_kinesis_record",
+    "decode_stream_record",
+    "UserRecord",
+    "deaggregate",
+    "deaggregate_all",
+    "LatestPerItem",
+    "AsyncCheckpointer",
+    "AsyncRecordProcessor",
+    "AsyncWorker",
+    "Checkpointer",
+    "ConsumerConfig",
+    "ExtendedSequenceNumber",
+    "InitialPosition",
+    "InitializationInput",
+    "Lease",
+    "LeaseLostInput",
+    "LeaseTable",
+    "ProcessorFailed",
+    "ProcessRecordsInput",
+    "Record",
+    "RecordProcessor",
+    "ShardEndedInput",
+    "ShutdownException",
+    "ShutdownRequestedInput",
+    "Worker",
 ]

@@ -14,8 +14,14 @@ from typing import Any, Callable, Coroutine
 from .checkpoint import Checkpointer
 from .config import ConsumerConfig
 from .lease import ExtendedSequenceNumber
-from .processor import (InitializationInput, LeaseLostInput, ProcessRecordsInput, RecordProcessor,
-                        ShardEndedInput, ShutdownRequestedInput)
+from .processor import (
+    InitializationInput,
+    LeaseLostInput,
+    ProcessRecordsInput,
+    RecordProcessor,
+    ShardEndedInput,
+    ShutdownRequestedInput,
+)
 from .worker import Worker
 
 
@@ -85,8 +91,13 @@ class _LoopBridge(RecordProcessor):
 class AsyncWorker:
     """``await AsyncWorker(...).run()`` until ``await worker.shutdown()`` (graceful, as Worker)."""
 
-    def __init__(self, config: ConsumerConfig, processor_factory: Callable[[], AsyncRecordProcessor],
-                 kinesis: Any, dynamodb: Any) -> None:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        processor_factory: Callable[[], AsyncRecordProcessor],
+        kinesis: Any,
+        dynamodb: Any,
+    ) -> None:
         self.processor_factory = processor_factory
         self.loop: asyncio.AbstractEventLoop | None = None
         self.worker = Worker(config, self._bridge, kinesis, dynamodb)

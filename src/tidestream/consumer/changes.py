@@ -82,7 +82,9 @@ class Change:
         AWS advises consumers to rely on). DynamoDB Streams times are whole seconds, so the
         stream's sequence number breaks ties there."""
         micros = (self.approximate_creation - _EPOCH) // _MICROSECOND
-        tiebreak = int(self.sequence_number) if self.source == DYNAMODB_STREAMS and self.sequence_number else 0
+        tiebreak = (
+            int(self.sequence_number) if self.source == DYNAMODB_STREAMS and self.sequence_number else 0
+        )
         return (micros, tiebreak)
 
 
@@ -152,8 +154,10 @@ def _identity(raw: Any) -> UserIdentity | None:
     """Kinesis records spell it ``type``/``principalId``, the DynamoDB Streams API ``Type``/``PrincipalId``."""
     if not raw:
         return None
-    return UserIdentity(type=raw.get("type", raw.get("Type", "")),
-                        principal_id=raw.get("principalId", raw.get("PrincipalId", "")))
+    return UserIdentity(
+        type=raw.get("type", raw.get("Type", "")),
+        principal_id=raw.get("principalId", raw.get("PrincipalId", "")),
+    )
 
 
 def _kinesis_time(value: Any, precision: str | None) -> tuple[datetime, str]:
@@ -208,18 +212,25 @@ def decode_kinesis_record(record: bytes | bytearray | memoryview | Mapping[str, 
     if not isinstance(payload, dict) or payload.get("eventSource") != "aws:dynamodb":
         raise NotAChange("Data is not a DynamoDB change record (eventSource is not aws:dynamodb)")
     name, body = _event_name(payload), _body(payload)
-    created, precision = _kinesis_time(body.get("ApproximateCreationDateTime"),
-                                       body.get("ApproximateCreationDateTimePrecision"))
+    created, precision = _kinesis_time(
+        body.get("ApproximateCreationDateTime"), body.get("ApproximateCreationDateTimePrecision")
+    )
     return Change(
-        event_name=name, table_name=payload.get("tableName"),
-        region=payload.get("awsRegion", ""), event_id=payload.get("eventID", ""),
+        event_name=name,
+        table_name=payload.get("tableName"),
+        region=payload.get("awsRegion", ""),
+        event_id=payload.get("eventID", ""),
         keys=plain_image(body["Keys"], _b64_twice),
         new_image=_optional_image(body, "NewImage", _b64_twice),
         old_image=_optional_image(body, "OldImage", _b64_twice),
-        approximate_creation=created, precision=precision, size_bytes=int(body.get("SizeBytes", 0)),
-        user_identity=_identity(payload.get("userIdentity")), source=KINESIS,
+        approximate_creation=created,
+        precision=precision,
+        size_bytes=int(body.get("SizeBytes", 0)),
+        user_identity=_identity(payload.get("userIdentity")),
+        source=KINESIS,
         sequence_number=envelope.get("SequenceNumber"),
-        sub_sequence_number=envelope.get("SubSequenceNumber"))
+        sub_sequence_number=envelope.get("SubSequenceNumber"),
+    )
 
 
 def decode_stream_record(record: Mapping[str, Any], table_name: str | None = None) -> Change:
@@ -230,13 +241,20 @@ def decode_stream_record(record: Mapping[str, Any], table_name: str | None = Non
         raise NotAChange("not a DynamoDB Streams record (eventSource is not aws:dynamodb)")
     name, body = _event_name(record), _body(record)
     return Change(
-        event_name=name, table_name=table_name,
-        region=record.get("awsRegion", ""), event_id=record.get("eventID", ""),
-        keys=plain_image(body["Keys"]), new_image=_optional_image(body, "NewImage", _b64),
+        event_name=name,
+        table_name=table_name,
+        region=record.get("awsRegion", ""),
+        event_id=record.get("eventID", ""),
+        keys=plain_image(body["Keys"]),
+        new_image=_optional_image(body, "NewImage", _b64),
         old_image=_optional_image(body, "OldImage", _b64),
-        approximate_creation=_stream_time(body.get("ApproximateCreationDateTime")), precision="SECOND",
-        size_bytes=int(body.get("SizeBytes", 0)), user_identity=_identity(record.get("userIdentity")),
-        source=DYNAMODB_STREAMS, sequence_number=body.get("SequenceNumber"))
+        approximate_creation=_stream_time(body.get("ApproximateCreationDateTime")),
+        precision="SECOND",
+        size_bytes=int(body.get("SizeBytes", 0)),
+        user_identity=_identity(record.get("userIdentity")),
+        source=DYNAMODB_STREAMS,
+        sequence_number=body.get("SequenceNumber"),
+    )
 
 
 def table_from_stream_arn(arn: str) -> str | None:

@@ -60,12 +60,16 @@ class Checkpointer:
             raise ValueError(f"not a sequence number: {position.sequence_number!r}")
         upper = self._largest_delivered
         if upper is None or position.key() > upper.key():
-            raise ValueError(f"sequence number {position.sequence_number} was not delivered yet "
-                             f"(last delivered: {upper.sequence_number if upper else None})")
+            raise ValueError(
+                f"sequence number {position.sequence_number} was not delivered yet "
+                f"(last delivered: {upper.sequence_number if upper else None})"
+            )
         current = self._held.checkpoint
         if not current.is_sentinel and position.key() < current.key():
-            raise ValueError(f"sequence number {position.sequence_number} is before the current "
-                             f"checkpoint {current.sequence_number}")
+            raise ValueError(
+                f"sequence number {position.sequence_number} is before the current "
+                f"checkpoint {current.sequence_number}"
+            )
         return position
 
     def _write(self, position: ExtendedSequenceNumber) -> None:
@@ -76,7 +80,8 @@ class Checkpointer:
                 raise ShutdownException(f"lease {held.lease_key} was lost; checkpoint not written")
             if not self._table.checkpoint(held.lease_key, held.owner, held.counter, position, children):
                 held.mark_lost()
-                raise ShutdownException(f"lease {held.lease_key} is held by another worker now; "
-                                        "checkpoint not written")
+                raise ShutdownException(
+                    f"lease {held.lease_key} is held by another worker now; checkpoint not written"
+                )
             held.renewed(held.counter + 1)  # a bumped counter is a heartbeat too
             held.checkpoint = position

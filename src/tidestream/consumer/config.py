@@ -42,7 +42,7 @@ class ConsumerConfig:
     max_leases_for_worker: int = 2**31 - 1
     max_leases_to_steal_at_one_time: int = 1
     shard_sync_interval_millis: int = 60_000
-    lease_taker_interval_millis: int | None = None      # KCL: (failover + epsilon) * 2
+    lease_taker_interval_millis: int | None = None  # KCL: (failover + epsilon) * 2
     parent_shard_poll_interval_millis: int = 10_000
     # retrieval (PollingConfig)
     max_records: int = 10_000

@@ -21,7 +21,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-STREAMS_MAX_RECORDS = 1000      # GetRecords' Limit ceiling in DynamoDB Streams (Kinesis: 10000)
+STREAMS_MAX_RECORDS = 1000  # GetRecords' Limit ceiling in DynamoDB Streams (Kinesis: 10000)
 TOKEN_SEPARATOR = "|"
 
 
@@ -32,8 +32,9 @@ class DynamoDBStreamsAdapter:
     def __init__(self, streams: Any) -> None:
         self.streams = streams
 
-    def list_shards(self, StreamName: str | None = None, NextToken: str | None = None,
-                    MaxResults: int = 100) -> dict[str, Any]:
+    def list_shards(
+        self, StreamName: str | None = None, NextToken: str | None = None, MaxResults: int = 100
+    ) -> dict[str, Any]:
         """DescribeStream, one page; the token carries the stream ARN, since ListShards with a
         NextToken names no stream."""
         if NextToken is not None:
@@ -41,21 +42,29 @@ class DynamoDBStreamsAdapter:
             params = {"ExclusiveStartShardId": last_shard}
         else:
             params = {}
-        description = self.streams.describe_stream(StreamArn=StreamName, Limit=min(MaxResults, 100),
-                                                   **params)["StreamDescription"]
+        description = self.streams.describe_stream(
+            StreamArn=StreamName, Limit=min(MaxResults, 100), **params
+        )["StreamDescription"]
         page: dict[str, Any] = {"Shards": [_shard(shard) for shard in description.get("Shards", [])]}
         last = description.get("LastEvaluatedShardId")
         if last:
             page["NextToken"] = f"{StreamName}{TOKEN_SEPARATOR}{last}"
         return page
 
-    def get_shard_iterator(self, StreamName: str, ShardId: str, ShardIteratorType: str,
-                           StartingSequenceNumber: str | None = None, **unsupported: Any) -> dict[str, Any]:
+    def get_shard_iterator(
+        self,
+        StreamName: str,
+        ShardId: str,
+        ShardIteratorType: str,
+        StartingSequenceNumber: str | None = None,
+        **unsupported: Any,
+    ) -> dict[str, Any]:
         if ShardIteratorType == "AT_TIMESTAMP" or unsupported:
             raise ValueError("DynamoDB Streams cannot start AT_TIMESTAMP: use TRIM_HORIZON or LATEST")
         params = {"SequenceNumber": StartingSequenceNumber} if StartingSequenceNumber else {}
-        return self.streams.get_shard_iterator(StreamArn=StreamName, ShardId=ShardId,
-                                               ShardIteratorType=ShardIteratorType, **params)
+        return self.streams.get_shard_iterator(
+            StreamArn=StreamName, ShardId=ShardId, ShardIteratorType=ShardIteratorType, **params
+        )
 
     def get_records(self, ShardIterator: str, Limit: int = STREAMS_MAX_RECORDS) -> dict[str, Any]:
         page = self.streams.get_records(ShardIterator=ShardIterator, Limit=min(Limit, STREAMS_MAX_RECORDS))
@@ -77,9 +86,12 @@ def kinesis_record(record: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB Streams record as the Kinesis record the adapter delivers: the sequence number
     and creation time of the change, and the record itself as JSON in ``Data``."""
     body = record.get("dynamodb", {})
-    return {"SequenceNumber": body["SequenceNumber"], "PartitionKey": "",
-            "Data": json.dumps(record, default=_wire_value, separators=(",", ":")).encode(),
-            "ApproximateArrivalTimestamp": body.get("ApproximateCreationDateTime")}
+    return {
+        "SequenceNumber": body["SequenceNumber"],
+        "PartitionKey": "",
+        "Data": json.dumps(record, default=_wire_value, separators=(",", ":")).encode(),
+        "ApproximateArrivalTimestamp": body.get("ApproximateCreationDateTime"),
+    }
 
 
 def _wire_value(value: Any) -> Any:

@@ -44,22 +44,24 @@ class StreamConsumerRegistration:
             return self._arn
 
     def _register_or_reuse(self) -> str:
-        stream_arn = self.kinesis.describe_stream_summary(
-            StreamName=self.stream_name)["StreamDescriptionSummary"]["StreamARN"]
+        stream_arn = self.kinesis.describe_stream_summary(StreamName=self.stream_name)[
+            "StreamDescriptionSummary"
+        ]["StreamARN"]
         description = self._describe(stream_arn)
         if description is None:
             try:
                 self.kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName=self.consumer_name)
                 log.info("registered stream consumer %s on %s", self.consumer_name, self.stream_name)
             except ClientError as error:
-                if error_code(error) != "ResourceInUseException":   # another worker registered it first
+                if error_code(error) != "ResourceInUseException":  # another worker registered it first
                     raise
         return self._wait_active(stream_arn)
 
     def _describe(self, stream_arn: str) -> dict[str, Any] | None:
         try:
             return self.kinesis.describe_stream_consumer(
-                StreamARN=stream_arn, ConsumerName=self.consumer_name)["ConsumerDescription"]
+                StreamARN=stream_arn, ConsumerName=self.consumer_name
+            )["ConsumerDescription"]
         except ClientError as error:
             if error_code(error) == "ResourceNotFoundException":
                 return None
@@ -97,15 +99,22 @@ class FanOutFetcher:
     connection) drop the subscription and back off like polling does.
     """
 
-    def __init__(self, kinesis: Any, config: ConsumerConfig, shard_id: str, start: ExtendedSequenceNumber,
-                 stopping: threading.Event, registration: StreamConsumerRegistration) -> None:
+    def __init__(
+        self,
+        kinesis: Any,
+        config: ConsumerConfig,
+        shard_id: str,
+        start: ExtendedSequenceNumber,
+        stopping: threading.Event,
+        registration: StreamConsumerRegistration,
+    ) -> None:
         self.kinesis = kinesis
         self.config = config
         self.shard_id = shard_id
         self.start = start
         self.stopping = stopping
         self.registration = registration
-        self.continuation: str | None = None     # where the next subscription starts (after it)
+        self.continuation: str | None = None  # where the next subscription starts (after it)
         self.events: Iterator[dict[str, Any]] | None = None
         self.event_stream: Any = None
         self.backoff = 0.0
@@ -125,8 +134,10 @@ class FanOutFetcher:
             self.backoff = next_backoff(self.backoff, self.config, self.shard_id, "SubscribeToShard", error)
             return RecordsBatch([], None)
         self.backoff = 0.0
-        if event is None:       # the session ended (5 minutes on AWS): resubscribe on the next call
-            log.debug("shard %s: subscription ended; resubscribing after %s", self.shard_id, self.continuation)
+        if event is None:  # the session ended (5 minutes on AWS): resubscribe on the next call
+            log.debug(
+                "shard %s: subscription ended; resubscribing after %s", self.shard_id, self.continuation
+            )
             self.close()
             return RecordsBatch([], None)
         return self._batch(event.get("SubscribeToShardEvent"))
@@ -134,21 +145,22 @@ class FanOutFetcher:
     def _subscribe(self) -> None:
         if self.continuation is None:
             position = starting_position(self.start, self.config)
-        else:       # everything up to the continuation was received
+        else:  # everything up to the continuation was received
             position = {"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self.continuation}
         response = self.kinesis.subscribe_to_shard(
-            ConsumerARN=self.registration.consumer_arn(), ShardId=self.shard_id, StartingPosition=position)
+            ConsumerARN=self.registration.consumer_arn(), ShardId=self.shard_id, StartingPosition=position
+        )
         self.event_stream = response["EventStream"]
         self.events = iter(self.event_stream)
         self.subscriptions += 1
 
     def _batch(self, body: dict[str, Any] | None) -> RecordsBatch:
-        if body is None:        # an event type this client does not know: nothing to deliver
+        if body is None:  # an event type this client does not know: nothing to deliver
             return RecordsBatch([], None)
         records = [Record.from_api(raw) for raw in body.get("Records", [])]
         behind = body.get("MillisBehindLatest")
         continuation = body.get("ContinuationSequenceNumber")
-        if continuation is None:     # the shard is closed and fully read
+        if continuation is None:  # the shard is closed and fully read
             self.close()
             children = frozenset(child["ShardId"] for child in body.get("ChildShards", []))
             return RecordsBatch(records, behind, True, children)
@@ -160,5 +172,5 @@ class FanOutFetcher:
         if stream is not None:
             try:
                 stream.close()
-            except Exception:       # a connection already broken: nothing left to close
+            except Exception:  # a connection already broken: nothing left to close
                 log.debug("shard %s: closing the subscription failed", self.shard_id, exc_info=True)

@@ -47,8 +47,12 @@ class UserRecord:
 
     def as_record(self) -> dict[str, Any]:
         """The boto3 GetRecords record shape, plus ``SubSequenceNumber``."""
-        record = {"SequenceNumber": self.sequence_number, "SubSequenceNumber": self.sub_sequence_number,
-                  "Data": self.data, "PartitionKey": self.partition_key}
+        record = {
+            "SequenceNumber": self.sequence_number,
+            "SubSequenceNumber": self.sub_sequence_number,
+            "Data": self.data,
+            "PartitionKey": self.partition_key,
+        }
         if self.approximate_arrival is not None:
             record["ApproximateArrivalTimestamp"] = self.approximate_arrival
         if self.explicit_hash_key is not None:
@@ -81,10 +85,10 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
             value, pos = _varint(buf, pos)
         elif wire in (_FIXED64, _FIXED32):
             width = 8 if wire == _FIXED64 else 4
-            value, pos = buf[pos:pos + width], pos + width
+            value, pos = buf[pos : pos + width], pos + width
         elif wire == _LENGTH:
             size, pos = _varint(buf, pos)
-            value, pos = buf[pos:pos + size], pos + size
+            value, pos = buf[pos : pos + size], pos + size
         else:
             raise _Malformed(f"unsupported wire type {wire}")
         if pos > len(buf):
@@ -147,7 +151,7 @@ def _aggregate_message(data: bytes) -> bytes | None:
     """The protobuf bytes if ``data`` is framed as an aggregate with a matching MD5."""
     if len(data) <= len(MAGIC) + DIGEST_SIZE or not data.startswith(MAGIC):
         return None
-    message, digest = data[len(MAGIC):-DIGEST_SIZE], data[-DIGEST_SIZE:]
+    message, digest = data[len(MAGIC) : -DIGEST_SIZE], data[-DIGEST_SIZE:]
     return message if hashlib.md5(message).digest() == digest else None
 
 
@@ -181,15 +185,22 @@ def deaggregate(record: Mapping[str, Any], hash_range: tuple[int, int] | None = 
         except _Malformed:
             parts = None
     if parts is None:
-        return [UserRecord(data, record["PartitionKey"], record.get("ExplicitHashKey"), sequence, 0, False, arrival)]
+        return [
+            UserRecord(
+                data, record["PartitionKey"], record.get("ExplicitHashKey"), sequence, 0, False, arrival
+            )
+        ]
     if not _in_range(parts, hash_range):
         return []
-    return [UserRecord(payload, pk, ehk, sequence, index, True, arrival)
-            for index, (pk, ehk, payload) in enumerate(parts)]
+    return [
+        UserRecord(payload, pk, ehk, sequence, index, True, arrival)
+        for index, (pk, ehk, payload) in enumerate(parts)
+    ]
 
 
-def deaggregate_all(records: Iterable[Mapping[str, Any]],
-                    hash_range: tuple[int, int] | None = None) -> Iterator[UserRecord]:
+def deaggregate_all(
+    records: Iterable[Mapping[str, Any]], hash_range: tuple[int, int] | None = None
+) -> Iterator[UserRecord]:
     """:func:`deaggregate` over a GetRecords page, in order."""
     for record in records:
         yield from deaggregate(record, hash_range)

@@ -12,21 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # attribute names (KCL DynamoDBLeaseSerializer)
-LEASE_KEY = "leaseKey"                      # S, the table's hash key: the shard id
-LEASE_OWNER = "leaseOwner"                  # S, absent when nobody holds the lease
-LEASE_COUNTER = "leaseCounter"              # N, bumped by every take/renew/checkpoint/release
-CHECKPOINT = "checkpoint"                   # S, sequence number or a sentinel
-CHECKPOINT_SUB = "checkpointSubSequenceNumber"            # N
-PENDING_CHECKPOINT = "pendingCheckpoint"                  # S (two-phase checkpoint)
+LEASE_KEY = "leaseKey"  # S, the table's hash key: the shard id
+LEASE_OWNER = "leaseOwner"  # S, absent when nobody holds the lease
+LEASE_COUNTER = "leaseCounter"  # N, bumped by every take/renew/checkpoint/release
+CHECKPOINT = "checkpoint"  # S, sequence number or a sentinel
+CHECKPOINT_SUB = "checkpointSubSequenceNumber"  # N
+PENDING_CHECKPOINT = "pendingCheckpoint"  # S (two-phase checkpoint)
 PENDING_CHECKPOINT_SUB = "pendingCheckpointSubSequenceNumber"  # N
-PENDING_CHECKPOINT_STATE = "pendingCheckpointState"       # B
-OWNER_SWITCHES = "ownerSwitchesSinceCheckpoint"           # N
-PARENT_SHARD_IDS = "parentShardId"          # SS (singular name, set value: KCL's spelling)
-CHILD_SHARD_IDS = "childShardIds"           # SS
-STARTING_HASH_KEY = "startingHashKey"       # S (decimal)
-ENDING_HASH_KEY = "endingHashKey"           # S (decimal)
-CHECKPOINT_OWNER = "checkpointOwner"        # S, KCL 3.x graceful hand-off in progress
-THROUGHPUT_KBPS = "throughputKBps"          # N, KCL 3.x load metric (read, never written)
+PENDING_CHECKPOINT_STATE = "pendingCheckpointState"  # B
+OWNER_SWITCHES = "ownerSwitchesSinceCheckpoint"  # N
+PARENT_SHARD_IDS = "parentShardId"  # SS (singular name, set value: KCL's spelling)
+CHILD_SHARD_IDS = "childShardIds"  # SS
+STARTING_HASH_KEY = "startingHashKey"  # S (decimal)
+ENDING_HASH_KEY = "endingHashKey"  # S (decimal)
+CHECKPOINT_OWNER = "checkpointOwner"  # S, KCL 3.x graceful hand-off in progress
+THROUGHPUT_KBPS = "throughputKBps"  # N, KCL 3.x load metric (read, never written)
 
 # checkpoint sentinels (KCL SentinelCheckpoint)
 TRIM_HORIZON = "TRIM_HORIZON"
@@ -93,9 +93,23 @@ def _ss(item: dict, name: str) -> frozenset[str]:
     return frozenset(value["SS"]) if value and "SS" in value else frozenset()
 
 
-KNOWN = frozenset({LEASE_KEY, LEASE_OWNER, LEASE_COUNTER, CHECKPOINT, CHECKPOINT_SUB, PENDING_CHECKPOINT,
-                   PENDING_CHECKPOINT_SUB, OWNER_SWITCHES, PARENT_SHARD_IDS, CHILD_SHARD_IDS,
-                   STARTING_HASH_KEY, ENDING_HASH_KEY, CHECKPOINT_OWNER})
+KNOWN = frozenset(
+    {
+        LEASE_KEY,
+        LEASE_OWNER,
+        LEASE_COUNTER,
+        CHECKPOINT,
+        CHECKPOINT_SUB,
+        PENDING_CHECKPOINT,
+        PENDING_CHECKPOINT_SUB,
+        OWNER_SWITCHES,
+        PARENT_SHARD_IDS,
+        CHILD_SHARD_IDS,
+        STARTING_HASH_KEY,
+        ENDING_HASH_KEY,
+        CHECKPOINT_OWNER,
+    }
+)
 
 
 def lease_from_item(item: dict[str, dict]) -> Lease:
@@ -111,7 +125,9 @@ def lease_from_item(item: dict[str, dict]) -> Lease:
         child_shard_ids=_ss(item, CHILD_SHARD_IDS),
         starting_hash_key=_s(item, STARTING_HASH_KEY),
         ending_hash_key=_s(item, ENDING_HASH_KEY),
-        pending_checkpoint=ExtendedSequenceNumber(pending, _n(item, PENDING_CHECKPOINT_SUB)) if pending else None,
+        pending_checkpoint=ExtendedSequenceNumber(pending, _n(item, PENDING_CHECKPOINT_SUB))
+        if pending
+        else None,
         checkpoint_owner=_s(item, CHECKPOINT_OWNER),
         extra={k: v for k, v in item.items() if k not in KNOWN},
     )

@@ -12,9 +12,23 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .lease import (CHECKPOINT, CHECKPOINT_OWNER, CHECKPOINT_SUB, CHILD_SHARD_IDS, LEASE_COUNTER,
-                    LEASE_KEY, LEASE_OWNER, OWNER_SWITCHES, PENDING_CHECKPOINT, PENDING_CHECKPOINT_STATE,
-                    PENDING_CHECKPOINT_SUB, ExtendedSequenceNumber, Lease, lease_from_item, new_lease_item)
+from .lease import (
+    CHECKPOINT,
+    CHECKPOINT_OWNER,
+    CHECKPOINT_SUB,
+    CHILD_SHARD_IDS,
+    LEASE_COUNTER,
+    LEASE_KEY,
+    LEASE_OWNER,
+    OWNER_SWITCHES,
+    PENDING_CHECKPOINT,
+    PENDING_CHECKPOINT_STATE,
+    PENDING_CHECKPOINT_SUB,
+    ExtendedSequenceNumber,
+    Lease,
+    lease_from_item,
+    new_lease_item,
+)
 
 
 class LeaseTableError(Exception):
@@ -44,9 +58,11 @@ class LeaseTable:
         if self._status() is None:
             try:
                 self.dynamodb.create_table(
-                    TableName=self.table_name, BillingMode="PAY_PER_REQUEST",
+                    TableName=self.table_name,
+                    BillingMode="PAY_PER_REQUEST",
                     KeySchema=[{"AttributeName": LEASE_KEY, "KeyType": "HASH"}],
-                    AttributeDefinitions=[{"AttributeName": LEASE_KEY, "AttributeType": "S"}])
+                    AttributeDefinitions=[{"AttributeName": LEASE_KEY, "AttributeType": "S"}],
+                )
                 created = True
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ResourceInUseException":
@@ -80,8 +96,9 @@ class LeaseTable:
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_lease(self, lease_key: str) -> Lease | None:
-        item = self.dynamodb.get_item(TableName=self.table_name, Key=self._key(lease_key),
-                                      ConsistentRead=True).get("Item")
+        item = self.dynamodb.get_item(
+            TableName=self.table_name, Key=self._key(lease_key), ConsistentRead=True
+        ).get("Item")
         return lease_from_item(item) if item else None
 
     # --- writes ----------------------------------------------------------------------------
@@ -89,9 +106,12 @@ class LeaseTable:
     def create_lease_if_absent(self, lease: Lease) -> bool:
         """PutItem only when no lease has that key (shard sync of several workers may race)."""
         try:
-            self.dynamodb.put_item(TableName=self.table_name, Item=new_lease_item(lease),
-                                   ConditionExpression="attribute_not_exists(#key)",
-                                   ExpressionAttributeNames={"#key": LEASE_KEY})
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=new_lease_item(lease),
+                ConditionExpression="attribute_not_exists(#key)",
+                ExpressionAttributeNames={"#key": LEASE_KEY},
+            )
             return True
         except ClientError as error:
             if is_conditional_failure(error):
@@ -101,8 +121,11 @@ class LeaseTable:
     def take(self, lease: Lease, owner: str) -> int | None:
         """Become the owner of *lease* as last seen; the new counter, or None when it changed since."""
         names = {"#owner": LEASE_OWNER, "#counter": LEASE_COUNTER, "#handoff": CHECKPOINT_OWNER}
-        values: dict[str, Any] = {":owner": {"S": owner}, ":old": self._n(lease.lease_counter),
-                                  ":new": self._n(lease.lease_counter + 1)}
+        values: dict[str, Any] = {
+            ":owner": {"S": owner},
+            ":old": self._n(lease.lease_counter),
+            ":new": self._n(lease.lease_counter + 1),
+        }
         update = "SET #owner = :owner, #counter = :new REMOVE #handoff"
         if lease.lease_owner is not None and lease.lease_owner != owner:
             update = "SET #owner = :owner, #counter = :new ADD #switches :one REMOVE #handoff"
@@ -120,16 +143,33 @@ class LeaseTable:
             return True
         return self._already_applied(lease_key, owner, counter + 1)
 
-    def checkpoint(self, lease_key: str, owner: str, counter: int, position: ExtendedSequenceNumber,
-                   child_shard_ids: frozenset[str] = frozenset()) -> bool:
+    def checkpoint(
+        self,
+        lease_key: str,
+        owner: str,
+        counter: int,
+        position: ExtendedSequenceNumber,
+        child_shard_ids: frozenset[str] = frozenset(),
+    ) -> bool:
         """Record *position* (and the children at SHARD_END); fenced by counter and owner."""
-        names = {"#owner": LEASE_OWNER, "#counter": LEASE_COUNTER, "#checkpoint": CHECKPOINT,
-                 "#sub": CHECKPOINT_SUB, "#switches": OWNER_SWITCHES, "#pending": PENDING_CHECKPOINT,
-                 "#pendingsub": PENDING_CHECKPOINT_SUB, "#pendingstate": PENDING_CHECKPOINT_STATE}
+        names = {
+            "#owner": LEASE_OWNER,
+            "#counter": LEASE_COUNTER,
+            "#checkpoint": CHECKPOINT,
+            "#sub": CHECKPOINT_SUB,
+            "#switches": OWNER_SWITCHES,
+            "#pending": PENDING_CHECKPOINT,
+            "#pendingsub": PENDING_CHECKPOINT_SUB,
+            "#pendingstate": PENDING_CHECKPOINT_STATE,
+        }
         values: dict[str, Any] = {
-            ":owner": {"S": owner}, ":old": self._n(counter), ":new": self._n(counter + 1),
-            ":checkpoint": {"S": position.sequence_number}, ":sub": self._n(position.sub_sequence_number),
-            ":zero": self._n(0)}
+            ":owner": {"S": owner},
+            ":old": self._n(counter),
+            ":new": self._n(counter + 1),
+            ":checkpoint": {"S": position.sequence_number},
+            ":sub": self._n(position.sub_sequence_number),
+            ":zero": self._n(0),
+        }
         sets = "#counter = :new, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero"
         if child_shard_ids:
             names["#children"] = CHILD_SHARD_IDS
@@ -144,24 +184,35 @@ class LeaseTable:
         """Give the lease up (leaseOwner removed, counter bumped) so another worker takes it at once."""
         names = {"#owner": LEASE_OWNER, "#counter": LEASE_COUNTER}
         values = {":owner": {"S": owner}, ":old": self._n(counter), ":new": self._n(counter + 1)}
-        return self._update(lease_key, "SET #counter = :new REMOVE #owner",
-                            "#counter = :old AND #owner = :owner", names, values)
+        return self._update(
+            lease_key,
+            "SET #counter = :new REMOVE #owner",
+            "#counter = :old AND #owner = :owner",
+            names,
+            values,
+        )
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _update(self, lease_key: str, update: str, condition: str, names: dict, values: dict) -> bool:
         try:
-            self.dynamodb.update_item(TableName=self.table_name, Key=self._key(lease_key),
-                                      UpdateExpression=update, ConditionExpression=condition,
-                                      ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=self._key(lease_key),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
             return True
         except ClientError as error:
             if is_conditional_failure(error):
                 return False
             raise
 
-    def _already_applied(self, lease_key: str, owner: str, counter: int,
-                         position: ExtendedSequenceNumber | None = None) -> bool:
+    def _already_applied(
+        self, lease_key: str, owner: str, counter: int, position: ExtendedSequenceNumber | None = None
+    ) -> bool:
         """A retried write whose first attempt succeeded fails its own condition: tell it apart."""
         lease = self.get_lease(lease_key)
         if lease is None or lease.lease_owner != owner or lease.lease_counter != counter:

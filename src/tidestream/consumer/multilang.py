@@ -27,13 +27,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig
-from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput, Record,
-                        RecordProcessor, ShardEndedInput, ShutdownRequestedInput)
+from .processor import (
+    InitializationInput,
+    LeaseLostInput,
+    ProcessorFailed,
+    ProcessRecordsInput,
+    Record,
+    RecordProcessor,
+    ShardEndedInput,
+    ShutdownRequestedInput,
+)
 
 log = logging.getLogger("tidestream.kcl")
 child_log = logging.getLogger("tidestream.kcl.child")
 
-EOF = object()      # the child closed its stdout (it exited)
+EOF = object()  # the child closed its stdout (it exited)
 CHILD_EXIT_GRACE_SECONDS = 10.0
 
 
@@ -42,6 +50,7 @@ class PropertiesError(ValueError):
 
 
 # --- the properties file -----------------------------------------------------------------------
+
 
 def parse_properties(text: str) -> dict[str, str]:
     """Java ``.properties`` as KCL reads them: ``key = value`` or ``key: value``, ``#``/``!``
@@ -69,7 +78,7 @@ def _split_property(line: str) -> tuple[str, str]:
     cut = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=-1)
     if cut < 0:
         return line.strip(), ""
-    return line[:cut].strip(), line[cut + 1:].strip()
+    return line[:cut].strip(), line[cut + 1 :].strip()
 
 
 # properties the daemon understands -> ConsumerConfig field (all integers in milliseconds or counts)
@@ -85,19 +94,45 @@ INT_PROPERTIES = {
     "taskBackoffTimeMillis": "throughput_backoff_millis",
 }
 # accepted so KCL files run unchanged, but they do not apply here (credentials come from boto3's chain)
-IGNORED_PROPERTIES = frozenset({
-    "AWSCredentialsProvider", "AwsCredentialsProvider", "AWSCredentialsProviderDynamoDB",
-    "AWSCredentialsProviderCloudWatch", "processingLanguage", "metricsLevel", "metricsEnabledDimensions",
-    "metricsBufferTimeMillis", "metricsMaxQueueSize", "callProcessRecordsEvenForEmptyRecordList",
-    "cleanupLeasesUponShardCompletion", "validateSequenceNumberBeforeCheckpointing", "maxActiveThreads",
-    "userAgent", "clientVersionConfig",
-})
-KNOWN_PROPERTIES = frozenset({
-    "executableName", "streamName", "streamArn", "applicationName", "workerId", "tableName",
-    "initialPositionInStream", "initialPositionInStreamExtended", "regionName", "kinesisEndpoint",
-    "dynamoDBEndpoint", "timeoutInSeconds", "shutdownGraceMillis", "retrievalMode",
-    "fanoutConfig.consumerName", *INT_PROPERTIES,
-})
+IGNORED_PROPERTIES = frozenset(
+    {
+        "AWSCredentialsProvider",
+        "AwsCredentialsProvider",
+        "AWSCredentialsProviderDynamoDB",
+        "AWSCredentialsProviderCloudWatch",
+        "processingLanguage",
+        "metricsLevel",
+        "metricsEnabledDimensions",
+        "metricsBufferTimeMillis",
+        "metricsMaxQueueSize",
+        "callProcessRecordsEvenForEmptyRecordList",
+        "cleanupLeasesUponShardCompletion",
+        "validateSequenceNumberBeforeCheckpointing",
+        "maxActiveThreads",
+        "userAgent",
+        "clientVersionConfig",
+    }
+)
+KNOWN_PROPERTIES = frozenset(
+    {
+        "executableName",
+        "streamName",
+        "streamArn",
+        "applicationName",
+        "workerId",
+        "tableName",
+        "initialPositionInStream",
+        "initialPositionInStreamExtended",
+        "regionName",
+        "kinesisEndpoint",
+        "dynamoDBEndpoint",
+        "timeoutInSeconds",
+        "shutdownGraceMillis",
+        "retrievalMode",
+        "fanoutConfig.consumerName",
+        *INT_PROPERTIES,
+    }
+)
 
 
 class DaemonSettings:
@@ -145,17 +180,24 @@ def _stream_of(props: dict[str, str]) -> tuple[str, str | None]:
     arn = props.get("streamArn", "").strip()
     if arn:
         parts = arn.split(":", 5)
-        if len(parts) == 6 and parts[2] == "dynamodb" and "/stream/" in parts[5] and parts[5].startswith("table/"):
+        if (
+            len(parts) == 6
+            and parts[2] == "dynamodb"
+            and "/stream/" in parts[5]
+            and parts[5].startswith("table/")
+        ):
             return arn, parts[3] or None
         if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
             raise PropertiesError(f"streamArn is not a Kinesis or DynamoDB stream ARN: {arn!r}")
-        return parts[5][len("stream/"):], parts[3] or None
+        return parts[5][len("stream/") :], parts[3] or None
     return _required(props, "streamName"), None
 
 
 def _config_fields(props: dict[str, str], stream_name: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {"application_name": _required(props, "applicationName"),
-                              "stream_name": stream_name}
+    fields: dict[str, Any] = {
+        "application_name": _required(props, "applicationName"),
+        "stream_name": stream_name,
+    }
     if props.get("workerId"):
         fields["worker_id"] = props["workerId"]
     if props.get("tableName"):
@@ -182,8 +224,11 @@ def _retrieval(props: dict[str, str]) -> dict[str, Any]:
     if mode == "DEFAULT":
         polling = [key for key in POLLING_PROPERTIES if props.get(key)]
         if polling:
-            log.warning("polling properties set (%s): retrievalMode DEFAULT means polling; add "
-                        "retrievalMode = FANOUT to read with enhanced fan-out", ", ".join(polling))
+            log.warning(
+                "polling properties set (%s): retrievalMode DEFAULT means polling; add "
+                "retrievalMode = FANOUT to read with enhanced fan-out",
+                ", ".join(polling),
+            )
         mode = "POLLING" if polling else "FANOUT"
     if mode == "POLLING":
         return {}
@@ -194,24 +239,33 @@ def _initial_position(props: dict[str, str]) -> dict[str, Any]:
     """initialPositionInStreamExtended (seconds since the epoch) means AT_TIMESTAMP, as in KCL."""
     if props.get("initialPositionInStreamExtended"):
         seconds = _int(props, "initialPositionInStreamExtended")
-        return {"initial_position": "AT_TIMESTAMP",
-                "initial_timestamp": datetime.fromtimestamp(seconds, timezone.utc)}
+        return {
+            "initial_position": "AT_TIMESTAMP",
+            "initial_timestamp": datetime.fromtimestamp(seconds, timezone.utc),
+        }
     position = props.get("initialPositionInStream", "LATEST").strip().upper()
     if position not in ("LATEST", "TRIM_HORIZON"):
-        raise PropertiesError(f"initialPositionInStream must be LATEST or TRIM_HORIZON (AT_TIMESTAMP is "
-                              f"set with initialPositionInStreamExtended), got {position!r}")
+        raise PropertiesError(
+            f"initialPositionInStream must be LATEST or TRIM_HORIZON (AT_TIMESTAMP is "
+            f"set with initialPositionInStreamExtended), got {position!r}"
+        )
     return {"initial_position": position}
 
 
 # --- messages ----------------------------------------------------------------------------------
 
+
 def record_message(record: Record) -> dict[str, Any]:
     """A record as KCL's JsonFriendlyRecord writes it (data base64, arrival time in epoch millis)."""
     arrival = record.approximate_arrival_timestamp
-    return {"action": "record", "data": base64.b64encode(record.data).decode("ascii"),
-            "partitionKey": record.partition_key, "sequenceNumber": record.sequence_number,
-            "subSequenceNumber": record.sub_sequence_number,
-            "approximateArrivalTimestamp": int(arrival.timestamp() * 1000) if arrival else 0}
+    return {
+        "action": "record",
+        "data": base64.b64encode(record.data).decode("ascii"),
+        "partitionKey": record.partition_key,
+        "sequenceNumber": record.sequence_number,
+        "subSequenceNumber": record.sub_sequence_number,
+        "approximateArrivalTimestamp": int(arrival.timestamp() * 1000) if arrival else 0,
+    }
 
 
 def checkpoint_error_name(error: Exception) -> str:
@@ -228,14 +282,16 @@ def checkpoint_error_name(error: Exception) -> str:
 
 # --- one child process -------------------------------------------------------------------------
 
+
 class ChildProcess:
     """The executable for one shard; its stdout and stderr are read by two threads."""
 
     def __init__(self, command: list[str], shard_id: str, timeout_seconds: float | None) -> None:
         self.shard_id = shard_id
         self.timeout_seconds = timeout_seconds
-        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, bufsize=0)
+        self.proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+        )
         log.info("shard %s: started child pid %d: %s", shard_id, self.proc.pid, shlex.join(command))
         self.lines: queue.Queue[Any] = queue.Queue()
         threading.Thread(target=self._read_stdout, name=f"child-out-{shard_id}", daemon=True).start()
@@ -272,16 +328,22 @@ class ChildProcess:
                 line = self.lines.get(timeout=self.timeout_seconds)
             except queue.Empty:
                 self.kill()
-                raise ProcessorFailed(f"shard {self.shard_id}: child gave no answer within "
-                                      f"{self.timeout_seconds}s (timeoutInSeconds); killed") from None
+                raise ProcessorFailed(
+                    f"shard {self.shard_id}: child gave no answer within "
+                    f"{self.timeout_seconds}s (timeoutInSeconds); killed"
+                ) from None
             if line is EOF:
                 raise ProcessorFailed(f"shard {self.shard_id}: child exited with {self.proc.wait()}")
             message = _json_object(line)
             if message is not None:
                 return message
             if line.strip():
-                child_log.info("[%s pid %d] stdout: %s", self.shard_id, self.proc.pid,
-                               line.decode("utf-8", "replace").rstrip())
+                child_log.info(
+                    "[%s pid %d] stdout: %s",
+                    self.shard_id,
+                    self.proc.pid,
+                    line.decode("utf-8", "replace").rstrip(),
+                )
 
     def close(self) -> None:
         """EOF on stdin ends a well-behaved child; one that lingers is killed."""
@@ -312,6 +374,7 @@ def _json_object(line: bytes) -> dict[str, Any] | None:
 
 # --- the record processor that proxies to the child -------------------------------------------
 
+
 class MultiLangProcessor(RecordProcessor):
     """One per held shard: every call becomes a message to the shard's child, answered by a
     ``status`` for that action; ``checkpoint`` requests in between are carried out and answered."""
@@ -325,15 +388,31 @@ class MultiLangProcessor(RecordProcessor):
         self.shard_id = input.shard_id
         self.child = ChildProcess(self.settings.executable, input.shard_id, self.settings.timeout_seconds)
         position = input.extended_sequence_number
-        self._call({"action": "initialize", "shardId": input.shard_id,
-                    "sequenceNumber": position.sequence_number,
-                    "subSequenceNumber": position.sub_sequence_number}, None)
+        self._call(
+            {
+                "action": "initialize",
+                "shardId": input.shard_id,
+                "sequenceNumber": position.sequence_number,
+                "subSequenceNumber": position.sub_sequence_number,
+            },
+            None,
+        )
 
     def process_records(self, input: ProcessRecordsInput) -> None:
-        log.debug("shard %s: processRecords %d records up to %s", self.shard_id, len(input.records),
-                  input.records[-1].sequence_number if input.records else None)
-        self._call({"action": "processRecords", "records": [record_message(r) for r in input.records],
-                    "millisBehindLatest": input.millis_behind_latest}, input.checkpointer)
+        log.debug(
+            "shard %s: processRecords %d records up to %s",
+            self.shard_id,
+            len(input.records),
+            input.records[-1].sequence_number if input.records else None,
+        )
+        self._call(
+            {
+                "action": "processRecords",
+                "records": [record_message(r) for r in input.records],
+                "millisBehindLatest": input.millis_behind_latest,
+            },
+            input.checkpointer,
+        )
 
     def lease_lost(self, input: LeaseLostInput) -> None:
         self._final_call({"action": "leaseLost"}, None)
@@ -373,9 +452,12 @@ class MultiLangProcessor(RecordProcessor):
         """Carry out the child's checkpoint; the answer names the position written or the error."""
         sequence_number = request.get("sequenceNumber")
         sub_sequence_number = request.get("subSequenceNumber")
-        response = {"action": "checkpoint", "sequenceNumber": sequence_number,
-                    "subSequenceNumber": sub_sequence_number}
-        if checkpointer is None:    # leaseLost: the lease is someone else's
+        response = {
+            "action": "checkpoint",
+            "sequenceNumber": sequence_number,
+            "subSequenceNumber": sub_sequence_number,
+        }
+        if checkpointer is None:  # leaseLost: the lease is someone else's
             return {**response, "error": "ShutdownException"}
         try:
             if sequence_number is None:
@@ -386,11 +468,15 @@ class MultiLangProcessor(RecordProcessor):
             log.info("shard %s: checkpoint %s refused: %s", self.shard_id, sequence_number, error)
             return {**response, "error": checkpoint_error_name(error)}
         written = checkpointer.last_checkpoint
-        return {**response, "sequenceNumber": written.sequence_number,
-                "subSequenceNumber": written.sub_sequence_number}
+        return {
+            **response,
+            "sequenceNumber": written.sequence_number,
+            "subSequenceNumber": written.sub_sequence_number,
+        }
 
 
 # --- the daemon --------------------------------------------------------------------------------
+
 
 def make_clients(settings: DaemonSettings) -> tuple[Any, Any]:
     import boto3
@@ -408,14 +494,21 @@ def make_clients(settings: DaemonSettings) -> tuple[Any, Any]:
 def main(argv: list[str]) -> int:
     from .worker import Worker
 
-    parser = argparse.ArgumentParser(prog="tidestream kcl", description=(
-        "Run a KCL multi-language record processor (e.g. an amazon_kclpy application) without Java: "
-        "one child process per shard, KCL's properties file and lease table."))
+    parser = argparse.ArgumentParser(
+        prog="tidestream kcl",
+        description=(
+            "Run a KCL multi-language record processor (e.g. an amazon_kclpy application) without Java: "
+            "one child process per shard, KCL's properties file and lease table."
+        ),
+    )
     parser.add_argument("--properties", required=True, help="KCL .properties file (executableName, ...)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
+    )
     try:
         with open(args.properties, encoding="utf-8") as handle:
             settings = DaemonSettings(parse_properties(handle.read()))
@@ -426,7 +519,11 @@ def main(argv: list[str]) -> int:
     worker = Worker(settings.config, lambda: MultiLangProcessor(settings), kinesis, dynamodb)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.shutdown())
-    log.info("worker %s consuming %s for application %s", settings.config.worker_id,
-             settings.config.stream_name, settings.config.application_name)
+    log.info(
+        "worker %s consuming %s for application %s",
+        settings.config.worker_id,
+        settings.config.stream_name,
+        settings.config.application_name,
+    )
     worker.run()
     return 0

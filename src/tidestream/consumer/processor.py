@@ -27,8 +27,9 @@ class Record:
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> "Record":
-        return cls(raw["SequenceNumber"], raw["PartitionKey"], raw["Data"],
-                   raw.get("ApproximateArrivalTimestamp"))
+        return cls(
+            raw["SequenceNumber"], raw["PartitionKey"], raw["Data"], raw.get("ApproximateArrivalTimestamp")
+        )
 
 
 @dataclass(frozen=True)

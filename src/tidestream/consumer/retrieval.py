@@ -57,42 +57,66 @@ def initial_checkpoint(position: InitialPosition) -> ExtendedSequenceNumber:
     return ExtendedSequenceNumber(position.value)
 
 
-def user_records(records: list[Record], hash_range: tuple[int, int] | None,
-                 after: ExtendedSequenceNumber | None) -> list[Record]:
+def user_records(
+    records: list[Record], hash_range: tuple[int, int] | None, after: ExtendedSequenceNumber | None
+) -> list[Record]:
     """What the processor gets: KPL aggregates split into their user records (KCL does this in the
     worker; an aggregate with a user record outside the shard's hash range belongs to another
     shard after a reshard and is dropped), and nothing at or before *after* (the checkpoint a
     read AT its sequence number started from)."""
     out: list[Record] = []
     for record in records:
-        if record.data[:len(MAGIC)] == MAGIC:
-            out.extend(_user_record(user) for user in deaggregate(
-                {"SequenceNumber": record.sequence_number, "PartitionKey": record.partition_key,
-                 "Data": record.data, "ApproximateArrivalTimestamp": record.approximate_arrival_timestamp},
-                hash_range))
+        if record.data[: len(MAGIC)] == MAGIC:
+            out.extend(
+                _user_record(user)
+                for user in deaggregate(
+                    {
+                        "SequenceNumber": record.sequence_number,
+                        "PartitionKey": record.partition_key,
+                        "Data": record.data,
+                        "ApproximateArrivalTimestamp": record.approximate_arrival_timestamp,
+                    },
+                    hash_range,
+                )
+            )
         else:
             out.append(record)
     if after is not None:
-        out = [record for record in out if (int(record.sequence_number), record.sub_sequence_number) > after.key()]
+        out = [
+            record
+            for record in out
+            if (int(record.sequence_number), record.sub_sequence_number) > after.key()
+        ]
     return out
 
 
 def _user_record(user: Any) -> Record:
-    return Record(user.sequence_number, user.partition_key, user.data, user.approximate_arrival,
-                  user.sub_sequence_number, user.aggregated, user.explicit_hash_key)
+    return Record(
+        user.sequence_number,
+        user.partition_key,
+        user.data,
+        user.approximate_arrival,
+        user.sub_sequence_number,
+        user.aggregated,
+        user.explicit_hash_key,
+    )
 
 
 def error_code(error: Exception) -> str | None:
     return getattr(error, "response", {}).get("Error", {}).get("Code")
 
 
-def next_backoff(current: float, config: ConsumerConfig, shard_id: str, operation: str,
-                 error: Exception) -> float:
+def next_backoff(
+    current: float, config: ConsumerConfig, shard_id: str, operation: str, error: Exception
+) -> float:
     """Exponential back-off after a failed read, from throughput_backoff up to its cap (KCL's)."""
     first = config.throughput_backoff_millis / 1000
     backoff = min(current * 2 or first, config.max_throughput_backoff_millis / 1000)
-    if error_code(error) in ("ProvisionedThroughputExceededException", "LimitExceededException",
-                             "ResourceInUseException"):
+    if error_code(error) in (
+        "ProvisionedThroughputExceededException",
+        "LimitExceededException",
+        "ResourceInUseException",
+    ):
         log.debug("shard %s: throttled or busy (%s), backing off %.2fs", shard_id, error_code(error), backoff)
     else:
         log.warning("shard %s: %s failed (%s); retrying in %.2fs", shard_id, operation, error, backoff)
@@ -107,8 +131,14 @@ class PollingFetcher:
     after the last sequence number seen; no NextShardIterator is SHARD_END.
     """
 
-    def __init__(self, kinesis: Any, config: ConsumerConfig, shard_id: str,
-                 start: ExtendedSequenceNumber, stopping: threading.Event) -> None:
+    def __init__(
+        self,
+        kinesis: Any,
+        config: ConsumerConfig,
+        shard_id: str,
+        start: ExtendedSequenceNumber,
+        stopping: threading.Event,
+    ) -> None:
         self.kinesis = kinesis
         self.config = config
         self.shard_id = shard_id
@@ -120,16 +150,19 @@ class PollingFetcher:
         self.backoff = 0.0
 
     def close(self) -> None:
-        pass    # an iterator is no connection: nothing to let go of
+        pass  # an iterator is no connection: nothing to let go of
 
     def _new_iterator(self) -> str:
-        if self.last_sequence_number is not None:     # every user record of it was received
-            params = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
-                      "StartingSequenceNumber": self.last_sequence_number}
+        if self.last_sequence_number is not None:  # every user record of it was received
+            params = {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "StartingSequenceNumber": self.last_sequence_number,
+            }
         else:
             params = iterator_params(self.start, self.config)
         return self.kinesis.get_shard_iterator(
-            StreamName=self.config.stream_name, ShardId=self.shard_id, **params)["ShardIterator"]
+            StreamName=self.config.stream_name, ShardId=self.shard_id, **params
+        )["ShardIterator"]
 
     def get_records(self) -> RecordsBatch:
         """One GetRecords call after the idle time (or the back-off after a failure). A failed
@@ -139,7 +172,7 @@ class PollingFetcher:
         self.first_call = False
         try:
             batch = self._fetch_renewing_expired()
-        except (ClientError, BotoCoreError) as error:   # throttling, 5xx, connection: retried like KCL
+        except (ClientError, BotoCoreError) as error:  # throttling, 5xx, connection: retried like KCL
             self._back_off(error)
             return RecordsBatch([], None)
         self.backoff = 0.0

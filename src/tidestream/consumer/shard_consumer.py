@@ -12,8 +12,16 @@ from .config import ConsumerConfig
 from .held import HeldLease
 from .lease import SHARD_END, ExtendedSequenceNumber
 from .lease_table import LeaseTable
-from .processor import (InitializationInput, LeaseLostInput, ProcessorFailed, ProcessRecordsInput, Record,
-                        RecordProcessor, ShardEndedInput, ShutdownRequestedInput)
+from .processor import (
+    InitializationInput,
+    LeaseLostInput,
+    ProcessorFailed,
+    ProcessRecordsInput,
+    Record,
+    RecordProcessor,
+    ShardEndedInput,
+    ShutdownRequestedInput,
+)
 from .retrieval import PollingFetcher, RecordsBatch, RecordsFetcher, user_records
 
 # makes the fetcher of one shard: (shard id, start position, the consumer's stop event)
@@ -23,18 +31,25 @@ log = logging.getLogger(__name__)
 
 
 class Outcome(str, Enum):
-    SHARD_END = "SHARD_END"            # the shard is finished and its lease released
-    LEASE_LOST = "LEASE_LOST"          # another worker owns the shard now
-    SHUTDOWN = "SHUTDOWN"              # graceful shutdown: checkpointed and released
-    FAILED = "FAILED"                  # unexpected error: retaken next round, resumes at the checkpoint
+    SHARD_END = "SHARD_END"  # the shard is finished and its lease released
+    LEASE_LOST = "LEASE_LOST"  # another worker owns the shard now
+    SHUTDOWN = "SHUTDOWN"  # graceful shutdown: checkpointed and released
+    FAILED = "FAILED"  # unexpected error: retaken next round, resumes at the checkpoint
 
 
 class ShardConsumer:
     """Runs in its own thread; every processor call for the shard comes from that thread."""
 
-    def __init__(self, held: HeldLease, table: LeaseTable, kinesis: Any, config: ConsumerConfig,
-                 processor_factory: Callable[[], RecordProcessor],
-                 on_shard_end: Callable[[], None], fetcher_factory: FetcherFactory | None = None) -> None:
+    def __init__(
+        self,
+        held: HeldLease,
+        table: LeaseTable,
+        kinesis: Any,
+        config: ConsumerConfig,
+        processor_factory: Callable[[], RecordProcessor],
+        on_shard_end: Callable[[], None],
+        fetcher_factory: FetcherFactory | None = None,
+    ) -> None:
         self.held = held
         self.table = table
         self.kinesis = kinesis
@@ -76,7 +91,7 @@ class ShardConsumer:
     def _lease_gone(self) -> bool:
         held = self.held
         if held.expired(self.config.failover_time_millis / 1000):
-            held.mark_lost()    # not renewed for the failover time: others may own it already
+            held.mark_lost()  # not renewed for the failover time: others may own it already
         return held.lost.is_set()
 
     def _consume(self) -> Outcome:
@@ -84,20 +99,23 @@ class ShardConsumer:
             return self._stopped_before_start()
         processor = self.processor_factory()
         checkpointer = Checkpointer(self.table, self.held)
-        processor.initialize(InitializationInput(self.shard_id, self.held.checkpoint,
-                                                 self.held.snapshot.pending_checkpoint))
+        processor.initialize(
+            InitializationInput(self.shard_id, self.held.checkpoint, self.held.snapshot.pending_checkpoint)
+        )
         fetcher = self.fetcher_factory(self.shard_id, self.held.checkpoint, self.shutdown_requested)
         try:
             return self._poll_loop(processor, checkpointer, fetcher)
         finally:
             fetcher.close()
 
-    def _polling_fetcher(self, shard_id: str, start: ExtendedSequenceNumber,
-                         stopping: threading.Event) -> RecordsFetcher:
+    def _polling_fetcher(
+        self, shard_id: str, start: ExtendedSequenceNumber, stopping: threading.Event
+    ) -> RecordsFetcher:
         return PollingFetcher(self.kinesis, self.config, shard_id, start, stopping)
 
-    def _poll_loop(self, processor: RecordProcessor, checkpointer: Checkpointer,
-                   fetcher: RecordsFetcher) -> Outcome:
+    def _poll_loop(
+        self, processor: RecordProcessor, checkpointer: Checkpointer, fetcher: RecordsFetcher
+    ) -> Outcome:
         while True:
             if self._lease_gone():
                 return self._lost(processor)
@@ -105,7 +123,7 @@ class ShardConsumer:
                 return self._shutdown(processor, checkpointer)
             batch = fetcher.get_records()
             if self._lease_gone():
-                return self._lost(processor)   # never deliver records of a lease we may not own
+                return self._lost(processor)  # never deliver records of a lease we may not own
             self._deliver(processor, checkpointer, self._user_records(batch), batch)
             if batch.shard_ended:
                 return self._end_shard(processor, checkpointer, batch)
@@ -113,17 +131,23 @@ class ShardConsumer:
     def _user_records(self, batch: RecordsBatch) -> list[Record]:
         records = user_records(batch.records, self.hash_range, self.resume_after)
         if records:
-            self.resume_after = None    # past the checkpoint: every later record is new
+            self.resume_after = None  # past the checkpoint: every later record is new
         return records
 
-    def _deliver(self, processor: RecordProcessor, checkpointer: Checkpointer, records: list[Record],
-                 batch: RecordsBatch) -> None:
+    def _deliver(
+        self,
+        processor: RecordProcessor,
+        checkpointer: Checkpointer,
+        records: list[Record],
+        batch: RecordsBatch,
+    ) -> None:
         if not records:
             return
         checkpointer.delivered(records[-1].sequence_number, records[-1].sub_sequence_number)
         try:
-            processor.process_records(ProcessRecordsInput(records, checkpointer,
-                                                          batch.millis_behind_latest, batch.shard_ended))
+            processor.process_records(
+                ProcessRecordsInput(records, checkpointer, batch.millis_behind_latest, batch.shard_ended)
+            )
         except ShutdownException:
             log.info("shard %s: checkpoint refused, the lease was lost", self.shard_id)
         except ProcessorFailed:
@@ -132,8 +156,9 @@ class ShardConsumer:
             # KCL's rule: a failing process_records does not stop the shard; the batch is skipped
             log.exception("shard %s: process_records failed; continuing with the next batch", self.shard_id)
 
-    def _end_shard(self, processor: RecordProcessor, checkpointer: Checkpointer,
-                   batch: RecordsBatch) -> Outcome:
+    def _end_shard(
+        self, processor: RecordProcessor, checkpointer: Checkpointer, batch: RecordsBatch
+    ) -> Outcome:
         """Call shard_ended until it checkpoints SHARD_END (KCL retries too), then let go."""
         checkpointer.reached_shard_end(batch.child_shard_ids)
         while self.held.checkpoint.sequence_number != SHARD_END:
@@ -148,8 +173,11 @@ class ShardConsumer:
             except Exception:
                 log.exception("shard %s: shard_ended failed", self.shard_id)
             if self.held.checkpoint.sequence_number != SHARD_END:
-                log.error("shard %s: shard_ended did not checkpoint SHARD_END; the shard's children "
-                          "wait until it does", self.shard_id)
+                log.error(
+                    "shard %s: shard_ended did not checkpoint SHARD_END; the shard's children "
+                    "wait until it does",
+                    self.shard_id,
+                )
                 if self.shutdown_requested.wait(self.config.idle_time_between_reads_millis / 1000):
                     return self._shutdown(processor, checkpointer)
         self._release()
@@ -184,7 +212,7 @@ class ShardConsumer:
             if held.lost.is_set():
                 return False
             released = self.table.release(held.lease_key, held.owner, held.counter)
-            held.mark_lost()      # either way it is no longer ours: the renewer skips it
+            held.mark_lost()  # either way it is no longer ours: the renewer skips it
             return released
 
     def _wait_for_parents(self) -> bool:

@@ -21,15 +21,16 @@ def list_shards(kinesis: Any, stream_name: str, page_size: int = 1000) -> list[d
         token = page.get("NextToken")
         if not token:
             return shards
-        page = kinesis.list_shards(NextToken=token, MaxResults=page_size)   # no StreamName with a token
+        page = kinesis.list_shards(NextToken=token, MaxResults=page_size)  # no StreamName with a token
 
 
 def parent_ids(shard: dict[str, Any]) -> frozenset[str]:
     return frozenset(p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p)
 
 
-def starting_checkpoint(shard: dict[str, Any], first_sync: bool,
-                        position: InitialPosition) -> ExtendedSequenceNumber:
+def starting_checkpoint(
+    shard: dict[str, Any], first_sync: bool, position: InitialPosition
+) -> ExtendedSequenceNumber:
     """Where a new lease starts.
 
     At the application's first sync every shard starts at the configured initial position (a
@@ -59,7 +60,8 @@ def sync_shards(kinesis: Any, table: LeaseTable, config: ConsumerConfig) -> int:
             checkpoint=starting_checkpoint(shard, first_sync, config.initial_position),
             parent_shard_ids=parent_ids(shard),
             starting_hash_key=hash_range.get("StartingHashKey"),
-            ending_hash_key=hash_range.get("EndingHashKey"))
+            ending_hash_key=hash_range.get("EndingHashKey"),
+        )
         if table.create_lease_if_absent(lease):
             created += 1
             log.info("created lease %s at %s", lease.lease_key, lease.checkpoint.sequence_number)

@@ -247,14 +247,26 @@ def _json_default(value: Any) -> Any:
 def change_json(change: Change, shard_id: str) -> dict[str, Any]:
     """The ``--json`` line of one change."""
     identity = change.user_identity
-    return {"eventName": change.event_name, "tableName": change.table_name, "keys": change.keys,
-            "newImage": change.new_image, "oldImage": change.old_image,
-            "approximateCreationDateTime": change.approximate_creation.isoformat(),
-            "precision": change.precision, "isTtlExpiry": change.is_ttl_expiry,
-            "userIdentity": None if identity is None else {"type": identity.type, "principalId": identity.principal_id},
-            "eventID": change.event_id, "awsRegion": change.region, "sizeBytes": change.size_bytes,
-            "source": change.source, "shardId": shard_id, "sequenceNumber": change.sequence_number,
-            "subSequenceNumber": change.sub_sequence_number}
+    return {
+        "eventName": change.event_name,
+        "tableName": change.table_name,
+        "keys": change.keys,
+        "newImage": change.new_image,
+        "oldImage": change.old_image,
+        "approximateCreationDateTime": change.approximate_creation.isoformat(),
+        "precision": change.precision,
+        "isTtlExpiry": change.is_ttl_expiry,
+        "userIdentity": None
+        if identity is None
+        else {"type": identity.type, "principalId": identity.principal_id},
+        "eventID": change.event_id,
+        "awsRegion": change.region,
+        "sizeBytes": change.size_bytes,
+        "source": change.source,
+        "shardId": shard_id,
+        "sequenceNumber": change.sequence_number,
+        "subSequenceNumber": change.sub_sequence_number,
+    }
 
 
 def raw_json(record: UserRecord, shard_id: str) -> dict[str, Any]:
@@ -263,8 +275,14 @@ def raw_json(record: UserRecord, shard_id: str) -> dict[str, Any]:
         data: dict[str, Any] = {"data": record.data.decode("utf-8")}
     except UnicodeDecodeError:
         data = {"dataBase64": base64.b64encode(record.data).decode("ascii")}
-    return {"source": "kinesis", "shardId": shard_id, "sequenceNumber": record.sequence_number,
-            "subSequenceNumber": record.sub_sequence_number, "partitionKey": record.partition_key, **data}
+    return {
+        "source": "kinesis",
+        "shardId": shard_id,
+        "sequenceNumber": record.sequence_number,
+        "subSequenceNumber": record.sub_sequence_number,
+        "partitionKey": record.partition_key,
+        **data,
+    }
 
 
 def _dumps(value: Any) -> str:
@@ -276,8 +294,10 @@ def human_line(shard_id: str, item: Change | UserRecord) -> str:
         return f"{shard_id} {item.sequence_number} {item.partition_key} {item.data!r}"
     ttl = " (ttl)" if item.is_ttl_expiry else ""
     image = item.old_image if item.event_name == "REMOVE" else item.new_image
-    return (f"{item.approximate_creation.isoformat()} {item.event_name}{ttl} {item.table_name or ''} "
-            f"{_dumps(item.keys)} {_dumps(image)}")
+    return (
+        f"{item.approximate_creation.isoformat()} {item.event_name}{ttl} {item.table_name or ''} "
+        f"{_dumps(item.keys)} {_dumps(image)}"
+    )
 
 
 def json_line(shard_id: str, item: Change | UserRecord) -> str:
@@ -316,9 +336,17 @@ def parse_position(words: list[str]) -> Position:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("stream", nargs="?", help="Kinesis stream name or ARN, or a DynamoDB stream ARN")
-    p.add_argument("--table", help="read this table's changes (its Kinesis destination, else its DynamoDB stream)")
-    p.add_argument("--from", dest="position", nargs="+", default=["latest"], metavar="POSITION",
-                   help="trim-horizon, latest (default) or at-timestamp ISO-TIME")
+    p.add_argument(
+        "--table", help="read this table's changes (its Kinesis destination, else its DynamoDB stream)"
+    )
+    p.add_argument(
+        "--from",
+        dest="position",
+        nargs="+",
+        default=["latest"],
+        metavar="POSITION",
+        help="trim-horizon, latest (default) or at-timestamp ISO-TIME",
+    )
     p.add_argument("--endpoint-url", default="http://127.0.0.1:4566")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--limit", type=int, default=None, help="stop after N changes")
@@ -345,8 +373,13 @@ def _client(service: str, args: argparse.Namespace) -> Any:
     keys = {}
     if session.get_credentials() is None:  # a local server without --auth takes any key
         keys = {"aws_access_key_id": "tidestream", "aws_secret_access_key": "tidestream"}
-    return session.create_client(service, endpoint_url=args.endpoint_url, region_name=args.region,
-                                 config=Config(retries={"max_attempts": 3}), **keys)
+    return session.create_client(
+        service,
+        endpoint_url=args.endpoint_url,
+        region_name=args.region,
+        config=Config(retries={"max_attempts": 3}),
+        **keys,
+    )
 
 
 def resolve_feed(args: argparse.Namespace) -> Any:
@@ -361,15 +394,19 @@ def resolve_feed(args: argparse.Namespace) -> Any:
     if not args.table:
         raise ConsumeError("give a STREAM or --table TABLE")
     ddb = _client("dynamodb", args)
-    destinations = ddb.describe_kinesis_streaming_destination(TableName=args.table)["KinesisDataStreamDestinations"]
+    destinations = ddb.describe_kinesis_streaming_destination(TableName=args.table)[
+        "KinesisDataStreamDestinations"
+    ]
     for destination in destinations:
         if destination["DestinationStatus"] in _CAPTURING:
             return KinesisFeed(_client("kinesis", args), destination["StreamArn"])
     table = ddb.describe_table(TableName=args.table)["Table"]
     if table.get("StreamSpecification", {}).get("StreamEnabled") and table.get("LatestStreamArn"):
         return StreamsFeed(_client("dynamodbstreams", args), table["LatestStreamArn"])
-    raise ConsumeError(f"table {args.table} has no ACTIVE Kinesis streaming destination and no DynamoDB "
-                       "stream: enable one (EnableKinesisStreamingDestination or a StreamSpecification)")
+    raise ConsumeError(
+        f"table {args.table} has no ACTIVE Kinesis streaming destination and no DynamoDB "
+        "stream: enable one (EnableKinesisStreamingDestination or a StreamSpecification)"
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -393,8 +430,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         err.write(f"tidestream consume: {problem}\n")
         return 2
     except ClientError as problem:
-        err.write(f"tidestream consume: {problem.response['Error'].get('Code')}: "
-                  f"{problem.response['Error'].get('Message')}\n")
+        err.write(
+            f"tidestream consume: {problem.response['Error'].get('Code')}: "
+            f"{problem.response['Error'].get('Message')}\n"
+        )
         return 1
     except BotoCoreError as problem:
         err.write(f"tidestream consume: {problem} (is a server listening at {args.endpoint_url}?)\n")
@@ -406,10 +445,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         return 0
 
 
-
 def main(argv: list[str]) -> int:
     """``tidestream consume ...`` (wired in :mod:`tidestream.cli`)."""
-    parser = argparse.ArgumentParser(prog="tidestream consume",
-                                     description="Tail a Kinesis stream or a table's changes, decoded")
+    parser = argparse.ArgumentParser(
+        prog="tidestream consume", description="Tail a Kinesis stream or a table's changes, decoded"
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))

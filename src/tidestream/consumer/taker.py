@@ -20,7 +20,7 @@ from .lease import Lease
 class Observation:
     counter: int
     owner: str | None
-    since: float            # monotonic time at which this worker first saw this counter
+    since: float  # monotonic time at which this worker first saw this counter
 
 
 class LeaseObserver:
@@ -34,7 +34,11 @@ class LeaseObserver:
         current = {}
         for lease in leases:
             previous = self.seen.get(lease.lease_key)
-            if previous is None or previous.counter != lease.lease_counter or previous.owner != lease.lease_owner:
+            if (
+                previous is None
+                or previous.counter != lease.lease_counter
+                or previous.owner != lease.lease_owner
+            ):
                 previous = Observation(lease.lease_counter, lease.lease_owner, now)
             current[lease.lease_key] = previous
         self.seen = current
@@ -56,8 +60,9 @@ def target_lease_count(lease_count: int, worker_count: int, max_leases_for_worke
     return min(target, max_leases_for_worker)
 
 
-def leases_to_steal(active: list[Lease], me: str, needed: int, target: int,
-                    max_steal: int, rng: random.Random) -> list[Lease]:
+def leases_to_steal(
+    active: list[Lease], me: str, needed: int, target: int, max_steal: int, rng: random.Random
+) -> list[Lease]:
     """At most *max_steal* leases from the most loaded other worker, only if it is above target
     (or at target while we need more than one: otherwise two workers at target-1 and target
     would never converge)."""
@@ -76,16 +81,28 @@ def leases_to_steal(active: list[Lease], me: str, needed: int, target: int,
     return rng.sample(candidates, steal)
 
 
-def choose_leases_to_take(leases: list[Lease], me: str, held: set[str], observer: LeaseObserver,
-                          failover_seconds: float, max_leases_for_worker: int, max_steal: int,
-                          rng: random.Random | None = None, now: float | None = None) -> list[Lease]:
+def choose_leases_to_take(
+    leases: list[Lease],
+    me: str,
+    held: set[str],
+    observer: LeaseObserver,
+    failover_seconds: float,
+    max_leases_for_worker: int,
+    max_steal: int,
+    rng: random.Random | None = None,
+    now: float | None = None,
+) -> list[Lease]:
     """The leases this worker should try to take now (finished leases are nobody's business)."""
     rng = rng or random.Random()
     live = [lease for lease in leases if not lease.is_finished]
     # a lease in the table under our name that we do not hold is left from an earlier run of
     # this worker id: free to take again
-    free = [lease for lease in live if lease.lease_key not in held
-            and (lease.lease_owner == me or observer.is_expired(lease, failover_seconds, now))]
+    free = [
+        lease
+        for lease in live
+        if lease.lease_key not in held
+        and (lease.lease_owner == me or observer.is_expired(lease, failover_seconds, now))
+    ]
     free_keys = {lease.lease_key for lease in free}
     active = [lease for lease in live if lease.lease_key not in free_keys]
     workers = {lease.lease_owner for lease in active} | {me}

@@ -36,8 +36,13 @@ class Worker:
     its lease is released so another worker takes the shard at once, without waiting for expiry.
     """
 
-    def __init__(self, config: ConsumerConfig, processor_factory: Callable[[], RecordProcessor],
-                 kinesis: Any, dynamodb: Any) -> None:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        processor_factory: Callable[[], RecordProcessor],
+        kinesis: Any,
+        dynamodb: Any,
+    ) -> None:
         self.config = config
         self.processor_factory = processor_factory
         self.kinesis = kinesis
@@ -56,13 +61,17 @@ class Worker:
 
     def _fanout_fetcher_factory(self) -> FetcherFactory:
         if not hasattr(self.kinesis, "subscribe_to_shard"):
-            raise ValueError("retrieval='fanout' needs a Kinesis client (DynamoDB Streams has no enhanced "
-                             "fan-out: use polling)")
-        registration = StreamConsumerRegistration(self.kinesis, self.config.stream_name,
-                                                  self.config.stream_consumer_name)
+            raise ValueError(
+                "retrieval='fanout' needs a Kinesis client (DynamoDB Streams has no enhanced "
+                "fan-out: use polling)"
+            )
+        registration = StreamConsumerRegistration(
+            self.kinesis, self.config.stream_name, self.config.stream_consumer_name
+        )
 
         def make(shard_id: str, start: ExtendedSequenceNumber, stopping: threading.Event) -> RecordsFetcher:
             return FanOutFetcher(self.kinesis, self.config, shard_id, start, stopping, registration)
+
         return make
 
     @property
@@ -124,11 +133,18 @@ class Worker:
     def _take_leases(self) -> None:
         leases = self.table.list_leases()
         self.observer.observe(leases)
-        with self._lock:    # a consumer still winding down (lease_lost running) blocks a retake
+        with self._lock:  # a consumer still winding down (lease_lost running) blocks a retake
             held_keys = {key for key, consumer in self.consumers.items() if consumer.thread.is_alive()}
         chosen = choose_leases_to_take(
-            leases, self.worker_id, held_keys, self.observer, self.config.failover_time_millis / 1000,
-            self.config.max_leases_for_worker, self.config.max_leases_to_steal_at_one_time, self.rng)
+            leases,
+            self.worker_id,
+            held_keys,
+            self.observer,
+            self.config.failover_time_millis / 1000,
+            self.config.max_leases_for_worker,
+            self.config.max_leases_to_steal_at_one_time,
+            self.rng,
+        )
         for lease in chosen:
             if self.stopping.is_set():
                 return
@@ -141,8 +157,15 @@ class Worker:
             return
         log.info("worker %s: took lease %s from %s", self.worker_id, lease.lease_key, lease.lease_owner)
         held = HeldLease(lease, counter, self.worker_id)
-        consumer = ShardConsumer(held, self.table, self.kinesis, self.config, self.processor_factory,
-                                 self._on_shard_end, self.fetcher_factory)
+        consumer = ShardConsumer(
+            held,
+            self.table,
+            self.kinesis,
+            self.config,
+            self.processor_factory,
+            self._on_shard_end,
+            self.fetcher_factory,
+        )
         with self._lock:
             self.consumers[lease.lease_key] = consumer
         consumer.start()

@@ -34,8 +34,10 @@ _TYPE_SET = frozenset(TYPES)
 
 _PREFIX = "One or more parameter values were invalid: "
 MSG_EMPTY = "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
-MSG_MULTIPLE = ("Supplied AttributeValue has more than one datatypes set, "
-                "must contain exactly one of the supported datatypes")
+MSG_MULTIPLE = (
+    "Supplied AttributeValue has more than one datatypes set, "
+    "must contain exactly one of the supported datatypes"
+)
 MSG_NULL_FALSE = _PREFIX + "Null attribute value types must have the value of true"
 MSG_SS_EMPTY = _PREFIX + "An string set  may not be empty"
 MSG_NS_EMPTY = _PREFIX + "An number set  may not be empty"
@@ -51,6 +53,7 @@ _CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
 # --------------------------------------------------------------------------- serialization
 # Shape errors normally belong to the protocol layer; they are repeated here (slow path only)
 # so a value of the wrong JSON type can never slip into the model.
+
 
 def _json_kind(value: Any) -> str:
     if isinstance(value, bool):
@@ -89,7 +92,8 @@ def _shape_error(value: Any, target: str) -> SerializationException:
     if kind == "number":
         return SerializationException(
             "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to "
-            f"{article} {target}")
+            f"{article} {target}"
+        )
     return SerializationException(f"'{value}' can not be converted to {article} {target}")
 
 
@@ -113,7 +117,8 @@ def decode_binary(value: Any) -> bytes:
     # b64decode accepts a last character with stray low bits ("YR==" for "a"); DynamoDB doesn't.
     if value and value[-4:] != base64.b64encode(base64.b64decode(value[-4:])).decode("ascii"):
         raise SerializationException(
-            f"'{value}' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
+            f"'{value}' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"
+        )
     return raw
 
 
@@ -122,11 +127,13 @@ def _base64_error(value: str) -> SerializationException:
     if len(value) % 4:
         return SerializationException(
             f"'{value}' can not be converted to a Blob: Base64 encoded length is expected a "
-            f"multiple of 4 bytes but found: {len(value)}")
+            f"multiple of 4 bytes but found: {len(value)}"
+        )
     bad = _B64_BAD_CHAR.search(value)
     char = bad.group(0)[0] if bad else "="
     return SerializationException(
-        f"'{value}' can not be converted to a Blob: Invalid Base64 character: '{char}'")
+        f"'{value}' can not be converted to a Blob: Invalid Base64 character: '{char}'"
+    )
 
 
 def _number(text: Any) -> str:
@@ -171,6 +178,7 @@ def _on_null(av: AttributeValue, v: Any) -> AttributeValue:
 
 # --------------------------------------------------------------------------- sets
 
+
 def _set_text(values: list[str]) -> str:
     """How DynamoDB prints a set in its duplicate message: ``[a, b]``."""
     return "[" + ", ".join(values) + "]"
@@ -212,11 +220,13 @@ def _on_bs(av: AttributeValue, v: Any) -> AttributeValue:
     if len(set(out)) != len(out):
         shown = [x if isinstance(x, str) else base64.b64encode(bytes(x)).decode("ascii") for x in v]
         raise ValidationException(
-            _PREFIX + f"Input collection {_set_text(shown)}of type BS contains duplicates.")
+            _PREFIX + f"Input collection {_set_text(shown)}of type BS contains duplicates."
+        )
     return {"BS": out}
 
 
 # --------------------------------------------------------------------------- documents
+
 
 def _on_m(av: AttributeValue, v: Any) -> AttributeValue:
     if type(v) is not dict:
@@ -231,12 +241,21 @@ def _on_l(av: AttributeValue, v: Any) -> AttributeValue:
 
 
 _HANDLERS: dict[str, Callable[[AttributeValue, Any], AttributeValue]] = {
-    "S": _on_s, "N": _on_n, "B": _on_b, "BOOL": _on_bool, "NULL": _on_null,
-    "SS": _on_ss, "NS": _on_ns, "BS": _on_bs, "M": _on_m, "L": _on_l,
+    "S": _on_s,
+    "N": _on_n,
+    "B": _on_b,
+    "BOOL": _on_bool,
+    "NULL": _on_null,
+    "SS": _on_ss,
+    "NS": _on_ns,
+    "BS": _on_bs,
+    "M": _on_m,
+    "L": _on_l,
 }
 
 
 # --------------------------------------------------------------------------- public API
+
 
 def from_wire_value(av: Any) -> AttributeValue:
     """Check one wire AttributeValue and return it in internal form (may be ``av`` itself)."""

@@ -98,11 +98,20 @@ class Backups:
 
     def create(self, table: Table, name: str, now: float) -> Backup:
         """Copy ``table``'s items and description into a new AVAILABLE backup."""
-        b = Backup(arn=backup_arn(table, now), name=name, uid=self.catalog.new_uid(),
-                   account=table.account, region=table.region, table_name=table.name,
-                   table_arn=table.arn, table_id=table.table_id, created=now,
-                   size_bytes=table.size_bytes, item_count=table.item_count,
-                   table_record=table.to_record())
+        b = Backup(
+            arn=backup_arn(table, now),
+            name=name,
+            uid=self.catalog.new_uid(),
+            account=table.account,
+            region=table.region,
+            table_name=table.name,
+            table_arn=table.arn,
+            table_id=table.table_id,
+            created=now,
+            size_bytes=table.size_bytes,
+            item_count=table.item_count,
+            table_record=table.to_record(),
+        )
         self._save(b)
         start, end = self.items.table_bounds(table)
         skip = len(start)
@@ -131,8 +140,10 @@ class Backups:
             yield decode_item(raw)
 
     def of_account(self, account: str, region: str) -> list[Backup]:
-        return sorted((b for b in self.by_arn.values() if b.account == account and b.region == region),
-                      key=lambda b: (b.created, b.arn))
+        return sorted(
+            (b for b in self.by_arn.values() if b.account == account and b.region == region),
+            key=lambda b: (b.created, b.arn),
+        )
 
 
 def fill_table(items: ItemStore, table: Table, source: Iterator[dict]) -> None:

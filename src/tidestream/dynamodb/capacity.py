@@ -43,6 +43,7 @@ NONE = "NONE"
 
 # --------------------------------------------------------------------------- units
 
+
 def write_units(size: int) -> int:
     """Write units for one item of ``size`` bytes (at least 1)."""
     return max(1, -(-size // WRITE_UNIT_BYTES))
@@ -61,8 +62,7 @@ def item_write_units(old: Item | None, new: Item | None, *, transactional: bool 
     return units * 2 if transactional else units
 
 
-def item_read_units(item: Item | None, consistent: bool = False, *,
-                    transactional: bool = False) -> float:
+def item_read_units(item: Item | None, consistent: bool = False, *, transactional: bool = False) -> float:
     """Read units of a GetItem-style single read (a missing item costs the minimum)."""
     size = item_size(item) if item else 0
     if transactional:
@@ -90,8 +90,9 @@ def index_write_units(old: Item | None, new: Item | None, index: IndexSchema) ->
     return write_units(max(item_size(before), item_size(after)))
 
 
-def index_write_units_by_index(old: Item | None, new: Item | None,
-                               schema: TableSchema) -> tuple[dict[str, int], dict[str, int]]:
+def index_write_units_by_index(
+    old: Item | None, new: Item | None, schema: TableSchema
+) -> tuple[dict[str, int], dict[str, int]]:
     """Per-index write units of one item write: ({gsi: units}, {lsi: units}), zeros left out."""
     gsis: dict[str, int] = {}
     lsis: dict[str, int] = {}
@@ -107,6 +108,7 @@ def index_write_units_by_index(old: Item | None, new: Item | None,
 
 
 # --------------------------------------------------------------------------- response shape
+
 
 def _arm(units: float, split: str | None) -> dict[str, float]:
     arm = {"CapacityUnits": float(units)}
@@ -136,8 +138,14 @@ class Consumed:
         arms = self.gsis if is_global else self.lsis
         arms[name] = arms.get(name, 0.0) + units
 
-    def add_write(self, old: Item | None, new: Item | None, schema: TableSchema | None = None,
-                  *, transactional: bool = False) -> None:
+    def add_write(
+        self,
+        old: Item | None,
+        new: Item | None,
+        schema: TableSchema | None = None,
+        *,
+        transactional: bool = False,
+    ) -> None:
         """Charge one item write: the table, and every index whose stored entry changes."""
         self.table += item_write_units(old, new, transactional=transactional)
         if schema is not None and (schema.gsis or schema.lsis):
@@ -153,13 +161,20 @@ class Consumed:
 
     def render(self, mode: str | None) -> dict[str, Any] | None:
         """The ``ConsumedCapacity`` member for ReturnConsumedCapacity ``mode`` (None if NONE)."""
-        return consumed_capacity(mode, self.table_name, self.table, gsis=self.gsis,
-                                 lsis=self.lsis, split=self.split)
+        return consumed_capacity(
+            mode, self.table_name, self.table, gsis=self.gsis, lsis=self.lsis, split=self.split
+        )
 
 
-def consumed_capacity(mode: str | None, table_name: str, table_units: float, *,
-                      gsis: dict[str, float] | None = None, lsis: dict[str, float] | None = None,
-                      split: str | None = None) -> dict[str, Any] | None:
+def consumed_capacity(
+    mode: str | None,
+    table_name: str,
+    table_units: float,
+    *,
+    gsis: dict[str, float] | None = None,
+    lsis: dict[str, float] | None = None,
+    split: str | None = None,
+) -> dict[str, Any] | None:
     """Shape a ``ConsumedCapacity`` object; None when ``mode`` is NONE or absent.
 
     ``table_units`` is the base table's share; index units come on top of it in the total.

@@ -12,8 +12,11 @@ def _key_schema(ks: list[tuple[str, str]]) -> list[dict[str, str]]:
 
 
 def _throughput(read: int, write: int, table: Table | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"NumberOfDecreasesToday": table.decreases_today if table else 0,
-                           "ReadCapacityUnits": read, "WriteCapacityUnits": write}
+    out: dict[str, Any] = {
+        "NumberOfDecreasesToday": table.decreases_today if table else 0,
+        "ReadCapacityUnits": read,
+        "WriteCapacityUnits": write,
+    }
     if table is not None:
         if table.last_increase:
             out["LastIncreaseDateTime"] = table.last_increase
@@ -46,27 +49,37 @@ def describe_index(table: Table, ix: Index, *, sizes: tuple[int, int] = (0, 0)) 
             d["ProvisionedThroughput"] = _throughput(0, 0)
         else:
             d["ProvisionedThroughput"] = _throughput(ix.read_capacity, ix.write_capacity)
-        d["WarmThroughput"] = {"ReadUnitsPerSecond": max(ix.read_capacity, 12000) if table.billing_mode == "PAY_PER_REQUEST" else ix.read_capacity,
-                               "WriteUnitsPerSecond": max(ix.write_capacity, 4000) if table.billing_mode == "PAY_PER_REQUEST" else ix.write_capacity,
-                               "Status": ix.status}
+        d["WarmThroughput"] = {
+            "ReadUnitsPerSecond": max(ix.read_capacity, 12000)
+            if table.billing_mode == "PAY_PER_REQUEST"
+            else ix.read_capacity,
+            "WriteUnitsPerSecond": max(ix.write_capacity, 4000)
+            if table.billing_mode == "PAY_PER_REQUEST"
+            else ix.write_capacity,
+            "Status": ix.status,
+        }
     return d
 
 
-def describe_table(table: Table, *, deleting: bool = False,
-                   index_sizes: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+def describe_table(
+    table: Table, *, deleting: bool = False, index_sizes: dict[str, tuple[int, int]] | None = None
+) -> dict[str, Any]:
     t = table
     d: dict[str, Any] = {}
     if not deleting:
-        d["AttributeDefinitions"] = [{"AttributeName": n, "AttributeType": t.attribute_types[n]}
-                                     for n in t.attribute_order]
+        d["AttributeDefinitions"] = [
+            {"AttributeName": n, "AttributeType": t.attribute_types[n]} for n in t.attribute_order
+        ]
         d["CreationDateTime"] = t.created
         d["KeySchema"] = _key_schema(t.key_schema)
     d["DeletionProtectionEnabled"] = t.deletion_protection
     d["ItemCount"] = t.item_count
     if t.billing_mode == "PAY_PER_REQUEST":
         d["ProvisionedThroughput"] = _throughput(0, 0, t)
-        d["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST",
-                                   "LastUpdateToPayPerRequestDateTime": t.billing_mode_updated or t.created}
+        d["BillingModeSummary"] = {
+            "BillingMode": "PAY_PER_REQUEST",
+            "LastUpdateToPayPerRequestDateTime": t.billing_mode_updated or t.created,
+        }
     else:
         d["ProvisionedThroughput"] = _throughput(t.read_capacity, t.write_capacity, t)
         if t.billing_mode_updated:
@@ -78,9 +91,13 @@ def describe_table(table: Table, *, deleting: bool = False,
     d["TableStatus"] = "DELETING" if deleting else t.status
     sizes = index_sizes or {}
     if t.gsis:
-        d["GlobalSecondaryIndexes"] = [describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.gsis]
+        d["GlobalSecondaryIndexes"] = [
+            describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.gsis
+        ]
     if t.lsis:
-        d["LocalSecondaryIndexes"] = [describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.lsis]
+        d["LocalSecondaryIndexes"] = [
+            describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.lsis
+        ]
     if t.stream_enabled or t.stream_label:
         if t.stream_enabled:
             d["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": t.stream_view_type}
@@ -101,8 +118,15 @@ def describe_table(table: Table, *, deleting: bool = False,
         d["OnDemandThroughput"] = od
     if not deleting and t.status == "ACTIVE":
         if t.billing_mode == "PAY_PER_REQUEST":
-            d["WarmThroughput"] = {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+            d["WarmThroughput"] = {
+                "ReadUnitsPerSecond": 12000,
+                "WriteUnitsPerSecond": 4000,
+                "Status": "ACTIVE",
+            }
         else:
-            d["WarmThroughput"] = {"ReadUnitsPerSecond": t.read_capacity,
-                                   "WriteUnitsPerSecond": t.write_capacity, "Status": "ACTIVE"}
+            d["WarmThroughput"] = {
+                "ReadUnitsPerSecond": t.read_capacity,
+                "WriteUnitsPerSecond": t.write_capacity,
+                "Status": "ACTIVE",
+            }
     return d

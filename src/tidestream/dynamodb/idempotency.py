@@ -50,7 +50,8 @@ class Tokens:
             return None
         if seen[0] != digest:
             raise IdempotentParameterMismatchException(
-                "Request has a different parameters than original request with the same client request token")
+                "Request has a different parameters than original request with the same client request token"
+            )
         return seen[1]
 
     def remember(self, account: str, token: str, digest: bytes, answer: dict) -> None:

@@ -167,8 +167,12 @@ class ItemStore:
             if ch.table.pitr:  # point-in-time recovery: the old image, in the same batch
                 writes.append(history_write(ch, now))
         for owner, count, size in deltas.values():
-            writes.append((STATS + _uid(owner.uid),
-                           struct.pack(">qq", owner.item_count + count, owner.size_bytes + size)))
+            writes.append(
+                (
+                    STATS + _uid(owner.uid),
+                    struct.pack(">qq", owner.item_count + count, owner.size_bytes + size),
+                )
+            )
         capture = self.capture
         if capture is not None:
             writes.extend(capture(changes, now))
@@ -183,16 +187,20 @@ class ItemStore:
         self.engine.write(writes)
         _apply_deltas(deltas)
 
-    def _change_writes(self, ch: Change, writes: list[tuple[bytes, bytes | None]],
-                       deltas: dict[int, list]) -> None:
+    def _change_writes(
+        self, ch: Change, writes: list[tuple[bytes, bytes | None]], deltas: dict[int, list]
+    ) -> None:
         """One change's item and index writes; its statistics go into ``deltas``."""
         t, old, new = ch.table, ch.old, ch.new
         size_of = self.size_of
         writes.append((ch.key, None if new is None else cbor2.dumps(new)))
         for ix in t.indexes:
             ok = self.index_key(t, ix, old) if old is not None else None
-            if ok is not None and t.index_key_violations and not fits_index_key_limits(
-                    old, ix.key_schema, t.attribute_types):
+            if (
+                ok is not None
+                and t.index_key_violations
+                and not fits_index_key_limits(old, ix.key_schema, t.attribute_types)
+            ):
                 ok = None  # left out by the backfill: there is no entry to remove
             nk = self.index_key(t, ix, new) if new is not None else None
             if ok is not None and ok != nk:
@@ -229,8 +237,9 @@ class ItemStore:
         for ix in table.indexes:
             s, e = self.index_bounds(ix)
             self.engine.delete_range(s, e)
-        self.engine.write([(STATS + _uid(table.uid), None)]
-                          + [(STATS + _uid(ix.uid), None) for ix in table.indexes])
+        self.engine.write(
+            [(STATS + _uid(table.uid), None)] + [(STATS + _uid(ix.uid), None) for ix in table.indexes]
+        )
         forget_history(self.engine, table)
 
     def drop_index(self, ix: Index) -> None:

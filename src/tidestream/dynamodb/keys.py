@@ -32,14 +32,19 @@ MAX_HASH_KEY_BYTES = 2048
 MAX_RANGE_KEY_BYTES = 1024
 
 MSG_SCHEMA_MISMATCH = "The provided key element does not match the schema"
-MSG_HASH_TOO_BIG = ("One or more parameter values were invalid: "
-                    "Size of hashkey has exceeded the maximum size limit of2048 bytes")
-MSG_RANGE_TOO_BIG = ("One or more parameter values were invalid: "
-                     "Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+MSG_HASH_TOO_BIG = (
+    "One or more parameter values were invalid: "
+    "Size of hashkey has exceeded the maximum size limit of2048 bytes"
+)
+MSG_RANGE_TOO_BIG = (
+    "One or more parameter values were invalid: "
+    "Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+)
 _EMPTY_WORD = {"S": "string", "B": "binary"}
 
 
 # --------------------------------------------------------------------------- schema objects
+
 
 @dataclass(frozen=True, slots=True)
 class KeyAttribute:
@@ -152,22 +157,27 @@ def key_schema(key_schema: Iterable[Any], attribute_types: Any) -> KeySchema:
     return KeySchema(hash_attr, range_attr, tuple(parts))
 
 
-def index_schema(index: Mapping[str, Any], attribute_types: Any, table_key: KeySchema,
-                 is_global: bool) -> IndexSchema:
+def index_schema(
+    index: Mapping[str, Any], attribute_types: Any, table_key: KeySchema, is_global: bool
+) -> IndexSchema:
     """Build an IndexSchema from an AWS index description (IndexName, KeySchema, Projection)."""
     key = key_schema(index["KeySchema"], attribute_types)
     projection = index.get("Projection") or {}
     ptype = projection.get("ProjectionType", "ALL")
     projected = None
     if ptype != "ALL":
-        projected = frozenset(table_key.names | key.names
-                              | frozenset(projection.get("NonKeyAttributes") or ()))
+        projected = frozenset(
+            table_key.names | key.names | frozenset(projection.get("NonKeyAttributes") or ())
+        )
     return IndexSchema(index["IndexName"], is_global, key, ptype, projected)
 
 
-def table_schema(key: Iterable[Any], attribute_types: Any,
-                 global_indexes: Iterable[Mapping[str, Any]] = (),
-                 local_indexes: Iterable[Mapping[str, Any]] = ()) -> TableSchema:
+def table_schema(
+    key: Iterable[Any],
+    attribute_types: Any,
+    global_indexes: Iterable[Mapping[str, Any]] = (),
+    local_indexes: Iterable[Mapping[str, Any]] = (),
+) -> TableSchema:
     """Build a TableSchema from CreateTable-shaped pieces."""
     types = _types(attribute_types)
     table_key = key_schema(key, types)
@@ -182,8 +192,9 @@ def _key_of(schema: TableSchema | KeySchema) -> KeySchema:
 
 # --------------------------------------------------------------------------- checks
 
+
 def _is_empty(av: AttributeValue) -> str | None:
-    """"string"/"binary" when ``av`` is an empty S/B (key values may not be), else None."""
+    """ "string"/"binary" when ``av`` is an empty S/B (key values may not be), else None."""
     v = av.get("S")
     if v is not None:
         return "string" if v == "" else None
@@ -196,7 +207,8 @@ def _is_empty(av: AttributeValue) -> str | None:
 def _empty_key_error(word: str, name: str) -> ValidationException:
     return ValidationException(
         "One or more parameter values are not valid. The AttributeValue for a key attribute "
-        f"cannot contain an empty {word} value. Key: {name}")
+        f"cannot contain an empty {word} value. Key: {name}"
+    )
 
 
 def _key_bytes(kind: str, av: AttributeValue) -> int:
@@ -244,12 +256,14 @@ def check_empty_index_values(item: Item, schema: TableSchema, *, update: bool = 
                         "One or more parameter values are not valid. The update expression "
                         "attempted to update a secondary index key to a value that is not "
                         "supported. The AttributeValue for a key attribute cannot contain an "
-                        f"empty {word} value.")
+                        f"empty {word} value."
+                    )
                 raise ValidationException(
                     "One or more parameter values are not valid. A value specified for a "
                     "secondary index key is not supported. The AttributeValue for a key "
                     f"attribute cannot contain an empty {word} value. "
-                    f"IndexName: {index.name}, IndexKey: {part.name}")
+                    f"IndexName: {index.name}, IndexKey: {part.name}"
+                )
 
 
 def check_index_key_types(item: Item, schema: TableSchema) -> None:
@@ -263,14 +277,16 @@ def check_index_key_types(item: Item, schema: TableSchema) -> None:
             actual = next(iter(av))
             raise ValidationException(
                 "One or more parameter values were invalid: Type mismatch for Index Key "
-                f"{part.name} Expected: {part.type} Actual: {actual} IndexName: {index.name}")
+                f"{part.name} Expected: {part.type} Actual: {actual} IndexName: {index.name}"
+            )
         if part.type != "N":
             size, limit = _key_bytes(part.type, av), index_key_limit(part)
             if size > limit:
                 raise ValidationException(
                     "One or more parameter values were invalid: Size limit exceeded for Index Key "
                     f"{part.name} Actual Size: {size} bytes Max Size: {limit} bytes "
-                    f"IndexName: {index.name}")
+                    f"IndexName: {index.name}"
+                )
 
 
 def index_key_limit(part: KeyAttribute) -> int:
@@ -304,8 +320,9 @@ def validate_key(key: Item, schema: TableSchema | KeySchema) -> Item:
     return key
 
 
-def validate_item_keys(item: Item, schema: TableSchema | KeySchema, *,
-                       schema_mismatch: bool = False, update: bool = False) -> None:
+def validate_item_keys(
+    item: Item, schema: TableSchema | KeySchema, *, schema_mismatch: bool = False, update: bool = False
+) -> None:
     """Check the table- and index-key attributes of an item about to be written.
 
     ``schema_mismatch``: report a missing or mistyped table key as "The provided key element does
@@ -323,19 +340,22 @@ def validate_item_keys(item: Item, schema: TableSchema | KeySchema, *,
             if schema_mismatch:
                 raise ValidationException(MSG_SCHEMA_MISMATCH)
             raise ValidationException(
-                f"One or more parameter values were invalid: Missing the key {part.name} in the item")
+                f"One or more parameter values were invalid: Missing the key {part.name} in the item"
+            )
         if part.type not in av:
             if schema_mismatch:
                 raise ValidationException(MSG_SCHEMA_MISMATCH)
             raise ValidationException(
                 "One or more parameter values were invalid: Type mismatch for key "
-                f"{part.name} expected: {part.type} actual: {next(iter(av))}")
+                f"{part.name} expected: {part.type} actual: {next(iter(av))}"
+            )
         _check_key_size(part, av)
     if table is not None and table.index_checks:
         check_index_key_types(item, table)
 
 
 # --------------------------------------------------------------------------- extraction
+
 
 def extract_key(item: Item, schema: TableSchema | KeySchema) -> Item:
     """The primary-key attributes of a (validated) item, as a Key map."""

@@ -20,8 +20,21 @@ LEGACY_FOR = {
     "FilterExpression": ("QueryFilter", "ScanFilter"),
 }
 #: ComparisonOperator -> number of values it takes (None: any number >= 1)
-_ARITY = {"EQ": 1, "NE": 1, "LE": 1, "LT": 1, "GE": 1, "GT": 1, "NOT_NULL": 0, "NULL": 0,
-          "CONTAINS": 1, "NOT_CONTAINS": 1, "BEGINS_WITH": 1, "IN": None, "BETWEEN": 2}
+_ARITY = {
+    "EQ": 1,
+    "NE": 1,
+    "LE": 1,
+    "LT": 1,
+    "GE": 1,
+    "GT": 1,
+    "NOT_NULL": 0,
+    "NULL": 0,
+    "CONTAINS": 1,
+    "NOT_CONTAINS": 1,
+    "BEGINS_WITH": 1,
+    "IN": None,
+    "BETWEEN": 2,
+}
 _CMP = {"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
 
 
@@ -52,7 +65,8 @@ def check_not_mixed(p: dict) -> None:
     if legacy and modern:
         raise ValidationException(
             "Can not use both expression and non-expression parameters in the same request: "
-            f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: {{{', '.join(modern)}}}")
+            f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: {{{', '.join(modern)}}}"
+        )
 
 
 def _condition(tr: Translation, attr: str, spec: dict, what: str) -> str:
@@ -103,20 +117,28 @@ def expected(tr: Translation, p: dict) -> str | None:
             if has_value:
                 raise ValidationException(
                     f"{_INVALID}Value and AttributeValueList cannot be used together for Attribute: {attr}"
-                    if e.get("AttributeValueList") else f"{_INVALID}Value cannot be used with ComparisonOperator")
+                    if e.get("AttributeValueList")
+                    else f"{_INVALID}Value cannot be used with ComparisonOperator"
+                )
             if exists is not None:
                 raise ValidationException(f"{_INVALID}Exists and ComparisonOperator cannot be used together")
             if e.get("AttributeValueList") is None and _ARITY.get(op, 1) != 0:
-                raise ValidationException(f"{_INVALID}Value or AttributeValueList must be used with "
-                                          f"ComparisonOperator: {op} for Attribute: {attr}")
+                raise ValidationException(
+                    f"{_INVALID}Value or AttributeValueList must be used with "
+                    f"ComparisonOperator: {op} for Attribute: {attr}"
+                )
             parts.append(_condition(tr, attr, e, "Expected"))
         elif exists is False:
             if has_value:
-                raise ValidationException(f"{_INVALID}Value cannot be used when Exists is false for Attribute: {attr}")
+                raise ValidationException(
+                    f"{_INVALID}Value cannot be used when Exists is false for Attribute: {attr}"
+                )
             parts.append(f"attribute_not_exists({tr.name(attr)})")
         else:
             if not has_value:
-                raise ValidationException(f"{_INVALID}Value must be provided when Exists is true for Attribute: {attr}")
+                raise ValidationException(
+                    f"{_INVALID}Value must be provided when Exists is true for Attribute: {attr}"
+                )
             parts.append(f"{tr.name(attr)} = {tr.value(e['Value'])}")
     return _join(parts, p)
 
@@ -134,8 +156,11 @@ def key_conditions(tr: Translation, spec: dict | None) -> str | None:
     for attr, c in spec.items():
         op = c.get("ComparisonOperator")
         if op not in ("EQ", "LE", "LT", "GE", "GT", "BEGINS_WITH", "BETWEEN"):
-            raise ValidationException(f"{_INVALID}Unsupported operator on KeyCondition: {op}"
-                                      if op else f"{_INVALID}ComparisonOperator must be specified")
+            raise ValidationException(
+                f"{_INVALID}Unsupported operator on KeyCondition: {op}"
+                if op
+                else f"{_INVALID}ComparisonOperator must be specified"
+            )
         parts.append(_condition(tr, attr, c, "KeyConditions"))
     return " AND ".join(parts)
 
@@ -150,7 +175,9 @@ def attribute_updates(tr: Translation, spec: dict | None) -> str | None:
         a = tr.name(attr)
         if action == "PUT":
             if value is None:
-                raise ValidationException(f"{_INVALID}Only DELETE action is allowed when no attribute value is specified")
+                raise ValidationException(
+                    f"{_INVALID}Only DELETE action is allowed when no attribute value is specified"
+                )
             sets.append(f"{a} = {tr.value(value)}")
         elif action == "DELETE":
             if value is None:
@@ -159,7 +186,9 @@ def attribute_updates(tr: Translation, spec: dict | None) -> str | None:
                 deletes.append(f"{a} {tr.value(value)}")
         else:  # ADD
             if value is None:
-                raise ValidationException(f"{_INVALID}Only DELETE action is allowed when no attribute value is specified")
+                raise ValidationException(
+                    f"{_INVALID}Only DELETE action is allowed when no attribute value is specified"
+                )
             adds.append(f"{a} {tr.value(value)}")
     out = []
     if sets:

@@ -61,8 +61,7 @@ def parse(text: str) -> Decimal:
     """
     m = _NUMBER_RE.fullmatch(text) if isinstance(text, str) else None
     if m is None:
-        raise ValidationException(
-            f"The parameter cannot be converted to a numeric value: {text}")
+        raise ValidationException(f"The parameter cannot be converted to a numeric value: {text}")
     sign, whole, fraction, bare_fraction, exponent = m.groups()
     whole = whole or ""
     mantissa = whole + (fraction or bare_fraction or "")
@@ -82,17 +81,19 @@ def _exponent(text: str | None) -> int:
     if text is None:
         return 0
     if len(text.lstrip("+-").lstrip("0")) > _EXPONENT_DIGITS:
-        return -(10 ** _EXPONENT_DIGITS) if text.startswith("-") else 10 ** _EXPONENT_DIGITS
+        return -(10**_EXPONENT_DIGITS) if text.startswith("-") else 10**_EXPONENT_DIGITS
     return int(text)
 
 
 def _check_magnitude(adjusted: int) -> None:
     if adjusted > _MAX_EXP:
         raise ValidationException(
-            "Number overflow. Attempting to store a number with magnitude larger than supported range")
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        )
     if adjusted < _MIN_EXP:
         raise ValidationException(
-            "Number underflow. Attempting to store a number with magnitude smaller than supported range")
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+        )
 
 
 def normalize(text: str) -> str:

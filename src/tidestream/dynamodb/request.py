@@ -13,9 +13,18 @@ from typing import Any, Callable
 from ..errors import ValidationException
 from . import legacy
 from .attributes import from_wire_values
-from .expressions import (check_attribute_maps, check_expression_attributes, compile_condition,
-                          compile_key_condition, compile_projection, compile_update,
-                          parse_condition, parse_projection, parse_update, project)
+from .expressions import (
+    check_attribute_maps,
+    check_expression_attributes,
+    compile_condition,
+    compile_key_condition,
+    compile_projection,
+    compile_update,
+    parse_condition,
+    parse_projection,
+    parse_update,
+    project,
+)
 from .expressions.attributes import undefined_value
 from .ranges import KeyRange
 from .tables import Index, Table
@@ -37,11 +46,11 @@ def _maps(p: dict) -> tuple[dict, dict, legacy.Translation | None]:
     uses_modern = any(p.get(k) is not None for k in legacy.LEGACY_FOR)
     if not uses_modern:
         if names is not None:
-            raise ValidationException(
-                "ExpressionAttributeNames can only be specified when using expressions")
+            raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
         if raw_values is not None:
             raise ValidationException(
-                "ExpressionAttributeValues can only be specified when using expressions")
+                "ExpressionAttributeValues can only be specified when using expressions"
+            )
     check_attribute_maps(names, raw_values)
     values = from_wire_values(raw_values) if raw_values else {}
     tr = legacy.Translation() if uses_legacy else None
@@ -76,8 +85,10 @@ class WriteExpressions:
         cond = compile_condition(parsed_cond, names, values) if parsed_cond else None
         check_expression_attributes([parsed_upd, parsed_cond], names, values)
         if op == "TransactUpdate" and upd is None:
-            raise ValidationException("1 validation error detected: Value null at 'transactItems.1.member.update.updateExpression' "
-                                      "failed to satisfy constraint: Member must not be null")
+            raise ValidationException(
+                "1 validation error detected: Value null at 'transactItems.1.member.update.updateExpression' "
+                "failed to satisfy constraint: Member must not be null"
+            )
         return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
 
     @classmethod
@@ -97,8 +108,10 @@ class WriteExpressions:
             return
         for path in update.paths:
             if path[0] in key_names:
-                raise ValidationException("One or more parameter values were invalid: Cannot update attribute "
-                                          f"{path[0]}. This attribute is part of the key")
+                raise ValidationException(
+                    "One or more parameter values were invalid: Cannot update attribute "
+                    f"{path[0]}. This attribute is part of the key"
+                )
 
     def condition_holds(self, old: dict | None) -> bool:
         return self.condition is None or self.condition(old or {})
@@ -120,11 +133,25 @@ class WriteExpressions:
 class ReadExpressions:
     """Projection, filter and key condition of GetItem / Query / Scan / batch gets."""
 
-    __slots__ = ("projection", "filter", "key_condition", "filter_heads", "filter_label",
-                 "_parsed_key", "_names", "_values")
+    __slots__ = (
+        "projection",
+        "filter",
+        "key_condition",
+        "filter_heads",
+        "filter_label",
+        "_parsed_key",
+        "_names",
+        "_values",
+    )
 
-    def __init__(self, projection: Any, filter_: Callable[[dict], bool] | None, key_condition: Any,
-                 filter_heads: tuple[str, ...] = (), filter_label: str = "Filter Expression") -> None:
+    def __init__(
+        self,
+        projection: Any,
+        filter_: Callable[[dict], bool] | None,
+        key_condition: Any,
+        filter_heads: tuple[str, ...] = (),
+        filter_label: str = "Filter Expression",
+    ) -> None:
         self.projection = projection
         self.filter = filter_
         self.key_condition = key_condition
@@ -148,7 +175,9 @@ class ReadExpressions:
         parsed_proj = parse_projection(proj_text) if proj_text is not None else None
         if op == "Query":
             if parsed_key is None:
-                raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+                raise ValidationException(
+                    "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
+                )
             _check_key_clauses(parsed_key.tree, values)
         filt = compile_condition(parsed_filter, names, values) if parsed_filter else None
         proj = compile_projection(parsed_proj, names) if parsed_proj else None
@@ -158,7 +187,9 @@ class ReadExpressions:
             out = cls(proj, filt, None, heads)
         else:
             legacy_filter = (p.get("QueryFilter") if op == "Query" else p.get("ScanFilter")) or {}
-            out = cls(proj, filt, None, tuple(legacy_filter), "QueryFilter" if op == "Query" else "ScanFilter")
+            out = cls(
+                proj, filt, None, tuple(legacy_filter), "QueryFilter" if op == "Query" else "ScanFilter"
+            )
         if parsed_key is not None:
             out._parsed_key, out._names, out._values = parsed_key, names, values
         return out
@@ -175,7 +206,8 @@ class ReadExpressions:
             if name in self.filter_heads:
                 raise ValidationException(
                     f"{self.filter_label} can only contain non-primary key attributes: "
-                    f"Primary key attribute: {name}")
+                    f"Primary key attribute: {name}"
+                )
 
     @property
     def has_projection(self) -> bool:
@@ -206,13 +238,17 @@ def _read_texts(p: dict, op: str, tr: legacy.Translation | None) -> tuple[str | 
         filt_text = legacy.filters(tr, p.get("QueryFilter") if op == "Query" else p.get("ScanFilter"), p)
         key_text = legacy.key_conditions(tr, p.get("KeyConditions")) if op == "Query" else None
         return proj_text, filt_text, key_text
-    return (p.get("ProjectionExpression"),
-            p.get("FilterExpression") if op in ("Query", "Scan") else None,
-            p.get("KeyConditionExpression") if op == "Query" else None)
+    return (
+        p.get("ProjectionExpression"),
+        p.get("FilterExpression") if op in ("Query", "Scan") else None,
+        p.get("KeyConditionExpression") if op == "Query" else None,
+    )
 
 
-_BEGINS_WITH_N = ("Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
-                  "operator or function: begins_with, operand type: N")
+_BEGINS_WITH_N = (
+    "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
+    "operator or function: begins_with, operand type: N"
+)
 
 
 def _check_key_clauses(tree: Any, values: dict) -> None:
@@ -249,7 +285,9 @@ def _walk(node: Any) -> list[Any]:
             todo += reversed(n)
             out.pop()
         elif not isinstance(n, (str, int, float)):
-            todo += reversed([getattr(n, f) for f in getattr(t, "__slots__", ()) if getattr(n, f, None) is not None])
+            todo += reversed(
+                [getattr(n, f) for f in getattr(t, "__slots__", ()) if getattr(n, f, None) is not None]
+            )
     return out
 
 
@@ -286,4 +324,5 @@ def _check_type(table: Table, name: str, av: dict) -> None:
     expected = table.attribute_types.get(name)
     if expected is not None and expected not in av:
         raise ValidationException(
-            "One or more parameter values were invalid: Condition parameter type does not match schema type")
+            "One or more parameter values were invalid: Condition parameter type does not match schema type"
+        )

@@ -92,8 +92,16 @@ def _size_m(v: Item) -> int:
 
 
 _SIZERS: dict[str, Callable[[Any], int]] = {
-    "S": _size_s, "N": _cached_number_size, "B": _size_b, "BOOL": _size_one, "NULL": _size_one,
-    "SS": _size_ss, "NS": _size_ns, "BS": _size_bs, "L": _size_l, "M": _size_m,
+    "S": _size_s,
+    "N": _cached_number_size,
+    "B": _size_b,
+    "BOOL": _size_one,
+    "NULL": _size_one,
+    "SS": _size_ss,
+    "NS": _size_ns,
+    "BS": _size_bs,
+    "L": _size_l,
+    "M": _size_m,
 }
 
 
@@ -126,8 +134,10 @@ def check_item_size(item: Item) -> int:
 
 
 MAX_NESTING = 31  # M/L wrappers around the innermost value: 32 levels in all (31 pass, 32 fail)
-MSG_NESTING = ("Nesting Levels have exceeded supported limits: Attributes in the item have "
-               "nested levels beyond supported limit")
+MSG_NESTING = (
+    "Nesting Levels have exceeded supported limits: Attributes in the item have "
+    "nested levels beyond supported limit"
+)
 
 
 def check_nesting(item: Item) -> None:
@@ -139,6 +149,6 @@ def check_nesting(item: Item) -> None:
         if depth > MAX_NESTING:
             raise ValidationException(MSG_NESTING)
         m = av.get("M")
-        for child in (m.values() if m is not None else av["L"]):
+        for child in m.values() if m is not None else av["L"]:
             if "M" in child or "L" in child:
                 todo.append((child, depth + 1))

@@ -23,8 +23,9 @@ class Settings:
 
 
 class DynamoState:
-    def __init__(self, engine: Engine, settings: Settings | None = None,
-                 size_of: Callable[[dict], int] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings | None = None, size_of: Callable[[dict], int] | None = None
+    ) -> None:
         from .sizes import item_size
 
         self.engine = engine
@@ -74,8 +75,12 @@ def schema_of(table: Table):
     from .keys import IndexSchema, TableSchema, key_schema
 
     cached = getattr(table, "_schema", None)
-    if cached is not None and cached[0] is table.gsis and cached[1] is table.lsis \
-            and cached[2] == (len(table.gsis), len(table.lsis)):
+    if (
+        cached is not None
+        and cached[0] is table.gsis
+        and cached[1] is table.lsis
+        and cached[2] == (len(table.gsis), len(table.lsis))
+    ):
         return cached[3]
     sig = (len(table.gsis), len(table.lsis))
     types = table.attribute_types
@@ -88,8 +93,9 @@ def schema_of(table: Table):
             projected = frozenset(tkey.names | k.names | frozenset(ix.non_key_attributes))
         return IndexSchema(ix.name, is_global, k, ix.projection_type, projected)
 
-    schema = TableSchema(tkey, tuple(index(ix, True) for ix in table.gsis),
-                         tuple(index(ix, False) for ix in table.lsis))
+    schema = TableSchema(
+        tkey, tuple(index(ix, True) for ix in table.gsis), tuple(index(ix, False) for ix in table.lsis)
+    )
     object.__setattr__(table, "_schema", (table.gsis, table.lsis, sig, schema))
     return schema
 

@@ -39,9 +39,16 @@ class ItemWrite:
 
     __slots__ = ("action", "table", "key", "key_item", "item", "expressions", "new_size")
 
-    def __init__(self, action: str, table: Table, key: bytes, key_item: Item,
-                 expressions: WriteExpressions | None, item: Item | None = None,
-                 new_size: int = -1) -> None:
+    def __init__(
+        self,
+        action: str,
+        table: Table,
+        key: bytes,
+        key_item: Item,
+        expressions: WriteExpressions | None,
+        item: Item | None = None,
+        new_size: int = -1,
+    ) -> None:
         self.action = action
         self.table = table
         self.key = key
@@ -69,7 +76,9 @@ class ItemWrite:
             self.new_size = check_item_size(new)
         except ValidationException as err:
             if err.message == MSG_ITEM_TOO_BIG:  # UpdateItem's own wording (dynalite found it)
-                raise ValidationException("Item size to update has exceeded the maximum allowed size") from None
+                raise ValidationException(
+                    "Item size to update has exceeded the maximum allowed size"
+                ) from None
             raise
         return new
 
@@ -77,38 +86,43 @@ class ItemWrite:
         """The change to commit, or None when the item stays as it is."""
         if self.action == CHECK or new == old:
             return None
-        return Change(self.table, self.key, old, new,
-                      new_size=self.new_size if new is not None else -1)
+        return Change(self.table, self.key, old, new, new_size=self.new_size if new is not None else -1)
 
 
 # planning: no state beyond the table's schema ------------------------------------------------
-def plan_put(items: ItemStore, table: Table, wire_item: dict, expressions: WriteExpressions | None,
-             *, schema_mismatch: bool = False) -> ItemWrite:
+def plan_put(
+    items: ItemStore,
+    table: Table,
+    wire_item: dict,
+    expressions: WriteExpressions | None,
+    *,
+    schema_mismatch: bool = False,
+) -> ItemWrite:
     item = from_wire_item(wire_item)
     validate_item_keys(item, schema_of(table), schema_mismatch=schema_mismatch)
     size = check_item_size(item)
     return ItemWrite(PUT, table, items.item_key(table, item), item, expressions, item, size)
 
 
-def _keyed(action: str, items: ItemStore, table: Table, wire_key: dict,
-           expressions: WriteExpressions | None) -> ItemWrite:
+def _keyed(
+    action: str, items: ItemStore, table: Table, wire_key: dict, expressions: WriteExpressions | None
+) -> ItemWrite:
     key = from_wire_item(wire_key)
     validate_key(key, schema_of(table))
     return ItemWrite(action, table, items.item_key(table, key), key, expressions)
 
 
-def plan_delete(items: ItemStore, table: Table, wire_key: dict,
-                expressions: WriteExpressions | None) -> ItemWrite:
+def plan_delete(
+    items: ItemStore, table: Table, wire_key: dict, expressions: WriteExpressions | None
+) -> ItemWrite:
     return _keyed(DELETE, items, table, wire_key, expressions)
 
 
-def plan_update(items: ItemStore, table: Table, wire_key: dict,
-                expressions: WriteExpressions) -> ItemWrite:
+def plan_update(items: ItemStore, table: Table, wire_key: dict, expressions: WriteExpressions) -> ItemWrite:
     return _keyed(UPDATE, items, table, wire_key, expressions)
 
 
-def plan_check(items: ItemStore, table: Table, wire_key: dict,
-               expressions: WriteExpressions) -> ItemWrite:
+def plan_check(items: ItemStore, table: Table, wire_key: dict, expressions: WriteExpressions) -> ItemWrite:
     return _keyed(CHECK, items, table, wire_key, expressions)
 
 
@@ -127,8 +141,9 @@ def read_modify_write(items: ItemStore, write: ItemWrite) -> tuple[Item | None, 
 Outcome = tuple[Item | None, Item | None] | AwsError | ConditionFailed
 
 
-def read_modify_write_all(items: ItemStore, writes: list[ItemWrite],
-                          on_outcomes: Callable[[list[Outcome]], None] | None = None) -> list[Outcome]:
+def read_modify_write_all(
+    items: ItemStore, writes: list[ItemWrite], on_outcomes: Callable[[list[Outcome]], None] | None = None
+) -> list[Outcome]:
     """All-or-nothing: every write is applied to its old item; only if none was refused are
     all changes committed, in one batch. ``on_outcomes`` sees every outcome first and may raise
     (TransactWriteItems cancels with the reasons of all)."""

@@ -50,7 +50,7 @@ def open_(secret: bytes, token: str, now_ms: int) -> Position:
         raise invalid() from None
     if len(raw) != _BODY.size + _TAG:
         raise invalid()
-    body, tag = raw[:_BODY.size], raw[_BODY.size:]
+    body, tag = raw[: _BODY.size], raw[_BODY.size :]
     if len(tag) != _TAG or not signing.verify(secret, arn.encode() + body, tag):
         raise invalid()
     version, stream_id, counter, issued = _BODY.unpack(body)

@@ -17,8 +17,11 @@ MAX_LIST = 100
 MAX_RECORDS = 1000
 MAX_BYTES = 1024 * 1024
 
-TrimmedDataAccessException = type("TrimmedDataAccessException", (AwsError,),
-                                  {"code": "TrimmedDataAccessException", "status": 400, "namespace": None})
+TrimmedDataAccessException = type(
+    "TrimmedDataAccessException",
+    (AwsError,),
+    {"code": "TrimmedDataAccessException", "status": 400, "namespace": None},
+)
 
 OPERATIONS: dict[str, Callable[[StreamsState, RequestContext, dict], dict]] = {}
 
@@ -27,6 +30,7 @@ def operation(name: str):
     def register(fn):
         OPERATIONS[name] = fn
         return fn
+
     return register
 
 
@@ -44,8 +48,13 @@ def _is_stream_arn(arn: str) -> bool:
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "dynamodb" or not parts[3] or not parts[4]:
         return False
     resource = parts[5].split("/")
-    return len(resource) == 4 and resource[0] == "table" and resource[2] == "stream" \
-        and bool(resource[1]) and bool(resource[3])
+    return (
+        len(resource) == 4
+        and resource[0] == "table"
+        and resource[2] == "stream"
+        and bool(resource[1])
+        and bool(resource[3])
+    )
 
 
 def _stream(state: StreamsState, ctx: RequestContext, arn: str) -> StreamMeta:
@@ -71,14 +80,17 @@ def _shard(m: StreamMeta) -> dict[str, Any]:
 def list_streams(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
     limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
     table = p.get("TableName")
-    streams = sorted((m for m in state.visible(ctx.account_id, ctx.region)
-                      if table is None or m.table == table), key=lambda m: m.arn)
+    streams = sorted(
+        (m for m in state.visible(ctx.account_id, ctx.region) if table is None or m.table == table),
+        key=lambda m: m.arn,
+    )
     after = p.get("ExclusiveStartStreamArn")
     if after:
         streams = [m for m in streams if m.arn > after]
     page = streams[:limit]
-    out: dict[str, Any] = {"Streams": [{"StreamArn": m.arn, "TableName": m.table, "StreamLabel": m.label}
-                                       for m in page]}
+    out: dict[str, Any] = {
+        "Streams": [{"StreamArn": m.arn, "TableName": m.table, "StreamLabel": m.label} for m in page]
+    }
     if len(streams) > limit:
         out["LastEvaluatedStreamArn"] = page[-1].arn
     return out
@@ -131,12 +143,14 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dic
     m = _stream(state, ctx, arn)
     if p["ShardId"] != m.shard_id:
         raise ResourceNotFoundException(
-            f"Requested resource not found: Shard: {p['ShardId']} in Stream: {arn} not found")
+            f"Requested resource not found: Shard: {p['ShardId']} in Stream: {arn} not found"
+        )
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
         c = parse_sequence_number(seq)
         if c is None or c < m.start or (m.closed and c > m.ending):
             raise ValidationException(
-                f"Invalid SequenceNumber: {seq} is not a sequence number of shard {m.shard_id}")
+                f"Invalid SequenceNumber: {seq} is not a sequence number of shard {m.shard_id}"
+            )
         if c < m.trimmed_to:
             raise trimmed()
         position = c if kind == "AT_SEQUENCE_NUMBER" else c + 1
@@ -159,7 +173,8 @@ def get_records(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
     elif limit > MAX_RECORDS:
         raise ValidationException(
             f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
-            f"Member must have value less than or equal to {MAX_RECORDS}")
+            f"Member must have value less than or equal to {MAX_RECORDS}"
+        )
     now_ms = int(state.clock() * 1000)
     pos = iterators.open_(state.secret, p["ShardIterator"], now_ms)
     m = state.get(ctx.account_id, ctx.region, pos.arn)

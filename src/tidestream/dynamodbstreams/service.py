@@ -15,7 +15,12 @@ def build(engine: Engine, dynamodb: Any) -> tuple[ServiceSpec, StreamsState]:
     """*dynamodb* is the DynamoDB service state, whose table catalog says which streams exist."""
     state = StreamsState(engine, dynamodb)
     ops = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
-    spec = ServiceSpec(name="dynamodbstreams", target_prefix="DynamoDBStreams_20120810",
-                       json_version="1.0", error_namespace="com.amazonaws.dynamodb.v20120810#",
-                       operations=ops, crc32=True)
+    spec = ServiceSpec(
+        name="dynamodbstreams",
+        target_prefix="DynamoDBStreams_20120810",
+        json_version="1.0",
+        error_namespace="com.amazonaws.dynamodb.v20120810#",
+        operations=ops,
+        crc32=True,
+    )
     return spec, state

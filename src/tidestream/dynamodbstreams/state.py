@@ -43,7 +43,7 @@ META = b"\x06M"
 RECORDS = b"\x06R"
 
 RETENTION_S = 24 * 3600
-SEQ_BASE = 10 ** 20
+SEQ_BASE = 10**20
 ENABLED = "ENABLED"
 DISABLED = "DISABLED"
 
@@ -99,8 +99,7 @@ class StreamMeta:
 
     @property
     def arn(self) -> str:
-        return (f"arn:aws:dynamodb:{self.region}:{self.account}:table/{self.table}"
-                f"/stream/{self.label}")
+        return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{self.table}/stream/{self.label}"
 
     @property
     def shard_id(self) -> str:
@@ -193,12 +192,21 @@ class StreamsState:
     def _create(self, t: Any) -> StreamMeta:
         sid = self.next_id
         self.next_id += 1
-        m = StreamMeta(id=sid, account=t.account, region=t.region, table=t.name, table_id=t.table_id,
-                       label=t.stream_label, view_type=t.stream_view_type,
-                       key_schema=list(t.key_schema), created=label_time(t.stream_label),
-                       start=self.counter)
-        self.engine.write([(NEXT_ID_KEY, str(self.next_id).encode()),
-                           (META + struct.pack(">I", m.id), m.to_record())])
+        m = StreamMeta(
+            id=sid,
+            account=t.account,
+            region=t.region,
+            table=t.name,
+            table_id=t.table_id,
+            label=t.stream_label,
+            view_type=t.stream_view_type,
+            key_schema=list(t.key_schema),
+            created=label_time(t.stream_label),
+            start=self.counter,
+        )
+        self.engine.write(
+            [(NEXT_ID_KEY, str(self.next_id).encode()), (META + struct.pack(">I", m.id), m.to_record())]
+        )
         self._index(m)
         return m
 
@@ -212,8 +220,7 @@ class StreamsState:
     @staticmethod
     def _current(m: StreamMeta, t: Any) -> bool:
         """Whether table *t* still streams into *m*."""
-        return (t is not None and t.table_id == m.table_id and t.stream_enabled
-                and t.stream_label == m.label)
+        return t is not None and t.table_id == m.table_id and t.stream_enabled and t.stream_label == m.label
 
     def sync_table(self, t: Any, now: float | None = None) -> StreamMeta | None:
         """Bring the streams of table *t* in line with its StreamSpecification."""

@@ -52,15 +52,19 @@ _CORE_NAMESPACE = {
 }
 
 #: the answer to a write refused because the server's disk is full (see docs/storage-failures.md)
-DISK_FULL_MESSAGE = ("Internal server error: the server's disk is full; writes are refused until "
-                     "space is freed (reads still work)")
+DISK_FULL_MESSAGE = (
+    "Internal server error: the server's disk is full; writes are refused until "
+    "space is freed (reads still work)"
+)
 
 
 #: what a refused operator request is told to send
-ADMIN_HINT = (f"Operator routes (/_tidestream/*, /metrics) are not for web pages. Send POSTs with "
-              f"the header '{ADMIN_HEADER}: 1' and no foreign Origin; under --auth enforce sign "
-              "the request with SigV4 using a key from the --credentials file (any service and "
-              "region). See docs/security.md.")
+ADMIN_HINT = (
+    f"Operator routes (/_tidestream/*, /metrics) are not for web pages. Send POSTs with "
+    f"the header '{ADMIN_HEADER}: 1' and no foreign Origin; under --auth enforce sign "
+    "the request with SigV4 using a key from the --credentials file (any service and "
+    "region). See docs/security.md."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +107,22 @@ def dumps(value: Any) -> bytes:
 class Application:
     """The request handler given to the HTTP servers."""
 
-    def __init__(self, services: list[ServiceSpec], engine: Any, *, region: str, account_id: str,
-                 reset: Callable[[], None] | None, storage_name: str,
-                 validator: Callable[[str, str, bool], Callable[[dict], dict]] | None = None,
-                 authenticator: Callable[[Request], tuple[str, str] | None] | None = None,
-                 admin_authenticator: Callable[[Request], tuple[str, str]] | None = None,
-                 admin_routes: dict[tuple[str, str], AdminRoute] | None = None,
-                 rest_services: list[tuple[ServiceSpec, RestJsonRouter]] | None = None,
-                 query: Callable[[Request], Response] | None = None) -> None:
+    def __init__(
+        self,
+        services: list[ServiceSpec],
+        engine: Any,
+        *,
+        region: str,
+        account_id: str,
+        reset: Callable[[], None] | None,
+        storage_name: str,
+        validator: Callable[[str, str, bool], Callable[[dict], dict]] | None = None,
+        authenticator: Callable[[Request], tuple[str, str] | None] | None = None,
+        admin_authenticator: Callable[[Request], tuple[str, str]] | None = None,
+        admin_routes: dict[tuple[str, str], AdminRoute] | None = None,
+        rest_services: list[tuple[ServiceSpec, RestJsonRouter]] | None = None,
+        query: Callable[[Request], Response] | None = None,
+    ) -> None:
         #: the Query-protocol endpoint (STS): form-encoded POSTs without X-Amz-Target
         self.query = query
         self.by_prefix = {s.target_prefix: s for s in services}
@@ -127,10 +139,10 @@ class Application:
         self.authenticator = authenticator
         self.admin_authenticator = admin_authenticator
         self.admin_routes: dict[tuple[str, str], AdminRoute] = {
-            ("GET", "/_tidestream/health"): AdminRoute(self._health, signed=False)}
+            ("GET", "/_tidestream/health"): AdminRoute(self._health, signed=False)
+        }
         if reset is not None:
-            self.admin_routes[("POST", "/_tidestream/reset")] = AdminRoute(
-                self._reset, changes_state=True)
+            self.admin_routes[("POST", "/_tidestream/reset")] = AdminRoute(self._reset, changes_state=True)
         self.admin_routes.update(admin_routes or {})
 
     async def __call__(self, req: Request) -> Response:
@@ -147,8 +159,7 @@ class Application:
                 return await r
             if self.query is not None and is_query_request(req):
                 return self.query(req)
-            return self._service_error(None, AwsError("", code="UnknownOperationException"),
-                                       uuid4_text())
+            return self._service_error(None, AwsError("", code="UnknownOperationException"), uuid4_text())
         path = req.path.split("?", 1)[0]
         if is_admin_path(path):
             return await self._admin(req, path)
@@ -160,8 +171,11 @@ class Application:
             if path.startswith(self.rest_prefixes):
                 return await self._rest(req, path)
         if method == "GET" and path in ("/", ""):
-            return Response(200, b"healthy: dynamodb.%s.amazonaws.com " % self.region.encode(),
-                            [("Content-Type", "text/plain")])
+            return Response(
+                200,
+                b"healthy: dynamodb.%s.amazonaws.com " % self.region.encode(),
+                [("Content-Type", "text/plain")],
+            )
         return _not_found()
 
     async def _admin(self, req: Request, path: str) -> Response:
@@ -170,8 +184,9 @@ class Application:
         A CORS preflight is refused outright (no ``Access-Control-Allow-*``), so no browser
         lets a page on another origin send these routes the header they demand."""
         if req.method == "OPTIONS":
-            return _admin_refusal(403, "AccessDeniedException",
-                                  "Cross-origin requests to operator routes are not allowed.")
+            return _admin_refusal(
+                403, "AccessDeniedException", "Cross-origin requests to operator routes are not allowed."
+            )
         route = self.admin_routes.get((req.method, path))
         if route is None:
             return _not_found()
@@ -190,10 +205,12 @@ class Application:
     def _health(self, req: Request) -> Response:
         """200 "ok", or 503 "degraded" with the reason while the store refuses writes."""
         problem = getattr(self.engine, "write_problem", None)
-        health = {"status": "degraded" if problem else "ok", "version": __version__,
-                  "storage": self.storage_name,
-                  "services": sorted([s.name for s in self.by_prefix.values()]
-                                     + [s.name for s, _ in self.rest])}
+        health = {
+            "status": "degraded" if problem else "ok",
+            "version": __version__,
+            "storage": self.storage_name,
+            "services": sorted([s.name for s in self.by_prefix.values()] + [s.name for s, _ in self.rest]),
+        }
         if problem:
             health["reason"] = problem
         return Response(503 if problem else 200, dumps(health), [("Content-Type", "application/json")])
@@ -218,8 +235,9 @@ class Application:
         try:
             account, region = self._rest_caller(req, router.service)
             if route.operation not in spec.operations:
-                raise AwsError(f"tidestream does not implement {route.operation} yet",
-                               code="UnknownOperationException")
+                raise AwsError(
+                    f"tidestream does not implement {route.operation} yet", code="UnknownOperationException"
+                )
             ctx = RequestContext(account, region, request_id, route.operation)
             params = router.params(route, labels, query, req.headers, req.body)
             if self.validator is not None:
@@ -233,8 +251,14 @@ class Application:
         except AwsError as err:
             return router.error(err, request_id)
         except StorageError as err:
-            log.log(logging.DEBUG if err.disk_full else logging.ERROR, "%s %s failed (request %s): %s",
-                    spec.name, route.operation, request_id, err)
+            log.log(
+                logging.DEBUG if err.disk_full else logging.ERROR,
+                "%s %s failed (request %s): %s",
+                spec.name,
+                route.operation,
+                request_id,
+                err,
+            )
             message = DISK_FULL_MESSAGE if err.disk_full else "Internal server error"
             return router.error(AwsError(message, code="ServiceException", status=500), request_id)
         return router.render(route, result, request_id)
@@ -244,8 +268,11 @@ class Application:
         (signed for *service*, as AWS's signature scope names it), else from the credential."""
         if self.authenticator is not None:
             verify = getattr(self.authenticator, "verify", None)
-            who = verify(req, service, "Missing Authentication Token") if verify is not None \
+            who = (
+                verify(req, service, "Missing Authentication Token")
+                if verify is not None
                 else self.authenticator(req)
+            )
             if who is not None:
                 return who
         cred = parse_credential(req.headers.get("authorization", ""))
@@ -292,16 +319,20 @@ class Application:
             return self._storage_error(spec, err, op_name, request_id, cbor)
         if hasattr(result, "__await__"):  # an async operation: finish on the event loop
             return self._finish(spec, result, before, request_id, cbor)
-        resp = self._streaming(spec, result, request_id) if isinstance(result, Streaming) \
+        resp = (
+            self._streaming(spec, result, request_id)
+            if isinstance(result, Streaming)
             else self._ok(spec, result, request_id, cbor)
+        )
         if self.engine.written != before:
             fut = self.engine.sync_future()
             if fut is not None:
                 return Deferred(resp, fut)
         return resp
 
-    async def _finish(self, spec: ServiceSpec, pending: Any, before: int, request_id: str,
-                      cbor: bool) -> Response:
+    async def _finish(
+        self, spec: ServiceSpec, pending: Any, before: int, request_id: str, cbor: bool
+    ) -> Response:
         try:
             result = await pending
             if self.engine.written != before:
@@ -335,7 +366,10 @@ class Application:
 
     def _ok(self, spec: ServiceSpec, result: dict | None, request_id: str, cbor: bool) -> Response:
         if result is None:  # an operation without output: AWS sends an empty body
-            body, ctype = b"", ("application/x-amz-cbor-1.1" if cbor else "application/x-amz-json-" + spec.json_version)
+            body, ctype = (
+                b"",
+                ("application/x-amz-cbor-1.1" if cbor else "application/x-amz-json-" + spec.json_version),
+            )
         elif cbor:
             from ..protocol import cbor as cbor_codec
 
@@ -350,17 +384,23 @@ class Application:
         return Response(200, body, headers)
 
     def _streaming(self, spec: ServiceSpec, result: Streaming, request_id: str) -> Response:
-        headers = [("Content-Type", "application/vnd.amazon.eventstream"),
-                   ("x-amzn-RequestId", request_id)]
+        headers = [("Content-Type", "application/vnd.amazon.eventstream"), ("x-amzn-RequestId", request_id)]
         return Response(200, b"", headers, stream=result.events)
 
-    def _storage_error(self, spec: ServiceSpec, err: StorageError, op_name: str, request_id: str,
-                       cbor: bool) -> Response:
+    def _storage_error(
+        self, spec: ServiceSpec, err: StorageError, op_name: str, request_id: str, cbor: bool
+    ) -> Response:
         """A refused read or write: logged with its cause, answered as the service's internal
         error (AWS has no disk-full error; its message says what to do). A full disk is logged
         once by the engine when it fills, not once per refused request."""
-        log.log(logging.DEBUG if err.disk_full else logging.ERROR, "%s %s failed (request %s): %s",
-                spec.name, op_name, request_id, err)
+        log.log(
+            logging.DEBUG if err.disk_full else logging.ERROR,
+            "%s %s failed (request %s): %s",
+            spec.name,
+            op_name,
+            request_id,
+            err,
+        )
         message = DISK_FULL_MESSAGE if err.disk_full else "Internal server error"
         code = "InternalFailure" if spec.name == "kinesis" else "InternalServerError"
         return self._service_error(spec, AwsError(message, code=code, status=500), request_id, cbor)
@@ -370,19 +410,26 @@ class Application:
         spec = self.by_prefix.get(req.headers.get("x-amz-target", "").partition(".")[0])
         return self._service_error(spec, err, uuid4_text(), "cbor" in req.headers.get("content-type", ""))
 
-    def _service_error(self, spec: ServiceSpec | None, err: AwsError, request_id: str,
-                       cbor: bool = False) -> Response:
+    def _service_error(
+        self, spec: ServiceSpec | None, err: AwsError, request_id: str, cbor: bool = False
+    ) -> Response:
         code = err.code
         if spec is None or spec.error_namespace:
-            ns = err.namespace or _CORE_NAMESPACE.get(code) or (
-                spec.error_namespace if spec else "com.amazon.coral.service#")
+            ns = (
+                err.namespace
+                or _CORE_NAMESPACE.get(code)
+                or (spec.error_namespace if spec else "com.amazon.coral.service#")
+            )
         else:
             ns = ""
         body_obj: dict[str, Any] = {"__type": ns + code}
         if err.message or code != "UnknownOperationException":
             # Kinesis's deserializer answers type errors with a capitalised ``Message``
-            key = ("Message" if code == "SerializationException" and spec is not None
-                   and spec.name == "kinesis" else "message")
+            key = (
+                "Message"
+                if code == "SerializationException" and spec is not None and spec.name == "kinesis"
+                else "message"
+            )
             body_obj[key] = err.message
         body_obj.update(err.extra)
         if cbor:  # a CBOR request (Java SDK, KCL) gets its error as CBOR too, as AWS answers

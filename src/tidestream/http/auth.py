@@ -32,7 +32,7 @@ def credential_scope(text: str) -> list[str] | None:
         return None
     start += len(_CREDENTIAL)
     end = _SCOPE_END.search(text, start)
-    parts = text[start:end.start() if end else len(text)].split("/")
+    parts = text[start : end.start() if end else len(text)].split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
         return None
     if len(parts[1]) != 8 or not parts[1].isdigit():

@@ -57,18 +57,24 @@ def encode(headers: list[tuple[str, str]] | dict[str, str], payload: bytes = b""
 def event(event_type: str, payload: bytes, content_type: str = JSON) -> bytes:
     """An ``event`` message (``initial-response`` or a modeled event such as
     ``SubscribeToShardEvent``)."""
-    return encode([(":event-type", event_type), (":content-type", content_type),
-                   (":message-type", "event")], payload)
+    return encode(
+        [(":event-type", event_type), (":content-type", content_type), (":message-type", "event")], payload
+    )
 
 
 def exception(exception_type: str, payload: bytes, content_type: str = JSON) -> bytes:
     """A modeled exception inside the stream (e.g. ``ResourceInUseException``); the payload is
     the error structure (``{"message": ...}``)."""
-    return encode([(":exception-type", exception_type), (":content-type", content_type),
-                   (":message-type", "exception")], payload)
+    return encode(
+        [
+            (":exception-type", exception_type),
+            (":content-type", content_type),
+            (":message-type", "exception"),
+        ],
+        payload,
+    )
 
 
 def error(code: str, message: str) -> bytes:
     """An unmodeled ``error`` message (``:error-code`` / ``:error-message``, empty payload)."""
-    return encode([(":error-code", code), (":error-message", message),
-                   (":message-type", "error")])
+    return encode([(":error-code", code), (":error-message", message), (":message-type", "error")])

@@ -32,16 +32,25 @@ import h2.exceptions
 import h2.settings
 
 from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
-from .flow import (H2_BUFFER, H2_MAX_STREAMS, H2_STREAM_WINDOW, IN_PROGRESS, MAX_REQUESTS,
-                   FlowControl, refusal, request_done)
+from .flow import (
+    H2_BUFFER,
+    H2_MAX_STREAMS,
+    H2_STREAM_WINDOW,
+    IN_PROGRESS,
+    MAX_REQUESTS,
+    FlowControl,
+    refusal,
+    request_done,
+)
 from .messages import Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
 
 #: a connection window this small with bodies still incomplete means the client is stuck
 STALLED_WINDOW = 64 * 1024
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                         "upgrade", "te"})
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"}
+)
 
 
 class _Stream:
@@ -64,8 +73,9 @@ class H2Connection:
         self.transport = transport
         self.flow = flow
         self.handler = handler
-        self.conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
-            client_side=False, header_encoding=None))
+        self.conn = h2.connection.H2Connection(
+            config=h2.config.H2Configuration(client_side=False, header_encoding=None)
+        )
         self.streams: dict[int, _Stream] = {}
         self.loop = asyncio.get_event_loop()
         self.closed = False
@@ -74,11 +84,14 @@ class H2Connection:
 
     # connection -------------------------------------------------------------------------
     def start(self, initial: bytes) -> None:
-        self.conn.local_settings = h2.settings.Settings(client=False, initial_values={
-            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: H2_MAX_STREAMS,
-            h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: H2_STREAM_WINDOW,
-            h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 64 * 1024,
-        })
+        self.conn.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: H2_MAX_STREAMS,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: H2_STREAM_WINDOW,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 64 * 1024,
+            },
+        )
         self.conn.initiate_connection()
         self.conn.increment_flow_control_window(H2_BUFFER - 65535)
         self._flush()

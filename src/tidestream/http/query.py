@@ -90,8 +90,11 @@ def _timestamp(value: float) -> str:
 def _xml(shapes: dict, shape: dict, value: Any) -> str:
     kind = shape["type"]
     if kind == "structure":
-        return "".join(f"<{name}>{_xml(shapes, shapes[ref['shape']], value[name])}</{name}>"
-                       for name, ref in shape["members"].items() if value.get(name) is not None)
+        return "".join(
+            f"<{name}>{_xml(shapes, shapes[ref['shape']], value[name])}</{name}>"
+            for name, ref in shape["members"].items()
+            if value.get(name) is not None
+        )
     if kind == "list":
         member = shapes[shape["member"]["shape"]]
         return "".join(f"<member>{_xml(shapes, member, v)}</member>" for v in value)
@@ -105,10 +108,16 @@ def _xml(shapes: dict, shape: dict, value: Any) -> str:
 class QueryEndpoint:
     """One Query-protocol service (STS) as a request handler."""
 
-    def __init__(self, service_name: str, operations: dict[str, Callable[[RequestContext, dict], dict]],
-                 *, region: str, account_id: str,
-                 authenticator: Callable[[Request], tuple[str, str]] | None = None,
-                 before: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        service_name: str,
+        operations: dict[str, Callable[[RequestContext, dict], dict]],
+        *,
+        region: str,
+        account_id: str,
+        authenticator: Callable[[Request], tuple[str, str]] | None = None,
+        before: Callable[[], None] | None = None,
+    ) -> None:
         model = load_model(service_name)
         self.service_name = service_name
         self.shapes = model["shapes"]
@@ -127,8 +136,10 @@ class QueryEndpoint:
         action = form.get("Action", "")
         try:
             if action not in self.operations:
-                raise AwsError(f"Could not find operation {action} for version "
-                               f"{form.get('Version', self.version)}", code="InvalidAction")
+                raise AwsError(
+                    f"Could not find operation {action} for version {form.get('Version', self.version)}",
+                    code="InvalidAction",
+                )
             ctx = self._context(req, request_id, action)
             op = self.model_operations[action]
             params = _decode(self.shapes, self.shapes[op["input"]["shape"]], "", form, stems(form))
@@ -152,17 +163,21 @@ class QueryEndpoint:
     def _ok(self, action: str, op: dict, result: dict, request_id: str) -> Response:
         shape = self.shapes[op["output"]["shape"]]
         wrapper = op["output"].get("resultWrapper", f"{action}Result")
-        body = (f'<{action}Response xmlns="{self.namespace}"><{wrapper}>'
-                f"{_xml(self.shapes, shape, result)}</{wrapper}>"
-                f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
-                f"</{action}Response>")
-        return Response(200, body.encode(), [("Content-Type", "text/xml"),
-                                             ("x-amzn-RequestId", request_id)])
+        body = (
+            f'<{action}Response xmlns="{self.namespace}"><{wrapper}>'
+            f"{_xml(self.shapes, shape, result)}</{wrapper}>"
+            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+            f"</{action}Response>"
+        )
+        return Response(200, body.encode(), [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)])
 
     def _error(self, err: AwsError, request_id: str) -> Response:
         code, status = _QUERY_ERRORS.get(err.code, (err.code, err.status))
-        body = (f'<ErrorResponse xmlns="{self.namespace}"><Error><Type>Sender</Type>'
-                f"<Code>{escape(code)}</Code><Message>{escape(err.message)}</Message></Error>"
-                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
-        return Response(status, body.encode(), [("Content-Type", "text/xml"),
-                                                ("x-amzn-RequestId", request_id)])
+        body = (
+            f'<ErrorResponse xmlns="{self.namespace}"><Error><Type>Sender</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(err.message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return Response(
+            status, body.encode(), [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+        )

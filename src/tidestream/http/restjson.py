@@ -116,20 +116,26 @@ class RestJsonRouter:
         for name, shape in self.shapes.items():
             if shape.get("exception"):
                 self.error_status[name] = shape.get("error", {}).get("httpStatusCode", 400)
-                self.error_message_key[name] = "Message" if "Message" in shape.get("members", {}) \
-                    else "message"
-        self._prefixes = tuple(sorted({"/" + op["http"]["requestUri"].lstrip("/").split("/")[0]
-                                       + "/" for op in ops.values()}))
+                self.error_message_key[name] = (
+                    "Message" if "Message" in shape.get("members", {}) else "message"
+                )
+        self._prefixes = tuple(
+            sorted({"/" + op["http"]["requestUri"].lstrip("/").split("/")[0] + "/" for op in ops.values()})
+        )
 
     # compiling ----------------------------------------------------------------------------------
     def _compile(self, name: str, op: dict[str, Any]) -> Route:
         http = op["http"]
         uri, _, fixed = http["requestUri"].partition("?")
         regex = "".join(self._uri_part(part) for part in re.split(r"(\{[^}]+\})", uri))
-        route = Route(name, http["method"], re.compile(regex + "/?$"),
-                      tuple(q.partition("=")[0] for q in fixed.split("&") if q),
-                      status=http.get("responseCode", 200),
-                      literal_length=len(re.sub(r"\{[^}]+\}", "", uri)))
+        route = Route(
+            name,
+            http["method"],
+            re.compile(regex + "/?$"),
+            tuple(q.partition("=")[0] for q in fixed.split("&") if q),
+            status=http.get("responseCode", 200),
+            literal_length=len(re.sub(r"\{[^}]+\}", "", uri)),
+        )
         if "input" in op:
             self._compile_input(route, self.shapes[op["input"]["shape"]])
         if "output" in op:
@@ -192,8 +198,9 @@ class RestJsonRouter:
                 return route, m.groupdict()
         return None
 
-    def params(self, route: Route, labels: dict[str, str], query: str, headers: dict[str, str],
-               body: bytes) -> dict[str, Any]:
+    def params(
+        self, route: Route, labels: dict[str, str], query: str, headers: dict[str, str], body: bytes
+    ) -> dict[str, Any]:
         """The operation's input as a plain dict (values typed; validation comes after)."""
         params = self._body(route, body)
         for member in route.labels:
@@ -211,7 +218,7 @@ class RestJsonRouter:
             if value is not None:
                 params[member.name] = _typed(value, member.shape_type)
         for member, prefix in route.header_maps:
-            found = {k[len(prefix):]: v for k, v in headers.items() if k.startswith(prefix)}
+            found = {k[len(prefix) :]: v for k, v in headers.items() if k.startswith(prefix)}
             if found:
                 params[member] = found
         return params
@@ -260,8 +267,11 @@ class RestJsonRouter:
         key = self.error_message_key.get(code, "message")
         body: dict[str, Any] = {"Type": "Service" if status >= 500 else "User", key: err.message}
         body.update(err.extra)
-        headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code),
-                   ("Content-Type", "application/json")]
+        headers = [
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", code),
+            ("Content-Type", "application/json"),
+        ]
         return Response(status, dumps(body), headers)
 
 
@@ -285,8 +295,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise SerializationException("Could not parse request body into json: Unexpected "
-                                     "character; expected a valid value") from None
+        raise SerializationException(
+            "Could not parse request body into json: Unexpected character; expected a valid value"
+        ) from None
     if not isinstance(value, dict):
         raise SerializationException("Start of structure or map found where not expected.")
     return value
@@ -296,5 +307,3 @@ def _header_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-

@@ -20,8 +20,15 @@ from typing import Awaitable
 import httptools
 
 from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
-from .flow import (IN_PROGRESS, MAX_PIPELINE, MAX_REQUESTS, FlowControl, refusal, request_done,
-                   set_write_limits)
+from .flow import (
+    IN_PROGRESS,
+    MAX_PIPELINE,
+    MAX_REQUESTS,
+    FlowControl,
+    refusal,
+    request_done,
+    set_write_limits,
+)
 from .messages import Deferred, Handler, Request, Response
 
 log = logging.getLogger("tidestream.http")
@@ -50,10 +57,36 @@ _TRAILERS = _Discard()
 
 
 class HttpProtocol(asyncio.Protocol):
-    __slots__ = ("handler", "transport", "parser", "url", "headers", "body", "queue", "worker",
-                 "closing", "too_large", "loop", "idle", "first", "h2", "tls_h2", "discard",
-                 "deadline", "in_head", "head_bytes", "body_len", "started", "last_done",
-                 "dispatch", "waiting", "flow", "reading_paused", "fields", "chunk_mark")
+    __slots__ = (
+        "handler",
+        "transport",
+        "parser",
+        "url",
+        "headers",
+        "body",
+        "queue",
+        "worker",
+        "closing",
+        "too_large",
+        "loop",
+        "idle",
+        "first",
+        "h2",
+        "tls_h2",
+        "discard",
+        "deadline",
+        "in_head",
+        "head_bytes",
+        "body_len",
+        "started",
+        "last_done",
+        "dispatch",
+        "waiting",
+        "flow",
+        "reading_paused",
+        "fields",
+        "chunk_mark",
+    )
 
     def __init__(self, handler: Handler, tls_h2: bool = False) -> None:
         self.handler = handler
@@ -155,8 +188,12 @@ class HttpProtocol(asyncio.Protocol):
         self.idle = None
         if self.h2 is not None and not self.flow.write_paused:
             return  # HTTP/2 connections are cut only when their reader stalls
-        busy = (self.started is not None or self.queue or self.waiting
-                or (self.worker is not None and not self.worker.done()))
+        busy = (
+            self.started is not None
+            or self.queue
+            or self.waiting
+            or (self.worker is not None and not self.worker.done())
+        )
         if busy and not self.flow.write_paused:  # a request is arriving or being answered
             self._arm_idle()
             return
@@ -235,8 +272,9 @@ class HttpProtocol(asyncio.Protocol):
         if left > 0:
             self.deadline = self.loop.call_later(left, self._request_timeout)
             return
-        self._fail(408, "RequestTimeoutException",
-                   "Request did not arrive within %g seconds" % REQUEST_TIMEOUT)
+        self._fail(
+            408, "RequestTimeoutException", "Request did not arrive within %g seconds" % REQUEST_TIMEOUT
+        )
 
     # httptools callbacks --------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -308,8 +346,13 @@ class HttpProtocol(asyncio.Protocol):
             self._fail(413, "RequestEntityTooLarge", "Request entity too large")
             return
         path = self.url.decode("latin-1")
-        req = Request(self.parser.get_method().decode(), path, self.headers, body,
-                      raw_body=raw if raw is not body else None)
+        req = Request(
+            self.parser.get_method().decode(),
+            path,
+            self.headers,
+            body,
+            raw_body=raw if raw is not body else None,
+        )
         if not self.parser.should_keep_alive():
             req.headers["connection"] = "close"
         self.queue.append(req)
@@ -360,15 +403,15 @@ class HttpProtocol(asyncio.Protocol):
         if not self.queue:  # else writing is paused: resume_writing continues
             self._idle_again()
 
-    def _pending(self, r: Deferred | Response | Awaitable[Response], accept_gzip: bool,
-                 close: bool) -> None:
+    def _pending(self, r: Deferred | Response | Awaitable[Response], accept_gzip: bool, close: bool) -> None:
         """Wait for an answer that is not ready (counted as in progress until it is): a
         Deferred's fsync from its future's callback, anything else on a worker task."""
         IN_PROGRESS.count += 1
         if isinstance(r, Deferred):
             self.waiting = True
             r.future.add_done_callback(
-                lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c))
+                lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c)
+            )
             return
         self.worker = self.loop.create_task(self._work(r, accept_gzip, close))
         self.worker.add_done_callback(request_done)
@@ -472,5 +515,6 @@ class HttpProtocol(asyncio.Protocol):
 async def serve(handler: Handler, host: str, port: int, ssl_context=None) -> asyncio.base_events.Server:
     loop = asyncio.get_running_loop()
     tls_h2 = ssl_context is not None
-    return await loop.create_server(lambda: HttpProtocol(handler, tls_h2), host, port,
-                                    ssl=ssl_context, backlog=1024, reuse_address=True)
+    return await loop.create_server(
+        lambda: HttpProtocol(handler, tls_h2), host, port, ssl=ssl_context, backlog=1024, reuse_address=True
+    )

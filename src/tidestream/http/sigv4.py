@@ -68,9 +68,11 @@ MAX_SKEW = 300  # seconds: AWS's 5 minutes
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
-MSG_MISMATCH = ("The request signature we calculated does not match the signature you provided. "
-                "Check your AWS Secret Access Key and signing method. Consult the service "
-                "documentation for details.")
+MSG_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. Consult the service "
+    "documentation for details."
+)
 MSG_UNKNOWN_KEY = "The security token included in the request is invalid."
 MSG_HOST_UNSIGNED = "'Host' must be a 'SignedHeader' in the AWS Authorization."
 MSG_TARGET_UNSIGNED = "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
@@ -99,6 +101,7 @@ def _invalid(message: str) -> AwsError:
 
 # --------------------------------------------------------------------------- credentials
 
+
 def load_credentials(path: str) -> dict[str, tuple[str, str]]:
     """``{access_key_id: (secret_access_key, account_id)}`` from a credentials file."""
     creds: dict[str, tuple[str, str]] = {}
@@ -115,6 +118,7 @@ def load_credentials(path: str) -> dict[str, tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- canonical form
+
 
 def canonical_uri(path: str) -> str:
     """The path as SigV4 (non-S3) canonicalizes it: dot segments and empty segments removed,
@@ -159,13 +163,28 @@ def _header_value(headers: dict[str, str], name: str) -> str:
     return " ".join(value.split())
 
 
-def canonical_request(method: str, path: str, query: str, headers: dict[str, str],
-                      signed: list[str], payload_hash: str, drop_query: str | None = None) -> str:
+def canonical_request(
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    signed: list[str],
+    payload_hash: str,
+    drop_query: str | None = None,
+) -> str:
     """The SigV4 canonical request. ``headers`` are lower-cased (as :class:`Request` has them);
     ``signed`` is the client's SignedHeaders list, in its order."""
     lines = "".join(f"{h}:{_header_value(headers, h)}\n" for h in signed)
-    return "\n".join((method.upper(), canonical_uri(path), canonical_query(query, drop_query),
-                      lines, ";".join(signed), payload_hash))
+    return "\n".join(
+        (
+            method.upper(),
+            canonical_uri(path),
+            canonical_query(query, drop_query),
+            lines,
+            ";".join(signed),
+            payload_hash,
+        )
+    )
 
 
 # --------------------------------------------------------------------------- request pieces
@@ -200,8 +219,8 @@ def _authorization_params(auth: str, headers: dict[str, str]) -> tuple[str, dict
         k, eq, v = part.partition("=")
         if not eq:
             raise IncompleteSignatureException(
-                f"'{k}' not a valid key=value pair (missing equal-sign) in Authorization "
-                f"header: '{auth}'.")
+                f"'{k}' not a valid key=value pair (missing equal-sign) in Authorization header: '{auth}'."
+            )
         params[k.strip()] = v.strip()
     msg = ""
     for name in ("Credential", "Signature", "SignedHeaders"):
@@ -252,6 +271,7 @@ def _expires_seconds(expires: str | None) -> float:
 
 # --------------------------------------------------------------------------- verification
 
+
 def _basic(ts: float) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ts))
 
@@ -259,8 +279,9 @@ def _basic(ts: float) -> str:
 class Verifier:
     """Checks requests against a set of credentials; see the module docstring."""
 
-    def __init__(self, credentials: dict[str, tuple[str, str]],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, credentials: dict[str, tuple[str, str]], clock: Callable[[], float] = time.time
+    ) -> None:
         self.credentials = credentials
         self.clock = clock
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
@@ -284,8 +305,18 @@ class Verifier:
         last, value = self._last_date
         if stamp == last:
             return value
-        value = float(calendar.timegm((int(stamp[0:4]), int(stamp[4:6]), int(stamp[6:8]),
-                                       int(stamp[9:11]), int(stamp[11:13]), int(stamp[13:15]))))
+        value = float(
+            calendar.timegm(
+                (
+                    int(stamp[0:4]),
+                    int(stamp[4:6]),
+                    int(stamp[6:8]),
+                    int(stamp[9:11]),
+                    int(stamp[11:13]),
+                    int(stamp[13:15]),
+                )
+            )
+        )
         self._last_date = (stamp, value)
         return value
 
@@ -313,8 +344,9 @@ class Verifier:
         auth = headers.get("authorization")
         if query and "X-Amz-Algorithm=" in query:
             if auth is not None:
-                raise _invalid("Found both 'X-Amz-Algorithm' as a query-string param and "
-                               "'Authorization' as HTTP header.")
+                raise _invalid(
+                    "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
+                )
             return self._presigned(req, path, query, service)
         if auth is None or not auth.strip().startswith("AWS4-"):
             raise MissingAuthenticationTokenException(missing_text, status=400)
@@ -325,7 +357,8 @@ class Verifier:
         _check_signed_headers(signed, headers)
         if algorithm != ALGORITHM:
             raise IncompleteSignatureException(
-                f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). ")
+                f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). "
+            )
         access_key, day, region = self._scope(params["Credential"], stamp, service)
         payload_hash = _payload_hash(req)
         creq = canonical_request(req.method, path, query, headers, signed, payload_hash)
@@ -338,38 +371,46 @@ class Verifier:
             if not _BASIC_DATE.fullmatch(stamp):
                 raise IncompleteSignatureException(
                     f"Date must be in ISO-8601 'basic format'. Got '{stamp}'. "
-                    "See http://en.wikipedia.org/wiki/ISO_8601")
+                    "See http://en.wikipedia.org/wiki/ISO_8601"
+                )
             try:
                 self._epoch(stamp)
             except ValueError:
                 raise IncompleteSignatureException(
                     f"Date must be in ISO-8601 'basic format'. Got '{stamp}'. "
-                    "See http://en.wikipedia.org/wiki/ISO_8601") from None
+                    "See http://en.wikipedia.org/wiki/ISO_8601"
+                ) from None
             return stamp
         try:
             dt = parsedate_to_datetime(date_header or "")
         except (TypeError, ValueError, IndexError):
             raise IncompleteSignatureException(
                 f"Date must be in ISO-8601 'basic format'. Got '{date_header}'. "
-                "See http://en.wikipedia.org/wiki/ISO_8601") from None
+                "See http://en.wikipedia.org/wiki/ISO_8601"
+            ) from None
         return _basic(dt.timestamp())
 
     def _check_time(self, stamp: str, skew: float) -> None:
         t = self._epoch(stamp)
         now = self.clock()
         if t < now - skew:
-            raise _invalid(f"Signature expired: {stamp} is now earlier than {_basic(now - skew)} "
-                           f"({_basic(now)} - {int(skew // 60)} min.)")
+            raise _invalid(
+                f"Signature expired: {stamp} is now earlier than {_basic(now - skew)} "
+                f"({_basic(now)} - {int(skew // 60)} min.)"
+            )
         if t > now + MAX_SKEW:
-            raise _invalid(f"Signature not yet current: {stamp} is still later than "
-                           f"{_basic(now + MAX_SKEW)} ({_basic(now)} + 5 min.)")
+            raise _invalid(
+                f"Signature not yet current: {stamp} is still later than "
+                f"{_basic(now + MAX_SKEW)} ({_basic(now)} + 5 min.)"
+            )
 
     def _scope(self, credential: str, stamp: str, service: str) -> tuple[str, str, str]:
         parts = credential.rstrip("/").split("/")
         if len(parts) != 5:
             raise IncompleteSignatureException(
                 "Credential must have exactly 5 slash-delimited elements, e.g. "
-                f"keyid/date/region/service/term, got '{credential}'")
+                f"keyid/date/region/service/term, got '{credential}'"
+            )
         access_key, day, region, svc, term = parts
         msgs = []
         if not _REGION.fullmatch(region):
@@ -377,31 +418,43 @@ class Verifier:
         if svc != service:
             msgs.append(f"Credential should be scoped to correct service: '{service}'.")
         if term != "aws4_request":
-            msgs.append(f"Credential should be scoped with a valid terminator: 'aws4_request', "
-                        f"not '{term}'.")
+            msgs.append(f"Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'.")
         if day != stamp[:8]:
-            msgs.append("Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
-                        f"of date from HTTP: '{day}' != '{stamp[:8]}', from '{stamp}'.")
+            msgs.append(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
+                f"of date from HTTP: '{day}' != '{stamp[:8]}', from '{stamp}'."
+            )
         if msgs:
             raise _invalid(" ".join(msgs))
         if access_key not in self.credentials:
             raise UnrecognizedClientException(MSG_UNKNOWN_KEY, status=400)
         return access_key, day, region
 
-    def _check_signature(self, creq: str, stamp: str, access_key: str, day: str, region: str,
-                         service: str, signature: str) -> None:
+    def _check_signature(
+        self, creq: str, stamp: str, access_key: str, day: str, region: str, service: str, signature: str
+    ) -> None:
         try:  # header values are latin-1-decoded wire bytes: hash those very bytes
             raw = creq.encode("latin-1")
         except UnicodeEncodeError:
             raw = creq.encode("utf-8", "surrogateescape")
         sts = "%s\n%s\n%s/%s/%s/aws4_request\n%s" % (
-            ALGORITHM, stamp, day, region, service, hashlib.sha256(raw).hexdigest())
+            ALGORITHM,
+            stamp,
+            day,
+            region,
+            service,
+            hashlib.sha256(raw).hexdigest(),
+        )
         key = self.signing_key(access_key, day, region, service)
         expected = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("signature mismatch for %s; canonical request:\n%s\nstring to sign:\n%s",
-                          access_key, creq, sts)
+                log.debug(
+                    "signature mismatch for %s; canonical request:\n%s\nstring to sign:\n%s",
+                    access_key,
+                    creq,
+                    sts,
+                )
             raise _invalid(MSG_MISMATCH)
 
     def _presigned(self, req: Request, path: str, query: str, service: str) -> tuple[str, str]:
@@ -412,8 +465,13 @@ class Verifier:
             k, _, v = part.partition("=")
             q[unquote(k)] = unquote(v)
         msg = ""
-        for name in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
-                     "X-Amz-SignedHeaders", "X-Amz-Date"):
+        for name in (
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Signature",
+            "X-Amz-SignedHeaders",
+            "X-Amz-Date",
+        ):
             if not q.get(name):
                 msg += f"AWS query-string parameters must include '{name}'. "
         if msg:
@@ -424,10 +482,12 @@ class Verifier:
         _check_signed_headers(signed, req.headers)
         if q["X-Amz-Algorithm"] != ALGORITHM:
             raise IncompleteSignatureException(
-                f"Unsupported AWS 'algorithm': '{q['X-Amz-Algorithm']}' (only {ALGORITHM} for now). ")
+                f"Unsupported AWS 'algorithm': '{q['X-Amz-Algorithm']}' (only {ALGORITHM} for now). "
+            )
         access_key, day, region = self._scope(q["X-Amz-Credential"], stamp, service)
-        creq = canonical_request(req.method, path, query, req.headers, signed, _payload_hash(req),
-                                 drop_query="X-Amz-Signature")
+        creq = canonical_request(
+            req.method, path, query, req.headers, signed, _payload_hash(req), drop_query="X-Amz-Signature"
+        )
         self._check_signature(creq, stamp, access_key, day, region, service, q["X-Amz-Signature"])
         return self.credentials[access_key][1], region
 

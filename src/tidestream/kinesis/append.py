@@ -38,7 +38,8 @@ def explicit_hash_key(text: str) -> int:
     if not 0 <= key <= HASH_MAX:
         raise InvalidArgumentException(
             "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
-            f"Specified value was {text}")
+            f"Specified value was {text}"
+        )
     return key
 
 
@@ -56,7 +57,8 @@ def check_record_sizes(stream: Stream, entries: list[dict], single: bool) -> Non
             raise ValidationException(
                 f"1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim={len(data)} "
                 f"cap={len(data)}]' at '{where}' failed to satisfy constraint: Member must have "
-                f"length less than or equal to {limit}")
+                f"length less than or equal to {limit}"
+            )
 
 
 class _ShardBatch:
@@ -65,19 +67,30 @@ class _ShardBatch:
     Attribute reads on a ``__slots__`` class cost what the list indexing they replace did; the
     loop in :func:`plan_append` touches one of these per record."""
 
-    __slots__ = ("counter_cell", "key_prefix", "sequence_base", "limiter", "next_counter",
-                 "ms", "shard_id", "refused", "first_counter", "bytes_accepted")
+    __slots__ = (
+        "counter_cell",
+        "key_prefix",
+        "sequence_base",
+        "limiter",
+        "next_counter",
+        "ms",
+        "shard_id",
+        "refused",
+        "first_counter",
+        "bytes_accepted",
+    )
 
-    def __init__(self, counter_cell: list, key_prefix: bytes, sequence_base: int, limiter: Any,
-                 ms: int, shard_id: str) -> None:
-        self.counter_cell = counter_cell     # state.counters cell: [last counter, last ms]
-        self.key_prefix = key_prefix         # records.shard_prefix(stream, shard)
-        self.sequence_base = sequence_base   # stream/shard bits | ms bits of sequence numbers
-        self.limiter = limiter               # write limiter, or None without --kinesis-limits
+    def __init__(
+        self, counter_cell: list, key_prefix: bytes, sequence_base: int, limiter: Any, ms: int, shard_id: str
+    ) -> None:
+        self.counter_cell = counter_cell  # state.counters cell: [last counter, last ms]
+        self.key_prefix = key_prefix  # records.shard_prefix(stream, shard)
+        self.sequence_base = sequence_base  # stream/shard bits | ms bits of sequence numbers
+        self.limiter = limiter  # write limiter, or None without --kinesis-limits
         self.next_counter = counter_cell[0]  # last counter used by this append
-        self.ms = ms                         # arrival time of every record of this append
+        self.ms = ms  # arrival time of every record of this append
         self.shard_id = shard_id
-        self.refused = False                 # a record was throttled: refuse the rest too
+        self.refused = False  # a record was throttled: refuse the rest too
         self.first_counter = counter_cell[0]
         self.bytes_accepted = 0
 
@@ -104,8 +117,12 @@ class AppendPlan:
         if self._wake is not None and self._touched:
             self._wake()
         if self._observe is not None and self._touched:
-            self._observe({idx: [t.next_counter - t.first_counter, t.bytes_accepted]
-                           for idx, t in self._touched.items()})
+            self._observe(
+                {
+                    idx: [t.next_counter - t.first_counter, t.bytes_accepted]
+                    for idx, t in self._touched.items()
+                }
+            )
 
 
 def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPlan:
@@ -146,8 +163,12 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPl
         if limited and (t.refused or not t.limiter.take_write(len(data) + len(pkb))):
             t.refused = True
             plan.failed += 1
-            res({"ErrorCode": THROTTLED,
-                 "ErrorMessage": rate_exceeded(t.shard_id, stream.name, stream.account)})
+            res(
+                {
+                    "ErrorCode": THROTTLED,
+                    "ErrorMessage": rate_exceeded(t.shard_id, stream.name, stream.account),
+                }
+            )
             continue
         c = t.next_counter = t.next_counter + 1
         t.bytes_accepted += len(data) + len(pkb)
@@ -173,5 +194,4 @@ def _start_shard(state: Any, stream: Stream, shard: Any, now: int, limited: bool
         limiter.refill_write(now / 1000)
     ms = now if now > counter_cell[1] else counter_cell[1]  # never behind a previous append
     base = stream.base(shard) | ((ms & 0xFFFFFFFFFFFF) << sequence._SHIFT_TIME)
-    return _ShardBatch(counter_cell, records.shard_prefix(sid, shard.index), base, limiter, ms,
-                       shard.id)
+    return _ShardBatch(counter_cell, records.shard_prefix(sid, shard.index), base, limiter, ms, shard.id)

@@ -66,15 +66,22 @@ class Consumer:
         return consumer_key(self.stream_id, self.name)
 
     def to_json(self) -> bytes:
-        return orjson.dumps({"sid": self.stream_id, "sarn": self.stream_arn, "name": self.name,
-                             "created": self.created_ms, "status": self.status,
-                             "until": self.status_until, "tags": self.tags})
+        return orjson.dumps(
+            {
+                "sid": self.stream_id,
+                "sarn": self.stream_arn,
+                "name": self.name,
+                "created": self.created_ms,
+                "status": self.status,
+                "until": self.status_until,
+                "tags": self.tags,
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: bytes) -> "Consumer":
         d = orjson.loads(raw)
-        return cls(d["sid"], d["sarn"], d["name"], d["created"], d["status"], d["until"],
-                   d.get("tags") or {})
+        return cls(d["sid"], d["sarn"], d["name"], d["created"], d["status"], d["until"], d.get("tags") or {})
 
 
 class Consumers:
@@ -105,8 +112,9 @@ class Consumers:
 
     def of_stream(self, stream_id: int, now_ms: int) -> list[Consumer]:
         """The stream's consumers (settled), in registration order."""
-        return [c for c in list(self.by_stream.get(stream_id, {}).values())
-                if self.settle(c, now_ms) is not None]
+        return [
+            c for c in list(self.by_stream.get(stream_id, {}).values()) if self.settle(c, now_ms) is not None
+        ]
 
     def get(self, stream_id: int, name: str, now_ms: int) -> Consumer | None:
         c = self.by_stream.get(stream_id, {}).get(name)

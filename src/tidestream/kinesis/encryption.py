@@ -113,12 +113,15 @@ class RecordCipher:
 
         start = _HDR.size
         try:
-            plain = self.aead.decrypt(value[start:start + _NONCE], value[start + _NONCE:], record_key)
+            plain = self.aead.decrypt(value[start : start + _NONCE], value[start + _NONCE :], record_key)
         except InvalidTag:
-            raise AwsError("The record could not be decrypted: the encryption key in use is not "
-                           "the one it was written with.", code="KMSInvalidStateException") from None
+            raise AwsError(
+                "The record could not be decrypted: the encryption key in use is not "
+                "the one it was written with.",
+                code="KMSInvalidStateException",
+            ) from None
         n = int.from_bytes(plain[:2], "little")
-        return plain[2:2 + n], plain[2 + n:]
+        return plain[2 : 2 + n], plain[2 + n :]
 
 
 def is_sealed(value: bytes) -> bool:

@@ -43,11 +43,11 @@ EVENT_RECORDS = 10000
 
 
 class Subscription:
-    __slots__ = ("consumer_arn", "stream_id", "shard_index", "counter", "started", "superseded",
-                 "done")
+    __slots__ = ("consumer_arn", "stream_id", "shard_index", "counter", "started", "superseded", "done")
 
-    def __init__(self, consumer_arn: str, stream_id: int, shard_index: int, counter: int,
-                 started: float) -> None:
+    def __init__(
+        self, consumer_arn: str, stream_id: int, shard_index: int, counter: int, started: float
+    ) -> None:
         self.consumer_arn = consumer_arn
         self.stream_id = stream_id
         self.shard_index = shard_index
@@ -88,7 +88,8 @@ class FanOut:
             if now - old.started < self.takeover:
                 raise ResourceInUseException(
                     f"Another active subscription exists for consumer {sub.consumer_arn} "
-                    f"and shard {shard_id(sub.shard_index)}.")
+                    f"and shard {shard_id(sub.shard_index)}."
+                )
             old.superseded = True
             self.appended(old.stream_id)
         self.subs[key] = sub
@@ -118,12 +119,14 @@ def start_counter(state, stream, shard, position: dict) -> int:
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
         if seq is None:
             raise InvalidArgumentException(
-                f"StartingPosition.SequenceNumber is required for StartingPosition.Type {kind}.")
+                f"StartingPosition.SequenceNumber is required for StartingPosition.Type {kind}."
+            )
         d = sequence.parse(seq)
         if d is None or d.stream_id != stream.id or d.shard_index != shard.index:
             raise InvalidArgumentException(
                 f"Invalid StartingSequenceNumber {seq} for shard {shard.id} in stream "
-                f"{stream.name} under account {stream.account}.")
+                f"{stream.name} under account {stream.account}."
+            )
         if kind == "AT_SEQUENCE_NUMBER":
             return max(d.counter, 1)
         return min(d.counter, sequence.COUNTER_MAX - 1) + 1
@@ -135,10 +138,12 @@ def start_counter(state, stream, shard, position: dict) -> int:
         stamp = position.get("Timestamp")
         if stamp is None:
             raise InvalidArgumentException(
-                "StartingPosition.Timestamp is required for StartingPosition.Type AT_TIMESTAMP.")
+                "StartingPosition.Timestamp is required for StartingPosition.Type AT_TIMESTAMP."
+            )
         ts_ms = int(round(float(stamp) * 1000))
-        return records.counter_at_time(state.engine, records.shard_prefix(stream.id, shard.index),
-                                       last, ts_ms)
+        return records.counter_at_time(
+            state.engine, records.shard_prefix(stream.id, shard.index), last, ts_ms
+        )
     raise InvalidArgumentException(f"Invalid StartingPosition.Type {kind}.")
 
 
@@ -160,8 +165,7 @@ def open_subscription(state, ctx, params: dict) -> tuple[Subscription, AsyncIter
     if consumer is None or consumer.created_ms // 1000 != epoch:
         raise ResourceNotFoundException(f"Consumer {arn} not found.")
     if consumer.status != "ACTIVE":
-        raise ResourceInUseException(
-            f"Consumer {arn} is not ACTIVE, instead in state {consumer.status}.")
+        raise ResourceInUseException(f"Consumer {arn} is not ACTIVE, instead in state {consumer.status}.")
     text = params["ShardId"]
     idx = parse_shard_id(text)
     shard = stream.shards.get(idx) if idx is not None else None
@@ -169,8 +173,9 @@ def open_subscription(state, ctx, params: dict) -> tuple[Subscription, AsyncIter
         raise shard_missing(shard_id(idx) if idx is not None else text, stream.name, stream.account)
     counter = start_counter(state, stream, shard, params.get("StartingPosition") or {})
     if params.get("DryRun"):
-        raise AwsError("Request would have succeeded, but DryRun flag is set.",
-                       code="DryRunOperationException")
+        raise AwsError(
+            "Request would have succeeded, but DryRun flag is set.", code="DryRunOperationException"
+        )
     loop = asyncio.get_running_loop()
     sub = Subscription(consumer.arn, stream.id, shard.index, counter, loop.time())
     state.fanout.claim(sub, sub.started)
@@ -199,9 +204,16 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
                 return
             live = _live_shard(state, sub)
             if live is None:
-                yield eventstream.exception("ResourceNotFoundException", dump(
-                    {"message": f"Consumer {sub.consumer_arn} or shard {shard_id(sub.shard_index)} "
-                                "no longer exists."}), ctype)
+                yield eventstream.exception(
+                    "ResourceNotFoundException",
+                    dump(
+                        {
+                            "message": f"Consumer {sub.consumer_arn} or shard {shard_id(sub.shard_index)} "
+                            "no longer exists."
+                        }
+                    ),
+                    ctype,
+                )
                 return
             stream, shard = live
             wake = fan.waiter(stream.id)  # taken before reading: no append can slip in between
@@ -209,21 +221,42 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
             prefix = records.shard_prefix(stream.id, shard.index)
             cutoff = now_ms - stream.retention_hours * 3_600_000
             recs, nxt, _size, last_ms = records.read_page(
-                state.engine, prefix, max(pos, 1), EVENT_RECORDS, cutoff, stream.base(shard), cbor,
-                ts, None, cipher=getattr(state, "cipher", None))
+                state.engine,
+                prefix,
+                max(pos, 1),
+                EVENT_RECORDS,
+                cutoff,
+                stream.base(shard),
+                cbor,
+                ts,
+                None,
+                cipher=getattr(state, "cipher", None),
+            )
             last = state.counters.get((stream.id, shard.index), [0, 0])[0]
             pos = max(pos, nxt)
             if recs:
                 last_seq = recs[-1]["SequenceNumber"]
-                yield eventstream.event("SubscribeToShardEvent", dump(
-                    {"Records": recs, "ContinuationSequenceNumber": last_seq,
-                     "MillisBehindLatest": _millis_behind(state, prefix, pos, last, now_ms)}), ctype)
+                yield eventstream.event(
+                    "SubscribeToShardEvent",
+                    dump(
+                        {
+                            "Records": recs,
+                            "ContinuationSequenceNumber": last_seq,
+                            "MillisBehindLatest": _millis_behind(state, prefix, pos, last, now_ms),
+                        }
+                    ),
+                    ctype,
+                )
                 last_sent = loop.time()
                 continue
             if not shard.open and pos > (shard.end_counter or 0):
-                yield eventstream.event("SubscribeToShardEvent", dump(
-                    {"Records": [], "MillisBehindLatest": 0,
-                     "ChildShards": child_shards(stream, shard)}), ctype)
+                yield eventstream.event(
+                    "SubscribeToShardEvent",
+                    dump(
+                        {"Records": [], "MillisBehindLatest": 0, "ChildShards": child_shards(stream, shard)}
+                    ),
+                    ctype,
+                )
                 return
             now = loop.time()
             if now >= deadline:
@@ -231,9 +264,11 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
             if now - last_sent >= fan.heartbeat:
                 if last_seq is None:
                     last_seq = _sequence_before(state, stream, shard, pos)
-                yield eventstream.event("SubscribeToShardEvent", dump(
-                    {"Records": [], "ContinuationSequenceNumber": last_seq,
-                     "MillisBehindLatest": 0}), ctype)
+                yield eventstream.event(
+                    "SubscribeToShardEvent",
+                    dump({"Records": [], "ContinuationSequenceNumber": last_seq, "MillisBehindLatest": 0}),
+                    ctype,
+                )
                 last_sent = now = loop.time()
             timeout = min(deadline, last_sent + fan.heartbeat) - now
             if timeout > 0:
@@ -243,8 +278,9 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
                     pass
     except StorageError as err:  # a damaged store: the modelled failure event, never a quiet end
         log.error("kinesis SubscribeToShard %s failed: %s", sub.consumer_arn, err)
-        yield eventstream.exception("InternalFailureException",
-                                    dump({"message": "Internal server error"}), ctype)
+        yield eventstream.exception(
+            "InternalFailureException", dump({"message": "Internal server error"}), ctype
+        )
     finally:
         fan.release(sub)
 

@@ -33,8 +33,9 @@ class Position(NamedTuple):
     stream_name: str
 
 
-def issue(secret: bytes, stream_id: int, shard_index: int, counter: int, now_ms: int,
-          stream_name: str) -> str:
+def issue(
+    secret: bytes, stream_id: int, shard_index: int, counter: int, now_ms: int, stream_name: str
+) -> str:
     """A new iterator reading *shard_index* from *counter* on."""
     body = _BODY.pack(_VERSION, stream_id, shard_index, counter, now_ms) + stream_name.encode()
     tag = signing.tag(secret, body, _TAG)
@@ -59,6 +60,6 @@ def open_(secret: bytes, token: str, now_ms: int) -> Position:
         raise ExpiredIteratorException(
             f"Iterator expired. The iterator was created at time {amz_time(created)} while right "
             f"now it is {amz_time(now_ms)} which is further in the future than the tolerated "
-            f"delay of {TTL_MS} milliseconds.")
-    return Position(stream_id, shard_index, counter, created,
-                    body[_BODY.size:].decode("utf-8", "replace"))
+            f"delay of {TTL_MS} milliseconds."
+        )
+    return Position(stream_id, shard_index, counter, created, body[_BODY.size :].decode("utf-8", "replace"))

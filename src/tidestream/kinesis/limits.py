@@ -95,8 +95,7 @@ class HotShards:
             r.window, r.records, r.bytes = w, 0, 0
         r.records += records
         r.bytes += size
-        return (r.streak >= HOT_SECONDS - 1
-                and (r.records > WRITE_RECORDS or r.bytes > WRITE_BYTES))
+        return r.streak >= HOT_SECONDS - 1 and (r.records > WRITE_RECORDS or r.bytes > WRITE_BYTES)
 
     def forget(self, stream_id: int, index: int | None = None) -> None:
         for k in [k for k in self.rates if k[0] == stream_id and (index is None or k[1] == index)]:

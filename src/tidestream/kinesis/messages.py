@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 
-from ..errors import (InvalidArgumentException, LimitExceededException,
-                      ResourceInUseException, ResourceNotFoundException)
+from ..errors import (
+    InvalidArgumentException,
+    LimitExceededException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
 
 
 def stream_not_found(name: str, account: str) -> ResourceNotFoundException:
@@ -18,19 +22,20 @@ def stream_exists(name: str, account: str) -> ResourceInUseException:
 
 def not_active(name: str, account: str, status: str) -> ResourceInUseException:
     return ResourceInUseException(
-        f"Stream {name} under account {account} not ACTIVE, instead in state {status}")
+        f"Stream {name} under account {account} not ACTIVE, instead in state {status}"
+    )
 
 
 def shard_missing(shard: str, name: str, account: str) -> ResourceNotFoundException:
     """GetShardIterator/GetRecords wording."""
-    return ResourceNotFoundException(
-        f"Shard {shard} in stream {name} under account {account} does not exist")
+    return ResourceNotFoundException(f"Shard {shard} in stream {name} under account {account} does not exist")
 
 
 def shard_not_found(shard: str, name: str, account: str) -> ResourceNotFoundException:
     """SplitShard/MergeShards wording, and every operation's for an id that names no shard."""
     return ResourceNotFoundException(
-        f"Could not find shard {shard} in stream {name} under account {account}.")
+        f"Could not find shard {shard} in stream {name} under account {account}."
+    )
 
 
 def invalid_iterator() -> InvalidArgumentException:
@@ -52,4 +57,5 @@ def shard_limit(account: str, region: str, current: int, limit: int, extra: int)
         f"Current shard count for the account: {current}. Limit: {limit}. Number of additional "
         f"shards that would have resulted from this request: {extra}. Refer to the AWS Service "
         "Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) "
-        "for current limits and how to request higher limits.")
+        "for current limits and how to request higher limits."
+    )

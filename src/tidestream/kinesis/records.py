@@ -91,9 +91,18 @@ def counter_at_time(engine: Engine, prefix: bytes, last: int, ts_ms: int) -> int
     return lo
 
 
-def read_page(engine: Engine, prefix: bytes, start: int, limit: int, cutoff_ms: int, base: int,
-              cbor: bool, ts: Callable[[int], Any], enc_type: str | None, cipher: Any = None
-              ) -> tuple[list[dict[str, Any]], int, int, int]:
+def read_page(
+    engine: Engine,
+    prefix: bytes,
+    start: int,
+    limit: int,
+    cutoff_ms: int,
+    base: int,
+    cbor: bool,
+    ts: Callable[[int], Any],
+    enc_type: str | None,
+    cipher: Any = None,
+) -> tuple[list[dict[str, Any]], int, int, int]:
     """Up to *limit* records from counter *start* (and at most 10 MB of data, but at least one).
 
     Returns (records, next counter, bytes read, arrival ms of the last record or 0). Records
@@ -121,17 +130,19 @@ def read_page(engine: Engine, prefix: bytes, start: int, limit: int, cutoff_ms: 
             n = len(pkb)
             enc = "KMS"
         else:
-            pkb = v[_HDR_SIZE:_HDR_SIZE + n]
-            data = v[_HDR_SIZE + n:]
+            pkb = v[_HDR_SIZE : _HDR_SIZE + n]
+            data = v[_HDR_SIZE + n :]
         size += len(data) + n
         if size > PAGE_BYTES and out:
             nxt = c
             size -= len(data) + n
             break
-        rec = {"SequenceNumber": str(base | (c << shift_c) | ((ms & 0xFFFFFFFFFFFF) << shift_t)),
-               "ApproximateArrivalTimestamp": ts(ms),
-               "Data": data if cbor else b2a_base64(data, newline=False).decode("ascii"),
-               "PartitionKey": pkb.decode()}
+        rec = {
+            "SequenceNumber": str(base | (c << shift_c) | ((ms & 0xFFFFFFFFFFFF) << shift_t)),
+            "ApproximateArrivalTimestamp": ts(ms),
+            "Data": data if cbor else b2a_base64(data, newline=False).decode("ascii"),
+            "PartitionKey": pkb.decode(),
+        }
         if enc:
             rec["EncryptionType"] = enc
         append(rec)

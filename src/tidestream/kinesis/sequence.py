@@ -61,8 +61,12 @@ def parse(text: str) -> Decoded | None:
     n = int(text)
     if not _MIN <= n <= _MAX or (n >> _SHIFT_VERSION) & 0xF != VERSION:
         return None
-    return Decoded((n >> _SHIFT_STREAM) & 0xFFFFFFFF, (n >> _SHIFT_SHARD) & 0xFFFFFFFF,
-                   (n >> _SHIFT_COUNTER) & COUNTER_MAX, (n >> _SHIFT_TIME) & _TIME_MASK)
+    return Decoded(
+        (n >> _SHIFT_STREAM) & 0xFFFFFFFF,
+        (n >> _SHIFT_SHARD) & 0xFFFFFFFF,
+        (n >> _SHIFT_COUNTER) & COUNTER_MAX,
+        (n >> _SHIFT_TIME) & _TIME_MASK,
+    )
 
 
 def valid_syntax(text: str) -> bool:

@@ -13,6 +13,11 @@ from .state import KinesisState
 def build(engine: Engine, config: Any = None) -> tuple[ServiceSpec, KinesisState]:
     state = KinesisState(engine, config)
     ops = REGISTRY.bind(state)
-    spec = ServiceSpec(name="kinesis", target_prefix="Kinesis_20131202", json_version="1.1",
-                       error_namespace="", operations=ops)
+    spec = ServiceSpec(
+        name="kinesis",
+        target_prefix="Kinesis_20131202",
+        json_version="1.1",
+        error_namespace="",
+        operations=ops,
+    )
     return spec, state

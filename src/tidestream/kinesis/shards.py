@@ -81,14 +81,21 @@ class Shard:
         return self.closed_ms is None
 
     def to_json(self) -> dict[str, Any]:
-        return {"i": self.index, "s": str(self.start), "e": str(self.end), "c": self.created_ms,
-                "p": self.parent, "a": self.adjacent_parent, "x": self.closed_ms,
-                "n": self.end_counter, "k": self.children}
+        return {
+            "i": self.index,
+            "s": str(self.start),
+            "e": str(self.end),
+            "c": self.created_ms,
+            "p": self.parent,
+            "a": self.adjacent_parent,
+            "x": self.closed_ms,
+            "n": self.end_counter,
+            "k": self.children,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Shard":
-        return cls(d["i"], int(d["s"]), int(d["e"]), d["c"], d["p"], d["a"], d["x"], d["n"],
-                   list(d["k"]))
+        return cls(d["i"], int(d["s"]), int(d["e"]), d["c"], d["p"], d["a"], d["x"], d["n"], list(d["k"]))
 
 
 class Router:
@@ -105,7 +112,9 @@ class Router:
         return self.shards[bisect.bisect_right(self.starts, key) - 1]
 
 
-def uniform_lineage(old: list[Shard], new_ranges: list[tuple[int, int]]) -> list[tuple[int | None, int | None]]:
+def uniform_lineage(
+    old: list[Shard], new_ranges: list[tuple[int, int]]
+) -> list[tuple[int | None, int | None]]:
     """Parents of each new range under UNIFORM_SCALING: the (up to two) old shards it overlaps.
 
     AWS reaches the target through intermediate splits and merges; we go straight to the even
@@ -126,7 +135,11 @@ def child_shards(stream: Any, shard: "Shard") -> list[dict[str, Any]]:
         if child is None:
             continue
         parents = [shard_id(p) for p in (child.parent, child.adjacent_parent) if p is not None]
-        out.append({"ShardId": child.id, "ParentShards": parents,
-                    "HashKeyRange": {"StartingHashKey": str(child.start),
-                                     "EndingHashKey": str(child.end)}})
+        out.append(
+            {
+                "ShardId": child.id,
+                "ParentShards": parents,
+                "HashKeyRange": {"StartingHashKey": str(child.start), "EndingHashKey": str(child.end)},
+            }
+        )
     return out

@@ -155,8 +155,15 @@ class KinesisState:
         nxt = int(raw) if raw else 1
         return nxt, (NEXT_ID_KEY, str(nxt + 1).encode())
 
-    def open_shard(self, stream: Stream, start: int, end: int, now: int,
-                   parent: int | None = None, adjacent: int | None = None) -> Shard:
+    def open_shard(
+        self,
+        stream: Stream,
+        start: int,
+        end: int,
+        now: int,
+        parent: int | None = None,
+        adjacent: int | None = None,
+    ) -> Shard:
         shard = Shard(stream.next_index, start, end, now, parent, adjacent)
         stream.next_index += 1
         stream.shards[shard.index] = shard
@@ -176,8 +183,9 @@ class KinesisState:
         if stream.mode != "ON_DEMAND" or not self.limits.enabled:
             return
         now = self.clock()
-        hot = [idx for idx, (n, size) in written.items()
-               if self.limits.hot.observe(stream.id, idx, n, size, now)]
+        hot = [
+            idx for idx, (n, size) in written.items() if self.limits.hot.observe(stream.id, idx, n, size, now)
+        ]
         if not hot or stream.status != "ACTIVE" or stream.pending:
             return
         from .operations.shards import commit, split

@@ -19,9 +19,15 @@ from .shards import Router, Shard
 META = b"\x00K"
 STREAM_PREFIX = META + b"S"
 NEXT_ID_KEY = META + b"N"
-ALL_METRICS = ["IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
-               "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded",
-               "IteratorAgeMilliseconds"]
+ALL_METRICS = [
+    "IncomingBytes",
+    "IncomingRecords",
+    "OutgoingBytes",
+    "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded",
+    "ReadProvisionedThroughputExceeded",
+    "IteratorAgeMilliseconds",
+]
 
 
 def stream_key(account: str, region: str, name: str) -> bytes:
@@ -102,21 +108,52 @@ class Stream:
         return sequence.make(self.base(shard), sequence.COUNTER_MAX, shard.closed_ms or 0)
 
     def to_json(self) -> bytes:
-        return orjson.dumps({
-            "id": self.id, "account": self.account, "region": self.region, "name": self.name,
-            "created": self.created_ms, "mode": self.mode, "status": self.status,
-            "until": self.status_until, "retention": self.retention_hours, "tags": self.tags,
-            "enc": self.encryption, "kid": self.key_id, "metrics": self.metrics,
-            "shards": [s.to_json() for s in self.shards.values()], "next": self.next_index,
-            "pend": self.pending, "pol": self.policy, "maxrec": self.max_record_kib})
+        return orjson.dumps(
+            {
+                "id": self.id,
+                "account": self.account,
+                "region": self.region,
+                "name": self.name,
+                "created": self.created_ms,
+                "mode": self.mode,
+                "status": self.status,
+                "until": self.status_until,
+                "retention": self.retention_hours,
+                "tags": self.tags,
+                "enc": self.encryption,
+                "kid": self.key_id,
+                "metrics": self.metrics,
+                "shards": [s.to_json() for s in self.shards.values()],
+                "next": self.next_index,
+                "pend": self.pending,
+                "pol": self.policy,
+                "maxrec": self.max_record_kib,
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: bytes) -> "Stream":
         d = orjson.loads(raw)
-        s = cls(d["id"], d["account"], d["region"], d["name"], d["created"], d["mode"],
-                d["status"], d["until"], d["retention"], d["tags"], d["enc"], d["kid"],
-                d["metrics"], {}, d["next"], pending=d.get("pend") or [], policy=d.get("pol"),
-                max_record_kib=d.get("maxrec", 1024))
+        s = cls(
+            d["id"],
+            d["account"],
+            d["region"],
+            d["name"],
+            d["created"],
+            d["mode"],
+            d["status"],
+            d["until"],
+            d["retention"],
+            d["tags"],
+            d["enc"],
+            d["kid"],
+            d["metrics"],
+            {},
+            d["next"],
+            pending=d.get("pend") or [],
+            policy=d.get("pol"),
+            max_record_kib=d.get("maxrec", 1024),
+        )
         for sj in d["shards"]:
             sh = Shard.from_json(sj)
             s.shards[sh.index] = sh
@@ -144,8 +181,9 @@ class Catalog:
 
     def in_region(self, account: str, region: str) -> list[Stream]:
         """Streams of one account and region, sorted by name (ListStreams order)."""
-        return sorted((s for (a, r, _), s in self.by_key.items() if a == account and r == region),
-                      key=lambda s: s.name)
+        return sorted(
+            (s for (a, r, _), s in self.by_key.items() if a == account and r == region), key=lambda s: s.name
+        )
 
     def __iter__(self) -> Iterator[Stream]:
         return iter(list(self.by_id.values()))
@@ -153,9 +191,13 @@ class Catalog:
 
 def summary(stream: Stream, ts: Any) -> dict[str, Any]:
     """ListStreams' StreamSummaries entry."""
-    return {"StreamName": stream.name, "StreamARN": stream.arn, "StreamStatus": stream.status,
-            "StreamModeDetails": {"StreamMode": stream.mode},
-            "StreamCreationTimestamp": ts(stream.created_ms)}
+    return {
+        "StreamName": stream.name,
+        "StreamARN": stream.arn,
+        "StreamStatus": stream.status,
+        "StreamModeDetails": {"StreamMode": stream.mode},
+        "StreamCreationTimestamp": ts(stream.created_ms),
+    }
 
 
 def shard_view(stream: Stream, shard: Shard) -> dict[str, Any]:

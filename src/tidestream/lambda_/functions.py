@@ -33,8 +33,10 @@ SECRET_KEY = b"\x07K"
 #: AWS's quota on a function's unpacked deployment package
 MAX_UNZIPPED_BYTES = 262_144_000
 
-_ARN = re.compile(r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
-                  r"(?:function:)?(?P<name>[a-zA-Z0-9_.-]+)(?::(?P<qualifier>[a-zA-Z0-9$_.-]+))?$")
+_ARN = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
+    r"(?:function:)?(?P<name>[a-zA-Z0-9_.-]+)(?::(?P<qualifier>[a-zA-Z0-9$_.-]+))?$"
+)
 
 
 @dataclass
@@ -86,7 +88,7 @@ def function_key(account: str, region: str, name: str) -> bytes:
 
 
 def code_key(fn: Function) -> bytes:
-    return CODE_PREFIX + fn.key[len(FUNCTION_PREFIX):]
+    return CODE_PREFIX + fn.key[len(FUNCTION_PREFIX) :]
 
 
 def parse_name(value: str, account: str, region: str) -> tuple[str, str | None]:
@@ -113,11 +115,11 @@ def check_package(zip_bytes: bytes) -> tuple[str, int]:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             unzipped = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise InvalidParameterValueException("Could not unzip uploaded file. Please check your "
-                                             "file, then try to upload again.") from None
-    if unzipped > MAX_UNZIPPED_BYTES:
         raise InvalidParameterValueException(
-            f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
+            "Could not unzip uploaded file. Please check your file, then try to upload again."
+        ) from None
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise InvalidParameterValueException(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
     digest = base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
     return digest, len(zip_bytes)
 
@@ -131,8 +133,9 @@ class FunctionStore:
         self.reload()
 
     def reload(self) -> None:
-        self.functions = {k: Function.from_json(v) for k, v in
-                          self.engine.scan(FUNCTION_PREFIX, FUNCTION_PREFIX + b"\xff")}
+        self.functions = {
+            k: Function.from_json(v) for k, v in self.engine.scan(FUNCTION_PREFIX, FUNCTION_PREFIX + b"\xff")
+        }
 
     def get(self, account: str, region: str, name: str) -> Function | None:
         return self.functions.get(function_key(account, region, name))
@@ -158,20 +161,32 @@ class FunctionStore:
     def listing(self, account: str, region: str) -> list[Function]:
         """The functions of one account and region, by name."""
         prefix = f"{account}/{region}/".encode()
-        return sorted((fn for k, fn in self.functions.items()
-                       if k[len(FUNCTION_PREFIX):].startswith(prefix)), key=lambda fn: fn.name)
+        return sorted(
+            (fn for k, fn in self.functions.items() if k[len(FUNCTION_PREFIX) :].startswith(prefix)),
+            key=lambda fn: fn.name,
+        )
 
 
 def configuration(fn: Function, state: dict[str, str]) -> dict[str, Any]:
     """The FunctionConfiguration shape AWS returns; *state* holds the State / LastUpdateStatus
     members of the moment (see :meth:`.state.LambdaState.status`)."""
     out: dict[str, Any] = {
-        "FunctionName": fn.name, "FunctionArn": fn.arn, "Runtime": fn.runtime, "Role": fn.role,
-        "Handler": fn.handler, "CodeSize": fn.code_size, "Description": fn.description,
-        "Timeout": fn.timeout, "MemorySize": fn.memory_size,
-        "LastModified": last_modified_text(fn.last_modified), "CodeSha256": fn.code_sha256,
-        "Version": "$LATEST", "TracingConfig": {"Mode": "PassThrough"},
-        "RevisionId": fn.revision_id, "PackageType": "Zip", "Architectures": fn.architectures,
+        "FunctionName": fn.name,
+        "FunctionArn": fn.arn,
+        "Runtime": fn.runtime,
+        "Role": fn.role,
+        "Handler": fn.handler,
+        "CodeSize": fn.code_size,
+        "Description": fn.description,
+        "Timeout": fn.timeout,
+        "MemorySize": fn.memory_size,
+        "LastModified": last_modified_text(fn.last_modified),
+        "CodeSha256": fn.code_sha256,
+        "Version": "$LATEST",
+        "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": fn.revision_id,
+        "PackageType": "Zip",
+        "Architectures": fn.architectures,
         "EphemeralStorage": {"Size": fn.ephemeral_storage},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn.name}"},

@@ -29,10 +29,13 @@ def already_exists(name: str) -> AwsError:
 
 
 def pending(state: str) -> AwsError:
-    return ResourceConflictException("The operation cannot be performed at this time. The "
-                                     f"function is currently in the following state: {state}")
+    return ResourceConflictException(
+        "The operation cannot be performed at this time. The "
+        f"function is currently in the following state: {state}"
+    )
 
 
 def update_in_progress(arn: str) -> AwsError:
-    return ResourceConflictException("The operation cannot be performed at this time. An update "
-                                     f"is in progress for resource: {arn}")
+    return ResourceConflictException(
+        f"The operation cannot be performed at this time. An update is in progress for resource: {arn}"
+    )

@@ -39,16 +39,21 @@ class RuntimeApi:
         path = req.path.partition("?")[0]
         if not path.startswith(PREFIX):
             return _runtime_error(404, "InvalidRequest", "Not found")
-        rest = path[len(PREFIX):]
+        rest = path[len(PREFIX) :]
         if req.method == "GET" and rest == "invocation/next":
             return await self._next()
         if req.method == "POST" and rest == "init/error":
-            self.sandbox.init_failed(req.body or b"{}", req.headers.get(
-                "lambda-runtime-function-error-type", "Runtime.Unknown"))
+            self.sandbox.init_failed(
+                req.body or b"{}", req.headers.get("lambda-runtime-function-error-type", "Runtime.Unknown")
+            )
             return _ACCEPTED
         parts = rest.split("/")
-        if req.method == "POST" and len(parts) == 3 and parts[0] == "invocation" \
-                and parts[2] in ("response", "error"):
+        if (
+            req.method == "POST"
+            and len(parts) == 3
+            and parts[0] == "invocation"
+            and parts[2] in ("response", "error")
+        ):
             return self._result(parts[1], parts[2] == "error", req)
         return _runtime_error(404, "InvalidRequest", "Not found")
 
@@ -56,11 +61,13 @@ class RuntimeApi:
         inv = await self.sandbox.next_invocation()
         if inv is None:  # the sandbox was stopped while the runtime waited
             return _runtime_error(410, "SandboxStopped", "The sandbox is shutting down")
-        headers = [("Content-Type", "application/json"),
-                   ("Lambda-Runtime-Aws-Request-Id", inv.request_id),
-                   ("Lambda-Runtime-Deadline-Ms", str(inv.deadline_ms)),
-                   ("Lambda-Runtime-Invoked-Function-Arn", inv.function_arn),
-                   ("Lambda-Runtime-Trace-Id", inv.trace_id)]
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Lambda-Runtime-Aws-Request-Id", inv.request_id),
+            ("Lambda-Runtime-Deadline-Ms", str(inv.deadline_ms)),
+            ("Lambda-Runtime-Invoked-Function-Arn", inv.function_arn),
+            ("Lambda-Runtime-Trace-Id", inv.trace_id),
+        ]
         if inv.client_context:
             headers.append(("Lambda-Runtime-Client-Context", inv.client_context))
         return Response(200, inv.payload, headers)
@@ -68,14 +75,14 @@ class RuntimeApi:
     def _result(self, request_id: str, is_error: bool, req: Request) -> Response:
         body = req.body
         if len(body) > MAX_RESPONSE_BYTES:
-            message = (f"Response payload size ({len(body)} bytes) exceeded maximum allowed "
-                       f"payload size ({MAX_RESPONSE_BYTES} bytes).")
-            too_large = orjson.dumps({"errorMessage": message,
-                                      "errorType": "Function.ResponseSizeTooLarge"})
+            message = (
+                f"Response payload size ({len(body)} bytes) exceeded maximum allowed "
+                f"payload size ({MAX_RESPONSE_BYTES} bytes)."
+            )
+            too_large = orjson.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"})
             self.sandbox.complete(request_id, too_large, "Function.ResponseSizeTooLarge")
             return _runtime_error(413, "RequestEntityTooLarge", message)
-        error_type = req.headers.get("lambda-runtime-function-error-type", "Unhandled") \
-            if is_error else None
+        error_type = req.headers.get("lambda-runtime-function-error-type", "Unhandled") if is_error else None
         if not self.sandbox.complete(request_id, body, error_type):
             return _runtime_error(400, "InvalidRequestID", "Invalid request ID")
         return _ACCEPTED

@@ -56,7 +56,8 @@ def _python_command(fn: Function, task_root: str) -> list[str]:
     if importlib.util.find_spec("awslambdaric") is None:
         raise InvalidRuntimeException(
             f"Cannot run {fn.runtime} functions: awslambdaric (AWS's runtime interface client) "
-            "is not installed in tidestream's environment; pip install 'tidestream[lambda]'")
+            "is not installed in tidestream's environment; pip install 'tidestream[lambda]'"
+        )
     return [sys.executable, "-m", "awslambdaric", fn.handler]
 
 
@@ -70,8 +71,8 @@ def launch_command(fn: Function, task_root: str) -> list[str]:
         if fn.runtime.startswith(prefix):
             return command(fn, task_root)
     raise InvalidRuntimeException(
-        f"tidestream does not run {fn.runtime} functions yet (it runs python3.x runtimes); "
-        "see docs/lambda.md")
+        f"tidestream does not run {fn.runtime} functions yet (it runs python3.x runtimes); see docs/lambda.md"
+    )
 
 
 @dataclass
@@ -161,13 +162,17 @@ class Sandbox:
     async def start(self) -> None:
         self.server = await serve(RuntimeApi(self), "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
-        env = {"LAMBDA_TASK_ROOT": self.task_root, **self.env,
-               "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
+        env = {"LAMBDA_TASK_ROOT": self.task_root, **self.env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
         self.started_at = time.monotonic()
         self.proc = await asyncio.create_subprocess_exec(
-            *launch_command(self.fn, self.task_root), cwd=self.task_root, env=env,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+            *launch_command(self.fn, self.task_root),
+            cwd=self.task_root,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.reader = asyncio.ensure_future(self._read_output(self.proc.stdout))
         self.exited = asyncio.ensure_future(self.proc.wait())
 
@@ -184,8 +189,12 @@ class Sandbox:
             self.capture += data
 
     def usable(self, revision_id: str) -> bool:
-        return not self.killed and self.revision_id == revision_id and self.exited is not None \
+        return (
+            not self.killed
+            and self.revision_id == revision_id
+            and self.exited is not None
             and not self.exited.done()
+        )
 
     # the Runtime API side ---------------------------------------------------------------------
     async def next_invocation(self) -> Invocation | None:
@@ -217,8 +226,9 @@ class Sandbox:
         self._log(f"START RequestId: {inv.request_id} Version: $LATEST\n".encode())
         self.pending.put_nowait(inv)
         outcome = await self._await_start(inv)
-        began = inv.started.result() if inv.started.done() and not inv.started.cancelled() \
-            else time.monotonic()
+        began = (
+            inv.started.result() if inv.started.done() and not inv.started.cancelled() else time.monotonic()
+        )
         if outcome is None:
             outcome = await self._await_result(inv, began)
         for _ in range(5):  # let the output the runtime wrote before answering reach the log
@@ -231,8 +241,9 @@ class Sandbox:
 
     async def _await_start(self, inv: Invocation) -> Outcome | None:
         assert self.exited is not None
-        done, _ = await asyncio.wait({inv.started, self.exited}, timeout=INIT_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {inv.started, self.exited}, timeout=INIT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
         if inv.started in done:
             return None
         if self.init_error is not None:
@@ -246,8 +257,9 @@ class Sandbox:
     async def _await_result(self, inv: Invocation, began: float) -> Outcome:
         assert self.exited is not None
         left = max(0.0, began + inv.timeout - time.monotonic())
-        done, _ = await asyncio.wait({inv.done, self.exited}, timeout=left,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {inv.done, self.exited}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+        )
         if inv.done in done:
             body, error_type = inv.done.result()
             if self.init_error is not None:
@@ -260,29 +272,34 @@ class Sandbox:
 
     def _exit_outcome(self, inv: Invocation) -> Outcome:
         code = self.proc.returncode if self.proc else None
-        why = f"signal: {signal.Signals(-code).name}" if code is not None and code < 0 \
+        why = (
+            f"signal: {signal.Signals(-code).name}"
+            if code is not None and code < 0
             else f"exit status {code}"
+        )
         message = f"RequestId: {inv.request_id} Error: Runtime exited with error: {why}"
         self._log(f"{message}\nRuntime.ExitError\n".encode())
         self.kill()
-        return Outcome(orjson.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}),
-                       "Unhandled", "")
+        return Outcome(
+            orjson.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), "Unhandled", ""
+        )
 
     def _timeout_outcome(self, inv: Invocation, seconds: float) -> Outcome:
-        self._log(f"{_now_text()} {inv.request_id} Task timed out after {seconds:.2f} seconds\n"
-                  .encode())
+        self._log(f"{_now_text()} {inv.request_id} Task timed out after {seconds:.2f} seconds\n".encode())
         message = f"RequestId: {inv.request_id} Error: Task timed out after {seconds:.2f} seconds"
-        return Outcome(orjson.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}),
-                       "Unhandled", "")
+        return Outcome(
+            orjson.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}), "Unhandled", ""
+        )
 
     def _report(self, inv: Invocation, began: float) -> None:
         ms = (time.monotonic() - began) * 1000
         init = f"\tInit Duration: {(began - self.started_at) * 1000:.2f} ms" if self.cold else ""
         memory = _max_memory_mb(self.proc.pid) if self.proc else 0
-        self._log(f"END RequestId: {inv.request_id}\nREPORT RequestId: {inv.request_id}\t"
-                  f"Duration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms\t"
-                  f"Memory Size: {self.fn.memory_size} MB\tMax Memory Used: {memory} MB{init}\t\n"
-                  .encode())
+        self._log(
+            f"END RequestId: {inv.request_id}\nREPORT RequestId: {inv.request_id}\t"
+            f"Duration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms\t"
+            f"Memory Size: {self.fn.memory_size} MB\tMax Memory Used: {memory} MB{init}\t\n".encode()
+        )
 
     def kill(self) -> None:
         """Stop the process (and whatever it started) at once, and the Runtime API server."""
@@ -321,8 +338,9 @@ class Sandboxes:
         self.logs: dict[bytes, FunctionLog] = {}
         self.everyone: set[Sandbox] = set()
 
-    async def invoke(self, fn: Function, package: Callable[[], bytes], inv: Invocation,
-                     wait: bool) -> Outcome:
+    async def invoke(
+        self, fn: Function, package: Callable[[], bytes], inv: Invocation, wait: bool
+    ) -> Outcome:
         pool = self.pools.get(fn.key)
         if pool is None or pool.revision_id != fn.revision_id:
             self.retire(fn.key)
@@ -333,8 +351,7 @@ class Sandboxes:
         finally:
             self._release(fn.key, pool, sandbox)
 
-    async def _acquire(self, pool: _Pool, fn: Function, package: Callable[[], bytes],
-                       wait: bool) -> Sandbox:
+    async def _acquire(self, pool: _Pool, fn: Function, package: Callable[[], bytes], wait: bool) -> Sandbox:
         while True:
             while pool.idle:
                 sandbox = pool.idle.pop()
@@ -350,7 +367,8 @@ class Sandboxes:
                     raise
             if not wait:
                 raise TooManyRequestsException(
-                    "Rate Exceeded.", extra={"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
+                    "Rate Exceeded.", extra={"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}
+                )
             pool.freed.clear()
             await pool.freed.wait()
 

@@ -10,11 +10,15 @@ from .operations import REGISTRY
 from .state import LambdaState
 
 
-def build(engine: Engine, config: Any = None,
-          data_dir: str | None = None) -> tuple[ServiceSpec, LambdaState]:
+def build(engine: Engine, config: Any = None, data_dir: str | None = None) -> tuple[ServiceSpec, LambdaState]:
     """*data_dir*: the server's data directory (unpacked code and logs go under ``lambda/``);
     None for ``--in-memory``, which uses a temporary directory removed at shutdown."""
     state = LambdaState(engine, config, data_dir)
-    spec = ServiceSpec(name="lambda", target_prefix="", json_version="1.1", error_namespace="",
-                       operations=REGISTRY.bind(state))
+    spec = ServiceSpec(
+        name="lambda",
+        target_prefix="",
+        json_version="1.1",
+        error_namespace="",
+        operations=REGISTRY.bind(state),
+    )
     return spec, state

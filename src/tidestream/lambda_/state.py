@@ -42,8 +42,11 @@ class LambdaState:
         #: where a function's SDK calls go (AWS_ENDPOINT_URL); set once the server is bound
         self.endpoint = f"http://127.0.0.1:{port}"
         self.own_root = data_dir is None
-        self.root = tempfile.mkdtemp(prefix="tidestream-lambda-") if data_dir is None \
+        self.root = (
+            tempfile.mkdtemp(prefix="tidestream-lambda-")
+            if data_dir is None
             else os.path.join(data_dir, "lambda")
+        )
         self.sandboxes = Sandboxes(self.root, self.environment)
         self.store = FunctionStore(engine)
         self.secret = b""
@@ -55,8 +58,7 @@ class LambdaState:
         """Rebuild from the engine (startup, and after a reset)."""
         self.sandboxes.close()
         self.store.reload()
-        self.sandboxes.prune_code({code_dir_name(fn.code_sha256)
-                                   for fn in self.store.functions.values()})
+        self.sandboxes.prune_code({code_dir_name(fn.code_sha256) for fn in self.store.functions.values()})
         secret = self.engine.get(SECRET_KEY)
         if secret is None:
             secret = os.urandom(32)
@@ -79,8 +81,7 @@ class LambdaState:
             shutil.rmtree(self.root, ignore_errors=True)
 
     # functions ----------------------------------------------------------------------------------
-    def require(self, ctx: RequestContext, function_name: str,
-                qualifier: str | None = None) -> Function:
+    def require(self, ctx: RequestContext, function_name: str, qualifier: str | None = None) -> Function:
         """The function a FunctionName (name or ARN, maybe qualified) names, or AWS's 404.
 
         Only ``$LATEST`` exists until versions are implemented."""
@@ -100,13 +101,19 @@ class LambdaState:
         or "update") renders the answer of the call that made the change."""
         now = self.clock()
         if fresh == "create" or (fresh is None and now < fn.created + self.status_delay):
-            return {"State": "Pending", "StateReason": "The function is being created.",
-                    "StateReasonCode": "Creating"}
+            return {
+                "State": "Pending",
+                "StateReason": "The function is being created.",
+                "StateReasonCode": "Creating",
+            }
         active = {"State": "Active"}
         if fresh == "update" or now < fn.last_modified + self.status_delay:
-            return {**active, "LastUpdateStatus": "InProgress",
-                    "LastUpdateStatusReason": "The function is being created.",
-                    "LastUpdateStatusReasonCode": "Creating"}
+            return {
+                **active,
+                "LastUpdateStatus": "InProgress",
+                "LastUpdateStatusReason": "The function is being created.",
+                "LastUpdateStatusReasonCode": "Creating",
+            }
         return {**active, "LastUpdateStatus": "Successful"}
 
     def require_invocable(self, fn: Function) -> None:
@@ -121,17 +128,22 @@ class LambdaState:
         stream = time.strftime("%Y/%m/%d", time.gmtime()) + "/[$LATEST]" + uuid.uuid4().hex
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            "LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONUNBUFFERED": "1",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
             "_HANDLER": fn.handler,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
-            "AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": fn.account, "AWS_SECRET_ACCESS_KEY": "tidestream-lambda",
+            "AWS_ACCESS_KEY_ID": fn.account,
+            "AWS_SECRET_ACCESS_KEY": "tidestream-lambda",
             "AWS_SESSION_TOKEN": "tidestream-lambda",
         }
         env.update(fn.environment or {})
@@ -143,8 +155,10 @@ class LambdaState:
         expires = int(self.clock()) + CODE_URL_SECONDS
         ident = f"{fn.account}/{fn.region}/{fn.name}"
         sig = self._sign(ident, fn.code_sha256, expires)
-        return (f"{self.endpoint}{CODE_PATH}?function={quote(ident, safe='')}"
-                f"&sha={quote(fn.code_sha256, safe='')}&expires={expires}&signature={sig}")
+        return (
+            f"{self.endpoint}{CODE_PATH}?function={quote(ident, safe='')}"
+            f"&sha={quote(fn.code_sha256, safe='')}&expires={expires}&signature={sig}"
+        )
 
     def _sign(self, ident: str, sha: str, expires: int) -> str:
         return hmac.new(self.secret, f"{ident}|{sha}|{expires}".encode(), hashlib.sha256).hexdigest()
@@ -158,11 +172,17 @@ class LambdaState:
         except (KeyError, ValueError):
             ok = False
         if not ok or expires < self.clock():
-            return Response(403, b'{"message":"Request has expired or its signature does not '
-                                 b'match"}', [("Content-Type", "application/json")])
+            return Response(
+                403,
+                b'{"message":"Request has expired or its signature does not match"}',
+                [("Content-Type", "application/json")],
+            )
         account, region, name = ident.split("/", 2)
         fn = self.store.get(account, region, name)
         if fn is None or fn.code_sha256 != sha:
-            return Response(404, b'{"message":"The function or this version of its code no '
-                                 b'longer exists"}', [("Content-Type", "application/json")])
+            return Response(
+                404,
+                b'{"message":"The function or this version of its code no longer exists"}',
+                [("Content-Type", "application/json")],
+            )
         return Response(200, self.store.code(fn), [("Content-Type", "application/zip")])

@@ -62,13 +62,17 @@ _OPAQUE = {"dynamodb": {"AttributeValue"}, "dynamodbstreams": {"AttributeValue"}
 _SHAPE_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
     # enum lists in AWS's own order, not the model's (paritysuite dynamodb-conformance,
     # validation-ordering/updateItem, us-east-1 and eu-west-2 2026-10-09)
-    "dynamodb": {"KeySchema": {"max": 2},
-                 "ReturnValue": {"enum": ["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"]},
-                 "ConditionalOperator": {"enum": ["OR", "AND"]}},
+    "dynamodb": {
+        "KeySchema": {"max": 2},
+        "ReturnValue": {"enum": ["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"]},
+        "ConditionalOperator": {"enum": ["OR", "AND"]},
+    },
     # Kinesis prints these patterns without the anchors the public model added
-    "kinesis": {"HashKey": {"pattern": "0|([1-9]\\d{0,38})"},
-                "SequenceNumber": {"pattern": "0|([1-9]\\d{0,128})"},
-                "RetentionPeriodHours": {"min": 1}},
+    "kinesis": {
+        "HashKey": {"pattern": "0|([1-9]\\d{0,38})"},
+        "SequenceNumber": {"pattern": "0|([1-9]\\d{0,128})"},
+        "RetentionPeriodHours": {"min": 1},
+    },
     # Lambda answers an unknown runtime with its own InvalidParameterValueException (its list
     # is the runtimes still supported), checked by the service, not the model's enum
     "lambda": {"Runtime": {"enum": None}},
@@ -79,8 +83,10 @@ _SHAPE_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
 #: inherit the table KeySchema's length limit of 2; the service checks its shape instead.
 _MEMBER_PATCHES: dict[str, dict[tuple[str, str], tuple[str, dict[str, Any]]]] = {
     "dynamodb": {
-        (struct, "KeySchema"): ("GlobalIndexKeySchema",
-                                {"type": "list", "member": {"shape": "KeySchemaElement"}, "min": 1})
+        (struct, "KeySchema"): (
+            "GlobalIndexKeySchema",
+            {"type": "list", "member": {"shape": "KeySchemaElement"}, "min": 1},
+        )
         for struct in ("GlobalSecondaryIndex", "CreateGlobalSecondaryIndexAction")
     },
 }
@@ -93,19 +99,33 @@ _MEMBER_ORDER: dict[str, dict[str, tuple[str, ...]]] = {
     # updateItem and transactions, us-east-1 and eu-west-2 2026-10-09); ConditionalOperator's
     # place relative to ReturnValues was not recorded (it comes before Key)
     "dynamodb": {
-        "UpdateItemInput": ("ReturnConsumedCapacity", "TableName", "ReturnValues", "ConditionalOperator", "Key"),
-        "TransactWriteItemsInput": ("ClientRequestToken", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics"),
+        "UpdateItemInput": (
+            "ReturnConsumedCapacity",
+            "TableName",
+            "ReturnValues",
+            "ConditionalOperator",
+            "Key",
+        ),
+        "TransactWriteItemsInput": (
+            "ClientRequestToken",
+            "ReturnConsumedCapacity",
+            "ReturnItemCollectionMetrics",
+        ),
         # validation-ordering/createTable (2026-10-09): a GSI's error before an LSI's
         "CreateTableInput": ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"),
     },
     "kinesis": {
         "CreateStreamInput": ("ShardCount", "StreamName"),
-        "PutRecordInput": ("SequenceNumberForOrdering", "PartitionKey", "ExplicitHashKey", "Data",
-                           "StreamName"),
+        "PutRecordInput": (
+            "SequenceNumberForOrdering",
+            "PartitionKey",
+            "ExplicitHashKey",
+            "Data",
+            "StreamName",
+        ),
         "PutRecordsInput": ("Records", "StreamName"),
         "PutRecordsRequestEntry": ("PartitionKey", "ExplicitHashKey", "Data"),
-        "GetShardIteratorInput": ("ShardId", "ShardIteratorType", "StartingSequenceNumber",
-                                  "StreamName"),
+        "GetShardIteratorInput": ("ShardId", "ShardIteratorType", "StartingSequenceNumber", "StreamName"),
         "GetRecordsInput": ("Limit", "ShardIterator"),
         "SplitShardInput": ("NewStartingHashKey", "StreamName", "ShardToSplit"),
         "MergeShardsInput": ("ShardToMerge", "AdjacentShardToMerge", "StreamName"),
@@ -250,26 +270,51 @@ def _kind(v: Any) -> str:
     return "other"
 
 
-_DDB_TOKEN = {"str": "STRING_VALUE", "true": "TRUE_VALUE", "false": "FALSE_VALUE",
-              "int": "NUMBER_VALUE", "float": "DECIMAL_VALUE", "bytes": "EMBEDDED_OBJECT",
-              "other": "VALUE_EMBEDDED_OBJECT"}
-_DDB_CAST = ("class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to "
-             "class java.lang.Class (sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl "
-             "and java.lang.Class are in module java.base of loader 'bootstrap')")
+_DDB_TOKEN = {
+    "str": "STRING_VALUE",
+    "true": "TRUE_VALUE",
+    "false": "FALSE_VALUE",
+    "int": "NUMBER_VALUE",
+    "float": "DECIMAL_VALUE",
+    "bytes": "EMBEDDED_OBJECT",
+    "other": "VALUE_EMBEDDED_OBJECT",
+}
+_DDB_CAST = (
+    "class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to "
+    "class java.lang.Class (sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl "
+    "and java.lang.Class are in module java.base of loader 'bootstrap')"
+)
 _DDB_START_MAP = "Start of structure or map found where not expected"
 _K_START_MAP = "Start of structure or map found where not expected."
 _K_START_LIST = "Start of list found where not expected"
-_K_CLASS = {"str": "class java.lang.String", "true": "class java.lang.Boolean",
-            "false": "class java.lang.Boolean",
-            "int": "class com.amazon.coral.value.json.numbers.TruncatingBigNumber",
-            "float": "class com.amazon.coral.value.json.numbers.TruncatingBigNumber",
-            "bytes": "class java.nio.HeapByteBuffer", "other": "class java.lang.Object"}
-_JAVA_SCALAR = {"string": "java.lang.String", "boolean": "java.lang.Boolean",
-                "integer": "java.lang.Integer", "long": "java.lang.Long",
-                "double": "java.lang.Double", "float": "java.lang.Float",
-                "blob": "java.nio.ByteBuffer", "timestamp": "java.util.Date"}
-_SHORT = {"integer": "Integer", "long": "Long", "double": "Double", "float": "Float",
-          "timestamp": "Date", "string": "String", "boolean": "Boolean"}
+_K_CLASS = {
+    "str": "class java.lang.String",
+    "true": "class java.lang.Boolean",
+    "false": "class java.lang.Boolean",
+    "int": "class com.amazon.coral.value.json.numbers.TruncatingBigNumber",
+    "float": "class com.amazon.coral.value.json.numbers.TruncatingBigNumber",
+    "bytes": "class java.nio.HeapByteBuffer",
+    "other": "class java.lang.Object",
+}
+_JAVA_SCALAR = {
+    "string": "java.lang.String",
+    "boolean": "java.lang.Boolean",
+    "integer": "java.lang.Integer",
+    "long": "java.lang.Long",
+    "double": "java.lang.Double",
+    "float": "java.lang.Float",
+    "blob": "java.nio.ByteBuffer",
+    "timestamp": "java.util.Date",
+}
+_SHORT = {
+    "integer": "Integer",
+    "long": "Long",
+    "double": "Double",
+    "float": "Float",
+    "timestamp": "Date",
+    "string": "String",
+    "boolean": "Boolean",
+}
 
 
 def _type_message(dialect: str, stype: str, java: str, field: bool, v: Any) -> str:
@@ -373,9 +418,19 @@ def _make_b64(dialect: str) -> Callable[[str], bytes]:
 # ------------------------------------------------------------------------------------------------
 # patterns: the models use Java regex syntax
 
-_PROPS = {"Print": r"\x20-\x7E", "Alpha": "a-zA-Z", "Digit": "0-9", "Alnum": "a-zA-Z0-9",
-          "Upper": "A-Z", "Lower": "a-z", "Punct": r"!-/:-@\[-`{-~", "Space": r" \t\n\x0B\f\r",
-          "XDigit": "0-9a-fA-F", "Graph": r"\x21-\x7E", "ASCII": r"\x00-\x7F"}
+_PROPS = {
+    "Print": r"\x20-\x7E",
+    "Alpha": "a-zA-Z",
+    "Digit": "0-9",
+    "Alnum": "a-zA-Z0-9",
+    "Upper": "A-Z",
+    "Lower": "a-z",
+    "Punct": r"!-/:-@\[-`{-~",
+    "Space": r" \t\n\x0B\f\r",
+    "XDigit": "0-9a-fA-F",
+    "Graph": r"\x21-\x7E",
+    "ASCII": r"\x00-\x7F",
+}
 _SURROGATE_PAIR = re.compile(r"\\u(D[89ABab][0-9A-Fa-f]{2})\\u(D[C-Fc-f][0-9A-Fa-f]{2})")
 
 
@@ -391,7 +446,7 @@ def _java_regex(pattern: str) -> re.Pattern[str] | None:
         c = src[i]
         if c == "\\" and src.startswith(("p{", "P{"), i + 1):
             end = src.index("}", i)
-            neg, name = src[i + 1] == "P", src[i + 3:end]
+            neg, name = src[i + 1] == "P", src[i + 3 : end]
             body = _PROPS.get(name.removeprefix("Is"))
             if body is None:
                 return None
@@ -404,7 +459,7 @@ def _java_regex(pattern: str) -> re.Pattern[str] | None:
             i = end + 1
             continue
         if c == "\\":
-            out.append(src[i:i + 2])
+            out.append(src[i : i + 2])
             i += 2
             continue
         if c == "[":
@@ -436,17 +491,16 @@ _LINEAR_REWRITES: dict[str, str] = {
     r"^[a-z0-9A-Z]+[\.\-\w]*[a-z0-9A-Z]+$": r"(?=[a-z0-9A-Z])[.\-\w]{2,}+(?<=[a-z0-9A-Z])",
     # kinesis ARNs: the leftmost ':kinesis:' leaves the most room for the rest, which begins with
     # '.*'; the tail '...\S+' lies after the last whitespace, where the leftmost occurrence wins
-    **{rf"arn:aws.*:kinesis:.*:\d{{12}}:{kind}/\S+":
-       rf"arn:aws(?>.*?:kinesis:)(?:.*[^\S\n])?+(?>\S*?:\d{{12}}:{kind}/)\S++"
-       for kind in ("stream", "channel", "queue")},
-    r"arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel|queue)/\S+":
-        r"arn:aws(?>.*?:kinesis:)(?>.*?:\d{12}:)(?:.*[^\S\n])?+"
-        r"(?>\S*?(?:stream|channel|queue)/)\S++",
+    **{
+        rf"arn:aws.*:kinesis:.*:\d{{12}}:{kind}/\S+": rf"arn:aws(?>.*?:kinesis:)(?:.*[^\S\n])?+(?>\S*?:\d{{12}}:{kind}/)\S++"
+        for kind in ("stream", "channel", "queue")
+    },
+    r"arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel|queue)/\S+": r"arn:aws(?>.*?:kinesis:)(?>.*?:\d{12}:)(?:.*[^\S\n])?+"
+    r"(?>\S*?(?:stream|channel|queue)/)\S++",
     # the consumer tail keeps one '.*' (not linear by the structural check, so it is only run on
     # values within the maximum length); the two leading '.*' commit like the ARNs above
-    r"^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+":
-        r"(arn):aws(?>.*?:kinesis:)(?>.*?:\d{12}:)"
-        r".*stream/[a-zA-Z0-9_.-]++/consumer/[a-zA-Z0-9_.-]++:[0-9]++",
+    r"^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+": r"(arn):aws(?>.*?:kinesis:)(?>.*?:\d{12}:)"
+    r".*stream/[a-zA-Z0-9_.-]++/consumer/[a-zA-Z0-9_.-]++:[0-9]++",
 }
 
 #: a value longer than its maximum length is still matched against a linear pattern (AWS reports
@@ -565,8 +619,14 @@ def _never_next(repeat_av: Any, following: tuple) -> bool:
     return False
 
 
-_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
-               "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+_CATEGORIES = {
+    "CATEGORY_DIGIT": r"\d",
+    "CATEGORY_NOT_DIGIT": r"\D",
+    "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_WORD": r"\w",
+    "CATEGORY_NOT_WORD": r"\W",
+}
 
 
 def _class_source(items: list) -> str:
@@ -611,8 +671,7 @@ def _memo_match(fullmatch: Callable[[str], Any]) -> Callable[[str], Any]:
     return match
 
 
-def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | None] | None,
-                                                  tuple[str, ...]]:
+def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | None] | None, tuple[str, ...]]:
     """(check(value) -> failing messages or None, all constraint texts in AWS's bracket order)."""
     t = shape["type"]
     if t in ("string", "blob", "list", "map"):
@@ -638,18 +697,23 @@ def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | Non
 
         def check(v: Any) -> list[str] | None:
             n = len(v)
-            if (lo_ <= n <= hi_ and (match is None or match(v) is not None)
-                    and (enum_set is None or v in enum_set)):
+            if (
+                lo_ <= n <= hi_
+                and (match is None or match(v) is not None)
+                and (enum_set is None or v in enum_set)
+            ):
                 return None
             return failures(v, n)
 
         if match is None and enum_set is None:
+
             def check(v: Any) -> list[str] | None:  # noqa: F811 - the common length-only case
                 n = len(v)
                 if lo_ <= n <= hi_:
                     return None
                 return failures(v, n)
         elif enum_set is not None and match is None and lo is None and hi is None:
+
             def check(v: Any) -> list[str] | None:  # noqa: F811 - enum only
                 if v in enum_set:
                     return None
@@ -707,8 +771,7 @@ def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | Non
 class _Node:
     """One compiled shape at one position (structure field, or list/map value)."""
 
-    __slots__ = ("fn", "fast", "replaces", "needs_path", "own", "desc_for", "stype", "inline",
-                 "len_bounds")
+    __slots__ = ("fn", "fast", "replaces", "needs_path", "own", "desc_for", "stype", "inline", "len_bounds")
 
     def __init__(self, stype: str) -> None:
         self.stype = stype
@@ -776,8 +839,11 @@ class _Compiler:
             s = {**s, "members": _reordered(s["members"], order)}
         extra = _REQUIRED_PATCHES.get(self.service, {}).get(name)
         if extra:
-            s = {**s, "required": list(s.get("required", ())) + [k for k in extra
-                                                                  if k not in s.get("required", ())]}
+            s = {
+                **s,
+                "required": list(s.get("required", ()))
+                + [k for k in extra if k not in s.get("required", ())],
+            }
         return s
 
     def java(self, name: str, depth: int = 0) -> str:
@@ -885,6 +951,7 @@ class _Compiler:
             node.replaces = self.dialect == "kinesis"
 
             if self.dialect == "kinesis":
+
                 def fn(v: Any, path: str | None, errs: list[str]) -> Any:
                     if type(v) is bool:
                         return v
@@ -892,6 +959,7 @@ class _Compiler:
                         return v.lower() == "true"
                     raise err(v)
             else:
+
                 def fn(v: Any, path: str | None, errs: list[str]) -> Any:
                     if type(v) is bool:
                         return v
@@ -927,6 +995,7 @@ class _Compiler:
             node.replaces = True
 
             if cbor:
+
                 def seconds(n: Any) -> float | None:
                     tn = type(n)
                     if tn is float:
@@ -950,6 +1019,7 @@ class _Compiler:
                         return float(ts())
                     raise err(v)
             else:
+
                 def fn(v: Any, path: str | None, errs: list[str]) -> Any:
                     tv = type(v)
                     if tv is float:
@@ -964,6 +1034,7 @@ class _Compiler:
             node.replaces = True
             b64 = self.b64
             if cbor:
+
                 def fn(v: Any, path: str | None, errs: list[str]) -> Any:
                     tv = type(v)
                     if tv is bytes:
@@ -974,6 +1045,7 @@ class _Compiler:
                         return b64(v)
                     raise err(v)
             else:
+
                 def fn(v: Any, path: str | None, errs: list[str]) -> Any:
                     tv = type(v)
                     if tv is str:
@@ -996,17 +1068,25 @@ class _Compiler:
     # the real path is known, the detailed pass runs: it walks members in model order and writes
     # AWS's messages. Conversions are idempotent, so the second walk sees converted values.
 
-    def structure(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception],
-                  opaque: bool) -> None:
+    def structure(
+        self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool
+    ) -> None:
         node.fast = None
         node.replaces = False
         required = () if opaque else tuple(shape.get("required", ()))
         members_spec: list[tuple[str, str]] = [
-            (key, spec["shape"]) for key, spec in shape.get("members", {}).items()]
+            (key, spec["shape"]) for key, spec in shape.get("members", {}).items()
+        ]
         names = {key for key, _ in members_spec}
-        unless = {} if opaque or "NextToken" in names else {  # ListShards: StreamName or NextToken
-            k: alt for k, alt in _REQUIRED_UNLESS.get(self.service, {}).items()
-            if k in names and alt in names}
+        unless = (
+            {}
+            if opaque or "NextToken" in names
+            else {  # ListShards: StreamName or NextToken
+                k: alt
+                for k, alt in _REQUIRED_UNLESS.get(self.service, {}).items()
+                if k in names and alt in names
+            }
+        )
         members: list[tuple[Any, ...]] = []
         table: dict[str, tuple[Any, ...]] = {}
         fast_of: dict[str, type] = {}  # member -> Python type accepted without a call
@@ -1097,8 +1177,17 @@ class _Compiler:
         for key, sname in members_spec:
             child = self.node(sname, True, opaque)
             can_err = can_err or child.needs_path or child.own is not None
-            members.append((key, _lower_first(key), child.fn, child.needs_path, child.own,
-                            key in required, self.shower(sname)))
+            members.append(
+                (
+                    key,
+                    _lower_first(key),
+                    child.fn,
+                    child.needs_path,
+                    child.own,
+                    key in required,
+                    self.shower(sname),
+                )
+            )
             table[key] = (child.fn, child.fast, child.replaces, child.own)
             if child.fast is not None:
                 fast_of[key] = child.fast
@@ -1107,8 +1196,9 @@ class _Compiler:
             node.needs_path = False
             node.inline = (fast_of, table, err)
 
-    def list_(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception],
-              opaque: bool) -> None:
+    def list_(
+        self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool
+    ) -> None:
         node.fast = None
         node.replaces = False
         node.needs_path = True
@@ -1121,8 +1211,13 @@ class _Compiler:
             if own is not None:
                 for x in value:
                     if x is not None and own(x) is not None:
-                        errs.append(_violation(value, path, "Member must satisfy constraint: ["
-                                               + ", ".join(desc_for(x)) + "]"))
+                        errs.append(
+                            _violation(
+                                value,
+                                path,
+                                "Member must satisfy constraint: [" + ", ".join(desc_for(x)) + "]",
+                            )
+                        )
                         break
             for i, x in enumerate(value):
                 if x is None:
@@ -1162,8 +1257,7 @@ class _Compiler:
         node.fn = fn
         node.needs_path = not opaque
 
-    def map_(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception],
-             opaque: bool) -> None:
+    def map_(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool) -> None:
         node.fast = None
         node.replaces = False
         node.needs_path = True
@@ -1181,14 +1275,24 @@ class _Compiler:
             if key_own is not None:
                 for k in value:
                     if type(k) is str and key_own(k) is not None:
-                        errs.append(_violation(value, path, "Map keys must satisfy constraint: ["
-                                               + ", ".join(key_desc(k)) + "]"))
+                        errs.append(
+                            _violation(
+                                value,
+                                path,
+                                "Map keys must satisfy constraint: [" + ", ".join(key_desc(k)) + "]",
+                            )
+                        )
                         break
             if own is not None:
                 for x in value.values():
                     if x is not None and own(x) is not None:
-                        errs.append(_violation(value, path, "Map value must satisfy constraint: ["
-                                               + ", ".join(val_desc(x)) + "]"))
+                        errs.append(
+                            _violation(
+                                value,
+                                path,
+                                "Map value must satisfy constraint: [" + ", ".join(val_desc(x)) + "]",
+                            )
+                        )
                         break
             if val.needs_path or check_nulls:
                 for k, x in value.items():
@@ -1321,8 +1425,10 @@ def _newer_framework(errs: list[str], params: dict, member: str) -> list[str]:
         else:
             path, _, constraint = rest.partition("' failed to satisfy constraint: ")
             segments = path.split(".")  # "", table, "member", field, ...
-            spelled = [s[:1].upper() + s[1:] if i > 1 and segments[i - 1] == "member" else s
-                       for i, s in enumerate(segments)]
+            spelled = [
+                s[:1].upper() + s[1:] if i > 1 and segments[i - 1] == "member" else s
+                for i, s in enumerate(segments)
+            ]
             out.append(f"Value at '{member}{'.'.join(spelled)}' failed to satisfy constraint: {constraint}")
     return out
 
@@ -1336,15 +1442,20 @@ _NEWER_FRAMEWORK: dict[str, dict[str, str]] = {"dynamodb": {"BatchGetItem": "Req
 
 #: member errors a service still answers with a sentence of its own, replacing the whole message
 #: (paritysuite dynamodb-conformance, error-messages/batchWriteItem: most regions, 2026-10)
-_OWN_SENTENCES: dict[str, dict[str, dict[str, str]]] = {"dynamodb": {"BatchWriteItem": {
-    "Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1":
-        "The requestItems parameter is required for BatchWriteItem"}}}
+_OWN_SENTENCES: dict[str, dict[str, dict[str, str]]] = {
+    "dynamodb": {
+        "BatchWriteItem": {
+            "Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1": "The requestItems parameter is required for BatchWriteItem"
+        }
+    }
+}
 
 
 def _raise_errors(errs: list[str]) -> None:
     n = min(len(errs), MAX_ERRORS)
     raise ValidationException(
-        f"{n} validation error{'' if n == 1 else 's'} detected: " + "; ".join(errs[:MAX_ERRORS]))
+        f"{n} validation error{'' if n == 1 else 's'} detected: " + "; ".join(errs[:MAX_ERRORS])
+    )
 
 
 def validator(service: str, operation: str, cbor: bool = False) -> Validator:
@@ -1370,6 +1481,7 @@ def validator(service: str, operation: str, cbor: bool = False) -> Validator:
             comp = _compilers[(service, cbor)] = _Compiler(service, cbor)
         input_ref = ops[operation].get("input")
         if input_ref is None:
+
             def fn(params: Any) -> dict:
                 return {} if params is None else params
         else:

@@ -60,7 +60,8 @@ class DataDir:
             raise DataDirError(
                 f"data dir {self.path} is in use by another tidestream server"
                 + (f" (pid {holder})" if holder else "")
-                + "; stop it or choose another --data-dir") from None
+                + "; stop it or choose another --data-dir"
+            ) from None
         except OSError as err:  # a filesystem without flock on directories
             os.close(fd)
             raise DataDirError(f"cannot lock data dir {self.path}: {err.strerror}") from None
@@ -94,16 +95,20 @@ class DataDir:
             if not os.path.isdir(self.store_path) and self.mark.exists():
                 raise DataDirError(
                     f"data dir {self.path} has a {FORMAT_NAME} file but its store ({self.store_path}) is "
-                    "missing: the data is gone; restore it from a backup, or delete the data dir to start empty")
+                    "missing: the data is gone; restore it from a backup, or delete the data dir to start empty"
+                )
             return
         if os.path.exists(self.store_path):
-            raise DataDirError(f"data dir {self.path} has a store but no {FORMAT_NAME} file; "
-                               "is this a tidestream data dir?")
+            raise DataDirError(
+                f"data dir {self.path} has a store but no {FORMAT_NAME} file; is this a tidestream data dir?"
+            )
         foreign = sorted(set(os.listdir(self.path)) - FRESH_DIR_ENTRIES)
         if foreign:
-            raise DataDirError(f"data dir {self.path} is not empty and is not a tidestream data dir "
-                               f"(it holds {', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); "
-                               "choose an empty or new --data-dir")
+            raise DataDirError(
+                f"data dir {self.path} is not empty and is not a tidestream data dir "
+                f"(it holds {', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); "
+                "choose an empty or new --data-dir"
+            )
         write_durably(path, json.dumps({"format": FORMAT_VERSION}).encode())
 
     def _check_version(self, path: str) -> None:
@@ -113,15 +118,19 @@ class DataDir:
         except (OSError, ValueError, KeyError, TypeError):
             version = None
         if not isinstance(version, int) or isinstance(version, bool):
-            raise DataDirError(f"{path} is unreadable (expected {{\"format\": {FORMAT_VERSION}}}); "
-                               "is this a tidestream data dir?")
+            raise DataDirError(
+                f'{path} is unreadable (expected {{"format": {FORMAT_VERSION}}}); '
+                "is this a tidestream data dir?"
+            )
         if version < 1:
-            raise DataDirError(f"{path} holds an invalid format version {version}; "
-                               "is this a tidestream data dir?")
+            raise DataDirError(
+                f"{path} holds an invalid format version {version}; is this a tidestream data dir?"
+            )
         if version > FORMAT_VERSION:
             raise DataDirError(
                 f"data dir {self.path} has format {version}, newer than this tidestream "
-                f"understands ({FORMAT_VERSION}); upgrade tidestream")
+                f"understands ({FORMAT_VERSION}); upgrade tidestream"
+            )
 
     def check_recovered(self, recovered: int) -> int:
         """Refuse (``WalLossError``) when the store recovered less than was acknowledged, unless
@@ -138,7 +147,8 @@ class DataDir:
             f"the store recovered writes up to sequence {recovered} but writes up to {durable} were "
             f"acknowledged: {durable - recovered} sequence numbers are lost because the write-ahead "
             f"log is corrupted or missing (log files: {files}); run `tidestream repair --data-dir "
-            f"{self.path}` to accept the loss and start")
+            f"{self.path}` to accept the loss and start"
+        )
 
     @property
     def store_path(self) -> str:

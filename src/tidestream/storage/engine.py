@@ -19,9 +19,20 @@ import tempfile
 import threading
 from typing import Iterator, Protocol
 
-from rocksdict import (BlockBasedIndexType, BlockBasedOptions, BottommostLevelCompaction, Cache,
-                       CompactOptions, DBRecoveryMode, Env, Options, Rdict, ReadOptions, WriteBatch,
-                       WriteOptions)
+from rocksdict import (
+    BlockBasedIndexType,
+    BlockBasedOptions,
+    BottommostLevelCompaction,
+    Cache,
+    CompactOptions,
+    DBRecoveryMode,
+    Env,
+    Options,
+    Rdict,
+    ReadOptions,
+    WriteBatch,
+    WriteOptions,
+)
 
 from .datadir import DataDirError, DurableMark
 
@@ -185,8 +196,14 @@ class RocksEngine:
     #: the sequence number it made durable (one pwrite per fsync, none per write)
     durable_mark: DurableMark | None = None
 
-    def __init__(self, path: str | None, durability: str = "strict", in_memory: bool = False,
-                 relaxed_interval: float = 0.05, block_cache_mb: int = DEFAULT_BLOCK_CACHE_MB) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        durability: str = "strict",
+        in_memory: bool = False,
+        relaxed_interval: float = 0.05,
+        block_cache_mb: int = DEFAULT_BLOCK_CACHE_MB,
+    ) -> None:
         self.durability = "none" if in_memory else durability
         self.in_memory = in_memory
         self.relaxed_interval = relaxed_interval
@@ -240,8 +257,10 @@ class RocksEngine:
         except Exception as err:  # noqa: BLE001 - rocksdict raises plain Exception
             cause = str(err).strip() or type(err).__name__
             if "While lock file" in cause:
-                raise StoreOpenError(f"the store {path} is locked by another process "
-                                     f"(RocksDB: {cause}); stop it first", locked=True) from None
+                raise StoreOpenError(
+                    f"the store {path} is locked by another process (RocksDB: {cause}); stop it first",
+                    locked=True,
+                ) from None
             raise StoreOpenError(f"RocksDB cannot open the store {path}: {cause}", locked=False) from None
 
     @staticmethod
@@ -333,8 +352,7 @@ class RocksEngine:
         err = StorageError.wrap(exc, action)
         if err.disk_full and self.write_problem is None:
             self.write_problem = "disk full: " + str(exc)
-            log.error("the disk of %s is full; writes are refused until space is freed (%s)",
-                      self.path, exc)
+            log.error("the disk of %s is full; writes are refused until space is freed (%s)", self.path, exc)
             self._start_probe()
         return err
 
@@ -359,8 +377,7 @@ class RocksEngine:
                     space_since = None
                     continue
                 space_since = space_since or loop.time()
-                if (not self.in_memory and loop.time() - space_since >= REOPEN_AFTER
-                        and self._reopen()):
+                if not self.in_memory and loop.time() - space_since >= REOPEN_AFTER and self._reopen():
                     space_since = None
                 if self._probe_write():
                     self.write_problem = None
@@ -493,8 +510,9 @@ class RocksEngine:
                 self._db.compact_range(None, None, compact)
                 _write_marker(os.path.join(self.path, TABLE_FORMAT_FILE))
             except Exception as exc:  # noqa: BLE001 - e.g. a full disk: reads stay correct, only slower
-                log.warning("upgrading the table files of %s failed (retried at the next start): %s",
-                            self.path, exc)
+                log.warning(
+                    "upgrading the table files of %s failed (retried at the next start): %s", self.path, exc
+                )
 
     async def _relaxed_loop(self) -> None:
         """The interval fsync of relaxed mode; a failed fsync is logged and retried (it must not

@@ -56,8 +56,7 @@ def encode_number(canonical: str) -> bytes:
     adjusted = d.adjusted() + _EXP_BIAS
     if not sign:
         return b"\x03" + struct.pack(">H", adjusted) + bytes(x + 1 for x in digits[:n]) + b"\x00"
-    return (b"\x01" + struct.pack(">H", 0xFFFF - adjusted)
-            + bytes(10 - x for x in digits[:n]) + b"\xff")
+    return b"\x01" + struct.pack(">H", 0xFFFF - adjusted) + bytes(10 - x for x in digits[:n]) + b"\xff"
 
 
 def decode_number(buf: bytes, pos: int) -> tuple[str, int]:
@@ -110,7 +109,9 @@ def encode_tuple(parts: list[tuple[str, str | bytes]]) -> bytes:
     return b"".join(encode_component(k, v) for k, v in parts)
 
 
-def decode_tuple(buf: bytes, pos: int = 0, count: int | None = None) -> tuple[list[tuple[str, str | bytes]], int]:
+def decode_tuple(
+    buf: bytes, pos: int = 0, count: int | None = None
+) -> tuple[list[tuple[str, str | bytes]], int]:
     out = []
     while pos < len(buf) and (count is None or len(out) < count):
         kind, value, pos = decode_component(buf, pos)

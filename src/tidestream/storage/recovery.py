@@ -17,15 +17,18 @@ from .engine import DEFAULT_BLOCK_CACHE_MB, RocksEngine, StoreOpenError
 log = logging.getLogger("tidestream")
 
 
-def open_checked(data_dir: DataDir, durability: str, block_cache_mb: int = DEFAULT_BLOCK_CACHE_MB) -> RocksEngine:
+def open_checked(
+    data_dir: DataDir, durability: str, block_cache_mb: int = DEFAULT_BLOCK_CACHE_MB
+) -> RocksEngine:
     """Open the store of a locked data dir; refuse (``DataDirError``) if acknowledged writes were lost."""
     try:
         engine = RocksEngine(data_dir.store_path, durability=durability, block_cache_mb=block_cache_mb)
     except StoreOpenError as err:
         if err.locked:
             raise
-        raise StoreOpenError(f"{err}; run `tidestream repair --data-dir {data_dir.path}` to recover "
-                             "what it can", locked=False) from None
+        raise StoreOpenError(
+            f"{err}; run `tidestream repair --data-dir {data_dir.path}` to recover what it can", locked=False
+        ) from None
     recovered = engine.latest_sequence()
     try:
         dropped = data_dir.check_recovered(recovered)
@@ -33,9 +36,13 @@ def open_checked(data_dir: DataDir, durability: str, block_cache_mb: int = DEFAU
         engine.close()
         raise
     if dropped:
-        log.warning("the write-ahead log of %s ended in a torn record: the last %d sequence numbers "
-                    "(up to %d) were cut short and dropped; everything before them was recovered",
-                    data_dir.store_path, dropped, recovered + dropped)
+        log.warning(
+            "the write-ahead log of %s ended in a torn record: the last %d sequence numbers "
+            "(up to %d) were cut short and dropped; everything before them was recovered",
+            data_dir.store_path,
+            dropped,
+            recovered + dropped,
+        )
     data_dir.mark.reset(recovered)
     engine.durable_mark = data_dir.mark
     return engine
@@ -49,8 +56,9 @@ def repair(path: str) -> list[str]:
         raise DataDirError(f"{data_dir.path} holds no store to repair")
     data_dir.open()
     try:
-        report = [f"data dir {data_dir.path}: write-ahead log files: "
-                  + (", ".join(data_dir.wal_files) or "none")]
+        report = [
+            f"data dir {data_dir.path}: write-ahead log files: " + (", ".join(data_dir.wal_files) or "none")
+        ]
         engine = _open_or_rebuild(data_dir.store_path, report)
         try:
             recovered = engine.latest_sequence()
@@ -78,11 +86,15 @@ def _open_or_rebuild(store: str, report: list[str]) -> RocksEngine:
 
 def _loss(recorded: tuple[int, int] | None, recovered: int) -> str:
     if recorded is None:
-        return (f"recovered writes up to sequence {recovered}; no durable-sequence mark, so "
-                "whether acknowledged writes were lost cannot be told")
+        return (
+            f"recovered writes up to sequence {recovered}; no durable-sequence mark, so "
+            "whether acknowledged writes were lost cannot be told"
+        )
     durable = recorded[1]
     if recovered >= durable:
         return f"recovered writes up to sequence {recovered}: no acknowledged write was lost"
-    return (f"recovered writes up to sequence {recovered}, but writes up to {durable} had been "
-            f"acknowledged: lost {durable - recovered} sequence numbers ({recovered + 1}..{durable}; "
-            "every acknowledged write batch uses at least one)")
+    return (
+        f"recovered writes up to sequence {recovered}, but writes up to {durable} had been "
+        f"acknowledged: lost {durable - recovered} sequence numbers ({recovered + 1}..{durable}; "
+        "every acknowledged write batch uses at least one)"
+    )

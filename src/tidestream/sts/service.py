@@ -51,8 +51,9 @@ class Session:
 class StsService:
     """Operations ``op(ctx, params) -> dict`` for the Query endpoint, and the issued sessions."""
 
-    def __init__(self, credentials: dict[str, tuple[str, str]] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, credentials: dict[str, tuple[str, str]] | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         #: the ``--auth enforce`` authenticator's keys ({access key: (secret, account)}), where
         #: issued keys are added so their signatures verify
         self.credentials = credentials
@@ -85,9 +86,15 @@ class StsService:
     def _issue(self, account: str, duration: int, arn: str, user_id: str) -> Session:
         self.expire()
         token = base64.b64encode(b"tidestream" + secrets.token_bytes(150)).decode()
-        s = Session(access_key="ASIA" + _random(_UPPER, 16), secret=base64.b64encode(secrets.token_bytes(30)).decode(),
-                    token=token, account=account, expires=self.clock() + duration, arn=arn,
-                    user_id=user_id)
+        s = Session(
+            access_key="ASIA" + _random(_UPPER, 16),
+            secret=base64.b64encode(secrets.token_bytes(30)).decode(),
+            token=token,
+            account=account,
+            expires=self.clock() + duration,
+            arn=arn,
+            user_id=user_id,
+        )
         self.sessions[s.access_key] = s
         TEMPORARY_ACCOUNTS[s.access_key] = account
         if self.credentials is not None:
@@ -96,16 +103,23 @@ class StsService:
 
     @staticmethod
     def _credentials(s: Session) -> dict[str, Any]:
-        return {"AccessKeyId": s.access_key, "SecretAccessKey": s.secret,
-                "SessionToken": s.token, "Expiration": s.expires}
+        return {
+            "AccessKeyId": s.access_key,
+            "SecretAccessKey": s.secret,
+            "SessionToken": s.token,
+            "Expiration": s.expires,
+        }
 
     # operations -------------------------------------------------------------------------
     def get_caller_identity(self, ctx: RequestContext, params: dict) -> dict:
         s = self.sessions.get(ctx.access_key)
         if s is not None:
             return {"UserId": s.user_id, "Account": s.account, "Arn": s.arn}
-        return {"UserId": ctx.account_id, "Account": ctx.account_id,
-                "Arn": f"arn:aws:iam::{ctx.account_id}:root"}
+        return {
+            "UserId": ctx.account_id,
+            "Account": ctx.account_id,
+            "Arn": f"arn:aws:iam::{ctx.account_id}:root",
+        }
 
     def assume_role(self, ctx: RequestContext, params: dict) -> dict:
         role_arn, session_name = params["RoleArn"], params["RoleSessionName"]
@@ -115,14 +129,18 @@ class StsService:
         account, role = m.group(1), m.group(2)
         role_id = "AROA" + _random(_UPPER, 17)
         arn = f"arn:aws:sts::{account}:assumed-role/{role}/{session_name}"
-        s = self._issue(account, params.get("DurationSeconds") or DEFAULT_DURATION, arn,
-                        f"{role_id}:{session_name}")
-        return {"Credentials": self._credentials(s),
-                "AssumedRoleUser": {"AssumedRoleId": s.user_id, "Arn": s.arn}}
+        s = self._issue(
+            account, params.get("DurationSeconds") or DEFAULT_DURATION, arn, f"{role_id}:{session_name}"
+        )
+        return {
+            "Credentials": self._credentials(s),
+            "AssumedRoleUser": {"AssumedRoleId": s.user_id, "Arn": s.arn},
+        }
 
     def get_session_token(self, ctx: RequestContext, params: dict) -> dict:
         """Session credentials speak for their caller (GetCallerIdentity answers the same)."""
         caller = self.get_caller_identity(ctx, {})
-        s = self._issue(caller["Account"], params.get("DurationSeconds") or 43200, caller["Arn"],
-                        caller["UserId"])
+        s = self._issue(
+            caller["Account"], params.get("DurationSeconds") or 43200, caller["Arn"], caller["UserId"]
+        )
         return {"Credentials": self._credentials(s)}

@@ -31,11 +31,25 @@ class Server:
     (``status_delay=0.5``, ``cdc_chaos="duplicate=0.1"``, ...).
     """
 
-    def __init__(self, data_dir: str | None = None, *, port: int = 0, host: str = "127.0.0.1",
-                 region: str = "us-east-1", **options: Any) -> None:
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        region: str = "us-east-1",
+        **options: Any,
+    ) -> None:
         options.setdefault("durability", "relaxed")
-        self.config = Config(host=host, port=port, region=region, in_memory=data_dir is None,
-                             data_dir=data_dir or "", log_level="WARNING", **options)
+        self.config = Config(
+            host=host,
+            port=port,
+            region=region,
+            in_memory=data_dir is None,
+            data_dir=data_dir or "",
+            log_level="WARNING",
+            **options,
+        )
         self.port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,15 +128,23 @@ class Server:
 
     def reset(self) -> None:
         """Wipe all tables and streams (fast: one range delete)."""
-        req = urllib.request.Request(self.endpoint_url + "/_tidestream/reset", method="POST",
-                                     data=b"", headers={"X-Tidestream-Admin": "1"})
+        req = urllib.request.Request(
+            self.endpoint_url + "/_tidestream/reset",
+            method="POST",
+            data=b"",
+            headers={"X-Tidestream-Admin": "1"},
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             resp.read()
 
     def client_kwargs(self) -> dict[str, Any]:
         """What boto3.client/resource need to reach this server."""
-        return {"endpoint_url": self.endpoint_url, "region_name": self.region,
-                "aws_access_key_id": ACCESS_KEY_ID, "aws_secret_access_key": SECRET_ACCESS_KEY}
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region_name": self.region,
+            "aws_access_key_id": ACCESS_KEY_ID,
+            "aws_secret_access_key": SECRET_ACCESS_KEY,
+        }
 
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client for ``dynamodb``, ``kinesis`` or ``dynamodbstreams``."""
@@ -137,6 +159,10 @@ class Server:
 
     def environ(self) -> dict[str, str]:
         """Environment variables that send code building its own clients to this server."""
-        return {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-                "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY, "AWS_DEFAULT_REGION": self.region,
-                "AWS_REGION": self.region}
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }

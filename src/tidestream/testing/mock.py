@@ -77,4 +77,5 @@ def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with MockContext():
             return func(*args, **kwargs)
+
     return wrapper

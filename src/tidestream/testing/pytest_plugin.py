@@ -22,10 +22,17 @@ KEEP_STATE = "tidestream_keep_state"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("tidestream_reset", type="bool", default=True,
-                  help="wipe the tidestream server before each test that uses it (default true)")
-    parser.addini("tidestream_data_dir", default="",
-                  help="keep the tidestream server's data in this directory (default: in memory)")
+    parser.addini(
+        "tidestream_reset",
+        type="bool",
+        default=True,
+        help="wipe the tidestream server before each test that uses it (default true)",
+    )
+    parser.addini(
+        "tidestream_data_dir",
+        default="",
+        help="keep the tidestream server's data in this directory (default: in memory)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -41,8 +41,19 @@ from .projection import Projection, compile_projection, project
 from .updates import Update, compile_update
 
 __all__ = [
-    "Parsed", "parse_condition", "parse_update", "parse_projection",
-    "compile_condition", "compile_key_condition", "compile_update", "compile_projection",
-    "KeyCondition", "SortCondition", "Update", "Projection", "project",
-    "check_attribute_maps", "check_expression_attributes",
+    "Parsed",
+    "parse_condition",
+    "parse_update",
+    "parse_projection",
+    "compile_condition",
+    "compile_key_condition",
+    "compile_update",
+    "compile_projection",
+    "KeyCondition",
+    "SortCondition",
+    "Update",
+    "Projection",
+    "project",
+    "check_attribute_maps",
+    "check_expression_attributes",
 ]

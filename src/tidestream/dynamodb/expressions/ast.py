@@ -14,6 +14,7 @@ from typing import Union
 @dataclass(frozen=True, slots=True)
 class Alias:
     """A ``#placeholder`` used as one element of a document path."""
+
     name: str
 
 
@@ -29,12 +30,14 @@ class Path:
 @dataclass(frozen=True, slots=True)
 class ValueRef:
     """A ``:placeholder`` naming an ExpressionAttributeValues entry."""
+
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
     """A function call: condition functions, ``size``, ``if_not_exists``, ``list_append``."""
+
     name: str
     args: tuple["Node", ...]
 
@@ -79,6 +82,7 @@ class Not:
 @dataclass(frozen=True, slots=True)
 class Arith:
     """``a + b`` / ``a - b`` in an update SET value."""
+
     op: str
     left: "Node"
     right: "Node"
@@ -145,6 +149,7 @@ class Parsed:
     ``FilterExpression``, ``KeyConditionExpression``, ``UpdateExpression``,
     ``ProjectionExpression``). ``tree`` is a condition Node, an UpdateTree, or a tuple of Paths.
     """
+
     label: str
     text: str
     tree: object

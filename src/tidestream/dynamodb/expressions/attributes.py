@@ -23,13 +23,17 @@ Values = Optional[Mapping[str, AttributeValue]]
 
 
 def undefined_name(label: str, alias: str) -> ValidationException:
-    return ValidationException(f"Invalid {label}: An expression attribute name used in the document "
-                               f"path is not defined; attribute name: {alias}")
+    return ValidationException(
+        f"Invalid {label}: An expression attribute name used in the document "
+        f"path is not defined; attribute name: {alias}"
+    )
 
 
 def undefined_value(label: str, ref: str) -> ValidationException:
-    return ValidationException(f"Invalid {label}: An expression attribute value used in expression "
-                               f"is not defined; attribute value: {ref}")
+    return ValidationException(
+        f"Invalid {label}: An expression attribute value used in expression "
+        f"is not defined; attribute value: {ref}"
+    )
 
 
 def check_defined(parsed: A.Parsed, names: Names, values: Values) -> None:
@@ -58,18 +62,19 @@ def check_attribute_maps(names: Names, values: Values) -> None:
         for key in names:
             if not _NAME_KEY.match(key):
                 raise ValidationException(
-                    f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"')
+                    f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
+                )
     if values is not None:
         if not values:
             raise ValidationException("ExpressionAttributeValues must not be empty")
         for key in values:
             if not _VALUE_KEY.match(key):
                 raise ValidationException(
-                    f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
+                    f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
+                )
 
 
-def check_expression_attributes(parsed: Iterable[Optional[A.Parsed]], names: Names,
-                                values: Values) -> None:
+def check_expression_attributes(parsed: Iterable[Optional[A.Parsed]], names: Names, values: Values) -> None:
     """Undefined placeholders (first expression first), then unused map entries, across the
     request's expressions. Pass them in DynamoDB's order: Update, Condition, KeyCondition,
     Filter, Projection; ``None`` entries are skipped."""
@@ -84,10 +89,14 @@ def check_expression_attributes(parsed: Iterable[Optional[A.Parsed]], names: Nam
     if names:
         unused = [k for k in names if k not in used_names]
         if unused:
-            raise ValidationException("Value provided in ExpressionAttributeNames unused in "
-                                      f"expressions: keys: {{{', '.join(unused)}}}")
+            raise ValidationException(
+                "Value provided in ExpressionAttributeNames unused in "
+                f"expressions: keys: {{{', '.join(unused)}}}"
+            )
     if values:
         unused = [k for k in values if k not in used_values]
         if unused:
-            raise ValidationException("Value provided in ExpressionAttributeValues unused in "
-                                      f"expressions: keys: {{{', '.join(unused)}}}")
+            raise ValidationException(
+                "Value provided in ExpressionAttributeValues unused in "
+                f"expressions: keys: {{{', '.join(unused)}}}"
+            )

@@ -15,8 +15,18 @@ from typing import Callable, Optional
 from ...errors import ValidationException
 from . import ast as A
 from .attributes import Names, Values, check_defined, resolve_path
-from .values import (AttributeValue, Item, begins_with, compare, contains, equal, get_path,
-                     path_text, size_of, type_of)
+from .values import (
+    AttributeValue,
+    Item,
+    begins_with,
+    compare,
+    contains,
+    equal,
+    get_path,
+    path_text,
+    size_of,
+    type_of,
+)
 
 Predicate = Callable[[Item], bool]
 Getter = Callable[[Item], Optional[AttributeValue]]
@@ -28,6 +38,7 @@ VALID_TYPE_NAMES = frozenset({"S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "
 @dataclass(frozen=True, slots=True)
 class Const:
     """A bound ``:value``."""
+
     value: AttributeValue
 
 
@@ -61,11 +72,15 @@ def _resolve(node, names: Names, values: Values):
     if t is A.Compare:
         return A.Compare(node.op, _resolve(node.left, names, values), _resolve(node.right, names, values))
     if t is A.Between:
-        return A.Between(_resolve(node.operand, names, values), _resolve(node.low, names, values),
-                         _resolve(node.high, names, values))
+        return A.Between(
+            _resolve(node.operand, names, values),
+            _resolve(node.low, names, values),
+            _resolve(node.high, names, values),
+        )
     if t is A.In:
-        return A.In(_resolve(node.operand, names, values),
-                    tuple(_resolve(o, names, values) for o in node.options))
+        return A.In(
+            _resolve(node.operand, names, values), tuple(_resolve(o, names, values) for o in node.options)
+        )
     if t is A.And:
         return A.And(_resolve(node.left, names, values), _resolve(node.right, names, values))
     if t is A.Or:
@@ -93,15 +108,21 @@ def render(value: AttributeValue) -> str:
 
 
 def _bad_type(errors: dict[str, str], operator: str, t: str) -> None:
-    errors.setdefault("function", "Incorrect operand type for operator or function; "
-                                  f"operator or function: {operator}, operand type: {t}")
+    errors.setdefault(
+        "function",
+        "Incorrect operand type for operator or function; "
+        f"operator or function: {operator}, operand type: {t}",
+    )
 
 
 def _distinct(errors: dict[str, str], operator: str, a, b) -> None:
     if type(a) is A.Path and type(b) is A.Path and a.elements == b.elements:
-        errors.setdefault("distinct", "The first operand must be distinct from the remaining "
-                                      "operands for this operator or function; operator: "
-                                      f"{operator}, first operand: {path_text(a.elements)}")
+        errors.setdefault(
+            "distinct",
+            "The first operand must be distinct from the remaining "
+            "operands for this operator or function; operator: "
+            f"{operator}, first operand: {path_text(a.elements)}",
+        )
 
 
 def _check(node, errors: dict[str, str]) -> None:
@@ -144,14 +165,18 @@ def _check_between(node: A.Between, errors: dict[str, str]) -> None:
 
 def _check_bounds(low: AttributeValue, high: AttributeValue, errors: dict[str, str]) -> None:
     """BETWEEN with two constants: same type and low <= high, as DynamoDB checks up front."""
-    bounds = f"lower bound operand: AttributeValue: {render(low)}, " \
-             f"upper bound operand: AttributeValue: {render(high)}"
+    bounds = (
+        f"lower bound operand: AttributeValue: {render(low)}, "
+        f"upper bound operand: AttributeValue: {render(high)}"
+    )
     if type_of(low) != type_of(high):
-        errors["function"] = ("The BETWEEN operator requires same data type for lower and "
-                              f"upper bounds; {bounds}")
+        errors["function"] = (
+            f"The BETWEEN operator requires same data type for lower and upper bounds; {bounds}"
+        )
     elif (compare(low, high) or 0) > 0:
-        errors["function"] = ("The BETWEEN operator requires upper bound to be greater than "
-                              f"or equal to lower bound; {bounds}")
+        errors["function"] = (
+            f"The BETWEEN operator requires upper bound to be greater than or equal to lower bound; {bounds}"
+        )
 
 
 def _check_in(node: A.In, errors: dict[str, str]) -> None:
@@ -183,9 +208,12 @@ def _check_attribute_type(args: tuple, errors: dict[str, str]) -> None:
     if at != "S":
         _bad_type(errors, "attribute_type", at or "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}")
     elif args[1].value["S"] not in VALID_TYPE_NAMES:
-        errors.setdefault("function", "Invalid attribute type name found; type: "
-                                      f"{args[1].value['S']}, valid types: "
-                                      "{B,NULL,SS,BOOL,L,BS,N,NS,S,M}")
+        errors.setdefault(
+            "function",
+            "Invalid attribute type name found; type: "
+            f"{args[1].value['S']}, valid types: "
+            "{B,NULL,SS,BOOL,L,BS,N,NS,S,M}",
+        )
 
 
 def _check_size(args: tuple, errors: dict[str, str]) -> None:
@@ -195,11 +223,18 @@ def _check_size(args: tuple, errors: dict[str, str]) -> None:
 
 
 _CHECKERS: dict[type, Callable[..., None]] = {
-    A.And: _check_junction, A.Or: _check_junction, A.Not: _check_not, A.Compare: _check_compare,
-    A.Between: _check_between, A.In: _check_in, A.Call: _check_call,
+    A.And: _check_junction,
+    A.Or: _check_junction,
+    A.Not: _check_not,
+    A.Compare: _check_compare,
+    A.Between: _check_between,
+    A.In: _check_in,
+    A.Call: _check_call,
 }
 _FUNCTION_CHECKERS: dict[str, Callable[[tuple, dict[str, str]], None]] = {
-    "begins_with": _check_begins_with, "attribute_type": _check_attribute_type, "size": _check_size,
+    "begins_with": _check_begins_with,
+    "attribute_type": _check_attribute_type,
+    "size": _check_size,
 }
 
 
@@ -225,6 +260,7 @@ def getter(node) -> Getter:
                 return None
             n = size_of(value)
             return None if n is None else {"N": str(n)}
+
         return size
     raise TypeError(f"not an operand: {node!r}")
 
@@ -239,6 +275,7 @@ def _ordered(fa: Getter, fb: Getter, test: Callable[[int], bool]) -> Predicate:
             return False
         c = compare(a, b)
         return c is not None and test(c)
+
     return run
 
 
@@ -266,25 +303,32 @@ def _compile_not(node: A.Not) -> Predicate:
 
 
 _ORDER_TESTS: dict[str, Callable[[int], bool]] = {
-    "<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0,
+    "<": lambda c: c < 0,
+    "<=": lambda c: c <= 0,
+    ">": lambda c: c > 0,
+    ">=": lambda c: c >= 0,
 }
 
 
 def _compile_compare(node: A.Compare) -> Predicate:
     fa, fb = getter(node.left), getter(node.right)
     if node.op == "=":
+
         def eq(item: Item) -> bool:
             a = fa(item)
             if a is None:
                 return False
             b = fb(item)
             return b is not None and equal(a, b)
+
         return eq
     if node.op == "<>":
+
         def ne(item: Item) -> bool:
             a = fa(item)
             b = fb(item)
             return a is None or b is None or not equal(a, b)
+
         return ne
     return _ordered(fa, fb, _ORDER_TESTS[node.op])
 
@@ -301,6 +345,7 @@ def _compile_between(node: A.Between) -> Predicate:
             return False
         c2 = compare(x, hi)
         return c2 is not None and c2 <= 0
+
     return between
 
 
@@ -317,6 +362,7 @@ def _compile_in(node: A.In) -> Predicate:
             if o is not None and equal(x, o):
                 return True
         return False
+
     return in_
 
 
@@ -329,9 +375,11 @@ def _function(node: A.Call) -> Predicate:
         return lambda item: f(item) is None
     fa, fb = getter(node.args[0]), getter(node.args[1])
     if name == "attribute_type":
+
         def attribute_type(item: Item) -> bool:
             a, b = fa(item), fb(item)
             return a is not None and b is not None and "S" in b and type_of(a) == b["S"]
+
         return attribute_type
     test = begins_with if name == "begins_with" else contains
 
@@ -341,10 +389,16 @@ def _function(node: A.Call) -> Predicate:
             return False
         b = fb(item)
         return b is not None and test(a, b)
+
     return run
 
 
 _COMPILERS: dict[type, Callable[..., Predicate]] = {
-    A.And: _compile_and, A.Or: _compile_or, A.Not: _compile_not, A.Compare: _compile_compare,
-    A.Between: _compile_between, A.In: _compile_in, A.Call: _function,
+    A.And: _compile_and,
+    A.Or: _compile_or,
+    A.Not: _compile_not,
+    A.Compare: _compile_compare,
+    A.Between: _compile_between,
+    A.In: _compile_in,
+    A.Call: _function,
 }

@@ -20,13 +20,13 @@ from .conditions import Const, bind
 from .values import AttributeValue, Item, begins_with, compare, equal
 
 _FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_INVALID_FUNCTIONS = frozenset({"attribute_exists", "attribute_not_exists", "attribute_type",
-                                "contains"})
+_INVALID_FUNCTIONS = frozenset({"attribute_exists", "attribute_not_exists", "attribute_type", "contains"})
 
 
 @dataclass(frozen=True, slots=True)
 class SortCondition:
     """One RANGE-attribute condition: ``op`` is =, <, <=, >, >=, BETWEEN or BEGINS_WITH."""
+
     attribute: str
     op: str
     values: tuple[AttributeValue, ...]
@@ -61,6 +61,7 @@ class KeyCondition:
     ``partition`` maps each HASH attribute (schema order) to its value. ``sort`` lists the RANGE
     conditions in schema order; every one but the last is ``=``.
     """
+
     partition: dict[str, AttributeValue]
     sort: tuple[SortCondition, ...]
 
@@ -83,8 +84,9 @@ class KeyCondition:
         return all(c.matches(item.get(c.attribute)) for c in self.sort)
 
 
-def compile_key_condition(parsed: A.Parsed, names: Names, values: Values,
-                          key_schema: Sequence[tuple[str, str]]) -> KeyCondition:
+def compile_key_condition(
+    parsed: A.Parsed, names: Names, values: Values, key_schema: Sequence[tuple[str, str]]
+) -> KeyCondition:
     """Validate a parsed KeyConditionExpression against ``key_schema`` ([(name, "HASH"|"RANGE")]).
 
     Raises ValidationException with DynamoDB's messages for malformed shapes, missing key
@@ -109,7 +111,7 @@ def compile_key_condition(parsed: A.Parsed, names: Names, values: Values,
             gap = next((r for r in range_keys if r not in conditions), None)
             raise _missed(gap) if gap else ValidationException("Query key condition not supported")
     constrained = [r for r in range_keys if r in conditions]
-    if constrained != range_keys[:len(constrained)]:
+    if constrained != range_keys[: len(constrained)]:
         raise _missed(next(r for r in range_keys if r not in conditions))
     for name in constrained[:-1]:
         if conditions[name][0] != "=":
@@ -171,23 +173,27 @@ def _shape(node) -> tuple[tuple, str]:
 
 def _require_key_first(first, operator: str) -> None:
     if type(first) is not A.Path:
-        raise ValidationException(f"Invalid condition in KeyConditionExpression: {operator} "
-                                  "operator must have the key attribute as its first operand")
+        raise ValidationException(
+            f"Invalid condition in KeyConditionExpression: {operator} "
+            "operator must have the key attribute as its first operand"
+        )
 
 
-def _key_attribute(args: tuple, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]
-                   ) -> tuple[str, int]:
+def _key_attribute(args: tuple, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]) -> tuple[str, int]:
     """The one top-level key attribute among ``args`` and its position."""
     attribute: Optional[str] = None
     position = 0
     for i, arg in enumerate(args):
         if type(arg) is A.Path:
             if attribute is not None:
-                raise ValidationException("Invalid condition in KeyConditionExpression: Multiple "
-                                          "attribute names used in one condition")
+                raise ValidationException(
+                    "Invalid condition in KeyConditionExpression: Multiple "
+                    "attribute names used in one condition"
+                )
             if len(arg.elements) > 1:
                 raise ValidationException(
-                    "KeyConditionExpressions cannot have conditions on nested attributes")
+                    "KeyConditionExpressions cannot have conditions on nested attributes"
+                )
             attribute = arg.elements[0]
             position = i
         elif type(arg) is not Const:

@@ -44,16 +44,14 @@ COMPARATORS = frozenset({"=", "<>", "<", "<=", ">", ">="})
 MAX_IN_OPERANDS = 100
 MAX_DEPTH = 100
 MAX_EXPRESSION_BYTES = 4096
-_CONDITION_ERROR_ORDER = ("parens", "unknown_function", "misused", "reserved", "operand",
-                          "too_many")
+_CONDITION_ERROR_ORDER = ("parens", "unknown_function", "misused", "reserved", "operand", "too_many")
 _UPDATE_ERROR_ORDER = ("reserved", "unknown_function", "section", "operand")
 _PROJECTION_ERROR_ORDER = ("reserved",)
 _CONDITION_LABELS = frozenset({"ConditionExpression", "FilterExpression", "KeyConditionExpression"})
 
 
 class _Parser:
-    __slots__ = ("label", "text", "toks", "i", "keywords", "names", "values", "errors",
-                 "grouped", "depth")
+    __slots__ = ("label", "text", "toks", "i", "keywords", "names", "values", "errors", "grouped", "depth")
 
     def __init__(self, label: str, text: str, keywords: frozenset[str]) -> None:
         self.label = label
@@ -93,8 +91,7 @@ class _Parser:
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ValidationException(
-                f"Invalid {self.label}: The expression has too many nested levels;")
+            raise ValidationException(f"Invalid {self.label}: The expression has too many nested levels;")
 
     def finish(self, order: tuple[str, ...]) -> None:
         if self.toks[self.i].kind != EOF:
@@ -169,12 +166,17 @@ class _Parser:
         if arity is None:
             self.note("unknown_function", f"Invalid function name; function: {name}")
         elif arity != len(args):
-            self.note("operand", "Incorrect number of operands for operator or function; "
-                                 f"operator or function: {name}, number of operands: {len(args)}")
-        elif name in ("attribute_exists", "attribute_not_exists", "if_not_exists") \
-                and not isinstance(args[0], A.Path):
-            self.note("operand", "Operator or function requires a document path; "
-                                 f"operator or function: {name}")
+            self.note(
+                "operand",
+                "Incorrect number of operands for operator or function; "
+                f"operator or function: {name}, number of operands: {len(args)}",
+            )
+        elif name in ("attribute_exists", "attribute_not_exists", "if_not_exists") and not isinstance(
+            args[0], A.Path
+        ):
+            self.note(
+                "operand", f"Operator or function requires a document path; operator or function: {name}"
+            )
         return A.Call(name, tuple(args))
 
     # -- conditions ----------------------------------------------------------------------
@@ -182,16 +184,20 @@ class _Parser:
         """Boolean functions may not appear where a value is expected."""
         for op in operands:
             if isinstance(op, A.Call) and op.name != "size":
-                self.note("misused", "The function is not allowed to be used this way in an "
-                                     f"expression; function: {op.name}")
+                self.note(
+                    "misused",
+                    f"The function is not allowed to be used this way in an expression; function: {op.name}",
+                )
 
     def require_condition(self, node: A.Node) -> None:
         """A bare operand where a condition belongs: size() is misuse, anything else bad syntax."""
         if A.is_condition(node):
             return
         if isinstance(node, A.Call):
-            self.note("misused", "The function is not allowed to be used this way in an "
-                                 f"expression; function: {node.name}")
+            self.note(
+                "misused",
+                f"The function is not allowed to be used this way in an expression; function: {node.name}",
+            )
             return
         raise self.fail()
 
@@ -288,8 +294,10 @@ class _Parser:
             self.expect_op(")")
             self.misused(left, *options)
             if len(options) > MAX_IN_OPERANDS:
-                self.note("too_many", "The IN operator is provided with too many operands; "
-                                      f"number of operands: {len(options)}")
+                self.note(
+                    "too_many",
+                    f"The IN operator is provided with too many operands; number of operands: {len(options)}",
+                )
             return A.In(left, tuple(options))
         return left
 
@@ -373,9 +381,14 @@ def _check_empty(label: str, text: str) -> None:
         raise ValidationException(f"Invalid {label}: The expression can not be empty;")
     # DynamoDB caps every expression at 4 KB of UTF-8 as sent (4096 accepted, 4097 rejected);
     # the cap also bounds how deep the recursive binding and evaluation can go
-    if len(text) > MAX_EXPRESSION_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_EXPRESSION_BYTES:
-        raise ValidationException(f"Invalid {label}: Expression size has exceeded the maximum "
-                                  f"allowed size; expression size: {len(text.encode('utf-8', 'surrogatepass'))}")
+    if (
+        len(text) > MAX_EXPRESSION_BYTES // 4
+        and len(text.encode("utf-8", "surrogatepass")) > MAX_EXPRESSION_BYTES
+    ):
+        raise ValidationException(
+            f"Invalid {label}: Expression size has exceeded the maximum "
+            f"allowed size; expression size: {len(text.encode('utf-8', 'surrogatepass'))}"
+        )
 
 
 @lru_cache(maxsize=4096)

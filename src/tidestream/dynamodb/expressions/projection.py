@@ -41,11 +41,15 @@ def compile_projection(parsed: A.Parsed, names: Names = None) -> Projection:
             problem = path_problem(earlier, resolved)
             pair = f"path one: {path_text(earlier)}, path two: {path_text(resolved)}"
             if problem == "overlap" and overlap is None:
-                overlap = ("Two document paths overlap with each other; must remove or rewrite "
-                           f"one of these paths; {pair}")
+                overlap = (
+                    "Two document paths overlap with each other; must remove or rewrite "
+                    f"one of these paths; {pair}"
+                )
             elif problem == "conflict" and conflict is None:
-                conflict = ("Two document paths conflict with each other; must remove or rewrite "
-                            f"one of these paths; {pair}")
+                conflict = (
+                    "Two document paths conflict with each other; must remove or rewrite "
+                    f"one of these paths; {pair}"
+                )
         paths.append(resolved)
     for message in (overlap, conflict):
         if message:

@@ -14,12 +14,12 @@ from typing import NamedTuple
 from ...errors import ValidationException
 
 # Kinds
-NAME = "name"            # identifier: letter followed by letters, digits, underscores
+NAME = "name"  # identifier: letter followed by letters, digits, underscores
 ATTR_NAME = "attr_name"  # #placeholder
 ATTR_VALUE = "attr_value"  # :placeholder
-NUMBER = "number"        # unsigned integer (list index)
-OP = "op"                # punctuation / comparator
-OTHER = "other"          # anything DynamoDB's lexer would not accept
+NUMBER = "number"  # unsigned integer (list index)
+OP = "op"  # punctuation / comparator
+OTHER = "other"  # anything DynamoDB's lexer would not accept
 EOF = "eof"
 
 _TOKEN_RE = re.compile(
@@ -73,4 +73,5 @@ def syntax_error(label: str, text: str, tokens: list[Token], index: int) -> Vali
     else:
         end = tok.end
     return ValidationException(
-        f'Invalid {label}: Syntax error; token: "{tok.text}", near: "{text[start:end]}"')
+        f'Invalid {label}: Syntax error; token: "{tok.text}", near: "{text[start:end]}"'
+    )

@@ -16,11 +16,17 @@ from .. import numbers
 from . import ast as A
 from .attributes import Names, Values, check_defined, resolve_path
 from .conditions import Const
-from .values import (SET_TYPES, AttributeValue, Item, ResolvedPath, get_path,
-                     path_problem, path_text, type_of)
+from .values import SET_TYPES, AttributeValue, Item, ResolvedPath, get_path, path_problem, path_text, type_of
 
-_OPERAND_TYPE_NAMES = {"S": "STRING", "N": "NUMBER", "B": "BINARY", "NULL": "NULL",
-                       "BOOL": "BOOLEAN", "L": "LIST", "M": "MAP"}
+_OPERAND_TYPE_NAMES = {
+    "S": "STRING",
+    "N": "NUMBER",
+    "B": "BINARY",
+    "NULL": "NULL",
+    "BOOL": "BOOLEAN",
+    "L": "LIST",
+    "M": "MAP",
+}
 _MISMATCH = object()
 
 
@@ -33,7 +39,9 @@ def _bad_operand() -> ValidationException:
 
 
 def _missing_attribute() -> ValidationException:
-    return ValidationException("The provided expression refers to an attribute that does not exist in the item")
+    return ValidationException(
+        "The provided expression refers to an attribute that does not exist in the item"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +64,20 @@ class Update:
 
     __slots__ = ("sets", "removes", "adds", "deletes", "paths", "attributes")
 
-    def __init__(self, sets: list[_Set], removes: list[_Change], adds: list[_Change],
-                 deletes: list[_Change], paths: tuple[ResolvedPath, ...]) -> None:
+    def __init__(
+        self,
+        sets: list[_Set],
+        removes: list[_Change],
+        adds: list[_Change],
+        deletes: list[_Change],
+        paths: tuple[ResolvedPath, ...],
+    ) -> None:
         self.sets = sets
         # list-index removals run last and highest index first, so every index in the
         # expression refers to the list as it was before the update
-        self.removes = sorted(removes, key=lambda c: (type(c.path[-1]) is int,
-                                                      -c.path[-1] if type(c.path[-1]) is int else 0))
+        self.removes = sorted(
+            removes, key=lambda c: (type(c.path[-1]) is int, -c.path[-1] if type(c.path[-1]) is int else 0)
+        )
         self.adds = adds
         self.deletes = deletes
         self.paths = paths
@@ -108,8 +123,9 @@ class Update:
         return new
 
 
-def compile_update(parsed: A.Parsed, names: Names = None, values: Values = None,
-                   key_attributes: Iterable[str] = ()) -> Update:
+def compile_update(
+    parsed: A.Parsed, names: Names = None, values: Values = None, key_attributes: Iterable[str] = ()
+) -> Update:
     """Bind a parsed UpdateExpression: resolve placeholders, reject overlapping/conflicting
     paths, key attribute updates and operands of the wrong type (DynamoDB's messages)."""
     check_defined(parsed, names, values)
@@ -123,11 +139,15 @@ def compile_update(parsed: A.Parsed, names: Names = None, values: Values = None,
         for earlier in paths:
             problem = path_problem(earlier, path)
             if problem == "overlap" and overlap is None:
-                overlap = ("Two document paths overlap with each other; must remove or rewrite one "
-                           f"of these paths; path one: {path_text(earlier)}, path two: {path_text(path)}")
+                overlap = (
+                    "Two document paths overlap with each other; must remove or rewrite one "
+                    f"of these paths; path one: {path_text(earlier)}, path two: {path_text(path)}"
+                )
             elif problem == "conflict" and conflict is None:
-                conflict = ("Two document paths conflict with each other; must remove or rewrite one "
-                            f"of these paths; path one: {path_text(earlier)}, path two: {path_text(path)}")
+                conflict = (
+                    "Two document paths conflict with each other; must remove or rewrite one "
+                    f"of these paths; path one: {path_text(earlier)}, path two: {path_text(path)}"
+                )
         paths.append(path)
     for message in (overlap, conflict):
         if message:
@@ -135,8 +155,10 @@ def compile_update(parsed: A.Parsed, names: Names = None, values: Values = None,
     keys = set(key_attributes)
     for path in paths:
         if path[0] in keys:
-            raise ValidationException("One or more parameter values were invalid: Cannot update attribute "
-                                      f"{path[0]}. This attribute is part of the key")
+            raise ValidationException(
+                "One or more parameter values were invalid: Cannot update attribute "
+                f"{path[0]}. This attribute is part of the key"
+            )
 
     errors: dict[str, str] = {}
     by_action = dict(zip(map(id, tree.actions), paths))
@@ -148,8 +170,11 @@ def compile_update(parsed: A.Parsed, names: Names = None, values: Values = None,
             value = values[a.value.name]  # type: ignore[index]
             t = type_of(value)
             if t in _OPERAND_TYPE_NAMES and not (kind == "ADD" and t == "N"):
-                errors.setdefault("operand", "Incorrect operand type for operator or function; "
-                                             f"operator: {kind}, operand type: {_OPERAND_TYPE_NAMES[t]}")
+                errors.setdefault(
+                    "operand",
+                    "Incorrect operand type for operator or function; "
+                    f"operator: {kind}, operand type: {_OPERAND_TYPE_NAMES[t]}",
+                )
             out.append(_Change(kind, by_action[id(a)], value))
     for kind in ("operand", "function"):
         if kind in errors:
@@ -171,9 +196,12 @@ def _bind_value(node, names: Names, values: Values, errors: dict[str, str]):
         if wanted:
             for b in bound:
                 if type(b) is Const and type_of(b.value) != wanted:
-                    errors.setdefault("function", "Incorrect operand type for operator or function; "
-                                                  f"operator or function: {name}, operand type: "
-                                                  f"{type_of(b.value)}")
+                    errors.setdefault(
+                        "function",
+                        "Incorrect operand type for operator or function; "
+                        f"operator or function: {name}, operand type: "
+                        f"{type_of(b.value)}",
+                    )
                     break
         return A.Arith(node.op, *bound) if t is A.Arith else A.Call(node.name, bound)
     raise TypeError(f"unexpected update value {node!r}")

@@ -116,7 +116,7 @@ def path_text(path: ResolvedPath) -> str:
 
 
 def path_problem(a: ResolvedPath, b: ResolvedPath) -> Optional[str]:
-    """"overlap" if one path is a prefix of (or equal to) the other, "conflict" if they use a
+    """ "overlap" if one path is a prefix of (or equal to) the other, "conflict" if they use a
     map key and a list index at the same depth, else None (independent paths)."""
     for x, y in zip(a, b):
         if (type(x) is int) != (type(y) is int):

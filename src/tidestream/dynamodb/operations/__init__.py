@@ -1,5 +1,4 @@
-"""DynamoDB operations, one module per family. Each function is ``op(state, ctx, params) -> dict``.
-"""
+"""DynamoDB operations, one module per family. Each function is ``op(state, ctx, params) -> dict``."""
 
 from __future__ import annotations
 

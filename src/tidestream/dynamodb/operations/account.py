@@ -14,5 +14,9 @@ def describe_endpoints(state: DynamoState, ctx: RequestContext, p: dict) -> dict
 
 @operation("DescribeLimits")
 def describe_limits(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
-            "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}
+    return {
+        "AccountMaxReadCapacityUnits": 80000,
+        "AccountMaxWriteCapacityUnits": 80000,
+        "TableMaxReadCapacityUnits": 40000,
+        "TableMaxWriteCapacityUnits": 40000,
+    }

@@ -34,6 +34,7 @@ def _source_table(state: DynamoState, ctx: RequestContext, name: str) -> Table:
 
 # --------------------------------------------------------------------------- continuous backups
 
+
 def _describe(t: Table) -> dict:
     pitr_desc: dict = {"PointInTimeRecoveryStatus": "ENABLED" if t.pitr else "DISABLED"}
     if t.pitr:
@@ -67,6 +68,7 @@ def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 # --------------------------------------------------------------------------- restores
 
+
 def _check_target_free(state: DynamoState, ctx: RequestContext, name: str) -> None:
     if state.catalog.get(ctx.account_id, ctx.region, name) is not None:
         raise AwsError(f"Table already exists: {name}", code="TableAlreadyExistsException")
@@ -76,14 +78,18 @@ def _restored_indexes(state: DynamoState, t: Table, p: dict, ctx: RequestContext
     """Fresh index ids (an index's entries live under its id); the overrides replace the
     source's indexes entirely, as on AWS."""
     if p.get("LocalSecondaryIndexOverride") is not None:
-        t.lsis = [build_index(state, s, t.attribute_types, t.billing_mode, local=True,
-                              table_hash=t.hash_key) for s in p["LocalSecondaryIndexOverride"]]
+        t.lsis = [
+            build_index(state, s, t.attribute_types, t.billing_mode, local=True, table_hash=t.hash_key)
+            for s in p["LocalSecondaryIndexOverride"]
+        ]
     else:
         for ix in t.lsis:
             ix.uid = state.catalog.new_uid()
     if p.get("GlobalSecondaryIndexOverride") is not None:
-        t.gsis = [build_index(state, s, t.attribute_types, t.billing_mode, local=False)
-                  for s in p["GlobalSecondaryIndexOverride"]]
+        t.gsis = [
+            build_index(state, s, t.attribute_types, t.billing_mode, local=False)
+            for s in p["GlobalSecondaryIndexOverride"]
+        ]
     else:
         for ix in t.gsis:
             ix.uid = state.catalog.new_uid()
@@ -100,29 +106,46 @@ def _restored_billing(t: Table, p: dict) -> None:
     billing = p.get("BillingModeOverride") or t.billing_mode
     if billing != t.billing_mode or p.get("ProvisionedThroughputOverride"):
         t.read_capacity, t.write_capacity = _table_throughput(
-            {"ProvisionedThroughput": p.get("ProvisionedThroughputOverride")}, billing)
+            {"ProvisionedThroughput": p.get("ProvisionedThroughputOverride")}, billing
+        )
         t.billing_mode = billing
 
 
-def _new_table(state: DynamoState, ctx: RequestContext, source: Table, p: dict,
-               summary: dict[str, Any]) -> Table:
+def _new_table(
+    state: DynamoState, ctx: RequestContext, source: Table, p: dict, summary: dict[str, Any]
+) -> Table:
     """The restore's target: the source's schema and settings (with the request's overrides),
     none of what AWS leaves to be set again (streams, TTL, tags, PITR, policies, protection)."""
     now = time.time()
-    t = Table(account=ctx.account_id, region=ctx.region, name=p["TargetTableName"],
-              uid=state.catalog.new_uid(), table_id=new_table_id(), key_schema=list(source.key_schema),
-              attribute_types=dict(source.attribute_types), attribute_order=list(source.attribute_order),
-              created=now, billing_mode=source.billing_mode, read_capacity=source.read_capacity,
-              write_capacity=source.write_capacity, gsis=copy.deepcopy(source.gsis),
-              lsis=copy.deepcopy(source.lsis), sse=dict(source.sse), table_class=source.table_class,
-              on_demand_read=source.on_demand_read, on_demand_write=source.on_demand_write,
-              restore_summary=summary)
+    t = Table(
+        account=ctx.account_id,
+        region=ctx.region,
+        name=p["TargetTableName"],
+        uid=state.catalog.new_uid(),
+        table_id=new_table_id(),
+        key_schema=list(source.key_schema),
+        attribute_types=dict(source.attribute_types),
+        attribute_order=list(source.attribute_order),
+        created=now,
+        billing_mode=source.billing_mode,
+        read_capacity=source.read_capacity,
+        write_capacity=source.write_capacity,
+        gsis=copy.deepcopy(source.gsis),
+        lsis=copy.deepcopy(source.lsis),
+        sse=dict(source.sse),
+        table_class=source.table_class,
+        on_demand_read=source.on_demand_read,
+        on_demand_write=source.on_demand_write,
+        restore_summary=summary,
+    )
     _restored_billing(t, p)
     if t.billing_mode == "PAY_PER_REQUEST":
         t.billing_mode_updated = now
     _restored_indexes(state, t, p, ctx)
-    overrides = {"SSESpecification": p.get("SSESpecificationOverride"),
-                 "OnDemandThroughput": p.get("OnDemandThroughputOverride")}
+    overrides = {
+        "SSESpecification": p.get("SSESpecificationOverride"),
+        "OnDemandThroughput": p.get("OnDemandThroughputOverride"),
+    }
     _apply_table_options(t, {k: v for k, v in overrides.items() if v}, ctx, sse_by_default=False)
     return t
 
@@ -146,6 +169,7 @@ def _restore(state: DynamoState, t: Table, items: Iterator[dict]) -> dict:
 
 # --------------------------------------------------------------------------- on-demand backups
 
+
 def _find_backup(state: DynamoState, ctx: RequestContext, arn: str) -> Backup:
     """Backups are reachable from their own account only (another's reads as not found)."""
     b = state.backups.by_arn.get(arn)
@@ -155,8 +179,14 @@ def _find_backup(state: DynamoState, ctx: RequestContext, arn: str) -> Backup:
 
 
 def _details(b: Backup) -> dict[str, Any]:
-    return {"BackupArn": b.arn, "BackupName": b.name, "BackupSizeBytes": b.size_bytes,
-            "BackupStatus": b.status, "BackupType": "USER", "BackupCreationDateTime": b.created}
+    return {
+        "BackupArn": b.arn,
+        "BackupName": b.name,
+        "BackupSizeBytes": b.size_bytes,
+        "BackupStatus": b.status,
+        "BackupType": "USER",
+        "BackupCreationDateTime": b.created,
+    }
 
 
 def _key_schema(ks: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -169,13 +199,19 @@ def _features(t: Table) -> dict[str, Any]:
     desc = describe_table(t)
     if t.lsis:
         out["LocalSecondaryIndexes"] = [
-            {k: d[k] for k in ("IndexName", "KeySchema", "Projection")} for d in desc["LocalSecondaryIndexes"]]
+            {k: d[k] for k in ("IndexName", "KeySchema", "Projection")} for d in desc["LocalSecondaryIndexes"]
+        ]
     if t.gsis:
         out["GlobalSecondaryIndexes"] = [
             {k: d[k] for k in ("IndexName", "KeySchema", "Projection")}
-            | {"ProvisionedThroughput": {"ReadCapacityUnits": ix.read_capacity,
-                                         "WriteCapacityUnits": ix.write_capacity}}
-            for d, ix in zip(desc["GlobalSecondaryIndexes"], t.gsis)]
+            | {
+                "ProvisionedThroughput": {
+                    "ReadCapacityUnits": ix.read_capacity,
+                    "WriteCapacityUnits": ix.write_capacity,
+                }
+            }
+            for d, ix in zip(desc["GlobalSecondaryIndexes"], t.gsis)
+        ]
     if t.stream_enabled:
         out["StreamDescription"] = {"StreamEnabled": True, "StreamViewType": t.stream_view_type}
     out["TimeToLiveDescription"] = {"TimeToLiveStatus": t.ttl_status}
@@ -188,14 +224,25 @@ def _features(t: Table) -> dict[str, Any]:
 
 def _description(b: Backup) -> dict[str, Any]:
     t = b.table()
-    source = {"TableName": t.name, "TableId": t.table_id, "TableArn": t.arn,
-              "TableSizeBytes": b.size_bytes, "KeySchema": _key_schema(t.key_schema),
-              "TableCreationDateTime": t.created,
-              "ProvisionedThroughput": {"ReadCapacityUnits": t.read_capacity,
-                                        "WriteCapacityUnits": t.write_capacity},
-              "ItemCount": b.item_count, "BillingMode": t.billing_mode}
-    return {"BackupDetails": _details(b), "SourceTableDetails": source,
-            "SourceTableFeatureDetails": _features(t)}
+    source = {
+        "TableName": t.name,
+        "TableId": t.table_id,
+        "TableArn": t.arn,
+        "TableSizeBytes": b.size_bytes,
+        "KeySchema": _key_schema(t.key_schema),
+        "TableCreationDateTime": t.created,
+        "ProvisionedThroughput": {
+            "ReadCapacityUnits": t.read_capacity,
+            "WriteCapacityUnits": t.write_capacity,
+        },
+        "ItemCount": b.item_count,
+        "BillingMode": t.billing_mode,
+    }
+    return {
+        "BackupDetails": _details(b),
+        "SourceTableDetails": source,
+        "SourceTableFeatureDetails": _features(t),
+    }
 
 
 @operation("CreateBackup")
@@ -230,15 +277,18 @@ def _listed(b: Backup, p: dict, table_filter: str | None) -> bool:
 
 @operation("ListBackups")
 def list_backups(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
-    chosen = [b for b in state.backups.of_account(ctx.account_id, ctx.region)
-              if _listed(b, p, p.get("TableName"))]
+    chosen = [
+        b for b in state.backups.of_account(ctx.account_id, ctx.region) if _listed(b, p, p.get("TableName"))
+    ]
     start = p.get("ExclusiveStartBackupArn")
     if start is not None:
         arns = [b.arn for b in chosen]
-        chosen = chosen[arns.index(start) + 1:] if start in arns else []
+        chosen = chosen[arns.index(start) + 1 :] if start in arns else []
     limit = p.get("Limit") or 100
-    summaries = [{"TableName": b.table_name, "TableId": b.table_id, "TableArn": b.table_arn,
-                  **_details(b)} for b in chosen[:limit]]
+    summaries = [
+        {"TableName": b.table_name, "TableId": b.table_id, "TableArn": b.table_arn, **_details(b)}
+        for b in chosen[:limit]
+    ]
     out: dict[str, Any] = {"BackupSummaries": summaries}
     if len(chosen) > limit:
         out["LastEvaluatedBackupArn"] = chosen[limit - 1].arn
@@ -249,12 +299,18 @@ def list_backups(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 def restore_from_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     b = _find_backup(state, ctx, p["BackupArn"])
     _check_target_free(state, ctx, p["TargetTableName"])
-    t = _new_table(state, ctx, b.table(), p, {"SourceBackupArn": b.arn, "SourceTableArn": b.table_arn,
-                                              "RestoreDateTime": b.created})
+    t = _new_table(
+        state,
+        ctx,
+        b.table(),
+        p,
+        {"SourceBackupArn": b.arn, "SourceTableArn": b.table_arn, "RestoreDateTime": b.created},
+    )
     return _restore(state, t, state.backups.stored_items(b))
 
 
 # --------------------------------------------------------------------------- point in time
+
 
 def _restore_moment(t: Table, p: dict, now: float) -> float:
     earliest, latest = pitr.window(t, now)
@@ -262,9 +318,11 @@ def _restore_moment(t: Table, p: dict, now: float) -> float:
         return latest
     moment = p.get("RestoreDateTime")
     if moment is None or not earliest <= moment <= latest:
-        raise AwsError("Invalid RestoreDateTime: the restore time must be between the "
-                       "EarliestRestorableDateTime and the LatestRestorableDateTime of the table.",
-                       code="InvalidRestoreTimeException")
+        raise AwsError(
+            "Invalid RestoreDateTime: the restore time must be between the "
+            "EarliestRestorableDateTime and the LatestRestorableDateTime of the table.",
+            code="InvalidRestoreTimeException",
+        )
     return float(moment)
 
 
@@ -272,12 +330,16 @@ def _restore_moment(t: Table, p: dict, now: float) -> float:
 def restore_to_point_in_time(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     name = p.get("SourceTableArn") or p.get("SourceTableName")
     if not name:
-        raise AwsError("1 validation error detected: Either SourceTableName or SourceTableArn "
-                       "must be provided", code="ValidationException")
+        raise AwsError(
+            "1 validation error detected: Either SourceTableName or SourceTableArn must be provided",
+            code="ValidationException",
+        )
     source = _source_table(state, ctx, name)
     if not source.pitr:
-        raise AwsError(f"Point in time recovery is not enabled for table '{source.name}'",
-                       code="PointInTimeRecoveryUnavailableException")
+        raise AwsError(
+            f"Point in time recovery is not enabled for table '{source.name}'",
+            code="PointInTimeRecoveryUnavailableException",
+        )
     _check_target_free(state, ctx, p["TargetTableName"])
     now = time.time()
     moment = _restore_moment(source, p, now)

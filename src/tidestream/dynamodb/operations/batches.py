@@ -37,13 +37,17 @@ def _check_batch_get(requests: dict) -> dict[str, ReadExpressions]:
     if total > MAX_GET:
         raise ValidationException("Too many items requested for the BatchGetItem call")
     legacy_tables = [r for r in requests.values() if r.get("AttributesToGet") is not None]
-    if legacy_tables and len(legacy_tables) < len(requests) and any(
-            r.get("ProjectionExpression") is not None for r in requests.values()):
+    if (
+        legacy_tables
+        and len(legacy_tables) < len(requests)
+        and any(r.get("ProjectionExpression") is not None for r in requests.values())
+    ):
         # one table's AttributesToGet beside another's ProjectionExpression: the request mixes
         # the two styles (paritysuite dynamodb-conformance, error-messages/batchGetItem)
         raise ValidationException(
             "Can not use both expression and non-expression parameters in the same request: "
-            "Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
+            "Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}"
+        )
     parsed = {}
     for name, r in requests.items():
         parsed[name] = ReadExpressions.from_request(r, "BatchGetItem")
@@ -100,9 +104,11 @@ def _check_write_request(name: str, r: dict) -> None:
     if (put is None) == (delete is None):
         raise ValidationException(
             "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
-            if put is not None else
-            "1 validation error detected: Value null at 'requestItems." + name +
-            ".member.writeRequest' failed to satisfy constraint: Member must not be null")
+            if put is not None
+            else "1 validation error detected: Value null at 'requestItems."
+            + name
+            + ".member.writeRequest' failed to satisfy constraint: Member must not be null"
+        )
 
 
 def _plan_batch_write(state: DynamoState, table: Table, r: dict) -> ItemWrite:

@@ -30,19 +30,27 @@ def conditional_failure(p: dict, old: dict | None) -> ConditionalCheckFailedExce
 def _return_values(p: dict, allowed: tuple[str, ...], op: str) -> str:
     rv = p.get("ReturnValues") or "NONE"
     if rv not in allowed:
-        raise ValidationException("ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW"
-                                  if op == "UpdateItem" else "ReturnValues can only be ALL_OLD or NONE")
+        raise ValidationException(
+            "ReturnValues can only be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW"
+            if op == "UpdateItem"
+            else "ReturnValues can only be ALL_OLD or NONE"
+        )
     return rv
 
 
 #: request checks PutItem, UpdateItem and DeleteItem report inside the validation envelope
 #: ("1 validation error detected: ..."): paritysuite dynamodb-conformance, error-messages/
 #: deleteItem ("as PutItem and UpdateItem do") and updateItem, eu-west-2 and us-east-1 2026-10-09
-_ENVELOPED = ("ExpressionAttributeValues can only be specified", "ExpressionAttributeNames can only be specified",
-              "ExpressionAttributeValues must not be empty", "ExpressionAttributeNames must not be empty",
-              "Invalid ConditionExpression: The expression can not be empty;", "ReturnValues can only be ",
-              "One or more parameter values were invalid: Value ",
-              "One or more parameter values were invalid: Invalid number of argument(s)")
+_ENVELOPED = (
+    "ExpressionAttributeValues can only be specified",
+    "ExpressionAttributeNames can only be specified",
+    "ExpressionAttributeValues must not be empty",
+    "ExpressionAttributeNames must not be empty",
+    "Invalid ConditionExpression: The expression can not be empty;",
+    "ReturnValues can only be ",
+    "One or more parameter values were invalid: Value ",
+    "One or more parameter values were invalid: Invalid number of argument(s)",
+)
 _UNDEFINED_IN_CONDITION = "Invalid ConditionExpression: An expression attribute "
 
 
@@ -53,7 +61,9 @@ def _write_request(p: dict, op: str, allowed_return_values: tuple[str, ...]) -> 
         return rv, WriteExpressions.from_request(p, op)
     except ValidationException as err:
         msg = err.message
-        if msg.startswith(_ENVELOPED) or (msg.startswith(_UNDEFINED_IN_CONDITION) and " is not defined" in msg):
+        if msg.startswith(_ENVELOPED) or (
+            msg.startswith(_UNDEFINED_IN_CONDITION) and " is not defined" in msg
+        ):
             raise ValidationException("1 validation error detected: " + msg) from None
         raise
 
@@ -68,8 +78,10 @@ def _capacity(out: dict, p: dict, table: Table, old: dict | None, new: dict | No
 
 def _collection_metrics(out: dict, p: dict, table: Table, item: dict) -> None:
     if p.get("ReturnItemCollectionMetrics") == "SIZE" and table.lsis:
-        out["ItemCollectionMetrics"] = {"ItemCollectionKey": {table.hash_key: item[table.hash_key]},
-                                        "SizeEstimateRangeGB": [0.0, 1.0]}
+        out["ItemCollectionMetrics"] = {
+            "ItemCollectionKey": {table.hash_key: item[table.hash_key]},
+            "SizeEstimateRangeGB": [0.0, 1.0],
+        }
 
 
 def _run(state: DynamoState, p: dict, write: ItemWrite) -> tuple[dict | None, dict | None]:

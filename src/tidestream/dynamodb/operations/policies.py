@@ -30,7 +30,7 @@ def _resource(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     """The table owning ``arn``: the table itself or its current stream."""
     table = state.table(ctx, arn, control=True) if arn.startswith("arn:") else None
     if table is not None:
-        rest = arn.split(":", 5)[5][len("table/") + len(table.name):]
+        rest = arn.split(":", 5)[5][len("table/") + len(table.name) :]
         if rest == "" or (rest.startswith("/stream/") and table.stream_arn == arn):
             return table
     raise ResourceNotFoundException(f"Requested resource not found: ResourceArn: {arn} not found")
@@ -40,8 +40,10 @@ def _not_found(arn: str, expected: str | None = None) -> AwsError:
     if expected is None:
         text = f"Resource-based policy not found for the provided ResourceArn: {arn}"
     else:
-        text = (f"Resource-based policy not found for the provided ResourceArn and "
-                f"ExpectedRevisionId: {arn}, {expected}")
+        text = (
+            f"Resource-based policy not found for the provided ResourceArn and "
+            f"ExpectedRevisionId: {arn}, {expected}"
+        )
     return AwsError(text, code="PolicyNotFoundException")
 
 
@@ -59,7 +61,8 @@ def _check_expected(current: dict[str, str] | None, arn: str, expected: str | No
 def _check_document(policy: str) -> None:
     if len(policy.encode()) > MAX_POLICY_BYTES:
         raise LimitExceededException(
-            f"Policy document size exceeds the maximum of {MAX_POLICY_BYTES} bytes (20 KB)")
+            f"Policy document size exceeds the maximum of {MAX_POLICY_BYTES} bytes (20 KB)"
+        )
     try:
         doc: Any = orjson.loads(policy)
     except orjson.JSONDecodeError:

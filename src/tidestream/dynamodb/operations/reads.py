@@ -26,8 +26,7 @@ def _index(table: Table, p: dict) -> Index | None:
         return None
     ix = table.index(name)
     if ix is None:
-        raise ValidationException(
-            f"The table does not have the specified index: {name}")
+        raise ValidationException(f"The table does not have the specified index: {name}")
     return ix
 
 
@@ -39,37 +38,51 @@ def _check_select(p: dict, ex: ReadExpressions) -> None:
     has_proj = ex.has_projection
     if select == "SPECIFIC_ATTRIBUTES" and not has_proj:
         raise ValidationException(
-            f"{_INVALID}Select type SPECIFIC_ATTRIBUTES requires a ProjectionExpression or AttributesToGet")
+            f"{_INVALID}Select type SPECIFIC_ATTRIBUTES requires a ProjectionExpression or AttributesToGet"
+        )
     if select != "SPECIFIC_ATTRIBUTES" and has_proj:
         which = "ProjectionExpression" if p.get("ProjectionExpression") else "AttributesToGet"
         raise ValidationException(f"Cannot specify the {which} when choosing to get {select}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and p.get("IndexName") is None:
         raise ValidationException(
-            f"{_INVALID}Select type ALL_PROJECTED_ATTRIBUTES is not supported for tables; use ALL_ATTRIBUTES")
+            f"{_INVALID}Select type ALL_PROJECTED_ATTRIBUTES is not supported for tables; use ALL_ATTRIBUTES"
+        )
 
 
 def _select(p: dict, ix: Index | None, ex: ReadExpressions) -> str:
     """The effective Select, once the index read is known (a GSI must project ALL for ALL_ATTRIBUTES)."""
     select = p.get("Select")
     if select is None:
-        return "SPECIFIC_ATTRIBUTES" if ex.has_projection else (
-            "ALL_PROJECTED_ATTRIBUTES" if ix is not None else "ALL_ATTRIBUTES")
+        return (
+            "SPECIFIC_ATTRIBUTES"
+            if ex.has_projection
+            else ("ALL_PROJECTED_ATTRIBUTES" if ix is not None else "ALL_ATTRIBUTES")
+        )
     if select == "ALL_ATTRIBUTES" and ix is not None and not ix.local and ix.projection_type != "ALL":
         raise ValidationException(
             f"{_INVALID}Select type ALL_ATTRIBUTES is not supported for global secondary index "
-            f"{ix.name} because its projection type is not ALL")
+            f"{ix.name} because its projection type is not ALL"
+        )
     return select
 
 
-def _page(state: DynamoState, table: Table, ix: Index | None, entries: Iterator[tuple[bytes, dict]],
-          p: dict, ex: ReadExpressions, select: str, key_of_entry) -> dict:
+def _page(
+    state: DynamoState,
+    table: Table,
+    ix: Index | None,
+    entries: Iterator[tuple[bytes, dict]],
+    p: dict,
+    ex: ReadExpressions,
+    select: str,
+    key_of_entry,
+) -> dict:
     limit = p.get("Limit")
     out_items: list[dict] = []
     matched = 0
     scanned = 0
     size = 0
     last: dict | None = None
-    fetch_table = (ix is not None and ix.local and ix.projection_type != "ALL" and select == "ALL_ATTRIBUTES")
+    fetch_table = ix is not None and ix.local and ix.projection_type != "ALL" and select == "ALL_ATTRIBUTES"
     stopped_early = False
     for k, item in entries:
         if limit is not None and scanned >= limit:
@@ -117,14 +130,21 @@ def _key_extractor(table: Table, ix: Index | None):
 
     def key_of(item: dict) -> dict:
         return {n: item[n] for n in names if n in item}
+
     return key_of
 
 
 _BAD_START = "The provided starting key is invalid"
 
 
-def _start_after(state: DynamoState, table: Table, ix: Index | None, p: dict,
-                 ex: ReadExpressions | None = None, segment: tuple[int, int] | None = None) -> bytes | None:
+def _start_after(
+    state: DynamoState,
+    table: Table,
+    ix: Index | None,
+    p: dict,
+    ex: ReadExpressions | None = None,
+    segment: tuple[int, int] | None = None,
+) -> bytes | None:
     """Validate ExclusiveStartKey (DynamoDB's checks and messages, Query and Scan differ) and
     return the engine key to resume after. ``ex`` is the Query's expressions (None for Scan)."""
     esk = p.get("ExclusiveStartKey")
@@ -134,11 +154,12 @@ def _start_after(state: DynamoState, table: Table, ix: Index | None, p: dict,
     query = ex is not None
     needed = list(table.key_names) + ([n for n, _ in ix.key_schema if n not in table.key_names] if ix else [])
     if len(key) != len(needed):
-        raise ValidationException(_BAD_START if query or ix is not None
-                                  else f"{_BAD_START}: {MSG_SCHEMA_MISMATCH}")
+        raise ValidationException(
+            _BAD_START if query or ix is not None else f"{_BAD_START}: {MSG_SCHEMA_MISMATCH}"
+        )
     if query or ix is not None:
         types = table.attribute_types
-        for name, _ in (ix.key_schema if ix is not None else table.key_schema):
+        for name, _ in ix.key_schema if ix is not None else table.key_schema:
             av = key.get(name)
             if av is None or types.get(name) not in av:
                 raise ValidationException(_BAD_START)
@@ -151,7 +172,8 @@ def _start_after(state: DynamoState, table: Table, ix: Index | None, p: dict,
         kc = ex.key_condition
         if any(key.get(n) != v for n, v in kc.partition.items()):
             raise ValidationException(
-                "The provided starting key is outside query boundaries based on provided conditions")
+                "The provided starting key is outside query boundaries based on provided conditions"
+            )
         if not all(c.matches(key.get(c.attribute)) for c in kc.sort):
             raise ValidationException("The provided starting key does not match the range key predicate")
     try:
@@ -163,7 +185,8 @@ def _start_after(state: DynamoState, table: Table, ix: Index | None, p: dict,
         if not lo <= after < hi:
             raise ValidationException(
                 f"{_BAD_START}: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct "
-                f"Segment. TotalSegments: {segment[1]} Segment: {segment[0]}")
+                f"Segment. TotalSegments: {segment[1]} Segment: {segment[0]}"
+            )
     return after
 
 
@@ -183,17 +206,22 @@ def _check_segments(p: dict) -> tuple[int, int] | None:
     # TotalSegments is present"): dynalite's scan validation and a conformance suite's exact-message
     # Scan tests run against AWS agree on both texts.
     if total is None and seg is not None:
-        raise ValidationException("The TotalSegments parameter is required but was not present in the "
-                                  "request when Segment parameter is present")
+        raise ValidationException(
+            "The TotalSegments parameter is required but was not present in the "
+            "request when Segment parameter is present"
+        )
     if seg is None and total is not None:
-        raise ValidationException("The Segment parameter is required but was not present in the "
-                                  "request when parameter TotalSegments is present")
+        raise ValidationException(
+            "The Segment parameter is required but was not present in the "
+            "request when parameter TotalSegments is present"
+        )
     if seg is None:
         return None
     if seg >= total:
         raise ValidationException(
             f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
-            f"Segment: {seg} is not less than TotalSegments: {total}")
+            f"Segment: {seg} is not less than TotalSegments: {total}"
+        )
     return seg, total
 
 
@@ -232,7 +260,7 @@ def scan(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     if segment is not None:
         start, end = segment_bounds(table, ix, *segment)
     else:
-        start, end = (state.items.index_bounds(ix) if ix is not None else state.items.table_bounds(table))
+        start, end = state.items.index_bounds(ix) if ix is not None else state.items.table_bounds(table)
     after = _start_after(state, table, ix, p, None, segment)
     entries = _iterate(state, start, end, False, after)
     return _page(state, table, ix, entries, p, ex, select, _key_extractor(table, ix))

@@ -30,8 +30,10 @@ def _find(table: Table, arn: str) -> dict | None:
 
 
 def _not_a_destination(table: Table, arn: str) -> ValidationException:
-    return ValidationException(f"{_BAD_STATE}No streaming destination with streamArn: {arn} found for "
-                               f"table with tableName: {table.name}")
+    return ValidationException(
+        f"{_BAD_STATE}No streaming destination with streamArn: {arn} found for "
+        f"table with tableName: {table.name}"
+    )
 
 
 @operation("EnableKinesisStreamingDestination")
@@ -45,7 +47,8 @@ def enable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             # one stream per table, and no re-enable while enabled
             raise ValidationException(
                 f"{_BAD_STATE}EnableKinesisStreamingDestination must be DISABLED or ENABLE_FAILED "
-                "to perform ENABLE operation.")
+                "to perform ENABLE operation."
+            )
     dest = _find(table, arn)
     if dest is None:
         dest = {"arn": arn, "status": D.DISABLED, "precision": None, "until": 0.0, "description": ""}
@@ -54,8 +57,12 @@ def enable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
         dest["precision"] = config["ApproximateCreationDateTimePrecision"]
     D.begin(dest, D.ENABLING, state.settings.status_delay)
     state.catalog.put(table)
-    return {"TableName": table.name, "StreamArn": arn, "DestinationStatus": D.ENABLING,
-            "EnableKinesisStreamingConfiguration": dict(config)}
+    return {
+        "TableName": table.name,
+        "StreamArn": arn,
+        "DestinationStatus": D.ENABLING,
+        "EnableKinesisStreamingConfiguration": dict(config),
+    }
 
 
 @operation("DisableKinesisStreamingDestination")
@@ -68,7 +75,8 @@ def disable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
         raise _not_a_destination(table, arn)
     if dest["status"] != D.ACTIVE:
         raise ValidationException(
-            f"{_BAD_STATE}KinesisStreamingDestination must be ACTIVE to perform DISABLE operation.")
+            f"{_BAD_STATE}KinesisStreamingDestination must be ACTIVE to perform DISABLE operation."
+        )
     D.begin(dest, D.DISABLING, state.settings.status_delay)
     state.catalog.put(table)
     out: dict[str, Any] = {"TableName": table.name, "StreamArn": arn, "DestinationStatus": D.DISABLING}
@@ -81,8 +89,10 @@ def disable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     table = state.table(ctx, p["TableName"], control=True)
     _settled(state, table)
-    return {"TableName": table.name,
-            "KinesisDataStreamDestinations": [D.describe(d) for d in table.kinesis_destinations]}
+    return {
+        "TableName": table.name,
+        "KinesisDataStreamDestinations": [D.describe(d) for d in table.kinesis_destinations],
+    }
 
 
 @operation("UpdateKinesisStreamingDestination")
@@ -93,7 +103,8 @@ def update(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     if not precision:  # needs no table: answered before the lookup
         raise ValidationException(
             "Streaming destination cannot be updated with given parameters: "
-            "UpdateKinesisStreamingConfiguration cannot be null or contain only null values")
+            "UpdateKinesisStreamingConfiguration cannot be null or contain only null values"
+        )
     table = state.table(ctx, p["TableName"], control=True)
     _settled(state, table)
     dest = _find(table, arn)
@@ -101,13 +112,19 @@ def update(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
         raise _not_a_destination(table, arn)
     if dest["status"] != D.ACTIVE:
         raise ValidationException(
-            f"{_BAD_STATE}KinesisStreamingDestination must be ACTIVE to perform UPDATE operation.")
+            f"{_BAD_STATE}KinesisStreamingDestination must be ACTIVE to perform UPDATE operation."
+        )
     if (dest.get("precision") or "MILLISECOND") == precision:
         raise ValidationException(
             f"Invalid Request: Precision is already set to the desired value of {precision} for "
-            f"tableId: {table.table_id}, kdsArn: {arn}")
+            f"tableId: {table.table_id}, kdsArn: {arn}"
+        )
     dest["precision"] = precision
     D.begin(dest, D.UPDATING, state.settings.status_delay)
     state.catalog.put(table)
-    return {"TableName": table.name, "StreamArn": arn, "DestinationStatus": D.UPDATING,
-            "UpdateKinesisStreamingConfiguration": {"ApproximateCreationDateTimePrecision": precision}}
+    return {
+        "TableName": table.name,
+        "StreamArn": arn,
+        "DestinationStatus": D.UPDATING,
+        "UpdateKinesisStreamingConfiguration": {"ApproximateCreationDateTimePrecision": precision},
+    }

@@ -8,8 +8,12 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from ...context import RequestContext
-from ...errors import (LimitExceededException, ResourceInUseException, ResourceNotFoundException,
-                      ValidationException)
+from ...errors import (
+    LimitExceededException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from ..describe import describe_table
 from ..state import DynamoState, forget_schema
 from ..tables import Index, Table, new_table_id
@@ -27,10 +31,14 @@ def _key_schema(elements: list[dict], what: str = "KeySchema") -> list[tuple[str
 
 def _check_table_key_schema(ks: list[tuple[str, str]]) -> None:
     if len(ks) > 2:
-        raise ValidationException("1 validation error detected: Value at 'keySchema' failed to "
-                                  "satisfy constraint: Member must have length less than or equal to 2")
+        raise ValidationException(
+            "1 validation error detected: Value at 'keySchema' failed to "
+            "satisfy constraint: Member must have length less than or equal to 2"
+        )
     if len(ks) == 2 and ks[0][0] == ks[1][0]:
-        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+        raise ValidationException(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name"
+        )
     if ks[0][1] != "HASH":
         raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
     if len(ks) == 2 and ks[1][1] != "RANGE":
@@ -42,42 +50,52 @@ def _check_index_key_schema(ks: list[tuple[str, str]], name: str, gsi: bool) -> 
     (up to 4 HASH attributes followed by up to 4 RANGE attributes)."""
     names = [n for n, _ in ks]
     if len(set(names)) != len(names):
-        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+        raise ValidationException(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name"
+        )
     if ks[0][1] != "HASH":
         raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
     if not gsi:
         if len(ks) > 1 and ks[1][1] != "RANGE":
-            raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+            raise ValidationException(
+                "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"
+            )
         return
     seen_range = False
     for _, t in ks:
         if t == "RANGE":
             seen_range = True
         elif seen_range:
-            raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+            raise ValidationException(
+                "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"
+            )
     hashes = sum(1 for _, t in ks if t == "HASH")
     if hashes > 4 or len(ks) - hashes > 4:
-        raise ValidationException(
-            f"{_INVALID}Index KeySchema for index {name} has too many key attributes")
+        raise ValidationException(f"{_INVALID}Index KeySchema for index {name} has too many key attributes")
 
 
-def _check_index_shape(spec: dict, attr_types: dict[str, str], *, local: bool,
-                       table_hash: str | None, seen: set[str]) -> None:
+def _check_index_shape(
+    spec: dict, attr_types: dict[str, str], *, local: bool, table_hash: str | None, seen: set[str]
+) -> None:
     """The per-index checks of CreateTable, in the order DynamoDB reports them."""
     name = spec["IndexName"]
     ks = _key_schema(spec["KeySchema"])
     if any(n not in attr_types for n, _ in ks):
         raise ValidationException(
             f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
-            f"Keys: [{', '.join(x for x, _ in ks)}], AttributeDefinitions: [{', '.join(attr_types)}]")
+            f"Keys: [{', '.join(x for x, _ in ks)}], AttributeDefinitions: [{', '.join(attr_types)}]"
+        )
     _check_index_key_schema(ks, name, gsi=not local)
     if local:
         if len(ks) != 2:
-            raise ValidationException(f"{_INVALID}Index KeySchema does not have a range key for index: {name}")
+            raise ValidationException(
+                f"{_INVALID}Index KeySchema does not have a range key for index: {name}"
+            )
         if ks[0][0] != table_hash:
             raise ValidationException(
                 f"{_INVALID}Index KeySchema does not have the same leading hash key as table "
-                f"KeySchema for index: {name}. index hash key: {ks[0][0]}, table hash key: {table_hash}")
+                f"KeySchema for index: {name}. index hash key: {ks[0][0]}, table hash key: {table_hash}"
+            )
     _projection(spec.get("Projection"), name)
     if name in seen:
         raise ValidationException(f"{_INVALID}Duplicate index name: {name}")
@@ -93,10 +111,10 @@ def _projection(p: dict | None, name: str) -> tuple[str, list[str]]:
     if ptype == "INCLUDE":
         if not nka:
             raise ValidationException(
-                f"{_INVALID}ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
+                f"{_INVALID}ProjectionType is INCLUDE, but NonKeyAttributes is not specified"
+            )
     elif nka:
-        raise ValidationException(
-            f"{_INVALID}ProjectionType is {ptype}, but NonKeyAttributes is specified")
+        raise ValidationException(f"{_INVALID}ProjectionType is {ptype}, but NonKeyAttributes is specified")
     return ptype, list(nka or [])
 
 
@@ -110,11 +128,19 @@ def _check_capacity(read: int, write: int) -> None:
     for label, v in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
         if v > 40000:
             raise LimitExceededException(
-                f"Subscriber limit exceeded: Provisioned throughput for {label} cannot exceed 40000")
+                f"Subscriber limit exceeded: Provisioned throughput for {label} cannot exceed 40000"
+            )
 
 
-def build_index(state: DynamoState, spec: dict, attr_types: dict[str, str], billing: str,
-                *, local: bool, table_hash: str | None = None) -> Index:
+def build_index(
+    state: DynamoState,
+    spec: dict,
+    attr_types: dict[str, str],
+    billing: str,
+    *,
+    local: bool,
+    table_hash: str | None = None,
+) -> Index:
     name = spec["IndexName"]
     ks = _key_schema(spec["KeySchema"])
     _check_index_shape(spec, attr_types, local=local, table_hash=table_hash, seen=set())
@@ -125,15 +151,25 @@ def build_index(state: DynamoState, spec: dict, attr_types: dict[str, str], bill
         if billing == "PROVISIONED":
             if not pt:
                 raise ValidationException(
-                    f"{_INVALID}ProvisionedThroughput must be specified for index: {name}")
+                    f"{_INVALID}ProvisionedThroughput must be specified for index: {name}"
+                )
             read, write = _throughput(pt)
             _check_capacity(read, write)
         elif pt:
             raise ValidationException(
                 f"{_INVALID}ProvisionedThroughput should not be specified for index: {name} "
-                "when BillingMode is PAY_PER_REQUEST")
-    return Index(name=name, uid=state.catalog.new_uid(), key_schema=ks, projection_type=ptype,
-                 non_key_attributes=nka, read_capacity=read, write_capacity=write, local=local)
+                "when BillingMode is PAY_PER_REQUEST"
+            )
+    return Index(
+        name=name,
+        uid=state.catalog.new_uid(),
+        key_schema=ks,
+        projection_type=ptype,
+        non_key_attributes=nka,
+        read_capacity=read,
+        write_capacity=write,
+        local=local,
+    )
 
 
 @dataclass
@@ -156,8 +192,11 @@ def _required_create_members(p: dict) -> None:
     if missing:  # the public model no longer marks them required; the service still does
         n = len(missing)
         raise ValidationException(
-            f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(
-                f"Value null at '{m}' failed to satisfy constraint: Member must not be null" for m in missing))
+            f"{n} validation error{'s' if n > 1 else ''} detected: "
+            + "; ".join(
+                f"Value null at '{m}' failed to satisfy constraint: Member must not be null" for m in missing
+            )
+        )
 
 
 def _attribute_types(attr_defs: list[dict]) -> dict[str, str]:
@@ -174,11 +213,13 @@ def _table_throughput(p: dict, billing: str) -> tuple[int, int]:
     if billing != "PROVISIONED":
         if pt:
             raise ValidationException(
-                f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+                f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
+            )
         return 0, 0
     if not pt:
         raise ValidationException(
-            f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+            f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        )
     read, write = _throughput(pt)
     for label, v in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
         if v > 1000000000000:
@@ -194,21 +235,26 @@ def _check_key_attributes(ks: list[tuple[str, str]], attr_types: dict[str, str])
     elif any(n not in attr_types for n in keys):
         raise ValidationException(
             f"{_INVALID}Some index key attributes are not defined in AttributeDefinitions. "
-            f"Keys: [{', '.join(keys)}], AttributeDefinitions: [{', '.join(attr_types)}]")
+            f"Keys: [{', '.join(keys)}], AttributeDefinitions: [{', '.join(attr_types)}]"
+        )
     _check_table_key_schema(ks)
 
 
-def _check_lsis(specs: list[dict], ks: list[tuple[str, str]], attr_types: dict[str, str],
-                seen: set[str]) -> None:
+def _check_lsis(
+    specs: list[dict], ks: list[tuple[str, str]], attr_types: dict[str, str], seen: set[str]
+) -> None:
     if not specs:
         raise ValidationException(f"{_INVALID}List of LocalSecondaryIndexes is empty")
     if len(ks) != 2:
         raise ValidationException(
-            f"{_INVALID}Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
+            f"{_INVALID}Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"
+        )
     for s in specs:
         _check_index_shape(s, attr_types, local=True, table_hash=ks[0][0], seen=seen)
     if len(specs) > MAX_LSIS:
-        raise ValidationException(f"{_INVALID}Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}")
+        raise ValidationException(
+            f"{_INVALID}Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}"
+        )
 
 
 def _check_gsis(specs: list[dict], attr_types: dict[str, str], seen: set[str]) -> None:
@@ -218,7 +264,8 @@ def _check_gsis(specs: list[dict], attr_types: dict[str, str], seen: set[str]) -
         _check_index_shape(s, attr_types, local=False, table_hash=None, seen=seen)
     if len(specs) > MAX_GSIS:
         raise ValidationException(
-            f"{_INVALID}GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}")
+            f"{_INVALID}GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}"
+        )
 
 
 def java_hash_set_order(names: list[str]) -> list[str]:
@@ -232,11 +279,13 @@ def java_hash_set_order(names: list[str]) -> list[str]:
         for c in name:
             h = (31 * h + ord(c)) & 0xFFFFFFFF
         return (h ^ (h >> 16)) & (capacity - 1)
+
     return sorted(dict.fromkeys(names), key=bucket)  # sorted() is stable: insertion order in a bucket
 
 
-def _check_all_attributes_used(ks: list[tuple[str, str]], specs: list[dict],
-                               attr_types: dict[str, str]) -> None:
+def _check_all_attributes_used(
+    ks: list[tuple[str, str]], specs: list[dict], attr_types: dict[str, str]
+) -> None:
     """With indexes, AWS names the definitions and the keys that use them. Its words, from a
     CloudFormation stack event quoting AWS (cfn-lint issue 1037, and moto's test of the same):
     "Some AttributeDefinitions are not used. AttributeDefinitions: [my-string, my-int,
@@ -247,7 +296,8 @@ def _check_all_attributes_used(ks: list[tuple[str, str]], specs: list[dict],
     if set(attr_types) - set(used):
         raise ValidationException(
             f"{_INVALID}Some AttributeDefinitions are not used. AttributeDefinitions: "
-            f"[{', '.join(attr_types)}], keys used: [{', '.join(java_hash_set_order(used))}]")
+            f"[{', '.join(attr_types)}], keys used: [{', '.join(java_hash_set_order(used))}]"
+        )
 
 
 def check_create_table(p: dict) -> TableSpec:
@@ -262,7 +312,8 @@ def check_create_table(p: dict) -> TableSpec:
     lsi_specs, gsi_specs = p.get("LocalSecondaryIndexes"), p.get("GlobalSecondaryIndexes")
     if lsi_specs is None and gsi_specs is None and len(ks) != len(attr_types):
         raise ValidationException(
-            f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+            f"{_INVALID}Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"
+        )
     seen: set[str] = set()
     if lsi_specs is not None:
         _check_lsis(lsi_specs, ks, attr_types, seen)
@@ -272,8 +323,17 @@ def check_create_table(p: dict) -> TableSpec:
         _check_capacity(read, write)
     _check_all_attributes_used(ks, (lsi_specs or []) + (gsi_specs or []), attr_types)
     _check_stream_spec(p.get("StreamSpecification"))
-    return TableSpec(p["TableName"], ks, attr_types, [a["AttributeName"] for a in attr_defs],
-                     billing, read, write, lsi_specs or [], gsi_specs or [])
+    return TableSpec(
+        p["TableName"],
+        ks,
+        attr_types,
+        [a["AttributeName"] for a in attr_defs],
+        billing,
+        read,
+        write,
+        lsi_specs or [],
+        gsi_specs or [],
+    )
 
 
 def _check_stream_spec(spec: dict | None) -> None:
@@ -297,10 +357,16 @@ def _apply_table_options(t: Table, p: dict, ctx: RequestContext, *, sse_by_defau
     sse = p.get("SSESpecification")
     if sse:
         given = True
-        t.sse = {} if not sse.get("Enabled", sse_by_default) else {
-            "Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
-            "KMSMasterKeyArn": sse.get("KMSMasterKeyId")
-            or f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{t.table_id}"}
+        t.sse = (
+            {}
+            if not sse.get("Enabled", sse_by_default)
+            else {
+                "Status": "ENABLED",
+                "SSEType": sse.get("SSEType", "KMS"),
+                "KMSMasterKeyArn": sse.get("KMSMasterKeyId")
+                or f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{t.table_id}",
+            }
+        )
     od = p.get("OnDemandThroughput")
     if od:
         t.on_demand_read = int(od.get("MaxReadRequestUnits", 0) or 0)
@@ -315,16 +381,31 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     if state.catalog.get(ctx.account_id, ctx.region, spec.name) is not None:
         raise ResourceInUseException(f"Table already exists: {spec.name}")
     table_hash = spec.key_schema[0][0]
-    lsis = [build_index(state, s, spec.attribute_types, spec.billing, local=True, table_hash=table_hash)
-            for s in spec.lsi_specs]
+    lsis = [
+        build_index(state, s, spec.attribute_types, spec.billing, local=True, table_hash=table_hash)
+        for s in spec.lsi_specs
+    ]
     gsis = [build_index(state, s, spec.attribute_types, spec.billing, local=False) for s in spec.gsi_specs]
     now = time.time()
     delay = state.settings.status_delay
-    t = Table(account=ctx.account_id, region=ctx.region, name=spec.name, uid=state.catalog.new_uid(),
-              table_id=new_table_id(), key_schema=spec.key_schema, attribute_types=spec.attribute_types,
-              attribute_order=spec.attribute_order, created=now, billing_mode=spec.billing,
-              read_capacity=spec.read, write_capacity=spec.write, status="CREATING",
-              active_at=now + delay, gsis=gsis, lsis=lsis)
+    t = Table(
+        account=ctx.account_id,
+        region=ctx.region,
+        name=spec.name,
+        uid=state.catalog.new_uid(),
+        table_id=new_table_id(),
+        key_schema=spec.key_schema,
+        attribute_types=spec.attribute_types,
+        attribute_order=spec.attribute_order,
+        created=now,
+        billing_mode=spec.billing,
+        read_capacity=spec.read,
+        write_capacity=spec.write,
+        status="CREATING",
+        active_at=now + delay,
+        gsis=gsis,
+        lsis=lsis,
+    )
     for ix in gsis:
         ix.status, ix.active_at = "CREATING", now + delay
     if spec.billing == "PAY_PER_REQUEST":
@@ -383,7 +464,8 @@ def _check_not_in_transition(state: DynamoState, t: Table) -> None:
     if t.status in ("CREATING", "UPDATING") and state.settings.status_delay > 0:
         what = "created" if t.status == "CREATING" else "updated"
         raise ResourceInUseException(
-            f"Attempt to change a resource which is still in use: Table is being {what}: {t.name}")
+            f"Attempt to change a resource which is still in use: Table is being {what}: {t.name}"
+        )
 
 
 @operation("DeleteTable")
@@ -393,10 +475,12 @@ def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     if any(ix.status != "ACTIVE" for ix in t.gsis) and state.settings.status_delay > 0:
         raise ResourceInUseException(
             "Attempt to change a resource which is still in use: Cannot delete table while indexes "
-            "are being created, updated, or deleted.")
+            "are being created, updated, or deleted."
+        )
     if t.deletion_protection:
         raise ValidationException(
-            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
+        )
     desc = describe_table(t, deleting=True)
     state.catalog.remove(t)
     state.items.drop(t)
@@ -425,11 +509,13 @@ def _update_throughput(t: Table, p: dict, now: float) -> bool:
     if not pt:
         if p.get("BillingMode") == "PROVISIONED" and not t.read_capacity:
             raise ValidationException(
-                f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+                f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+            )
         return False
     if t.billing_mode == "PAY_PER_REQUEST":
         raise ValidationException(
-            f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+            f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
+        )
     read, write = _throughput(pt)
     _check_capacity(read, write)
     if read == t.read_capacity and write == t.write_capacity and not p.get("BillingMode"):
@@ -437,7 +523,8 @@ def _update_throughput(t: Table, p: dict, now: float) -> bool:
             f"The provisioned throughput for the table will not change. The requested value equals the current value. "
             f"Current ReadCapacityUnits provisioned for the table: {t.read_capacity}. Requested ReadCapacityUnits: {read}. "
             f"Current WriteCapacityUnits provisioned for the table: {t.write_capacity}. Requested WriteCapacityUnits: {write}. "
-            "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
+            "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+        )
     if read > t.read_capacity or write > t.write_capacity:
         t.last_increase = now
     if read < t.read_capacity or write < t.write_capacity:
@@ -463,7 +550,8 @@ def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: li
             raise ValidationException(f"{_INVALID}Attempting to create an index which already exists")
         if len(t.gsis) >= MAX_GSIS:
             raise LimitExceededException(
-                f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}")
+                f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}"
+            )
         ix = build_index(state, spec, t.attribute_types, t.billing_mode, local=False)
         delay = state.settings.status_delay
         ix.status = "CREATING" if delay > 0 else "ACTIVE"
@@ -493,8 +581,9 @@ def _update_stream(t: Table, p: dict, now: float) -> bool:
     return True
 
 
-def _draft_update(state: DynamoState, ctx: RequestContext, t: Table, p: dict,
-                  now: float) -> tuple[Table, list[Effect]]:
+def _draft_update(
+    state: DynamoState, ctx: RequestContext, t: Table, p: dict, now: float
+) -> tuple[Table, list[Effect]]:
     """The table as UpdateTable would leave it, built on a copy: a request refused halfway
     leaves the real table untouched."""
     draft = copy.deepcopy(t)
@@ -515,8 +604,10 @@ def _draft_update(state: DynamoState, ctx: RequestContext, t: Table, p: dict,
     return draft, effects
 
 
-_NOTHING_TO_UPDATE = ("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
-                      "or SSESpecification or ReplicaUpdates is required")
+_NOTHING_TO_UPDATE = (
+    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+    "or SSESpecification or ReplicaUpdates is required"
+)
 
 
 @operation("UpdateTable")

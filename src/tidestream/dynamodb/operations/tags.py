@@ -18,7 +18,8 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     if parts[4] != ctx.account_id:
         raise AccessDeniedException(
             f"User: arn:aws:iam::{ctx.account_id}:root is not authorized to perform: "
-            f"dynamodb:{ctx.operation} on resource: {arn}")
+            f"dynamodb:{ctx.operation} on resource: {arn}"
+        )
     t = state.catalog.get(parts[4], parts[3], parts[5][6:])
     if t is None:
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")

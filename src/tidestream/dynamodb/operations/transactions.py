@@ -19,8 +19,16 @@ from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..request import ReadExpressions, WriteExpressions
 from ..sizes import check_nesting, item_size
 from ..state import DynamoState, schema_of
-from ..writes import (ConditionFailed, ItemWrite, Outcome, plan_check, plan_delete, plan_put,
-                      plan_update, read_modify_write_all)
+from ..writes import (
+    ConditionFailed,
+    ItemWrite,
+    Outcome,
+    plan_check,
+    plan_delete,
+    plan_put,
+    plan_update,
+    read_modify_write_all,
+)
 from . import operation
 
 _INVALID = "One or more parameter values were invalid: "
@@ -30,8 +38,7 @@ _ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
 def _one_action(entry: dict) -> tuple[str, dict]:
     present = [a for a in _ACTIONS if entry.get(a) is not None]
     if len(present) != 1:
-        raise ValidationException(
-            "TransactItems can only contain one of Check, Put, Update or Delete")
+        raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
     return present[0], entry[present[0]]
 
 
@@ -39,21 +46,25 @@ def _cancel(reasons: list[dict]) -> TransactionCanceledException:
     codes = ", ".join(r["Code"] for r in reasons)
     return TransactionCanceledException(
         f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-        extra={"CancellationReasons": reasons})
+        extra={"CancellationReasons": reasons},
+    )
 
 
-_PLANNERS = {"Put": lambda items, t, a, ex: plan_put(items, t, a["Item"], ex),
-             "Delete": lambda items, t, a, ex: plan_delete(items, t, a["Key"], ex),
-             "Update": lambda items, t, a, ex: plan_update(items, t, a["Key"], ex),
-             "ConditionCheck": lambda items, t, a, ex: plan_check(items, t, a["Key"], ex)}
+_PLANNERS = {
+    "Put": lambda items, t, a, ex: plan_put(items, t, a["Item"], ex),
+    "Delete": lambda items, t, a, ex: plan_delete(items, t, a["Key"], ex),
+    "Update": lambda items, t, a, ex: plan_update(items, t, a["Key"], ex),
+    "ConditionCheck": lambda items, t, a, ex: plan_check(items, t, a["Key"], ex),
+}
 
 
 #: the aggregate size of a transaction's items (AWS: "cannot exceed 4 MB")
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 # Floci's TransactWriteItems handler (an emulator checked against AWS by the paritysuite
 # dynamodb-conformance suite, 2026) answers with this text.
-MSG_TRANSACTION_TOO_BIG = ("Transaction failed: The total size of all items in the transaction "
-                           "request cannot exceed 4 MB")
+MSG_TRANSACTION_TOO_BIG = (
+    "Transaction failed: The total size of all items in the transaction request cannot exceed 4 MB"
+)
 
 
 def _parse_actions(items: list[dict]) -> list[tuple[str, dict, WriteExpressions]]:
@@ -78,11 +89,16 @@ def _write_size(w: ItemWrite) -> int:
 #: key faults an action reports as its ValidationError cancellation reason, not as a top-level
 #: ValidationException (paritysuite dynamodb-conformance, TransactWriteItems error messages,
 #: four-region capture 2026-06: a mistyped/non-scalar key cancels; an empty key value does not)
-_CANCELLING_KEY_FAULTS = (MSG_SCHEMA_MISMATCH, _INVALID + "Type mismatch for key ", _INVALID + "Missing the key ")
+_CANCELLING_KEY_FAULTS = (
+    MSG_SCHEMA_MISMATCH,
+    _INVALID + "Type mismatch for key ",
+    _INVALID + "Missing the key ",
+)
 
 
-def _plan_action(state: DynamoState, ctx: RequestContext, action: str, a: dict,
-                 ex: WriteExpressions) -> ItemWrite | str:
+def _plan_action(
+    state: DynamoState, ctx: RequestContext, action: str, a: dict, ex: WriteExpressions
+) -> ItemWrite | str:
     """The action's write, or the message of a key fault that cancels the transaction."""
     table = state.table(ctx, a["TableName"])
     ex.check_key_attributes(table.key_names)
@@ -94,7 +110,9 @@ def _plan_action(state: DynamoState, ctx: RequestContext, action: str, a: dict,
         raise
 
 
-def _plan_transaction(state: DynamoState, ctx: RequestContext, items: list[dict]) -> list[tuple[ItemWrite, dict]]:
+def _plan_transaction(
+    state: DynamoState, ctx: RequestContext, items: list[dict]
+) -> list[tuple[ItemWrite, dict]]:
     """Every action parsed and validated (no item read yet); one item at most once."""
     plans = []
     faults: list[str | None] = []
@@ -107,8 +125,7 @@ def _plan_transaction(state: DynamoState, ctx: RequestContext, items: list[dict]
             continue
         faults.append(None)
         if w.key in keys_seen:
-            raise ValidationException(
-                "Transaction request cannot include multiple operations on one item")
+            raise ValidationException("Transaction request cannot include multiple operations on one item")
         keys_seen.add(w.key)
         total_size += _write_size(w)
         plans.append((w, a))
@@ -176,8 +193,10 @@ def _parse_gets(items: list[dict]) -> list[tuple[dict, ReadExpressions]]:
     for entry in items:
         g = entry.get("Get")
         if g is None:
-            raise ValidationException("1 validation error detected: Value null at 'transactItems.1.member.get' "
-                                      "failed to satisfy constraint: Member must not be null")
+            raise ValidationException(
+                "1 validation error detected: Value null at 'transactItems.1.member.get' "
+                "failed to satisfy constraint: Member must not be null"
+            )
         parsed.append((g, ReadExpressions.from_request(g, "TransactGet")))
     return parsed
 

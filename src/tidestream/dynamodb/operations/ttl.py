@@ -19,8 +19,9 @@ def update_ttl(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     if not enabled and t.ttl_status != "ENABLED":
         raise ValidationException("TimeToLive is already disabled")
     if not enabled and attr != t.ttl_attribute:
-        raise ValidationException("TimeToLive is active on a different AttributeName: current "
-                                  f"AttributeName is {t.ttl_attribute}")
+        raise ValidationException(
+            f"TimeToLive is active on a different AttributeName: current AttributeName is {t.ttl_attribute}"
+        )
     t.ttl_status = "ENABLED" if enabled else "DISABLED"
     t.ttl_attribute = attr if enabled else ""
     state.catalog.put(t)

@@ -16,10 +16,12 @@ MSG_CONSISTENT_GSI = "Strongly consistent read is not supported on Global Second
 MSG_EXISTS_ONLY_IN_TX = "EXISTS can only be used in ExecuteTransaction write requests."
 MSG_INVALID_NEXT_TOKEN = "Invalid NextToken"
 MSG_BAD_START = "The provided starting key is invalid"
-MSG_BATCH_SELECT_KEY = ("Select statements within BatchExecuteStatement must specify the primary key "
-                        "in the where clause.")
-MSG_TX_SELECT_KEY = ("Select statements within ExecuteTransaction must specify the primary key in "
-                     "the where clause.")
+MSG_BATCH_SELECT_KEY = (
+    "Select statements within BatchExecuteStatement must specify the primary key in the where clause."
+)
+MSG_TX_SELECT_KEY = (
+    "Select statements within ExecuteTransaction must specify the primary key in the where clause."
+)
 MSG_TX_INDEX = "Reads on indices are not supported within transactions."
 MSG_TX_EXISTS = "EXISTS() must contain a single item read with additional condition"
 MSG_INDEX_WRITE = "This operation is not supported on an index"

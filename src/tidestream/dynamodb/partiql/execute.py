@@ -34,8 +34,15 @@ from ..ranges import KeyRange, bounds
 from ..sizes import check_item_size, item_size
 from ..state import DynamoState, schema_of
 from ..tables import Index, Table
-from .errors import (MSG_BAD_START, MSG_CONSISTENT_GSI, MSG_DUPLICATE_ITEM, MSG_INCOMPLETE_KEY,
-                     MSG_INVALID_NEXT_TOKEN, MSG_TX_EXISTS, validation)
+from .errors import (
+    MSG_BAD_START,
+    MSG_CONSISTENT_GSI,
+    MSG_DUPLICATE_ITEM,
+    MSG_INCOMPLETE_KEY,
+    MSG_INVALID_NEXT_TOKEN,
+    MSG_TX_EXISTS,
+    validation,
+)
 from .parser import Delete, Exists, Insert, Select, Statement, Update
 
 Item = dict[str, dict[str, Any]]
@@ -97,7 +104,7 @@ def key_equalities(where, values: dict, names: tuple[str, ...]) -> dict[str, dic
 def _strip_label(err: ValidationException, label: str) -> ValidationException:
     prefix = f"Invalid {label}: "
     if err.message.startswith(prefix):
-        return ValidationException(err.message[len(prefix):])
+        return ValidationException(err.message[len(prefix) :])
     return err
 
 
@@ -117,8 +124,11 @@ def _partitions(node, hash_key: str, values: dict) -> Optional[list[dict]]:
     eq = _equality(node, values)
     if eq is not None:
         return [eq[1]] if eq[0] == hash_key else None
-    if t is A.In and _path_name(node.operand) == hash_key \
-            and all(type(o) is A.ValueRef for o in node.options):
+    if (
+        t is A.In
+        and _path_name(node.operand) == hash_key
+        and all(type(o) is A.ValueRef for o in node.options)
+    ):
         return _dedupe([values[o.name] for o in node.options])
     if t is A.And:
         left = _partitions(node.left, hash_key, values)
@@ -153,14 +163,23 @@ def _sort_condition(where, sort_key: str, sort_type: str, values: dict):
             for a, b, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIP[c.op])):
                 if _path_name(a) == sort_key and type(b) is A.ValueRef and sort_type in values[b.name]:
                     return op, [values[b.name]]
-        elif t is A.Between and _path_name(c.operand) == sort_key \
-                and type(c.low) is A.ValueRef and type(c.high) is A.ValueRef:
+        elif (
+            t is A.Between
+            and _path_name(c.operand) == sort_key
+            and type(c.low) is A.ValueRef
+            and type(c.high) is A.ValueRef
+        ):
             lo, hi = values[c.low.name], values[c.high.name]
             if sort_type in lo and sort_type in hi:
                 return "BETWEEN", [lo, hi]
-        elif t is A.Call and c.name == "begins_with" and _path_name(c.args[0]) == sort_key \
-                and type(c.args[1]) is A.ValueRef and sort_type in ("S", "B") \
-                and sort_type in values[c.args[1].name]:
+        elif (
+            t is A.Call
+            and c.name == "begins_with"
+            and _path_name(c.args[0]) == sort_key
+            and type(c.args[1]) is A.ValueRef
+            and sort_type in ("S", "B")
+            and sort_type in values[c.args[1].name]
+        ):
             return "begins_with", [values[c.args[1].name]]
     return None
 
@@ -205,7 +224,9 @@ class SelectPlan:
         return found if len(found) == len(self.table.key_names) else None
 
 
-def plan_select(state: DynamoState, ctx: RequestContext, stmt: Select, consistent: bool = False) -> SelectPlan:
+def plan_select(
+    state: DynamoState, ctx: RequestContext, stmt: Select, consistent: bool = False
+) -> SelectPlan:
     table = state.table(ctx, stmt.table)
     index = _select_index(table, stmt, consistent)
     key_schema = index.key_schema if index is not None else table.key_schema
@@ -219,8 +240,7 @@ def plan_select(state: DynamoState, ctx: RequestContext, stmt: Select, consisten
     if stmt.order_by:
         partitions, reverse = _apply_order(stmt, partitions, key_schema)
     if partitions is None:
-        ranges = [state.items.index_bounds(index) if index is not None
-                  else state.items.table_bounds(table)]
+        ranges = [state.items.index_bounds(index) if index is not None else state.items.table_bounds(table)]
     else:
         ranges = _partition_ranges(table, index, stmt, partitions, key_schema)
     return SelectPlan(stmt, table, index, filt, ranges, reverse, consistent, partitions)
@@ -245,17 +265,20 @@ def _apply_order(stmt: Select, partitions: Optional[list], key_schema) -> tuple[
     if stmt.where is None:
         raise validation("Must have WHERE clause in the statement when using ORDER BY clause.")
     if partitions is None:
-        raise validation("Must have at least one non-optional hash key condition in WHERE "
-                         "clause when using ORDER BY clause.")
+        raise validation(
+            "Must have at least one non-optional hash key condition in WHERE "
+            "clause when using ORDER BY clause."
+        )
     names = {n for n, _ in key_schema}
     for name, _ in order:
         if name not in names:
-            raise validation(f"Variable reference {name} in ORDER BY clause must be part of "
-                             "the primary key")
+            raise validation(f"Variable reference {name} in ORDER BY clause must be part of the primary key")
     hk = next(n for n, t in key_schema if t == "HASH")
     if len(partitions) > 1 and not any(n == hk for n, _ in order):
-        raise validation("Must have hash key in ORDER BY clause when more than one hash key "
-                         "condition specified in WHERE clause.")
+        raise validation(
+            "Must have hash key in ORDER BY clause when more than one hash key "
+            "condition specified in WHERE clause."
+        )
     reverse = False
     for name, desc in order:
         if name == hk:
@@ -267,16 +290,14 @@ def _apply_order(stmt: Select, partitions: Optional[list], key_schema) -> tuple[
     return partitions, reverse
 
 
-def _partition_ranges(table, index, stmt: Select, partitions: list, key_schema
-                      ) -> list[tuple[bytes, bytes]]:
+def _partition_ranges(table, index, stmt: Select, partitions: list, key_schema) -> list[tuple[bytes, bytes]]:
     """One key range per partition value of the hash key's type, narrowed by the sort condition."""
     hash_name = next(n for n, t in key_schema if t == "HASH")
     range_names = [n for n, t in key_schema if t == "RANGE"]
     types = table.attribute_types
     sort_cond = None
     if len(range_names) == 1:
-        sort_cond = _sort_condition(stmt.where, range_names[0], types.get(range_names[0], ""),
-                                    stmt.values)
+        sort_cond = _sort_condition(stmt.where, range_names[0], types.get(range_names[0], ""), stmt.values)
     ranges: list[tuple[bytes, bytes]] = []
     for pv in partitions:
         if types.get(hash_name, "") not in pv:
@@ -307,8 +328,7 @@ def _fingerprint(statement: str, parameters: Any) -> str:
 
 
 def encode_token(fingerprint: str, range_index: int, key: bytes) -> str:
-    body = orjson.dumps({"f": fingerprint, "r": range_index,
-                         "k": base64.b64encode(key).decode("ascii")})
+    body = orjson.dumps({"f": fingerprint, "r": range_index, "k": base64.b64encode(key).decode("ascii")})
     return base64.b64encode(body).decode("ascii")
 
 
@@ -323,8 +343,15 @@ def decode_token(token: str, fingerprint: str) -> tuple[int, bytes]:
     return range_index, key
 
 
-def run_select(state: DynamoState, plan: SelectPlan, statement: str, parameters: Any,
-               limit: Optional[int], next_token: Optional[str], mode: Optional[str]) -> dict:
+def run_select(
+    state: DynamoState,
+    plan: SelectPlan,
+    statement: str,
+    parameters: Any,
+    limit: Optional[int],
+    next_token: Optional[str],
+    mode: Optional[str],
+) -> dict:
     """One page of a SELECT: Items, and NextToken/LastEvaluatedKey when more may follow."""
     fingerprint = _fingerprint(statement, parameters)
     start_range, after = 0, None
@@ -367,8 +394,9 @@ def read_capacity(plan: SelectPlan, size: int, mode: Optional[str]) -> Optional[
     return c.render(mode)
 
 
-def _entries(state: DynamoState, plan: SelectPlan, start_range: int,
-             after: Optional[bytes]) -> Iterator[tuple[int, bytes, Item]]:
+def _entries(
+    state: DynamoState, plan: SelectPlan, start_range: int, after: Optional[bytes]
+) -> Iterator[tuple[int, bytes, Item]]:
     for ri in range(start_range, len(plan.ranges)):
         start, end = plan.ranges[ri]
         if ri == start_range and after is not None:
@@ -432,7 +460,9 @@ class WritePlan:
             check_item_size(new)
         except ValidationException as err:
             if err.message.startswith("Item size has exceeded"):
-                raise ValidationException("Item size to update has exceeded the maximum allowed size") from None
+                raise ValidationException(
+                    "Item size to update has exceeded the maximum allowed size"
+                ) from None
             raise
         return new != old, new
 
@@ -463,11 +493,13 @@ def _key_from_where(table: Table, stmt) -> Item:
     key = {n: found[n] for n in table.key_names}
     for name, av in key.items():
         if type_of(av) not in ("S", "N", "B"):
-            raise validation(f"Key value must be of type S, N, or B. Key name: {name}, "
-                             f"Key type: {type_of(av)}")
+            raise validation(
+                f"Key value must be of type S, N, or B. Key name: {name}, Key type: {type_of(av)}"
+            )
         if table.attribute_types.get(name) not in av:
-            raise validation("Key attribute's data type should match its data type in table's "
-                             f"schema: Key {name}")
+            raise validation(
+                f"Key attribute's data type should match its data type in table's schema: Key {name}"
+            )
     validate_key(key, schema_of(table))
     return key
 
@@ -482,8 +514,9 @@ def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> Writ
             if av is None:
                 raise validation(f"Key attribute should be present in the item: Key {name}")
             if table.attribute_types.get(name) not in av:
-                raise validation("Key attribute's data type should match its data type in table's "
-                                 f"schema: Key {name}")
+                raise validation(
+                    f"Key attribute's data type should match its data type in table's schema: Key {name}"
+                )
         validate_item_keys(item, schema)
         check_item_size(item)
         key_item = {n: item[n] for n in table.key_names}
@@ -493,12 +526,21 @@ def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> Writ
         if sel.index is not None:
             raise validation("Operations on indices are not supported in transactions")
         key = _key_from_where(table, sel)
-        extra = [c for c in conjuncts(sel.where) if _equality(c, sel.values) is None
-                 or _equality(c, sel.values)[0] not in table.key_names]
+        extra = [
+            c
+            for c in conjuncts(sel.where)
+            if _equality(c, sel.values) is None or _equality(c, sel.values)[0] not in table.key_names
+        ]
         if not extra:
             raise validation(MSG_TX_EXISTS)
-        return WritePlan(stmt, "EXISTS", table, state.items.item_key(table, key), key,
-                         condition=compile_where(sel.where, sel.values))
+        return WritePlan(
+            stmt,
+            "EXISTS",
+            table,
+            state.items.item_key(table, key),
+            key,
+            condition=compile_where(sel.where, sel.values),
+        )
     assert isinstance(stmt, (Update, Delete))
     key = _key_from_where(table, stmt)
     cond = compile_where(stmt.where, stmt.values)
@@ -509,16 +551,30 @@ def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> Writ
             upd = compile_update(parsed, None, stmt.values, table.key_names)
         except ValidationException as err:
             raise _strip_label(err, "UpdateExpression") from None
-    return WritePlan(stmt, stmt.kind, table, state.items.item_key(table, key), key,
-                     condition=cond, update=upd, returning=stmt.returning)
+    return WritePlan(
+        stmt,
+        stmt.kind,
+        table,
+        state.items.item_key(table, key),
+        key,
+        condition=cond,
+        update=upd,
+        returning=stmt.returning,
+    )
 
 
-def write_capacity(per: dict[str, Consumed], plan: WritePlan, old: Optional[Item], new: Optional[Item],
-                   transactional: bool = False) -> None:
+def write_capacity(
+    per: dict[str, Consumed],
+    plan: WritePlan,
+    old: Optional[Item],
+    new: Optional[Item],
+    transactional: bool = False,
+) -> None:
     c = per.get(plan.table.name)
     if c is None:
-        c = per[plan.table.name] = Consumed(plan.table.name,
-                                            split="WriteCapacityUnits" if transactional else None)
+        c = per[plan.table.name] = Consumed(
+            plan.table.name, split="WriteCapacityUnits" if transactional else None
+        )
     if plan.kind == "EXISTS":
         c.add_table(2.0 if transactional else 1.0)  # a condition check costs like a read
         return

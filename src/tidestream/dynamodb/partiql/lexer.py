@@ -23,12 +23,12 @@ from typing import Iterator, NamedTuple
 from .errors import not_well_formed
 
 # kinds
-NAME = "name"        # bare identifier or keyword (``text`` keeps the spelling)
-QNAME = "qname"      # "double quoted" identifier
-STRING = "string"    # 'single quoted' literal
+NAME = "name"  # bare identifier or keyword (``text`` keeps the spelling)
+QNAME = "qname"  # "double quoted" identifier
+STRING = "string"  # 'single quoted' literal
 NUMBER = "number"
 PARAM = "?"
-PUNCT = "punct"      # operators and brackets; ``text`` is the symbol
+PUNCT = "punct"  # operators and brackets; ``text`` is the symbol
 EOF = "eof"
 
 # Alternatives in the order the characters are tried; longer punctuation before its prefixes.
@@ -46,12 +46,19 @@ _TEMPLATE = r"""
 |(?P<unreadable>.)
 """
 _new_token = tuple.__new__  # skips NamedTuple's Python-level __new__: a third of the cost per token
-_TOKEN_KINDS = {"string": STRING, "qname": QNAME, "number": NUMBER, "name": NAME,
-                "param": PARAM, "punct": PUNCT}
+_TOKEN_KINDS = {
+    "string": STRING,
+    "qname": QNAME,
+    "number": NUMBER,
+    "name": NAME,
+    "param": PARAM,
+    "punct": PUNCT,
+}
 
 
 class Token(NamedTuple):
     """A token and where it starts; a tuple because a statement of 8 KB can hold 8 K of them."""
+
     kind: str
     text: str
     line: int
@@ -71,11 +78,14 @@ def _patterns(digits: str = "", letters: str = "") -> tuple[re.Pattern[str], re.
     """The token pattern whose digit and letter classes also hold ``digits`` / ``letters``, and
     its checker: a pattern that matches a whole statement exactly when every character of it
     can be read (no unterminated quote or comment, nothing unreadable)."""
-    classes = _TEMPLATE.replace("DIGIT", "[0-9" + re.escape(digits) + "]") \
-                       .replace("ALPHA", "[A-Za-z" + re.escape(letters) + "]")
-    strict = classes.replace("|(?P<unreadable>.)\n", "") \
-                    .replace(r"/\*(?:.*?\*/)?", r"/\*.*?\*/") \
-                    .replace(r"*+\-/%]", r"*+\-%]|/(?!\*)")
+    classes = _TEMPLATE.replace("DIGIT", "[0-9" + re.escape(digits) + "]").replace(
+        "ALPHA", "[A-Za-z" + re.escape(letters) + "]"
+    )
+    strict = (
+        classes.replace("|(?P<unreadable>.)\n", "")
+        .replace(r"/\*(?:.*?\*/)?", r"/\*.*?\*/")
+        .replace(r"*+\-/%]", r"*+\-%]|/(?!\*)")
+    )
     strict = re.sub(r"\(\?P<\w+>", "(?:", strict)  # (3.11's re rejects groups in possessive repeats)
     return re.compile(classes, re.X | re.S), re.compile("(?:" + strict + ")*+", re.X | re.S)
 

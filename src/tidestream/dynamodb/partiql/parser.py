@@ -38,32 +38,59 @@ from .. import numbers
 from ..attributes import from_wire_value
 from ..expressions import ast as A
 from . import lexer as L
-from .errors import (MSG_ALIASING, MSG_BAG_TYPES, MSG_EMPTY_BAG, MSG_MISSING_COMPARE,
-                     MSG_PARAMETER_COUNT, MSG_RETURNING_INSERT, MSG_STAR_AND_OTHERS,
-                     not_well_formed, validation)
+from .errors import (
+    MSG_ALIASING,
+    MSG_BAG_TYPES,
+    MSG_EMPTY_BAG,
+    MSG_MISSING_COMPARE,
+    MSG_PARAMETER_COUNT,
+    MSG_RETURNING_INSERT,
+    MSG_STAR_AND_OTHERS,
+    not_well_formed,
+    validation,
+)
 
 AttributeValue = dict[str, Any]
 
 #: words that end a path or start a clause; a bare one cannot name an attribute
-RESERVED = frozenset("""
+RESERVED = frozenset(
+    """
     SELECT FROM WHERE AND OR NOT IN BETWEEN IS MISSING NULL TRUE FALSE INSERT INTO VALUE VALUES
     UPDATE SET REMOVE DELETE RETURNING ORDER BY ASC DESC EXISTS INNER OUTER LEFT RIGHT CROSS FULL
     JOIN LIMIT OFFSET AS AT LIKE ON CASE WHEN THEN ELSE END UNION INTERSECT EXCEPT GROUP HAVING
     PIVOT UNPIVOT DISTINCT ESCAPE CAST
-""".split())
+""".split()
+)
 
 #: keywords that are infix operators (reported as operators where a term should start)
 OPERATOR_WORDS = frozenset({"LIKE", "IS", "AND", "OR", "BETWEEN", "IN"})
 
 #: IS <type> -> the DynamoDB type it tests (MISSING is handled apart)
-IS_TYPES = {"NULL": "NULL", "BOOLEAN": "BOOL", "BOOL": "BOOL", "BLOB": "B", "STRING": "S",
-            "NUMERIC": "N", "STRUCT": "M", "TUPLE": "M", "LIST": "L"}
+IS_TYPES = {
+    "NULL": "NULL",
+    "BOOLEAN": "BOOL",
+    "BOOL": "BOOL",
+    "BLOB": "B",
+    "STRING": "S",
+    "NUMERIC": "N",
+    "STRUCT": "M",
+    "TUPLE": "M",
+    "LIST": "L",
+}
 #: type names PartiQL's grammar knows but DynamoDB cannot test for
-OTHER_TYPES = frozenset("""INT INT2 INT4 INT8 INTEGER SMALLINT BIGINT FLOAT REAL DOUBLE DECIMAL
-    CHAR CHARACTER VARCHAR CLOB BAG SEXP SYMBOL TIMESTAMP TIME DATE ANY""".split())
+OTHER_TYPES = frozenset(
+    """INT INT2 INT4 INT8 INTEGER SMALLINT BIGINT FLOAT REAL DOUBLE DECIMAL
+    CHAR CHARACTER VARCHAR CLOB BAG SEXP SYMBOL TIMESTAMP TIME DATE ANY""".split()
+)
 
-CONDITION_FUNCTIONS = {"begins_with": 2, "contains": 2, "attribute_type": 2,
-                       "attribute_exists": 1, "attribute_not_exists": 1, "size": 1}
+CONDITION_FUNCTIONS = {
+    "begins_with": 2,
+    "contains": 2,
+    "attribute_type": 2,
+    "attribute_exists": 1,
+    "attribute_not_exists": 1,
+    "size": 1,
+}
 COMPARISONS = ("=", "<>", "!=", "<", "<=", ">", ">=")
 
 
@@ -252,8 +279,9 @@ class _Parser:
         raise not_well_formed("Expected identifier for simple path")
 
     def no_alias(self) -> None:
-        if self.accept_kw("AS") or (self.peek().kind in (L.NAME, L.QNAME)
-                                    and self.peek().text.upper() not in RESERVED):
+        if self.accept_kw("AS") or (
+            self.peek().kind in (L.NAME, L.QNAME) and self.peek().text.upper() not in RESERVED
+        ):
             raise validation(MSG_ALIASING)
 
     def select(self) -> Select:
@@ -308,8 +336,9 @@ class _Parser:
             return None
         t = self.next()
         if t.kind not in (L.NAME, L.QNAME) or (t.kind == L.NAME and t.text.upper() in RESERVED):
-            raise validation("Invalid path dot component in this operation, expecting either "
-                             "an IDENTIFIER or STAR.")
+            raise validation(
+                "Invalid path dot component in this operation, expecting either an IDENTIFIER or STAR."
+            )
         if self.at_punct("."):
             raise validation("A path may contain at most 2 components in the FROM clause")
         return t.text
@@ -338,14 +367,18 @@ class _Parser:
         self.expect_kw("INTO")
         table = self.table_name()
         if self.at_kw("VALUES"):
-            raise validation('Unsupported operation: Inserting multiple items in a single statement '
-                             'is not supported, use "INSERT INTO tableName VALUE item" instead')
+            raise validation(
+                "Unsupported operation: Inserting multiple items in a single statement "
+                'is not supported, use "INSERT INTO tableName VALUE item" instead'
+            )
         if not self.accept_kw("VALUE"):
             raise not_well_formed("Unexpected token after expression")
         if not self.at_punct("{"):
             if self.at_punct("[", "<<"):
-                raise validation("Unsupported format in item expression. Please use struct format "
-                                 "{...} to express item values for insert statement.")
+                raise validation(
+                    "Unsupported format in item expression. Please use struct format "
+                    "{...} to express item values for insert statement."
+                )
             raise self.unexpected()
         item = self.literal("root", top_level=True)["M"]
         if self.at_kw("RETURNING"):
@@ -387,8 +420,10 @@ class _Parser:
         returning = self.returning()
         if returning not in (None, "ALL_OLD"):
             words = returning.replace("UPDATED", "MODIFIED").replace("_", " ")
-            raise validation(f"Invalid returning clause: RETURNING {words} *. "
-                             "Only RETURNING ALL OLD * is allowed in DELETE statements.")
+            raise validation(
+                f"Invalid returning clause: RETURNING {words} *. "
+                "Only RETURNING ALL OLD * is allowed in DELETE statements."
+            )
         return Delete(table, where, returning)
 
     def returning(self) -> Optional[str]:
@@ -453,8 +488,9 @@ class _Parser:
             raise validation(f"The first argument to {label} must equal the assignment value {fn.at()}")
         value = self.values.get(second.name) if type(second) is A.ValueRef else None
         if value is None or not any(k in value for k in ("SS", "NS", "BS")):
-            raise validation(f"The second argument to {label} must be a value with type SET "
-                             f"{arg_tokens[0].at()}")
+            raise validation(
+                f"The second argument to {label} must be a value with type SET {arg_tokens[0].at()}"
+            )
         return (A.AddAction if name == "set_add" else A.DeleteAction)(target, second)
 
     def update_value(self):
@@ -475,8 +511,9 @@ class _Parser:
             name = t.text.lower()
             if name not in ("list_append", "if_not_exists"):
                 if name in ("set_add", "set_delete"):
-                    raise validation(f"The first argument to {name.upper()} must equal the "
-                                     f"assignment value {t.at()}")
+                    raise validation(
+                        f"The first argument to {name.upper()} must equal the assignment value {t.at()}"
+                    )
                 raise validation(f"Unrecognized function: {name} {t.at()}")
             self.pos += 2
             args = [self.update_value()]
@@ -484,11 +521,14 @@ class _Parser:
                 args.append(self.update_value())
             self.expect_punct(")")
             if len(args) != 2:
-                raise validation("Incorrect number of operands for operator or function; operator "
-                                 f"or function: {name}, number of operands: {len(args)}")
+                raise validation(
+                    "Incorrect number of operands for operator or function; operator "
+                    f"or function: {name}, number of operands: {len(args)}"
+                )
             if name == "if_not_exists" and type(args[0]) is not A.Path:
-                raise validation("Operator or function requires a document path; operator or "
-                                 "function: if_not_exists")
+                raise validation(
+                    "Operator or function requires a document path; operator or function: if_not_exists"
+                )
             return A.Call(name, tuple(args))
         if self.is_path_start():
             return self.path()
@@ -556,8 +596,10 @@ class _Parser:
                 av = self.take_param()
                 options = tuple(self.value_ref(v) for v in av.get("L", [av]))
                 return A.In(left, options)
-            raise validation("IN operator must have a left hand argument of type Variable Reference "
-                             "and right hand argument of type Seq with at least one member")
+            raise validation(
+                "IN operator must have a left hand argument of type Variable Reference "
+                "and right hand argument of type Seq with at least one member"
+            )
         options = []
         if not self.at_punct(closing):
             while True:
@@ -566,8 +608,10 @@ class _Parser:
                     break
         self.expect_punct(closing)
         if not options or type(left) is not A.Path:
-            raise validation("IN operator must have a left hand argument of type Variable Reference "
-                             "and right hand argument of type Seq with at least one member")
+            raise validation(
+                "IN operator must have a left hand argument of type Variable Reference "
+                "and right hand argument of type Seq with at least one member"
+            )
         return A.In(left, tuple(options))
 
     def is_test(self, left):
@@ -575,8 +619,9 @@ class _Parser:
         t = self.next()
         word = t.text.upper() if t.kind == L.NAME else ""
         if type(left) not in (A.Path, A.ValueRef):
-            raise validation("The left hand side argument to IS must be a Variable Reference, "
-                             "Literal, or Path")
+            raise validation(
+                "The left hand side argument to IS must be a Variable Reference, Literal, or Path"
+            )
         if word == "MISSING":
             node = A.Call("attribute_not_exists", (left,))
         elif word in IS_TYPES:
@@ -584,8 +629,10 @@ class _Parser:
         elif word in OTHER_TYPES:
             if word in ("DOUBLE", "CHARACTER") and self.at_kw("PRECISION", "VARYING"):
                 self.next()
-            raise validation(f"Unsupported data type for IS operator: {word}. Supported data types "
-                             "are [MISSING, NULL, BOOLEAN, BLOB, STRING, NUMERIC, STRUCT, TUPLE, LIST]")
+            raise validation(
+                f"Unsupported data type for IS operator: {word}. Supported data types "
+                "are [MISSING, NULL, BOOLEAN, BLOB, STRING, NUMERIC, STRUCT, TUPLE, LIST]"
+            )
         else:
             raise not_well_formed("Expected type name")
         return A.Not(node) if negate else node
@@ -606,8 +653,11 @@ class _Parser:
             return self.path()
         if t.kind == L.NAME and t.text.upper() == "MISSING":
             raise validation(MSG_MISSING_COMPARE)
-        if t.kind in (L.STRING, L.NUMBER, L.PARAM) or self.at_punct("[", "{", "<<", "-", "+") \
-                or self.at_kw("TRUE", "FALSE", "NULL"):
+        if (
+            t.kind in (L.STRING, L.NUMBER, L.PARAM)
+            or self.at_punct("[", "{", "<<", "-", "+")
+            or self.at_kw("TRUE", "FALSE", "NULL")
+        ):
             return self.value_ref(self.literal("root"))
         raise self.unexpected()
 
@@ -625,11 +675,12 @@ class _Parser:
                     break
         self.expect_punct(")")
         if len(args) != CONDITION_FUNCTIONS[name]:
-            raise validation("Incorrect number of operands for operator or function; operator or "
-                             f"function: {name}, number of operands: {len(args)}")
+            raise validation(
+                "Incorrect number of operands for operator or function; operator or "
+                f"function: {name}, number of operands: {len(args)}"
+            )
         if type(args[0]) is not A.Path:
-            raise validation("Operator or function requires a document path; operator or "
-                             f"function: {name}")
+            raise validation(f"Operator or function requires a document path; operator or function: {name}")
         return A.Call(name, tuple(args))
 
     def path(self) -> A.Path:
@@ -722,8 +773,9 @@ class _Parser:
                 k = self.next()
                 if k.kind not in (L.STRING, L.QNAME):
                     if k.kind == L.PARAM:
-                        raise validation(f"Tuple keys must be of type String. Actual type: "
-                                         f"PARAMETER under {where}")
+                        raise validation(
+                            f"Tuple keys must be of type String. Actual type: PARAMETER under {where}"
+                        )
                     self.pos -= 1
                     raise self.unexpected()
                 self.expect_punct(":")
@@ -753,7 +805,7 @@ def _output_name(path: A.Path) -> str:
     i = len(els) - 1
     while i > 0 and type(els[i]) is int:
         i -= 1
-    return str(els[i]) + "".join(f"[{e}]" for e in els[i + 1:])
+    return str(els[i]) + "".join(f"[{e}]" for e in els[i + 1 :])
 
 
 def _number(text: str, where: str) -> str:
@@ -796,4 +848,5 @@ def _update_tree(actions: list) -> A.UpdateTree:
         removes=tuple(a for a in actions if type(a) is A.RemoveAction),
         adds=tuple(a for a in actions if type(a) is A.AddAction),
         deletes=tuple(a for a in actions if type(a) is A.DeleteAction),
-        actions=tuple(actions))
+        actions=tuple(actions),
+    )

@@ -12,17 +12,37 @@ from typing import Any, Optional
 
 
 from ...context import RequestContext
-from ...errors import (AwsError, ConditionalCheckFailedException, TransactionCanceledException, ValidationException)
+from ...errors import (
+    AwsError,
+    ConditionalCheckFailedException,
+    TransactionCanceledException,
+    ValidationException,
+)
 from ..idempotency import fingerprint
 from ..capacity import Consumed, read_units, wants_capacity
 from . import Statement, is_read, parse
-from .errors import (MSG_BATCH_SELECT_KEY, MSG_EXISTS_ONLY_IN_TX, MSG_TX_INDEX,
-                              MSG_TX_SELECT_KEY, DuplicateItemException)
-from .execute import (SelectPlan, StatementFailure, change_for, get_one, plan_select,
-                               plan_write, run_select, write_capacity)
+from .errors import (
+    MSG_BATCH_SELECT_KEY,
+    MSG_EXISTS_ONLY_IN_TX,
+    MSG_TX_INDEX,
+    MSG_TX_SELECT_KEY,
+    DuplicateItemException,
+)
+from .execute import (
+    SelectPlan,
+    StatementFailure,
+    change_for,
+    get_one,
+    plan_select,
+    plan_write,
+    run_select,
+    write_capacity,
+)
 from ..state import DynamoState
 
-MSG_MIXED = "Unsupported operation: A request must contain either only read statements or only write statements"
+MSG_MIXED = (
+    "Unsupported operation: A request must contain either only read statements or only write statements"
+)
 
 
 def _failure_error(f: StatementFailure, rv: Optional[str]) -> AwsError:
@@ -41,8 +61,9 @@ def execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
         raise ValidationException(MSG_EXISTS_ONLY_IN_TX)
     if stmt.kind == "SELECT":
         plan = plan_select(state, ctx, stmt, bool(p.get("ConsistentRead")))
-        return run_select(state, plan, p["Statement"], p.get("Parameters"), p.get("Limit"),
-                          p.get("NextToken"), mode)
+        return run_select(
+            state, plan, p["Statement"], p.get("Parameters"), p.get("Limit"), p.get("NextToken"), mode
+        )
     plan = plan_write(state, ctx, stmt)
     old = state.items.get(plan.key)
     try:
@@ -61,7 +82,7 @@ def execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 # ---------------------------------------------------------------------------- batches
 def _error_entry(err: AwsError, table: Optional[str] = None) -> dict:
-    code = err.code[:-len("Exception")] if err.code.endswith("Exception") else err.code
+    code = err.code[: -len("Exception")] if err.code.endswith("Exception") else err.code
     if code == "Validation":
         code = "ValidationError"
     entry: dict[str, Any] = {"Error": {"Code": code, "Message": err.message}}
@@ -229,7 +250,8 @@ def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statement
         codes = ", ".join(r["Code"] for r in reasons)
         raise TransactionCanceledException(
             f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-            extra={"CancellationReasons": reasons})
+            extra={"CancellationReasons": reasons},
+        )
     if changes:
         state.items.commit(changes)
     out: dict[str, Any] = {"Responses": []}

@@ -9,8 +9,13 @@ from typing import Any
 
 import orjson
 
-from ...errors import (ExpiredNextTokenException, InvalidArgumentException, LimitExceededException,
-                       ResourceInUseException, ResourceNotFoundException)
+from ...errors import (
+    ExpiredNextTokenException,
+    InvalidArgumentException,
+    LimitExceededException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
 from ...service import Streaming
 from ..consumers import MAX_PER_STREAM, Consumer, parse_consumer_arn
 from ..fanout import open_subscription
@@ -22,9 +27,12 @@ TOKEN_TTL_MS = 300_000
 
 
 def _view(state, ctx, c: Consumer, with_stream: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"ConsumerName": c.name, "ConsumerARN": c.arn,
-                           "ConsumerStatus": c.status,
-                           "ConsumerCreationTimestamp": state.ts(ctx)(c.created_ms)}
+    out: dict[str, Any] = {
+        "ConsumerName": c.name,
+        "ConsumerARN": c.arn,
+        "ConsumerStatus": c.status,
+        "ConsumerCreationTimestamp": state.ts(ctx)(c.created_ms),
+    }
     if with_stream:
         out["StreamARN"] = c.stream_arn
     return out
@@ -60,20 +68,23 @@ def _find(state, params: dict) -> Consumer:
         account, region, sname, cname, epoch = parsed
         if name is not None and name != cname:
             raise InvalidArgumentException(
-                f"ConsumerName {name} does not match the consumer in ConsumerARN {arn}.")
+                f"ConsumerName {name} does not match the consumer in ConsumerARN {arn}."
+            )
         stream = state.catalog.get(account, region, sname)
         if stream is not None:
             stream = state.settle(stream)
         if stream_arn and (stream is None or stream_arn != stream.arn):
             raise InvalidArgumentException(
-                f"StreamARN {stream_arn} does not match the stream in ConsumerARN {arn}.")
+                f"StreamARN {stream_arn} does not match the stream in ConsumerARN {arn}."
+            )
         c = state.consumers.get(stream.id, cname, now) if stream is not None else None
         if c is None or c.created_ms // 1000 != epoch:
             raise _not_found(arn)
         return c
     if not stream_arn or not name:
         raise InvalidArgumentException(
-            "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
+            "Either ConsumerARN or both StreamARN and ConsumerName must be provided."
+        )
     stream = _stream_of(state, stream_arn)
     c = state.consumers.get(stream.id, name, now)
     if c is None:
@@ -87,18 +98,24 @@ def register_stream_consumer(state, ctx, params: dict) -> dict:
     if stream.status not in ("ACTIVE", "UPDATING"):
         raise ResourceInUseException(
             f"Stream {stream.name} under account {stream.account} not ACTIVE, instead in state "
-            f"{stream.status}")
+            f"{stream.status}"
+        )
     name = params["ConsumerName"]
     now = state.now_ms()
     existing = state.consumers.of_stream(stream.id, now)
     if any(c.name == name for c in existing):
-        raise ResourceInUseException(
-            f"Consumer {name} under stream {stream.arn} already exists.")
+        raise ResourceInUseException(f"Consumer {name} under stream {stream.arn} already exists.")
     if len(existing) >= MAX_PER_STREAM:
-        raise LimitExceededException(
-            f"Consumer limit of {MAX_PER_STREAM} exceeded for stream {stream.arn}.")
-    c = Consumer(stream.id, stream.arn, name, now, "CREATING",
-                 now + int(state.status_delay * 1000), dict(params.get("Tags") or {}))
+        raise LimitExceededException(f"Consumer limit of {MAX_PER_STREAM} exceeded for stream {stream.arn}.")
+    c = Consumer(
+        stream.id,
+        stream.arn,
+        name,
+        now,
+        "CREATING",
+        now + int(state.status_delay * 1000),
+        dict(params.get("Tags") or {}),
+    )
     state.consumers.add(c)
     return {"Consumer": _view(state, ctx, c)}
 
@@ -148,8 +165,11 @@ def list_stream_consumers(state, ctx, params: dict) -> dict:
         if sid != stream.id:
             raise InvalidArgumentException("Invalid NextToken.")
         names = [c.name for c in consumers]
-        consumers = consumers[names.index(after) + 1:] if after in names else [
-            c for c in consumers if c.name > after]
+        consumers = (
+            consumers[names.index(after) + 1 :]
+            if after in names
+            else [c for c in consumers if c.name > after]
+        )
     page = consumers[:limit]
     out: dict[str, Any] = {"Consumers": [_view(state, ctx, c) for c in page]}
     if len(consumers) > len(page):

@@ -10,8 +10,11 @@ from __future__ import annotations
 from hashlib import md5
 from typing import Any
 
-from ...errors import (InvalidArgumentException, ProvisionedThroughputExceededException,
-                       ResourceNotFoundException)
+from ...errors import (
+    InvalidArgumentException,
+    ProvisionedThroughputExceededException,
+    ResourceNotFoundException,
+)
 from .. import iterators, records, sequence
 from ..append import blob, check_record_sizes, explicit_hash_key, plan_append
 from ..messages import rate_exceeded, shard_missing, shard_not_found, stream_not_found
@@ -46,7 +49,8 @@ def put_record(state, ctx, params: dict) -> dict:
     if ordering is not None and sequence.parse(ordering) is None and ordering != "0":
         raise InvalidArgumentException(
             f"ExclusiveMinimumSequenceNumber {ordering} used in PutRecord on stream {stream.name} "
-            f"under account {stream.account} is invalid.")
+            f"under account {stream.account} is invalid."
+        )
     # ordering holds by construction: counters only grow and child shards sort after parents
     shard = stream.router.route(key)
     data = blob(params["Data"])
@@ -61,10 +65,14 @@ def put_record(state, ctx, params: dict) -> dict:
     c = ctr[0] + 1
     ms = now if now > ctr[1] else ctr[1]
     key = records.shard_prefix(stream.id, shard.index) + c.to_bytes(8, "big")
-    value = (records.encode(ms, pkb, data) if stream.encryption == "NONE"
-             else state.cipher.seal(key, ms, pkb, data))
-    state.engine.write([(key, value),
-                        (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))])
+    value = (
+        records.encode(ms, pkb, data)
+        if stream.encryption == "NONE"
+        else state.cipher.seal(key, ms, pkb, data)
+    )
+    state.engine.write(
+        [(key, value), (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))]
+    )
     ctr[0], ctr[1] = c, ms
     state.fanout.appended(stream.id)
     if stream.mode == "ON_DEMAND":
@@ -83,9 +91,11 @@ def put_records(state, ctx, params: dict) -> dict:
     return _enc(stream, {"FailedRecordCount": plan.failed, "Records": plan.results})
 
 
-_COMBO = ("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
-          "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
-          "Request specified {} and {} StartingSequenceNumber.")
+_COMBO = (
+    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+    "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+    "Request specified {} and {} StartingSequenceNumber."
+)
 
 
 def _name_of(params: dict) -> str:
@@ -124,17 +134,21 @@ def get_shard_iterator(state, ctx, params: dict) -> dict:
         if seq is None:
             raise InvalidArgumentException(_COMBO.format(kind, "no"))
         d = sequence.parse(seq)
-        where = (f"used in GetShardIterator on shard {shard.id} in stream {stream.name} "
-                 f"under account {stream.account} is invalid")
+        where = (
+            f"used in GetShardIterator on shard {shard.id} in stream {stream.name} "
+            f"under account {stream.account} is invalid"
+        )
         if d is None:
             raise InvalidArgumentException(f"StartingSequenceNumber {seq} {where}.")
         if d.stream_id != stream.id:
             raise InvalidArgumentException(
-                f"StartingSequenceNumber {seq} {where} because it did not come from this stream.")
+                f"StartingSequenceNumber {seq} {where} because it did not come from this stream."
+            )
         if d.shard_index != shard.index:
             raise InvalidArgumentException(
                 f"Invalid StartingSequenceNumber. It encodes {shard_id(d.shard_index)}, while it "
-                f"was used in a call to a shard with {shard.id}")
+                f"was used in a call to a shard with {shard.id}"
+            )
         counter = d.counter if kind == "AT_SEQUENCE_NUMBER" else min(d.counter, sequence.COUNTER_MAX - 1) + 1
     elif seq is not None:
         raise InvalidArgumentException(_COMBO.format(kind, "also a"))
@@ -147,16 +161,18 @@ def get_shard_iterator(state, ctx, params: dict) -> dict:
         if stamp is None:
             raise InvalidArgumentException(
                 "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
-                "Current request has no timestamp parameter.")
+                "Current request has no timestamp parameter."
+            )
         ts_ms = int(round(float(stamp) * 1000))
         if ts_ms > now:
             raise InvalidArgumentException(
                 "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
-                f"timestampInMillis: {ts_ms}, currentTimestampInMillis: {now}")
-        counter = records.counter_at_time(state.engine, records.shard_prefix(stream.id, shard.index),
-                                          last, ts_ms)
-    return {"ShardIterator": iterators.issue(state.secret, stream.id, shard.index, counter, now,
-                                             stream.name)}
+                f"timestampInMillis: {ts_ms}, currentTimestampInMillis: {now}"
+            )
+        counter = records.counter_at_time(
+            state.engine, records.shard_prefix(stream.id, shard.index), last, ts_ms
+        )
+    return {"ShardIterator": iterators.issue(state.secret, stream.id, shard.index, counter, now, stream.name)}
 
 
 @operation("GetRecords")
@@ -190,8 +206,17 @@ def get_records(state, ctx, params: dict) -> dict:
     prefix = records.shard_prefix(stream.id, shard.index)
     # EncryptionType comes per record: KMS for records stored encrypted (see ..encryption)
     recs, nxt, size, last_ms = records.read_page(
-        state.engine, prefix, max(counter, 1), limit, cutoff, stream.base(shard), ctx.cbor,
-        state.ts(ctx), None, state.cipher)
+        state.engine,
+        prefix,
+        max(counter, 1),
+        limit,
+        cutoff,
+        stream.base(shard),
+        ctx.cbor,
+        state.ts(ctx),
+        None,
+        state.cipher,
+    )
     if lim is not None:
         lim.charge_read(size)
     last = state.counters.get((stream.id, shard.index), [0, 0])[0]

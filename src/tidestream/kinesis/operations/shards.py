@@ -8,8 +8,12 @@ from typing import Any
 import orjson
 
 from ... import signing
-from ...errors import (ExpiredNextTokenException, InvalidArgumentException, LimitExceededException,
-                       ValidationException)
+from ...errors import (
+    ExpiredNextTokenException,
+    InvalidArgumentException,
+    LimitExceededException,
+    ValidationException,
+)
 from .. import records
 from ..messages import not_active, shard_not_found
 from ..shards import Shard, even_ranges, parse_shard_id, shard_id, uniform_lineage
@@ -96,8 +100,9 @@ def list_shards(state, ctx, params: dict) -> dict:
     page = shards[:max_results]
     out: dict[str, Any] = {"Shards": [shard_view(stream, s) for s in page]}
     if len(shards) > len(page):
-        out["NextToken"] = _sign(state, orjson.dumps(
-            {"arn": stream.arn, "f": flt, "x": page[-1].index, "t": state.now_ms()}))
+        out["NextToken"] = _sign(
+            state, orjson.dumps({"arn": stream.arn, "f": flt, "x": page[-1].index, "t": state.now_ms()})
+        )
     return out
 
 
@@ -106,6 +111,7 @@ def list_shards(state, ctx, params: dict) -> dict:
 # A resharding request is checked at once, but applied when the stream's UPDATING period ends
 # (``--status-delay``; 0 applies it at the next look): until then DescribeStream and ListShards
 # show the old shards and records keep going to them, as on AWS.
+
 
 def _named(ctx, params: dict) -> str:
     """The stream name for messages raised before the stream is looked up."""
@@ -127,7 +133,8 @@ def _reshardable(state, ctx, params: dict) -> Stream:
     stream = state.resolve(ctx, params)
     if stream.mode == "ON_DEMAND":
         raise ValidationException(
-            f"Request is invalid. Stream {stream.name} under account {stream.account} is in On-Demand mode.")
+            f"Request is invalid. Stream {stream.name} under account {stream.account} is in On-Demand mode."
+        )
     if stream.status != "ACTIVE":
         raise not_active(stream.name, stream.account, stream.status)
     return stream
@@ -140,7 +147,8 @@ def _shard(stream: Stream, idx: int) -> Shard:
     if not shard.open:
         raise InvalidArgumentException(
             f"Shard {shard.id} in stream {stream.name} under account {stream.account} has already "
-            "been merged or split, and thus is not eligible for merging or splitting.")
+            "been merged or split, and thus is not eligible for merging or splitting."
+        )
     return shard
 
 
@@ -153,15 +161,20 @@ def _request(state, stream: Stream, change: dict) -> None:
 
 def split(state, stream: Stream, shard: Shard, key: int, now: int) -> list[Shard]:
     state.close_shard(stream, shard, now)
-    return [state.open_shard(stream, shard.start, key - 1, now, parent=shard.index),
-            state.open_shard(stream, key, shard.end, now, parent=shard.index)]
+    return [
+        state.open_shard(stream, shard.start, key - 1, now, parent=shard.index),
+        state.open_shard(stream, key, shard.end, now, parent=shard.index),
+    ]
 
 
 def merge(state, stream: Stream, a: Shard, b: Shard, now: int) -> list[Shard]:
     state.close_shard(stream, a, now)
     state.close_shard(stream, b, now)
-    return [state.open_shard(stream, min(a.start, b.start), max(a.end, b.end), now,
-                             parent=a.index, adjacent=b.index)]
+    return [
+        state.open_shard(
+            stream, min(a.start, b.start), max(a.end, b.end), now, parent=a.index, adjacent=b.index
+        )
+    ]
 
 
 def scale(state, stream: Stream, target: int, now: int) -> list[Shard]:
@@ -170,8 +183,10 @@ def scale(state, stream: Stream, target: int, now: int) -> list[Shard]:
     lineage = uniform_lineage(old, ranges)
     for s in old:
         state.close_shard(stream, s, now)
-    new = [state.open_shard(stream, lo, hi, now, parent=p, adjacent=q)
-           for (lo, hi), (p, q) in zip(ranges, lineage)]
+    new = [
+        state.open_shard(stream, lo, hi, now, parent=p, adjacent=q)
+        for (lo, hi), (p, q) in zip(ranges, lineage)
+    ]
     for s in old:  # every overlapped child, even a third one the two parent fields cannot name
         s.children = [n.index for n in new if n.start <= s.end and n.end >= s.start]
     return new
@@ -180,8 +195,10 @@ def scale(state, stream: Stream, target: int, now: int) -> list[Shard]:
 def commit(state, stream: Stream, new: list[Shard]) -> None:
     """Persist new shards (and their counters) with the stream; route to them from now on."""
     stream.rebuild_router()
-    state.save(stream, [(records.counter_key(stream.id, s.index), records.encode_counter(0, s.created_ms))
-                        for s in new])
+    state.save(
+        stream,
+        [(records.counter_key(stream.id, s.index), records.encode_counter(0, s.created_ms)) for s in new],
+    )
 
 
 def apply_pending(state, stream: Stream) -> None:
@@ -215,7 +232,8 @@ def split_shard(state, ctx, params: dict) -> None:
         raise InvalidArgumentException(
             f"NewStartingHashKey {raw} used in SplitShard() on shard {shard.id} in stream "
             f"{stream.name} under account {stream.account} is not both greater than one plus the "
-            f"shard's StartingHashKey {shard.start} and less than the shard's EndingHashKey {shard.end}.")
+            f"shard's StartingHashKey {shard.start} and less than the shard's EndingHashKey {shard.end}."
+        )
     check_shard_limit(state, stream.account, stream.region, 1)
     _request(state, stream, {"op": "split", "shard": shard.index, "key": str(key)})
     return None
@@ -231,7 +249,8 @@ def merge_shards(state, ctx, params: dict) -> None:
     if a.end + 1 != b.start:  # AWS wants the adjacent shard *after* ShardToMerge
         raise InvalidArgumentException(
             f"Shards {a.id} and {b.id} in stream {stream.name} under account {stream.account} are "
-            "not an adjacent pair of shards eligible for merging")
+            "not an adjacent pair of shards eligible for merging"
+        )
     _request(state, stream, {"op": "merge", "a": a.index, "b": b.index})
     return None
 
@@ -246,17 +265,24 @@ def update_shard_count(state, ctx, params: dict) -> dict:
         if target > limit or state.open_shard_count(stream.account, stream.region) - current + target > limit:
             raise LimitExceededException(
                 f"Target shard count or number of open shards cannot be greater than {limit}. "
-                f"Current open shard count: {current}, Target shard count: {target}")
+                f"Current open shard count: {current}, Target shard count: {target}"
+            )
     if target > current * 2:
         raise LimitExceededException(
             "UpdateShardCount cannot scale up over double your current open shard count. "
-            f"Current open shard count: {current}, Target shard count: {target}")
+            f"Current open shard count: {current}, Target shard count: {target}"
+        )
     if target * 2 < current:
         raise LimitExceededException(
             "UpdateShardCount cannot scale down below half your current open shard count. "
-            f"Current open shard count: {current}, Target shard count: {target}")
-    result = {"StreamName": stream.name, "CurrentShardCount": current,
-              "TargetShardCount": target, "StreamARN": stream.arn}
+            f"Current open shard count: {current}, Target shard count: {target}"
+        )
+    result = {
+        "StreamName": stream.name,
+        "CurrentShardCount": current,
+        "TargetShardCount": target,
+        "StreamARN": stream.arn,
+    }
     if target == current:
         return result
     _request(state, stream, {"op": "scale", "target": target})

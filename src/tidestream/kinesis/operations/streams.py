@@ -56,11 +56,20 @@ def create_stream(state, ctx, params: dict) -> None:
     if len(tags) > MAX_TAGS:
         raise InvalidArgumentException(
             f"Failed to create stream {name} under account {ctx.account_id} because a given "
-            f"stream cannot have more than {MAX_TAGS} tags.")
+            f"stream cannot have more than {MAX_TAGS} tags."
+        )
     now = state.now_ms()
     sid, id_write = state.allocate_id()
-    stream = Stream(sid, ctx.account_id, ctx.region, name, now, mode, tags=dict(tags),
-                    max_record_kib=int(params.get("MaxRecordSizeInKiB") or 1024))
+    stream = Stream(
+        sid,
+        ctx.account_id,
+        ctx.region,
+        name,
+        now,
+        mode,
+        tags=dict(tags),
+        max_record_kib=int(params.get("MaxRecordSizeInKiB") or 1024),
+    )
     extra = [id_write]
     for lo, hi in even_ranges(count):
         shard = state.open_shard(stream, lo, hi, now)
@@ -81,7 +90,8 @@ def delete_stream(state, ctx, params: dict) -> None:
         if not params.get("EnforceConsumerDeletion"):
             raise ResourceInUseException(
                 f"Stream {stream.name} under account {stream.account} has registered consumers. "
-                "Deregister them first or set EnforceConsumerDeletion.")
+                "Deregister them first or set EnforceConsumerDeletion."
+            )
     state.consumers.drop_stream(stream.id)
     state.fanout.appended(stream.id)  # live subscriptions notice and end
     state.transition(stream, "DELETING")
@@ -106,7 +116,9 @@ def describe_stream(state, ctx, params: dict) -> dict:
     page = shards[:limit]
     ts = state.ts(ctx)
     desc: dict[str, Any] = {
-        "StreamName": stream.name, "StreamARN": stream.arn, "StreamStatus": stream.status,
+        "StreamName": stream.name,
+        "StreamARN": stream.arn,
+        "StreamStatus": stream.status,
         "StreamModeDetails": {"StreamMode": stream.mode},
         "Shards": [shard_view(stream, s) for s in page],
         "HasMoreShards": len(shards) > len(page),
@@ -125,7 +137,9 @@ def describe_stream_summary(state, ctx, params: dict) -> dict:
     stream = state.resolve(ctx, params)
     ts = state.ts(ctx)
     desc: dict[str, Any] = {
-        "StreamName": stream.name, "StreamARN": stream.arn, "StreamStatus": stream.status,
+        "StreamName": stream.name,
+        "StreamARN": stream.arn,
+        "StreamStatus": stream.status,
         "StreamModeDetails": {"StreamMode": stream.mode},
         "RetentionPeriodHours": stream.retention_hours,
         "StreamCreationTimestamp": ts(stream.created_ms),
@@ -166,14 +180,12 @@ def list_streams(state, ctx, params: dict) -> dict:
     after = params.get("ExclusiveStartStreamName")
     if params.get("NextToken"):
         after = _untoken(params["NextToken"])
-    streams = [s for s in state.catalog.in_region(ctx.account_id, ctx.region)
-               if state.settle(s) is not None]
+    streams = [s for s in state.catalog.in_region(ctx.account_id, ctx.region) if state.settle(s) is not None]
     if after:
         streams = [s for s in streams if s.name > after]
     page = streams[:limit]
     ts = state.ts(ctx)
-    out: dict[str, Any] = {"StreamNames": [s.name for s in page],
-                           "HasMoreStreams": len(streams) > len(page)}
+    out: dict[str, Any] = {"StreamNames": [s.name for s in page], "HasMoreStreams": len(streams) > len(page)}
     if out["HasMoreStreams"] and page:
         out["NextToken"] = _token(page[-1].name)
     out["StreamSummaries"] = [summary(s, ts) for s in page]
@@ -195,10 +207,12 @@ def update_stream_mode(state, ctx, params: dict) -> None:
 def _check_retention(hours: int) -> None:
     if hours < 24:
         raise InvalidArgumentException(
-            f"Minimum allowed retention period is 24 hours. Requested retention period ({hours} hours) is too short.")
+            f"Minimum allowed retention period is 24 hours. Requested retention period ({hours} hours) is too short."
+        )
     if hours > 8760:
         raise InvalidArgumentException(
-            f"Maximum allowed retention period is 8760 hours. Requested retention period ({hours} hours) is too long.")
+            f"Maximum allowed retention period is 8760 hours. Requested retention period ({hours} hours) is too long."
+        )
 
 
 @operation("IncreaseStreamRetentionPeriod")
@@ -209,7 +223,8 @@ def increase_retention(state, ctx, params: dict) -> None:
     if hours < stream.retention_hours:
         raise InvalidArgumentException(
             f"Requested retention period ({hours} hours) for stream {stream.name} can not be shorter "
-            f"than existing retention period ({stream.retention_hours} hours). Use DecreaseRetentionPeriod API.")
+            f"than existing retention period ({stream.retention_hours} hours). Use DecreaseRetentionPeriod API."
+        )
     stream.retention_hours = hours
     state.save(stream)
     return None
@@ -223,7 +238,8 @@ def decrease_retention(state, ctx, params: dict) -> None:
     if hours > stream.retention_hours:
         raise InvalidArgumentException(
             f"Requested retention period ({hours} hours) for stream {stream.name} can not be longer "
-            f"than existing retention period ({stream.retention_hours} hours). Use IncreaseRetentionPeriod API.")
+            f"than existing retention period ({stream.retention_hours} hours). Use IncreaseRetentionPeriod API."
+        )
     stream.retention_hours = hours
     state.save(stream)
     return None
@@ -235,8 +251,12 @@ def _metrics_arg(params: dict) -> set[str]:
 
 
 def _monitoring_result(stream: Stream, current: list[str]) -> None:
-    return {"StreamName": stream.name, "CurrentShardLevelMetrics": current,
-            "DesiredShardLevelMetrics": list(stream.metrics), "StreamARN": stream.arn}
+    return {
+        "StreamName": stream.name,
+        "CurrentShardLevelMetrics": current,
+        "DesiredShardLevelMetrics": list(stream.metrics),
+        "StreamARN": stream.arn,
+    }
 
 
 @operation("EnableEnhancedMonitoring")
@@ -284,7 +304,9 @@ def stop_encryption(state, ctx, params: dict) -> None:
 @operation("DescribeLimits")
 def describe_limits(state, ctx, params: dict) -> dict:
     streams = state.catalog.in_region(ctx.account_id, ctx.region)
-    return {"ShardLimit": account_shard_limit(ctx.region),
-            "OpenShardCount": sum(len(s.open_shards()) for s in streams),
-            "OnDemandStreamCount": sum(1 for s in streams if s.mode == "ON_DEMAND"),
-            "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT}
+    return {
+        "ShardLimit": account_shard_limit(ctx.region),
+        "OpenShardCount": sum(len(s.open_shards()) for s in streams),
+        "OnDemandStreamCount": sum(1 for s in streams if s.mode == "ON_DEMAND"),
+        "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT,
+    }

@@ -13,7 +13,8 @@ MAX_TAGS = 50
 
 _INVALID_CHARS = InvalidArgumentException(
     "Some tags contain invalid characters. Valid characters: "
-    "Unicode letters, digits, white space, _ . / = + - % @.")
+    "Unicode letters, digits, white space, _ . / = + - % @."
+)
 
 
 def _valid_char(c: str) -> bool:
@@ -32,7 +33,8 @@ def check_tag_text(texts, verb: str, stream: Stream) -> None:
             raise InvalidArgumentException(
                 f"Failed to {verb} tags {prep} stream {stream.name} under account {stream.account} "
                 "because some tags contained illegal characters. The allowed characters are "
-                "Unicode letters, white-spaces, '_',',','/','=','+','-','@'.")
+                "Unicode letters, white-spaces, '_',',','/','=','+','-','@'."
+            )
 
 
 def _add(stream: Stream, tags: dict[str, str], account: str) -> None:
@@ -42,7 +44,8 @@ def _add(stream: Stream, tags: dict[str, str], account: str) -> None:
     if len(merged) > MAX_TAGS:
         raise InvalidArgumentException(
             f"Failed to add tags to stream {stream.name} under account {account} because a given "
-            f"stream cannot have more than {MAX_TAGS} tags associated with it.")
+            f"stream cannot have more than {MAX_TAGS} tags associated with it."
+        )
     stream.tags = merged
 
 
@@ -73,8 +76,7 @@ def list_tags_for_stream(state, ctx, params: dict) -> dict:
     if after:
         keys = [k for k in keys if k > after]
     page = keys[:limit]
-    return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page],
-            "HasMoreTags": len(keys) > len(page)}
+    return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page], "HasMoreTags": len(keys) > len(page)}
 
 
 def _by_arn(state, ctx, params: dict) -> Stream:

@@ -10,8 +10,7 @@ from ...errors import AwsError
 from ...ids import uuid4_text
 from ...protocol import load_model
 from ..functions import Function, check_package, configuration, parse_name
-from ..messages import (InvalidParameterValueException, already_exists, pending,
-                        update_in_progress)
+from ..messages import InvalidParameterValueException, already_exists, pending, update_in_progress
 from ..state import LambdaState
 from . import REGISTRY
 
@@ -19,22 +18,50 @@ operation = REGISTRY.operation
 
 #: runtimes AWS no longer lets anyone create or update functions with, and what it recommends
 DEPRECATED_RUNTIMES = {
-    "nodejs": "nodejs22.x", "nodejs4.3": "nodejs22.x", "nodejs4.3-edge": "nodejs22.x",
-    "nodejs6.10": "nodejs22.x", "nodejs8.10": "nodejs22.x", "nodejs10.x": "nodejs22.x",
-    "nodejs12.x": "nodejs22.x", "nodejs14.x": "nodejs22.x", "nodejs16.x": "nodejs22.x",
-    "java8": "java21", "python2.7": "python3.13", "python3.6": "python3.13",
-    "python3.7": "python3.13", "python3.8": "python3.13", "dotnetcore1.0": "dotnet8",
-    "dotnetcore2.0": "dotnet8", "dotnetcore2.1": "dotnet8", "dotnetcore3.1": "dotnet8",
-    "dotnet6": "dotnet8", "go1.x": "provided.al2023", "ruby2.5": "ruby3.3",
-    "ruby2.7": "ruby3.3", "provided": "provided.al2023",
+    "nodejs": "nodejs22.x",
+    "nodejs4.3": "nodejs22.x",
+    "nodejs4.3-edge": "nodejs22.x",
+    "nodejs6.10": "nodejs22.x",
+    "nodejs8.10": "nodejs22.x",
+    "nodejs10.x": "nodejs22.x",
+    "nodejs12.x": "nodejs22.x",
+    "nodejs14.x": "nodejs22.x",
+    "nodejs16.x": "nodejs22.x",
+    "java8": "java21",
+    "python2.7": "python3.13",
+    "python3.6": "python3.13",
+    "python3.7": "python3.13",
+    "python3.8": "python3.13",
+    "dotnetcore1.0": "dotnet8",
+    "dotnetcore2.0": "dotnet8",
+    "dotnetcore2.1": "dotnet8",
+    "dotnetcore3.1": "dotnet8",
+    "dotnet6": "dotnet8",
+    "go1.x": "provided.al2023",
+    "ruby2.5": "ruby3.3",
+    "ruby2.7": "ruby3.3",
+    "provided": "provided.al2023",
 }
 #: environment variables Lambda sets itself and refuses in a function's Environment
 RESERVED_VARIABLES = (
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
 )
 #: AWS's limit on a function's environment variables (keys and values, as JSON)
 MAX_ENVIRONMENT_BYTES = 4096
@@ -48,13 +75,15 @@ def check_runtime(runtime: str) -> None:
         raise InvalidParameterValueException(
             f"The runtime parameter of {runtime} is no longer supported for creating or updating "
             f"AWS Lambda functions. We recommend you use the new runtime "
-            f"({DEPRECATED_RUNTIMES[runtime]}) while creating or updating functions.")
+            f"({DEPRECATED_RUNTIMES[runtime]}) while creating or updating functions."
+        )
     known = load_model("lambda")["shapes"]["Runtime"]["enum"]
     if runtime not in known:
         supported = ", ".join(r for r in known if r not in DEPRECATED_RUNTIMES)
         raise InvalidParameterValueException(
             f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy "
-            f"enum value set: [{supported}] or be a valid ARN")
+            f"enum value set: [{supported}] or be a valid ARN"
+        )
 
 
 def check_environment(params: dict) -> dict[str, str] | None:
@@ -67,12 +96,14 @@ def check_environment(params: dict) -> dict[str, str] | None:
         raise InvalidParameterValueException(
             "Lambda was unable to configure your environment variables because the environment "
             "variables you have provided contains reserved keys that are currently not supported "
-            f"for modification. Reserved keys used in this request: {', '.join(reserved)}")
+            f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
+        )
     size = len(orjson.dumps(variables))
     if size > MAX_ENVIRONMENT_BYTES:
         raise InvalidParameterValueException(
             "Lambda was unable to configure your environment variables because the environment "
-            f"variables you have provided exceeded the 4KB limit. String measured: {size}")
+            f"variables you have provided exceeded the 4KB limit. String measured: {size}"
+        )
     return variables
 
 
@@ -83,11 +114,12 @@ def package_from(code: dict) -> bytes:
     if code.get("S3Bucket") or code.get("S3Key"):  # tidestream has no S3: no bucket exists
         raise InvalidParameterValueException(
             "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The "
-            "specified bucket does not exist")
+            "specified bucket does not exist"
+        )
     if code.get("ImageUri"):
         raise InvalidParameterValueException(
-            "tidestream runs .zip deployment packages only; container images (ImageUri) are "
-            "not supported")
+            "tidestream runs .zip deployment packages only; container images (ImageUri) are not supported"
+        )
     raise InvalidParameterValueException("Please provide a source for function code.")
 
 
@@ -96,11 +128,13 @@ def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> di
     name, _ = parse_name(params["FunctionName"], ctx.account_id, ctx.region)
     if params.get("PackageType", "Zip") != "Zip":
         raise InvalidParameterValueException(
-            "tidestream runs .zip deployment packages only (PackageType Zip)")
+            "tidestream runs .zip deployment packages only (PackageType Zip)"
+        )
     runtime, handler = params.get("Runtime"), params.get("Handler")
     if not runtime or not handler:
-        raise InvalidParameterValueException("Runtime and Handler are mandatory parameters for "
-                                             "functions created with deployment packages.")
+        raise InvalidParameterValueException(
+            "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+        )
     check_runtime(runtime)
     environment = check_environment(params)
     package = package_from(params["Code"])
@@ -108,14 +142,26 @@ def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> di
     if state.store.get(ctx.account_id, ctx.region, name) is not None:
         raise already_exists(name)
     now = state.clock()
-    fn = Function(account=ctx.account_id, region=ctx.region, name=name, runtime=runtime,
-                  handler=handler, role=params["Role"], code_sha256=sha, code_size=size,
-                  revision_id=uuid4_text(), created=now, last_modified=now,
-                  timeout=params.get("Timeout", 3), memory_size=params.get("MemorySize", 128),
-                  description=params.get("Description", ""), environment=environment,
-                  tags=dict(params.get("Tags") or {}),
-                  architectures=list(params.get("Architectures") or ["x86_64"]),
-                  ephemeral_storage=(params.get("EphemeralStorage") or {}).get("Size", 512))
+    fn = Function(
+        account=ctx.account_id,
+        region=ctx.region,
+        name=name,
+        runtime=runtime,
+        handler=handler,
+        role=params["Role"],
+        code_sha256=sha,
+        code_size=size,
+        revision_id=uuid4_text(),
+        created=now,
+        last_modified=now,
+        timeout=params.get("Timeout", 3),
+        memory_size=params.get("MemorySize", 128),
+        description=params.get("Description", ""),
+        environment=environment,
+        tags=dict(params.get("Tags") or {}),
+        architectures=list(params.get("Architectures") or ["x86_64"]),
+        ephemeral_storage=(params.get("EphemeralStorage") or {}).get("Size", 512),
+    )
     state.store.put(fn, package)
     return configuration(fn, state.status(fn, "create"))
 
@@ -123,8 +169,10 @@ def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> di
 @operation("GetFunction")
 def get_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
     fn = state.require(ctx, params["FunctionName"], params.get("Qualifier"))
-    out = {"Configuration": configuration(fn, state.status(fn)),
-           "Code": {"RepositoryType": "S3", "Location": state.code_url(fn)}}
+    out = {
+        "Configuration": configuration(fn, state.status(fn)),
+        "Code": {"RepositoryType": "S3", "Location": state.code_url(fn)},
+    }
     if fn.tags:
         out["Tags"] = dict(fn.tags)
     return out
@@ -158,9 +206,12 @@ def _check_changeable(state: LambdaState, fn: Function, params: dict) -> None:
         raise update_in_progress(fn.arn)
     revision = params.get("RevisionId")
     if revision is not None and revision != fn.revision_id:
-        raise AwsError("The Revision Id provided does not match the latest Revision Id. Call the "
-                       "GetFunction/GetAlias API to retrieve the latest Revision Id",
-                       code="PreconditionFailedException", status=412)
+        raise AwsError(
+            "The Revision Id provided does not match the latest Revision Id. Call the "
+            "GetFunction/GetAlias API to retrieve the latest Revision Id",
+            code="PreconditionFailedException",
+            status=412,
+        )
 
 
 @operation("UpdateFunctionCode")
@@ -171,8 +222,15 @@ def update_function_code(state: LambdaState, ctx: RequestContext, params: dict) 
     sha, size = check_package(package)
     if params.get("DryRun"):
         return configuration(fn, state.status(fn))
-    fn = Function(**{**fn.__dict__, "code_sha256": sha, "code_size": size,
-                     "revision_id": uuid4_text(), "last_modified": state.clock()})
+    fn = Function(
+        **{
+            **fn.__dict__,
+            "code_sha256": sha,
+            "code_size": size,
+            "revision_id": uuid4_text(),
+            "last_modified": state.clock(),
+        }
+    )
     if params.get("Architectures"):
         fn.architectures = list(params["Architectures"])
     state.store.put(fn, package)
@@ -181,8 +239,14 @@ def update_function_code(state: LambdaState, ctx: RequestContext, params: dict) 
 
 
 #: UpdateFunctionConfiguration members -> Function fields they replace
-_CONFIG_FIELDS = {"Role": "role", "Handler": "handler", "Description": "description",
-                  "Timeout": "timeout", "MemorySize": "memory_size", "Runtime": "runtime"}
+_CONFIG_FIELDS = {
+    "Role": "role",
+    "Handler": "handler",
+    "Description": "description",
+    "Timeout": "timeout",
+    "MemorySize": "memory_size",
+    "Runtime": "runtime",
+}
 
 
 @operation("UpdateFunctionConfiguration")
@@ -191,14 +255,14 @@ def update_function_configuration(state: LambdaState, ctx: RequestContext, param
     _check_changeable(state, fn, params)
     if params.get("Runtime") is not None:
         check_runtime(params["Runtime"])
-    changes = {field: params[member] for member, field in _CONFIG_FIELDS.items()
-               if params.get(member) is not None}
+    changes = {
+        field: params[member] for member, field in _CONFIG_FIELDS.items() if params.get(member) is not None
+    }
     if "Environment" in params:
         changes["environment"] = check_environment(params)
     if params.get("EphemeralStorage"):
         changes["ephemeral_storage"] = params["EphemeralStorage"].get("Size", fn.ephemeral_storage)
-    fn = Function(**{**fn.__dict__, **changes, "revision_id": uuid4_text(),
-                     "last_modified": state.clock()})
+    fn = Function(**{**fn.__dict__, **changes, "revision_id": uuid4_text(), "last_modified": state.clock()})
     state.store.put(fn)
     state.sandboxes.retire(fn.key)
     return configuration(fn, state.status(fn, "update"))

@@ -27,7 +27,8 @@ def _payload(params: dict, limit: int) -> bytes:
     payload = params.get("Payload") or b"{}"
     if len(payload) > limit:
         raise RequestEntityTooLargeException(
-            f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+            f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
+        )
     try:
         orjson.loads(payload)
     except orjson.JSONDecodeError as err:
@@ -51,9 +52,14 @@ async def invoke(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
         return {"StatusCode": 204}
     event = kind == "Event"
     payload = _payload(params, MAX_EVENT_PAYLOAD if event else MAX_SYNC_PAYLOAD)
-    inv = Invocation(ctx.request_id if not event else uuid4_text(), payload, fn.arn,
-                     float(fn.timeout), client_context=_client_context(params),
-                     trace_id=_trace_id())
+    inv = Invocation(
+        ctx.request_id if not event else uuid4_text(),
+        payload,
+        fn.arn,
+        float(fn.timeout),
+        client_context=_client_context(params),
+        trace_id=_trace_id(),
+    )
     package = lambda: state.store.code(fn)  # noqa: E731 - read only when a sandbox starts
     if event:
         task = asyncio.ensure_future(_run_event(state, fn, package, inv))
@@ -77,8 +83,9 @@ def _client_context(params: dict) -> str | None:
     try:
         return base64.b64decode(raw).decode()
     except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestContentException("Client context must be a valid Base64-encoded "
-                                             "JSON object.") from None
+        raise InvalidRequestContentException(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
 
 
 async def _run_event(state: LambdaState, fn, package, inv: Invocation) -> None:

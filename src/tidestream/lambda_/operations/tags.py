@@ -23,8 +23,7 @@ def tag_resource(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
 def untag_resource(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
     fn = _function(state, ctx, params["Resource"])
     gone = set(params["TagKeys"])
-    state.store.put(Function(**{**fn.__dict__,
-                                "tags": {k: v for k, v in fn.tags.items() if k not in gone}}))
+    state.store.put(Function(**{**fn.__dict__, "tags": {k: v for k, v in fn.tags.items() if k not in gone}}))
     return {}
 
 
