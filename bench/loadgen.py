@@ -16,8 +16,8 @@ import queue
 import re
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -63,7 +63,7 @@ class Conn(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     @classmethod
-    async def open(cls, port: int) -> "Conn":
+    async def open(cls, port: int) -> Conn:
         _, proto = await asyncio.get_running_loop().create_connection(cls, "127.0.0.1", port)
         return proto
 

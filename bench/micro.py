@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 import timeit
-from typing import Callable
+from collections.abc import Callable
 
 import orjson
 
@@ -71,7 +71,7 @@ def bench_validation() -> str:
 def bench_sigv4() -> str:
     """SigV4 header verification of one signed request."""
     sys.path.insert(0, ".")
-    from tests.unit.test_sigv4 import sign, Verifier, KEY, SECRET, ACCOUNT, NOW  # type: ignore
+    from tests.unit.test_sigv4 import ACCOUNT, KEY, NOW, SECRET, Verifier, sign  # type: ignore
 
     verifier = Verifier({KEY: (SECRET, ACCOUNT)}, clock=lambda: NOW)
     req, _ = sign()

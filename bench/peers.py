@@ -222,7 +222,7 @@ def restart(run: Running) -> Running:
 def _spawn(peer: Peer, port: int, data_dir: str, scratch: Path) -> Running:
     argv, env, cwd = peer.command(port, data_dir)
     log_path = str(scratch / f"{peer.name}.log")
-    log = open(log_path, "ab")
+    log = open(log_path, "ab")  # noqa: SIM115 - the server process writes to it until it stops
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         argv,

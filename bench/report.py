@@ -76,7 +76,12 @@ def meta(names: list[str], sizes, args, elapsed: float) -> dict:
         out = _sh([str(peers.VENV / "bin/pip"), "show", dist]) if (peers.VENV / "bin/pip").exists() else ""
         versions[n] = next((line.split()[1] for line in out.splitlines() if line.startswith("Version:")), "")
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), ""
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "",
     )
     repo = peers.BENCH.parent
     commit = _sh(["git", "rev-parse", "--short", "HEAD"], repo)
@@ -135,7 +140,7 @@ def render(raw: dict) -> str:
     names = list(res)
     ts = res.get("tidestream", {})
     out = [
-        f"# tidestream benchmarks side by side with peers\n",
+        "# tidestream benchmarks side by side with peers\n",
         f"{meta['date']} · {meta['mode']} run · {meta['cores']} × {meta['cpu']} · Python "
         f"{meta['python']} · Node {meta['node']} · tidestream commit {meta['commit']} · "
         f"took {meta['elapsed_s']} s\n",
@@ -199,7 +204,7 @@ def render(raw: dict) -> str:
         "| Workload | server | calls/s (wall) | p50 ms | p99 ms | calls | errors | server CPU s | client CPU s | note |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for key, label, unit, _ in ROWS:
+    for key, label, _unit, _ in ROWS:
         for n in names:
             m = res[n].get(key)
             if not m or not (m.get("per_s") or m.get("p50_ms") or m.get("note") or m.get("na")):

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import consumer  # noqa: E402
 import loadgen  # noqa: E402
 import peers  # noqa: E402
-import consumer  # noqa: E402
 import scaling  # noqa: E402
 import workloads as wl  # noqa: E402
 

@@ -235,14 +235,14 @@ def main() -> int:
             metrics = r.read().decode()
         depth = [line for line in metrics.splitlines() if line.startswith("tidestream_cdc_outbox_depth ")]
         captured = sum(
-            int(l.rsplit(" ", 1)[1])
-            for l in metrics.splitlines()
-            if l.startswith("tidestream_cdc_changes_captured_total{")
+            int(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("tidestream_cdc_changes_captured_total{")
         )
         published = sum(
-            int(l.rsplit(" ", 1)[1])
-            for l in metrics.splitlines()
-            if l.startswith("tidestream_cdc_changes_published_total{")
+            int(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("tidestream_cdc_changes_published_total{")
         )
     finally:
         server.send_signal(signal.SIGTERM)

@@ -14,14 +14,13 @@ import random
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import boto3
+import loadgen
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-
-import loadgen
 from loadgen import Session, build, header_prefix
 from peers import Running
 

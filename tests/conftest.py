@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -37,7 +36,7 @@ class ServerProcess:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> "ServerProcess":
+    def start(self, timeout: float = 20.0) -> ServerProcess:
         cmd = [sys.executable, "-m", "tidestream", "serve", "--port", str(self.port), *self.args]
         if self.data_dir is not None:
             cmd += ["--data-dir", str(self.data_dir)]

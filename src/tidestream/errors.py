@@ -34,35 +34,105 @@ class AwsError(Exception):
         #: extra top-level members of the error body (e.g. CancellationReasons, Item)
         self.extra = extra or {}
 
-
-def _error(name: str, status: int = 400, namespace: str | None = None) -> type[AwsError]:
-    return type(name, (AwsError,), {"code": name, "status": status, "namespace": namespace})
+    def __init_subclass__(cls, status: int = 400, **kwargs: Any) -> None:
+        """A subclass is one AWS error type: its name is the code (``class X(AwsError,
+        status=500)``)."""
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__name__
+        cls.status = status
 
 
 # Errors shared by the services (the HTTP layer qualifies them with the service namespace).
-ValidationException = _error("ValidationException")
-SerializationException = _error("SerializationException")
-UnknownOperationException = _error("UnknownOperationException")
-ResourceNotFoundException = _error("ResourceNotFoundException")
-ResourceInUseException = _error("ResourceInUseException")
-LimitExceededException = _error("LimitExceededException")
-InternalServerError = _error("InternalServerError", 500)
+class ValidationException(AwsError):
+    pass
+
+
+class SerializationException(AwsError):
+    pass
+
+
+class UnknownOperationException(AwsError):
+    pass
+
+
+class ResourceNotFoundException(AwsError):
+    pass
+
+
+class ResourceInUseException(AwsError):
+    pass
+
+
+class LimitExceededException(AwsError):
+    pass
+
+
+class InternalServerError(AwsError, status=500):
+    pass
+
+
 # DynamoDB
-ConditionalCheckFailedException = _error("ConditionalCheckFailedException")
-TransactionCanceledException = _error("TransactionCanceledException")
-TransactionConflictException = _error("TransactionConflictException")
-TransactionInProgressException = _error("TransactionInProgressException")
-IdempotentParameterMismatchException = _error("IdempotentParameterMismatchException")
-ItemCollectionSizeLimitExceededException = _error("ItemCollectionSizeLimitExceededException")
-ProvisionedThroughputExceededException = _error("ProvisionedThroughputExceededException")
-TableNotFoundException = _error("TableNotFoundException")
+class ConditionalCheckFailedException(AwsError):
+    pass
+
+
+class TransactionCanceledException(AwsError):
+    pass
+
+
+class TransactionConflictException(AwsError):
+    pass
+
+
+class TransactionInProgressException(AwsError):
+    pass
+
+
+class IdempotentParameterMismatchException(AwsError):
+    pass
+
+
+class ItemCollectionSizeLimitExceededException(AwsError):
+    pass
+
+
+class ProvisionedThroughputExceededException(AwsError):
+    pass
+
+
+class TableNotFoundException(AwsError):
+    pass
+
+
 # Kinesis
-InvalidArgumentException = _error("InvalidArgumentException")
-ExpiredIteratorException = _error("ExpiredIteratorException")
-ExpiredNextTokenException = _error("ExpiredNextTokenException")
-KMSDisabledException = _error("KMSDisabledException")
+class InvalidArgumentException(AwsError):
+    pass
+
+
+class ExpiredIteratorException(AwsError):
+    pass
+
+
+class ExpiredNextTokenException(AwsError):
+    pass
+
+
+class KMSDisabledException(AwsError):
+    pass
+
+
 # Auth (raised by the HTTP layer, shaped like other errors)
-MissingAuthenticationTokenException = _error("MissingAuthenticationTokenException", 403)
-UnrecognizedClientException = _error("UnrecognizedClientException", 400)
-InvalidSignatureException = _error("InvalidSignatureException", 400)
-AccessDeniedException = _error("AccessDeniedException", 400)
+class MissingAuthenticationTokenException(AwsError, status=403):
+    pass
+
+
+class UnrecognizedClientException(AwsError):
+    pass
+
+
+class InvalidSignatureException(AwsError):
+    pass
+
+
+class AccessDeniedException(AwsError):
+    pass

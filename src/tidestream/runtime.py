@@ -8,7 +8,8 @@ import logging
 import os
 import signal
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .http.app import AdminRoute, Application
@@ -74,6 +75,7 @@ class Server:
         if c.auth == "enforce":
             from .http.sigv4 import make_authenticator
 
+            assert c.credentials is not None  # the command line refuses enforce without it
             verifier = make_authenticator(c.credentials)
         routes = {
             ("GET", "/metrics"): AdminRoute(
@@ -112,7 +114,7 @@ class Server:
         routes[("GET", CODE_PATH)] = AdminRoute(self.lambda_.serve_code, signed=False)
         return [(spec, RestJsonRouter("lambda"))]
 
-    def _sts_endpoint(self, verifier: "Verifier | None") -> "QueryEndpoint":
+    def _sts_endpoint(self, verifier: Verifier | None) -> QueryEndpoint:
         """STS over the Query protocol; issued keys verify under ``--auth enforce``."""
         from functools import partial
 
@@ -262,7 +264,7 @@ class JsonLogFormatter(logging.Formatter):
     """``--log-format json``: one JSON object per line, for log shippers (Loki, ELK, CloudWatch)
     that would otherwise have to parse free text."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # logging's documented way to log in UTC
 
     def format(self, record: logging.LogRecord) -> str:
         import orjson

@@ -7,8 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 WORKER_SCRIPT = Path(__file__).with_name("consumer_worker.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]

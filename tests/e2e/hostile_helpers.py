@@ -14,8 +14,8 @@ from unittest import mock
 
 import orjson
 
-from tidestream.protocol import load_model, operation_names, target_prefix
 from tests.conftest import ServerProcess, start_server
+from tidestream.protocol import load_model, operation_names, target_prefix
 
 SERVICES = ("dynamodb", "kinesis", "dynamodbstreams")
 CTYPE = {
@@ -286,7 +286,7 @@ def read_all(s: socket.socket, until_closed: bool = True, want: int | None = Non
             chunk = s.recv(65536)
         except ConnectionResetError:
             return buf + b"<RESET>"
-        except socket.timeout:
+        except TimeoutError:
             return buf + b"<TIMEOUT>"
         if not chunk:
             return buf

@@ -235,7 +235,7 @@ def _stamp(dt: datetime.datetime) -> str:
 
 
 def test_skewed_clock(asrv):
-    old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=7)
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=7)
     headers, body = signed(asrv, "DynamoDB_20120810.ListTables", b"{}", stamp=_stamp(old))
     status, resp = send(asrv, headers, body)
     assert status == 400
@@ -249,9 +249,12 @@ def test_skewed_clock(asrv):
     )
     assert m, resp["message"]
     assert m.group(1) == _stamp(old)
-    parse = lambda s: datetime.datetime.strptime(s, "%Y%m%dT%H%M%SZ")
+
+    def parse(stamp: str) -> datetime.datetime:
+        return datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ")
+
     assert parse(m.group(3)) - parse(m.group(2)) == datetime.timedelta(minutes=5)
-    future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10)
+    future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=10)
     headers, body = signed(
         asrv, "Kinesis_20131202.ListStreams", b"{}", service="kinesis", stamp=_stamp(future)
     )
@@ -261,7 +264,7 @@ def test_skewed_clock(asrv):
 
 
 def test_skewed_clock_through_boto3(asrv):
-    old = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(hours=1)
+    old = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(hours=1)
     with mock.patch("botocore.auth.get_current_datetime", return_value=old):
         err = _client_error(client(asrv).list_tables)
     assert err.response["Error"]["Code"] == "InvalidSignatureException"
@@ -269,7 +272,7 @@ def test_skewed_clock_through_boto3(asrv):
         f"Signature expired: {_stamp(old)} is now earlier than"
     )
     # a small skew (under 5 minutes) is accepted
-    near = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=3)
+    near = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(minutes=3)
     with mock.patch("botocore.auth.get_current_datetime", return_value=near):
         assert client(asrv).list_tables()["TableNames"] == []
 

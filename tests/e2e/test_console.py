@@ -195,7 +195,7 @@ def test_per_shard_throughput_counts_what_was_written(srv, page):
     page.click("#measure-throughput")
     page.wait_for_selector("#throughput-status")
     low_hash_key = "1"  # shard 0 holds the low half of the hash key range
-    for n in range(20):
+    for _ in range(20):
         kin.put_record(StreamName="clicks", PartitionKey="k", ExplicitHashKey=low_hash_key, Data=b"x" * 100)
     page.wait_for_selector("tr[data-throughput]", timeout=30_000)
     assert page.inner_text(f"tr[data-throughput='{shards[0]}'] .records") == "20"

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.e2e.cdc_helpers import setup_cdc, wait_changes
 
@@ -129,7 +129,7 @@ def test_from_at_timestamp_skips_earlier_records(srv):
     ddb.put_item(TableName="timed", Item={"pk": {"S": "before"}})
     wait_changes(kin, "timed-changes", 1)
     time.sleep(0.3)
-    cut = datetime.now(timezone.utc).isoformat()
+    cut = datetime.now(UTC).isoformat()
     time.sleep(0.3)
     ddb.put_item(TableName="timed", Item={"pk": {"S": "after"}})
     out = lines(consume(srv, "--table", "timed", "--from", "at-timestamp", cut, "--limit", "1", "--json"))

@@ -15,6 +15,21 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from tests.conftest import start_server
+from tests.e2e.consumer_helpers import (
+    checkpoint_of,
+    create_stream,
+    delivered_keys,
+    deliveries,
+    lease_rows,
+    owners,
+    put_records,
+    read_events,
+    settled,
+    start_worker,
+    stop_all,
+    wait_until,
+)
 from tidestream.consumer import (
     AsyncRecordProcessor,
     AsyncWorker,
@@ -30,22 +45,6 @@ from tidestream.consumer import (
 from tidestream.consumer.held import HeldLease
 from tidestream.consumer.shard_sync import list_shards, sync_shards
 from tidestream.consumer.taker import LeaseObserver, choose_leases_to_take, target_lease_count
-
-from tests.conftest import start_server
-from tests.e2e.consumer_helpers import (
-    checkpoint_of,
-    create_stream,
-    deliveries,
-    delivered_keys,
-    lease_rows,
-    owners,
-    put_records,
-    read_events,
-    settled,
-    start_worker,
-    stop_all,
-    wait_until,
-)
 
 LEASE_ATTRIBUTES = {
     "leaseKey": "S",
@@ -687,7 +686,9 @@ def test_fanout_sessions_that_end_mid_consumption_lose_and_repeat_nothing(efo_se
             next_session = fetcher.subscriptions + 1
             # this round's records arrive, then the session ends and the next one begins
             wait_until(
-                lambda: read_and_count() >= len(written) and fetcher.subscriptions >= next_session,
+                lambda next_session=next_session, written=written: (
+                    read_and_count() >= len(written) and fetcher.subscriptions >= next_session
+                ),
                 f"round {round_number} received and a new session started",
             )
     finally:

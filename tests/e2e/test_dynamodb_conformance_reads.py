@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_table
-
 INV = "One or more parameter values were invalid: "
 BAD = "The provided starting key is invalid"
 

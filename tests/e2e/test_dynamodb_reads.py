@@ -19,9 +19,9 @@ def _fill(ddb, n=20):
 
 def test_query_sort_conditions_and_order(ddb):
     _fill(ddb)
-    q = lambda expr, **kw: ddb.query(
+    q = lambda expr, **kw: ddb.query(  # noqa: E731
         TableName="tbl",
-        KeyConditionExpression=expr,  # noqa: E731
+        KeyConditionExpression=expr,
         ExpressionAttributeValues={":p": {"S": "p"}, **kw.pop("vals", {})},
         **kw,
     )

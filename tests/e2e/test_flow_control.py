@@ -175,7 +175,7 @@ def _read_resets(client: H2Client, refused: set[int]) -> bool:
     """Read what the server sent (window updates, resets); False once nothing comes back."""
     try:
         data = client.sock.recv(65536)
-    except socket.timeout:
+    except TimeoutError:
         return False  # windows closed and nothing comes back: the server stopped taking data
     for ev in client.conn.receive_data(data):
         if isinstance(ev, h2.events.StreamReset):
@@ -456,7 +456,7 @@ def test_http2_reader_that_stalls_is_cut_after_the_idle_timeout(tmp_path):
                 ended = True
             except ConnectionResetError:
                 ended = True
-            except socket.timeout:
+            except TimeoutError:
                 pass
             assert ended, f"the stalled connection was kept ({received} bytes were waiting)"
             assert received < 100 * len(BIG), "every answer was kept for a reader that stalled"

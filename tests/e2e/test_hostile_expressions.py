@@ -7,7 +7,6 @@ rejected write changes nothing.
 
 from __future__ import annotations
 
-
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from tidestream.consumer.multilang import DaemonSettings, PropertiesError, parse_properties
 from tests.e2e.consumer_helpers import (
     REPO_ROOT,
     checkpoint_of,
@@ -27,6 +26,7 @@ from tests.e2e.consumer_helpers import (
     put_records,
     wait_until,
 )
+from tidestream.consumer.multilang import DaemonSettings, PropertiesError, parse_properties
 
 KCLPY_VERSION = "3.2.0"  # pinned: the test exercises a known protocol implementation
 
@@ -129,7 +129,7 @@ def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_
         # the sample checkpoints its first batch at once: both shards reach their last record
         for shard, seq in last_by_shard(first).items():
             wait_until(
-                lambda: (
+                lambda shard=shard, seq=seq: (
                     checkpoint_of(lease_rows(dynamodb, "PyKclApp"), shard) == seq
                     if shard in lease_rows(dynamodb, "PyKclApp")
                     else False
@@ -155,7 +155,7 @@ def test_unmodified_kclpy_sample_processes_checkpoints_and_ends_shards(srv, tmp_
         # later batches are checkpointed only at shutdown (the sample checkpoints every 30 s):
         # wait until the daemon handed every last record to its child, then stop gracefully
         for seq in last_by_shard(second).values():
-            wait_until(lambda: f"up to {seq}" in log_path.read_text(), f"record {seq} delivered")
+            wait_until(lambda seq=seq: f"up to {seq}" in log_path.read_text(), f"record {seq} delivered")
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(60) == 0
     finally:

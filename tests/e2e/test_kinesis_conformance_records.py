@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,6 @@ from tests.e2e.kinesis_conformance_helpers import (
     MAX128,
     MIN1,
     NAME_PATTERN,
-    RANGES3,
     bad,
     client,
     fails,
@@ -287,7 +286,7 @@ def test_get_shard_iterator_edge_cases(kin):
         StreamName="s",
         ShardId="shardId-0",
         ShardIteratorType="AT_TIMESTAMP",
-        Timestamp=datetime.now(timezone.utc) + timedelta(hours=1),
+        Timestamp=datetime.now(UTC) + timedelta(hours=1),
     )
     assert code == "InvalidArgumentException"
     assert msg.startswith(
@@ -412,7 +411,7 @@ def test_get_records_latest_and_trim_horizon(kin):
     r = records_of(kin, ShardIterator=latest)
     assert r["Records"] == [] and r["NextShardIterator"] and r["MillisBehindLatest"] == 0
     nxt = r["NextShardIterator"]
-    before = datetime.now(timezone.utc) - timedelta(seconds=1)
+    before = datetime.now(UTC) - timedelta(seconds=1)
     seq = kin.put_record(StreamName="s", PartitionKey="a", Data=b"hello")["SequenceNumber"]
     for it in (latest, nxt):
         assert [x["SequenceNumber"] for x in records_of(kin, ShardIterator=it)["Records"]] == [seq]

@@ -4,7 +4,7 @@ the history kept since continuous backups were turned on, across restarts; AWS's
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -50,7 +50,7 @@ def _history(ddb, table: str) -> datetime:
     _put(ddb, table, "b", "1")
     _put(ddb, table, "b", "2")
     time.sleep(GAP)
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     time.sleep(GAP)
     ddb.delete_item(TableName=table, Key={"pk": {"S": "a"}})
     _put(ddb, table, "b", "3")
@@ -113,7 +113,7 @@ def test_pitr_errors(ddb):
         ddb.restore_table_to_point_in_time(
             SourceTableName="plain",
             TargetTableName="x1x",
-            RestoreDateTime=datetime.now(timezone.utc) - timedelta(hours=1),
+            RestoreDateTime=datetime.now(UTC) - timedelta(hours=1),
         )
     assert _err(e)[0] == "InvalidRestoreTimeException"
     with pytest.raises(ClientError) as e:

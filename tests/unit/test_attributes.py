@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tidestream.dynamodb import attributes, capacity, keys, sizes
 from tidestream.dynamodb.attributes import from_wire_item, from_wire_value
@@ -264,7 +265,7 @@ class TestSerialization:
             st.binary().map(lambda b: {"B": base64.b64encode(b).decode()}),
         ),
         lambda inner: st.one_of(
-            st.lists(inner, max_size=4).map(lambda l: {"L": l}),
+            st.lists(inner, max_size=4).map(lambda items: {"L": items}),
             st.dictionaries(st.text(max_size=5), inner, max_size=4).map(lambda m: {"M": m}),
         ),
         max_leaves=12,

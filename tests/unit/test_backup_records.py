@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tidestream.dynamodb.backups import BACKUP_ITEMS, BACKUP_META, Backups
+from tidestream.dynamodb.itemstore import Change
 from tidestream.dynamodb.state import DynamoState
 from tidestream.dynamodb.tables import Table
-from tidestream.dynamodb.itemstore import Change
 from tidestream.storage.engine import RocksEngine
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -110,7 +110,7 @@ def test_kinesis_every_type_binaries_twice_and_fields():
     assert c.keys == {"pk": "order#1", "sk": Decimal(7)}
     assert (c.event_name, c.table_name, c.region, c.source) == ("INSERT", "Orders", "eu-west-1", KINESIS)
     assert c.event_id == "0b6d9f3e-1111-4222-8333-444455556666"
-    assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, 370123, tzinfo=timezone.utc)
+    assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, 370123, tzinfo=UTC)
     assert c.precision == "MICROSECOND"
     assert c.size_bytes == json.loads(data)["dynamodb"]["SizeBytes"] > 0
     assert c.user_identity is None and not c.is_ttl_expiry
@@ -124,11 +124,11 @@ def test_kinesis_millisecond_precision_and_boto3_record_envelope():
             "SequenceNumber": "4955",
             "Data": data,
             "PartitionKey": "ABC",
-            "ApproximateArrivalTimestamp": datetime.now(timezone.utc),
+            "ApproximateArrivalTimestamp": datetime.now(UTC),
         }
     )
     assert c.event_name == "MODIFY" and c.precision == "MILLISECOND"
-    assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, 370000, tzinfo=timezone.utc)
+    assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, 370000, tzinfo=UTC)
     assert c.old_image["v"] == 1 and c.new_image["v"] == 2
     assert c.sequence_number == "4955" and c.sub_sequence_number is None
 
@@ -155,7 +155,7 @@ def test_dynamodb_streams_record_every_type():
         DYNAMODB_STREAMS,
         "SECOND",
     )
-    assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, tzinfo=timezone.utc)
+    assert c.approximate_creation == datetime(2024, 11, 18, 10, 9, 15, tzinfo=UTC)
     assert c.approximate_creation.tzinfo is not None
     assert c.sequence_number == rec["dynamodb"]["SequenceNumber"]
     assert c.size_bytes == rec["dynamodb"]["SizeBytes"]
@@ -292,7 +292,7 @@ def test_consume_from_argument_forms():
     assert parse_position(_split_position(args)) == Position("TRIM_HORIZON") and args.stream == "mystream"
     args = parser.parse_args(["s", "--from", "at-timestamp", "2026-11-30T01:02:03"])
     assert parse_position(_split_position(args)) == Position(
-        "AT_TIMESTAMP", datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone.utc)
+        "AT_TIMESTAMP", datetime(2026, 11, 30, 1, 2, 3, tzinfo=UTC)
     )
     assert parse_position(["at-timestamp", "2026-11-30T01:02:03Z"]).timestamp.tzinfo is not None
     assert parser.parse_args([]).position == ["latest"]

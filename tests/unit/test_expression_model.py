@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import operator
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tidestream.dynamodb.attributes import from_wire_item, from_wire_value
 from tidestream.dynamodb.expressions import compile_condition, compile_update, parse_condition, parse_update
 from tidestream.errors import ValidationException
 
-Plain = Union[int, str]
+Plain = int | str
 ATTRIBUTES = ["a", "b", "c"]
 STRINGS = ["", "a", "ab", "abc", "b", "ba"]
 
@@ -182,7 +183,7 @@ MISSING = "The provided expression refers to an attribute that does not exist in
 BAD_OPERAND = "An operand in the update expression has an incorrect data type"
 
 
-def model_update(actions: tuple, item: dict[str, Plain]) -> Union[dict[str, Plain], str]:
+def model_update(actions: tuple, item: dict[str, Plain]) -> dict[str, Plain] | str:
     """The new item, or the message of the error DynamoDB raises."""
     new = dict(item)
     for action in actions:  # every right-hand side reads the old item

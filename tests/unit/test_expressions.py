@@ -901,7 +901,7 @@ def test_update_and_projection_soup_only_raises_validation(text):
         assert new is not SAMPLE and type(new) is dict  # a new item; the old one is untouched
     except ValidationException:
         pass
-    assert SAMPLE == {"a": N("1"), "b": {"L": [S("x")]}, "m": {"M": {"a": S("y")}}}
+    assert {"a": N("1"), "b": {"L": [S("x")]}, "m": {"M": {"a": S("y")}}} == SAMPLE
     try:
         projected = compile_projection(parse_projection(text), NAMES).apply(SAMPLE)
         assert set(projected) <= set(SAMPLE)  # a projection only keeps what the item has

@@ -146,7 +146,7 @@ def test_update_actions():
 
 def test_set_function_messages():
     st = "UPDATE tbl SET t = set_add(ss, <<'x'>>) WHERE pk = 'k'"
-    assert msg(st) == f"The first argument to SET_ADD must equal the assignment value at 1:20:7"
+    assert msg(st) == "The first argument to SET_ADD must equal the assignment value at 1:20:7"
     st = "UPDATE tbl SET ss = set_add(ss, 'x') WHERE pk = 'k'"
     assert msg(st) == "The second argument to SET_ADD must be a value with type SET at 1:29:2"
     assert msg("UPDATE tbl SET ss = set_add(ss) WHERE pk = 'k'").startswith(

@@ -5,7 +5,8 @@ same tokens, same positions, and an error exactly where the reference raises one
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tidestream.dynamodb.partiql.lexer import TokenStream, tokenize
 from tidestream.errors import ValidationException

@@ -10,15 +10,15 @@ O(n) backtracking steps, and a spy on the compiled patterns proves which lengths
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tidestream.errors import SerializationException, ValidationException
-from tidestream.protocol import load_model, operation_names, validator
-from tidestream.protocol import validation
+from tidestream.protocol import load_model, operation_names, validation, validator
 from tidestream.protocol.validation import PATTERN_SCAN_LIMIT, _java_regex, compile_pattern, linear_pattern
 
 SERVICES = ("dynamodb", "kinesis", "dynamodbstreams")

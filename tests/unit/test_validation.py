@@ -656,7 +656,7 @@ def test_cbor_timestamps():
     tagged = cbor2.CBORTag(1, 1700000000500)
     ts = validate(KIN, "GetShardIterator", {**base, "Timestamp": tagged}, cbor=True)["Timestamp"]
     assert ts == pytest.approx(1700000000.5)
-    dt = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    dt = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     ts = validate(KIN, "GetShardIterator", {**base, "Timestamp": dt}, cbor=True)["Timestamp"]
     assert ts == dt.timestamp()
     # decoded from real CBOR bytes: cbor2 must be told not to read tag 1 as epoch *seconds*

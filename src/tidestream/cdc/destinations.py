@@ -13,7 +13,8 @@ A destination is a plain dict stored on the table (so it survives restarts with 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ENABLING, ACTIVE, UPDATING = "ENABLING", "ACTIVE", "UPDATING"
 DISABLING, DISABLED, ENABLE_FAILED = "DISABLING", "DISABLED", "ENABLE_FAILED"

@@ -55,7 +55,7 @@ class Chaos:
     delay_ms: float = 200.0
 
     @classmethod
-    def parse(cls, text: str | None) -> "Chaos":
+    def parse(cls, text: str | None) -> Chaos:
         c = cls()
         for part in (text or "").split(","):
             if not part.strip():
@@ -165,7 +165,7 @@ class Publisher:
             if backoff:
                 try:
                     await asyncio.wait_for(wake.wait(), timeout=backoff)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             else:
                 await wake.wait()

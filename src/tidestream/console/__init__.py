@@ -9,8 +9,9 @@ table, never on an API request's path (see docs/console.md and docs/decisions/00
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..http.app import AdminRoute, dumps
 from ..http.messages import Request, Response

@@ -18,14 +18,14 @@ APIs through boto3 clients you pass in: the same code runs against tidestream or
     Worker(ConsumerConfig("my-app", "my-stream"), Printer, kinesis_client, dynamodb_client).run()
 """
 
-from .changes import Change, NotAChange, UserIdentity, decode_kinesis_record, decode_stream_record
-from .kpl import UserRecord, deaggregate, deaggregate_all
-from .ordering import LatestPerItem
 from .aio import AsyncCheckpointer, AsyncRecordProcessor, AsyncWorker
+from .changes import Change, NotAChange, UserIdentity, decode_kinesis_record, decode_stream_record
 from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig, InitialPosition
+from .kpl import UserRecord, deaggregate, deaggregate_all
 from .lease import ExtendedSequenceNumber, Lease
 from .lease_table import LeaseTable
+from .ordering import LatestPerItem
 from .processor import (
     InitializationInput,
     LeaseLostInput,

@@ -18,7 +18,7 @@ import base64
 import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +28,7 @@ KINESIS = "kinesis"
 DYNAMODB_STREAMS = "dynamodb-streams"
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = datetime.resolution
 
 
@@ -171,9 +171,9 @@ def _kinesis_time(value: Any, precision: str | None) -> tuple[datetime, str]:
 def _stream_time(value: Any) -> datetime:
     """boto3 gives a datetime (local zone); raw JSON gives epoch seconds."""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     raise NotAChange(f"ApproximateCreationDateTime is not a time: {value!r:.40}")
 
 

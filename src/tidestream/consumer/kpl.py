@@ -81,6 +81,7 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
         number, wire = tag >> 3, tag & 7
         if number == 0:
             raise _Malformed("field number 0")
+        value: int | bytes
         if wire == _VARINT:
             value, pos = _varint(buf, pos)
         elif wire in (_FIXED64, _FIXED32):

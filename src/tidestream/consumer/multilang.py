@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -241,7 +241,7 @@ def _initial_position(props: dict[str, str]) -> dict[str, Any]:
         seconds = _int(props, "initialPositionInStreamExtended")
         return {
             "initial_position": "AT_TIMESTAMP",
-            "initial_timestamp": datetime.fromtimestamp(seconds, timezone.utc),
+            "initial_timestamp": datetime.fromtimestamp(seconds, UTC),
         }
     position = props.get("initialPositionInStream", "LATEST").strip().upper()
     if position not in ("LATEST", "TRIM_HORIZON"):

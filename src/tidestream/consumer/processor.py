@@ -26,7 +26,7 @@ class Record:
     explicit_hash_key: str | None = None
 
     @classmethod
-    def from_api(cls, raw: dict[str, Any]) -> "Record":
+    def from_api(cls, raw: dict[str, Any]) -> Record:
         return cls(
             raw["SequenceNumber"], raw["PartitionKey"], raw["Data"], raw.get("ApproximateArrivalTimestamp")
         )
@@ -42,7 +42,7 @@ class InitializationInput:
 @dataclass(frozen=True)
 class ProcessRecordsInput:
     records: list[Record]
-    checkpointer: "Checkpointer"
+    checkpointer: Checkpointer
     millis_behind_latest: int | None
     is_at_shard_end: bool = False
 
@@ -54,12 +54,12 @@ class LeaseLostInput:
 
 @dataclass(frozen=True)
 class ShardEndedInput:
-    checkpointer: "Checkpointer"
+    checkpointer: Checkpointer
 
 
 @dataclass(frozen=True)
 class ShutdownRequestedInput:
-    checkpointer: "Checkpointer"
+    checkpointer: Checkpointer
 
 
 class ProcessorFailed(Exception):

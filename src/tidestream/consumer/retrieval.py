@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import ConsumerConfig, InitialPosition
-from .lease import AT_TIMESTAMP, LATEST, TRIM_HORIZON, ExtendedSequenceNumber
 from .kpl import MAGIC, deaggregate
+from .lease import AT_TIMESTAMP, LATEST, TRIM_HORIZON, ExtendedSequenceNumber
 from .processor import Record
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -331,7 +331,7 @@ def parse_position(words: list[str]) -> Position:
         when = datetime.fromisoformat(words[1].replace("Z", "+00:00"))
     except ValueError as err:
         raise ConsumeError(f"--from at-timestamp: {words[1]!r} is not an ISO 8601 time") from err
-    return Position(kind, when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+    return Position(kind, when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,15 +11,15 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .config import ConsumerConfig
+from .fanout import FanOutFetcher, StreamConsumerRegistration
 from .held import HeldLease
-from .lease import Lease
+from .lease import ExtendedSequenceNumber, Lease
 from .lease_table import LeaseTable
 from .processor import RecordProcessor
-from .fanout import FanOutFetcher, StreamConsumerRegistration
-from .lease import ExtendedSequenceNumber
 from .retrieval import RecordsFetcher
 from .shard_consumer import FetcherFactory, ShardConsumer
 from .shard_sync import sync_shards
@@ -84,7 +84,7 @@ class Worker:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self._thread = threading.Thread(target=self.run, name="consumer-worker", daemon=True)
         self._thread.start()
         return self

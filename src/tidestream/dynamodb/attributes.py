@@ -21,7 +21,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import SerializationException, ValidationException
 from . import numbers

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import secrets
 import struct
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Iterator
 
 import cbor2
 
@@ -52,7 +52,7 @@ class Backup:
         return cbor2.dumps(asdict(self))
 
     @classmethod
-    def from_record(cls, raw: bytes) -> "Backup":
+    def from_record(cls, raw: bytes) -> Backup:
         return cls(**cbor2.loads(raw))
 
     def table(self) -> Table:

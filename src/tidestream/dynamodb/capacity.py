@@ -196,4 +196,4 @@ def consumed_capacity(
 
 def wants_capacity(mode: str | None) -> bool:
     """Whether the request asked for ConsumedCapacity at all (skip the sizing work if not)."""
-    return mode == TOTAL or mode == INDEXES
+    return mode in (TOTAL, INDEXES)

@@ -61,6 +61,15 @@ def describe_index(table: Table, ix: Index, *, sizes: tuple[int, int] = (0, 0)) 
     return d
 
 
+def _on_demand(t: Table) -> dict[str, int]:
+    od: dict[str, int] = {}
+    if t.on_demand_read:
+        od["MaxReadRequestUnits"] = t.on_demand_read
+    if t.on_demand_write:
+        od["MaxWriteRequestUnits"] = t.on_demand_write
+    return od
+
+
 def describe_table(
     table: Table, *, deleting: bool = False, index_sizes: dict[str, tuple[int, int]] | None = None
 ) -> dict[str, Any]:
@@ -110,12 +119,7 @@ def describe_table(
     if t.table_class:
         d["TableClassSummary"] = {"TableClass": t.table_class}
     if t.on_demand_read or t.on_demand_write:
-        od: dict[str, int] = {}
-        if t.on_demand_read:
-            od["MaxReadRequestUnits"] = t.on_demand_read
-        if t.on_demand_write:
-            od["MaxWriteRequestUnits"] = t.on_demand_write
-        d["OnDemandThroughput"] = od
+        d["OnDemandThroughput"] = _on_demand(t)
     if not deleting and t.status == "ACTIVE":
         if t.billing_mode == "PAY_PER_REQUEST":
             d["WarmThroughput"] = {

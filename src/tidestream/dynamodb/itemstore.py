@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 import cbor2
 
 from ..storage.engine import Engine
 from ..storage.keys import bucket, encode_component, prefix_end
 from .keys import fits_index_key_limits
-from .pitr import forget as forget_history, history_write
+from .pitr import forget as forget_history
+from .pitr import history_write
 from .tables import INDEX, ITEMS, STATS, Index, Table
 
 Item = dict[str, dict[str, Any]]

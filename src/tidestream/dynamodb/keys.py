@@ -18,8 +18,9 @@ Validation follows DynamoDB's answers:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import ValidationException
 

@@ -19,7 +19,8 @@ import itertools
 import logging
 import struct
 import time
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import cbor2
 
@@ -52,31 +53,31 @@ def _time_key(uid: int, micros: int) -> bytes:
     return _table_prefix(uid) + struct.pack(">Q", micros)
 
 
-def history_write(ch: "Change", now: float) -> tuple[bytes, bytes]:
+def history_write(ch: Change, now: float) -> tuple[bytes, bytes]:
     """The history entry for one change, to go in the change's own write batch."""
     key = _time_key(ch.table.uid, _micros(now)) + struct.pack(">Q", next(_sequence))
     return key, cbor2.dumps({"key": ch.key, "old": ch.old})
 
 
-def window(table: "Table", now: float) -> tuple[float, float]:
+def window(table: Table, now: float) -> tuple[float, float]:
     """(EarliestRestorableDateTime, LatestRestorableDateTime): history is written with each
     commit, so the latest restorable moment is now."""
     return max(table.pitr_enabled_at, now - table.pitr_days * DAY), now
 
 
-def prune(engine: Engine, table: "Table", now: float) -> None:
+def prune(engine: Engine, table: Table, now: float) -> None:
     """Forget history older than the recovery period."""
     earliest, _ = window(table, now)
     engine.delete_range(_table_prefix(table.uid), _time_key(table.uid, _micros(earliest)))
 
 
-def forget(engine: Engine, table: "Table") -> None:
+def forget(engine: Engine, table: Table) -> None:
     """Drop a table's whole history (continuous backups off, or the table deleted)."""
     prefix = _table_prefix(table.uid)
     engine.delete_range(prefix, prefix_end(prefix))
 
 
-def items_at(items: "ItemStore", table: "Table", moment: float) -> Iterator[dict]:
+def items_at(items: ItemStore, table: Table, moment: float) -> Iterator[dict]:
     """The table's items as they were at ``moment`` (changes at ``moment`` included)."""
     start = _time_key(table.uid, _micros(moment) + 1)
     before: dict[bytes, dict | None] = {}
@@ -92,14 +93,14 @@ def items_at(items: "ItemStore", table: "Table", moment: float) -> Iterator[dict
             yield old
 
 
-async def pruner(state: "DynamoState", stopping: asyncio.Event, interval: float = PRUNE_INTERVAL) -> None:
+async def pruner(state: DynamoState, stopping: asyncio.Event, interval: float = PRUNE_INTERVAL) -> None:
     """Prune every PITR table's history hourly, so the disk holds RecoveryPeriodInDays of it."""
     trouble = StorageTrouble(log, "point-in-time history pruning")
     while not stopping.is_set():
         try:
             await asyncio.wait_for(stopping.wait(), interval)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         try:
             now = time.time()

@@ -8,7 +8,8 @@ filter pass, which key range does the Query read.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ValidationException
 from . import legacy
@@ -71,7 +72,7 @@ class WriteExpressions:
         self.update = update
 
     @classmethod
-    def from_request(cls, p: dict, op: str) -> "WriteExpressions":
+    def from_request(cls, p: dict, op: str) -> WriteExpressions:
         """Parse and bind every expression without the table, so that AWS's table-independent
         checks answer before the table lookup; :meth:`check_key_attributes` does the rest."""
         names, values, tr = _maps(p)
@@ -92,7 +93,7 @@ class WriteExpressions:
         return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
 
     @classmethod
-    def _from_legacy(cls, p: dict, op: str, tr: legacy.Translation) -> "WriteExpressions":
+    def _from_legacy(cls, p: dict, op: str, tr: legacy.Translation) -> WriteExpressions:
         """Expected / AttributeUpdates, translated to expressions and bound."""
         cond_text = legacy.expected(tr, p)
         upd_text = legacy.attribute_updates(tr, p.get("AttributeUpdates")) if op == "UpdateItem" else None
@@ -163,7 +164,7 @@ class ReadExpressions:
         self._values: dict = {}
 
     @classmethod
-    def from_request(cls, p: dict, op: str) -> "ReadExpressions":
+    def from_request(cls, p: dict, op: str) -> ReadExpressions:
         """Parse and check every expression without the table (AWS answers these before the
         table lookup); a Query then binds its key condition with :meth:`bind_key`."""
         names, values, tr = _maps(p)

@@ -16,8 +16,9 @@ The item limit is 400 KB = 409,600 bytes; an item of exactly that size is accept
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ValidationException
 

@@ -8,8 +8,9 @@ the engine's metadata keyspace, so tables survive restarts.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import cbor2
 
@@ -150,7 +151,7 @@ class Table:
         return cbor2.dumps(asdict(self))
 
     @classmethod
-    def from_record(cls, raw: bytes) -> "Table":
+    def from_record(cls, raw: bytes) -> Table:
         d = cbor2.loads(raw)
         d["key_schema"] = [tuple(x) for x in d["key_schema"]]
         gsis = [Index(**{**g, "key_schema": [tuple(x) for x in g["key_schema"]]}) for g in d.pop("gsis")]

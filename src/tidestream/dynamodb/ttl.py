@@ -58,7 +58,7 @@ async def sweeper(state: DynamoState, stopping: asyncio.Event) -> None:
         try:
             await asyncio.wait_for(stopping.wait(), timeout=state.settings.ttl_interval)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         try:
             n = sweep_once(state)

@@ -12,7 +12,7 @@ TTL expiry is a delete of an item it just read. A request refused at any step wr
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import AwsError, ValidationException
 from .attributes import from_wire_item

@@ -5,7 +5,8 @@ Request shapes and constraints are checked by the model-driven validator before 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..context import RequestContext
 from ..errors import AwsError, ResourceNotFoundException, ValidationException

@@ -25,9 +25,10 @@ import logging
 import os
 import struct
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import cbor2
 
@@ -72,7 +73,7 @@ def parse_sequence_number(text: str) -> int | None:
 def label_time(label: str) -> float:
     """A stream label is its creation time, ``YYYY-MM-DDTHH:MM:SS.mmm`` in UTC."""
     try:
-        return datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return time.time()
 
@@ -130,7 +131,7 @@ class StreamMeta:
         return cbor2.dumps(d)
 
     @classmethod
-    def from_record(cls, raw: bytes) -> "StreamMeta":
+    def from_record(cls, raw: bytes) -> StreamMeta:
         d = cbor2.loads(raw)
         d["key_schema"] = [tuple(x) for x in d["key_schema"]]
         known = set(cls.__dataclass_fields__)
@@ -343,7 +344,7 @@ class StreamsState:
                 log.exception("dynamodb streams retention pass failed")
             try:
                 await asyncio.wait_for(stopping.wait(), self.retention_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def background(self, stopping: asyncio.Event) -> list:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import base64
 import logging
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..ids import uuid4_text
 from .. import __version__
 from ..context import RequestContext
 from ..errors import AwsError
+from ..ids import uuid4_text
 from ..service import ServiceSpec, Streaming
 from ..storage.engine import StorageError
 from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
@@ -225,7 +226,7 @@ class Application:
         """A REST-JSON request: route by method and path, then as :meth:`_dispatch` does."""
         request_id = uuid4_text()
         query = req.path.partition("?")[2]
-        for spec, router in self.rest:
+        for spec, router in self.rest:  # noqa: B007 - the match found is used after the loop
             found = router.match(req.method, path, query)
             if found is not None:
                 break

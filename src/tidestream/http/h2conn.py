@@ -31,7 +31,8 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
+from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode
+from .bodies import error_response as _error_response
 from .flow import (
     H2_BUFFER,
     H2_MAX_STREAMS,
@@ -159,9 +160,9 @@ class H2Connection:
         elif isinstance(ev, h2.events.DataReceived):
             self._data(ev)
         elif isinstance(ev, h2.events.StreamEnded):
-            st = self.streams.get(ev.stream_id)
-            if st is not None and st.task is None:
-                self._dispatch(ev.stream_id, st)
+            ended = self.streams.get(ev.stream_id)
+            if ended is not None and ended.task is None:
+                self._dispatch(ev.stream_id, ended)
         elif isinstance(ev, h2.events.StreamReset):
             self._reset_by_peer(ev.stream_id)
         elif isinstance(ev, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):

@@ -12,7 +12,8 @@ Query protocol's ``<ErrorResponse>`` with its own codes (``ValidationError``,
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 

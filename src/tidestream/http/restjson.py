@@ -24,6 +24,7 @@ not implement yet is answered UnknownOperationException, not a bare 404.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -36,7 +37,7 @@ from .app import dumps
 from .messages import Response
 
 #: scalar shape types a URI label, query parameter or header may carry, and their parsers
-_TEXT_PARSERS = {
+_TEXT_PARSERS: dict[str, Callable[[str], Any]] = {
     "integer": int,
     "long": int,
     "boolean": lambda text: {"true": True, "false": False}[text.lower()],
@@ -217,10 +218,10 @@ class RestJsonRouter:
             value = headers.get(member.wire_name)
             if value is not None:
                 params[member.name] = _typed(value, member.shape_type)
-        for member, prefix in route.header_maps:
+        for name, prefix in route.header_maps:
             found = {k[len(prefix) :]: v for k, v in headers.items() if k.startswith(prefix)}
             if found:
-                params[member] = found
+                params[name] = found
         return params
 
     @staticmethod

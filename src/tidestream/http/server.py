@@ -14,12 +14,14 @@ import gzip
 import logging
 import os
 from collections import deque
+from collections.abc import Awaitable
 from http import HTTPStatus
-from typing import Awaitable
+from typing import TYPE_CHECKING
 
 import httptools
 
-from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode, error_response as _error_response
+from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode
+from .bodies import error_response as _error_response
 from .flow import (
     IN_PROGRESS,
     MAX_PIPELINE,
@@ -30,6 +32,9 @@ from .flow import (
     set_write_limits,
 )
 from .messages import Deferred, Handler, Request, Response
+
+if TYPE_CHECKING:  # imported when a connection switches to HTTP/2
+    from .h2conn import H2Connection
 
 log = logging.getLogger("tidestream.http")
 
@@ -106,7 +111,7 @@ class HttpProtocol(asyncio.Protocol):
         self.loop = asyncio.get_event_loop()
         self.idle: asyncio.TimerHandle | None = None
         self.first = True
-        self.h2 = None
+        self.h2: H2Connection | None = None
         self.tls_h2 = tls_h2
         self.discard = False
         #: the application's synchronous entry point, when it has one (see Application.dispatch);
@@ -200,6 +205,8 @@ class HttpProtocol(asyncio.Protocol):
         left = self.last_done + IDLE_TIMEOUT - self.loop.time()
         if left > 0:
             self._arm_idle(left)
+        elif self.transport is None:
+            return
         elif self.flow.write_paused:
             self.transport.abort()  # close() would wait for a reader that stalled: free it now
         else:
@@ -246,6 +253,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
             self.idle = None
+        assert self.transport is not None  # called from data_received / connection_made
         self.h2 = H2Connection(self.transport, self.handler, self.flow)
         self.h2.start(data)
 
@@ -374,7 +382,10 @@ class HttpProtocol(asyncio.Protocol):
         dispatch = self.dispatch
         flow = self.flow
         in_progress = IN_PROGRESS
-        while self.queue and not flow.write_paused and not self.transport.is_closing():
+        transport = self.transport
+        if transport is None:
+            return
+        while self.queue and not flow.write_paused and not transport.is_closing():
             item = self.queue.popleft()
             if self.reading_paused:
                 self._update_reading()

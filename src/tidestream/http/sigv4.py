@@ -48,8 +48,8 @@ import hmac
 import logging
 import re
 import time
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from typing import Callable
 from urllib.parse import quote, unquote
 
 from ..errors import (
@@ -492,6 +492,6 @@ class Verifier:
         return self.credentials[access_key][1], region
 
 
-def make_authenticator(credentials_path: str) -> Callable[[Request], tuple[str, str]]:
+def make_authenticator(credentials_path: str) -> Verifier:
     """The ``--auth enforce`` authenticator for the credentials in ``credentials_path``."""
     return Verifier(load_credentials(credentials_path))

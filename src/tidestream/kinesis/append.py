@@ -8,9 +8,10 @@ in the batch that appends them.
 from __future__ import annotations
 
 from binascii import a2b_base64
+from collections.abc import Iterable
 from functools import partial
 from hashlib import md5
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import InvalidArgumentException, ValidationException
 from . import records, sequence

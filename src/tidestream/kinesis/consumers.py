@@ -79,7 +79,7 @@ class Consumer:
         )
 
     @classmethod
-    def from_json(cls, raw: bytes) -> "Consumer":
+    def from_json(cls, raw: bytes) -> Consumer:
         d = orjson.loads(raw)
         return cls(d["sid"], d["sarn"], d["name"], d["created"], d["status"], d["until"], d.get("tags") or {})
 
@@ -92,7 +92,7 @@ class Consumers:
         self.by_stream: dict[int, dict[str, Consumer]] = {}
 
     @classmethod
-    def load(cls, engine: Engine) -> "Consumers":
+    def load(cls, engine: Engine) -> Consumers:
         out = cls(engine)
         found = [Consumer.from_json(v) for _, v in engine.scan(PREFIX, PREFIX + b"\xff")]
         for c in sorted(found, key=lambda c: (c.created_ms, c.name)):

@@ -24,7 +24,6 @@ import os
 import struct
 from typing import Any
 
-
 from ..errors import AwsError
 
 MARK = 0xFFFF
@@ -80,7 +79,7 @@ class RecordCipher:
         self._aead: Any = None
 
     @classmethod
-    def from_config(cls, config: Any) -> "RecordCipher":
+    def from_config(cls, config: Any) -> RecordCipher:
         explicit = getattr(config, "kms_key_file", None)
         if explicit:
             return cls(os.path.abspath(explicit))

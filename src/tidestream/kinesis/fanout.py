@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 
@@ -33,8 +34,7 @@ from ..storage.engine import StorageError
 from . import records, sequence
 from .consumers import parse_consumer_arn
 from .messages import shard_missing
-from .shards import child_shards
-from .shards import parse_shard_id, shard_id
+from .shards import child_shards, parse_shard_id, shard_id
 
 log = logging.getLogger("tidestream.kinesis")
 
@@ -274,7 +274,7 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
             if timeout > 0:
                 try:
                     await asyncio.wait_for(wake.wait(), timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
     except StorageError as err:  # a damaged store: the modelled failure event, never a quiet end
         log.error("kinesis SubscribeToShard %s failed: %s", sub.consumer_arn, err)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import struct
 from binascii import b2a_base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..storage.engine import Engine
 from . import sequence

@@ -62,5 +62,5 @@ async def retention_loop(state, stopping: asyncio.Event) -> None:
             log.exception("kinesis retention pass failed")
         try:
             await asyncio.wait_for(stopping.wait(), state.retention_interval)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

@@ -8,9 +8,10 @@ Resharding never changes a shard: it closes shards and opens children that name 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hashlib import md5
-from typing import Any, Iterable
+from typing import Any
 
 HASH_MAX = (1 << 128) - 1
 
@@ -94,7 +95,7 @@ class Shard:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Shard":
+    def from_json(cls, d: dict[str, Any]) -> Shard:
         return cls(d["i"], int(d["s"]), int(d["e"]), d["c"], d["p"], d["a"], d["x"], d["n"], list(d["k"]))
 
 
@@ -127,7 +128,7 @@ def uniform_lineage(
     return out
 
 
-def child_shards(stream: Any, shard: "Shard") -> list[dict[str, Any]]:
+def child_shards(stream: Any, shard: Shard) -> list[dict[str, Any]]:
     """The ChildShards member at the end of a closed shard (GetRecords, SubscribeToShard)."""
     out = []
     for idx in shard.children:

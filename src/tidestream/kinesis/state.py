@@ -11,7 +11,8 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from cbor2 import CBORTag
 
@@ -22,8 +23,8 @@ from . import records
 from .consumers import Consumers
 from .encryption import RecordCipher
 from .fanout import FanOut
-from .messages import not_active, stream_not_found
 from .limits import Limits
+from .messages import not_active, stream_not_found
 from .shards import Shard
 from .streams import NEXT_ID_KEY, STREAM_PREFIX, Catalog, Stream, parse_arn
 

@@ -8,8 +8,9 @@ requests run on one event loop and must not pay a decode per call. Status change
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
@@ -132,7 +133,7 @@ class Stream:
         )
 
     @classmethod
-    def from_json(cls, raw: bytes) -> "Stream":
+    def from_json(cls, raw: bytes) -> Stream:
         d = orjson.loads(raw)
         s = cls(
             d["id"],

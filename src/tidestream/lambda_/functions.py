@@ -75,7 +75,7 @@ class Function:
         return orjson.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, raw: bytes) -> "Function":
+    def from_json(cls, raw: bytes) -> Function:
         return cls(**orjson.loads(raw))
 
 

@@ -32,7 +32,7 @@ def _runtime_error(status: int, error_type: str, message: str) -> Response:
 class RuntimeApi:
     """The HTTP handler of one sandbox's Runtime API (see :func:`tidestream.http.server.serve`)."""
 
-    def __init__(self, sandbox: "Sandbox") -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
     async def __call__(self, req: Request) -> Response:

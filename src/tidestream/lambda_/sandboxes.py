@@ -28,8 +28,8 @@ import sys
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import orjson
 
@@ -104,7 +104,7 @@ class FunctionLog:
     def __init__(self, path: str) -> None:
         self.path = path
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.file = open(path, "ab")
+        self.file = open(path, "ab")  # noqa: SIM115 - held for the sandbox's lifetime
 
     def write(self, data: bytes) -> None:
         if self.file.closed:  # output of a sandbox outliving a reset or shutdown
@@ -112,7 +112,7 @@ class FunctionLog:
         if self.file.tell() > MAX_LOG_BYTES:
             self.file.close()
             os.replace(self.path, self.path + ".1")
-            self.file = open(self.path, "ab")
+            self.file = open(self.path, "ab")  # noqa: SIM115 - held until the next rotation
         self.file.write(data)
         self.file.flush()
 

@@ -35,12 +35,14 @@ import base64
 import binascii
 import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
 try:  # CPython's regex parser: private by name, stable since 3.11 (possessive quantifiers)
-    from re import _constants as _sre_constants, _parser as _sre_parser
+    from re import _constants as _sre_constants
+    from re import _parser as _sre_parser
 except ImportError:  # pragma: no cover - another Python: no pattern is proven linear
     _sre_constants = _sre_parser = None  # type: ignore[assignment]
 
@@ -920,10 +922,15 @@ class _Compiler:
         node = _Node(t)
         self.cache[key] = node  # before children: recursive shapes resolve to this node
         node.own, node.desc_for = self.own_constraints(name, opaque)
-        if node.own is not None and t == "string" and name not in self.arn_or_name:
-            if not shape.get("pattern") and not shape.get("enum"):
-                lo, hi = shape.get("min"), shape.get("max")
-                node.len_bounds = (lo if lo is not None else -1, hi if hi is not None else _BIG)
+        if (
+            node.own is not None
+            and t == "string"
+            and name not in self.arn_or_name
+            and not shape.get("pattern")
+            and not shape.get("enum")
+        ):
+            lo, hi = shape.get("min"), shape.get("max")
+            node.len_bounds = (lo if lo is not None else -1, hi if hi is not None else _BIG)
         err = self.type_error(name, field)
         if t == "structure":
             self.structure(node, shape, err, opaque)

@@ -17,7 +17,8 @@ import os
 import shutil
 import tempfile
 import threading
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 from rocksdict import (
     BlockBasedIndexType,
@@ -80,7 +81,7 @@ class StorageError(Exception):
         self.disk_full = disk_full
 
     @classmethod
-    def wrap(cls, exc: BaseException, action: str) -> "StorageError":
+    def wrap(cls, exc: BaseException, action: str) -> StorageError:
         """RocksDB's status text, with what we were doing (rocksdict raises bare Exception)."""
         text = str(exc)
         return cls(f"{action}: {text}", disk_full="No space left on device" in text)
@@ -221,7 +222,7 @@ class RocksEngine:
         self._set_read_options()
         self._wo = WriteOptions()
         if in_memory:
-            self._wo.disable_wal = True
+            self._wo.disable_wal = True  # type: ignore[method-assign,assignment]  # a property; rocksdict's stub says method
         # group commit state
         self.written = 0  # number of write() calls so far
         self._synced = 0  # write count covered by the last completed fsync

@@ -112,7 +112,7 @@ def encode_tuple(parts: list[tuple[str, str | bytes]]) -> bytes:
 def decode_tuple(
     buf: bytes, pos: int = 0, count: int | None = None
 ) -> tuple[list[tuple[str, str | bytes]], int]:
-    out = []
+    out: list[tuple[str, str | bytes]] = []
     while pos < len(buf) and (count is None or len(out) < count):
         kind, value, pos = decode_component(buf, pos)
         out.append((kind, value))

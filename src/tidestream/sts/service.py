@@ -15,8 +15,9 @@ import re
 import secrets
 import string
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..context import RequestContext
 from ..errors import AwsError
@@ -80,7 +81,7 @@ class StsService:
         while not stopping.is_set():
             try:
                 await asyncio.wait_for(stopping.wait(), interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.expire()
 
     def _issue(self, account: str, duration: int, arn: str, user_id: str) -> Session:

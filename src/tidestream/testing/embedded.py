@@ -58,7 +58,7 @@ class Server:
         self._error: BaseException | None = None
 
     # lifecycle ---------------------------------------------------------------------------
-    def start(self, timeout: float = 30.0) -> "Server":
+    def start(self, timeout: float = 30.0) -> Server:
         """Start serving; returns once the server accepts connections."""
         if self._thread is not None:
             return self
@@ -111,7 +111,7 @@ class Server:
         thread.join(30)
         self._thread = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -13,7 +13,8 @@ import functools
 import inspect
 import os
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .embedded import Server
 

@@ -14,7 +14,8 @@ Nothing starts unless a test asks for one of these fixtures.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

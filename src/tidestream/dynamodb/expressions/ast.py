@@ -8,7 +8,6 @@ request's ExpressionAttributeNames/Values are applied later by the bind step of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +18,7 @@ class Alias:
 
 
 #: one step of a document path: attribute/map key, alias to resolve, or list index
-PathElement = Union[str, Alias, int]
+PathElement = str | Alias | int
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,44 +38,44 @@ class Call:
     """A function call: condition functions, ``size``, ``if_not_exists``, ``list_append``."""
 
     name: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Compare:
     op: str  # = <> < <= > >=
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True, slots=True)
 class Between:
-    operand: "Node"
-    low: "Node"
-    high: "Node"
+    operand: Node
+    low: Node
+    high: Node
 
 
 @dataclass(frozen=True, slots=True)
 class In:
-    operand: "Node"
-    options: tuple["Node", ...]
+    operand: Node
+    options: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class And:
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
-    operand: "Node"
+    operand: Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +83,11 @@ class Arith:
     """``a + b`` / ``a - b`` in an update SET value."""
 
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
-Node = Union[Path, ValueRef, Call, Compare, Between, In, And, Or, Not, Arith]
+Node = Path | ValueRef | Call | Compare | Between | In | And | Or | Not | Arith
 
 CONDITION_FUNCTIONS = {
     "attribute_exists": 1,
@@ -138,7 +137,7 @@ class UpdateTree:
     adds: tuple[AddAction, ...]
     deletes: tuple[DeleteAction, ...]
     #: every action in source order (for path overlap checks and error ordering)
-    actions: tuple[Union[SetAction, RemoveAction, AddAction, DeleteAction], ...]
+    actions: tuple[SetAction | RemoveAction | AddAction | DeleteAction, ...]
 
 
 @dataclass(frozen=True, slots=True)

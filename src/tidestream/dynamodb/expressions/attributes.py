@@ -9,7 +9,7 @@ expression at once.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
 
 from ...errors import ValidationException
 from . import ast as A
@@ -18,8 +18,8 @@ from .values import AttributeValue, ResolvedPath
 _NAME_KEY = re.compile(r"#[0-9A-Za-z_]+\Z")
 _VALUE_KEY = re.compile(r":[0-9A-Za-z_]+\Z")
 
-Names = Optional[Mapping[str, str]]
-Values = Optional[Mapping[str, AttributeValue]]
+Names = Mapping[str, str] | None
+Values = Mapping[str, AttributeValue] | None
 
 
 def undefined_name(label: str, alias: str) -> ValidationException:
@@ -74,7 +74,7 @@ def check_attribute_maps(names: Names, values: Values) -> None:
                 )
 
 
-def check_expression_attributes(parsed: Iterable[Optional[A.Parsed]], names: Names, values: Values) -> None:
+def check_expression_attributes(parsed: Iterable[A.Parsed | None], names: Names, values: Values) -> None:
     """Undefined placeholders (first expression first), then unused map entries, across the
     request's expressions. Pass them in DynamoDB's order: Update, Condition, KeyCondition,
     Filter, Projection; ``None`` entries are skipped."""

@@ -9,8 +9,8 @@ Comparing values of different types is simply false at run time.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from ...errors import ValidationException
 from . import ast as A
@@ -29,7 +29,7 @@ from .values import (
 )
 
 Predicate = Callable[[Item], bool]
-Getter = Callable[[Item], Optional[AttributeValue]]
+Getter = Callable[[Item], AttributeValue | None]
 
 ORDERED_OPERATORS = frozenset({"<", "<=", ">", ">="})
 VALID_TYPE_NAMES = frozenset({"S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"})
@@ -90,7 +90,7 @@ def _resolve(node, names: Names, values: Values):
     raise TypeError(f"unexpected node {node!r}")
 
 
-def static_type(node) -> Optional[str]:
+def static_type(node) -> str | None:
     """Type known before evaluation: a constant's type, N for size(); None for paths."""
     if type(node) is Const:
         return type_of(node.value)
@@ -254,7 +254,7 @@ def getter(node) -> Getter:
     if t is A.Call and node.name == "size":
         inner = getter(node.args[0])
 
-        def size(item: Item) -> Optional[AttributeValue]:
+        def size(item: Item) -> AttributeValue | None:
             value = inner(item)
             if value is None:
                 return None

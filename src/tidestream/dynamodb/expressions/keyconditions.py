@@ -10,8 +10,8 @@ every HASH attribute needs ``=``, and RANGE attributes may be constrained left t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 from ...errors import ValidationException
 from . import ast as A
@@ -31,7 +31,7 @@ class SortCondition:
     op: str
     values: tuple[AttributeValue, ...]
 
-    def matches(self, value: Optional[AttributeValue]) -> bool:
+    def matches(self, value: AttributeValue | None) -> bool:
         if value is None:
             return False
         op = self.op
@@ -71,7 +71,7 @@ class KeyCondition:
         return next(iter(self.partition.values()))
 
     @property
-    def sort_condition(self) -> Optional[SortCondition]:
+    def sort_condition(self) -> SortCondition | None:
         """The last (possibly non-equality) sort condition, or None."""
         return self.sort[-1] if self.sort else None
 
@@ -181,7 +181,7 @@ def _require_key_first(first, operator: str) -> None:
 
 def _key_attribute(args: tuple, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]) -> tuple[str, int]:
     """The one top-level key attribute among ``args`` and its position."""
-    attribute: Optional[str] = None
+    attribute: str | None = None
     position = 0
     for i, arg in enumerate(args):
         if type(arg) is A.Path:

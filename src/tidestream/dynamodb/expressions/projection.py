@@ -7,7 +7,7 @@ Paths that do not exist in the item are silently skipped.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ...errors import ValidationException
 from . import ast as A

@@ -8,8 +8,8 @@ shared, not deep-copied.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
 
 from ...errors import ValidationException
 from .. import numbers
@@ -54,7 +54,7 @@ class _Set:
 class _Change:
     kind: str  # REMOVE / ADD / DELETE
     path: ResolvedPath
-    value: Optional[AttributeValue]
+    value: AttributeValue | None
 
 
 class Update:
@@ -83,7 +83,7 @@ class Update:
         self.paths = paths
         self.attributes = frozenset(p[0] for p in paths)
 
-    def apply(self, item: Optional[Item]) -> Item:
+    def apply(self, item: Item | None) -> Item:
         """The updated item (``item`` may be None/empty for an upsert); ``item`` is not modified."""
         old = item or {}
         computed = [(s.path, _evaluate(s.value, old)) for s in self.sets]
@@ -132,8 +132,8 @@ def compile_update(
     tree: A.UpdateTree = parsed.tree  # type: ignore[assignment]
     label = parsed.label
     paths: list[ResolvedPath] = []
-    overlap: Optional[str] = None
-    conflict: Optional[str] = None
+    overlap: str | None = None
+    conflict: str | None = None
     for action in tree.actions:
         path = resolve_path(action.path, names)
         for earlier in paths:
@@ -231,7 +231,7 @@ def _evaluate(node, item: Item) -> AttributeValue:
     return {"L": a["L"] + b["L"]}
 
 
-def _child(container: Union[dict, list], step) -> Optional[AttributeValue]:
+def _child(container: dict | list, step) -> AttributeValue | None:
     if type(container) is list:
         return container[step] if step < len(container) else None
     return container.get(step)
@@ -241,7 +241,7 @@ def _parent(item: Item, path: ResolvedPath, fresh: set[int]):
     """The writable container (dict or list) holding ``path[-1]``, copying containers on the
     way that this update has not copied yet; None if a step is missing, _MISMATCH if a step
     has the wrong type for the next path element."""
-    container: Union[dict, list] = item
+    container: dict | list = item
     for i in range(len(path) - 1):
         step = path[i]
         value = _child(container, step)
@@ -260,14 +260,14 @@ def _parent(item: Item, path: ResolvedPath, fresh: set[int]):
     return container
 
 
-def _store(container: Union[dict, list], step, value: AttributeValue) -> None:
+def _store(container: dict | list, step, value: AttributeValue) -> None:
     if type(container) is list and step >= len(container):
         container.append(value)  # SET beyond the end of a list appends
     else:
         container[step] = value
 
 
-def _discard(container: Union[dict, list], step) -> None:
+def _discard(container: dict | list, step) -> None:
     if type(container) is list:
         if step < len(container):
             del container[step]
@@ -275,7 +275,7 @@ def _discard(container: Union[dict, list], step) -> None:
         container.pop(step, None)
 
 
-def _add(current: Optional[AttributeValue], value: AttributeValue) -> AttributeValue:
+def _add(current: AttributeValue | None, value: AttributeValue) -> AttributeValue:
     t = type_of(value)
     if current is None:
         return value
@@ -293,7 +293,7 @@ def _add(current: Optional[AttributeValue], value: AttributeValue) -> AttributeV
     return {t: merged}
 
 
-def _delete(current: AttributeValue, value: AttributeValue) -> Optional[AttributeValue]:
+def _delete(current: AttributeValue, value: AttributeValue) -> AttributeValue | None:
     t = type_of(value)
     if t not in SET_TYPES or t not in current:
         raise _bad_operand()

@@ -7,7 +7,7 @@ canonical strings, so number equality is string equality and only ordering needs
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
@@ -48,7 +48,7 @@ def equal(a: AttributeValue, b: AttributeValue) -> bool:
     return va == vb
 
 
-def compare(a: AttributeValue, b: AttributeValue) -> Optional[int]:
+def compare(a: AttributeValue, b: AttributeValue) -> int | None:
     """-1/0/1 for two values of one orderable type (S by code point = UTF-8 byte order, N
     numerically, B by unsigned bytes); None when they cannot be ordered."""
     ta = type_of(a)
@@ -63,7 +63,7 @@ def compare(a: AttributeValue, b: AttributeValue) -> Optional[int]:
     return (va > vb) - (va < vb)
 
 
-def size_of(value: AttributeValue) -> Optional[int]:
+def size_of(value: AttributeValue) -> int | None:
     """``size()``: characters of S, bytes of B, elements of sets/L/M; None for other types."""
     t = type_of(value)
     if t in ("N", "BOOL", "NULL"):
@@ -91,7 +91,7 @@ def begins_with(value: AttributeValue, prefix: AttributeValue) -> bool:
     return False
 
 
-def get_path(item: Item, path: ResolvedPath) -> Optional[AttributeValue]:
+def get_path(item: Item, path: ResolvedPath) -> AttributeValue | None:
     """The value at a resolved document path, or None when any step is missing or mistyped."""
     value = item.get(path[0])
     for step in path[1:]:
@@ -115,7 +115,7 @@ def path_text(path: ResolvedPath) -> str:
     return "[" + ", ".join(f"[{p}]" if type(p) is int else p for p in path) + "]"
 
 
-def path_problem(a: ResolvedPath, b: ResolvedPath) -> Optional[str]:
+def path_problem(a: ResolvedPath, b: ResolvedPath) -> str | None:
     """ "overlap" if one path is a prefix of (or equal to) the other, "conflict" if they use a
     map key and a list index at the same depth, else None (independent paths)."""
     for x, y in zip(a, b):

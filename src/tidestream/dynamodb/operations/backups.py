@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ...context import RequestContext
 from ...errors import AwsError, TableNotFoundException

@@ -15,8 +15,8 @@ from ..capacity import Consumed, item_read_units, wants_capacity
 from ..keys import validate_key
 from ..request import ReadExpressions, WriteExpressions
 from ..state import DynamoState, schema_of
-from ..writes import ConditionFailed, ItemWrite, plan_delete, plan_put, plan_update, read_modify_write
 from ..tables import Table
+from ..writes import ConditionFailed, ItemWrite, plan_delete, plan_put, plan_update, read_modify_write
 from . import operation
 
 

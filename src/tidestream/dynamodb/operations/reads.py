@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ...context import RequestContext
 from ...errors import ValidationException
 from ..attributes import from_wire_item
-from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..capacity import Consumed, query_read_units, wants_capacity
+from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..ranges import bounds, resume_key, segment_bounds
 from ..request import ReadExpressions
 from ..sizes import item_size
@@ -84,7 +85,7 @@ def _page(
     last: dict | None = None
     fetch_table = ix is not None and ix.local and ix.projection_type != "ALL" and select == "ALL_ATTRIBUTES"
     stopped_early = False
-    for k, item in entries:
+    for _, item in entries:
         if limit is not None and scanned >= limit:
             stopped_early = True
             break

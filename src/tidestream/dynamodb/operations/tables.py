@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Callable
+from datetime import UTC
+from typing import Any
 
 from ...context import RequestContext
 from ...errors import (
@@ -429,13 +431,13 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     _check_stream_spec(spec)
     if spec.get("StreamEnabled"):
         t.stream_enabled = True
         t.stream_view_type = spec["StreamViewType"]
-        t.stream_label = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        t.stream_label = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
     else:
         t.stream_enabled = False
 

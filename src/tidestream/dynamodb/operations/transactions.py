@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from ...context import RequestContext
 from ...errors import AwsError, TransactionCanceledException, ValidationException
 from ..attributes import from_wire_item

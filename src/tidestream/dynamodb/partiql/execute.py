@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import orjson
 
@@ -54,7 +55,7 @@ class StatementFailure(Exception):
     """A write whose condition failed: ``code`` is the batch/transaction code (ConditionalCheckFailed,
     DuplicateItem), ``item`` the old item (for ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
 
-    def __init__(self, code: str, message: str, item: Optional[Item] = None) -> None:
+    def __init__(self, code: str, message: str, item: Item | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -71,13 +72,13 @@ def conjuncts(node) -> list:
     return [node]
 
 
-def _path_name(node) -> Optional[str]:
+def _path_name(node) -> str | None:
     if type(node) is A.Path and len(node.elements) == 1:
         return node.elements[0]
     return None
 
 
-def _equality(node, values: dict) -> Optional[tuple[str, dict]]:
+def _equality(node, values: dict) -> tuple[str, dict] | None:
     """``name = value`` (either way round), or ``name IN [one value]``, as (name, value)."""
     if type(node) is A.Compare and node.op == "=":
         for a, b in ((node.left, node.right), (node.right, node.left)):
@@ -108,7 +109,7 @@ def _strip_label(err: ValidationException, label: str) -> ValidationException:
     return err
 
 
-def compile_where(where, values: dict) -> Optional[Callable[[Item], bool]]:
+def compile_where(where, values: dict) -> Callable[[Item], bool] | None:
     if where is None:
         return None
     parsed = A.Parsed("ConditionExpression", "", where, (), ())
@@ -118,7 +119,7 @@ def compile_where(where, values: dict) -> Optional[Callable[[Item], bool]]:
         raise _strip_label(err, "ConditionExpression") from None
 
 
-def _partitions(node, hash_key: str, values: dict) -> Optional[list[dict]]:
+def _partitions(node, hash_key: str, values: dict) -> list[dict] | None:
     """Partition key values a condition restricts reads to, or None if it reads any partition."""
     t = type(node)
     eq = _equality(node, values)
@@ -189,14 +190,14 @@ def _sort_condition(where, sort_key: str, sort_type: str, values: dict):
 class SelectPlan:
     stmt: Select
     table: Table
-    index: Optional[Index]
-    filter: Optional[Callable[[Item], bool]]
+    index: Index | None
+    filter: Callable[[Item], bool] | None
     #: (start, end) key ranges read in order, and whether each is read backwards
     ranges: list[tuple[bytes, bytes]]
     reverse: bool
     consistent: bool
     #: partition values, when the read is a Query of named partitions (None for a Scan)
-    partitions: Optional[list[dict]]
+    partitions: list[dict] | None
 
     @property
     def key_names(self) -> list[str]:
@@ -216,7 +217,7 @@ class SelectPlan:
                 out[name] = v
         return out
 
-    def full_key(self) -> Optional[dict]:
+    def full_key(self) -> dict | None:
         """The table key when the WHERE names one item by equalities on its full primary key."""
         if self.index is not None:
             return None
@@ -258,7 +259,7 @@ def _select_index(table, stmt: Select, consistent: bool):
     return index
 
 
-def _apply_order(stmt: Select, partitions: Optional[list], key_schema) -> tuple[list, bool]:
+def _apply_order(stmt: Select, partitions: list | None, key_schema) -> tuple[list, bool]:
     """Check ORDER BY (a WHERE naming partitions, key attributes only) and apply it: partitions
     sorted by the hash key, and whether each partition is read backwards."""
     order = stmt.order_by
@@ -315,7 +316,7 @@ class _SortKey:
     def __init__(self, v: dict) -> None:
         self.v = v
 
-    def __lt__(self, other: "_SortKey") -> bool:
+    def __lt__(self, other: _SortKey) -> bool:
         c = compare(self.v, other.v)
         if c is None:
             return type_of(self.v) < type_of(other.v)
@@ -348,9 +349,9 @@ def run_select(
     plan: SelectPlan,
     statement: str,
     parameters: Any,
-    limit: Optional[int],
-    next_token: Optional[str],
-    mode: Optional[str],
+    limit: int | None,
+    next_token: str | None,
+    mode: str | None,
 ) -> dict:
     """One page of a SELECT: Items, and NextToken/LastEvaluatedKey when more may follow."""
     fingerprint = _fingerprint(statement, parameters)
@@ -359,15 +360,13 @@ def run_select(
         start_range, after = decode_token(next_token, fingerprint)
     entries = _entries(state, plan, start_range, after)
     items: list[Item] = []
-    scanned = 0
     size = 0
-    last: Optional[tuple[int, bytes, Item]] = None
+    last: tuple[int, bytes, Item] | None = None
     more = False
-    for ri, k, item in entries:
+    for scanned, (ri, k, item) in enumerate(entries):
         if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
             more = True
             break
-        scanned += 1
         size += item_size(item)
         last = (ri, k, item)
         if plan.filter is None or plan.filter(item):
@@ -382,7 +381,7 @@ def run_select(
     return out
 
 
-def read_capacity(plan: SelectPlan, size: int, mode: Optional[str]) -> Optional[dict]:
+def read_capacity(plan: SelectPlan, size: int, mode: str | None) -> dict | None:
     if mode not in ("TOTAL", "INDEXES"):
         return None
     c = Consumed(plan.table.name)
@@ -395,7 +394,7 @@ def read_capacity(plan: SelectPlan, size: int, mode: Optional[str]) -> Optional[
 
 
 def _entries(
-    state: DynamoState, plan: SelectPlan, start_range: int, after: Optional[bytes]
+    state: DynamoState, plan: SelectPlan, start_range: int, after: bytes | None
 ) -> Iterator[tuple[int, bytes, Item]]:
     for ri in range(start_range, len(plan.ranges)):
         start, end = plan.ranges[ri]
@@ -408,7 +407,7 @@ def _entries(
             yield ri, k, item
 
 
-def get_one(state: DynamoState, plan: SelectPlan) -> tuple[Optional[Item], int]:
+def get_one(state: DynamoState, plan: SelectPlan) -> tuple[Item | None, int]:
     """A single-item read (batch and transaction SELECTs): the projected item if it exists and
     the WHERE holds, and the size read."""
     key = plan.full_key()
@@ -432,12 +431,12 @@ class WritePlan:
     table: Table
     key: bytes
     key_item: Item
-    item: Optional[Item] = None
-    condition: Optional[Callable[[Item], bool]] = None
+    item: Item | None = None
+    condition: Callable[[Item], bool] | None = None
     update: Any = None
-    returning: Optional[str] = None
+    returning: str | None = None
 
-    def run(self, old: Optional[Item]) -> tuple[bool, Optional[Item]]:
+    def run(self, old: Item | None) -> tuple[bool, Item | None]:
         """(writes?, new item) for the old item; raises StatementFailure or ValidationException."""
         kind = self.kind
         if kind == "INSERT":
@@ -470,7 +469,7 @@ class WritePlan:
         if self.condition is not None and not self.condition(old):
             raise StatementFailure("ConditionalCheckFailed", MSG_CONDITIONAL, old)
 
-    def returned(self, old: Optional[Item], new: Optional[Item]) -> list[Item]:
+    def returned(self, old: Item | None, new: Item | None) -> list[Item]:
         rv = self.returning
         if rv is None:
             return []
@@ -566,8 +565,8 @@ def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> Writ
 def write_capacity(
     per: dict[str, Consumed],
     plan: WritePlan,
-    old: Optional[Item],
-    new: Optional[Item],
+    old: Item | None,
+    new: Item | None,
     transactional: bool = False,
 ) -> None:
     c = per.get(plan.table.name)
@@ -581,5 +580,5 @@ def write_capacity(
     c.add_write(old, new, schema_of(plan.table), transactional=transactional)
 
 
-def change_for(plan: WritePlan, old: Optional[Item], new: Optional[Item]) -> Change:
+def change_for(plan: WritePlan, old: Item | None, new: Item | None) -> Change:
     return Change(plan.table, plan.key, old, new)

@@ -17,8 +17,9 @@ holds other characters, exactly those of its characters that qualify.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from .errors import not_well_formed
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import InvalidOperation
-from typing import Any, Optional
+from typing import Any
 
 from ...errors import ValidationException
 from .. import numbers
@@ -54,12 +54,63 @@ AttributeValue = dict[str, Any]
 
 #: words that end a path or start a clause; a bare one cannot name an attribute
 RESERVED = frozenset(
-    """
-    SELECT FROM WHERE AND OR NOT IN BETWEEN IS MISSING NULL TRUE FALSE INSERT INTO VALUE VALUES
-    UPDATE SET REMOVE DELETE RETURNING ORDER BY ASC DESC EXISTS INNER OUTER LEFT RIGHT CROSS FULL
-    JOIN LIMIT OFFSET AS AT LIKE ON CASE WHEN THEN ELSE END UNION INTERSECT EXCEPT GROUP HAVING
-    PIVOT UNPIVOT DISTINCT ESCAPE CAST
-""".split()
+    [
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "BETWEEN",
+        "IS",
+        "MISSING",
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "INSERT",
+        "INTO",
+        "VALUE",
+        "VALUES",
+        "UPDATE",
+        "SET",
+        "REMOVE",
+        "DELETE",
+        "RETURNING",
+        "ORDER",
+        "BY",
+        "ASC",
+        "DESC",
+        "EXISTS",
+        "INNER",
+        "OUTER",
+        "LEFT",
+        "RIGHT",
+        "CROSS",
+        "FULL",
+        "JOIN",
+        "LIMIT",
+        "OFFSET",
+        "AS",
+        "AT",
+        "LIKE",
+        "ON",
+        "CASE",
+        "WHEN",
+        "THEN",
+        "ELSE",
+        "END",
+        "UNION",
+        "INTERSECT",
+        "EXCEPT",
+        "GROUP",
+        "HAVING",
+        "PIVOT",
+        "UNPIVOT",
+        "DISTINCT",
+        "ESCAPE",
+        "CAST",
+    ]
 )
 
 #: keywords that are infix operators (reported as operators where a term should start)
@@ -79,8 +130,30 @@ IS_TYPES = {
 }
 #: type names PartiQL's grammar knows but DynamoDB cannot test for
 OTHER_TYPES = frozenset(
-    """INT INT2 INT4 INT8 INTEGER SMALLINT BIGINT FLOAT REAL DOUBLE DECIMAL
-    CHAR CHARACTER VARCHAR CLOB BAG SEXP SYMBOL TIMESTAMP TIME DATE ANY""".split()
+    [
+        "INT",
+        "INT2",
+        "INT4",
+        "INT8",
+        "INTEGER",
+        "SMALLINT",
+        "BIGINT",
+        "FLOAT",
+        "REAL",
+        "DOUBLE",
+        "DECIMAL",
+        "CHAR",
+        "CHARACTER",
+        "VARCHAR",
+        "CLOB",
+        "BAG",
+        "SEXP",
+        "SYMBOL",
+        "TIMESTAMP",
+        "TIME",
+        "DATE",
+        "ANY",
+    ]
 )
 
 CONDITION_FUNCTIONS = {
@@ -98,9 +171,9 @@ COMPARISONS = ("=", "<>", "!=", "<", "<=", ">", ">=")
 @dataclass
 class Select:
     table: str
-    index: Optional[str]
+    index: str | None
     #: projected paths (None for ``*``) and the attribute name each comes back under
-    projection: Optional[list[tuple[tuple, str]]]
+    projection: list[tuple[tuple, str]] | None
     where: Any = None
     order_by: list[tuple[str, bool]] = field(default_factory=list)  # (name, descending)
     values: dict[str, AttributeValue] = field(default_factory=dict)
@@ -120,7 +193,7 @@ class Update:
     table: str
     update: A.UpdateTree
     where: Any = None
-    returning: Optional[str] = None  # ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW
+    returning: str | None = None  # ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW
     values: dict[str, AttributeValue] = field(default_factory=dict)
     kind: str = "UPDATE"
 
@@ -129,7 +202,7 @@ class Update:
 class Delete:
     table: str
     where: Any = None
-    returning: Optional[str] = None
+    returning: str | None = None
     values: dict[str, AttributeValue] = field(default_factory=dict)
     kind: str = "DELETE"
 
@@ -155,7 +228,7 @@ def is_read(stmt: Statement) -> bool:
     return stmt.kind == "SELECT"
 
 
-def parse(text: str, parameters: Optional[list] = None) -> Statement:
+def parse(text: str, parameters: list | None = None) -> Statement:
     """Parse one statement, binding ``?`` to ``parameters`` (wire AttributeValues) in order."""
     params = [from_wire_value(p) for p in (parameters or [])]
     try:
@@ -208,7 +281,7 @@ class _Parser:
             return True
         return False
 
-    def expect_punct(self, symbol: str, detail: Optional[str] = None) -> None:
+    def expect_punct(self, symbol: str, detail: str | None = None) -> None:
         if not self.accept_punct(symbol):
             raise not_well_formed(detail) if detail else self.unexpected()
 
@@ -303,7 +376,7 @@ class _Parser:
             raise validation("Unsupported clause: LIMIT")
         return Select(table, index, projection, where, order)
 
-    def projection(self) -> Optional[list[tuple[tuple, str]]]:
+    def projection(self) -> list[tuple[tuple, str]] | None:
         """SELECT's list of (path elements, output name); None for ``*``."""
         if self.accept_punct("*"):
             if self.at_punct(","):
@@ -330,7 +403,7 @@ class _Parser:
             if not self.accept_punct(","):
                 return projection
 
-    def index_name(self) -> Optional[str]:
+    def index_name(self) -> str | None:
         """The ``."index"`` after a table name in FROM, if any."""
         if not self.accept_punct("."):
             return None
@@ -426,7 +499,7 @@ class _Parser:
             )
         return Delete(table, where, returning)
 
-    def returning(self) -> Optional[str]:
+    def returning(self) -> str | None:
         if not self.accept_kw("RETURNING"):
             return None
         if not self.at_kw("ALL", "MODIFIED"):

@@ -8,8 +8,7 @@ serializes requests, as for TransactWriteItems).
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
+from typing import Any
 
 from ...context import RequestContext
 from ...errors import (
@@ -18,8 +17,9 @@ from ...errors import (
     TransactionCanceledException,
     ValidationException,
 )
-from ..idempotency import fingerprint
 from ..capacity import Consumed, read_units, wants_capacity
+from ..idempotency import fingerprint
+from ..state import DynamoState
 from . import Statement, is_read, parse
 from .errors import (
     MSG_BATCH_SELECT_KEY,
@@ -38,14 +38,13 @@ from .execute import (
     run_select,
     write_capacity,
 )
-from ..state import DynamoState
 
 MSG_MIXED = (
     "Unsupported operation: A request must contain either only read statements or only write statements"
 )
 
 
-def _failure_error(f: StatementFailure, rv: Optional[str]) -> AwsError:
+def _failure_error(f: StatementFailure, rv: str | None) -> AwsError:
     if f.code == "DuplicateItem":
         return DuplicateItemException(f.message)
     extra = {}
@@ -81,7 +80,7 @@ def execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------- batches
-def _error_entry(err: AwsError, table: Optional[str] = None) -> dict:
+def _error_entry(err: AwsError, table: str | None = None) -> dict:
     code = err.code[: -len("Exception")] if err.code.endswith("Exception") else err.code
     if code == "Validation":
         code = "ValidationError"
@@ -93,8 +92,8 @@ def _error_entry(err: AwsError, table: Optional[str] = None) -> dict:
 
 def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     requests = p["Statements"]
-    parsed: list[Optional[Statement]] = []
-    responses: list[Optional[dict]] = []
+    parsed: list[Statement | None] = []
+    responses: list[dict | None] = []
     for r in requests:
         try:
             parsed.append(parse(r["Statement"], r.get("Parameters")))

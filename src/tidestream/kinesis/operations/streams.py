@@ -86,12 +86,11 @@ def delete_stream(state, ctx, params: dict) -> None:
     stream = state.resolve(ctx, params)
     if stream.status == "DELETING":
         return None
-    if state.consumers.of_stream(stream.id, state.now_ms()):
-        if not params.get("EnforceConsumerDeletion"):
-            raise ResourceInUseException(
-                f"Stream {stream.name} under account {stream.account} has registered consumers. "
-                "Deregister them first or set EnforceConsumerDeletion."
-            )
+    if state.consumers.of_stream(stream.id, state.now_ms()) and not params.get("EnforceConsumerDeletion"):
+        raise ResourceInUseException(
+            f"Stream {stream.name} under account {stream.account} has registered consumers. "
+            "Deregister them first or set EnforceConsumerDeletion."
+        )
     state.consumers.drop_stream(stream.id)
     state.fanout.appended(stream.id)  # live subscriptions notice and end
     state.transition(stream, "DELETING")
