@@ -57,6 +57,7 @@ class ServerProcess:
                         return self
             except OSError:
                 time.sleep(0.05)
+        self.kill()  # a server that never answered must not outlive the test (one spun for 25 min)
         raise RuntimeError("server did not start: " + self.read_log())
 
     def read_log(self) -> str:

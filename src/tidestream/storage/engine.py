@@ -12,9 +12,12 @@ The chosen embedded engine is RocksDB (see docs/decisions/0001-storage-engine.md
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import faulthandler
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -85,6 +88,27 @@ class StorageError(Exception):
         """RocksDB's status text, with what we were doing (rocksdict raises bare Exception)."""
         text = str(exc)
         return cls(f"{action}: {text}", disk_full="No space left on device" in text)
+
+
+#: seconds RocksDB may take to open a store (replaying its write-ahead log) before the process
+#: gives up: some damaged logs make RocksDB's log reader loop forever while it holds the GIL
+#: (facebook/rocksdb#13333; reproduced here with random bytes appended to a log), and nothing
+#: else in the process can run to notice. Replaying even a full 64 MB log takes seconds.
+OPEN_TIMEOUT = float(os.environ.get("TIDESTREAM_OPEN_TIMEOUT", "120"))
+
+
+@contextlib.contextmanager
+def _open_watchdog() -> Iterator[None]:
+    """Exit the process (status 1, ``Timeout`` and the stack in ``_open_store`` on stderr) if
+    RocksDB's open hangs: faulthandler's timer runs in its own C thread and works while a
+    native call holds the GIL, which no Python-level timeout can do (docs/storage-failures.md,
+    "A start that hangs on a damaged log")."""
+    sys.stderr.flush()
+    faulthandler.dump_traceback_later(OPEN_TIMEOUT, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 class StorageTrouble:
@@ -254,7 +278,8 @@ class RocksEngine:
             # the column family's options are passed explicitly: reopening an existing store,
             # rocksdict otherwise takes them from the OPTIONS file, where the block cache and
             # the bloom filter are not recorded (8 MB default cache, no filter after a restart)
-            return Rdict(path, opts, column_families={"default": opts})
+            with _open_watchdog():
+                return Rdict(path, opts, column_families={"default": opts})
         except Exception as err:  # noqa: BLE001 - rocksdict raises plain Exception
             cause = str(err).strip() or type(err).__name__
             if "While lock file" in cause:
