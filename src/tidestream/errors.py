@@ -38,8 +38,10 @@ class AwsError(Exception):
         """A subclass is one AWS error type: its name is the code (``class X(AwsError,
         status=500)``)."""
         super().__init_subclass__(**kwargs)
-        cls.code = cls.__name__
-        cls.status = status
+        if "code" not in cls.__dict__:  # a class body may still say it (and its status) itself
+            cls.code = cls.__name__
+        if "status" not in cls.__dict__:
+            cls.status = status
 
 
 # Errors shared by the services (the HTTP layer qualifies them with the service namespace).

@@ -5,19 +5,37 @@ from __future__ import annotations
 from ..errors import AwsError
 
 
-def _error(name: str, status: int) -> type[AwsError]:
-    return type(name, (AwsError,), {"code": name, "status": status})
+class InvalidParameterValueException(AwsError):
+    pass
 
 
-InvalidParameterValueException = _error("InvalidParameterValueException", 400)
-ResourceNotFoundException = _error("ResourceNotFoundException", 404)
-ResourceConflictException = _error("ResourceConflictException", 409)
-TooManyRequestsException = _error("TooManyRequestsException", 429)
+class ResourceNotFoundException(AwsError, status=404):
+    pass
+
+
+class ResourceConflictException(AwsError, status=409):
+    pass
+
+
+class TooManyRequestsException(AwsError, status=429):
+    pass
+
+
 #: what AWS answers an oversized Invoke payload with (not the model's RequestTooLargeException)
-RequestEntityTooLargeException = _error("RequestEntityTooLargeException", 413)
-InvalidRequestContentException = _error("InvalidRequestContentException", 400)
-InvalidRuntimeException = _error("InvalidRuntimeException", 502)
-ServiceException = _error("ServiceException", 500)
+class RequestEntityTooLargeException(AwsError, status=413):
+    pass
+
+
+class InvalidRequestContentException(AwsError):
+    pass
+
+
+class InvalidRuntimeException(AwsError, status=502):
+    pass
+
+
+class ServiceException(AwsError, status=500):
+    pass
 
 
 def function_not_found(arn: str) -> AwsError:
