@@ -188,6 +188,7 @@ def render(raw: dict) -> str:
                 f"{'**met**' if a / b >= need else '**missed**'} |"
             )
     out += _scaling(res)
+    out += _consumers(res)
     cdc = ts.get("cdc_latency") or {}
     if "100% visible before the ack" in cdc.get("note", ""):
         out.append(
@@ -284,6 +285,29 @@ def _scaling(res: dict) -> list[str]:
                     c += f" ({m['value'] / base:.0%})"
                 row.append(c)
             out.append(f"| {what} | " + " | ".join(row) + " |")
+    return out
+
+
+def _consumers(res: dict) -> list[str]:
+    """The consumer phase (``consumer:<reader>``): records per consumer core-second."""
+    out: list[str] = []
+    for name, rows in res.items():
+        cells = {k[9:]: m for k, m in rows.items() if k.startswith("consumer:")}
+        if not cells:
+            continue
+        out += [
+            f"\n### Reading the changes: {name}\n",
+            "PutItem on a table with a Kinesis destination, read back by a plain GetRecords "
+            "loop and by the KCL-compatible worker (`tidestream.consumer`); failover = from a "
+            "worker's SIGKILL until another processes its shard.\n",
+            "| Reader | value | unit | note |",
+            "|---|---|---|---|",
+        ]
+        for what, m in cells.items():
+            out.append(
+                f"| {what} | {_fmt(m.get('value'), m.get('unit', ''))} | {m.get('unit', '')} | "
+                f"{_line(m.get('note', '') or m.get('na', ''))} |"
+            )
     return out
 
 
