@@ -181,3 +181,11 @@ def test_issued_credentials_verify_under_auth_enforce(enforcing):
         bad.get_caller_identity()
     assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_health_lists_sts(srv):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(srv.endpoint + "/_tidestream/health", timeout=5) as r:
+        assert "sts" in json.loads(r.read())["services"]

@@ -210,7 +210,11 @@ class Application:
             "status": "degraded" if problem else "ok",
             "version": __version__,
             "storage": self.storage_name,
-            "services": sorted([s.name for s in self.by_prefix.values()] + [s.name for s, _ in self.rest]),
+            "services": sorted(
+                [s.name for s in self.by_prefix.values()]
+                + [s.name for s, _ in self.rest]
+                + (["sts"] if self.query is not None else [])  # the Query-protocol endpoint
+            ),
         }
         if problem:
             health["reason"] = problem
