@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from ..storage.engine import Engine
-from .messages import InvalidParameterValueException, function_not_found
+from .messages import InvalidParameterValueException, function_not_found, unreachable_region
 
 FUNCTION_PREFIX = b"\x07F"
 CODE_PREFIX = b"\x07C"
@@ -94,13 +94,27 @@ def code_key(fn: Function) -> bytes:
 def parse_name(value: str, account: str, region: str) -> tuple[str, str | None]:
     """(name, qualifier) of a FunctionName given as a name, a partial or a full ARN.
 
-    An ARN of another account or region names a function that does not exist here."""
+    An ARN of another region is refused as AWS refuses it; one of another account names a
+    function that does not exist here."""
     m = _ARN.match(value)
     if m is None:
         raise function_not_found(function_arn(account, region, value))
-    if (m["region"] or region) != region or (m["account"] or account) != account:
+    if (m["region"] or region) != region:
+        raise unreachable_region(m["region"], region)
+    if (m["account"] or account) != account:
         raise function_not_found(value)
     return m["name"], m["qualifier"]
+
+
+def requested_qualifier(value: str, qualifier: str | None, account: str, region: str) -> str | None:
+    """The qualifier a request names, in the FunctionName or the Qualifier parameter; AWS
+    refuses the two when they differ."""
+    _, in_name = parse_name(value, account, region)
+    if qualifier and in_name and qualifier != in_name:
+        raise InvalidParameterValueException(
+            "The derived qualifier from the function name does not match the specified qualifier."
+        )
+    return qualifier or in_name
 
 
 def last_modified_text(epoch: float) -> str:

@@ -42,6 +42,13 @@ def function_not_found(arn: str) -> AwsError:
     return ResourceNotFoundException(f"Function not found: {arn}")
 
 
+def unreachable_region(arn_region: str, region: str) -> AwsError:
+    """A function ARN of another region (AWS does not reach across regions)."""
+    return ResourceNotFoundException(
+        f"Functions from '{arn_region}' are not reachable in this region ('{region}')"
+    )
+
+
 def already_exists(name: str) -> AwsError:
     return ResourceConflictException(f"Function already exist: {name}")  # sic, as AWS says it
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import orjson
 
 from ...context import RequestContext
-from ...errors import AwsError
+from ...errors import AwsError, ValidationException
 from ...ids import uuid4_text
 from ...protocol import load_model
-from ..functions import Function, check_package, configuration, parse_name
+from ..functions import Function, check_package, configuration, parse_name, requested_qualifier
 from ..messages import InvalidParameterValueException, already_exists, pending, update_in_progress
 from ..state import LambdaState
 from . import REGISTRY
@@ -67,6 +67,12 @@ RESERVED_VARIABLES = (
 MAX_ENVIRONMENT_BYTES = 4096
 #: ListFunctions answers at most this many, whatever MaxItems says
 MAX_LIST_ITEMS = 50
+#: a function's name (the model's 140 leaves room for an ARN around it)
+MAX_NAME_LENGTH = 64
+#: AWS's quotas that the model no longer carries (it allows more for Lambda Managed Instances)
+MAX_MEMORY_MB = 10240
+MAX_TIMEOUT_SECONDS = 900
+MAX_EPHEMERAL_STORAGE_MB = 10240
 
 
 def check_runtime(runtime: str) -> None:
@@ -98,13 +104,44 @@ def check_environment(params: dict) -> dict[str, str] | None:
             "variables you have provided contains reserved keys that are currently not supported "
             f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
         )
-    size = len(orjson.dumps(variables))
-    if size > MAX_ENVIRONMENT_BYTES:
+    measured = orjson.dumps(variables)
+    if len(measured) > MAX_ENVIRONMENT_BYTES:
         raise InvalidParameterValueException(
             "Lambda was unable to configure your environment variables because the environment "
-            f"variables you have provided exceeded the 4KB limit. String measured: {size}"
+            f"variables you have provided exceeded the 4KB limit. String measured: {measured.decode()}"
         )
     return variables
+
+
+def check_quotas(params: dict) -> None:
+    """AWS's limits on MemorySize, Timeout and EphemeralStorage, tighter than the model's.
+
+    Timeout may reach the model's 5400 s only with a CapacityProviderConfig (Managed Instances)."""
+    memory = params.get("MemorySize")
+    if memory is not None and memory > MAX_MEMORY_MB:
+        raise InvalidParameterValueException(
+            f"'MemorySize' value failed to satisfy constraint: Member must have value less than or "
+            f"equal to {MAX_MEMORY_MB}"
+        )
+    timeout = params.get("Timeout")
+    if timeout is not None and timeout > MAX_TIMEOUT_SECONDS and not params.get("CapacityProviderConfig"):
+        raise ValidationException(
+            f"1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {MAX_TIMEOUT_SECONDS}"
+        )
+    storage = (params.get("EphemeralStorage") or {}).get("Size")
+    if storage is not None and storage > MAX_EPHEMERAL_STORAGE_MB:
+        raise ValidationException(
+            f"1 validation error detected: Value '{storage}' at 'ephemeralStorage.size' failed to "
+            f"satisfy constraint: Member must have value less than or equal to {MAX_EPHEMERAL_STORAGE_MB}"
+        )
+
+
+def check_layers(params: dict) -> None:
+    """tidestream serves no layers, so every layer version a request names does not exist."""
+    layers = params.get("Layers") or []
+    if layers:
+        raise InvalidParameterValueException(f"Layer version {layers[0]} does not exist.")
 
 
 def package_from(code: dict) -> bytes:
@@ -126,6 +163,11 @@ def package_from(code: dict) -> bytes:
 @operation("CreateFunction")
 def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
     name, _ = parse_name(params["FunctionName"], ctx.account_id, ctx.region)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidParameterValueException(
+            f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {MAX_NAME_LENGTH}"
+        )
     if params.get("PackageType", "Zip") != "Zip":
         raise InvalidParameterValueException(
             "tidestream runs .zip deployment packages only (PackageType Zip)"
@@ -136,6 +178,8 @@ def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> di
             "Runtime and Handler are mandatory parameters for functions created with deployment packages."
         )
     check_runtime(runtime)
+    check_quotas(params)
+    check_layers(params)
     environment = check_environment(params)
     package = package_from(params["Code"])
     sha, size = check_package(package)
@@ -166,9 +210,17 @@ def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> di
     return configuration(fn, state.status(fn, "create"))
 
 
+def _require_qualified(state: LambdaState, ctx: RequestContext, params: dict) -> Function:
+    """The function of a request that may name a qualifier (in FunctionName or Qualifier)."""
+    qualifier = requested_qualifier(
+        params["FunctionName"], params.get("Qualifier"), ctx.account_id, ctx.region
+    )
+    return state.require(ctx, params["FunctionName"], qualifier)
+
+
 @operation("GetFunction")
 def get_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
-    fn = state.require(ctx, params["FunctionName"], params.get("Qualifier"))
+    fn = _require_qualified(state, ctx, params)
     out = {
         "Configuration": configuration(fn, state.status(fn)),
         "Code": {"RepositoryType": "S3", "Location": state.code_url(fn)},
@@ -180,7 +232,7 @@ def get_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
 
 @operation("GetFunctionConfiguration")
 def get_function_configuration(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
-    fn = state.require(ctx, params["FunctionName"], params.get("Qualifier"))
+    fn = _require_qualified(state, ctx, params)
     return configuration(fn, state.status(fn))
 
 
@@ -255,6 +307,8 @@ def update_function_configuration(state: LambdaState, ctx: RequestContext, param
     _check_changeable(state, fn, params)
     if params.get("Runtime") is not None:
         check_runtime(params["Runtime"])
+    check_quotas(params)
+    check_layers(params)
     changes = {
         field: params[member] for member, field in _CONFIG_FIELDS.items() if params.get(member) is not None
     }
@@ -270,7 +324,14 @@ def update_function_configuration(state: LambdaState, ctx: RequestContext, param
 
 @operation("DeleteFunction")
 def delete_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
-    fn = state.require(ctx, params["FunctionName"], params.get("Qualifier"))
+    qualifier = requested_qualifier(
+        params["FunctionName"], params.get("Qualifier"), ctx.account_id, ctx.region
+    )
+    if qualifier == "$LATEST":  # a version may be deleted alone, $LATEST only with the function
+        raise InvalidParameterValueException(
+            "$LATEST version cannot be deleted without deleting the function."
+        )
+    fn = state.require(ctx, params["FunctionName"], qualifier)
     state.store.delete(fn)
     state.sandboxes.retire(fn.key)
     return {"StatusCode": 204}
