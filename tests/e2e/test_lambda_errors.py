@@ -6,7 +6,9 @@ quoted in a public issue, AWS's documentation, or LocalStack's tests validated a
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pytest
 
@@ -171,3 +173,58 @@ def test_arn_of_another_region(lam):
         == expected
     )
     assert names(lam) == ["fn"]
+
+
+def test_zip_file_with_another_code_source(lam):
+    """AWS's text, asserted against AWS Lambda by a public Java test suite and quoted by
+    CloudFormation linters: InvalidParameterValueException "Please do not provide other
+    FunctionCode parameters when providing a ZipFile." Before, the S3 location was ignored."""
+    expected = {
+        "Code": "InvalidParameterValueException",
+        "Status": 400,
+        "Message": "Please do not provide other FunctionCode parameters when providing a ZipFile.",
+    }
+    both = {"ZipFile": package(), "S3Bucket": "deploy-bucket", "S3Key": "fn.zip"}
+    assert (
+        error_of(
+            lambda: lam.create_function(
+                FunctionName="fn", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code=both
+            )
+        )
+        == expected
+    )
+    assert names(lam) == []
+    sha = create(lam)["CodeSha256"]
+    err = error_of(
+        lambda: lam.update_function_code(
+            FunctionName="fn",
+            ZipFile=package("def handler(e, c):\n    return 2\n"),
+            S3Bucket="deploy-bucket",
+            S3Key="k",
+        )
+    )
+    assert err == expected
+    assert lam.get_function_configuration(FunctionName="fn")["CodeSha256"] == sha
+
+
+def test_empty_archive_is_accepted_and_fails_at_invoke(lam):
+    """AWS accepts a valid zip whatever it holds and fails the invocation in the runtime:
+    awslambdaric (AWS's own runtime client, the one AWS's python images run) answers
+    Runtime.ImportModuleError "Unable to import module 'app': No module named 'app'". Before,
+    an archive with no entries left no task root and Invoke answered a 500."""
+    create(lam, "empty", code=package_of({}))
+    create(lam, "elsewhere", code=package_of({"lib/other.py": "x = 1\n"}))
+    for name in ("empty", "elsewhere"):
+        response = lam.invoke(FunctionName=name, Payload=b"{}")
+        assert response["StatusCode"] == 200 and response["FunctionError"] == "Unhandled"
+        body = json.loads(response["Payload"].read())
+        assert body["errorType"] == "Runtime.ImportModuleError"
+        assert body["errorMessage"] == "Unable to import module 'app': No module named 'app'"
+
+
+def package_of(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return buffer.getvalue()

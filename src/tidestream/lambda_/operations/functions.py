@@ -144,9 +144,17 @@ def check_layers(params: dict) -> None:
         raise InvalidParameterValueException(f"Layer version {layers[0]} does not exist.")
 
 
+#: FunctionCode members that name a package somewhere else than the request's ZipFile
+_OTHER_CODE_SOURCES = ("S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
+
+
 def package_from(code: dict) -> bytes:
     """The zip of a Code / UpdateFunctionCode request; only ZipFile can be run here."""
     if code.get("ZipFile") is not None:
+        if any(code.get(member) for member in _OTHER_CODE_SOURCES):
+            raise InvalidParameterValueException(
+                "Please do not provide other FunctionCode parameters when providing a ZipFile."
+            )
         return code["ZipFile"]
     if code.get("S3Bucket") or code.get("S3Key"):  # tidestream has no S3: no bucket exists
         raise InvalidParameterValueException(
