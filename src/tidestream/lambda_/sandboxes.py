@@ -455,6 +455,7 @@ def code_dir_name(code_sha256: str) -> str:
 
 def _unpack(package: bytes, path: str) -> None:
     tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+    os.makedirs(tmp)  # an empty archive (AWS accepts one) still makes an (empty) task root
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         archive.extractall(tmp)  # zipfile drops absolute paths and ".." components
         for info in archive.infolist():  # keep executable bits (a provided runtime's bootstrap)
