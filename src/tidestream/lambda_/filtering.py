@@ -14,7 +14,7 @@ What a record is matched against: the record as the function sees it, except tha
 record's ``kinesis.data`` is already decoded by the caller (the JSON value when the bytes are
 JSON, else the string) and is what a pattern's top-level ``data`` key names, as on AWS ("Kinesis
 event source mappings only support filtering on the data key"; LocalStack notes the same
-remapping). A ``data`` pattern only ever matches JSON-object or JSON-array data.
+remapping). Data left a string (not JSON) matches no filter that names ``data``.
 """
 
 from __future__ import annotations
