@@ -200,6 +200,8 @@ def test_anything_but_forms():
     assert not matches({"state": [{"anything-but": "initializing"}]}, {"state": "initializing"})
     assert matches({"x": [{"anything-but": [100, 200]}]}, {"x": 300})
     assert not matches({"x": [{"anything-but": [100, 200]}]}, {"x": 200})
+    assert not matches({"x": [{"anything-but": [100, 200]}]}, {"x": 200.0})  # numbers compare as numbers
+    assert matches({"x": [{"anything-but": [100]}]}, {"x": "100"})  # a string is not the number
     assert not matches({"state": [{"anything-but": "initializing"}]}, {})  # must exist
     assert matches({"state": [{"anything-but": {"prefix": "init"}}]}, {"state": "running"})
     assert not matches({"state": [{"anything-but": {"prefix": "init"}}]}, {"state": "initializing"})
@@ -289,6 +291,7 @@ INVALID = [
     '{"a": [{"anything-but": []}]}',
     '{"a": [{"anything-but": ["x", 1]}]}',
     '{"a": [{"anything-but": {"numeric": [">", 1]}}]}',
+    '{"a": [{"anything-but": {"prefix": ""}}]}',
     '{"a": [{"cidr": "10.0.0.0/33"}]}',
     '{"a": [{"wildcard": "a**b"}]}',
     '{"a": [[1]]}',

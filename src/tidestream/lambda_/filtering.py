@@ -333,8 +333,11 @@ def _anything_but(operand: Any) -> LeafRule:
     kinds = {isinstance(v, str) for v in values}
     if len(kinds) != 1:  # strings or numbers, not both (Event Ruler refuses a mix)
         raise FilterCriteriaError()
-    banned = frozenset(_exact_key(v) for v in values)
-    return lambda v: _exact_key(v) not in banned
+    if kinds == {True}:
+        banned_strings = frozenset(values)
+        return lambda v: not (isinstance(v, str) and v in banned_strings)
+    banned_numbers = frozenset(float(_numeric_bound(v)) for v in values)  # compared as numbers
+    return lambda v: not (_is_number(v) and float(v) in banned_numbers)
 
 
 def _anything_but_rule(operand: dict) -> LeafRule:
@@ -354,7 +357,9 @@ def _anything_but_rule(operand: dict) -> LeafRule:
         rules = [_wildcard(p) for p in patterns]
         return lambda v: any(rule(v) for rule in rules)
     if operator in ("prefix", "suffix"):
-        return _OPERATORS[operator](_string(inner))
+        if not _string(inner):  # Event Ruler: "Null prefix/suffix not allowed"
+            raise FilterCriteriaError()
+        return _OPERATORS[operator](inner)
     raise FilterCriteriaError()
 
 
