@@ -46,7 +46,8 @@ def test_memory_timeout_and_ephemeral_storage_quotas(lam):
     covidatlas/li#575 ("1 validation error detected: Value '3000' at 'timeout' failed to satisfy
     constraint: Member must have value less than or equal to 900 (... ValidationException ...)");
     cfn-lint#4685 confirms 900 s still holds without CapacityProviderConfig. EphemeralStorage:
-    AWS's quota is 10,240 MB; the text is the model-validation form (tidestream's choice)."""
+    AWS's quota is 10,240 MB; the text is the model-validation form (tidestream's choice). The
+    MemorySize error code is not in those quotes: InvalidParameterValueException is a guess."""
     assert error_of(lambda: create(lam, MemorySize=10241)) == {
         "Code": "InvalidParameterValueException",
         "Status": 400,
@@ -101,7 +102,7 @@ def test_environment_over_4_kb_names_the_measured_string(lam):
     """AWS's answer, as Terraform prints it in public reports: "InvalidParameterValueException:
     Lambda was unable to configure your environment variables because the environment variables
     you have provided exceeded the 4KB limit. String measured: {"PG_PASSWORD":"hunter2"}" (the
-    JSON of the variables, not a byte count; LocalStack's AWS-validated provider says the same)."""
+    JSON of the variables, not a byte count; LocalStack's provider says the same)."""
     variables = {"BIG": "x" * 4100}
     err = error_of(lambda: create(lam, Environment={"Variables": variables}))
     assert err == {
@@ -135,9 +136,9 @@ def test_qualifier_in_the_name_must_match_the_qualifier_parameter(lam):
 
 
 def test_latest_cannot_be_deleted_alone(lam):
-    """AWS's text, asserted by LocalStack's AWS-validated lambda tests (and every emulator that
-    checked): "$LATEST version cannot be deleted without deleting the function." Before, the
-    whole function was deleted."""
+    """AWS's text as LocalStack's Lambda provider (snapshot-tested against AWS) and other
+    emulators answer it: "$LATEST version cannot be deleted without deleting the function."
+    Before, the whole function was deleted."""
     create(lam)
     for kwargs in ({"FunctionName": "fn", "Qualifier": "$LATEST"}, {"FunctionName": "fn:$LATEST"}):
         assert error_of(lambda kwargs=kwargs: lam.delete_function(**kwargs)) == {
@@ -149,8 +150,9 @@ def test_latest_cannot_be_deleted_alone(lam):
 
 
 def test_arn_of_another_region(lam):
-    """LocalStack's AWS-validated text for a function ARN of another region: "Functions from
-    'eu-west-1' are not reachable in this region ('us-east-1')" (ResourceNotFoundException)."""
+    """LocalStack's Lambda provider's text for a function ARN of another region: "Functions from
+    'eu-west-1' are not reachable in this region ('us-east-1')" (ResourceNotFoundException).
+    Before, the answer was "Function not found" with the ARN."""
     create(lam)
     arn = "arn:aws:lambda:eu-west-1:000000000000:function:fn"
     expected = {
@@ -176,8 +178,8 @@ def test_arn_of_another_region(lam):
 
 
 def test_zip_file_with_another_code_source(lam):
-    """AWS's text, asserted against AWS Lambda by a public Java test suite and quoted by
-    CloudFormation linters: InvalidParameterValueException "Please do not provide other
+    """AWS's text, as a public Java test suite of a Lambda client expects it and CloudFormation
+    policy linters quote it: InvalidParameterValueException "Please do not provide other
     FunctionCode parameters when providing a ZipFile." Before, the S3 location was ignored."""
     expected = {
         "Code": "InvalidParameterValueException",
