@@ -7,8 +7,9 @@ Examples are AWS's own where AWS gives one:
   [KDS] https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis-filtering.html
   [EB]  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
         (the same pattern language; Lambda lists the operators, EventBridge details them)
-The error text "Invalid filter pattern definition." is what AWS answers CreateEventSourceMapping
-with (quoted in aws/aws-cdk#23057 and LocalStack's AWS-validated tests).
+The error text "Invalid filter pattern definition." is AWS's answer to CreateEventSourceMapping
+(CloudFormation relays it in aws/aws-cdk#23057; LocalStack's provider quotes the AWS CLI's
+"An error occurred (InvalidParameterValueException) ... Invalid filter pattern definition.").
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def test_kinesis_data_key():
 
 
 def test_comparison_operator_table():
-    """[EF] "Filter rule syntax": each row of AWS's table, as given there."""
+    """[EF] "Filter rule syntax": the patterns of the rows of AWS's table; the records are ours."""
     rows = [
         # (comparison, pattern, a matching record, a record that does not match)
         ("Null", {"UserID": [None]}, {"UserID": None}, {"UserID": "x"}),
