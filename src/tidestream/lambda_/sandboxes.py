@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -52,26 +53,153 @@ IDLE_SECONDS = 300.0
 MAX_LOG_BYTES = 10 * 1024 * 1024
 
 
-def _python_command(fn: Function, task_root: str) -> list[str]:
-    if importlib.util.find_spec("awslambdaric") is None:
+@dataclass
+class Launch:
+    """How a sandbox's process starts: its command, and what the runtime adds to the environment."""
+
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class EntrypointError(Exception):
+    """The package cannot start (no executable ``bootstrap``): AWS's Runtime.InvalidEntrypoint."""
+
+
+#: environment variable naming an installed aws-lambda-ric (its directory, or one holding node_modules/)
+NODE_RIC_ENV = "TIDESTREAM_LAMBDA_NODE_RIC"
+NODE_RIC_HINT = (
+    "install AWS's Node.js runtime interface client once, e.g. `npm install -g aws-lambda-ric` or "
+    "`npm install aws-lambda-ric` in the data directory's parent, or point "
+    f"{NODE_RIC_ENV} at its directory (see docs/lambda.md)"
+)
+
+
+def _python_command(fn: Function, task_root: str, root: str) -> Launch:
+    spec = importlib.util.find_spec("awslambdaric")
+    if spec is None or spec.origin is None:
         raise InvalidRuntimeException(
             f"Cannot run {fn.runtime} functions: awslambdaric (AWS's runtime interface client) "
             "is not installed in tidestream's environment; pip install 'tidestream[lambda]'"
         )
-    return [sys.executable, "-m", "awslambdaric", fn.handler]
+    return Launch(
+        [sys.executable, "-m", "awslambdaric", fn.handler],
+        {"LAMBDA_RUNTIME_DIR": os.path.dirname(spec.origin), "PYTHONUNBUFFERED": "1"},
+    )
 
 
-#: runtime name prefix -> the command that starts a sandbox's runtime client
-LAUNCHERS: dict[str, Callable[[Function, str], list[str]]] = {"python3": _python_command}
+def _ric_entry(directory: str) -> str | None:
+    """The script of an aws-lambda-ric package in *directory* (its package.json's ``bin``)."""
+    for candidate in (directory, os.path.join(directory, "node_modules", "aws-lambda-ric")):
+        try:
+            with open(os.path.join(candidate, "package.json"), "rb") as fh:
+                meta = orjson.loads(fh.read())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        if meta.get("name") != "aws-lambda-ric":
+            continue
+        binary = meta.get("bin")
+        script = binary.get("aws-lambda-ric") if isinstance(binary, dict) else binary
+        path = os.path.join(candidate, script or meta.get("main") or "index.mjs")
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    return None
 
 
-def launch_command(fn: Function, task_root: str) -> list[str]:
-    """The command for *fn*'s runtime; AWS's InvalidRuntimeException for one not run yet."""
+_global_node_modules: list[str] = []
+
+
+def _npm_global_root() -> list[str]:
+    """``npm root -g`` (asked once per server: it costs a process) and the usual prefixes."""
+    if not _global_node_modules:
+        found = ["/usr/local/lib/node_modules", "/usr/lib/node_modules"]
+        npm = shutil.which("npm")
+        if npm is not None:
+            try:
+                out = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, timeout=10)
+                found.insert(0, out.stdout.strip())
+            except (OSError, subprocess.SubprocessError):
+                pass
+        _global_node_modules.extend(path for path in found if path)
+    return _global_node_modules
+
+
+def find_node_ric(root: str) -> str | None:
+    """The entry script of an installed aws-lambda-ric: $TIDESTREAM_LAMBDA_NODE_RIC, then a
+    ``node_modules`` in or next to the data directory (*root* is ``<data-dir>/lambda``), in the
+    working directory, then the global npm install. Nothing is ever downloaded."""
+    data_dir = os.path.dirname(os.path.abspath(root))
+    places = [
+        os.environ.get(NODE_RIC_ENV, ""),
+        data_dir,
+        os.path.dirname(data_dir),
+        os.getcwd(),
+    ]
+    for place in places:
+        entry = _ric_entry(place) if place else None
+        if entry is not None:
+            return entry
+    for place in _npm_global_root():
+        entry = _ric_entry(os.path.join(place, "aws-lambda-ric"))
+        if entry is not None:
+            return entry
+    return None
+
+
+def _node_command(fn: Function, task_root: str, root: str) -> Launch:
+    node = shutil.which("node")
+    if node is None:
+        raise InvalidRuntimeException(
+            f"Cannot run {fn.runtime} functions: Node.js (`node`) is not on tidestream's PATH; "
+            "install Node.js 18 or later, then " + NODE_RIC_HINT
+        )
+    entry = find_node_ric(root)
+    if entry is None:
+        raise InvalidRuntimeException(
+            f"Cannot run {fn.runtime} functions: aws-lambda-ric (AWS's Node.js runtime interface "
+            "client) was not found; " + NODE_RIC_HINT
+        )
+    runtime_dir = os.path.dirname(entry)
+    modules = (
+        os.path.dirname(runtime_dir)
+        if os.path.basename(os.path.dirname(runtime_dir)) == "node_modules"
+        else runtime_dir
+    )
+    return Launch(
+        [node, entry, fn.handler],
+        {
+            "LAMBDA_RUNTIME_DIR": runtime_dir,
+            # AWS: /opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task
+            "NODE_PATH": os.pathsep.join([os.path.join(task_root, "node_modules"), modules, task_root]),
+        },
+    )
+
+
+def _provided_command(fn: Function, task_root: str, root: str) -> Launch:
+    """The package's own ``bootstrap`` (Go, Rust, a script: anything speaking the Runtime API)."""
+    bootstrap = os.path.join(task_root, "bootstrap")
+    if not os.path.isfile(bootstrap):
+        raise EntrypointError(f"Couldn't find valid bootstrap(s): [{bootstrap}]")
+    if not os.access(bootstrap, os.X_OK):
+        raise EntrypointError(f"fork/exec {bootstrap}: permission denied")
+    return Launch([bootstrap], {"LAMBDA_RUNTIME_DIR": task_root})
+
+
+#: runtime name prefix -> how a sandbox's runtime client starts
+LAUNCHERS: dict[str, Callable[[Function, str, str], Launch]] = {
+    "python3": _python_command,
+    "nodejs": _node_command,
+    "provided": _provided_command,
+}
+
+
+def launch_command(fn: Function, task_root: str, root: str = "") -> Launch:
+    """How *fn*'s runtime starts; AWS's InvalidRuntimeException for one not run here."""
     for prefix, command in LAUNCHERS.items():
         if fn.runtime.startswith(prefix):
-            return command(fn, task_root)
+            return command(fn, task_root, root)
     raise InvalidRuntimeException(
-        f"tidestream does not run {fn.runtime} functions yet (it runs python3.x runtimes); see docs/lambda.md"
+        f"tidestream does not run {fn.runtime} functions yet (it runs python3.x, nodejs and "
+        "provided runtimes); see docs/lambda.md"
     )
 
 
@@ -139,8 +267,12 @@ def _max_memory_mb(pid: int) -> int:
 class Sandbox:
     """One runtime-client process and its Runtime API server."""
 
-    def __init__(self, fn: Function, task_root: str, flog: FunctionLog, env: dict[str, str]) -> None:
+    def __init__(
+        self, fn: Function, task_root: str, flog: FunctionLog, env: dict[str, str], root: str = ""
+    ) -> None:
         self.fn = fn
+        #: the Sandboxes' directory (``<data-dir>/lambda``), where runtime clients are looked for
+        self.root = root
         self.revision_id = fn.revision_id
         self.task_root = task_root
         self.flog = flog
@@ -162,10 +294,16 @@ class Sandbox:
     async def start(self) -> None:
         self.server = await serve(RuntimeApi(self), "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
-        env = {"LAMBDA_TASK_ROOT": self.task_root, **self.env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
+        launch = launch_command(self.fn, self.task_root, self.root)
+        env = {
+            "LAMBDA_TASK_ROOT": self.task_root,
+            **launch.env,
+            **self.env,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+        }
         self.started_at = time.monotonic()
         self.proc = await asyncio.create_subprocess_exec(
-            *launch_command(self.fn, self.task_root),
+            *launch.command,
             cwd=self.task_root,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
@@ -345,11 +483,29 @@ class Sandboxes:
         if pool is None or pool.revision_id != fn.revision_id:
             self.retire(fn.key)
             pool = self.pools[fn.key] = _Pool(fn.revision_id)
-        sandbox = await self._acquire(pool, fn, package, wait)
+        try:
+            sandbox = await self._acquire(pool, fn, package, wait)
+        except EntrypointError as err:
+            return self._entrypoint_outcome(fn, inv, str(err))
         try:
             return await sandbox.run(inv)
         finally:
             self._release(fn.key, pool, sandbox)
+
+    def _entrypoint_outcome(self, fn: Function, inv: Invocation, why: str) -> Outcome:
+        """A package that cannot start, answered as AWS does (a function error, logged)."""
+        message = f"RequestId: {inv.request_id} Error: {why}"
+        line = f"START RequestId: {inv.request_id} Version: $LATEST\n{message}\nRuntime.InvalidEntrypoint\n"
+        line += f"END RequestId: {inv.request_id}\n"
+        self._function_log(fn).write(line.encode())
+        body = orjson.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message})
+        return Outcome(body, "Unhandled", line[-TAIL_BYTES:])
+
+    def _function_log(self, fn: Function) -> FunctionLog:
+        flog = self.logs.get(fn.key)
+        if flog is None:
+            flog = self.logs[fn.key] = FunctionLog(self.log_path(fn))
+        return flog
 
     async def _acquire(self, pool: _Pool, fn: Function, package: Callable[[], bytes], wait: bool) -> Sandbox:
         while True:
@@ -387,10 +543,8 @@ class Sandboxes:
 
     async def _start(self, fn: Function, package: Callable[[], bytes]) -> Sandbox:
         task_root = await self._task_root(fn, package)
-        flog = self.logs.get(fn.key)
-        if flog is None:
-            flog = self.logs[fn.key] = FunctionLog(self.log_path(fn))
-        sandbox = Sandbox(fn, task_root, flog, self.environment(fn))
+        flog = self._function_log(fn)
+        sandbox = Sandbox(fn, task_root, flog, self.environment(fn), self.root)
         self.everyone.add(sandbox)
         try:
             await sandbox.start()
