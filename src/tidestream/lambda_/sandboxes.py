@@ -41,7 +41,7 @@ from .runtime_api import RuntimeApi
 
 log = logging.getLogger("tidestream.lambda")
 
-#: concurrently running sandboxes per function (AWS's knob is reserved concurrency; later slice)
+#: concurrently running sandboxes per function without reserved concurrency (PutFunctionConcurrency)
 MAX_SANDBOXES = 4
 #: seconds a new process has to ask for its first invocation (AWS's init phase limit)
 INIT_TIMEOUT = 10.0
@@ -509,24 +509,32 @@ class Sandboxes:
 
     async def _acquire(self, pool: _Pool, fn: Function, package: Callable[[], bytes], wait: bool) -> Sandbox:
         while True:
+            bound = self.bound(fn)
+            while pool.idle and pool.running > bound:  # the reservation was lowered
+                self._discard(pool, pool.idle.pop())
             while pool.idle:
                 sandbox = pool.idle.pop()
                 if sandbox.usable(pool.revision_id):
                     return sandbox
                 self._discard(pool, sandbox)
-            if pool.running < MAX_SANDBOXES:
+            if pool.running < bound:
                 pool.running += 1
                 try:
                     return await self._start(fn, package)
                 except BaseException:
                     pool.running -= 1
                     raise
-            if not wait:
+            if not wait or bound == 0:  # 0 reserved: nothing ever frees a sandbox
                 raise TooManyRequestsException(
                     "Rate Exceeded.", extra={"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}
                 )
             pool.freed.clear()
             await pool.freed.wait()
+
+    @staticmethod
+    def bound(fn: Function) -> int:
+        """How many sandboxes *fn* may run at once: its reserved concurrency, else MAX_SANDBOXES."""
+        return MAX_SANDBOXES if fn.reserved_concurrency is None else fn.reserved_concurrency
 
     def _release(self, key: bytes, pool: _Pool, sandbox: Sandbox) -> None:
         if self.pools.get(key) is pool and sandbox.usable(pool.revision_id):
