@@ -176,6 +176,47 @@ def test_callback_handler_as_the_ric_answers(lam):
     assert "callback" in out["errorMessage"].lower(), out
 
 
+SDK_V3 = """
+const { DynamoDBClient, PutItemCommand, GetItemCommand } = require("@aws-sdk/client-dynamodb");
+const client = new DynamoDBClient({});  // no endpoint, no keys: AWS_ENDPOINT_URL and the role's keys
+exports.handler = async (event, context) => {
+  const key = {pk: {S: event.key}};
+  await client.send(new PutItemCommand({TableName: event.table, Item: {...key, by: {S: context.functionName}}}));
+  return (await client.send(new GetItemCommand({TableName: event.table, Key: key, ConsistentRead: true}))).Item;
+};
+"""
+
+
+def test_sdk_v3_calls_from_a_function_land_here(lam, node_srv):
+    """AWS's Node.js runtimes include SDK v3; here the function brings it (NODE_PATH, as a user
+    would point it at a directory of packages, or bundled in the zip) and AWS_ENDPOINT_URL sends
+    its calls to tidestream."""
+    from tests.e2e.test_js_sdk import JS, _install as install_sdk
+
+    install_sdk(shutil.which("npm") or "npm")
+    node_srv.client("dynamodb").create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    env = {"NODE_PATH": str(JS / "node_modules")}
+    _create(
+        lam,
+        "writer",
+        "nodejs20.x",
+        "index.handler",
+        package(SDK_V3, "index.js"),
+        Timeout=30,
+        Environment={"Variables": env},
+    )
+    r, out = _invoke(lam, "writer", {"table": "orders", "key": "o-1"})
+    assert "FunctionError" not in r, out
+    assert out == {"pk": {"S": "o-1"}, "by": {"S": "writer"}}
+    item = node_srv.client("dynamodb").get_item(TableName="orders", Key={"pk": {"S": "o-1"}})["Item"]
+    assert item["by"] == {"S": "writer"}
+
+
 def test_missing_handler_module_is_an_import_error(lam):
     _create(lam, "nomod", "nodejs20.x", "missing.handler", package(COMMONJS, "index.js"))
     r, out = _invoke(lam, "nomod", {})
