@@ -191,7 +191,8 @@ def test_sdk_v3_calls_from_a_function_land_here(lam, node_srv):
     """AWS's Node.js runtimes include SDK v3; here the function brings it (NODE_PATH, as a user
     would point it at a directory of packages, or bundled in the zip) and AWS_ENDPOINT_URL sends
     its calls to tidestream."""
-    from tests.e2e.test_js_sdk import JS, _install as install_sdk
+    from tests.e2e.test_js_sdk import JS
+    from tests.e2e.test_js_sdk import _install as install_sdk
 
     install_sdk(shutil.which("npm") or "npm")
     node_srv.client("dynamodb").create_table(
@@ -234,5 +235,20 @@ def test_without_the_ric_create_works_and_invoke_says_how_to_install(tmp_path):
         assert "aws-lambda-ric" in err["Message"] and "npm install" in err["Message"]
         assert "TIDESTREAM_LAMBDA_NODE_RIC" in err["Message"]
         assert lam.get_function(FunctionName="cjs")["Configuration"]["State"] == "Active"
+    finally:
+        srv.stop()
+
+
+def test_ric_next_to_the_data_dir_is_found(tmp_path):
+    """``node_modules/aws-lambda-ric`` in the data directory's parent: no variable needed."""
+    _install()
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "aws-lambda-ric").symlink_to(RIC.resolve(), target_is_directory=True)
+    srv = start_server(tmp_path, "--durability", "relaxed")  # data dir: tmp_path / "data"
+    try:
+        lam = srv.client("lambda")
+        _create(lam, "esm", "nodejs22.x", "app.handler", package(ESM, "app.mjs"))
+        r, out = _invoke(lam, "esm", {"n": 2})
+        assert "FunctionError" not in r and out["echo"] == {"n": 2}, out
     finally:
         srv.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import sys
 import zipfile
 
@@ -19,7 +20,7 @@ from tests.e2e.test_lambda import ROLE, error_of
 BOOTSTRAP = (
     f"#!{sys.executable}\n"
     + """
-import json, os, sys, urllib.request
+import json, os, sys, time, urllib.request
 
 API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 MODE = os.environ["_HANDLER"]
@@ -54,6 +55,8 @@ while True:
              "OrderError")
     elif MODE == "exit-mid":
         os._exit(2)
+    elif MODE == "sleep" and event.get("seconds"):
+        time.sleep(event["seconds"])
     else:
         env = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "LAMBDA_", "_")) or k in ("TZ", "LANG", "COLOUR")}
         post(f"/invocation/{request_id}/response",
@@ -169,3 +172,15 @@ def test_missing_or_not_executable_bootstrap_is_invalid_entrypoint(lam):
     # a Runtime that tidestream does not run is still an AWS error at Invoke, not a 500
     _create(lam, "ruby", "app.handler", runtime="ruby3.3")
     assert error_of(lambda: lam.invoke(FunctionName="ruby"))["Code"] == "InvalidRuntimeException"
+
+
+def test_timeout_kills_the_bootstrap_and_the_next_invocation_starts_a_new_one(lam):
+    _create(lam, "slow", "sleep", Timeout=1)
+    r, out = _invoke(lam, "slow", {"seconds": 600})
+    request_id = r["ResponseMetadata"]["RequestId"]
+    assert r["FunctionError"] == "Unhandled" and out["errorType"] == "Sandbox.Timedout"
+    assert re.fullmatch(
+        rf"RequestId: {request_id} Error: Task timed out after 1\.\d\d seconds", out["errorMessage"]
+    )
+    r, out = _invoke(lam, "slow", {})
+    assert "FunctionError" not in r and out["calls"] == 1  # a fresh process
