@@ -24,7 +24,6 @@ import math
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -105,22 +104,16 @@ def _ric_entry(directory: str) -> str | None:
     return None
 
 
-_global_node_modules: list[str] = []
-
-
-def _npm_global_root() -> list[str]:
-    """``npm root -g`` (asked once per server: it costs a process) and the usual prefixes."""
-    if not _global_node_modules:
-        found = ["/usr/local/lib/node_modules", "/usr/lib/node_modules"]
-        npm = shutil.which("npm")
-        if npm is not None:
-            try:
-                out = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, timeout=10)
-                found.insert(0, out.stdout.strip())
-            except (OSError, subprocess.SubprocessError):
-                pass
-        _global_node_modules.extend(path for path in found if path)
-    return _global_node_modules
+def _global_node_modules() -> list[str]:
+    """Where ``npm install -g`` puts packages, without asking npm (a process start, ~0.4 s on
+    the event loop): ``$NPM_CONFIG_PREFIX``, the prefix ``node`` is installed under (nvm, the
+    official tarballs, Homebrew), then the usual system prefixes."""
+    prefixes = [os.environ.get("NPM_CONFIG_PREFIX", "")]
+    node = shutil.which("node")
+    if node is not None:
+        prefixes.append(os.path.dirname(os.path.dirname(os.path.realpath(node))))
+    prefixes += ["/usr/local", "/usr"]
+    return [os.path.join(prefix, "lib", "node_modules") for prefix in prefixes if prefix]
 
 
 def find_node_ric(root: str) -> str | None:
@@ -138,7 +131,7 @@ def find_node_ric(root: str) -> str | None:
         entry = _ric_entry(place) if place else None
         if entry is not None:
             return entry
-    for place in _npm_global_root():
+    for place in _global_node_modules():
         entry = _ric_entry(os.path.join(place, "aws-lambda-ric"))
         if entry is not None:
             return entry
