@@ -1,17 +1,17 @@
 """The process manager: functions run as local processes of AWS's runtime interface clients.
 
-A *sandbox* is one process (``python -m awslambdaric <handler>`` for ``python3.x``) with the
-unpacked package as its task root and a Runtime API of its own (:mod:`.runtime_api`). It is
-started on demand, kept warm and reused by later invocations of the same function revision,
-killed when the function changes or is deleted, when an invocation times out, and on shutdown.
+A *sandbox* is one process with the unpacked package as its task root and a Runtime API of its
+own (:mod:`.runtime_api`): ``python -m awslambdaric`` for ``python3.x``, ``node`` running an
+installed ``aws-lambda-ric`` for ``nodejs*`` (found by :func:`find_node_ric`, never downloaded),
+the package's own ``bootstrap`` for ``provided.*`` (see :data:`LAUNCHERS`). It is started on
+demand, kept warm and reused by later invocations of the same function revision, killed when
+the function changes or is deleted, when an invocation times out, and on shutdown.
 
-Per function at most :data:`MAX_SANDBOXES` run at once; a synchronous invocation beyond that is
-throttled (TooManyRequestsException, as AWS answers a function over its concurrency), an Event
-invocation waits for a free sandbox. Output goes to the function's log file; ``LogType: Tail``
-returns the last 4 KB of one invocation's lines, START to REPORT, as AWS does.
-
-Node.js (``aws-lambda-ric``) and ``provided.*`` (the package's ``bootstrap``) are meant to be
-added to :data:`LAUNCHERS`; everything else here is runtime-agnostic.
+Per function at most its reserved concurrency (else :data:`MAX_SANDBOXES`) run at once; a
+synchronous invocation beyond that is throttled (TooManyRequestsException, as AWS answers a
+function over its concurrency), an Event invocation waits for a free sandbox. Output goes to the
+function's log file; ``LogType: Tail`` returns the last 4 KB of one invocation's lines, START to
+REPORT, as AWS does.
 """
 
 from __future__ import annotations
