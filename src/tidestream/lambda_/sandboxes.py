@@ -285,9 +285,9 @@ class Sandbox:
         self.idle_since = 0.0
 
     async def start(self) -> None:
+        launch = launch_command(self.fn, self.task_root, self.root)  # refusals before any server
         self.server = await serve(RuntimeApi(self), "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
-        launch = launch_command(self.fn, self.task_root, self.root)
         env = {
             "LAMBDA_TASK_ROOT": self.task_root,
             **launch.env,
