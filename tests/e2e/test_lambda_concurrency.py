@@ -99,6 +99,16 @@ def test_reserved_concurrency_is_durable_and_bounds_invocations(tmp_path):
         assert zero["Error"] == {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."}
         assert zero["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
 
+        event = lam.invoke(FunctionName="other", InvocationType="Event", Payload=b"{}")
+        assert event["StatusCode"] == 202  # accepted, then dropped with a warning (docs/lambda.md)
+        for _ in range(3000):
+            if "failed: Rate Exceeded." in srv.read_log():
+                break
+            time.sleep(0.01)
+        assert (
+            "of arn:aws:lambda:us-east-1:000000000000:function:other failed: Rate Exceeded." in srv.read_log()
+        )
+
         deleted = lam.delete_function_concurrency(FunctionName="other")
         assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
         assert lam.get_function_concurrency(FunctionName="other").get("ReservedConcurrentExecutions") is None
