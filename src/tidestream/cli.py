@@ -21,6 +21,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
         "consume", add_help=False, help="tail a Kinesis stream or a table's changes (consume --help)"
     )
     sub.add_parser("kcl", add_help=False, help="KCL's MultiLangDaemon without Java (kcl --help)")
+    sub.add_parser("logs", add_help=False, help="print a Lambda function's log (logs --help)")
     d = Config()
     r = sub.add_parser(
         "repair",
@@ -163,6 +164,10 @@ def main(argv: list[str] | None = None) -> None:
         from .consumer.multilang import main as kcl
 
         sys.exit(kcl(argv[1:]))
+    if argv[:1] == ["logs"]:
+        from .lambda_.logs import main as logs
+
+        sys.exit(logs(argv[1:]))
     config = parse(argv)
     if not isinstance(config, Config):
         return repair(config.data_dir)

@@ -107,11 +107,14 @@ class Server:
     def _build_lambda(self, engine: RocksEngine, routes: dict[tuple[str, str], AdminRoute]) -> list:
         """Lambda (REST-JSON, routed by path) and the download route of its Code.Location."""
         from .http.restjson import RestJsonRouter
+        from .lambda_.logs import LOGS_PATH
+        from .lambda_.logs import route as logs_route
         from .lambda_.service import build as build_lambda
         from .lambda_.state import CODE_PATH
 
         spec, self.lambda_ = build_lambda(engine, self.config, self.data_dir.path if self.data_dir else None)
         routes[("GET", CODE_PATH)] = AdminRoute(self.lambda_.serve_code, signed=False)
+        routes[("GET", LOGS_PATH)] = AdminRoute(logs_route(self.lambda_.root))
         return [(spec, RestJsonRouter("lambda"))]
 
     def _sts_endpoint(self, verifier: Verifier | None) -> QueryEndpoint:

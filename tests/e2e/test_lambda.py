@@ -246,11 +246,11 @@ def test_oversized_unzipped_package(lam):
 
 
 def test_runtime_not_run_yet_fails_at_invoke(lam):
-    """AWS accepts nodejs22.x; tidestream runs python3.x only so far and says so at Invoke."""
-    assert create(lam, handler="index.handler", Runtime="nodejs22.x")["Runtime"] == "nodejs22.x"
+    """AWS accepts java21; tidestream runs python3.x, nodejs and provided only and says so at Invoke."""
+    assert create(lam, handler="example.Handler", Runtime="java21")["Runtime"] == "java21"
     err = error_of(lambda: lam.invoke(FunctionName="fn"))
     assert err["Code"] == "InvalidRuntimeException" and err["Status"] == 502
-    assert "nodejs22.x" in err["Message"] and "python3.x" in err["Message"]
+    assert "java21" in err["Message"] and "python3.x" in err["Message"]
 
 
 def test_error_wire_shape(srv, lam):

@@ -62,6 +62,8 @@ class Function:
     tags: dict[str, str] = field(default_factory=dict)
     architectures: list[str] = field(default_factory=lambda: ["x86_64"])
     ephemeral_storage: int = 512
+    #: PutFunctionConcurrency's ReservedConcurrentExecutions (None: none reserved; 0: throttled)
+    reserved_concurrency: int | None = None
 
     @property
     def arn(self) -> str:

@@ -1,17 +1,17 @@
 """The process manager: functions run as local processes of AWS's runtime interface clients.
 
-A *sandbox* is one process (``python -m awslambdaric <handler>`` for ``python3.x``) with the
-unpacked package as its task root and a Runtime API of its own (:mod:`.runtime_api`). It is
-started on demand, kept warm and reused by later invocations of the same function revision,
-killed when the function changes or is deleted, when an invocation times out, and on shutdown.
+A *sandbox* is one process with the unpacked package as its task root and a Runtime API of its
+own (:mod:`.runtime_api`): ``python -m awslambdaric`` for ``python3.x``, ``node`` running an
+installed ``aws-lambda-ric`` for ``nodejs*`` (found by :func:`find_node_ric`, never downloaded),
+the package's own ``bootstrap`` for ``provided.*`` (see :data:`LAUNCHERS`). It is started on
+demand, kept warm and reused by later invocations of the same function revision, killed when
+the function changes or is deleted, when an invocation times out, and on shutdown.
 
-Per function at most :data:`MAX_SANDBOXES` run at once; a synchronous invocation beyond that is
-throttled (TooManyRequestsException, as AWS answers a function over its concurrency), an Event
-invocation waits for a free sandbox. Output goes to the function's log file; ``LogType: Tail``
-returns the last 4 KB of one invocation's lines, START to REPORT, as AWS does.
-
-Node.js (``aws-lambda-ric``) and ``provided.*`` (the package's ``bootstrap``) are meant to be
-added to :data:`LAUNCHERS`; everything else here is runtime-agnostic.
+Per function at most its reserved concurrency (else :data:`MAX_SANDBOXES`) run at once; a
+synchronous invocation beyond that is throttled (TooManyRequestsException, as AWS answers a
+function over its concurrency), an Event invocation waits for a free sandbox. Output goes to the
+function's log file; ``LogType: Tail`` returns the last 4 KB of one invocation's lines, START to
+REPORT, as AWS does.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from .runtime_api import RuntimeApi
 
 log = logging.getLogger("tidestream.lambda")
 
-#: concurrently running sandboxes per function (AWS's knob is reserved concurrency; later slice)
+#: concurrently running sandboxes per function without reserved concurrency (PutFunctionConcurrency)
 MAX_SANDBOXES = 4
 #: seconds a new process has to ask for its first invocation (AWS's init phase limit)
 INIT_TIMEOUT = 10.0
@@ -52,26 +52,147 @@ IDLE_SECONDS = 300.0
 MAX_LOG_BYTES = 10 * 1024 * 1024
 
 
-def _python_command(fn: Function, task_root: str) -> list[str]:
-    if importlib.util.find_spec("awslambdaric") is None:
+@dataclass
+class Launch:
+    """How a sandbox's process starts: its command, and what the runtime adds to the environment."""
+
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class EntrypointError(Exception):
+    """The package cannot start (no executable ``bootstrap``): AWS's Runtime.InvalidEntrypoint."""
+
+
+#: environment variable naming an installed aws-lambda-ric (its directory, or one holding node_modules/)
+NODE_RIC_ENV = "TIDESTREAM_LAMBDA_NODE_RIC"
+NODE_RIC_HINT = (
+    "install AWS's Node.js runtime interface client once, e.g. `npm install -g aws-lambda-ric` or "
+    "`npm install aws-lambda-ric` in the data directory's parent, or point "
+    f"{NODE_RIC_ENV} at its directory (see docs/lambda.md)"
+)
+
+
+def _python_command(fn: Function, task_root: str, root: str) -> Launch:
+    spec = importlib.util.find_spec("awslambdaric")
+    if spec is None or spec.origin is None:
         raise InvalidRuntimeException(
             f"Cannot run {fn.runtime} functions: awslambdaric (AWS's runtime interface client) "
             "is not installed in tidestream's environment; pip install 'tidestream[lambda]'"
         )
-    return [sys.executable, "-m", "awslambdaric", fn.handler]
+    return Launch(
+        [sys.executable, "-m", "awslambdaric", fn.handler],
+        {"LAMBDA_RUNTIME_DIR": os.path.dirname(spec.origin), "PYTHONUNBUFFERED": "1"},
+    )
 
 
-#: runtime name prefix -> the command that starts a sandbox's runtime client
-LAUNCHERS: dict[str, Callable[[Function, str], list[str]]] = {"python3": _python_command}
+def _ric_entry(directory: str) -> str | None:
+    """The script of an aws-lambda-ric package in *directory* (its package.json's ``bin``)."""
+    for candidate in (directory, os.path.join(directory, "node_modules", "aws-lambda-ric")):
+        try:
+            with open(os.path.join(candidate, "package.json"), "rb") as fh:
+                meta = orjson.loads(fh.read())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        if meta.get("name") != "aws-lambda-ric":
+            continue
+        binary = meta.get("bin")
+        script = binary.get("aws-lambda-ric") if isinstance(binary, dict) else binary
+        path = os.path.join(candidate, script or meta.get("main") or "index.mjs")
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    return None
 
 
-def launch_command(fn: Function, task_root: str) -> list[str]:
-    """The command for *fn*'s runtime; AWS's InvalidRuntimeException for one not run yet."""
+def _global_node_modules() -> list[str]:
+    """Where ``npm install -g`` puts packages, without asking npm (a process start, ~0.4 s on
+    the event loop): ``$NPM_CONFIG_PREFIX``, the prefix ``node`` is installed under (nvm, the
+    official tarballs, Homebrew), then the usual system prefixes."""
+    prefixes = [os.environ.get("NPM_CONFIG_PREFIX", "")]
+    node = shutil.which("node")
+    if node is not None:
+        prefixes.append(os.path.dirname(os.path.dirname(os.path.realpath(node))))
+    prefixes += ["/usr/local", "/usr"]
+    return [os.path.join(prefix, "lib", "node_modules") for prefix in prefixes if prefix]
+
+
+def find_node_ric(root: str) -> str | None:
+    """The entry script of an installed aws-lambda-ric: $TIDESTREAM_LAMBDA_NODE_RIC, then a
+    ``node_modules`` in or next to the data directory (*root* is ``<data-dir>/lambda``), in the
+    working directory, then the global npm install. Nothing is ever downloaded."""
+    data_dir = os.path.dirname(os.path.abspath(root))
+    places = [
+        os.environ.get(NODE_RIC_ENV, ""),
+        data_dir,
+        os.path.dirname(data_dir),
+        os.getcwd(),
+    ]
+    for place in places:
+        entry = _ric_entry(place) if place else None
+        if entry is not None:
+            return entry
+    for place in _global_node_modules():
+        entry = _ric_entry(os.path.join(place, "aws-lambda-ric"))
+        if entry is not None:
+            return entry
+    return None
+
+
+def _node_command(fn: Function, task_root: str, root: str) -> Launch:
+    node = shutil.which("node")
+    if node is None:
+        raise InvalidRuntimeException(
+            f"Cannot run {fn.runtime} functions: Node.js (`node`) is not on tidestream's PATH; "
+            "install Node.js 18 or later, then " + NODE_RIC_HINT
+        )
+    entry = find_node_ric(root)
+    if entry is None:
+        raise InvalidRuntimeException(
+            f"Cannot run {fn.runtime} functions: aws-lambda-ric (AWS's Node.js runtime interface "
+            "client) was not found; " + NODE_RIC_HINT
+        )
+    runtime_dir = os.path.dirname(entry)
+    modules = (
+        os.path.dirname(runtime_dir)
+        if os.path.basename(os.path.dirname(runtime_dir)) == "node_modules"
+        else runtime_dir
+    )
+    return Launch(
+        [node, entry, fn.handler],
+        {
+            "LAMBDA_RUNTIME_DIR": runtime_dir,
+            # AWS: /opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task
+            "NODE_PATH": os.pathsep.join([os.path.join(task_root, "node_modules"), modules, task_root]),
+        },
+    )
+
+
+def _provided_command(fn: Function, task_root: str, root: str) -> Launch:
+    """The package's own ``bootstrap`` (Go, Rust, a script: anything speaking the Runtime API)."""
+    bootstrap = os.path.join(task_root, "bootstrap")
+    if not os.path.isfile(bootstrap):
+        raise EntrypointError(f"Couldn't find valid bootstrap(s): [{bootstrap}]")
+    if not os.access(bootstrap, os.X_OK):
+        raise EntrypointError(f"fork/exec {bootstrap}: permission denied")
+    return Launch([bootstrap], {"LAMBDA_RUNTIME_DIR": task_root})
+
+
+#: runtime name prefix -> how a sandbox's runtime client starts
+LAUNCHERS: dict[str, Callable[[Function, str, str], Launch]] = {
+    "python3": _python_command,
+    "nodejs": _node_command,
+    "provided": _provided_command,
+}
+
+
+def launch_command(fn: Function, task_root: str, root: str = "") -> Launch:
+    """How *fn*'s runtime starts; AWS's InvalidRuntimeException for one not run here."""
     for prefix, command in LAUNCHERS.items():
         if fn.runtime.startswith(prefix):
-            return command(fn, task_root)
+            return command(fn, task_root, root)
     raise InvalidRuntimeException(
-        f"tidestream does not run {fn.runtime} functions yet (it runs python3.x runtimes); see docs/lambda.md"
+        f"tidestream does not run {fn.runtime} functions yet (it runs python3.x, nodejs and "
+        "provided runtimes); see docs/lambda.md"
     )
 
 
@@ -139,8 +260,12 @@ def _max_memory_mb(pid: int) -> int:
 class Sandbox:
     """One runtime-client process and its Runtime API server."""
 
-    def __init__(self, fn: Function, task_root: str, flog: FunctionLog, env: dict[str, str]) -> None:
+    def __init__(
+        self, fn: Function, task_root: str, flog: FunctionLog, env: dict[str, str], root: str = ""
+    ) -> None:
         self.fn = fn
+        #: the Sandboxes' directory (``<data-dir>/lambda``), where runtime clients are looked for
+        self.root = root
         self.revision_id = fn.revision_id
         self.task_root = task_root
         self.flog = flog
@@ -160,12 +285,18 @@ class Sandbox:
         self.idle_since = 0.0
 
     async def start(self) -> None:
+        launch = launch_command(self.fn, self.task_root, self.root)  # refusals before any server
         self.server = await serve(RuntimeApi(self), "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
-        env = {"LAMBDA_TASK_ROOT": self.task_root, **self.env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
+        env = {
+            "LAMBDA_TASK_ROOT": self.task_root,
+            **launch.env,
+            **self.env,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+        }
         self.started_at = time.monotonic()
         self.proc = await asyncio.create_subprocess_exec(
-            *launch_command(self.fn, self.task_root),
+            *launch.command,
             cwd=self.task_root,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
@@ -345,32 +476,58 @@ class Sandboxes:
         if pool is None or pool.revision_id != fn.revision_id:
             self.retire(fn.key)
             pool = self.pools[fn.key] = _Pool(fn.revision_id)
-        sandbox = await self._acquire(pool, fn, package, wait)
+        try:
+            sandbox = await self._acquire(pool, fn, package, wait)
+        except EntrypointError as err:
+            return self._entrypoint_outcome(fn, inv, str(err))
         try:
             return await sandbox.run(inv)
         finally:
             self._release(fn.key, pool, sandbox)
 
+    def _entrypoint_outcome(self, fn: Function, inv: Invocation, why: str) -> Outcome:
+        """A package that cannot start, answered as AWS does (a function error, logged)."""
+        message = f"RequestId: {inv.request_id} Error: {why}"
+        line = f"START RequestId: {inv.request_id} Version: $LATEST\n{message}\nRuntime.InvalidEntrypoint\n"
+        line += f"END RequestId: {inv.request_id}\n"
+        self._function_log(fn).write(line.encode())
+        body = orjson.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message})
+        return Outcome(body, "Unhandled", line[-TAIL_BYTES:])
+
+    def _function_log(self, fn: Function) -> FunctionLog:
+        flog = self.logs.get(fn.key)
+        if flog is None:
+            flog = self.logs[fn.key] = FunctionLog(self.log_path(fn))
+        return flog
+
     async def _acquire(self, pool: _Pool, fn: Function, package: Callable[[], bytes], wait: bool) -> Sandbox:
         while True:
+            bound = self.bound(fn)
+            while pool.idle and pool.running > bound:  # the reservation was lowered
+                self._discard(pool, pool.idle.pop())
             while pool.idle:
                 sandbox = pool.idle.pop()
                 if sandbox.usable(pool.revision_id):
                     return sandbox
                 self._discard(pool, sandbox)
-            if pool.running < MAX_SANDBOXES:
+            if pool.running < bound:
                 pool.running += 1
                 try:
                     return await self._start(fn, package)
                 except BaseException:
                     pool.running -= 1
                     raise
-            if not wait:
+            if not wait or bound == 0:  # 0 reserved: nothing ever frees a sandbox
                 raise TooManyRequestsException(
                     "Rate Exceeded.", extra={"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}
                 )
             pool.freed.clear()
             await pool.freed.wait()
+
+    @staticmethod
+    def bound(fn: Function) -> int:
+        """How many sandboxes *fn* may run at once: its reserved concurrency, else MAX_SANDBOXES."""
+        return MAX_SANDBOXES if fn.reserved_concurrency is None else fn.reserved_concurrency
 
     def _release(self, key: bytes, pool: _Pool, sandbox: Sandbox) -> None:
         if self.pools.get(key) is pool and sandbox.usable(pool.revision_id):
@@ -387,10 +544,8 @@ class Sandboxes:
 
     async def _start(self, fn: Function, package: Callable[[], bytes]) -> Sandbox:
         task_root = await self._task_root(fn, package)
-        flog = self.logs.get(fn.key)
-        if flog is None:
-            flog = self.logs[fn.key] = FunctionLog(self.log_path(fn))
-        sandbox = Sandbox(fn, task_root, flog, self.environment(fn))
+        flog = self._function_log(fn)
+        sandbox = Sandbox(fn, task_root, flog, self.environment(fn), self.root)
         self.everyone.add(sandbox)
         try:
             await sandbox.start()

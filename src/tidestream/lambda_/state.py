@@ -130,9 +130,7 @@ class LambdaState:
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONUNBUFFERED": "1",
             "_HANDLER": fn.handler,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
@@ -143,9 +141,12 @@ class LambdaState:
             "AWS_DEFAULT_REGION": fn.region,
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": fn.account,
+            "AWS_ACCESS_KEY": fn.account,
             "AWS_SECRET_ACCESS_KEY": "tidestream-lambda",
             "AWS_SESSION_TOKEN": "tidestream-lambda",
         }
+        if not fn.runtime.startswith("provided"):  # AWS leaves it unset for OS-only runtimes
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{fn.runtime}"
         env.update(fn.environment or {})
         return env
 

@@ -235,6 +235,8 @@ def get_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
     }
     if fn.tags:
         out["Tags"] = dict(fn.tags)
+    if fn.reserved_concurrency is not None:
+        out["Concurrency"] = {"ReservedConcurrentExecutions": fn.reserved_concurrency}
     return out
 
 
