@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .config import Config
 from .http.app import AdminRoute, Application
 from .http.server import serve
+from .storage import keyspace
 from .storage.datadir import DataDir, DataDirError
 from .storage.engine import RocksEngine, StorageError
 from .storage.recovery import open_checked
@@ -153,7 +154,7 @@ class Server:
     def reset(self) -> None:
         """Wipe all state (tests call POST /_tidestream/reset between tests)."""
         assert self.engine is not None
-        self.engine.delete_range(b"\x00", b"\xff" * 8)
+        self.engine.delete_range(*keyspace.EVERYTHING)
         self.dynamodb.reload()
         self.kinesis.reload()
         self.streams.reload()

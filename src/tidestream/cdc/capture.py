@@ -17,13 +17,14 @@ import cbor2
 
 from ..dynamodb.sizes import item_size
 from ..ids import uuid4_text
+from ..storage import keyspace
 from ..storage.engine import Engine
 from . import destinations as D
 from .metrics import Metrics
 from .records import partition_key, render
 
-OUTBOX = b"\x04"
-OUTBOX_END = b"\x05"
+OUTBOX = keyspace.CDC_OUTBOX
+OUTBOX_END = keyspace.CDC_OUTBOX_END
 _CAPTURING = (D.ACTIVE, D.UPDATING)
 #: past this many remembered items, forget those whose last timestamp is already in the past
 _PRUNE_AT = 4096

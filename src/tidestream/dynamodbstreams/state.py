@@ -33,15 +33,16 @@ from typing import Any
 import cbor2
 
 from ..ids import hex128
+from ..storage import keyspace
 from ..storage.engine import Engine
 
 log = logging.getLogger("tidestream.dynamodbstreams")
 
-PREFIX = b"\x06"
-SECRET_KEY = b"\x06K"
-NEXT_ID_KEY = b"\x06N"
-META = b"\x06M"
-RECORDS = b"\x06R"
+PREFIX = keyspace.DYNAMODB_STREAMS
+SECRET_KEY = keyspace.DYNAMODB_STREAMS_SECRET
+NEXT_ID_KEY = keyspace.DYNAMODB_STREAMS_NEXT_ID
+META = keyspace.DYNAMODB_STREAMS_META
+RECORDS = keyspace.DYNAMODB_STREAMS_RECORDS
 
 RETENTION_S = 24 * 3600
 SEQ_BASE = 10**20

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from ..storage import keyspace
 from ..storage.engine import Engine
 
-PREFIX = b"\x00KF"
+PREFIX = keyspace.KINESIS_CONSUMERS
 #: AWS's default quota of registered consumers per stream
 MAX_PER_STREAM = 20
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import orjson
 
+from ..storage import keyspace
 from . import sequence
 from .shards import Router, Shard
 
-META = b"\x00K"
-STREAM_PREFIX = META + b"S"
-NEXT_ID_KEY = META + b"N"
+STREAM_PREFIX = keyspace.KINESIS_STREAMS
+NEXT_ID_KEY = keyspace.KINESIS_NEXT_STREAM_ID
 ALL_METRICS = [
     "IncomingBytes",
     "IncomingRecords",
