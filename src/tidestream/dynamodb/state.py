@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..arns import parse_arn
 from ..context import RequestContext
 from ..errors import ResourceNotFoundException
 from ..storage.engine import Engine
@@ -53,9 +54,9 @@ class DynamoState:
         """The table named by a TableName (or table ARN) parameter, or AWS's not-found error."""
         if name.startswith("arn:"):
             # arn:aws:dynamodb:region:account:table/name
-            parts = name.split(":", 5)
-            if len(parts) == 6 and parts[5].startswith("table/"):
-                t = self.catalog.get(parts[4], parts[3], parts[5][6:].split("/", 1)[0])
+            arn = parse_arn(name)
+            if arn is not None and arn.resource_type == "table":
+                t = self.catalog.get(arn.account, arn.region, arn.resource.split("/", 1)[0])
                 if t is not None:
                     return t
             name_for_msg = name
