@@ -38,7 +38,12 @@ class Capture:
     """The change-capture hook (see :class:`tidestream.dynamodb.itemstore.ItemStore.capture`)."""
 
     def __init__(
-        self, engine: Engine, metrics: Metrics, stream_check: D.StreamCheck, persist_table: Any
+        self,
+        engine: Engine,
+        metrics: Metrics,
+        stream_check: D.StreamCheck,
+        persist_table: Any,
+        stream_feed: Any = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
@@ -56,8 +61,8 @@ class Capture:
         self._staged: list[tuple[bytes, dict]] = []
         self.on_committed: Any = None
         #: the DynamoDB Streams feed (tables with a StreamSpecification): ``(change, now) ->
-        #: writes`` added to the same batch; None until that feed is installed
-        self.stream_feed: Any = None
+        #: writes`` added to the same batch; None: no DynamoDB Streams
+        self.stream_feed = stream_feed
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):
