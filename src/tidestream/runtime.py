@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .config import Config
 from .http.app import AdminRoute, Application
 from .http.server import serve
+from .storage import keyspace
 from .storage.datadir import DataDir, DataDirError
 from .storage.engine import RocksEngine, StorageError
 from .storage.recovery import open_checked
@@ -48,26 +49,29 @@ class Server:
         from .cdc.publisher import Chaos, Publisher
         from .dynamodb.service import build as build_dynamodb
         from .dynamodb.state import Settings
+        from .dynamodb.tables import Catalog
+        from .dynamodbstreams.service import build as build_streams
         from .http.messages import Response
         from .kinesis.service import build as build_kinesis
         from .protocol import validator
 
         c = self.config
         self.engine = engine = self._open_engine()
-        ddb_spec, self.dynamodb = build_dynamodb(
-            engine, Settings(status_delay=c.status_delay, ttl_interval=c.ttl_interval)
-        )
+        # each part is built from the ones above it: Kinesis, the table catalog, DynamoDB Streams
+        # (reads the catalog), change capture (feeds Streams, checks Kinesis streams), DynamoDB
+        # (its commits go through the capture), the publisher (outbox -> Kinesis)
         kinesis_spec, self.kinesis = build_kinesis(engine, c)
-        # change data capture: table commits -> outbox -> publisher -> Kinesis streams
+        catalog = Catalog(engine)
+        streams_spec, self.streams = build_streams(engine, catalog)
         self.metrics = Metrics()
-        self.dynamodb.stream_check = self._stream_problem
-        self.capture = Capture(engine, self.metrics, self._stream_problem, self.dynamodb.catalog.put)
-        self.dynamodb.items.capture = self.capture
-        # DynamoDB Streams (StreamSpecification): records written in the same batch by the capture
-        from .dynamodbstreams.service import build as build_streams
-
-        streams_spec, self.streams = build_streams(engine, self.dynamodb)
-        self.capture.stream_feed = self.streams.feed
+        self.capture = Capture(engine, self.metrics, self._stream_problem, catalog.put, self.streams.feed)
+        ddb_spec, self.dynamodb = build_dynamodb(
+            engine,
+            Settings(status_delay=c.status_delay, ttl_interval=c.ttl_interval),
+            catalog=catalog,
+            capture=self.capture,
+            stream_check=self._stream_problem,
+        )
         self.publisher = Publisher(
             engine, self.capture, self.kinesis, self.dynamodb, self.metrics, Chaos.parse(c.cdc_chaos)
         )
@@ -156,7 +160,7 @@ class Server:
     def reset(self) -> None:
         """Wipe all state (tests call POST /_tidestream/reset between tests)."""
         assert self.engine is not None
-        self.engine.delete_range(b"\x00", b"\xff" * 8)
+        self.engine.delete_range(*keyspace.EVERYTHING)
         self.dynamodb.reload()
         self.kinesis.reload()
         self.streams.reload()

@@ -75,6 +75,20 @@ def test_list_streams_pagination_and_summaries(kin):
     assert kin.list_streams(ExclusiveStartStreamName="a")["StreamNames"] == ["b", "c"]
 
 
+@pytest.mark.parametrize("after", [5, None, ["a"]])
+def test_list_streams_token_with_a_non_text_position_is_invalid(kin, after):
+    """A well-formed token whose position is not a stream name was a 500 (a str compared with it)."""
+    import base64
+
+    import orjson
+
+    kin.create_stream(StreamName="a", ShardCount=1)
+    token = base64.urlsafe_b64encode(orjson.dumps({"after": after})).decode()
+    with pytest.raises(ClientError) as e:
+        kin.list_streams(NextToken=token)
+    assert err(e) == ("InvalidArgumentException", "Invalid NextToken.")
+
+
 def test_isolation_by_account_and_region(srv):
     a = srv.client("kinesis")
     kin_eu = srv.client("kinesis", region="eu-west-1")

@@ -22,7 +22,7 @@ def env():
     engine = RocksEngine(None, in_memory=True)
     ddb = DynamoState(engine)
     clock = [T0]
-    st = StreamsState(engine, ddb, clock=lambda: clock[0])
+    st = StreamsState(engine, ddb.catalog, clock=lambda: clock[0])
     t = Table(
         account="000000000000",
         region="us-east-1",

@@ -17,13 +17,14 @@ import cbor2
 
 from ..dynamodb.sizes import item_size
 from ..ids import uuid4_text
+from ..storage import keyspace
 from ..storage.engine import Engine
 from . import destinations as D
 from .metrics import Metrics
 from .records import partition_key, render
 
-OUTBOX = b"\x04"
-OUTBOX_END = b"\x05"
+OUTBOX = keyspace.CDC_OUTBOX
+OUTBOX_END = keyspace.CDC_OUTBOX_END
 _CAPTURING = (D.ACTIVE, D.UPDATING)
 #: past this many remembered items, forget those whose last timestamp is already in the past
 _PRUNE_AT = 4096
@@ -37,7 +38,12 @@ class Capture:
     """The change-capture hook (see :class:`tidestream.dynamodb.itemstore.ItemStore.capture`)."""
 
     def __init__(
-        self, engine: Engine, metrics: Metrics, stream_check: D.StreamCheck, persist_table: Any
+        self,
+        engine: Engine,
+        metrics: Metrics,
+        stream_check: D.StreamCheck,
+        persist_table: Any,
+        stream_feed: Any = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
@@ -55,8 +61,8 @@ class Capture:
         self._staged: list[tuple[bytes, dict]] = []
         self.on_committed: Any = None
         #: the DynamoDB Streams feed (tables with a StreamSpecification): ``(change, now) ->
-        #: writes`` added to the same batch; None until that feed is installed
-        self.stream_feed: Any = None
+        #: writes`` added to the same batch; None: no DynamoDB Streams
+        self.stream_feed = stream_feed
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):

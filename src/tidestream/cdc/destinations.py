@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..arns import parse_arn
+
 ENABLING, ACTIVE, UPDATING = "ENABLING", "ACTIVE", "UPDATING"
 DISABLING, DISABLED, ENABLE_FAILED = "DISABLING", "DISABLED", "ENABLE_FAILED"
 _SETTLES_TO = {UPDATING: ACTIVE, DISABLING: DISABLED}
@@ -26,10 +28,10 @@ StreamCheck = Callable[[str], str | None]
 
 def foreign(arn: str, table: Any) -> str | None:
     """Why a stream can't serve this table: it must be in the table's account and region."""
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[2] != "kinesis":
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.service != "kinesis":
         return f"Invalid Kinesis stream ARN: {arn}"
-    if parts[3] != table.region or parts[4] != table.account:
+    if parsed.region != table.region or parsed.account != table.account:
         return (
             f"Kinesis stream {arn} must be in the same account ({table.account}) and "
             f"region ({table.region}) as the table"

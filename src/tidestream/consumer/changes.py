@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from ..arns import parse_arn
+
 KINESIS = "kinesis"
 DYNAMODB_STREAMS = "dynamodb-streams"
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
@@ -259,6 +261,8 @@ def decode_stream_record(record: Mapping[str, Any], table_name: str | None = Non
 
 def table_from_stream_arn(arn: str) -> str | None:
     """``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>`` -> ``<name>``."""
-    _, _, resource = arn.partition(":table/")
-    name, sep, _ = resource.partition("/stream/")
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.resource_type != "table":
+        return None
+    name, sep, _ = parsed.resource.partition("/stream/")
     return name if sep else None

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..arns import parse_arn
 from .checkpoint import Checkpointer, ShutdownException
 from .config import ConsumerConfig
 from .processor import (
@@ -179,17 +180,17 @@ def _stream_of(props: dict[str, str]) -> tuple[str, str | None]:
     DynamoDB Streams adapter reads."""
     arn = props.get("streamArn", "").strip()
     if arn:
-        parts = arn.split(":", 5)
+        parsed = parse_arn(arn)
         if (
-            len(parts) == 6
-            and parts[2] == "dynamodb"
-            and "/stream/" in parts[5]
-            and parts[5].startswith("table/")
+            parsed is not None
+            and parsed.service == "dynamodb"
+            and parsed.resource_type == "table"
+            and "/stream/" in parsed.full_resource
         ):
-            return arn, parts[3] or None
-        if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
+            return arn, parsed.region or None
+        if parsed is None or parsed.service != "kinesis" or parsed.resource_type != "stream":
             raise PropertiesError(f"streamArn is not a Kinesis or DynamoDB stream ARN: {arn!r}")
-        return parts[5][len("stream/") :], parts[3] or None
+        return parsed.resource, parsed.region or None
     return _required(props, "streamName"), None
 
 

@@ -20,13 +20,14 @@ from dataclasses import asdict, dataclass
 
 import cbor2
 
+from ..storage import keyspace
 from ..storage.engine import Engine
 from ..storage.keys import prefix_end
 from .itemstore import Change, ItemStore, decode_item
 from .tables import Catalog, Table
 
-BACKUP_META = b"\x00B"
-BACKUP_ITEMS = b"\x07"
+BACKUP_META = keyspace.BACKUP_RECORDS
+BACKUP_ITEMS = keyspace.BACKUP_ITEMS
 #: items copied per engine write (bounds memory for big tables)
 BATCH = 1000
 

@@ -96,10 +96,12 @@ def _apply_deltas(deltas: dict[int, list]) -> None:
 
 
 class ItemStore:
-    def __init__(self, engine: Engine, size_of: Callable[[Item], int]) -> None:
+    def __init__(
+        self, engine: Engine, size_of: Callable[[Item], int], capture: CaptureHook | None = None
+    ) -> None:
         self.engine = engine
         self.size_of = size_of
-        self.capture: CaptureHook | None = None
+        self.capture = capture
 
     # keys ---------------------------------------------------------------------------------
     @staticmethod

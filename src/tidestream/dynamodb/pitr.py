@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import cbor2
 
+from ..storage import keyspace
 from ..storage.engine import Engine, StorageError, StorageTrouble
 from ..storage.keys import prefix_end
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tidestream")
 
-PITR_LOG = b"\x08"
+PITR_LOG = keyspace.PITR_LOG
 DAY = 86400.0
 #: seconds between prunes of history older than the recovery period
 PRUNE_INTERVAL = 3600.0

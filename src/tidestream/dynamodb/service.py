@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..service import ServiceSpec
 from ..storage.engine import Engine
+from .itemstore import CaptureHook
 from .operations import REGISTRY
 from .state import DynamoState, Settings
+from .tables import Catalog
 
 
-def build(engine: Engine, settings: Settings | None = None) -> tuple[ServiceSpec, DynamoState]:
-    state = DynamoState(engine, settings)
+def build(
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    catalog: Catalog | None = None,
+    capture: CaptureHook | None = None,
+    stream_check: Callable[[str], str | None] | None = None,
+) -> tuple[ServiceSpec, DynamoState]:
+    """The DynamoDB service; the keyword arguments are :class:`DynamoState`'s collaborators."""
+    state = DynamoState(engine, settings, catalog=catalog, capture=capture, stream_check=stream_check)
     ops = REGISTRY.bind(state)
     spec = ServiceSpec(
         name="dynamodb",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..arns import parse_arn
 from ..context import RequestContext
 from ..errors import ResourceNotFoundException
 from ..storage.engine import Engine
 from .backups import Backups
 from .idempotency import Tokens
-from .itemstore import ItemStore
+from .itemstore import CaptureHook, ItemStore
 from .tables import Catalog, Table
 
 
@@ -24,21 +25,30 @@ class Settings:
 
 class DynamoState:
     def __init__(
-        self, engine: Engine, settings: Settings | None = None, size_of: Callable[[dict], int] | None = None
+        self,
+        engine: Engine,
+        settings: Settings | None = None,
+        size_of: Callable[[dict], int] | None = None,
+        *,
+        catalog: Catalog | None = None,
+        capture: CaptureHook | None = None,
+        stream_check: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``catalog``: shared with DynamoDB Streams (built before this); ``capture``: change
+        capture, written in each commit's batch; ``stream_check``: see :attr:`stream_check`."""
         from .sizes import item_size
 
         self.engine = engine
         self.settings = settings or Settings()
-        self.catalog = Catalog(engine)
-        self.items = ItemStore(engine, size_of or item_size)
+        self.catalog = catalog if catalog is not None else Catalog(engine)
+        self.items = ItemStore(engine, size_of or item_size, capture)
         for t in self.catalog.all():
             self.items.load_stats(t)
         #: on-demand backups (CreateBackup, RestoreTableFromBackup)
         self.backups = Backups(engine, self.catalog, self.items)
-        #: stream ARN -> None if the stream exists, else why not (set by the runtime, which knows
+        #: stream ARN -> None if the stream exists, else why not (given by the runtime, which knows
         #: the Kinesis service; without it every stream counts as present)
-        self.stream_check: Callable[[str], str | None] = lambda arn: None
+        self.stream_check: Callable[[str], str | None] = stream_check or (lambda arn: None)
         #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
         self.transaction_tokens = Tokens()
 
@@ -53,9 +63,9 @@ class DynamoState:
         """The table named by a TableName (or table ARN) parameter, or AWS's not-found error."""
         if name.startswith("arn:"):
             # arn:aws:dynamodb:region:account:table/name
-            parts = name.split(":", 5)
-            if len(parts) == 6 and parts[5].startswith("table/"):
-                t = self.catalog.get(parts[4], parts[3], parts[5][6:].split("/", 1)[0])
+            arn = parse_arn(name)
+            if arn is not None and arn.resource_type == "table":
+                t = self.catalog.get(arn.account, arn.region, arn.resource.split("/", 1)[0])
                 if t is not None:
                     return t
             name_for_msg = name

@@ -15,13 +15,14 @@ from typing import Any
 import cbor2
 
 from ..ids import uuid4_text
+from ..storage import keyspace
 from ..storage.engine import Engine
 
-META_TABLE = b"\x00T"
-META_SEQ = b"\x00Q"
-ITEMS = b"\x01"
-INDEX = b"\x02"
-STATS = b"\x00S"
+META_TABLE = keyspace.TABLE_DEFINITIONS
+META_SEQ = keyspace.NEXT_UID
+ITEMS = keyspace.ITEMS
+INDEX = keyspace.INDEX_ENTRIES
+STATS = keyspace.TABLE_STATS
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..arns import parse_arn
 from ..context import RequestContext
 from ..errors import AwsError, ResourceNotFoundException, ValidationException
 from . import iterators
@@ -45,16 +46,16 @@ def trimmed() -> AwsError:
 
 def _is_stream_arn(arn: str) -> bool:
     """arn:<partition>:dynamodb:<region>:<account>:table/<name>/stream/<label>"""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "dynamodb" or not parts[3] or not parts[4]:
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.service != "dynamodb" or not parsed.region or not parsed.account:
         return False
-    resource = parts[5].split("/")
+    resource = parsed.resource.split("/")
     return (
-        len(resource) == 4
-        and resource[0] == "table"
-        and resource[2] == "stream"
-        and bool(resource[1])
-        and bool(resource[3])
+        parsed.resource_type == "table"
+        and len(resource) == 3
+        and resource[1] == "stream"
+        and bool(resource[0])
+        and bool(resource[2])
     )
 
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..service import ServiceSpec
 from ..storage.engine import Engine
 from .operations import OPERATIONS
 from .state import StreamsState
 
+if TYPE_CHECKING:
+    from ..dynamodb.tables import Catalog
 
-def build(engine: Engine, dynamodb: Any) -> tuple[ServiceSpec, StreamsState]:
-    """*dynamodb* is the DynamoDB service state, whose table catalog says which streams exist."""
-    state = StreamsState(engine, dynamodb)
+
+def build(engine: Engine, catalog: Catalog) -> tuple[ServiceSpec, StreamsState]:
+    """*catalog* is DynamoDB's table catalog, which says which streams exist."""
+    state = StreamsState(engine, catalog)
     ops = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
     spec = ServiceSpec(
         name="dynamodbstreams",

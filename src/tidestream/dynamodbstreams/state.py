@@ -28,20 +28,24 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cbor2
 
 from ..ids import hex128
+from ..storage import keyspace
 from ..storage.engine import Engine
+
+if TYPE_CHECKING:
+    from ..dynamodb.tables import Catalog
 
 log = logging.getLogger("tidestream.dynamodbstreams")
 
-PREFIX = b"\x06"
-SECRET_KEY = b"\x06K"
-NEXT_ID_KEY = b"\x06N"
-META = b"\x06M"
-RECORDS = b"\x06R"
+PREFIX = keyspace.DYNAMODB_STREAMS
+SECRET_KEY = keyspace.DYNAMODB_STREAMS_SECRET
+NEXT_ID_KEY = keyspace.DYNAMODB_STREAMS_NEXT_ID
+META = keyspace.DYNAMODB_STREAMS_META
+RECORDS = keyspace.DYNAMODB_STREAMS_RECORDS
 
 RETENTION_S = 24 * 3600
 SEQ_BASE = 10**20
@@ -141,10 +145,10 @@ class StreamMeta:
 class StreamsState:
     """All DynamoDB streams, indexed in memory over the engine. Runs on the event loop only."""
 
-    def __init__(self, engine: Engine, dynamodb: Any, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, engine: Engine, catalog: Catalog, clock: Callable[[], float] | None = None) -> None:
         self.engine = engine
-        #: the DynamoDB service state (its catalog says which tables have a stream)
-        self.dynamodb = dynamodb
+        #: DynamoDB's table catalog: it says which tables have a stream
+        self.catalog = catalog
         self.clock = clock or time.time
         self.retention_interval = 30.0
         self.streams: dict[int, StreamMeta] = {}
@@ -241,7 +245,7 @@ class StreamsState:
     def sync(self, account: str | None = None, region: str | None = None) -> None:
         """Follow the catalog for one account and region (or everything)."""
         now = self.clock()
-        tables = self.dynamodb.catalog.tables
+        tables = self.catalog.tables
         for key, m in list(self.active.items()):
             if account is not None and (m.account != account or m.region != region):
                 continue

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from ..arns import parse_arn
+from ..storage import keyspace
 from ..storage.engine import Engine
 
-PREFIX = b"\x00KF"
+PREFIX = keyspace.KINESIS_CONSUMERS
 #: AWS's default quota of registered consumers per stream
 MAX_PER_STREAM = 20
 
@@ -34,17 +36,14 @@ def consumer_arn(stream_arn: str, name: str, created_ms: int) -> str:
 
 def parse_consumer_arn(arn: str) -> tuple[str, str, str, str, int] | None:
     """(account, region, stream name, consumer name, creation epoch seconds) of a consumer ARN."""
-    parts = arn.split(":", 5) if isinstance(arn, str) else []
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "kinesis":
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.service != "kinesis" or parsed.resource_type != "stream":
         return None
-    resource = parts[5]  # stream/<name>/consumer/<cname>:<epoch>
-    if not resource.startswith("stream/") or "/consumer/" not in resource:
-        return None
-    stream_name, _, rest = resource[7:].partition("/consumer/")
+    stream_name, _, rest = parsed.resource.partition("/consumer/")  # <name>/consumer/<cname>:<epoch>
     cname, _, epoch = rest.rpartition(":")
     if not stream_name or not cname or not epoch.isdigit():
         return None
-    return parts[4], parts[3], stream_name, cname, int(epoch)
+    return parsed.account, parsed.region, stream_name, cname, int(epoch)
 
 
 @dataclass

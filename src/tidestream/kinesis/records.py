@@ -17,11 +17,12 @@ from binascii import b2a_base64
 from collections.abc import Callable
 from typing import Any
 
+from ..storage import keyspace
 from ..storage.engine import Engine
 from . import sequence
 
-PREFIX = b"\x03"
-COUNTER_PREFIX = b"\x00KC"
+PREFIX = keyspace.KINESIS_RECORDS
+COUNTER_PREFIX = keyspace.KINESIS_SHARD_COUNTERS
 _HDR = struct.Struct("<QH")
 _HDR_SIZE = _HDR.size
 _COUNTER = struct.Struct("<QQ")

@@ -18,6 +18,7 @@ from cbor2 import CBORTag
 
 from ..context import RequestContext
 from ..errors import ValidationException
+from ..storage import keyspace
 from ..storage.engine import Engine
 from . import records
 from .consumers import Consumers
@@ -30,7 +31,7 @@ from .streams import NEXT_ID_KEY, STREAM_PREFIX, Catalog, Stream, parse_arn
 
 log = logging.getLogger("tidestream.kinesis")
 
-SECRET_KEY = b"\x00KK"
+SECRET_KEY = keyspace.KINESIS_ITERATOR_SECRET
 
 
 def _ts_json(ms: int) -> float:

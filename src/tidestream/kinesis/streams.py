@@ -14,12 +14,13 @@ from typing import Any
 
 import orjson
 
+from ..arns import parse_arn as parse_any_arn
+from ..storage import keyspace
 from . import sequence
 from .shards import Router, Shard
 
-META = b"\x00K"
-STREAM_PREFIX = META + b"S"
-NEXT_ID_KEY = META + b"N"
+STREAM_PREFIX = keyspace.KINESIS_STREAMS
+NEXT_ID_KEY = keyspace.KINESIS_NEXT_STREAM_ID
 ALL_METRICS = [
     "IncomingBytes",
     "IncomingRecords",
@@ -41,14 +42,10 @@ def stream_arn(account: str, region: str, name: str) -> str:
 
 def parse_arn(arn: str) -> tuple[str, str, str] | None:
     """(account, region, name) of a stream ARN (consumer ARNs resolve to their stream)."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "kinesis":
+    parsed = parse_any_arn(arn)
+    if parsed is None or parsed.service != "kinesis" or parsed.resource_type != "stream":
         return None
-    resource = parts[5]
-    if not resource.startswith("stream/"):
-        return None
-    name = resource[7:].split("/", 1)[0]
-    return parts[4], parts[3], name
+    return parsed.account, parsed.region, parsed.resource.split("/", 1)[0]
 
 
 @dataclass

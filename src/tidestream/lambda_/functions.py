@@ -23,12 +23,13 @@ from typing import Any
 
 import orjson
 
+from ..storage import keyspace
 from ..storage.engine import Engine
 from .messages import InvalidParameterValueException, function_not_found, unreachable_region
 
-FUNCTION_PREFIX = b"\x07F"
-CODE_PREFIX = b"\x07C"
-SECRET_KEY = b"\x07K"
+FUNCTION_PREFIX = keyspace.LAMBDA_FUNCTIONS
+CODE_PREFIX = keyspace.LAMBDA_CODE
+SECRET_KEY = keyspace.LAMBDA_CODE_SECRET
 
 #: AWS's quota on a function's unpacked deployment package
 MAX_UNZIPPED_BYTES = 262_144_000

@@ -17,7 +17,8 @@ import glob
 import json
 import os
 
-FORMAT_VERSION = 1
+#: 2: backup items moved out of Lambda's key range (storage/keyspace.py, storage/migrate.py)
+FORMAT_VERSION = 2
 LOCK_NAME = "tidestream.lock"  # holds the pid of the server, for the "in use" message only
 FORMAT_NAME = "FORMAT"
 MARK_NAME = "DURABLE_SEQUENCE"
@@ -44,6 +45,8 @@ class DataDir:
         #: the store's write-ahead log files as found before RocksDB opened (it may replace them)
         self.wal_files: list[str] = []
         self.mark = DurableMark(os.path.join(self.path, MARK_NAME))
+        #: the format the data dir was found in (set by open; storage/migrate.py brings it up to date)
+        self.format_version = FORMAT_VERSION
 
     def open(self) -> None:
         """Lock the dir and check it is ours (or empty); ``DataDirError`` explains a refusal."""
@@ -109,7 +112,12 @@ class DataDir:
                 f"(it holds {', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); "
                 "choose an empty or new --data-dir"
             )
-        write_durably(path, json.dumps({"format": FORMAT_VERSION}).encode())
+        self.record_format()
+
+    def record_format(self) -> None:
+        """Write today's format version (a fresh data dir, or one just migrated), durably."""
+        write_durably(os.path.join(self.path, FORMAT_NAME), json.dumps({"format": FORMAT_VERSION}).encode())
+        self.format_version = FORMAT_VERSION
 
     def _check_version(self, path: str) -> None:
         try:
@@ -131,6 +139,7 @@ class DataDir:
                 f"data dir {self.path} has format {version}, newer than this tidestream "
                 f"understands ({FORMAT_VERSION}); upgrade tidestream"
             )
+        self.format_version = version
 
     def check_recovered(self, recovered: int) -> int:
         """Refuse (``WalLossError``) when the store recovered less than was acknowledged, unless

@@ -38,6 +38,7 @@ from rocksdict import (
     WriteOptions,
 )
 
+from . import keyspace
 from .datadir import DataDirError, DurableMark
 
 log = logging.getLogger("tidestream.storage")
@@ -61,7 +62,7 @@ Writes = list[tuple[bytes, bytes | None]]
 #: seconds between write probes while the disk is full (recovery needs no restart)
 PROBE_INTERVAL = 0.5
 #: the probe's key: outside every service's key range (see the prefixes in the services)
-PROBE_KEY = b"\x00Xprobe"
+PROBE_KEY = keyspace.PROBE_KEY
 #: seconds writes may still fail once space is back before the store is closed and reopened.
 #: Measured: after a refused WAL append under group commit RocksDB stays read-only ("Writer has
 #: previous error", still after 60 s); a bare rocksdict loop resumed by itself after ~5 s. The
@@ -503,6 +504,10 @@ class RocksEngine:
             raise
         finally:
             self._sync_task = None
+
+    def sync(self) -> None:
+        """fsync every write so far now, outside group commit (a migration before serving)."""
+        self._fsync(self.latest_sequence())
 
     def _fsync(self, sequence: int) -> None:
         """fsync the WAL; then every write up to ``sequence`` (read before the fsync) is durable."""

@@ -13,6 +13,7 @@ import os
 
 from .datadir import DataDir, DataDirError
 from .engine import DEFAULT_BLOCK_CACHE_MB, RocksEngine, StoreOpenError
+from .migrate import migrate
 
 log = logging.getLogger("tidestream")
 
@@ -45,6 +46,11 @@ def open_checked(
         )
     data_dir.mark.reset(recovered)
     engine.durable_mark = data_dir.mark
+    try:
+        migrate(data_dir, engine)
+    except BaseException:
+        engine.close()
+        raise
     return engine
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from ...arns import parse_arn
 from ...context import RequestContext
 from ...errors import AwsError, LimitExceededException, ResourceNotFoundException, ValidationException
 from ..state import DynamoState
@@ -29,8 +30,9 @@ NO_POLICY = "NO_POLICY"
 def _resource(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     """The table owning ``arn``: the table itself or its current stream."""
     table = state.table(ctx, arn, control=True) if arn.startswith("arn:") else None
-    if table is not None:
-        rest = arn.split(":", 5)[5][len("table/") + len(table.name) :]
+    parsed = parse_arn(arn)
+    if table is not None and parsed is not None:  # state.table found it by ARN: it parses
+        rest = parsed.resource[len(table.name) :]
         if rest == "" or (rest.startswith("/stream/") and table.stream_arn == arn):
             return table
     raise ResourceNotFoundException(f"Requested resource not found: ResourceArn: {arn} not found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...arns import parse_arn
 from ...context import RequestContext
 from ...errors import AccessDeniedException, ResourceNotFoundException, ValidationException
 from ..state import DynamoState
@@ -12,15 +13,15 @@ MAX_TAGS = 50
 
 
 def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "dynamodb" or not parts[5].startswith("table/"):
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.service != "dynamodb" or parsed.resource_type != "table":
         raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
-    if parts[4] != ctx.account_id:
+    if parsed.account != ctx.account_id:
         raise AccessDeniedException(
             f"User: arn:aws:iam::{ctx.account_id}:root is not authorized to perform: "
             f"dynamodb:{ctx.operation} on resource: {arn}"
         )
-    t = state.catalog.get(parts[4], parts[3], parts[5][6:])
+    t = state.catalog.get(parsed.account, parsed.region, parsed.resource)
     if t is None:
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")
     return t

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from ... import nexttokens
 from ...context import RequestContext
 from ...errors import ValidationException
 from ..capacity import Consumed, query_read_units
@@ -329,13 +330,13 @@ def _fingerprint(statement: str, parameters: Any) -> str:
 
 
 def encode_token(fingerprint: str, range_index: int, key: bytes) -> str:
-    body = orjson.dumps({"f": fingerprint, "r": range_index, "k": base64.b64encode(key).decode("ascii")})
-    return base64.b64encode(body).decode("ascii")
+    fields = {"f": fingerprint, "r": range_index, "k": base64.b64encode(key).decode("ascii")}
+    return nexttokens.encode(fields, urlsafe=False)
 
 
 def decode_token(token: str, fingerprint: str) -> tuple[int, bytes]:
     try:
-        body = orjson.loads(base64.b64decode(token.encode("ascii"), validate=True))
+        body = nexttokens.decode(token, urlsafe=False)
         range_index, key, f = int(body["r"]), base64.b64decode(body["k"]), body["f"]
     except Exception:
         raise validation(MSG_INVALID_NEXT_TOKEN) from None

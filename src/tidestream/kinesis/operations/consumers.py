@@ -3,12 +3,9 @@ DeregisterStreamConsumer, SubscribeToShard (the push itself lives in :mod:`..fan
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
-import orjson
-
+from ... import nexttokens
 from ...errors import (
     ExpiredNextTokenException,
     InvalidArgumentException,
@@ -138,15 +135,14 @@ def deregister_stream_consumer(state, ctx, params: dict) -> None:
 
 
 def _token(stream_id: int, after: str, now: int) -> str:
-    raw = orjson.dumps({"s": stream_id, "a": after, "t": now})
-    return base64.urlsafe_b64encode(raw).decode()
+    return nexttokens.encode({"s": stream_id, "a": after, "t": now})
 
 
 def _untoken(token: str, now: int) -> tuple[int, str]:
     try:
-        d = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        d = nexttokens.decode(token)
         sid, after, issued = int(d["s"]), str(d["a"]), int(d["t"])
-    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
+    except (ValueError, KeyError, TypeError):  # nexttokens.BadToken is a ValueError
         raise InvalidArgumentException("Invalid NextToken.") from None
     if now - issued > TOKEN_TTL_MS:
         raise ExpiredNextTokenException(f"NextToken has expired: {token}")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import orjson
-
-from ... import signing
+from ... import nexttokens
 from ...errors import (
     ExpiredNextTokenException,
     InvalidArgumentException,
@@ -26,20 +23,11 @@ LIST_MAX = 1000
 
 
 # ListShards ------------------------------------------------------------------------------------
-def _sign(state, body: bytes) -> str:
-    tag = signing.tag(state.secret, body, 12)
-    return base64.urlsafe_b64encode(body + tag).decode()
-
-
 def _unsign(state, token: str) -> dict:
     try:
-        raw = base64.urlsafe_b64decode(token.encode())
-        body, tag = raw[:-12], raw[-12:]
-        if len(tag) == 12 and signing.verify(state.secret, body, tag):
-            return orjson.loads(body)
-    except Exception:
-        pass
-    raise InvalidArgumentException("Invalid NextToken.")
+        return nexttokens.decode(token, secret=state.secret)
+    except nexttokens.BadToken:
+        raise InvalidArgumentException("Invalid NextToken.") from None
 
 
 def _filtered(state, stream: Stream, flt: dict | None) -> list[Shard]:
@@ -100,8 +88,8 @@ def list_shards(state, ctx, params: dict) -> dict:
     page = shards[:max_results]
     out: dict[str, Any] = {"Shards": [shard_view(stream, s) for s in page]}
     if len(shards) > len(page):
-        out["NextToken"] = _sign(
-            state, orjson.dumps({"arn": stream.arn, "f": flt, "x": page[-1].index, "t": state.now_ms()})
+        out["NextToken"] = nexttokens.encode(
+            {"arn": stream.arn, "f": flt, "x": page[-1].index, "t": state.now_ms()}, secret=state.secret
         )
     return out
 

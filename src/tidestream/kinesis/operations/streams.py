@@ -3,11 +3,9 @@ encryption, limits."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import orjson
-
+from ... import nexttokens
 from ...errors import InvalidArgumentException, ResourceInUseException, ValidationException
 from .. import records
 from ..messages import shard_limit, stream_exists
@@ -163,14 +161,17 @@ def update_max_record_size(state, ctx, params: dict) -> None:
 
 
 def _token(name: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"after": name})).decode()
+    return nexttokens.encode({"after": name})
 
 
 def _untoken(token: str) -> str:
     try:
-        return orjson.loads(base64.urlsafe_b64decode(token.encode()))["after"]
-    except Exception:
-        raise InvalidArgumentException("Invalid NextToken.") from None
+        after = nexttokens.decode(token).get("after")
+    except nexttokens.BadToken:
+        after = None
+    if not isinstance(after, str):
+        raise InvalidArgumentException("Invalid NextToken.")
+    return after
 
 
 @operation("ListStreams")
