@@ -39,6 +39,8 @@ class Server:
         if c.store is not None:  # the driver is imported only here: the default path never loads it
             from .storage.postgres import PostgresEngine
 
+            # node-local files still live in the data dir: the Kinesis encryption key (docs/cluster.md)
+            os.makedirs(c.data_dir, exist_ok=True)
             return PostgresEngine(c.store, c.durability)  # type: ignore[return-value]
         if c.in_memory:
             return RocksEngine(None, in_memory=True, block_cache_mb=c.block_cache_mb)

@@ -53,6 +53,10 @@ SCAN_PAGE_FIRST = 64
 SCAN_PAGE_MAX = 1024
 #: taken while creating or migrating the schema, so nodes starting together don't race
 SCHEMA_LOCK = 0x7469_6465  # "tide"
+#: held by the one node serving a database, for as long as its session lives: multi-node
+#: correctness is not built yet (docs/decisions/0004-cluster-mode.md), so a second node is
+#: refused instead of silently corrupting counters and the outbox
+NODE_LOCK = 0x7469_6466
 BYTEA_OID = 17
 
 _HEAD = f"substring(k from 1 for {KEY_HEAD})"
@@ -127,6 +131,7 @@ class PostgresEngine:
         self.server_version = ""
         self._conn = self._connect(prepare=False)
         self._migrate()
+        self._claim(self._conn)
         self._prepare(self._conn)
         self._flush_conn = self._connect(prepare=False, synchronous=True)
         #: this process's row for the group flush (removed by close())
@@ -207,6 +212,22 @@ class PostgresEngine:
         except psycopg.Error:
             pass
         self._conn = self._connect()
+        self._claim(self._conn)
+
+    def _claim(self, conn: psycopg.Connection) -> None:
+        """Take the database's node lock on this session, or refuse: another node serves it.
+        The lock goes with the session, so a node that dies (or whose connection is cut)
+        frees it."""
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (NODE_LOCK,)).fetchone()
+        except psycopg.Error as err:
+            raise StorageError(f"cannot lock the store {redacted(self.dsn)}: {_text(err)}") from None
+        if row is None or not row[0]:
+            conn.close()
+            raise StorageError(
+                f"another tidestream node is serving the store {redacted(self.dsn)}; several nodes on "
+                "one database are not supported yet (docs/cluster.md)"
+            )
 
     def _failed(self, action: str, text: str) -> StorageError:
         if self._conn.pgconn.status != pq.ConnStatus.OK and self.write_problem is None:
