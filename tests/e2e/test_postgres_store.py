@@ -179,6 +179,9 @@ def test_a_second_node_on_the_same_database_is_refused_until_the_first_is_gone(t
     first.kill()
     second = start_server(tmp_path / "c", "--store", database)
     assert health(second)[0] == 200
+    with psycopg.connect(database, autocommit=True) as conn:  # the killed node's flush row is gone
+        rows = conn.execute("SELECT count(*) FROM tidestream_meta WHERE name LIKE 'flush:%'").fetchone()
+    assert rows == (1,)
     second.stop()
 
 

@@ -136,6 +136,8 @@ class PostgresEngine:
         self._flush_conn = self._connect(prepare=False, synchronous=True)
         #: this process's row for the group flush (removed by close())
         self._flush_row = f"flush:{uuid.uuid4()}"
+        # rows of nodes that were killed before close() go: this node holds the node lock
+        self._flush_conn.execute("DELETE FROM tidestream_meta WHERE name LIKE 'flush:%'")
         self._flush_conn.execute("INSERT INTO tidestream_meta VALUES (%s, '')", (self._flush_row,))
 
     # connections ---------------------------------------------------------------------------
