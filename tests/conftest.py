@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -134,11 +135,29 @@ def start_server(tmp_path: Path, *args: str, on_disk: bool = True) -> ServerProc
     return s.start()
 
 
+#: ``TIDESTREAM_TEST_STORE=postgresql``: the shared ``server`` runs on a PostgreSQL server the
+#: tests start (tests/pgserver.py); docs/cluster.md lists the files run that way
+TEST_STORE = os.environ.get("TIDESTREAM_TEST_STORE", "rocksdb")
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> ServerProcess:
-    """One shared server on disk (relaxed durability for speed), reset before each test."""
+def postgres():
+    """A real PostgreSQL server for the whole session (the machine's binaries, run as the
+    ``postgres`` user), deleted at the end."""
+    from tests.pgserver import PostgresServer
+
+    pg = PostgresServer().start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, request) -> ServerProcess:
+    """One shared server on disk (relaxed durability for speed), reset before each test; on
+    PostgreSQL when ``TIDESTREAM_TEST_STORE=postgresql``."""
     tmp = tmp_path_factory.mktemp("server")
-    s = start_server(tmp, "--durability", "relaxed", "--ttl-interval", "0.2")
+    store = ["--store", request.getfixturevalue("postgres").dsn] if TEST_STORE == "postgresql" else []
+    s = start_server(tmp, "--durability", "relaxed", "--ttl-interval", "0.2", *store)
     yield s
     assert s.stop() == 0, s.read_log()
 

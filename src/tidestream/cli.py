@@ -33,6 +33,12 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
     s.add_argument("--port", type=int, default=d.port)
     s.add_argument("--data-dir", default=d.data_dir)
     s.add_argument("--in-memory", action="store_true", help="keep nothing on disk")
+    s.add_argument(
+        "--store",
+        default=None,
+        metavar="postgresql://USER@HOST:PORT/DB",
+        help="keep the data in PostgreSQL instead of the embedded store (docs/cluster.md)",
+    )
     s.add_argument("--region", default=d.region, help="region for unsigned requests")
     s.add_argument("--account-id", default=d.account_id)
     s.add_argument(
@@ -119,6 +125,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
         port=a.port,
         data_dir=a.data_dir,
         in_memory=a.in_memory,
+        store=a.store,
         region=a.region,
         account_id=a.account_id,
         durability=a.durability,
@@ -178,6 +185,10 @@ def main(argv: list[str] | None = None) -> None:
             Chaos.parse(config.cdc_chaos)
         except ValueError as err:
             sys.exit(f"tidestream: --cdc-chaos: {err}")
+    if config.store is not None and not config.store.startswith(("postgresql://", "postgres://")):
+        sys.exit("tidestream: --store must be a postgresql:// URL")
+    if config.store is not None and config.in_memory:
+        sys.exit("tidestream: --store and --in-memory exclude each other")
     if config.block_cache_mb < 1:
         sys.exit("tidestream: --block-cache-mb must be at least 1")
     if config.auth == "enforce" and not config.credentials:

@@ -11,6 +11,9 @@ class Config:
     port: int = 4566
     data_dir: str = "./tidestream-data"
     in_memory: bool = False
+    #: ``postgresql://...``: keep the data in PostgreSQL instead of the embedded RocksDB store
+    #: under ``data_dir`` (docs/cluster.md); None: the embedded store
+    store: str | None = None
     region: str = "us-east-1"
     account_id: str = "000000000000"
     durability: str = "strict"

@@ -37,6 +37,12 @@ class Server:
 
     def _open_engine(self) -> RocksEngine:
         c = self.config
+        if c.store is not None:  # the driver is imported only here: the default path never loads it
+            from .storage.postgres import PostgresEngine
+
+            # node-local files still live in the data dir: the Kinesis encryption key (docs/cluster.md)
+            os.makedirs(c.data_dir, exist_ok=True)
+            return PostgresEngine(c.store, c.durability)  # type: ignore[return-value]
         if c.in_memory:
             return RocksEngine(None, in_memory=True, block_cache_mb=c.block_cache_mb)
         self.data_dir = DataDir(c.data_dir)
@@ -100,7 +106,7 @@ class Server:
             account_id=c.account_id,
             query=self._sts_endpoint(verifier),
             reset=self.reset if c.reset_endpoint else None,
-            storage_name="memory" if c.in_memory else "rocksdb",
+            storage_name="postgresql" if c.store else "memory" if c.in_memory else "rocksdb",
             validator=validator,
             authenticator=verifier,
             admin_authenticator=verifier.admin if verifier else None,
@@ -157,6 +163,15 @@ class Server:
             return f"Kinesis stream {arn} not found"
         return None
 
+    def _where(self) -> str:
+        """Where the data is, for the start-up log line (no password)."""
+        c = self.config
+        if c.store is not None:
+            from .storage.postgres import redacted
+
+            return redacted(c.store)
+        return "memory" if c.in_memory else os.path.abspath(c.data_dir)
+
     def reset(self) -> None:
         """Wipe all state (tests call POST /_tidestream/reset between tests)."""
         assert self.engine is not None
@@ -206,7 +221,7 @@ class Server:
         tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
         tasks.extend(asyncio.ensure_future(co) for co in self.lambda_.background_tasks(self.stopping))
-        where = "memory" if c.in_memory else os.path.abspath(c.data_dir)
+        where = self._where()
         scheme = "https" if c.tls_cert else "http"
         port = server.sockets[0].getsockname()[1]
         self.lambda_.endpoint = f"{scheme}://{_reachable(c.host)}:{port}"

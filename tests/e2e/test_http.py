@@ -9,6 +9,8 @@ import zlib
 
 import orjson
 
+from tests.conftest import TEST_STORE
+
 
 def _post(srv, target: str | None, body: bytes, headers: dict | None = None):
     c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
@@ -32,7 +34,7 @@ def test_root_and_health(srv):
     r = c.getresponse()
     body = json.loads(r.read())
     c.close()
-    assert r.status == 200 and body["storage"] == "rocksdb" and body["version"]
+    assert r.status == 200 and body["storage"] == TEST_STORE and body["version"]
 
 
 def test_cors_preflight(srv):

@@ -205,6 +205,9 @@ class Application:
 
     def _health(self, req: Request) -> Response:
         """200 "ok", or 503 "degraded" with the reason while the store refuses writes."""
+        database = getattr(self.engine, "health", None)
+        # an external store (PostgreSQL) is checked first, with one round trip
+        details = database() if database is not None else None
         problem = getattr(self.engine, "write_problem", None)
         health = {
             "status": "degraded" if problem else "ok",
@@ -216,6 +219,8 @@ class Application:
                 + (["sts"] if self.query is not None else [])  # the Query-protocol endpoint
             ),
         }
+        if details is not None:
+            health["database"] = details
         if problem:
             health["reason"] = problem
         return Response(503 if problem else 200, dumps(health), [("Content-Type", "application/json")])
