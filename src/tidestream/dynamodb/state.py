@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..context import RequestContext
 from ..errors import ResourceNotFoundException
@@ -39,6 +40,10 @@ class DynamoState:
         #: stream ARN -> None if the stream exists, else why not (set by the runtime, which knows
         #: the Kinesis service; without it every stream counts as present)
         self.stream_check: Callable[[str], str | None] = lambda arn: None
+        #: called with a table before its stream is switched off or the table dropped, so the
+        #: DynamoDB Streams side knows the outgoing stream even if nothing read or wrote it yet
+        #: (set by dynamodbstreams; AWS lists such a stream as DISABLED)
+        self.stream_closing: Callable[[Any], object] = lambda table: None
         #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
         self.transaction_tokens = Tokens()
 

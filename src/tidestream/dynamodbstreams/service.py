@@ -14,6 +14,7 @@ from .state import StreamsState
 def build(engine: Engine, dynamodb: Any) -> tuple[ServiceSpec, StreamsState]:
     """*dynamodb* is the DynamoDB service state, whose table catalog says which streams exist."""
     state = StreamsState(engine, dynamodb)
+    dynamodb.stream_closing = state.sync_table
     ops = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
     spec = ServiceSpec(
         name="dynamodbstreams",

@@ -484,6 +484,8 @@ def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
             "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
         )
     desc = describe_table(t, deleting=True)
+    if t.stream_enabled:
+        state.stream_closing(t)
     state.catalog.remove(t)
     state.items.drop(t)
     return {"TableDescription": desc}
@@ -578,7 +580,8 @@ def _update_stream(t: Table, p: dict, now: float) -> bool:
     if stream.get("StreamEnabled") and t.stream_enabled:
         raise ValidationException(f"Table already has an enabled stream: TableName: {t.name}")
     if not stream.get("StreamEnabled") and not t.stream_enabled:
-        raise ValidationException("Stream is already disabled for table")
+        # ack-api-quirks DDB-TABLE-050 (verified against AWS 2026-10-09)
+        raise ValidationException(f"Table has no stream to disable: TableName: {t.name}")
     _apply_stream_spec(t, stream, now)
     return True
 
@@ -622,6 +625,8 @@ def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     _check_not_in_transition(state, t)
     now = time.time()
     draft, effects = _draft_update(state, ctx, t, p, now)
+    if t.stream_enabled and not draft.stream_enabled:
+        state.stream_closing(t)
     for f in fields(Table):  # the table object stays the one every other part holds
         setattr(t, f.name, getattr(draft, f.name))
     forget_schema(t)
