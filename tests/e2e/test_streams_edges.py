@@ -122,3 +122,13 @@ def test_update_that_changes_nothing_on_a_missing_item_records_nothing(srv):
     assert "Item" not in ddb.get_item(TableName="noop", Key={"id": {"S": "gone"}}, ConsistentRead=True)
     ddb.put_item(TableName="noop", Item={"id": {"S": "marker"}})
     assert [r["dynamodb"]["Keys"]["id"]["S"] for r in _records(st, arn)] == ["marker"]
+
+
+def test_stream_of_a_table_deleted_unseen_stays_listed(srv):
+    """ack-api-quirks' DynamoDB streams rules (findings verified against AWS 2026-10-08/09): old
+    streams stay listable as DISABLED even after DeleteTable; here one nothing read or wrote."""
+    ddb, st = srv.client("dynamodb"), srv.client("dynamodbstreams")
+    arn = _table(ddb, "dropped")["LatestStreamArn"]
+    ddb.delete_table(TableName="dropped")
+    assert [s["StreamArn"] for s in st.list_streams(TableName="dropped")["Streams"]] == [arn]
+    assert st.describe_stream(StreamArn=arn)["StreamDescription"]["StreamStatus"] == "DISABLED"
