@@ -74,7 +74,11 @@ def test_deflate_request_body_chunked_and_over_http2(srv, ddb):
     """The same decoding for a chunked body and for an HTTP/2 stream."""
     c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
     body = zlib.compress(_put_body("chunked"))
-    headers = {"X-Amz-Target": PUT, "Content-Type": "application/x-amz-json-1.0", "Content-Encoding": "deflate"}
+    headers = {
+        "X-Amz-Target": PUT,
+        "Content-Type": "application/x-amz-json-1.0",
+        "Content-Encoding": "deflate",
+    }
     c.request("POST", "/", body=iter([body[:5], body[5:]]), headers=headers, encode_chunked=True)
     r = c.getresponse()
     assert r.status == 200, r.read()

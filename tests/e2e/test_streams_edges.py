@@ -63,7 +63,9 @@ def test_list_streams_malformed_start_arn(srv):
     ddb, st = srv.client("dynamodb"), srv.client("dynamodbstreams")
     arn = _table(ddb, "start")["LatestStreamArn"]
     with pytest.raises(ClientError) as e:
-        st.list_streams(TableName="start", ExclusiveStartStreamArn="kossaapaaasdafsdaasdasdasdasasdasfadfadfasdasdas")
+        st.list_streams(
+            TableName="start", ExclusiveStartStreamArn="kossaapaaasdafsdaasdasdasdasasdasfadfadfasdasdas"
+        )
     assert _err(e) == ("ValidationException", "Invalid StreamArn")
     # a well-formed ARN that names no stream pages on from where it would sort
     gone = arn.replace("table/start/", "table/a-gone/")
@@ -83,7 +85,10 @@ def test_disabling_a_stream_the_table_does_not_have(srv):
     assert _err(e) == ("ValidationException", "Table has no stream to disable: TableName: twice")
     t = ddb.describe_table(TableName="twice")["Table"]
     assert "StreamSpecification" not in t
-    assert (t["LatestStreamArn"], t["LatestStreamLabel"]) == (first["LatestStreamArn"], first["LatestStreamLabel"])
+    assert (t["LatestStreamArn"], t["LatestStreamLabel"]) == (
+        first["LatestStreamArn"],
+        first["LatestStreamLabel"],
+    )
 
 
 def test_reenabled_stream_has_a_new_label(srv):
@@ -98,7 +103,10 @@ def test_reenabled_stream_has_a_new_label(srv):
     assert second["LatestStreamArn"].endswith("/stream/" + second["LatestStreamLabel"])
     t = ddb.describe_table(TableName="again")["Table"]
     assert t["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
-    assert (t["LatestStreamArn"], t["LatestStreamLabel"]) == (second["LatestStreamArn"], second["LatestStreamLabel"])
+    assert (t["LatestStreamArn"], t["LatestStreamLabel"]) == (
+        second["LatestStreamArn"],
+        second["LatestStreamLabel"],
+    )
     labels = {s["StreamLabel"]: s["StreamArn"] for s in st.list_streams(TableName="again")["Streams"]}
     assert labels == {
         first["LatestStreamLabel"]: first["LatestStreamArn"],
@@ -109,7 +117,9 @@ def test_reenabled_stream_has_a_new_label(srv):
 def test_update_that_changes_nothing_on_a_missing_item_records_nothing(srv):
     ddb, st = srv.client("dynamodb"), srv.client("dynamodbstreams")
     arn = _table(ddb, "noop")["LatestStreamArn"]
-    r = ddb.update_item(TableName="noop", Key={"id": {"S": "gone"}}, UpdateExpression="REMOVE a, b", ReturnValues="ALL_NEW")
+    r = ddb.update_item(
+        TableName="noop", Key={"id": {"S": "gone"}}, UpdateExpression="REMOVE a, b", ReturnValues="ALL_NEW"
+    )
     assert "Attributes" not in r
     assert "Item" not in ddb.get_item(TableName="noop", Key={"id": {"S": "gone"}}, ConsistentRead=True)
     # a DELETE from a set on a missing item changes nothing either

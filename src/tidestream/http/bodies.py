@@ -99,7 +99,9 @@ def undecodable(handler: object, headers: dict[str, str]) -> Response:
     render = getattr(handler, "error_for", None)
     if render is None:
         return error_response(500, code, "Internal server error")
-    return render(Request("POST", "/", headers, b""), AwsError("Internal server error", code=code, status=500))
+    return render(
+        Request("POST", "/", headers, b""), AwsError("Internal server error", code=code, status=500)
+    )
 
 
 # response compression -------------------------------------------------------------------
