@@ -1,0 +1,110 @@
+"""UpdateTable and stream-specification messages as AWS words them today.
+
+Sources (newest validated first):
+- ack-api-quirks' DynamoDB ValidationException catalogue (finding DDB-TABLE-442, messages seen
+  live in us-east-1 and us-west-2, 2026-10-09): UpdateTable with nothing to update lists
+  thirteen members, leaving out those the request already has; and finding DDB-TABLE-050 (the
+  same date): "If stream is being enabled then UpdateViewType is required", "If stream is being
+  disabled, then UpdateViewType must not be specified".
+- paritysuite dynamodb-conformance ``tier3/error-messages/createTable.test.ts`` (eu-west-2,
+  quoted by dynoxide issue 115, 2026-06): CreateTable with a disabled stream and a view type is
+  refused, "Table is being created with a stream disabled, UpdateViewType should not be
+  specified"; the catalogue adds the enabled-without-view text.
+- ScyllaDB Alternator ``test_streams.py`` ``test_latest_stream_arn`` / ``test_latest_stream_label``
+  / ``test_stream_specification`` (run against AWS): an UpdateTable that re-sends the table's
+  own BillingMode succeeds and keeps the stream as it is.
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+INV = "One or more parameter values were invalid: "
+NOTHING = (
+    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, "
+    "SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, {mrc}"
+    "DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required"
+)
+
+
+def _err(e) -> tuple[str, str]:
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def _create(ddb, name: str = "msgs", **kw) -> dict:
+    return ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        **kw,
+    )["TableDescription"]
+
+
+def test_update_table_with_nothing_to_update(srv):
+    ddb = srv.client("dynamodb")
+    full = NOTHING.format(mrc="MultiRegionConsistency, ")
+    for kw in ({}, {"AttributeDefinitions": [{"AttributeName": "x", "AttributeType": "S"}]}):
+        with pytest.raises(ClientError) as e:  # answered before the lookup: no table needed
+            ddb.update_table(TableName="absent", **kw)
+        assert _err(e) == ("ValidationException", full)
+    _create(ddb)
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="msgs", MultiRegionConsistency="EVENTUAL")
+    assert _err(e) == ("ValidationException", NOTHING.format(mrc=""))
+
+
+CREATE_SPECS = {
+    "enabled without a view type": (
+        {"StreamEnabled": True},
+        INV + "Table is being created with a stream enabled, UpdateViewType is required",
+    ),
+    "disabled with a view type": (
+        {"StreamEnabled": False, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        INV + "Table is being created with a stream disabled, UpdateViewType should not be specified",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CREATE_SPECS))
+def test_create_table_stream_view_type(srv, case):
+    ddb = srv.client("dynamodb")
+    spec, message = CREATE_SPECS[case]
+    with pytest.raises(ClientError) as e:
+        _create(ddb, StreamSpecification=spec)
+    assert _err(e) == ("ValidationException", message)
+    assert ddb.list_tables()["TableNames"] == []
+
+
+def test_update_table_stream_view_type(srv):
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="msgs", StreamSpecification={"StreamEnabled": True})
+    assert _err(e) == (
+        "ValidationException",
+        INV + "If stream is being enabled then UpdateViewType is required",
+    )
+    ddb.update_table(
+        TableName="msgs", StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    )
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(
+            TableName="msgs", StreamSpecification={"StreamEnabled": False, "StreamViewType": "KEYS_ONLY"}
+        )
+    assert _err(e) == (
+        "ValidationException",
+        INV + "If stream is being disabled, then UpdateViewType must not be specified",
+    )
+    assert ddb.describe_table(TableName="msgs")["Table"]["StreamSpecification"]["StreamEnabled"] is True
+
+
+def test_billing_mode_resend_is_accepted_and_keeps_the_stream(srv):
+    ddb = srv.client("dynamodb")
+    created = _create(ddb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    desc = ddb.update_table(TableName="msgs", BillingMode="PAY_PER_REQUEST")["TableDescription"]
+    assert desc["LatestStreamArn"] == created["LatestStreamArn"]
+    assert desc["LatestStreamLabel"] == created["LatestStreamLabel"]
+    assert desc["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
