@@ -108,3 +108,125 @@ def test_billing_mode_resend_is_accepted_and_keeps_the_stream(srv):
     assert desc["LatestStreamLabel"] == created["LatestStreamLabel"]
     assert desc["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+# Table, index and tag texts from the same catalogue (ack-api-quirks DDB-TABLE-442, 2026-10-09)
+def _provisioned(ddb, name: str = "prov") -> None:
+    ddb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("id", "sk", "l")],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "lsi",
+                "KeySchema": [
+                    {"AttributeName": "id", "KeyType": "HASH"},
+                    {"AttributeName": "l", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+
+
+GSI = {
+    "IndexName": "gsi",
+    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "ALL"},
+}
+
+
+def test_index_texts(srv):
+    ddb = srv.client("dynamodb")
+    with pytest.raises(ClientError) as e:  # CreateTable: "is not specified"
+        ddb.create_table(
+            TableName="prov2",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("id", "g")],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+            GlobalSecondaryIndexes=[GSI],
+        )
+    assert _err(e) == ("ValidationException", INV + "ProvisionedThroughput is not specified for index: gsi")
+    _provisioned(ddb)
+    with pytest.raises(ClientError) as e:  # UpdateTable: "must be specified"
+        ddb.update_table(
+            TableName="prov",
+            AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": GSI}],
+        )
+    assert _err(e) == ("ValidationException", INV + "ProvisionedThroughput must be specified for index: gsi")
+    pt = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+    g_def = [{"AttributeName": "g", "AttributeType": "S"}]
+    ddb.update_table(
+        TableName="prov",
+        AttributeDefinitions=g_def,
+        GlobalSecondaryIndexUpdates=[{"Create": {**GSI, "ProvisionedThroughput": pt}}],
+    )
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(
+            TableName="prov",
+            AttributeDefinitions=g_def,
+            GlobalSecondaryIndexUpdates=[{"Create": {**GSI, "ProvisionedThroughput": pt}}],
+        )
+    assert _err(e) == ("ValidationException", "Attempting to create an index which already exists")
+    for action, body in (
+        ("delete", {"Delete": {"IndexName": "lsi"}}),
+        ("update", {"Update": {"IndexName": "lsi", "ProvisionedThroughput": pt}}),
+    ):
+        with pytest.raises(ClientError) as e:
+            ddb.update_table(TableName="prov", GlobalSecondaryIndexUpdates=[body])
+        assert _err(e) == (
+            "ValidationException",
+            f"Cannot {action} an index that is not a GlobalSecondaryIndex: lsi",
+        )
+
+
+def test_provisioned_without_throughput_on_update(srv):
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="msgs", BillingMode="PROVISIONED")
+    assert _err(e) == (
+        "ValidationException",
+        INV + "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+    )
+
+
+def test_tag_texts(srv):
+    ddb = srv.client("dynamodb")
+    arn = _create(ddb)["TableArn"]
+    cases = [
+        ("tag_resource", {"Tags": []}, "Atleast one Tag needs to be provided as Input."),
+        ("untag_resource", {"TagKeys": []}, "Atleast one Tag Key needs to be provided as Input."),
+        (
+            "tag_resource",
+            {"Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]},
+            "Duplicate Tag Keys provided as input: Duplicate Tag Key found k",
+        ),
+        (
+            "tag_resource",
+            {"Tags": [{"Key": "aws:x", "Value": "1"}]},
+            "Tag Key cannot be prefixed with aws:, Key: aws:x",
+        ),
+        (
+            "tag_resource",
+            {"Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]},
+            "Number of Tags exceed the current limit for the provided ResourceArn",
+        ),
+    ]
+    for op, kw, message in cases:
+        with pytest.raises(ClientError) as e:
+            getattr(ddb, op)(ResourceArn=arn, **kw)
+        assert _err(e) == ("ValidationException", message), op
+    ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    with pytest.raises(ClientError) as e:
+        ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "one-more", "Value": "v"}])
+    assert _err(e) == (
+        "ValidationException",
+        "Number of Tags exceed the current limit for the provided ResourceArn",
+    )
+    assert len(ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]) == 50
+    with pytest.raises(ClientError) as e:
+        _create(ddb, "tagged", Tags=[{"Key": "aws:cf", "Value": "1"}])
+    assert _err(e) == ("ValidationException", "Tag Key cannot be prefixed with aws:, Key: aws:cf")

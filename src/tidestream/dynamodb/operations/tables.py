@@ -21,6 +21,7 @@ from ..state import DynamoState, forget_schema
 from ..tables import Index, Table, new_table_id
 from . import operation
 from .policies import attach_at_creation
+from .tags import check_new_tags
 
 _INVALID = "One or more parameter values were invalid: "
 MAX_GSIS = 20
@@ -148,6 +149,7 @@ def build_index(
     *,
     local: bool,
     table_hash: str | None = None,
+    creating: bool = True,
 ) -> Index:
     name = spec["IndexName"]
     ks = _key_schema(spec["KeySchema"])
@@ -157,10 +159,9 @@ def build_index(
     if not local:
         pt = spec.get("ProvisionedThroughput")
         if billing == "PROVISIONED":
-            if not pt:
-                raise ValidationException(
-                    f"{_INVALID}ProvisionedThroughput must be specified for index: {name}"
-                )
+            if not pt:  # CreateTable's and UpdateTable's texts (the catalogue, DDB-TABLE-442)
+                verb = "is not specified" if creating else "must be specified"
+                raise ValidationException(f"{_INVALID}ProvisionedThroughput {verb} for index: {name}")
             read, write = _throughput(pt)
             _check_capacity(read, write)
         elif pt:
@@ -331,6 +332,7 @@ def check_create_table(p: dict) -> TableSpec:
         _check_capacity(read, write)
     _check_all_attributes_used(ks, (lsi_specs or []) + (gsi_specs or []), attr_types)
     _check_stream_spec(p.get("StreamSpecification"), creating=True)
+    check_new_tags(p.get("Tags") or [])
     return TableSpec(
         p["TableName"],
         ks,
@@ -540,8 +542,8 @@ def _update_throughput(t: Table, p: dict, now: float) -> bool:
     pt = p.get("ProvisionedThroughput")
     if not pt:
         if p.get("BillingMode") == "PROVISIONED" and not t.read_capacity:
-            raise ValidationException(
-                f"{_INVALID}ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+            raise ValidationException(  # UpdateTable's own text (the catalogue, DDB-TABLE-442)
+                f"{_INVALID}ProvisionedThroughput must be specified when BillingMode is PROVISIONED"
             )
         return False
     if t.billing_mode == "PAY_PER_REQUEST":
@@ -566,10 +568,14 @@ def _update_throughput(t: Table, p: dict, now: float) -> bool:
     return True
 
 
-def _existing_gsi(t: Table, name: str) -> Index:
+def _existing_gsi(t: Table, name: str, action: str) -> Index:
+    """The GSI a Delete or Update names; naming an LSI is AWS's ValidationException (its
+    message catalogue, DDB-TABLE-442, 2026-10-09)."""
     ix = t.index(name)
-    if ix is None or ix.local:
+    if ix is None:
         raise ResourceNotFoundException("Requested resource not found")
+    if ix.local:
+        raise ValidationException(f"Cannot {action} an index that is not a GlobalSecondaryIndex: {name}")
     return ix
 
 
@@ -579,12 +585,12 @@ def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: li
     if "Create" in upd:
         spec = upd["Create"]
         if t.index(spec["IndexName"]) is not None:
-            raise ValidationException(f"{_INVALID}Attempting to create an index which already exists")
+            raise ValidationException("Attempting to create an index which already exists")
         if len(t.gsis) >= MAX_GSIS:
             raise LimitExceededException(
                 f"Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of {MAX_GSIS}"
             )
-        ix = build_index(state, spec, t.attribute_types, t.billing_mode, local=False)
+        ix = build_index(state, spec, t.attribute_types, t.billing_mode, local=False, creating=False)
         delay = state.settings.status_delay
         ix.status = "CREATING" if delay > 0 else "ACTIVE"
         ix.backfilling = delay > 0
@@ -592,12 +598,12 @@ def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: li
         t.gsis.append(ix)
         effects.append(lambda: state.items.backfill(t, ix))
     elif "Delete" in upd:
-        ix = _existing_gsi(t, upd["Delete"]["IndexName"])
+        ix = _existing_gsi(t, upd["Delete"]["IndexName"], "delete")
         t.gsis.remove(ix)
         effects.append(lambda: state.items.drop_index(ix))
     elif "Update" in upd:
         spec = upd["Update"]
-        ix = _existing_gsi(t, spec["IndexName"])
+        ix = _existing_gsi(t, spec["IndexName"], "update")
         ix.read_capacity, ix.write_capacity = _throughput(spec.get("ProvisionedThroughput"))
 
 
