@@ -230,3 +230,114 @@ def test_tag_texts(srv):
     with pytest.raises(ClientError) as e:
         _create(ddb, "tagged", Tags=[{"Key": "aws:cf", "Value": "1"}])
     assert _err(e) == ("ValidationException", "Tag Key cannot be prefixed with aws:, Key: aws:cf")
+
+
+SSE_CASES = [
+    ({"Enabled": False, "SSEType": "KMS"}, "SSEType can not be specified if Enabled is false"),
+    (
+        {"Enabled": False, "KMSMasterKeyId": "alias/k"},
+        "KMSMasterKeyId can not be specified if Enabled is false",
+    ),
+    ({"Enabled": True, "SSEType": "AES256"}, "SSEType AES256 is not supported"),
+    (
+        {"Enabled": True, "KMSMasterKeyId": "alias/k"},
+        "SSEType KMS is required if KMSMasterKeyId is specified",
+    ),
+]
+
+
+def test_sse_specification_texts(srv):
+    """DDB-TABLE-036 and the catalogue: answered before any table is looked at."""
+    ddb = srv.client("dynamodb")
+    for sse, text in SSE_CASES:
+        with pytest.raises(ClientError) as e:
+            _create(ddb, "sse", SSESpecification=sse)
+        assert _err(e) == ("ValidationException", INV + text)
+        with pytest.raises(ClientError) as e:
+            ddb.update_table(TableName="absent", SSESpecification=sse)
+        assert _err(e) == ("ValidationException", INV + text)
+    assert ddb.list_tables()["TableNames"] == []
+
+
+def test_duplicate_non_key_attribute(srv):
+    ddb = srv.client("dynamodb")
+    with pytest.raises(ClientError) as e:
+        ddb.create_table(
+            TableName="nka",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("id", "g")],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {**GSI, "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x", "y", "x"]}}
+            ],
+        )
+    assert _err(e) == ("ValidationException", INV + "Duplicate element in NonKeyAttributes: x")
+
+
+# DDB-TABLE-382/433 and the catalogue's live runs: one kind of change per UpdateTable, the
+# refused pair named SSE > TableClass > DeletionProtection > WarmThroughput
+COMBINATIONS = [
+    (
+        {"SSESpecification": {"Enabled": True}, "DeletionProtectionEnabled": True},
+        "Server-Side Encryption modification must be the only operation in the request",
+    ),
+    (
+        {"TableClass": "STANDARD", "DeletionProtectionEnabled": True},
+        "TableClass modification must be the only operation in the request",
+    ),
+    (
+        {"DeletionProtectionEnabled": True, "BillingMode": "PAY_PER_REQUEST"},
+        "DeletionProtection modification must be the only operation in the request",
+    ),
+    (
+        {"WarmThroughput": {"ReadUnitsPerSecond": 13000}, "BillingMode": "PAY_PER_REQUEST"},
+        "WarmThroughput must be the only operation in the request",
+    ),
+    (
+        {"OnDemandThroughput": {"MaxReadRequestUnits": 5}, "StreamSpecification": {"StreamEnabled": False}},
+        "OnDemandThroughput can only be combined with BillingMode in an UpdateTable request",
+    ),
+    (
+        {
+            "ProvisionedThroughput": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 2},
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+        },
+        "You cannot modify stream status while updating table IOPS",
+    ),
+    (
+        {
+            "BillingMode": "PROVISIONED",
+            "ProvisionedThroughput": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 2},
+            "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "gsi"}}],
+        },
+        "You cannot create or delete index while updating table IOPS",
+    ),
+    (
+        {
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+            "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "gsi"}}],
+        },
+        "You cannot create or delete index while changing stream status",
+    ),
+]
+
+
+def test_update_table_one_kind_of_change_per_call(srv):
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    before = ddb.describe_table(TableName="msgs")["Table"]
+    for kw, text in COMBINATIONS:
+        with pytest.raises(ClientError) as e:
+            ddb.update_table(TableName="msgs", **kw)
+        assert _err(e) == ("ValidationException", INV + text), kw
+    after = ddb.describe_table(TableName="msgs")["Table"]
+    assert after == before
+    # the pairs AWS accepts
+    ddb.update_table(
+        TableName="msgs",
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    ddb.update_table(
+        TableName="msgs", BillingMode="PAY_PER_REQUEST", OnDemandThroughput={"MaxReadRequestUnits": 5}
+    )

@@ -124,6 +124,11 @@ def _projection(p: dict | None, name: str) -> tuple[str, list[str]]:
             )
     elif nka:
         raise ValidationException(f"{_INVALID}ProjectionType is {ptype}, but NonKeyAttributes is specified")
+    seen: set[str] = set()
+    for attribute in nka or []:  # the catalogue's text (DDB-TABLE-442)
+        if attribute in seen:
+            raise ValidationException(f"{_INVALID}Duplicate element in NonKeyAttributes: {attribute}")
+        seen.add(attribute)
     return ptype, list(nka or [])
 
 
@@ -332,6 +337,7 @@ def check_create_table(p: dict) -> TableSpec:
         _check_capacity(read, write)
     _check_all_attributes_used(ks, (lsi_specs or []) + (gsi_specs or []), attr_types)
     _check_stream_spec(p.get("StreamSpecification"), creating=True)
+    _check_sse_spec(p.get("SSESpecification"))
     check_new_tags(p.get("Tags") or [])
     return TableSpec(
         p["TableName"],
@@ -370,6 +376,74 @@ def _check_stream_spec(spec: dict | None, creating: bool) -> None:
         return
     missing_view, unwanted_view = _STREAM_VIEW_TEXTS[creating]
     raise ValidationException(_INVALID + (missing_view if enabled else unwanted_view))
+
+
+def _check_sse_spec(sse: dict | None) -> None:
+    """An SSESpecification's members must agree (AWS's texts: ack-api-quirks DDB-TABLE-036 and
+    its ValidationException catalogue, 2026-10-09); needs no table."""
+    if not sse:
+        return
+    if sse.get("Enabled") is False:
+        for member in ("SSEType", "KMSMasterKeyId"):
+            if member in sse:
+                raise ValidationException(f"{_INVALID}{member} can not be specified if Enabled is false")
+    if sse.get("SSEType") == "AES256":
+        raise ValidationException(f"{_INVALID}SSEType AES256 is not supported")
+    if sse.get("KMSMasterKeyId") and sse.get("SSEType") != "KMS":
+        raise ValidationException(f"{_INVALID}SSEType KMS is required if KMSMasterKeyId is specified")
+
+
+#: UpdateTable members that must come alone, in the order AWS names them when several are given
+#: (ack-api-quirks DDB-TABLE-382/433 and the catalogue, live 2026-10-09: SSE > TableClass > DP > Warm)
+_ALONE = (
+    ("SSESpecification", "Server-Side Encryption modification must be the only operation in the request"),
+    ("TableClass", "TableClass modification must be the only operation in the request"),
+    (
+        "DeletionProtectionEnabled",
+        "DeletionProtection modification must be the only operation in the request",
+    ),
+    ("WarmThroughput", "WarmThroughput must be the only operation in the request"),
+)
+#: the request members that change a table (AttributeDefinitions only describes new keys)
+_CHANGES = frozenset(
+    (
+        "ProvisionedThroughput",
+        "BillingMode",
+        "StreamSpecification",
+        "GlobalSecondaryIndexUpdates",
+        "SSESpecification",
+        "ReplicaUpdates",
+        "MultiRegionConsistency",
+        "DeletionProtectionEnabled",
+        "OnDemandThroughput",
+        "WarmThroughput",
+        "TableClass",
+        "GlobalTableWitnessUpdates",
+    )
+)
+
+
+def _check_update_combination(p: dict) -> None:
+    """UpdateTable makes one kind of change per call; AWS's texts for the combinations it
+    refuses (the catalogue above). Needs no table."""
+    given = _CHANGES.intersection(p)
+    if len(given) < 2:
+        return
+    for member, text in _ALONE:
+        if member in given:
+            raise ValidationException(_INVALID + text)
+    if "OnDemandThroughput" in given and given - {"OnDemandThroughput", "BillingMode"}:
+        raise ValidationException(
+            f"{_INVALID}OnDemandThroughput can only be combined with BillingMode in an UpdateTable request"
+        )
+    iops = "ProvisionedThroughput" in given or p.get("BillingMode") == "PROVISIONED"
+    index_change = any("Create" in u or "Delete" in u for u in p.get("GlobalSecondaryIndexUpdates") or [])
+    if iops and "StreamSpecification" in given:
+        raise ValidationException(f"{_INVALID}You cannot modify stream status while updating table IOPS")
+    if iops and index_change:
+        raise ValidationException(f"{_INVALID}You cannot create or delete index while updating table IOPS")
+    if index_change and "StreamSpecification" in given:
+        raise ValidationException(f"{_INVALID}You cannot create or delete index while changing stream status")
 
 
 def _apply_table_options(t: Table, p: dict, ctx: RequestContext, *, sse_by_default: bool) -> bool:
@@ -673,7 +747,9 @@ def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     # what needs no table is answered before the lookup, as AWS orders its checks
     if p.keys() <= {"TableName", "AttributeDefinitions"}:
         raise _nothing_to_update(p)
+    _check_update_combination(p)
     _check_stream_spec(p.get("StreamSpecification"), creating=False)
+    _check_sse_spec(p.get("SSESpecification"))
     t = state.table(ctx, p["TableName"], control=True)
     _check_not_in_transition(state, t)
     now = time.time()
