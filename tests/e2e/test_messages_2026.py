@@ -341,3 +341,36 @@ def test_update_table_one_kind_of_change_per_call(srv):
     ddb.update_table(
         TableName="msgs", BillingMode="PAY_PER_REQUEST", OnDemandThroughput={"MaxReadRequestUnits": 5}
     )
+
+
+def test_table_class_and_sse_resend_texts(srv):
+    """The catalogue (DDB-TABLE-442): the service's own TableClass sentence (not the enum
+    constraint), and SSE re-sends that change nothing."""
+    ddb = srv.client("dynamodb")
+    text = (
+        "Invalid table-class parameter provided. Please try again with a valid table-class value: "
+        "[STANDARD, STANDARD_INFREQUENT_ACCESS]."
+    )
+    raw = srv.client("dynamodb", parameter_validation=False)
+    with pytest.raises(ClientError) as e:
+        _create(raw, "cls", TableClass="GLACIER")
+    assert _err(e) == ("ValidationException", text)
+    _create(ddb)
+    with pytest.raises(ClientError) as e:
+        raw.update_table(TableName="msgs", TableClass="GLACIER")
+    assert _err(e) == ("ValidationException", text)
+    for sse in ({}, {"Enabled": False}):
+        with pytest.raises(ClientError) as e:
+            ddb.update_table(TableName="msgs", SSESpecification=sse)
+        assert _err(e) == ("ValidationException", INV + "Table is already encrypted by default")
+    desc = ddb.update_table(TableName="msgs", SSESpecification={"Enabled": True, "SSEType": "KMS"})
+    key = desc["TableDescription"]["SSEDescription"]["KMSMasterKeyArn"]
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(
+            TableName="msgs", SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+        )
+    assert _err(e) == (
+        "ValidationException",
+        INV + "Table is already encrypted with given KMSMasterKeyId. "
+        "Use KMSMasterKeyId parameter if you want to change Master Key",
+    )

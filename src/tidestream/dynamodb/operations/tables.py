@@ -338,6 +338,7 @@ def check_create_table(p: dict) -> TableSpec:
     _check_all_attributes_used(ks, (lsi_specs or []) + (gsi_specs or []), attr_types)
     _check_stream_spec(p.get("StreamSpecification"), creating=True)
     _check_sse_spec(p.get("SSESpecification"))
+    _check_table_class(p)
     check_new_tags(p.get("Tags") or [])
     return TableSpec(
         p["TableName"],
@@ -378,6 +379,19 @@ def _check_stream_spec(spec: dict | None, creating: bool) -> None:
     raise ValidationException(_INVALID + (missing_view if enabled else unwanted_view))
 
 
+TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
+
+
+def _check_table_class(p: dict) -> None:
+    """AWS's own sentence for an unknown TableClass (the catalogue, DDB-TABLE-442); no table needed."""
+    table_class = p.get("TableClass")
+    if table_class is not None and table_class not in TABLE_CLASSES:
+        raise ValidationException(
+            "Invalid table-class parameter provided. Please try again with a valid table-class value: "
+            f"[{', '.join(TABLE_CLASSES)}]."
+        )
+
+
 def _check_sse_spec(sse: dict | None) -> None:
     """An SSESpecification's members must agree (AWS's texts: ack-api-quirks DDB-TABLE-036 and
     its ValidationException catalogue, 2026-10-09); needs no table."""
@@ -391,6 +405,20 @@ def _check_sse_spec(sse: dict | None) -> None:
         raise ValidationException(f"{_INVALID}SSEType AES256 is not supported")
     if sse.get("KMSMasterKeyId") and sse.get("SSEType") != "KMS":
         raise ValidationException(f"{_INVALID}SSEType KMS is required if KMSMasterKeyId is specified")
+
+
+def _check_sse_resend(t: Table, sse: dict | None) -> None:
+    """An UpdateTable SSESpecification that changes nothing is refused (the catalogue,
+    DDB-TABLE-442: no-op re-sends on the AWS-owned key and of the current KMS key ARN)."""
+    if sse is None:
+        return
+    if not t.sse and (not sse or sse.get("Enabled") is False):
+        raise ValidationException(f"{_INVALID}Table is already encrypted by default")
+    if t.sse and sse.get("KMSMasterKeyId") and sse["KMSMasterKeyId"] == t.sse.get("KMSMasterKeyArn"):
+        raise ValidationException(
+            f"{_INVALID}Table is already encrypted with given KMSMasterKeyId. "
+            "Use KMSMasterKeyId parameter if you want to change Master Key"
+        )
 
 
 #: UpdateTable members that must come alone, in the order AWS names them when several are given
@@ -750,8 +778,10 @@ def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     _check_update_combination(p)
     _check_stream_spec(p.get("StreamSpecification"), creating=False)
     _check_sse_spec(p.get("SSESpecification"))
+    _check_table_class(p)
     t = state.table(ctx, p["TableName"], control=True)
     _check_not_in_transition(state, t)
+    _check_sse_resend(t, p.get("SSESpecification"))
     now = time.time()
     draft, effects = _draft_update(state, ctx, t, p, now)
     if t.stream_enabled and not draft.stream_enabled:
