@@ -98,6 +98,18 @@ def test_deflate_request_body_chunked_and_over_http2(srv, ddb):
     assert _stored(ddb, "chunked") and _stored(ddb, "h2")
 
 
+def test_identity_tokens_are_accepted(srv, ddb):
+    """``amz-1.0`` is the AWS JSON services' "no encoding" (their request examples send it;
+    only unknown codings are refused); ``identity`` is RFC 9110's."""
+    for coding in ("amz-1.0", "identity", "gzip, amz-1.0"):
+        body = _put_body(coding)
+        if coding.startswith("gzip"):
+            body = gzip.compress(body)
+        r, data = _post(srv, PUT, body, [("Content-Encoding", coding)])
+        assert r.status == 200, (coding, data)
+        assert _stored(ddb, coding)
+
+
 def test_gzip_members_and_trailing_bytes(srv, ddb):
     """test_gzip_request_two_gzips (concatenated members are one body) and
     test_gzip_request_with_extra_junk (DynamoDB ignores bytes after the last member)."""

@@ -75,6 +75,9 @@ _DECODERS: dict[str, Callable[[bytes], bytes]] = {
     "gzip": _gunzip,
     "deflate": _inflate,
     "identity": lambda body: body,
+    # the AWS JSON services' own "no encoding" token, in AWS's request examples (SWF, CloudWatch,
+    # the tagging API) and so in hand-written clients: AWS accepts it
+    "amz-1.0": lambda body: body,
 }
 
 
