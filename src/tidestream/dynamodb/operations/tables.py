@@ -6,7 +6,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from ...context import RequestContext
@@ -567,7 +567,13 @@ def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
     if spec.get("StreamEnabled"):
         t.stream_enabled = True
         t.stream_view_type = spec["StreamViewType"]
-        t.stream_label = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        label = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        if t.stream_label and label <= t.stream_label:
+            # re-enabled within the same millisecond: a new stream needs a new label (and ARN),
+            # or it would be taken for the one just disabled
+            later = datetime.strptime(t.stream_label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+            label = (later + timedelta(milliseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        t.stream_label = label
     else:
         t.stream_enabled = False
 
