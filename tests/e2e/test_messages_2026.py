@@ -374,3 +374,14 @@ def test_table_class_and_sse_resend_texts(srv):
         INV + "Table is already encrypted with given KMSMasterKeyId. "
         "Use KMSMasterKeyId parameter if you want to change Master Key",
     )
+
+
+def test_index_keys_without_attribute_definitions(srv):
+    """The catalogue (DDB-TABLE-442): UpdateTable creating an index on attributes the table does
+    not define, with no AttributeDefinitions in the request."""
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="msgs", GlobalSecondaryIndexUpdates=[{"Create": GSI}])
+    assert _err(e) == ("ValidationException", INV + "AttributeDefinitions is not specified for index: gsi")
+    assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName="msgs")["Table"]

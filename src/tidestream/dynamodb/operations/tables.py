@@ -687,6 +687,19 @@ def _existing_gsi(t: Table, name: str, action: str) -> Index:
     return ix
 
 
+def _check_create_definitions(t: Table, p: dict) -> None:
+    """An index created by UpdateTable whose keys the table does not define, in a request without
+    AttributeDefinitions: AWS's UpdateTable text (the catalogue, DDB-TABLE-442, 2026-10-09)."""
+    if p.get("AttributeDefinitions"):
+        return
+    for upd in p.get("GlobalSecondaryIndexUpdates") or []:
+        spec = upd.get("Create")
+        if spec and any(k["AttributeName"] not in t.attribute_types for k in spec["KeySchema"]):
+            raise ValidationException(
+                f"{_INVALID}AttributeDefinitions is not specified for index: {spec['IndexName']}"
+            )
+
+
 def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: list[Effect]) -> None:
     """One GlobalSecondaryIndexUpdates entry, applied to the draft ``t``; storage work goes to
     ``effects``."""
@@ -741,6 +754,7 @@ def _draft_update(
     changed = _update_billing(draft, p, now)
     changed |= _update_throughput(draft, p, now)
     effects: list[Effect] = []
+    _check_create_definitions(draft, p)
     for upd in p.get("GlobalSecondaryIndexUpdates") or []:
         _update_gsi(state, draft, upd, now, effects)
         changed = True
