@@ -290,3 +290,22 @@ def test_http2_response_compressed(srv, ddb):
     assert resp.status == 200 and resp.headers.get("content-encoding") == "deflate"
     assert int(resp.headers["x-amz-crc32"]) == zlib.crc32(bytes(resp.data))
     assert orjson.loads(zlib.decompress(bytes(resp.data)))["Item"]["x"]["S"] == BIG
+
+
+def test_http2_undecodable_body_is_an_internal_error(srv, ddb):
+    """The HTTP/2 path answers a body that does not decode as HTTP/1.1 does (500, nothing done)."""
+    h2 = H2Client(srv.port)
+    try:
+        sid = h2.request(
+            "PutItem",
+            service="DynamoDB_20120810",
+            payload=_put_body("h2-bad"),
+            extra=[("content-encoding", "gzip")],
+        )
+        h2.pump(lambda: h2.responses[sid].ended)
+        resp = h2.responses[sid]
+    finally:
+        h2.close()
+    assert resp.status == 500
+    assert resp.json()["__type"] == "com.amazonaws.dynamodb.v20120810#InternalServerError"
+    assert _stored(ddb, "h2-bad") is None
