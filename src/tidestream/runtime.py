@@ -77,6 +77,7 @@ class Server:
             catalog=catalog,
             capture=self.capture,
             stream_check=self._stream_problem,
+            stream_closing=self.streams.sync_table,
         )
         self.publisher = Publisher(
             engine, self.capture, self.kinesis, self.dynamodb, self.metrics, Chaos.parse(c.cdc_chaos)

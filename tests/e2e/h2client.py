@@ -65,10 +65,19 @@ class H2Client:
             self.sock.sendall(data)
 
     def request(
-        self, op: str, body: dict | None = None, cbor: bool = False, service: str = "Kinesis_20131202"
+        self,
+        op: str,
+        body: dict | None = None,
+        cbor: bool = False,
+        service: str = "Kinesis_20131202",
+        payload: bytes | None = None,
+        extra: list[tuple[str, str]] | None = None,
     ) -> int:
+        """Send one request; *payload* replaces the encoded *body* (e.g. a compressed one) and
+        *extra* headers are added after the usual ones."""
         sid = self.conn.get_next_available_stream_id()
-        payload = cbor2.dumps(body or {}) if cbor else json.dumps(body or {}).encode()
+        if payload is None:
+            payload = cbor2.dumps(body or {}) if cbor else json.dumps(body or {}).encode()
         ctype = "application/x-amz-cbor-1.1" if cbor else "application/x-amz-json-1.1"
         self.conn.send_headers(
             sid,
@@ -80,6 +89,7 @@ class H2Client:
                 ("x-amz-target", f"{service}.{op}"),
                 ("content-type", ctype),
                 ("content-length", str(len(payload))),
+                *(extra or []),
             ],
         )
         self.responses[sid] = H2Response()

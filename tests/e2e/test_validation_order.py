@@ -315,14 +315,17 @@ CASES = [
         "update-table-nothing",
         "update_table",
         _t(),
-        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
-        "or SSESpecification or ReplicaUpdates is required",
+        # AWS's 2026 text (ack-api-quirks DDB-TABLE-442, see test_messages_2026.py)
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, "
+        "SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, "
+        "MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass "
+        "is required",
     ),
     (
         "update-table-stream-without-view",
         "update_table",
         _t(StreamSpecification={"StreamEnabled": True}),
-        INV + "You must specify a StreamViewType when enabling a stream",
+        INV + "If stream is being enabled then UpdateViewType is required",
     ),
     # UpdateKinesisStreamingDestination (LocalStack's AWS recording: 'update-missing-params')
     (

@@ -497,11 +497,13 @@ def test_multi_attribute_keys():
     assert err(key, "h1 = :a AND r1 = :a", v, MULTI) == "Query condition missed key schema element: h2"
     assert (
         err(key, "h1 = :a AND h2 = :b AND r2 = :a", v, MULTI)
-        == "Query condition missed key schema element: r1"
+        == "RANGE key attributes r1 must have equality conditions specified in the query because "
+        "a condition is present on key attribute r2"
     )
     assert (
         err(key, "h1 = :a AND h2 = :b AND r1 > :a AND r2 = :a", v, MULTI)
-        == "Query key condition not supported"
+        == "RANGE key attributes r1 must have equality conditions specified in the query because "
+        "a condition is present on key attribute r2"
     )
     assert err(key, "h1 = :a AND h2 > :b", v, MULTI) == "Query key condition not supported"
 

@@ -124,6 +124,15 @@ class WriteExpressions:
             return base
         return self.update.apply(base)
 
+    def only_removes(self) -> bool:
+        """Whether the update only removes (REMOVE, DELETE from a set, AttributeUpdates DELETE):
+        on a missing item AWS then creates nothing (Alternator's test_item.py, run against AWS,
+        issue 5862), so no item and no stream record appear."""
+        update = self.update
+        if update is None or update == "empty":
+            return False
+        return not update.sets and not update.adds
+
     def updated_parts(self, item: dict) -> dict:
         """The written paths of ``item`` (ReturnValues UPDATED_OLD / UPDATED_NEW)."""
         if self.update == "empty" or self.update is None:

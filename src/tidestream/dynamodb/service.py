@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..service import ServiceSpec
 from ..storage.engine import Engine
@@ -19,9 +20,17 @@ def build(
     catalog: Catalog | None = None,
     capture: CaptureHook | None = None,
     stream_check: Callable[[str], str | None] | None = None,
+    stream_closing: Callable[[Any], object] | None = None,
 ) -> tuple[ServiceSpec, DynamoState]:
     """The DynamoDB service; the keyword arguments are :class:`DynamoState`'s collaborators."""
-    state = DynamoState(engine, settings, catalog=catalog, capture=capture, stream_check=stream_check)
+    state = DynamoState(
+        engine,
+        settings,
+        catalog=catalog,
+        capture=capture,
+        stream_check=stream_check,
+        stream_closing=stream_closing,
+    )
     ops = REGISTRY.bind(state)
     spec = ServiceSpec(
         name="dynamodb",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..arns import parse_arn
 from ..context import RequestContext
@@ -33,6 +34,7 @@ class DynamoState:
         catalog: Catalog | None = None,
         capture: CaptureHook | None = None,
         stream_check: Callable[[str], str | None] | None = None,
+        stream_closing: Callable[[Any], object] | None = None,
     ) -> None:
         """``catalog``: shared with DynamoDB Streams (built before this); ``capture``: change
         capture, written in each commit's batch; ``stream_check``: see :attr:`stream_check`."""
@@ -49,6 +51,10 @@ class DynamoState:
         #: stream ARN -> None if the stream exists, else why not (given by the runtime, which knows
         #: the Kinesis service; without it every stream counts as present)
         self.stream_check: Callable[[str], str | None] = stream_check or (lambda arn: None)
+        #: called with a table before its stream is switched off or the table dropped, so the
+        #: DynamoDB Streams side knows the outgoing stream even if nothing read or wrote it yet
+        #: (given by the runtime: DynamoDB Streams' ``sync_table``; AWS lists such a stream as DISABLED)
+        self.stream_closing: Callable[[Any], object] = stream_closing or (lambda table: None)
         #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
         self.transaction_tokens = Tokens()
 

@@ -70,6 +70,8 @@ class ItemWrite:
         if self.action == CHECK:
             return old
         assert ex is not None
+        if old is None and ex.only_removes():
+            return None
         new = ex.apply_update(old, self.key_item)
         validate_item_keys(new, schema_of(self.table), update=True)
         try:

@@ -59,6 +59,19 @@ def _is_stream_arn(arn: str) -> bool:
     )
 
 
+def _at_most(limit: int | None, maximum: int) -> int:
+    """*limit*, or *maximum* when absent; above *maximum* AWS refuses it (Alternator's suite,
+    run against AWS: ListStreams Limit 101 and GetRecords Limit 1001 are ValidationExceptions)."""
+    if limit is None:
+        return maximum
+    if limit > maximum:
+        raise ValidationException(
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {maximum}"
+        )
+    return limit
+
+
 def _stream(state: StreamsState, ctx: RequestContext, arn: str) -> StreamMeta:
     """The stream named by ``arn``; a malformed ARN is refused before the lookup, as AWS does
     (aws-sdk-js's integration suite, run against AWS: DescribeStream('fake-stream') answers
@@ -80,13 +93,15 @@ def _shard(m: StreamMeta) -> dict[str, Any]:
 
 @operation("ListStreams")
 def list_streams(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
-    limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
+    limit = _at_most(p.get("Limit"), MAX_LIST)
+    after = p.get("ExclusiveStartStreamArn")
+    if after is not None and not _is_stream_arn(after):  # Alternator's suite, run against AWS
+        raise ValidationException("Invalid StreamArn")
     table = p.get("TableName")
     streams = sorted(
         (m for m in state.visible(ctx.account_id, ctx.region) if table is None or m.table == table),
         key=lambda m: m.arn,
     )
-    after = p.get("ExclusiveStartStreamArn")
     if after:
         streams = [m for m in streams if m.arn > after]
     page = streams[:limit]
@@ -169,14 +184,7 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dic
 
 @operation("GetRecords")
 def get_records(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
-    limit = p.get("Limit")
-    if limit is None:
-        limit = MAX_RECORDS
-    elif limit > MAX_RECORDS:
-        raise ValidationException(
-            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
-            f"Member must have value less than or equal to {MAX_RECORDS}"
-        )
+    limit = _at_most(p.get("Limit"), MAX_RECORDS)
     now_ms = int(state.clock() * 1000)
     pos = iterators.open_(state.secret, p["ShardIterator"], now_ms)
     m = state.get(ctx.account_id, ctx.region, pos.arn)

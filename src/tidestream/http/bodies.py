@@ -1,12 +1,31 @@
-"""Request-body decoding and framing-level error answers, shared by HTTP/1.1 and HTTP/2."""
+"""Request-body decoding, response compression and framing-level error answers, shared by
+HTTP/1.1 and HTTP/2.
+
+What AWS does (DynamoDB, verified against it by ScyllaDB's Alternator suite,
+``test/alternator/test_compressed_request.py`` and ``test_compressed_response.py``, 2025):
+
+* request bodies may be ``Content-Encoding: gzip`` or ``deflate`` (zlib format); gzip members
+  may be concatenated, and bytes after the last member that do not start another one are
+  ignored (Java's ``GZIPInputStream``); a deflate body ends with its first stream;
+* an unknown encoding, or a body that does not decode (garbage, truncated, empty) answers
+  HTTP 500 ``InternalServerError`` and nothing is done;
+* a response of at least 4,096 bytes is compressed with gzip or deflate when the request's
+  ``Accept-Encoding`` allows it (RFC 9110 q-values, see :func:`negotiate`); the response's
+  ``x-amz-crc32`` is then the checksum of the compressed bytes (SDKs check it before inflating).
+"""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
-from .messages import Response
+from ..errors import AwsError
+from .messages import Request, Response
 
 MAX_BODY = 16 * 1024 * 1024
+#: responses shorter than this leave uncompressed whatever the client accepts (DynamoDB's 4 KiB)
+COMPRESS_AT = 4096
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class BodyTooLarge(Exception):
@@ -14,24 +33,142 @@ class BodyTooLarge(Exception):
 
 
 class BadBody(Exception):
-    """The body claims an encoding it does not have: answered 400."""
+    """The body claims an encoding it does not have, or an unknown one: answered as AWS does
+    (HTTP 500, see :func:`undecodable`)."""
+
+
+def _inflate_one(data: bytes, wbits: int, room: int) -> tuple[bytes, bytes]:
+    """One compressed stream from *data*: (its bytes, what follows it). At most *room* + 1
+    bytes are inflated, so a small bomb can't exhaust memory."""
+    inflater = zlib.decompressobj(wbits=wbits)
+    try:
+        out = inflater.decompress(data, room + 1)
+    except zlib.error as err:
+        raise BadBody(str(err)) from None
+    if len(out) > room:
+        raise BodyTooLarge()
+    if not inflater.eof:
+        raise BadBody("truncated compressed body")
+    return out, inflater.unused_data
+
+
+def _gunzip(body: bytes) -> bytes:
+    """All gzip members of *body*; trailing bytes that start no member are ignored, as AWS
+    ignores them."""
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        out, rest = _inflate_one(rest, 31, MAX_BODY - size)
+        parts.append(out)
+        size += len(out)
+        if not rest.startswith(_GZIP_MAGIC):
+            return b"".join(parts)
+
+
+def _inflate(body: bytes) -> bytes:
+    """A zlib-format (RFC 1950) body: its first stream only, as AWS reads it."""
+    return _inflate_one(body, 15, MAX_BODY)[0]
+
+
+_DECODERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": _gunzip,
+    "deflate": _inflate,
+    "identity": lambda body: body,
+    # the AWS JSON services' own "no encoding" token, in AWS's request examples (SWF, CloudWatch,
+    # the tagging API) and so in hand-written clients: AWS accepts it
+    "amz-1.0": lambda body: body,
+}
 
 
 def decode(body: bytes, content_encoding: str) -> bytes:
-    """The body with ``Content-Encoding: gzip`` undone, inflating at most MAX_BODY + 1 bytes
-    so a small gzip bomb can't exhaust memory."""
-    if not body or content_encoding.lower() != "gzip":
+    """The body with its ``Content-Encoding`` undone (codings listed in the order they were
+    applied). Without the header this is one test, nothing more."""
+    if not content_encoding:
         return body
-    try:
-        inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header
-        out = inflater.decompress(body, MAX_BODY + 1)
-        if not inflater.eof and len(out) <= MAX_BODY:
-            raise BadBody("truncated gzip body")
-    except zlib.error as err:
-        raise BadBody(str(err)) from None
-    if len(out) > MAX_BODY:
-        raise BodyTooLarge()
-    return out
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    for coding in reversed(codings):
+        decoder = _DECODERS.get(coding)
+        if decoder is None:
+            raise BadBody("unsupported Content-Encoding %r" % coding)
+        body = decoder(body)
+    return body
+
+
+def undecodable(handler: object, headers: dict[str, str]) -> Response:
+    """AWS's answer to a body it cannot decode: its service's internal error, HTTP 500."""
+    target = headers.get("x-amz-target", "")
+    code = "InternalFailure" if target.startswith("Kinesis_") else "InternalServerError"
+    render = getattr(handler, "error_for", None)
+    if render is None:
+        return error_response(500, code, "Internal server error")
+    return render(
+        Request("POST", "/", headers, b""), AwsError("Internal server error", code=code, status=500)
+    )
+
+
+# response compression -------------------------------------------------------------------
+def _quality(params: list[str]) -> float:
+    """The first ``q`` parameter's value as AWS reads it: absent or unparsable is 1, above 1
+    is 1, zero or below refuses the coding."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value.strip())
+            except ValueError:
+                return 1.0
+            return min(q, 1.0) if q > 0 else 0.0
+    return 1.0
+
+
+def negotiate(accept_encoding: str) -> str | None:
+    """``gzip``, ``deflate`` or None for an ``Accept-Encoding`` value, ranked as DynamoDB ranks
+    them: higher q first; at equal q a coding named outright before one allowed by ``*``, then
+    the one named first, then gzip. Unknown codings and ``identity`` are ignored."""
+    named: dict[str, tuple[float, int]] = {}
+    wildcard = 0.0
+    for position, element in enumerate(accept_encoding.split(",")):
+        token, *params = element.split(";")
+        coding = token.strip().lower()
+        if coding in ("gzip", "deflate"):
+            q = _quality(params)
+            earlier = named.get(coding)
+            if earlier is None:
+                named[coding] = (q, position)
+            elif q > earlier[0]:  # a coding listed twice counts with its best q
+                named[coding] = (q, earlier[1])
+        elif coding == "*":
+            wildcard = _quality(params)
+    ranked = []
+    for preference, coding in enumerate(("gzip", "deflate")):
+        q, position = named.get(coding, (-1.0, 0))
+        if q < 0:
+            ranked.append((-wildcard, 1, 0, preference, coding))
+        else:
+            ranked.append((-q, 0, position, preference, coding))
+    best = min(ranked)
+    return best[4] if best[0] < 0 else None
+
+
+def compressed(resp: Response, accept_encoding: str | None) -> tuple[bytes, list[tuple[str, str]]]:
+    """*resp*'s body and headers as they go on the wire: compressed when the client accepts
+    it and the body is long enough, with ``x-amz-crc32`` over the bytes sent."""
+    body = resp.body
+    if not accept_encoding or len(body) < COMPRESS_AT:
+        return body, resp.headers
+    coding = negotiate(accept_encoding)
+    if coding is None:
+        return body, resp.headers
+    wbits = 31 if coding == "gzip" else 15
+    packer = zlib.compressobj(1, zlib.DEFLATED, wbits)
+    body = packer.compress(body) + packer.flush()
+    headers = [
+        (name, str(zlib.crc32(body))) if name.lower() == "x-amz-crc32" else (name, value)
+        for name, value in resp.headers
+    ]
+    headers.append(("Content-Encoding", coding))
+    return body, headers
 
 
 def error_response(status: int, code: str, message: str) -> Response:

@@ -31,7 +31,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode
+from .bodies import COMPRESS_AT, MAX_BODY, BadBody, BodyTooLarge, compressed, decode, undecodable
 from .bodies import error_response as _error_response
 from .flow import (
     H2_BUFFER,
@@ -236,7 +236,7 @@ class H2Connection:
     async def _serve(self, sid: int, st: _Stream, ready: Response | None = None) -> None:
         try:
             resp = ready if ready is not None else await self._respond(st)
-            await self._send(sid, resp)
+            await self._send(sid, resp, st.headers.get("accept-encoding"))
         except asyncio.CancelledError:
             pass
         except h2.exceptions.H2Error as err:  # e.g. the stream was reset meanwhile
@@ -258,7 +258,7 @@ class H2Connection:
         try:
             body = decode(raw, h.get("content-encoding", ""))
         except BadBody:
-            return _error_response(400, "SerializationException", "Invalid gzip request body")
+            return undecodable(self.handler, h)
         except BodyTooLarge:
             return _error_response(413, "RequestEntityTooLarge", "Request entity too large")
         method = h.pop(":method", "GET")
@@ -283,15 +283,17 @@ class H2Connection:
             pass
         self._flush()
 
-    async def _send(self, sid: int, resp: Response) -> None:
+    async def _send(self, sid: int, resp: Response, accept: str | None = None) -> None:
         headers = [(b":status", str(resp.status).encode())]
-        for k, v in resp.headers:
+        body, fields = resp.body, resp.headers
+        if accept and resp.stream is None and len(body) >= COMPRESS_AT:
+            body, fields = compressed(resp, accept)
+        for k, v in fields:
             name = k.lower()
             if name in _HOP_BY_HOP or name == "content-length":
                 continue
             headers.append((name.encode("latin-1"), v.encode("latin-1")))
         if resp.stream is None:
-            body = resp.body
             headers.append((b"content-length", str(len(body)).encode()))
             if self._gone(sid):
                 return

@@ -2,15 +2,15 @@
 
 Why not a framework: measured here, a GetItem-shaped POST runs ~3-4x faster on a bare
 httptools protocol than on the fastest ASGI servers (see ../../../docs/decisions). The server does
-framing only: keep-alive, pipelining (responses leave in request order), gzip request bodies,
-gzip responses on request, a request-size limit, idle timeouts, chunked streaming responses.
+framing only: keep-alive, pipelining (responses leave in request order), gzip and deflate
+request bodies and responses (see bodies.py), a request-size limit, idle timeouts, chunked
+streaming responses.
 HTTP/2 (prior knowledge ``PRI *`` preface or TLS ALPN ``h2``) is handed to :mod:`.h2conn`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import logging
 import os
 from collections import deque
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from .bodies import MAX_BODY, BadBody, BodyTooLarge, decode
+from .bodies import COMPRESS_AT, MAX_BODY, BadBody, BodyTooLarge, compressed, decode, undecodable
 from .bodies import error_response as _error_response
 from .flow import (
     IN_PROGRESS,
@@ -347,7 +347,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             body = decode(raw, self.headers.get("content-encoding", ""))
         except BadBody:
-            self.queue.append(_error_response(400, "SerializationException", "Invalid gzip request body"))
+            self.queue.append(undecodable(self.handler, self.headers))
             self._kick()
             return
         except BodyTooLarge:
@@ -391,12 +391,12 @@ class HttpProtocol(asyncio.Protocol):
                 self._update_reading()
             close = self.closing and not self.queue
             if isinstance(item, Response):
-                self._write(item, False, close)
+                self._write(item, None, close)
                 if close:
                     self._close()
                     return
                 continue
-            accept_gzip = "gzip" in item.headers.get("accept-encoding", "")
+            accept = item.headers.get("accept-encoding")
             close = close or item.headers.get("connection", "").lower() == "close"
             try:
                 r = dispatch(item) if in_progress.count < MAX_REQUESTS else refusal(self.handler, item)
@@ -404,27 +404,27 @@ class HttpProtocol(asyncio.Protocol):
                 log.exception("unhandled error")
                 r = _error_response(500, "InternalFailure", "Internal server error")
             if isinstance(r, Response) and r.stream is None:
-                self._write(r, accept_gzip, close)
+                self._write(r, accept, close)
                 if close:
                     self._close()
                     return
                 continue
-            self._pending(r, accept_gzip, close)
+            self._pending(r, accept, close)
             return
         if not self.queue:  # else writing is paused: resume_writing continues
             self._idle_again()
 
-    def _pending(self, r: Deferred | Response | Awaitable[Response], accept_gzip: bool, close: bool) -> None:
+    def _pending(self, r: Deferred | Response | Awaitable[Response], accept: str | None, close: bool) -> None:
         """Wait for an answer that is not ready (counted as in progress until it is): a
         Deferred's fsync from its future's callback, anything else on a worker task."""
         IN_PROGRESS.count += 1
         if isinstance(r, Deferred):
             self.waiting = True
             r.future.add_done_callback(
-                lambda f, resp=r.response, g=accept_gzip, c=close: self._deferred_done(f, resp, g, c)
+                lambda f, resp=r.response, a=accept, c=close: self._deferred_done(f, resp, a, c)
             )
             return
-        self.worker = self.loop.create_task(self._work(r, accept_gzip, close))
+        self.worker = self.loop.create_task(self._work(r, accept, close))
         self.worker.add_done_callback(request_done)
 
     def _idle_again(self) -> None:
@@ -434,7 +434,7 @@ class HttpProtocol(asyncio.Protocol):
         self.last_done = self.loop.time()
         self._arm_idle()
 
-    def _deferred_done(self, fut: asyncio.Future, resp: Response, accept_gzip: bool, close: bool) -> None:
+    def _deferred_done(self, fut: asyncio.Future, resp: Response, accept: str | None, close: bool) -> None:
         self.waiting = False
         IN_PROGRESS.count -= 1
         if self.transport is None or self.transport.is_closing():
@@ -442,13 +442,13 @@ class HttpProtocol(asyncio.Protocol):
         if fut.cancelled() or fut.exception() is not None:  # the fsync failed: not acknowledged
             log.error("write not made durable: %r", None if fut.cancelled() else fut.exception())
             resp = _error_response(500, "InternalFailure", "Internal server error")
-        self._write(resp, accept_gzip, close)
+        self._write(resp, accept, close)
         if close:
             self._close()
             return
         self._drain()
 
-    async def _work(self, pending, accept_gzip: bool, close: bool) -> None:
+    async def _work(self, pending, accept: str | None, close: bool) -> None:
         """Finish one asynchronous request (or stream a response), then go on with the queue."""
         try:
             resp = pending if isinstance(pending, Response) else await pending
@@ -462,7 +462,7 @@ class HttpProtocol(asyncio.Protocol):
         if resp.stream is not None:
             await self._send_stream(resp, close)
         else:
-            self._write(resp, accept_gzip, close)
+            self._write(resp, accept, close)
         if close:
             self._close()
             return
@@ -481,22 +481,21 @@ class HttpProtocol(asyncio.Protocol):
         else:
             t.close()
 
-    def _head(self, resp: Response, close: bool) -> list[bytes]:
-        head = [b"HTTP/1.1 %d %s\r\n" % (resp.status, _REASONS.get(resp.status, "").encode())]
-        for k, v in resp.headers:
+    def _head(self, status: int, headers: list[tuple[str, str]], close: bool) -> list[bytes]:
+        head = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "").encode())]
+        for k, v in headers:
             head.append(b"%s: %s\r\n" % (k.encode(), v.encode("latin-1")))
         if close:
             head.append(b"Connection: close\r\n")
         return head
 
-    def _write(self, resp: Response, accept_gzip: bool, close: bool) -> None:
+    def _write(self, resp: Response, accept: str | None, close: bool) -> None:
         t = self.transport
         assert t is not None
-        head = self._head(resp, close)
-        body = resp.body
-        if accept_gzip and len(body) > 1024:
-            body = gzip.compress(body, 1)
-            head.append(b"Content-Encoding: gzip\r\n")
+        body, headers = resp.body, resp.headers
+        if accept and len(body) >= COMPRESS_AT:  # the common case pays these two tests only
+            body, headers = compressed(resp, accept)
+        head = self._head(resp.status, headers, close)
         head.append(b"Content-Length: %d\r\n\r\n" % len(body))
         head.append(body)
         t.write(b"".join(head))
@@ -507,7 +506,7 @@ class HttpProtocol(asyncio.Protocol):
         its connection is cut as idle."""
         t = self.transport
         assert t is not None and resp.stream is not None
-        head = self._head(resp, close)
+        head = self._head(resp.status, resp.headers, close)
         head.append(b"Transfer-Encoding: chunked\r\n\r\n")
         t.write(b"".join(head))
         flow = self.flow

@@ -111,14 +111,27 @@ def compile_key_condition(
             gap = next((r for r in range_keys if r not in conditions), None)
             raise _missed(gap) if gap else ValidationException("Query key condition not supported")
     constrained = [r for r in range_keys if r in conditions]
-    if constrained != range_keys[: len(constrained)]:
-        raise _missed(next(r for r in range_keys if r not in conditions))
-    for name in constrained[:-1]:
-        if conditions[name][0] != "=":
-            raise ValidationException("Query key condition not supported")
+    _check_range_prefix(range_keys, constrained, conditions)
     partition = {name: conditions[name][1][0] for name in hash_keys}
     sort = tuple(SortCondition(name, *conditions[name]) for name in constrained)
     return KeyCondition(partition, sort)
+
+
+def _check_range_prefix(
+    range_keys: list[str], constrained: list[str], conditions: dict[str, tuple[str, tuple]]
+) -> None:
+    """RANGE attributes are constrained left to right: equality on each before the last one
+    named. A multi-attribute key answers with AWS's own sentence (paritysuite dynamodb-conformance
+    tier1/query/multiAttributeGsiKey, verified against AWS 2026-10)."""
+    if not constrained:
+        return
+    last = constrained[-1]
+    lacking = [r for r in range_keys[: range_keys.index(last)] if conditions.get(r, ("",))[0] != "="]
+    if lacking:  # only possible with two or more RANGE attributes
+        raise ValidationException(
+            f"RANGE key attributes {', '.join(lacking)} must have equality conditions specified in "
+            f"the query because a condition is present on key attribute {last}"
+        )
 
 
 def _missed(name: str) -> ValidationException:

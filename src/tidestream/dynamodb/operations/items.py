@@ -146,8 +146,10 @@ def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     table = state.table(ctx, p["TableName"])
     ex.check_key_attributes(table.key_names)
     old, new = _run(state, p, plan_update(state.items, table, p["Key"], ex))
-    assert new is not None
     out: dict[str, Any] = {}
+    if new is None:  # removals on a missing item: nothing was written, nothing to return
+        _capacity(out, p, table, old, new)
+        return out
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
     elif rv == "ALL_NEW":

@@ -27,14 +27,36 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     return t
 
 
+#: AWS's tag texts (ack-api-quirks' ValidationException catalogue, DDB-TABLE-442, 2026-10-09)
+TOO_MANY_TAGS = "Number of Tags exceed the current limit for the provided ResourceArn"
+
+
+def check_new_tags(tags: list[dict]) -> None:
+    """What a request's tags must satisfy before any table is looked at (TagResource and
+    CreateTable): no duplicate keys, no ``aws:`` keys, at most 50."""
+    seen: set[str] = set()
+    for tag in tags:
+        key = tag["Key"]
+        if key in seen:
+            raise ValidationException(f"Duplicate Tag Keys provided as input: Duplicate Tag Key found {key}")
+        if key.startswith("aws:"):
+            raise ValidationException(f"Tag Key cannot be prefixed with aws:, Key: {key}")
+        seen.add(key)
+    if len(seen) > MAX_TAGS:
+        raise ValidationException(TOO_MANY_TAGS)
+
+
 @operation("TagResource")
 def tag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    if not p["Tags"]:
+        raise ValidationException("Atleast one Tag needs to be provided as Input.")
+    check_new_tags(p["Tags"])
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     tags = dict(t.tags)
     for tag in p["Tags"]:
         tags[tag["Key"]] = tag["Value"]
     if len(tags) > MAX_TAGS:
-        raise ValidationException("One or more parameter values were invalid: Too many tags")
+        raise ValidationException(TOO_MANY_TAGS)
     t.tags = tags
     state.catalog.put(t)
     return {}
@@ -42,6 +64,8 @@ def tag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 @operation("UntagResource")
 def untag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+    if not p["TagKeys"]:
+        raise ValidationException("Atleast one Tag Key needs to be provided as Input.")
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     for k in p["TagKeys"]:
         t.tags.pop(k, None)

@@ -28,6 +28,12 @@ MSG_INDEX_WRITE = "This operation is not supported on an index"
 MSG_MISSING_COMPARE = "MISSING must be compared using IS operator"
 MSG_RETURNING_INSERT = "RETURNING is not supported in INSERT"
 MSG_LIST_INDEX_FIRST = "A path cannot start with a list index"
+#: paritysuite dynamodb-conformance tier3/error-messages/partiqlMultiAttributeIndex (eu-west-2 and
+#: us-east-1, 2026-10): PartiQL reads no index with more than one HASH or RANGE attribute
+MSG_MULTI_ATTRIBUTE_INDEX = (
+    "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or "
+    "multi-attribute RANGE keys."
+)
 
 
 def not_well_formed(detail: str) -> ValidationException:

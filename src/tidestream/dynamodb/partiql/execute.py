@@ -42,6 +42,7 @@ from .errors import (
     MSG_DUPLICATE_ITEM,
     MSG_INCOMPLETE_KEY,
     MSG_INVALID_NEXT_TOKEN,
+    MSG_MULTI_ATTRIBUTE_INDEX,
     MSG_TX_EXISTS,
     validation,
 )
@@ -255,6 +256,9 @@ def _select_index(table, stmt: Select, consistent: bool):
     index = table.index(stmt.index)
     if index is None:
         raise validation(f"The table does not have the specified index: {stmt.index}")
+    kinds = [kind for _, kind in index.key_schema]
+    if kinds.count("HASH") > 1 or kinds.count("RANGE") > 1:  # ahead of every WHERE/key rule
+        raise validation(MSG_MULTI_ATTRIBUTE_INDEX)
     if consistent and not index.local:
         raise validation(MSG_CONSISTENT_GSI)
     return index
