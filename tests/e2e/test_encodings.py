@@ -154,22 +154,24 @@ UNDECODABLE = {
 
 
 @pytest.mark.parametrize("case", sorted(UNDECODABLE))
-def test_undecodable_body_is_an_internal_error_and_writes_nothing(srv, ddb, case):
-    """DynamoDB answers HTTP 500 (InternalServerError, so SDKs retry) and does nothing."""
+def test_undecodable_body_is_a_client_error_and_writes_nothing(srv, ddb, case):
+    """DynamoDB answers HTTP 500 InternalServerError (ScyllaDB's suite); tidestream answers 400
+    SerializationException naming the problem, on purpose (docs/fidelity.md: bad input is
+    never a 500, and a 500 makes SDKs retry what cannot succeed). Nothing is written either way."""
     coding, encode = UNDECODABLE[case]
     r, data = _post(srv, PUT, encode(_put_body("bad")), [("Content-Encoding", coding)])
-    assert r.status == 500, data
+    assert r.status == 400, data
     err = orjson.loads(data)
-    assert err["__type"] == "com.amazonaws.dynamodb.v20120810#InternalServerError"
-    assert err["message"] == "Internal server error"
+    assert err["__type"].endswith("#SerializationException")  # coral namespace, as AWS
+    assert err["message"].startswith("The request body could not be decoded: ")
     assert _stored(ddb, "bad") is None
 
 
-def test_undecodable_kinesis_body_is_internal_failure(srv):
-    """Kinesis's internal error type is InternalFailure (its model's 500)."""
+def test_undecodable_kinesis_body_is_a_serialization_error(srv):
+    """Kinesis answers in its own error shape (no namespace in ``__type``)."""
     r, data = _post(srv, "Kinesis_20131202.ListStreams", b"{}", [("Content-Encoding", "gzip")])
-    assert r.status == 500, data
-    assert orjson.loads(data)["__type"] == "InternalFailure"
+    assert r.status == 400, data
+    assert orjson.loads(data)["__type"] == "SerializationException"
 
 
 def test_deflate_bomb_is_bounded(srv, ddb):
@@ -292,8 +294,8 @@ def test_http2_response_compressed(srv, ddb):
     assert orjson.loads(zlib.decompress(bytes(resp.data)))["Item"]["x"]["S"] == BIG
 
 
-def test_http2_undecodable_body_is_an_internal_error(srv, ddb):
-    """The HTTP/2 path answers a body that does not decode as HTTP/1.1 does (500, nothing done)."""
+def test_http2_undecodable_body_is_a_client_error(srv, ddb):
+    """The HTTP/2 path answers a body that does not decode as HTTP/1.1 does (400, nothing done)."""
     h2 = H2Client(srv.port)
     try:
         sid = h2.request(
@@ -306,6 +308,6 @@ def test_http2_undecodable_body_is_an_internal_error(srv, ddb):
         resp = h2.responses[sid]
     finally:
         h2.close()
-    assert resp.status == 500
-    assert resp.json()["__type"] == "com.amazonaws.dynamodb.v20120810#InternalServerError"
+    assert resp.status == 400
+    assert resp.json()["__type"].endswith("#SerializationException")
     assert _stored(ddb, "h2-bad") is None

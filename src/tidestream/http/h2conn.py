@@ -257,8 +257,8 @@ class H2Connection:
         raw = b"".join(st.body)
         try:
             body = decode(raw, h.get("content-encoding", ""))
-        except BadBody:
-            return undecodable(self.handler, h)
+        except BadBody as err:
+            return undecodable(self.handler, h, err)
         except BodyTooLarge:
             return _error_response(413, "RequestEntityTooLarge", "Request entity too large")
         method = h.pop(":method", "GET")

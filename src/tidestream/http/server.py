@@ -346,8 +346,8 @@ class HttpProtocol(asyncio.Protocol):
         raw = b"".join(self.body)
         try:
             body = decode(raw, self.headers.get("content-encoding", ""))
-        except BadBody:
-            self.queue.append(undecodable(self.handler, self.headers))
+        except BadBody as err:
+            self.queue.append(undecodable(self.handler, self.headers, err))
             self._kick()
             return
         except BodyTooLarge:
