@@ -230,3 +230,40 @@ def package_of(files: dict[str, str]) -> bytes:
         for path, text in files.items():
             archive.writestr(path, text)
     return buffer.getvalue()
+
+
+def test_package_over_16_mb_is_accepted_up_to_aws_limit(lam, srv):
+    """AWS takes a deployment package of up to 50 MB zipped in CreateFunction's body (base64
+    JSON, so requests up to 69,905,067 bytes; AWS Lambda quotas page, "Deployment package (.zip
+    file archive) size: 50 MB (zipped, when uploaded through the Lambda API)"). The server's
+    general 16 MiB body limit used to cut such a request with 413."""
+    import os
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return 'big'\n")
+        archive.writestr("blob.bin", os.urandom(20 * 1024 * 1024))
+    big = buffer.getvalue()
+    create(lam, "big", code=big)
+    assert lam.get_function_configuration(FunctionName="big")["CodeSize"] == len(big)
+    lam.update_function_code(FunctionName="big", ZipFile=big)
+    assert json.loads(lam.invoke(FunctionName="big", Payload=b"{}")["Payload"].read()) == "big"
+
+
+def test_request_over_the_code_limit_is_refused_at_once(srv):
+    """Over 69,905,067 bytes AWS answers 413 RequestEntityTooLargeException "Request must be
+    smaller than 69905067 bytes for the CreateFunction operation" (the text quoted in
+    aws/aws-cli and serverless issues); tidestream answers from Content-Length, before the body."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    conn.putrequest("POST", "/2015-03-31/functions")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(69905068))
+    conn.endheaders()
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 413
+    assert body["__type"] == "RequestEntityTooLargeException"
+    assert body["message"] == "Request must be smaller than 69905067 bytes for the CreateFunction operation"

@@ -25,6 +25,29 @@ from ..errors import AwsError
 from .messages import Request, Response
 
 MAX_BODY = 16 * 1024 * 1024
+#: Lambda's CreateFunction / UpdateFunctionCode carry a zip of up to 50 MB, base64 in JSON: AWS
+#: takes requests smaller than this many bytes on those paths (and only there)
+MAX_CODE_BODY = 69905067
+_CODE_PATH = b"/2015-03-31/functions"
+
+
+def body_limit(url: bytes) -> int:
+    """The largest request body for *url*: :data:`MAX_CODE_BODY` where a deployment package is
+    uploaded, :data:`MAX_BODY` everywhere else (one prefix test per request)."""
+    return MAX_CODE_BODY if url.startswith(_CODE_PATH) else MAX_BODY
+
+
+def too_large_message(url: bytes) -> tuple[str, str]:
+    """The error code and text for an oversized body on *url* (AWS's for Lambda code)."""
+    if url.startswith(_CODE_PATH):
+        operation = "CreateFunction" if url.rstrip(b"/").endswith(b"/functions") else "UpdateFunctionCode"
+        return (
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {MAX_CODE_BODY} bytes for the {operation} operation",
+        )
+    return "RequestEntityTooLarge", "Request entity too large"
+
+
 #: responses shorter than this leave uncompressed whatever the client accepts (DynamoDB's 4 KiB)
 COMPRESS_AT = 4096
 _GZIP_MAGIC = b"\x1f\x8b"

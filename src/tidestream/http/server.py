@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from .bodies import COMPRESS_AT, MAX_BODY, BadBody, BodyTooLarge, compressed, decode, undecodable
+from .bodies import (
+    COMPRESS_AT,
+    MAX_BODY,
+    BadBody,
+    BodyTooLarge,
+    body_limit,
+    compressed,
+    decode,
+    too_large_message,
+    undecodable,
+)
 from .bodies import error_response as _error_response
 from .flow import (
     IN_PROGRESS,
@@ -83,6 +93,7 @@ class HttpProtocol(asyncio.Protocol):
         "in_head",
         "head_bytes",
         "body_len",
+        "body_limit",
         "started",
         "last_done",
         "dispatch",
@@ -131,6 +142,7 @@ class HttpProtocol(asyncio.Protocol):
         #: not grown since, the bytes counted are framing or the trailers, not chunk data
         self.chunk_mark = 0
         self.body_len = 0
+        self.body_limit = MAX_BODY
         #: the transport's write buffer is over its high water mark: answer nothing more
         self.flow = FlowControl()
         self.reading_paused = False
@@ -257,6 +269,9 @@ class HttpProtocol(asyncio.Protocol):
         self.h2 = H2Connection(self.transport, self.handler, self.flow)
         self.h2.start(data)
 
+    def _fail_too_large(self) -> None:
+        self._fail(413, *too_large_message(self.url))
+
     def _fail(self, status: int, code: str, message: str) -> None:
         if self.discard:  # already answered; the connection is closing
             return
@@ -293,6 +308,7 @@ class HttpProtocol(asyncio.Protocol):
         self.headers = self.fields = {}
         self.body = []
         self.body_len = 0
+        self.body_limit = MAX_BODY
         self.too_large = False
 
     def on_url(self, url: bytes) -> None:
@@ -305,11 +321,12 @@ class HttpProtocol(asyncio.Protocol):
         self.fields = _TRAILERS
         self.in_head = False
         self.head_bytes = 0
+        self.body_limit = body_limit(self.url)
         cl = self.headers.get("content-length")
-        if cl is not None and cl.isdigit() and int(cl) > MAX_BODY:
+        if cl is not None and cl.isdigit() and int(cl) > self.body_limit:
             # answer at once: the client may be waiting for us before it sends the body
             self.too_large = True
-            self._fail(413, "RequestEntityTooLarge", "Request entity too large")
+            self._fail_too_large()
 
     def on_chunk_header(self) -> None:
         """Until this chunk's data arrives the bytes are framing or, after the last chunk,
@@ -330,10 +347,10 @@ class HttpProtocol(asyncio.Protocol):
             return
         self.body.append(body)
         self.body_len += len(body)  # a running count: tiny chunks must not cost O(n^2)
-        if self.body_len > MAX_BODY:
+        if self.body_len > self.body_limit:
             self.too_large = True
             self.body = []
-            self._fail(413, "RequestEntityTooLarge", "Request entity too large")
+            self._fail_too_large()
 
     def on_message_complete(self) -> None:
         self.started = None
@@ -341,7 +358,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.discard:
             return
         if self.too_large:
-            self._fail(413, "RequestEntityTooLarge", "Request entity too large")
+            self._fail_too_large()
             return
         raw = b"".join(self.body)
         try:
