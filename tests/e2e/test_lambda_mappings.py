@@ -1,0 +1,224 @@
+"""Lambda event source mappings: Kinesis and DynamoDB Streams feeding real functions.
+
+A real server process (polling every 50 ms), real zip packages deployed with boto3 (and once
+with the AWS CLI), functions run by awslambdaric; each function appends what it received to a
+file the test reads. Failure handling is asserted against AWS's documented rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import ServerProcess, free_port, start_server
+from tests.e2e.cdc_helpers import setup_cdc
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+DLQ = "arn:aws:sqs:us-east-1:000000000000:failures"
+
+APP = r'''
+import base64
+import json
+import os
+import time
+
+
+def _log(entry):
+    with open(os.environ["OUT"], "a") as fh:
+        fh.write(json.dumps(entry) + "\n")
+
+
+def _datas(event):
+    out = []
+    for r in event["Records"]:
+        if "kinesis" in r:
+            out.append(base64.b64decode(r["kinesis"]["data"]).decode())
+        else:
+            out.append(r["dynamodb"]["Keys"]["pk"]["S"])
+    return out
+
+
+def record(event, context):
+    _log({"event": event})
+    return {}
+
+
+def picky(event, context):
+    datas = _datas(event)
+    ok = "poison" not in datas
+    _log({"datas": datas, "ok": ok})
+    if not ok:
+        raise ValueError("poison in batch")
+    return {}
+
+
+def partial(event, context):
+    datas = _datas(event)
+    failed = [r["kinesis"]["sequenceNumber"] for r, d in zip(event["Records"], datas) if d == "poison"]
+    _log({"datas": datas, "failed": failed})
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in failed]}
+
+
+def windowed(event, context):
+    state = dict(event["state"])
+    datas = _datas(event)
+    state["count"] = state.get("count", 0) + len(datas)
+    state["seen"] = state.get("seen", []) + datas
+    _log({"window": event["window"], "final": event["isFinalInvokeForWindow"], "in": event["state"],
+          "datas": datas, "shardId": event["shardId"]})
+    return {"state": state}
+
+
+def slow_once(event, context):
+    marker = os.environ["OUT"] + ".slept"
+    datas = _datas(event)
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        _log({"datas": datas, "slept": True})
+        time.sleep(30)
+    _log({"datas": datas, "slept": False})
+    return {}
+'''
+
+
+def package() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("app.py", APP)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def esm_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("esm")
+    s = start_server(tmp, "--durability", "relaxed", "--lambda-poll-interval", "0.05")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def srv(esm_server: ServerProcess) -> ServerProcess:
+    esm_server.reset()
+    return esm_server
+
+
+def deploy(lam, out: Path, handler: str, name: str = "fn", **kw) -> dict:
+    fn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler=f"app.{handler}",
+        Code={"ZipFile": package()},
+        Environment={"Variables": {"OUT": str(out)}},
+        **kw,
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    return fn
+
+
+def make_stream(kin, name: str = "events", shards: int = 1) -> str:
+    kin.create_stream(StreamName=name, ShardCount=shards)
+    kin.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+    return kin.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+
+
+def wait_state(lam, uuid: str, state: str = "Enabled", timeout: float = 10) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = lam.get_event_source_mapping(UUID=uuid)
+        if m["State"] == state:
+            return m
+        time.sleep(0.05)
+    raise AssertionError(f"mapping never {state}: {m}")
+
+
+def entries(out: Path) -> list[dict]:
+    if not out.exists():
+        return []
+    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+
+
+def wait_for(predicate, out: Path, timeout: float = 20) -> list[dict]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = entries(out)
+        if predicate(got):
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met; function saw: {entries(out)}")
+
+
+def put(kin, stream: str, *datas: str, key: str = "k") -> list[str]:
+    return [
+        kin.put_record(StreamName=stream, Data=d.encode(), PartitionKey=key)["SequenceNumber"] for d in datas
+    ]
+
+
+def dead_letters(srv: ServerProcess) -> list[dict]:
+    path = srv.data_dir / "lambda" / "dead-letters.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def error_of(call) -> dict:
+    with pytest.raises(ClientError) as info:
+        call()
+    return {
+        "Code": info.value.response["Error"]["Code"],
+        "Message": info.value.response["Error"]["Message"],
+        "Status": info.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    }
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+
+def test_cdc_pipeline_table_to_kinesis_to_function(srv, tmp_path):
+    """table -> Kinesis streaming destination -> stream -> mapping -> function, AWS's event shape."""
+    ddb, kin, arn = setup_cdc(srv, table="orders", stream="changes", shards=1)
+    lam = srv.client("lambda")
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    created = lam.create_event_source_mapping(
+        FunctionName="fn", EventSourceArn=arn, StartingPosition="LATEST", BatchSize=10
+    )
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert created["State"] == "Creating" and created["LastProcessingResult"] == "No records processed"
+    assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:fn"
+    assert created["EventSourceMappingArn"].endswith(f":event-source-mapping:{created['UUID']}")
+    wait_state(lam, created["UUID"])
+    for n in range(3):
+        ddb.put_item(TableName="orders", Item={"pk": {"S": f"o{n}"}, "n": {"N": str(n)}})
+
+    got = wait_for(lambda es: sum(len(e["event"]["Records"]) for e in es) >= 3, out)
+    records = [r for e in got for r in e["event"]["Records"]]
+    assert len(records) == 3
+    first = records[0]
+    assert list(first) == [
+        "kinesis", "eventSource", "eventVersion", "eventID", "eventName",
+        "invokeIdentityArn", "awsRegion", "eventSourceARN",
+    ]
+    assert list(first["kinesis"]) == [
+        "kinesisSchemaVersion", "partitionKey", "sequenceNumber", "data", "approximateArrivalTimestamp",
+    ]
+    assert first["eventSource"] == "aws:kinesis" and first["eventName"] == "aws:kinesis:record"
+    assert first["eventVersion"] == "1.0" and first["kinesis"]["kinesisSchemaVersion"] == "1.0"
+    assert first["invokeIdentityArn"] == ROLE and first["awsRegion"] == "us-east-1"
+    assert first["eventSourceARN"] == arn
+    assert first["eventID"] == "shardId-000000000000:" + first["kinesis"]["sequenceNumber"]
+    assert isinstance(first["kinesis"]["approximateArrivalTimestamp"], float)
+    changes = [json.loads(base64.b64decode(r["kinesis"]["data"])) for r in records]
+    assert [c["dynamodb"]["Keys"]["pk"]["S"] for c in changes] == ["o0", "o1", "o2"]
+    assert {c["eventName"] for c in changes} == {"INSERT"}
+    assert lam.get_event_source_mapping(UUID=created["UUID"])["LastProcessingResult"] == "OK"
