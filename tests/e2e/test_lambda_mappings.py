@@ -164,11 +164,13 @@ def put(kin, stream: str, *datas: str, key: str = "k") -> list[str]:
     ]
 
 
-def dead_letters(srv: ServerProcess) -> list[dict]:
+def dead_letters(srv: ServerProcess, uuid: str) -> list[dict]:
+    """The dead-letter log's lines of one mapping (the file outlives resets)."""
     path = srv.data_dir / "lambda" / "dead-letters.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [line for line in lines if line["eventSourceMappingUUID"] == uuid]
 
 
 def error_of(call) -> dict:
@@ -222,3 +224,139 @@ def test_cdc_pipeline_table_to_kinesis_to_function(srv, tmp_path):
     assert [c["dynamodb"]["Keys"]["pk"]["S"] for c in changes] == ["o0", "o1", "o2"]
     assert {c["eventName"] for c in changes} == {"INSERT"}
     assert lam.get_event_source_mapping(UUID=created["UUID"])["LastProcessingResult"] == "OK"
+
+
+def test_dynamodb_stream_to_function(srv, tmp_path):
+    ddb = srv.client("dynamodb")
+    ddb.create_table(
+        TableName="users",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    stream_arn = ddb.describe_table(TableName="users")["Table"]["LatestStreamArn"]
+    ddb.put_item(TableName="users", Item={"pk": {"S": "ann"}, "age": {"N": "30"}})  # before the mapping
+    lam = srv.client("lambda")
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    m = lam.create_event_source_mapping(
+        FunctionName="fn", EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=100
+    )
+    wait_state(lam, m["UUID"])
+    ddb.update_item(
+        TableName="users", Key={"pk": {"S": "ann"}}, UpdateExpression="SET age = :a",
+        ExpressionAttributeValues={":a": {"N": "31"}},
+    )
+    ddb.delete_item(TableName="users", Key={"pk": {"S": "ann"}})
+    got = wait_for(lambda es: sum(len(e["event"]["Records"]) for e in es) >= 3, out)
+    records = [r for e in got for r in e["event"]["Records"]]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+    first = records[0]
+    assert list(first) == ["eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb", "eventSourceARN"]
+    assert first["eventVersion"] == "1.1" and first["eventSource"] == "aws:dynamodb"
+    assert first["eventSourceARN"] == stream_arn
+    assert first["dynamodb"]["NewImage"] == {"pk": {"S": "ann"}, "age": {"N": "30"}}
+    assert records[1]["dynamodb"]["OldImage"]["age"] == {"N": "30"}
+    assert records[1]["dynamodb"]["NewImage"]["age"] == {"N": "31"}
+    assert isinstance(first["dynamodb"]["ApproximateCreationDateTime"], int | float)
+    assert first["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+
+
+# --- failure handling ----------------------------------------------------------------------
+
+
+def _failing_mapping(srv, tmp_path, handler: str, **kw):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, handler)
+    m = lam.create_event_source_mapping(
+        FunctionName="fn",
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        DestinationConfig={"OnFailure": {"Destination": DLQ}},
+        Enabled=False,
+        **kw,
+    )
+    wait_state(lam, m["UUID"], "Disabled")
+    return kin, lam, arn, out, m["UUID"]
+
+
+def test_bisect_isolates_the_bad_record_and_retries_it_then_discards(srv, tmp_path):
+    """AWS: a failed batch is split in two (splitting costs no retry); a single failing record is
+    retried MaximumRetryAttempts times, then discarded with an invocation record."""
+    kin, lam, arn, out, uuid = _failing_mapping(
+        srv, tmp_path, "picky", BatchSize=10, BisectBatchOnFunctionError=True, MaximumRetryAttempts=1
+    )
+    datas = [f"r{n}" for n in range(10)]
+    datas[4] = "poison"
+    seqs = put(kin, "events", *datas)
+    put(kin, "events", "after")
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    got = wait_for(lambda es: any(e["datas"] == ["after"] for e in es), out)
+    batches = [e["datas"] for e in got]
+    assert batches[:9] == [
+        datas,  # 10 records fail
+        datas[:5],  # bisected: first half fails
+        datas[:2],  # ... its first half succeeds
+        datas[2:5],  # ... its second half fails
+        datas[2:3],
+        datas[3:5],
+        datas[3:4],
+        ["poison"],  # alone: the first try ...
+        ["poison"],  # ... and one retry (MaximumRetryAttempts=1), then discarded
+    ]
+    assert batches[9:] == [datas[5:], ["after"]]
+    succeeded = [d for e in got if e["ok"] for d in e["datas"]]
+    assert sorted(succeeded) == sorted([d for d in datas if d != "poison"] + ["after"])
+    letters = dead_letters(srv, uuid)
+    assert len(letters) == 1 and letters[0]["destination"] == DLQ
+    record = letters[0]["record"]
+    assert list(record) == ["requestContext", "responseContext", "version", "timestamp", "KinesisBatchInfo"]
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["functionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:fn"
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert record["version"] == "1.0"
+    info = record["KinesisBatchInfo"]
+    assert info["shardId"] == "shardId-000000000000" and info["streamArn"] == arn
+    assert info["startSequenceNumber"] == info["endSequenceNumber"] == seqs[4]
+    assert info["batchSize"] == 1
+    assert info["approximateArrivalOfFirstRecord"].endswith("Z")
+    assert lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"] == "OK"
+
+
+def test_retries_without_bisect_then_whole_batch_discarded(srv, tmp_path):
+    kin, lam, arn, out, uuid = _failing_mapping(srv, tmp_path, "picky", BatchSize=3, MaximumRetryAttempts=2)
+    put(kin, "events", "a", "poison", "b")
+    put(kin, "events", "c")
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    got = wait_for(lambda es: any(e["datas"] == ["c"] for e in es), out)
+    assert [e["datas"] for e in got] == [["a", "poison", "b"]] * 3 + [["c"]]  # 1 try + 2 retries
+    letters = dead_letters(srv, uuid)
+    assert len(letters) == 1
+    assert letters[0]["record"]["KinesisBatchInfo"]["batchSize"] == 3
+    assert letters[0]["record"]["requestContext"]["approximateInvokeCount"] == 3
+
+
+def test_partial_batch_response_restarts_from_lowest_failure(srv, tmp_path):
+    """ReportBatchItemFailures: the records before the lowest reported failure are done; the
+    retry starts at it."""
+    kin, lam, arn, out, uuid = _failing_mapping(
+        srv, tmp_path, "partial", BatchSize=5, MaximumRetryAttempts=1,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    seqs = put(kin, "events", "a", "b", "poison", "d", "e")
+    put(kin, "events", "f")
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    got = wait_for(lambda es: any(e["datas"] == ["f"] for e in es), out)
+    assert [e["datas"] for e in got] == [
+        ["a", "b", "poison", "d", "e"],
+        ["poison", "d", "e"],  # retry from the lowest failed sequence number
+        ["f"],
+    ]
+    assert got[0]["failed"] == [seqs[2]]
+    letters = dead_letters(srv, uuid)
+    info = letters[0]["record"]["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (seqs[2], seqs[4], 3)
