@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess, free_port, start_server
+from tests.conftest import ServerProcess, start_server
 from tests.e2e.cdc_helpers import setup_cdc
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 DLQ = "arn:aws:sqs:us-east-1:000000000000:failures"
 
-APP = r'''
+APP = r"""
 import base64
 import json
 import os
@@ -88,7 +88,7 @@ def slow_once(event, context):
         time.sleep(30)
     _log({"datas": datas, "slept": False})
     return {}
-'''
+"""
 
 
 def package() -> bytes:
@@ -208,11 +208,21 @@ def test_cdc_pipeline_table_to_kinesis_to_function(srv, tmp_path):
     assert len(records) == 3
     first = records[0]
     assert list(first) == [
-        "kinesis", "eventSource", "eventVersion", "eventID", "eventName",
-        "invokeIdentityArn", "awsRegion", "eventSourceARN",
+        "kinesis",
+        "eventSource",
+        "eventVersion",
+        "eventID",
+        "eventName",
+        "invokeIdentityArn",
+        "awsRegion",
+        "eventSourceARN",
     ]
     assert list(first["kinesis"]) == [
-        "kinesisSchemaVersion", "partitionKey", "sequenceNumber", "data", "approximateArrivalTimestamp",
+        "kinesisSchemaVersion",
+        "partitionKey",
+        "sequenceNumber",
+        "data",
+        "approximateArrivalTimestamp",
     ]
     assert first["eventSource"] == "aws:kinesis" and first["eventName"] == "aws:kinesis:record"
     assert first["eventVersion"] == "1.0" and first["kinesis"]["kinesisSchemaVersion"] == "1.0"
@@ -245,7 +255,9 @@ def test_dynamodb_stream_to_function(srv, tmp_path):
     )
     wait_state(lam, m["UUID"])
     ddb.update_item(
-        TableName="users", Key={"pk": {"S": "ann"}}, UpdateExpression="SET age = :a",
+        TableName="users",
+        Key={"pk": {"S": "ann"}},
+        UpdateExpression="SET age = :a",
         ExpressionAttributeValues={":a": {"N": "31"}},
     )
     ddb.delete_item(TableName="users", Key={"pk": {"S": "ann"}})
@@ -253,7 +265,15 @@ def test_dynamodb_stream_to_function(srv, tmp_path):
     records = [r for e in got for r in e["event"]["Records"]]
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
     first = records[0]
-    assert list(first) == ["eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb", "eventSourceARN"]
+    assert list(first) == [
+        "eventID",
+        "eventName",
+        "eventVersion",
+        "eventSource",
+        "awsRegion",
+        "dynamodb",
+        "eventSourceARN",
+    ]
     assert first["eventVersion"] == "1.1" and first["eventSource"] == "aws:dynamodb"
     assert first["eventSourceARN"] == stream_arn
     assert first["dynamodb"]["NewImage"] == {"pk": {"S": "ann"}, "age": {"N": "30"}}
@@ -296,17 +316,20 @@ def test_bisect_isolates_the_bad_record_and_retries_it_then_discards(srv, tmp_pa
     lam.update_event_source_mapping(UUID=uuid, Enabled=True)
     got = wait_for(lambda es: any(e["datas"] == ["after"] for e in es), out)
     batches = [e["datas"] for e in got]
-    assert batches[:9] == [
-        datas,  # 10 records fail
-        datas[:5],  # bisected: first half fails
-        datas[:2],  # ... its first half succeeds
-        datas[2:5],  # ... its second half fails
-        datas[2:3],
-        datas[3:5],
-        datas[3:4],
-        ["poison"],  # alone: the first try ...
-        ["poison"],  # ... and one retry (MaximumRetryAttempts=1), then discarded
-    ]
+    assert (
+        batches[:9]
+        == [
+            datas,  # 10 records fail
+            datas[:5],  # bisected: first half fails
+            datas[:2],  # ... its first half succeeds
+            datas[2:5],  # ... its second half fails
+            datas[2:3],
+            datas[3:5],
+            datas[3:4],
+            ["poison"],  # alone: the first try ...
+            ["poison"],  # ... and one retry (MaximumRetryAttempts=1), then discarded
+        ]
+    )
     assert batches[9:] == [datas[5:], ["after"]]
     succeeded = [d for e in got if e["ok"] for d in e["datas"]]
     assert sorted(succeeded) == sorted([d for d in datas if d != "poison"] + ["after"])
@@ -317,7 +340,11 @@ def test_bisect_isolates_the_bad_record_and_retries_it_then_discards(srv, tmp_pa
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 2
     assert record["requestContext"]["functionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:fn"
-    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
     assert record["version"] == "1.0"
     info = record["KinesisBatchInfo"]
     assert info["shardId"] == "shardId-000000000000" and info["streamArn"] == arn
@@ -344,7 +371,11 @@ def test_partial_batch_response_restarts_from_lowest_failure(srv, tmp_path):
     """ReportBatchItemFailures: the records before the lowest reported failure are done; the
     retry starts at it."""
     kin, lam, arn, out, uuid = _failing_mapping(
-        srv, tmp_path, "partial", BatchSize=5, MaximumRetryAttempts=1,
+        srv,
+        tmp_path,
+        "partial",
+        BatchSize=5,
+        MaximumRetryAttempts=1,
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
     seqs = put(kin, "events", "a", "b", "poison", "d", "e")
@@ -359,4 +390,378 @@ def test_partial_batch_response_restarts_from_lowest_failure(srv, tmp_path):
     assert got[0]["failed"] == [seqs[2]]
     letters = dead_letters(srv, uuid)
     info = letters[0]["record"]["KinesisBatchInfo"]
-    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (seqs[2], seqs[4], 3)
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
+        seqs[2],
+        seqs[4],
+        3,
+    )
+
+
+def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(srv, tmp_path):
+    kin, lam, arn, out, uuid = _failing_mapping(
+        srv, tmp_path, "windowed", BatchSize=2, TumblingWindowInSeconds=1
+    )
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    wait_state(lam, uuid)
+    put(kin, "events", "a", "b", "c")
+    got = wait_for(lambda es: any(e["final"] for e in es), out)
+    window = got[0]["window"]
+    in_window = [e for e in got if e["window"] == window]
+    assert [e["datas"] for e in in_window] == [["a", "b"], ["c"], []]
+    assert [e["final"] for e in in_window] == [False, False, True]
+    assert in_window[0]["in"] == {}  # a new window starts with an empty state
+    assert in_window[1]["in"] == {"count": 2, "seen": ["a", "b"]}  # what the last call returned
+    assert in_window[2]["in"] == {"count": 3, "seen": ["a", "b", "c"]}
+    assert in_window[0]["shardId"] == "shardId-000000000000"
+    start = time.strptime(window["start"], "%Y-%m-%dT%H:%M:%SZ")
+    end = time.strptime(window["end"], "%Y-%m-%dT%H:%M:%SZ")
+    assert time.mktime(end) - time.mktime(start) == 1
+
+
+def test_timed_out_function_is_killed_and_the_batch_retried(srv, tmp_path):
+    kin, lam, arn, out, uuid = _failing_mapping(srv, tmp_path, "slow_once", BatchSize=5)
+    lam.update_function_configuration(FunctionName="fn", Timeout=1)
+    lam.get_waiter("function_updated_v2").wait(FunctionName="fn")
+    put(kin, "events", "a", "b")
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    got = wait_for(lambda es: any(not e["slept"] for e in es), out)
+    assert got == [{"datas": ["a", "b"], "slept": True}, {"datas": ["a", "b"], "slept": False}]
+    assert dead_letters(srv, uuid) == []
+
+
+def test_disabled_mapping_keeps_its_position(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "picky")
+    uuid = lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=arn, StartingPosition="LATEST")[
+        "UUID"
+    ]
+    wait_state(lam, uuid)
+    put(kin, "events", "one")
+    wait_for(lambda es: len(es) == 1, out)
+    updated = lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    assert updated["State"] == "Disabling"
+    wait_state(lam, uuid, "Disabled")
+    put(kin, "events", "two", "three")
+    time.sleep(0.5)  # polls that would have picked them up (every 50 ms) if it still ran
+    assert [e["datas"] for e in entries(out)] == [["one"]]
+    assert lam.update_event_source_mapping(UUID=uuid, Enabled=True)["State"] == "Enabling"
+    got = wait_for(lambda es: len(es) == 2, out)
+    assert [e["datas"] for e in got] == [["one"], ["two", "three"]]
+
+
+def test_filter_criteria_drops_records_and_moves_past_them(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    pattern = json.dumps({"data": {"kind": ["keep"]}})
+    uuid = lam.create_event_source_mapping(
+        FunctionName="fn",
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        FilterCriteria={"Filters": [{"Pattern": pattern}]},
+    )["UUID"]
+    assert lam.get_event_source_mapping(UUID=uuid)["FilterCriteria"] == {"Filters": [{"Pattern": pattern}]}
+    put(kin, "events", json.dumps({"kind": "drop", "n": 1}), json.dumps({"kind": "keep", "n": 2}), "not json")
+    put(kin, "events", json.dumps({"kind": "keep", "n": 3}))
+    got = wait_for(lambda es: sum(len(e["event"]["Records"]) for e in es) >= 2, out)
+    time.sleep(0.3)
+    kept = [
+        json.loads(base64.b64decode(r["kinesis"]["data"]))["n"]
+        for e in entries(out)
+        for r in e["event"]["Records"]
+    ]
+    assert kept == [2, 3]
+    assert (
+        got[0]["event"]["Records"][0]["kinesis"]["data"]
+        == base64.b64encode(b'{"kind": "keep", "n": 2}').decode()
+    )
+
+
+def test_parallelization_keeps_order_per_partition_key(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    for n in range(30):
+        put(kin, "events", f"{n % 5}:{n}", key=f"key-{n % 5}")
+    uuid = lam.create_event_source_mapping(
+        FunctionName="fn",
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=2,
+        ParallelizationFactor=5,
+    )["UUID"]
+    assert lam.get_event_source_mapping(UUID=uuid)["ParallelizationFactor"] == 5
+    got = wait_for(lambda es: sum(len(e["event"]["Records"]) for e in es) >= 30, out)
+    seen: dict[str, list[int]] = {}
+    for e in got:
+        assert 1 <= len(e["event"]["Records"]) <= 2  # BatchSize holds per lane
+        for r in e["event"]["Records"]:
+            key, n = base64.b64decode(r["kinesis"]["data"]).decode().split(":")
+            seen.setdefault(key, []).append(int(n))
+    assert sorted(n for ns in seen.values() for n in ns) == list(range(30))
+    assert all(ns == sorted(ns) for ns in seen.values())
+
+
+def test_children_are_read_after_their_parent(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    put(kin, "events", "p1", "p2")
+    kin.split_shard(StreamName="events", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127))
+    kin.get_waiter("stream_exists").wait(StreamName="events", WaiterConfig={"Delay": 0.1})
+    for n in range(6):
+        put(kin, "events", f"c{n}", key=f"key{n}")
+    uuid = lam.create_event_source_mapping(
+        FunctionName="fn",
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=100,
+    )["UUID"]
+    got = wait_for(lambda es: sum(len(e["event"]["Records"]) for e in es) >= 8, out)
+    order = [
+        (r["eventID"].split(":")[0], base64.b64decode(r["kinesis"]["data"]).decode())
+        for e in got
+        for r in e["event"]["Records"]
+    ]
+    assert order[:2] == [("shardId-000000000000", "p1"), ("shardId-000000000000", "p2")]
+    assert {shard for shard, _ in order[2:]} == {"shardId-000000000001", "shardId-000000000002"}
+    assert sorted(d for _, d in order[2:]) == [f"c{n}" for n in range(6)]
+    assert lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled"
+
+
+# --- the API: errors, listing, the AWS CLI ----------------------------------------------------
+
+
+def test_bad_inputs_get_aws_errors_and_create_nothing(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    deploy(lam, tmp_path / "seen.jsonl", "record")
+    raw = srv.client("lambda", parameter_validation=False)  # out-of-range values reach the server
+    create = lambda **kw: raw.create_event_source_mapping(  # noqa: E731
+        **{"FunctionName": "fn", "EventSourceArn": arn, "StartingPosition": "LATEST", **kw}
+    )
+    missing = arn.replace("/events", "/nope")
+    cases = [
+        (
+            {"FunctionName": "nope"},
+            "ResourceNotFoundException",
+            404,
+            "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope",
+        ),
+        ({"EventSourceArn": missing}, "InvalidParameterValueException", 400, f"Stream not found: {missing}"),
+        (
+            {"StartingPosition": None},
+            "InvalidParameterValueException",
+            400,
+            "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: "
+            "Member must not be null.",
+        ),
+        (
+            {"StartingPosition": "AT_TIMESTAMP"},
+            "InvalidParameterValueException",
+            400,
+            "StartingPositionTimestamp must be provided when StartingPosition is AT_TIMESTAMP.",
+        ),
+        (
+            {"MaximumRecordAgeInSeconds": 30},
+            "InvalidParameterValueException",
+            400,
+            "MaximumRecordAgeInSeconds must be either -1 (forever) or between 60 and 604800 (inclusive)",
+        ),
+        (
+            {"DestinationConfig": {"OnSuccess": {"Destination": DLQ}}},
+            "InvalidParameterValueException",
+            400,
+            "Unsupported DestinationConfig parameter for given event source mapping type.",
+        ),
+        (
+            {"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}},
+            "InvalidParameterValueException",
+            400,
+            "Invalid filter pattern definition.",
+        ),
+    ]
+    base = {"FunctionName": "fn", "EventSourceArn": arn, "StartingPosition": "LATEST"}
+    for kw, code, status, message in cases:
+        params = {k: v for k, v in {**base, **kw}.items() if v is not None}
+
+        def call(params: dict = params) -> dict:
+            return lam.create_event_source_mapping(**params)
+
+        assert error_of(call) == {"Code": code, "Status": status, "Message": message}, kw
+    for member, value, wire in [
+        ("BatchSize", 0, "batchSize"),
+        ("BatchSize", 10001, "batchSize"),
+        ("ParallelizationFactor", 11, "parallelizationFactor"),
+        ("MaximumRetryAttempts", -2, "maximumRetryAttempts"),
+        ("TumblingWindowInSeconds", 901, "tumblingWindowInSeconds"),
+    ]:
+        err = error_of(lambda member=member, value=value: create(**{member: value}))
+        assert err["Code"] == "ValidationException" and err["Status"] == 400, err
+        assert f"Value '{value}' at '{wire}' failed to satisfy constraint" in err["Message"], err
+    assert lam.list_event_source_mappings()["EventSourceMappings"] == []  # nothing half-created
+
+    first = create()
+    err = error_of(create)
+    assert err == {
+        "Code": "ResourceConflictException",
+        "Status": 409,
+        "Message": f'The event source arn (" {arn} ") and function (" fn ") provided mapping already exists. '
+        f"Please update or delete the existing mapping with UUID {first['UUID']}",
+    }
+    gone = "00000000-0000-4000-8000-000000000000"
+    for call in (
+        lambda: lam.get_event_source_mapping(UUID=gone),
+        lambda: lam.update_event_source_mapping(UUID=gone, BatchSize=5),
+        lambda: lam.delete_event_source_mapping(UUID=gone),
+    ):
+        assert error_of(call) == {
+            "Code": "ResourceNotFoundException",
+            "Status": 404,
+            "Message": "The resource you requested does not exist.",
+        }
+    ddb = srv.client("dynamodb")
+    ddb.create_table(
+        TableName="tbl",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    stream = ddb.describe_table(TableName="tbl")["Table"]["LatestStreamArn"]
+    err = error_of(
+        lambda: create(EventSourceArn=stream, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=1)
+    )
+    assert err["Message"] == f"Unsupported starting position for arn type: {stream}"
+    assert [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]] == [first["UUID"]]
+
+
+def test_list_filters_pages_and_delete(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arns = [make_stream(kin, f"s{n}") for n in range(3)]
+    deploy(lam, tmp_path / "a.jsonl", "record", name="fa")
+    deploy(lam, tmp_path / "b.jsonl", "record", name="fb")
+    made = [
+        lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, StartingPosition="LATEST")[
+            "UUID"
+        ]
+        for fn, arn in [("fa", arns[0]), ("fa", arns[1]), ("fb", arns[1]), ("fb", arns[2])]
+    ]
+    by_fn = lam.list_event_source_mappings(FunctionName="fa")["EventSourceMappings"]
+    assert [m["UUID"] for m in by_fn] == made[:2]
+    by_arn = lam.list_event_source_mappings(EventSourceArn=arns[1])["EventSourceMappings"]
+    assert [m["UUID"] for m in by_arn] == made[1:3]
+    both = lam.list_event_source_mappings(EventSourceArn=arns[1], FunctionName="fb")["EventSourceMappings"]
+    assert [m["UUID"] for m in both] == [made[2]]
+    page = lam.list_event_source_mappings(MaxItems=3)
+    rest = lam.list_event_source_mappings(MaxItems=3, Marker=page["NextMarker"])
+    assert [m["UUID"] for m in page["EventSourceMappings"] + rest["EventSourceMappings"]] == made
+    assert "NextMarker" not in rest
+    paged = [
+        m["UUID"]
+        for p in lam.get_paginator("list_event_source_mappings").paginate(PaginationConfig={"PageSize": 1})
+        for m in p["EventSourceMappings"]
+    ]
+    assert paged == made
+    wait_state(lam, made[0])
+    deleted = lam.delete_event_source_mapping(UUID=made[0])
+    assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 202 and deleted["State"] == "Deleting"
+    assert [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]] == made[1:]
+
+
+def test_aws_cli_creates_a_mapping(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    exe = shutil.which("aws")
+    assert exe, "the AWS CLI (`aws`) must be on PATH for this test (it comes with the machine image)"
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="cli",
+        AWS_SECRET_ACCESS_KEY="cli",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_PAGER="",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+    run = subprocess.run(
+        [
+            exe,
+            "--endpoint-url",
+            srv.endpoint,
+            "--output",
+            "json",
+            "lambda",
+            "create-event-source-mapping",
+            "--function-name",
+            "fn",
+            "--event-source-arn",
+            arn,
+            "--starting-position",
+            "TRIM_HORIZON",
+            "--batch-size",
+            "10",
+            "--maximum-retry-attempts",
+            "2",
+            "--bisect-batch-on-function-error",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    created = json.loads(run.stdout)
+    assert created["State"] == "Creating" and created["BatchSize"] == 10
+    assert created["MaximumRetryAttempts"] == 2 and created["BisectBatchOnFunctionError"] is True
+    put(kin, "events", "via-cli")
+    got = wait_for(lambda es: len(es) >= 1, out)
+    assert base64.b64decode(got[0]["event"]["Records"][0]["kinesis"]["data"]) == b"via-cli"
+
+
+# --- durability --------------------------------------------------------------------------------
+
+
+def test_sigkill_mid_stream_loses_no_record(tmp_path):
+    s = start_server(tmp_path, "--lambda-poll-interval", "0.05")
+    try:
+        kin, lam = s.client("kinesis"), s.client("lambda")
+        arn = make_stream(kin)
+        out = tmp_path / "seen.jsonl"
+        deploy(lam, out, "record")
+        uuid = lam.create_event_source_mapping(
+            FunctionName="fn", EventSourceArn=arn, StartingPosition="LATEST", BatchSize=1
+        )["UUID"]
+        wait_state(lam, uuid)
+        before = [f"before-{n}" for n in range(40)]
+        kin.put_records(
+            StreamName="events", Records=[{"Data": d.encode(), "PartitionKey": "k"} for d in before]
+        )
+        wait_for(lambda es: len(es) >= 3, out)
+        s.kill()  # SIGKILL while the mapping works through the 40 records
+        s.start()
+        kin, lam = s.client("kinesis"), s.client("lambda")
+        assert lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled"
+        after = [f"after-{n}" for n in range(5)]
+        put(kin, "events", *after)
+        want = set(before + after)
+
+        def seen(es):
+            return {
+                base64.b64decode(r["kinesis"]["data"]).decode() for e in es for r in e["event"]["Records"]
+            }
+
+        got = wait_for(lambda es: want <= seen(es), out, timeout=40)
+        delivered = [
+            base64.b64decode(r["kinesis"]["data"]).decode() for e in got for r in e["event"]["Records"]
+        ]
+        assert list(dict.fromkeys(delivered)) == before + after  # all of them, in order
+        assert len(delivered) - len(want) <= 1  # resumed at the checkpoint: at most the batch in flight again
+    finally:
+        s.stop()

@@ -74,10 +74,17 @@ class DeadLetterLog:
         self.path = os.path.join(root, FILE_NAME)
 
     def append(self, destination: str, mapping_uuid: str, record: dict[str, Any]) -> None:
-        line = orjson.dumps({"destination": destination, "eventSourceMappingUUID": mapping_uuid, "record": record})
+        line = orjson.dumps(
+            {"destination": destination, "eventSourceMappingUUID": mapping_uuid, "record": record}
+        )
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         with open(self.path, "ab") as fh:
             fh.write(line + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
-        log.warning("discarded a batch of %s (%s); record in %s", mapping_uuid, record["requestContext"]["condition"], self.path)
+        log.warning(
+            "discarded a batch of %s (%s); record in %s",
+            mapping_uuid,
+            record["requestContext"]["condition"],
+            self.path,
+        )

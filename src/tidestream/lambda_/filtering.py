@@ -1,8 +1,9 @@
 """Event filtering for event source mappings (FilterCriteria): a minimal stand-in.
 
 Only exact-value matching: a pattern is a JSON object whose leaves are lists of allowed values;
-a record matches a pattern when every leaf's field (at that path in the record) equals one of
-them, and it is kept when it matches any filter. The full pattern syntax (prefix, numeric,
+a record matches a pattern when every leaf's field (at that path in the record; for Kinesis in
+the record's ``kinesis`` object, where ``data`` is) equals one of them, and it is kept when it
+matches any filter. The full pattern syntax (prefix, numeric,
 exists, anything-but, ...) comes with the complete module that replaces this one, with the
 same interface.
 """
@@ -75,4 +76,10 @@ def compile_filters(criteria: dict | None) -> Callable[[dict], bool] | None:
     patterns = _patterns(criteria)
     if not patterns:
         return None
-    return lambda record: any(_matches(p, record) for p in patterns)
+    return lambda record: any(_matches(p, view) for p in patterns for view in _views(record))
+
+
+def _views(record: dict) -> list[Any]:
+    """What a pattern is matched against: a Kinesis record's fields (``data``, ``partitionKey``,
+    as AWS's Kinesis filters name them), or the record itself (DynamoDB: ``dynamodb``, ...)."""
+    return [record["kinesis"], record] if "kinesis" in record else [record]

@@ -278,7 +278,9 @@ class ShardPoller:
             if not self.buffer:
                 self.first_buffered = time.monotonic()
             self.buffer.append(
-                Item(self.reader.sequence(raw), self.reader.arrival(raw), self.reader.partition_key(raw), event)
+                Item(
+                    self.reader.sequence(raw), self.reader.arrival(raw), self.reader.partition_key(raw), event
+                )
             )
             passed += 1
         if raws and not passed and not self.buffer:  # all filtered out: move past them
@@ -288,7 +290,9 @@ class ShardPoller:
     def _ready(self, ended: bool) -> bool:
         if len(self.buffer) >= self._want() or ended or self.mapping.batching_window == 0:
             return True
-        if self.mapping.tumbling_window and self._window_of(self.buffer[-1]) != self._window_of(self.buffer[0]):
+        if self.mapping.tumbling_window and self._window_of(self.buffer[-1]) != self._window_of(
+            self.buffer[0]
+        ):
             return True
         return time.monotonic() - self.first_buffered >= self.mapping.batching_window
 
@@ -301,8 +305,14 @@ class ShardPoller:
         lanes: list[list[Item]] = [[] for _ in range(self._lanes())]
         for item in items:
             lanes[zlib.crc32(item.partition_key.encode()) % len(lanes)].append(item)
-        await asyncio.gather(*(self._settle(lane) for lane in lanes if lane))
+        await asyncio.gather(*(self._settle_lane(lane) for lane in lanes if lane))
         self._save(Checkpoint(items[-1].sequence, False, None))
+
+    async def _settle_lane(self, lane: list[Item]) -> None:
+        """One lane's records, BatchSize at a time, in order."""
+        size = self.mapping.batch_size
+        for start in range(0, len(lane), size):
+            await self._settle(lane[start : start + size])
 
     def _take(self) -> list[Item]:
         limit = self._want()
@@ -393,7 +403,12 @@ class ShardPoller:
         if destination:
             self.run_.pollers.dead_letters.append(destination, m.uuid, record)
         else:
-            log.warning("mapping %s discarded %d records (%s), no OnFailure destination", m.uuid, len(batch), condition)
+            log.warning(
+                "mapping %s discarded %d records (%s), no OnFailure destination",
+                m.uuid,
+                len(batch),
+                condition,
+            )
 
     # tumbling windows -------------------------------------------------------------------------
     def _window_of(self, item: Item) -> int:
@@ -535,4 +550,3 @@ async def invoke_function(state: LambdaState, mapping: EventSourceMapping, paylo
 
 def _error_outcome(error_type: str, message: str) -> Outcome:
     return Outcome(orjson.dumps({"errorType": error_type, "errorMessage": message}), "Unhandled", "")
-

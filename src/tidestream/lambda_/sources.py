@@ -115,7 +115,9 @@ class Reader:
             return await self._iterator(shard_id, "TRIM_HORIZON", None)
         return await self._starting_iterator(shard_id)
 
-    async def _iterator(self, shard_id: str, kind: str, sequence: str | None, stamp: float | None = None) -> str:
+    async def _iterator(
+        self, shard_id: str, kind: str, sequence: str | None, stamp: float | None = None
+    ) -> str:
         raise NotImplementedError
 
     async def _starting_iterator(self, shard_id: str) -> str:
@@ -163,8 +165,14 @@ class KinesisReader(Reader):
                 return out
             params = {"NextToken": page["NextToken"]}
 
-    async def _iterator(self, shard_id: str, kind: str, sequence: str | None, stamp: float | None = None) -> str:
-        params: dict[str, Any] = {"StreamARN": self.stream_arn, "ShardId": shard_id, "ShardIteratorType": kind}
+    async def _iterator(
+        self, shard_id: str, kind: str, sequence: str | None, stamp: float | None = None
+    ) -> str:
+        params: dict[str, Any] = {
+            "StreamARN": self.stream_arn,
+            "ShardId": shard_id,
+            "ShardIteratorType": kind,
+        }
         if sequence is not None:
             params["StartingSequenceNumber"] = sequence
         if stamp is not None:
@@ -239,8 +247,14 @@ class StreamsReader(Reader):
                 return out
             params = {"StreamArn": self.stream_arn, "ExclusiveStartShardId": desc["LastEvaluatedShardId"]}
 
-    async def _iterator(self, shard_id: str, kind: str, sequence: str | None, stamp: float | None = None) -> str:
-        params: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard_id, "ShardIteratorType": kind}
+    async def _iterator(
+        self, shard_id: str, kind: str, sequence: str | None, stamp: float | None = None
+    ) -> str:
+        params: dict[str, Any] = {
+            "StreamArn": self.stream_arn,
+            "ShardId": shard_id,
+            "ShardIteratorType": kind,
+        }
         if sequence is not None:
             params["SequenceNumber"] = sequence
         return (await self._call("GetShardIterator", params))["ShardIterator"]
@@ -256,7 +270,10 @@ class StreamsReader(Reader):
         record = {k: v for k, v in raw.items() if k != "userIdentity"}
         identity = raw.get("userIdentity")
         if identity:  # Lambda's events spell the identity's members in lower camel case
-            record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
+            record["userIdentity"] = {
+                "type": identity.get("Type"),
+                "principalId": identity.get("PrincipalId"),
+            }
         record["eventSourceARN"] = self.stream_arn
         return record
 
