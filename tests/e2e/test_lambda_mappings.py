@@ -253,7 +253,13 @@ def test_dynamodb_stream_to_function(srv, tmp_path):
     m = lam.create_event_source_mapping(
         FunctionName="fn", EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=100
     )
+    out_latest = tmp_path / "latest.jsonl"
+    deploy(lam, out_latest, "record", name="fn-latest")
+    latest = lam.create_event_source_mapping(
+        FunctionName="fn-latest", EventSourceArn=stream_arn, StartingPosition="LATEST"
+    )
     wait_state(lam, m["UUID"])
+    wait_state(lam, latest["UUID"])
     ddb.update_item(
         TableName="users",
         Key={"pk": {"S": "ann"}},
@@ -281,6 +287,8 @@ def test_dynamodb_stream_to_function(srv, tmp_path):
     assert records[1]["dynamodb"]["NewImage"]["age"] == {"N": "31"}
     assert isinstance(first["dynamodb"]["ApproximateCreationDateTime"], int | float)
     assert first["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    got = wait_for(lambda es: sum(len(e["event"]["Records"]) for e in es) >= 2, out_latest)
+    assert [r["eventName"] for e in got for r in e["event"]["Records"]] == ["MODIFY", "REMOVE"]  # LATEST
 
 
 # --- failure handling ----------------------------------------------------------------------
@@ -765,3 +773,52 @@ def test_sigkill_mid_stream_loses_no_record(tmp_path):
         assert len(delivered) - len(want) <= 1  # resumed at the checkpoint: at most the batch in flight again
     finally:
         s.stop()
+
+
+def test_consumer_arn_source_and_batching_window(srv, tmp_path):
+    """An enhanced fan-out consumer ARN names the stream to read; records wait up to
+    MaximumBatchingWindowInSeconds to fill a batch."""
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    consumer = kin.register_stream_consumer(StreamARN=arn, ConsumerName="lambda")["Consumer"]["ConsumerARN"]
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    m = lam.create_event_source_mapping(
+        FunctionName="fn",
+        EventSourceArn=consumer,
+        StartingPosition="LATEST",
+        BatchSize=100,
+        MaximumBatchingWindowInSeconds=3,
+    )
+    assert m["EventSourceArn"] == consumer and m["MaximumBatchingWindowInSeconds"] == 3
+    wait_state(lam, m["UUID"])
+    put(kin, "events", "a")
+    put(kin, "events", "b")
+    put(kin, "events", "c")
+    got = wait_for(lambda es: len(es) >= 1, out)
+    records = got[0]["event"]["Records"]
+    assert [base64.b64decode(r["kinesis"]["data"]) for r in records] == [b"a", b"b", b"c"]  # one batch
+    assert records[0]["eventSourceARN"] == arn
+
+
+def test_deleted_mapping_stops_invoking(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    uuid = lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=arn, StartingPosition="LATEST")[
+        "UUID"
+    ]
+    wait_state(lam, uuid)
+    put(kin, "events", "one")
+    wait_for(lambda es: len(es) == 1, out)
+    lam.delete_event_source_mapping(UUID=uuid)
+    put(kin, "events", "two")
+    time.sleep(0.5)  # ten polls' worth (every 50 ms) for a poller that outlived its mapping
+    assert len(entries(out)) == 1
+    again = lam.create_event_source_mapping(
+        FunctionName="fn", EventSourceArn=arn, StartingPosition="TRIM_HORIZON"
+    )
+    got = wait_for(lambda es: len(es) >= 2, out)  # a new mapping: its own position, none of the old one's
+    assert [base64.b64decode(r["kinesis"]["data"]) for r in got[1]["event"]["Records"]] == [b"one", b"two"]
+    assert again["UUID"] != uuid

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..errors import AwsError
+from ..errors import AwsError, ProvisionedThroughputExceededException
 from ..ids import uuid4_text
 from .deadletters import DeadLetterLog, invocation_record
 from .filtering import compile_filters
@@ -234,6 +234,9 @@ class ShardPoller:
             pass
         except asyncio.CancelledError:
             raise
+        except AwsError as err:  # an expired iterator, a deleted stream: restart at the checkpoint
+            log.warning("mapping %s shard %s: %s", self.mapping.uuid, self.shard_id, err.message)
+            self.run_.shard_tasks.pop(self.shard_id, None)
         except Exception:  # noqa: BLE001 - a poller must not die silently; the run restarts it
             log.exception("mapping %s shard %s: poller failed", self.mapping.uuid, self.shard_id)
             self.run_.shard_tasks.pop(self.shard_id, None)
@@ -269,7 +272,10 @@ class ShardPoller:
         the shard is caught up."""
         assert self.iterator is not None
         want = self._want() - len(self.buffer)
-        raws, self.iterator = await self.reader.read(self.iterator, want)
+        try:
+            raws, self.iterator = await self.reader.read(self.iterator, want)
+        except ProvisionedThroughputExceededException:  # shared with other readers: back off
+            return True
         passed = 0
         for raw in raws:
             event = self.reader.event_record(raw, self.shard_id)

@@ -121,7 +121,13 @@ class Reader:
         raise NotImplementedError
 
     async def _starting_iterator(self, shard_id: str) -> str:
-        raise NotImplementedError
+        """LATEST is read as "arrived since the mapping was created", so records written while
+        the poller starts, or while the server was down before the first checkpoint, count."""
+        m = self.mapping
+        if m.starting_position == "TRIM_HORIZON":
+            return await self._iterator(shard_id, "TRIM_HORIZON", None)
+        stamp = m.starting_position_timestamp if m.starting_position == "AT_TIMESTAMP" else m.created
+        return await self._iterator(shard_id, "AT_TIMESTAMP", None, min(float(stamp or 0), time.time()))
 
     async def shards(self) -> list[ShardInfo]:
         raise NotImplementedError
@@ -178,15 +184,6 @@ class KinesisReader(Reader):
         if stamp is not None:
             params["Timestamp"] = stamp
         return (await self._call("GetShardIterator", params))["ShardIterator"]
-
-    async def _starting_iterator(self, shard_id: str) -> str:
-        """LATEST is read as "arrived since the mapping was created", so records written while
-        the poller starts, or while the server was down before the first checkpoint, count."""
-        m = self.mapping
-        if m.starting_position == "TRIM_HORIZON":
-            return await self._iterator(shard_id, "TRIM_HORIZON", None)
-        stamp = m.starting_position_timestamp if m.starting_position == "AT_TIMESTAMP" else m.created
-        return await self._iterator(shard_id, "AT_TIMESTAMP", None, min(float(stamp or 0), time.time()))
 
     async def read(self, iterator: str, limit: int) -> tuple[list[dict], str | None]:
         out = await self._call("GetRecords", {"ShardIterator": iterator, "Limit": limit})
@@ -257,10 +254,9 @@ class StreamsReader(Reader):
         }
         if sequence is not None:
             params["SequenceNumber"] = sequence
+        if stamp is not None:
+            params["Timestamp"] = stamp
         return (await self._call("GetShardIterator", params))["ShardIterator"]
-
-    async def _starting_iterator(self, shard_id: str) -> str:
-        return await self._iterator(shard_id, self.mapping.starting_position or "LATEST", None)
 
     async def read(self, iterator: str, limit: int) -> tuple[list[dict], str | None]:
         out = await self._call("GetRecords", {"ShardIterator": iterator, "Limit": min(limit, 1000)})
