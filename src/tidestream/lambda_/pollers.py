@@ -195,7 +195,7 @@ class MappingRun:
             parents = [p for p in shard.parents if p in known]
             if any(p not in self.finished for p in parents):
                 continue  # children after parents
-            poller = ShardPoller(self, reader, shard.shard_id, checkpoint or Checkpoint(), bool(parents))
+            poller = ShardPoller(self, reader, shard.shard_id, checkpoint or Checkpoint())
             self.shard_tasks[shard.shard_id] = asyncio.ensure_future(poller.run())
 
     def shard_finished(self, shard_id: str) -> None:
@@ -213,15 +213,12 @@ class MappingRun:
 class ShardPoller:
     """Reads one shard and settles its batches in order."""
 
-    def __init__(
-        self, run: MappingRun, reader: Reader, shard_id: str, checkpoint: Checkpoint, after_parent: bool
-    ) -> None:
+    def __init__(self, run: MappingRun, reader: Reader, shard_id: str, checkpoint: Checkpoint) -> None:
         self.run_ = run
         self.mapping = run.mapping
         self.reader = reader
         self.shard_id = shard_id
         self.checkpoint = checkpoint
-        self.after_parent = after_parent
         self.buffer: deque[Item] = deque()
         self.iterator: str | None = None
         self.first_buffered = 0.0
@@ -242,7 +239,7 @@ class ShardPoller:
             self.run_.shard_tasks.pop(self.shard_id, None)
 
     async def _loop(self) -> None:
-        self.iterator = await self.reader.iterator(self.shard_id, self.checkpoint, self.after_parent)
+        self.iterator = await self.reader.iterator(self.shard_id, self.checkpoint)
         ended = False
         while self.run_.current():
             caught_up = True

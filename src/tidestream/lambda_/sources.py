@@ -103,16 +103,16 @@ class Reader:
         m = self.mapping
         return await self.sources.call(self.kind, name, m.account, m.region, params)
 
-    async def iterator(self, shard_id: str, checkpoint: Checkpoint | None, after_parent: bool) -> str:
-        """Where to read *shard_id*: after its checkpoint, at its start when its parent was read
-        to the end by this mapping (children after parents), else at the StartingPosition."""
+    async def iterator(self, shard_id: str, checkpoint: Checkpoint | None) -> str:
+        """Where to read *shard_id*: after its checkpoint, else at the StartingPosition. A child
+        shard starts only once its parents are read to the end (see :mod:`.pollers`); all its
+        records arrived after the parents' last one, so the StartingPosition takes all of them
+        that the mapping is meant to see."""
         if checkpoint is not None and checkpoint.sequence_number is not None:
             try:
                 return await self._iterator(shard_id, "AFTER_SEQUENCE_NUMBER", checkpoint.sequence_number)
             except AwsError:  # trimmed past the checkpoint: what is left, as AWS does
                 return await self._iterator(shard_id, "TRIM_HORIZON", None)
-        if after_parent:
-            return await self._iterator(shard_id, "TRIM_HORIZON", None)
         return await self._starting_iterator(shard_id)
 
     async def _iterator(
