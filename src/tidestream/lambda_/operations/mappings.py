@@ -14,7 +14,7 @@ from ...context import RequestContext
 from ...errors import AwsError, ResourceInUseException
 from ...ids import uuid4_text
 from ..deadletters import DESTINATION_SERVICES
-from ..filtering import FilterCriteriaError, validate_filter_criteria
+from ..filtering import FilterCriteriaError, compile_filters, validate_filter_criteria
 from ..functions import Function
 from ..mappings import EventSourceMapping, configuration
 from ..messages import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
@@ -77,6 +77,7 @@ def _check_common(params: dict) -> None:
     if params.get("FilterCriteria") is not None:
         try:
             validate_filter_criteria(params["FilterCriteria"])
+            compile_filters(params["FilterCriteria"])  # what the pollers will run: refused now, not later
         except FilterCriteriaError as err:
             raise InvalidParameterValueException(err.message) from None
 
@@ -215,6 +216,8 @@ def update_event_source_mapping(state: LambdaState, ctx: RequestContext, params:
         changes["state"] = "Enabling" if enabled else "Disabling"
     elif changes:
         changes["state"] = "Updating"
+    if not changes and enabled == mapping.enabled:
+        return configuration(mapping)  # nothing to change: the pollers keep going
     if changes.get("filter_criteria") == {}:
         changes["filter_criteria"] = None  # an empty FilterCriteria removes the filters, as on AWS
     updated = EventSourceMapping(
