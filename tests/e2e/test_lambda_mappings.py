@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from tests.e2e.cdc_helpers import setup_cdc
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 DLQ = "arn:aws:sqs:us-east-1:000000000000:failures"
+#: enough of a signature for a server that does not enforce auth (the test servers do not)
+SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/lambda/aws4_request"}
 
 APP = r"""
 import base64
@@ -360,6 +363,12 @@ def test_bisect_isolates_the_bad_record_and_retries_it_then_discards(srv, tmp_pa
     assert info["batchSize"] == 1
     assert info["approximateArrivalOfFirstRecord"].endswith("Z")
     assert lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"] == "OK"
+    raw = urllib.request.urlopen(  # SDKs drop members their model lacks; the raw answer names the log
+        urllib.request.Request(f"{srv.endpoint}/2015-03-31/event-source-mappings/{uuid}", headers=SIGNED)
+    )
+    assert json.loads(raw.read())["TidestreamDeadLetterLog"] == str(
+        srv.data_dir / "lambda" / "dead-letters.jsonl"
+    )
 
 
 def test_retries_without_bisect_then_whole_batch_discarded(srv, tmp_path):

@@ -152,8 +152,11 @@ class MappingStore:
         self.engine.write([(checkpoint_key(uuid, shard_id), checkpoint.to_json())])
 
 
-def configuration(mapping: EventSourceMapping) -> dict[str, Any]:
-    """The EventSourceMappingConfiguration shape AWS answers with for a stream mapping."""
+def configuration(mapping: EventSourceMapping, dead_letter_log: str | None = None) -> dict[str, Any]:
+    """The EventSourceMappingConfiguration shape AWS answers with for a stream mapping.
+
+    With an OnFailure destination, ``TidestreamDeadLetterLog`` names the file its discarded
+    batches go to (SDKs ignore members their model lacks; raw JSON shows it)."""
     out: dict[str, Any] = {"UUID": mapping.uuid}
     if mapping.starting_position is not None:
         out["StartingPosition"] = mapping.starting_position
@@ -181,4 +184,6 @@ def configuration(mapping: EventSourceMapping) -> dict[str, Any]:
     )
     if mapping.filter_criteria is not None:
         out["FilterCriteria"] = mapping.filter_criteria
+    if dead_letter_log and (mapping.destination_config.get("OnFailure") or {}).get("Destination"):
+        out["TidestreamDeadLetterLog"] = dead_letter_log
     return out

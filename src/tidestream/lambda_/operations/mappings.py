@@ -30,6 +30,10 @@ DEFAULT_LIST_ITEMS = 100
 TRANSITIONAL = ("Creating", "Enabling", "Disabling", "Updating", "Deleting")
 
 
+def _view(state: LambdaState, mapping: EventSourceMapping) -> dict[str, Any]:
+    return configuration(mapping, state.pollers.dead_letters.path)
+
+
 def mapping_not_found() -> AwsError:
     return ResourceNotFoundException("The resource you requested does not exist.")
 
@@ -140,7 +144,7 @@ async def create_event_source_mapping(state: LambdaState, ctx: RequestContext, p
         tags=dict(params.get("Tags") or {}),
     )
     state.mappings.put(mapping)
-    answer = configuration(mapping)
+    answer = _view(state, mapping)
     state.pollers.sync(mapping)
     return answer
 
@@ -154,7 +158,7 @@ def _require(state: LambdaState, ctx: RequestContext, uuid: str) -> EventSourceM
 
 @operation("GetEventSourceMapping")
 def get_event_source_mapping(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
-    return configuration(_require(state, ctx, params["UUID"]))
+    return _view(state, _require(state, ctx, params["UUID"]))
 
 
 @operation("ListEventSourceMappings")
@@ -172,7 +176,7 @@ def list_event_source_mappings(state: LambdaState, ctx: RequestContext, params: 
             raise InvalidParameterValueException("Invalid marker value.")
         mappings = mappings[uuids.index(marker) :]
     limit = params.get("MaxItems") or DEFAULT_LIST_ITEMS
-    out: dict[str, Any] = {"EventSourceMappings": [configuration(m) for m in mappings[:limit]]}
+    out: dict[str, Any] = {"EventSourceMappings": [_view(state, m) for m in mappings[:limit]]}
     if len(mappings) > limit:
         out["NextMarker"] = mappings[limit].uuid
     return out
@@ -217,7 +221,7 @@ def update_event_source_mapping(state: LambdaState, ctx: RequestContext, params:
     elif changes:
         changes["state"] = "Updating"
     if not changes and enabled == mapping.enabled:
-        return configuration(mapping)  # nothing to change: the pollers keep going
+        return _view(state, mapping)  # nothing to change: the pollers keep going
     if changes.get("filter_criteria") == {}:
         changes["filter_criteria"] = None  # an empty FilterCriteria removes the filters, as on AWS
     updated = EventSourceMapping(
@@ -225,7 +229,7 @@ def update_event_source_mapping(state: LambdaState, ctx: RequestContext, params:
     )
     state.mappings.put(updated)
     state.pollers.sync(updated)
-    return configuration(updated)
+    return _view(state, updated)
 
 
 @operation("DeleteEventSourceMapping")
@@ -236,4 +240,4 @@ def delete_event_source_mapping(state: LambdaState, ctx: RequestContext, params:
     state.pollers.remove(mapping.uuid)
     state.mappings.delete(mapping)
     mapping.state = "Deleting"
-    return configuration(mapping)
+    return _view(state, mapping)
