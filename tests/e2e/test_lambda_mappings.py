@@ -72,6 +72,12 @@ def partial(event, context):
     return {"batchItemFailures": [{"itemIdentifier": s} for s in failed]}
 
 
+def partial_bad_identifier(event, context):
+    datas = _datas(event)
+    _log({"datas": datas})
+    return {"batchItemFailures": [{"itemIdentifier": "12345"} for d in datas if d == "poison"]}
+
+
 def windowed(event, context):
     state = dict(event["state"])
     datas = _datas(event)
@@ -831,3 +837,24 @@ def test_deleted_mapping_stops_invoking(srv, tmp_path):
     got = wait_for(lambda es: len(es) >= 2, out)  # a new mapping: its own position, none of the old one's
     assert [base64.b64decode(r["kinesis"]["data"]) for r in got[1]["event"]["Records"]] == [b"one", b"two"]
     assert again["UUID"] != uuid
+
+
+def test_partial_response_naming_no_record_of_the_batch_retries_it_whole(srv, tmp_path):
+    """AWS: an itemIdentifier that is not a sequence number of the batch fails the whole batch."""
+    kin, lam, arn, out, uuid = _failing_mapping(
+        srv,
+        tmp_path,
+        "partial",
+        BatchSize=3,
+        MaximumRetryAttempts=1,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    put(kin, "events", "a", "poison", "c")
+    put(kin, "events", "d")
+    # the function names the poison record by its sequence number; make that number wrong
+    lam.update_function_configuration(FunctionName="fn", Handler="app.partial_bad_identifier")
+    lam.get_waiter("function_updated_v2").wait(FunctionName="fn")
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    got = wait_for(lambda es: any(e["datas"] == ["d"] for e in es), out)
+    assert [e["datas"] for e in got] == [["a", "poison", "c"], ["a", "poison", "c"], ["d"]]
+    assert dead_letters(srv, uuid)[0]["record"]["KinesisBatchInfo"]["batchSize"] == 3
