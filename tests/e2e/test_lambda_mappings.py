@@ -424,9 +424,11 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(srv, tmp_pat
     kin, lam, arn, out, uuid = _failing_mapping(
         srv, tmp_path, "windowed", BatchSize=2, TumblingWindowInSeconds=1
     )
+    # one PutRecords: the same arrival millisecond, so one window; read only once all are there
+    kin.put_records(
+        StreamName="events", Records=[{"Data": d, "PartitionKey": "k"} for d in (b"a", b"b", b"c")]
+    )
     lam.update_event_source_mapping(UUID=uuid, Enabled=True)
-    wait_state(lam, uuid)
-    put(kin, "events", "a", "b", "c")
     got = wait_for(lambda es: any(e["final"] for e in es), out)
     window = got[0]["window"]
     in_window = [e for e in got if e["window"] == window]
