@@ -860,3 +860,25 @@ def test_partial_response_naming_no_record_of_the_batch_retries_it_whole(srv, tm
     got = wait_for(lambda es: any(e["datas"] == ["d"] for e in es), out)
     assert [e["datas"] for e in got] == [["a", "poison", "c"], ["a", "poison", "c"], ["d"]]
     assert dead_letters(srv, uuid)[0]["record"]["KinesisBatchInfo"]["batchSize"] == 3
+
+
+def test_at_timestamp_starts_at_the_first_record_at_or_after_it(srv, tmp_path):
+    kin, lam = srv.client("kinesis"), srv.client("lambda")
+    arn = make_stream(kin)
+    out = tmp_path / "seen.jsonl"
+    deploy(lam, out, "record")
+    put(kin, "events", "old")
+    time.sleep(0.05)  # arrival times are milliseconds: keep "old" strictly before the timestamp
+    stamp = time.time()
+    time.sleep(0.05)
+    put(kin, "events", "new")
+    m = lam.create_event_source_mapping(
+        FunctionName="fn",
+        EventSourceArn=arn,
+        StartingPosition="AT_TIMESTAMP",
+        StartingPositionTimestamp=stamp,
+    )
+    assert m["StartingPosition"] == "AT_TIMESTAMP"
+    assert abs(m["StartingPositionTimestamp"].timestamp() - stamp) < 0.001
+    got = wait_for(lambda es: len(es) >= 1, out)
+    assert [base64.b64decode(r["kinesis"]["data"]) for r in got[0]["event"]["Records"]] == [b"new"]
