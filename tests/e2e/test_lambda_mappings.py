@@ -572,12 +572,7 @@ def test_bad_inputs_get_aws_errors_and_create_nothing(srv, tmp_path):
     )
     missing = arn.replace("/events", "/nope")
     cases = [
-        (
-            {"FunctionName": "nope"},
-            "ResourceNotFoundException",
-            404,
-            "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope",
-        ),
+        ({"FunctionName": "nope"}, "InvalidParameterValueException", 400, "Function does not exist"),
         ({"EventSourceArn": missing}, "InvalidParameterValueException", 400, f"Stream not found: {missing}"),
         (
             {"StartingPosition": None},
@@ -681,6 +676,8 @@ def test_list_filters_pages_and_delete(srv, tmp_path):
     assert [m["UUID"] for m in by_fn] == made[:2]
     by_arn = lam.list_event_source_mappings(EventSourceArn=arns[1])["EventSourceMappings"]
     assert [m["UUID"] for m in by_arn] == made[1:3]
+    err = error_of(lambda: lam.list_event_source_mappings(FunctionName="nope"))
+    assert (err["Code"], err["Message"]) == ("InvalidParameterValueException", "Function does not exist")
     both = lam.list_event_source_mappings(EventSourceArn=arns[1], FunctionName="fb")["EventSourceMappings"]
     assert [m["UUID"] for m in both] == [made[2]]
     page = lam.list_event_source_mappings(MaxItems=3)

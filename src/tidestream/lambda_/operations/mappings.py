@@ -99,6 +99,14 @@ def _source(params: dict) -> tuple[str, str]:
     return arn, kind
 
 
+def _function(state: LambdaState, ctx: RequestContext, name: str) -> Function:
+    """The mapping's function; AWS words an unknown one differently here than elsewhere."""
+    try:
+        return state.require(ctx, name)
+    except ResourceNotFoundException:
+        raise InvalidParameterValueException("Function does not exist") from None
+
+
 def _duplicate(state: LambdaState, fn: Function, arn: str, skip: str | None = None) -> None:
     for m in state.mappings.mappings.values():
         if m.uuid != skip and m.function_arn == fn.arn and m.event_source_arn == arn:
@@ -113,7 +121,7 @@ async def create_event_source_mapping(state: LambdaState, ctx: RequestContext, p
     arn, kind = _source(params)
     _check_starting_position(params, kind, arn)
     _check_common(params)
-    fn = state.require(ctx, params["FunctionName"])
+    fn = _function(state, ctx, params["FunctionName"])
     await state.sources.stream_arn(ctx.account_id, ctx.region, arn)
     _duplicate(state, fn, arn)
     now = state.clock()
@@ -167,7 +175,7 @@ def list_event_source_mappings(state: LambdaState, ctx: RequestContext, params: 
     if params.get("EventSourceArn"):
         mappings = [m for m in mappings if m.event_source_arn == params["EventSourceArn"]]
     if params.get("FunctionName"):
-        fn = state.require(ctx, params["FunctionName"])
+        fn = _function(state, ctx, params["FunctionName"])
         mappings = [m for m in mappings if m.function_arn == fn.arn]
     marker = params.get("Marker")
     if marker:
@@ -212,7 +220,7 @@ def update_event_source_mapping(state: LambdaState, ctx: RequestContext, params:
     if "FunctionResponseTypes" in params:
         changes["function_response_types"] = list(params["FunctionResponseTypes"] or [])
     if params.get("FunctionName"):
-        fn = state.require(ctx, params["FunctionName"])
+        fn = _function(state, ctx, params["FunctionName"])
         _duplicate(state, fn, mapping.event_source_arn, skip=mapping.uuid)
         changes["function_name"] = fn.name
     enabled = params.get("Enabled", mapping.enabled)
