@@ -691,9 +691,15 @@ def test_list_filters_pages_and_delete(srv, tmp_path):
     ]
     assert paged == made
     wait_state(lam, made[0])
+    mapping_arn = lam.get_event_source_mapping(UUID=made[0])["EventSourceMappingArn"]
+    lam.tag_resource(Resource=mapping_arn, Tags={"team": "data", "env": "dev"})
+    lam.untag_resource(Resource=mapping_arn, TagKeys=["env"])
+    assert lam.list_tags(Resource=mapping_arn)["Tags"] == {"team": "data"}
     deleted = lam.delete_event_source_mapping(UUID=made[0])
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 202 and deleted["State"] == "Deleting"
     assert [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]] == made[1:]
+    err = error_of(lambda: lam.list_tags(Resource=mapping_arn))
+    assert (err["Code"], err["Status"]) == ("ResourceNotFoundException", 404)
 
 
 def test_aws_cli_creates_a_mapping(srv, tmp_path):
