@@ -35,6 +35,7 @@ import orjson
 
 from ..errors import AwsError, ProvisionedThroughputExceededException
 from ..ids import uuid4_text
+from ..storage.engine import StorageError
 from .deadletters import DeadLetterLog, invocation_record
 from .filtering import compile_filters
 from .mappings import RESULT_FAILED, RESULT_OK, Checkpoint, EventSourceMapping
@@ -158,15 +159,17 @@ class MappingRun:
         if not m.enabled or m.source_kind not in self.state.sources.ops:
             self._settle("Disabled" if not m.enabled else m.state)
             return
-        self._settle("Enabled")
         reader: Reader | None = None
         while self.current():
             try:
+                self._settle("Enabled")  # a no-op once stored
                 if reader is None:
                     reader = await self._reader()
                 self._start_shards(await reader.shards(), reader)
             except AwsError as err:  # stream deleted or not ready: keep trying, as AWS does
                 log.debug("mapping %s: %s", m.uuid, err.message)
+            except StorageError as err:  # the engine refuses writes: try again next time
+                log.warning("mapping %s: %s", m.uuid, err)
             await asyncio.sleep(self.pollers.poll_interval)
 
     async def _reader(self) -> Reader:
