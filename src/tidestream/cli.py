@@ -60,6 +60,12 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
         default=d.ttl_interval,
         help="seconds between TTL expiry sweeps (default 1)",
     )
+    s.add_argument(
+        "--lambda-poll-interval",
+        type=float,
+        default=d.lambda_poll_interval,
+        help="seconds between polls of a caught-up shard by Lambda event source mappings (default 1)",
+    )
     s.add_argument("--kinesis-limits", choices=["on", "off"], default="on")
     s.add_argument("--log-level", default=d.log_level)
     s.add_argument(
@@ -132,6 +138,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
         reset_endpoint=a.reset_endpoint,
         status_delay=a.status_delay,
         ttl_interval=a.ttl_interval,
+        lambda_poll_interval=a.lambda_poll_interval,
         kinesis_limits=a.kinesis_limits == "on",
         log_level=a.log_level,
         log_format=a.log_format,

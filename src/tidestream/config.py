@@ -20,6 +20,8 @@ class Config:
     reset_endpoint: bool = True
     status_delay: float = 0.0
     ttl_interval: float = 1.0
+    #: seconds between polls of a caught-up shard by Lambda event source mappings
+    lambda_poll_interval: float = 1.0
     kinesis_limits: bool = True
     log_level: str = "INFO"
     #: "text" (default) or "json": one JSON object per log line

@@ -96,6 +96,7 @@ class Server:
             )
         }
         rest = self._build_lambda(engine, routes)
+        self.lambda_.attach_sources(kinesis_spec.operations, streams_spec.operations)
         if c.console:  # imported only when on: nothing of it is on an API request's path
             from .console import routes as console_routes
 

@@ -22,8 +22,11 @@ from ..context import RequestContext
 from ..http.messages import Request, Response
 from ..storage.engine import Engine
 from .functions import SECRET_KEY, Function, FunctionStore, function_arn, parse_name
+from .mappings import MappingStore
 from .messages import function_not_found, pending
+from .pollers import DEFAULT_POLL_INTERVAL, Pollers
 from .sandboxes import Sandboxes, code_dir_name
+from .sources import Sources
 
 log = logging.getLogger("tidestream.lambda")
 
@@ -49,6 +52,11 @@ class LambdaState:
         )
         self.sandboxes = Sandboxes(self.root, self.environment)
         self.store = FunctionStore(engine)
+        self.mappings = MappingStore(engine)
+        #: the Kinesis and DynamoDB Streams operations mappings read through (see attach_sources)
+        self.sources = Sources()
+        poll = getattr(config, "lambda_poll_interval", None)
+        self.pollers = Pollers(self, float(poll) if poll else DEFAULT_POLL_INTERVAL)
         self.secret = b""
         #: Event invocations running in the background
         self.background: set[asyncio.Task] = set()
@@ -58,6 +66,8 @@ class LambdaState:
         """Rebuild from the engine (startup, and after a reset)."""
         self.sandboxes.close()
         self.store.reload()
+        self.mappings.reload()
+        self.pollers.restart()
         self.sandboxes.prune_code({code_dir_name(fn.code_sha256) for fn in self.store.functions.values()})
         secret = self.engine.get(SECRET_KEY)
         if secret is None:
@@ -65,8 +75,12 @@ class LambdaState:
             self.engine.write([(SECRET_KEY, secret)])
         self.secret = secret
 
+    def attach_sources(self, kinesis: dict, streams: dict) -> None:
+        """The bound Kinesis and DynamoDB Streams operations (``op(ctx, params)``) mappings read."""
+        self.sources.attach(kinesis, streams)
+
     def background_tasks(self, stopping: asyncio.Event) -> list:
-        return [self._reap_idle(stopping)]
+        return [self._reap_idle(stopping), self.pollers.serve(stopping)]
 
     async def _reap_idle(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -74,6 +88,7 @@ class LambdaState:
             self.sandboxes.reap_idle(time.monotonic())
 
     def close(self) -> None:
+        self.pollers.close()
         for task in self.background:
             task.cancel()
         self.sandboxes.close()
