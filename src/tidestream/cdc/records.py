@@ -8,12 +8,12 @@ binaries counted raw. See ../shared/reference/kds-for-dynamodb.md section 2.
 from __future__ import annotations
 
 import base64
-import hashlib
 from typing import Any
 
 import orjson
 
 from ..dynamodb.sizes import item_size
+from ..kinesis.shards import md5
 
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
@@ -45,7 +45,7 @@ def event_name(old: dict | None, new: dict | None) -> str:
 
 def partition_key(table_id: str, item_key: bytes) -> str:
     """32 upper-case hex characters, stable per item, so one item's changes stay on one shard."""
-    return hashlib.md5(table_id.encode() + b"|" + item_key).hexdigest().upper()
+    return md5(table_id.encode() + b"|" + item_key).hexdigest().upper()
 
 
 def render(
