@@ -86,7 +86,9 @@ class Driver:
         self.call(DDB + "DescribeTable", {"TableName": name})
 
     def create_stream(self, name: str) -> str:
-        self.call(KINESIS + "CreateStream", {"StreamName": name, "StreamModeDetails": {"StreamMode": "ON_DEMAND"}})
+        self.call(
+            KINESIS + "CreateStream", {"StreamName": name, "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}
+        )
         return self.call(KINESIS + "DescribeStreamSummary", {"StreamName": name})["StreamDescriptionSummary"][
             "StreamARN"
         ]
@@ -198,14 +200,24 @@ def callgrind(name: str, drain_every: int) -> None:
     high = _instructions([name, "--count", str(large), "--drain-every", str(drain_every)])
     per = (high - low) / (large - small)
     unit = "record" if name == "getrecords" else "call"
-    print(f"{name}: {per:,.0f} instructions per {unit} ({small} vs {large}; drain every {drain_every})", flush=True)
+    print(
+        f"{name}: {per:,.0f} instructions per {unit} ({small} vs {large}; drain every {drain_every})",
+        flush=True,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
     parser.add_argument("--count", type=int, default=None)
-    parser.add_argument("--drain-every", type=int, default=16, help="PutItems between publisher drains (0: never, to measure the capture side alone)")
+    parser.add_argument(
+        "--drain-every",
+        type=int,
+        default=16,
+        help="PutItems between publisher drains (0: never, to measure the capture side alone)",
+    )
     parser.add_argument("--callgrind", action="store_true", help="instructions per call under callgrind")
     args = parser.parse_args()
     names = args.scenarios or list(SCENARIOS)
