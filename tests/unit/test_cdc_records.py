@@ -156,8 +156,8 @@ _FIELDS = {
 
 
 def test_outbox_entries_of_the_rendered_cbor_release_load_as_today():
-    """From 2026-11-30 03:00 to this release the outbox held the rendered record in CBOR with
-    snake_case fields; a crash may have left some."""
+    """The release before this layout held the rendered record in CBOR with snake_case fields;
+    a crash may have left some in the outbox."""
     import cbor2
 
     from tidestream.cdc.publisher import entry_from_disk

@@ -75,10 +75,9 @@ class Chaos:
 
 
 def entry_from_disk(raw: bytes) -> dict:
-    """An outbox entry read back from the store (see :meth:`Capture._entry` for today's layout:
-    a JSON line, then the record's Data). Entries of earlier releases are CBOR: since
-    2026-11-30 03:00 the rendered record with snake_case fields; before, the change itself (images,
-    one-letter keys), rendered here, once."""
+    """An outbox entry read back from the store (today's layout: :func:`.capture.outbox_value`).
+    Entries of earlier releases are CBOR: the rendered record with snake_case fields, or (before
+    2026-11-30) the change itself with one-letter keys, rendered here, once."""
     if raw[:1] == b"{":
         header, _, data = raw.partition(b"\n")
         entry = orjson.loads(header)
