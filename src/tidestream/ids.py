@@ -13,10 +13,14 @@ _rand = random.Random()
 _bits = _rand.getrandbits
 
 
+#: the version (4) and variant (10) bits of a UUID, as masks folded once
+_UUID4_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def uuid4_text() -> str:
     """A version-4 UUID string (lower-case, dashed), like ``str(uuid.uuid4())``."""
-    n = (_bits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
-    h = "%032x" % n
+    h = "%032x" % (_bits(128) & _UUID4_CLEAR | _UUID4_SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

@@ -100,6 +100,8 @@ def test_partition_key_is_32_upper_hex_and_stable():
 def test_outbox_entries_of_earlier_releases_are_rendered_on_load():
     """Before 2026-11-30 the outbox held the change itself (one-letter keys, both images); such
     entries, left by a crash, are rendered when read back and publish the same record."""
+    import cbor2
+
     from tidestream.cdc.publisher import entry_from_disk
 
     keys, new = {"id": {"S": "a"}}, {"id": {"S": "a"}, "b": {"B": b"\x00\xff"}}
@@ -120,8 +122,8 @@ def test_outbox_entries_of_earlier_releases_are_rendered_on_load():
         "at": 1700000000.5,
         "sz": 20,
     }
-    entry = entry_from_disk(legacy)
-    assert entry["data"] == render(
+    entry = entry_from_disk(cbor2.dumps(legacy))
+    assert entry["Data"] == render(
         region="eu-west-1",
         event_id="event-1",
         table_name="orders",
@@ -133,7 +135,7 @@ def test_outbox_entries_of_earlier_releases_are_rendered_on_load():
         microseconds=True,
         size=20,
     )
-    assert entry["partition_key"] == partition_key("table-id", b"\x01key")
+    assert entry["PartitionKey"] == partition_key("table-id", b"\x01key")
     assert (
         entry["destination"],
         entry["account"],
@@ -141,4 +143,37 @@ def test_outbox_entries_of_earlier_releases_are_rendered_on_load():
         entry["table"],
         entry["captured_at"],
     ) == (legacy["d"], "123456789012", "eu-west-1", "orders", 1700000000.5)
-    assert entry_from_disk(entry) is entry  # today's entries are used as stored
+
+
+_FIELDS = {
+    "destination": "arn:aws:kinesis:eu-west-1:123456789012:stream/s",
+    "account": "123456789012",
+    "region": "eu-west-1",
+    "table": "orders",
+    "PartitionKey": "0077D4FE61B31BE823B64CB394E9182D",
+    "captured_at": 1700000000.5,
+}
+
+
+def test_outbox_entries_of_the_rendered_cbor_release_load_as_today():
+    """The release before this layout held the rendered record in CBOR with snake_case fields;
+    a crash may have left some in the outbox."""
+    import cbor2
+
+    from tidestream.cdc.publisher import entry_from_disk
+
+    data = _render(new={"id": {"S": "line\nbreak"}})
+    stored = {k: v for k, v in _FIELDS.items() if k != "PartitionKey"}
+    stored.update(partition_key=_FIELDS["PartitionKey"], data=data)
+    assert entry_from_disk(cbor2.dumps(stored)) == {**_FIELDS, "Data": data}
+
+
+def test_outbox_value_reads_back_whole():
+    """Today's layout (one JSON line, then Data): newlines inside the record or the fields
+    don't cut it short."""
+    from tidestream.cdc.capture import outbox_value
+    from tidestream.cdc.publisher import entry_from_disk
+
+    data = _render(new={"id": {"S": "line\nbreak"}, "b": {"B": b"\n\n"}})
+    fields = {**_FIELDS, "table": "odd\ntable"}
+    assert entry_from_disk(outbox_value(fields, data)) == {**fields, "Data": data}

@@ -13,7 +13,7 @@ import struct
 import time
 from typing import Any
 
-import cbor2
+import orjson
 
 from ..dynamodb.sizes import item_size
 from ..ids import uuid4_text
@@ -32,6 +32,14 @@ _PRUNE_AT = 4096
 
 def outbox_key(seq: int) -> bytes:
     return OUTBOX + struct.pack(">Q", seq)
+
+
+def outbox_value(fields: dict, data: bytes) -> bytes:
+    """An outbox entry as stored: its fields as one JSON line, then the record's Data as is
+    (JSON already: the images are not encoded a second time). orjson escapes every newline
+    inside a string, so the first newline ends the fields. Read back by
+    :func:`tidestream.cdc.publisher.entry_from_disk`."""
+    return orjson.dumps(fields) + b"\n" + data
 
 
 class Capture:
@@ -114,17 +122,19 @@ class Capture:
             dest = self._destination(table)
             if dest is None or ch.old == ch.new:
                 continue
-            entry = self._entry(ch, table, dest, now)
+            entry, stored = self._entry(ch, table, dest, now)
             key = outbox_key(self.seq)
-            writes.append((key, cbor2.dumps(entry)))
+            writes.append((key, stored))
             self._staged.append((key, entry))
             self.seq += 1
             self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
         return writes
 
-    def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> dict:
-        """The outbox entry: the AWS record rendered once, here, with what the publisher needs
-        to route and account for it. Flat, with real field names (docs/cdc.md, outbox)."""
+    def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> tuple[dict, bytes]:
+        """The outbox entry and its stored bytes: the AWS record rendered once, here, with what
+        the publisher needs to route and account for it. In memory the entry is also the
+        record to append (``PartitionKey``, ``Data``), so publishing builds nothing per record.
+        Stored as one JSON line of the other fields, then ``Data`` as is (docs/cdc.md, outbox)."""
         micro = dest.get("precision") == "MICROSECOND"
         image = ch.new if ch.new is not None else ch.old
         keys = {n: image[n] for n in table.key_names}
@@ -141,15 +151,17 @@ class Capture:
             microseconds=micro,
             size=size,
         )
-        return {
+        entry = {
             "destination": dest["arn"],
             "account": table.account,
             "region": table.region,
             "table": table.name,
-            "partition_key": partition_key(table.table_id, ch.key),
-            "data": data,
+            "PartitionKey": partition_key(table.table_id, ch.key),
             "captured_at": now,
         }
+        stored = outbox_value(entry, data)
+        entry["Data"] = data
+        return entry, stored
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""

@@ -6,14 +6,15 @@ ThrottledPutRecordCount, FailedToReplicateRecordCount) plus our own counters.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 
 
 def change_units(old_size: int, new_size: int) -> int:
-    """Change data capture units: 1 per started KB of the larger image, per item."""
-    return max(1, math.ceil(max(old_size, new_size) / 1024))
+    """Change data capture units: 1 per started KB of the larger image, per item (integer
+    arithmetic: this runs for every captured change)."""
+    larger = old_size if old_size > new_size else new_size
+    return (larger + 1023) // 1024 or 1
 
 
 class Metrics:

@@ -20,9 +20,11 @@ import random
 import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import cbor2
+import orjson
 
 from ..kinesis.append import plan_append
 from ..kinesis.streams import parse_arn
@@ -72,11 +74,26 @@ class Chaos:
         return self.duplicate > 0 or self.reorder > 0
 
 
-def entry_from_disk(stored: dict) -> dict:
-    """An outbox entry read back from the store. Releases before 2026-11-30 stored the change
-    (images, one-letter keys) and rendered it at publication; those are rendered now, once."""
+def entry_from_disk(raw: bytes) -> dict:
+    """An outbox entry read back from the store (today's layout: :func:`.capture.outbox_value`).
+    Entries of earlier releases are CBOR: the rendered record with snake_case fields, or (before
+    2026-11-30) the change itself with one-letter keys, rendered here, once."""
+    if raw[:1] == b"{":
+        header, _, data = raw.partition(b"\n")
+        entry = orjson.loads(header)
+        entry["Data"] = data
+        return entry
+    stored = cbor2.loads(raw)
     if "data" in stored:
-        return stored
+        return {
+            "destination": stored["destination"],
+            "account": stored["account"],
+            "region": stored["region"],
+            "table": stored["table"],
+            "PartitionKey": stored["partition_key"],
+            "captured_at": stored["captured_at"],
+            "Data": stored["data"],
+        }
     data = render(
         region=stored["r"],
         event_id=stored["id"],
@@ -94,9 +111,9 @@ def entry_from_disk(stored: dict) -> dict:
         "account": stored["a"],
         "region": stored["r"],
         "table": stored["n"],
-        "partition_key": partition_key(stored["tid"], stored["k"]),
-        "data": data,
+        "PartitionKey": partition_key(stored["tid"], stored["k"]),
         "captured_at": stored["at"],
+        "Data": data,
     }
 
 
@@ -120,12 +137,12 @@ class Publisher:
         self.dynamodb = dynamodb
         self.metrics = metrics
         self.chaos = chaos or Chaos()
-        #: outbox key -> [entry, rendered record or None], in commit order
-        self._pending: OrderedDict[bytes, list] = OrderedDict()
+        #: outbox key -> entry (also the record to append), in commit order
+        self._pending: OrderedDict[bytes, dict] = OrderedDict()
         #: True when entries exist on disk that are not in the mirror
         self._overflow = False
         self._held: dict[bytes, float] = {}  # reorder chaos: outbox key -> not before
-        self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, record)
+        self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, entry)
         capture.on_committed = self._add
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
         self._overflow = self.metrics.outbox_depth > 0
@@ -134,8 +151,7 @@ class Publisher:
         if self._overflow or len(self._pending) >= MIRROR_LIMIT:
             self._overflow = True  # the disk has them; refill when the mirror drains
             return
-        for key, entry in staged:
-            self._pending[key] = [entry, None]
+        self._pending.update(staged)
 
     def _refill(self) -> None:
         """Load pending entries from disk (startup, or after more piled up than the mirror holds)."""
@@ -143,7 +159,7 @@ class Publisher:
         for key, raw in self.engine.scan(OUTBOX, OUTBOX_END):
             if len(self._pending) >= MIRROR_LIMIT:
                 return
-            self._pending[key] = [entry_from_disk(cbor2.loads(raw)), None]
+            self._pending[key] = entry_from_disk(raw)
         self._overflow = False
 
     def reset(self) -> None:
@@ -202,14 +218,12 @@ class Publisher:
             self._refill()
         now = time.time()
         progress = self._publish_duplicates(now)
-        by_stream: dict[str, list[tuple[bytes, list]]] = defaultdict(list)
-        for n, (key, cell) in enumerate(self._pending.items()):
-            if n >= BATCH:
-                break
-            held = self._held.get(key)
-            if held is not None and held > now:
+        by_stream: dict[str, list[tuple[bytes, dict]]] = defaultdict(list)
+        held = self._held
+        for key, entry in islice(self._pending.items(), BATCH):
+            if held and held.get(key, 0) > now:
                 continue
-            by_stream[cell[0]["destination"]].append((key, cell))
+            by_stream[entry["destination"]].append((key, entry))
         throttled = False
         for arn, entries in by_stream.items():
             p, t = self._publish(arn, entries, now)
@@ -217,7 +231,7 @@ class Publisher:
             throttled |= t
         if self._pending:
             first = next(iter(self._pending.values()))
-            self.metrics.oldest_pending_at = first[0]["captured_at"]
+            self.metrics.oldest_pending_at = first["captured_at"]
         else:
             self.metrics.oldest_pending_at = None
         return progress, throttled
@@ -241,11 +255,11 @@ class Publisher:
             self._held.pop(k, None)
         self.metrics.outbox_depth -= len(keys)
 
-    def _drop(self, entries: list[tuple[bytes, list]], reason: str) -> None:
+    def _drop(self, entries: list[tuple[bytes, dict]], reason: str) -> None:
         self.engine.write([(k, None) for k, _ in entries])
         self._forget([k for k, _ in entries])
-        for _, cell in entries:
-            self.metrics.failed_total[cell[0]["table"]] += 1
+        for _, entry in entries:
+            self.metrics.failed_total[entry["table"]] += 1
         log.warning("dropped %d change records: %s", len(entries), reason)
 
     def _fail_destination(self, entry: dict, reason: str) -> None:
@@ -257,50 +271,32 @@ class Publisher:
                 D.fail(d, reason)
                 self.dynamodb.catalog.put(table)
 
-    @staticmethod
-    def _record(e: dict) -> dict:
-        return {"PartitionKey": e["partition_key"], "Data": e["data"]}
-
-    def _publish(self, arn: str, entries: list[tuple[bytes, list]], now: float) -> tuple[bool, bool]:
+    def _publish(self, arn: str, entries: list[tuple[bytes, dict]], now: float) -> tuple[bool, bool]:
         stream, problem = self._stream(arn)
         if stream is None:
-            self._fail_destination(entries[0][1][0], problem or "stream unavailable")
+            self._fail_destination(entries[0][1], problem or "stream unavailable")
             self._drop(entries, problem or "stream unavailable")
             return True, False
         if stream.status not in _WRITABLE:
             return False, True  # CREATING: try again a little later
-        sendable: list[tuple[bytes, dict, dict]] = []
-        dropped: list[tuple[bytes, list]] = []
-        for key, cell in entries:
-            e, rec = cell
-            if now - e["captured_at"] > RETRY_HORIZON:
-                dropped.append((key, cell))
-                continue
-            if self.chaos.reorder and key not in self._held and random.random() < self.chaos.reorder:
-                self._held[key] = now + self.chaos.delay_ms / 1000
-                continue
-            if rec is None:
-                rec = cell[1] = self._record(e)
-            if len(rec["Data"]) + len(rec["PartitionKey"]) > stream.max_record_bytes:
-                dropped.append((key, cell))
-                continue
-            sendable.append((key, e, rec))
+        sendable, dropped = self._sendable(entries, stream.max_record_bytes, now)
         if dropped:
             self._drop(dropped, "over the stream's record size limit or retry horizon")
         if not sendable:
             return bool(dropped), False
-        plan = plan_append(self.kinesis, stream, [r for _, _, r in sendable])
+        plan = plan_append(self.kinesis, stream, [e for _, e in sendable])
         writes = plan.writes
         done: list[bytes] = []
         throttled = False
         published = self.metrics.published_total
-        for (key, e, rec), result in zip(sendable, plan.results):
+        duplicate = self.chaos.duplicate
+        for (key, e), result in zip(sendable, plan.results):
             if "SequenceNumber" in result:
                 writes.append((key, None))
                 done.append(key)
                 published[e["table"]] += 1
-                if self.chaos.duplicate and random.random() < self.chaos.duplicate:
-                    self._duplicates.append((now + self.chaos.delay_ms / 1000, arn, rec))
+                if duplicate and random.random() < duplicate:
+                    self._duplicates.append((now + self.chaos.delay_ms / 1000, arn, e))
             else:
                 throttled = True
                 self.metrics.throttled_total[e["table"]] += 1
@@ -310,16 +306,34 @@ class Publisher:
         self._forget(done)
         return bool(done) or bool(dropped), throttled
 
+    def _sendable(
+        self, entries: list[tuple[bytes, dict]], max_record_bytes: int, now: float
+    ) -> tuple[list[tuple[bytes, dict]], list[tuple[bytes, dict]]]:
+        """(entries to append now, entries to drop: too old or over the record size limit);
+        the reorder chaos holds some back for later."""
+        sendable: list[tuple[bytes, dict]] = []
+        dropped: list[tuple[bytes, dict]] = []
+        horizon = now - RETRY_HORIZON
+        reorder = self.chaos.reorder
+        for key, e in entries:
+            if e["captured_at"] < horizon or len(e["Data"]) + len(e["PartitionKey"]) > max_record_bytes:
+                dropped.append((key, e))
+            elif reorder and key not in self._held and random.random() < reorder:
+                self._held[key] = now + self.chaos.delay_ms / 1000
+            else:
+                sendable.append((key, e))
+        return sendable, dropped
+
     def _publish_duplicates(self, now: float) -> bool:
         due = [d for d in self._duplicates if d[0] <= now]
         if not due:
             return False
         self._duplicates = [d for d in self._duplicates if d[0] > now]
-        for _, arn, rec in due:
+        for _, arn, entry in due:
             stream, _ = self._stream(arn)
             if stream is None or stream.status not in _WRITABLE:
                 continue
-            plan = plan_append(self.kinesis, stream, [rec])
+            plan = plan_append(self.kinesis, stream, [entry])
             if plan.writes:
                 self.engine.write(plan.writes)
                 plan.applied()

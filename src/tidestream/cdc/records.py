@@ -8,12 +8,12 @@ binaries counted raw. See ../shared/reference/kds-for-dynamodb.md section 2.
 from __future__ import annotations
 
 import base64
-import hashlib
 from typing import Any
 
 import orjson
 
 from ..dynamodb.sizes import item_size
+from ..kinesis.shards import md5
 
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
@@ -22,40 +22,13 @@ def _b64twice(raw: bytes) -> str:
     return base64.b64encode(base64.b64encode(raw)).decode("ascii")
 
 
-def _wire_value(av: dict) -> dict:
-    for kind, v in av.items():
-        if kind == "B":
-            return {"B": _b64twice(v)}
-        if kind == "BS":
-            return {"BS": [_b64twice(x) for x in v]}
-        if kind == "M":
-            return {"M": wire_image(v)}
-        if kind == "L":
-            return {"L": [_wire_value(x) for x in v]}
-        return av
-    return av
-
-
-def _has_binary(av: dict) -> bool:
-    for kind, v in av.items():
-        if kind in ("B", "BS"):
-            return True
-        if kind == "M":
-            return any(_has_binary(x) for x in v.values())
-        if kind == "L":
-            return any(_has_binary(x) for x in v)
-    return False
-
-
-def wire_image(item: dict) -> dict:
-    """An image as it appears in the record (binaries double-base64); shares unchanged parts."""
-    out = None
-    for name, av in item.items():
-        if _has_binary(av):
-            if out is None:
-                out = dict(item)
-            out[name] = _wire_value(av)
-    return item if out is None else out
+def _binary_twice(value: object) -> str:
+    """orjson's hook for what JSON has no type for: in an internal image that is only a binary
+    (``B`` values and ``BS`` members), written base64 twice. orjson walks the images in C and
+    calls this only for binaries, so an image needs no Python pass to find them."""
+    if type(value) is bytes:
+        return _b64twice(value)
+    raise TypeError(f"{type(value).__name__} in a change image")
 
 
 def size_bytes(keys: dict, new: dict | None, old: dict | None) -> int:
@@ -72,7 +45,7 @@ def event_name(old: dict | None, new: dict | None) -> str:
 
 def partition_key(table_id: str, item_key: bytes) -> str:
     """32 upper-case hex characters, stable per item, so one item's changes stay on one shard."""
-    return hashlib.md5(table_id.encode() + b"|" + item_key).hexdigest().upper()
+    return md5(table_id.encode() + b"|" + item_key).hexdigest().upper()
 
 
 def render(
@@ -91,11 +64,11 @@ def render(
     """The record's Data: the change as AWS writes it into the Kinesis stream.
 
     ``size`` is SizeBytes when the caller already knows the image sizes."""
-    dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": timestamp, "Keys": wire_image(keys)}
+    dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": timestamp, "Keys": keys}
     if new is not None:
-        dynamodb["NewImage"] = wire_image(new)
+        dynamodb["NewImage"] = new
     if old is not None:
-        dynamodb["OldImage"] = wire_image(old)
+        dynamodb["OldImage"] = old
     dynamodb["SizeBytes"] = size_bytes(keys, new, old) if size is None else size
     if microseconds:
         dynamodb["ApproximateCreationDateTimePrecision"] = "MICROSECOND"
@@ -109,4 +82,4 @@ def render(
         "dynamodb": dynamodb,
         "eventSource": "aws:dynamodb",
     }
-    return orjson.dumps(record)
+    return orjson.dumps(record, default=_binary_twice)

@@ -10,13 +10,12 @@ from __future__ import annotations
 from binascii import a2b_base64
 from collections.abc import Iterable
 from functools import partial
-from hashlib import md5
 from typing import Any
 
 from ..errors import InvalidArgumentException, ValidationException
 from . import records, sequence
 from .messages import rate_exceeded
-from .shards import HASH_MAX
+from .shards import HASH_MAX, md5
 from .streams import Stream
 
 THROTTLED = "ProvisionedThroughputExceededException"

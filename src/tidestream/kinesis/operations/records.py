@@ -7,7 +7,6 @@ engine scan rendered straight into response dicts.
 
 from __future__ import annotations
 
-from hashlib import md5
 from typing import Any
 
 from ...errors import (
@@ -18,7 +17,7 @@ from ...errors import (
 from .. import iterators, records, sequence
 from ..append import blob, check_record_sizes, explicit_hash_key, plan_append
 from ..messages import rate_exceeded, shard_missing, shard_not_found, stream_not_found
-from ..shards import Shard, child_shards, parse_shard_id, shard_id
+from ..shards import Shard, child_shards, md5, parse_shard_id, shard_id
 from ..streams import Stream, parse_arn
 from . import operation
 
