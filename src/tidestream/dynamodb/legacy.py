@@ -71,11 +71,11 @@ def check_not_mixed(p: dict) -> None:
 
 def _condition(tr: Translation, attr: str, spec: dict, what: str) -> str:
     op = spec.get("ComparisonOperator")
-    values = spec.get("AttributeValueList")
+    values = spec.get("AttributeValueList") or []
     if op is None:
         raise ValidationException(f"{_INVALID}ComparisonOperator must be specified")
     arity = _ARITY.get(op)
-    n = len(values or [])
+    n = len(values)
     if (arity is None and n < 1) or (arity is not None and n != arity):
         raise ValidationException(f"{_INVALID}Invalid number of argument(s) for the {op} ComparisonOperator")
     a = tr.name(attr)

@@ -38,6 +38,7 @@ def to_text(d: Decimal) -> str:
     if not d:
         return "0"
     sign, digits, exp = d.as_tuple()
+    assert isinstance(exp, int)  # finite: NaN and Infinity are rejected on the way in
     s = "".join(map(str, digits))
     if exp >= 0:
         s = s + "0" * exp

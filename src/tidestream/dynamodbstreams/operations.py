@@ -147,7 +147,7 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dic
             f"Requested resource not found: Shard: {p['ShardId']} in Stream: {arn} not found"
         )
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
-        c = parse_sequence_number(seq)
+        c = parse_sequence_number(seq) if seq else None  # required for these types: checked above
         if c is None or c < m.start or (m.closed and c > m.ending):
             raise ValidationException(
                 f"Invalid SequenceNumber: {seq} is not a sequence number of shard {m.shard_id}"
@@ -183,7 +183,7 @@ def get_records(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
         raise stream_not_found(pos.arn)
     if pos.counter < m.trimmed_to:
         raise trimmed()
-    records = []
+    records: list[dict[str, Any]] = []
     total = 0
     position = pos.counter
     for c, entry in state.read(m, pos.counter, limit):

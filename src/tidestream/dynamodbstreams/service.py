@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from ..service import ServiceSpec
+from ..service import Operation, ServiceSpec
 from ..storage.engine import Engine
 from .operations import OPERATIONS
 from .state import StreamsState
@@ -14,7 +14,7 @@ from .state import StreamsState
 def build(engine: Engine, dynamodb: Any) -> tuple[ServiceSpec, StreamsState]:
     """*dynamodb* is the DynamoDB service state, whose table catalog says which streams exist."""
     state = StreamsState(engine, dynamodb)
-    ops = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
+    ops: dict[str, Operation] = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
     spec = ServiceSpec(
         name="dynamodbstreams",
         target_prefix="DynamoDBStreams_20120810",

@@ -98,6 +98,7 @@ class KinesisState:
     def resolve(self, ctx: RequestContext, params: dict, arn_field: str = "StreamARN") -> Stream:
         """The stream named by StreamARN (preferred) or StreamName, with its status settled."""
         arn = params.get(arn_field)
+        name: str | None
         if arn:
             parsed = parse_arn(arn)
             if parsed is None:
@@ -145,7 +146,7 @@ class KinesisState:
 
     # writes ------------------------------------------------------------------------------
     def save(self, stream: Stream, extra: list[tuple[bytes, bytes | None]] | None = None) -> None:
-        writes = [(stream.key, stream.to_json())]
+        writes: list[tuple[bytes, bytes | None]] = [(stream.key, stream.to_json())]
         if extra:
             writes.extend(extra)
         self.engine.write(writes)

@@ -41,10 +41,11 @@ from typing import Any
 import orjson
 
 try:  # CPython's regex parser: private by name, stable since 3.11 (possessive quantifiers)
-    from re import _constants as _sre_constants
-    from re import _parser as _sre_parser
+    # typeshed has no stubs for these private modules
+    from re import _constants as _sre_constants  # type: ignore[attr-defined]
+    from re import _parser as _sre_parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python: no pattern is proven linear
-    _sre_constants = _sre_parser = None  # type: ignore[assignment]
+    _sre_constants = _sre_parser = None
 
 from tidestream.errors import SerializationException, UnknownOperationException, ValidationException
 from tidestream.protocol.models import load_model
@@ -796,6 +797,15 @@ class _Node:
         self.len_bounds: tuple[int, int] | None = None
 
 
+def _compiled_fn(node: _Node) -> Callable[[Any, str | None, list[str]], Any]:
+    """A child node's compiled ``fn``, captured by its list or map parent at compile time. A
+    recursive shape's node is still being compiled then (no ``fn`` yet); no served model nests a
+    list or map inside itself, so that is refused here rather than failing per request."""
+    if node.fn is None:
+        raise NotImplementedError(f"recursive {node.stype} shape: its validator is not compiled yet")
+    return node.fn
+
+
 def _reordered(members: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     """``members`` with the named ones in ``order``, in the places the named ones held; the
     others keep their places (a partial order on record moves nothing else)."""
@@ -1210,7 +1220,7 @@ class _Compiler:
         node.replaces = False
         node.needs_path = True
         item = self.node(shape["member"]["shape"], False, opaque)
-        cfn, fast, replaces, own = item.fn, item.fast, item.replaces, item.own
+        cfn, fast, replaces, own = _compiled_fn(item), item.fast, item.replaces, item.own
         desc_for = item.desc_for
         check_nulls = not opaque
 
@@ -1271,7 +1281,7 @@ class _Compiler:
         key_node = self.node(shape["key"]["shape"], False, opaque)
         val = self.node(shape["value"]["shape"], False, opaque)
         key_own, key_desc = key_node.own, key_node.desc_for
-        cfn, fast, replaces, own = val.fn, val.fast, val.replaces, val.own
+        cfn, fast, replaces, own = _compiled_fn(val), val.fast, val.replaces, val.own
         val_desc = val.desc_for
         # a null value is "Member must not be null" at '<map>.<key>.member', as for lists (the
         # services would fail on it); items (values are AttributeValues) keep their own message

@@ -18,7 +18,7 @@ from ..keys import validate_key
 from ..request import ReadExpressions
 from ..state import DynamoState, schema_of
 from ..tables import Table
-from ..writes import ItemWrite, plan_delete, plan_put, read_modify_write_all
+from ..writes import ItemWrite, applied, plan_delete, plan_put, read_modify_write_all
 from . import operation
 
 MAX_GET = 100
@@ -142,7 +142,8 @@ def batch_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     mode = p.get("ReturnConsumedCapacity")
     if wants_capacity(mode):
         consumed: dict[str, Consumed] = {}
-        for w, (old, new) in zip(writes, outcomes):  # type: ignore[misc] - no conditions: never refused
+        for w, outcome in zip(writes, outcomes):
+            old, new = applied(outcome)  # no conditions: never refused
             consumed.setdefault(w.table.name, Consumed(w.table.name)).add_write(old, new, schema_of(w.table))
         out["ConsumedCapacity"] = [c.render(mode) for c in consumed.values()]
     return out

@@ -169,7 +169,7 @@ def _start_after(
         validate_key({n: key[n] for n in table.key_names if n in key}, schema)
     except ValidationException as err:
         raise ValidationException(f"{_BAD_START}: {err.message}") from None
-    if query:
+    if ex is not None:  # a Query
         kc = ex.key_condition
         if any(key.get(n) != v for n, v in kc.partition.items()):
             raise ValidationException(
@@ -206,18 +206,18 @@ def _check_segments(p: dict) -> tuple[int, int] | None:
     # AWS words the two cases differently ("when Segment parameter is present" but "when parameter
     # TotalSegments is present"): dynalite's scan validation and a conformance suite's exact-message
     # Scan tests run against AWS agree on both texts.
-    if total is None and seg is not None:
+    if seg is None:
+        if total is not None:
+            raise ValidationException(
+                "The Segment parameter is required but was not present in the "
+                "request when parameter TotalSegments is present"
+            )
+        return None
+    if total is None:
         raise ValidationException(
             "The TotalSegments parameter is required but was not present in the "
             "request when Segment parameter is present"
         )
-    if seg is None and total is not None:
-        raise ValidationException(
-            "The Segment parameter is required but was not present in the "
-            "request when parameter TotalSegments is present"
-        )
-    if seg is None:
-        return None
     if seg >= total:
         raise ValidationException(
             f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "

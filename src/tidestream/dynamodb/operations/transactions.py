@@ -22,6 +22,7 @@ from ..writes import (
     ConditionFailed,
     ItemWrite,
     Outcome,
+    applied,
     plan_check,
     plan_delete,
     plan_put,
@@ -149,10 +150,10 @@ def _reason(outcome: Outcome, a: dict) -> dict:
     return {"Code": "None"}
 
 
-def _capacity(changes: list[tuple[ItemWrite, Outcome]], mode: str) -> list[dict]:
+def _capacity(changes: list[tuple[ItemWrite, Outcome]], mode: str | None) -> list[dict | None]:
     per: dict[str, Consumed] = {}
     for w, outcome in changes:
-        old, new = outcome  # type: ignore[misc] - only called when nothing was refused
+        old, new = applied(outcome)  # only called when nothing was refused
         if w.action == "ConditionCheck" or (w.action != "Put" and old == new):
             continue  # a Put is charged even when it changes nothing
         c = per.setdefault(w.table.name, Consumed(w.table.name, split="WriteCapacityUnits"))

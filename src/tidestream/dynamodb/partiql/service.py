@@ -59,9 +59,9 @@ def execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     if stmt.kind == "EXISTS":
         raise ValidationException(MSG_EXISTS_ONLY_IN_TX)
     if stmt.kind == "SELECT":
-        plan = plan_select(state, ctx, stmt, bool(p.get("ConsistentRead")))
+        select = plan_select(state, ctx, stmt, bool(p.get("ConsistentRead")))
         return run_select(
-            state, plan, p["Statement"], p.get("Parameters"), p.get("Limit"), p.get("NextToken"), mode
+            state, select, p["Statement"], p.get("Parameters"), p.get("Limit"), p.get("NextToken"), mode
         )
     plan = plan_write(state, ctx, stmt)
     old = state.items.get(plan.key)
@@ -119,7 +119,7 @@ def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: dict) ->
         except AwsError as err:
             responses[i] = _error_entry(err, stmt.table)
         except StatementFailure as f:
-            entry = {"Error": {"Code": f.code, "Message": f.message}, "TableName": stmt.table}
+            entry: dict[str, Any] = {"Error": {"Code": f.code, "Message": f.message}, "TableName": stmt.table}
             if r.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and f.item is not None:
                 entry["Error"]["Item"] = f.item
             responses[i] = entry

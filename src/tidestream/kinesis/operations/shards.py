@@ -60,16 +60,18 @@ def _filtered(state, stream: Stream, flt: dict | None) -> list[Shard]:
     if kind == "FROM_TRIM_HORIZON":
         return shards
     if kind == "AT_TRIM_HORIZON":
-        return [s for s in shards if s.created_ms <= horizon and (s.open or s.closed_ms > horizon)]
+        return [
+            s for s in shards if s.created_ms <= horizon and (s.closed_ms is None or s.closed_ms > horizon)
+        ]
     if kind in ("AT_TIMESTAMP", "FROM_TIMESTAMP"):
         if flt.get("Timestamp") is None:
             raise InvalidArgumentException(f"Timestamp must be provided for {kind} filter type.")
         t = int(float(flt["Timestamp"]) * 1000)
         if kind == "AT_TIMESTAMP":
             t = max(t, stream.created_ms)
-            return [s for s in shards if s.created_ms <= t and (s.open or s.closed_ms >= t)]
+            return [s for s in shards if s.created_ms <= t and (s.closed_ms is None or s.closed_ms >= t)]
         t = max(t, horizon)
-        return [s for s in shards if s.open or s.closed_ms >= t]
+        return [s for s in shards if s.closed_ms is None or s.closed_ms >= t]
     raise InvalidArgumentException(f"Invalid ShardFilter type {kind}.")
 
 

@@ -249,7 +249,7 @@ def _metrics_arg(params: dict) -> set[str]:
     return set(ALL_METRICS) if "ALL" in wanted else wanted
 
 
-def _monitoring_result(stream: Stream, current: list[str]) -> None:
+def _monitoring_result(stream: Stream, current: list[str]) -> dict:
     return {
         "StreamName": stream.name,
         "CurrentShardLevelMetrics": current,
