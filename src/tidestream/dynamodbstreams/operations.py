@@ -5,14 +5,23 @@ Request shapes and constraints are checked by the model-driven validator before 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..context import RequestContext
 from ..errors import AwsError, ResourceNotFoundException, ValidationException
 from . import iterators
 from .records import render, size_bytes
 from .state import StreamMeta, StreamsState, parse_sequence_number, sequence_number
+
+if TYPE_CHECKING:
+    from ..protocol.shapes.dynamodbstreams import (
+        DescribeStreamInput,
+        GetRecordsInput,
+        GetShardIteratorInput,
+        ListStreamsInput,
+    )
+
 
 MAX_LIST = 100
 MAX_RECORDS = 1000
@@ -78,7 +87,7 @@ def _shard(m: StreamMeta) -> dict[str, Any]:
 
 
 @operation("ListStreams")
-def list_streams(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def list_streams(state: StreamsState, ctx: RequestContext, p: ListStreamsInput) -> dict:
     limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
     table = p.get("TableName")
     streams = sorted(
@@ -98,7 +107,7 @@ def list_streams(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DescribeStream")
-def describe_stream(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def describe_stream(state: StreamsState, ctx: RequestContext, p: DescribeStreamInput) -> dict:
     m = _stream(state, ctx, p["StreamArn"])
     limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
     shards = [m]  # one shard per stream
@@ -124,7 +133,7 @@ def describe_stream(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
     return {"StreamDescription": desc}
 
 
-def _check_iterator_request(kind: str, seq: str | None, p: dict) -> None:
+def _check_iterator_request(kind: str, seq: str | None, p: Mapping[str, Any]) -> None:
     """The iterator type's companion parameters: no stream needed, so before the lookup."""
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
         if not seq:
@@ -136,7 +145,7 @@ def _check_iterator_request(kind: str, seq: str | None, p: dict) -> None:
 
 
 @operation("GetShardIterator")
-def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: GetShardIteratorInput) -> dict:
     arn = p["StreamArn"]
     kind = p["ShardIteratorType"]
     seq = p.get("SequenceNumber")
@@ -167,7 +176,7 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dic
 
 
 @operation("GetRecords")
-def get_records(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def get_records(state: StreamsState, ctx: RequestContext, p: GetRecordsInput) -> dict:
     limit = p.get("Limit")
     if limit is None:
         limit = MAX_RECORDS

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -148,7 +148,7 @@ def start_counter(state, stream, shard, position: dict) -> int:
 
 
 # the operation -------------------------------------------------------------------------------
-def open_subscription(state, ctx, params: dict) -> tuple[Subscription, AsyncIterator[bytes]]:
+def open_subscription(state, ctx, params: Mapping[str, Any]) -> tuple[Subscription, AsyncIterator[bytes]]:
     """Validate a SubscribeToShard call and return its subscription and event generator."""
     arn = params["ConsumerARN"]
     parsed = parse_consumer_arn(arn)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import (
@@ -21,6 +21,16 @@ from ..state import DynamoState, forget_schema
 from ..tables import Index, Table, new_table_id
 from . import operation
 from .policies import attach_at_creation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import (
+        CreateTableInput,
+        DeleteTableInput,
+        DescribeTableInput,
+        ListTablesInput,
+        UpdateTableInput,
+    )
+
 
 _INVALID = "One or more parameter values were invalid: "
 MAX_GSIS = 20
@@ -189,7 +199,7 @@ class TableSpec:
     gsi_specs: list[dict]
 
 
-def _required_create_members(p: dict) -> None:
+def _required_create_members(p: Mapping[str, Any]) -> None:
     missing = [m for m in ("attributeDefinitions", "keySchema") if p.get(m[0].upper() + m[1:]) is None]
     if missing:  # the public model no longer marks them required; the service still does
         n = len(missing)
@@ -210,7 +220,7 @@ def _attribute_types(attr_defs: list[dict]) -> dict[str, str]:
     return types
 
 
-def _table_throughput(p: dict, billing: str) -> tuple[int, int]:
+def _table_throughput(p: Mapping[str, Any], billing: str) -> tuple[int, int]:
     pt = p.get("ProvisionedThroughput")
     if billing != "PROVISIONED":
         if pt:
@@ -302,7 +312,7 @@ def _check_all_attributes_used(
         )
 
 
-def check_create_table(p: dict) -> TableSpec:
+def check_create_table(p: Mapping[str, Any]) -> TableSpec:
     """Every CreateTable check that needs no state, in the order DynamoDB reports them."""
     _required_create_members(p)
     attr_defs = p.get("AttributeDefinitions") or []
@@ -338,12 +348,14 @@ def check_create_table(p: dict) -> TableSpec:
     )
 
 
-def _check_stream_spec(spec: dict | None) -> None:
+def _check_stream_spec(spec: Mapping[str, Any] | None) -> None:
     if spec and spec.get("StreamEnabled") and not spec.get("StreamViewType"):
         raise ValidationException(f"{_INVALID}You must specify a StreamViewType when enabling a stream")
 
 
-def _apply_table_options(t: Table, p: dict, ctx: RequestContext, *, sse_by_default: bool) -> bool:
+def _apply_table_options(
+    t: Table, p: Mapping[str, Any], ctx: RequestContext, *, sse_by_default: bool
+) -> bool:
     """The options CreateTable and UpdateTable share: deletion protection, class, encryption,
     on-demand limits (validated by the model). Returns whether any was given.
 
@@ -378,7 +390,7 @@ def _apply_table_options(t: Table, p: dict, ctx: RequestContext, *, sse_by_defau
 
 
 @operation("CreateTable")
-def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def create_table(state: DynamoState, ctx: RequestContext, p: CreateTableInput) -> dict:
     spec = check_create_table(p)
     if state.catalog.get(ctx.account_id, ctx.region, spec.name) is not None:
         raise ResourceInUseException(f"Table already exists: {spec.name}")
@@ -430,7 +442,7 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return {"TableDescription": desc}
 
 
-def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
+def _apply_stream_spec(t: Table, spec: Mapping[str, Any], now: float) -> None:
     from datetime import datetime
 
     _check_stream_spec(spec)
@@ -443,13 +455,13 @@ def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
 
 
 @operation("DescribeTable")
-def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def describe(state: DynamoState, ctx: RequestContext, p: DescribeTableInput) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
     return {"Table": describe_table(t)}
 
 
 @operation("ListTables")
-def list_tables(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def list_tables(state: DynamoState, ctx: RequestContext, p: ListTablesInput) -> dict:
     names = state.catalog.names(ctx.account_id, ctx.region)
     start = p.get("ExclusiveStartTableName")
     if start is not None:
@@ -471,7 +483,7 @@ def _check_not_in_transition(state: DynamoState, t: Table) -> None:
 
 
 @operation("DeleteTable")
-def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def delete_table(state: DynamoState, ctx: RequestContext, p: DeleteTableInput) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
     _check_not_in_transition(state, t)
     if any(ix.status != "ACTIVE" for ix in t.gsis) and state.settings.status_delay > 0:
@@ -493,7 +505,7 @@ def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 Effect = Callable[[], None]
 
 
-def _update_billing(t: Table, p: dict, now: float) -> bool:
+def _update_billing(t: Table, p: Mapping[str, Any], now: float) -> bool:
     billing = p.get("BillingMode")
     if not billing or billing == t.billing_mode:
         return False
@@ -506,7 +518,7 @@ def _update_billing(t: Table, p: dict, now: float) -> bool:
     return True
 
 
-def _update_throughput(t: Table, p: dict, now: float) -> bool:
+def _update_throughput(t: Table, p: Mapping[str, Any], now: float) -> bool:
     pt = p.get("ProvisionedThroughput")
     if not pt:
         if p.get("BillingMode") == "PROVISIONED" and not t.read_capacity:
@@ -571,7 +583,7 @@ def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: li
         ix.read_capacity, ix.write_capacity = _throughput(spec.get("ProvisionedThroughput"))
 
 
-def _update_stream(t: Table, p: dict, now: float) -> bool:
+def _update_stream(t: Table, p: Mapping[str, Any], now: float) -> bool:
     stream = p.get("StreamSpecification")
     if stream is None:
         return False
@@ -584,7 +596,7 @@ def _update_stream(t: Table, p: dict, now: float) -> bool:
 
 
 def _draft_update(
-    state: DynamoState, ctx: RequestContext, t: Table, p: dict, now: float
+    state: DynamoState, ctx: RequestContext, t: Table, p: Mapping[str, Any], now: float
 ) -> tuple[Table, list[Effect]]:
     """The table as UpdateTable would leave it, built on a copy: a request refused halfway
     leaves the real table untouched."""
@@ -613,7 +625,7 @@ _NOTHING_TO_UPDATE = (
 
 
 @operation("UpdateTable")
-def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def update_table(state: DynamoState, ctx: RequestContext, p: UpdateTableInput) -> dict:
     # what needs no table is answered before the lookup, as AWS orders its checks
     if p.keys() <= {"TableName", "AttributeDefinitions"}:
         raise ValidationException(_NOTHING_TO_UPDATE)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...context import RequestContext
 from ...errors import AccessDeniedException, ResourceNotFoundException, ValidationException
 from ..state import DynamoState
 from ..tables import Table
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import ListTagsOfResourceInput, TagResourceInput, UntagResourceInput
+
 
 MAX_TAGS = 50
 
@@ -27,7 +33,7 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
 
 
 @operation("TagResource")
-def tag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def tag_resource(state: DynamoState, ctx: RequestContext, p: TagResourceInput) -> dict:
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     tags = dict(t.tags)
     for tag in p["Tags"]:
@@ -40,7 +46,7 @@ def tag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("UntagResource")
-def untag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def untag_resource(state: DynamoState, ctx: RequestContext, p: UntagResourceInput) -> dict:
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     for k in p["TagKeys"]:
         t.tags.pop(k, None)
@@ -49,7 +55,7 @@ def untag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("ListTagsOfResource")
-def list_tags(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def list_tags(state: DynamoState, ctx: RequestContext, p: ListTagsOfResourceInput) -> dict:
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     items = [{"Key": k, "Value": v} for k, v in t.tags.items()]
     return {"Tags": items}
