@@ -814,6 +814,34 @@ def _compiled_fn(node: _Node) -> Callable[[Any, str | None, list[str]], Any]:
     return node.fn
 
 
+def _list_detailed(
+    item: _Node, cfn: Callable[[Any, str | None, list[str]], Any]
+) -> Callable[[list, str, list[str]], None]:
+    """A list's detailed pass (see the comment above ``_Compiler.structure``): its members'
+    own-constraint failure, then each member's null or violations, with their paths."""
+    own, desc_for = item.own, item.desc_for
+
+    def detailed(value: list, path: str, errs: list[str]) -> None:
+        if own is not None:
+            for x in value:
+                if x is not None and own(x) is not None:
+                    errs.append(
+                        _violation(
+                            value,
+                            path,
+                            "Member must satisfy constraint: [" + ", ".join(desc_for(x)) + "]",
+                        )
+                    )
+                    break
+        for i, x in enumerate(value):
+            if x is None:
+                errs.append(_null(f"{path}.{i + 1}.member"))
+            elif item.needs_path:  # read when called: a recursive member may still be compiling
+                cfn(x, f"{path}.{i + 1}.member", errs)
+
+    return detailed
+
+
 def _reordered(members: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     """``members`` with the named ones in ``order``, in the places the named ones held; the
     others keep their places (a partial order on record moves nothing else)."""
@@ -1248,7 +1276,7 @@ class _Compiler:
             node.needs_path = False
             node.inline = (fast_of, table, err)
 
-    def list_(  # noqa: C901 - debt (issue 10): a node builder not yet split
+    def list_(
         self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool
     ) -> None:
         node.fast = None
@@ -1256,26 +1284,8 @@ class _Compiler:
         node.needs_path = True
         item = self.node(shape["member"]["shape"], False, opaque)
         cfn, fast, replaces, own = _compiled_fn(item), item.fast, item.replaces, item.own
-        desc_for = item.desc_for
         check_nulls = not opaque
-
-        def detailed(value: list, path: str, errs: list[str]) -> None:
-            if own is not None:
-                for x in value:
-                    if x is not None and own(x) is not None:
-                        errs.append(
-                            _violation(
-                                value,
-                                path,
-                                "Member must satisfy constraint: [" + ", ".join(desc_for(x)) + "]",
-                            )
-                        )
-                        break
-            for i, x in enumerate(value):
-                if x is None:
-                    errs.append(_null(f"{path}.{i + 1}.member"))
-                elif item.needs_path:
-                    cfn(x, f"{path}.{i + 1}.member", errs)
+        detailed = _list_detailed(item, cfn)
 
         def fn(value: Any, path: str | None, errs: list[str]) -> Any:
             if type(value) is not list:
