@@ -682,97 +682,129 @@ def _memo_match(fullmatch: Callable[[str], Any]) -> Callable[[str], Any]:
     return match
 
 
-def _constraints(shape: dict[str, Any]) -> tuple[Callable[[Any], list[str] | None] | None, tuple[str, ...]]:  # noqa: C901 - debt (issue 10): a node builder not yet split
+_Check = Callable[[Any], list[str] | None]
+
+
+def _constraints(shape: dict[str, Any]) -> tuple[_Check | None, tuple[str, ...]]:
     """(check(value) -> failing messages or None, all constraint texts in AWS's bracket order)."""
     t = shape["type"]
     if t in ("string", "blob", "list", "map"):
-        lo, hi = shape.get("min"), shape.get("max")
-        pattern = shape.get("pattern") if t == "string" else None
-        enum = shape.get("enum") if t == "string" else None
-        match = None
-        scan_limit = _BIG
-        if pattern is not None:
-            rx, linear = compile_pattern(pattern)
-            if rx is not None:
-                match = _memo_match(rx.fullmatch)
-                scan_limit = max(hi or 0, PATTERN_SCAN_LIMIT) if linear else (hi or _BIG)
-        if lo is None and hi is None and match is None and not enum:
-            return None, ()
-        min_msg = f"Member must have length greater than or equal to {lo}"
-        max_msg = f"Member must have length less than or equal to {hi}"
-        pat_msg = f"Member must satisfy regular expression pattern: {pattern}"
-        enum_msg = "Member must satisfy enum value set: [" + ", ".join(enum or ()) + "]"
-        lo_ = lo if lo is not None else -1
-        hi_ = hi if hi is not None else _BIG
-        enum_set = frozenset(enum) if enum else None
+        return _sized_constraints(shape, t)
+    if t in ("integer", "long", "double", "float"):
+        return _range_constraints(shape)
+    return None, ()
 
-        def check(v: Any) -> list[str] | None:
+
+def _pattern_match(pattern: str | None, hi: int | None) -> tuple[Callable[[str], Any] | None, int]:
+    """The memoised full match of a model pattern (None if there is none, or it cannot be
+    compiled), and the longest value it is run on (longer ones are not scanned: see
+    compile_pattern on linear patterns)."""
+    if pattern is None:
+        return None, _BIG
+    rx, linear = compile_pattern(pattern)
+    if rx is None:
+        return None, _BIG
+    return _memo_match(rx.fullmatch), (max(hi or 0, PATTERN_SCAN_LIMIT) if linear else (hi or _BIG))
+
+
+def _sized_constraints(shape: dict[str, Any], t: str) -> tuple[_Check | None, tuple[str, ...]]:
+    """Length bounds (strings, blobs, lists, maps), and a string's pattern and enum."""
+    lo, hi = shape.get("min"), shape.get("max")
+    pattern = shape.get("pattern") if t == "string" else None
+    enum = shape.get("enum") if t == "string" else None
+    match, scan_limit = _pattern_match(pattern, hi)
+    if lo is None and hi is None and match is None and not enum:
+        return None, ()
+    min_msg = f"Member must have length greater than or equal to {lo}"
+    max_msg = f"Member must have length less than or equal to {hi}"
+    pat_msg = f"Member must satisfy regular expression pattern: {pattern}"
+    enum_msg = "Member must satisfy enum value set: [" + ", ".join(enum or ()) + "]"
+    lo_ = lo if lo is not None else -1
+    hi_ = hi if hi is not None else _BIG
+    enum_set = frozenset(enum) if enum else None
+
+    def failures(v: Any, n: int) -> list[str]:
+        out = []
+        if match is not None and n <= scan_limit and match(v) is None:
+            out.append(pat_msg)
+        if n < lo_:
+            out.append(min_msg)
+        if n > hi_:
+            out.append(max_msg)
+        if enum_set is not None and v not in enum_set:
+            out.append(enum_msg)
+        return out
+
+    check = _sized_check(lo_, hi_, match, enum_set, lo is None and hi is None, enum_msg, failures)
+    described = ((max_msg, hi is not None), (min_msg, lo is not None), (pat_msg, pattern is not None))
+    desc = [msg for msg, present in described if present]
+    if enum:
+        desc.append(enum_msg)
+    return check, tuple(desc)
+
+
+def _sized_check(
+    lo_: int,
+    hi_: int,
+    match: Callable[[str], Any] | None,
+    enum_set: frozenset[str] | None,
+    unbounded: bool,
+    enum_msg: str,
+    failures: Callable[[Any, int], list[str]],
+) -> _Check:
+    """The cheapest check for the constraints present: length only and enum only are common."""
+    if match is None and enum_set is None:
+
+        def length_only(v: Any) -> list[str] | None:
             n = len(v)
-            if (
-                lo_ <= n <= hi_
-                and (match is None or match(v) is not None)
-                and (enum_set is None or v in enum_set)
-            ):
+            if lo_ <= n <= hi_:
                 return None
             return failures(v, n)
 
-        if match is None and enum_set is None:
+        return length_only
+    if enum_set is not None and match is None and unbounded:
 
-            def check(v: Any) -> list[str] | None:  # noqa: F811 - the common length-only case
-                n = len(v)
-                if lo_ <= n <= hi_:
-                    return None
-                return failures(v, n)
-        elif enum_set is not None and match is None and lo is None and hi is None:
-
-            def check(v: Any) -> list[str] | None:  # noqa: F811 - enum only
-                if v in enum_set:
-                    return None
-                return [enum_msg]
-
-        def failures(v: Any, n: int) -> list[str]:
-            out = []
-            if match is not None and n <= scan_limit and match(v) is None:
-                out.append(pat_msg)
-            if n < lo_:
-                out.append(min_msg)
-            if n > hi_:
-                out.append(max_msg)
-            if enum_set is not None and v not in enum_set:
-                out.append(enum_msg)
-            return out
-
-        desc = []
-        if hi is not None:
-            desc.append(max_msg)
-        if lo is not None:
-            desc.append(min_msg)
-        if pattern is not None:
-            desc.append(pat_msg)
-        if enum:
-            desc.append(enum_msg)
-        return check, tuple(desc)
-    if t in ("integer", "long", "double", "float"):
-        lo, hi = shape.get("min"), shape.get("max")
-        if lo is None and hi is None:
-            return None, ()
-        min_msg = f"Member must have value greater than or equal to {lo}"
-        max_msg = f"Member must have value less than or equal to {hi}"
-        lo_ = lo if lo is not None else float("-inf")
-        hi_ = hi if hi is not None else float("inf")
-
-        def check(v: Any) -> list[str] | None:
-            if lo_ <= v <= hi_:
+        def enum_only(v: Any) -> list[str] | None:
+            if v in enum_set:
                 return None
-            return [min_msg if v < lo_ else max_msg]
+            return [enum_msg]
 
-        desc = []
-        if hi is not None:
-            desc.append(max_msg)
-        if lo is not None:
-            desc.append(min_msg)
-        return check, tuple(desc)
-    return None, ()
+        return enum_only
+
+    def check(v: Any) -> list[str] | None:
+        n = len(v)
+        if (
+            lo_ <= n <= hi_
+            and (match is None or match(v) is not None)
+            and (enum_set is None or v in enum_set)
+        ):
+            return None
+        return failures(v, n)
+
+    return check
+
+
+def _range_constraints(shape: dict[str, Any]) -> tuple[_Check | None, tuple[str, ...]]:
+    """Value bounds of numbers."""
+    lo, hi = shape.get("min"), shape.get("max")
+    if lo is None and hi is None:
+        return None, ()
+    min_msg = f"Member must have value greater than or equal to {lo}"
+    max_msg = f"Member must have value less than or equal to {hi}"
+    lo_ = lo if lo is not None else float("-inf")
+    hi_ = hi if hi is not None else float("inf")
+
+    def check(v: Any) -> list[str] | None:
+        if lo_ <= v <= hi_:
+            return None
+        return [min_msg if v < lo_ else max_msg]
+
+    desc = []
+    if hi is not None:
+        desc.append(max_msg)
+    if lo is not None:
+        desc.append(min_msg)
+    return check, tuple(desc)
 
 
 # ------------------------------------------------------------------------------------------------
