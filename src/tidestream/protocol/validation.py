@@ -846,6 +846,106 @@ def _compiled_fn(node: _Node) -> Callable[[Any, str | None, list[str]], Any]:
     return node.fn
 
 
+_Fn = Callable[[Any, str | None, list[str]], Any]
+
+
+def _struct_detailed(
+    members: list[tuple[Any, ...]], unless: dict[str, str]
+) -> Callable[[dict, str, list[str]], None]:
+    """A structure's detailed pass: members in model order, AWS's messages with their paths."""
+
+    def detailed(value: dict, path: str, errs: list[str]) -> None:
+        get = value.get
+        pre = path + "." if path else ""
+        for key, lname, cfn, needs_path, own, req, show in members:
+            v = get(key)
+            if v is None:
+                if req or (key in unless and get(unless[key]) is None):
+                    errs.append(_null(pre + lname))
+                continue
+            mark = len(errs)
+            if needs_path:
+                cfn(v, pre + lname, errs)
+            if own is not None:
+                fails = own(v)
+                if fails:
+                    mp = pre + lname
+                    shown = v if show is None else show(v)
+                    errs[mark:mark] = [_violation(shown, mp, m) for m in fails]
+
+    return detailed
+
+
+def _struct_checked(
+    table: dict[str, tuple[Any, ...]],
+    required: tuple[str, ...],
+    unless: dict[str, str],
+    err: Callable[[Any], Exception],
+    detailed: Callable[[dict, str, list[str]], None],
+) -> _Fn:
+    """The fast pass of a structure that can fail validation (``table`` filled by the caller)."""
+    # a required member is one whose alternative is itself: one loop for both kinds, and the
+    # second lookup only happens when the member is missing
+    presence = tuple((key, key) for key in required) + tuple(unless.items())
+
+    def checked(value: Any, path: str | None, errs: list[str]) -> Any:
+        if type(value) is not dict:
+            raise err(value)
+        mark = len(errs)
+        bad = False
+        for k, v in value.items():
+            m = table.get(k)
+            if m is None or v is None:
+                continue
+            cfn, fast, replaces, own = m
+            if fast is None or type(v) is not fast:
+                nv = cfn(v, None, errs)
+                if replaces:
+                    value[k] = v = nv
+            if own is not None and own(v) is not None:
+                bad = True
+        if presence and not bad:
+            get = value.get
+            for key, alt in presence:
+                if get(key) is None and get(alt) is None:
+                    bad = True
+                    break
+        if bad or len(errs) != mark:
+            del errs[mark:]
+            if path is None:
+                errs.append(_PROBLEM)
+            else:
+                detailed(value, path, errs)
+        return value
+
+    return checked
+
+
+def _struct_unchecked(
+    table: dict[str, tuple[Any, ...]], fast_of: dict[str, type], err: Callable[[Any], Exception]
+) -> _Fn:
+    """A structure that cannot fail validation: types checked and values converted only."""
+
+    def unchecked(value: Any, path: str | None, errs: list[str]) -> Any:
+        if type(value) is not dict:
+            raise err(value)
+        for k, v in value.items():
+            if type(v) is fast_of.get(k):
+                continue
+            m = table.get(k)
+            if m is None or v is None:
+                continue
+            cfn, fast, replaces, _ = m
+            if fast is not None and type(v) is fast:
+                continue
+            nv = cfn(v, None, errs)
+            if replaces:
+                value[k] = nv
+        return value
+
+    return unchecked
+
+
 def _list_detailed(
     item: _Node, cfn: Callable[[Any, str | None, list[str]], Any]
 ) -> Callable[[list, str, list[str]], None]:
@@ -1180,7 +1280,7 @@ class _Compiler:
     # the real path is known, the detailed pass runs: it walks members in model order and writes
     # AWS's messages. Conversions are idempotent, so the second walk sees converted values.
 
-    def structure(  # noqa: C901 - debt (issue 10): a node builder not yet split
+    def structure(
         self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool
     ) -> None:
         node.fast = None
@@ -1189,92 +1289,14 @@ class _Compiler:
         members_spec: list[tuple[str, str]] = [
             (key, spec["shape"]) for key, spec in shape.get("members", {}).items()
         ]
-        names = {key for key, _ in members_spec}
-        unless = (
-            {}
-            if opaque or "NextToken" in names
-            else {  # ListShards: StreamName or NextToken
-                k: alt
-                for k, alt in _REQUIRED_UNLESS.get(self.service, {}).items()
-                if k in names and alt in names
-            }
-        )
+        unless = {} if opaque else self.required_unless({key for key, _ in members_spec})
         members: list[tuple[Any, ...]] = []
         table: dict[str, tuple[Any, ...]] = {}
         fast_of: dict[str, type] = {}  # member -> Python type accepted without a call
 
         # the closures read `members` / `table`, filled in below (after recursion resolves)
-        def detailed(value: dict, path: str, errs: list[str]) -> None:
-            get = value.get
-            pre = path + "." if path else ""
-            for key, lname, cfn, needs_path, own, req, show in members:
-                v = get(key)
-                if v is None:
-                    if req or (key in unless and get(unless[key]) is None):
-                        errs.append(_null(pre + lname))
-                    continue
-                mark = len(errs)
-                if needs_path:
-                    cfn(v, pre + lname, errs)
-                if own is not None:
-                    fails = own(v)
-                    if fails:
-                        mp = pre + lname
-                        shown = v if show is None else show(v)
-                        errs[mark:mark] = [_violation(shown, mp, m) for m in fails]
-
-        def checked(value: Any, path: str | None, errs: list[str]) -> Any:
-            if type(value) is not dict:
-                raise err(value)
-            mark = len(errs)
-            bad = False
-            for k, v in value.items():
-                m = table.get(k)
-                if m is None or v is None:
-                    continue
-                cfn, fast, replaces, own = m
-                if fast is None or type(v) is not fast:
-                    nv = cfn(v, None, errs)
-                    if replaces:
-                        value[k] = v = nv
-                if own is not None and own(v) is not None:
-                    bad = True
-            if required and not bad:
-                get = value.get
-                for key in required:
-                    if get(key) is None:
-                        bad = True
-                        break
-            if unless and not bad:
-                get = value.get
-                for key, alt in unless.items():
-                    if get(key) is None and get(alt) is None:
-                        bad = True
-                        break
-            if bad or len(errs) != mark:
-                del errs[mark:]
-                if path is None:
-                    errs.append(_PROBLEM)
-                else:
-                    detailed(value, path, errs)
-            return value
-
-        def unchecked(value: Any, path: str | None, errs: list[str]) -> Any:
-            if type(value) is not dict:
-                raise err(value)
-            for k, v in value.items():
-                if type(v) is fast_of.get(k):
-                    continue
-                m = table.get(k)
-                if m is None or v is None:
-                    continue
-                cfn, fast, replaces, _ = m
-                if fast is not None and type(v) is fast:
-                    continue
-                nv = cfn(v, None, errs)
-                if replaces:
-                    value[k] = nv
-            return value
+        checked = _struct_checked(table, required, unless, err, _struct_detailed(members, unless))
+        unchecked = _struct_unchecked(table, fast_of, err)
 
         # provisional until the members are compiled (recursive references keep `checked`,
         # which is always correct); opaque structures cannot fail, so they are final at once
@@ -1307,6 +1329,15 @@ class _Compiler:
             node.fn = unchecked
             node.needs_path = False
             node.inline = (fast_of, table, err)
+
+    def required_unless(self, names: set[str]) -> dict[str, str]:
+        """Members required unless their alternative is given (ListShards: StreamName or
+        NextToken), for a structure with these member names."""
+        if "NextToken" in names:
+            return {}
+        return {
+            k: alt for k, alt in _REQUIRED_UNLESS.get(self.service, {}).items() if k in names and alt in names
+        }
 
     def list_(
         self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool
