@@ -1382,144 +1382,184 @@ class _Compiler:
         node.fn = fn
         node.needs_path = not opaque
 
-    def map_(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool) -> None:  # noqa: C901 - debt (issue 10): a node builder not yet split
+    def map_(self, node: _Node, shape: dict[str, Any], err: Callable[[Any], Exception], opaque: bool) -> None:
         node.fast = None
         node.replaces = False
         node.needs_path = True
         key_node = self.node(shape["key"]["shape"], False, opaque)
         val = self.node(shape["value"]["shape"], False, opaque)
-        key_own, key_desc = key_node.own, key_node.desc_for
-        cfn, fast, replaces, own = _compiled_fn(val), val.fast, val.replaces, val.own
-        val_desc = val.desc_for
         # a null value is "Member must not be null" at '<map>.<key>.member', as for lists (the
         # services would fail on it); items (values are AttributeValues) keep their own message
-        value_name = shape["value"]["shape"]
-        check_nulls = not (opaque or value_name in self.opaque)
-
-        def detailed(value: dict, path: str, errs: list[str]) -> None:
-            if key_own is not None:
-                for k in value:
-                    if type(k) is str and key_own(k) is not None:
-                        errs.append(
-                            _violation(
-                                value,
-                                path,
-                                "Map keys must satisfy constraint: [" + ", ".join(key_desc(k)) + "]",
-                            )
-                        )
-                        break
-            if own is not None:
-                for x in value.values():
-                    if x is not None and own(x) is not None:
-                        errs.append(
-                            _violation(
-                                value,
-                                path,
-                                "Map value must satisfy constraint: [" + ", ".join(val_desc(x)) + "]",
-                            )
-                        )
-                        break
-            if val.needs_path or check_nulls:
-                for k, x in value.items():
-                    if x is None:
-                        if check_nulls:
-                            errs.append(_null(f"{path}.{k}.member"))
-                    elif val.needs_path:
-                        cfn(x, f"{path}.{k}.member", errs)
-
-        def fn(value: Any, path: str | None, errs: list[str]) -> Any:
-            if type(value) is not dict:
-                raise err(value)
-            mark = len(errs)
-            bad = False
-            for k, x in value.items():
-                if key_own is not None and type(k) is str and key_own(k) is not None:
-                    bad = True
-                if x is None:
-                    bad = bad or check_nulls
-                    continue
-                if fast is None or type(x) is not fast:
-                    nx = cfn(x, None, errs)
-                    if replaces:
-                        value[k] = x = nx
-                if own is not None and own(x) is not None:
-                    bad = True
-            if bad or len(errs) != mark:
-                del errs[mark:]
-                if path is None:
-                    errs.append(_PROBLEM)
-                else:
-                    detailed(value, path, errs)
-            return value
-
-        inline, bounds = val.inline, key_node.len_bounds
-        if inline is not None and own is None and (key_own is None or bounds is not None):
-            # values are structures that cannot fail validation (e.g. an item: name ->
-            # AttributeValue): walk their members here, saving a call per value
-            v_fast_of, v_table, v_err = inline
-            k_lo, k_hi = bounds if bounds is not None else (-1, _BIG)
-
-            def fn(value: Any, path: str | None, errs: list[str]) -> Any:  # noqa: F811
-                if type(value) is not dict:
-                    raise err(value)
-                mark = len(errs)
-                bad = False
-                for k, x in value.items():
-                    if type(k) is not str or not k_lo <= len(k) <= k_hi:
-                        bad = True
-                    if type(x) is dict:
-                        for kk, vv in x.items():
-                            if type(vv) is v_fast_of.get(kk):
-                                continue
-                            m = v_table.get(kk)
-                            if m is None or vv is None:
-                                continue
-                            nv = m[0](vv, None, errs)
-                            if m[2]:
-                                x[kk] = nv
-                    elif x is not None:
-                        raise v_err(x)
-                    elif check_nulls:
-                        bad = True
-                if bad or len(errs) != mark:
-                    del errs[mark:]
-                    if path is None:
-                        errs.append(_PROBLEM)
-                    else:
-                        detailed(value, path, errs)
-                return value
-
-        elif fast is None and not replaces and own is None:
-            # values are containers checked in place
-            def fn(value: Any, path: str | None, errs: list[str]) -> Any:  # noqa: F811
-                if type(value) is not dict:
-                    raise err(value)
-                mark = len(errs)
-                bad = False
-                if key_own is not None:
-                    for k, x in value.items():
-                        if type(k) is not str or key_own(k) is not None:
-                            bad = True
-                        if x is not None:
-                            cfn(x, None, errs)
-                        elif check_nulls:
-                            bad = True
-                else:
-                    for x in value.values():
-                        if x is not None:
-                            cfn(x, None, errs)
-                        elif check_nulls:
-                            bad = True
-                if bad or len(errs) != mark:
-                    del errs[mark:]
-                    if path is None:
-                        errs.append(_PROBLEM)
-                    else:
-                        detailed(value, path, errs)
-                return value
-
-        node.fn = fn
+        check_nulls = not (opaque or shape["value"]["shape"] in self.opaque)
+        detailed = _map_detailed(key_node, val, check_nulls)
+        node.fn = _map_fn(key_node, val, check_nulls, err, detailed)
         node.needs_path = not opaque
+
+
+_Detailed = Callable[[dict, str, list[str]], None]
+
+
+def _map_detailed(key_node: _Node, val: _Node, check_nulls: bool) -> _Detailed:
+    """A map's detailed pass: key and value constraint failures, then each value's own."""
+    key_own, key_desc = key_node.own, key_node.desc_for
+    cfn, own, val_desc = _compiled_fn(val), val.own, val.desc_for
+
+    def detailed(value: dict, path: str, errs: list[str]) -> None:
+        if key_own is not None:
+            for k in value:
+                if type(k) is str and key_own(k) is not None:
+                    errs.append(
+                        _violation(
+                            value,
+                            path,
+                            "Map keys must satisfy constraint: [" + ", ".join(key_desc(k)) + "]",
+                        )
+                    )
+                    break
+        if own is not None:
+            for x in value.values():
+                if x is not None and own(x) is not None:
+                    errs.append(
+                        _violation(
+                            value,
+                            path,
+                            "Map value must satisfy constraint: [" + ", ".join(val_desc(x)) + "]",
+                        )
+                    )
+                    break
+        if val.needs_path or check_nulls:
+            for k, x in value.items():
+                if x is None:
+                    if check_nulls:
+                        errs.append(_null(f"{path}.{k}.member"))
+                elif val.needs_path:
+                    cfn(x, f"{path}.{k}.member", errs)
+
+    return detailed
+
+
+def _map_fn(
+    key_node: _Node, val: _Node, check_nulls: bool, err: Callable[[Any], Exception], detailed: _Detailed
+) -> _Fn:
+    """A map's fast pass, specialised for what its values are."""
+    inline, bounds = val.inline, key_node.len_bounds
+    if inline is not None and val.own is None and (key_node.own is None or bounds is not None):
+        return _map_of_inline_structures(inline, bounds, check_nulls, err, detailed)
+    if val.fast is None and not val.replaces and val.own is None:
+        return _map_of_containers(key_node, val, check_nulls, err, detailed)
+    return _map_general(key_node, val, check_nulls, err, detailed)
+
+
+def _end_of_pass(value: Any, path: str | None, errs: list[str], mark: int, detailed: _Detailed) -> None:
+    """After a container's fast pass found a failure: its marker (no path yet) or the details."""
+    del errs[mark:]
+    if path is None:
+        errs.append(_PROBLEM)
+    else:
+        detailed(value, path, errs)
+
+
+def _map_general(
+    key_node: _Node, val: _Node, check_nulls: bool, err: Callable[[Any], Exception], detailed: _Detailed
+) -> _Fn:
+    key_own = key_node.own
+    cfn, fast, replaces, own = _compiled_fn(val), val.fast, val.replaces, val.own
+
+    def fn(value: Any, path: str | None, errs: list[str]) -> Any:
+        if type(value) is not dict:
+            raise err(value)
+        mark = len(errs)
+        bad = False
+        for k, x in value.items():
+            if key_own is not None and type(k) is str and key_own(k) is not None:
+                bad = True
+            if x is None:
+                bad = bad or check_nulls
+                continue
+            if fast is None or type(x) is not fast:
+                nx = cfn(x, None, errs)
+                if replaces:
+                    value[k] = x = nx
+            if own is not None and own(x) is not None:
+                bad = True
+        if bad or len(errs) != mark:
+            _end_of_pass(value, path, errs, mark, detailed)
+        return value
+
+    return fn
+
+
+def _map_of_inline_structures(
+    inline: tuple[dict, dict, Callable[[Any], Exception]],
+    bounds: tuple[int, int] | None,
+    check_nulls: bool,
+    err: Callable[[Any], Exception],
+    detailed: _Detailed,
+) -> _Fn:
+    """Values are structures that cannot fail validation (e.g. an item: name ->
+    AttributeValue): their members are walked here, saving a call per value."""
+    v_fast_of, v_table, v_err = inline
+    k_lo, k_hi = bounds if bounds is not None else (-1, _BIG)
+
+    def fn(value: Any, path: str | None, errs: list[str]) -> Any:
+        if type(value) is not dict:
+            raise err(value)
+        mark = len(errs)
+        bad = False
+        for k, x in value.items():
+            if type(k) is not str or not k_lo <= len(k) <= k_hi:
+                bad = True
+            if type(x) is dict:
+                for kk, vv in x.items():
+                    if type(vv) is v_fast_of.get(kk):
+                        continue
+                    m = v_table.get(kk)
+                    if m is None or vv is None:
+                        continue
+                    nv = m[0](vv, None, errs)
+                    if m[2]:
+                        x[kk] = nv
+            elif x is not None:
+                raise v_err(x)
+            elif check_nulls:
+                bad = True
+        if bad or len(errs) != mark:
+            _end_of_pass(value, path, errs, mark, detailed)
+        return value
+
+    return fn
+
+
+def _map_of_containers(
+    key_node: _Node, val: _Node, check_nulls: bool, err: Callable[[Any], Exception], detailed: _Detailed
+) -> _Fn:
+    """Values are containers, checked (and converted) in place."""
+    key_own, cfn = key_node.own, _compiled_fn(val)
+
+    def fn(value: Any, path: str | None, errs: list[str]) -> Any:
+        if type(value) is not dict:
+            raise err(value)
+        mark = len(errs)
+        bad = False
+        if key_own is not None:
+            for k, x in value.items():
+                if type(k) is not str or key_own(k) is not None:
+                    bad = True
+                if x is not None:
+                    cfn(x, None, errs)
+                elif check_nulls:
+                    bad = True
+        else:
+            for x in value.values():
+                if x is not None:
+                    cfn(x, None, errs)
+                elif check_nulls:
+                    bad = True
+        if bad or len(errs) != mark:
+            _end_of_pass(value, path, errs, mark, detailed)
+        return value
+
+    return fn
 
 
 # ------------------------------------------------------------------------------------------------
