@@ -15,7 +15,9 @@ from typing import Any
 
 from .context import RequestContext
 
-Operation = Callable[[RequestContext, dict], Any]
+#: ``op(ctx, request)``: the request is the operation's typed input shape (a TypedDict from
+#: :mod:`tidestream.protocol.shapes`, a plain dict at run time), hence ``Any`` here
+Operation = Callable[[RequestContext, Any], Any]
 
 
 @dataclass(slots=True)

@@ -199,19 +199,21 @@ class ItemStore:
         size_of = self.size_of
         writes.append((ch.key, None if new is None else cbor2.dumps(new)))
         for ix in t.indexes:
-            ok = self.index_key(t, ix, old) if old is not None else None
-            if (
-                ok is not None
-                and t.index_key_violations
-                and not fits_index_key_limits(old, ix.key_schema, t.attribute_types)
-            ):
-                ok = None  # left out by the backfill: there is no entry to remove
+            ok = None
+            if old is not None:
+                ok = self.index_key(t, ix, old)
+                if (
+                    ok is not None
+                    and t.index_key_violations
+                    and not fits_index_key_limits(old, ix.key_schema, t.attribute_types)
+                ):
+                    ok = None  # left out by the backfill: there is no entry to remove
+                if ok is not None:
+                    _count(deltas, ix, -1, -size_of(project(ix, t, old)))
             nk = self.index_key(t, ix, new) if new is not None else None
             if ok is not None and ok != nk:
                 writes.append((ok, None))
-            if ok is not None:
-                _count(deltas, ix, -1, -size_of(project(ix, t, old)))
-            if nk is not None:
+            if nk is not None and new is not None:
                 entry = project(ix, t, new)
                 writes.append((nk, cbor2.dumps(entry)))
                 _count(deltas, ix, 1, size_of(entry))

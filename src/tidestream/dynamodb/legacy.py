@@ -7,6 +7,7 @@ generated placeholders (``#lN`` / ``:lN``), so one evaluator serves both styles.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationException
@@ -56,7 +57,7 @@ class Translation:
         return ph
 
 
-def check_not_mixed(p: dict) -> None:
+def check_not_mixed(p: Mapping[str, Any]) -> None:
     """AWS refuses requests that mix the two styles."""
     legacy = [k for ks in LEGACY_FOR.values() for k in ks if p.get(k) is not None]
     if p.get("ConditionalOperator") is not None:
@@ -71,11 +72,11 @@ def check_not_mixed(p: dict) -> None:
 
 def _condition(tr: Translation, attr: str, spec: dict, what: str) -> str:
     op = spec.get("ComparisonOperator")
-    values = spec.get("AttributeValueList")
+    values = spec.get("AttributeValueList") or []
     if op is None:
         raise ValidationException(f"{_INVALID}ComparisonOperator must be specified")
     arity = _ARITY.get(op)
-    n = len(values or [])
+    n = len(values)
     if (arity is None and n < 1) or (arity is not None and n != arity):
         raise ValidationException(f"{_INVALID}Invalid number of argument(s) for the {op} ComparisonOperator")
     a = tr.name(attr)
@@ -96,12 +97,12 @@ def _condition(tr: Translation, attr: str, spec: dict, what: str) -> str:
     return f"{a} BETWEEN {tr.value(values[0])} AND {tr.value(values[1])}"
 
 
-def _join(parts: list[str], p: dict) -> str:
+def _join(parts: list[str], p: Mapping[str, Any]) -> str:
     op = p.get("ConditionalOperator") or "AND"
     return f" {op} ".join(f"({x})" for x in parts)
 
 
-def expected(tr: Translation, p: dict) -> str | None:
+def expected(tr: Translation, p: Mapping[str, Any]) -> str | None:
     spec = p.get("Expected")
     if not spec:
         return None
@@ -143,7 +144,7 @@ def expected(tr: Translation, p: dict) -> str | None:
     return _join(parts, p)
 
 
-def filters(tr: Translation, spec: dict | None, p: dict) -> str | None:
+def filters(tr: Translation, spec: dict | None, p: Mapping[str, Any]) -> str | None:
     if not spec:
         return None
     return _join([_condition(tr, attr, c, "Filter") for attr, c in spec.items()], p)

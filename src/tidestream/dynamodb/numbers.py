@@ -37,7 +37,10 @@ def to_text(d: Decimal) -> str:
     """Plain (non-exponent) text of a normalized decimal, as DynamoDB returns it."""
     if not d:
         return "0"
-    sign, digits, exp = d.as_tuple()
+    # finite (NaN and Infinity are refused on the way in), so the exponent is an int; said to
+    # mypy rather than checked, as every number on every response passes here
+    parts: tuple[int, tuple[int, ...], int] = d.as_tuple()  # type: ignore[assignment]
+    sign, digits, exp = parts
     s = "".join(map(str, digits))
     if exp >= 0:
         s = s + "0" * exp

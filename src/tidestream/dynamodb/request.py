@@ -8,7 +8,7 @@ filter pass, which key range does the Query read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ValidationException
@@ -35,7 +35,7 @@ _EXPRESSION_KEYS = frozenset(legacy.LEGACY_FOR) | {"ExpressionAttributeNames", "
 _NONE: tuple[dict, dict, None] = ({}, {}, None)
 
 
-def _maps(p: dict) -> tuple[dict, dict, legacy.Translation | None]:
+def _maps(p: Mapping[str, Any]) -> tuple[dict, dict, legacy.Translation | None]:
     """Names, values (internal model), and a translation if legacy parameters are used."""
     keys = p.keys()
     if keys.isdisjoint(_EXPRESSION_KEYS) and keys.isdisjoint(_LEGACY_KEYS):
@@ -72,7 +72,7 @@ class WriteExpressions:
         self.update = update
 
     @classmethod
-    def from_request(cls, p: dict, op: str) -> WriteExpressions:
+    def from_request(cls, p: Mapping[str, Any], op: str) -> WriteExpressions:
         """Parse and bind every expression without the table, so that AWS's table-independent
         checks answer before the table lookup; :meth:`check_key_attributes` does the rest."""
         names, values, tr = _maps(p)
@@ -93,7 +93,7 @@ class WriteExpressions:
         return cls(cond, upd if upd is not None else ("empty" if op == "UpdateItem" else None))
 
     @classmethod
-    def _from_legacy(cls, p: dict, op: str, tr: legacy.Translation) -> WriteExpressions:
+    def _from_legacy(cls, p: Mapping[str, Any], op: str, tr: legacy.Translation) -> WriteExpressions:
         """Expected / AttributeUpdates, translated to expressions and bound."""
         cond_text = legacy.expected(tr, p)
         upd_text = legacy.attribute_updates(tr, p.get("AttributeUpdates")) if op == "UpdateItem" else None
@@ -173,7 +173,7 @@ class ReadExpressions:
         self._values: dict = {}
 
     @classmethod
-    def from_request(cls, p: dict, op: str) -> ReadExpressions:
+    def from_request(cls, p: Mapping[str, Any], op: str) -> ReadExpressions:
         """Parse and check every expression without the table (AWS answers these before the
         table lookup); a Query then binds its key condition with :meth:`bind_key`."""
         names, values, tr = _maps(p)
@@ -241,7 +241,9 @@ class ReadExpressions:
         return kr
 
 
-def _read_texts(p: dict, op: str, tr: legacy.Translation | None) -> tuple[str | None, str | None, str | None]:
+def _read_texts(
+    p: Mapping[str, Any], op: str, tr: legacy.Translation | None
+) -> tuple[str | None, str | None, str | None]:
     """(projection, filter, key condition) texts of a read, legacy parameters translated."""
     if tr is not None:
         proj_text = legacy.attributes_to_get(tr, p.get("AttributesToGet"))

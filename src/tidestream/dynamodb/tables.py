@@ -181,8 +181,8 @@ class Catalog:
         for _, raw in self.engine.scan(META_TABLE, META_TABLE + b"\xff"):
             t = Table.from_record(raw)
             self.tables[(t.account, t.region, t.name)] = t
-        raw = self.engine.get(META_SEQ)
-        self._next_uid = int(raw) if raw else 1
+        seq = self.engine.get(META_SEQ)
+        self._next_uid = int(seq) if seq else 1
 
     def new_uid(self) -> int:
         """Unique ids for tables and indexes; never reused, so old data can't leak in."""

@@ -167,3 +167,11 @@ def read_modify_write_all(
     if changes and all(isinstance(o, tuple) for o in outcomes):
         items.commit(changes)
     return outcomes
+
+
+def applied(outcome: Outcome) -> tuple[Item | None, Item | None]:
+    """The (old, new) of an outcome the caller knows was applied (nothing was refused); a
+    refusal here would be a bug, so it is raised rather than unpacked as a pair."""
+    if isinstance(outcome, tuple):
+        return outcome
+    raise outcome

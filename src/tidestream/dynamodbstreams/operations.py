@@ -5,8 +5,8 @@ Request shapes and constraints are checked by the model-driven validator before 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..arns import parse_arn
 from ..context import RequestContext
@@ -14,6 +14,15 @@ from ..errors import AwsError, ResourceNotFoundException, ValidationException
 from . import iterators
 from .records import render, size_bytes
 from .state import StreamMeta, StreamsState, parse_sequence_number, sequence_number
+
+if TYPE_CHECKING:
+    from ..protocol.shapes.dynamodbstreams import (
+        DescribeStreamInput,
+        GetRecordsInput,
+        GetShardIteratorInput,
+        ListStreamsInput,
+    )
+
 
 MAX_LIST = 100
 MAX_RECORDS = 1000
@@ -92,7 +101,7 @@ def _shard(m: StreamMeta) -> dict[str, Any]:
 
 
 @operation("ListStreams")
-def list_streams(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def list_streams(state: StreamsState, ctx: RequestContext, p: ListStreamsInput) -> dict:
     limit = _at_most(p.get("Limit"), MAX_LIST)
     after = p.get("ExclusiveStartStreamArn")
     if after is not None and not _is_stream_arn(after):  # Alternator's suite, run against AWS
@@ -114,7 +123,7 @@ def list_streams(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DescribeStream")
-def describe_stream(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def describe_stream(state: StreamsState, ctx: RequestContext, p: DescribeStreamInput) -> dict:
     m = _stream(state, ctx, p["StreamArn"])
     limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
     shards = [m]  # one shard per stream
@@ -140,7 +149,7 @@ def describe_stream(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
     return {"StreamDescription": desc}
 
 
-def _check_iterator_request(kind: str, seq: str | None, p: dict) -> None:
+def _check_iterator_request(kind: str, seq: str | None, p: Mapping[str, Any]) -> None:
     """The iterator type's companion parameters: no stream needed, so before the lookup."""
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
         if not seq:
@@ -152,7 +161,7 @@ def _check_iterator_request(kind: str, seq: str | None, p: dict) -> None:
 
 
 @operation("GetShardIterator")
-def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: GetShardIteratorInput) -> dict:
     arn = p["StreamArn"]
     kind = p["ShardIteratorType"]
     seq = p.get("SequenceNumber")
@@ -163,7 +172,7 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dic
             f"Requested resource not found: Shard: {p['ShardId']} in Stream: {arn} not found"
         )
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
-        c = parse_sequence_number(seq)
+        c = parse_sequence_number(seq) if seq else None  # required for these types: checked above
         if c is None or c < m.start or (m.closed and c > m.ending):
             raise ValidationException(
                 f"Invalid SequenceNumber: {seq} is not a sequence number of shard {m.shard_id}"
@@ -183,7 +192,7 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: dict) -> dic
 
 
 @operation("GetRecords")
-def get_records(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
+def get_records(state: StreamsState, ctx: RequestContext, p: GetRecordsInput) -> dict:
     limit = _at_most(p.get("Limit"), MAX_RECORDS)
     now_ms = int(state.clock() * 1000)
     pos = iterators.open_(state.secret, p["ShardIterator"], now_ms)
@@ -192,7 +201,7 @@ def get_records(state: StreamsState, ctx: RequestContext, p: dict) -> dict:
         raise stream_not_found(pos.arn)
     if pos.counter < m.trimmed_to:
         raise trimmed()
-    records = []
+    records: list[dict[str, Any]] = []
     total = 0
     position = pos.counter
     for c, entry in state.read(m, pos.counter, limit):

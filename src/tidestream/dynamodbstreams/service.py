@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ..service import ServiceSpec
+from ..service import Operation, ServiceSpec
 from ..storage.engine import Engine
 from .operations import OPERATIONS
 from .state import StreamsState
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def build(engine: Engine, catalog: Catalog) -> tuple[ServiceSpec, StreamsState]:
     """*catalog* is DynamoDB's table catalog, which says which streams exist."""
     state = StreamsState(engine, catalog)
-    ops = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
+    ops: dict[str, Operation] = {name: partial(fn, state) for name, fn in OPERATIONS.items()}
     spec = ServiceSpec(
         name="dynamodbstreams",
         target_prefix="DynamoDBStreams_20120810",

@@ -176,8 +176,8 @@ class StreamsState:
             counter = max(counter, m.last + 1, m.start + 1, m.trimmed_to)
             self._index(m)
         self.counter = counter
-        raw = self.engine.get(NEXT_ID_KEY)
-        self.next_id = int(raw) if raw else 1
+        next_id = self.engine.get(NEXT_ID_KEY)
+        self.next_id = int(next_id) if next_id else 1
         secret = self.engine.get(SECRET_KEY)
         if secret is None:
             secret = os.urandom(32)

@@ -8,15 +8,18 @@ in the batch that appends them.
 from __future__ import annotations
 
 from binascii import a2b_base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgumentException, ValidationException
 from . import records, sequence
 from .messages import rate_exceeded
 from .shards import HASH_MAX, md5
 from .streams import Stream
+
+if TYPE_CHECKING:
+    from ..protocol.shapes.kinesis import PutRecordInput, PutRecordsRequestEntry
 
 THROTTLED = "ProvisionedThroughputExceededException"
 
@@ -43,7 +46,9 @@ def explicit_hash_key(text: str) -> int:
     return key
 
 
-def check_record_sizes(stream: Stream, entries: list[dict], single: bool) -> None:
+def check_record_sizes(
+    stream: Stream, entries: Sequence[PutRecordInput] | Sequence[PutRecordsRequestEntry], single: bool
+) -> None:
     """Records over the stream's MaxRecordSizeInKiB (partition key + data) are refused whole,
     worded like AWS's validation of the ``data`` member."""
     limit = stream.max_record_bytes
@@ -125,7 +130,7 @@ class AppendPlan:
             )
 
 
-def plan_append(state: Any, stream: Stream, entries: Iterable[dict]) -> AppendPlan:
+def plan_append(state: Any, stream: Stream, entries: Iterable[Mapping[str, Any]]) -> AppendPlan:
     """Route, number and encode records (dicts with PartitionKey, Data, ExplicitHashKey).
 
     Records over a shard's write limit get AWS's per-record ProvisionedThroughputExceeded

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -148,7 +148,7 @@ def start_counter(state, stream, shard, position: dict) -> int:
 
 
 # the operation -------------------------------------------------------------------------------
-def open_subscription(state, ctx, params: dict) -> tuple[Subscription, AsyncIterator[bytes]]:
+def open_subscription(state, ctx, params: Mapping[str, Any]) -> tuple[Subscription, AsyncIterator[bytes]]:
     """Validate a SubscribeToShard call and return its subscription and event generator."""
     arn = params["ConsumerARN"]
     parsed = parse_consumer_arn(arn)
@@ -184,6 +184,7 @@ def open_subscription(state, ctx, params: dict) -> tuple[Subscription, AsyncIter
 
 async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[bytes]:
     fan: FanOut = state.fanout
+    dump: Callable[[Any], bytes]
     if cbor:
         from ..protocol import cbor as cbor_codec
 
@@ -299,7 +300,8 @@ def _live_shard(state, sub: Subscription):
         return None
     stream = state.settle(stream)
     shard = stream.shards.get(sub.shard_index)
-    consumer = state.consumers.get(stream.id, parse_consumer_arn(sub.consumer_arn)[3], state.now_ms())
+    parsed = parse_consumer_arn(sub.consumer_arn)  # checked when the subscription was made
+    consumer = state.consumers.get(stream.id, parsed[3], state.now_ms()) if parsed is not None else None
     if shard is None or consumer is None or consumer.arn != sub.consumer_arn:
         return None
     return stream, shard

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cbor2 import CBORTag
@@ -96,9 +96,10 @@ class KinesisState:
         return _ts_cbor if ctx.cbor else _ts_json
 
     # lookups -----------------------------------------------------------------------------
-    def resolve(self, ctx: RequestContext, params: dict, arn_field: str = "StreamARN") -> Stream:
+    def resolve(self, ctx: RequestContext, params: Mapping[str, Any], arn_field: str = "StreamARN") -> Stream:
         """The stream named by StreamARN (preferred) or StreamName, with its status settled."""
         arn = params.get(arn_field)
+        name: str | None
         if arn:
             parsed = parse_arn(arn)
             if parsed is None:
@@ -116,7 +117,7 @@ class KinesisState:
             raise stream_not_found(name, account)
         return stream
 
-    def active(self, ctx: RequestContext, params: dict, arn_field: str = "StreamARN") -> Stream:
+    def active(self, ctx: RequestContext, params: Mapping[str, Any], arn_field: str = "StreamARN") -> Stream:
         """Like :meth:`resolve`, but the stream must be ACTIVE (updates need that)."""
         stream = self.resolve(ctx, params, arn_field)
         if stream.status != "ACTIVE":
@@ -146,7 +147,7 @@ class KinesisState:
 
     # writes ------------------------------------------------------------------------------
     def save(self, stream: Stream, extra: list[tuple[bytes, bytes | None]] | None = None) -> None:
-        writes = [(stream.key, stream.to_json())]
+        writes: list[tuple[bytes, bytes | None]] = [(stream.key, stream.to_json())]
         if extra:
             writes.extend(extra)
         self.engine.write(writes)

@@ -74,7 +74,8 @@ class Stream:
     #: largest record (partition key + data) the stream accepts, KiB (MaxRecordSizeInKiB)
     max_record_kib: int = 1024
     # runtime only -------------------------------------------------------------------------
-    router: Router | None = None
+    #: derived from the shards by rebuild_router (empty until the first rebuild)
+    router: Router = field(default_factory=lambda: Router(()), compare=False)
 
     @property
     def max_record_bytes(self) -> int:

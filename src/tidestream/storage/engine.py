@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from rocksdict import (
@@ -56,8 +56,8 @@ DEFAULT_BLOCK_CACHE_MB = 16
 TABLE_FORMAT_FILE = "TIDESTREAM-TABLE-FORMAT"
 TABLE_FORMAT = "2"
 
-#: a write: key -> value bytes, or None to delete
-Writes = list[tuple[bytes, bytes | None]]
+#: a write: key -> value bytes, or None to delete (a Sequence, so a list of puts only fits too)
+Writes = Sequence[tuple[bytes, bytes | None]]
 
 #: seconds between write probes while the disk is full (recovery needs no restart)
 PROBE_INTERVAL = 0.5

@@ -15,7 +15,7 @@ import cbor2
 
 from . import keyspace
 from .datadir import FORMAT_VERSION, DataDir
-from .engine import RocksEngine, Writes
+from .engine import RocksEngine
 from .keys import prefix_end
 
 log = logging.getLogger("tidestream")
@@ -49,7 +49,7 @@ def move_backup_items(engine: RocksEngine) -> int:
         uid = struct.pack(">I", cbor2.loads(raw)["uid"])
         old = keyspace.FORMAT1_BACKUP_ITEMS + uid
         skip = len(keyspace.FORMAT1_BACKUP_ITEMS)
-        batch: Writes = []
+        batch: list[tuple[bytes, bytes | None]] = []
         for key, value in engine.scan(old, prefix_end(old)):
             batch += [(keyspace.BACKUP_ITEMS + key[skip:], value), (key, None)]
             if len(batch) >= 2 * BATCH:

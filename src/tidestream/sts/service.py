@@ -17,11 +17,15 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..context import RequestContext
 from ..errors import AwsError
 from ..http.auth import TEMPORARY_ACCOUNTS
+from ..service import Operation
+
+if TYPE_CHECKING:
+    from ..protocol.shapes.sts import AssumeRoleRequest, GetCallerIdentityRequest, GetSessionTokenRequest
 
 DEFAULT_DURATION = 3600
 #: seconds between sweeps of expired sessions (an expired key works at most this much longer)
@@ -60,7 +64,7 @@ class StsService:
         self.credentials = credentials
         self.clock = clock
         self.sessions: dict[str, Session] = {}
-        self.operations: dict[str, Callable[[RequestContext, dict], dict]] = {
+        self.operations: dict[str, Operation] = {
             "GetCallerIdentity": self.get_caller_identity,
             "AssumeRole": self.assume_role,
             "GetSessionToken": self.get_session_token,
@@ -112,7 +116,7 @@ class StsService:
         }
 
     # operations -------------------------------------------------------------------------
-    def get_caller_identity(self, ctx: RequestContext, params: dict) -> dict:
+    def get_caller_identity(self, ctx: RequestContext, params: GetCallerIdentityRequest) -> dict:
         s = self.sessions.get(ctx.access_key)
         if s is not None:
             return {"UserId": s.user_id, "Account": s.account, "Arn": s.arn}
@@ -122,7 +126,7 @@ class StsService:
             "Arn": f"arn:aws:iam::{ctx.account_id}:root",
         }
 
-    def assume_role(self, ctx: RequestContext, params: dict) -> dict:
+    def assume_role(self, ctx: RequestContext, params: AssumeRoleRequest) -> dict:
         role_arn, session_name = params["RoleArn"], params["RoleSessionName"]
         m = _ROLE_ARN.fullmatch(role_arn)
         if m is None:
@@ -138,7 +142,7 @@ class StsService:
             "AssumedRoleUser": {"AssumedRoleId": s.user_id, "Arn": s.arn},
         }
 
-    def get_session_token(self, ctx: RequestContext, params: dict) -> dict:
+    def get_session_token(self, ctx: RequestContext, params: GetSessionTokenRequest) -> dict:
         """Session credentials speak for their caller (GetCallerIdentity answers the same)."""
         caller = self.get_caller_identity(ctx, {})
         s = self._issue(

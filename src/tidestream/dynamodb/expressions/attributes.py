@@ -50,7 +50,7 @@ def resolve_path(path: A.Path, names: Names) -> ResolvedPath:
     """Replace ``#aliases`` in a parsed path by the names they stand for (names already checked)."""
     elements = path.elements
     if names is None:
-        return elements  # type: ignore[return-value]
+        return elements  # no names: check_defined has refused any #alias, so these are plain
     return tuple(names[e.name] if type(e) is A.Alias else e for e in elements)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from ...errors import ValidationException
 from . import ast as A
@@ -207,7 +208,7 @@ def _key_attribute(args: tuple, out: dict[str, tuple[str, tuple[AttributeValue, 
                 raise ValidationException(
                     "KeyConditionExpressions cannot have conditions on nested attributes"
                 )
-            attribute = arg.elements[0]
+            attribute = cast(str, arg.elements[0])  # a bound path's first element: a plain name
             position = i
         elif type(arg) is not Const:
             _collect(arg, out)  # size(): nested operation

@@ -307,7 +307,8 @@ class _Parser:
         removes: list[A.RemoveAction] = []
         adds: list[A.AddAction] = []
         deletes: list[A.DeleteAction] = []
-        actions: list = []
+        actions: list[A.SetAction | A.RemoveAction | A.AddAction | A.DeleteAction] = []
+        action: A.SetAction | A.RemoveAction | A.AddAction | A.DeleteAction
         seen: set[str] = set()
         while True:
             tok = self.toks[self.i]

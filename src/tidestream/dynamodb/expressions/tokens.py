@@ -53,8 +53,9 @@ def tokenize(text: str) -> list[Token]:
         if _TRAILING_WS.match(text, pos):
             break
         m = match(text, pos)
+        # the ``other`` alternative matches any character, so a match always exists here
+        assert m is not None and m.lastgroup is not None
         kind = m.lastgroup
-        assert kind is not None
         start = m.start(kind)
         tokens.append(Token(kind, m.group(kind), start, m.end()))
         pos = m.end()

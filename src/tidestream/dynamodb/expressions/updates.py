@@ -51,10 +51,15 @@ class _Set:
 
 
 @dataclass(frozen=True, slots=True)
-class _Change:
-    kind: str  # REMOVE / ADD / DELETE
+class _Remove:
     path: ResolvedPath
-    value: AttributeValue | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    kind: str  # ADD / DELETE
+    path: ResolvedPath
+    value: AttributeValue
 
 
 class Update:
@@ -67,7 +72,7 @@ class Update:
     def __init__(
         self,
         sets: list[_Set],
-        removes: list[_Change],
+        removes: list[_Remove],
         adds: list[_Change],
         deletes: list[_Change],
         paths: tuple[ResolvedPath, ...],
@@ -94,12 +99,12 @@ class Update:
             if container is None or container is _MISMATCH:
                 raise _invalid_path()
             _store(container, path[-1], value)
-        for change in self.removes:
-            container = _parent(new, change.path, fresh)
+        for removal in self.removes:
+            container = _parent(new, removal.path, fresh)
             if container is _MISMATCH:
                 raise _invalid_path()
             if container is not None:
-                _discard(container, change.path[-1])
+                _discard(container, removal.path[-1])
         for change in self.adds:
             container = _parent(new, change.path, fresh)
             if container is None or container is _MISMATCH:
@@ -163,8 +168,9 @@ def compile_update(
     errors: dict[str, str] = {}
     by_action = dict(zip(map(id, tree.actions), paths))
     sets = [_Set(by_action[id(a)], _bind_value(a.value, names, values, errors)) for a in tree.sets]
-    removes = [_Change("REMOVE", by_action[id(a)], None) for a in tree.removes]
-    adds, deletes = [], []
+    removes = [_Remove(by_action[id(a)]) for a in tree.removes]
+    adds: list[_Change] = []
+    deletes: list[_Change] = []
     for kind, actions, out in (("ADD", tree.adds, adds), ("DELETE", tree.deletes, deletes)):
         for a in actions:
             value = values[a.value.name]  # type: ignore[index]
@@ -232,7 +238,7 @@ def _evaluate(node, item: Item) -> AttributeValue:
 
 
 def _child(container: dict | list, step) -> AttributeValue | None:
-    if type(container) is list:
+    if isinstance(container, list):
         return container[step] if step < len(container) else None
     return container.get(step)
 
@@ -268,7 +274,7 @@ def _store(container: dict | list, step, value: AttributeValue) -> None:
 
 
 def _discard(container: dict | list, step) -> None:
-    if type(container) is list:
+    if isinstance(container, list):
         if step < len(container):
             del container[step]
     else:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import AwsError, TableNotFoundException
@@ -23,6 +23,18 @@ from ..state import DynamoState
 from ..tables import Table, new_table_id
 from . import operation
 from .tables import _apply_table_options, _table_throughput, build_index
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import (
+        CreateBackupInput,
+        DeleteBackupInput,
+        DescribeBackupInput,
+        DescribeContinuousBackupsInput,
+        ListBackupsInput,
+        RestoreTableFromBackupInput,
+        RestoreTableToPointInTimeInput,
+        UpdateContinuousBackupsInput,
+    )
 
 
 def _source_table(state: DynamoState, ctx: RequestContext, name: str) -> Table:
@@ -47,7 +59,7 @@ def _describe(t: Table) -> dict:
 
 
 @operation("UpdateContinuousBackups")
-def update(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def update(state: DynamoState, ctx: RequestContext, p: UpdateContinuousBackupsInput) -> dict:
     t = _source_table(state, ctx, p["TableName"])
     spec = p["PointInTimeRecoverySpecification"]
     enabled = bool(spec["PointInTimeRecoveryEnabled"])
@@ -62,7 +74,7 @@ def update(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DescribeContinuousBackups")
-def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def describe(state: DynamoState, ctx: RequestContext, p: DescribeContinuousBackupsInput) -> dict:
     t = _source_table(state, ctx, p["TableName"])
     return {"ContinuousBackupsDescription": _describe(t)}
 
@@ -75,7 +87,7 @@ def _check_target_free(state: DynamoState, ctx: RequestContext, name: str) -> No
         raise AwsError(f"Table already exists: {name}", code="TableAlreadyExistsException")
 
 
-def _restored_indexes(state: DynamoState, t: Table, p: dict, ctx: RequestContext) -> None:
+def _restored_indexes(state: DynamoState, t: Table, p: Mapping[str, Any], ctx: RequestContext) -> None:
     """Fresh index ids (an index's entries live under its id); the overrides replace the
     source's indexes entirely, as on AWS."""
     if p.get("LocalSecondaryIndexOverride") is not None:
@@ -103,7 +115,7 @@ def _restored_indexes(state: DynamoState, t: Table, p: dict, ctx: RequestContext
         ix.status, ix.backfilling = "ACTIVE", False
 
 
-def _restored_billing(t: Table, p: dict) -> None:
+def _restored_billing(t: Table, p: Mapping[str, Any]) -> None:
     billing = p.get("BillingModeOverride") or t.billing_mode
     if billing != t.billing_mode or p.get("ProvisionedThroughputOverride"):
         t.read_capacity, t.write_capacity = _table_throughput(
@@ -113,7 +125,7 @@ def _restored_billing(t: Table, p: dict) -> None:
 
 
 def _new_table(
-    state: DynamoState, ctx: RequestContext, source: Table, p: dict, summary: dict[str, Any]
+    state: DynamoState, ctx: RequestContext, source: Table, p: Mapping[str, Any], summary: dict[str, Any]
 ) -> Table:
     """The restore's target: the source's schema and settings (with the request's overrides),
     none of what AWS leaves to be set again (streams, TTL, tags, PITR, policies, protection)."""
@@ -247,7 +259,7 @@ def _description(b: Backup) -> dict[str, Any]:
 
 
 @operation("CreateBackup")
-def create_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def create_backup(state: DynamoState, ctx: RequestContext, p: CreateBackupInput) -> dict:
     t = _source_table(state, ctx, p["TableName"])
     b = state.backups.create(t, p["BackupName"], time.time())
     # AWS answers CREATING and finishes later (as CreateTable answers CREATING); the copy here
@@ -256,18 +268,18 @@ def create_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DescribeBackup")
-def describe_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def describe_backup(state: DynamoState, ctx: RequestContext, p: DescribeBackupInput) -> dict:
     return {"BackupDescription": _description(_find_backup(state, ctx, p["BackupArn"]))}
 
 
 @operation("DeleteBackup")
-def delete_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def delete_backup(state: DynamoState, ctx: RequestContext, p: DeleteBackupInput) -> dict:
     b = _find_backup(state, ctx, p["BackupArn"])
     state.backups.delete(b)
     return {"BackupDescription": _description(b)}
 
 
-def _listed(b: Backup, p: dict, table_filter: str | None) -> bool:
+def _listed(b: Backup, p: Mapping[str, Any], table_filter: str | None) -> bool:
     if table_filter is not None and table_filter not in (b.table_name, b.table_arn):
         return False
     if p.get("BackupType") not in (None, "USER", "ALL"):
@@ -277,7 +289,7 @@ def _listed(b: Backup, p: dict, table_filter: str | None) -> bool:
 
 
 @operation("ListBackups")
-def list_backups(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def list_backups(state: DynamoState, ctx: RequestContext, p: ListBackupsInput) -> dict:
     chosen = [
         b for b in state.backups.of_account(ctx.account_id, ctx.region) if _listed(b, p, p.get("TableName"))
     ]
@@ -297,7 +309,7 @@ def list_backups(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("RestoreTableFromBackup")
-def restore_from_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def restore_from_backup(state: DynamoState, ctx: RequestContext, p: RestoreTableFromBackupInput) -> dict:
     b = _find_backup(state, ctx, p["BackupArn"])
     _check_target_free(state, ctx, p["TargetTableName"])
     t = _new_table(
@@ -313,7 +325,7 @@ def restore_from_backup(state: DynamoState, ctx: RequestContext, p: dict) -> dic
 # --------------------------------------------------------------------------- point in time
 
 
-def _restore_moment(t: Table, p: dict, now: float) -> float:
+def _restore_moment(t: Table, p: Mapping[str, Any], now: float) -> float:
     earliest, latest = pitr.window(t, now)
     if p.get("UseLatestRestorableTime"):
         return latest
@@ -328,7 +340,9 @@ def _restore_moment(t: Table, p: dict, now: float) -> float:
 
 
 @operation("RestoreTableToPointInTime")
-def restore_to_point_in_time(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def restore_to_point_in_time(
+    state: DynamoState, ctx: RequestContext, p: RestoreTableToPointInTimeInput
+) -> dict:
     name = p.get("SourceTableArn") or p.get("SourceTableName")
     if not name:
         raise AwsError(

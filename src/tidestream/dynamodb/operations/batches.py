@@ -8,7 +8,8 @@ ever left unprocessed, so UnprocessedKeys/UnprocessedItems are always empty.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import ValidationException
@@ -18,8 +19,12 @@ from ..keys import validate_key
 from ..request import ReadExpressions
 from ..state import DynamoState, schema_of
 from ..tables import Table
-from ..writes import ItemWrite, plan_delete, plan_put, read_modify_write_all
+from ..writes import ItemWrite, applied, plan_delete, plan_put, read_modify_write_all
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import BatchGetItemInput, BatchWriteItemInput
+
 
 MAX_GET = 100
 MAX_WRITE = 25
@@ -58,7 +63,7 @@ def _check_batch_get(requests: dict) -> dict[str, ReadExpressions]:
 
 
 @operation("BatchGetItem")
-def batch_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def batch_get(state: DynamoState, ctx: RequestContext, p: BatchGetItemInput) -> dict:
     requests = p["RequestItems"]
     expressions = _check_batch_get(requests)
     plans = []
@@ -98,7 +103,7 @@ def batch_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return out
 
 
-def _check_write_request(name: str, r: dict) -> None:
+def _check_write_request(name: str, r: Mapping[str, Any]) -> None:
     """Exactly one of PutRequest and DeleteRequest (no table needed: before the lookup)."""
     put, delete = r.get("PutRequest"), r.get("DeleteRequest")
     if (put is None) == (delete is None):
@@ -111,7 +116,7 @@ def _check_write_request(name: str, r: dict) -> None:
         )
 
 
-def _plan_batch_write(state: DynamoState, table: Table, r: dict) -> ItemWrite:
+def _plan_batch_write(state: DynamoState, table: Table, r: Mapping[str, Any]) -> ItemWrite:
     put = r.get("PutRequest")
     if put is not None:
         return plan_put(state.items, table, put["Item"], None, schema_mismatch=True)
@@ -119,7 +124,7 @@ def _plan_batch_write(state: DynamoState, table: Table, r: dict) -> ItemWrite:
 
 
 @operation("BatchWriteItem")
-def batch_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def batch_write(state: DynamoState, ctx: RequestContext, p: BatchWriteItemInput) -> dict:
     requests = p["RequestItems"]
     total = sum(len(r) for r in requests.values())
     if total > MAX_WRITE:
@@ -142,7 +147,8 @@ def batch_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     mode = p.get("ReturnConsumedCapacity")
     if wants_capacity(mode):
         consumed: dict[str, Consumed] = {}
-        for w, (old, new) in zip(writes, outcomes):  # type: ignore[misc] - no conditions: never refused
+        for w, outcome in zip(writes, outcomes):
+            old, new = applied(outcome)  # no conditions: never refused
             consumed.setdefault(w.table.name, Consumed(w.table.name)).add_write(old, new, schema_of(w.table))
         out["ConsumedCapacity"] = [c.render(mode) for c in consumed.values()]
     return out

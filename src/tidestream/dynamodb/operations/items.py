@@ -6,7 +6,8 @@ the table lookup, then the key and item checks against the schema, then the cond
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import ConditionalCheckFailedException, ValidationException
@@ -19,15 +20,18 @@ from ..tables import Table
 from ..writes import ConditionFailed, ItemWrite, plan_delete, plan_put, plan_update, read_modify_write
 from . import operation
 
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import DeleteItemInput, GetItemInput, PutItemInput, UpdateItemInput
 
-def conditional_failure(p: dict, old: dict | None) -> ConditionalCheckFailedException:
+
+def conditional_failure(p: Mapping[str, Any], old: dict | None) -> ConditionalCheckFailedException:
     extra = {}
     if p.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
         extra["Item"] = old
     return ConditionalCheckFailedException("The conditional request failed", extra=extra)
 
 
-def _return_values(p: dict, allowed: tuple[str, ...], op: str) -> str:
+def _return_values(p: Mapping[str, Any], allowed: tuple[str, ...], op: str) -> str:
     rv = p.get("ReturnValues") or "NONE"
     if rv not in allowed:
         raise ValidationException(
@@ -54,7 +58,9 @@ _ENVELOPED = (
 _UNDEFINED_IN_CONDITION = "Invalid ConditionExpression: An expression attribute "
 
 
-def _write_request(p: dict, op: str, allowed_return_values: tuple[str, ...]) -> tuple[str, WriteExpressions]:
+def _write_request(
+    p: Mapping[str, Any], op: str, allowed_return_values: tuple[str, ...]
+) -> tuple[str, WriteExpressions]:
     """ReturnValues and the expressions of an item write, checked before the table lookup."""
     try:
         rv = _return_values(p, allowed_return_values, op)
@@ -68,7 +74,7 @@ def _write_request(p: dict, op: str, allowed_return_values: tuple[str, ...]) -> 
         raise
 
 
-def _capacity(out: dict, p: dict, table: Table, old: dict | None, new: dict | None) -> None:
+def _capacity(out: dict, p: Mapping[str, Any], table: Table, old: dict | None, new: dict | None) -> None:
     mode = p.get("ReturnConsumedCapacity")
     if wants_capacity(mode):
         c = Consumed(table.name)
@@ -76,7 +82,7 @@ def _capacity(out: dict, p: dict, table: Table, old: dict | None, new: dict | No
         out["ConsumedCapacity"] = c.render(mode)
 
 
-def _collection_metrics(out: dict, p: dict, table: Table, item: dict) -> None:
+def _collection_metrics(out: dict, p: Mapping[str, Any], table: Table, item: dict) -> None:
     if p.get("ReturnItemCollectionMetrics") == "SIZE" and table.lsis:
         out["ItemCollectionMetrics"] = {
             "ItemCollectionKey": {table.hash_key: item[table.hash_key]},
@@ -84,7 +90,7 @@ def _collection_metrics(out: dict, p: dict, table: Table, item: dict) -> None:
         }
 
 
-def _run(state: DynamoState, p: dict, write: ItemWrite) -> tuple[dict | None, dict | None]:
+def _run(state: DynamoState, p: Mapping[str, Any], write: ItemWrite) -> tuple[dict | None, dict | None]:
     try:
         return read_modify_write(state.items, write)
     except ConditionFailed as failed:
@@ -92,7 +98,7 @@ def _run(state: DynamoState, p: dict, write: ItemWrite) -> tuple[dict | None, di
 
 
 @operation("PutItem")
-def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def put_item(state: DynamoState, ctx: RequestContext, p: PutItemInput) -> dict:
     rv, ex = _write_request(p, "PutItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
     old, item = _run(state, p, plan_put(state.items, table, p["Item"], ex))
@@ -106,7 +112,7 @@ def put_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("GetItem")
-def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def get_item(state: DynamoState, ctx: RequestContext, p: GetItemInput) -> dict:
     ex = ReadExpressions.from_request(p, "GetItem")
     table = state.table(ctx, p["TableName"])
     key = from_wire_item(p["Key"])
@@ -124,7 +130,7 @@ def get_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DeleteItem")
-def delete_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def delete_item(state: DynamoState, ctx: RequestContext, p: DeleteItemInput) -> dict:
     rv, ex = _write_request(p, "DeleteItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
     old, _ = _run(state, p, plan_delete(state.items, table, p["Key"], ex))
@@ -141,7 +147,7 @@ _UPDATE_RV = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 
 
 @operation("UpdateItem")
-def update_item(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def update_item(state: DynamoState, ctx: RequestContext, p: UpdateItemInput) -> dict:
     rv, ex = _write_request(p, "UpdateItem", _UPDATE_RV)
     table = state.table(ctx, p["TableName"])
     ex.check_key_attributes(table.key_names)

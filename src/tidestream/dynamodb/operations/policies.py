@@ -11,7 +11,7 @@ tidestream has no IAM.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -21,6 +21,14 @@ from ...errors import AwsError, LimitExceededException, ResourceNotFoundExceptio
 from ..state import DynamoState
 from ..tables import Table
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import (
+        DeleteResourcePolicyInput,
+        GetResourcePolicyInput,
+        PutResourcePolicyInput,
+    )
+
 
 #: AWS's limit on a policy document (UTF-8 bytes)
 MAX_POLICY_BYTES = 20 * 1024
@@ -82,7 +90,7 @@ def _next_revision(current: dict[str, str] | None) -> str:
 
 
 @operation("PutResourcePolicy")
-def put_resource_policy(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def put_resource_policy(state: DynamoState, ctx: RequestContext, p: PutResourcePolicyInput) -> dict:
     arn, policy = p["ResourceArn"], p["Policy"]
     table = _resource(state, ctx, arn)
     current = table.policies.get(arn)
@@ -116,7 +124,7 @@ def attach_at_creation(table: Table, policy: str) -> None:
 
 
 @operation("GetResourcePolicy")
-def get_resource_policy(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def get_resource_policy(state: DynamoState, ctx: RequestContext, p: GetResourcePolicyInput) -> dict:
     arn = p["ResourceArn"]
     current = _resource(state, ctx, arn).policies.get(arn)
     if current is None:
@@ -125,7 +133,7 @@ def get_resource_policy(state: DynamoState, ctx: RequestContext, p: dict) -> dic
 
 
 @operation("DeleteResourcePolicy")
-def delete_resource_policy(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def delete_resource_policy(state: DynamoState, ctx: RequestContext, p: DeleteResourcePolicyInput) -> dict:
     arn = p["ResourceArn"]
     table = _resource(state, ctx, arn)
     current = table.policies.get(arn)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import ValidationException
@@ -17,11 +17,15 @@ from ..state import DynamoState, schema_of
 from ..tables import Index, Table
 from . import operation
 
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import QueryInput, ScanInput
+
+
 PAGE_BYTES = 1024 * 1024
 _INVALID = "One or more parameter values were invalid: "
 
 
-def _index(table: Table, p: dict) -> Index | None:
+def _index(table: Table, p: Mapping[str, Any]) -> Index | None:
     name = p.get("IndexName")
     if name is None:
         return None
@@ -31,7 +35,7 @@ def _index(table: Table, p: dict) -> Index | None:
     return ix
 
 
-def _check_select(p: dict, ex: ReadExpressions) -> None:
+def _check_select(p: Mapping[str, Any], ex: ReadExpressions) -> None:
     """Select's combinations that need no table (AWS answers them before the table lookup)."""
     select = p.get("Select")
     if select is None:
@@ -50,7 +54,7 @@ def _check_select(p: dict, ex: ReadExpressions) -> None:
         )
 
 
-def _select(p: dict, ix: Index | None, ex: ReadExpressions) -> str:
+def _select(p: Mapping[str, Any], ix: Index | None, ex: ReadExpressions) -> str:
     """The effective Select, once the index read is known (a GSI must project ALL for ALL_ATTRIBUTES)."""
     select = p.get("Select")
     if select is None:
@@ -72,7 +76,7 @@ def _page(
     table: Table,
     ix: Index | None,
     entries: Iterator[tuple[bytes, dict]],
-    p: dict,
+    p: Mapping[str, Any],
     ex: ReadExpressions,
     select: str,
     key_of_entry,
@@ -142,7 +146,7 @@ def _start_after(
     state: DynamoState,
     table: Table,
     ix: Index | None,
-    p: dict,
+    p: Mapping[str, Any],
     ex: ReadExpressions | None = None,
     segment: tuple[int, int] | None = None,
 ) -> bytes | None:
@@ -169,7 +173,7 @@ def _start_after(
         validate_key({n: key[n] for n in table.key_names if n in key}, schema)
     except ValidationException as err:
         raise ValidationException(f"{_BAD_START}: {err.message}") from None
-    if query:
+    if ex is not None:  # a Query
         kc = ex.key_condition
         if any(key.get(n) != v for n, v in kc.partition.items()):
             raise ValidationException(
@@ -200,24 +204,24 @@ def _iterate(state: DynamoState, start: bytes, end: bytes, reverse: bool, after:
     return state.items.scan_range(start, end, reverse)
 
 
-def _check_segments(p: dict) -> tuple[int, int] | None:
+def _check_segments(p: Mapping[str, Any]) -> tuple[int, int] | None:
     """Scan's Segment/TotalSegments pair (no table needed), or None for a whole-table scan."""
     seg, total = p.get("Segment"), p.get("TotalSegments")
     # AWS words the two cases differently ("when Segment parameter is present" but "when parameter
     # TotalSegments is present"): dynalite's scan validation and a conformance suite's exact-message
     # Scan tests run against AWS agree on both texts.
-    if total is None and seg is not None:
+    if seg is None:
+        if total is not None:
+            raise ValidationException(
+                "The Segment parameter is required but was not present in the "
+                "request when parameter TotalSegments is present"
+            )
+        return None
+    if total is None:
         raise ValidationException(
             "The TotalSegments parameter is required but was not present in the "
             "request when Segment parameter is present"
         )
-    if seg is None and total is not None:
-        raise ValidationException(
-            "The Segment parameter is required but was not present in the "
-            "request when parameter TotalSegments is present"
-        )
-    if seg is None:
-        return None
     if seg >= total:
         raise ValidationException(
             f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
@@ -226,13 +230,13 @@ def _check_segments(p: dict) -> tuple[int, int] | None:
     return seg, total
 
 
-def _check_consistent_read(p: dict, ix: Index | None) -> None:
+def _check_consistent_read(p: Mapping[str, Any], ix: Index | None) -> None:
     if ix is not None and not ix.local and p.get("ConsistentRead"):
         raise ValidationException("Consistent reads are not supported on global secondary indexes")
 
 
 @operation("Query")
-def query(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def query(state: DynamoState, ctx: RequestContext, p: QueryInput) -> dict:
     ex = ReadExpressions.from_request(p, "Query")
     _check_select(p, ex)
     table = state.table(ctx, p["TableName"])
@@ -250,7 +254,7 @@ def query(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("Scan")
-def scan(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def scan(state: DynamoState, ctx: RequestContext, p: ScanInput) -> dict:
     ex = ReadExpressions.from_request(p, "Scan")
     _check_select(p, ex)
     segment = _check_segments(p)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...cdc import destinations as D
 from ...context import RequestContext
@@ -10,6 +10,14 @@ from ...errors import ValidationException
 from ..state import DynamoState
 from ..tables import Table
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import (
+        DescribeKinesisStreamingDestinationInput,
+        KinesisStreamingDestinationInput,
+        UpdateKinesisStreamingDestinationInput,
+    )
+
 
 _BAD_STATE = "Table is not in a valid state to enable Kinesis Streaming Destination: "
 
@@ -37,7 +45,7 @@ def _not_a_destination(table: Table, arn: str) -> ValidationException:
 
 
 @operation("EnableKinesisStreamingDestination")
-def enable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def enable(state: DynamoState, ctx: RequestContext, p: KinesisStreamingDestinationInput) -> dict:
     table = state.table(ctx, p["TableName"], control=True)
     _settled(state, table)
     arn = p["StreamArn"]
@@ -66,7 +74,7 @@ def enable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DisableKinesisStreamingDestination")
-def disable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def disable(state: DynamoState, ctx: RequestContext, p: KinesisStreamingDestinationInput) -> dict:
     table = state.table(ctx, p["TableName"], control=True)
     _settled(state, table)
     arn = p["StreamArn"]
@@ -86,7 +94,7 @@ def disable(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DescribeKinesisStreamingDestination")
-def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def describe(state: DynamoState, ctx: RequestContext, p: DescribeKinesisStreamingDestinationInput) -> dict:
     table = state.table(ctx, p["TableName"], control=True)
     _settled(state, table)
     return {
@@ -96,7 +104,7 @@ def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("UpdateKinesisStreamingDestination")
-def update(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def update(state: DynamoState, ctx: RequestContext, p: UpdateKinesisStreamingDestinationInput) -> dict:
     arn = p["StreamArn"]
     config = p.get("UpdateKinesisStreamingConfiguration") or {}
     precision = config.get("ApproximateCreationDateTimePrecision")

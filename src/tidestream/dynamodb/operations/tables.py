@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import (
@@ -22,6 +22,16 @@ from ..tables import Index, Table, new_table_id
 from . import operation
 from .policies import attach_at_creation
 from .tags import check_new_tags
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import (
+        CreateTableInput,
+        DeleteTableInput,
+        DescribeTableInput,
+        ListTablesInput,
+        UpdateTableInput,
+    )
+
 
 _INVALID = "One or more parameter values were invalid: "
 MAX_GSIS = 20
@@ -201,7 +211,7 @@ class TableSpec:
     gsi_specs: list[dict]
 
 
-def _required_create_members(p: dict) -> None:
+def _required_create_members(p: Mapping[str, Any]) -> None:
     missing = [m for m in ("attributeDefinitions", "keySchema") if p.get(m[0].upper() + m[1:]) is None]
     if missing:  # the public model no longer marks them required; the service still does
         n = len(missing)
@@ -222,7 +232,7 @@ def _attribute_types(attr_defs: list[dict]) -> dict[str, str]:
     return types
 
 
-def _table_throughput(p: dict, billing: str) -> tuple[int, int]:
+def _table_throughput(p: Mapping[str, Any], billing: str) -> tuple[int, int]:
     pt = p.get("ProvisionedThroughput")
     if billing != "PROVISIONED":
         if pt:
@@ -314,7 +324,7 @@ def _check_all_attributes_used(
         )
 
 
-def check_create_table(p: dict) -> TableSpec:
+def check_create_table(p: Mapping[str, Any]) -> TableSpec:
     """Every CreateTable check that needs no state, in the order DynamoDB reports them."""
     _required_create_members(p)
     attr_defs = p.get("AttributeDefinitions") or []
@@ -368,7 +378,7 @@ _STREAM_VIEW_TEXTS = {
 }
 
 
-def _check_stream_spec(spec: dict | None, creating: bool) -> None:
+def _check_stream_spec(spec: Mapping[str, Any] | None, creating: bool) -> None:
     """A StreamViewType goes with an enabled stream and only with one."""
     if not spec:
         return
@@ -382,7 +392,7 @@ def _check_stream_spec(spec: dict | None, creating: bool) -> None:
 TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
 
 
-def _check_table_class(p: dict) -> None:
+def _check_table_class(p: Mapping[str, Any]) -> None:
     """AWS's own sentence for an unknown TableClass (the catalogue, DDB-TABLE-442); no table needed."""
     table_class = p.get("TableClass")
     if table_class is not None and table_class not in TABLE_CLASSES:
@@ -392,7 +402,7 @@ def _check_table_class(p: dict) -> None:
         )
 
 
-def _check_sse_spec(sse: dict | None) -> None:
+def _check_sse_spec(sse: Mapping[str, Any] | None) -> None:
     """An SSESpecification's members must agree (AWS's texts: ack-api-quirks DDB-TABLE-036 and
     its ValidationException catalogue, 2026-10-09); needs no table."""
     if not sse:
@@ -407,7 +417,7 @@ def _check_sse_spec(sse: dict | None) -> None:
         raise ValidationException(f"{_INVALID}SSEType KMS is required if KMSMasterKeyId is specified")
 
 
-def _check_sse_resend(t: Table, sse: dict | None) -> None:
+def _check_sse_resend(t: Table, sse: Mapping[str, Any] | None) -> None:
     """An UpdateTable SSESpecification that changes nothing is refused (the catalogue,
     DDB-TABLE-442: no-op re-sends on the AWS-owned key and of the current KMS key ARN)."""
     if sse is None:
@@ -451,7 +461,7 @@ _CHANGES = frozenset(
 )
 
 
-def _check_update_combination(p: dict) -> None:
+def _check_update_combination(p: Mapping[str, Any]) -> None:
     """UpdateTable makes one kind of change per call; AWS's texts for the combinations it
     refuses (the catalogue above). Needs no table."""
     given = _CHANGES.intersection(p)
@@ -474,7 +484,9 @@ def _check_update_combination(p: dict) -> None:
         raise ValidationException(f"{_INVALID}You cannot create or delete index while changing stream status")
 
 
-def _apply_table_options(t: Table, p: dict, ctx: RequestContext, *, sse_by_default: bool) -> bool:
+def _apply_table_options(
+    t: Table, p: Mapping[str, Any], ctx: RequestContext, *, sse_by_default: bool
+) -> bool:
     """The options CreateTable and UpdateTable share: deletion protection, class, encryption,
     on-demand limits (validated by the model). Returns whether any was given.
 
@@ -509,7 +521,7 @@ def _apply_table_options(t: Table, p: dict, ctx: RequestContext, *, sse_by_defau
 
 
 @operation("CreateTable")
-def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def create_table(state: DynamoState, ctx: RequestContext, p: CreateTableInput) -> dict:
     spec = check_create_table(p)
     if state.catalog.get(ctx.account_id, ctx.region, spec.name) is not None:
         raise ResourceInUseException(f"Table already exists: {spec.name}")
@@ -561,7 +573,7 @@ def create_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return {"TableDescription": desc}
 
 
-def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
+def _apply_stream_spec(t: Table, spec: Mapping[str, Any], now: float) -> None:
     from datetime import datetime
 
     if spec.get("StreamEnabled"):
@@ -579,13 +591,13 @@ def _apply_stream_spec(t: Table, spec: dict, now: float) -> None:
 
 
 @operation("DescribeTable")
-def describe(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def describe(state: DynamoState, ctx: RequestContext, p: DescribeTableInput) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
     return {"Table": describe_table(t)}
 
 
 @operation("ListTables")
-def list_tables(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def list_tables(state: DynamoState, ctx: RequestContext, p: ListTablesInput) -> dict:
     names = state.catalog.names(ctx.account_id, ctx.region)
     start = p.get("ExclusiveStartTableName")
     if start is not None:
@@ -607,7 +619,7 @@ def _check_not_in_transition(state: DynamoState, t: Table) -> None:
 
 
 @operation("DeleteTable")
-def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def delete_table(state: DynamoState, ctx: RequestContext, p: DeleteTableInput) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
     _check_not_in_transition(state, t)
     if any(ix.status != "ACTIVE" for ix in t.gsis) and state.settings.status_delay > 0:
@@ -631,7 +643,7 @@ def delete_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 Effect = Callable[[], None]
 
 
-def _update_billing(t: Table, p: dict, now: float) -> bool:
+def _update_billing(t: Table, p: Mapping[str, Any], now: float) -> bool:
     billing = p.get("BillingMode")
     if not billing:
         return False
@@ -646,7 +658,7 @@ def _update_billing(t: Table, p: dict, now: float) -> bool:
     return True
 
 
-def _update_throughput(t: Table, p: dict, now: float) -> bool:
+def _update_throughput(t: Table, p: Mapping[str, Any], now: float) -> bool:
     pt = p.get("ProvisionedThroughput")
     if not pt:
         if p.get("BillingMode") == "PROVISIONED" and not t.read_capacity:
@@ -687,7 +699,7 @@ def _existing_gsi(t: Table, name: str, action: str) -> Index:
     return ix
 
 
-def _check_create_definitions(t: Table, p: dict) -> None:
+def _check_create_definitions(t: Table, p: Mapping[str, Any]) -> None:
     """An index created by UpdateTable whose keys the table does not define, in a request without
     AttributeDefinitions: AWS's UpdateTable text (the catalogue, DDB-TABLE-442, 2026-10-09)."""
     if p.get("AttributeDefinitions"):
@@ -728,7 +740,7 @@ def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: li
         ix.read_capacity, ix.write_capacity = _throughput(spec.get("ProvisionedThroughput"))
 
 
-def _update_stream(t: Table, p: dict, now: float) -> bool:
+def _update_stream(t: Table, p: Mapping[str, Any], now: float) -> bool:
     stream = p.get("StreamSpecification")
     if stream is None:
         return False
@@ -742,7 +754,7 @@ def _update_stream(t: Table, p: dict, now: float) -> bool:
 
 
 def _draft_update(
-    state: DynamoState, ctx: RequestContext, t: Table, p: dict, now: float
+    state: DynamoState, ctx: RequestContext, t: Table, p: Mapping[str, Any], now: float
 ) -> tuple[Table, list[Effect]]:
     """The table as UpdateTable would leave it, built on a copy: a request refused halfway
     leaves the real table untouched."""
@@ -785,13 +797,13 @@ _UPDATABLE = (
 )
 
 
-def _nothing_to_update(p: dict) -> ValidationException:
+def _nothing_to_update(p: Mapping[str, Any]) -> ValidationException:
     named = [m for m in _UPDATABLE if m not in p]
     return ValidationException(f"At least one of {', '.join(named[:-1])} or {named[-1]} is required")
 
 
 @operation("UpdateTable")
-def update_table(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def update_table(state: DynamoState, ctx: RequestContext, p: UpdateTableInput) -> dict:
     # what needs no table is answered before the lookup, as AWS orders its checks
     if p.keys() <= {"TableName", "AttributeDefinitions"}:
         raise _nothing_to_update(p)

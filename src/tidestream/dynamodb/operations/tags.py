@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 from ...arns import parse_arn
 from ...context import RequestContext
 from ...errors import AccessDeniedException, ResourceNotFoundException, ValidationException
 from ..state import DynamoState
 from ..tables import Table
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import ListTagsOfResourceInput, TagResourceInput, UntagResourceInput
+
 
 MAX_TAGS = 50
 
@@ -31,7 +38,7 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
 TOO_MANY_TAGS = "Number of Tags exceed the current limit for the provided ResourceArn"
 
 
-def check_new_tags(tags: list[dict]) -> None:
+def check_new_tags(tags: Sequence[Mapping[str, Any]]) -> None:
     """What a request's tags must satisfy before any table is looked at (TagResource and
     CreateTable): no duplicate keys, no ``aws:`` keys, at most 50."""
     seen: set[str] = set()
@@ -47,7 +54,7 @@ def check_new_tags(tags: list[dict]) -> None:
 
 
 @operation("TagResource")
-def tag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def tag_resource(state: DynamoState, ctx: RequestContext, p: TagResourceInput) -> dict:
     if not p["Tags"]:
         raise ValidationException("Atleast one Tag needs to be provided as Input.")
     check_new_tags(p["Tags"])
@@ -63,7 +70,7 @@ def tag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("UntagResource")
-def untag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def untag_resource(state: DynamoState, ctx: RequestContext, p: UntagResourceInput) -> dict:
     if not p["TagKeys"]:
         raise ValidationException("Atleast one Tag Key needs to be provided as Input.")
     t = _table_by_arn(state, ctx, p["ResourceArn"])
@@ -74,7 +81,7 @@ def untag_resource(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("ListTagsOfResource")
-def list_tags(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def list_tags(state: DynamoState, ctx: RequestContext, p: ListTagsOfResourceInput) -> dict:
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     items = [{"Key": k, "Value": v} for k, v in t.tags.items()]
     return {"Tags": items}

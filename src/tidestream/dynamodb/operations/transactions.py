@@ -7,7 +7,8 @@ together. ClientRequestToken makes a TransactWriteItems idempotent for 10 minute
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import AwsError, TransactionCanceledException, ValidationException
@@ -22,6 +23,7 @@ from ..writes import (
     ConditionFailed,
     ItemWrite,
     Outcome,
+    applied,
     plan_check,
     plan_delete,
     plan_put,
@@ -30,11 +32,15 @@ from ..writes import (
 )
 from . import operation
 
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import TransactGetItemsInput, TransactWriteItemsInput
+
+
 _INVALID = "One or more parameter values were invalid: "
 _ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
 
 
-def _one_action(entry: dict) -> tuple[str, dict]:
+def _one_action(entry: Mapping[str, Any]) -> tuple[str, dict]:
     present = [a for a in _ACTIONS if entry.get(a) is not None]
     if len(present) != 1:
         raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
@@ -66,7 +72,7 @@ MSG_TRANSACTION_TOO_BIG = (
 )
 
 
-def _parse_actions(items: list[dict]) -> list[tuple[str, dict, WriteExpressions]]:
+def _parse_actions(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, dict, WriteExpressions]]:
     """Every action's kind, item nesting and expressions, checked before any table lookup and
     action by action (paritysuite dynamodb-conformance, validation-ordering/transactions,
     us-east-1 and eu-west-2 2026-10-09: a malformed condition on a later action is reported
@@ -110,7 +116,7 @@ def _plan_action(
 
 
 def _plan_transaction(
-    state: DynamoState, ctx: RequestContext, items: list[dict]
+    state: DynamoState, ctx: RequestContext, items: Sequence[Mapping[str, Any]]
 ) -> list[tuple[ItemWrite, dict]]:
     """Every action parsed and validated (no item read yet); one item at most once."""
     plans = []
@@ -149,10 +155,10 @@ def _reason(outcome: Outcome, a: dict) -> dict:
     return {"Code": "None"}
 
 
-def _capacity(changes: list[tuple[ItemWrite, Outcome]], mode: str) -> list[dict]:
+def _capacity(changes: list[tuple[ItemWrite, Outcome]], mode: str | None) -> list[dict | None]:
     per: dict[str, Consumed] = {}
     for w, outcome in changes:
-        old, new = outcome  # type: ignore[misc] - only called when nothing was refused
+        old, new = applied(outcome)  # only called when nothing was refused
         if w.action == "ConditionCheck" or (w.action != "Put" and old == new):
             continue  # a Put is charged even when it changes nothing
         c = per.setdefault(w.table.name, Consumed(w.table.name, split="WriteCapacityUnits"))
@@ -161,7 +167,7 @@ def _capacity(changes: list[tuple[ItemWrite, Outcome]], mode: str) -> list[dict]
 
 
 @operation("TransactWriteItems")
-def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def transact_write(state: DynamoState, ctx: RequestContext, p: TransactWriteItemsInput) -> dict:
     token = p.get("ClientRequestToken")
     if token:
         digest = fingerprint("TransactWriteItems", p.get("TransactItems"))
@@ -186,7 +192,7 @@ def transact_write(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
     return out
 
 
-def _parse_gets(items: list[dict]) -> list[tuple[dict, ReadExpressions]]:
+def _parse_gets(items: Sequence[Mapping[str, Any]]) -> list[tuple[dict, ReadExpressions]]:
     """Every Get's expressions, checked before any table lookup (AWS's order)."""
     parsed = []
     for entry in items:
@@ -201,7 +207,7 @@ def _parse_gets(items: list[dict]) -> list[tuple[dict, ReadExpressions]]:
 
 
 @operation("TransactGetItems")
-def transact_get(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def transact_get(state: DynamoState, ctx: RequestContext, p: TransactGetItemsInput) -> dict:
     plans = []
     reasons: list[dict] = []
     for g, ex in _parse_gets(p["TransactItems"]):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...context import RequestContext
 from ...errors import ValidationException
 from ..state import DynamoState
 from . import operation
 
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import DescribeTimeToLiveInput, UpdateTimeToLiveInput
+
 
 @operation("UpdateTimeToLive")
-def update_ttl(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def update_ttl(state: DynamoState, ctx: RequestContext, p: UpdateTimeToLiveInput) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
     spec = p["TimeToLiveSpecification"]
     enabled = bool(spec["Enabled"])
@@ -29,7 +34,7 @@ def update_ttl(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
 
 
 @operation("DescribeTimeToLive")
-def describe_ttl(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def describe_ttl(state: DynamoState, ctx: RequestContext, p: DescribeTimeToLiveInput) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
     d = {"TimeToLiveStatus": t.ttl_status}
     if t.ttl_status == "ENABLED":

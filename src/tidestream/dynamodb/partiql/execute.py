@@ -18,7 +18,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -76,7 +76,7 @@ def conjuncts(node) -> list:
 
 def _path_name(node) -> str | None:
     if type(node) is A.Path and len(node.elements) == 1:
-        return node.elements[0]
+        return cast(str, node.elements[0])  # a PartiQL path starts with a name (no #aliases)
     return None
 
 
@@ -533,7 +533,7 @@ def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> Writ
         extra = [
             c
             for c in conjuncts(sel.where)
-            if _equality(c, sel.values) is None or _equality(c, sel.values)[0] not in table.key_names
+            if (equality := _equality(c, sel.values)) is None or equality[0] not in table.key_names
         ]
         if not extra:
             raise validation(MSG_TX_EXISTS)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from ...errors import ValidationException
 from .. import numbers
@@ -177,7 +177,7 @@ class Select:
     where: Any = None
     order_by: list[tuple[str, bool]] = field(default_factory=list)  # (name, descending)
     values: dict[str, AttributeValue] = field(default_factory=dict)
-    kind: str = "SELECT"
+    kind: Literal["SELECT"] = "SELECT"
 
 
 @dataclass
@@ -185,7 +185,7 @@ class Insert:
     table: str
     item: dict[str, AttributeValue]
     values: dict[str, AttributeValue] = field(default_factory=dict)
-    kind: str = "INSERT"
+    kind: Literal["INSERT"] = "INSERT"
 
 
 @dataclass
@@ -195,7 +195,7 @@ class Update:
     where: Any = None
     returning: str | None = None  # ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW
     values: dict[str, AttributeValue] = field(default_factory=dict)
-    kind: str = "UPDATE"
+    kind: Literal["UPDATE"] = "UPDATE"
 
 
 @dataclass
@@ -204,13 +204,13 @@ class Delete:
     where: Any = None
     returning: str | None = None
     values: dict[str, AttributeValue] = field(default_factory=dict)
-    kind: str = "DELETE"
+    kind: Literal["DELETE"] = "DELETE"
 
 
 @dataclass
 class Exists:
     select: Select
-    kind: str = "EXISTS"
+    kind: Literal["EXISTS"] = "EXISTS"
 
     @property
     def table(self) -> str:
@@ -667,8 +667,7 @@ class _Parser:
             if self.peek().kind == L.PARAM:
                 self.next()
                 av = self.take_param()
-                options = tuple(self.value_ref(v) for v in av.get("L", [av]))
-                return A.In(left, options)
+                return A.In(left, tuple(self.value_ref(v) for v in av.get("L", [av])))
             raise validation(
                 "IN operator must have a left hand argument of type Variable Reference "
                 "and right hand argument of type Seq with at least one member"
@@ -830,7 +829,7 @@ class _Parser:
         raise self.unexpected()
 
     def list_literal(self, where: str) -> AttributeValue:
-        out = []
+        out: list[AttributeValue] = []
         if not self.at_punct("]"):
             while True:
                 out.append(self.literal(f"{where}[{len(out)}]"))

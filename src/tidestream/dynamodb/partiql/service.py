@@ -8,7 +8,8 @@ serializes requests, as for TransactWriteItems).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import (
@@ -43,6 +44,13 @@ MSG_MIXED = (
     "Unsupported operation: A request must contain either only read statements or only write statements"
 )
 
+if TYPE_CHECKING:
+    from ...protocol.shapes.dynamodb import (
+        BatchExecuteStatementInput,
+        ExecuteStatementInput,
+        ExecuteTransactionInput,
+    )
+
 
 def _failure_error(f: StatementFailure, rv: str | None) -> AwsError:
     if f.code == "DuplicateItem":
@@ -53,15 +61,15 @@ def _failure_error(f: StatementFailure, rv: str | None) -> AwsError:
     return ConditionalCheckFailedException(f.message, extra=extra)
 
 
-def execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def execute_statement(state: DynamoState, ctx: RequestContext, p: ExecuteStatementInput) -> dict:
     stmt = parse(p["Statement"], p.get("Parameters"))
     mode = p.get("ReturnConsumedCapacity")
     if stmt.kind == "EXISTS":
         raise ValidationException(MSG_EXISTS_ONLY_IN_TX)
     if stmt.kind == "SELECT":
-        plan = plan_select(state, ctx, stmt, bool(p.get("ConsistentRead")))
+        select = plan_select(state, ctx, stmt, bool(p.get("ConsistentRead")))
         return run_select(
-            state, plan, p["Statement"], p.get("Parameters"), p.get("Limit"), p.get("NextToken"), mode
+            state, select, p["Statement"], p.get("Parameters"), p.get("Limit"), p.get("NextToken"), mode
         )
     plan = plan_write(state, ctx, stmt)
     old = state.items.get(plan.key)
@@ -90,7 +98,7 @@ def _error_entry(err: AwsError, table: str | None = None) -> dict:
     return entry
 
 
-def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: BatchExecuteStatementInput) -> dict:
     requests = p["Statements"]
     parsed: list[Statement | None] = []
     responses: list[dict | None] = []
@@ -119,7 +127,7 @@ def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: dict) ->
         except AwsError as err:
             responses[i] = _error_entry(err, stmt.table)
         except StatementFailure as f:
-            entry = {"Error": {"Code": f.code, "Message": f.message}, "TableName": stmt.table}
+            entry: dict[str, Any] = {"Error": {"Code": f.code, "Message": f.message}, "TableName": stmt.table}
             if r.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and f.item is not None:
                 entry["Error"]["Item"] = f.item
             responses[i] = entry
@@ -129,7 +137,7 @@ def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: dict) ->
     return out
 
 
-def _batch_read(state: DynamoState, ctx: RequestContext, stmt, r: dict, per: dict) -> dict:
+def _batch_read(state: DynamoState, ctx: RequestContext, stmt, r: Mapping[str, Any], per: dict) -> dict:
     consistent = bool(r.get("ConsistentRead"))
     plan = plan_select(state, ctx, stmt, consistent)
     if plan.full_key() is None:
@@ -143,7 +151,7 @@ def _batch_read(state: DynamoState, ctx: RequestContext, stmt, r: dict, per: dic
     return entry
 
 
-def _batch_write(state: DynamoState, ctx: RequestContext, stmt, r: dict, per: dict) -> dict:
+def _batch_write(state: DynamoState, ctx: RequestContext, stmt, r: Mapping[str, Any], per: dict) -> dict:
     plan = plan_write(state, ctx, stmt)
     old = state.items.get(plan.key)
     writes, new = plan.run(old)
@@ -158,7 +166,7 @@ def _tx_invalid(i: int, message: str) -> ValidationException:
     return ValidationException(f"Validation failed in TransactStatements[{i}]: {message}")
 
 
-def execute_transaction(state: DynamoState, ctx: RequestContext, p: dict) -> dict:
+def execute_transaction(state: DynamoState, ctx: RequestContext, p: ExecuteTransactionInput) -> dict:
     token = p.get("ClientRequestToken")
     if token:
         digest = fingerprint("ExecuteTransaction", p.get("TransactStatements"))

@@ -3,9 +3,11 @@ DeregisterStreamConsumer, SubscribeToShard (the push itself lives in :mod:`..fan
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ... import nexttokens
+from ...context import RequestContext
 from ...errors import (
     ExpiredNextTokenException,
     InvalidArgumentException,
@@ -17,8 +19,19 @@ from ...service import Streaming
 from ..consumers import MAX_PER_STREAM, Consumer, parse_consumer_arn
 from ..fanout import open_subscription
 from ..messages import stream_not_found
+from ..state import KinesisState
 from ..streams import parse_arn
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.kinesis import (
+        DeregisterStreamConsumerInput,
+        DescribeStreamConsumerInput,
+        ListStreamConsumersInput,
+        RegisterStreamConsumerInput,
+        SubscribeToShardInput,
+    )
+
 
 TOKEN_TTL_MS = 300_000
 
@@ -51,7 +64,7 @@ def _stream_of(state, arn: str):
     return stream
 
 
-def _find(state, params: dict) -> Consumer:
+def _find(state, params: Mapping[str, Any]) -> Consumer:
     """The consumer named by ConsumerARN, or by StreamARN + ConsumerName (all three may be
     given as long as they agree)."""
     arn = params.get("ConsumerARN")
@@ -90,7 +103,9 @@ def _find(state, params: dict) -> Consumer:
 
 
 @operation("RegisterStreamConsumer")
-def register_stream_consumer(state, ctx, params: dict) -> dict:
+def register_stream_consumer(
+    state: KinesisState, ctx: RequestContext, params: RegisterStreamConsumerInput
+) -> dict:
     stream = _stream_of(state, params["StreamARN"])
     if stream.status not in ("ACTIVE", "UPDATING"):
         raise ResourceInUseException(
@@ -118,12 +133,16 @@ def register_stream_consumer(state, ctx, params: dict) -> dict:
 
 
 @operation("DescribeStreamConsumer")
-def describe_stream_consumer(state, ctx, params: dict) -> dict:
+def describe_stream_consumer(
+    state: KinesisState, ctx: RequestContext, params: DescribeStreamConsumerInput
+) -> dict:
     return {"ConsumerDescription": _view(state, ctx, _find(state, params), with_stream=True)}
 
 
 @operation("DeregisterStreamConsumer")
-def deregister_stream_consumer(state, ctx, params: dict) -> None:
+def deregister_stream_consumer(
+    state: KinesisState, ctx: RequestContext, params: DeregisterStreamConsumerInput
+) -> None:
     c = _find(state, params)
     if c.status != "DELETING":
         c.status = "DELETING"
@@ -150,7 +169,7 @@ def _untoken(token: str, now: int) -> tuple[int, str]:
 
 
 @operation("ListStreamConsumers")
-def list_stream_consumers(state, ctx, params: dict) -> dict:
+def list_stream_consumers(state: KinesisState, ctx: RequestContext, params: ListStreamConsumersInput) -> dict:
     stream = _stream_of(state, params["StreamARN"])
     now = state.now_ms()
     limit = min(params.get("MaxResults") or 100, 100)
@@ -174,6 +193,6 @@ def list_stream_consumers(state, ctx, params: dict) -> dict:
 
 
 @operation("SubscribeToShard")
-def subscribe_to_shard(state, ctx, params: dict) -> Streaming:
+def subscribe_to_shard(state: KinesisState, ctx: RequestContext, params: SubscribeToShardInput) -> Streaming:
     _sub, events = open_subscription(state, ctx, params)
     return Streaming({}, events)

@@ -7,18 +7,30 @@ AWS does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import orjson
 
+from ...context import RequestContext
 from ...errors import InvalidArgumentException
+from ..state import KinesisState
 from . import operation
 
+if TYPE_CHECKING:
+    from ...protocol.shapes.kinesis import (
+        DeleteResourcePolicyInput,
+        GetResourcePolicyInput,
+        PutResourcePolicyInput,
+    )
 
-def _stream(state, ctx, params: dict):
+
+def _stream(state, ctx, params: Mapping[str, Any]):
     return state.resolve(ctx, {"StreamARN": params.get("ResourceARN")})
 
 
 @operation("PutResourcePolicy")
-def put_resource_policy(state, ctx, params: dict) -> None:
+def put_resource_policy(state: KinesisState, ctx: RequestContext, params: PutResourcePolicyInput) -> None:
     stream = _stream(state, ctx, params)
     policy = params["Policy"]
     try:
@@ -33,13 +45,15 @@ def put_resource_policy(state, ctx, params: dict) -> None:
 
 
 @operation("GetResourcePolicy")
-def get_resource_policy(state, ctx, params: dict) -> dict:
+def get_resource_policy(state: KinesisState, ctx: RequestContext, params: GetResourcePolicyInput) -> dict:
     stream = _stream(state, ctx, params)
     return {"Policy": stream.policy or "{}"}
 
 
 @operation("DeleteResourcePolicy")
-def delete_resource_policy(state, ctx, params: dict) -> None:
+def delete_resource_policy(
+    state: KinesisState, ctx: RequestContext, params: DeleteResourcePolicyInput
+) -> None:
     stream = _stream(state, ctx, params)
     stream.policy = None
     state.save(stream)

@@ -7,8 +7,10 @@ engine scan rendered straight into response dicts.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from ...context import RequestContext
 from ...errors import (
     InvalidArgumentException,
     ProvisionedThroughputExceededException,
@@ -18,13 +20,23 @@ from .. import iterators, records, sequence
 from ..append import blob, check_record_sizes, explicit_hash_key, plan_append
 from ..messages import rate_exceeded, shard_missing, shard_not_found, stream_not_found
 from ..shards import Shard, child_shards, md5, parse_shard_id, shard_id
+from ..state import KinesisState
 from ..streams import Stream, parse_arn
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.kinesis import (
+        GetRecordsInput,
+        GetShardIteratorInput,
+        PutRecordInput,
+        PutRecordsInput,
+    )
+
 
 _WRITABLE = ("ACTIVE", "UPDATING")
 
 
-def _writable(state, ctx, params: dict) -> Stream:
+def _writable(state, ctx, params: Mapping[str, Any]) -> Stream:
     stream = state.resolve(ctx, params)
     if stream.status not in _WRITABLE:
         raise stream_not_found(stream.name, stream.account)
@@ -38,7 +50,7 @@ def _enc(stream: Stream, out: dict) -> dict:
 
 
 @operation("PutRecord")
-def put_record(state, ctx, params: dict) -> dict:
+def put_record(state: KinesisState, ctx: RequestContext, params: PutRecordInput) -> dict:
     stream = _writable(state, ctx, params)
     check_record_sizes(stream, [params], single=True)
     pk = params["PartitionKey"]
@@ -63,14 +75,14 @@ def put_record(state, ctx, params: dict) -> dict:
     ctr = state.counters[(stream.id, shard.index)]
     c = ctr[0] + 1
     ms = now if now > ctr[1] else ctr[1]
-    key = records.shard_prefix(stream.id, shard.index) + c.to_bytes(8, "big")
+    record_key = records.shard_prefix(stream.id, shard.index) + c.to_bytes(8, "big")
     value = (
         records.encode(ms, pkb, data)
         if stream.encryption == "NONE"
-        else state.cipher.seal(key, ms, pkb, data)
+        else state.cipher.seal(record_key, ms, pkb, data)
     )
     state.engine.write(
-        [(key, value), (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))]
+        [(record_key, value), (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))]
     )
     ctr[0], ctr[1] = c, ms
     state.fanout.appended(stream.id)
@@ -80,7 +92,7 @@ def put_record(state, ctx, params: dict) -> dict:
 
 
 @operation("PutRecords")
-def put_records(state, ctx, params: dict) -> dict:
+def put_records(state: KinesisState, ctx: RequestContext, params: PutRecordsInput) -> dict:
     stream = _writable(state, ctx, params)
     check_record_sizes(stream, params["Records"], single=False)
     plan = plan_append(state, stream, params["Records"])
@@ -97,7 +109,7 @@ _COMBO = (
 )
 
 
-def _name_of(params: dict) -> str:
+def _name_of(params: Mapping[str, Any]) -> str:
     if params.get("StreamName"):
         return params["StreamName"]
     parsed = parse_arn(params.get("StreamARN") or "")
@@ -114,7 +126,7 @@ def _shard_for(stream: Stream, text: str) -> Shard:
 
 
 @operation("GetShardIterator")
-def get_shard_iterator(state, ctx, params: dict) -> dict:
+def get_shard_iterator(state: KinesisState, ctx: RequestContext, params: GetShardIteratorInput) -> dict:
     # AWS reads the shard id first ("Could not find shard X" even for an unknown stream), and
     # words an unknown stream as an unknown shard of it
     idx = parse_shard_id(params["ShardId"])
@@ -175,7 +187,7 @@ def get_shard_iterator(state, ctx, params: dict) -> dict:
 
 
 @operation("GetRecords")
-def get_records(state, ctx, params: dict) -> dict:
+def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInput) -> dict:
     now = state.now_ms()
     pos = iterators.open_(state.secret, params["ShardIterator"], now)
     stream = state.catalog.by_id.get(pos.stream_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ... import nexttokens
+from ...context import RequestContext
 from ...errors import (
     ExpiredNextTokenException,
     InvalidArgumentException,
@@ -14,9 +16,19 @@ from ...errors import (
 from .. import records
 from ..messages import not_active, shard_not_found
 from ..shards import Shard, even_ranges, parse_shard_id, shard_id, uniform_lineage
+from ..state import KinesisState
 from ..streams import Stream, parse_arn, shard_view
 from . import operation
 from .streams import account_shard_limit, check_shard_limit
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.kinesis import (
+        ListShardsInput,
+        MergeShardsInput,
+        SplitShardInput,
+        UpdateShardCountInput,
+    )
+
 
 TOKEN_TTL_MS = 300_000
 LIST_MAX = 1000
@@ -30,7 +42,7 @@ def _unsign(state, token: str) -> dict:
         raise InvalidArgumentException("Invalid NextToken.") from None
 
 
-def _filtered(state, stream: Stream, flt: dict | None) -> list[Shard]:
+def _filtered(state, stream: Stream, flt: Mapping[str, Any] | None) -> list[Shard]:
     """The shards a ShardFilter selects (FROM_TRIM_HORIZON, the default, is every kept shard)."""
     shards = sorted(stream.shards.values(), key=lambda s: s.index)
     if not flt:
@@ -48,21 +60,23 @@ def _filtered(state, stream: Stream, flt: dict | None) -> list[Shard]:
     if kind == "FROM_TRIM_HORIZON":
         return shards
     if kind == "AT_TRIM_HORIZON":
-        return [s for s in shards if s.created_ms <= horizon and (s.open or s.closed_ms > horizon)]
+        return [
+            s for s in shards if s.created_ms <= horizon and (s.closed_ms is None or s.closed_ms > horizon)
+        ]
     if kind in ("AT_TIMESTAMP", "FROM_TIMESTAMP"):
         if flt.get("Timestamp") is None:
             raise InvalidArgumentException(f"Timestamp must be provided for {kind} filter type.")
         t = int(float(flt["Timestamp"]) * 1000)
         if kind == "AT_TIMESTAMP":
             t = max(t, stream.created_ms)
-            return [s for s in shards if s.created_ms <= t and (s.open or s.closed_ms >= t)]
+            return [s for s in shards if s.created_ms <= t and (s.closed_ms is None or s.closed_ms >= t)]
         t = max(t, horizon)
-        return [s for s in shards if s.open or s.closed_ms >= t]
+        return [s for s in shards if s.closed_ms is None or s.closed_ms >= t]
     raise InvalidArgumentException(f"Invalid ShardFilter type {kind}.")
 
 
 @operation("ListShards")
-def list_shards(state, ctx, params: dict) -> dict:
+def list_shards(state: KinesisState, ctx: RequestContext, params: ListShardsInput) -> dict:
     token = params.get("NextToken")
     named = params.get("StreamName") or params.get("StreamARN")
     if token and named:
@@ -101,7 +115,7 @@ def list_shards(state, ctx, params: dict) -> dict:
 # show the old shards and records keep going to them, as on AWS.
 
 
-def _named(ctx, params: dict) -> str:
+def _named(ctx, params: Mapping[str, Any]) -> str:
     """The stream name for messages raised before the stream is looked up."""
     if params.get("StreamName"):
         return params["StreamName"]
@@ -109,7 +123,7 @@ def _named(ctx, params: dict) -> str:
     return parsed[2] if parsed else str(params.get("StreamARN"))
 
 
-def _index(ctx, params: dict, field: str) -> int:
+def _index(ctx, params: Mapping[str, Any], field: str) -> int:
     """The shard index in *field*; AWS checks it before it looks the stream up."""
     idx = parse_shard_id(params[field])
     if idx is None:
@@ -117,7 +131,7 @@ def _index(ctx, params: dict, field: str) -> int:
     return idx
 
 
-def _reshardable(state, ctx, params: dict) -> Stream:
+def _reshardable(state, ctx, params: Mapping[str, Any]) -> Stream:
     stream = state.resolve(ctx, params)
     if stream.mode == "ON_DEMAND":
         raise ValidationException(
@@ -210,7 +224,7 @@ def apply_pending(state, stream: Stream) -> None:
 
 
 @operation("SplitShard")
-def split_shard(state, ctx, params: dict) -> None:
+def split_shard(state: KinesisState, ctx: RequestContext, params: SplitShardInput) -> None:
     idx = _index(ctx, params, "ShardToSplit")
     stream = _reshardable(state, ctx, params)
     shard = _shard(stream, idx)
@@ -228,7 +242,7 @@ def split_shard(state, ctx, params: dict) -> None:
 
 
 @operation("MergeShards")
-def merge_shards(state, ctx, params: dict) -> None:
+def merge_shards(state: KinesisState, ctx: RequestContext, params: MergeShardsInput) -> None:
     ia = _index(ctx, params, "ShardToMerge")
     ib = _index(ctx, params, "AdjacentShardToMerge")
     stream = _reshardable(state, ctx, params)
@@ -244,7 +258,7 @@ def merge_shards(state, ctx, params: dict) -> None:
 
 
 @operation("UpdateShardCount")
-def update_shard_count(state, ctx, params: dict) -> dict:
+def update_shard_count(state: KinesisState, ctx: RequestContext, params: UpdateShardCountInput) -> dict:
     stream = _reshardable(state, ctx, params)
     target = params["TargetShardCount"]
     current = len(stream.open_shards())

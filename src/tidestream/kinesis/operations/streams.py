@@ -3,15 +3,37 @@ encryption, limits."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ... import nexttokens
+from ...context import RequestContext
 from ...errors import InvalidArgumentException, ResourceInUseException, ValidationException
 from .. import records
 from ..messages import shard_limit, stream_exists
 from ..shards import even_ranges, parse_shard_id
+from ..state import KinesisState
 from ..streams import ALL_METRICS, Stream, shard_view, summary
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.kinesis import (
+        CreateStreamInput,
+        DecreaseStreamRetentionPeriodInput,
+        DeleteStreamInput,
+        DescribeLimitsInput,
+        DescribeStreamInput,
+        DescribeStreamSummaryInput,
+        DisableEnhancedMonitoringInput,
+        EnableEnhancedMonitoringInput,
+        IncreaseStreamRetentionPeriodInput,
+        ListStreamsInput,
+        StartStreamEncryptionInput,
+        StopStreamEncryptionInput,
+        UpdateMaxRecordSizeInput,
+        UpdateStreamModeInput,
+    )
+
 
 ON_DEMAND_SHARDS = 4
 MAX_TAGS = 50
@@ -36,9 +58,10 @@ def check_shard_limit(state, account: str, region: str, extra: int) -> None:
 
 
 @operation("CreateStream")
-def create_stream(state, ctx, params: dict) -> None:
+def create_stream(state: KinesisState, ctx: RequestContext, params: CreateStreamInput) -> None:
     name = params["StreamName"]
-    mode = (params.get("StreamModeDetails") or {}).get("StreamMode")
+    details = params.get("StreamModeDetails")
+    mode = details.get("StreamMode") if details else None
     count = params.get("ShardCount")
     if mode is None:
         mode = "PROVISIONED" if count is not None else "ON_DEMAND"
@@ -68,7 +91,7 @@ def create_stream(state, ctx, params: dict) -> None:
         tags=dict(tags),
         max_record_kib=int(params.get("MaxRecordSizeInKiB") or 1024),
     )
-    extra = [id_write]
+    extra: list[tuple[bytes, bytes | None]] = [id_write]
     for lo, hi in even_ranges(count):
         shard = state.open_shard(stream, lo, hi, now)
         extra.append((records.counter_key(sid, shard.index), records.encode_counter(0, now)))
@@ -80,7 +103,7 @@ def create_stream(state, ctx, params: dict) -> None:
 
 
 @operation("DeleteStream")
-def delete_stream(state, ctx, params: dict) -> None:
+def delete_stream(state: KinesisState, ctx: RequestContext, params: DeleteStreamInput) -> None:
     stream = state.resolve(ctx, params)
     if stream.status == "DELETING":
         return None
@@ -102,7 +125,7 @@ def _monitoring(stream: Stream) -> list[dict[str, Any]]:
 
 
 @operation("DescribeStream")
-def describe_stream(state, ctx, params: dict) -> dict:
+def describe_stream(state: KinesisState, ctx: RequestContext, params: DescribeStreamInput) -> dict:
     stream = state.resolve(ctx, params)
     limit = min(params.get("Limit") or 100, 10000)
     after = params.get("ExclusiveStartShardId")
@@ -130,7 +153,9 @@ def describe_stream(state, ctx, params: dict) -> dict:
 
 
 @operation("DescribeStreamSummary")
-def describe_stream_summary(state, ctx, params: dict) -> dict:
+def describe_stream_summary(
+    state: KinesisState, ctx: RequestContext, params: DescribeStreamSummaryInput
+) -> dict:
     stream = state.resolve(ctx, params)
     ts = state.ts(ctx)
     desc: dict[str, Any] = {
@@ -152,7 +177,9 @@ def describe_stream_summary(state, ctx, params: dict) -> dict:
 
 
 @operation("UpdateMaxRecordSize")
-def update_max_record_size(state, ctx, params: dict) -> None:
+def update_max_record_size(
+    state: KinesisState, ctx: RequestContext, params: UpdateMaxRecordSizeInput
+) -> None:
     """The largest record (partition key + data) the stream accepts, 1024..10240 KiB."""
     stream = state.active(ctx, params)
     stream.max_record_kib = int(params["MaxRecordSizeInKiB"])
@@ -175,7 +202,7 @@ def _untoken(token: str) -> str:
 
 
 @operation("ListStreams")
-def list_streams(state, ctx, params: dict) -> dict:
+def list_streams(state: KinesisState, ctx: RequestContext, params: ListStreamsInput) -> dict:
     limit = min(params.get("Limit") or 100, 10000)
     after = params.get("ExclusiveStartStreamName")
     if params.get("NextToken"):
@@ -193,7 +220,7 @@ def list_streams(state, ctx, params: dict) -> dict:
 
 
 @operation("UpdateStreamMode")
-def update_stream_mode(state, ctx, params: dict) -> None:
+def update_stream_mode(state: KinesisState, ctx: RequestContext, params: UpdateStreamModeInput) -> None:
     stream = state.active(ctx, params)
     mode = (params.get("StreamModeDetails") or {}).get("StreamMode")
     if mode not in ("PROVISIONED", "ON_DEMAND"):
@@ -216,7 +243,9 @@ def _check_retention(hours: int) -> None:
 
 
 @operation("IncreaseStreamRetentionPeriod")
-def increase_retention(state, ctx, params: dict) -> None:
+def increase_retention(
+    state: KinesisState, ctx: RequestContext, params: IncreaseStreamRetentionPeriodInput
+) -> None:
     stream = state.active(ctx, params)
     hours = params["RetentionPeriodHours"]
     _check_retention(hours)
@@ -231,7 +260,9 @@ def increase_retention(state, ctx, params: dict) -> None:
 
 
 @operation("DecreaseStreamRetentionPeriod")
-def decrease_retention(state, ctx, params: dict) -> None:
+def decrease_retention(
+    state: KinesisState, ctx: RequestContext, params: DecreaseStreamRetentionPeriodInput
+) -> None:
     stream = state.active(ctx, params)
     hours = params["RetentionPeriodHours"]
     _check_retention(hours)
@@ -245,12 +276,12 @@ def decrease_retention(state, ctx, params: dict) -> None:
     return None
 
 
-def _metrics_arg(params: dict) -> set[str]:
+def _metrics_arg(params: Mapping[str, Any]) -> set[str]:
     wanted = set(params.get("ShardLevelMetrics") or [])
     return set(ALL_METRICS) if "ALL" in wanted else wanted
 
 
-def _monitoring_result(stream: Stream, current: list[str]) -> None:
+def _monitoring_result(stream: Stream, current: list[str]) -> dict:
     return {
         "StreamName": stream.name,
         "CurrentShardLevelMetrics": current,
@@ -260,7 +291,9 @@ def _monitoring_result(stream: Stream, current: list[str]) -> None:
 
 
 @operation("EnableEnhancedMonitoring")
-def enable_monitoring(state, ctx, params: dict) -> dict:
+def enable_monitoring(
+    state: KinesisState, ctx: RequestContext, params: EnableEnhancedMonitoringInput
+) -> dict:
     stream = state.active(ctx, params)
     current = list(stream.metrics)
     wanted = set(current) | _metrics_arg(params)
@@ -270,7 +303,9 @@ def enable_monitoring(state, ctx, params: dict) -> dict:
 
 
 @operation("DisableEnhancedMonitoring")
-def disable_monitoring(state, ctx, params: dict) -> dict:
+def disable_monitoring(
+    state: KinesisState, ctx: RequestContext, params: DisableEnhancedMonitoringInput
+) -> dict:
     stream = state.active(ctx, params)
     current = list(stream.metrics)
     drop = _metrics_arg(params)
@@ -280,7 +315,7 @@ def disable_monitoring(state, ctx, params: dict) -> dict:
 
 
 @operation("StartStreamEncryption")
-def start_encryption(state, ctx, params: dict) -> None:
+def start_encryption(state: KinesisState, ctx: RequestContext, params: StartStreamEncryptionInput) -> None:
     stream = state.active(ctx, params)
     if params.get("EncryptionType") != "KMS":
         raise InvalidArgumentException("Invalid EncryptionType. Only KMS is supported.")
@@ -292,7 +327,7 @@ def start_encryption(state, ctx, params: dict) -> None:
 
 
 @operation("StopStreamEncryption")
-def stop_encryption(state, ctx, params: dict) -> None:
+def stop_encryption(state: KinesisState, ctx: RequestContext, params: StopStreamEncryptionInput) -> None:
     stream = state.active(ctx, params)
     stream.encryption = "NONE"
     stream.key_id = None
@@ -302,7 +337,7 @@ def stop_encryption(state, ctx, params: dict) -> None:
 
 
 @operation("DescribeLimits")
-def describe_limits(state, ctx, params: dict) -> dict:
+def describe_limits(state: KinesisState, ctx: RequestContext, params: DescribeLimitsInput) -> dict:
     streams = state.catalog.in_region(ctx.account_id, ctx.region)
     return {
         "ShardLimit": account_shard_limit(ctx.region),

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from ...context import RequestContext
 from ...errors import InvalidArgumentException
+from ..state import KinesisState
 from ..streams import Stream
 from . import operation
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.kinesis import (
+        AddTagsToStreamInput,
+        ListTagsForResourceInput,
+        ListTagsForStreamInput,
+        RemoveTagsFromStreamInput,
+        TagResourceInput,
+        UntagResourceInput,
+    )
+
 
 MAX_TAGS = 50
 
@@ -50,7 +64,7 @@ def _add(stream: Stream, tags: dict[str, str], account: str) -> None:
 
 
 @operation("AddTagsToStream")
-def add_tags_to_stream(state, ctx, params: dict) -> None:
+def add_tags_to_stream(state: KinesisState, ctx: RequestContext, params: AddTagsToStreamInput) -> None:
     stream = state.resolve(ctx, params)
     _add(stream, params.get("Tags") or {}, stream.account)
     state.save(stream)
@@ -58,7 +72,9 @@ def add_tags_to_stream(state, ctx, params: dict) -> None:
 
 
 @operation("RemoveTagsFromStream")
-def remove_tags_from_stream(state, ctx, params: dict) -> None:
+def remove_tags_from_stream(
+    state: KinesisState, ctx: RequestContext, params: RemoveTagsFromStreamInput
+) -> None:
     stream = state.resolve(ctx, params)
     check_tag_text(params.get("TagKeys") or [], "remove", stream)
     for key in params.get("TagKeys") or []:
@@ -68,7 +84,7 @@ def remove_tags_from_stream(state, ctx, params: dict) -> None:
 
 
 @operation("ListTagsForStream")
-def list_tags_for_stream(state, ctx, params: dict) -> dict:
+def list_tags_for_stream(state: KinesisState, ctx: RequestContext, params: ListTagsForStreamInput) -> dict:
     stream = state.resolve(ctx, params)
     limit = params.get("Limit") or 50
     after = params.get("ExclusiveStartTagKey")
@@ -79,12 +95,12 @@ def list_tags_for_stream(state, ctx, params: dict) -> dict:
     return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page], "HasMoreTags": len(keys) > len(page)}
 
 
-def _by_arn(state, ctx, params: dict) -> Stream:
+def _by_arn(state, ctx, params: Mapping[str, Any]) -> Stream:
     return state.resolve(ctx, {"StreamARN": params.get("ResourceARN")})
 
 
 @operation("TagResource")
-def tag_resource(state, ctx, params: dict) -> None:
+def tag_resource(state: KinesisState, ctx: RequestContext, params: TagResourceInput) -> None:
     stream = _by_arn(state, ctx, params)
     _add(stream, params.get("Tags") or {}, stream.account)
     state.save(stream)
@@ -92,7 +108,7 @@ def tag_resource(state, ctx, params: dict) -> None:
 
 
 @operation("UntagResource")
-def untag_resource(state, ctx, params: dict) -> None:
+def untag_resource(state: KinesisState, ctx: RequestContext, params: UntagResourceInput) -> None:
     stream = _by_arn(state, ctx, params)
     for key in params.get("TagKeys") or []:
         stream.tags.pop(key, None)
@@ -101,7 +117,9 @@ def untag_resource(state, ctx, params: dict) -> None:
 
 
 @operation("ListTagsForResource")
-def list_tags_for_resource(state, ctx, params: dict) -> dict:
+def list_tags_for_resource(
+    state: KinesisState, ctx: RequestContext, params: ListTagsForResourceInput
+) -> dict:
     stream = _by_arn(state, ctx, params)
     tags: list[dict[str, Any]] = [{"Key": k, "Value": stream.tags[k]} for k in sorted(stream.tags)]
     return {"Tags": tags}

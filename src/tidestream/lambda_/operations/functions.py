@@ -3,6 +3,9 @@ UpdateFunctionConfiguration, DeleteFunction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import orjson
 
 from ...context import RequestContext
@@ -13,6 +16,18 @@ from ..functions import Function, check_package, configuration, parse_name, requ
 from ..messages import InvalidParameterValueException, already_exists, pending, update_in_progress
 from ..state import LambdaState
 from . import REGISTRY
+
+if TYPE_CHECKING:
+    from ...protocol.shapes.lambda_ import (
+        CreateFunctionRequest,
+        DeleteFunctionRequest,
+        GetFunctionConfigurationRequest,
+        GetFunctionRequest,
+        ListFunctionsRequest,
+        UpdateFunctionCodeRequest,
+        UpdateFunctionConfigurationRequest,
+    )
+
 
 operation = REGISTRY.operation
 
@@ -92,7 +107,7 @@ def check_runtime(runtime: str) -> None:
         )
 
 
-def check_environment(params: dict) -> dict[str, str] | None:
+def check_environment(params: Mapping[str, Any]) -> dict[str, str] | None:
     environment = params.get("Environment")
     if environment is None:
         return None
@@ -113,7 +128,7 @@ def check_environment(params: dict) -> dict[str, str] | None:
     return variables
 
 
-def check_quotas(params: dict) -> None:
+def check_quotas(params: Mapping[str, Any]) -> None:
     """AWS's limits on MemorySize, Timeout and EphemeralStorage, tighter than the model's.
 
     Timeout may reach the model's 5400 s only with a CapacityProviderConfig (Managed Instances)."""
@@ -137,7 +152,7 @@ def check_quotas(params: dict) -> None:
         )
 
 
-def check_layers(params: dict) -> None:
+def check_layers(params: Mapping[str, Any]) -> None:
     """tidestream serves no layers, so every layer version a request names does not exist."""
     layers = params.get("Layers") or []
     if layers:
@@ -148,7 +163,7 @@ def check_layers(params: dict) -> None:
 _OTHER_CODE_SOURCES = ("S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
 
 
-def package_from(code: dict) -> bytes:
+def package_from(code: Mapping[str, Any]) -> bytes:
     """The zip of a Code / UpdateFunctionCode request; only ZipFile can be run here."""
     if code.get("ZipFile") is not None:
         if any(code.get(member) for member in _OTHER_CODE_SOURCES):
@@ -169,7 +184,7 @@ def package_from(code: dict) -> bytes:
 
 
 @operation("CreateFunction")
-def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
+def create_function(state: LambdaState, ctx: RequestContext, params: CreateFunctionRequest) -> dict:
     name, _ = parse_name(params["FunctionName"], ctx.account_id, ctx.region)
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidParameterValueException(
@@ -212,13 +227,13 @@ def create_function(state: LambdaState, ctx: RequestContext, params: dict) -> di
         environment=environment,
         tags=dict(params.get("Tags") or {}),
         architectures=list(params.get("Architectures") or ["x86_64"]),
-        ephemeral_storage=(params.get("EphemeralStorage") or {}).get("Size", 512),
+        ephemeral_storage=storage.get("Size", 512) if (storage := params.get("EphemeralStorage")) else 512,
     )
     state.store.put(fn, package)
     return configuration(fn, state.status(fn, "create"))
 
 
-def _require_qualified(state: LambdaState, ctx: RequestContext, params: dict) -> Function:
+def _require_qualified(state: LambdaState, ctx: RequestContext, params: Mapping[str, Any]) -> Function:
     """The function of a request that may name a qualifier (in FunctionName or Qualifier)."""
     qualifier = requested_qualifier(
         params["FunctionName"], params.get("Qualifier"), ctx.account_id, ctx.region
@@ -227,7 +242,7 @@ def _require_qualified(state: LambdaState, ctx: RequestContext, params: dict) ->
 
 
 @operation("GetFunction")
-def get_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
+def get_function(state: LambdaState, ctx: RequestContext, params: GetFunctionRequest) -> dict:
     fn = _require_qualified(state, ctx, params)
     out = {
         "Configuration": configuration(fn, state.status(fn)),
@@ -241,13 +256,15 @@ def get_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
 
 
 @operation("GetFunctionConfiguration")
-def get_function_configuration(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
+def get_function_configuration(
+    state: LambdaState, ctx: RequestContext, params: GetFunctionConfigurationRequest
+) -> dict:
     fn = _require_qualified(state, ctx, params)
     return configuration(fn, state.status(fn))
 
 
 @operation("ListFunctions")
-def list_functions(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
+def list_functions(state: LambdaState, ctx: RequestContext, params: ListFunctionsRequest) -> dict:
     functions = state.store.listing(ctx.account_id, ctx.region)
     marker = params.get("Marker")
     if marker:
@@ -259,7 +276,7 @@ def list_functions(state: LambdaState, ctx: RequestContext, params: dict) -> dic
     return out
 
 
-def _check_changeable(state: LambdaState, fn: Function, params: dict) -> None:
+def _check_changeable(state: LambdaState, fn: Function, params: Mapping[str, Any]) -> None:
     """AWS's refusals of an update: while Pending or InProgress, or for a stale RevisionId."""
     status = state.status(fn)
     if status["State"] == "Pending":
@@ -277,7 +294,7 @@ def _check_changeable(state: LambdaState, fn: Function, params: dict) -> None:
 
 
 @operation("UpdateFunctionCode")
-def update_function_code(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
+def update_function_code(state: LambdaState, ctx: RequestContext, params: UpdateFunctionCodeRequest) -> dict:
     fn = state.require(ctx, params["FunctionName"])
     _check_changeable(state, fn, params)
     package = package_from(params)
@@ -312,15 +329,17 @@ _CONFIG_FIELDS = {
 
 
 @operation("UpdateFunctionConfiguration")
-def update_function_configuration(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
+def update_function_configuration(
+    state: LambdaState, ctx: RequestContext, params: UpdateFunctionConfigurationRequest
+) -> dict:
     fn = state.require(ctx, params["FunctionName"])
     _check_changeable(state, fn, params)
     if params.get("Runtime") is not None:
         check_runtime(params["Runtime"])
     check_quotas(params)
     check_layers(params)
-    changes = {
-        field: params[member] for member, field in _CONFIG_FIELDS.items() if params.get(member) is not None
+    changes: dict[str, Any] = {
+        field: value for member, field in _CONFIG_FIELDS.items() if (value := params.get(member)) is not None
     }
     if "Environment" in params:
         changes["environment"] = check_environment(params)
@@ -333,7 +352,7 @@ def update_function_configuration(state: LambdaState, ctx: RequestContext, param
 
 
 @operation("DeleteFunction")
-def delete_function(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
+def delete_function(state: LambdaState, ctx: RequestContext, params: DeleteFunctionRequest) -> dict:
     qualifier = requested_qualifier(
         params["FunctionName"], params.get("Qualifier"), ctx.account_id, ctx.region
     )
