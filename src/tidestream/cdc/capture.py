@@ -68,11 +68,6 @@ class Capture:
         #: ordered in the engine (so a failed write never publishes a change that didn't happen)
         self._staged: list[tuple[bytes, dict]] = []
         self.on_committed: Any = None
-        #: the publisher's inline append (``entries -> (writes, plan, entries for the outbox)``):
-        #: records appended in the item's own commit when nothing waits before them; None: off
-        self.append_inline: Any = None
-        #: the inline append of the commit being written: applied once it is in the engine
-        self._inline_plan: Any = None
         #: the DynamoDB Streams feed (tables with a StreamSpecification): ``(change, now) ->
         #: writes`` added to the same batch; None: no DynamoDB Streams
         self.stream_feed = stream_feed
@@ -118,7 +113,6 @@ class Capture:
 
     def __call__(self, changes: list, now: float) -> list[tuple[bytes, bytes | None]]:
         writes: list[tuple[bytes, bytes | None]] = []
-        entries: list[dict] = []
         for ch in changes:
             table = ch.table
             if table.stream_enabled and self.stream_feed is not None and ch.old != ch.new:
@@ -128,26 +122,15 @@ class Capture:
             dest = self._destination(table)
             if dest is None or ch.old == ch.new:
                 continue
-            entries.append(self._entry(ch, table, dest, now))
-            self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
-        if entries:
-            self._route(entries, writes)
-        return writes
-
-    def _route(self, entries: list[dict], writes: list[tuple[bytes, bytes | None]]) -> None:
-        """Append what the streams take now in this commit; the rest becomes outbox entries."""
-        if self.append_inline is not None:
-            appended, self._inline_plan, entries = self.append_inline(entries)
-            writes.extend(appended)
-        for entry in entries:
+            entry, stored = self._entry(ch, table, dest, now)
             key = outbox_key(self.seq)
-            data = entry.pop("Data")
-            writes.append((key, outbox_value(entry, data)))
-            entry["Data"] = data
+            writes.append((key, stored))
             self._staged.append((key, entry))
             self.seq += 1
+            self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
+        return writes
 
-    def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> dict:
+    def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> tuple[dict, bytes]:
         """The outbox entry and its stored bytes: the AWS record rendered once, here, with what
         the publisher needs to route and account for it. In memory the entry is also the
         record to append (``PartitionKey``, ``Data``), so publishing builds nothing per record.
@@ -176,14 +159,12 @@ class Capture:
             "PartitionKey": partition_key(table.table_id, ch.key),
             "captured_at": now,
         }
+        stored = outbox_value(entry, data)
         entry["Data"] = data
-        return entry
+        return entry, stored
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""
-        plan, self._inline_plan = self._inline_plan, None
-        if plan is not None:
-            plan.applied()
         if not self._staged:
             return
         staged, self._staged = self._staged, []
@@ -195,4 +176,3 @@ class Capture:
     def abandoned(self) -> None:
         """The batch failed: forget what it would have captured."""
         self._staged = []
-        self._inline_plan = None

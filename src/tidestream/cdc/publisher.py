@@ -26,7 +26,7 @@ from typing import Any
 import cbor2
 import orjson
 
-from ..kinesis.append import append_one, plan_append
+from ..kinesis.append import plan_append
 from ..kinesis.streams import parse_arn
 from ..storage.engine import StorageError, StorageTrouble
 from . import destinations as D
@@ -117,21 +117,6 @@ def entry_from_disk(raw: bytes) -> dict:
     }
 
 
-class _Inline:
-    """An inline append waiting for its commit: applied (counters, metrics) once it is written."""
-
-    __slots__ = ("append", "table", "metrics")
-
-    def __init__(self, append: Any, table: str, metrics: Metrics) -> None:
-        self.append = append
-        self.table = table
-        self.metrics = metrics
-
-    def applied(self) -> None:
-        self.append.applied()
-        self.metrics.published_total[self.table] += 1
-
-
 class Publisher:
     """Drains the outbox. Keeps an in-memory mirror of pending entries (filled by the capture
     after each commit, or from disk at startup and after an overflow) so retries neither rescan
@@ -158,37 +143,9 @@ class Publisher:
         self._overflow = False
         self._held: dict[bytes, float] = {}  # reorder chaos: outbox key -> not before
         self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, entry)
-        #: destination ARN -> its stream, for inline appends (checked against the catalog)
-        self._streams: dict[str, Any] = {}
         capture.on_committed = self._add
-        capture.append_inline = self.append_inline
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
         self._overflow = self.metrics.outbox_depth > 0
-
-    def append_inline(self, entries: list[dict]) -> tuple[list, Any, list[dict]]:
-        """Records appended in the capturing commit itself: (their writes, what to apply once
-        the commit is in the engine, the entries left for the outbox). Only for a commit of one
-        change, when nothing waits in the outbox (no change may overtake an earlier one of its
-        item), its stream takes the record now, and without chaos."""
-        if len(entries) != 1 or self._pending or self._overflow or self.chaos.on:
-            return [], None, entries
-        entry = entries[0]
-        stream = self._streams.get(entry["destination"])
-        if stream is None or stream.status not in _WRITABLE or self.kinesis.catalog.get(
-            stream.account, stream.region, stream.name
-        ) is not stream:
-            stream, _ = self._stream(entry["destination"])
-            if stream is None or stream.status not in _WRITABLE:
-                return [], None, entries
-            self._streams[entry["destination"]] = stream
-        data = entry["Data"]
-        if len(data) + len(entry["PartitionKey"]) > stream.max_record_bytes:
-            return [], None, entries
-        append = append_one(self.kinesis, stream, entry["PartitionKey"], data)
-        if append is None:
-            self.metrics.throttled_total[entry["table"]] += 1
-            return [], None, entries
-        return append.writes, _Inline(append, entry["table"], self.metrics), []
 
     def _add(self, staged: list[tuple[bytes, dict]]) -> None:
         if self._overflow or len(self._pending) >= MIRROR_LIMIT:
