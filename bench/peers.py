@@ -24,7 +24,7 @@ PIP_PACKAGES = ["ministack", "moto[server]"]
 @dataclass
 class Peer:
     name: str
-    apis: tuple[str, ...]  # "dynamodb", "kinesis"
+    apis: tuple[str, ...]  # "dynamodb", "kinesis", "lambda" (functions and event source mappings)
     on_disk: bool  # keeps its data in the data dir (else: in memory)
     note: str = ""  # how it is run, for the report
 
@@ -108,7 +108,12 @@ class Peer:
 PEERS: dict[str, Peer] = {
     p.name: p
     for p in [
-        Peer("tidestream", ("dynamodb", "kinesis"), True, "strict durability (fsync per group commit)"),
+        Peer(
+            "tidestream",
+            ("dynamodb", "kinesis", "lambda"),
+            True,
+            "strict durability (fsync per group commit)",
+        ),
         Peer("dynalite", ("dynamodb",), True, "LevelDB (--path), no fsync"),
         Peer("kinesalite", ("kinesis",), True, "LevelDB (--path), no fsync"),
         Peer("kinesis-local", ("kinesis",), False, "kinesis-mock on Node, in memory"),
