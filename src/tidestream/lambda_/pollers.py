@@ -55,6 +55,9 @@ log = logging.getLogger("tidestream.lambda")
 DEFAULT_POLL_INTERVAL = 1.0
 #: the longest pause between retries of a failing batch
 MAX_BACKOFF = 5.0
+#: the pause after a read refused by the shard's read limit (AWS: 5 GetRecords/s per shard);
+#: appends do not cut it short, or a busy stream would be read again at once and refused again
+THROTTLED_PAUSE = 0.2
 
 
 class Stopped(Exception):
@@ -232,6 +235,8 @@ class ShardPoller:
         self.interval = run.pollers.poll_interval
         #: the last record read from the shard, buffered or dropped by the FilterCriteria
         self.read_to: str | None = None
+        #: the last read was refused by the shard's read limit
+        self.throttled = False
 
     async def run(self) -> None:
         try:
@@ -275,6 +280,8 @@ class ShardPoller:
         if self.buffer and self.mapping.batching_window:
             left = self.first_buffered + self.mapping.batching_window - time.monotonic()
             timeout = max(0.0, min(timeout, left))
+        if self.throttled:
+            timeout, appended = min(timeout, THROTTLED_PAUSE), None
         if appended is None:
             await asyncio.sleep(timeout)
             return
@@ -294,9 +301,11 @@ class ShardPoller:
         the shard is caught up."""
         assert self.iterator is not None
         want = self._want() - len(self.buffer)
+        self.throttled = False
         try:
             raws, self.iterator = await self.reader.read(self.iterator, want)
         except ProvisionedThroughputExceededException:  # shared with other readers: back off
+            self.throttled = True
             return True
         for raw in raws:
             event = self.reader.event_record(raw, self.shard_id)
