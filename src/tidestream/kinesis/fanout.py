@@ -59,23 +59,21 @@ class Subscription:
         self.done = False
 
 
-class FanOut:
-    """Append notifications per stream and the live subscriptions (one per consumer+shard)."""
+class FanOut(Wakeups):
+    """Append notifications per stream (keyed by stream id; also what Lambda's mapping pollers
+    wait on) and the live subscriptions (one per consumer+shard)."""
+
+    #: records were appended to the stream: wake its subscribers (and mapping pollers); bound
+    #: directly, as it runs on every append
+    appended = Wakeups.notify
 
     def __init__(self, config: Any = None) -> None:
+        super().__init__()
         self.session = float(getattr(config, "efo_session_seconds", None) or 300.0)
         self.heartbeat = float(getattr(config, "efo_heartbeat_seconds", None) or 5.0)
         #: a second subscription of the same consumer and shard within this many seconds fails
         self.takeover = 5.0
-        self.wakeups = Wakeups()
         self.subs: dict[tuple[str, int], Subscription] = {}
-
-    def appended(self, stream_id: int) -> None:
-        """Records were appended to the stream: wake its subscribers (and mapping pollers)."""
-        self.wakeups.notify(stream_id)
-
-    def waiter(self, stream_id: int) -> asyncio.Event:
-        return self.wakeups.waiter(stream_id)
 
     def claim(self, sub: Subscription, now: float) -> None:
         """Register *sub*; ResourceInUse if a live one for the same consumer+shard is < 5 s old."""
@@ -96,7 +94,7 @@ class FanOut:
         for sub in self.subs.values():
             sub.superseded = True
         self.subs.clear()
-        self.wakeups.reset()
+        super().reset()
 
     def release(self, sub: Subscription) -> None:
         sub.done = True
