@@ -163,12 +163,12 @@ def latency(endpoint: str, tmp: str, writes: int, rate: float) -> dict:
         ddb.put_item(TableName="orders", Item={"pk": {"S": f"o{n}"}, "t": {"N": repr(began)}})
         acked[f"o{n}"] = time.time()
         time.sleep(max(0.0, began + gap - time.time()))
-    deadline = time.time() + 60
+    deadline = time.time() + 30
     while len(_lines(out)) < writes and time.time() < deadline:
         time.sleep(0.05)
     lines = _lines(out)
-    if len(lines) < writes:
-        raise RuntimeError(f"only {len(lines)} of {writes} changes reached the function within 60 s")
+    if not lines:
+        raise RuntimeError(f"none of {writes} changes reached the function within 30 s")
     from_ack = sorted((line["at"] - acked[line["pk"]]) * 1000 for line in lines)
     from_send = sorted((line["at"] - line["sent"]) * 1000 for line in lines)
     return {
@@ -179,6 +179,7 @@ def latency(endpoint: str, tmp: str, writes: int, rate: float) -> dict:
         "max_ms": round(from_ack[-1], 1),
         "sent_p50_ms": _percentile(from_send, 0.5),
         "sent_p99_ms": _percentile(from_send, 0.99),
+        "missing": writes - len({line["pk"] for line in lines}),
     }
 
 
@@ -207,8 +208,7 @@ def lambda_phase(ctx) -> dict:
                 value=got["records_per_second"],
                 unit="records/s",
                 calls=got["invocations"],
-                note=f"{records:,} records of 200 B, BatchSize {BATCH}, {got['invocations']} invocations "
-                "(with the server's Kinesis limits: 5 GetRecords/s and 2 MB/s per shard)",
+                note=f"{records:,} records of 200 B, BatchSize {BATCH}, {got['invocations']} invocations",
             )
         except Exception as e:  # noqa: BLE001 - a server without Lambda or mappings: n/a
             rows["lambda_rps"] = Metric(unit="records/s", na=short(f"mapping throughput failed: {e}", 300))
@@ -220,6 +220,10 @@ def lambda_phase(ctx) -> dict:
                 p50_ms=got["p50_ms"],
                 p99_ms=got["p99_ms"],
                 calls=writes,
+                errors=got["missing"],
+                first_error=f"{got['missing']} of {writes} changes never reached the function (30 s)"
+                if got["missing"]
+                else "",
                 note=f"{writes} PutItem at 100/s, table -> Kinesis destination -> mapping; "
                 f"sent -> invoked p50 {got['sent_p50_ms']} / p99 {got['sent_p99_ms']} ms",
             )

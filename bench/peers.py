@@ -98,7 +98,7 @@ class Peer:
                     "GATEWAY_PORT": str(port),
                     "BIND_HOST": "127.0.0.1",
                     "LOG_LEVEL": "WARNING",
-                    "SERVICES": "dynamodb,kinesis",
+                    "SERVICES": "dynamodb,kinesis,lambda",
                 },
                 None,
             )
@@ -118,7 +118,12 @@ PEERS: dict[str, Peer] = {
         Peer("kinesalite", ("kinesis",), True, "LevelDB (--path), no fsync"),
         Peer("kinesis-local", ("kinesis",), False, "kinesis-mock on Node, in memory"),
         Peer("moto", ("dynamodb", "kinesis"), False, "moto_server, in memory"),
-        Peer("ministack", ("dynamodb", "kinesis"), False, "SERVICES=dynamodb,kinesis, in memory"),
+        Peer(
+            "ministack",
+            ("dynamodb", "kinesis", "lambda"),
+            False,
+            "SERVICES=dynamodb,kinesis,lambda, in memory, functions as local processes",
+        ),
     ]
 }
 
