@@ -24,7 +24,7 @@ PIP_PACKAGES = ["ministack", "moto[server]"]
 @dataclass
 class Peer:
     name: str
-    apis: tuple[str, ...]  # "dynamodb", "kinesis"
+    apis: tuple[str, ...]  # "dynamodb", "kinesis", "lambda" (functions and event source mappings)
     on_disk: bool  # keeps its data in the data dir (else: in memory)
     note: str = ""  # how it is run, for the report
 
@@ -98,7 +98,7 @@ class Peer:
                     "GATEWAY_PORT": str(port),
                     "BIND_HOST": "127.0.0.1",
                     "LOG_LEVEL": "WARNING",
-                    "SERVICES": "dynamodb,kinesis",
+                    "SERVICES": "dynamodb,kinesis,lambda",
                 },
                 None,
             )
@@ -108,12 +108,22 @@ class Peer:
 PEERS: dict[str, Peer] = {
     p.name: p
     for p in [
-        Peer("tidestream", ("dynamodb", "kinesis"), True, "strict durability (fsync per group commit)"),
+        Peer(
+            "tidestream",
+            ("dynamodb", "kinesis", "lambda"),
+            True,
+            "strict durability (fsync per group commit)",
+        ),
         Peer("dynalite", ("dynamodb",), True, "LevelDB (--path), no fsync"),
         Peer("kinesalite", ("kinesis",), True, "LevelDB (--path), no fsync"),
         Peer("kinesis-local", ("kinesis",), False, "kinesis-mock on Node, in memory"),
         Peer("moto", ("dynamodb", "kinesis"), False, "moto_server, in memory"),
-        Peer("ministack", ("dynamodb", "kinesis"), False, "SERVICES=dynamodb,kinesis, in memory"),
+        Peer(
+            "ministack",
+            ("dynamodb", "kinesis", "lambda"),
+            False,
+            "SERVICES=dynamodb,kinesis,lambda, in memory, functions as local processes",
+        ),
     ]
 }
 

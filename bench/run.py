@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import consumer  # noqa: E402
+import lambda_esm  # noqa: E402
 import loadgen  # noqa: E402
 import peers  # noqa: E402
 import scaling  # noqa: E402
@@ -61,6 +62,7 @@ PHASES = {
     "kinesis": (wl.kinesis_phase, ("kinesis",), False),
     "scaling": (scaling.scaling_phase, ("dynamodb",), True),
     "consumer": (consumer.consumer_phase, ("dynamodb", "kinesis"), False),
+    "lambda": (lambda_esm.lambda_phase, ("dynamodb", "kinesis", "lambda"), False),
 }
 
 

@@ -96,7 +96,12 @@ class Server:
             )
         }
         rest = self._build_lambda(engine, routes)
-        self.lambda_.attach_sources(kinesis_spec.operations, streams_spec.operations)
+        self.lambda_.attach_sources(
+            kinesis_spec.operations,
+            streams_spec.operations,
+            kinesis_waiter=self.kinesis.append_waiter,
+            streams_waiter=self.streams.append_waiter,
+        )
         if c.console:  # imported only when on: nothing of it is on an API request's path
             from .console import routes as console_routes
 
@@ -181,7 +186,7 @@ class Server:
         self.dynamodb.reload()
         self.kinesis.reload()
         self.streams.reload()
-        self.lambda_.reload()
+        self.lambda_.reset()
         self.metrics.clear()
         self.capture.reset()
         self.publisher.reset()

@@ -35,6 +35,7 @@ import cbor2
 from ..ids import hex128
 from ..storage import keyspace
 from ..storage.engine import Engine
+from ..wakeups import Wakeups
 
 if TYPE_CHECKING:
     from ..dynamodb.tables import Catalog
@@ -158,10 +159,13 @@ class StreamsState:
         self.counter = 1
         self.next_id = 1
         self.secret = b""
+        #: stream id -> woken by each record fed (event source mappings wait on it)
+        self.wakeups = Wakeups()
         self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
     def reload(self) -> None:
+        self.wakeups.reset()
         self.streams.clear()
         self.by_arn.clear()
         self.active.clear()
@@ -285,12 +289,20 @@ class StreamsState:
         c = self.counter
         self.counter = c + 1
         m.last = c
+        # the item store writes the record before the loop runs anything else, so a woken
+        # reader finds it (one pop on an empty dict when nobody waits)
+        self.wakeups.notify(m.id)
         return [(record_key(m.id, c), cbor2.dumps(entry))]
 
     # lookups -----------------------------------------------------------------------------
     def visible(self, account: str, region: str) -> list[StreamMeta]:
         self.sync(account, region)
         return [m for m in self.streams.values() if m.account == account and m.region == region]
+
+    def append_waiter(self, arn: str) -> asyncio.Event | None:
+        """An event set when the next record is fed to the stream *arn* (None: no such stream)."""
+        m = self.by_arn.get(arn)
+        return None if m is None else self.wakeups.waiter(m.id)
 
     def get(self, account: str, region: str, arn: str) -> StreamMeta | None:
         self.sync(account, region)

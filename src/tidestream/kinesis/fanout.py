@@ -10,8 +10,9 @@ end-of-shard signal consumers such as the KCL look for). It ends after ``session
 the consumer or stream goes away.
 
 Waking up: every append (PutRecord, PutRecords, change capture) calls :meth:`FanOut.appended`
-for its stream, which sets and replaces that stream's :class:`asyncio.Event`; idle subscribers
-wait on it with a timeout, so a new record is pushed at once and nothing polls.
+for its stream, which sets and replaces that stream's :class:`asyncio.Event` (see
+:mod:`tidestream.wakeups`); idle subscribers -- and Lambda event source mappings reading the
+stream -- wait on it with a timeout, so a new record is pushed at once and nothing polls.
 
 Payloads follow the request's protocol, as the AWS SDKs expect: JSON (Data base64, timestamps
 epoch seconds) for boto3/CLI; CBOR (Data raw bytes, timestamps tag 1 epoch milliseconds) when
@@ -31,6 +32,7 @@ import orjson
 from ..errors import AwsError, InvalidArgumentException, ResourceInUseException, ResourceNotFoundException
 from ..http import eventstream
 from ..storage.engine import StorageError
+from ..wakeups import Wakeups
 from . import records, sequence
 from .consumers import parse_consumer_arn
 from .messages import shard_missing
@@ -57,28 +59,21 @@ class Subscription:
         self.done = False
 
 
-class FanOut:
-    """Append notifications per stream and the live subscriptions (one per consumer+shard)."""
+class FanOut(Wakeups):
+    """Append notifications per stream (keyed by stream id; also what Lambda's mapping pollers
+    wait on) and the live subscriptions (one per consumer+shard)."""
+
+    #: records were appended to the stream: wake its subscribers (and mapping pollers); bound
+    #: directly, as it runs on every append
+    appended = Wakeups.notify
 
     def __init__(self, config: Any = None) -> None:
+        super().__init__()
         self.session = float(getattr(config, "efo_session_seconds", None) or 300.0)
         self.heartbeat = float(getattr(config, "efo_heartbeat_seconds", None) or 5.0)
         #: a second subscription of the same consumer and shard within this many seconds fails
         self.takeover = 5.0
-        self._wake: dict[int, asyncio.Event] = {}
         self.subs: dict[tuple[str, int], Subscription] = {}
-
-    def appended(self, stream_id: int) -> None:
-        """Records were appended to the stream: wake its subscribers."""
-        ev = self._wake.pop(stream_id, None)
-        if ev is not None:
-            ev.set()
-
-    def waiter(self, stream_id: int) -> asyncio.Event:
-        ev = self._wake.get(stream_id)
-        if ev is None:
-            ev = self._wake[stream_id] = asyncio.Event()
-        return ev
 
     def claim(self, sub: Subscription, now: float) -> None:
         """Register *sub*; ResourceInUse if a live one for the same consumer+shard is < 5 s old."""
@@ -99,9 +94,7 @@ class FanOut:
         for sub in self.subs.values():
             sub.superseded = True
         self.subs.clear()
-        for ev in self._wake.values():
-            ev.set()
-        self._wake.clear()
+        super().reset()
 
     def release(self, sub: Subscription) -> None:
         sub.done = True

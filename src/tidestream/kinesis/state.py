@@ -96,6 +96,12 @@ class KinesisState:
         return _ts_cbor if ctx.cbor else _ts_json
 
     # lookups -----------------------------------------------------------------------------
+    def append_waiter(self, arn: str) -> asyncio.Event | None:
+        """An event set at the next append to the stream *arn* (None: no such stream)."""
+        parsed = parse_arn(arn)
+        stream = self.catalog.get(*parsed) if parsed is not None else None
+        return None if stream is None else self.fanout.waiter(stream.id)
+
     def resolve(self, ctx: RequestContext, params: Mapping[str, Any], arn_field: str = "StreamARN") -> Stream:
         """The stream named by StreamARN (preferred) or StreamName, with its status settled."""
         arn = params.get(arn_field)

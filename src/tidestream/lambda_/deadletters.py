@@ -73,6 +73,13 @@ class DeadLetterLog:
     def __init__(self, root: str) -> None:
         self.path = os.path.join(root, FILE_NAME)
 
+    def clear(self) -> None:
+        """Forget every line (``POST /_tidestream/reset``: the mappings they name are gone)."""
+        try:
+            os.remove(self.path)
+        except FileNotFoundError:
+            pass
+
     def append(self, destination: str, mapping_uuid: str, record: dict[str, Any]) -> None:
         line = orjson.dumps(
             {"destination": destination, "eventSourceMappingUUID": mapping_uuid, "record": record}

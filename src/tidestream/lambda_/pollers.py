@@ -15,6 +15,10 @@ window at a time), invokes the function synchronously and settles each batch as 
 * a discarded batch produces AWS's invocation record for the OnFailure destination
   (:mod:`.deadletters`).
 
+A caught-up poller waits for the stream's next append (:mod:`tidestream.wakeups`), the poll
+interval at most, so a record reaches the function within milliseconds instead of up to a
+poll interval later; the interval stays as the fallback (and paces retries and shard listing).
+
 ParallelizationFactor N: up to N batches of one shard run at once, records split over N lanes by
 partition key, so one key's records stay in order. The checkpoint (:mod:`.mappings`) moves after
 every settled round, so a crash replays at most the batches in flight (at-least-once).
@@ -51,6 +55,9 @@ log = logging.getLogger("tidestream.lambda")
 DEFAULT_POLL_INTERVAL = 1.0
 #: the longest pause between retries of a failing batch
 MAX_BACKOFF = 5.0
+#: the pause after a read refused by the shard's read limit (AWS: 5 GetRecords/s per shard);
+#: appends do not cut it short, or a busy stream would be read again at once and refused again
+THROTTLED_PAUSE = 0.2
 
 
 class Stopped(Exception):
@@ -226,6 +233,10 @@ class ShardPoller:
         self.iterator: str | None = None
         self.first_buffered = 0.0
         self.interval = run.pollers.poll_interval
+        #: the last record read from the shard, buffered or dropped by the FilterCriteria
+        self.read_to: str | None = None
+        #: the last read was refused by the shard's read limit
+        self.throttled = False
 
     async def run(self) -> None:
         try:
@@ -246,6 +257,7 @@ class ShardPoller:
         ended = False
         while self.run_.current():
             caught_up = True
+            appended = self.reader.append_waiter()  # before reading: a later append sets it
             if not ended and len(self.buffer) < self._want():
                 caught_up = await self._fill()
                 ended = self.iterator is None
@@ -259,7 +271,24 @@ class ShardPoller:
                 self.run_.shard_finished(self.shard_id)
                 return
             if caught_up:
-                await asyncio.sleep(self.interval)
+                await self._pause(appended)
+
+    async def _pause(self, appended: asyncio.Event | None) -> None:
+        """Wait for the next append to the stream, the poll interval at most (the fallback), or
+        less when buffered records' MaximumBatchingWindowInSeconds ends sooner."""
+        timeout = self.interval
+        if self.buffer and self.mapping.batching_window:
+            left = self.first_buffered + self.mapping.batching_window - time.monotonic()
+            timeout = max(0.0, min(timeout, left))
+        if self.throttled:
+            timeout, appended = min(timeout, THROTTLED_PAUSE), None
+        if appended is None:
+            await asyncio.sleep(timeout)
+            return
+        try:
+            await asyncio.wait_for(appended.wait(), timeout)
+        except TimeoutError:
+            pass
 
     def _want(self) -> int:
         return self.mapping.batch_size * self._lanes()
@@ -272,11 +301,12 @@ class ShardPoller:
         the shard is caught up."""
         assert self.iterator is not None
         want = self._want() - len(self.buffer)
+        self.throttled = False
         try:
             raws, self.iterator = await self.reader.read(self.iterator, want)
         except ProvisionedThroughputExceededException:  # shared with other readers: back off
+            self.throttled = True
             return True
-        passed = 0
         for raw in raws:
             event = self.reader.event_record(raw, self.shard_id)
             if self.run_.filters is not None and not self.run_.filters(self.reader.filter_view(event)):
@@ -288,10 +318,19 @@ class ShardPoller:
                     self.reader.sequence(raw), self.reader.arrival(raw), self.reader.partition_key(raw), event
                 )
             )
-            passed += 1
-        if raws and not passed and not self.buffer:  # all filtered out: move past them
-            self._save(Checkpoint(self.reader.sequence(raws[-1]), False, self.checkpoint.window))
+        if raws:
+            self.read_to = self.reader.sequence(raws[-1])
+        if raws and not self.buffer:  # all filtered out: move past them
+            self._save(Checkpoint(self.read_to, False, self.checkpoint.window))
         return len(raws) < want
+
+    def _settled_to(self, items: list[Item]) -> str:
+        """Where the checkpoint goes once *items* are settled: past the records the filters
+        dropped after them too when nothing else is buffered (AWS never hands dropped records
+        to the function, not even after the filters change)."""
+        if not self.buffer and self.read_to is not None:
+            return self.read_to
+        return items[-1].sequence
 
     def _ready(self, ended: bool) -> bool:
         if len(self.buffer) >= self._want() or ended or self.mapping.batching_window == 0:
@@ -312,7 +351,7 @@ class ShardPoller:
         for item in items:
             lanes[zlib.crc32(item.partition_key.encode()) % len(lanes)].append(item)
         await asyncio.gather(*(self._settle_lane(lane) for lane in lanes if lane))
-        self._save(Checkpoint(items[-1].sequence, False, None))
+        self._save(Checkpoint(self._settled_to(items), False, None))
 
     async def _settle_lane(self, lane: list[Item]) -> None:
         """One lane's records, BatchSize at a time, in order."""
@@ -439,7 +478,7 @@ class ShardPoller:
             open_window = None
         state = open_window["state"] if open_window else {}
         answered = await self._settle(items, self._window_event(start, state, False))
-        self._save(Checkpoint(items[-1].sequence, False, {"start": start, "state": answered or {}}))
+        self._save(Checkpoint(self._settled_to(items), False, {"start": start, "state": answered or {}}))
 
     async def _close_window(self, ended: bool) -> bool:
         """The final invocation of an open window, once its end has passed and no record of it

@@ -8,9 +8,11 @@ rendering a record the way Lambda hands it to a function (``aws:kinesis`` / ``aw
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import inspect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,10 @@ from .messages import InvalidParameterValueException
 #: ARN service -> mapping source kind; these are read by pollers
 KINESIS = "kinesis"
 DYNAMODB = "dynamodb"
+
+
+#: stream ARN -> an event set at the stream's next append (None: unknown stream)
+Waiter = Callable[[str], "asyncio.Event | None"]
 
 
 def source_kind(arn: str) -> str | None:
@@ -54,9 +60,22 @@ class Sources:
 
     def __init__(self) -> None:
         self.ops: dict[str, dict[str, Any]] = {KINESIS: {}, DYNAMODB: {}}
+        self.waiters: dict[str, Waiter] = {}
 
-    def attach(self, kinesis: dict[str, Any], streams: dict[str, Any]) -> None:
+    def attach(
+        self,
+        kinesis: dict[str, Any],
+        streams: dict[str, Any],
+        kinesis_waiter: Waiter | None = None,
+        streams_waiter: Waiter | None = None,
+    ) -> None:
         self.ops = {KINESIS: kinesis, DYNAMODB: streams}
+        self.waiters = {k: w for k, w in ((KINESIS, kinesis_waiter), (DYNAMODB, streams_waiter)) if w}
+
+    def append_waiter(self, kind: str, stream_arn: str) -> asyncio.Event | None:
+        """What a caught-up poller waits on besides its poll interval (None: the interval only)."""
+        waiter = self.waiters.get(kind)
+        return None if waiter is None else waiter(stream_arn)
 
     async def call(self, kind: str, name: str, account: str, region: str, params: dict) -> dict:
         ctx = RequestContext(account, region, uuid4_text(), name)
@@ -141,6 +160,10 @@ class Reader:
     def filter_view(self, record: dict) -> dict:
         """The record as filters see it (Kinesis ``data`` decoded)."""
         return record
+
+    def append_waiter(self) -> asyncio.Event | None:
+        """Set at the stream's next append; take it *before* reading (see :mod:`tidestream.wakeups`)."""
+        return self.sources.append_waiter(self.kind, self.stream_arn)
 
     @staticmethod
     def sequence(raw: dict) -> str:

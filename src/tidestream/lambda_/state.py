@@ -26,7 +26,7 @@ from .mappings import MappingStore
 from .messages import function_not_found, pending
 from .pollers import DEFAULT_POLL_INTERVAL, Pollers
 from .sandboxes import Sandboxes, code_dir_name
-from .sources import Sources
+from .sources import Sources, Waiter
 
 log = logging.getLogger("tidestream.lambda")
 
@@ -75,9 +75,25 @@ class LambdaState:
             self.engine.write([(SECRET_KEY, secret)])
         self.secret = secret
 
-    def attach_sources(self, kinesis: dict, streams: dict) -> None:
-        """The bound Kinesis and DynamoDB Streams operations (``op(ctx, params)``) mappings read."""
-        self.sources.attach(kinesis, streams)
+    def reset(self) -> None:
+        """``POST /_tidestream/reset`` (the engine was wiped): stop every poller, kill every
+        function process and Event invocation in flight, forget the dead-letter log, rebuild
+        (:meth:`reload` restarts the pollers, which finds no mapping left)."""
+        for task in self.background:
+            task.cancel()
+        self.pollers.dead_letters.clear()
+        self.reload()
+
+    def attach_sources(
+        self,
+        kinesis: dict,
+        streams: dict,
+        kinesis_waiter: Waiter | None = None,
+        streams_waiter: Waiter | None = None,
+    ) -> None:
+        """The bound Kinesis and DynamoDB Streams operations (``op(ctx, params)``) mappings read,
+        and how their pollers learn of appends (see :mod:`tidestream.wakeups`)."""
+        self.sources.attach(kinesis, streams, kinesis_waiter, streams_waiter)
 
     def background_tasks(self, stopping: asyncio.Event) -> list:
         return [self._reap_idle(stopping), self.pollers.serve(stopping)]
