@@ -70,7 +70,7 @@ class Server:
         catalog = Catalog(engine)
         streams_spec, self.streams = build_streams(engine, catalog)
         self.metrics = Metrics()
-        self.capture = Capture(engine, self.metrics, self._stream_problem, catalog.put, self.streams.feed)
+        self.capture = Capture(engine, self.metrics, self._stream_problem, catalog.record, self.streams)
         ddb_spec, self.dynamodb = build_dynamodb(
             engine,
             Settings(status_delay=c.status_delay, ttl_interval=c.ttl_interval),

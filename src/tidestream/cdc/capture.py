@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import orjson
 
@@ -28,6 +29,14 @@ OUTBOX_END = keyspace.CDC_OUTBOX_END
 _CAPTURING = (D.ACTIVE, D.UPDATING)
 #: past this many remembered items, forget those whose last timestamp is already in the past
 _PRUNE_AT = 4096
+
+
+class StreamFeed(Protocol):
+    """DynamoDB Streams as the capture sees it (``dynamodbstreams.state.StreamsState``)."""
+
+    def feed(self, ch: Any, now: float) -> list[tuple[bytes, bytes | None]]: ...
+    def committed(self) -> None: ...
+    def abandoned(self) -> None: ...
 
 
 def outbox_key(seq: int) -> bytes:
@@ -50,13 +59,15 @@ class Capture:
         engine: Engine,
         metrics: Metrics,
         stream_check: D.StreamCheck,
-        persist_table: Any,
-        stream_feed: Any = None,
+        table_record: Callable[[Any], tuple[bytes, bytes]],
+        streams: StreamFeed | None = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.stream_check = stream_check
-        self.persist_table = persist_table
+        #: a table's definition as one engine write (``Catalog.record``): a destination settled
+        #: by a commit is saved in that commit's batch
+        self.table_record = table_record
         self.seq = self._last_seq() + 1
         #: item key -> last ApproximateCreationDateTime handed out, in microseconds
         self._last_us: dict[bytes, int] = {}
@@ -68,9 +79,9 @@ class Capture:
         #: ordered in the engine (so a failed write never publishes a change that didn't happen)
         self._staged: list[tuple[bytes, dict]] = []
         self.on_committed: Any = None
-        #: the DynamoDB Streams feed (tables with a StreamSpecification): ``(change, now) ->
-        #: writes`` added to the same batch; None: no DynamoDB Streams
-        self.stream_feed = stream_feed
+        #: DynamoDB Streams (tables with a StreamSpecification): its ``feed(change, now)``
+        #: writes go in the same batch; None: no DynamoDB Streams
+        self.streams = streams
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):
@@ -82,10 +93,10 @@ class Capture:
         self._last_us.clear()
         self._staged = []
 
-    def _destination(self, table: Any) -> dict | None:
+    def _destination(self, table: Any, writes: list[tuple[bytes, bytes | None]]) -> dict | None:
         for d in table.kinesis_destinations:
             if d["status"] in (D.ENABLING, D.UPDATING, D.DISABLING) and D.settle(d, self.stream_check, table):
-                self.persist_table(table)
+                writes.append(self.table_record(table))
             if d["status"] in _CAPTURING:
                 return d
         return None
@@ -115,11 +126,11 @@ class Capture:
         writes: list[tuple[bytes, bytes | None]] = []
         for ch in changes:
             table = ch.table
-            if table.stream_enabled and self.stream_feed is not None and ch.old != ch.new:
-                writes.extend(self.stream_feed(ch, now))
+            if table.stream_enabled and self.streams is not None and ch.old != ch.new:
+                writes.extend(self.streams.feed(ch, now))
             if not table.kinesis_destinations:
                 continue
-            dest = self._destination(table)
+            dest = self._destination(table, writes)
             if dest is None or ch.old == ch.new:
                 continue
             entry, stored = self._entry(ch, table, dest, now)
@@ -165,6 +176,8 @@ class Capture:
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""
+        if self.streams is not None:
+            self.streams.committed()
         if not self._staged:
             return
         staged, self._staged = self._staged, []
@@ -174,5 +187,9 @@ class Capture:
         self.wake.set()
 
     def abandoned(self) -> None:
-        """The batch failed: forget what it would have captured."""
+        """The batch failed: forget what it would have captured. A destination it settled
+        stays settled in memory; the disk keeps the old status until the next save, and
+        settling again after a restart gives the same result."""
         self._staged = []
+        if self.streams is not None:
+            self.streams.abandoned()

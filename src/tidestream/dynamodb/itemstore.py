@@ -179,8 +179,8 @@ class ItemStore:
             )
         capture = self.capture
         if capture is not None:
-            writes.extend(capture(changes, now))
             try:
+                writes.extend(capture(changes, now))
                 self.engine.write(writes)
             except BaseException:
                 capture.abandoned()

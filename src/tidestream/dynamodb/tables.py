@@ -197,8 +197,13 @@ class Catalog:
             t.refresh()
         return t
 
+    @staticmethod
+    def record(table: Table) -> tuple[bytes, bytes]:
+        """The table's definition as one engine write (also for a batch built elsewhere)."""
+        return _meta_key(table.account, table.region, table.name), table.to_record()
+
     def put(self, table: Table, extra_writes: list | None = None) -> None:
-        writes = [(_meta_key(table.account, table.region, table.name), table.to_record())]
+        writes = [self.record(table)]
         if extra_writes:
             writes.extend(extra_writes)
         self.engine.write(writes)  # first: a refused write must not leave a table in memory

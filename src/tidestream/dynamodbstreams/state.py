@@ -37,6 +37,9 @@ from ..storage import keyspace
 from ..storage.engine import Engine
 from ..wakeups import Wakeups
 
+#: a batch of engine writes being built: (key, value), None deletes
+Batch = list[tuple[bytes, bytes | None]]
+
 if TYPE_CHECKING:
     from ..dynamodb.tables import Catalog
 
@@ -159,6 +162,8 @@ class StreamsState:
         self.counter = 1
         self.next_id = 1
         self.secret = b""
+        #: streams created by the feed inside a commit not yet written (forgotten if it fails)
+        self._unsaved: list[StreamMeta] = []
         #: stream id -> woken by each record fed (event source mappings wait on it)
         self.wakeups = Wakeups()
         self.reload()
@@ -166,6 +171,7 @@ class StreamsState:
     # lifecycle ---------------------------------------------------------------------------
     def reload(self) -> None:
         self.wakeups.reset()
+        self._unsaved.clear()
         self.streams.clear()
         self.by_arn.clear()
         self.active.clear()
@@ -194,11 +200,19 @@ class StreamsState:
         if m.status == ENABLED:
             self.active[(m.account, m.region, m.table)] = m
 
-    def _save(self, m: StreamMeta) -> None:
-        self.engine.write([(META + struct.pack(">I", m.id), m.to_record())])
+    def _save(self, m: StreamMeta, writes: Batch | None = None) -> None:
+        self._write([(META + struct.pack(">I", m.id), m.to_record())], writes)
+
+    def _write(self, new: Batch, writes: Batch | None) -> None:
+        """Write now, or add to *writes*: the batch of the item commit that called the feed,
+        so a commit is one engine write (issue 10)."""
+        if writes is None:
+            self.engine.write(new)
+        else:
+            writes.extend(new)
 
     # following the table catalog ---------------------------------------------------------
-    def _create(self, t: Any) -> StreamMeta:
+    def _create(self, t: Any, writes: Batch | None = None) -> StreamMeta:
         sid = self.next_id
         self.next_id += 1
         m = StreamMeta(
@@ -213,38 +227,42 @@ class StreamsState:
             created=label_time(t.stream_label),
             start=self.counter,
         )
-        self.engine.write(
-            [(NEXT_ID_KEY, str(self.next_id).encode()), (META + struct.pack(">I", m.id), m.to_record())]
+        self._write(
+            [(NEXT_ID_KEY, str(self.next_id).encode()), (META + struct.pack(">I", m.id), m.to_record())],
+            writes,
         )
+        if writes is not None:
+            self._unsaved.append(m)
         self._index(m)
         return m
 
-    def _disable(self, m: StreamMeta, now: float) -> None:
+    def _disable(self, m: StreamMeta, now: float, writes: Batch | None = None) -> None:
         m.status = DISABLED
         m.disabled_at = now
         if self.active.get((m.account, m.region, m.table)) is m:
             del self.active[(m.account, m.region, m.table)]
-        self._save(m)
+        self._save(m, writes)
 
     @staticmethod
     def _current(m: StreamMeta, t: Any) -> bool:
         """Whether table *t* still streams into *m*."""
         return t is not None and t.table_id == m.table_id and t.stream_enabled and t.stream_label == m.label
 
-    def sync_table(self, t: Any, now: float | None = None) -> StreamMeta | None:
-        """Bring the streams of table *t* in line with its StreamSpecification."""
+    def sync_table(self, t: Any, now: float | None = None, writes: Batch | None = None) -> StreamMeta | None:
+        """Bring the streams of table *t* in line with its StreamSpecification; metadata
+        changes go into *writes* when given (the feed's commit), else straight to the engine."""
         now = self.clock() if now is None else now
         m = self.active.get((t.account, t.region, t.name))
         if m is not None and self._current(m, t):
             return m
         if m is not None:
-            self._disable(m, now)
+            self._disable(m, now, writes)
         if not t.stream_enabled or not t.stream_label:
             return None
         existing = self.by_arn.get(t.stream_arn)
         if existing is not None:
             return existing if existing.status == ENABLED else None
-        return self._create(t)
+        return self._create(t, writes)
 
     def sync(self, account: str | None = None, region: str | None = None) -> None:
         """Follow the catalog for one account and region (or everything)."""
@@ -263,13 +281,15 @@ class StreamsState:
 
     # the capture feed --------------------------------------------------------------------
     def feed(self, ch: Any, now: float) -> list[tuple[bytes, bytes | None]]:
-        """``Capture.stream_feed``: the record write for one real change of a streamed table."""
+        """``Capture.streams``: the writes for one real change of a streamed table, for the
+        item's own batch: the record, and the stream's metadata if this change opens it."""
         t = ch.table
+        writes: Batch = []
         m = self.active.get((t.account, t.region, t.name))
         if m is None or m.label != t.stream_label or m.table_id != t.table_id:
-            m = self.sync_table(t, now)
+            m = self.sync_table(t, now, writes)
             if m is None:
-                return []
+                return writes
         old, new = ch.old, ch.new
         image = new if new is not None else old
         keys = {n: image[n] for n in t.key_names}
@@ -292,7 +312,22 @@ class StreamsState:
         # the item store writes the record before the loop runs anything else, so a woken
         # reader finds it (one pop on an empty dict when nobody waits)
         self.wakeups.notify(m.id)
-        return [(record_key(m.id, c), cbor2.dumps(entry))]
+        writes.append((record_key(m.id, c), cbor2.dumps(entry)))
+        return writes
+
+    def committed(self) -> None:
+        """The commit that carried the feed's writes is in the engine."""
+        self._unsaved.clear()
+
+    def abandoned(self) -> None:
+        """The commit failed: forget the streams it would have created, so the next change
+        creates them again (a stream it would have disabled is disabled again by ``sync``)."""
+        for m in self._unsaved:
+            self.streams.pop(m.id, None)
+            self.by_arn.pop(m.arn, None)
+            if self.active.get((m.account, m.region, m.table)) is m:
+                del self.active[(m.account, m.region, m.table)]
+        self._unsaved.clear()
 
     # lookups -----------------------------------------------------------------------------
     def visible(self, account: str, region: str) -> list[StreamMeta]:
