@@ -92,7 +92,8 @@ def stream_record(old=None, new=None, *, ttl=False, counter=42, t=1731924555.9) 
         created=0.0,
         start=1,
     )
-    entry = {"t": t, "k": KEYS, "e": "a" * 32, "n": 0 if old is None else (2 if new is None else 1)}
+    event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+    entry = {"created_at": t, "keys": KEYS, "event_id": "a" * 32, "event_name": event_name}
     if new is not None:
         entry["new"] = new
     if old is not None:

@@ -29,3 +29,34 @@ def test_move_resumes_where_a_crash_left_it_and_leaves_lambda_alone(monkeypatch)
         (backup_items + bytes([n]), b"item%d" % n) for n in range(5)
     ]
     assert list(engine.scan(keyspace.LAMBDA, keyspace.PITR_LOG)) == [(function, b"{}")]
+
+
+def test_naming_record_fields_resumes_and_keeps_named_records(monkeypatch):
+    engine = RocksEngine(None, in_memory=True)
+    old_records = [
+        cbor2.dumps({"e": "id%d" % n, "n": n, "k": {"pk": {"S": "a"}}, "t": 1.5, "new": {"pk": {"S": "a"}}})
+        for n in range(3)
+    ]
+    records = [keyspace.DYNAMODB_STREAMS_RECORDS + struct.pack(">IQ", 1, n) for n in range(3)]
+    consumer = keyspace.KINESIS_CONSUMERS + b"\x00\x00\x00\x01cons"
+    engine.write(
+        list(zip(records, old_records))
+        + [(consumer, b'{"sid":1,"sarn":"arn","name":"cons","created":5,"status":"ACTIVE","until":0}')]
+    )
+    monkeypatch.setattr(migrate, "BATCH", 2)
+    assert migrate.name_record_fields(engine) == 4
+    assert migrate.name_record_fields(engine) == 0  # a rerun (after a crash) finds them named
+    stored = [cbor2.loads(value) for _, value in engine.scan(records[0], records[-1] + b"\x00")]
+    assert stored == [
+        {
+            "event_id": "id%d" % n,
+            "event_name": name,
+            "keys": {"pk": {"S": "a"}},
+            "created_at": 1.5,
+            "new": {"pk": {"S": "a"}},
+        }
+        for n, name in enumerate(("INSERT", "MODIFY", "REMOVE"))
+    ]
+    assert engine.get(consumer) == (
+        b'{"stream_id":1,"stream_arn":"arn","name":"cons","created":5,"status":"ACTIVE","until":0}'
+    )

@@ -13,12 +13,11 @@ from typing import Any
 from ..dynamodb.sizes import item_size
 from .state import StreamMeta, sequence_number
 
-EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 TTL_IDENTITY = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
 
 
 def size_bytes(entry: dict) -> int:
-    n = item_size(entry["k"])
+    n = item_size(entry["keys"])
     if "new" in entry:
         n += item_size(entry["new"])
     if "old" in entry:
@@ -29,8 +28,8 @@ def size_bytes(entry: dict) -> int:
 def render(m: StreamMeta, counter: int, entry: dict) -> dict[str, Any]:
     dynamodb: dict[str, Any] = {
         # epoch seconds, rounded down (AWS: "rounded down to the closest second")
-        "ApproximateCreationDateTime": int(entry["t"]),
-        "Keys": entry["k"],
+        "ApproximateCreationDateTime": int(entry["created_at"]),
+        "Keys": entry["keys"],
     }
     if "new" in entry:
         dynamodb["NewImage"] = entry["new"]
@@ -40,8 +39,8 @@ def render(m: StreamMeta, counter: int, entry: dict) -> dict[str, Any]:
     dynamodb["SizeBytes"] = size_bytes(entry)
     dynamodb["StreamViewType"] = m.view_type
     record: dict[str, Any] = {
-        "eventID": entry["e"],
-        "eventName": EVENT_NAMES[entry["n"]],
+        "eventID": entry["event_id"],
+        "eventName": entry["event_name"],
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
         "awsRegion": m.region,

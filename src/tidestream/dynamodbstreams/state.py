@@ -295,10 +295,10 @@ class StreamsState:
         keys = {n: image[n] for n in t.key_names}
         view = m.view_type
         entry: dict[str, Any] = {
-            "e": hex128(),
-            "n": 0 if old is None else (2 if new is None else 1),
-            "k": keys,
-            "t": now,
+            "event_id": hex128(),
+            "event_name": "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY"),
+            "keys": keys,
+            "created_at": now,
         }
         if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
             entry["new"] = new
@@ -355,7 +355,7 @@ class StreamsState:
     def first_at_or_after(self, m: StreamMeta, when: float) -> int:
         """Counter of the first retained record created at or after *when* (else LATEST)."""
         for c, rec in self.read(m, m.horizon, 0):
-            if rec["t"] >= when:
+            if rec["created_at"] >= when:
                 return c
         return max(m.last + 1, m.start)
 
@@ -377,7 +377,7 @@ class StreamsState:
                 continue
             last_old = None
             for k, v in self.engine.scan(lo, hi):
-                if cbor2.loads(v)["t"] >= cutoff:
+                if cbor2.loads(v)["created_at"] >= cutoff:
                     break
                 last_old = struct.unpack(">Q", k[-8:])[0]
             if last_old is not None:

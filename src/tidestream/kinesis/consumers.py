@@ -67,8 +67,8 @@ class Consumer:
     def to_json(self) -> bytes:
         return orjson.dumps(
             {
-                "sid": self.stream_id,
-                "sarn": self.stream_arn,
+                "stream_id": self.stream_id,
+                "stream_arn": self.stream_arn,
                 "name": self.name,
                 "created": self.created_ms,
                 "status": self.status,
@@ -80,7 +80,15 @@ class Consumer:
     @classmethod
     def from_json(cls, raw: bytes) -> Consumer:
         d = orjson.loads(raw)
-        return cls(d["sid"], d["sarn"], d["name"], d["created"], d["status"], d["until"], d.get("tags") or {})
+        return cls(
+            d["stream_id"],
+            d["stream_arn"],
+            d["name"],
+            d["created"],
+            d["status"],
+            d["until"],
+            d.get("tags") or {},
+        )
 
 
 class Consumers:

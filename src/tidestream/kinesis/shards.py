@@ -86,21 +86,32 @@ class Shard:
         return self.closed_ms is None
 
     def to_json(self) -> dict[str, Any]:
+        """The persisted form: the field names, the 128-bit hash keys as decimal text."""
         return {
-            "i": self.index,
-            "s": str(self.start),
-            "e": str(self.end),
-            "c": self.created_ms,
-            "p": self.parent,
-            "a": self.adjacent_parent,
-            "x": self.closed_ms,
-            "n": self.end_counter,
-            "k": self.children,
+            "index": self.index,
+            "start": str(self.start),
+            "end": str(self.end),
+            "created_ms": self.created_ms,
+            "parent": self.parent,
+            "adjacent_parent": self.adjacent_parent,
+            "closed_ms": self.closed_ms,
+            "end_counter": self.end_counter,
+            "children": self.children,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Shard:
-        return cls(d["i"], int(d["s"]), int(d["e"]), d["c"], d["p"], d["a"], d["x"], d["n"], list(d["k"]))
+        return cls(
+            d["index"],
+            int(d["start"]),
+            int(d["end"]),
+            d["created_ms"],
+            d["parent"],
+            d["adjacent_parent"],
+            d["closed_ms"],
+            d["end_counter"],
+            list(d["children"]),
+        )
 
 
 class Router:

@@ -119,14 +119,14 @@ class Stream:
                 "until": self.status_until,
                 "retention": self.retention_hours,
                 "tags": self.tags,
-                "enc": self.encryption,
-                "kid": self.key_id,
+                "encryption": self.encryption,
+                "key_id": self.key_id,
                 "metrics": self.metrics,
                 "shards": [s.to_json() for s in self.shards.values()],
-                "next": self.next_index,
-                "pend": self.pending,
-                "pol": self.policy,
-                "maxrec": self.max_record_kib,
+                "next_index": self.next_index,
+                "pending": self.pending,
+                "policy": self.policy,
+                "max_record_kib": self.max_record_kib,
             }
         )
 
@@ -144,14 +144,14 @@ class Stream:
             d["until"],
             d["retention"],
             d["tags"],
-            d["enc"],
-            d["kid"],
+            d["encryption"],
+            d["key_id"],
             d["metrics"],
             {},
-            d["next"],
-            pending=d.get("pend") or [],
-            policy=d.get("pol"),
-            max_record_kib=d.get("maxrec", 1024),
+            d["next_index"],
+            pending=d.get("pending") or [],
+            policy=d.get("policy"),
+            max_record_kib=d.get("max_record_kib", 1024),
         )
         for sj in d["shards"]:
             sh = Shard.from_json(sj)

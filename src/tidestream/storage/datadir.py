@@ -18,7 +18,8 @@ import json
 import os
 
 #: 2: backup items moved out of Lambda's key range (storage/keyspace.py, storage/migrate.py)
-FORMAT_VERSION = 2
+#: 3: named fields in Kinesis stream and consumer metadata and DynamoDB Streams records
+FORMAT_VERSION = 3
 LOCK_NAME = "tidestream.lock"  # holds the pid of the server, for the "in use" message only
 FORMAT_NAME = "FORMAT"
 MARK_NAME = "DURABLE_SEQUENCE"
