@@ -63,7 +63,7 @@ def test_rocksdb_lock_held_by_another_process_is_a_clean_refusal(tmp_path):
 @pytest.mark.parametrize(
     "content, expected",
     [
-        ('{"format": 3}', "newer than this tidestream understands"),
+        ('{"format": 4}', "newer than this tidestream understands"),
         ('{"format": 0}', "invalid format version 0"),
         ('{"format": -3}', "invalid format version -3"),
         ('{"format": "one"}', "is unreadable"),
@@ -115,7 +115,7 @@ def test_store_rocksdb_cannot_open_names_the_cause_and_repair_fixes_it(tmp_path)
 
 def test_fresh_and_reused_data_dirs_still_start(tmp_path):
     data = _make_data_dir(tmp_path)
-    assert json.loads((data / "FORMAT").read_text()) == {"format": 2}
+    assert json.loads((data / "FORMAT").read_text()) == {"format": 3}
     s = start_server(tmp_path)
     try:
         assert "Item" in s.client().get_item(TableName="tbl", Key={"pk": {"S": "a"}})

@@ -97,7 +97,7 @@ def test_health_reports_the_database(tmp_path: Path, database: str):
     assert status == 200 and body["status"] == "ok"
     assert body["storage"] == "postgresql"
     assert body["database"]["url"] == database
-    assert body["database"]["schema_version"] == 1
+    assert body["database"]["schema_version"] == 2
     assert int(body["database"]["server_version"]) >= 100000
     srv.stop()
 
@@ -112,6 +112,47 @@ def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path, database: str):
         ServerProcess(free_port(), tmp_path / "data", ["--store", database], log_path=log).start()
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     assert len(lines) == 1 and "ERROR" in lines[0] and "schema version 99" in lines[0], lines
+
+
+def _as_schema1(database: str) -> None:
+    """Rewrite the Kinesis records to the one-letter keys schema 1 stored, and stamp it 1."""
+    from tidestream.storage import migrate
+
+    old_stream = {new: old for old, new in migrate.KINESIS_STREAM_FIELDS.items()}
+    old_shard = {new: old for old, new in migrate.KINESIS_SHARD_FIELDS.items()}
+    old_consumer = {new: old for old, new in migrate.KINESIS_CONSUMER_FIELDS.items()}
+    with psycopg.connect(database, autocommit=True) as conn:
+        for key, value in conn.execute("SELECT k, v FROM tidestream_kv").fetchall():
+            record = json.loads(value) if key[:3] in (b"\x00KS", b"\x00KF") else None
+            if record is None:
+                continue
+            if key[:3] == b"\x00KS":
+                record = {old_stream.get(k, k): v for k, v in record.items()}
+                record["shards"] = [{old_shard[k]: v for k, v in sh.items()} for sh in record["shards"]]
+            else:
+                record = {old_consumer.get(k, k): v for k, v in record.items()}
+            conn.execute("UPDATE tidestream_kv SET v = %s WHERE k = %s", (json.dumps(record).encode(), key))
+        conn.execute("UPDATE tidestream_meta SET value = '1' WHERE name = 'schema_version'")
+
+
+def test_a_schema1_database_gets_named_fields(tmp_path: Path, database: str):
+    srv = start_server(tmp_path, "--store", database)
+    kin = srv.client("kinesis")
+    kin.create_stream(StreamName="ks", ShardCount=2)
+    arn = kin.describe_stream_summary(StreamName="ks")["StreamDescriptionSummary"]["StreamARN"]
+    kin.register_stream_consumer(StreamARN=arn, ConsumerName="cons")
+    srv.stop()
+    _as_schema1(database)
+    for _ in range(2):  # the second start finds schema 2: nothing to rename
+        srv = start_server(tmp_path, "--store", database)
+        kin = srv.client("kinesis")
+        shards = kin.describe_stream(StreamName="ks")["StreamDescription"]["Shards"]
+        assert [sh["ShardId"] for sh in shards] == ["shardId-000000000000", "shardId-000000000001"]
+        [consumer] = kin.list_stream_consumers(StreamARN=arn)["Consumers"]
+        assert consumer["ConsumerName"] == "cons"
+        assert health(srv)[1]["database"]["schema_version"] == 2
+        srv.stop()
+    assert srv.read_log().count("upgraded from schema 1 to 2 (2 records given named fields)") == 1
 
 
 def test_an_unreachable_database_refuses_the_start(tmp_path: Path):

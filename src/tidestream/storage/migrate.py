@@ -17,7 +17,7 @@ import orjson
 
 from . import keyspace
 from .datadir import FORMAT_VERSION, DataDir
-from .engine import RocksEngine
+from .engine import Engine, RocksEngine
 from .keys import prefix_end
 
 log = logging.getLogger("tidestream")
@@ -120,7 +120,7 @@ def _streams_record(raw: bytes) -> bytes | None:
     return cbor2.dumps(record)
 
 
-def name_record_fields(engine: RocksEngine) -> int:
+def name_record_fields(engine: Engine) -> int:
     """Format 3: Kinesis stream and consumer metadata and DynamoDB Streams records get their
     fields' names instead of one-letter keys (issue 10). Each record is rewritten in place, so
     a crash leaves every record whole in one layout or the other and the rerun skips the done."""
@@ -138,7 +138,7 @@ def name_record_fields(engine: RocksEngine) -> int:
 
 
 def _batches(
-    engine: RocksEngine, prefix: bytes, rename: Callable[[bytes], bytes | None]
+    engine: Engine, prefix: bytes, rename: Callable[[bytes], bytes | None]
 ) -> Iterator[list[tuple[bytes, bytes | None]]]:
     """The rewrites under *prefix*, BATCH at a time. A record is rewritten under its own key,
     so a scan that meets one it already rewrote finds it named and skips it."""

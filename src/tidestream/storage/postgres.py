@@ -44,7 +44,8 @@ except ImportError as _missing:  # pragma: no cover - the message is what the us
 log = logging.getLogger("tidestream.storage")
 
 #: the schema this code reads and writes; a database stamped newer is refused (like FORMAT)
-SCHEMA_VERSION = 1
+#: 2: records with named fields, as data dir format 3 (storage/migrate.py ``name_record_fields``)
+SCHEMA_VERSION = 2
 #: key bytes held in the unique index (a B-tree entry must stay under ~2.7 KB)
 KEY_HEAD = 1024
 #: rows fetched by the first page of a scan; later pages grow to SCAN_PAGE_MAX (most scans
@@ -130,7 +131,7 @@ class PostgresEngine:
         self.write_problem: str | None = None
         self.server_version = ""
         self._conn = self._connect(prepare=False)
-        self._migrate()
+        found = self._migrate()
         self._claim(self._conn)
         self._prepare(self._conn)
         self._flush_conn = self._connect(prepare=False, synchronous=True)
@@ -139,6 +140,8 @@ class PostgresEngine:
         # rows of nodes that were killed before close() go: this node holds the node lock
         self._flush_conn.execute("DELETE FROM tidestream_meta WHERE name LIKE 'flush:%'")
         self._flush_conn.execute("INSERT INTO tidestream_meta VALUES (%s, '')", (self._flush_row,))
+        if found < SCHEMA_VERSION:
+            self._upgrade(found)
 
     # connections ---------------------------------------------------------------------------
     def _connect(self, *, prepare: bool = True, synchronous: bool = False) -> psycopg.Connection:
@@ -161,7 +164,7 @@ class PostgresEngine:
         for name, sql in STATEMENTS.items():
             _check(conn.pgconn.prepare(name, sql.encode()), "preparing statements")
 
-    def _migrate(self) -> None:
+    def _migrate(self) -> int:
         """Create the schema, or check the one found, under an advisory lock (nodes that start
         together wait for each other); a database written by a newer release is refused."""
         try:
@@ -186,6 +189,29 @@ class PostgresEngine:
                 f"the store {redacted(self.dsn)} has schema version {found}, newer than this "
                 f"release's {SCHEMA_VERSION}: run a newer tidestream"
             )
+        return found
+
+    def _upgrade(self, found: int) -> None:
+        """Rewrite records stored by an older schema (this node holds the node lock). The new
+        version is stamped by the synchronous flush connection, whose commit flushes the WAL
+        through every rewrite before it: a crash before the stamp leaves a store the next start
+        upgrades again (each step skips what it already did)."""
+        from .migrate import name_record_fields
+
+        renamed = name_record_fields(self)
+        try:
+            self._flush_conn.execute(
+                "UPDATE tidestream_meta SET value = %s WHERE name = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+        except psycopg.Error as err:
+            raise StorageError(f"cannot upgrade the store {redacted(self.dsn)}: {_text(err)}") from None
+        log.info(
+            "store %s upgraded from schema %d to %d (%d records given named fields)",
+            redacted(self.dsn),
+            found,
+            SCHEMA_VERSION,
+            renamed,
+        )
 
     def _run(self, name: bytes, params: list[bytes], action: str) -> pq.abc.PGresult:
         """One prepared statement on the request connection (reconnecting first if the last
