@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import threading
 import time
 
 import cbor2
@@ -42,6 +41,15 @@ def fast(tmp_path_factory):
         "--efo-heartbeat-seconds",
         "0.3",
     )
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def hour_heartbeats(tmp_path_factory):
+    """A server whose idle SubscribeToShard sessions send an event once an hour: a record can
+    only reach a subscriber within a test's wait by being pushed when it is appended."""
+    s = start_server(tmp_path_factory.mktemp("efo-hour"), "--efo-heartbeat-seconds", "3600", on_disk=False)
     yield s
     s.stop()
 
@@ -121,26 +129,26 @@ def _records(stream, want: int, timeout: float = 5.0) -> tuple[list, list]:
     return recs, events
 
 
-def test_subscribe_pushes_records(kin):
+def test_subscribe_pushes_records(hour_heartbeats):
+    kin = hour_heartbeats.client("kinesis")
     arn = make_stream(kin)
     carn = kin.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]["ConsumerARN"]
     first = kin.put_record(StreamName="s", Data=b"before", PartitionKey="p")
     stream = _subscribe(kin, carn, {"Type": "TRIM_HORIZON"})
-    pushed: dict = {}
-
-    def later():
-        time.sleep(0.3)
-        pushed["t"] = time.time()
-        kin.put_records(
-            StreamName="s", Records=[{"Data": b"late-%d" % i, "PartitionKey": "p"} for i in range(3)]
-        )
-
-    threading.Thread(target=later).start()
-    recs, events = _records(stream, 4)
-    got = time.time()
-    assert [r["Data"] for r in recs] == [b"before", b"late-0", b"late-1", b"late-2"]
-    assert recs[0]["SequenceNumber"] == first["SequenceNumber"]
-    assert got - pushed["t"] < 1.0  # pushed on append, not polled
+    live = iter(stream)
+    opening = next(live)["SubscribeToShardEvent"]
+    assert [r["Data"] for r in opening["Records"]] == [b"before"]
+    assert opening["Records"][0]["SequenceNumber"] == first["SequenceNumber"]
+    # appended after the session's first event; with hourly heartbeats the next event can only
+    # come from the append waking the session (a poll would wait an hour: boto3's read timeout)
+    kin.put_records(StreamName="s", Records=[{"Data": b"late-%d" % i, "PartitionKey": "p"} for i in range(3)])
+    recs, events = [], []
+    for ev in live:
+        events.append(ev["SubscribeToShardEvent"])
+        recs += events[-1]["Records"]
+        if len(recs) >= 3:
+            break
+    assert [r["Data"] for r in recs] == [b"late-0", b"late-1", b"late-2"]
     assert events[-1]["ContinuationSequenceNumber"] == recs[-1]["SequenceNumber"]
     assert events[-1]["MillisBehindLatest"] == 0
     # the same consumer and shard again within 5 s: in use
