@@ -227,7 +227,9 @@ def _attribute_types(attr_defs: list[dict]) -> dict[str, str]:
     types: dict[str, str] = {}
     for a in attr_defs:
         if a["AttributeName"] in types:
-            raise ValidationException("Cannot have two attributes with the same name")
+            # AWS's text today (ack-api-quirks' catalogue DDB-TABLE-442, 2026-10-09); dynalite
+            # and DynamoDB Local answer the older "Cannot have two attributes with the same name"
+            raise ValidationException(f"Attribute Name is duplicated: {a['AttributeName']}")
         types[a["AttributeName"]] = a["AttributeType"]
     return types
 

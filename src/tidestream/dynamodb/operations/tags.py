@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ...arns import parse_arn
 from ...context import RequestContext
 from ...errors import AccessDeniedException, ResourceNotFoundException, ValidationException
+from ...tagging import is_valid_tag_text
 from ..state import DynamoState
 from ..tables import Table
 from . import operation
@@ -34,16 +35,33 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     return t
 
 
-#: AWS's tag texts (ack-api-quirks' ValidationException catalogue, DDB-TABLE-442, 2026-10-09)
+#: AWS's tag texts (ack-api-quirks' ValidationException catalogue, DDB-TABLE-442, 2026-10-09,
+#: also for "The Tag Key provided is invalid, Key: <k>" / "The Tag Value provided is invalid, Value: <v>")
 TOO_MANY_TAGS = "Number of Tags exceed the current limit for the provided ResourceArn"
+
+
+#: DynamoDB's punctuation in tag keys and values, besides Unicode letters, digits and spaces
+#: (the Developer Guide's tagging restrictions; Alternator's ``test_tag_resource_incorrect``,
+#: run against AWS, sees ``#``, ``!``, ``%``, ``;``, ``<``, ``|`` refused and letters of any
+#: script accepted)
+DYNAMODB_TAG_PUNCTUATION = "_.:/=+-@"
+
+
+def check_tag_key(key: str) -> None:
+    """A tag key's characters (TagResource, UntagResource, CreateTable), before the lookup."""
+    if not is_valid_tag_text(key, DYNAMODB_TAG_PUNCTUATION):
+        raise ValidationException(f"The Tag Key provided is invalid, Key: {key}")
 
 
 def check_new_tags(tags: Sequence[Mapping[str, Any]]) -> None:
     """What a request's tags must satisfy before any table is looked at (TagResource and
-    CreateTable): no duplicate keys, no ``aws:`` keys, at most 50."""
+    CreateTable): valid characters, no duplicate keys, no ``aws:`` keys, at most 50."""
     seen: set[str] = set()
     for tag in tags:
         key = tag["Key"]
+        check_tag_key(key)
+        if not is_valid_tag_text(tag["Value"], DYNAMODB_TAG_PUNCTUATION):
+            raise ValidationException(f"The Tag Value provided is invalid, Value: {tag['Value']}")
         if key in seen:
             raise ValidationException(f"Duplicate Tag Keys provided as input: Duplicate Tag Key found {key}")
         if key.startswith("aws:"):
@@ -73,6 +91,8 @@ def tag_resource(state: DynamoState, ctx: RequestContext, p: TagResourceInput) -
 def untag_resource(state: DynamoState, ctx: RequestContext, p: UntagResourceInput) -> dict:
     if not p["TagKeys"]:
         raise ValidationException("Atleast one Tag Key needs to be provided as Input.")
+    for key in p["TagKeys"]:
+        check_tag_key(key)
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     for k in p["TagKeys"]:
         t.tags.pop(k, None)
