@@ -10,6 +10,12 @@ Sources:
 - ScyllaDB Alternator ``test_tag.py`` ``test_tag_resource_incorrect`` (run against AWS): keys and
   values such as ``->>;-)])``, ``#!%%^$$&``, ``!!!\\|``, ``<><`` are ValidationExceptions;
   ``test_tag_resource_unicode``: letters of any script are accepted.
+- The same catalogue for the ARN texts of the tag and resource-policy operations: "ARNs must
+  start with 'arn:': <x>", "Provided Arn is not a DynamoDB resource arn: <arn>", "Invalid
+  resource arn provided, only table or stream is accepted. Provided resource arn: <arn>" (index
+  ARNs), all after "One or more parameter values were invalid: "; "Invalid TableArn: Invalid
+  ResourceArn provided as input <arn>" for an ARN of another region. Alternator's
+  ``test_tag_resource_incorrect`` (run against AWS) matches "ARNs" for ``I_do_not_exist``.
 - The DynamoDB Streams API reference: DescribeStream's ``Limit`` has "the upper limit is 100", as
   ListStreams' has; Alternator's ``test_list_streams_too_high_limit`` (run against AWS) shows
   ListStreams refusing 101 with the member-constraint text.
@@ -114,3 +120,48 @@ def test_describe_stream_limit_above_100_refused(srv):
         assert _err(e) == ("ValidationException", text)
     shards = streams.describe_stream(StreamArn=arn, Limit=100)["StreamDescription"]["Shards"]
     assert len(shards) == 1
+
+
+INV = "One or more parameter values were invalid: "
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/round3"
+BAD_ARNS = {
+    "no arn prefix": ("I_do_not_exist", INV + "ARNs must start with 'arn:': I_do_not_exist"),
+    "other service": (
+        "arn:aws:s3:us-east-1:000000000000:bucket/b",
+        INV + "Provided Arn is not a DynamoDB resource arn: arn:aws:s3:us-east-1:000000000000:bucket/b",
+    ),
+    "index arn": (
+        TABLE_ARN + "/index/gi",
+        INV + "Invalid resource arn provided, only table or stream is accepted. "
+        f"Provided resource arn: {TABLE_ARN}/index/gi",
+    ),
+    "other region": (
+        TABLE_ARN.replace("us-east-1", "eu-west-1"),
+        "Invalid TableArn: Invalid ResourceArn provided as input " + TABLE_ARN.replace("us-east-1", "eu-west-1"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ARNS))
+def test_tag_operation_arn_texts(srv, case):
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    arn, message = BAD_ARNS[case]
+    calls = {
+        "tag": lambda: ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}]),
+        "untag": lambda: ddb.untag_resource(ResourceArn=arn, TagKeys=["k"]),
+        "list": lambda: ddb.list_tags_of_resource(ResourceArn=arn),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ClientError) as e:
+            call()
+        assert _err(e) == ("ValidationException", message), name
+
+
+@pytest.mark.parametrize("case", ["no arn prefix", "other service", "index arn"])
+def test_resource_policy_arn_texts(srv, case):
+    ddb = srv.client("dynamodb")
+    arn, message = BAD_ARNS[case]
+    with pytest.raises(ClientError) as e:
+        ddb.get_resource_policy(ResourceArn=arn)
+    assert _err(e) == ("ValidationException", message)

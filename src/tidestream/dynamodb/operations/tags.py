@@ -20,9 +20,29 @@ if TYPE_CHECKING:
 MAX_TAGS = 50
 
 
-def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
+_INVALID = "One or more parameter values were invalid: "
+
+
+def check_resource_arn(arn: str) -> None:
+    """A tag or policy operation's ARN, judged before any lookup, in AWS's words today
+    (ack-api-quirks' catalogue DDB-TABLE-442, 2026-10-09; Alternator's
+    ``test_tag_resource_incorrect``, run against AWS, sees "ARNs must start with 'arn:'")."""
+    if not arn.startswith("arn:"):
+        raise ValidationException(f"{_INVALID}ARNs must start with 'arn:': {arn}")
     parsed = parse_arn(arn)
-    if parsed is None or parsed.service != "dynamodb" or parsed.resource_type != "table":
+    if parsed is not None and parsed.service != "dynamodb":
+        raise ValidationException(f"{_INVALID}Provided Arn is not a DynamoDB resource arn: {arn}")
+    if parsed is not None and (parsed.resource_type != "table" or "/index/" in parsed.resource):
+        raise ValidationException(
+            f"{_INVALID}Invalid resource arn provided, only table or stream is accepted. "
+            f"Provided resource arn: {arn}"
+        )
+
+
+def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
+    check_resource_arn(arn)
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.region != ctx.region:  # the catalogue: an ARN of another region
         raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
     if parsed.account != ctx.account_id:
         raise AccessDeniedException(
