@@ -16,6 +16,13 @@ Sources:
   ARNs), all after "One or more parameter values were invalid: "; "Invalid TableArn: Invalid
   ResourceArn provided as input <arn>" for an ARN of another region. Alternator's
   ``test_tag_resource_incorrect`` (run against AWS) matches "ARNs" for ``I_do_not_exist``.
+- The same catalogue for UpdateTable's GlobalSecondaryIndexUpdates entries ("One of
+  GlobalSecondaryIndexUpdate.Update, ... must not be null", "Only one global secondary index
+  action is allowed per GlobalSecondaryIndexUpdate object", "Only one global secondary index
+  update per index is allowed simultaneously. Index: <i>"), UpdateContinuousBackups ("Invalid
+  Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery.") and
+  ListBackups ("Time range lower bound must be less than or equal to upper bound"); all need no
+  table, so they come before the lookup.
 - The DynamoDB Streams API reference: DescribeStream's ``Limit`` has "the upper limit is 100", as
   ListStreams' has; Alternator's ``test_list_streams_too_high_limit`` (run against AWS) shows
   ListStreams refusing 101 with the member-constraint text.
@@ -34,10 +41,10 @@ def _err(e) -> tuple[str, str]:
 
 
 def _create(ddb, name: str = "round3", **kw) -> dict:
+    kw.setdefault("AttributeDefinitions", [{"AttributeName": "id", "AttributeType": "S"}])
     return ddb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         **kw,
     )["TableDescription"]
@@ -165,3 +172,75 @@ def test_resource_policy_arn_texts(srv, case):
     with pytest.raises(ClientError) as e:
         ddb.get_resource_policy(ResourceArn=arn)
     assert _err(e) == ("ValidationException", message)
+
+
+GSI_UPDATE_FAULTS = {
+    "no action": ([{}], INV + "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, "
+                  "GlobalSecondaryIndexUpdate.Delete must not be null"),
+    "two actions": (
+        [{"Delete": {"IndexName": "gsi"}, "Update": {"IndexName": "gsi", "ProvisionedThroughput": {
+            "ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}],
+        INV + "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
+    ),
+    "same index twice": (
+        [{"Delete": {"IndexName": "gsi"}}, {"Delete": {"IndexName": "gsi"}}],
+        INV + "Only one global secondary index update per index is allowed simultaneously. Index: gsi",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GSI_UPDATE_FAULTS))
+def test_update_table_index_update_entries(srv, case):
+    ddb = srv.client("dynamodb")
+    updates, message = GSI_UPDATE_FAULTS[case]
+    _create(
+        ddb,
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "gsi",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    )
+    for table in ("round3", "absent"):  # before the lookup
+        with pytest.raises(ClientError) as e:
+            ddb.update_table(TableName=table, GlobalSecondaryIndexUpdates=updates)
+        assert _err(e) == ("ValidationException", message)
+    indexes = ddb.describe_table(TableName="round3")["Table"]["GlobalSecondaryIndexes"]
+    assert [ix["IndexName"] for ix in indexes] == ["gsi"]  # nothing changed
+
+
+def test_disable_pitr_with_recovery_period(srv):
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    ddb.update_continuous_backups(
+        TableName="round3", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    for table in ("round3", "absent"):
+        with pytest.raises(ClientError) as e:
+            ddb.update_continuous_backups(
+                TableName=table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False, "RecoveryPeriodInDays": 7},
+            )
+        assert _err(e) == (
+            "ValidationException",
+            "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery.",
+        )
+    desc = ddb.describe_continuous_backups(TableName="round3")["ContinuousBackupsDescription"]
+    assert desc["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_list_backups_inverted_time_range(srv):
+    ddb = srv.client("dynamodb")
+    with pytest.raises(ClientError) as e:
+        ddb.list_backups(TimeRangeLowerBound=2_000_000_000, TimeRangeUpperBound=1_000_000_000)
+    assert _err(e) == (
+        "ValidationException",
+        INV + "Time range lower bound must be less than or equal to upper bound",
+    )
+    assert ddb.list_backups(TimeRangeLowerBound=1_000_000_000, TimeRangeUpperBound=1_000_000_000)[
+        "BackupSummaries"
+    ] == []

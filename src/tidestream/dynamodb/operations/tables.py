@@ -463,6 +463,33 @@ _CHANGES = frozenset(
 )
 
 
+_INDEX_ACTIONS = ("Update", "Create", "Delete")
+
+
+def _check_index_updates(updates: list[dict] | None) -> None:
+    """Each GlobalSecondaryIndexUpdates entry holds exactly one action, and names an index no
+    other entry names; AWS's texts (ack-api-quirks' catalogue DDB-TABLE-442, 2026-10-09).
+    Needs no table, so it comes before the lookup."""
+    seen: set[str] = set()
+    for update in updates or []:
+        actions = [a for a in _INDEX_ACTIONS if update.get(a) is not None]
+        if not actions:
+            raise ValidationException(
+                f"{_INVALID}One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, "
+                "GlobalSecondaryIndexUpdate.Delete must not be null"
+            )
+        if len(actions) > 1:
+            raise ValidationException(
+                f"{_INVALID}Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object"
+            )
+        name = update[actions[0]].get("IndexName")
+        if name in seen:
+            raise ValidationException(
+                f"{_INVALID}Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )
+        seen.add(name)
+
+
 def _check_update_combination(p: Mapping[str, Any]) -> None:
     """UpdateTable makes one kind of change per call; AWS's texts for the combinations it
     refuses (the catalogue above). Needs no table."""
@@ -809,6 +836,7 @@ def update_table(state: DynamoState, ctx: RequestContext, p: UpdateTableInput) -
     # what needs no table is answered before the lookup, as AWS orders its checks
     if p.keys() <= {"TableName", "AttributeDefinitions"}:
         raise _nothing_to_update(p)
+    _check_index_updates(p.get("GlobalSecondaryIndexUpdates"))
     _check_update_combination(p)
     _check_stream_spec(p.get("StreamSpecification"), creating=False)
     _check_sse_spec(p.get("SSESpecification"))
