@@ -23,6 +23,12 @@ Sources:
   Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery.") and
   ListBackups ("Time range lower bound must be less than or equal to upper bound"); all need no
   table, so they come before the lookup.
+- The same finding's live runs (us-east-1 and us-west-2, 2026-10-09): UpdateTimeToLive enabling a
+  second attribute answers "TimeToLive is active on a different AttributeName: current
+  AttributeName is ttl" (val_ttl_already_enabled_other_attr); DisableKinesisStreamingDestination
+  for a stream never enabled on the table answers "Table is not in a valid state to enable
+  Kinesis Streaming Destination: KinesisStreamingDestination must be ACTIVE to perform DISABLE
+  operation." (val_kinesis_disable_bogus).
 - The DynamoDB Streams API reference: DescribeStream's ``Limit`` has "the upper limit is 100", as
   ListStreams' has; Alternator's ``test_list_streams_too_high_limit`` (run against AWS) shows
   ListStreams refusing 101 with the member-constraint text.
@@ -244,3 +250,36 @@ def test_list_backups_inverted_time_range(srv):
     assert ddb.list_backups(TimeRangeLowerBound=1_000_000_000, TimeRangeUpperBound=1_000_000_000)[
         "BackupSummaries"
     ] == []
+
+
+def test_ttl_enable_other_attribute_names_the_active_one(srv):
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    ddb.update_time_to_live(TableName="round3", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+    with pytest.raises(ClientError) as e:
+        ddb.update_time_to_live(
+            TableName="round3", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+        )
+    assert _err(e) == (
+        "ValidationException",
+        "TimeToLive is active on a different AttributeName: current AttributeName is ttl",
+    )
+    with pytest.raises(ClientError) as e:
+        ddb.update_time_to_live(TableName="round3", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+    assert _err(e) == ("ValidationException", "TimeToLive is already enabled")
+    desc = ddb.describe_time_to_live(TableName="round3")["TimeToLiveDescription"]
+    assert desc["AttributeName"] == "ttl"
+
+
+def test_disable_streaming_destination_never_enabled(srv):
+    ddb, kinesis = srv.client("dynamodb"), srv.client("kinesis")
+    _create(ddb)
+    kinesis.create_stream(StreamName="round3-dest", ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName="round3-dest")["StreamDescriptionSummary"]["StreamARN"]
+    with pytest.raises(ClientError) as e:
+        ddb.disable_kinesis_streaming_destination(TableName="round3", StreamArn=arn)
+    assert _err(e) == (
+        "ValidationException",
+        "Table is not in a valid state to enable Kinesis Streaming Destination: "
+        "KinesisStreamingDestination must be ACTIVE to perform DISABLE operation.",
+    )
