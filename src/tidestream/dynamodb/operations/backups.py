@@ -62,7 +62,9 @@ def _describe(t: Table) -> dict:
 def update(state: DynamoState, ctx: RequestContext, p: UpdateContinuousBackupsInput) -> dict:
     spec = p["PointInTimeRecoverySpecification"]
     enabled = bool(spec["PointInTimeRecoveryEnabled"])
-    if not enabled and "RecoveryPeriodInDays" in spec:  # AWS's text (catalogue DDB-TABLE-442), before the lookup
+    if (
+        not enabled and "RecoveryPeriodInDays" in spec
+    ):  # AWS's text (catalogue DDB-TABLE-442), before the lookup
         raise ValidationException(
             "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery."
         )

@@ -107,12 +107,25 @@ def tag_resource(state: DynamoState, ctx: RequestContext, p: TagResourceInput) -
     return {}
 
 
+def _held_tag_keys(state: DynamoState, ctx: RequestContext, arn: str) -> set[str]:
+    """The keys the table already holds, or none when it cannot be found: a key stored before
+    tidestream checked tag characters stays removable (AWS never stored one), while a bad key
+    for a missing table is still refused before the not-found answer."""
+    try:
+        return set(_table_by_arn(state, ctx, arn).tags)
+    except (ValidationException, AccessDeniedException, ResourceNotFoundException):
+        return set()
+
+
 @operation("UntagResource")
 def untag_resource(state: DynamoState, ctx: RequestContext, p: UntagResourceInput) -> dict:
     if not p["TagKeys"]:
         raise ValidationException("Atleast one Tag Key needs to be provided as Input.")
+    check_resource_arn(p["ResourceArn"])
+    held = _held_tag_keys(state, ctx, p["ResourceArn"])
     for key in p["TagKeys"]:
-        check_tag_key(key)
+        if key not in held:
+            check_tag_key(key)
     t = _table_by_arn(state, ctx, p["ResourceArn"])
     for k in p["TagKeys"]:
         t.tags.pop(k, None)
