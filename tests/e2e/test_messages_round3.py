@@ -23,6 +23,12 @@ Sources:
   Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery.") and
   ListBackups ("Time range lower bound must be less than or equal to upper bound"); all need no
   table, so they come before the lookup.
+- The same catalogue for throughput limits: "MaxReadRequestUnits for OnDemandThroughput cannot
+  be specified when the table BillingMode is PROVISIONED" and "Requested MaxReadRequestUnits for
+  OnDemandThroughput for table is outside of valid range" (0 or negative; -1 clears a limit on
+  UpdateTable) on CreateTable and UpdateTable; "Neither ReadCapacityUnits nor
+  WriteCapacityUnits can be specified for index: <i> when BillingMode is PAY_PER_REQUEST" on
+  UpdateTable.
 - The same finding's live runs (us-east-1 and us-west-2, 2026-10-09): UpdateTimeToLive enabling a
   second attribute answers "TimeToLive is active on a different AttributeName: current
   AttributeName is ttl" (val_ttl_already_enabled_other_attr); DisableKinesisStreamingDestination
@@ -306,4 +312,91 @@ def test_disable_streaming_destination_never_enabled(srv):
         "ValidationException",
         "Table is not in a valid state to enable Kinesis Streaming Destination: "
         "KinesisStreamingDestination must be ACTIVE to perform DISABLE operation.",
+    )
+
+
+PT = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+ON_DEMAND_FAULTS = {
+    "on provisioned": (
+        {
+            "BillingMode": "PROVISIONED",
+            "ProvisionedThroughput": PT,
+            "OnDemandThroughput": {"MaxReadRequestUnits": 5},
+        },
+        INV
+        + "MaxReadRequestUnits for OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED",
+    ),
+    "zero": (
+        {"BillingMode": "PAY_PER_REQUEST", "OnDemandThroughput": {"MaxWriteRequestUnits": 0}},
+        INV + "Requested MaxWriteRequestUnits for OnDemandThroughput for table is outside of valid range",
+    ),
+    "minus one on create": (
+        {"BillingMode": "PAY_PER_REQUEST", "OnDemandThroughput": {"MaxReadRequestUnits": -1}},
+        INV + "Requested MaxReadRequestUnits for OnDemandThroughput for table is outside of valid range",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ON_DEMAND_FAULTS))
+def test_create_table_on_demand_limits(srv, case):
+    ddb = srv.client("dynamodb")
+    kw, message = ON_DEMAND_FAULTS[case]
+    with pytest.raises(ClientError) as e:
+        ddb.create_table(
+            TableName="round3",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            **kw,
+        )
+    assert _err(e) == ("ValidationException", message)
+    assert ddb.list_tables()["TableNames"] == []
+
+
+def test_update_table_on_demand_limits(srv):
+    ddb = srv.client("dynamodb")
+    ddb.create_table(
+        TableName="prov",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput=PT,
+    )
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="prov", OnDemandThroughput={"MaxReadRequestUnits": 5})
+    assert _err(e) == ("ValidationException", ON_DEMAND_FAULTS["on provisioned"][1])
+    _create(ddb)
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="round3", OnDemandThroughput={"MaxReadRequestUnits": 0})
+    assert _err(e) == (
+        "ValidationException",
+        INV + "Requested MaxReadRequestUnits for OnDemandThroughput for table is outside of valid range",
+    )
+    ddb.update_table(TableName="round3", OnDemandThroughput={"MaxReadRequestUnits": -1})  # clears
+
+
+def test_update_index_throughput_on_on_demand_table(srv):
+    ddb = srv.client("dynamodb")
+    _create(
+        ddb,
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(
+            TableName="round3",
+            GlobalSecondaryIndexUpdates=[{"Update": {"IndexName": "gsi", "ProvisionedThroughput": PT}}],
+        )
+    assert _err(e) == (
+        "ValidationException",
+        INV + "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: gsi "
+        "when BillingMode is PAY_PER_REQUEST",
     )

@@ -334,6 +334,7 @@ def check_create_table(p: Mapping[str, Any]) -> TableSpec:
     ks = _key_schema(p["KeySchema"])
     billing = p.get("BillingMode") or "PROVISIONED"
     read, write = _table_throughput(p, billing)
+    _check_on_demand(p.get("OnDemandThroughput"), billing, creating=True)
     _check_key_attributes(ks, attr_types)
     lsi_specs, gsi_specs = p.get("LocalSecondaryIndexes"), p.get("GlobalSecondaryIndexes")
     if lsi_specs is None and gsi_specs is None and len(ks) != len(attr_types):
@@ -511,6 +512,23 @@ def _check_update_combination(p: Mapping[str, Any]) -> None:
         raise ValidationException(f"{_INVALID}You cannot create or delete index while updating table IOPS")
     if index_change and "StreamSpecification" in given:
         raise ValidationException(f"{_INVALID}You cannot create or delete index while changing stream status")
+
+
+def _check_on_demand(od: Mapping[str, Any] | None, billing: str, *, creating: bool) -> None:
+    """A table's OnDemandThroughput limits need on-demand billing and a positive value (-1
+    clears a limit, on UpdateTable only); AWS's texts (the catalogue, DDB-TABLE-442, 2026-10-09)."""
+    for member in ("MaxReadRequestUnits", "MaxWriteRequestUnits"):
+        value = (od or {}).get(member)
+        if value is None:
+            continue
+        if billing == "PROVISIONED":
+            raise ValidationException(
+                f"{_INVALID}{member} for OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED"
+            )
+        if value < 1 and (creating or value != -1):
+            raise ValidationException(
+                f"{_INVALID}Requested {member} for OnDemandThroughput for table is outside of valid range"
+            )
 
 
 def _apply_table_options(
@@ -766,6 +784,11 @@ def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: li
     elif "Update" in upd:
         spec = upd["Update"]
         ix = _existing_gsi(t, spec["IndexName"], "update")
+        if spec.get("ProvisionedThroughput") and t.billing_mode == "PAY_PER_REQUEST":
+            raise ValidationException(  # the catalogue's UpdateTable text (DDB-TABLE-442)
+                f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: "
+                f"{spec['IndexName']} when BillingMode is PAY_PER_REQUEST"
+            )
         ix.read_capacity, ix.write_capacity = _throughput(spec.get("ProvisionedThroughput"))
 
 
@@ -793,6 +816,7 @@ def _draft_update(
         if a["AttributeName"] not in draft.attribute_order:
             draft.attribute_order.append(a["AttributeName"])
     changed = _update_billing(draft, p, now)
+    _check_on_demand(p.get("OnDemandThroughput"), draft.billing_mode, creating=False)
     changed |= _update_throughput(draft, p, now)
     effects: list[Effect] = []
     _check_create_definitions(draft, p)
