@@ -162,7 +162,7 @@ def item_cases() -> list[tuple[str, str, Any]]:
                 {"TableName": "absent", "Item": {**S_KEY, "v": value}},
             )
         )
-    exprs = [
+    exprs: list[tuple[str, dict[str, Any]]] = [
         ("syntax", {"UpdateExpression": "SET"}),
         (
             "unused name",
@@ -335,7 +335,7 @@ def read_cases() -> list[tuple[str, str, Any]]:
     """Query and Scan: key conditions, Select, Limit, segments, indexes."""
     h, r = HASH_TABLE, RANGE_TABLE
     v1 = {":v": {"S": "a"}}
-    queries = [
+    queries: list[tuple[str, dict[str, Any]]] = [
         ("no condition", {}),
         ("kce syntax", {"KeyConditionExpression": "pk ="}),
         ("kce non-key", {"KeyConditionExpression": "x = :v", "ExpressionAttributeValues": v1}),
@@ -484,7 +484,7 @@ def read_cases() -> list[tuple[str, str, Any]]:
     for name, extra in queries:
         for table in (h, r, "absent"):
             cases.append((f"Query {name} {table}", "Query", {"TableName": table, **extra}))
-    scans = [
+    scans: list[tuple[str, dict[str, Any]]] = [
         ("Segment without Total", {"Segment": 0}),
         ("Total without Segment", {"TotalSegments": 2}),
         ("Segment >= Total", {"Segment": 2, "TotalSegments": 2}),
@@ -726,7 +726,7 @@ def table_cases() -> list[tuple[str, str, Any]]:
         "BillingMode": "PAY_PER_REQUEST",
     }
     arn = "arn:aws:dynamodb:us-east-1:000000000000:table/" + HASH_TABLE
-    creates = {
+    creates: dict[str, dict[str, Any]] = {
         "no billing no throughput": {k: v for k, v in base.items() if k != "BillingMode"},
         "provisioned no throughput": {**base, "BillingMode": "PROVISIONED"},
         "ppr with throughput": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
@@ -467,7 +467,7 @@ _CHANGES = frozenset(
 _INDEX_ACTIONS = ("Update", "Create", "Delete")
 
 
-def _check_index_updates(updates: list[dict] | None) -> None:
+def _check_index_updates(updates: Sequence[Mapping[str, Any]] | None) -> None:
     """Each GlobalSecondaryIndexUpdates entry holds exactly one action, and names an index no
     other entry names; AWS's texts (ack-api-quirks' catalogue DDB-TABLE-442, 2026-10-09).
     Needs no table, so it comes before the lookup."""
