@@ -29,6 +29,9 @@ Sources:
   UpdateTable) on CreateTable and UpdateTable; "Neither ReadCapacityUnits nor
   WriteCapacityUnits can be specified for index: <i> when BillingMode is PAY_PER_REQUEST" on
   UpdateTable.
+- The same catalogue for a TableName given as an ARN (DescribeTable, DescribeTimeToLive, ...):
+  "1 validation error detected: Invalid AWS region in '<arn>'", also "Invalid AWS partition in"
+  and "Invalid resource type in". Which request gives which is inferred from the words.
 - The same finding's live runs (us-east-1 and us-west-2, 2026-10-09): UpdateTimeToLive enabling a
   second attribute answers "TimeToLive is active on a different AttributeName: current
   AttributeName is ttl" (val_ttl_already_enabled_other_attr); DisableKinesisStreamingDestination
@@ -400,3 +403,33 @@ def test_update_index_throughput_on_on_demand_table(srv):
         INV + "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: gsi "
         "when BillingMode is PAY_PER_REQUEST",
     )
+
+
+TABLE_ARN_FAULTS = {
+    "partition": ("arn:aws-foo:dynamodb:us-east-1:000000000000:table/round3", "Invalid AWS partition in"),
+    "region": ("arn:aws:dynamodb:nowhere:000000000000:table/round3", "Invalid AWS region in"),
+    "service": ("arn:aws:s3:us-east-1:000000000000:table/round3", "Invalid resource type in"),
+    "resource type": (
+        "arn:aws:dynamodb:us-east-1:000000000000:global-table/round3",
+        "Invalid resource type in",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TABLE_ARN_FAULTS))
+def test_table_name_arn_checked(srv, case):
+    ddb = srv.client("dynamodb")
+    _create(ddb)
+    arn, words = TABLE_ARN_FAULTS[case]
+    message = f"1 validation error detected: {words} '{arn}'"
+    calls = {
+        "describe": lambda: ddb.describe_table(TableName=arn),
+        "ttl": lambda: ddb.describe_time_to_live(TableName=arn),
+        "get": lambda: ddb.get_item(TableName=arn, Key={"id": {"S": "a"}}),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ClientError) as e:
+            call()
+        assert _err(e) == ("ValidationException", message), name
+    own = ddb.describe_table(TableName="round3")["Table"]["TableArn"]
+    assert ddb.describe_table(TableName=own)["Table"]["TableName"] == "round3"
