@@ -124,8 +124,10 @@ def list_streams(state: StreamsState, ctx: RequestContext, p: ListStreamsInput) 
 
 @operation("DescribeStream")
 def describe_stream(state: StreamsState, ctx: RequestContext, p: DescribeStreamInput) -> dict:
+    # a Limit above 100 is refused before the lookup, as ListStreams' is (the API reference
+    # gives both the same upper limit; AWS's member checks come before existence checks)
+    limit = _at_most(p.get("Limit"), MAX_LIST)
     m = _stream(state, ctx, p["StreamArn"])
-    limit = min(p.get("Limit") or MAX_LIST, MAX_LIST)
     shards = [m]  # one shard per stream
     flt = p.get("ShardFilter")
     if flt and flt.get("Type") == "CHILD_SHARDS":

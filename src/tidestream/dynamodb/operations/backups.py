@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
-from ...errors import AwsError, TableNotFoundException
+from ...errors import AwsError, TableNotFoundException, ValidationException
 from .. import pitr
 from ..backups import Backup, fill_table
 from ..describe import describe_table
@@ -60,9 +60,15 @@ def _describe(t: Table) -> dict:
 
 @operation("UpdateContinuousBackups")
 def update(state: DynamoState, ctx: RequestContext, p: UpdateContinuousBackupsInput) -> dict:
-    t = _source_table(state, ctx, p["TableName"])
     spec = p["PointInTimeRecoverySpecification"]
     enabled = bool(spec["PointInTimeRecoveryEnabled"])
+    if (
+        not enabled and "RecoveryPeriodInDays" in spec
+    ):  # AWS's text (catalogue DDB-TABLE-442), before the lookup
+        raise ValidationException(
+            "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery."
+        )
+    t = _source_table(state, ctx, p["TableName"])
     if enabled and not t.pitr:
         t.pitr_enabled_at = time.time()
     if not enabled and t.pitr:
@@ -290,6 +296,11 @@ def _listed(b: Backup, p: Mapping[str, Any], table_filter: str | None) -> bool:
 
 @operation("ListBackups")
 def list_backups(state: DynamoState, ctx: RequestContext, p: ListBackupsInput) -> dict:
+    lower, upper = p.get("TimeRangeLowerBound"), p.get("TimeRangeUpperBound")
+    if lower is not None and upper is not None and lower > upper:  # AWS's text (catalogue DDB-TABLE-442)
+        raise ValidationException(
+            "One or more parameter values were invalid: Time range lower bound must be less than or equal to upper bound"
+        )
     chosen = [
         b for b in state.backups.of_account(ctx.account_id, ctx.region) if _listed(b, p, p.get("TableName"))
     ]

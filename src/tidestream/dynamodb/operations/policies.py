@@ -21,6 +21,7 @@ from ...errors import AwsError, LimitExceededException, ResourceNotFoundExceptio
 from ..state import DynamoState
 from ..tables import Table
 from . import operation
+from .tags import check_resource_arn
 
 if TYPE_CHECKING:
     from ...protocol.shapes.dynamodb import (
@@ -37,6 +38,7 @@ NO_POLICY = "NO_POLICY"
 
 def _resource(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     """The table owning ``arn``: the table itself or its current stream."""
+    check_resource_arn(arn)
     table = state.table(ctx, arn, control=True) if arn.startswith("arn:") else None
     parsed = parse_arn(arn)
     if table is not None and parsed is not None:  # state.table found it by ARN: it parses

@@ -79,9 +79,9 @@ def disable(state: DynamoState, ctx: RequestContext, p: KinesisStreamingDestinat
     _settled(state, table)
     arn = p["StreamArn"]
     dest = _find(table, arn)
-    if dest is None:
-        raise _not_a_destination(table, arn)
-    if dest["status"] != D.ACTIVE:
+    # a stream never enabled on the table gets the same answer as one not ACTIVE (AWS, us-east-1
+    # and us-west-2, 2026-10-09: ack-api-quirks' val_kinesis_disable_bogus)
+    if dest is None or dest["status"] != D.ACTIVE:
         raise ValidationException(
             f"{_BAD_STATE}KinesisStreamingDestination must be ACTIVE to perform DISABLE operation."
         )

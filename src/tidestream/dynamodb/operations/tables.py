@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
@@ -227,7 +227,9 @@ def _attribute_types(attr_defs: list[dict]) -> dict[str, str]:
     types: dict[str, str] = {}
     for a in attr_defs:
         if a["AttributeName"] in types:
-            raise ValidationException("Cannot have two attributes with the same name")
+            # AWS's text today (ack-api-quirks' catalogue DDB-TABLE-442, 2026-10-09); dynalite
+            # and DynamoDB Local answer the older "Cannot have two attributes with the same name"
+            raise ValidationException(f"Attribute Name is duplicated: {a['AttributeName']}")
         types[a["AttributeName"]] = a["AttributeType"]
     return types
 
@@ -332,6 +334,7 @@ def check_create_table(p: Mapping[str, Any]) -> TableSpec:
     ks = _key_schema(p["KeySchema"])
     billing = p.get("BillingMode") or "PROVISIONED"
     read, write = _table_throughput(p, billing)
+    _check_on_demand(p.get("OnDemandThroughput"), billing, creating=True)
     _check_key_attributes(ks, attr_types)
     lsi_specs, gsi_specs = p.get("LocalSecondaryIndexes"), p.get("GlobalSecondaryIndexes")
     if lsi_specs is None and gsi_specs is None and len(ks) != len(attr_types):
@@ -461,6 +464,33 @@ _CHANGES = frozenset(
 )
 
 
+_INDEX_ACTIONS = ("Update", "Create", "Delete")
+
+
+def _check_index_updates(updates: Sequence[Mapping[str, Any]] | None) -> None:
+    """Each GlobalSecondaryIndexUpdates entry holds exactly one action, and names an index no
+    other entry names; AWS's texts (ack-api-quirks' catalogue DDB-TABLE-442, 2026-10-09).
+    Needs no table, so it comes before the lookup."""
+    seen: set[str] = set()
+    for update in updates or []:
+        actions = [a for a in _INDEX_ACTIONS if update.get(a) is not None]
+        if not actions:
+            raise ValidationException(
+                f"{_INVALID}One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, "
+                "GlobalSecondaryIndexUpdate.Delete must not be null"
+            )
+        if len(actions) > 1:
+            raise ValidationException(
+                f"{_INVALID}Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object"
+            )
+        name = update[actions[0]].get("IndexName")
+        if name in seen:
+            raise ValidationException(
+                f"{_INVALID}Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )
+        seen.add(name)
+
+
 def _check_update_combination(p: Mapping[str, Any]) -> None:
     """UpdateTable makes one kind of change per call; AWS's texts for the combinations it
     refuses (the catalogue above). Needs no table."""
@@ -482,6 +512,23 @@ def _check_update_combination(p: Mapping[str, Any]) -> None:
         raise ValidationException(f"{_INVALID}You cannot create or delete index while updating table IOPS")
     if index_change and "StreamSpecification" in given:
         raise ValidationException(f"{_INVALID}You cannot create or delete index while changing stream status")
+
+
+def _check_on_demand(od: Mapping[str, Any] | None, billing: str, *, creating: bool) -> None:
+    """A table's OnDemandThroughput limits need on-demand billing and a positive value (-1
+    clears a limit, on UpdateTable only); AWS's texts (the catalogue, DDB-TABLE-442, 2026-10-09)."""
+    for member in ("MaxReadRequestUnits", "MaxWriteRequestUnits"):
+        value = (od or {}).get(member)
+        if value is None:
+            continue
+        if billing == "PROVISIONED":
+            raise ValidationException(
+                f"{_INVALID}{member} for OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED"
+            )
+        if value < 1 and (creating or value != -1):
+            raise ValidationException(
+                f"{_INVALID}Requested {member} for OnDemandThroughput for table is outside of valid range"
+            )
 
 
 def _apply_table_options(
@@ -737,6 +784,11 @@ def _update_gsi(state: DynamoState, t: Table, upd: dict, now: float, effects: li
     elif "Update" in upd:
         spec = upd["Update"]
         ix = _existing_gsi(t, spec["IndexName"], "update")
+        if spec.get("ProvisionedThroughput") and t.billing_mode == "PAY_PER_REQUEST":
+            raise ValidationException(  # the catalogue's UpdateTable text (DDB-TABLE-442)
+                f"{_INVALID}Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: "
+                f"{spec['IndexName']} when BillingMode is PAY_PER_REQUEST"
+            )
         ix.read_capacity, ix.write_capacity = _throughput(spec.get("ProvisionedThroughput"))
 
 
@@ -764,6 +816,7 @@ def _draft_update(
         if a["AttributeName"] not in draft.attribute_order:
             draft.attribute_order.append(a["AttributeName"])
     changed = _update_billing(draft, p, now)
+    _check_on_demand(p.get("OnDemandThroughput"), draft.billing_mode, creating=False)
     changed |= _update_throughput(draft, p, now)
     effects: list[Effect] = []
     _check_create_definitions(draft, p)
@@ -807,6 +860,7 @@ def update_table(state: DynamoState, ctx: RequestContext, p: UpdateTableInput) -
     # what needs no table is answered before the lookup, as AWS orders its checks
     if p.keys() <= {"TableName", "AttributeDefinitions"}:
         raise _nothing_to_update(p)
+    _check_index_updates(p.get("GlobalSecondaryIndexUpdates"))
     _check_update_combination(p)
     _check_stream_spec(p.get("StreamSpecification"), creating=False)
     _check_sse_spec(p.get("SSESpecification"))

@@ -19,14 +19,16 @@ def update_ttl(state: DynamoState, ctx: RequestContext, p: UpdateTimeToLiveInput
     spec = p["TimeToLiveSpecification"]
     enabled = bool(spec["Enabled"])
     attr = spec["AttributeName"]
-    if enabled and t.ttl_status == "ENABLED":
-        raise ValidationException("TimeToLive is already enabled")
     if not enabled and t.ttl_status != "ENABLED":
         raise ValidationException("TimeToLive is already disabled")
-    if not enabled and attr != t.ttl_attribute:
+    # enabling or disabling another attribute than the active one names the active one (AWS,
+    # us-east-1 and us-west-2, 2026-10-09: ack-api-quirks' val_ttl_already_enabled_other_attr)
+    if t.ttl_status == "ENABLED" and attr != t.ttl_attribute:
         raise ValidationException(
             f"TimeToLive is active on a different AttributeName: current AttributeName is {t.ttl_attribute}"
         )
+    if enabled and t.ttl_status == "ENABLED":
+        raise ValidationException("TimeToLive is already enabled")
     t.ttl_status = "ENABLED" if enabled else "DISABLED"
     t.ttl_attribute = attr if enabled else ""
     state.catalog.put(t)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import InvalidArgumentException
+from ...tagging import is_valid_tag_text
 from ..state import KinesisState
 from ..streams import Stream
 from . import operation
@@ -31,15 +31,14 @@ _INVALID_CHARS = InvalidArgumentException(
 )
 
 
-def _valid_char(c: str) -> bool:
-    # letters, digits and spaces (Unicode L*, N*, Z*; not tabs or newlines) and _ . / = + - % @
-    return c in "_./=+-%@" or unicodedata.category(c)[0] in "LNZ"
+#: Kinesis's punctuation in tag keys and values (kinesalite's tag tests, run against AWS)
+KINESIS_TAG_PUNCTUATION = "_./=+-%@"
 
 
 def check_tag_text(texts, verb: str, stream: Stream) -> None:
     """AWS's two checks of tag keys/values, in its order and words (verb: 'add' or 'remove')."""
     for t in texts:
-        if not all(_valid_char(c) for c in t):
+        if not is_valid_tag_text(t, KINESIS_TAG_PUNCTUATION):
             raise _INVALID_CHARS
     for t in texts:
         if "%" in t:
