@@ -215,6 +215,7 @@ def get_records(state, ctx, params: dict) -> dict:
         state.ts(ctx),
         None,
         state.cipher,
+        json_wire=ctx.wire and not ctx.cbor,
     )
     if lim is not None:
         lim.charge_read(size)
@@ -226,7 +227,7 @@ def get_records(state, ctx, params: dict) -> dict:
     else:
         nxt = max(nxt, last + 1)
         behind = 0
-    out: dict[str, Any] = {"Records": recs}
+    out: dict[str, Any] = {"Records": records.json_records(recs) if ctx.wire and not ctx.cbor else recs}
     if not shard.open and nxt > (shard.end_counter or 0):
         out["MillisBehindLatest"] = behind
         out["ChildShards"] = child_shards(stream, shard)
