@@ -59,6 +59,8 @@ class Sizes:
     processes: int = 2  # load generator processes
     conns: int = 16  # connections per process
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # table sizes of the scaling phase
+    stream_shards: tuple[int, ...] = (1, 16, 256)  # shard counts of the streams phase's PutRecords
+    stream_records: tuple[int, ...] = (100_000, 10_000_000)  # stream sizes of the streams phase
 
 
 @dataclass
@@ -571,4 +573,7 @@ def kinesis_phase(ctx: Ctx) -> dict[str, Metric]:
             )
         except RuntimeError as e:
             rows["drain"] = Metric(unit="records/s", na=short(str(e)))
+        import streams  # here: it imports this module
+
+        rows.update(streams.subscribe_rows(ctx, "drain", s.records))
     return rows
