@@ -33,7 +33,6 @@ from rocksdict import (
     Env,
     Options,
     Rdict,
-    RdictIter,
     ReadOptions,
     WriteBatch,
     WriteOptions,
@@ -314,40 +313,26 @@ class RocksEngine:
         An iterator also stops being valid when RocksDB hits an error (a corrupt block); the
         status check at the end makes that an exception, never a silently shorter range.
         """
-        return self._scan_backward(start, end) if reverse else self._scan_forward(start, end)
-
-    def _scan_backward(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
         it = self._db.iter()
-        it.seek_for_prev(end)
-        while it.valid():
-            k = it.key()
-            if k >= end:
+        if not reverse:
+            it.seek(start)
+            while it.valid():
+                k = it.key()
+                if k >= end:
+                    return
+                yield k, it.value()
+                it.next()
+        else:
+            it.seek_for_prev(end)
+            while it.valid():
+                k = it.key()
+                if k >= end:
+                    it.prev()
+                    continue
+                if k < start:
+                    return
+                yield k, it.value()
                 it.prev()
-                continue
-            if k < start:
-                return
-            yield k, it.value()
-            it.prev()
-        self._check_status(it)
-
-    def _scan_forward(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """One rocksdict call per pair (``items``; RocksDB stops at *end*) instead of four
-        (valid, key, value, next): the GetRecords drain reads a page this way. ``items`` hides
-        its iterator's status, so a range that ends is re-checked with a fresh iterator: an
-        early stop (an error mid-range) raises instead of returning fewer keys."""
-        bounded = ReadOptions()
-        bounded.set_iterate_upper_bound(end)
-        last = None
-        for last, value in self._db.items(from_key=start, read_opt=bounded):
-            yield last, value
-        it = self._db.iter(bounded)
-        it.seek(start if last is None else last + b"\x00")
-        if it.valid():
-            raise StorageError("range read failed: the iteration stopped before the end of the range")
-        self._check_status(it)
-
-    @staticmethod
-    def _check_status(it: RdictIter) -> None:
         try:
             it.status()
         except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
