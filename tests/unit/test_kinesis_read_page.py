@@ -53,13 +53,14 @@ def _page(engine, cipher, prefix, json_wire: bool, start: int = 1, limit: int = 
 def test_json_wire_records_are_the_bytes_orjson_writes_for_the_dicts(tmp_path):
     engine, cipher, prefix = _store(tmp_path)
     try:
-        dicts, nxt, size, last_ms = _page(engine, cipher, prefix, json_wire=False)
-        rendered, nxt2, size2, last_ms2 = _page(engine, cipher, prefix, json_wire=True)
+        dicts, nxt, size, last_ms, last_counter = _page(engine, cipher, prefix, json_wire=False)
+        rendered, nxt2, size2, last_ms2, last_counter2 = _page(engine, cipher, prefix, json_wire=True)
     finally:
         engine.close()
     assert len(dicts) == len(PARTITION_KEYS) * 2
     assert any(d.get("EncryptionType") == "KMS" for d in dicts)
-    assert (nxt, size, last_ms) == (nxt2, size2, last_ms2)
+    assert (nxt, size, last_ms, last_counter) == (nxt2, size2, last_ms2, last_counter2)
+    assert dicts[-1]["SequenceNumber"] == sequence.make(BASE, last_counter, last_ms)
     wire = orjson.dumps({"Records": records.json_records(rendered), "MillisBehindLatest": 0})
     assert wire == orjson.dumps({"Records": dicts, "MillisBehindLatest": 0})
     assert orjson.loads(wire)["Records"] == dicts
@@ -68,8 +69,8 @@ def test_json_wire_records_are_the_bytes_orjson_writes_for_the_dicts(tmp_path):
 def test_json_wire_page_limit_and_empty_page(tmp_path):
     engine, cipher, prefix = _store(tmp_path)
     try:
-        rendered, nxt, _, _ = _page(engine, cipher, prefix, json_wire=True, start=3, limit=2)
-        empty, nxt_empty, _, _ = _page(engine, cipher, prefix, json_wire=True, start=99)
+        rendered, nxt, _, _, _ = _page(engine, cipher, prefix, json_wire=True, start=3, limit=2)
+        empty, nxt_empty, _, _, _ = _page(engine, cipher, prefix, json_wire=True, start=99)
     finally:
         engine.close()
     got = orjson.loads(orjson.dumps(records.json_records(rendered)))

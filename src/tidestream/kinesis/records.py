@@ -107,10 +107,11 @@ def read_page(
     enc_type: str | None,
     cipher: Any = None,
     json_wire: bool = False,
-) -> tuple[list[dict[str, Any]] | list[bytes], int, int, int]:
+) -> tuple[list[dict[str, Any]] | list[bytes], int, int, int, int]:
     """Up to *limit* records from counter *start* (and at most 10 MB of data, but at least one).
 
-    Returns (records, next counter, bytes read, arrival ms of the last record or 0). Records
+    Returns (records, next counter, bytes read, arrival ms and counter of the last record or 0,
+    so a caller holding only JSON bytes can still name the last sequence number). Records
     older than *cutoff_ms* (past retention, not yet trimmed) are skipped. Records stored
     encrypted (see :mod:`.encryption`) are opened with *cipher* and reported with
     ``EncryptionType: KMS``; plain ones get *enc_type* if given. With *json_wire* each record
@@ -121,7 +122,7 @@ def read_page(
     append = out.append
     size = 0
     nxt = start
-    last_ms = 0
+    last_ms = last_counter = 0
     unpack = _HDR.unpack_from
     shift_c = sequence._SHIFT_COUNTER
     shift_t = sequence._SHIFT_TIME
@@ -163,10 +164,10 @@ def read_page(
             if enc:
                 rec["EncryptionType"] = enc
             append(rec)
-        last_ms = ms
+        last_ms, last_counter = ms, c
         if len(out) >= limit:
             break
-    return out, nxt, size, last_ms
+    return out, nxt, size, last_ms, last_counter
 
 
 #: one record as orjson writes ``read_page``'s dict for it (same keys, same order)

@@ -204,7 +204,7 @@ def get_records(state, ctx, params: dict) -> dict:
     cutoff = now - stream.retention_hours * 3_600_000
     prefix = records.shard_prefix(stream.id, shard.index)
     # EncryptionType comes per record: KMS for records stored encrypted (see ..encryption)
-    recs, nxt, size, last_ms = records.read_page(
+    recs, nxt, size, last_ms, _last_counter = records.read_page(
         state.engine,
         prefix,
         max(counter, 1),
