@@ -561,13 +561,18 @@ def kinesis_phase(ctx: Ctx) -> dict[str, Metric]:
         rows["drain"] = Metric(unit="records/s", na=fill.na)
     else:
         try:
+            wait_idle(ctx.run.pid)
+            cpu0 = loadgen.cpu_seconds(ctx.run.pid)
             got, secs = drain(ctx, "drain")
+            cpu = loadgen.cpu_seconds(ctx.run.pid) - cpu0
             rows["drain"] = Metric(
                 got / secs,
                 "records/s",
                 calls=got,
                 errors=fill.errors + (s.records - got),
-                note=f"{got} of {s.records} records in {secs:.2f} s",
+                server_cpu=cpu,
+                note=f"{got} of {s.records} records in {secs:.2f} s; "
+                f"{got / max(cpu, 1e-9):,.0f} records per server core-second",
                 first_error=fill.first_error
                 or (f"{s.records - got} records missing" if got < s.records else ""),
             )
