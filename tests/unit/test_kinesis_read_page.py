@@ -64,6 +64,8 @@ def test_json_wire_records_are_the_bytes_orjson_writes_for_the_dicts(tmp_path):
     wire = orjson.dumps({"Records": records.json_records(rendered), "MillisBehindLatest": 0})
     assert wire == orjson.dumps({"Records": dicts, "MillisBehindLatest": 0})
     assert orjson.loads(wire)["Records"] == dicts
+    numbers = [sequence.make(BASE, c, ARRIVAL_MS + c // 3) for c in range(1, len(dicts) + 1)]
+    assert [d["SequenceNumber"] for d in dicts] == numbers
 
 
 def test_json_wire_page_limit_and_empty_page(tmp_path):

@@ -28,6 +28,8 @@ COUNTER_PREFIX = keyspace.KINESIS_SHARD_COUNTERS
 _HDR = struct.Struct("<QH")
 _HDR_SIZE = _HDR.size
 _COUNTER = struct.Struct("<QQ")
+#: the counter at the end of a record key (after the 9-byte shard prefix)
+_KEY_COUNTER = struct.Struct(">Q")
 #: partition-key length marking an encrypted value (real keys are at most 256 bytes)
 _SEALED = 0xFFFF
 #: AWS returns at most 10 MB of data from one GetRecords call
@@ -124,14 +126,16 @@ def read_page(
     nxt = start
     last_ms = last_counter = 0
     unpack = _HDR.unpack_from
+    counter_of = _KEY_COUNTER.unpack_from
     shift_c = sequence._SHIFT_COUNTER
     shift_t = sequence._SHIFT_TIME
     stamp_ms = -1
     stamp: Any = None
+    base_at_ms = base
     stamp_of = _json_stamp if json_wire else ts
     for k, v in engine.scan(prefix + start.to_bytes(8, "big"), _end(prefix)):
         ms, n = unpack(v)
-        c = int.from_bytes(k[9:], "big")
+        c = counter_of(k, 9)[0]
         nxt = c + 1
         if ms < cutoff_ms:
             continue
@@ -150,7 +154,8 @@ def read_page(
             break
         if ms != stamp_ms:  # a page's records mostly share their arrival millisecond
             stamp_ms, stamp = ms, stamp_of(ms)
-        sequence_number = base | (c << shift_c) | ((ms & 0xFFFFFFFFFFFF) << shift_t)
+            base_at_ms = base | ((ms & 0xFFFFFFFFFFFF) << shift_t)
+        sequence_number = base_at_ms | (c << shift_c)
         if json_wire:
             fields = (sequence_number, stamp, b2a_base64(data, newline=False), dumps(pkb.decode()))
             append(_JSON_RECORD_ENCRYPTED % (*fields, enc.encode()) if enc else _JSON_RECORD % fields)
