@@ -214,13 +214,14 @@ class Running:
             return ""
 
 
-def start(peer: Peer, scratch: Path) -> Running:
-    """Start ``peer`` on a free port with a fresh data dir (its own process group)."""
+def start(peer: Peer, scratch: Path, extra_args: tuple[str, ...] = ()) -> Running:
+    """Start ``peer`` on a free port with a fresh data dir (its own process group); *extra_args*
+    go after its command line (tidestream's ``--kinesis-limits off`` for the streams phase)."""
     port = free_port()
     if peer.name == "kinesis-local":  # it also binds port+1 for TLS
         while not _port_free(port + 1):
             port = free_port()
-    return _spawn(peer, port, tempfile.mkdtemp(prefix=f"{peer.name}-", dir=scratch), scratch)
+    return _spawn(peer, port, tempfile.mkdtemp(prefix=f"{peer.name}-", dir=scratch), scratch, extra_args)
 
 
 def restart(run: Running) -> Running:
@@ -229,8 +230,9 @@ def restart(run: Running) -> Running:
     return _spawn(run.peer, run.port, run.data_dir, Path(run.log_path).parent)
 
 
-def _spawn(peer: Peer, port: int, data_dir: str, scratch: Path) -> Running:
+def _spawn(peer: Peer, port: int, data_dir: str, scratch: Path, extra_args: tuple[str, ...] = ()) -> Running:
     argv, env, cwd = peer.command(port, data_dir)
+    argv = [*argv, *extra_args]
     log_path = str(scratch / f"{peer.name}.log")
     log = open(log_path, "ab")  # noqa: SIM115 - the server process writes to it until it stops
     t0 = time.perf_counter()

@@ -11,7 +11,8 @@ machine vary by 20-30% between runs; instruction counts vary by well under 1%.
 
 Scenarios: ``putitem`` (plain PutItem), ``putitem-cdc`` (PutItem into a table with an ACTIVE
 Kinesis destination; the publisher drains the outbox every ``--drain-every`` PutItems, as it does
-after each group commit), ``getrecords`` (GetRecords pages of 1,000 records of 200 bytes).
+after each group commit), ``getrecords`` (GetRecords pages of 1,000 records of 200 bytes),
+``subscribetoshard`` (the same records pushed by SubscribeToShard, JSON events).
 ``--callgrind`` runs each scenario twice under ``valgrind --tool=callgrind`` with a small and a
 large count and reports (large - small) / (difference in calls), so start-up and set-up cancel.
 Durability is relaxed (the fsync is kernel time, which callgrind does not count anyway).
@@ -20,6 +21,7 @@ Durability is relaxed (the fsync is kernel time, which callgrind does not count 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import os
 import re
@@ -136,19 +138,12 @@ def putitem_cdc(driver: Driver, count: int, drain_every: int) -> Callable[[], No
 def getrecords(driver: Driver, count: int, drain_every: int) -> Callable[[], None]:
     """``count`` records read back in pages of :data:`PAGE` (the drain of bench/run.py). The
     stream always holds the large count's records, so filling it cancels out of the difference."""
-    driver.call(KINESIS + "CreateStream", {"StreamName": "drain", "ShardCount": 1})
-    driver.call(KINESIS + "DescribeStreamSummary", {"StreamName": "drain"})
-    data = base64.b64encode(RECORD).decode()  # base64 text, as on the wire
-    stored = SCENARIOS["getrecords"][2]
-    for start in range(0, stored, 500):
-        records = [{"PartitionKey": f"pk{start + i}", "Data": data} for i in range(500)]
-        driver.call(KINESIS + "PutRecords", {"StreamName": "drain", "Records": records})
-    shards = driver.call(KINESIS + "ListShards", {"StreamName": "drain"})["Shards"]
+    shard = _fill_drain_stream(driver, SCENARIOS["getrecords"][2])
 
     def run() -> None:
         iterator = driver.call(
             KINESIS + "GetShardIterator",
-            {"StreamName": "drain", "ShardId": shards[0]["ShardId"], "ShardIteratorType": "TRIM_HORIZON"},
+            {"StreamName": "drain", "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"},
         )["ShardIterator"]
         got = 0
         while got < count:
@@ -163,11 +158,59 @@ def getrecords(driver: Driver, count: int, drain_every: int) -> Callable[[], Non
     return run
 
 
+def _fill_drain_stream(driver: Driver, stored: int) -> str:
+    """A one-shard stream ``drain`` holding *stored* records of :data:`RECORD`; its shard id."""
+    driver.call(KINESIS + "CreateStream", {"StreamName": "drain", "ShardCount": 1})
+    driver.call(KINESIS + "DescribeStreamSummary", {"StreamName": "drain"})
+    data = base64.b64encode(RECORD).decode()  # base64 text, as on the wire
+    for start in range(0, stored, 500):
+        records = [{"PartitionKey": f"pk{start + i}", "Data": data} for i in range(500)]
+        driver.call(KINESIS + "PutRecords", {"StreamName": "drain", "Records": records})
+    return driver.call(KINESIS + "ListShards", {"StreamName": "drain"})["Shards"][0]["ShardId"]
+
+
+def subscribetoshard(driver: Driver, count: int, drain_every: int) -> Callable[[], None]:
+    """``count`` records pushed by SubscribeToShard from TRIM_HORIZON (events of up to 10,000
+    records, JSON), read from the response's event stream in process, as the HTTP layer does."""
+    shard = _fill_drain_stream(driver, SCENARIOS["subscribetoshard"][2])
+    arn = driver.call(KINESIS + "DescribeStreamSummary", {"StreamName": "drain"})["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    consumer = driver.call(KINESIS + "RegisterStreamConsumer", {"StreamARN": arn, "ConsumerName": "efo"})
+    consumer_arn = consumer["Consumer"]["ConsumerARN"]
+    driver.call(KINESIS + "DescribeStreamConsumer", {"ConsumerARN": consumer_arn})
+    params = {"ConsumerARN": consumer_arn, "ShardId": shard, "StartingPosition": {"Type": "TRIM_HORIZON"}}
+
+    async def read() -> int:
+        req = Request(
+            "POST",
+            "/",
+            {"x-amz-target": KINESIS + "SubscribeToShard", "content-type": "application/x-amz-json-1.1"},
+            orjson.dumps(params),
+        )
+        events = driver.app.dispatch(req).stream
+        got = 0
+        async for message in events:
+            got += message.count(b'"SequenceNumber"')
+            if got >= count:
+                break
+        await events.aclose()
+        return got
+
+    def run() -> None:
+        got = asyncio.run(read())
+        if got != count:
+            raise RuntimeError(f"received {got} of {count} records")
+
+    return run
+
+
 SCENARIOS: dict[str, tuple[Callable[[Driver, int, int], Callable[[], None]], int, int]] = {
     # name: (set-up returning the measured run, small count, large count)
     "putitem": (putitem, 500, 2500),
     "putitem-cdc": (putitem_cdc, 500, 2500),
     "getrecords": (getrecords, 10_000, 50_000),
+    "subscribetoshard": (subscribetoshard, 10_000, 50_000),
 }
 
 
@@ -175,7 +218,9 @@ def run_once(name: str, count: int, drain_every: int) -> None:
     setup = SCENARIOS[name][0]
     with tempfile.TemporaryDirectory(prefix="tidestream-profile-") as tmp:
         # GetRecords' 5 calls/s per shard would refuse a drain loop without sleeps
-        driver = Driver(os.path.join(tmp, "data"), kinesis_limits=name != "getrecords")
+        driver = Driver(
+            os.path.join(tmp, "data"), kinesis_limits=name not in ("getrecords", "subscribetoshard")
+        )
         work = setup(driver, count, drain_every)
         work()
         driver.server.engine.close()
@@ -199,7 +244,7 @@ def callgrind(name: str, drain_every: int) -> None:
     low = _instructions([name, "--count", str(small), "--drain-every", str(drain_every)])
     high = _instructions([name, "--count", str(large), "--drain-every", str(drain_every)])
     per = (high - low) / (large - small)
-    unit = "record" if name == "getrecords" else "call"
+    unit = "record" if name in ("getrecords", "subscribetoshard") else "call"
     print(
         f"{name}: {per:,.0f} instructions per {unit} ({small} vs {large}; drain every {drain_every})",
         flush=True,

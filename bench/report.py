@@ -24,6 +24,8 @@ ROWS: list[tuple[str, str, str, bool]] = [
     ("PutRecord", "PutRecord (200 B)", "calls/core-s", True),
     ("PutRecords", "PutRecords (100 x 200 B)", "records/core-s", True),
     ("drain", "GetRecords drain by 1 consumer", "records/s", True),
+    ("SubscribeToShard", "SubscribeToShard delivery to 1 consumer (boto3)", "records/s", True),
+    ("subscribe_latency", "SubscribeToShard latency, PutRecord ack -> event (p50 / p99)", "ms", False),
     ("cdc_latency", "CDC latency, PutItem ack -> GetRecords (p50 / p99)", "ms", False),
     ("lambda_latency", "Lambda mapping latency, PutItem ack -> invocation (p50 / p99)", "ms", False),
     ("lambda_rps", "Lambda mapping: records through one mapping", "records/s", True),
@@ -38,7 +40,7 @@ TARGETS = {
     "GetItem": (lambda m: m["value"] >= 15_000, ">= 15,000"),
     "Query": (lambda m: m["value"] >= 5_000, ">= 5,000"),
     "PutRecords": (lambda m: m["value"] >= 100_000, ">= 100,000"),
-    "drain": (lambda m: m["value"] >= 200_000, ">= 200,000"),
+    "drain": (lambda m: m["value"] >= 250_000, ">= 250,000"),
     "cdc_latency": (lambda m: m["p50_ms"] <= 5 and m["p99_ms"] <= 20, "<= 5 / <= 20"),
     "startup_s": (lambda m: m["value"] <= 0.3, "<= 0.3"),
     "idle_rss": (lambda m: m["value"] <= 40, "<= 40"),
@@ -269,33 +271,64 @@ def render(raw: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+#: row prefix -> (title, what the table shows); the phases that measure curves
+CURVES = {
+    "scale:": (
+        "Scaling",
+        "Calls per server core-second as the table grows (in brackets: relative to the "
+        "smallest size, {first}); *restarted* = the same data dir after a clean restart.",
+    ),
+    "streams:": (
+        "Stream scaling",
+        "Records (GetRecords LATEST: calls) per server core-second by shard count and as one "
+        "4-shard stream grows (in brackets: relative to {first}); RSS and disk after each step. "
+        "A second server with Kinesis limits off.",
+    ),
+}
+
+
 def _scaling(res: dict) -> list[str]:
-    """The scaling phase's rows (``scale:<what>@<size>``) as one table per server."""
+    """The curve phases' rows (``<prefix><what>@<tag>``) as one table per server and tag set."""
     out: list[str] = []
-    for name, rows in res.items():
-        cells = {tuple(k[6:].split("@", 1)): m for k, m in rows.items() if k.startswith("scale:")}
-        if not cells:
-            continue
-        tags = list(dict.fromkeys(tag for _, tag in cells))
-        whats = list(dict.fromkeys(what for what, _ in cells))
-        first = tags[0]
-        out += [
-            f"\n### Scaling: {name}\n",
-            "Calls per server core-second as the table grows (in brackets: relative to the "
-            f"smallest size, {first}); *restarted* = the same data dir after a clean restart.\n",
-            "| Workload | " + " | ".join(tags) + " |",
-            "|---|" + "---|" * len(tags),
-        ]
-        for what in whats:
-            base = (cells.get((what, first)) or {}).get("value")
-            row = []
-            for tag in tags:
-                m = cells.get((what, tag))
-                c = _cell(m, (m or {}).get("unit", ""))
-                if base and m and m.get("value") and what not in ("rss", "disk"):
-                    c += f" ({m['value'] / base:.0%})"
-                row.append(c)
-            out.append(f"| {what} | " + " | ".join(row) + " |")
+    for prefix, (title, text) in CURVES.items():
+        for name, rows in res.items():
+            cells = {
+                tuple(k[len(prefix) :].split("@", 1)): m for k, m in rows.items() if k.startswith(prefix)
+            }
+            out += _curve_tables(f"{title}: {name}", text, cells)
+    return out
+
+
+def _curve_tables(title: str, text: str, cells: dict) -> list[str]:
+    """One table per group of tags that share their workloads (shard counts; stream sizes)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for tag in dict.fromkeys(tag for _, tag in cells):
+        whats = tuple(what for what, t in cells if t == tag)
+        groups.setdefault(whats, []).append(tag)
+    out: list[str] = []
+    for whats, tags in groups.items():
+        out += _curve_table(title, text, tags, whats, cells)
+    return out
+
+
+def _curve_table(title: str, text: str, tags: list[str], whats: tuple[str, ...], cells: dict) -> list[str]:
+    first = tags[0]
+    out = [
+        f"\n### {title}\n",
+        text.format(first=first) + "\n",
+        "| Workload | " + " | ".join(tags) + " |",
+        "|---|" + "---|" * len(tags),
+    ]
+    for what in whats:
+        base = (cells.get((what, first)) or {}).get("value")
+        row = []
+        for tag in tags:
+            m = cells.get((what, tag))
+            c = _cell(m, (m or {}).get("unit", ""))
+            if base and m and m.get("value") and what not in ("rss", "disk"):
+                c += f" ({m['value'] / base:.0%})"
+            row.append(c)
+        out.append(f"| {what} | " + " | ".join(row) + " |")
     return out
 
 

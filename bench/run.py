@@ -22,6 +22,7 @@ import lambda_esm  # noqa: E402
 import loadgen  # noqa: E402
 import peers  # noqa: E402
 import scaling  # noqa: E402
+import streams  # noqa: E402
 import workloads as wl  # noqa: E402
 
 RESULTS = peers.BENCH / "results"
@@ -43,16 +44,29 @@ def sizes_for(args: argparse.Namespace) -> wl.Sizes:
             processes=1,
             conns=8,
             scale=(2_000, 5_000),
+            stream_shards=(1, 4),
+            stream_records=(2_000, 10_000),
         )
     elif args.quick:
-        s = wl.Sizes(duration=2.0, items=20_000, records=20_000, cdc_seconds=2.0)
+        s = wl.Sizes(
+            duration=2.0, items=20_000, records=20_000, cdc_seconds=2.0, stream_records=(20_000, 200_000)
+        )
     else:
         s = wl.Sizes()
     if args.duration:
         s.duration = args.duration
     if args.scale:
         s.scale = tuple(sorted(int(n) for n in args.scale.split(",")))
+    _stream_sizes(s, args)
     return s
+
+
+def _stream_sizes(s: wl.Sizes, args: argparse.Namespace) -> None:
+    """``--stream-shards`` and ``--stream-records`` (the streams phase) override the mode's sizes."""
+    if args.stream_shards:
+        s.stream_shards = tuple(sorted(int(n) for n in args.stream_shards.split(",")))
+    if args.stream_records:
+        s.stream_records = tuple(sorted(int(n) for n in args.stream_records.split(",")))
 
 
 #: name -> (phase, APIs the peer needs, needs data on disk)
@@ -63,6 +77,7 @@ PHASES = {
     "scaling": (scaling.scaling_phase, ("dynamodb",), True),
     "consumer": (consumer.consumer_phase, ("dynamodb", "kinesis"), False),
     "lambda": (lambda_esm.lambda_phase, ("dynamodb", "kinesis", "lambda"), False),
+    "streams": (streams.stream_scaling_phase, ("kinesis",), True),
 }
 
 
@@ -124,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=0, help="seconds per throughput workload")
     p.add_argument("--phases", default=",".join(PHASES), help="comma-separated: " + ",".join(PHASES))
     p.add_argument("--scale", default="", help="table sizes of the scaling phase, e.g. 10000,100000,1000000")
+    p.add_argument("--stream-shards", default="", help="shard counts of the streams phase, e.g. 1,16,256")
+    p.add_argument(
+        "--stream-records", default="", help="stream sizes of the streams phase, e.g. 100000,10000000"
+    )
     p.add_argument(
         "--no-profile",
         dest="profile",

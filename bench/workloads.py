@@ -59,6 +59,8 @@ class Sizes:
     processes: int = 2  # load generator processes
     conns: int = 16  # connections per process
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # table sizes of the scaling phase
+    stream_shards: tuple[int, ...] = (1, 16, 256)  # shard counts of the streams phase's PutRecords
+    stream_records: tuple[int, ...] = (100_000, 10_000_000)  # stream sizes of the streams phase
 
 
 @dataclass
@@ -559,16 +561,24 @@ def kinesis_phase(ctx: Ctx) -> dict[str, Metric]:
         rows["drain"] = Metric(unit="records/s", na=fill.na)
     else:
         try:
+            wait_idle(ctx.run.pid)
+            cpu0 = loadgen.cpu_seconds(ctx.run.pid)
             got, secs = drain(ctx, "drain")
+            cpu = loadgen.cpu_seconds(ctx.run.pid) - cpu0
             rows["drain"] = Metric(
                 got / secs,
                 "records/s",
                 calls=got,
                 errors=fill.errors + (s.records - got),
-                note=f"{got} of {s.records} records in {secs:.2f} s",
+                server_cpu=cpu,
+                note=f"{got} of {s.records} records in {secs:.2f} s; "
+                f"{got / max(cpu, 1e-9):,.0f} records per server core-second",
                 first_error=fill.first_error
                 or (f"{s.records - got} records missing" if got < s.records else ""),
             )
         except RuntimeError as e:
             rows["drain"] = Metric(unit="records/s", na=short(str(e)))
+        import streams  # here: it imports this module
+
+        rows.update(streams.subscribe_rows(ctx, "drain", s.records))
     return rows

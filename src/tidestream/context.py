@@ -14,3 +14,6 @@ class RequestContext:
     #: True when the request came as CBOR (Kinesis): timestamps and blobs are native there
     cbor: bool = False
     access_key: str = ""
+    #: True when the HTTP layer serializes the answer: an operation may hand it pre-encoded
+    #: JSON (``orjson.Fragment``); in-process callers (Lambda pollers) get plain values
+    wire: bool = False

@@ -317,7 +317,7 @@ class Application:
                 cred = parse_credential(req.headers.get("authorization", ""))
                 access_key, region = cred if cred else ("", self.region)
                 who = (account_for(access_key, self.account_id), region)
-            ctx = RequestContext(who[0], who[1], request_id, op_name, cbor)
+            ctx = RequestContext(who[0], who[1], request_id, op_name, cbor, wire=True)
             params = self._parse(req.body, cbor)
             if self.validator is not None:
                 params = self.validator(spec.name, op_name, cbor)(params)

@@ -214,7 +214,7 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
             now_ms = state.now_ms()
             prefix = records.shard_prefix(stream.id, shard.index)
             cutoff = now_ms - stream.retention_hours * 3_600_000
-            recs, nxt, _size, last_ms = records.read_page(
+            recs, nxt, _size, last_ms, last_counter = records.read_page(
                 state.engine,
                 prefix,
                 max(pos, 1),
@@ -225,16 +225,17 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
                 ts,
                 None,
                 cipher=getattr(state, "cipher", None),
+                json_wire=not cbor,  # the events are always bytes on the wire, even in process
             )
             last = state.counters.get((stream.id, shard.index), [0, 0])[0]
             pos = max(pos, nxt)
             if recs:
-                last_seq = recs[-1]["SequenceNumber"]
+                last_seq = sequence.make(stream.base(shard), last_counter, last_ms)
                 yield eventstream.event(
                     "SubscribeToShardEvent",
                     dump(
                         {
-                            "Records": recs,
+                            "Records": recs if cbor else records.json_records(recs),
                             "ContinuationSequenceNumber": last_seq,
                             "MillisBehindLatest": _millis_behind(state, prefix, pos, last, now_ms),
                         }

@@ -216,7 +216,7 @@ def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInpu
     cutoff = now - stream.retention_hours * 3_600_000
     prefix = records.shard_prefix(stream.id, shard.index)
     # EncryptionType comes per record: KMS for records stored encrypted (see ..encryption)
-    recs, nxt, size, last_ms = records.read_page(
+    recs, nxt, size, last_ms, _last_counter = records.read_page(
         state.engine,
         prefix,
         max(counter, 1),
@@ -227,6 +227,7 @@ def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInpu
         state.ts(ctx),
         None,
         state.cipher,
+        json_wire=ctx.wire and not ctx.cbor,
     )
     if lim is not None:
         lim.charge_read(size)
@@ -238,7 +239,7 @@ def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInpu
     else:
         nxt = max(nxt, last + 1)
         behind = 0
-    out: dict[str, Any] = {"Records": recs}
+    out: dict[str, Any] = {"Records": records.json_records(recs) if ctx.wire and not ctx.cbor else recs}
     if not shard.open and nxt > (shard.end_counter or 0):
         out["MillisBehindLatest"] = behind
         out["ChildShards"] = child_shards(stream, shard)
