@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from binascii import b2a_base64
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from orjson import Fragment, dumps
 
@@ -184,7 +184,7 @@ def _json_stamp(ms: int) -> bytes:
     return dumps(ms / 1000.0)
 
 
-def json_records(rendered: list[bytes]) -> Fragment:
-    """A JSON array of records rendered by :func:`read_page` with ``json_wire``, for orjson to
-    copy into the response as it is."""
-    return Fragment(b"[" + b",".join(rendered) + b"]")
+def json_records(rendered: list[bytes] | list[dict[str, Any]]) -> Fragment:
+    """A JSON array of records rendered by :func:`read_page` with ``json_wire`` (so bytes, which
+    the page's type can't say), for orjson to copy into the response as it is."""
+    return Fragment(b"[" + b",".join(cast("list[bytes]", rendered)) + b"]")
