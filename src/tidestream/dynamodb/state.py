@@ -77,6 +77,10 @@ class DynamoState:
             name_for_msg = name
         else:
             t = self.catalog.get(ctx.account_id, ctx.region, name)
+            if t is None and self.items.write_checked is not None:  # cluster mode: another node's?
+                t = self.catalog.load_one(ctx.account_id, ctx.region, name)
+                if t is not None:
+                    self.items.load_stats(t)
             # item operations cannot see a table until it is ACTIVE (dynalite found the same)
             if t is not None and (control or t.status != "CREATING"):
                 return t

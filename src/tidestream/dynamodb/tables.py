@@ -186,10 +186,41 @@ class Catalog:
 
     def new_uid(self) -> int:
         """Unique ids for tables and indexes; never reused, so old data can't leak in."""
+        if getattr(self.engine, "cluster", False):
+            return self._new_shared_uid()
         uid = self._next_uid
         self._next_uid += 1
         self.engine.write([(META_SEQ, str(self._next_uid).encode())])
         return uid
+
+    def _new_shared_uid(self) -> int:
+        """Cluster mode: the counter in the store is the truth (another node may have taken
+        ids since this one loaded it), advanced only if nobody advanced it meanwhile."""
+        from ..storage.engine import WriteConflict
+
+        while True:
+            seen = self.engine.get(META_SEQ)
+            uid = int(seen) if seen else 1
+            try:
+                self.engine.write_checked(  # type: ignore[attr-defined]
+                    [(META_SEQ, str(uid + 1).encode())],
+                    [META_SEQ],
+                    lambda values, seen=seen: values[0] == seen,
+                )
+            except WriteConflict:
+                continue
+            self._next_uid = uid + 1
+            return uid
+
+    def load_one(self, account: str, region: str, name: str) -> Table | None:
+        """Cluster mode: a table this node has not seen may have been created by another node;
+        read its entry from the store (only on a miss, so a known table costs nothing)."""
+        raw = self.engine.get(_meta_key(account, region, name))
+        if raw is None:
+            return None
+        t = Table.from_record(raw)
+        self.tables[(account, region, name)] = t
+        return t
 
     def get(self, account: str, region: str, name: str) -> Table | None:
         t = self.tables.get((account, region, name))
