@@ -7,6 +7,7 @@ lost, no condition is violated, money moved by transactions is conserved."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -264,3 +265,56 @@ def test_a_node_without_cluster_is_refused_while_cluster_nodes_serve(
         ServerProcess(free_port(), tmp_path / "single", ["--store", database], log_path=log).start()
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     assert len(lines) == 1 and "another tidestream node is serving the store" in lines[0], lines
+
+
+def eventually(check: Callable[[], bool], what: str) -> None:
+    """Poll until ``check()`` (another node's notification is asynchronous); fail if it never
+    holds after many tries. No assertion on how long it took."""
+    for _ in range(300):
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+def test_a_table_deleted_and_recreated_on_one_node_is_seen_so_by_the_others(nodes: list[ServerProcess]):
+    """Node B has used table "tbl"; node A deletes it and creates "tbl" again with another key and a
+    GSI. B must forget the old table (its cached schema would refuse the new key and its writes
+    would go to the dropped table's id) and maintain the new index."""
+    a, b = nodes[0].client(), nodes[1].client()
+    make_table(a, "tbl")
+    b.put_item(TableName="tbl", Item={"pk": {"S": "old"}})
+    a.delete_table(TableName="tbl")
+
+    def b_forgot() -> bool:
+        try:
+            b.describe_table(TableName="tbl")
+        except ClientError as err:
+            return err.response["Error"]["Code"] == "ResourceNotFoundException"
+        return False
+
+    eventually(b_forgot, "node B forgets the deleted table")
+    make_table(
+        a,
+        "tbl",
+        hash_key="id",
+        extra_attributes=[("colour", "S")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_colour",
+                "KeySchema": [{"AttributeName": "colour", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    b.put_item(TableName="tbl", Item={"id": {"S": "new"}, "colour": {"S": "red"}})
+    assert a.scan(TableName="tbl", ConsistentRead=True)["Items"] == [
+        {"id": {"S": "new"}, "colour": {"S": "red"}}
+    ]
+    found = a.query(
+        TableName="tbl",
+        IndexName="by_colour",
+        KeyConditionExpression="colour = :c",
+        ExpressionAttributeValues={":c": {"S": "red"}},
+    )["Items"]
+    assert found == [{"id": {"S": "new"}, "colour": {"S": "red"}}]

@@ -8,7 +8,7 @@ the engine's metadata keyspace, so tables survive restarts.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -172,6 +172,10 @@ class Catalog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: cluster mode: tells the other nodes an entry changed (they reload it, reload_entry)
+        self.announce: Callable[[bytes], None] | None = (
+            getattr(engine, "announce", None) if getattr(engine, "cluster", False) else None
+        )
         self.tables: dict[tuple[str, str, str], Table] = {}
         self._next_uid = 1
         self.load()
@@ -234,10 +238,23 @@ class Catalog:
             writes.extend(extra_writes)
         self.engine.write(writes)  # first: a refused write must not leave a table in memory
         self.tables[(table.account, table.region, table.name)] = table
+        if self.announce is not None:
+            self.announce(writes[0][0])
 
     def remove(self, table: Table) -> None:
-        self.engine.write([(_meta_key(table.account, table.region, table.name), None)])
+        key = _meta_key(table.account, table.region, table.name)
+        self.engine.write([(key, None)])
         self.tables.pop((table.account, table.region, table.name), None)
+        if self.announce is not None:
+            self.announce(key)
+
+    def reload_entry(self, key: bytes) -> Table | None:
+        """Cluster mode: another node changed the entry at ``key``; the store has the truth."""
+        if not key.startswith(META_TABLE):
+            return None
+        account, region, name = key[len(META_TABLE) :].decode().split("\x00", 2)
+        self.tables.pop((account, region, name), None)
+        return self.load_one(account, region, name)
 
     def names(self, account: str, region: str) -> list[str]:
         return sorted(n for (a, r, n) in self.tables if a == account and r == region)

@@ -44,6 +44,10 @@ except ImportError as _missing:  # pragma: no cover - the message is what the us
 
 log = logging.getLogger("tidestream.storage")
 
+#: seconds the invalidation listener waits for notifications before it checks for close()
+LISTEN_POLL = 1.0
+#: seconds between attempts to get the listener's connection back
+LISTEN_RETRY = 1.0
 #: the schema this code reads and writes; a database stamped newer is refused (like FORMAT)
 SCHEMA_VERSION = 1
 #: key bytes held in the unique index (a B-tree entry must stay under ~2.7 KB)
@@ -90,6 +94,8 @@ STATEMENTS = {
     # cluster mode's checked write (write_checked): lock the keys it read, in the order given
     # (sorted, so two nodes never wait for each other in a cycle), then read them again
     b"lock_keys": "SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS l(id)",
+    # cluster mode's cache invalidation: every node LISTENs (see PostgresEngine.announce)
+    b"notify": "SELECT pg_notify('tidestream_meta', $1::text)",
     b"get_many": (
         "SELECT k, v FROM tidestream_kv JOIN unnest($1::bytea[]) AS d(key)"
         f" ON {_HEAD} = substring(d.key from 1 for {KEY_HEAD}) AND sha256(k) = sha256(d.key) AND k = d.key"
@@ -150,6 +156,12 @@ class PostgresEngine:
         self.cluster = cluster
         #: inside write_checked's transaction: a lost connection must fail it, not reconnect
         self._in_transaction = False
+        #: cluster mode: called on the event loop with a key another node announced changed
+        #: (None: notifications may have been missed, reload everything)
+        self._listeners: list[Callable[[bytes | None], None]] = []
+        self._listening: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._node_id = uuid.uuid4().hex
         self.written = 0
         self._synced = 0
         self._waiters: list[tuple[int, asyncio.Future]] = []
@@ -406,8 +418,50 @@ class PostgresEngine:
             except psycopg.Error as err:
                 raise StorageError(f"flush failed: {_text(err)}") from None
 
+    # cluster mode: cache invalidation -----------------------------------------------------
+    def announce(self, key: bytes) -> None:
+        """Tell the other nodes that the metadata entry at ``key`` changed (after its write
+        committed; they reload it from the store). Cluster mode only."""
+        payload = f"{self._node_id}:{key.hex()}".encode()
+        self._run(b"notify", [payload], "notify failed")
+
+    def listen(self, callback: Callable[[bytes | None], None]) -> None:
+        """``callback(key)`` on the event loop for each key another node announces; started by
+        :meth:`start_background`."""
+        self._listeners.append(callback)
+
+    def _listen_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The listener thread: its own connection, LISTEN, and each notification handed to the
+        loop. After a lost connection every cache is reloaded (notifications were missed)."""
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute("LISTEN tidestream_meta")
+                    while not self._closing.is_set():
+                        for note in conn.notifies(timeout=LISTEN_POLL):
+                            self._heard(loop, note.payload)
+            except psycopg.Error as err:
+                if self._closing.is_set():
+                    return
+                log.warning("cache invalidation listener lost the store: %s", _text(err))
+                self._closing.wait(LISTEN_RETRY)
+                self._heard(loop, None)
+
+    def _heard(self, loop: asyncio.AbstractEventLoop, payload: str | None) -> None:
+        node, _, key = (payload or "").partition(":")
+        if node == self._node_id:
+            return
+        changed = bytes.fromhex(key) if payload is not None else None
+        for callback in self._listeners:
+            loop.call_soon_threadsafe(callback, changed)
+
     def start_background(self) -> None:
-        """Nothing runs in the background: PostgreSQL's WAL writer flushes in relaxed mode."""
+        """Cluster mode: the invalidation listener. Else nothing: PostgreSQL's WAL writer
+        flushes in relaxed mode."""
+        if self.cluster and self._listeners and self._listening is None:
+            loop = asyncio.get_running_loop()
+            self._listening = threading.Thread(target=self._listen_loop, args=(loop,), daemon=True)
+            self._listening.start()
 
     # operations ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -425,6 +479,9 @@ class PostgresEngine:
         return state
 
     def close(self) -> None:
+        self._closing.set()
+        if self._listening is not None:
+            self._listening.join(timeout=LISTEN_POLL * 5)
         with self._flush_lock:
             try:
                 self._flush_conn.execute("DELETE FROM tidestream_meta WHERE name = %s", (self._flush_row,))
