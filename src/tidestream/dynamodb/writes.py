@@ -158,7 +158,8 @@ def read_modify_write_checked(items: ItemStore, write: ItemWrite) -> tuple[Item 
 
 def _retried(attempt: Callable, *args: object):
     """Run a checked read-modify-write until no other node changed its items in between; past
-    ATTEMPTS, AWS's answer to a write contending with others (its SDKs retry it)."""
+    ATTEMPTS, AWS's error for a write contending with others on the item (400: the client
+    may retry; nothing was written)."""
     for _ in range(ATTEMPTS):
         try:
             return attempt(*args)
