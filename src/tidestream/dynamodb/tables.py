@@ -200,9 +200,9 @@ class Catalog:
     def _new_shared_uid(self) -> int:
         """Cluster mode: the counter in the store is the truth (another node may have taken
         ids since this one loaded it), advanced only if nobody advanced it meanwhile."""
-        from ..storage.engine import WriteConflict
+        from ..storage.engine import StorageError, WriteConflict
 
-        while True:
+        for _ in range(100):
             seen = self.engine.get(META_SEQ)
             uid = int(seen) if seen else 1
             try:
@@ -215,6 +215,7 @@ class Catalog:
                 continue
             self._next_uid = uid + 1
             return uid
+        raise StorageError("could not allocate a table id: other nodes kept taking the next one")
 
     def load_one(self, account: str, region: str, name: str) -> Table | None:
         """Cluster mode: a table this node has not seen may have been created by another node;

@@ -448,12 +448,20 @@ class PostgresEngine:
                 self._heard(loop, None)
 
     def _heard(self, loop: asyncio.AbstractEventLoop, payload: str | None) -> None:
+        """Hand one notification (None: reload all) to the loop; this node's own, and anything
+        on the channel that is not ``node:hexkey``, are ignored."""
         node, _, key = (payload or "").partition(":")
         if node == self._node_id:
             return
-        changed = bytes.fromhex(key) if payload is not None else None
+        try:
+            changed = bytes.fromhex(key) if payload is not None else None
+        except ValueError:
+            return
         for callback in self._listeners:
-            loop.call_soon_threadsafe(callback, changed)
+            try:
+                loop.call_soon_threadsafe(callback, changed)
+            except RuntimeError:  # the loop is closed: the node is shutting down
+                return
 
     def start_background(self) -> None:
         """Cluster mode: the invalidation listener. Else nothing: PostgreSQL's WAL writer
