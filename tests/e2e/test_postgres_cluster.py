@@ -69,13 +69,17 @@ def refused(err: ClientError) -> bool:
 
 
 def test_counters_and_version_checked_puts_lose_no_update_across_nodes(nodes: list[ServerProcess]):
-    """UpdateItem ADD of a unique token per call and a version-checked put loop, from clients on
-    three nodes: every acknowledged token is in the set, and the version equals the number of
-    acknowledged conditional puts (a lost update shows as a missing token or a short version)."""
+    """UpdateItem ADD of a unique token per call, a PartiQL ``SET n = n + 1`` and a
+    version-checked put loop, from clients on three nodes: every acknowledged token is in the
+    set, the PartiQL counter counts every acknowledged statement, and the version equals the
+    number of acknowledged conditional puts (a lost update shows as a missing token or a short
+    count)."""
     make_table(nodes[0].client(), "counters")
     nodes[0].client().put_item(TableName="counters", Item={"pk": {"S": "versioned"}, "version": {"N": "0"}})
+    nodes[0].client().put_item(TableName="counters", Item={"pk": {"S": "partiql"}, "n": {"N": "0"}})
     acknowledged_tokens: list[str] = []
     acknowledged_puts: list[int] = []
+    acknowledged_statements: list[str] = []
 
     def work(ddb, number: int) -> None:
         for i in range(25):
@@ -88,6 +92,12 @@ def test_counters_and_version_checked_puts_lose_no_update_across_nodes(nodes: li
                     ExpressionAttributeValues={":t": {"SS": [token]}, ":one": {"N": "1"}},
                 )
                 acknowledged_tokens.append(token)
+            except ClientError as err:
+                if not refused(err):
+                    raise
+            try:
+                ddb.execute_statement(Statement="UPDATE counters SET n = n + 1 WHERE pk = 'partiql'")
+                acknowledged_statements.append(token)
             except ClientError as err:
                 if not refused(err):
                     raise
@@ -113,6 +123,8 @@ def test_counters_and_version_checked_puts_lose_no_update_across_nodes(nodes: li
     versioned = ddb.get_item(TableName="counters", Key={"pk": {"S": "versioned"}}, ConsistentRead=True)[
         "Item"
     ]
+    statements = ddb.get_item(TableName="counters", Key={"pk": {"S": "partiql"}}, ConsistentRead=True)["Item"]
+    assert int(statements["n"]["N"]) == len(acknowledged_statements)
     # each version was acknowledged to exactly one client, and none was skipped
     assert sorted(acknowledged_puts) == list(range(1, len(acknowledged_puts) + 1))
     assert int(versioned["version"]["N"]) == len(acknowledged_puts) > 0

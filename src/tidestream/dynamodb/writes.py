@@ -13,6 +13,7 @@ TTL expiry is a delete of an item it just read. A request refused at any step wr
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import AwsError, TransactionConflictException, ValidationException
 from ..storage.engine import WriteConflict
@@ -28,6 +29,7 @@ PUT, UPDATE, DELETE, CHECK = "Put", "Update", "Delete", "ConditionCheck"
 #: cluster mode: reads of a write retried when another node changed an item in between (each
 #: lost race means another write succeeded, so this bounds only pathological contention)
 ATTEMPTS = 50
+T = TypeVar("T")
 
 
 class ConditionFailed(Exception):
@@ -136,7 +138,7 @@ def plan_check(items: ItemStore, table: Table, wire_key: dict, expressions: Writ
 def read_modify_write(items: ItemStore, write: ItemWrite) -> tuple[Item | None, Item | None]:
     """One write: read, check, apply, commit. Returns (old, new)."""
     if items.write_checked is not None:
-        return _retried(read_modify_write_checked, items, write)
+        return run_checked(items, lambda checked: read_modify_write_checked(items, write))
     old = items.get(write.key)
     new = write.apply(old)
     change = write.change(old, new)
@@ -156,13 +158,16 @@ def read_modify_write_checked(items: ItemStore, write: ItemWrite) -> tuple[Item 
     return old, new
 
 
-def _retried(attempt: Callable, *args: object):
-    """Run a checked read-modify-write until no other node changed its items in between; past
-    ATTEMPTS, AWS's error for a write contending with others on the item (400: the client
-    may retry; nothing was written)."""
+def run_checked(items: ItemStore, attempt: Callable[[bool], T]) -> T:
+    """``attempt(checked)`` reads, computes and commits, passing its reads to the commit when
+    ``checked`` (cluster mode). Run once on one node; in cluster mode again until no other node
+    changed its items in between, and past ATTEMPTS, AWS's error for a write contending with
+    others on the item (400: the client may retry; nothing was written)."""
+    if items.write_checked is None:
+        return attempt(False)
     for _ in range(ATTEMPTS):
         try:
-            return attempt(*args)
+            return attempt(True)
         except WriteConflict:
             continue
     raise TransactionConflictException("Transaction is ongoing for the item")
@@ -178,9 +183,7 @@ def read_modify_write_all(
     """All-or-nothing: every write is applied to its old item; only if none was refused are
     all changes committed, in one batch. ``on_outcomes`` sees every outcome first and may raise
     (TransactWriteItems cancels with the reasons of all)."""
-    if items.write_checked is not None:
-        return _retried(_read_modify_write_all, items, writes, on_outcomes, True)
-    return _read_modify_write_all(items, writes, on_outcomes, False)
+    return run_checked(items, lambda checked: _read_modify_write_all(items, writes, on_outcomes, checked))
 
 
 def _read_modify_write_all(
