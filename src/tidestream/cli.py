@@ -39,6 +39,11 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
         metavar="postgresql://USER@HOST:PORT/DB",
         help="keep the data in PostgreSQL instead of the embedded store (docs/cluster.md)",
     )
+    s.add_argument(
+        "--cluster",
+        action="store_true",
+        help="with --store: let several nodes serve one database (DynamoDB items only, docs/cluster.md)",
+    )
     s.add_argument("--region", default=d.region, help="region for unsigned requests")
     s.add_argument("--account-id", default=d.account_id)
     s.add_argument(
@@ -132,6 +137,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
         data_dir=a.data_dir,
         in_memory=a.in_memory,
         store=a.store,
+        cluster=a.cluster,
         region=a.region,
         account_id=a.account_id,
         durability=a.durability,
@@ -196,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("tidestream: --store must be a postgresql:// URL")
     if config.store is not None and config.in_memory:
         sys.exit("tidestream: --store and --in-memory exclude each other")
+    if config.cluster and config.store is None:
+        sys.exit("tidestream: --cluster needs --store postgresql://...")
     if config.block_cache_mb < 1:
         sys.exit("tidestream: --block-cache-mb must be at least 1")
     if config.auth == "enforce" and not config.credentials:

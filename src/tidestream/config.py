@@ -14,6 +14,9 @@ class Config:
     #: ``postgresql://...``: keep the data in PostgreSQL instead of the embedded RocksDB store
     #: under ``data_dir`` (docs/cluster.md); None: the embedded store
     store: str | None = None
+    #: with ``store``: several nodes may serve the database at once (docs/cluster.md says what
+    #: is correct across nodes so far); False: the node refuses to share it
+    cluster: bool = False
     region: str = "us-east-1"
     account_id: str = "000000000000"
     durability: str = "strict"

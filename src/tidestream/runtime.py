@@ -42,7 +42,7 @@ class Server:
 
             # node-local files still live in the data dir: the Kinesis encryption key (docs/cluster.md)
             os.makedirs(c.data_dir, exist_ok=True)
-            return PostgresEngine(c.store, c.durability)  # type: ignore[return-value]
+            return PostgresEngine(c.store, c.durability, cluster=c.cluster)  # type: ignore[return-value]
         if c.in_memory:
             return RocksEngine(None, in_memory=True, block_cache_mb=c.block_cache_mb)
         self.data_dir = DataDir(c.data_dir)

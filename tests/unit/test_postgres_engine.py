@@ -37,3 +37,26 @@ def test_bytea_arrays_in_postgresql_binary_format():
         b"\x00\x00\x00\x02ab\x00\x00\x00\x00"
     )
     assert bytea_array([]) == b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x11"
+
+
+def test_int8_arrays_are_postgresql_binary_arrays():
+    """The advisory lock ids of a checked write travel as one binary ``int8[]``."""
+    from tidestream.storage.postgres import int8_array, key_lock_id
+
+    assert int8_array([]) == b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x14"
+    packed = int8_array([-1, 2])
+    assert packed[:20] == b"\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x02\x00\x00\x00\x01"
+    assert packed[20:] == b"\x00\x00\x00\x08" + b"\xff" * 8 + b"\x00\x00\x00\x08" + (2).to_bytes(8, "big")
+    assert key_lock_id(b"a") == key_lock_id(b"a") != key_lock_id(b"b")
+    assert -(2**63) <= key_lock_id(b"\xff" * 3000) < 2**63
+
+
+def test_cluster_needs_a_postgresql_store():
+    """--cluster means nothing on the embedded store: refused at start, with the reason."""
+    out = subprocess.run(
+        [sys.executable, "-m", "tidestream", "serve", "--in-memory", "--cluster"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1 and "--cluster needs --store" in out.stderr, out

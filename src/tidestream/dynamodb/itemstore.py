@@ -102,6 +102,11 @@ class ItemStore:
         self.engine = engine
         self.size_of = size_of
         self.capture = capture
+        #: several nodes share the store: a commit must check that what it read is unchanged
+        #: (the engine's ``write_checked``); None on RocksDB and on one PostgreSQL node
+        self.write_checked: Callable | None = (
+            getattr(engine, "write_checked", None) if getattr(engine, "cluster", False) else None
+        )
 
     # keys ---------------------------------------------------------------------------------
     @staticmethod
@@ -156,11 +161,18 @@ class ItemStore:
         return p, prefix_end(p)
 
     # writes -------------------------------------------------------------------------------
-    def commit(self, changes: list[Change], now: float | None = None) -> None:
+    def commit(
+        self,
+        changes: list[Change],
+        now: float | None = None,
+        reads: list[tuple[bytes, Item | None]] | None = None,
+    ) -> None:
         """Write changes (possibly across tables) in one atomic batch.
 
         Table and index statistics change in memory only once the batch is written: a refused
-        write (full disk, I/O error) must leave ItemCount where the data is.
+        write (full disk, I/O error) must leave ItemCount where the data is. ``reads``: the
+        (key, item) pairs the changes were computed from, given only when :attr:`write_checked`
+        is set; the batch is then written only if they are unchanged, else WriteConflict.
         """
         now = time.time() if now is None else now
         writes: list[tuple[bytes, bytes | None]] = []
@@ -181,15 +193,34 @@ class ItemStore:
         if capture is not None:
             try:
                 writes.extend(capture(changes, now))
-                self.engine.write(writes)
+                if reads is None:
+                    self.engine.write(writes)
+                else:
+                    self._write_if_unchanged(writes, reads)
             except BaseException:
                 capture.abandoned()
                 raise
             _apply_deltas(deltas)
             capture.committed()
             return
-        self.engine.write(writes)
+        if reads is None:
+            self.engine.write(writes)
+        else:
+            self._write_if_unchanged(writes, reads)
         _apply_deltas(deltas)
+
+    def _write_if_unchanged(
+        self, writes: list[tuple[bytes, bytes | None]], reads: list[tuple[bytes, Item | None]]
+    ) -> None:
+        """Cluster mode: another node may have written these items since they were read."""
+        assert self.write_checked is not None
+        olds = [old for _, old in reads]
+
+        def unchanged(values: list[bytes | None]) -> bool:
+            """Compared as items, not bytes: an item's encoding is not promised to be canonical."""
+            return all((None if raw is None else cbor2.loads(raw)) == old for raw, old in zip(values, olds))
+
+        self.write_checked(writes, [key for key, _ in reads], unchanged)
 
     def _change_writes(
         self, ch: Change, writes: list[tuple[bytes, bytes | None]], deltas: dict[int, list]

@@ -57,6 +57,17 @@ class DynamoState:
         self.stream_closing: Callable[[Any], object] = stream_closing or (lambda table: None)
         #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
         self.transaction_tokens = Tokens()
+        if self.catalog.announce is not None:  # cluster mode: other nodes change tables too
+            engine.listen(self._catalog_changed)  # type: ignore[attr-defined]
+
+    def _catalog_changed(self, key: bytes | None) -> None:
+        """Another node changed a table (``key``: its entry; None: maybe several, reload all)."""
+        if key is None:
+            self.reload()
+            return
+        table = self.catalog.reload_entry(key)
+        if table is not None:
+            self.items.load_stats(table)
 
     def reload(self) -> None:
         self.catalog.load()
@@ -78,6 +89,10 @@ class DynamoState:
             name_for_msg = name
         else:
             t = self.catalog.get(ctx.account_id, ctx.region, name)
+            if t is None and self.items.write_checked is not None:  # cluster mode: another node's?
+                t = self.catalog.load_one(ctx.account_id, ctx.region, name)
+                if t is not None:
+                    self.items.load_stats(t)
             # item operations cannot see a table until it is ACTIVE (dynalite found the same)
             if t is not None and (control or t.status != "CREATING"):
                 return t

@@ -8,7 +8,7 @@ the engine's metadata keyspace, so tables survive restarts.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -172,6 +172,10 @@ class Catalog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: cluster mode: tells the other nodes an entry changed (they reload it, reload_entry)
+        self.announce: Callable[[bytes], None] | None = (
+            getattr(engine, "announce", None) if getattr(engine, "cluster", False) else None
+        )
         self.tables: dict[tuple[str, str, str], Table] = {}
         self._next_uid = 1
         self.load()
@@ -186,10 +190,42 @@ class Catalog:
 
     def new_uid(self) -> int:
         """Unique ids for tables and indexes; never reused, so old data can't leak in."""
+        if getattr(self.engine, "cluster", False):
+            return self._new_shared_uid()
         uid = self._next_uid
         self._next_uid += 1
         self.engine.write([(META_SEQ, str(self._next_uid).encode())])
         return uid
+
+    def _new_shared_uid(self) -> int:
+        """Cluster mode: the counter in the store is the truth (another node may have taken
+        ids since this one loaded it), advanced only if nobody advanced it meanwhile."""
+        from ..storage.engine import StorageError, WriteConflict
+
+        for _ in range(100):
+            seen = self.engine.get(META_SEQ)
+            uid = int(seen) if seen else 1
+            try:
+                self.engine.write_checked(  # type: ignore[attr-defined]
+                    [(META_SEQ, str(uid + 1).encode())],
+                    [META_SEQ],
+                    lambda values, seen=seen: values[0] == seen,
+                )
+            except WriteConflict:
+                continue
+            self._next_uid = uid + 1
+            return uid
+        raise StorageError("could not allocate a table id: other nodes kept taking the next one")
+
+    def load_one(self, account: str, region: str, name: str) -> Table | None:
+        """Cluster mode: a table this node has not seen may have been created by another node;
+        read its entry from the store (only on a miss, so a known table costs nothing)."""
+        raw = self.engine.get(_meta_key(account, region, name))
+        if raw is None:
+            return None
+        t = Table.from_record(raw)
+        self.tables[(account, region, name)] = t
+        return t
 
     def get(self, account: str, region: str, name: str) -> Table | None:
         t = self.tables.get((account, region, name))
@@ -208,10 +244,23 @@ class Catalog:
             writes.extend(extra_writes)
         self.engine.write(writes)  # first: a refused write must not leave a table in memory
         self.tables[(table.account, table.region, table.name)] = table
+        if self.announce is not None:
+            self.announce(writes[0][0])
 
     def remove(self, table: Table) -> None:
-        self.engine.write([(_meta_key(table.account, table.region, table.name), None)])
+        key = _meta_key(table.account, table.region, table.name)
+        self.engine.write([(key, None)])
         self.tables.pop((table.account, table.region, table.name), None)
+        if self.announce is not None:
+            self.announce(key)
+
+    def reload_entry(self, key: bytes) -> Table | None:
+        """Cluster mode: another node changed the entry at ``key``; the store has the truth."""
+        if not key.startswith(META_TABLE):
+            return None
+        account, region, name = key[len(META_TABLE) :].decode().split("\x00", 2)
+        self.tables.pop((account, region, name), None)
+        return self.load_one(account, region, name)
 
     def names(self, account: str, region: str) -> list[str]:
         return sorted(n for (a, r, n) in self.tables if a == account and r == region)

@@ -13,8 +13,10 @@ TTL expiry is a delete of an item it just read. A request refused at any step wr
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
-from ..errors import AwsError, ValidationException
+from ..errors import AwsError, TransactionConflictException, ValidationException
+from ..storage.engine import WriteConflict
 from .attributes import from_wire_item
 from .itemstore import Change, Item, ItemStore
 from .keys import validate_item_keys, validate_key
@@ -24,6 +26,10 @@ from .state import schema_of
 from .tables import Table
 
 PUT, UPDATE, DELETE, CHECK = "Put", "Update", "Delete", "ConditionCheck"
+#: cluster mode: reads of a write retried when another node changed an item in between (each
+#: lost race means another write succeeded, so this bounds only pathological contention)
+ATTEMPTS = 50
+T = TypeVar("T")
 
 
 class ConditionFailed(Exception):
@@ -131,12 +137,40 @@ def plan_check(items: ItemStore, table: Table, wire_key: dict, expressions: Writ
 # running ------------------------------------------------------------------------------------
 def read_modify_write(items: ItemStore, write: ItemWrite) -> tuple[Item | None, Item | None]:
     """One write: read, check, apply, commit. Returns (old, new)."""
+    if items.write_checked is not None:
+        return run_checked(items, lambda checked: read_modify_write_checked(items, write))
     old = items.get(write.key)
     new = write.apply(old)
     change = write.change(old, new)
     if change is not None:
         items.commit([change])
     return old, new
+
+
+def read_modify_write_checked(items: ItemStore, write: ItemWrite) -> tuple[Item | None, Item | None]:
+    """Cluster mode's :func:`read_modify_write`: the commit checks the item is still ``old``
+    (WriteConflict otherwise, and the caller reads again)."""
+    old = items.get(write.key)
+    new = write.apply(old)
+    change = write.change(old, new)
+    if change is not None:
+        items.commit([change], reads=[(write.key, old)])
+    return old, new
+
+
+def run_checked(items: ItemStore, attempt: Callable[[bool], T]) -> T:
+    """``attempt(checked)`` reads, computes and commits, passing its reads to the commit when
+    ``checked`` (cluster mode). Run once on one node; in cluster mode again until no other node
+    changed its items in between, and past ATTEMPTS, AWS's error for a write contending with
+    others on the item (400: the client may retry; nothing was written)."""
+    if items.write_checked is None:
+        return attempt(False)
+    for _ in range(ATTEMPTS):
+        try:
+            return attempt(True)
+        except WriteConflict:
+            continue
+    raise TransactionConflictException("Transaction is ongoing for the item")
 
 
 #: what one write of a group came to: (old, new) or the error that refused it
@@ -149,6 +183,17 @@ def read_modify_write_all(
     """All-or-nothing: every write is applied to its old item; only if none was refused are
     all changes committed, in one batch. ``on_outcomes`` sees every outcome first and may raise
     (TransactWriteItems cancels with the reasons of all)."""
+    return run_checked(items, lambda checked: _read_modify_write_all(items, writes, on_outcomes, checked))
+
+
+def _read_modify_write_all(
+    items: ItemStore,
+    writes: list[ItemWrite],
+    on_outcomes: Callable[[list[Outcome]], None] | None,
+    checked: bool,
+) -> list[Outcome]:
+    """One attempt of :func:`read_modify_write_all`; ``checked``: the commit checks every item
+    read (condition checks included) is unchanged."""
     outcomes: list[Outcome] = []
     changes: list[Change] = []
     for w in writes:
@@ -165,7 +210,8 @@ def read_modify_write_all(
     if on_outcomes is not None:
         on_outcomes(outcomes)
     if changes and all(isinstance(o, tuple) for o in outcomes):
-        items.commit(changes)
+        reads = [(w.key, o[0]) for w, o in zip(writes, outcomes) if isinstance(o, tuple)] if checked else None
+        items.commit(changes, reads=reads)
     return outcomes
 
 

@@ -91,6 +91,12 @@ class StorageError(Exception):
         return cls(f"{action}: {text}", disk_full="No space left on device" in text)
 
 
+class WriteConflict(Exception):
+    """A checked write (``write_checked``, only on a store several nodes share) found a value it
+    depends on changed by another node since it was read: nothing was written; the caller
+    reads again and retries (dynamodb/writes.py)."""
+
+
 #: seconds RocksDB may take to open a store (replaying its write-ahead log) before the process
 #: gives up: some damaged logs make RocksDB's log reader loop forever while it holds the GIL
 #: (facebook/rocksdb#13333; reproduced here with random bytes appended to a log), and nothing

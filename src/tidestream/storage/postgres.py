@@ -23,15 +23,16 @@ The driver is imported here only: the default RocksDB path never loads it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import struct
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .engine import StorageError, Writes
+from .engine import StorageError, WriteConflict, Writes
 
 try:
     import psycopg
@@ -43,6 +44,10 @@ except ImportError as _missing:  # pragma: no cover - the message is what the us
 
 log = logging.getLogger("tidestream.storage")
 
+#: seconds the invalidation listener waits for notifications before it checks for close()
+LISTEN_POLL = 1.0
+#: seconds between attempts to get the listener's connection back
+LISTEN_RETRY = 1.0
 #: the schema this code reads and writes; a database stamped newer is refused (like FORMAT)
 #: 2: records with named fields, as data dir format 3 (storage/migrate.py ``name_record_fields``)
 SCHEMA_VERSION = 2
@@ -59,6 +64,10 @@ SCHEMA_LOCK = 0x7469_6465  # "tide"
 #: refused instead of silently corrupting counters and the outbox
 NODE_LOCK = 0x7469_6466
 BYTEA_OID = 17
+INT8_OID = 20
+#: PostgreSQL's SQLSTATEs for a deadlock and a serialization failure: the checked write lost a
+#: race (it takes its locks in order, so this is a backstop), retried like a changed value
+CONFLICT_STATES = (b"40P01", b"40001")
 
 _HEAD = f"substring(k from 1 for {KEY_HEAD})"
 _HEAD_OF = f"substring($%d::bytea from 1 for {KEY_HEAD})"
@@ -83,6 +92,15 @@ STATEMENTS = {
         f" ON CONFLICT (({_HEAD}), (sha256(k))) DO UPDATE SET v = excluded.v"
     ),
     b"delete_range": f"DELETE FROM tidestream_kv WHERE {_RANGE}",
+    # cluster mode's checked write (write_checked): lock the keys it read, in the order given
+    # (sorted, so two nodes never wait for each other in a cycle), then read them again
+    b"lock_keys": "SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS l(id)",
+    # cluster mode's cache invalidation: every node LISTENs (see PostgresEngine.announce)
+    b"notify": "SELECT pg_notify('tidestream_meta', $1::text)",
+    b"get_many": (
+        "SELECT k, v FROM tidestream_kv JOIN unnest($1::bytea[]) AS d(key)"
+        f" ON {_HEAD} = substring(d.key from 1 for {KEY_HEAD}) AND sha256(k) = sha256(d.key) AND k = d.key"
+    ),
 }
 
 
@@ -95,6 +113,20 @@ def bytea_array(values: list[bytes]) -> bytes:
         parts.append(struct.pack(">i", len(value)))
         parts.append(value)
     return b"".join(parts)
+
+
+def int8_array(values: list[int]) -> bytes:
+    """PostgreSQL's binary array format for ``int8[]`` (one dimension, no NULLs)."""
+    if not values:
+        return struct.pack(">iiI", 0, 0, INT8_OID)
+    head = struct.pack(">iiIii", 1, 0, INT8_OID, len(values), 1)
+    return head + b"".join(struct.pack(">iq", 8, value) for value in values)
+
+
+def key_lock_id(key: bytes) -> int:
+    """The advisory lock standing for one key (64 bits of its hash: a collision only makes two
+    keys share a lock, which is safe). A lock, not a row lock: an absent item has no row."""
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big", signed=True)
 
 
 def redacted(dsn: str) -> str:
@@ -118,9 +150,19 @@ class PostgresEngine:
     name = "postgresql"
     in_memory = False
 
-    def __init__(self, dsn: str, durability: str = "strict") -> None:
+    def __init__(self, dsn: str, durability: str = "strict", *, cluster: bool = False) -> None:
         self.dsn = dsn
         self.durability = durability
+        #: several nodes share the database: item writes go through :meth:`write_checked`
+        self.cluster = cluster
+        #: inside write_checked's transaction: a lost connection must fail it, not reconnect
+        self._in_transaction = False
+        #: cluster mode: called on the event loop with a key another node announced changed
+        #: (None: notifications may have been missed, reload everything)
+        self._listeners: list[Callable[[bytes | None], None]] = []
+        self._listening: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._node_id = uuid.uuid4().hex
         self.written = 0
         self._synced = 0
         self._waiters: list[tuple[int, asyncio.Future]] = []
@@ -137,8 +179,8 @@ class PostgresEngine:
         self._flush_conn = self._connect(prepare=False, synchronous=True)
         #: this process's row for the group flush (removed by close())
         self._flush_row = f"flush:{uuid.uuid4()}"
-        # rows of nodes that were killed before close() go: this node holds the node lock
-        self._flush_conn.execute("DELETE FROM tidestream_meta WHERE name LIKE 'flush:%'")
+        if not cluster:  # rows of nodes killed before close() go: this node is the only one
+            self._flush_conn.execute("DELETE FROM tidestream_meta WHERE name LIKE 'flush:%'")
         self._flush_conn.execute("INSERT INTO tidestream_meta VALUES (%s, '')", (self._flush_row,))
         if found < SCHEMA_VERSION:
             self._upgrade(found)
@@ -217,6 +259,8 @@ class PostgresEngine:
         """One prepared statement on the request connection (reconnecting first if the last
         call lost it); any failure is a StorageError, never a short answer."""
         if self._conn.closed or self._conn.pgconn.status != pq.ConnStatus.OK:
+            if self._in_transaction:
+                raise self._failed(action, "the connection was lost in a transaction")
             try:
                 self._reconnect()
             except StorageError as err:
@@ -228,6 +272,8 @@ class PostgresEngine:
             raise self._failed(action, _text(err)) from None
         status = result.status
         if status != pq.ExecStatus.TUPLES_OK and status != pq.ExecStatus.COMMAND_OK:
+            if result.error_field(pq.DiagnosticField.SQLSTATE) in CONFLICT_STATES:
+                raise WriteConflict(action)
             raise self._failed(action, (result.error_message or b"").decode(errors="replace").strip())
         if self.write_problem is not None:
             self.write_problem = None
@@ -246,15 +292,21 @@ class PostgresEngine:
         """Take the database's node lock on this session, or refuse: another node serves it.
         The lock goes with the session, so a node that dies (or whose connection is cut)
         frees it."""
+        how = "pg_try_advisory_lock_shared" if self.cluster else "pg_try_advisory_lock"
         try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (NODE_LOCK,)).fetchone()
+            row = conn.execute(f"SELECT {how}(%s)", (NODE_LOCK,)).fetchone()
         except psycopg.Error as err:
             raise StorageError(f"cannot lock the store {redacted(self.dsn)}: {_text(err)}") from None
         if row is None or not row[0]:
             conn.close()
+            if self.cluster:
+                raise StorageError(
+                    f"a tidestream node without --cluster is serving the store {redacted(self.dsn)}; "
+                    "stop it or restart it with --cluster (docs/cluster.md)"
+                )
             raise StorageError(
                 f"another tidestream node is serving the store {redacted(self.dsn)}; several nodes on "
-                "one database are not supported yet (docs/cluster.md)"
+                "one database need --cluster on every node (docs/cluster.md)"
             )
 
     def _failed(self, action: str, text: str) -> StorageError:
@@ -291,13 +343,53 @@ class PostgresEngine:
     # writes ----------------------------------------------------------------------------------
     def write(self, writes: Writes) -> None:
         """All writes in one statement, so one atomic commit (the last write of a key wins, as
-        in a RocksDB batch)."""
+        in a RocksDB batch). In cluster mode in key order: two nodes updating the same rows
+        (table statistics) then lock them in one order and never deadlock."""
         final = dict(writes)
         puts = [(k, v) for k, v in final.items() if v is not None]
         deletes = [k for k, v in final.items() if v is None]
+        if self.cluster:
+            puts.sort()
+            deletes.sort()
         params = [bytea_array([k for k, _ in puts]), bytea_array([v for _, v in puts]), bytea_array(deletes)]
         self._run(b"write", params, "write failed")
         self.written += 1
+
+    def write_checked(
+        self, writes: Writes, keys: list[bytes], unchanged: Callable[[list[bytes | None]], bool]
+    ) -> None:
+        """Write only if the values of ``keys`` (read earlier by the caller) are still what it
+        read, as ``unchanged`` tells from their current values; else raise WriteConflict and
+        write nothing. One transaction: lock the keys (advisory locks in sorted order: no
+        deadlock between nodes; an absent key has no row to lock), read them, compare, write.
+        This is cluster mode's optimistic concurrency (docs/decisions/0004-cluster-mode.md)."""
+        self._run_raw(b"BEGIN")
+        self._in_transaction = True
+        try:
+            self._run(b"lock_keys", [int8_array(sorted({key_lock_id(k) for k in keys}))], "lock failed")
+            result = self._run(b"get_many", [bytea_array(keys)], "read failed")
+            current = {result.get_value(row, 0): result.get_value(row, 1) for row in range(result.ntuples)}
+            if not unchanged([current.get(k) for k in keys]):
+                raise WriteConflict("changed since read")
+            self.write(writes)
+            self._in_transaction = False
+            self._run_raw(b"COMMIT")
+        except BaseException:
+            self._in_transaction = False
+            if self._conn.pgconn.status == pq.ConnStatus.OK:
+                self._conn.pgconn.exec_(b"ROLLBACK")
+            raise
+
+    def _run_raw(self, sql: bytes) -> None:
+        """A statement without parameters (BEGIN, COMMIT) on the request connection."""
+        if self._conn.closed or self._conn.pgconn.status != pq.ConnStatus.OK:
+            self._reconnect()
+        result = self._conn.pgconn.exec_(sql)
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            text = (result.error_message or b"").decode(errors="replace").strip()
+            if result.error_field(pq.DiagnosticField.SQLSTATE) in CONFLICT_STATES:
+                raise WriteConflict(text)
+            raise self._failed("write failed", text)
 
     def delete_range(self, start: bytes, end: bytes) -> None:
         self._run(b"delete_range", [start, end], "write failed")
@@ -352,8 +444,58 @@ class PostgresEngine:
             except psycopg.Error as err:
                 raise StorageError(f"flush failed: {_text(err)}") from None
 
+    # cluster mode: cache invalidation -----------------------------------------------------
+    def announce(self, key: bytes) -> None:
+        """Tell the other nodes that the metadata entry at ``key`` changed (after its write
+        committed; they reload it from the store). Cluster mode only."""
+        payload = f"{self._node_id}:{key.hex()}".encode()
+        self._run(b"notify", [payload], "notify failed")
+
+    def listen(self, callback: Callable[[bytes | None], None]) -> None:
+        """``callback(key)`` on the event loop for each key another node announces; started by
+        :meth:`start_background`."""
+        self._listeners.append(callback)
+
+    def _listen_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The listener thread: its own connection, LISTEN, and each notification handed to the
+        loop. After a lost connection every cache is reloaded (notifications were missed)."""
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute("LISTEN tidestream_meta")
+                    while not self._closing.is_set():
+                        for note in conn.notifies(timeout=LISTEN_POLL):
+                            self._heard(loop, note.payload)
+            except psycopg.Error as err:
+                if self._closing.is_set():
+                    return
+                log.warning("cache invalidation listener lost the store: %s", _text(err))
+                self._closing.wait(LISTEN_RETRY)
+                self._heard(loop, None)
+
+    def _heard(self, loop: asyncio.AbstractEventLoop, payload: str | None) -> None:
+        """Hand one notification (None: reload all) to the loop; this node's own, and anything
+        on the channel that is not ``node:hexkey``, are ignored."""
+        node, _, key = (payload or "").partition(":")
+        if node == self._node_id:
+            return
+        try:
+            changed = bytes.fromhex(key) if payload is not None else None
+        except ValueError:
+            return
+        for callback in self._listeners:
+            try:
+                loop.call_soon_threadsafe(callback, changed)
+            except RuntimeError:  # the loop is closed: the node is shutting down
+                return
+
     def start_background(self) -> None:
-        """Nothing runs in the background: PostgreSQL's WAL writer flushes in relaxed mode."""
+        """Cluster mode: the invalidation listener. Else nothing: PostgreSQL's WAL writer
+        flushes in relaxed mode."""
+        if self.cluster and self._listeners and self._listening is None:
+            loop = asyncio.get_running_loop()
+            self._listening = threading.Thread(target=self._listen_loop, args=(loop,), daemon=True)
+            self._listening.start()
 
     # operations ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -371,6 +513,9 @@ class PostgresEngine:
         return state
 
     def close(self) -> None:
+        self._closing.set()
+        if self._listening is not None:
+            self._listening.join(timeout=LISTEN_POLL * 5)
         with self._flush_lock:
             try:
                 self._flush_conn.execute("DELETE FROM tidestream_meta WHERE name = %s", (self._flush_row,))

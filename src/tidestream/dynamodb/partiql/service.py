@@ -20,7 +20,9 @@ from ...errors import (
 )
 from ..capacity import Consumed, read_units, wants_capacity
 from ..idempotency import fingerprint
+from ..itemstore import Item
 from ..state import DynamoState
+from ..writes import run_checked
 from . import Statement, is_read, parse
 from .errors import (
     MSG_BATCH_SELECT_KEY,
@@ -72,13 +74,18 @@ def execute_statement(state: DynamoState, ctx: RequestContext, p: ExecuteStateme
             state, select, p["Statement"], p.get("Parameters"), p.get("Limit"), p.get("NextToken"), mode
         )
     plan = plan_write(state, ctx, stmt)
-    old = state.items.get(plan.key)
-    try:
-        writes, new = plan.run(old)
-    except StatementFailure as f:
-        raise _failure_error(f, p.get("ReturnValuesOnConditionCheckFailure")) from None
-    if writes:
-        state.items.commit([change_for(plan, old, new)])
+
+    def attempt(checked: bool) -> tuple[Item | None, Item | None]:
+        old = state.items.get(plan.key)
+        try:
+            writes, new = plan.run(old)
+        except StatementFailure as f:
+            raise _failure_error(f, p.get("ReturnValuesOnConditionCheckFailure")) from None
+        if writes:
+            state.items.commit([change_for(plan, old, new)], reads=[(plan.key, old)] if checked else None)
+        return old, new
+
+    old, new = run_checked(state.items, attempt)
     out: dict[str, Any] = {"Items": plan.returned(old, new)}
     if wants_capacity(mode):
         per: dict[str, Consumed] = {}
@@ -153,10 +160,15 @@ def _batch_read(state: DynamoState, ctx: RequestContext, stmt, r: Mapping[str, A
 
 def _batch_write(state: DynamoState, ctx: RequestContext, stmt, r: Mapping[str, Any], per: dict) -> dict:
     plan = plan_write(state, ctx, stmt)
-    old = state.items.get(plan.key)
-    writes, new = plan.run(old)
-    if writes:
-        state.items.commit([change_for(plan, old, new)])
+
+    def attempt(checked: bool) -> tuple[Item | None, Item | None]:
+        old = state.items.get(plan.key)
+        writes, new = plan.run(old)
+        if writes:
+            state.items.commit([change_for(plan, old, new)], reads=[(plan.key, old)] if checked else None)
+        return old, new
+
+    old, new = run_checked(state.items, attempt)
     write_capacity(per, plan, old, new)
     return {"TableName": plan.table.name}
 
