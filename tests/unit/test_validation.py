@@ -702,3 +702,18 @@ def test_null_map_values_are_reported_like_null_list_members():
     )
     # an item's attribute values are the DynamoDB layer's business (its own message)
     assert validate(DDB, "PutItem", {"TableName": "tbl", "Item": {"a": None}})["Item"] == {"a": None}
+
+
+def test_item_validation_does_not_depend_on_which_operation_compiled_first():
+    """UpdateItem compiled first reaches ListAttributeValue through AttributeValueUpdate before
+    AttributeValue's own compilation: PutItem's item validator then held a member with no
+    compiled function (TypeError on any ``L`` value; seen as a flaky unit test under xdist)."""
+    code = (
+        "from tidestream.protocol import validator, validate\n"
+        "validator('dynamodb', 'UpdateItem')\n"
+        "out = validate('dynamodb', 'PutItem', {'TableName': 'abc', 'Item': {'l': {'L': "
+        "[{'B': 'aGk='}, {'M': {'x': {'B': 'eHl6'}}}]}}})\n"
+        "assert out['Item']['l']['L'] == [{'B': b'hi'}, {'M': {'x': {'B': b'xyz'}}}], out\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

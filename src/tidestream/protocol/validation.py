@@ -852,6 +852,21 @@ def _compiled_fn(node: _Node) -> Callable[[Any, str | None, list[str]], Any]:
 _Fn = Callable[[Any, str | None, list[str]], Any]
 
 
+def _member_fn(node: _Node) -> _Fn:
+    """A structure member's compiled ``fn``. A list or map still being compiled higher up (a
+    recursive shape reached through it first, e.g. a list of AttributeValues whose ``L`` member
+    is that list again) has none yet: call it through the node once it is done."""
+    if node.fn is not None:
+        return node.fn
+
+    def late(value: Any, path: str | None, errs: list[str]) -> Any:
+        fn = node.fn
+        assert fn is not None  # compiled by the time any request is validated
+        return fn(value, path, errs)
+
+    return late
+
+
 def _struct_detailed(
     members: list[tuple[Any, ...]], unless: dict[str, str]
 ) -> Callable[[dict, str, list[str]], None]:
@@ -1313,19 +1328,20 @@ class _Compiler:
         can_err = bool(required) or bool(unless)
         for key, sname in members_spec:
             child = self.node(sname, True, opaque)
+            child_fn = _member_fn(child)
             can_err = can_err or child.needs_path or child.own is not None
             members.append(
                 (
                     key,
                     _lower_first(key),
-                    child.fn,
+                    child_fn,
                     child.needs_path,
                     child.own,
                     key in required,
                     self.shower(sname),
                 )
             )
-            table[key] = (child.fn, child.fast, child.replaces, child.own)
+            table[key] = (child_fn, child.fast, child.replaces, child.own)
             if child.fast is not None:
                 fast_of[key] = child.fast
         if not can_err:
