@@ -7,7 +7,10 @@ secrecy, so they come from Python's PRNG (seeded from the OS once per process).
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Iterator
+from itertools import count
 
 _rand = random.Random()
 _bits = _rand.getrandbits
@@ -27,3 +30,29 @@ def uuid4_text() -> str:
 def hex128() -> str:
     """32 random lower-case hex characters (DynamoDB Streams event ids look like this)."""
     return "%032x" % _bits(128)
+
+
+def _event_id_source() -> tuple[str, Iterator[int]]:
+    """A random UUID's first 20 hex digits (version and variant bits set) and a counter for the
+    last 12, started at random: unique within the process, and across processes as unlikely
+    to collide as two random 74-bit numbers."""
+    return uuid4_text()[:24], count(_bits(48))
+
+
+_event_prefix, _event_counter = _event_id_source()
+
+
+def _reseed_event_ids() -> None:
+    """A forked child must not hand out its parent's ids."""
+    global _event_prefix, _event_counter
+    _rand.seed()
+    _event_prefix, _event_counter = _event_id_source()
+
+
+os.register_at_fork(after_in_child=_reseed_event_ids)
+
+
+def event_id() -> str:
+    """A change record's eventID: shaped like a version-4 UUID, as AWS's are, but counted
+    rather than drawn (a third of :func:`uuid4_text`'s cost on every captured change)."""
+    return "%s%012x" % (_event_prefix, next(_event_counter) & 0xFFFF_FFFF_FFFF)

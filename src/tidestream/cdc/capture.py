@@ -12,12 +12,13 @@ import asyncio
 import struct
 import time
 from collections.abc import Callable
+from time import monotonic_ns
 from typing import Any, Protocol
 
 import orjson
 
 from ..dynamodb.sizes import item_size
-from ..ids import uuid4_text
+from ..ids import event_id
 from ..storage import keyspace
 from ..storage.engine import Engine
 from . import destinations as D
@@ -27,6 +28,7 @@ from .records import partition_key, render
 OUTBOX = keyspace.CDC_OUTBOX
 OUTBOX_END = keyspace.CDC_OUTBOX_END
 _CAPTURING = (D.ACTIVE, D.UPDATING)
+_SETTLING = (D.ENABLING, D.UPDATING, D.DISABLING)
 #: past this many remembered items, forget those whose last timestamp is already in the past
 _PRUNE_AT = 4096
 
@@ -71,9 +73,9 @@ class Capture:
         self.seq = self._last_seq() + 1
         #: item key -> last ApproximateCreationDateTime handed out, in microseconds
         self._last_us: dict[bytes, int] = {}
-        # a clock that never steps back within the process, anchored on the wall clock
-        self._wall0 = time.time()
-        self._mono0 = time.monotonic()
+        #: a clock that never steps back within the process, anchored on the wall clock:
+        #: microseconds since the epoch = this + monotonic_ns() // 1000 (integers only)
+        self._epoch_us = int(time.time() * 1_000_000) - monotonic_ns() // 1000
         self.wake = asyncio.Event()
         #: entries of the commit being written, handed to :attr:`on_committed` once it is durable-
         #: ordered in the engine (so a failed write never publishes a change that didn't happen)
@@ -95,7 +97,10 @@ class Capture:
 
     def _destination(self, table: Any, writes: list[tuple[bytes, bytes | None]]) -> dict | None:
         for d in table.kinesis_destinations:
-            if d["status"] in (D.ENABLING, D.UPDATING, D.DISABLING) and D.settle(d, self.stream_check, table):
+            status = d["status"]
+            if status == D.ACTIVE:  # the common case first: nothing to settle
+                return d
+            if status in _SETTLING and D.settle(d, self.stream_check, table):
                 writes.append(self.table_record(table))
             if d["status"] in _CAPTURING:
                 return d
@@ -106,7 +111,7 @@ class Capture:
 
         Only items whose last timestamp is not yet in the past need remembering, so the memory
         is bounded by the changes of about one millisecond, not by the number of items."""
-        now_us = int((self._wall0 + time.monotonic() - self._mono0) * 1_000_000)
+        now_us = self._epoch_us + monotonic_ns() // 1000
         remembered = self._last_us
         last = remembered.get(item_key, -1)
         if micro:
@@ -138,7 +143,6 @@ class Capture:
             writes.append((key, stored))
             self._staged.append((key, entry))
             self.seq += 1
-            self.metrics.captured(table.name, max(ch.old_size, 0), max(ch.new_size, 0))
         return writes
 
     def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> tuple[dict, bytes]:
@@ -147,12 +151,16 @@ class Capture:
         record to append (``PartitionKey``, ``Data``), so publishing builds nothing per record.
         Stored as one JSON line of the other fields, then ``Data`` as is (docs/cdc.md, outbox)."""
         micro = dest.get("precision") == "MICROSECOND"
+        old_size = ch.old_size if ch.old_size > 0 else 0
+        new_size = ch.new_size if ch.new_size > 0 else 0
         image = ch.new if ch.new is not None else ch.old
-        keys = {n: image[n] for n in table.key_names}
-        size = item_size(keys) + max(ch.old_size, 0) + max(ch.new_size, 0)
+        keys: dict[str, Any] = {}
+        for name, _ in table.key_schema:  # not table.key_names: a property building a tuple
+            keys[name] = image[name]
+        size = item_size(keys) + old_size + new_size
         data = render(
             region=table.region,
-            event_id=uuid4_text(),
+            event_id=event_id(),
             table_name=table.name,
             keys=keys,
             old=ch.old,
@@ -172,6 +180,7 @@ class Capture:
         }
         stored = outbox_value(entry, data)
         entry["Data"] = data
+        self.metrics.captured(table.name, old_size, new_size)
         return entry, stored
 
     def committed(self) -> None:
