@@ -138,8 +138,9 @@ def _partitions(node, hash_key: str, values: dict) -> list[dict] | None:
 
 def _in_partitions(node: A.In, hash_key: str, values: dict) -> list[dict] | None:
     """``pk IN [?, ?]`` reads those partitions; an IN over other operands reads any."""
-    if _path_name(node.operand) == hash_key and all(type(o) is A.ValueRef for o in node.options):
-        return _dedupe([values[o.name] for o in node.options])
+    refs = [o for o in node.options if type(o) is A.ValueRef]
+    if _path_name(node.operand) == hash_key and len(refs) == len(node.options):
+        return _dedupe([values[o.name] for o in refs])
     return None
 
 

@@ -48,7 +48,7 @@ def _filtered(state, stream: Stream, flt: Mapping[str, Any] | None) -> list[Shar
     if not flt:
         return shards
     kind = flt.get("Type")
-    select = _SHARD_FILTERS.get(kind)
+    select = _SHARD_FILTERS.get(kind or "")
     if select is None:
         raise InvalidArgumentException(f"Invalid ShardFilter type {kind}.")
     return select(state, stream, flt, shards)
