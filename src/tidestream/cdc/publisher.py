@@ -200,17 +200,23 @@ class Publisher:
             except Exception:  # never let one bad entry stop delivery for everyone
                 log.exception("change publisher failed; retrying")
                 progress, throttled = False, True
-            pending = bool(self._pending) or self._overflow
-            if throttled:
-                backoff = THROTTLE_WAIT  # limits refill over time; don't spin
-            elif pending or self._held or self._duplicates:
-                backoff = 0.0 if progress else min(max(backoff * 2, 0.01), 1.0)
-                if progress:
-                    wake.set()
-            else:
-                backoff = 0.0
-            if self._held or self._duplicates:
-                backoff = min(backoff or 1.0, self.chaos.delay_ms / 1000)
+            backoff = self._next_backoff(backoff, progress, throttled)
+
+    def _next_backoff(self, backoff: float, progress: bool, throttled: bool) -> float:
+        """How long to wait before the next round (0: until woken); with work left and
+        progress made, the next round starts at once."""
+        pending = bool(self._pending) or self._overflow
+        if throttled:
+            backoff = THROTTLE_WAIT  # limits refill over time; don't spin
+        elif pending or self._held or self._duplicates:
+            backoff = 0.0 if progress else min(max(backoff * 2, 0.01), 1.0)
+            if progress:
+                self.capture.wake.set()
+        else:
+            backoff = 0.0
+        if self._held or self._duplicates:
+            backoff = min(backoff or 1.0, self.chaos.delay_ms / 1000)
+        return backoff
 
     def drain_once(self) -> tuple[bool, bool]:
         """Publish what can be published now. Returns (made progress, something was throttled)."""

@@ -112,32 +112,30 @@ def _number(text: Any) -> Decimal:
         raise NotAChange(f"N value is not a number: {text!r:.60}") from err
 
 
+# how each attribute type becomes a plain value; binary is the caller's B decoding
+_PLAIN_BY_TYPE: dict[str, Callable[[Any, Callable[[Any], bytes]], Any]] = {
+    "S": lambda v, binary: v,
+    "N": lambda v, binary: _number(v),
+    "B": lambda v, binary: binary(v),
+    "BOOL": lambda v, binary: bool(v),
+    "NULL": lambda v, binary: None,
+    "SS": lambda v, binary: frozenset(v),
+    "NS": lambda v, binary: frozenset(_number(x) for x in v),
+    "BS": lambda v, binary: frozenset(binary(x) for x in v),
+    "L": lambda v, binary: [plain_value(x, binary) for x in v],
+    "M": lambda v, binary: plain_image(v, binary),
+}
+
+
 def plain_value(av: Mapping[str, Any], binary: Callable[[Any], bytes] = _b64) -> Any:
     """A DynamoDB JSON attribute value as a plain Python value (``binary`` undoes B's encoding)."""
     if not isinstance(av, Mapping) or len(av) != 1:
         raise NotAChange(f"not an attribute value: {av!r:.80}")
     ((kind, v),) = av.items()
-    if kind == "S":
-        return v
-    if kind == "N":
-        return _number(v)
-    if kind == "B":
-        return binary(v)
-    if kind == "BOOL":
-        return bool(v)
-    if kind == "NULL":
-        return None
-    if kind == "SS":
-        return frozenset(v)
-    if kind == "NS":
-        return frozenset(_number(x) for x in v)
-    if kind == "BS":
-        return frozenset(binary(x) for x in v)
-    if kind == "L":
-        return [plain_value(x, binary) for x in v]
-    if kind == "M":
-        return plain_image(v, binary)
-    raise NotAChange(f"unknown attribute type {kind!r}")
+    convert = _PLAIN_BY_TYPE.get(kind)
+    if convert is None:
+        raise NotAChange(f"unknown attribute type {kind!r}")
+    return convert(v, binary)
 
 
 def plain_image(image: Mapping[str, Any], binary: Callable[[Any], bytes] = _b64) -> dict[str, Any]:

@@ -83,6 +83,22 @@ def describe_table(
         d["KeySchema"] = _key_schema(t.key_schema)
     d["DeletionProtectionEnabled"] = t.deletion_protection
     d["ItemCount"] = t.item_count
+    _describe_billing(t, d)
+    d["TableArn"] = t.arn
+    d["TableId"] = t.table_id
+    d["TableName"] = t.name
+    d["TableSizeBytes"] = t.size_bytes
+    d["TableStatus"] = "DELETING" if deleting else t.status
+    _describe_indexes(t, index_sizes or {}, d)
+    _describe_stream(t, d)
+    _describe_options(t, d)
+    if not deleting and t.status == "ACTIVE":
+        d["WarmThroughput"] = _warm_throughput(t)
+    return d
+
+
+def _describe_billing(t: Table, d: dict[str, Any]) -> None:
+    """On-demand tables report zero provisioned throughput and always a billing summary."""
     if t.billing_mode == "PAY_PER_REQUEST":
         d["ProvisionedThroughput"] = _throughput(0, 0, t)
         d["BillingModeSummary"] = {
@@ -93,12 +109,9 @@ def describe_table(
         d["ProvisionedThroughput"] = _throughput(t.read_capacity, t.write_capacity, t)
         if t.billing_mode_updated:
             d["BillingModeSummary"] = {"BillingMode": "PROVISIONED"}
-    d["TableArn"] = t.arn
-    d["TableId"] = t.table_id
-    d["TableName"] = t.name
-    d["TableSizeBytes"] = t.size_bytes
-    d["TableStatus"] = "DELETING" if deleting else t.status
-    sizes = index_sizes or {}
+
+
+def _describe_indexes(t: Table, sizes: dict[str, tuple[int, int]], d: dict[str, Any]) -> None:
     if t.gsis:
         d["GlobalSecondaryIndexes"] = [
             describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.gsis
@@ -107,11 +120,19 @@ def describe_table(
         d["LocalSecondaryIndexes"] = [
             describe_index(t, ix, sizes=sizes.get(ix.name, (0, 0))) for ix in t.lsis
         ]
+
+
+def _describe_stream(t: Table, d: dict[str, Any]) -> None:
+    """A disabled stream keeps its label and ARN (it stays readable for 24 h), without a spec."""
     if t.stream_enabled or t.stream_label:
         if t.stream_enabled:
             d["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": t.stream_view_type}
         d["LatestStreamLabel"] = t.stream_label
         d["LatestStreamArn"] = t.stream_arn
+
+
+def _describe_options(t: Table, d: dict[str, Any]) -> None:
+    """The optional summaries AWS includes only when the table has the setting."""
     if t.restore_summary:  # a restored table; the restore is done once the table is ACTIVE
         d["RestoreSummary"] = {**t.restore_summary, "RestoreInProgress": t.status == "CREATING"}
     if t.sse:
@@ -120,17 +141,14 @@ def describe_table(
         d["TableClassSummary"] = {"TableClass": t.table_class}
     if t.on_demand_read or t.on_demand_write:
         d["OnDemandThroughput"] = _on_demand(t)
-    if not deleting and t.status == "ACTIVE":
-        if t.billing_mode == "PAY_PER_REQUEST":
-            d["WarmThroughput"] = {
-                "ReadUnitsPerSecond": 12000,
-                "WriteUnitsPerSecond": 4000,
-                "Status": "ACTIVE",
-            }
-        else:
-            d["WarmThroughput"] = {
-                "ReadUnitsPerSecond": t.read_capacity,
-                "WriteUnitsPerSecond": t.write_capacity,
-                "Status": "ACTIVE",
-            }
-    return d
+
+
+def _warm_throughput(t: Table) -> dict[str, Any]:
+    """On-demand tables are warm at AWS's default 12000/4000; provisioned ones at their capacity."""
+    if t.billing_mode == "PAY_PER_REQUEST":
+        return {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+    return {
+        "ReadUnitsPerSecond": t.read_capacity,
+        "WriteUnitsPerSecond": t.write_capacity,
+        "Status": "ACTIVE",
+    }

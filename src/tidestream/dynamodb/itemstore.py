@@ -229,25 +229,8 @@ class ItemStore:
         t, old, new = ch.table, ch.old, ch.new
         size_of = self.size_of
         writes.append((ch.key, None if new is None else cbor2.dumps(new)))
-        for ix in t.indexes:
-            ok = None
-            if old is not None:
-                ok = self.index_key(t, ix, old)
-                if (
-                    ok is not None
-                    and t.index_key_violations
-                    and not fits_index_key_limits(old, ix.key_schema, t.attribute_types)
-                ):
-                    ok = None  # left out by the backfill: there is no entry to remove
-                if ok is not None:
-                    _count(deltas, ix, -1, -size_of(project(ix, t, old)))
-            nk = self.index_key(t, ix, new) if new is not None else None
-            if ok is not None and ok != nk:
-                writes.append((ok, None))
-            if nk is not None and new is not None:
-                entry = project(ix, t, new)
-                writes.append((nk, cbor2.dumps(entry)))
-                _count(deltas, ix, 1, size_of(entry))
+        for ix in t.indexes:  # tables without indexes pay nothing here
+            self._index_change_writes(t, ix, old, new, writes, deltas)
         count = size = 0
         if old is not None:
             if ch.old_size < 0:
@@ -258,6 +241,42 @@ class ItemStore:
                 ch.new_size = size_of(new)
             count, size = count + 1, size + ch.new_size
         _count(deltas, t, count, size)
+
+    def _index_change_writes(
+        self,
+        t: Table,
+        ix: Index,
+        old: dict | None,
+        new: dict | None,
+        writes: list[tuple[bytes, bytes | None]],
+        deltas: dict[int, list],
+    ) -> None:
+        """One index's entry moves with the item: the old entry goes, the new one is written."""
+        size_of = self.size_of
+        ok = None
+        if old is not None:
+            ok = self._indexed_key(t, ix, old)
+            if ok is not None:
+                _count(deltas, ix, -1, -size_of(project(ix, t, old)))
+        nk = self.index_key(t, ix, new) if new is not None else None
+        if ok is not None and ok != nk:
+            writes.append((ok, None))
+        if nk is not None and new is not None:
+            entry = project(ix, t, new)
+            writes.append((nk, cbor2.dumps(entry)))
+            _count(deltas, ix, 1, size_of(entry))
+
+    def _indexed_key(self, t: Table, ix: Index, old: dict) -> bytes | None:
+        """The index entry an existing item has, if any (items over the index key limits were
+        left out by the backfill: there is no entry to remove)."""
+        ok = self.index_key(t, ix, old)
+        if (
+            ok is not None
+            and t.index_key_violations
+            and not fits_index_key_limits(old, ix.key_schema, t.attribute_types)
+        ):
+            return None
+        return ok
 
     def load_stats(self, table: Table) -> None:
         raw = self.engine.get(STATS + _uid(table.uid))

@@ -158,9 +158,18 @@ class Application:
                     await r.future
                     return r.response
                 return await r
-            if self.query is not None and is_query_request(req):
-                return self.query(req)
-            return self._service_error(None, AwsError("", code="UnknownOperationException"), uuid4_text())
+            return self._untargeted_post(req)
+        return await self._by_path(req, method)
+
+    def _untargeted_post(self, req: Request) -> Response:
+        """A POST to / without X-Amz-Target: the Query protocol (STS) or an unknown operation."""
+        if self.query is not None and is_query_request(req):
+            return self.query(req)
+        return self._service_error(None, AwsError("", code="UnknownOperationException"), uuid4_text())
+
+    async def _by_path(self, req: Request, method: str) -> Response:
+        """Everything but JSON-protocol calls: operator routes, CORS preflight, REST-JSON
+        services and the health text, routed by path (off the JSON hot path)."""
         path = req.path.split("?", 1)[0]
         if is_admin_path(path):
             return await self._admin(req, path)

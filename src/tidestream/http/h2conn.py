@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 
 import h2.config
 import h2.connection
@@ -303,11 +304,17 @@ class H2Connection:
                 await self._send_data(sid, body)
                 self._end(sid)
             return
+        await self._send_streamed(sid, headers, resp.stream)
+
+    async def _send_streamed(
+        self, sid: int, headers: list[tuple[bytes, bytes]], stream: AsyncIterator[bytes]
+    ) -> None:
+        """A streamed answer (an event stream): headers now, then each chunk as it comes, until
+        the stream ends or the client resets it; the generator is closed either way."""
         if self._gone(sid):
             return
         self.conn.send_headers(sid, headers)
         self._flush()
-        stream = resp.stream
         try:
             async for chunk in stream:
                 if self._gone(sid):

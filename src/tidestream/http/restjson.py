@@ -209,11 +209,22 @@ class RestJsonRouter:
             if value is not None:
                 params[member.name] = _typed(unquote(value), member.shape_type)
         if route.query and query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            for member in route.query:
-                values = [_typed(v, member.shape_type) for k, v in pairs if k == member.wire_name]
-                if values:
-                    params[member.name] = values if member.is_list else values[-1]
+            self._query_params(route, query, params)
+        self._header_params(route, headers, params)
+        return params
+
+    @staticmethod
+    def _query_params(route: Route, query: str, params: dict[str, Any]) -> None:
+        """A repeated query key is a list member's items; otherwise the last one wins."""
+        pairs = parse_qsl(query, keep_blank_values=True)
+        for member in route.query:
+            values = [_typed(v, member.shape_type) for k, v in pairs if k == member.wire_name]
+            if values:
+                params[member.name] = values if member.is_list else values[-1]
+
+    @staticmethod
+    def _header_params(route: Route, headers: dict[str, str], params: dict[str, Any]) -> None:
+        """Single headers, then prefixed header maps (``X-Amz-Meta-*`` style)."""
         for member in route.headers:
             value = headers.get(member.wire_name)
             if value is not None:
@@ -222,7 +233,6 @@ class RestJsonRouter:
             found = {k[len(prefix) :]: v for k, v in headers.items() if k.startswith(prefix)}
             if found:
                 params[name] = found
-        return params
 
     @staticmethod
     def _body(route: Route, body: bytes) -> dict[str, Any]:

@@ -402,24 +402,23 @@ class HttpProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
+        r: Response | Deferred | Awaitable[Response]
+        accept: str | None
         while self.queue and not flow.write_paused and not transport.is_closing():
             item = self.queue.popleft()
             if self.reading_paused:
                 self._update_reading()
             close = self.closing and not self.queue
-            if isinstance(item, Response):
-                self._write(item, None, close)
-                if close:
-                    self._close()
-                    return
-                continue
-            accept = item.headers.get("accept-encoding")
-            close = close or item.headers.get("connection", "").lower() == "close"
-            try:
-                r = dispatch(item) if in_progress.count < MAX_REQUESTS else refusal(self.handler, item)
-            except Exception:  # the application shapes errors; this is the last guard
-                log.exception("unhandled error")
-                r = _error_response(500, "InternalFailure", "Internal server error")
+            if isinstance(item, Response):  # an error answered while parsing (never streamed)
+                r, accept = item, None
+            else:
+                accept = item.headers.get("accept-encoding")
+                close = close or item.headers.get("connection", "").lower() == "close"
+                try:
+                    r = dispatch(item) if in_progress.count < MAX_REQUESTS else refusal(self.handler, item)
+                except Exception:  # the application shapes errors; this is the last guard
+                    log.exception("unhandled error")
+                    r = _error_response(500, "InternalFailure", "Internal server error")
             if isinstance(r, Response) and r.stream is None:
                 self._write(r, accept, close)
                 if close:

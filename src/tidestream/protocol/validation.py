@@ -916,24 +916,20 @@ def _struct_checked(
             if m is None or v is None:
                 continue
             cfn, fast, replaces, own = m
-            if fast is None or type(v) is not fast:
+            if type(v) is not fast:  # a type is never None: a member without a fast type converts
                 nv = cfn(v, None, errs)
                 if replaces:
                     value[k] = v = nv
             if own is not None and own(v) is not None:
                 bad = True
-        if presence and not bad:
+        if presence:  # also when already bad: it can only confirm that
             get = value.get
             for key, alt in presence:
                 if get(key) is None and get(alt) is None:
                     bad = True
                     break
         if bad or len(errs) != mark:
-            del errs[mark:]
-            if path is None:
-                errs.append(_PROBLEM)
-            else:
-                detailed(value, path, errs)
+            _end_of_pass(value, path, errs, mark, detailed)
         return value
 
     return checked
@@ -1368,11 +1364,13 @@ class _Compiler:
         cfn, fast, replaces, own = _compiled_fn(item), item.fast, item.replaces, item.own
         check_nulls = not opaque
         detailed = _list_detailed(item, cfn)
+        # items that are all of the plain type and have no constraints of their own need no pass
+        skippable = fast is not None and own is None
 
         def fn(value: Any, path: str | None, errs: list[str]) -> Any:
             if type(value) is not list:
                 raise err(value)
-            if fast is not None and own is None:
+            if skippable:
                 for x in value:
                     if type(x) is not fast:
                         break
@@ -1382,7 +1380,7 @@ class _Compiler:
             bad = False
             for i, x in enumerate(value):
                 if x is None:
-                    bad = bad or check_nulls
+                    bad |= check_nulls
                     continue
                 if fast is None or type(x) is not fast:
                     nx = cfn(x, None, errs)
@@ -1391,11 +1389,7 @@ class _Compiler:
                 if own is not None and own(x) is not None:
                     bad = True
             if bad or len(errs) != mark:
-                del errs[mark:]
-                if path is None:
-                    errs.append(_PROBLEM)
-                else:
-                    detailed(value, path, errs)
+                _end_of_pass(value, path, errs, mark, detailed)
             return value
 
         node.fn = fn
@@ -1469,7 +1463,9 @@ def _map_fn(
     return _map_general(key_node, val, check_nulls, err, detailed)
 
 
-def _end_of_pass(value: Any, path: str | None, errs: list[str], mark: int, detailed: _Detailed) -> None:
+def _end_of_pass(
+    value: Any, path: str | None, errs: list[str], mark: int, detailed: Callable[[Any, str, list[str]], None]
+) -> None:
     """After a container's fast pass found a failure: its marker (no path yet) or the details."""
     del errs[mark:]
     if path is None:

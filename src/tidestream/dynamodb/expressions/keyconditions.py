@@ -100,22 +100,34 @@ def compile_key_condition(
     range_keys = [name for name, role in key_schema if role == "RANGE"]
     if len(key_schema) <= 2 and len(conditions) > 2:
         raise ValidationException("Conditions can be of length 1 or 2 only")
+    _check_partition_equality(hash_keys, conditions)
+    _check_only_key_attributes(hash_keys, range_keys, conditions)
+    constrained = [r for r in range_keys if r in conditions]
+    _check_range_prefix(range_keys, constrained, conditions)
+    partition = {name: conditions[name][1][0] for name in hash_keys}
+    sort = tuple(SortCondition(name, *conditions[name]) for name in constrained)
+    return KeyCondition(partition, sort)
+
+
+def _check_partition_equality(hash_keys: list[str], conditions: dict[str, tuple[str, tuple]]) -> None:
+    """Every HASH attribute is named (first missing one reported), then each with ``=``."""
     for name in hash_keys:
         if name not in conditions:
             raise _missed(name)
     for name in hash_keys:
         if conditions[name][0] != "=":
             raise ValidationException("Query key condition not supported")
+
+
+def _check_only_key_attributes(
+    hash_keys: list[str], range_keys: list[str], conditions: dict[str, tuple[str, tuple]]
+) -> None:
+    """A condition on a non-key attribute: AWS names an unconstrained RANGE key if there is one."""
     schema_names = set(hash_keys) | set(range_keys)
     for name in conditions:
         if name not in schema_names:
             gap = next((r for r in range_keys if r not in conditions), None)
             raise _missed(gap) if gap else ValidationException("Query key condition not supported")
-    constrained = [r for r in range_keys if r in conditions]
-    _check_range_prefix(range_keys, constrained, conditions)
-    partition = {name: conditions[name][1][0] for name in hash_keys}
-    sort = tuple(SortCondition(name, *conditions[name]) for name in constrained)
-    return KeyCondition(partition, sort)
 
 
 def _check_range_prefix(

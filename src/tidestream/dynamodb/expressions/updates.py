@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ...errors import ValidationException
 from .. import numbers
@@ -95,37 +96,49 @@ class Update:
         new = dict(old)
         fresh: set[int] = set()
         for path, value in computed:
-            container = _parent(new, path, fresh)
-            if container is None or container is _MISMATCH:
-                raise _invalid_path()
-            _store(container, path[-1], value)
+            _store(_existing_parent(new, path, fresh), path[-1], value)
         for removal in self.removes:
-            container = _parent(new, removal.path, fresh)
-            if container is _MISMATCH:
-                raise _invalid_path()
+            container = _parent_if_any(new, removal.path, fresh)
             if container is not None:
                 _discard(container, removal.path[-1])
         for change in self.adds:
-            container = _parent(new, change.path, fresh)
-            if container is None or container is _MISMATCH:
-                raise _invalid_path()
+            container = _existing_parent(new, change.path, fresh)
             current = _child(container, change.path[-1])
             _store(container, change.path[-1], _add(current, change.value))
         for change in self.deletes:
-            container = _parent(new, change.path, fresh)
-            if container is _MISMATCH:
-                raise _invalid_path()
-            if container is None:
-                continue
-            current = _child(container, change.path[-1])
-            if current is None:
-                continue
-            remaining = _delete(current, change.value)
-            if remaining is None:
-                _discard(container, change.path[-1])
-            else:
-                _store(container, change.path[-1], remaining)
+            _apply_delete(new, change, fresh)
         return new
+
+
+def _existing_parent(item: Item, path: ResolvedPath, fresh: set[int]) -> Any:
+    """SET and ADD need the parent of their path to exist (and be of the right kind)."""
+    container = _parent(item, path, fresh)
+    if container is None or container is _MISMATCH:
+        raise _invalid_path()
+    return container
+
+
+def _parent_if_any(item: Item, path: ResolvedPath, fresh: set[int]) -> Any:
+    """REMOVE and DELETE on a missing parent do nothing, but a wrong-kind parent is an error."""
+    container = _parent(item, path, fresh)
+    if container is _MISMATCH:
+        raise _invalid_path()
+    return container
+
+
+def _apply_delete(item: Item, change: _Change, fresh: set[int]) -> None:
+    """DELETE takes elements out of a set; the attribute goes when its set becomes empty."""
+    container = _parent_if_any(item, change.path, fresh)
+    if container is None:
+        return
+    current = _child(container, change.path[-1])
+    if current is None:
+        return
+    remaining = _delete(current, change.value)
+    if remaining is None:
+        _discard(container, change.path[-1])
+    else:
+        _store(container, change.path[-1], remaining)
 
 
 def compile_update(
@@ -136,6 +149,23 @@ def compile_update(
     check_defined(parsed, names, values)
     tree: A.UpdateTree = parsed.tree  # type: ignore[assignment]
     label = parsed.label
+    paths = _resolved_paths(tree, names, label)
+    _check_no_key_updates(paths, key_attributes)
+    errors: dict[str, str] = {}
+    by_action = dict(zip(map(id, tree.actions), paths))
+    sets = [_Set(by_action[id(a)], _bind_value(a.value, names, values, errors)) for a in tree.sets]
+    removes = [_Remove(by_action[id(a)]) for a in tree.removes]
+    adds = _bind_changes("ADD", tree.adds, by_action, values, errors)
+    deletes = _bind_changes("DELETE", tree.deletes, by_action, values, errors)
+    for kind in ("operand", "function"):
+        if kind in errors:
+            raise ValidationException(f"Invalid {label}: {errors[kind]}")
+    return Update(sets, removes, adds, deletes, tuple(paths))
+
+
+def _resolved_paths(tree: A.UpdateTree, names: Names, label: str) -> list[ResolvedPath]:
+    """Every action's path, in source order; DynamoDB reports the first overlap before the
+    first conflict, whichever pair came first in the expression."""
     paths: list[ResolvedPath] = []
     overlap: str | None = None
     conflict: str | None = None
@@ -157,6 +187,10 @@ def compile_update(
     for message in (overlap, conflict):
         if message:
             raise ValidationException(f"Invalid {label}: {message}")
+    return paths
+
+
+def _check_no_key_updates(paths: list[ResolvedPath], key_attributes: Iterable[str]) -> None:
     keys = set(key_attributes)
     for path in paths:
         if path[0] in keys:
@@ -165,27 +199,27 @@ def compile_update(
                 f"{path[0]}. This attribute is part of the key"
             )
 
-    errors: dict[str, str] = {}
-    by_action = dict(zip(map(id, tree.actions), paths))
-    sets = [_Set(by_action[id(a)], _bind_value(a.value, names, values, errors)) for a in tree.sets]
-    removes = [_Remove(by_action[id(a)]) for a in tree.removes]
-    adds: list[_Change] = []
-    deletes: list[_Change] = []
-    for kind, actions, out in (("ADD", tree.adds, adds), ("DELETE", tree.deletes, deletes)):
-        for a in actions:
-            value = values[a.value.name]  # type: ignore[index]
-            t = type_of(value)
-            if t in _OPERAND_TYPE_NAMES and not (kind == "ADD" and t == "N"):
-                errors.setdefault(
-                    "operand",
-                    "Incorrect operand type for operator or function; "
-                    f"operator: {kind}, operand type: {_OPERAND_TYPE_NAMES[t]}",
-                )
-            out.append(_Change(kind, by_action[id(a)], value))
-    for kind in ("operand", "function"):
-        if kind in errors:
-            raise ValidationException(f"Invalid {label}: {errors[kind]}")
-    return Update(sets, removes, adds, deletes, tuple(paths))
+
+def _bind_changes(
+    kind: str,
+    actions: Iterable[Any],
+    by_action: dict[int, ResolvedPath],
+    values: Values,
+    errors: dict[str, str],
+) -> list[_Change]:
+    """ADD takes a number or a set, DELETE only a set; the first wrong operand is remembered."""
+    out: list[_Change] = []
+    for a in actions:
+        value = values[a.value.name]  # type: ignore[index]
+        t = type_of(value)
+        if t in _OPERAND_TYPE_NAMES and not (kind == "ADD" and t == "N"):
+            errors.setdefault(
+                "operand",
+                "Incorrect operand type for operator or function; "
+                f"operator: {kind}, operand type: {_OPERAND_TYPE_NAMES[t]}",
+            )
+        out.append(_Change(kind, by_action[id(a)], value))
+    return out
 
 
 def _bind_value(node, names: Names, values: Values, errors: dict[str, str]):

@@ -87,13 +87,10 @@ def _page(
     scanned = 0
     size = 0
     last: dict | None = None
-    fetch_table = ix is not None and ix.local and ix.projection_type != "ALL" and select == "ALL_ATTRIBUTES"
+    fetch_table = _reads_table_items(ix, select)
     stopped_early = False
     for _, item in entries:
-        if limit is not None and scanned >= limit:
-            stopped_early = True
-            break
-        if size >= PAGE_BYTES:
+        if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
             stopped_early = True
             break
         if fetch_table:
@@ -111,21 +108,29 @@ def _page(
         result["Items"] = out_items
     result["Count"] = matched
     result["ScannedCount"] = scanned
-    if stopped_early and last is not None:
-        result["LastEvaluatedKey"] = key_of_entry(last)
-    elif limit is not None and scanned == limit and last is not None:
-        # AWS returns a LastEvaluatedKey when the Limit is reached, even if nothing follows
+    # AWS returns a LastEvaluatedKey when the Limit is reached, even if nothing follows
+    if last is not None and (stopped_early or scanned == limit):
         result["LastEvaluatedKey"] = key_of_entry(last)
     mode = p.get("ReturnConsumedCapacity")
     if wants_capacity(mode):
-        c = Consumed(table.name)
-        units = query_read_units(size, bool(p.get("ConsistentRead")))
-        if ix is None:
-            c.add_table(units)
-        else:
-            c.add_index(ix.name, units, not ix.local)
-        result["ConsumedCapacity"] = c.render(mode)
+        result["ConsumedCapacity"] = _read_capacity(table, ix, size, p).render(mode)
     return result
+
+
+def _reads_table_items(ix: Index | None, select: str) -> bool:
+    """ALL_ATTRIBUTES from a local index that projects less fetches each item from the table."""
+    return ix is not None and ix.local and ix.projection_type != "ALL" and select == "ALL_ATTRIBUTES"
+
+
+def _read_capacity(table: Table, ix: Index | None, size: int, p: Mapping[str, Any]) -> Consumed:
+    """A page's read units are charged to the table or to the index it read."""
+    c = Consumed(table.name)
+    units = query_read_units(size, bool(p.get("ConsistentRead")))
+    if ix is None:
+        c.add_table(units)
+    else:
+        c.add_index(ix.name, units, not ix.local)
+    return c
 
 
 def _key_extractor(table: Table, ix: Index | None):
@@ -156,43 +161,60 @@ def _start_after(
     if not esk:
         return None
     key = from_wire_item(esk)
-    query = ex is not None
+    _check_start_key_shape(table, ix, key, query=ex is not None)
+    if ex is not None:  # a Query
+        _check_start_in_query(ex, key)
+    try:
+        after = resume_key(state.items, table, ix, key)
+    except (KeyError, ValueError, TypeError):
+        raise ValidationException(f"{_BAD_START}: {MSG_SCHEMA_MISMATCH}") from None
+    if segment is not None:
+        _check_start_in_segment(table, ix, segment, after)
+    return after
+
+
+def _check_start_key_shape(table: Table, ix: Index | None, key: dict, *, query: bool) -> None:
+    """The start key names exactly the table's (and index's) key attributes, with their types.
+    A table Scan's messages name the schema mismatch; Query and index reads' do not."""
     needed = list(table.key_names) + ([n for n, _ in ix.key_schema if n not in table.key_names] if ix else [])
     if len(key) != len(needed):
         raise ValidationException(
             _BAD_START if query or ix is not None else f"{_BAD_START}: {MSG_SCHEMA_MISMATCH}"
         )
     if query or ix is not None:
-        types = table.attribute_types
-        for name, _ in ix.key_schema if ix is not None else table.key_schema:
-            av = key.get(name)
-            if av is None or types.get(name) not in av:
-                raise ValidationException(_BAD_START)
-    schema = schema_of(table)
+        _check_start_key_types(table, ix, key)
     try:
-        validate_key({n: key[n] for n in table.key_names if n in key}, schema)
+        validate_key({n: key[n] for n in table.key_names if n in key}, schema_of(table))
     except ValidationException as err:
         raise ValidationException(f"{_BAD_START}: {err.message}") from None
-    if ex is not None:  # a Query
-        kc = ex.key_condition
-        if any(key.get(n) != v for n, v in kc.partition.items()):
-            raise ValidationException(
-                "The provided starting key is outside query boundaries based on provided conditions"
-            )
-        if not all(c.matches(key.get(c.attribute)) for c in kc.sort):
-            raise ValidationException("The provided starting key does not match the range key predicate")
-    try:
-        after = resume_key(state.items, table, ix, key)
-    except (KeyError, ValueError, TypeError):
-        raise ValidationException(f"{_BAD_START}: {MSG_SCHEMA_MISMATCH}") from None
-    if segment is not None:
-        lo, hi = segment_bounds(table, ix, *segment)
-        if not lo <= after < hi:
-            raise ValidationException(
-                f"{_BAD_START}: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct "
-                f"Segment. TotalSegments: {segment[1]} Segment: {segment[0]}"
-            )
-    return after
+
+
+def _check_start_key_types(table: Table, ix: Index | None, key: dict) -> None:
+    types = table.attribute_types
+    for name, _ in ix.key_schema if ix is not None else table.key_schema:
+        av = key.get(name)
+        if av is None or types.get(name) not in av:
+            raise ValidationException(_BAD_START)
+
+
+def _check_start_in_query(ex: ReadExpressions, key: dict) -> None:
+    """A Query's start key must satisfy its own key condition."""
+    kc = ex.key_condition
+    if any(key.get(n) != v for n, v in kc.partition.items()):
+        raise ValidationException(
+            "The provided starting key is outside query boundaries based on provided conditions"
+        )
+    if not all(c.matches(key.get(c.attribute)) for c in kc.sort):
+        raise ValidationException("The provided starting key does not match the range key predicate")
+
+
+def _check_start_in_segment(table: Table, ix: Index | None, segment: tuple[int, int], after: bytes) -> None:
+    lo, hi = segment_bounds(table, ix, *segment)
+    if not lo <= after < hi:
+        raise ValidationException(
+            f"{_BAD_START}: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct "
+            f"Segment. TotalSegments: {segment[1]} Segment: {segment[0]}"
+        )
 
 
 def _iterate(state: DynamoState, start: bytes, end: bytes, reverse: bool, after: bytes | None):

@@ -81,6 +81,11 @@ def _check_index_key_schema(ks: list[tuple[str, str]], name: str, gsi: bool) -> 
                 "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"
             )
         return
+    _check_multi_attribute_key(ks)
+
+
+def _check_multi_attribute_key(ks: list[tuple[str, str]]) -> None:
+    """A GSI's HASH attributes come first, at most MAX_KEY_PARTS of each kind."""
     hashes = sum(1 for _, t in ks if t == "HASH")
     if any(t == "HASH" for _, t in ks[hashes:]):
         raise ValidationException(
@@ -504,6 +509,11 @@ def _check_update_combination(p: Mapping[str, Any]) -> None:
         raise ValidationException(
             f"{_INVALID}OnDemandThroughput can only be combined with BillingMode in an UpdateTable request"
         )
+    _check_iops_stream_index(p, given)
+
+
+def _check_iops_stream_index(p: Mapping[str, Any], given: frozenset[str]) -> None:
+    """Throughput, stream and index creation/deletion exclude one another, pairwise."""
     iops = "ProvisionedThroughput" in given or p.get("BillingMode") == "PROVISIONED"
     index_change = any("Create" in u or "Delete" in u for u in p.get("GlobalSecondaryIndexUpdates") or [])
     if iops and "StreamSpecification" in given:

@@ -127,23 +127,33 @@ def _partitions(node, hash_key: str, values: dict) -> list[dict] | None:
     eq = _equality(node, values)
     if eq is not None:
         return [eq[1]] if eq[0] == hash_key else None
-    if (
-        t is A.In
-        and _path_name(node.operand) == hash_key
-        and all(type(o) is A.ValueRef for o in node.options)
-    ):
-        return _dedupe([values[o.name] for o in node.options])
-    if t is A.And:
+    if t is A.In:
+        return _in_partitions(node, hash_key, values)
+    if t is A.And or t is A.Or:
         left = _partitions(node.left, hash_key, values)
         right = _partitions(node.right, hash_key, values)
-        if left is not None and right is not None:
+        return _combine_partitions(t is A.And, left, right)
+    return None
+
+
+def _in_partitions(node: A.In, hash_key: str, values: dict) -> list[dict] | None:
+    """``pk IN [?, ?]`` reads those partitions; an IN over other operands reads any."""
+    refs = [o for o in node.options if type(o) is A.ValueRef]
+    if _path_name(node.operand) == hash_key and len(refs) == len(node.options):
+        return _dedupe([values[o.name] for o in refs])
+    return None
+
+
+def _combine_partitions(
+    conjunction: bool, left: list[dict] | None, right: list[dict] | None
+) -> list[dict] | None:
+    """AND narrows to the common partitions (or either side's); OR needs both sides bounded."""
+    if left is not None and right is not None:
+        if conjunction:
             return [v for v in left if any(equal(v, w) for w in right)]
+        return _dedupe(left + right)
+    if conjunction:
         return left if left is not None else right
-    if t is A.Or:
-        left = _partitions(node.left, hash_key, values)
-        right = _partitions(node.right, hash_key, values)
-        if left is not None and right is not None:
-            return _dedupe(left + right)
     return None
 
 
@@ -161,30 +171,42 @@ _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
 def _sort_condition(where, sort_key: str, sort_type: str, values: dict):
     """A top-level condition on the sort key usable as a key range: (op, [values]) or None."""
     for c in conjuncts(where):
-        t = type(c)
-        if t is A.Compare and c.op in _FLIP:
-            for a, b, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIP[c.op])):
-                if _path_name(a) == sort_key and type(b) is A.ValueRef and sort_type in values[b.name]:
-                    return op, [values[b.name]]
-        elif (
-            t is A.Between
-            and _path_name(c.operand) == sort_key
-            and type(c.low) is A.ValueRef
-            and type(c.high) is A.ValueRef
-        ):
-            lo, hi = values[c.low.name], values[c.high.name]
-            if sort_type in lo and sort_type in hi:
-                return "BETWEEN", [lo, hi]
-        elif (
-            t is A.Call
-            and c.name == "begins_with"
-            and _path_name(c.args[0]) == sort_key
-            and type(c.args[1]) is A.ValueRef
-            and sort_type in ("S", "B")
-            and sort_type in values[c.args[1].name]
-        ):
-            return "begins_with", [values[c.args[1].name]]
+        recognise = _SORT_RANGE_OF.get(type(c))
+        found = recognise(c, sort_key, sort_type, values) if recognise is not None else None
+        if found is not None:
+            return found
     return None
+
+
+def _compare_range(c, sort_key: str, sort_type: str, values: dict):
+    """``sk < ?`` or ``? > sk`` (flipped so the sort key is on the left)."""
+    if c.op not in _FLIP:
+        return None
+    for a, b, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIP[c.op])):
+        if _path_name(a) == sort_key and type(b) is A.ValueRef and sort_type in values[b.name]:
+            return op, [values[b.name]]
+    return None
+
+
+def _between_range(c, sort_key: str, sort_type: str, values: dict):
+    if _path_name(c.operand) != sort_key or type(c.low) is not A.ValueRef or type(c.high) is not A.ValueRef:
+        return None
+    lo, hi = values[c.low.name], values[c.high.name]
+    if sort_type in lo and sort_type in hi:
+        return "BETWEEN", [lo, hi]
+    return None
+
+
+def _begins_with_range(c, sort_key: str, sort_type: str, values: dict):
+    """begins_with on a string or binary sort key is a prefix range."""
+    if c.name != "begins_with" or _path_name(c.args[0]) != sort_key or type(c.args[1]) is not A.ValueRef:
+        return None
+    if sort_type in ("S", "B") and sort_type in values[c.args[1].name]:
+        return "begins_with", [values[c.args[1].name]]
+    return None
+
+
+_SORT_RANGE_OF = {A.Compare: _compare_range, A.Between: _between_range, A.Call: _begins_with_range}
 
 
 # ---------------------------------------------------------------------------- SELECT

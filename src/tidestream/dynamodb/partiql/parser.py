@@ -645,21 +645,32 @@ class _Parser:
             self.next()
             negate = True
         if self.accept_kw("BETWEEN"):
-            low = self.operand()
-            self.expect_kw("AND")
-            high = self.operand()
-            node = A.Between(left, low, high)
+            node = self.between(left)
             return A.Not(node) if negate else node
         if self.accept_kw("IN"):
             node = self.in_list(left)
             return A.Not(node) if negate else node
         if self.accept_kw("IS"):
             return self.is_test(left)
-        if type(left) is A.Path or type(left) is A.ValueRef or (type(left) is A.Call and left.name == "size"):
+        self.check_boolean(left)
+        return left
+
+    def between(self, left) -> A.Between:
+        low = self.operand()
+        self.expect_kw("AND")
+        high = self.operand()
+        return A.Between(left, low, high)
+
+    def check_boolean(self, operand) -> None:
+        """A bare path, parameter or size() where a condition belongs is refused, as DynamoDB does."""
+        if (
+            type(operand) is A.Path
+            or type(operand) is A.ValueRef
+            or (type(operand) is A.Call and operand.name == "size")
+        ):
             if self.at_kw("MISSING"):
                 raise self.unexpected()
             raise validation("WHERE clause must contain an expression that resolves to a boolean")
-        return left
 
     def in_list(self, left):
         closing = "]" if self.accept_punct("[") else (")" if self.accept_punct("(") else None)
@@ -765,23 +776,29 @@ class _Parser:
         elements: list = [t.text]
         while True:
             if self.accept_punct("."):
-                n = self.next()
-                if n.kind == L.QNAME or (n.kind == L.NAME and n.text.upper() not in RESERVED):
-                    elements.append(n.text)
-                elif n.kind == L.PUNCT and n.text == "*":
-                    raise validation("Unpivot path component like a.*.b are not supported")
-                else:
-                    raise not_well_formed("Invalid path dot component")
+                elements.append(self.dot_component())
             elif self.accept_punct("["):
-                n = self.next()
-                if n.kind == L.PUNCT and n.text == "*":
-                    raise validation("Wildcard path component like a[*].b are not supported")
-                if n.kind != L.NUMBER or not n.text.isdigit():
-                    raise validation(f"List index is not within the allowable range; index: [{n.text}]")
-                elements.append(int(n.text))
-                self.expect_punct("]")
+                elements.append(self.index_component())
             else:
                 return A.Path(tuple(elements))
+
+    def dot_component(self) -> str:
+        n = self.next()
+        if n.kind == L.QNAME or (n.kind == L.NAME and n.text.upper() not in RESERVED):
+            return n.text
+        if n.kind == L.PUNCT and n.text == "*":
+            raise validation("Unpivot path component like a.*.b are not supported")
+        raise not_well_formed("Invalid path dot component")
+
+    def index_component(self) -> int:
+        """``[n]`` after the opening bracket: a plain non-negative integer, then ``]``."""
+        n = self.next()
+        if n.kind == L.PUNCT and n.text == "*":
+            raise validation("Wildcard path component like a[*].b are not supported")
+        if n.kind != L.NUMBER or not n.text.isdigit():
+            raise validation(f"List index is not within the allowable range; index: [{n.text}]")
+        self.expect_punct("]")
+        return int(n.text)
 
     # literals -------------------------------------------------------------------------
     def literal(self, where: str, top_level: bool = False) -> AttributeValue:

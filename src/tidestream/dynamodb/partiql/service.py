@@ -122,26 +122,34 @@ def batch_execute_statement(state: DynamoState, ctx: RequestContext, p: BatchExe
     mode = p.get("ReturnConsumedCapacity")
     per: dict[str, Consumed] = {}
     for i, (r, stmt) in enumerate(zip(requests, parsed)):
-        if stmt is None:
-            continue
-        try:
-            if stmt.kind == "EXISTS":
-                raise ValidationException(MSG_EXISTS_ONLY_IN_TX)
-            if stmt.kind == "SELECT":
-                responses[i] = _batch_read(state, ctx, stmt, r, per)
-            else:
-                responses[i] = _batch_write(state, ctx, stmt, r, per)
-        except AwsError as err:
-            responses[i] = _error_entry(err, stmt.table)
-        except StatementFailure as f:
-            entry: dict[str, Any] = {"Error": {"Code": f.code, "Message": f.message}, "TableName": stmt.table}
-            if r.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and f.item is not None:
-                entry["Error"]["Item"] = f.item
-            responses[i] = entry
+        if stmt is not None:
+            responses[i] = _batch_statement(state, ctx, stmt, r, per)
     out: dict[str, Any] = {"Responses": responses}
     if wants_capacity(mode) and per:
         out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
     return out
+
+
+def _batch_statement(state: DynamoState, ctx: RequestContext, stmt, r: Mapping[str, Any], per: dict) -> dict:
+    """One statement's response entry: a batch reports each statement's failure in its place."""
+    try:
+        if stmt.kind == "EXISTS":
+            raise ValidationException(MSG_EXISTS_ONLY_IN_TX)
+        if stmt.kind == "SELECT":
+            return _batch_read(state, ctx, stmt, r, per)
+        return _batch_write(state, ctx, stmt, r, per)
+    except AwsError as err:
+        return _error_entry(err, stmt.table)
+    except StatementFailure as f:
+        return {"Error": _failure_reason(f, r), "TableName": stmt.table}
+
+
+def _failure_reason(f: StatementFailure, r: Mapping[str, Any]) -> dict[str, Any]:
+    """A failed condition's code and message, with the old item when the statement asked for it."""
+    reason: dict[str, Any] = {"Code": f.code, "Message": f.message}
+    if r.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and f.item is not None:
+        reason["Item"] = f.item
+    return reason
 
 
 def _batch_read(state: DynamoState, ctx: RequestContext, stmt, r: Mapping[str, Any], per: dict) -> dict:
@@ -231,41 +239,25 @@ def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) ->
 
 
 def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statements: list, mode) -> dict:
-    plans = []
-    keys = set()
-    for i, stmt in enumerate(statements):
-        try:
-            plan = plan_write(state, ctx, stmt)
-        except ValidationException as err:
-            raise _tx_invalid(i, err.message) from None
-        if plan.key in keys:
-            raise ValidationException("Transaction request cannot include multiple operations on one item")
-        keys.add(plan.key)
-        plans.append(plan)
+    plans = _tx_write_plans(state, ctx, statements)
     reasons: list[dict] = []
     changes = []
     olds_news = []
-    failed = False
     for r, plan in zip(requests, plans):
         old = state.items.get(plan.key)
         try:
             writes, new = plan.run(old)
         except StatementFailure as f:
-            reason: dict[str, Any] = {"Code": f.code, "Message": f.message}
-            if r.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and f.item is not None:
-                reason["Item"] = f.item
-            reasons.append(reason)
-            failed = True
+            reasons.append(_failure_reason(f, r))
             continue
         except ValidationException as err:
             reasons.append({"Code": "ValidationError", "Message": err.message})
-            failed = True
             continue
         reasons.append({"Code": "None"})
         olds_news.append((plan, old, new))
         if writes:
             changes.append(change_for(plan, old, new))
-    if failed:
+    if len(olds_news) != len(plans):
         codes = ", ".join(r["Code"] for r in reasons)
         raise TransactionCanceledException(
             f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
@@ -280,3 +272,19 @@ def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statement
             write_capacity(per, plan, old, new, transactional=True)
         out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
     return out
+
+
+def _tx_write_plans(state: DynamoState, ctx: RequestContext, statements: list) -> list:
+    """Every statement planned before any runs; a transaction touches each item once."""
+    plans = []
+    keys = set()
+    for i, stmt in enumerate(statements):
+        try:
+            plan = plan_write(state, ctx, stmt)
+        except ValidationException as err:
+            raise _tx_invalid(i, err.message) from None
+        if plan.key in keys:
+            raise ValidationException("Transaction request cannot include multiple operations on one item")
+        keys.add(plan.key)
+        plans.append(plan)
+    return plans

@@ -186,17 +186,15 @@ def get_shard_iterator(state: KinesisState, ctx: RequestContext, params: GetShar
     return {"ShardIterator": iterators.issue(state.secret, stream.id, shard.index, counter, now, stream.name)}
 
 
-@operation("GetRecords")
-def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInput) -> dict:
-    now = state.now_ms()
-    pos = iterators.open_(state.secret, params["ShardIterator"], now)
+def _iterator_stream(state: KinesisState, ctx: RequestContext, pos: iterators.Position) -> tuple[Stream, int]:
+    """The stream an iterator reads and the counter it reads from. AWS iterators name the
+    stream: one issued before the stream was deleted reads a new stream of the same name (from
+    its tip) if that stream has the shard."""
     stream = state.catalog.by_id.get(pos.stream_id)
     if stream is not None:
         stream = state.settle(stream)
     counter = pos.counter
     if stream is None:
-        # AWS iterators name the stream: one issued before the stream was deleted reads a new
-        # stream of the same name (from its tip) if that stream has the shard
         stream = state.catalog.get(ctx.account_id, ctx.region, pos.stream_name)
         if stream is not None:
             stream = state.settle(stream)
@@ -204,6 +202,14 @@ def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInpu
             counter = state.counters.get((stream.id, pos.shard_index), [0, 0])[0] + 1
     if stream is None or stream.account != ctx.account_id or stream.region != ctx.region:
         raise shard_missing(shard_id(pos.shard_index), pos.stream_name, ctx.account_id)
+    return stream, counter
+
+
+@operation("GetRecords")
+def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInput) -> dict:
+    now = state.now_ms()
+    pos = iterators.open_(state.secret, params["ShardIterator"], now)
+    stream, counter = _iterator_stream(state, ctx, pos)
     shard = stream.shards.get(pos.shard_index)
     if shard is None:
         raise shard_missing(shard_id(pos.shard_index), stream.name, stream.account)

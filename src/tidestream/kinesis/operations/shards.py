@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ... import nexttokens
@@ -48,31 +48,64 @@ def _filtered(state, stream: Stream, flt: Mapping[str, Any] | None) -> list[Shar
     if not flt:
         return shards
     kind = flt.get("Type")
-    now = state.now_ms()
-    horizon = max(now - stream.retention_hours * 3_600_000, stream.created_ms)
-    if kind == "AFTER_SHARD_ID":
-        if not flt.get("ShardId"):
-            raise InvalidArgumentException("ShardId must be provided for AFTER_SHARD_ID filter type.")
-        idx = parse_shard_id(flt["ShardId"])
-        return [s for s in shards if idx is None or s.index > idx]
-    if kind == "AT_LATEST":
-        return [s for s in shards if s.open]
-    if kind == "FROM_TRIM_HORIZON":
-        return shards
-    if kind == "AT_TRIM_HORIZON":
-        return [
-            s for s in shards if s.created_ms <= horizon and (s.closed_ms is None or s.closed_ms > horizon)
-        ]
-    if kind in ("AT_TIMESTAMP", "FROM_TIMESTAMP"):
-        if flt.get("Timestamp") is None:
-            raise InvalidArgumentException(f"Timestamp must be provided for {kind} filter type.")
-        t = int(float(flt["Timestamp"]) * 1000)
-        if kind == "AT_TIMESTAMP":
-            t = max(t, stream.created_ms)
-            return [s for s in shards if s.created_ms <= t and (s.closed_ms is None or s.closed_ms >= t)]
-        t = max(t, horizon)
-        return [s for s in shards if s.closed_ms is None or s.closed_ms >= t]
-    raise InvalidArgumentException(f"Invalid ShardFilter type {kind}.")
+    select = _SHARD_FILTERS.get(kind or "")
+    if select is None:
+        raise InvalidArgumentException(f"Invalid ShardFilter type {kind}.")
+    return select(state, stream, flt, shards)
+
+
+def _trim_horizon_ms(state, stream: Stream) -> int:
+    """The oldest moment still retained: retention back from now, never before the stream."""
+    return max(state.now_ms() - stream.retention_hours * 3_600_000, stream.created_ms)
+
+
+def _after_shard_id(state, stream: Stream, flt: Mapping[str, Any], shards: list[Shard]) -> list[Shard]:
+    if not flt.get("ShardId"):
+        raise InvalidArgumentException("ShardId must be provided for AFTER_SHARD_ID filter type.")
+    idx = parse_shard_id(flt["ShardId"])
+    return [s for s in shards if idx is None or s.index > idx]
+
+
+def _at_latest(state, stream: Stream, flt: Mapping[str, Any], shards: list[Shard]) -> list[Shard]:
+    return [s for s in shards if s.open]
+
+
+def _from_trim_horizon(state, stream: Stream, flt: Mapping[str, Any], shards: list[Shard]) -> list[Shard]:
+    return shards
+
+
+def _at_trim_horizon(state, stream: Stream, flt: Mapping[str, Any], shards: list[Shard]) -> list[Shard]:
+    """The shards open at the trim horizon."""
+    horizon = _trim_horizon_ms(state, stream)
+    return [s for s in shards if s.created_ms <= horizon and (s.closed_ms is None or s.closed_ms > horizon)]
+
+
+def _filter_timestamp_ms(flt: Mapping[str, Any]) -> int:
+    if flt.get("Timestamp") is None:
+        raise InvalidArgumentException(f"Timestamp must be provided for {flt.get('Type')} filter type.")
+    return int(float(flt["Timestamp"]) * 1000)
+
+
+def _at_timestamp(state, stream: Stream, flt: Mapping[str, Any], shards: list[Shard]) -> list[Shard]:
+    """The shards open at the moment (not before the stream existed)."""
+    t = max(_filter_timestamp_ms(flt), stream.created_ms)
+    return [s for s in shards if s.created_ms <= t and (s.closed_ms is None or s.closed_ms >= t)]
+
+
+def _from_timestamp(state, stream: Stream, flt: Mapping[str, Any], shards: list[Shard]) -> list[Shard]:
+    """The shards open at or after the moment (not before the trim horizon)."""
+    t = max(_filter_timestamp_ms(flt), _trim_horizon_ms(state, stream))
+    return [s for s in shards if s.closed_ms is None or s.closed_ms >= t]
+
+
+_SHARD_FILTERS: dict[str, Callable[[Any, Stream, Mapping[str, Any], list[Shard]], list[Shard]]] = {
+    "AFTER_SHARD_ID": _after_shard_id,
+    "AT_LATEST": _at_latest,
+    "FROM_TRIM_HORIZON": _from_trim_horizon,
+    "AT_TRIM_HORIZON": _at_trim_horizon,
+    "AT_TIMESTAMP": _at_timestamp,
+    "FROM_TIMESTAMP": _from_timestamp,
+}
 
 
 @operation("ListShards")
