@@ -174,40 +174,50 @@ def repair(data_dir: str) -> None:
     print("\n".join(report))
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["consume"]:
-        from .consumer.tail import main as consume
+#: subcommands other than ``serve``, each imported only when asked for
+_SUBCOMMANDS = {
+    "consume": ("tidestream.consumer.tail", "main"),
+    "kcl": ("tidestream.consumer.multilang", "main"),
+    "logs": ("tidestream.lambda_.logs", "main"),
+}
 
-        sys.exit(consume(argv[1:]))
-    if argv[:1] == ["kcl"]:
-        from .consumer.multilang import main as kcl
 
-        sys.exit(kcl(argv[1:]))
-    if argv[:1] == ["logs"]:
-        from .lambda_.logs import main as logs
-
-        sys.exit(logs(argv[1:]))
-    config = parse(argv)
-    if not isinstance(config, Config):
-        return repair(config.data_dir)
+def _config_problem(config: Config) -> str | None:
+    """What is wrong with a combination of serve options (checked before anything starts)."""
     if config.cdc_chaos:
         from .cdc.publisher import Chaos
 
         try:
             Chaos.parse(config.cdc_chaos)
         except ValueError as err:
-            sys.exit(f"tidestream: --cdc-chaos: {err}")
+            return f"--cdc-chaos: {err}"
     if config.store is not None and not config.store.startswith(("postgresql://", "postgres://")):
-        sys.exit("tidestream: --store must be a postgresql:// URL")
+        return "--store must be a postgresql:// URL"
     if config.store is not None and config.in_memory:
-        sys.exit("tidestream: --store and --in-memory exclude each other")
+        return "--store and --in-memory exclude each other"
     if config.cluster and config.store is None:
-        sys.exit("tidestream: --cluster needs --store postgresql://...")
+        return "--cluster needs --store postgresql://..."
     if config.block_cache_mb < 1:
-        sys.exit("tidestream: --block-cache-mb must be at least 1")
+        return "--block-cache-mb must be at least 1"
     if config.auth == "enforce" and not config.credentials:
-        sys.exit("tidestream: --auth enforce needs --credentials FILE")
+        return "--auth enforce needs --credentials FILE"
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    sub = _SUBCOMMANDS.get(argv[0]) if argv else None
+    if sub is not None:
+        import importlib
+
+        module, function = sub
+        sys.exit(getattr(importlib.import_module(module), function)(argv[1:]))
+    config = parse(argv)
+    if not isinstance(config, Config):
+        return repair(config.data_dir)
+    problem = _config_problem(config)
+    if problem is not None:
+        sys.exit(f"tidestream: {problem}")
     from .runtime import run
 
     run(config)

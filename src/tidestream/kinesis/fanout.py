@@ -177,15 +177,7 @@ def open_subscription(state, ctx, params: Mapping[str, Any]) -> tuple[Subscripti
 
 async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[bytes]:
     fan: FanOut = state.fanout
-    dump: Callable[[Any], bytes]
-    if cbor:
-        from ..protocol import cbor as cbor_codec
-
-        dump = cbor_codec.dumps
-        ctype = eventstream.CBOR
-    else:
-        dump = orjson.dumps
-        ctype = eventstream.JSON
+    dump, ctype = _codec(cbor)
     loop = asyncio.get_running_loop()
     deadline = sub.started + fan.session
     pos = sub.counter
@@ -265,12 +257,7 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
                     ctype,
                 )
                 last_sent = now = loop.time()
-            timeout = min(deadline, last_sent + fan.heartbeat) - now
-            if timeout > 0:
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout)
-                except TimeoutError:
-                    pass
+            await _woken_or_timeout(wake, min(deadline, last_sent + fan.heartbeat) - now)
     except StorageError as err:  # a damaged store: the modelled failure event, never a quiet end
         log.error("kinesis SubscribeToShard %s failed: %s", sub.consumer_arn, err)
         yield eventstream.exception(
@@ -278,6 +265,25 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
         )
     finally:
         fan.release(sub)
+
+
+def _codec(cbor: bool) -> tuple[Callable[[Any], bytes], str]:
+    """The events' encoder and content type: CBOR for CBOR clients, else JSON."""
+    if cbor:
+        from ..protocol import cbor as cbor_codec
+
+        return cbor_codec.dumps, eventstream.CBOR
+    return orjson.dumps, eventstream.JSON
+
+
+async def _woken_or_timeout(wake: asyncio.Event, timeout: float) -> None:
+    """Until the next append (or the timeout: a heartbeat or the session's end is due)."""
+    if timeout <= 0:
+        return
+    try:
+        await asyncio.wait_for(wake.wait(), timeout)
+    except TimeoutError:
+        pass
 
 
 def _millis_behind(state, prefix: bytes, pos: int, last: int, now_ms: int) -> int:
