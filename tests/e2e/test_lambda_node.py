@@ -8,6 +8,7 @@ Needs Node.js and npm (CI installs them): without them this test fails, it does 
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import re
 import shutil
@@ -72,15 +73,18 @@ def _install() -> None:
     npm = shutil.which("npm")
     if shutil.which("node") is None or npm is None:
         pytest.fail("test_lambda_node needs Node.js and npm on PATH")
-    if (RIC / "package.json").is_file():
-        return
-    r = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=NODE,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # xdist workers may get here together (this file and the mapping pipeline's): one installs
+    with open(NODE / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (RIC / "package.json").is_file():
+            return
+        r = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=NODE,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     assert r.returncode == 0, f"npm ci in tests/lambda-node failed:\n{r.stdout}\n{r.stderr}"
 
 
