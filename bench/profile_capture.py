@@ -9,7 +9,8 @@ machine vary by 20-30% between runs; instruction counts vary by well under 1%.
     python bench/profile_capture.py --callgrind putitem-cdc    # one scenario
     python bench/profile_capture.py putitem-cdc --count 2000   # just run it (e.g. under cProfile)
 
-Scenarios: ``putitem`` (plain PutItem), ``putitem-cdc`` (PutItem into a table with an ACTIVE
+Scenarios: ``putitem`` (plain PutItem), ``getitem`` and ``query`` (a 10-item page) on a table of
+100 partitions of 10 items, ``putitem-cdc`` (PutItem into a table with an ACTIVE
 Kinesis destination; the publisher drains the outbox every ``--drain-every`` PutItems, as it does
 after each group commit), ``getrecords`` (GetRecords pages of 1,000 records of 200 bytes),
 ``subscribetoshard`` (the same records pushed by SubscribeToShard, JSON events).
@@ -135,6 +136,50 @@ def putitem_cdc(driver: Driver, count: int, drain_every: int) -> Callable[[], No
     return run
 
 
+def _loaded_table(driver: Driver, partitions: int) -> None:
+    """The bench table with 10 items in each of *partitions* partitions (bench/run.py's shape)."""
+    driver.create_table("bench")
+    for p in range(partitions):
+        for sk in range(10):
+            driver.send(
+                DDB + "PutItem",
+                {
+                    "TableName": "bench",
+                    "Item": {"pk": {"S": f"p{p}"}, "sk": {"N": str(sk)}, "data": {"S": DATA}},
+                },
+            )
+
+
+def getitem(driver: Driver, count: int, drain_every: int) -> Callable[[], None]:
+    _loaded_table(driver, 100)
+
+    def run() -> None:
+        for n in range(count):
+            key = {"pk": {"S": f"p{n % 100}"}, "sk": {"N": str(n % 10)}}
+            driver.send(DDB + "GetItem", {"TableName": "bench", "Key": key})
+
+    return run
+
+
+def query(driver: Driver, count: int, drain_every: int) -> Callable[[], None]:
+    """A 10-item page of one partition per call (bench/run.py's Query)."""
+    _loaded_table(driver, 100)
+
+    def run() -> None:
+        for n in range(count):
+            driver.send(
+                DDB + "Query",
+                {
+                    "TableName": "bench",
+                    "KeyConditionExpression": "pk = :p",
+                    "ExpressionAttributeValues": {":p": {"S": f"p{n % 100}"}},
+                    "Limit": 10,
+                },
+            )
+
+    return run
+
+
 def getrecords(driver: Driver, count: int, drain_every: int) -> Callable[[], None]:
     """``count`` records read back in pages of :data:`PAGE` (the drain of bench/run.py). The
     stream always holds the large count's records, so filling it cancels out of the difference."""
@@ -209,6 +254,8 @@ SCENARIOS: dict[str, tuple[Callable[[Driver, int, int], Callable[[], None]], int
     # name: (set-up returning the measured run, small count, large count)
     "putitem": (putitem, 500, 2500),
     "putitem-cdc": (putitem_cdc, 500, 2500),
+    "getitem": (getitem, 500, 2500),
+    "query": (query, 500, 2500),
     "getrecords": (getrecords, 10_000, 50_000),
     "subscribetoshard": (subscribetoshard, 10_000, 50_000),
 }
