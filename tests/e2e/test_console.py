@@ -234,6 +234,8 @@ def test_lease_table_shows_owners_checkpoints_and_lag(srv, page):
     page.select_option("#lease-stream", "clicks")
     page.click("#measure-lag")
     page.wait_for_selector("tr[data-lease='shardId-000000000099'] .lease-lag:has-text('no checkpoint yet')")
+    # the rows are measured one after the other, in the lease table's scan order
+    page.wait_for_selector(f"tr[data-lease='{shard}'] .lease-lag:not(:empty)")
     lag = page.inner_text(f"tr[data-lease='{shard}'] .lease-lag")
     assert lag.isdigit(), lag  # records after the checkpoint: a number of ms, not "caught up"
 
