@@ -192,6 +192,28 @@ def _write_marker(marker: str) -> None:
         os.fsync(f.fileno())
 
 
+def resolve_waiters(
+    waiters: list[tuple[int, asyncio.Future]], covered: int
+) -> list[tuple[int, asyncio.Future]]:
+    """Group commit: answer the waiters whose writes the flush covered; return the others."""
+    still = []
+    for target, fut in waiters:
+        if target <= covered:
+            if not fut.done():
+                fut.set_result(None)
+        else:
+            still.append((target, fut))
+    return still
+
+
+def fail_waiters(waiters: list[tuple[int, asyncio.Future]], exc: BaseException) -> list:
+    """Group commit: a failed flush acknowledges nobody; returns the (empty) waiter list."""
+    for _, fut in waiters:
+        if not fut.done():
+            fut.set_exception(exc)
+    return []
+
+
 class Engine(Protocol):
     """The narrow interface the services use (a second implementation must fit it)."""
 
@@ -494,19 +516,9 @@ class RocksEngine:
                 sequence = self.latest_sequence()
                 await loop.run_in_executor(None, self._fsync, sequence)
                 self._synced = covered
-                still = []
-                for target, fut in self._waiters:
-                    if target <= covered:
-                        if not fut.done():
-                            fut.set_result(None)
-                    else:
-                        still.append((target, fut))
-                self._waiters = still
+                self._waiters = resolve_waiters(self._waiters, covered)
         except BaseException as exc:  # fsync failure: nobody may be acknowledged
-            for _, fut in self._waiters:
-                if not fut.done():
-                    fut.set_exception(exc)
-            self._waiters = []
+            self._waiters = fail_waiters(self._waiters, exc)
             raise
         finally:
             self._sync_task = None

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .engine import StorageError, WriteConflict, Writes
+from .engine import StorageError, WriteConflict, Writes, fail_waiters, resolve_waiters
 
 try:
     import psycopg
@@ -420,12 +420,9 @@ class PostgresEngine:
                 covered = self.written
                 await loop.run_in_executor(None, self._flush)
                 self._synced = covered
-                self._waiters = _resolve(self._waiters, covered)
+                self._waiters = resolve_waiters(self._waiters, covered)
         except BaseException as exc:  # a failed flush: nobody may be acknowledged
-            for _, fut in self._waiters:
-                if not fut.done():
-                    fut.set_exception(exc)
-            self._waiters = []
+            self._waiters = fail_waiters(self._waiters, exc)
             raise
         finally:
             self._sync_task = None
@@ -526,18 +523,6 @@ class PostgresEngine:
                     conn.close()
                 except psycopg.Error as err:
                     log.error("closing the store connection: %s", _text(err))
-
-
-def _resolve(waiters: list[tuple[int, asyncio.Future]], covered: int) -> list[tuple[int, asyncio.Future]]:
-    """Resolve the waiters whose writes are covered; return the others."""
-    still = []
-    for target, fut in waiters:
-        if target <= covered:
-            if not fut.done():
-                fut.set_result(None)
-        else:
-            still.append((target, fut))
-    return still
 
 
 def _check(result: pq.abc.PGresult, action: str) -> None:
