@@ -10,9 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import shutil
-import subprocess
 import time
 import urllib.request
 import zipfile
@@ -23,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ServerProcess, start_server
 from tests.e2e.cdc_helpers import setup_cdc
+from tests.e2e.test_aws_cli import _aws as aws_cli
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 DLQ = "arn:aws:sqs:us-east-1:000000000000:failures"
@@ -707,45 +705,22 @@ def test_aws_cli_creates_a_mapping(srv, tmp_path):
     arn = make_stream(kin)
     out = tmp_path / "seen.jsonl"
     deploy(lam, out, "record")
-    exe = shutil.which("aws")
-    assert exe, "the AWS CLI (`aws`) must be on PATH for this test (it comes with the machine image)"
-    env = dict(
-        os.environ,
-        AWS_ACCESS_KEY_ID="cli",
-        AWS_SECRET_ACCESS_KEY="cli",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_PAGER="",
-        AWS_CONFIG_FILE="/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    created = aws_cli(
+        srv,
+        "lambda",
+        "create-event-source-mapping",
+        "--function-name",
+        "fn",
+        "--event-source-arn",
+        arn,
+        "--starting-position",
+        "TRIM_HORIZON",
+        "--batch-size",
+        "10",
+        "--maximum-retry-attempts",
+        "2",
+        "--bisect-batch-on-function-error",
     )
-    run = subprocess.run(
-        [
-            exe,
-            "--endpoint-url",
-            srv.endpoint,
-            "--output",
-            "json",
-            "lambda",
-            "create-event-source-mapping",
-            "--function-name",
-            "fn",
-            "--event-source-arn",
-            arn,
-            "--starting-position",
-            "TRIM_HORIZON",
-            "--batch-size",
-            "10",
-            "--maximum-retry-attempts",
-            "2",
-            "--bisect-batch-on-function-error",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    created = json.loads(run.stdout)
     assert created["State"] == "Creating" and created["BatchSize"] == 10
     assert created["MaximumRetryAttempts"] == 2 and created["BisectBatchOnFunctionError"] is True
     put(kin, "events", "via-cli")
