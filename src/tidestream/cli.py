@@ -178,7 +178,7 @@ def repair(data_dir: str) -> None:
 _SUBCOMMANDS = {
     "consume": ("tidestream.consumer.tail", "main"),
     "kcl": ("tidestream.consumer.multilang", "main"),
-    "logs": ("tidestream.lambda_.logs", "main"),
+    "logs": ("tidestream.lambda_.logs_cli", "main"),
 }
 
 
