@@ -115,3 +115,100 @@ def test_warm_throughput_needs_an_on_demand_stream_and_the_commitment(kin):
     code, message = fails(kin.update_stream_warm_throughput, StreamName="warm", WarmThroughputMiBps=-1)
     assert code == "ValidationException"
     assert "Member must have value greater than or equal to 0" in message
+
+
+# -- STS -------------------------------------------------------------------------------------------
+ROLE = "arn:aws:iam::222233334444:role/web"
+
+
+def _sts(endpoint: str, **creds):
+    import boto3
+    from botocore.config import Config
+
+    creds = creds or {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret"}
+    return boto3.client(
+        "sts", endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"max_attempts": 1}), **creds
+    )
+
+
+def _jwt(claims: dict) -> str:
+    import base64
+    import json
+
+    def part(doc: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'kid': 'k'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def test_get_session_token_refuses_session_credentials(srv):
+    """AWS: 403 AccessDenied "Cannot call GetSessionToken with session credentials" (aws-sdk-net
+    issue 1704, aws-sdk-js issue 3670, Hadoop S3A ITestS3ATemporaryCredentials run against AWS)."""
+    creds = _sts(srv.endpoint).get_session_token()["Credentials"]
+    session = _sts(
+        srv.endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    with pytest.raises(Exception) as e:
+        session.get_session_token()
+    response = e.value.response
+    assert response["Error"]["Code"] == "AccessDenied"
+    assert response["Error"]["Message"] == "Cannot call GetSessionToken with session credentials"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # the session still works for what it may do
+    assert session.get_caller_identity()["Account"] == "000000000000"
+
+
+def test_assume_role_with_web_identity_issues_working_credentials(srv):
+    """What the SDKs' web-identity credential providers (EKS, GitHub Actions) call, unsigned."""
+    token = _jwt({"sub": "system:serviceaccount:ns:app", "iss": "https://oidc.example/id/1", "aud": ["sts.amazonaws.com"]})
+    out = _sts(srv.endpoint).assume_role_with_web_identity(
+        RoleArn=ROLE, RoleSessionName="pod", WebIdentityToken=token
+    )
+    assert out["SubjectFromWebIdentityToken"] == "system:serviceaccount:ns:app"
+    assert out["AssumedRoleUser"]["Arn"] == "arn:aws:sts::222233334444:assumed-role/web/pod"
+    assert out["Provider"] == "arn:aws:iam::222233334444:oidc-provider/oidc.example/id/1"
+    assert out["Audience"] == "sts.amazonaws.com"
+    creds = out["Credentials"]
+    who = _sts(
+        srv.endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).get_caller_identity()
+    assert (who["Account"], who["Arn"]) == ("222233334444", out["AssumedRoleUser"]["Arn"])
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt-token", "a.b", "e30..sig", "aaaa.bm90IGpzb24.sig"])
+def test_assume_role_with_web_identity_refuses_what_is_not_a_jwt(srv, token):
+    """AWS's text for an access token or garbage (AWS's Cognito troubleshooting page quotes the
+    STS error body; EKS users' logs show the same at HTTP 400)."""
+    with pytest.raises(Exception) as e:
+        _sts(srv.endpoint).assume_role_with_web_identity(
+            RoleArn=ROLE, RoleSessionName="pod", WebIdentityToken=token.ljust(4, "x")
+        )
+    response = e.value.response
+    assert response["Error"]["Code"] == "InvalidIdentityToken"
+    assert response["Error"]["Message"] == (
+        "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"
+    )
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_assume_role_with_web_identity_is_refused_under_auth_enforce(tmp_path):
+    """The token's signature cannot be checked here, so an unsigned call must not mint
+    credentials when authentication is enforced."""
+    creds = tmp_path / "creds"
+    creds.write_text("AKIDSTS0000000000001 s3cr3t-key 444455556666\n")
+    s = start_server(tmp_path, "--auth", "enforce", "--credentials", str(creds), on_disk=False)
+    try:
+        with pytest.raises(Exception) as e:
+            _sts(s.endpoint).assume_role_with_web_identity(
+                RoleArn=ROLE, RoleSessionName="pod", WebIdentityToken=_jwt({"sub": "x"})
+            )
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert e.value.response["Error"]["Code"] == "MissingAuthenticationToken"
+    finally:
+        s.stop()
