@@ -13,6 +13,11 @@ Sources:
   DescribeStreamSummary's ``WarmThroughput`` ("only present for On-Demand Kinesis Data Streams in
   accounts that have MinimumThroughputBillingCommitment enabled"). The refusals' texts were not
   recorded: the tests pin the error code and that nothing changed.
+- DynamoDB Streams' ExpiredIteratorException text "Shard iterator has expired": AWS's answer
+  quoted by spring-integration-aws pull request 59 ("(Service: AmazonDynamoDBStreams; Status
+  Code: 400; Error Code: ExpiredIteratorException; Request ID: 65MHG5...)"). It replaced the
+  model's documentation sentence "The provided iterator exceeds the maximum age allowed.".
+- STS: see each test.
 """
 
 from __future__ import annotations
@@ -212,3 +217,24 @@ def test_assume_role_with_web_identity_is_refused_under_auth_enforce(tmp_path):
         assert e.value.response["Error"]["Code"] == "MissingAuthenticationToken"
     finally:
         s.stop()
+
+
+# -- DynamoDB Streams ----------------------------------------------------------------------------
+def test_dynamodb_streams_expired_iterator_text():
+    """An iterator past its 15 minutes answers AWS's text (spring-integration-aws pull request 59).
+    The server's clock cannot be moved from outside, so the iterator module is called as the
+    GetRecords operation calls it, with a real iterator issued for a real-shaped ARN."""
+    from tidestream.dynamodbstreams import iterators
+    from tidestream.errors import ExpiredIteratorException
+
+    secret = b"k" * 32
+    arn = "arn:aws:dynamodb:us-east-1:000000000000:table/tbl/stream/2026-01-01T00:00:00.000"
+    token = iterators.issue(secret, arn, 1, 5, 1_000)
+    assert iterators.open_(secret, token, 1_000 + iterators.TTL_MS).counter == 5
+    with pytest.raises(ExpiredIteratorException) as e:
+        iterators.open_(secret, token, 1_000 + iterators.TTL_MS + 1)
+    assert (e.value.code, e.value.message, e.value.status) == (
+        "ExpiredIteratorException",
+        "Shard iterator has expired",
+        400,
+    )
