@@ -122,6 +122,39 @@ def test_warm_throughput_needs_an_on_demand_stream_and_the_commitment(kin):
     assert "Member must have value greater than or equal to 0" in message
 
 
+def test_a_consumer_arn_has_its_own_tags_and_policy(kin):
+    """TagResource/UntagResource/ListTagsForResource and the resource-policy operations take "a
+    data stream, a queue, or an enhanced fan-out consumer" (the API reference, botocore's model;
+    RegisterStreamConsumer's Tags member). A consumer ARN used to reach its stream: tagging the
+    consumer tagged the stream, and its policy replaced the stream's."""
+    kin.create_stream(StreamName="owner", ShardCount=1)
+    wait_active(kin, "owner")
+    arn = kin.describe_stream_summary(StreamName="owner")["StreamDescriptionSummary"]["StreamARN"]
+    consumer = kin.register_stream_consumer(StreamARN=arn, ConsumerName="reader", Tags={"team": "a"})[
+        "Consumer"
+    ]["ConsumerARN"]
+    kin.tag_resource(ResourceARN=consumer, Tags={"env": "test"})
+    kin.tag_resource(ResourceARN=arn, Tags={"stream": "yes"})
+    assert kin.list_tags_for_resource(ResourceARN=consumer)["Tags"] == [
+        {"Key": "env", "Value": "test"},
+        {"Key": "team", "Value": "a"},
+    ]
+    assert kin.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "stream", "Value": "yes"}]
+    kin.untag_resource(ResourceARN=consumer, TagKeys=["team"])
+    assert kin.list_tags_for_resource(ResourceARN=consumer)["Tags"] == [{"Key": "env", "Value": "test"}]
+    policy = '{"Version":"2012-10-17","Statement":[]}'
+    kin.put_resource_policy(ResourceARN=consumer, Policy=policy)
+    assert kin.get_resource_policy(ResourceARN=consumer)["Policy"] == policy
+    assert kin.get_resource_policy(ResourceARN=arn)["Policy"] == "{}"
+    kin.delete_resource_policy(ResourceARN=consumer)
+    assert kin.get_resource_policy(ResourceARN=consumer)["Policy"] == "{}"
+    code, message = fails(kin.list_tags_for_resource, ResourceARN=arn + "/consumer/absent:1700000000")
+    assert (code, message) == (
+        "ResourceNotFoundException",
+        f"Consumer {arn}/consumer/absent:1700000000 not found.",
+    )
+
+
 # -- STS -------------------------------------------------------------------------------------------
 ROLE = "arn:aws:iam::222233334444:role/web"
 
@@ -132,7 +165,11 @@ def _sts(endpoint: str, **creds):
 
     creds = creds or {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret"}
     return boto3.client(
-        "sts", endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"max_attempts": 1}), **creds
+        "sts",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}),
+        **creds,
     )
 
 
@@ -168,7 +205,13 @@ def test_get_session_token_refuses_session_credentials(srv):
 
 def test_assume_role_with_web_identity_issues_working_credentials(srv):
     """What the SDKs' web-identity credential providers (EKS, GitHub Actions) call, unsigned."""
-    token = _jwt({"sub": "system:serviceaccount:ns:app", "iss": "https://oidc.example/id/1", "aud": ["sts.amazonaws.com"]})
+    token = _jwt(
+        {
+            "sub": "system:serviceaccount:ns:app",
+            "iss": "https://oidc.example/id/1",
+            "aud": ["sts.amazonaws.com"],
+        }
+    )
     out = _sts(srv.endpoint).assume_role_with_web_identity(
         RoleArn=ROLE, RoleSessionName="pod", WebIdentityToken=token
     )

@@ -207,7 +207,9 @@ class StsService:
         GetSessionToken with session credentials" (quoted by aws-sdk-net issue 1704 and Hadoop's
         S3A ITestS3ATemporaryCredentials run against AWS)."""
         if ctx.access_key in self.sessions:
-            raise AwsError("Cannot call GetSessionToken with session credentials", code="AccessDenied", status=403)
+            raise AwsError(
+                "Cannot call GetSessionToken with session credentials", code="AccessDenied", status=403
+            )
         caller = self.get_caller_identity(ctx, {})
         s = self._issue(
             caller["Account"], params.get("DurationSeconds") or 43200, caller["Arn"], caller["UserId"]
