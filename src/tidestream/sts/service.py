@@ -198,7 +198,7 @@ class StsService:
             "Provider": params.get("ProviderId") or _oidc_provider(s.account, claims),
         }
         if audience:
-            out["Audience"] = audience[0] if isinstance(audience, list) else str(audience)
+            out["Audience"] = str(audience[0] if isinstance(audience, list) else audience)
         return out
 
     def get_session_token(self, ctx: RequestContext, params: GetSessionTokenRequest) -> dict:
