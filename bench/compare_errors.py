@@ -1195,6 +1195,53 @@ def kinesis_cases() -> list[tuple[str, str, Any]]:
             {"StreamARN": arn, "StreamModeDetails": {"StreamMode": "X"}},
         ),
         ("DeleteStream missing", KIN + "DeleteStream", {"StreamName": "absent"}),
+        # round 4: how a stream is named (no source validated on AWS settles these yet)
+        ("DescribeStreamSummary neither", KIN + "DescribeStreamSummary", {}),
+        (
+            "DescribeStreamSummary name and arn disagree",
+            KIN + "DescribeStreamSummary",
+            {"StreamName": "absent", "StreamARN": arn},
+        ),
+        (
+            "DescribeStreamSummary arn of another region",
+            KIN + "DescribeStreamSummary",
+            {"StreamARN": arn.replace("us-east-1", "us-west-2")},
+        ),
+        (
+            "DescribeStreamSummary arn of another account",
+            KIN + "DescribeStreamSummary",
+            {"StreamARN": arn.replace("000000000000", "111111111111")},
+        ),
+        (
+            "DescribeStreamSummary consumer arn",
+            KIN + "DescribeStreamSummary",
+            {"StreamARN": arn + "/consumer/c:1700000000"},
+        ),
+        (
+            "ListTagsForResource unknown consumer",
+            KIN + "ListTagsForResource",
+            {"ResourceARN": arn + "/consumer/c:1700000000"},
+        ),
+        ("DeleteResourcePolicy none set", KIN + "DeleteResourcePolicy", {"ResourceARN": arn}),
+        ("GetRecords quoted garbage", KIN + "GetRecords", {"ShardIterator": '"abc"'}),
+        # round 4: operations of the 2025-2026 model
+        ("DescribeAccountSettings", KIN + "DescribeAccountSettings", {}),
+        (
+            "UpdateAccountSettings bad status",
+            KIN + "UpdateAccountSettings",
+            {"MinimumThroughputBillingCommitment": {"Status": "ON"}},
+        ),
+        (
+            "UpdateStreamWarmThroughput provisioned",
+            KIN + "UpdateStreamWarmThroughput",
+            {"StreamName": s, "WarmThroughputMiBps": 10},
+        ),
+        (
+            "UpdateStreamRecordDistributionStrategy",
+            KIN + "UpdateStreamRecordDistributionStrategy",
+            {"StreamARN": arn, "RecordDistributionStrategy": "AUTO"},
+        ),
+        ("CreateQueue empty", KIN + "CreateQueue", {}),
         ("Unknown op", KIN + "Nope", {}),
         ("Not json", KIN + "ListStreams", b"{nope"),
     ]

@@ -17,6 +17,9 @@ from .. import signing
 from ..errors import ExpiredIteratorException, ValidationException
 
 TTL_MS = 15 * 60 * 1000
+#: AWS's text (DynamoDB Streams' answer quoted by spring-integration-aws pull request 59:
+#: "Shard iterator has expired (Service: AmazonDynamoDBStreams; Status Code: 400 ...)")
+EXPIRED = "Shard iterator has expired"
 _VERSION = 1
 _BODY = struct.Struct(">BIQQ")
 _TAG = 16
@@ -57,5 +60,5 @@ def open_(secret: bytes, token: str, now_ms: int) -> Position:
     if version != _VERSION:
         raise invalid()
     if now_ms - issued > TTL_MS:
-        raise ExpiredIteratorException("The provided iterator exceeds the maximum age allowed.")
+        raise ExpiredIteratorException(EXPIRED)
     return Position(arn, stream_id, counter, issued)

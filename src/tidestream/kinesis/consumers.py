@@ -55,6 +55,8 @@ class Consumer:
     status: str = "CREATING"
     status_until: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    #: resource policy (PutResourcePolicy on the consumer's ARN), a JSON document as text
+    policy: str | None = None
 
     @property
     def arn(self) -> str:
@@ -74,6 +76,7 @@ class Consumer:
                 "status": self.status,
                 "until": self.status_until,
                 "tags": self.tags,
+                "policy": self.policy,
             }
         )
 
@@ -88,6 +91,7 @@ class Consumer:
             d["status"],
             d["until"],
             d.get("tags") or {},
+            d.get("policy"),
         )
 
 

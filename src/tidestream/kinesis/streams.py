@@ -73,6 +73,8 @@ class Stream:
     policy: str | None = None
     #: largest record (partition key + data) the stream accepts, KiB (MaxRecordSizeInKiB)
     max_record_kib: int = 1024
+    #: warm throughput target of an on-demand stream, MiB/s (UpdateStreamWarmThroughput)
+    warm_mibps: int | None = None
     # runtime only -------------------------------------------------------------------------
     #: derived from the shards by rebuild_router (empty until the first rebuild)
     router: Router = field(default_factory=lambda: Router(()), compare=False)
@@ -127,6 +129,7 @@ class Stream:
                 "pending": self.pending,
                 "policy": self.policy,
                 "max_record_kib": self.max_record_kib,
+                "warm_mibps": self.warm_mibps,
             }
         )
 
@@ -152,6 +155,7 @@ class Stream:
             pending=d.get("pending") or [],
             policy=d.get("policy"),
             max_record_kib=d.get("max_record_kib", 1024),
+            warm_mibps=d.get("warm_mibps"),
         )
         for sj in d["shards"]:
             sh = Shard.from_json(sj)

@@ -41,6 +41,7 @@ KINESIS_NEXT_STREAM_ID = b"\x00KN"
 KINESIS_SHARD_COUNTERS = b"\x00KC"
 KINESIS_CONSUMERS = b"\x00KF"
 KINESIS_ITERATOR_SECRET = b"\x00KK"
+KINESIS_ACCOUNT_SETTINGS = b"\x00KA"
 #: the engine's write probe while a full disk refuses writes: outside every service's range
 PROBE_KEY = b"\x00Xprobe"
 # data ranges: each contiguous, so a table, an index, a shard or the outbox is one scan
@@ -156,6 +157,15 @@ REGISTRY: tuple[KeyPrefix, ...] = (
         "(none)",
         "random bytes",
         _KIN + "state.py",
+        KINESIS_META,
+    ),
+    KeyPrefix(
+        "KINESIS_ACCOUNT_SETTINGS",
+        KINESIS_ACCOUNT_SETTINGS,
+        "account settings (UpdateAccountSettings)",
+        "account/region (UTF-8)",
+        "JSON account settings",
+        _KIN + "operations/account.py",
         KINESIS_META,
     ),
     KeyPrefix(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import re
 import secrets
 import string
@@ -19,13 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ..context import RequestContext
 from ..errors import AwsError
 from ..http.auth import TEMPORARY_ACCOUNTS
 from ..service import Operation
 
 if TYPE_CHECKING:
-    from ..protocol.shapes.sts import AssumeRoleRequest, GetCallerIdentityRequest, GetSessionTokenRequest
+    from ..protocol.shapes.sts import (
+        AssumeRoleRequest,
+        AssumeRoleWithWebIdentityRequest,
+        GetCallerIdentityRequest,
+        GetSessionTokenRequest,
+    )
 
 DEFAULT_DURATION = 3600
 #: seconds between sweeps of expired sessions (an expired key works at most this much longer)
@@ -33,6 +41,33 @@ EXPIRY_INTERVAL = 5.0
 _UPPER = string.ascii_uppercase + string.digits
 #: arn:aws:iam::<12 digits>:role/<path/>name
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})")
+
+
+#: AWS's answer to a WebIdentityToken that is not a JWT (quoted from STS by AWS's Cognito
+#: troubleshooting page and by EKS users: InvalidIdentityToken, HTTP 400)
+_NOT_A_JWT = "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT (header.payload.signature). The signature cannot be checked here (no
+    identity provider is reachable), so only the shape is: three parts, a JSON object inside."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts[:2]):
+        raise AwsError(_NOT_A_JWT, code="InvalidIdentityToken")
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(payload))
+    except (binascii.Error, ValueError):
+        claims = None
+    if not isinstance(claims, dict):
+        raise AwsError(_NOT_A_JWT, code="InvalidIdentityToken")
+    return claims
+
+
+def _oidc_provider(account: str, claims: dict[str, Any]) -> str:
+    """The IAM OIDC provider an issuer stands for, as STS names it in ``Provider``."""
+    issuer = str(claims.get("iss", "")).removeprefix("https://")
+    return f"arn:aws:iam::{account}:oidc-provider/{issuer}"
 
 
 def _random(alphabet: str, n: int) -> str:
@@ -68,6 +103,7 @@ class StsService:
             "GetCallerIdentity": self.get_caller_identity,
             "AssumeRole": self.assume_role,
             "GetSessionToken": self.get_session_token,
+            "AssumeRoleWithWebIdentity": self.assume_role_with_web_identity,
         }
 
     # sessions ---------------------------------------------------------------------------
@@ -126,7 +162,8 @@ class StsService:
             "Arn": f"arn:aws:iam::{ctx.account_id}:root",
         }
 
-    def assume_role(self, ctx: RequestContext, params: AssumeRoleRequest) -> dict:
+    def _assume(self, params: AssumeRoleRequest | AssumeRoleWithWebIdentityRequest) -> Session:
+        """A session for the role named by RoleArn, as AssumeRole and its web-identity form issue."""
         role_arn, session_name = params["RoleArn"], params["RoleSessionName"]
         m = _ROLE_ARN.fullmatch(role_arn)
         if m is None:
@@ -134,16 +171,45 @@ class StsService:
         account, role = m.group(1), m.group(2)
         role_id = "AROA" + _random(_UPPER, 17)
         arn = f"arn:aws:sts::{account}:assumed-role/{role}/{session_name}"
-        s = self._issue(
+        return self._issue(
             account, params.get("DurationSeconds") or DEFAULT_DURATION, arn, f"{role_id}:{session_name}"
         )
+
+    def assume_role(self, ctx: RequestContext, params: AssumeRoleRequest) -> dict:
+        s = self._assume(params)
         return {
             "Credentials": self._credentials(s),
             "AssumedRoleUser": {"AssumedRoleId": s.user_id, "Arn": s.arn},
         }
 
+    def assume_role_with_web_identity(
+        self, ctx: RequestContext, params: AssumeRoleWithWebIdentityRequest
+    ) -> dict:
+        """What EKS pods, GitHub Actions and the SDKs' web-identity providers call, unsigned. The
+        token's signature is not verified (there is no identity provider to ask), so under
+        ``--auth enforce`` the unsigned request is refused before it reaches here."""
+        claims = _jwt_claims(params["WebIdentityToken"])
+        s = self._assume(params)
+        audience = claims.get("aud")
+        out: dict[str, Any] = {
+            "Credentials": self._credentials(s),
+            "SubjectFromWebIdentityToken": str(claims.get("sub", "")),
+            "AssumedRoleUser": {"AssumedRoleId": s.user_id, "Arn": s.arn},
+            "Provider": params.get("ProviderId") or _oidc_provider(s.account, claims),
+        }
+        if audience:
+            out["Audience"] = str(audience[0] if isinstance(audience, list) else audience)
+        return out
+
     def get_session_token(self, ctx: RequestContext, params: GetSessionTokenRequest) -> dict:
-        """Session credentials speak for their caller (GetCallerIdentity answers the same)."""
+        """Session credentials speak for their caller (GetCallerIdentity answers the same). Session
+        credentials may not ask for more: AWS answers 403 AccessDenied "Cannot call
+        GetSessionToken with session credentials" (quoted by aws-sdk-net issue 1704 and Hadoop's
+        S3A ITestS3ATemporaryCredentials run against AWS)."""
+        if ctx.access_key in self.sessions:
+            raise AwsError(
+                "Cannot call GetSessionToken with session credentials", code="AccessDenied", status=403
+            )
         caller = self.get_caller_identity(ctx, {})
         s = self._issue(
             caller["Account"], params.get("DurationSeconds") or 43200, caller["Arn"], caller["UserId"]

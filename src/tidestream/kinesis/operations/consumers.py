@@ -64,7 +64,7 @@ def _stream_of(state, arn: str):
     return stream
 
 
-def _find(state, params: Mapping[str, Any]) -> Consumer:
+def find_consumer(state, params: Mapping[str, Any]) -> Consumer:
     """The consumer named by ConsumerARN, or by StreamARN + ConsumerName (all three may be
     given as long as they agree)."""
     arn = params.get("ConsumerARN")
@@ -136,14 +136,14 @@ def register_stream_consumer(
 def describe_stream_consumer(
     state: KinesisState, ctx: RequestContext, params: DescribeStreamConsumerInput
 ) -> dict:
-    return {"ConsumerDescription": _view(state, ctx, _find(state, params), with_stream=True)}
+    return {"ConsumerDescription": _view(state, ctx, find_consumer(state, params), with_stream=True)}
 
 
 @operation("DeregisterStreamConsumer")
 def deregister_stream_consumer(
     state: KinesisState, ctx: RequestContext, params: DeregisterStreamConsumerInput
 ) -> None:
-    c = _find(state, params)
+    c = find_consumer(state, params)
     if c.status != "DELETING":
         c.status = "DELETING"
         c.status_until = state.now_ms() + int(state.status_delay * 1000)

@@ -1,6 +1,6 @@
 """Resource policies: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
 
-Stored with the stream (a consumer ARN resolves to its stream) and returned as given; nothing
+Stored with the stream or the enhanced fan-out consumer the ARN names, and returned as given; nothing
 enforces them (tidestream has no IAM). GetResourcePolicy answers ``{}`` when none is set, as
 AWS does.
 """
@@ -14,8 +14,11 @@ import orjson
 
 from ...context import RequestContext
 from ...errors import InvalidArgumentException
+from ..consumers import Consumer
 from ..state import KinesisState
+from ..streams import Stream
 from . import operation
+from .tags import resource_by_arn, save_resource
 
 if TYPE_CHECKING:
     from ...protocol.shapes.kinesis import (
@@ -25,13 +28,14 @@ if TYPE_CHECKING:
     )
 
 
-def _stream(state, ctx, params: Mapping[str, Any]):
-    return state.resolve(ctx, {"StreamARN": params.get("ResourceARN")})
+def _resource(state: KinesisState, ctx: RequestContext, params: Mapping[str, Any]) -> Stream | Consumer:
+    """The stream or the consumer the ResourceARN names (each has its own policy)."""
+    return resource_by_arn(state, ctx, params.get("ResourceARN"))[0]
 
 
 @operation("PutResourcePolicy")
 def put_resource_policy(state: KinesisState, ctx: RequestContext, params: PutResourcePolicyInput) -> None:
-    stream = _stream(state, ctx, params)
+    resource = _resource(state, ctx, params)
     policy = params["Policy"]
     try:
         doc = orjson.loads(policy)
@@ -39,22 +43,21 @@ def put_resource_policy(state: KinesisState, ctx: RequestContext, params: PutRes
         doc = None
     if not isinstance(doc, dict):
         raise InvalidArgumentException("Invalid policy document.")
-    stream.policy = policy
-    state.save(stream)
+    resource.policy = policy
+    save_resource(state, resource)
     return None
 
 
 @operation("GetResourcePolicy")
 def get_resource_policy(state: KinesisState, ctx: RequestContext, params: GetResourcePolicyInput) -> dict:
-    stream = _stream(state, ctx, params)
-    return {"Policy": stream.policy or "{}"}
+    return {"Policy": _resource(state, ctx, params).policy or "{}"}
 
 
 @operation("DeleteResourcePolicy")
 def delete_resource_policy(
     state: KinesisState, ctx: RequestContext, params: DeleteResourcePolicyInput
 ) -> None:
-    stream = _stream(state, ctx, params)
-    stream.policy = None
-    state.save(stream)
+    resource = _resource(state, ctx, params)
+    resource.policy = None
+    save_resource(state, resource)
     return None

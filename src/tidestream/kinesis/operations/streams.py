@@ -15,6 +15,7 @@ from ..shards import even_ranges, parse_shard_id
 from ..state import KinesisState
 from ..streams import ALL_METRICS, Stream, shard_view, summary
 from . import operation
+from .account import warm_throughput
 
 if TYPE_CHECKING:
     from ...protocol.shapes.kinesis import (
@@ -173,6 +174,9 @@ def describe_stream_summary(
     desc["OpenShardCount"] = len(stream.open_shards())
     desc["ConsumerCount"] = len(state.consumers.of_stream(stream.id, state.now_ms()))
     desc["MaxRecordSizeInKiB"] = stream.max_record_kib
+    warm = warm_throughput(stream)
+    if warm is not None:
+        desc["WarmThroughput"] = warm
     return {"StreamDescriptionSummary": desc}
 
 

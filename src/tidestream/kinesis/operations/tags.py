@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import InvalidArgumentException
 from ...tagging import is_valid_tag_text
+from ..consumers import Consumer, parse_consumer_arn
 from ..state import KinesisState
 from ..streams import Stream
 from . import operation
+from .consumers import find_consumer
 
 if TYPE_CHECKING:
     from ...protocol.shapes.kinesis import (
@@ -50,16 +51,19 @@ def check_tag_text(texts, verb: str, stream: Stream) -> None:
             )
 
 
-def _add(stream: Stream, tags: dict[str, str], account: str) -> None:
+def _add(stream: Stream, tags: dict[str, str], account: str, holder: Stream | Consumer | None = None) -> None:
+    """Merge *tags* into the holder's (the stream's unless a consumer is named), after AWS's
+    checks, which name the stream."""
+    holder = holder or stream
     check_tag_text([*tags.keys(), *tags.values()], "add", stream)
-    merged = dict(stream.tags)
+    merged = dict(holder.tags)
     merged.update(tags)
     if len(merged) > MAX_TAGS:
         raise InvalidArgumentException(
             f"Failed to add tags to stream {stream.name} under account {account} because a given "
             f"stream cannot have more than {MAX_TAGS} tags associated with it."
         )
-    stream.tags = merged
+    holder.tags = merged
 
 
 @operation("AddTagsToStream")
@@ -94,24 +98,40 @@ def list_tags_for_stream(state: KinesisState, ctx: RequestContext, params: ListT
     return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page], "HasMoreTags": len(keys) > len(page)}
 
 
-def _by_arn(state, ctx, params: Mapping[str, Any]) -> Stream:
-    return state.resolve(ctx, {"StreamARN": params.get("ResourceARN")})
+def resource_by_arn(
+    state: KinesisState, ctx: RequestContext, arn: str | None
+) -> tuple[Stream | Consumer, Stream]:
+    """(what a ResourceARN names, its stream): a stream, or one of its enhanced fan-out consumers,
+    which AWS tags and guards apart from the stream (TagResource's reference: "a data stream, a
+    queue, or an enhanced fan-out consumer"). A consumer ARN used to reach its stream's tags."""
+    if arn and parse_consumer_arn(arn) is not None:
+        consumer = find_consumer(state, {"ConsumerARN": arn})
+        return consumer, state.resolve(ctx, {"StreamARN": consumer.stream_arn})
+    stream = state.resolve(ctx, {"StreamARN": arn})
+    return stream, stream
+
+
+def save_resource(state: KinesisState, resource: Stream | Consumer) -> None:
+    if isinstance(resource, Consumer):
+        state.consumers.save(resource)
+    else:
+        state.save(resource)
 
 
 @operation("TagResource")
 def tag_resource(state: KinesisState, ctx: RequestContext, params: TagResourceInput) -> None:
-    stream = _by_arn(state, ctx, params)
-    _add(stream, params.get("Tags") or {}, stream.account)
-    state.save(stream)
+    resource, stream = resource_by_arn(state, ctx, params.get("ResourceARN"))
+    _add(stream, params.get("Tags") or {}, stream.account, resource)
+    save_resource(state, resource)
     return None
 
 
 @operation("UntagResource")
 def untag_resource(state: KinesisState, ctx: RequestContext, params: UntagResourceInput) -> None:
-    stream = _by_arn(state, ctx, params)
+    resource, _ = resource_by_arn(state, ctx, params.get("ResourceARN"))
     for key in params.get("TagKeys") or []:
-        stream.tags.pop(key, None)
-    state.save(stream)
+        resource.tags.pop(key, None)
+    save_resource(state, resource)
     return None
 
 
@@ -119,6 +139,6 @@ def untag_resource(state: KinesisState, ctx: RequestContext, params: UntagResour
 def list_tags_for_resource(
     state: KinesisState, ctx: RequestContext, params: ListTagsForResourceInput
 ) -> dict:
-    stream = _by_arn(state, ctx, params)
-    tags: list[dict[str, Any]] = [{"Key": k, "Value": stream.tags[k]} for k in sorted(stream.tags)]
+    resource, _ = resource_by_arn(state, ctx, params.get("ResourceARN"))
+    tags: list[dict[str, Any]] = [{"Key": k, "Value": resource.tags[k]} for k in sorted(resource.tags)]
     return {"Tags": tags}
