@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ValidationException
 from . import legacy
-from .attributes import from_wire_values
+from .attributes import from_wire_item, from_wire_values
 from .expressions import (
     check_attribute_maps,
     check_expression_attributes,
@@ -59,7 +59,7 @@ def _maps(p: Mapping[str, Any]) -> tuple[dict, dict, legacy.Translation | None]:
 
 
 def _legacy_values(tr: legacy.Translation) -> dict:
-    return from_wire_values(tr.values) if tr.values else {}
+    return from_wire_item(tr.values) if tr.values else {}
 
 
 class WriteExpressions:

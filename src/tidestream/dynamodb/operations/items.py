@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import ConditionalCheckFailedException, ValidationException
-from ..attributes import from_wire_item
+from ..attributes import current_value_layer, from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
 from ..keys import validate_key
 from ..request import ReadExpressions, WriteExpressions
@@ -98,6 +98,7 @@ def _run(state: DynamoState, p: Mapping[str, Any], write: ItemWrite) -> tuple[di
 
 
 @operation("PutItem")
+@current_value_layer(envelope=True)
 def put_item(state: DynamoState, ctx: RequestContext, p: PutItemInput) -> dict:
     rv, ex = _write_request(p, "PutItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
@@ -112,6 +113,7 @@ def put_item(state: DynamoState, ctx: RequestContext, p: PutItemInput) -> dict:
 
 
 @operation("GetItem")
+@current_value_layer(envelope=False)
 def get_item(state: DynamoState, ctx: RequestContext, p: GetItemInput) -> dict:
     ex = ReadExpressions.from_request(p, "GetItem")
     table = state.table(ctx, p["TableName"])
@@ -130,6 +132,7 @@ def get_item(state: DynamoState, ctx: RequestContext, p: GetItemInput) -> dict:
 
 
 @operation("DeleteItem")
+@current_value_layer(envelope=True)
 def delete_item(state: DynamoState, ctx: RequestContext, p: DeleteItemInput) -> dict:
     rv, ex = _write_request(p, "DeleteItem", ("NONE", "ALL_OLD"))
     table = state.table(ctx, p["TableName"])
@@ -147,6 +150,7 @@ _UPDATE_RV = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 
 
 @operation("UpdateItem")
+@current_value_layer(envelope=True)
 def update_item(state: DynamoState, ctx: RequestContext, p: UpdateItemInput) -> dict:
     rv, ex = _write_request(p, "UpdateItem", _UPDATE_RV)
     table = state.table(ctx, p["TableName"])
