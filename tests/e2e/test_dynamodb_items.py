@@ -220,9 +220,9 @@ def test_unused_expression_values_rejected(ddb):
             ExpressionAttributeValues={":x": {"S": "1"}},
             ConditionExpression="attribute_not_exists(pk)",
         )
-    assert _err(e) == (
+    assert _err(e) == (  # enveloped: paritysuite captures/cross-region-latest.json (2026-09-20)
         "ValidationException",
-        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
+        "1 validation error detected: Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
     )
 
 

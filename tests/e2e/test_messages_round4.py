@@ -200,3 +200,163 @@ def test_arithmetic_overflow_stays_bare(ddb):
         ExpressionAttributeValues={":v": {"N": "9e125"}},
     )
     assert message == OVERFLOW
+
+
+# ------------------------------------------------------------------------------------------------
+# PutItem, UpdateItem and DeleteItem on AWS's newer validation framework
+#
+# Sources: paritysuite dynamodb-conformance ``captures/cross-region-latest.json`` (2026-09-20;
+# the probes quoted below, identical in the regions captured on the newer framework) and
+# ``registry/splits.json`` (put-item- and update-item-validation-error-aggregation: 33 of 35
+# regions on the newer framework by the 2026-10-07 sweep, eu-south-2 and me-central-1 left).
+
+RV_NEWER = "Failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATE_NEW, NONE]"
+RCC_BAD = (
+    "Value 'INVALID' at 'returnConsumedCapacity' failed to satisfy constraint: "
+    "Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
+)
+RICM_BAD = (
+    "Value 'INVALID' at 'returnItemCollectionMetrics' failed to satisfy constraint: "
+    "Member must satisfy enum value set: [SIZE, NONE]"
+)
+EMPTY_NAME_NEWER = (
+    "1 validation error detected: Value at 'TableName' failed to satisfy constraint: "
+    "Member must have length greater than or equal to 1"
+)
+MISSING = "absent_round4"
+
+
+def test_item_write_request_checks_inside_the_envelope(ddb):
+    """Probes b_put_*, u_upd_*: every check made before the table lookup is enveloped; the
+    key-attribute check made against the schema (u_upd_hashkey) stays bare."""
+    key = {"pk": {"S": "k"}}
+    put = dict(TableName=TABLE, Item=key)
+    update = dict(TableName=TABLE, Key=key)
+    cases = [
+        (
+            ddb.put_item,
+            dict(put, Expected={"a": {"Exists": False}}, ConditionExpression="attribute_not_exists(a)"),
+            "Can not use both expression and non-expression parameters in the same request: "
+            "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}",
+        ),
+        (
+            ddb.put_item,
+            dict(put, ConditionExpression="((attribute_not_exists(a)))"),
+            "Invalid ConditionExpression: The expression has redundant parentheses;",
+        ),
+        (
+            ddb.put_item,
+            dict(put, ConditionExpression="contains(#d, #d)", ExpressionAttributeNames={"#d": "data"}),
+            "Invalid ConditionExpression: The first operand must be distinct from the remaining operands "
+            "for this operator or function; operator: contains, first operand: [data]",
+        ),
+        (
+            ddb.update_item,
+            dict(update, UpdateExpression="INVALID SYNTAX"),
+            'Invalid UpdateExpression: Syntax error; token: "INVALID", near: "INVALID SYNTAX"',
+        ),
+        (
+            ddb.update_item,
+            dict(
+                update,
+                UpdateExpression="SET a = :v",
+                ExpressionAttributeNames={"#unused": "x"},
+                ExpressionAttributeValues={":v": {"S": "x"}},
+            ),
+            "Value provided in ExpressionAttributeNames unused in expressions: keys: {#unused}",
+        ),
+        (
+            ddb.update_item,
+            dict(update, UpdateExpression="SET a = :v"),
+            "Invalid UpdateExpression: An expression attribute value used in expression is not defined; "
+            "attribute value: :v",
+        ),
+        (
+            ddb.update_item,
+            dict(
+                update,
+                UpdateExpression="SET a = :v",
+                ExpressionAttributeValues={":v": {"S": "x"}},
+                AttributeUpdates={"a": {"Action": "PUT", "Value": {"S": "x"}}},
+            ),
+            "Can not use both expression and non-expression parameters in the same request: "
+            "Non-expression parameters: {AttributeUpdates} Expression parameters: {UpdateExpression}",
+        ),
+        (
+            ddb.update_item,
+            dict(update, UpdateExpression=""),
+            "Invalid UpdateExpression: The expression can not be empty;",
+        ),
+        (
+            ddb.put_item,
+            dict(TableName=TABLE, Item={**key, "s": {"SS": []}}),
+            INVALID + "An string set  may not be empty",
+        ),
+    ]
+    for call, params, message in cases:
+        assert _refusal(call, **params) == ENVELOPE + message, params
+    for params in (dict(put), dict(TableName=MISSING, Item=key)):  # before the lookup, too
+        params["ConditionExpression"] = "a = = b"
+        assert _refusal(ddb.put_item, **params).startswith(
+            ENVELOPE + "Invalid ConditionExpression: Syntax error"
+        )
+    schema_check = _refusal(
+        ddb.update_item,
+        **update,
+        UpdateExpression="SET pk = :v",
+        ExpressionAttributeValues={":v": {"S": "x"}},
+    )
+    assert schema_check == INVALID + "Cannot update attribute pk. This attribute is part of the key"
+    assert ddb.scan(TableName=TABLE)["Items"] == []
+
+
+def test_item_write_member_errors_on_the_newer_framework(ddb):
+    """Probes o_put_empty_table_bad_rv, o_del_empty_table, o_upd_empty_table, o_put_three_bad_enums,
+    o_del_two_bad_enums, o_upd_two_bad_enums."""
+    key = {"pk": {"S": "k"}}
+    bad = "INVALID"
+    assert _refusal(ddb.put_item, TableName="", Item={}, ReturnValues=bad) == EMPTY_NAME_NEWER
+    assert _refusal(ddb.delete_item, TableName="", Key={}) == EMPTY_NAME_NEWER
+    assert _refusal(ddb.update_item, TableName="", Key={}) == EMPTY_NAME_NEWER
+    three = dict(ReturnValues=bad, ReturnConsumedCapacity=bad, ReturnItemCollectionMetrics=bad)
+    assert _refusal(ddb.put_item, TableName=MISSING, Item=key, **three) == (
+        f"3 validation errors detected: {RCC_BAD}; {RV_NEWER}; {RICM_BAD}"
+    )
+    two = dict(ReturnValues=bad, ReturnConsumedCapacity=bad)
+    assert _refusal(ddb.delete_item, TableName=MISSING, Key=key, **two) == (
+        f"2 validation errors detected: {RCC_BAD}; {RV_NEWER}"
+    )
+    assert _refusal(ddb.update_item, TableName=MISSING, Key=key, **two) == ENVELOPE + RV_NEWER
+
+
+def test_item_write_without_its_key_keeps_the_older_framework(ddb):
+    """paritysuite validation-ordering/updateItem (eu-west-2 and us-east-1, 2026-10-09): with Key
+    left out, the member errors are joined in the older per-value form."""
+    message = _refusal(
+        ddb.update_item,
+        TableName="",
+        UpdateExpression="SET a = :a",
+        ExpressionAttributeValues={":a": {"S": "x"}},
+        ReturnValues="INVALID",
+    )
+    assert message.startswith("3 validation errors detected: Value '' at 'tableName' failed")
+    assert "Value null at 'key' failed to satisfy constraint: Member must not be null" in message
+
+
+@pytest.mark.parametrize("operation", ["query", "scan"])
+def test_conditional_operator_beside_two_legacy_filters(ddb, operation):
+    """paritysuite validation-ordering/query (eu-west-2 and us-east-1, 2026-10-09): XOR with two
+    QueryFilter conditions is refused bare, on its own, with the list [ALL, OR], before an
+    unknown Select and before the table is looked up. Scan's ScanFilter is taken to behave alike
+    (not recorded)."""
+    nulls = {"b": {"ComparisonOperator": "NULL"}, "c": {"ComparisonOperator": "NULL"}}
+    params: dict = dict(TableName=MISSING, ConditionalOperator="XOR", Select="BOGUS")
+    if operation == "query":
+        params.update(
+            KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+            QueryFilter=nulls,
+        )
+    else:
+        params.update(ScanFilter=nulls)
+    message = _refusal(getattr(ddb, operation), **params)
+    assert message == "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]"

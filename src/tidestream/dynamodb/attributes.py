@@ -211,7 +211,7 @@ def _on_ss(av: AttributeValue, v: Any) -> AttributeValue:
     if type(v) is not list:
         raise _shape_error(v, "List")
     if not v:
-        raise ValidationException(MSG_SS_EMPTY)
+        raise InvalidValue(MSG_SS_EMPTY)
     for s in v:
         if type(s) is not str:
             raise _shape_error(s, "String")
@@ -224,7 +224,7 @@ def _on_ns(av: AttributeValue, v: Any) -> AttributeValue:
     if type(v) is not list:
         raise _shape_error(v, "List")
     if not v:
-        raise ValidationException(MSG_NS_EMPTY)
+        raise InvalidValue(MSG_NS_EMPTY)
     out = [_number(x) for x in v]
     if len(set(out)) != len(out):
         raise InvalidValue(MSG_NS_DUPLICATES, _PREFIX + MSG_NS_DUPLICATES + ".")
@@ -238,7 +238,7 @@ def _on_bs(av: AttributeValue, v: Any) -> AttributeValue:
     if type(v) is not list:
         raise _shape_error(v, "List")
     if not v:
-        raise ValidationException(MSG_BS_EMPTY)
+        raise InvalidValue(MSG_BS_EMPTY)
     out = [decode_binary(x) for x in v]
     if len(set(out)) != len(out):
         shown = [x if isinstance(x, str) else base64.b64encode(bytes(x)).decode("ascii") for x in v]
