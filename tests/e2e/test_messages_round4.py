@@ -360,3 +360,73 @@ def test_conditional_operator_beside_two_legacy_filters(ddb, operation):
         params.update(ScanFilter=nulls)
     message = _refusal(getattr(ddb, operation), **params)
     assert message == "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]"
+
+
+# ------------------------------------------------------------------------------------------------
+# Another account's table, named by its ARN
+#
+# Source: IAM's cross-account evaluation (IAM User Guide, "Cross-account policy evaluation
+# logic"; DynamoDB Developer Guide, "Cross-account access with resource-based policies"): both
+# the caller's identity policy and the table's resource-based policy must allow the action;
+# AWS's denial reads "User: <caller> is not authorized to perform: dynamodb:<Action> on
+# resource: <arn> because no resource-based policy allows the dynamodb:<Action> action" (or
+# "with an explicit deny in a resource-based policy").
+
+
+def _denied(account: str, action: str, arn: str, why: str = "") -> str:
+    why = why or f"because no resource-based policy allows the dynamodb:{action} action"
+    return f"User: arn:aws:iam::{account}:root is not authorized to perform: dynamodb:{action} on resource: {arn} {why}"
+
+
+def _access_denied(fn, **kw) -> str:
+    with pytest.raises(ClientError) as e:
+        fn(**kw)
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return e.value.response["Error"]["Message"]
+
+
+def test_cross_account_table_needs_its_resource_policy(srv):
+    import json
+
+    owner = srv.client("dynamodb", access_key="111111111111")  # a 12-digit key acts as that account
+    other = srv.client("dynamodb", access_key="222222222222")
+    arn = owner.create_table(
+        TableName="shared",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )["TableDescription"]["TableArn"]
+    key = {"pk": {"S": "k"}}
+    caller = "222222222222"
+    assert _access_denied(other.put_item, TableName=arn, Item=key) == _denied(caller, "PutItem", arn)
+    missing = arn.replace("/shared", "/absent")  # no table, no policy: denied, not "not found"
+    assert _access_denied(other.describe_table, TableName=missing) == _denied(
+        caller, "DescribeTable", missing
+    )
+    assert owner.scan(TableName="shared")["Items"] == []  # the refused write wrote nothing
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{caller}:root"},
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                "Resource": arn,
+            },
+            {"Effect": "Deny", "Principal": "*", "Action": "dynamodb:Delete*", "Resource": "*"},
+        ],
+    }
+    owner.put_resource_policy(ResourceArn=arn, Policy=json.dumps(policy))
+    other.put_item(TableName=arn, Item={**key, "by": {"S": caller}})
+    assert other.get_item(TableName=arn, Key=key)["Item"]["by"] == {"S": caller}
+    assert owner.get_item(TableName="shared", Key=key)["Item"]["by"] == {"S": caller}  # the owner's table
+    assert _access_denied(other.scan, TableName=arn) == _denied(caller, "Scan", arn)
+    explicit = "with an explicit deny in a resource-based policy"
+    assert _access_denied(other.delete_item, TableName=arn, Key=key) == _denied(
+        caller, "DeleteItem", arn, explicit
+    )
+    assert _access_denied(other.tag_resource, ResourceArn=arn, Tags=[{"Key": "a", "Value": "b"}]) == _denied(
+        caller, "TagResource", arn
+    )
+    assert "Item" in owner.get_item(TableName="shared", Key=key)  # the denied delete deleted nothing
