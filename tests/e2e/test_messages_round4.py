@@ -430,3 +430,55 @@ def test_cross_account_table_needs_its_resource_policy(srv):
         caller, "TagResource", arn
     )
     assert "Item" in owner.get_item(TableName="shared", Key=key)  # the denied delete deleted nothing
+
+
+def _nested(levels: int) -> dict:
+    """A string wrapped in *levels* single-key maps (paritysuite limits/nestingDepth's deepMap)."""
+    value: dict = {"S": "leaf"}
+    for _ in range(levels):
+        value = {"M": {"n": value}}
+    return value
+
+
+def test_expression_value_nested_past_the_item_limit(ddb):
+    """paritysuite ``registry/splits.json`` update-item-nesting-depth-expression-value (33 of 35
+    regions by 2026-10-07) and ``captures/cross-region-latest.json`` o_upd_nested_32_eav: UpdateItem
+    refuses a condition value of 32 wraps inside the envelope; 31 wraps are evaluated. A
+    transaction does not check it (limits/nestingDepth: all regions) and cancels on the
+    condition."""
+    key = {"pk": {"S": "k"}}
+    ddb.put_item(TableName=TABLE, Item={**key, "marker": {"S": "x"}})
+
+    def update(levels: int) -> None:
+        ddb.update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression="SET touched = :t",
+            ConditionExpression="#d = :deep",
+            ExpressionAttributeNames={"#d": "data"},
+            ExpressionAttributeValues={":t": {"S": "y"}, ":deep": _nested(levels)},
+        )
+
+    with pytest.raises(ClientError) as e:
+        update(31)
+    assert e.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert _refusal(update, levels=32) == (
+        ENVELOPE + "Nesting Levels have exceeded supported limits: Attributes in the item have nested "
+        "levels beyond supported limit"
+    )
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": key,
+                        "ConditionExpression": "#d = :deep",
+                        "ExpressionAttributeNames": {"#d": "data"},
+                        "ExpressionAttributeValues": {":deep": _nested(32)},
+                    }
+                }
+            ]
+        )
+    assert e.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert "touched" not in ddb.get_item(TableName=TABLE, Key=key)["Item"]
