@@ -482,3 +482,21 @@ def test_expression_value_nested_past_the_item_limit(ddb):
         )
     assert e.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert "touched" not in ddb.get_item(TableName=TABLE, Key=key)["Item"]
+
+
+def test_empty_members_and_null_false_in_the_current_layer(ddb):
+    """``captures/cross-region-latest.json`` (eu-west-2 and us-east-1, 2026-09-20): probes
+    esm_put_ns_empty, esm_put_ss_dup_empty, esm_put_bs_dup_empty, esm_put_bs_empty_set and
+    nullRoundTrip, all inside the envelope; an empty member alone is accepted (esm_put_ss_only)."""
+    key = {"pk": {"S": "k"}}
+    cases = [
+        ({"NS": [""]}, f"{NOT_NUMERIC}: "),
+        ({"SS": ["", ""]}, INVALID + 'Input collection ["", ""] contains duplicates.'),
+        ({"BS": [b"", b""]}, INVALID + 'Input collection ["",""]of type BS contains duplicates.'),
+        ({"BS": []}, INVALID + "Binary sets should not be empty"),
+        ({"NULL": False}, INVALID + "Null attribute value types must have the value of true"),
+    ]
+    for value, message in cases:
+        assert _refusal(ddb.put_item, TableName=TABLE, Item={**key, "v": value}) == ENVELOPE + message
+    ddb.put_item(TableName=TABLE, Item={**key, "v": {"SS": [""]}})
+    assert ddb.get_item(TableName=TABLE, Key=key)["Item"]["v"] == {"SS": [""]}

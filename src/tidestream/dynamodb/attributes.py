@@ -175,7 +175,7 @@ def _on_null(av: AttributeValue, v: Any) -> AttributeValue:
     if v is not True:
         if type(v) is not bool:
             raise _shape_error(v, "Boolean")
-        raise ValidationException(MSG_NULL_FALSE)
+        raise InvalidValue(MSG_NULL_FALSE)
     return av
 
 

@@ -21,12 +21,13 @@ _CTX = Context(prec=80, Emax=999999, Emin=-999999)
 
 class InvalidValue(ValidationException):
     """A value in a request that DynamoDB refuses (a malformed number, an empty set, a repeated
-    set member), worded both ways DynamoDB words it. AWS checks values in two layers and the operation
+    set member, ``NULL: false``), worded both ways DynamoDB words it. AWS checks values in two layers and the operation
     decides which (paritysuite dynamodb-conformance ``error-messages/valueLayers``, eu-west-2,
     us-east-1, eu-west-1 and us-west-2, 2026-10-09): the message is the older layer's
     (BatchWriteItem, transactions, Scan); :attr:`current` is the newer layer's (PutItem,
     UpdateItem, DeleteItem inside the validation envelope; GetItem, BatchGetItem, Query bare).
-    Empty sets: enveloped by PutItem in ``captures/cross-region-latest.json`` (2026-09-20).
+    Empty sets and ``NULL: false``: enveloped by PutItem in ``captures/cross-region-latest.json``
+    (2026-09-20).
     """
 
     code = "ValidationException"
