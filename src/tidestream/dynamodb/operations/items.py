@@ -13,6 +13,7 @@ from ...context import RequestContext
 from ...errors import ConditionalCheckFailedException, ValidationException
 from ..attributes import current_value_layer, from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
+from ..expressions.statement_size import MAX_STATEMENT, statement_size
 from ..keys import validate_key
 from ..numbers import InvalidValue
 from ..request import ReadExpressions, WriteExpressions
@@ -155,7 +156,10 @@ def update_item(state: DynamoState, ctx: RequestContext, p: UpdateItemInput) -> 
     rv, ex = _write_request(p, "UpdateItem", _UPDATE_RV)
     table = state.table(ctx, p["TableName"])
     ex.check_key_attributes(table.key_names)
-    old, new = _run(state, p, plan_update(state.items, table, p["Key"], ex))
+    write = plan_update(state.items, table, p["Key"], ex)
+    if p.get("UpdateExpression") and statement_size(ex.update) > MAX_STATEMENT:  # before the condition
+        raise ValidationException("Item size to update has exceeded the maximum allowed size")
+    old, new = _run(state, p, write)
     out: dict[str, Any] = {}
     if new is None:  # removals on a missing item: nothing was written, nothing to return
         _capacity(out, p, table, old, new)
