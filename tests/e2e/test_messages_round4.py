@@ -641,3 +641,47 @@ def test_update_item_limit_leaves_out_the_key_but_never_stores_more_than_the_cap
     )
     stored = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "O"}})["Item"]
     assert len(stored["b"]["S"]) == legacy
+
+
+def test_key_condition_counts(srv):
+    """paritysuite ``tests/tier3/error-messages/queryKeyConditionOperands.test.ts`` (pinned against
+    eu-west-2, 2026-10): two conditions on the sort key and three conditions on a two-attribute
+    key, with AWS's current texts; legacy KeyConditions keep "Conditions can be of length 1 or 2
+    only" (DynamoDB Local's INVALID_KEY_CONDITIONS_SIZE; Alternator's test_query.py, run against
+    AWS, sees a ValidationException there)."""
+    client = srv.client("dynamodb", parameter_validation=False)
+    client.create_table(
+        TableName="keyed",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    values = {":p": {"S": "q"}, ":a": {"N": "1"}, ":b": {"N": "5"}}
+
+    def query(expression: str) -> str:
+        return _refusal(
+            client.query,
+            TableName="keyed",
+            KeyConditionExpression=expression,
+            ExpressionAttributeValues=values,
+        )
+
+    assert query("pk = :p AND sk > :a AND sk < :b") == (
+        "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key"
+    )
+    assert query("pk = :p AND sk > :a AND extra = :b") == (
+        "The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)"
+    )
+    eq = {"ComparisonOperator": "EQ"}
+    legacy = {
+        "pk": {**eq, "AttributeValueList": [{"S": "q"}]},
+        "sk": {**eq, "AttributeValueList": [{"N": "1"}]},
+        "extra": {**eq, "AttributeValueList": [{"N": "5"}]},
+    }
+    assert (
+        _refusal(client.query, TableName="keyed", KeyConditions=legacy)
+        == "Conditions can be of length 1 or 2 only"
+    )
