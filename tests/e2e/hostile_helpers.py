@@ -482,6 +482,10 @@ NUMBER_MESSAGE_OPS = (
     "GetItem",
 )
 
+#: of those, the operations that answer a refused value inside the validation envelope
+#: (paritysuite dynamodb-conformance error-messages/valueLayers, four regions, 2026-10-09)
+NUMBER_ENVELOPE_OPS = ("PutItem", "UpdateItem", "DeleteItem")
+
 #: JSON numbers for numeric members (raw text: beyond double range, beyond int64, negative zero)
 RAW_JSON_NUMBERS = [
     b"1e1000000",

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import make_table
 
 INV = "One or more parameter values were invalid: "
+ENVELOPE = "1 validation error detected: "
 
 
 def error(fn, **kw) -> tuple[str, str]:
@@ -142,21 +143,25 @@ def test_numbers(ddb, tbl):
     def put(n):
         return ddb.put_item(TableName=tbl, Item={**K, "n": {"N": n}})
 
+    # PutItem answers refused values inside the validation envelope (paritysuite
+    # dynamodb-conformance error-messages/valueLayers, four regions, 2026-10-09)
+
     assert error(put, n="1e126") == (
         "ValidationException",
-        "Number overflow. Attempting to store a number with magnitude larger than supported range",
+        ENVELOPE + "Number overflow. Attempting to store a number with magnitude larger than supported range",
     )
     assert error(put, n="1e-131") == (
         "ValidationException",
-        "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+        ENVELOPE
+        + "Number underflow. Attempting to store a number with magnitude smaller than supported range",
     )
     assert error(put, n="1.23456789012345678901234567890123456789") == (
         "ValidationException",
-        "Attempting to store more than 38 significant digits in a Number",
+        ENVELOPE + "Attempting to store more than 38 significant digits in a Number",
     )
     assert error(put, n="abc") == (
         "ValidationException",
-        "The parameter cannot be converted to a numeric value: abc",
+        ENVELOPE + "The parameter cannot be converted to a numeric value: abc",
     )
     put("9.9999999999999999999999999999999999999e125")
     put("1e-130")
@@ -197,11 +202,11 @@ def test_numbers(ddb, tbl):
 def test_sets_and_empty_values(ddb, tbl):
     assert error(ddb.put_item, TableName=tbl, Item={**K, "s": {"SS": []}}) == (
         "ValidationException",
-        INV + "An string set  may not be empty",
+        ENVELOPE + INV + "An string set  may not be empty",  # captures/cross-region-latest.json
     )
     assert error(ddb.put_item, TableName=tbl, Item={**K, "s": {"SS": ["a", "a"]}}) == (
         "ValidationException",
-        INV + "Input collection [a, a] contains duplicates.",
+        ENVELOPE + INV + 'Input collection ["a", "a"] contains duplicates.',  # valueLayers (2026-10-09)
     )
     assert (
         error(ddb.put_item, TableName=tbl, Item={**K, "s": {"NS": ["1", "1.0"]}})[0] == "ValidationException"
@@ -274,7 +279,7 @@ def test_condition_failures(ddb, tbl):
         ExpressionAttributeValues={":two": {"N": "2"}, ":x": {"N": "1"}},
     ) == (
         "ValidationException",
-        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
+        ENVELOPE + "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
     )
 
 
@@ -312,10 +317,11 @@ def test_expression_errors(ddb, tbl, raw):
         UpdateExpression="SET a = :a",
         ExpressionAttributeValues={":a": {"S": "x"}, ":b": {"S": "y"}},
     )
-    assert msg == "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"
+    assert msg == ENVELOPE + "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"
     code, msg = error(ddb.put_item, TableName=tbl, Item=K, ConditionExpression="attribute_exists(status)")
     assert msg.startswith(
-        "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: status"
+        ENVELOPE
+        + "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: status"
     )
 
 
@@ -378,7 +384,8 @@ def test_transact_write_member_errors_in_aws_order(raw):
 def test_update_item_undefined_condition_value_is_enveloped(raw, tbl):
     """paritysuite dynamodb-conformance, error-messages/updateItem (eu-west-2 and us-east-1,
     2026-10-09): the condition's undefined value is reported inside the validation envelope;
-    the UpdateExpression's own is not pinned there, and keeps the bare text."""
+    so is the UpdateExpression's own (captures/cross-region-latest.json u_upd_missing_eav,
+    regions on the newer validation framework, 2026-09-20)."""
     assert error(
         raw.update_item,
         TableName=tbl,
@@ -393,8 +400,8 @@ def test_update_item_undefined_condition_value_is_enveloped(raw, tbl):
     )
     assert error(raw.update_item, TableName=tbl, Key=K, UpdateExpression="SET attr1 = :v") == (
         "ValidationException",
-        "Invalid UpdateExpression: An expression attribute value used in expression is not "
-        "defined; attribute value: :v",
+        "1 validation error detected: Invalid UpdateExpression: An expression attribute value used "
+        "in expression is not defined; attribute value: :v",
     )
 
 

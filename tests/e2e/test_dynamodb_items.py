@@ -188,7 +188,8 @@ def test_number_limits(ddb):
     make_table(ddb)
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": "1e126"}})
-    assert _err(e)[1] == (
+    assert _err(e)[1] == (  # enveloped: paritysuite error-messages/valueLayers (2026-10-09)
+        "1 validation error detected: "
         "Number overflow. Attempting to store a number with magnitude larger than supported range"
     )
     ddb.put_item(TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": "-0.000100"}})
@@ -219,9 +220,9 @@ def test_unused_expression_values_rejected(ddb):
             ExpressionAttributeValues={":x": {"S": "1"}},
             ConditionExpression="attribute_not_exists(pk)",
         )
-    assert _err(e) == (
+    assert _err(e) == (  # enveloped: paritysuite captures/cross-region-latest.json (2026-09-20)
         "ValidationException",
-        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
+        "1 validation error detected: Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
     )
 
 

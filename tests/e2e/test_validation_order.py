@@ -347,6 +347,10 @@ def raw(srv):
 def test_semantic_error_before_table_lookup(raw, op, params, message):
     code, msg = _call(raw, op, params)
     assert code == "ValidationException", msg
+    if op in ("put_item", "update_item", "delete_item") and not message.startswith("1 validation"):
+        # the item writes answer these inside the envelope (paritysuite captures/cross-region-
+        # latest.json, regions on AWS's newer validation framework, 2026-09-20)
+        message = "1 validation error detected: " + message
     assert msg.startswith(message), msg
 
 

@@ -433,7 +433,10 @@ def test_key_condition_matches():
         ("pk < :a", "Query key condition not supported"),
         ("begins_with(pk, :a)", "Query key condition not supported"),
         ("pk = :a AND xx = :a", "Query condition missed key schema element: sk"),
-        ("pk = :a AND sk = :a AND c = :a", "Conditions can be of length 1 or 2 only"),
+        (
+            "pk = :a AND sk = :a AND c = :a",
+            "The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)",
+        ),
         ("pk = :a OR sk = :a", "Invalid operator used in KeyConditionExpression: OR"),
         ("NOT pk = :a", "Invalid operator used in KeyConditionExpression: NOT"),
         ("pk IN (:a)", "Invalid operator used in KeyConditionExpression: IN"),
@@ -447,7 +450,10 @@ def test_key_condition_matches():
             "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
         ),
         (":a = :a", "Invalid condition in KeyConditionExpression: No key attribute specified"),
-        ("pk = :a AND pk = :a", "KeyConditionExpressions must only contain one condition per key"),
+        (
+            "pk = :a AND pk = :a",
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
+        ),
         (
             "pk = :a AND :a BETWEEN sk AND :a",
             "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand",

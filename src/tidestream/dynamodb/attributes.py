@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import SerializationException, ValidationException
 from . import numbers
+from .numbers import InvalidValue
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
@@ -144,7 +146,7 @@ def _number(text: Any) -> str:
     if not isinstance(text, str):
         raise _shape_error(text, "String")
     if not text:
-        raise ValidationException(MSG_NOT_NUMERIC)
+        raise InvalidValue(MSG_NOT_NUMERIC, MSG_NOT_NUMERIC + ": ")
     return numbers.normalize(text)
 
 
@@ -173,7 +175,7 @@ def _on_null(av: AttributeValue, v: Any) -> AttributeValue:
     if v is not True:
         if type(v) is not bool:
             raise _shape_error(v, "Boolean")
-        raise ValidationException(MSG_NULL_FALSE)
+        raise InvalidValue(MSG_NULL_FALSE)
     return av
 
 
@@ -181,20 +183,40 @@ def _on_null(av: AttributeValue, v: Any) -> AttributeValue:
 
 
 def _set_text(values: list[str]) -> str:
-    """How DynamoDB prints a set in its duplicate message: ``[a, b]``."""
+    """How DynamoDB's older value layer prints a set in its duplicate message: ``[a, b]``."""
     return "[" + ", ".join(values) + "]"
+
+
+def _current_order(members: list[Any]) -> list[Any]:
+    """The members as the newer value layer lists them: sorted up to the first repeat, then the
+    repeat, then the rest as sent (``b, a, b`` -> ``a, b, b``; it fills a sorted set and stops)."""
+    seen: set[Any] = set()
+    for i, member in enumerate(members):
+        if member in seen:
+            return sorted(seen) + members[i:]
+        seen.add(member)
+    return members
+
+
+def _duplicates(older_shown: list[str], current_shown: list[str], separator: str, kind: str) -> InvalidValue:
+    """A repeated set member in both layers' wording (current: ``["a", "b", "b"]``)."""
+    quoted = separator.join(f'"{m}"' for m in current_shown)
+    return InvalidValue(
+        _PREFIX + f"Input collection {_set_text(older_shown)}{kind} contains duplicates.",
+        _PREFIX + f"Input collection [{quoted}]{kind} contains duplicates.",
+    )
 
 
 def _on_ss(av: AttributeValue, v: Any) -> AttributeValue:
     if type(v) is not list:
         raise _shape_error(v, "List")
     if not v:
-        raise ValidationException(MSG_SS_EMPTY)
+        raise InvalidValue(MSG_SS_EMPTY)
     for s in v:
         if type(s) is not str:
             raise _shape_error(s, "String")
     if len(set(v)) != len(v):
-        raise ValidationException(_PREFIX + f"Input collection {_set_text(v)} contains duplicates.")
+        raise _duplicates(v, _current_order(v), ", ", "")
     return av
 
 
@@ -202,10 +224,10 @@ def _on_ns(av: AttributeValue, v: Any) -> AttributeValue:
     if type(v) is not list:
         raise _shape_error(v, "List")
     if not v:
-        raise ValidationException(MSG_NS_EMPTY)
+        raise InvalidValue(MSG_NS_EMPTY)
     out = [_number(x) for x in v]
     if len(set(out)) != len(out):
-        raise ValidationException(MSG_NS_DUPLICATES)
+        raise InvalidValue(MSG_NS_DUPLICATES, _PREFIX + MSG_NS_DUPLICATES + ".")
     for a, b in zip(out, v):
         if a is not b:
             return {"NS": out}
@@ -216,13 +238,12 @@ def _on_bs(av: AttributeValue, v: Any) -> AttributeValue:
     if type(v) is not list:
         raise _shape_error(v, "List")
     if not v:
-        raise ValidationException(MSG_BS_EMPTY)
+        raise InvalidValue(MSG_BS_EMPTY)
     out = [decode_binary(x) for x in v]
     if len(set(out)) != len(out):
         shown = [x if isinstance(x, str) else base64.b64encode(bytes(x)).decode("ascii") for x in v]
-        raise ValidationException(
-            _PREFIX + f"Input collection {_set_text(shown)}of type BS contains duplicates."
-        )
+        ordered = [base64.b64encode(x).decode("ascii") for x in _current_order(out)]
+        raise _duplicates(shown, ordered, ",", "of type BS")
     return {"BS": out}
 
 
@@ -304,9 +325,49 @@ def from_wire_item(item: Any) -> Item:
     return out
 
 
-# Aliases that read better at call sites.
+def from_wire_values(values: Any) -> Item:
+    """Check ExpressionAttributeValues: as :func:`from_wire_item`, but the older value layer
+    names the placeholder of a refused value ("ExpressionAttributeValues contains invalid value:
+    <why> for key :v"; paritysuite ``valueLayers`` for transactions); the newer one does not."""
+    try:
+        return from_wire_item(values)
+    except InvalidValue as err:
+        name = next(n for n, av in values.items() if not _accepted(av))
+        raise InvalidValue(
+            f"ExpressionAttributeValues contains invalid value: {err.message} for key {name}", err.current
+        ) from None
+
+
+def _accepted(av: Any) -> bool:
+    """Whether one value passes the checks (finds the refused one of a map, on refusal only)."""
+    try:
+        from_wire_value(av)
+    except ValidationException:
+        return False
+    return True
+
+
+def current_value_layer(envelope: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorates an operation that answers refused values in the newer layer's wording, inside
+    the validation envelope (PutItem, UpdateItem, DeleteItem) or bare (GetItem, BatchGetItem,
+    Query); see :class:`~tidestream.dynamodb.numbers.InvalidValue`."""
+    prefix = "1 validation error detected: " if envelope else ""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def operation(state: Any, ctx: Any, p: Any) -> Any:
+            try:
+                return fn(state, ctx, p)
+            except InvalidValue as err:
+                raise ValidationException(prefix + err.current) from None
+
+        return operation
+
+    return decorate
+
+
+# An alias that reads better at call sites.
 from_wire_key = from_wire_item
-from_wire_values = from_wire_item  # e.g. ExpressionAttributeValues
 
 
 def type_of(av: AttributeValue) -> str:

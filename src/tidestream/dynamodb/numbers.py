@@ -17,6 +17,26 @@ from ..errors import ValidationException
 #: string linear (``\d+\.?\d*`` retried every split point: 16 KB of digits took seconds)
 _NUMBER_RE = re.compile(r"([+-]?)(?:(\d++)(?:\.(\d*+))?|\.(\d++))(?:[eE]([+-]?\d++))?", re.ASCII)
 _CTX = Context(prec=80, Emax=999999, Emin=-999999)
+
+
+class InvalidValue(ValidationException):
+    """A value in a request that DynamoDB refuses (a malformed number, an empty set, a repeated
+    set member, ``NULL: false``), worded both ways DynamoDB words it. AWS checks values in two layers and the operation
+    decides which (paritysuite dynamodb-conformance ``error-messages/valueLayers``, eu-west-2,
+    us-east-1, eu-west-1 and us-west-2, 2026-10-09): the message is the older layer's
+    (BatchWriteItem, transactions, Scan); :attr:`current` is the newer layer's (PutItem,
+    UpdateItem, DeleteItem inside the validation envelope; GetItem, BatchGetItem, Query bare).
+    Empty sets and ``NULL: false``: enveloped by PutItem in ``captures/cross-region-latest.json``
+    (2026-09-20).
+    """
+
+    code = "ValidationException"
+
+    def __init__(self, older: str, current: str | None = None) -> None:
+        super().__init__(older)
+        self.current = older if current is None else current
+
+
 MAX_DIGITS = 38
 _MAX_EXP = 125  # largest adjusted exponent allowed (9.99..E+125)
 _MIN_EXP = -130  # smallest adjusted exponent allowed (1E-130)
@@ -64,7 +84,7 @@ def parse(text: str) -> Decimal:
     """
     m = _NUMBER_RE.fullmatch(text) if isinstance(text, str) else None
     if m is None:
-        raise ValidationException(f"The parameter cannot be converted to a numeric value: {text}")
+        raise InvalidValue(f"The parameter cannot be converted to a numeric value: {text}")
     sign, whole, fraction, bare_fraction, exponent = m.groups()
     whole = whole or ""
     mantissa = whole + (fraction or bare_fraction or "")
@@ -73,10 +93,10 @@ def parse(text: str) -> Decimal:
         return Decimal(0)
     significant = digits.rstrip("0")
     if len(significant) > MAX_DIGITS:
-        raise ValidationException("Attempting to store more than 38 significant digits in a Number")
+        raise InvalidValue("Attempting to store more than 38 significant digits in a Number")
     # power of ten of the first significant digit
     adjusted = _exponent(exponent) + len(whole) - 1 - (len(mantissa) - len(digits))
-    _check_magnitude(adjusted)
+    _check_magnitude(adjusted, InvalidValue)  # an input out of range; arithmetic keeps the plain error
     return Decimal(f"{sign}{significant}E{adjusted - len(significant) + 1}")
 
 
@@ -88,13 +108,13 @@ def _exponent(text: str | None) -> int:
     return int(text)
 
 
-def _check_magnitude(adjusted: int) -> None:
+def _check_magnitude(adjusted: int, error: type[ValidationException] = ValidationException) -> None:
     if adjusted > _MAX_EXP:
-        raise ValidationException(
+        raise error(
             "Number overflow. Attempting to store a number with magnitude larger than supported range"
         )
     if adjusted < _MIN_EXP:
-        raise ValidationException(
+        raise error(
             "Number underflow. Attempting to store a number with magnitude smaller than supported range"
         )
 

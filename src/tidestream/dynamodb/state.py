@@ -10,6 +10,7 @@ from ..arns import parse_arn
 from ..context import RequestContext
 from ..errors import ResourceNotFoundException, ValidationException
 from ..storage.engine import Engine
+from .access import authorize_cross_account
 from .backups import Backups
 from .idempotency import Tokens
 from .itemstore import CaptureHook, ItemStore
@@ -84,6 +85,8 @@ class DynamoState:
             _check_table_arn(name, ctx.region)
             if arn is not None and arn.resource_type == "table":
                 t = self.catalog.get(arn.account, arn.region, arn.resource.split("/", 1)[0])
+                if arn.account != ctx.account_id:  # another account's table: its policy decides
+                    authorize_cross_account(ctx.account_id, ctx.operation, name, t)
                 if t is not None:
                     return t
             name_for_msg = name

@@ -98,8 +98,11 @@ def compile_key_condition(
     _collect(tree, conditions)
     hash_keys = [name for name, role in key_schema if role == "HASH"]
     range_keys = [name for name, role in key_schema if role == "RANGE"]
-    if len(key_schema) <= 2 and len(conditions) > 2:
-        raise ValidationException("Conditions can be of length 1 or 2 only")
+    if len(key_schema) <= 2 and len(conditions) > 2:  # paritysuite queryKeyConditionOperands (2026-10)
+        raise ValidationException(
+            f"The number of query conditions ({len(conditions)}) exceeds the number of key attributes "
+            f"defined in the schema ({len(key_schema)})"
+        )
     _check_partition_equality(hash_keys, conditions)
     _check_only_key_attributes(hash_keys, range_keys, conditions)
     constrained = [r for r in range_keys if r in conditions]
@@ -167,7 +170,9 @@ def _collect(node, out: dict[str, tuple[str, tuple[AttributeValue, ...]]]) -> No
     args, op = _shape(node)
     attribute, position = _key_attribute(args, out)
     if attribute in out:
-        raise ValidationException("KeyConditionExpressions must only contain one condition per key")
+        raise ValidationException(  # paritysuite queryKeyConditionOperands (eu-west-2, 2026-10)
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key"
+        )
     consts = tuple(a.value for i, a in enumerate(args) if i != position)
     # Only a comparison can name the key on its right (BETWEEN and begins_with require it first).
     out[attribute] = (op if position == 0 else _FLIP[op], consts)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import ValidationException
-from ..attributes import from_wire_item
+from ..attributes import current_value_layer, from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
 from ..keys import validate_key
 from ..request import ReadExpressions
@@ -63,6 +63,7 @@ def _check_batch_get(requests: dict) -> dict[str, ReadExpressions]:
 
 
 @operation("BatchGetItem")
+@current_value_layer(envelope=False)
 def batch_get(state: DynamoState, ctx: RequestContext, p: BatchGetItemInput) -> dict:
     requests = p["RequestItems"]
     expressions = _check_batch_get(requests)

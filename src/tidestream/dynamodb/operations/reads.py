@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import ValidationException
-from ..attributes import from_wire_item
+from ..attributes import current_value_layer, from_wire_item
 from ..capacity import Consumed, query_read_units, wants_capacity
 from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..ranges import bounds, resume_key, segment_bounds
@@ -258,6 +258,7 @@ def _check_consistent_read(p: Mapping[str, Any], ix: Index | None) -> None:
 
 
 @operation("Query")
+@current_value_layer(envelope=False)
 def query(state: DynamoState, ctx: RequestContext, p: QueryInput) -> dict:
     ex = ReadExpressions.from_request(p, "Query")
     _check_select(p, ex)

@@ -9,6 +9,7 @@ from ...arns import parse_arn
 from ...context import RequestContext
 from ...errors import AccessDeniedException, ResourceNotFoundException, ValidationException
 from ...tagging import is_valid_tag_text
+from ..access import authorize_cross_account
 from ..state import DynamoState
 from ..tables import Table
 from . import operation
@@ -44,12 +45,9 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     parsed = parse_arn(arn)
     if parsed is None or parsed.region != ctx.region:  # the catalogue: an ARN of another region
         raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
-    if parsed.account != ctx.account_id:
-        raise AccessDeniedException(
-            f"User: arn:aws:iam::{ctx.account_id}:root is not authorized to perform: "
-            f"dynamodb:{ctx.operation} on resource: {arn}"
-        )
     t = state.catalog.get(parsed.account, parsed.region, parsed.resource)
+    if parsed.account != ctx.account_id:  # another account's table: its policy decides
+        authorize_cross_account(ctx.account_id, ctx.operation, arn, t)
     if t is None:
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")
     return t
