@@ -8,8 +8,9 @@ a shard that refuses one record refuses the rest of the batch, so one item's cha
 order. Entries for a stream that no longer exists, records over the stream's size limit and
 entries older than the retry horizon are dropped and counted (FailedToReplicateRecordCount).
 The table's write path never waits for any of this. In strict durability, an entry is published
-only after its commit was fsynced, so a consumer never sees a change that a power loss could
-undo (the published record itself may still be lost; the outbox entry then publishes it again).
+only after its commit was fsynced, and the published record is readable only once its own
+append is fsynced (the shard's readable tail), so a consumer never sees a change that a power
+loss could undo.
 """
 
 from __future__ import annotations
@@ -192,6 +193,9 @@ class Publisher:
                 # once). Waiting for the group commit also gathers concurrent commits.
                 await self.engine.durable()
                 progress, throttled = self.drain_once()
+                # the appended records become readable when their own fsync completes (the
+                # shards' readable tails, storage/tails.py): ask for it now, as a request would
+                await self.engine.durable()
                 trouble.ok()
             except StorageError as err:  # full disk, corruption: the entries stay; retry later
                 trouble.failed(err)

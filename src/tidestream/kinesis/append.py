@@ -115,12 +115,12 @@ class AppendPlan:
         self._observe: Any = None
 
     def applied(self) -> None:
-        """Call once the writes are committed: advances the in-memory shard counters (and wakes
-        the stream's SubscribeToShard sessions)."""
+        """Call once the writes are committed: advances the in-memory shard counters and the
+        shards' readable tails (which wake the stream's SubscribeToShard sessions)."""
         for t in self._touched.values():
             t.counter_cell[0], t.counter_cell[1] = t.next_counter, t.ms
         if self._wake is not None and self._touched:
-            self._wake()
+            self._wake(self._touched)
         if self._observe is not None and self._touched:
             self._observe(
                 {
@@ -148,9 +148,8 @@ def plan_append(state: Any, stream: Stream, entries: Iterable[Mapping[str, Any]]
     pack = records._HDR.pack
     shift_c = sequence._SHIFT_COUNTER
     seal = state.cipher.seal if stream.encryption != "NONE" else None
-    fanout = getattr(state, "fanout", None)
-    if fanout is not None:
-        plan._wake = partial(fanout.appended, sid)
+    if hasattr(state, "records_committed"):  # readable once fsynced; wakes the readers then
+        plan._wake = partial(state.records_committed, sid)
     if stream.mode == "ON_DEMAND" and hasattr(state, "observe_writes"):
         plan._observe = partial(state.observe_writes, stream)
     for entry in entries:
