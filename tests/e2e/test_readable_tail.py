@@ -10,6 +10,7 @@ read, DynamoDB Streams GetRecords) may see it, and none may skip it once it is d
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -155,24 +156,27 @@ def test_dynamodb_streams_record_unreadable_until_fsynced(gated):
         assert [r["dynamodb"]["NewImage"] for r in records] == [{"id": {"S": "x"}}]
 
 
-def test_change_record_unreadable_until_its_append_is_fsynced(gated):
-    """The publisher appends a change only after the item's fsync; the appended record then
-    waits for an fsync of its own before a reader may see it."""
+def test_change_records_unreadable_until_fsynced(gated):
+    """A commit's first change is appended in the item's own commit (readable with its fsync);
+    the second waits in the outbox, and the publisher's append of it waits for an fsync of its
+    own before a reader may see it."""
     server, gate = gated
     ddb, kin, _arn = setup_cdc(server, table="orders", stream="changes", shards=1)
     horizon = _shard_iterator(kin, "changes", "TRIM_HORIZON")
     gate.hold()
-    put = Background(lambda: ddb.put_item(TableName="orders", Item={"pk": {"S": "k1"}}))
-    gate.wait_held(1)  # the item's commit
+    items = [{"PutRequest": {"Item": {"pk": {"S": key}}}} for key in ("k1", "k2")]
+    put = Background(lambda: ddb.batch_write_item(RequestItems={"orders": items}))
+    gate.wait_held(1)  # the items' commit, holding the first change record
     assert kin.get_records(ShardIterator=horizon)["Records"] == []
     gate.let_one_through()
-    put.join()
-    gate.wait_held(2)  # the publisher's append of the change record
-    assert kin.get_records(ShardIterator=horizon)["Records"] == []
+    assert put.join()["UnprocessedItems"] == {}
+    gate.wait_held(2)  # the publisher's append of the second change record
+    first = kin.get_records(ShardIterator=horizon)
+    assert [json.loads(r["Data"])["dynamodb"]["Keys"] for r in first["Records"]] == [{"pk": {"S": "k1"}}]
     gate.open()
     deadline = time.monotonic() + DEADLINE
-    records: list = []
-    while not records and time.monotonic() < deadline:
-        records = kin.get_records(ShardIterator=horizon)["Records"]
+    second: list = []
+    while not second and time.monotonic() < deadline:
+        second = kin.get_records(ShardIterator=first["NextShardIterator"])["Records"]
         time.sleep(0.02)
-    assert len(records) == 1 and b'"k1"' in records[0]["Data"]
+    assert [json.loads(r["Data"])["dynamodb"]["Keys"] for r in second] == [{"pk": {"S": "k2"}}]
