@@ -361,7 +361,7 @@ class StreamsState:
 
     def readable_last(self, m: StreamMeta) -> int:
         """The stream's last record a reader may see (storage/tails.py)."""
-        return self.tails.readable.get(m.id, 0)
+        return self.tails.last(m.id)
 
     def read(self, m: StreamMeta, position: int, limit: int) -> Iterator[tuple[int, dict]]:
         """Records from *position* up to the readable tail (never one not yet fsynced)."""

@@ -93,7 +93,7 @@ class KinesisState:
 
     def readable_last(self, stream_id: int, shard_index: int) -> int:
         """The last counter of a shard that readers may see (GetRecords, LATEST, ...)."""
-        return self.tails.readable.get((stream_id, shard_index), 0)
+        return self.tails.last((stream_id, shard_index))
 
     def records_committed(self, stream_id: int, touched: Mapping[int, Any]) -> None:
         """An append's records are in the engine (``AppendPlan.applied``): readable once fsynced."""

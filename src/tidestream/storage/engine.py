@@ -275,6 +275,7 @@ class Engine(Protocol):
 
     def get(self, key: bytes) -> bytes | None: ...
     def scan(self, start: bytes, end: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]: ...
+
     #: called before each group commit's fsync (see :func:`prepare_hooks`)
     durable_hooks: list[DurableHook]
 

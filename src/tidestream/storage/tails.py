@@ -33,7 +33,7 @@ class ReadableTails:
         self._unsynced: dict[Hashable, int] = {}
         #: bumped by :meth:`reset`, so a publish prepared before a reset does nothing after it
         self._generation = 0
-        if self.bounded:
+        if hooks is not None and self.bounded:
             hooks.append(self.prepare)
 
     def load(self, key: Hashable, position: int) -> None:
