@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -85,11 +86,16 @@ class Background:
         return self.result
 
 
-@pytest.fixture
-def gated(tmp_path, monkeypatch):
+@pytest.fixture(params=["rocksdb", "postgresql"])
+def gated(tmp_path, monkeypatch, request):
+    """A strict server whose fsyncs (RocksDB) or group flushes (PostgreSQL) wait at the gate."""
+    store: list[str] = []
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("postgres")
+        store = ["--store", pg.create_database("t_" + re.sub(r"\W", "_", request.node.name.lower())[:50])]
     gate = FsyncGate(tmp_path / "fsync-hold")
     monkeypatch.setenv("TIDESTREAM_TEST_FSYNC_HOLD", str(gate.path))
-    server = start_server(tmp_path, "--durability", "strict", "--kinesis-limits", "off")
+    server = start_server(tmp_path, "--durability", "strict", "--kinesis-limits", "off", *store)
     yield server, gate
     gate.open()
     server.stop()

@@ -33,11 +33,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .engine import (
+    FSYNC_HOLD,
     DurableHook,
     StorageError,
     WriteConflict,
     Writes,
     fail_waiters,
+    hold_fsync,
     prepare_hooks,
     resolve_waiters,
     run_hooks,
@@ -444,6 +446,8 @@ class PostgresEngine:
         """Commit a write with ``synchronous_commit = on``: PostgreSQL flushes the WAL through
         its commit record, which covers every earlier commit. Each node updates its own row,
         so nodes never wait for each other's row lock."""
+        if FSYNC_HOLD:  # tests only, as RocksEngine._fsync
+            hold_fsync(FSYNC_HOLD)
         with self._flush_lock:
             try:
                 if self._flush_conn.closed or self._flush_conn.pgconn.status != pq.ConnStatus.OK:
