@@ -309,17 +309,18 @@ def test_metrics_endpoint(srv):
 
 def test_throttled_stream_delays_but_delivers_everything(srv):
     ddb, kin, _ = setup_cdc(srv, shards=1)  # PROVISIONED, one shard: 1 MiB/s
-    # one commit of 5 changes of ~230 KB: more than the shard's 1 MiB write bucket holds, whatever
-    # the machine's speed, so the publisher must be throttled and retry (and less than the 2 MiB
-    # a read may take, so the test's own reads are not throttled for long)
+    # one commit of 6 changes of ~230 KB: the first is appended in the commit itself, the other
+    # 5 go through the outbox, more than the shard's 1 MiB write bucket holds whatever the
+    # machine's speed, so the publisher must be throttled and retry (and all 6 less than the
+    # 2 MiB a read may take, so the test's own reads are not throttled for long)
     big = "x" * 230_000
     ddb.batch_write_item(
         RequestItems={
-            "orders": [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "blob": {"S": big}}}} for i in range(5)]
+            "orders": [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "blob": {"S": big}}}} for i in range(6)]
         }
     )
-    recs = wait_changes(kin, "changes", 5, timeout=30)
-    assert len({r["dynamodb"]["Keys"]["pk"]["S"] for r in recs}) == 5
+    recs = wait_changes(kin, "changes", 6, timeout=30)
+    assert len({r["dynamodb"]["Keys"]["pk"]["S"] for r in recs}) == 6
     with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
         text = r.read().decode()
     m = re.search(r'tidestream_cdc_throttled_put_record_total\{table="orders"\} (\d+)', text)

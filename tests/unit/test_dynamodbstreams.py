@@ -45,6 +45,7 @@ def env():
 def _write(engine, st, t, key: str, now: float) -> None:
     item = {"id": {"S": key}}
     engine.write(st.feed(Change(t, key.encode(), None, item), now))
+    st.committed()  # as the capture does once the item's commit is written
 
 
 def _call(st, op: str, **p):

@@ -81,6 +81,11 @@ class Capture:
         #: ordered in the engine (so a failed write never publishes a change that didn't happen)
         self._staged: list[tuple[bytes, dict]] = []
         self.on_committed: Any = None
+        #: the publisher's inline append (``(entry, data) -> appended or None``): a change
+        #: appended to its stream in the item's own commit when nothing waits before it
+        self.append_inline: Any = None
+        #: the inline append of the commit being written, applied once it is in the engine
+        self._inline: Any = None
         #: DynamoDB Streams (tables with a StreamSpecification): its ``feed(change, now)``
         #: writes go in the same batch; None: no DynamoDB Streams
         self.streams = streams
@@ -138,16 +143,35 @@ class Capture:
             dest = self._destination(table, writes)
             if dest is None or ch.old == ch.new:
                 continue
-            entry, stored = self._entry(ch, table, dest, now)
-            key = outbox_key(self.seq)
-            writes.append((key, stored))
-            self._staged.append((key, entry))
-            self.seq += 1
+            entry, data = self._entry(ch, table, dest, now)
+            if self._staged or self._inline is not None or not self._appended(entry, data, writes):
+                self._stage(entry, data, writes)
         return writes
 
+    def _appended(self, entry: dict, data: bytes, writes: list[tuple[bytes, bytes | None]]) -> bool:
+        """The commit's first change goes straight onto its stream when the publisher can take
+        it now (nothing waits in the outbox, the shard has capacity): no outbox entry, no
+        second batch. One per commit, so the shard counter it reads is still current."""
+        if self.append_inline is None:
+            return False
+        inline = self.append_inline(entry, data)
+        if inline is None:
+            return False
+        writes.extend(inline.writes)
+        self._inline = inline
+        return True
+
+    def _stage(self, entry: dict, data: bytes, writes: list[tuple[bytes, bytes | None]]) -> None:
+        """An outbox entry for the change, published after the commit by the publisher."""
+        key = outbox_key(self.seq)
+        writes.append((key, outbox_value(entry, data)))
+        entry["Data"] = data
+        self._staged.append((key, entry))
+        self.seq += 1
+
     def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> tuple[dict, bytes]:
-        """The outbox entry and its stored bytes: the AWS record rendered once, here, with what
-        the publisher needs to route and account for it. In memory the entry is also the
+        """The outbox entry's fields and the AWS record (its ``Data``), rendered once, here, with
+        what the publisher needs to route and account for it. In memory the entry is also the
         record to append (``PartitionKey``, ``Data``), so publishing builds nothing per record.
         Stored as one JSON line of the other fields, then ``Data`` as is (docs/cdc.md, outbox)."""
         micro = dest.get("precision") == "MICROSECOND"
@@ -178,15 +202,16 @@ class Capture:
             "PartitionKey": partition_key(table.table_id, ch.key),
             "captured_at": now,
         }
-        stored = outbox_value(entry, data)
-        entry["Data"] = data
         self.metrics.captured(table.name, old_size, new_size)
-        return entry, stored
+        return entry, data
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""
         if self.streams is not None:
             self.streams.committed()
+        if self._inline is not None:
+            inline, self._inline = self._inline, None
+            inline.applied()
         if not self._staged:
             return
         staged, self._staged = self._staged, []
@@ -200,5 +225,6 @@ class Capture:
         stays settled in memory; the disk keeps the old status until the next save, and
         settling again after a restart gives the same result."""
         self._staged = []
+        self._inline = None
         if self.streams is not None:
             self.streams.abandoned()

@@ -8,8 +8,9 @@ a shard that refuses one record refuses the rest of the batch, so one item's cha
 order. Entries for a stream that no longer exists, records over the stream's size limit and
 entries older than the retry horizon are dropped and counted (FailedToReplicateRecordCount).
 The table's write path never waits for any of this. In strict durability, an entry is published
-only after its commit was fsynced, so a consumer never sees a change that a power loss could
-undo (the published record itself may still be lost; the outbox entry then publishes it again).
+only after its commit was fsynced, and the published record is readable only once its own
+append is fsynced (the shard's readable tail), so a consumer never sees a change that a power
+loss could undo.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import cbor2
 import orjson
 
-from ..kinesis.append import plan_append
+from ..kinesis.append import SingleAppend, append_one, plan_append
 from ..kinesis.streams import parse_arn
 from ..storage.engine import StorageError, StorageTrouble
 from . import destinations as D
@@ -117,6 +118,23 @@ def entry_from_disk(raw: bytes) -> dict:
     }
 
 
+class _Inline:
+    """A change appended in its item's commit (:meth:`Publisher.append_inline`), applied (shard
+    counter, readable tail, published count) once the commit is in the engine."""
+
+    __slots__ = ("append", "writes", "table", "metrics")
+
+    def __init__(self, append: SingleAppend, table: str, metrics: Metrics) -> None:
+        self.append = append
+        self.writes = append.writes
+        self.table = table
+        self.metrics = metrics
+
+    def applied(self) -> None:
+        self.append.applied()
+        self.metrics.published_total[self.table] += 1
+
+
 class Publisher:
     """Drains the outbox. Keeps an in-memory mirror of pending entries (filled by the capture
     after each commit, or from disk at startup and after an overflow) so retries neither rescan
@@ -144,8 +162,39 @@ class Publisher:
         self._held: dict[bytes, float] = {}  # reorder chaos: outbox key -> not before
         self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, entry)
         capture.on_committed = self._add
+        #: destination ARN -> (account, region, stream name), for inline appends
+        self._arns: dict[str, tuple[str, str, str]] = {}
+        #: several nodes share the store: their appends are numbered elsewhere; outbox only
+        self._inline_off = bool(getattr(engine, "cluster", False))
+        capture.append_inline = self.append_inline
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
         self._overflow = self.metrics.outbox_depth > 0
+
+    def append_inline(self, entry: dict, data: bytes) -> _Inline | None:
+        """The change's record, appended in the capturing commit itself, or None to use the
+        outbox: when anything waits in it (no change may overtake an earlier one of its item),
+        the stream is not plainly writable, the record is over its size limit, the shard is
+        throttled, or chaos is on. The record is readable once the commit is fsynced (tails)."""
+        if self._pending or self._overflow or self.chaos.on or self._inline_off:
+            return None
+        arn = entry["destination"]
+        where = self._arns.get(arn)
+        if where is None:
+            where = parse_arn(arn)
+            if where is None:
+                return None
+            self._arns[arn] = where
+        stream = self.kinesis.catalog.get(*where)
+        if stream is None or stream.status_until is not None or stream.status not in _WRITABLE:
+            return None  # missing, settling, CREATING: the outbox path handles each
+        pk = entry["PartitionKey"]
+        if len(data) + len(pk) > stream.max_record_bytes:
+            return None
+        append = append_one(self.kinesis, stream, pk, data)
+        if append is None:
+            self.metrics.throttled_total[entry["table"]] += 1
+            return None
+        return _Inline(append, entry["table"], self.metrics)
 
     def _add(self, staged: list[tuple[bytes, dict]]) -> None:
         if self._overflow or len(self._pending) >= MIRROR_LIMIT:
@@ -192,6 +241,9 @@ class Publisher:
                 # once). Waiting for the group commit also gathers concurrent commits.
                 await self.engine.durable()
                 progress, throttled = self.drain_once()
+                # the appended records become readable when their own fsync completes (the
+                # shards' readable tails, storage/tails.py): ask for it now, as a request would
+                await self.engine.durable()
                 trouble.ok()
             except StorageError as err:  # full disk, corruption: the entries stay; retry later
                 trouble.failed(err)

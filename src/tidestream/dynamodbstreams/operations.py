@@ -185,7 +185,7 @@ def get_shard_iterator(state: StreamsState, ctx: RequestContext, p: GetShardIter
     elif kind == "TRIM_HORIZON":
         position = m.horizon
     elif kind == "LATEST":
-        position = max(m.last + 1, m.start)
+        position = max(state.readable_last(m) + 1, m.start)
     else:  # AT_TIMESTAMP
         when = p["Timestamp"]
         position = state.first_at_or_after(m, float(when))

@@ -35,6 +35,7 @@ import cbor2
 from ..ids import hex128
 from ..storage import keyspace
 from ..storage.engine import Engine
+from ..storage.tails import ReadableTails
 from ..wakeups import Wakeups
 
 #: a batch of engine writes being built: (key, value), None deletes
@@ -164,13 +165,19 @@ class StreamsState:
         self.secret = b""
         #: streams created by the feed inside a commit not yet written (forgotten if it fails)
         self._unsaved: list[StreamMeta] = []
-        #: stream id -> woken by each record fed (event source mappings wait on it)
+        #: stream id -> woken as its readable tail moves (event source mappings wait on it)
         self.wakeups = Wakeups()
+        #: stream id -> last counter readers may see (fsynced, in strict durability)
+        self.tails = ReadableTails(engine, self.wakeups.notify)
+        #: (stream, counter) of the records fed into the commit being built
+        self._fed: list[tuple[StreamMeta, int]] = []
         self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
     def reload(self) -> None:
         self.wakeups.reset()
+        self.tails.reset()
+        self._fed.clear()
         self._unsaved.clear()
         self.streams.clear()
         self.by_arn.clear()
@@ -184,6 +191,7 @@ class StreamsState:
                 m.last = struct.unpack(">Q", k[-8:])[0]
                 break
             counter = max(counter, m.last + 1, m.start + 1, m.trimmed_to)
+            self.tails.load(m.id, m.last)
             self._index(m)
         self.counter = counter
         next_id = self.engine.get(NEXT_ID_KEY)
@@ -308,20 +316,25 @@ class StreamsState:
             entry["ttl"] = True
         c = self.counter
         self.counter = c + 1
-        m.last = c
-        # the item store writes the record before the loop runs anything else, so a woken
-        # reader finds it (one pop on an empty dict when nobody waits)
-        self.wakeups.notify(m.id)
+        self._fed.append((m, c))  # the stream's last record once the commit is written
         writes.append((record_key(m.id, c), cbor2.dumps(entry)))
         return writes
 
     def committed(self) -> None:
-        """The commit that carried the feed's writes is in the engine."""
+        """The commit that carried the feed's writes is in the engine: its records are the
+        streams' last, readable once fsynced (the tails wake the readers then)."""
         self._unsaved.clear()
+        if self._fed:
+            written = self.tails.written
+            for m, c in self._fed:
+                m.last = c
+                written(m.id, c)
+            self._fed.clear()
 
     def abandoned(self) -> None:
         """The commit failed: forget the streams it would have created, so the next change
         creates them again (a stream it would have disabled is disabled again by ``sync``)."""
+        self._fed.clear()
         for m in self._unsaved:
             self.streams.pop(m.id, None)
             self.by_arn.pop(m.arn, None)
@@ -346,10 +359,15 @@ class StreamsState:
             return None
         return m
 
+    def readable_last(self, m: StreamMeta) -> int:
+        """The stream's last record a reader may see (storage/tails.py)."""
+        return self.tails.last(m.id)
+
     def read(self, m: StreamMeta, position: int, limit: int) -> Iterator[tuple[int, dict]]:
-        lo, hi = stream_bounds(m.id)
+        """Records from *position* up to the readable tail (never one not yet fsynced)."""
+        lo, _hi = stream_bounds(m.id)
         start = record_key(m.id, position)
-        for k, v in self.engine.scan(max(lo, start), hi):
+        for k, v in self.engine.scan(max(lo, start), record_key(m.id, self.readable_last(m) + 1)):
             yield struct.unpack(">Q", k[-8:])[0], cbor2.loads(v)
 
     def first_at_or_after(self, m: StreamMeta, when: float) -> int:
@@ -357,7 +375,7 @@ class StreamsState:
         for c, rec in self.read(m, m.horizon, 0):
             if rec["created_at"] >= when:
                 return c
-        return max(m.last + 1, m.start)
+        return max(self.readable_last(m) + 1, m.start)
 
     # retention ---------------------------------------------------------------------------
     def trim(self, now: float | None = None) -> int:

@@ -108,7 +108,7 @@ def start_counter(state, stream, shard, position: dict) -> int:
     """The first counter to deliver for a StartingPosition (same rules as GetShardIterator)."""
     kind = position.get("Type")
     seq = position.get("SequenceNumber")
-    last = state.counters.get((stream.id, shard.index), [0, 0])[0]
+    last = state.readable_last(stream.id, shard.index)
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
         if seq is None:
             raise InvalidArgumentException(
@@ -206,6 +206,7 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
             now_ms = state.now_ms()
             prefix = records.shard_prefix(stream.id, shard.index)
             cutoff = now_ms - stream.retention_hours * 3_600_000
+            last = state.readable_last(stream.id, shard.index)
             recs, nxt, _size, last_ms, last_counter = records.read_page(
                 state.engine,
                 prefix,
@@ -218,8 +219,8 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
                 None,
                 cipher=getattr(state, "cipher", None),
                 json_wire=not cbor,  # the events are always bytes on the wire, even in process
+                last=last,
             )
-            last = state.counters.get((stream.id, shard.index), [0, 0])[0]
             pos = max(pos, nxt)
             if recs:
                 last_seq = sequence.make(stream.base(shard), last_counter, last_ms)

@@ -109,6 +109,7 @@ def read_page(
     enc_type: str | None,
     cipher: Any = None,
     json_wire: bool = False,
+    last: int | None = None,
 ) -> tuple[list[dict[str, Any]] | list[bytes], int, int, int, int]:
     """Up to *limit* records from counter *start* (and at most 10 MB of data, but at least one).
 
@@ -119,6 +120,7 @@ def read_page(
     ``EncryptionType: KMS``; plain ones get *enc_type* if given. With *json_wire* each record
     comes as its JSON bytes, exactly as orjson writes its dict (*ts* unused; see
     :func:`json_records`): building, then serializing, a dict per record is ~12% of a drain.
+    *last*: the shard's readable tail (storage/tails.py); records after it are not read yet.
     """
     out: list[Any] = []
     append = out.append
@@ -133,7 +135,8 @@ def read_page(
     stamp: Any = None
     base_at_ms = base
     stamp_of = _json_stamp if json_wire else ts
-    for k, v in engine.scan(prefix + start.to_bytes(8, "big"), _end(prefix)):
+    end = _end(prefix) if last is None else prefix + (last + 1).to_bytes(8, "big")
+    for k, v in engine.scan(prefix + start.to_bytes(8, "big"), end):
         ms, n = unpack(v)
         c = counter_of(k, 9)[0]
         nxt = c + 1

@@ -20,6 +20,7 @@ from ..context import RequestContext
 from ..errors import ValidationException
 from ..storage import keyspace
 from ..storage.engine import Engine
+from ..storage.tails import ReadableTails
 from . import records
 from .consumers import Consumers
 from .encryption import RecordCipher
@@ -58,6 +59,8 @@ class KinesisState:
         self.fanout = FanOut(config)
         #: encryption at rest of record data (StartStreamEncryption)
         self.cipher = RecordCipher.from_config(config)
+        #: (stream id, shard index) -> last counter readers may see (fsynced, in strict mode)
+        self.tails = ReadableTails(engine, self._readable)
         self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
@@ -73,6 +76,9 @@ class KinesisState:
             sid = int.from_bytes(k[3:7], "big")
             idx = int.from_bytes(k[7:11], "big")
             self.counters[(sid, idx)] = list(records.decode_counter(v))
+        self.tails.reset()
+        for key, (last, _ms) in self.counters.items():
+            self.tails.load(key, last)
         secret = self.engine.get(SECRET_KEY)
         if secret is None:
             secret = os.urandom(32)
@@ -80,6 +86,20 @@ class KinesisState:
         self.secret = secret
         self.consumers = Consumers.load(self.engine)
         self.fanout.reset()
+
+    def _readable(self, key: tuple[int, int]) -> None:
+        """A shard's readable tail moved: wake the stream's subscribers and pollers."""
+        self.fanout.appended(key[0])
+
+    def readable_last(self, stream_id: int, shard_index: int) -> int:
+        """The last counter of a shard that readers may see (GetRecords, LATEST, ...)."""
+        return self.tails.last((stream_id, shard_index))
+
+    def records_committed(self, stream_id: int, touched: Mapping[int, Any]) -> None:
+        """An append's records are in the engine (``AppendPlan.applied``): readable once fsynced."""
+        written = self.tails.written
+        for idx, batch in touched.items():
+            written((stream_id, idx), batch.next_counter)
 
     def background(self, stopping: asyncio.Event) -> list:
         from .retention import retention_loop

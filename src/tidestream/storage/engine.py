@@ -20,7 +20,8 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from rocksdict import (
@@ -70,6 +71,15 @@ PROBE_KEY = keyspace.PROBE_KEY
 REOPEN_AFTER = 1.0
 #: free bytes below which the disk still counts as full (RocksDB needs room for a WAL block)
 MIN_FREE_BYTES = 1 << 20
+
+#: tests only (tests/e2e/test_readable_tail.py): a file that holds fsyncs back (see
+#: :func:`hold_fsync`), so a test can look at what readers see between a write and its fsync.
+#: Unset in every real server (one None check per fsync).
+FSYNC_HOLD = os.environ.get("TIDESTREAM_TEST_FSYNC_HOLD")
+
+#: a readable tail's hook: called on the event loop right before each group commit's fsync
+#: (strict durability), it returns what to run once that fsync succeeded (None: nothing new)
+DurableHook = Callable[[], "Callable[[], None] | None"]
 
 
 class StorageError(Exception):
@@ -214,11 +224,61 @@ def fail_waiters(waiters: list[tuple[int, asyncio.Future]], exc: BaseException) 
     return []
 
 
+def prepare_hooks(hooks: list[DurableHook]) -> list[Callable[[], None]]:
+    """Readable tails: each hook notes what the coming fsync covers (one call per hook per
+    group commit, never per write); the returned callables publish it once the fsync is done."""
+    return [publish for hook in hooks if (publish := hook()) is not None]
+
+
+def run_hooks(published: list[Callable[[], None]]) -> None:
+    """After a successful fsync: move the readable tails the hooks noted before it."""
+    for publish in published:
+        publish()
+
+
+#: fsyncs held so far by :func:`hold_fsync` (tests only)
+_held_count = 0
+
+
+def hold_fsync(path: str) -> None:
+    """Tests only (:data:`FSYNC_HOLD`): while the file at *path* exists and reads ``0``, the
+    fsync waits; a number above 0 lets that many through (counted down); no file, no wait.
+    ``<path>.held`` says how many fsyncs have waited so far (written as one starts waiting)."""
+    global _held_count
+    waiting = False
+    while True:
+        try:
+            with open(path) as f:
+                passes = int(f.read().strip() or 0)
+        except FileNotFoundError:
+            return
+        if passes > 0:
+            _replace_file(path, str(passes - 1))
+            return
+        if not waiting:
+            waiting = True
+            _held_count += 1
+            _replace_file(path + ".held", str(_held_count))
+        time.sleep(0.01)
+
+
+def _replace_file(path: str, text: str) -> None:
+    """Write *text* to *path* atomically (a reader never sees it half written)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 class Engine(Protocol):
     """The narrow interface the services use (a second implementation must fit it)."""
 
     def get(self, key: bytes) -> bytes | None: ...
     def scan(self, start: bytes, end: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]: ...
+
+    #: called before each group commit's fsync (see :func:`prepare_hooks`)
+    durable_hooks: list[DurableHook]
+
     def write(self, writes: Writes) -> None: ...
     def delete_range(self, start: bytes, end: bytes) -> None: ...
     async def durable(self) -> None: ...
@@ -281,6 +341,8 @@ class RocksEngine:
         self._synced = 0  # write count covered by the last completed fsync
         self._sync_task: asyncio.Future | None = None
         self._waiters: list[tuple[int, asyncio.Future]] = []
+        #: readable tails (Kinesis shards, DynamoDB streams) advanced by each group commit
+        self.durable_hooks: list[DurableHook] = []
         self._relaxed_task: asyncio.Task | None = None
         self._lock = threading.Lock()
         #: held by maintenance work in the executor (table upgrade); close() waits for it
@@ -514,9 +576,11 @@ class RocksEngine:
                     await asyncio.sleep(0)
                 covered = self.written
                 sequence = self.latest_sequence()
+                published = prepare_hooks(self.durable_hooks)
                 await loop.run_in_executor(None, self._fsync, sequence)
                 self._synced = covered
                 self._waiters = resolve_waiters(self._waiters, covered)
+                run_hooks(published)
         except BaseException as exc:  # fsync failure: nobody may be acknowledged
             self._waiters = fail_waiters(self._waiters, exc)
             raise
@@ -529,6 +593,8 @@ class RocksEngine:
 
     def _fsync(self, sequence: int) -> None:
         """fsync the WAL; then every write up to ``sequence`` (read before the fsync) is durable."""
+        if FSYNC_HOLD:
+            hold_fsync(FSYNC_HOLD)
         with self._lock:
             try:
                 self._db.flush_wal(True)

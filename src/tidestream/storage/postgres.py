@@ -32,7 +32,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .engine import StorageError, WriteConflict, Writes, fail_waiters, resolve_waiters
+from .engine import (
+    FSYNC_HOLD,
+    DurableHook,
+    StorageError,
+    WriteConflict,
+    Writes,
+    fail_waiters,
+    hold_fsync,
+    prepare_hooks,
+    resolve_waiters,
+    run_hooks,
+)
 
 try:
     import psycopg
@@ -166,6 +177,8 @@ class PostgresEngine:
         self.written = 0
         self._synced = 0
         self._waiters: list[tuple[int, asyncio.Future]] = []
+        #: readable tails advanced by each group flush, as RocksEngine's group commit does
+        self.durable_hooks: list[DurableHook] = []
         self._sync_task: asyncio.Future | None = None
         #: the flush connection is used by one executor thread at a time, and closed under it
         self._flush_lock = threading.Lock()
@@ -418,9 +431,11 @@ class PostgresEngine:
             while self._waiters:
                 await asyncio.sleep(0)  # requests already readable join this flush
                 covered = self.written
+                published = prepare_hooks(self.durable_hooks)
                 await loop.run_in_executor(None, self._flush)
                 self._synced = covered
                 self._waiters = resolve_waiters(self._waiters, covered)
+                run_hooks(published)
         except BaseException as exc:  # a failed flush: nobody may be acknowledged
             self._waiters = fail_waiters(self._waiters, exc)
             raise
@@ -431,6 +446,8 @@ class PostgresEngine:
         """Commit a write with ``synchronous_commit = on``: PostgreSQL flushes the WAL through
         its commit record, which covers every earlier commit. Each node updates its own row,
         so nodes never wait for each other's row lock."""
+        if FSYNC_HOLD:  # tests only, as RocksEngine._fsync
+            hold_fsync(FSYNC_HOLD)
         with self._flush_lock:
             try:
                 if self._flush_conn.closed or self._flush_conn.pgconn.status != pq.ConnStatus.OK:

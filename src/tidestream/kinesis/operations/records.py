@@ -85,7 +85,7 @@ def put_record(state: KinesisState, ctx: RequestContext, params: PutRecordInput)
         [(record_key, value), (records.counter_key(stream.id, shard.index), records.encode_counter(c, ms))]
     )
     ctr[0], ctr[1] = c, ms
-    state.fanout.appended(stream.id)
+    state.tails.written((stream.id, shard.index), c)
     if stream.mode == "ON_DEMAND":
         state.observe_writes(stream, {shard.index: [1, len(data) + len(pkb)]})
     return _enc(stream, {"ShardId": shard.id, "SequenceNumber": sequence.make(stream.base(shard), c, ms)})
@@ -139,7 +139,7 @@ def get_shard_iterator(state: KinesisState, ctx: RequestContext, params: GetShar
     shard = _shard_for(stream, params["ShardId"])
     kind = params["ShardIteratorType"]
     seq = params.get("StartingSequenceNumber")
-    last = state.counters.get((stream.id, shard.index), [0, 0])[0]
+    last = state.readable_last(stream.id, shard.index)
     now = state.now_ms()
     if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
         if seq is None:
@@ -199,7 +199,7 @@ def _iterator_stream(state: KinesisState, ctx: RequestContext, pos: iterators.Po
         if stream is not None:
             stream = state.settle(stream)
         if stream is not None and pos.shard_index in stream.shards:
-            counter = state.counters.get((stream.id, pos.shard_index), [0, 0])[0] + 1
+            counter = state.readable_last(stream.id, pos.shard_index) + 1
     if stream is None or stream.account != ctx.account_id or stream.region != ctx.region:
         raise shard_missing(shard_id(pos.shard_index), pos.stream_name, ctx.account_id)
     return stream, counter
@@ -221,6 +221,7 @@ def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInpu
     limit = params.get("Limit") or 10000
     cutoff = now - stream.retention_hours * 3_600_000
     prefix = records.shard_prefix(stream.id, shard.index)
+    last = state.readable_last(stream.id, shard.index)
     # EncryptionType comes per record: KMS for records stored encrypted (see ..encryption)
     recs, nxt, size, last_ms, _last_counter = records.read_page(
         state.engine,
@@ -234,10 +235,10 @@ def get_records(state: KinesisState, ctx: RequestContext, params: GetRecordsInpu
         None,
         state.cipher,
         json_wire=ctx.wire and not ctx.cbor,
+        last=last,
     )
     if lim is not None:
         lim.charge_read(size)
-    last = state.counters.get((stream.id, shard.index), [0, 0])[0]
     if nxt <= last:
         nxt_ms = records.arrival_of(state.engine, prefix, nxt) if not recs else last_ms
         # records remain: never report 0 ("caught up"), even when they arrived this millisecond
