@@ -49,7 +49,7 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
             f"User: arn:aws:iam::{ctx.account_id}:root is not authorized to perform: "
             f"dynamodb:{ctx.operation} on resource: {arn}"
         )
-    t = state.catalog.get(parsed.account, parsed.region, parsed.resource)
+    t = state.lookup(parsed.account, parsed.region, parsed.resource, control=True)
     if t is None:
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")
     return t
