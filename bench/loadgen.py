@@ -16,7 +16,7 @@ import queue
 import re
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from botocore.auth import SigV4Auth
@@ -152,8 +152,13 @@ def _dechunk(buf: bytearray, pos: int) -> tuple[bytes, int]:
 
 
 # -- measuring processes -------------------------------------------------------------------------
-def _tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
+#: a server's process id, or several (the nodes of a cluster and their database): each is
+#: measured with its descendants
+Pids = int | Sequence[int]
+
+
+def _tree(pid: Pids) -> list[int]:
+    """``pid`` (or each of several) and all its descendants."""
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -163,7 +168,7 @@ def _tree(pid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(name))
-    out, todo = [], [pid]
+    out, todo = [], [pid] if isinstance(pid, int) else list(pid)
     while todo:
         p = todo.pop()
         out.append(p)
@@ -171,7 +176,7 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: Pids) -> float:
     """User+system CPU of ``pid`` and its descendants (live and reaped)."""
     total = 0
     for p in _tree(pid):
@@ -184,7 +189,7 @@ def cpu_seconds(pid: int) -> float:
     return total / _TICK
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: Pids) -> float:
     """Resident memory of ``pid`` and its descendants."""
     kib = 0
     for p in _tree(pid):
@@ -226,7 +231,7 @@ class Result:
 
 
 async def _drive(
-    port: int,
+    ports: Sequence[int],
     make: RequestFn,
     check: CheckFn | None,
     index: int,
@@ -235,9 +240,10 @@ async def _drive(
     duration: float | None,
     start: Callable[[], None],
 ) -> dict:
-    pool = [Session(port) for _ in range(conns)]
+    # several ports (the nodes of a cluster): connection k of worker i goes to node i + k
+    pool = [Session(ports[(index + k) % len(ports)]) for k in range(conns)]
     for sess in pool:
-        sess.conn = await Conn.open(port)
+        sess.conn = await Conn.open(sess.port)
     counter = iter(range(index, 1 << 62, nproc))
     lat = array.array("d")
     stats = {"calls": 0, "errors": 0, "first_error": ""}
@@ -284,7 +290,7 @@ async def _drive(
 
 
 def _worker(
-    port: int,
+    ports: Sequence[int],
     make: RequestFn,
     check: CheckFn | None,
     index: int,
@@ -298,7 +304,7 @@ def _worker(
 
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     try:
-        res = uvloop.run(_drive(port, make, check, index, nproc, conns, duration, barrier.wait))
+        res = uvloop.run(_drive(ports, make, check, index, nproc, conns, duration, barrier.wait))
     except BaseException as e:  # report instead of hanging the parent
         try:
             barrier.abort()
@@ -318,8 +324,8 @@ def _worker(
 
 
 def run(
-    port: int,
-    server_pid: int,
+    port: int | Sequence[int],
+    server_pid: Pids,
     make: RequestFn,
     *,
     duration: float | None = None,
@@ -327,13 +333,17 @@ def run(
     processes: int = 2,
     conns: int = 16,
 ) -> Result:
-    """Drive ``make``'d requests for ``duration`` seconds (or until ``make`` returns None)."""
+    """Drive ``make``'d requests for ``duration`` seconds (or until ``make`` returns None),
+    spread over ``port`` if several; the server CPU is ``server_pid``'s (each tree summed)."""
+    ports = [port] if isinstance(port, int) else list(port)
     ctx = mp.get_context("fork")  # args are inherited, not pickled: closures are fine
     barrier = ctx.Barrier(processes + 1)
     out = ctx.Queue()
     procs = [
         ctx.Process(
-            target=_worker, args=(port, make, check, i, processes, conns, duration, barrier, out), daemon=True
+            target=_worker,
+            args=(ports, make, check, i, processes, conns, duration, barrier, out),
+            daemon=True,
         )
         for i in range(processes)
     ]

@@ -189,6 +189,11 @@ class Running:
     def pid(self) -> int:
         return self.proc.pid
 
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """Where the load goes (bench/cluster.py's nodes: several)."""
+        return (self.port,)
+
     def stop(self, keep_data: bool = False) -> None:
         """SIGTERM the server's process group, then SIGKILL after 5 s."""
         self._terminate()

@@ -117,7 +117,7 @@ class Ctx:
 
         try:
             r = loadgen.run(
-                self.run.port,
+                self.run.ports,
                 self.run.pid,
                 make,
                 duration=duration,

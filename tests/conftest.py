@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -135,9 +136,118 @@ def start_server(tmp_path: Path, *args: str, on_disk: bool = True) -> ServerProc
     return s.start()
 
 
+@dataclass
+class ServerCluster(ServerProcess):
+    """Several ``--cluster`` nodes on one database, seen as node 0 (its port, endpoint, log,
+    process) by tests that read those, while every boto3 client it hands out sends each call
+    to the next node in turn (as a round-robin load balancer would), and reset / stop reach
+    every node (each node keeps its own caches and counters)."""
+
+    nodes: list[ServerProcess] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, nodes: list[ServerProcess]) -> ServerCluster:
+        first = nodes[0]
+        return cls(first.port, first.data_dir, first.args, first.proc, first.log_path, nodes=nodes)
+
+    def client(
+        self, service: str = "dynamodb", region: str = "us-east-1", access_key: str = "AKIDEXAMPLE", **kw
+    ):
+        client = super().client(service, region, access_key, **kw)
+        spread_over_nodes(client, [node.endpoint for node in self.nodes])
+        return client
+
+    def reset(self) -> None:
+        for node in self.nodes:
+            node.reset()
+
+    def read_log(self) -> str:
+        return "\n".join(f"--- node {n} ---\n{node.read_log()}" for n, node in enumerate(self.nodes))
+
+    def stop(self) -> int:
+        """Every node's exit status must be 0; the first non-zero one is returned."""
+        codes = [node.stop() for node in self.nodes]
+        return next((code for code in codes if code != 0), 0)
+
+
+def spread_over_nodes(client, endpoints: list[str]) -> None:
+    """Send each call of ``client`` (built for ``endpoints[0]``) to the next endpoint in turn:
+    the URL is swapped before signing, so the signed Host matches the node that gets it, and
+    a retry is signed (and sent) again, to the next node."""
+    home = endpoints[0]
+    rotation = itertools.cycle(endpoints)
+
+    def to_next_node(request, **_) -> None:
+        request.url = next(rotation) + request.url[len(home) :]
+
+    client.meta.events.register("before-sign", to_next_node)
+
+
 #: ``TIDESTREAM_TEST_STORE=postgresql``: the shared ``server`` runs on a PostgreSQL server the
-#: tests start (tests/pgserver.py); docs/cluster.md lists the files run that way
+#: tests start (tests/pgserver.py); ``cluster``: on CLUSTER_NODES ``--cluster`` nodes on one
+#: such server, clients spread over them. docs/cluster.md lists the files run that way.
 TEST_STORE = os.environ.get("TIDESTREAM_TEST_STORE", "rocksdb")
+#: the storage name /_tidestream/health reports in this run
+TEST_STORAGE = "postgresql" if TEST_STORE == "cluster" else TEST_STORE
+CLUSTER_NODES = 3
+
+#: The files run against the cluster (``TIDESTREAM_TEST_STORE=cluster``; the rest of the
+#: suite is deselected in that run): those whose tests use the shared ``server``. Kinesis,
+#: change capture (to Kinesis and DynamoDB Streams), backups and Lambda event source mappings
+#: are not correct across nodes yet (docs/cluster.md): their files join this list when they are.
+CLUSTER_SUITE = (
+    "tests/e2e/test_dynamodb_items.py",
+    "tests/e2e/test_dynamodb_reads.py",
+    "tests/e2e/test_dynamodb_batches.py",
+    "tests/e2e/test_dynamodb_tables.py",
+    "tests/e2e/test_dynamodb_conformance_items.py",
+    "tests/e2e/test_dynamodb_conformance_batches.py",
+    "tests/e2e/test_dynamodb_conformance_reads.py",
+    "tests/e2e/test_dynamodb_conformance_tables.py",
+    "tests/e2e/test_partiql.py",
+    "tests/e2e/test_messages_2026.py",
+    "tests/e2e/test_messages_round3.py",
+    "tests/e2e/test_validation_order.py",
+    "tests/e2e/test_encodings.py",
+    "tests/e2e/test_gsi_multi_attribute.py",
+    "tests/e2e/test_index_key_limits.py",
+    "tests/e2e/test_resource_policies.py",
+    "tests/e2e/test_pitr.py",
+    "tests/e2e/test_http.py",
+    "tests/e2e/test_sts.py",
+    "tests/e2e/test_admin_routes.py",
+    "tests/e2e/test_auth.py",
+    "tests/e2e/test_aws_cli.py",
+)
+
+#: Tests of those files that meet a gap listed in docs/cluster.md ("Not correct across nodes
+#: yet"), deselected in the cluster run with the gap named; each line goes when its gap closes.
+CLUSTER_GAPS = {
+    "tests/e2e/test_dynamodb_items.py::test_item_count_and_size_in_describe": "table statistics per node",
+    "tests/e2e/test_dynamodb_conformance_tables.py::test_multi_attribute_gsi_item_type_checks_and_sparse": (
+        "table statistics per node"
+    ),
+    "tests/e2e/test_dynamodb_conformance_tables.py::test_index_item_count_and_size": "table statistics per node",
+    "tests/e2e/test_dynamodb_batches.py::test_transact_duplicate_item_and_idempotency": "idempotency tokens per node",
+    "tests/e2e/test_dynamodb_conformance_batches.py::test_transaction_idempotency": "idempotency tokens per node",
+    "tests/e2e/test_partiql.py::test_transaction_validation_and_idempotency": "idempotency tokens per node",
+    "tests/e2e/test_partiql.py::test_partiql_writes_reach_the_kinesis_destination": "Kinesis and CDC",
+    "tests/e2e/test_messages_round3.py::test_disable_streaming_destination_never_enabled": "Kinesis streams",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The cluster run keeps CLUSTER_SUITE's tests, less CLUSTER_GAPS (reported as deselected)."""
+    if TEST_STORE != "cluster":
+        return
+    kept, dropped = [], []
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        in_gaps = item.nodeid.split("[", 1)[0] in CLUSTER_GAPS
+        (kept if path in CLUSTER_SUITE and not in_gaps else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -156,10 +266,28 @@ def server(tmp_path_factory, request) -> ServerProcess:
     """One shared server on disk (relaxed durability for speed), reset before each test; on
     PostgreSQL when ``TIDESTREAM_TEST_STORE=postgresql``."""
     tmp = tmp_path_factory.mktemp("server")
-    store = ["--store", request.getfixturevalue("postgres").dsn] if TEST_STORE == "postgresql" else []
-    s = start_server(tmp, "--durability", "relaxed", "--ttl-interval", "0.2", *store)
+    args = ["--durability", "relaxed", "--ttl-interval", "0.2"]
+    if TEST_STORE == "cluster":
+        s: ServerProcess = start_cluster(tmp, request.getfixturevalue("postgres").dsn, *args)
+    else:
+        store = ["--store", request.getfixturevalue("postgres").dsn] if TEST_STORE == "postgresql" else []
+        s = start_server(tmp, *args, *store)
     yield s
     assert s.stop() == 0, s.read_log()
+
+
+def start_cluster(tmp_path: Path, dsn: str, *args: str, nodes: int = CLUSTER_NODES) -> ServerCluster:
+    """``nodes`` ``--cluster`` nodes on the database ``dsn``, each with its own data dir and log."""
+    started: list[ServerProcess] = []
+    try:
+        for n in range(nodes):
+            (tmp_path / f"node{n}").mkdir()
+            started.append(start_server(tmp_path / f"node{n}", "--store", dsn, "--cluster", *args))
+    except BaseException:
+        for node in started:
+            node.kill()
+        raise
+    return ServerCluster.of(started)
 
 
 @pytest.fixture

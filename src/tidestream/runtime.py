@@ -183,6 +183,8 @@ class Server:
         """Wipe all state (tests call POST /_tidestream/reset between tests)."""
         assert self.engine is not None
         self.engine.delete_range(*keyspace.EVERYTHING)
+        if self.dynamodb.catalog.announce is not None:  # cluster mode: the other nodes reload too
+            self.dynamodb.catalog.announce(b"")
         self.dynamodb.reload()
         self.kinesis.reload()
         self.streams.reload()

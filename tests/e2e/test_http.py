@@ -9,7 +9,7 @@ import zlib
 
 import orjson
 
-from tests.conftest import TEST_STORE
+from tests.conftest import TEST_STORAGE
 
 
 def _post(srv, target: str | None, body: bytes, headers: dict | None = None):
@@ -34,7 +34,7 @@ def test_root_and_health(srv):
     r = c.getresponse()
     body = json.loads(r.read())
     c.close()
-    assert r.status == 200 and body["storage"] == TEST_STORE and body["version"]
+    assert r.status == 200 and body["storage"] == TEST_STORAGE and body["version"]
 
 
 def test_cors_preflight(srv):

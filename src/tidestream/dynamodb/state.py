@@ -56,14 +56,17 @@ class DynamoState:
         #: DynamoDB Streams side knows the outgoing stream even if nothing read or wrote it yet
         #: (given by the runtime: DynamoDB Streams' ``sync_table``; AWS lists such a stream as DISABLED)
         self.stream_closing: Callable[[Any], object] = stream_closing or (lambda table: None)
+        #: several nodes share the store: another node may have changed a table this node caches
+        self.cluster = self.catalog.announce is not None
         #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
         self.transaction_tokens = Tokens()
-        if self.catalog.announce is not None:  # cluster mode: other nodes change tables too
+        if self.cluster:  # other nodes change tables too
             engine.listen(self._catalog_changed)  # type: ignore[attr-defined]
 
     def _catalog_changed(self, key: bytes | None) -> None:
-        """Another node changed a table (``key``: its entry; None: maybe several, reload all)."""
-        if key is None:
+        """Another node changed a table (``key``: its entry; None or empty: maybe several, or
+        everything was reset: reload all)."""
+        if not key:
             self.reload()
             return
         table = self.catalog.reload_entry(key)
@@ -77,32 +80,55 @@ class DynamoState:
         self.backups.load()
         self.transaction_tokens.clear()
 
-    def table(self, ctx: RequestContext, name: str, *, control: bool = False) -> Table:
-        """The table named by a TableName (or table ARN) parameter, or AWS's not-found error."""
+    def table(
+        self, ctx: RequestContext, name: str, *, control: bool = False, index: str | None = None
+    ) -> Table:
+        """The table named by a TableName (or table ARN) parameter, or AWS's not-found error.
+        ``control``: a control-plane call (sees CREATING tables); ``index``: the IndexName the
+        call names (in cluster mode, a table without it is read again: another node may just
+        have added it)."""
         if name.startswith("arn:"):
             # arn:aws:dynamodb:region:account:table/name
             arn = parse_arn(name)
             _check_table_arn(name, ctx.region)
             if arn is not None and arn.resource_type == "table":
-                t = self.catalog.get(arn.account, arn.region, arn.resource.split("/", 1)[0])
+                t = self.lookup(arn.account, arn.region, arn.resource.split("/", 1)[0], control=control)
                 if arn.account != ctx.account_id:  # another account's table: its policy decides
                     authorize_cross_account(ctx.account_id, ctx.operation, name, t)
                 if t is not None:
                     return t
-            name_for_msg = name
         else:
             t = self.catalog.get(ctx.account_id, ctx.region, name)
-            if t is None and self.items.write_checked is not None:  # cluster mode: another node's?
-                t = self.catalog.load_one(ctx.account_id, ctx.region, name)
-                if t is not None:
-                    self.items.load_stats(t)
+            if self.cluster and (t is None or control or (index is not None and t.index(index) is None)):
+                t = self._current(ctx.account_id, ctx.region, name)
             # item operations cannot see a table until it is ACTIVE (dynalite found the same)
             if t is not None and (control or t.status != "CREATING"):
                 return t
-            name_for_msg = name
         if control:
-            raise ResourceNotFoundException(f"Requested resource not found: Table: {name_for_msg} not found")
+            raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
         raise ResourceNotFoundException("Requested resource not found")
+
+    def lookup(self, account: str, region: str, name: str, *, control: bool = False) -> Table | None:
+        """A table from this node's cache; in cluster mode, a table the cache lacks (created on
+        another node) is read from the store, and so is every table a control-plane call names
+        (so it answers what another node has just changed, see :meth:`Catalog.current`)."""
+        t = self.catalog.get(account, region, name)
+        if self.cluster and (t is None or control):
+            t = self._current(account, region, name)
+        return t
+
+    def _current(self, account: str, region: str, name: str) -> Table | None:
+        t, fresh = self.catalog.current(account, region, name)
+        if fresh:
+            self.items.load_stats(t)  # type: ignore[arg-type]
+        return t
+
+    def table_names(self, account: str, region: str) -> list[str]:
+        """ListTables' names: in cluster mode from the store (this node's cache may not have
+        heard of a table created or deleted on another node yet)."""
+        if self.cluster:
+            return self.catalog.stored_names(account, region)
+        return self.catalog.names(account, region)
 
 
 #: the AWS partitions a table ARN may name

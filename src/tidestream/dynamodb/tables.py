@@ -227,6 +227,29 @@ class Catalog:
         self.tables[(account, region, name)] = t
         return t
 
+    def current(self, account: str, region: str, name: str) -> tuple[Table | None, bool]:
+        """Cluster mode: the table as the store has it now, and whether that is a new object
+        (its statistics need loading). Another node's change reaches this node's cache by a
+        notification a few milliseconds after that node answered, so a client's next call
+        here could see the table as it was; the rare calls that must not (control-plane calls,
+        a missing index) pay one read instead. An unchanged entry keeps its cached object."""
+        key = (account, region, name)
+        raw = self.engine.get(_meta_key(account, region, name))
+        if raw is None:
+            self.tables.pop(key, None)
+            return None, False
+        cached = self.tables.get(key)
+        if cached is not None and cached.to_record() == raw:
+            return self.get(account, region, name), False
+        self.tables[key] = Table.from_record(raw)
+        return self.get(account, region, name), True
+
+    def stored_names(self, account: str, region: str) -> list[str]:
+        """Cluster mode: the names of the tables in the store (some other node's may be newer
+        than this node's cache), sorted as their keys are."""
+        prefix = _meta_key(account, region, "")
+        return [key[len(prefix) :].decode() for key, _ in self.engine.scan(prefix, prefix + b"\xff")]
+
     def get(self, account: str, region: str, name: str) -> Table | None:
         t = self.tables.get((account, region, name))
         if t is not None and t.status in ("CREATING", "UPDATING"):

@@ -108,9 +108,13 @@ STATEMENTS = {
     b"lock_keys": "SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS l(id)",
     # cluster mode's cache invalidation: every node LISTENs (see PostgresEngine.announce)
     b"notify": "SELECT pg_notify('tidestream_meta', $1::text)",
+    # one index lookup per key, as ``get`` makes: a plain join with unnest() let the generic
+    # plan, made while the table was small, be a hash join over a scan of every row, which it
+    # stayed as the table grew (each checked write then read the whole store)
     b"get_many": (
-        "SELECT k, v FROM tidestream_kv JOIN unnest($1::bytea[]) AS d(key)"
-        f" ON {_HEAD} = substring(d.key from 1 for {KEY_HEAD}) AND sha256(k) = sha256(d.key) AND k = d.key"
+        "SELECT found.k, found.v FROM unnest($1::bytea[]) AS d(key), LATERAL (SELECT k, v FROM tidestream_kv"
+        f" WHERE {_HEAD} = substring(d.key from 1 for {KEY_HEAD}) AND sha256(k) = sha256(d.key) AND k = d.key"
+        " LIMIT 1) AS found"
     ),
 }
 

@@ -89,7 +89,7 @@ def describe(state: DynamoState, ctx: RequestContext, p: DescribeContinuousBacku
 
 
 def _check_target_free(state: DynamoState, ctx: RequestContext, name: str) -> None:
-    if state.catalog.get(ctx.account_id, ctx.region, name) is not None:
+    if state.lookup(ctx.account_id, ctx.region, name, control=True) is not None:
         raise AwsError(f"Table already exists: {name}", code="TableAlreadyExistsException")
 
 

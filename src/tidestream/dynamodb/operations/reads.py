@@ -262,7 +262,7 @@ def _check_consistent_read(p: Mapping[str, Any], ix: Index | None) -> None:
 def query(state: DynamoState, ctx: RequestContext, p: QueryInput) -> dict:
     ex = ReadExpressions.from_request(p, "Query")
     _check_select(p, ex)
-    table = state.table(ctx, p["TableName"])
+    table = state.table(ctx, p["TableName"], index=p.get("IndexName"))
     ix = _index(table, p)
     ex.bind_key(table, ix)
     select = _select(p, ix, ex)
@@ -281,7 +281,7 @@ def scan(state: DynamoState, ctx: RequestContext, p: ScanInput) -> dict:
     ex = ReadExpressions.from_request(p, "Scan")
     _check_select(p, ex)
     segment = _check_segments(p)
-    table = state.table(ctx, p["TableName"])
+    table = state.table(ctx, p["TableName"], index=p.get("IndexName"))
     ix = _index(table, p)
     select = _select(p, ix, ex)
     _check_consistent_read(p, ix)

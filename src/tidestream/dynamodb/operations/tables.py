@@ -580,7 +580,7 @@ def _apply_table_options(
 @operation("CreateTable")
 def create_table(state: DynamoState, ctx: RequestContext, p: CreateTableInput) -> dict:
     spec = check_create_table(p)
-    if state.catalog.get(ctx.account_id, ctx.region, spec.name) is not None:
+    if state.lookup(ctx.account_id, ctx.region, spec.name, control=True) is not None:
         raise ResourceInUseException(f"Table already exists: {spec.name}")
     table_hash = spec.key_schema[0][0]
     lsis = [
@@ -655,7 +655,7 @@ def describe(state: DynamoState, ctx: RequestContext, p: DescribeTableInput) -> 
 
 @operation("ListTables")
 def list_tables(state: DynamoState, ctx: RequestContext, p: ListTablesInput) -> dict:
-    names = state.catalog.names(ctx.account_id, ctx.region)
+    names = state.table_names(ctx.account_id, ctx.region)
     start = p.get("ExclusiveStartTableName")
     if start is not None:
         names = [n for n in names if n > start]

@@ -45,7 +45,7 @@ def _table_by_arn(state: DynamoState, ctx: RequestContext, arn: str) -> Table:
     parsed = parse_arn(arn)
     if parsed is None or parsed.region != ctx.region:  # the catalogue: an ARN of another region
         raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
-    t = state.catalog.get(parsed.account, parsed.region, parsed.resource)
+    t = state.lookup(parsed.account, parsed.region, parsed.resource, control=True)
     if parsed.account != ctx.account_id:  # another account's table: its policy decides
         authorize_cross_account(ctx.account_id, ctx.operation, arn, t)
     if t is None:

@@ -252,7 +252,7 @@ class SelectPlan:
 def plan_select(
     state: DynamoState, ctx: RequestContext, stmt: Select, consistent: bool = False
 ) -> SelectPlan:
-    table = state.table(ctx, stmt.table)
+    table = state.table(ctx, stmt.table, index=stmt.index)
     index = _select_index(table, stmt, consistent)
     key_schema = index.key_schema if index is not None else table.key_schema
     hash_names = [n for n, t in key_schema if t == "HASH"]
