@@ -49,6 +49,7 @@ from .errors import (
     not_well_formed,
     validation,
 )
+from .parameters import bind_parameters
 
 AttributeValue = dict[str, Any]
 
@@ -229,8 +230,13 @@ def is_read(stmt: Statement) -> bool:
 
 
 def parse(text: str, parameters: list | None = None) -> Statement:
-    """Parse one statement, binding ``?`` to ``parameters`` (wire AttributeValues) in order."""
-    params = [from_wire_value(p) for p in (parameters or [])]
+    """Parse one statement, binding ``?`` to ``parameters`` (wire AttributeValues) in order;
+    the parameters are checked first, as DynamoDB checks them before reading the statement."""
+    return parse_bound(text, bind_parameters(parameters))
+
+
+def parse_bound(text: str, params: list[AttributeValue]) -> Statement:
+    """Parse one statement whose parameters :func:`bind_parameters` already checked."""
     try:
         return _Parser(text, params).statement()
     except RecursionError:  # hostile nesting (thousands of parentheses): a client error, not a 500

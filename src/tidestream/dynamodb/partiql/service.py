@@ -41,6 +41,8 @@ from .execute import (
     run_select,
     write_capacity,
 )
+from .parameters import bind_parameters
+from .parser import parse_bound
 
 MSG_MIXED = (
     "Unsupported operation: A request must contain either only read statements or only write statements"
@@ -194,12 +196,7 @@ def execute_transaction(state: DynamoState, ctx: RequestContext, p: ExecuteTrans
         if seen is not None:
             return seen
     requests = p["TransactStatements"]
-    statements: list[Statement] = []
-    for i, r in enumerate(requests):
-        try:
-            statements.append(parse(r["Statement"], r.get("Parameters")))
-        except ValidationException as err:
-            raise _tx_invalid(i, err.message) from None
+    statements = _tx_parse(requests)
     if len({is_read(s) for s in statements}) > 1:
         raise ValidationException(MSG_MIXED)
     mode = p.get("ReturnConsumedCapacity")
@@ -210,6 +207,19 @@ def execute_transaction(state: DynamoState, ctx: RequestContext, p: ExecuteTrans
     if token:
         state.transaction_tokens.remember(ctx.account_id, "partiql:" + token, digest, out)
     return out
+
+
+def _tx_parse(requests: list) -> list[Statement]:
+    """Every statement's parameters checked first (their faults are reported bare, whichever
+    statement they belong to), then the statements parsed in order."""
+    bound = [bind_parameters(r.get("Parameters")) for r in requests]
+    statements: list[Statement] = []
+    for i, (r, params) in enumerate(zip(requests, bound)):
+        try:
+            statements.append(parse_bound(r["Statement"], params))
+        except ValidationException as err:
+            raise _tx_invalid(i, err.message) from None
+    return statements
 
 
 def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) -> dict:
