@@ -130,3 +130,127 @@ def test_parameter_faults_in_batches_and_transactions(comp):
         == DUPLICATES
     )
     assert "Item" not in comp.get_item(TableName="comp", Key={"pk": {"S": "params"}, "sk": {"S": "1"}})
+
+
+# ---------------------------------------------------------------------------- literals and paths
+@pytest.fixture
+def edge(ddb):
+    """F's table: pk and sk strings."""
+    make_table(ddb, "edge", range_key="sk")
+    return ddb
+
+
+def _put(ddb, pk: str, **attrs) -> None:
+    ddb.put_item(TableName="edge", Item={"pk": {"S": pk}, "sk": {"S": "1"}, **attrs})
+
+
+def _stored(ddb, pk: str) -> dict | None:
+    return ddb.get_item(TableName="edge", Key={"pk": {"S": pk}, "sk": {"S": "1"}}).get("Item")
+
+
+def test_signs_before_a_number_literal(edge):
+    """F appliesASignToANumberLiteral: any run of signs applies to the number after it, a comment
+    may stand between them; a sign before a parameter or a path is refused."""
+    _put(edge, "signs", n={"N": "1"})
+    select = "SELECT sk FROM edge WHERE pk='signs' AND sk='1' AND "
+    assert len(edge.execute_statement(Statement=select + "n = - - 1")["Items"]) == 1
+    assert edge.execute_statement(Statement=select + "n > -/* c */-1")["Items"] == []
+    assert _refusal(lambda: edge.execute_statement(Statement=select + "n > -?", Parameters=[{"N": "1"}]))[
+        0
+    ] == ("ValidationException")
+    edge.execute_statement(Statement="UPDATE edge SET n = n - - 2, l = [- 1] WHERE pk='signs' AND sk='1'")
+    item = _stored(edge, "signs")
+    assert item["n"] == {"N": "3"} and item["l"] == {"L": [{"N": "-1"}]}
+
+
+def test_a_parameter_inside_a_written_collection_is_refused(edge):
+    """F refusesAParameterInsideACollectionLiteral: "Unsupported data type: Parameter under key
+    root[0] at 1:<column>:1" (and root.k inside a map); a parameter as a whole value is fine."""
+    update = "UPDATE edge SET x = [?] WHERE pk='literals' AND sk='1'"
+    assert _refusal(lambda: edge.execute_statement(Statement=update, Parameters=[{"S": "v"}]))[1] == (
+        f"Unsupported data type: Parameter under key root[0] at 1:{update.index('?') + 1}:1"
+    )
+    insert = "INSERT INTO edge VALUE {'pk':'literals','sk':'1','m':{'k':?}}"
+    assert _refusal(lambda: edge.execute_statement(Statement=insert, Parameters=[{"S": "v"}]))[1] == (
+        f"Unsupported data type: Parameter under key root.k at 1:{insert.index('?') + 1}:1"
+    )
+    assert _stored(edge, "literals") is None
+    edge.execute_statement(
+        Statement="INSERT INTO edge VALUE {'pk':?,'sk':'1','n':1}", Parameters=[{"S": "literals"}]
+    )
+    assert _stored(edge, "literals")["n"] == {"N": "1"}
+
+
+def test_literal_nesting_names_the_path_where_it_fails(edge):
+    """F refusesALiteralNested32LevelsDeep: "Nesting Levels have exceeded supported limits under
+    root.a.a..." (32 levels), also through lists and in a transaction; 31 levels are stored."""
+    where = " WHERE pk='nested' AND sk='1'"
+    maps = "UPDATE edge SET d = " + "{'a':" * 32 + "1" + "}" * 32 + where
+    assert _refusal(lambda: edge.execute_statement(Statement=maps))[1] == (
+        "Nesting Levels have exceeded supported limits under root" + ".a" * 32
+    )
+    lists = "UPDATE edge SET d = " + "[" * 32 + "1" + "]" * 32 + where
+    assert _refusal(lambda: edge.execute_transaction(TransactStatements=[{"Statement": lists}]))[1] == (
+        "Validation failed in TransactStatements[0]: Nesting Levels have exceeded supported limits under root"
+        + "[0]" * 32
+    )
+    edge.execute_statement(
+        Statement="INSERT INTO edge VALUE {'pk':'nested','sk':'1','d':" + "{'a':" * 31 + "1" + "}" * 31 + "}"
+    )
+    assert "M" in _stored(edge, "nested")["d"]
+
+
+def test_list_indexes_outside_a_32_bit_integer(edge):
+    """F refusesANegativeListIndex / refusesAListIndexAboveTheIntegerRange: the position is the
+    number's; ``-0`` reads index 0."""
+    _put(edge, "index", l={"L": [{"S": "a"}, {"S": "b"}]})
+    assert _refusal(
+        lambda: edge.execute_statement(Statement="SELECT l[-1] FROM edge WHERE pk='index' AND sk='1'")
+    )[1] == ("List index is not within the allowable range; index: [-1] at 1:11:1")
+    assert _refusal(
+        lambda: edge.execute_statement(Statement="SELECT l[2147483648] FROM edge WHERE pk='index' AND sk='1'")
+    )[1] == ("List index is not within the allowable range; index: [2147483648] at 1:10:10")
+    items = edge.execute_statement(Statement="SELECT l[-0] FROM edge WHERE pk='index' AND sk='1'")["Items"]
+    assert items == [{"l[0]": {"S": "a"}}]
+
+
+def test_repeated_numbers_in_a_bag_and_too_many_in_operands(edge):
+    """F refusesDuplicateMembersInABag ("Input collection [2, 2.0] contains duplicates! under
+    root", the numbers as written) and refusesTooManyInOperandsAndTooManyDecomposedReads ("The IN
+    operator is provided with too many operands; number of operands: 101")."""
+    _put(edge, "bags", n={"NS": ["1"]})
+    update = "UPDATE edge SET n = set_add(n, <<2, 2.0>>) WHERE pk='bags' AND sk='1'"
+    assert _refusal(lambda: edge.execute_statement(Statement=update))[1] == (
+        "One or more parameter values were invalid: Input collection [2, 2.0] contains duplicates! under root"
+    )
+    many = ",".join(f"'v{i}'" for i in range(101))
+    operands = "The IN operator is provided with too many operands; number of operands: 101"
+    assert (
+        _refusal(
+            lambda: edge.execute_statement(
+                Statement=f"SELECT sk FROM edge WHERE pk='bags' AND flag IN [{many}]"
+            )
+        )[1]
+        == operands
+    )
+    update = f"UPDATE edge SET t=1 WHERE pk='bags' AND sk='1' AND flag IN [{many}]"
+    assert _refusal(lambda: edge.execute_statement(Statement=update))[1] == operands
+    assert _stored(edge, "bags") == {"pk": {"S": "bags"}, "sk": {"S": "1"}, "n": {"NS": ["1"]}}
+
+
+def test_an_update_that_leaves_the_item_too_deep(edge):
+    """F refusesAWriteThatLeavesTheItemTooDeep: "Nesting Levels have exceeded supported limits"
+    (nothing more) in all three operations; the batch slot names the table."""
+    _put(edge, "deep-path", m={"M": {}})
+    update = "UPDATE edge SET m.deep = ? WHERE pk='deep-path' AND sk='1'"
+    params = [_deep(31, {"S": "x"})]
+    too_deep = "Nesting Levels have exceeded supported limits"
+    assert _refusal(lambda: edge.execute_statement(Statement=update, Parameters=params))[1] == too_deep
+    slots = edge.batch_execute_statement(Statements=[{"Statement": update, "Parameters": params}])[
+        "Responses"
+    ]
+    assert slots == [{"Error": {"Code": "ValidationError", "Message": too_deep}, "TableName": "edge"}]
+    with pytest.raises(ClientError) as exc:
+        edge.execute_transaction(TransactStatements=[{"Statement": update, "Parameters": params}])
+    assert exc.value.response["CancellationReasons"] == [{"Code": "ValidationError", "Message": too_deep}]
+    assert _stored(edge, "deep-path")["m"] == {"M": {}}

@@ -33,7 +33,7 @@ from ..expressions.values import compare, equal, get_path, type_of
 from ..itemstore import Change
 from ..keys import validate_item_keys, validate_key
 from ..ranges import KeyRange, bounds
-from ..sizes import check_item_size, item_size
+from ..sizes import MSG_ITEM_TOO_BIG, MSG_NESTING, check_item_size, item_size
 from ..state import DynamoState, schema_of
 from ..tables import Index, Table
 from .errors import (
@@ -51,6 +51,12 @@ from .parser import Delete, Exists, Insert, Select, Statement, Update
 Item = dict[str, dict[str, Any]]
 PAGE_BYTES = 1024 * 1024
 MSG_CONDITIONAL = "The conditional request failed"
+#: an UPDATE whose result breaks an item limit is told in PartiQL's own words (the nesting text:
+#: Floci's refusesAWriteThatLeavesTheItemTooDeep, captured from DynamoDB in eu-west-2, 2026-09-17)
+_UPDATE_RESULT_FAULTS = {
+    MSG_ITEM_TOO_BIG: "Item size to update has exceeded the maximum allowed size",
+    MSG_NESTING: "Nesting Levels have exceeded supported limits",
+}
 
 
 class StatementFailure(Exception):
@@ -485,11 +491,7 @@ class WritePlan:
         try:
             check_item_size(new)
         except ValidationException as err:
-            if err.message.startswith("Item size has exceeded"):
-                raise ValidationException(
-                    "Item size to update has exceeded the maximum allowed size"
-                ) from None
-            raise
+            raise ValidationException(_UPDATE_RESULT_FAULTS.get(err.message, err.message)) from None
         return new != old, new
 
     def _check(self, old: Item) -> None:

@@ -53,6 +53,11 @@ from .parameters import bind_parameters
 
 AttributeValue = dict[str, Any]
 
+#: DynamoDB's limits on a statement: operands of one IN, list indexes, literal nesting
+MAX_IN_OPERANDS = 100
+MAX_LIST_INDEX = 2**31 - 1
+MAX_LITERAL_NESTING = 32
+
 #: words that end a path or start a clause; a bare one cannot name an attribute
 RESERVED = frozenset(
     [
@@ -252,6 +257,7 @@ class _Parser:
         self.params = params
         self.used_params = 0
         self.values: dict[str, AttributeValue] = {}
+        self.literal_depth = 0  # lists and maps (not an INSERT's item) around the literal read
 
     # tokens ---------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> L.Token:
@@ -696,6 +702,10 @@ class _Parser:
                 if not self.accept_punct(","):
                     break
         self.expect_punct(closing)
+        if len(options) > MAX_IN_OPERANDS:
+            raise validation(
+                f"The IN operator is provided with too many operands; number of operands: {len(options)}"
+            )
         if not options or type(left) is not A.Path:
             raise validation(
                 "IN operator must have a left hand argument of type Variable Reference "
@@ -797,23 +807,35 @@ class _Parser:
         raise not_well_formed("Invalid path dot component")
 
     def index_component(self) -> int:
-        """``[n]`` after the opening bracket: a plain non-negative integer, then ``]``."""
+        """``[n]`` after the opening bracket: an integer within 0..2**31-1 (``-0`` is 0), then ``]``."""
         n = self.next()
         if n.kind == L.PUNCT and n.text == "*":
             raise validation("Wildcard path component like a[*].b are not supported")
+        sign = ""
+        if n.kind == L.PUNCT and n.text == "-" and self.peek().kind == L.NUMBER:
+            sign, n = "-", self.next()
         if n.kind != L.NUMBER or not n.text.isdigit():
             raise validation(f"List index is not within the allowable range; index: [{n.text}]")
+        index = int(n.text)
+        if index > MAX_LIST_INDEX or (sign and index):
+            raise validation(
+                f"List index is not within the allowable range; index: [{sign}{n.text}] {n.at()}"
+            )
         self.expect_punct("]")
-        return int(n.text)
+        return index
 
     # literals -------------------------------------------------------------------------
     def literal(self, where: str, top_level: bool = False) -> AttributeValue:
         """One PartiQL value; ``where`` names its place (``root``, ``root.a[0]``) for messages."""
         t = self.peek()
+        if self.literal_depth >= MAX_LITERAL_NESTING:
+            raise validation(f"Nesting Levels have exceeded supported limits under {where}")
         if t.kind == L.STRING:
             self.next()
             return {"S": t.text}
         if t.kind == L.PARAM:
+            if where != "root":  # inside a list, map or bag written in the statement
+                raise validation(f"Unsupported data type: Parameter under key {where} {t.at()}")
             self.next()
             return self.take_param()
         if t.kind == L.NUMBER or self.at_punct("-", "+"):
@@ -829,12 +851,13 @@ class _Parser:
         raise self.unexpected()
 
     def number_literal(self, where: str) -> AttributeValue:
-        sign = ""
-        if self.at_punct("-", "+"):
-            sign = "-" if self.next().text == "-" else ""
-            if self.peek().kind != L.NUMBER:
-                raise self.unexpected()
-        return {"N": _number(sign + self.next().text, where)}
+        """A number after any run of signs (``- - 1`` is 1, comments may stand between them)."""
+        negative = False
+        while self.at_punct("-", "+"):
+            negative ^= self.next().text == "-"
+        if self.peek().kind != L.NUMBER:
+            raise self.unexpected()
+        return {"N": _number(("-" if negative else "") + self.next().text, where)}
 
     def word_literal(self, t: L.Token, where: str) -> AttributeValue:
         """TRUE, FALSE or NULL; any other word is an error DynamoDB words by what it looks like."""
@@ -853,16 +876,20 @@ class _Parser:
 
     def list_literal(self, where: str) -> AttributeValue:
         out: list[AttributeValue] = []
+        self.literal_depth += 1
         if not self.at_punct("]"):
             while True:
                 out.append(self.literal(f"{where}[{len(out)}]"))
                 if not self.accept_punct(","):
                     break
         self.expect_punct("]")
+        self.literal_depth -= 1
         return {"L": out}
 
     def map_literal(self, where: str, top_level: bool) -> AttributeValue:
         m: dict[str, AttributeValue] = {}
+        depth = 0 if top_level else 1  # an INSERT's item is not a level of nesting
+        self.literal_depth += depth
         if not self.at_punct("}"):
             while True:
                 k = self.next()
@@ -880,17 +907,21 @@ class _Parser:
                 if not self.accept_punct(","):
                     break
         self.expect_punct("}")
+        self.literal_depth -= depth
         return {"M": m}
 
     def bag_literal(self, where: str) -> AttributeValue:
         members = []
+        written = []  # each member as written: DynamoDB quotes them when numbers repeat
         if not self.at_punct(">>"):
             while True:
+                first = self.pos
                 members.append(self.literal(where))
+                written.append("".join(self.peek(i - self.pos).text for i in range(first, self.pos)))
                 if not self.accept_punct(","):
                     break
         self.expect_punct(">>")
-        return _bag(members)
+        return _bag(members, written, where)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -921,13 +952,18 @@ def _number(text: str, where: str) -> str:
         raise not_well_formed("") from None
 
 
-def _bag(members: list[AttributeValue]) -> AttributeValue:
+def _bag(members: list[AttributeValue], written: list[str], where: str) -> AttributeValue:
     if not members:
         raise validation(MSG_EMPTY_BAG)
     kinds = {next(iter(m)) for m in members}
     if len(kinds) != 1 or not kinds <= {"S", "N", "B"}:
         raise validation(MSG_BAG_TYPES)
     kind = kinds.pop()
+    if kind == "N" and len({m["N"] for m in members}) < len(members):
+        raise validation(
+            "One or more parameter values were invalid: Input collection "
+            f"[{', '.join(written)}] contains duplicates! under {where}"
+        )
     return from_wire_value({kind + "S": [m[kind] for m in members]})
 
 
