@@ -254,3 +254,146 @@ def test_an_update_that_leaves_the_item_too_deep(edge):
         edge.execute_transaction(TransactStatements=[{"Statement": update, "Parameters": params}])
     assert exc.value.response["CancellationReasons"] == [{"Code": "ValidationError", "Message": too_deep}]
     assert _stored(edge, "deep-path")["m"] == {"M": {}}
+
+
+# ---------------------------------------------------------------------------- naming one item
+TX_KEY = "Select statements within ExecuteTransaction must specify the primary key in the where clause."
+BATCH_KEY = "Select statements within BatchExecuteStatement must specify the primary key in the where clause."
+MISMATCH = "The provided key element does not match the schema"
+
+
+def _cancellation(call) -> list[dict]:
+    with pytest.raises(ClientError) as exc:
+        call()
+    assert exc.value.response["Error"]["Code"] == "TransactionCanceledException"
+    return exc.value.response["CancellationReasons"]
+
+
+def _tx(ddb, *statements: str):
+    return ddb.execute_transaction(TransactStatements=[{"Statement": s} for s in statements])
+
+
+def test_batch_and_transaction_reads_take_nothing_but_the_key(edge):
+    """F readsOnlyByTheKeyInATransaction and readsByAOneValueInAndRefuses...: a further
+    condition, or a key given two different values, is refused; the same value twice and a
+    one-value IN are fine. PF (partiqlFunctions) pins the same texts for attribute_exists."""
+    _put(edge, "keyed", flag={"S": "right"})
+    select = "SELECT * FROM edge WHERE "
+    for where in (
+        "pk='keyed' AND sk='1' AND flag='right'",
+        "pk='keyed' AND sk='1' AND pk='reads'",
+        "pk='keyed'",
+    ):
+        assert _refusal(lambda w=where: _tx(edge, select + w)) == (
+            "ValidationException",
+            f"Validation failed in TransactStatements[0]: {TX_KEY}",
+        )
+    answer = _tx(edge, select + "(sk='1') AND pk IN ['keyed'] AND pk='keyed'")
+    assert answer["Responses"][0]["Item"]["flag"] == {"S": "right"}
+    slots = edge.batch_execute_statement(
+        Statements=[
+            {"Statement": select + "pk IN ['keyed'] AND sk='1'"},
+            {"Statement": select + "pk='keyed' AND sk='1' AND attribute_exists(flag)"},
+            {"Statement": select + "pk='keyed' AND sk='1' AND pk='other'"},
+        ]
+    )["Responses"]
+    assert slots[0]["Item"]["flag"] == {"S": "right"}
+    assert [s.get("Error", {}).get("Message") for s in slots[1:]] == [BATCH_KEY, BATCH_KEY]
+
+
+def test_transaction_reads_mistyped_key_and_one_item_twice(edge):
+    """F refusesTwoReadsOfOneItemInATransaction: a mistyped key cancels ([None, None,
+    ValidationError]) before two reads of one item are refused; those are refused on their own."""
+    _put(edge, "reads", a={"S": "x"})
+    select = "SELECT * FROM edge WHERE pk='reads' AND sk='1'"
+    reasons = _cancellation(lambda: _tx(edge, select, select, "SELECT * FROM edge WHERE pk='reads' AND sk=1"))
+    assert reasons == [{"Code": "None"}, {"Code": "None"}, {"Code": "ValidationError", "Message": MISMATCH}]
+    assert _refusal(lambda: _tx(edge, select, "SELECT a FROM edge WHERE sk='1' AND pk='reads'")) == (
+        "ValidationException",
+        "Transaction request cannot include multiple operations on one item",
+    )
+
+
+def test_a_write_that_gives_a_key_two_values(edge):
+    """F refusesTwoValuesForOneKeyOnAWriteAndReadsTheFirstInExists: "Multiple conditions on same
+    key pk. Only single item Update/Insert/Delete are supported"; the same value twice updates; an
+    EXISTS reads the first value and its condition (pk='other') fails."""
+    _put(edge, "conflict", flag={"S": "right"})
+    _put(edge, "other", flag={"S": "right"})
+    multiple = "Multiple conditions on same key pk. Only single item Update/Insert/Delete are supported"
+    for statement in (
+        "UPDATE edge SET a=1 WHERE pk='conflict' AND sk='1' AND pk='other'",
+        "DELETE FROM edge WHERE pk='conflict' AND sk='1' AND pk='other'",
+    ):
+        assert _refusal(lambda s=statement: edge.execute_statement(Statement=s)) == (
+            "ValidationException",
+            multiple,
+        )
+    edge.execute_statement(Statement="UPDATE edge SET a=2 WHERE pk='conflict' AND sk='1' AND pk='conflict'")
+    assert _stored(edge, "conflict")["a"] == {"N": "2"}
+    reasons = _cancellation(
+        lambda: _tx(
+            edge,
+            "EXISTS(SELECT * FROM edge WHERE pk='conflict' AND sk='1' AND pk='other' AND flag='right')",
+            "UPDATE edge SET b=1 WHERE pk='other' AND sk='1'",
+        )
+    )
+    assert [r["Code"] for r in reasons] == ["ConditionalCheckFailed", "None"]
+    assert "b" not in _stored(edge, "other")
+
+
+def test_transaction_writes_that_name_no_item_cancel(edge):
+    """F cancelsATransactionWhoseWriteDoesNotNameOneItem: a partial key, a one-value IN, two
+    values for a key or a mistyped key cancel with ValidationError ("The provided key element does
+    not match the schema"); an INSERT without the sort key says "Missing the key sk in the item".
+    F readsByAOneValueIn...: an EXISTS whose key is a one-value IN is refused outright."""
+    _put(edge, "keys", flag={"S": "right"})
+    update = "UPDATE edge SET a=1 WHERE "
+    reasons = _cancellation(
+        lambda: _tx(
+            edge,
+            update + "pk='keys'",
+            update + "pk IN ['keys'] AND sk='1'",
+            update + "pk='keys' AND sk='1' AND pk='other'",
+            update + "pk='keys' AND sk=1",
+            update + "pk='keys' AND sk='1'",
+        )
+    )
+    assert [r["Code"] for r in reasons] == ["ValidationError"] * 4 + ["None"]
+    assert reasons[0]["Message"] == reasons[3]["Message"] == MISMATCH
+    reasons = _cancellation(
+        lambda: _tx(edge, "INSERT INTO edge VALUE {'pk':'keys-insert'}", "DELETE FROM edge WHERE sk='1'")
+    )
+    assert [r["Message"] for r in reasons] == [
+        "One or more parameter values were invalid: Missing the key sk in the item",
+        MISMATCH,
+    ]
+    assert "a" not in _stored(edge, "keys")
+    exists = "EXISTS(SELECT * FROM edge WHERE pk IN ['keys'] AND sk='1' AND flag='right')"
+    assert _refusal(lambda: _tx(edge, exists, update + "pk='other' AND sk='1'"))[1] == (
+        "Validation failed in TransactStatements[0]: EXISTS() must contain a single item read with additional condition"
+    )
+
+
+def test_transactions_naming_a_missing_table(edge):
+    """F cancelsATransactionThatNamesAMissingTable: a missing table cancels with
+    ResourceNotFound for that statement (even one with RETURNING or reading an index), while a
+    later statement's own fault (RETURNING, an index read) is refused outright."""
+    _put(edge, "missing", flag={"S": "right"})
+    gone = "UPDATE gone SET a=1 WHERE pk='x' AND sk='1'"
+    reasons = _cancellation(
+        lambda: _tx(edge, gone + " RETURNING ALL NEW *", "DELETE FROM gone WHERE pk='x' AND sk='1'")
+    )
+    assert reasons == [{"Code": "ResourceNotFound", "Message": "Requested resource not found"}] * 2
+    select = "SELECT * FROM edge WHERE pk='missing' AND sk='1'"
+    reasons = _cancellation(lambda: _tx(edge, select, "SELECT * FROM gone.\"idx\" WHERE pk='x' AND sk='1'"))
+    assert [r["Code"] for r in reasons] == ["None", "ResourceNotFound"] and "Message" not in reasons[0]
+    returning = "UPDATE edge SET a=1 WHERE pk='missing' AND sk='1' RETURNING ALL NEW *"
+    assert _refusal(lambda: _tx(edge, gone, returning))[1] == (
+        "Validation failed in TransactStatements[1]: RETURNING clause is not supported in ExecuteTransaction."
+    )
+    index_read = "SELECT * FROM edge.\"idx\" WHERE pk='x' AND sk='1'"
+    assert _refusal(lambda: _tx(edge, "SELECT * FROM gone WHERE pk='x' AND sk='1'", index_read))[1] == (
+        "Validation failed in TransactStatements[1]: Reads on indices are not supported within transactions."
+    )
+    assert "a" not in _stored(edge, "missing")

@@ -22,6 +22,7 @@ MSG_BATCH_SELECT_KEY = (
 MSG_TX_SELECT_KEY = (
     "Select statements within ExecuteTransaction must specify the primary key in the where clause."
 )
+MSG_TX_RETURNING = "RETURNING clause is not supported in ExecuteTransaction."
 MSG_TX_INDEX = "Reads on indices are not supported within transactions."
 MSG_TX_EXISTS = "EXISTS() must contain a single item read with additional condition"
 MSG_INDEX_WRITE = "This operation is not supported on an index"

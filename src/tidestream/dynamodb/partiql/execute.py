@@ -51,6 +51,9 @@ from .parser import Delete, Exists, Insert, Select, Statement, Update
 Item = dict[str, dict[str, Any]]
 PAGE_BYTES = 1024 * 1024
 MSG_CONDITIONAL = "The conditional request failed"
+MSG_KEY_MISMATCH = "The provided key element does not match the schema"
+#: Floci's refusesTwoValuesForOneKeyOnAWriteAndReadsTheFirstInExists (DynamoDB, 2026-09-17)
+MSG_MULTIPLE_KEY = "Multiple conditions on same key {name}. Only single item Update/Insert/Delete are supported"
 #: an UPDATE whose result breaks an item limit is told in PartiQL's own words (the nesting text:
 #: Floci's refusesAWriteThatLeavesTheItemTooDeep, captured from DynamoDB in eu-west-2, 2026-09-17)
 _UPDATE_RESULT_FAULTS = {
@@ -86,28 +89,55 @@ def _path_name(node) -> str | None:
     return None
 
 
-def _equality(node, values: dict) -> tuple[str, dict] | None:
+def _equality(node, values: dict, with_in: bool = True) -> tuple[str, dict] | None:
     """``name = value`` (either way round), or ``name IN [one value]``, as (name, value)."""
     if type(node) is A.Compare and node.op == "=":
         for a, b in ((node.left, node.right), (node.right, node.left)):
             name = _path_name(a)
             if name is not None and type(b) is A.ValueRef:
                 return name, values[b.name]
-    if type(node) is A.In and len(node.options) == 1 and type(node.options[0]) is A.ValueRef:
+    if with_in and type(node) is A.In and len(node.options) == 1 and type(node.options[0]) is A.ValueRef:
         name = _path_name(node.operand)
         if name is not None:
             return name, values[node.options[0].name]
     return None
 
 
-def key_equalities(where, values: dict, names: tuple[str, ...]) -> dict[str, dict]:
-    """Equalities on the named key attributes among the WHERE's top-level conjuncts."""
-    found: dict[str, dict] = {}
+def key_values(
+    where, values: dict, names: tuple[str, ...], with_in: bool = True
+) -> tuple[dict[str, list[dict]], list]:
+    """The WHERE's top-level conjuncts split into equalities on the named key attributes (every
+    value each is given, in order) and the other conjuncts."""
+    found: dict[str, list[dict]] = {}
+    rest = []
     for c in conjuncts(where):
-        eq = _equality(c, values)
-        if eq is not None and eq[0] in names and eq[0] not in found:
-            found[eq[0]] = eq[1]
-    return found
+        eq = _equality(c, values, with_in)
+        if eq is not None and eq[0] in names:
+            found.setdefault(eq[0], []).append(eq[1])
+        else:
+            rest.append(c)
+    return found, rest
+
+
+def _conflicting(found: dict[str, list[dict]]) -> str | None:
+    """A key attribute the WHERE gives two different values (the same one twice is fine)."""
+    for name, given in found.items():
+        if any(not equal(given[0], other) for other in given[1:]):
+            return name
+    return None
+
+
+class KeyFault(ValidationException):
+    """A statement that does not name one item by its key. ExecuteStatement answers its message;
+    a transaction cancels with ``in_transaction`` as that statement's reason (Floci's
+    cancelsATransactionWhoseWriteDoesNotNameOneItem, captured from DynamoDB, eu-west-2,
+    2026-09-17)."""
+
+    code = "ValidationException"
+
+    def __init__(self, message: str, in_transaction: str = MSG_KEY_MISMATCH) -> None:
+        super().__init__(message)
+        self.in_transaction = in_transaction
 
 
 def _strip_label(err: ValidationException, label: str) -> ValidationException:
@@ -248,11 +278,16 @@ class SelectPlan:
         return out
 
     def full_key(self) -> dict | None:
-        """The table key when the WHERE names one item by equalities on its full primary key."""
+        """The table key when the WHERE is nothing but equalities naming one item by its full
+        primary key (a batch or transaction read allows no other condition: Floci's
+        readsOnlyByTheKeyInATransaction, captured from DynamoDB, eu-west-2, 2026-09-17)."""
         if self.index is not None:
             return None
-        found = key_equalities(self.stmt.where, self.stmt.values, self.table.key_names)
-        return found if len(found) == len(self.table.key_names) else None
+        names = self.table.key_names
+        found, rest = key_values(self.stmt.where, self.stmt.values, names)
+        if rest or len(found) != len(names) or _conflicting(found) is not None:
+            return None
+        return {n: found[n][0] for n in names}
 
 
 def plan_select(
@@ -511,56 +546,76 @@ class WritePlan:
         return [parts] if parts else []
 
 
-def _key_from_where(table: Table, stmt) -> Item:
-    where = stmt.where
-    if where is None:
-        raise validation(MSG_INCOMPLETE_KEY)
-    found = key_equalities(where, stmt.values, table.key_names)
-    if len(found) != len(table.key_names):
-        raise validation(MSG_INCOMPLETE_KEY)
-    key = {n: found[n] for n in table.key_names}
-    for name, av in key.items():
-        if type_of(av) not in ("S", "N", "B"):
-            raise validation(
-                f"Key value must be of type S, N, or B. Key name: {name}, Key type: {type_of(av)}"
-            )
-        if table.attribute_types.get(name) not in av:
-            raise validation(
-                f"Key attribute's data type should match its data type in table's schema: Key {name}"
-            )
-    validate_key(key, schema_of(table))
+def _key_from_where(table: Table, stmt, with_in: bool = True) -> Item:
+    """The item an UPDATE or DELETE names: an equality on every key attribute (a key given two
+    different values is refused); ``with_in``: a one-value IN counts as an equality."""
+    names = table.key_names
+    found, _ = key_values(stmt.where, stmt.values, names, with_in)
+    if len(found) != len(names):
+        raise KeyFault(MSG_INCOMPLETE_KEY)
+    conflict = _conflicting(found)
+    if conflict is not None:
+        raise KeyFault(MSG_MULTIPLE_KEY.format(name=conflict))
+    key = {n: found[n][0] for n in names}
+    _check_key_types(table, key)
     return key
 
 
-def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> WritePlan:
+def _check_key_types(table: Table, key: Item) -> None:
+    for name, av in key.items():
+        if type_of(av) not in ("S", "N", "B"):
+            raise KeyFault(f"Key value must be of type S, N, or B. Key name: {name}, Key type: {type_of(av)}")
+        if table.attribute_types.get(name) not in av:
+            raise KeyFault(f"Key attribute's data type should match its data type in table's schema: Key {name}")
+    validate_key(key, schema_of(table))
+
+
+def _exists_key(table: Table, sel: Select) -> Item:
+    """The item an EXISTS reads: equalities (no IN) on the whole key, the first value of a key
+    given twice, and at least one further condition."""
+    names = table.key_names
+    found, rest = key_values(sel.where, sel.values, names, with_in=False)
+    if len(found) != len(names) or not rest:
+        raise validation(MSG_TX_EXISTS)
+    key = {n: found[n][0] for n in names}
+    _check_key_types(table, key)
+    return key
+
+
+def _insert_key(table: Table, item: Item) -> Item:
+    for name in table.key_names:
+        av = item.get(name)
+        if av is None:
+            raise KeyFault(
+                f"Key attribute should be present in the item: Key {name}",
+                f"One or more parameter values were invalid: Missing the key {name} in the item",
+            )
+        expected = table.attribute_types.get(name, "")
+        if expected not in av:
+            raise KeyFault(
+                f"Key attribute's data type should match its data type in table's schema: Key {name}",
+                "One or more parameter values were invalid: Type mismatch for key "
+                f"{name} expected: {expected} actual: {type_of(av)}",
+            )
+    return {n: item[n] for n in table.key_names}
+
+
+def plan_write(
+    state: DynamoState, ctx: RequestContext, stmt: Statement, in_transaction: bool = False
+) -> WritePlan:
+    """A write's plan; in a transaction a one-value IN does not name a key attribute."""
     table = state.table(ctx, stmt.table)
-    schema = schema_of(table)
     if isinstance(stmt, Insert):
         item = stmt.item
-        for name in table.key_names:
-            av = item.get(name)
-            if av is None:
-                raise validation(f"Key attribute should be present in the item: Key {name}")
-            if table.attribute_types.get(name) not in av:
-                raise validation(
-                    f"Key attribute's data type should match its data type in table's schema: Key {name}"
-                )
-        validate_item_keys(item, schema)
+        key_item = _insert_key(table, item)
+        validate_item_keys(item, schema_of(table))
         check_item_size(item)
-        key_item = {n: item[n] for n in table.key_names}
         return WritePlan(stmt, "INSERT", table, state.items.item_key(table, item), key_item, item=item)
     if isinstance(stmt, Exists):
         sel = stmt.select
         if sel.index is not None:
             raise validation("Operations on indices are not supported in transactions")
-        key = _key_from_where(table, sel)
-        extra = [
-            c
-            for c in conjuncts(sel.where)
-            if (equality := _equality(c, sel.values)) is None or equality[0] not in table.key_names
-        ]
-        if not extra:
-            raise validation(MSG_TX_EXISTS)
+        key = _exists_key(table, sel)
         return WritePlan(
             stmt,
             "EXISTS",
@@ -570,7 +625,7 @@ def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> Writ
             condition=compile_where(sel.where, sel.values),
         )
     assert isinstance(stmt, (Update, Delete))
-    key = _key_from_where(table, stmt)
+    key = _key_from_where(table, stmt, with_in=not in_transaction)
     cond = compile_where(stmt.where, stmt.values)
     upd = None
     if isinstance(stmt, Update):

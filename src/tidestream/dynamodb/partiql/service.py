@@ -9,12 +9,13 @@ serializes requests, as for TransactWriteItems).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...context import RequestContext
 from ...errors import (
     AwsError,
     ConditionalCheckFailedException,
+    ResourceNotFoundException,
     TransactionCanceledException,
     ValidationException,
 )
@@ -28,10 +29,13 @@ from .errors import (
     MSG_BATCH_SELECT_KEY,
     MSG_EXISTS_ONLY_IN_TX,
     MSG_TX_INDEX,
+    MSG_TX_RETURNING,
     MSG_TX_SELECT_KEY,
     DuplicateItemException,
 )
 from .execute import (
+    MSG_KEY_MISMATCH,
+    KeyFault,
     SelectPlan,
     StatementFailure,
     change_for,
@@ -223,18 +227,7 @@ def _tx_parse(requests: list) -> list[Statement]:
 
 
 def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) -> dict:
-    plans: list[SelectPlan] = []
-    for i, stmt in enumerate(statements):
-        if stmt.index is not None:
-            state.table(ctx, stmt.table)
-            raise _tx_invalid(i, MSG_TX_INDEX)
-        try:
-            plan = plan_select(state, ctx, stmt, True)
-        except ValidationException as err:
-            raise _tx_invalid(i, err.message) from None
-        if plan.full_key() is None:
-            raise _tx_invalid(i, MSG_TX_SELECT_KEY)
-        plans.append(plan)
+    plans = _tx_read_plans(state, ctx, statements)
     responses = []
     per: dict[str, Consumed] = {}
     for plan in plans:
@@ -246,6 +239,50 @@ def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) ->
     if wants_capacity(mode):
         out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
     return out
+
+
+def _tx_read_plans(state: DynamoState, ctx: RequestContext, statements: list) -> list[SelectPlan]:
+    """Every read planned, in DynamoDB's order (Floci's refusesTwoReadsOfOneItemInATransaction and
+    cancelsATransactionThatNamesAMissingTable, captured from DynamoDB, eu-west-2, 2026-09-17):
+    a statement's own faults first, statement by statement; then a missing table or a mistyped
+    key cancels with every statement's reason; then one item read twice is refused."""
+    plans: list[SelectPlan] = []
+    reasons: dict[int, dict] = {}
+    for i, stmt in enumerate(statements):
+        try:
+            state.table(ctx, stmt.table)
+        except ResourceNotFoundException as err:
+            reasons[i] = {"Code": "ResourceNotFound", "Message": err.message}
+            continue
+        if stmt.index is not None:
+            raise _tx_invalid(i, MSG_TX_INDEX)
+        try:
+            plan = plan_select(state, ctx, stmt, True)
+        except ValidationException as err:
+            raise _tx_invalid(i, err.message) from None
+        key = plan.full_key()
+        if key is None:
+            raise _tx_invalid(i, MSG_TX_SELECT_KEY)
+        if any(plan.table.attribute_types.get(n, "") not in v for n, v in key.items()):
+            reasons[i] = {"Code": "ValidationError", "Message": MSG_KEY_MISMATCH}
+        plans.append(plan)
+    if reasons:
+        raise _cancelled([reasons.get(i, {"Code": "None"}) for i in range(len(statements))])
+    _refuse_repeated_items([state.items.item_key(p.table, cast(dict, p.full_key())) for p in plans])
+    return plans
+
+
+def _refuse_repeated_items(keys: list[bytes]) -> None:
+    if len(set(keys)) != len(keys):
+        raise ValidationException("Transaction request cannot include multiple operations on one item")
+
+
+def _cancelled(reasons: list[dict]) -> TransactionCanceledException:
+    codes = ", ".join(r["Code"] for r in reasons)
+    return TransactionCanceledException(
+        f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+        extra={"CancellationReasons": reasons},
+    )
 
 
 def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statements: list, mode) -> dict:
@@ -285,16 +322,28 @@ def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statement
 
 
 def _tx_write_plans(state: DynamoState, ctx: RequestContext, statements: list) -> list:
-    """Every statement planned before any runs; a transaction touches each item once."""
+    """Every statement planned before any runs, in DynamoDB's order (Floci's
+    cancelsATransactionThatNamesAMissingTable and cancelsATransactionWhoseWriteDoesNotNameOneItem,
+    captured from DynamoDB, eu-west-2, 2026-09-17): a statement's own faults first, statement by
+    statement; then a missing table or a key that names no item cancels with every statement's
+    reason; then a transaction touching one item twice is refused."""
     plans = []
-    keys = set()
+    reasons: dict[int, dict] = {}
     for i, stmt in enumerate(statements):
         try:
-            plan = plan_write(state, ctx, stmt)
+            plan = plan_write(state, ctx, stmt, in_transaction=True)
+        except ResourceNotFoundException as err:
+            reasons[i] = {"Code": "ResourceNotFound", "Message": err.message}
+            continue
+        except KeyFault as err:
+            reasons[i] = {"Code": "ValidationError", "Message": err.in_transaction}
+            continue
         except ValidationException as err:
             raise _tx_invalid(i, err.message) from None
-        if plan.key in keys:
-            raise ValidationException("Transaction request cannot include multiple operations on one item")
-        keys.add(plan.key)
+        if plan.returning is not None:
+            raise _tx_invalid(i, MSG_TX_RETURNING)
         plans.append(plan)
+    if reasons:
+        raise _cancelled([reasons.get(i, {"Code": "None"}) for i in range(len(statements))])
+    _refuse_repeated_items([plan.key for plan in plans])
     return plans
