@@ -397,3 +397,152 @@ def test_transactions_naming_a_missing_table(edge):
         "Validation failed in TransactStatements[1]: Reads on indices are not supported within transactions."
     )
     assert "a" not in _stored(edge, "missing")
+
+
+# ---------------------------------------------------------------------------- key reads of a SELECT
+OVERLAP = "Overlapping conditions with range keys are not supported in where clause"
+
+
+@pytest.fixture
+def ranges(edge):
+    _put(edge, "ranges", flag={"S": "one"})
+    edge.put_item(TableName="edge", Item={"pk": {"S": "ranges"}, "sk": {"S": "2"}, "flag": {"S": "two"}})
+    return edge
+
+
+def _sort_keys(ddb, statement: str) -> list[str]:
+    return sorted(i["sk"]["S"] for i in ddb.execute_statement(Statement=statement)["Items"])
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "pk IN ['ranges','ranges']",
+        "pk='ranges' OR pk='ranges'",
+        "pk='ranges' AND (sk > '0' OR sk < '5')",
+        "pk='ranges' AND (sk='1' OR flag='two')",
+        "(pk='ranges' AND flag='one') OR (pk='ranges' AND flag='two')",
+        "pk = 'ranges' AND x <> '1' OR pk = 'ranges' AND sk = '2'",
+    ],
+)
+def test_overlapping_reads_of_one_partition_are_refused(ranges, where):
+    """F refusesOverlappingKeyConditionsAndMismatchedKeyTypes and PG ("an OR branch with a non-key
+    <> beside a sort-key branch"): "Overlapping conditions with range keys are not supported in
+    where clause"."""
+    assert _refusal(lambda: ranges.execute_statement(Statement=f"SELECT sk FROM edge WHERE {where}")) == (
+        "ValidationException",
+        OVERLAP,
+    )
+
+
+def test_disjoint_or_negated_sort_key_reads_run(ranges):
+    """F readsSortKeyConditionsThatAQueryKeyCannotHold and paritysuite whereOverlap.test.ts: disjoint
+    sort-key branches run, and so does a branch whose sort-key condition is negated or <>; a
+    transaction reports an overlap under its statement's index."""
+    select = "SELECT sk FROM edge WHERE pk='ranges' AND "
+    assert _sort_keys(ranges, select + "(sk < '1' OR sk > '1' OR sk='1')") == ["1", "2"]
+    assert _sort_keys(ranges, select + "sk IN ['1','2']") == ["1", "2"]
+    assert _sort_keys(ranges, select + "NOT sk = '1' OR pk = 'ranges' AND sk = '2'") == ["2"]
+    assert _sort_keys(
+        ranges, "SELECT sk FROM edge WHERE pk = 'ranges' OR pk = 'ranges' AND NOT sk = '1'"
+    ) == [
+        "1",
+        "2",
+    ]
+    statement = "SELECT sk FROM edge WHERE pk IN ['ranges','ranges'] AND sk='1'"
+    assert (
+        _refusal(lambda: _tx(ranges, statement))[1]
+        == f"Validation failed in TransactStatements[0]: {OVERLAP}"
+    )
+
+
+def test_key_types_and_decomposed_reads(ranges):
+    """F refusesOverlappingKeyConditionsAndMismatchedKeyTypes (a key condition's value of the wrong
+    type, in any branch; pk > 1 is a filter) and refusesTooManyInOperandsAndTooManyDecomposedReads
+    (more than 50 reads when every branch names its partition; in a batch that wins over the
+    key rule)."""
+    select = "SELECT sk FROM edge WHERE "
+    assert _refusal(lambda: ranges.execute_statement(Statement=select + "pk = 1 OR pk = 'ranges'"))[1] == (
+        "Key attribute's data type should match its data type in table's schema: Key pk"
+    )
+    assert _refusal(lambda: ranges.execute_statement(Statement=select + "pk = 'ranges' AND sk IN ['1', 2]"))[
+        1
+    ] == ("Key attribute's data type should match its data type in table's schema: Key sk")
+    assert ranges.execute_statement(Statement=select + "pk > 1")["Items"] == []
+
+    def values(count: int) -> str:
+        return ",".join(f"'v{i}'" for i in range(count))
+
+    many = "Too many decomposed read operations for a given query."
+    for where in (f"pk IN [{values(51)}]", f"pk IN [{values(26)}] AND sk IN ['1','2']"):
+        assert _refusal(lambda w=where: ranges.execute_statement(Statement=select + w))[1] == many
+    ranges.execute_statement(Statement=select + f"pk IN [{values(50)}] AND flag IN [{values(100)}]")
+    ranges.execute_statement(Statement=select + f"pk IN [{values(51)}] OR flag='one'")
+    slots = ranges.batch_execute_statement(
+        Statements=[{"Statement": select + f"pk IN [{values(51)}] AND sk='1'"}]
+    )
+    assert slots["Responses"][0]["Error"]["Message"] == many
+
+
+@pytest.fixture
+def indexed(ddb):
+    """F's partiql-edge-cases-index: a GSI projecting its key and ``projattr``; PI's gsi2 likewise."""
+    make_table(
+        ddb,
+        "indexed",
+        extra_attributes=[("gsiPk", "S")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi-inc",
+                "KeySchema": [{"AttributeName": "gsiPk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["projattr"]},
+            }
+        ],
+    )
+    item = {"pk": {"S": "p"}, "gsiPk": {"S": "y"}, "projattr": {"S": "proj1"}, "nonproj": {"S": "np1"}}
+    ddb.put_item(TableName="indexed", Item=item)
+    return ddb
+
+
+@pytest.mark.parametrize(
+    "where,missing",
+    [
+        ("gsiPk='y' AND NOT (nonproj='np1' OR projattr='x')", "[nonproj]"),
+        ("gsiPk='y' AND b='1' AND (a='2' OR projattr='3')", "[a, b]"),
+        ("gsiPk='y' AND (zz='1' OR aa='2' OR mm='3')", "[zz, aa, mm]"),
+        ("(gsiPk='y' OR gsiPk='z') AND zz='1'", "[zz]"),
+        ("(gsiPk='b' AND u1='1') OR (gsiPk='q' AND u2='1')", "[u2]"),
+        ("(gsiPk='q' AND u1='1') OR (gsiPk='b' AND u2='1')", "[u1]"),
+    ],
+)
+def test_a_keyed_gsi_read_filtering_on_what_it_does_not_project(indexed, where, missing):
+    """F refusesUnprojectedAttributesInsideGroupedConditionsOnAKeyedIndexRead and
+    checksProjectionOnEachKeyedBranchOfAnIndexRead: "Secondary index gsi-inc does not project one
+    or more filter attributes: [...]" (the last branch by partition; AWS's set order)."""
+    statement = f'SELECT pk FROM indexed."gsi-inc" WHERE {where}'
+    assert _refusal(lambda: indexed.execute_statement(Statement=statement))[1] == (
+        "One or more parameter values were invalid: Secondary index gsi-inc does not project one or more "
+        f"filter attributes: {missing}"
+    )
+
+
+def test_gsi_reads_within_what_it_projects(indexed):
+    """F (the accepted forms beside the refusals above) and paritysuite
+    tier2/partiql/executeStatementIndex.test.ts ("rejects non-projected columns on a GSI in
+    statement order", also without a WHERE)."""
+    select = 'SELECT pk FROM indexed."gsi-inc" WHERE '
+    for where in (
+        "gsiPk='y' AND (projattr='proj1' OR projattr='proj2')",
+        "(gsiPk='y' AND projattr='1') OR (gsiPk='z' AND aa='1')",
+        "gsiPk > 'a' AND zz='1'",
+        "(gsiPk='y' AND zz='1') OR aa='1'",
+    ):
+        indexed.execute_statement(Statement=select + where)
+    assert indexed.execute_statement(Statement=select + "gsiPk='y'")["Items"] == [{"pk": {"S": "p"}}]
+    for statement, missing in (
+        ("SELECT alternate, mymap FROM indexed.\"gsi-inc\" WHERE gsiPk = 'y'", "[alternate, mymap]"),
+        ('SELECT alternate FROM indexed."gsi-inc"', "[alternate]"),
+    ):
+        assert _refusal(lambda s=statement: indexed.execute_statement(Statement=s))[1] == (
+            f"One or more parameter values were invalid: Global secondary index gsi-inc does not project {missing}"
+        )

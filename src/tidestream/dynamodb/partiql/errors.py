@@ -37,6 +37,22 @@ MSG_MULTI_ATTRIBUTE_INDEX = (
 )
 
 
+MSG_KEY_MISMATCH = "The provided key element does not match the schema"
+
+
+class KeyFault(ValidationException):
+    """A statement that does not name one item by its key. ExecuteStatement answers its message;
+    a transaction cancels with ``in_transaction`` as that statement's reason (Floci's
+    cancelsATransactionWhoseWriteDoesNotNameOneItem, captured from DynamoDB, eu-west-2,
+    2026-09-17)."""
+
+    code = "ValidationException"
+
+    def __init__(self, message: str, in_transaction: str = MSG_KEY_MISMATCH) -> None:
+        super().__init__(message)
+        self.in_transaction = in_transaction
+
+
 def not_well_formed(detail: str) -> ValidationException:
     return ValidationException(NOT_WELL_FORMED + detail)
 

@@ -32,6 +32,7 @@ from ..expressions.projection import project
 from ..expressions.values import compare, equal, get_path, type_of
 from ..itemstore import Change
 from ..keys import validate_item_keys, validate_key
+from ..operations.tables import java_hash_set_order
 from ..ranges import KeyRange, bounds
 from ..sizes import MSG_ITEM_TOO_BIG, MSG_NESTING, check_item_size, item_size
 from ..state import DynamoState, schema_of
@@ -44,16 +45,19 @@ from .errors import (
     MSG_INVALID_NEXT_TOKEN,
     MSG_MULTI_ATTRIBUTE_INDEX,
     MSG_TX_EXISTS,
+    KeyFault,
     validation,
 )
+from .keyplan import KeyPlan, check_select_keys, unprojected_filter_attributes
 from .parser import Delete, Exists, Insert, Select, Statement, Update
 
 Item = dict[str, dict[str, Any]]
 PAGE_BYTES = 1024 * 1024
 MSG_CONDITIONAL = "The conditional request failed"
-MSG_KEY_MISMATCH = "The provided key element does not match the schema"
 #: Floci's refusesTwoValuesForOneKeyOnAWriteAndReadsTheFirstInExists (DynamoDB, 2026-09-17)
-MSG_MULTIPLE_KEY = "Multiple conditions on same key {name}. Only single item Update/Insert/Delete are supported"
+MSG_MULTIPLE_KEY = (
+    "Multiple conditions on same key {name}. Only single item Update/Insert/Delete are supported"
+)
 #: an UPDATE whose result breaks an item limit is told in PartiQL's own words (the nesting text:
 #: Floci's refusesAWriteThatLeavesTheItemTooDeep, captured from DynamoDB in eu-west-2, 2026-09-17)
 _UPDATE_RESULT_FAULTS = {
@@ -125,19 +129,6 @@ def _conflicting(found: dict[str, list[dict]]) -> str | None:
         if any(not equal(given[0], other) for other in given[1:]):
             return name
     return None
-
-
-class KeyFault(ValidationException):
-    """A statement that does not name one item by its key. ExecuteStatement answers its message;
-    a transaction cancels with ``in_transaction`` as that statement's reason (Floci's
-    cancelsATransactionWhoseWriteDoesNotNameOneItem, captured from DynamoDB, eu-west-2,
-    2026-09-17)."""
-
-    code = "ValidationException"
-
-    def __init__(self, message: str, in_transaction: str = MSG_KEY_MISMATCH) -> None:
-        super().__init__(message)
-        self.in_transaction = in_transaction
 
 
 def _strip_label(err: ValidationException, label: str) -> ValidationException:
@@ -299,6 +290,7 @@ def plan_select(
     hash_names = [n for n, t in key_schema if t == "HASH"]
     values = stmt.values
     filt = compile_where(stmt.where, values)
+    _check_reads(table, index, stmt, key_schema)
     partitions = None
     if stmt.where is not None and len(hash_names) == 1:
         partitions = _partitions(stmt.where, hash_names[0], values)
@@ -325,6 +317,49 @@ def _select_index(table, stmt: Select, consistent: bool):
     if consistent and not index.local:
         raise validation(MSG_CONSISTENT_GSI)
     return index
+
+
+def _check_reads(table: Table, index: Index | None, stmt: Select, key_schema: list) -> None:
+    """What DynamoDB refuses once it knows the table: a GSI asked for what it does not project,
+    and the key reads the WHERE decomposes into (:mod:`.keyplan`)."""
+    partial_gsi = index is not None and not index.local and index.projection_type != "ALL"
+    if partial_gsi:
+        _check_gsi_projection(table, cast(Index, index), stmt)
+    if stmt.where is None or [kind for _, kind in key_schema].count("HASH") != 1:
+        return
+    plan = check_select_keys(stmt.where, stmt.values, key_schema, table.attribute_types)
+    if partial_gsi:
+        _check_gsi_filters(table, cast(Index, index), plan)
+
+
+def _projected(table: Table, index: Index) -> set[str]:
+    keys = {n for n, _ in table.key_schema} | {n for n, _ in index.key_schema}
+    return keys | set(index.non_key_attributes if index.projection_type == "INCLUDE" else ())
+
+
+def _check_gsi_projection(table: Table, index: Index, stmt: Select) -> None:
+    """A GSI cannot reach outside its projection: every SELECTed attribute it does not project,
+    in statement order (paritysuite tier2/partiql/executeStatementIndex.test.ts, 2026-09)."""
+    if stmt.projection is None:
+        return
+    projected = _projected(table, index)
+    missing = list(dict.fromkeys(str(path[0]) for path, _ in stmt.projection if path[0] not in projected))
+    if missing:
+        raise validation(
+            "One or more parameter values were invalid: Global secondary index "
+            f"{index.name} does not project [{', '.join(missing)}]"
+        )
+
+
+def _check_gsi_filters(table: Table, index: Index, plan: KeyPlan) -> None:
+    """Filters a keyed GSI read cannot evaluate (see :mod:`.keyplan`), named as AWS's
+    java.util.HashSet lists them."""
+    missing = unprojected_filter_attributes(plan, _projected(table, index))
+    if missing:
+        raise validation(
+            f"One or more parameter values were invalid: Secondary index {index.name} does not project "
+            f"one or more filter attributes: [{', '.join(java_hash_set_order(missing))}]"
+        )
 
 
 def _apply_order(stmt: Select, partitions: list | None, key_schema) -> tuple[list, bool]:
@@ -566,7 +601,9 @@ def _check_key_types(table: Table, key: Item) -> None:
         if type_of(av) not in ("S", "N", "B"):
             raise KeyFault(f"Key value must be of type S, N, or B. Key name: {name}, Key type: {type_of(av)}")
         if table.attribute_types.get(name) not in av:
-            raise KeyFault(f"Key attribute's data type should match its data type in table's schema: Key {name}")
+            raise KeyFault(
+                f"Key attribute's data type should match its data type in table's schema: Key {name}"
+            )
     validate_key(key, schema_of(table))
 
 

@@ -32,10 +32,9 @@ from .errors import (
     MSG_TX_RETURNING,
     MSG_TX_SELECT_KEY,
     DuplicateItemException,
+    KeyFault,
 )
 from .execute import (
-    MSG_KEY_MISMATCH,
-    KeyFault,
     SelectPlan,
     StatementFailure,
     change_for,
@@ -258,13 +257,13 @@ def _tx_read_plans(state: DynamoState, ctx: RequestContext, statements: list) ->
             raise _tx_invalid(i, MSG_TX_INDEX)
         try:
             plan = plan_select(state, ctx, stmt, True)
+        except KeyFault as err:
+            reasons[i] = {"Code": "ValidationError", "Message": err.in_transaction}
+            continue
         except ValidationException as err:
             raise _tx_invalid(i, err.message) from None
-        key = plan.full_key()
-        if key is None:
+        if plan.full_key() is None:
             raise _tx_invalid(i, MSG_TX_SELECT_KEY)
-        if any(plan.table.attribute_types.get(n, "") not in v for n, v in key.items()):
-            reasons[i] = {"Code": "ValidationError", "Message": MSG_KEY_MISMATCH}
         plans.append(plan)
     if reasons:
         raise _cancelled([reasons.get(i, {"Code": "None"}) for i in range(len(statements))])
