@@ -546,3 +546,41 @@ def test_gsi_reads_within_what_it_projects(indexed):
         assert _refusal(lambda s=statement: indexed.execute_statement(Statement=s))[1] == (
             f"One or more parameter values were invalid: Global secondary index gsi-inc does not project {missing}"
         )
+
+
+# ---------------------------------------------------------------------------- conditions as values
+@pytest.mark.parametrize(
+    "condition,holds",
+    [
+        ("attribute_exists(nope) = false", True),
+        ("true = attribute_exists(n)", True),
+        ("attribute_exists(n) <> 1", True),
+        ("contains(nope, 'z') = false", True),
+        ("(n BETWEEN 0 AND 5) = true", True),
+        ("(n = 5 OR flag = 'x') = false", True),
+        ("attribute_exists(nope) IN [true, false]", True),
+        ("attribute_exists(n) = attribute_exists(flag)", True),
+        ("attribute_exists(n) = yes", True),
+        ("attribute_exists(n) = 1", False),
+        ("NOT attribute_exists(n) = true", False),
+        ("(attribute_exists(n) = true) = false", False),
+        ("attribute_exists(n) = flag", False),
+    ],
+)
+def test_a_condition_compared_as_a_boolean(edge, condition, holds):
+    """F comparesAConditionWithABoolean: a condition's truth compares with BOOL values, paths
+    and other conditions (it was refused: "WHERE clause must contain an expression that resolves
+    to a boolean")."""
+    _put(edge, "booleans", n={"N": "1"}, flag={"S": "right"}, yes={"BOOL": True})
+    statement = f"SELECT sk FROM edge WHERE pk='booleans' AND sk='1' AND {condition}"
+    assert len(edge.execute_statement(Statement=statement)["Items"]) == (1 if holds else 0)
+
+
+def test_a_condition_has_no_order(edge):
+    """F comparesAConditionWithABoolean: "Incorrect operand type for operator or function;
+    operator or function: >, operand type: BOOL"."""
+    statement = "SELECT sk FROM edge WHERE pk='booleans' AND sk='1' AND attribute_exists(n) > false"
+    assert _refusal(lambda: edge.execute_statement(Statement=statement)) == (
+        "ValidationException",
+        "Incorrect operand type for operator or function; operator or function: >, operand type: BOOL",
+    )

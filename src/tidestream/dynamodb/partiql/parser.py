@@ -57,6 +57,10 @@ AttributeValue = dict[str, Any]
 MAX_IN_OPERANDS = 100
 MAX_LIST_INDEX = 2**31 - 1
 MAX_LITERAL_NESTING = 32
+MSG_IN_OPERANDS = (
+    "IN operator must have a left hand argument of type Variable Reference "
+    "and right hand argument of type Seq with at least one member"
+)
 
 #: words that end a path or start a clause; a bare one cannot name an attribute
 RESERVED = frozenset(
@@ -650,7 +654,8 @@ class _Parser:
             if self.at_kw("MISSING"):
                 raise validation(MSG_MISSING_COMPARE)
             right = self.operand()
-            _no_condition_operand(left, right)
+            if A.is_condition(left) or A.is_condition(right):
+                return self.compare_truth(op, left, right)
             return A.Compare("<>" if op == "!=" else op, left, right)
         negate = False
         if self.at_kw("NOT") and self.at_kw("BETWEEN", "IN", ahead=1):
@@ -666,6 +671,33 @@ class _Parser:
             return self.is_test(left)
         self.check_boolean(left)
         return left
+
+    def compare_truth(self, op: str, left, right):
+        """A condition compared with a value, a path or another condition: DynamoDB compares its
+        truth as a BOOL (Floci's comparesAConditionWithABoolean, captured from DynamoDB,
+        eu-west-2, 2026-09-17); it has no order, so <, <=, >, >= are refused."""
+        if op not in ("=", "<>", "!="):
+            raise validation(
+                f"Incorrect operand type for operator or function; operator or function: {op}, operand type: BOOL"
+            )
+        if not A.is_condition(left):
+            left, right = right, left
+        same = self.truth_equals(left, right)
+        return same if op == "=" else A.Not(same)
+
+    def truth_equals(self, condition, other):
+        """``condition = other`` as a condition the evaluators already run."""
+        if A.is_condition(other):
+            return A.Or(A.And(condition, other), A.And(A.Not(condition), A.Not(other)))
+        if type(other) is A.Path:
+            is_true = A.Compare("=", other, self.value_ref({"BOOL": True}))
+            is_false = A.Compare("=", other, self.value_ref({"BOOL": False}))
+            return A.Or(A.And(condition, is_true), A.And(A.Not(condition), is_false))
+        value = self.values[other.name] if type(other) is A.ValueRef else {}
+        if "BOOL" in value:
+            return condition if value["BOOL"] else A.Not(condition)
+        constant = self.value_ref({"BOOL": True})
+        return A.Compare("<>", constant, constant)  # a BOOL never equals a value of another type
 
     def between(self, left) -> A.Between:
         low = self.operand()
@@ -685,16 +717,25 @@ class _Parser:
             raise validation("WHERE clause must contain an expression that resolves to a boolean")
 
     def in_list(self, left):
+        options = self.in_options()
+        if A.is_condition(left):  # the condition's truth, compared with each option in turn
+            node = self.truth_equals(left, options[0])
+            for option in options[1:]:
+                node = A.Or(node, self.truth_equals(left, option))
+            return node
+        if type(left) is not A.Path:
+            raise validation(MSG_IN_OPERANDS)
+        return A.In(left, tuple(options))
+
+    def in_options(self) -> list:
+        """IN's right-hand side: ``[...]``, ``(...)`` or a parameter holding a list."""
         closing = "]" if self.accept_punct("[") else (")" if self.accept_punct("(") else None)
         if closing is None:
             if self.peek().kind == L.PARAM:
                 self.next()
                 av = self.take_param()
-                return A.In(left, tuple(self.value_ref(v) for v in av.get("L", [av])))
-            raise validation(
-                "IN operator must have a left hand argument of type Variable Reference "
-                "and right hand argument of type Seq with at least one member"
-            )
+                return [self.value_ref(v) for v in av.get("L", [av])]
+            raise validation(MSG_IN_OPERANDS)
         options = []
         if not self.at_punct(closing):
             while True:
@@ -706,12 +747,9 @@ class _Parser:
             raise validation(
                 f"The IN operator is provided with too many operands; number of operands: {len(options)}"
             )
-        if not options or type(left) is not A.Path:
-            raise validation(
-                "IN operator must have a left hand argument of type Variable Reference "
-                "and right hand argument of type Seq with at least one member"
-            )
-        return A.In(left, tuple(options))
+        if not options:
+            raise validation(MSG_IN_OPERANDS)
+        return options
 
     def is_test(self, left):
         negate = self.accept_kw("NOT")
@@ -965,12 +1003,6 @@ def _bag(members: list[AttributeValue], written: list[str], where: str) -> Attri
             f"[{', '.join(written)}] contains duplicates! under {where}"
         )
     return from_wire_value({kind + "S": [m[kind] for m in members]})
-
-
-def _no_condition_operand(left, right) -> None:
-    for side in (left, right):
-        if A.is_condition(side):
-            raise validation("WHERE clause must contain an expression that resolves to a boolean")
 
 
 def _update_tree(actions: list) -> A.UpdateTree:
