@@ -584,3 +584,13 @@ def test_a_condition_has_no_order(edge):
         "ValidationException",
         "Incorrect operand type for operator or function; operator or function: >, operand type: BOOL",
     )
+
+
+@pytest.mark.parametrize("type_name", ["INT4", "INT8", "DOUBLE PRECISION", "CHARACTER VARYING"])
+def test_a_bare_type_test_parses_but_does_not_run(ddb, type_name):
+    """PG "IS %s parses as a type test": "Unsupported operation: IsType" (it was "Expected data
+    manipulation")."""
+    assert _refusal(lambda: ddb.execute_statement(Statement=f"x IS {type_name}")) == (
+        "ValidationException",
+        "Unsupported operation: IsType",
+    )

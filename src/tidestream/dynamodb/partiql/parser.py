@@ -357,6 +357,15 @@ class _Parser:
         return stmt
 
     def not_a_statement(self) -> ValidationException:
+        """What a statement that is no DML is told. A bare type test (``x IS INT4``) parses as an
+        expression DynamoDB does not run (paritysuite partiqlGrammar.test.ts, October 2026)."""
+        if self.is_path_start() and self.at_kw("IS", ahead=1):
+            self.pos += 2
+            self.accept_kw("NOT")
+            word = self.next().upper
+            if word in IS_TYPES or word in OTHER_TYPES or word == "MISSING":
+                return validation("Unsupported operation: IsType")
+            return not_well_formed("Expected type name")
         return not_well_formed("Expected data manipulation")
 
     def table_name(self) -> str:
