@@ -17,6 +17,8 @@ Sources (read with the search tool, October-November 2026):
   PW paritysuite ``tier2/partiql/whereFunctions.test.ts`` / ``writeResponses.test.ts`` /
      ``fromFirstUpdate.test.ts`` / ``setFunctions.test.ts`` / ``comparison.test.ts``
   (paritysuite: eu-west-2 and us-east-1, October 2026)
+  PC paritysuite ``tier2/partiql/comparison.test.ts`` (non-scalar equality, ordering refusals)
+  M  moto's ``tests/test_dynamodb/test_dynamodb_statements.py`` tests marked ``aws_verified``
 
 Usage: python bench/replay_partiql.py http://127.0.0.1:PORT [--verbose]
 Exit status 1 when any case differs. Use a fresh server: the cases create their own tables.
@@ -54,6 +56,7 @@ FQ = f'"{FT}"'
 FI = "partiql-edge-cases-index"
 FV = "partiql-edge-cases-index-view"
 S, N, C = "pq_hash", "pq_hash_n", "pq_comp"
+M = "pq_moto"
 INSERT_K = f"INSERT INTO {FQ} VALUE {{'pk':'literals','sk':'1','m':{{'k':?}}}}"
 
 
@@ -234,6 +237,7 @@ def setup_requests() -> list[tuple[str, dict]]:
         _table(S, [("pk", "S", "HASH")]),
         _table(N, [("pk", "N", "HASH")]),
         _table(C, [("pk", "S", "HASH"), ("sk", "S", "RANGE")]),
+        _table(M, [("pk", "S", "HASH")]),
         put(FI, {"pk": {"S": "p"}, "gsiPk": {"S": "y"}, "projattr": {"S": "proj1"}, "nonproj": {"S": "np1"}}),
         put(
             FV,
@@ -1121,12 +1125,181 @@ def paritysuite_cases() -> list[Case]:
     return cases
 
 
+def comparison_cases() -> list[Case]:
+    """PC: equality of every type by value (sets unordered, lists ordered, maps by content), and
+    the ordering operators refusing operands with no order."""
+    q = f'"{S}"'
+    stored = {
+        "SS": ({"SS": ["a", "b", "c"]}, {"SS": ["c", "a", "b"]}, True),
+        "NS": ({"NS": ["1", "2", "3"]}, {"NS": ["3", "1", "2"]}, True),
+        "BS": ({"BS": ["AQI=", "AwQ="]}, {"BS": ["AwQ=", "AQI="]}, True),
+        "L": ({"L": [{"S": "a"}, {"S": "b"}]}, {"L": [{"S": "b"}, {"S": "a"}]}, False),
+        "M": ({"M": {"x": {"N": "1"}, "y": {"N": "2"}}}, {"M": {"y": {"N": "2"}, "x": {"N": "1"}}}, True),
+        "B": ({"B": "AQID"}, {"B": "AQIE"}, False),
+        "NULL": ({"NULL": True}, {"S": "not null"}, False),
+    }
+    cases: list[Case] = []
+    for kind, (value, other, other_matches) in stored.items():
+        pk = f"pq-cmp-{kind}"
+        select = f"SELECT pk FROM {q} WHERE pk = ? AND val = ?"
+        cases += [
+            ("PC put", put(S, {"pk": {"S": pk}, "val": value}), None),
+            (f"PC {kind} = same", stmt(select, [{"S": pk}, value]), items(1)),
+            (f"PC {kind} = other", stmt(select, [{"S": pk}, other]), items(1 if other_matches else 0)),
+            (f"PC {kind} <> same", stmt(select.replace("val =", "val <>"), [{"S": pk}, value]), items(0)),
+        ]
+    for kind, value in (
+        ("BOOL", {"BOOL": True}),
+        ("NULL", {"NULL": True}),
+        ("L", {"L": [{"S": "a"}]}),
+        ("SS", {"SS": ["a"]}),
+    ):
+        cases.append(
+            (
+                f"PC < {kind}",
+                stmt(f"SELECT pk FROM {q} WHERE pk = ? AND val < ?", [{"S": "pq-cmp-B"}, value]),
+                invalid(),
+            )
+        )
+    for op in ("<", "<=", ">", ">="):
+        cases.append(
+            (
+                f"PC {op} BOOL message",
+                stmt(f"SELECT pk FROM {q} WHERE pk = ? AND val {op} ?", [{"S": "pq-cmp-B"}, {"BOOL": True}]),
+                invalid(
+                    f"Incorrect operand type for operator or function; operator or function: {op}, operand type: BOOL"
+                ),
+            )
+        )
+    cases += [
+        (
+            "PC S < N runs",
+            stmt(f"SELECT pk FROM {q} WHERE pk = ? AND val < ?", [{"S": "pq-cmp-NULL"}, {"N": "5"}]),
+            ok(),
+        ),
+        (
+            "PC B < bytes",
+            stmt(f"SELECT pk FROM {q} WHERE pk = ? AND val < ?", [{"S": "pq-cmp-B"}, {"B": "AQIE"}]),
+            items(1),
+        ),
+        (
+            "PC B > bytes",
+            stmt(f"SELECT pk FROM {q} WHERE pk = ? AND val > ?", [{"S": "pq-cmp-B"}, {"B": "AQIE"}]),
+            items(0),
+        ),
+    ]
+    return cases
+
+
+def moto_cases() -> list[Case]:
+    """M: moto's tests marked as run against AWS."""
+    item1 = {
+        "pk": {"S": "msg1"},
+        "body": {"S": "some text"},
+        "nested_attrs": {"M": {"some": {"S": "key"}}},
+        "price": {"N": "123.4"},
+        "list_attrs": {"L": [{"BOOL": True}, {"BOOL": False}]},
+        "bool_attr": {"BOOL": True},
+    }
+    item2 = {"pk": {"S": "msg2"}, "body": {"S": "n/a"}, "unique_key": {"S": "key"}}
+    return [
+        ("M put", put(M, item1), None),
+        ("M put", put(M, item2), None),
+        (
+            "M select *",
+            stmt(f"select * from {M}"),
+            ok(lambda d: item1 in d["Items"] and item2 in d["Items"], "both"),
+        ),
+        (
+            "M select attr",
+            stmt(f"select unique_key from {M}"),
+            ok(
+                lambda d: {} in d["Items"] and {"unique_key": {"S": "key"}} in d["Items"], "{} and unique_key"
+            ),
+        ),
+        ("M quoted table", stmt(f'select * from "{M}"'), items(2)),
+        (
+            "M parameter",
+            stmt(f"select pk from {M} where pk = ?", [{"S": "msg1"}]),
+            ok(lambda d: d["Items"] == [{"pk": {"S": "msg1"}}], "pk only"),
+        ),
+        ("M no results", stmt(f"select * from {M} where pk = ?", [{"S": "msg3"}]), items(0)),
+        (
+            "M insert",
+            stmt(f"INSERT INTO \"{M}\" value {{'pk': 'msg3'}}"),
+            ok(lambda d: d["Items"] == [], "Items []"),
+        ),
+        (
+            "M insert nested",
+            stmt(f"INSERT INTO \"{M}\" value {{'pk': 'msg4', 'attr':{{'sth': ['other']}}}}"),
+            ok(),
+        ),
+        ("M update", stmt(f"UPDATE \"{M}\" SET body='other' WHERE pk='msg1'"), ok()),
+        ("M remove", stmt(f"UPDATE \"{M}\" REMOVE body WHERE pk='msg1'"), ok()),
+        ("M delete", stmt(f"DELETE FROM \"{M}\" WHERE pk='msg2'"), ok()),
+        (
+            "M put",
+            put(
+                M,
+                {
+                    "pk": {"S": "0"},
+                    "NameLower": {"S": "lambda"},
+                    "DescriptionLower": {"S": "run code in under 15 minutes"},
+                    "Price": {"N": "2E-7"},
+                    "Category": {"S": "free"},
+                    "FreeTier": {"N": "1E+6"},
+                },
+            ),
+            None,
+        ),
+        (
+            "M put",
+            put(
+                M,
+                {
+                    "pk": {"S": "1"},
+                    "NameLower": {"S": "auto scaling"},
+                    "DescriptionLower": {"S": "scale"},
+                    "Price": {"N": "0"},
+                    "Category": {"S": "free"},
+                    "FreeTier": {"NULL": True},
+                },
+            ),
+            None,
+        ),
+        (
+            "M put",
+            put(
+                M,
+                {
+                    "pk": {"S": "3"},
+                    "NameLower": {"S": "config"},
+                    "DescriptionLower": {"S": "code audit"},
+                    "Price": {"N": "0.003"},
+                    "Category": {"S": "paid"},
+                },
+            ),
+            None,
+        ),
+        (
+            "M all clauses",
+            stmt(
+                f'SELECT pk FROM "{M}" WHERE (contains("NameLower", \'code\') OR contains("DescriptionLower", \'code\')) '
+                "AND Category = 'free' AND Price >= 0 AND Price <= 1 AND FreeTier IS NOT MISSING AND attribute_type(\"FreeTier\", 'N')"
+            ),
+            ok(lambda d: d["Items"] == [{"pk": {"S": "0"}}], "pk 0"),
+        ),
+    ]
+
+
 def run(endpoint: str, verbose: bool = False) -> int:
     for operation, body in setup_requests():
         post(endpoint, operation, body)
     misses = 0
     total = 0
-    for name, (operation, body), check in floci_cases() + paritysuite_cases():
+    for name, (operation, body), check in (
+        floci_cases() + paritysuite_cases() + comparison_cases() + moto_cases()
+    ):
         status, doc = post(endpoint, operation, body)
         if check is None:
             continue
