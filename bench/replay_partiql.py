@@ -18,6 +18,7 @@ Sources (read with the search tool, October-November 2026):
      ``fromFirstUpdate.test.ts`` / ``setFunctions.test.ts`` / ``comparison.test.ts``
   (paritysuite: eu-west-2 and us-east-1, October 2026)
   PC paritysuite ``tier2/partiql/comparison.test.ts`` (non-scalar equality, ordering refusals)
+  PS paritysuite ``tier3/limits/itemSizeBySurface.test.ts`` (PartiQL, eu-west-2, 2026-08-18)
   M  moto's ``tests/test_dynamodb/test_dynamodb_statements.py`` tests marked ``aws_verified``
 
 Usage: python bench/replay_partiql.py http://127.0.0.1:PORT [--verbose]
@@ -1191,6 +1192,34 @@ def comparison_cases() -> list[Case]:
     return cases
 
 
+def size_cases() -> list[Case]:
+    """PS: INSERT and UPDATE measure the finished item flat: 409,600 bytes pass, one more fails
+    (the put and the update wording)."""
+    cases: list[Case] = []
+    for name, extra in (("at", 0), ("over", 1)):
+        pk = f"lim-pql-{name}"
+        value = "x" * (409_600 + extra - len("pk") - len(pk) - len("p"))
+        insert = stmt(f"INSERT INTO \"{S}\" VALUE {{'pk': ?, 'p': ?}}", [{"S": pk}, {"S": value}])
+        update = stmt(f'UPDATE "{S}" SET p = ? WHERE pk = ?', [{"S": value}, {"S": pk}])
+        cases.append(
+            (
+                f"PS INSERT {name}",
+                insert,
+                ok() if not extra else invalid("Item size has exceeded the maximum allowed size"),
+            )
+        )
+        cases.append(("PS delete", stmt(f'DELETE FROM "{S}" WHERE pk = ?', [{"S": pk}]), None))
+        cases.append(("PS put", put(S, {"pk": {"S": pk}}), None))
+        cases.append(
+            (
+                f"PS UPDATE {name}",
+                update,
+                ok() if not extra else invalid("Item size to update has exceeded the maximum allowed size"),
+            )
+        )
+    return cases
+
+
 def moto_cases() -> list[Case]:
     """M: moto's tests marked as run against AWS."""
     item1 = {
@@ -1298,7 +1327,7 @@ def run(endpoint: str, verbose: bool = False) -> int:
     misses = 0
     total = 0
     for name, (operation, body), check in (
-        floci_cases() + paritysuite_cases() + comparison_cases() + moto_cases()
+        floci_cases() + paritysuite_cases() + comparison_cases() + size_cases() + moto_cases()
     ):
         status, doc = post(endpoint, operation, body)
         if check is None:
