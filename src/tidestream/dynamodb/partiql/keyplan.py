@@ -100,27 +100,28 @@ class KeyPlan:
         """(name, op, values) for one key condition: = on either key, a range on the sort key."""
         t = type(node)
         if t is A.Compare and node.op in _FLIP:
-            for a, b, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
-                name = _name(a)
-                if name is None or type(b) is not A.ValueRef:
-                    continue
-                if name == self.range_key or (name == self.hash_key and op == "="):
-                    return name, op, [self.values[b.name]]
-            return None
+            return self.comparison(node)
         sort_key = self.range_key
-        if t is A.Between and sort_key is not None and _name(node.operand) == sort_key:
-            low, high = node.low, node.high
-            if type(low) is A.ValueRef and type(high) is A.ValueRef:
-                return sort_key, "BETWEEN", [self.values[low.name], self.values[high.name]]
-        if (
-            t is A.Call
-            and node.name == "begins_with"
-            and sort_key is not None
-            and _name(node.args[0]) == sort_key
-        ):
+        if sort_key is None:
+            return None
+        if t is A.Between and _name(node.operand) == sort_key:
+            bounds = (node.low, node.high)
+            if all(type(b) is A.ValueRef for b in bounds):
+                return sort_key, "BETWEEN", [self.values[b.name] for b in bounds]
+        if t is A.Call and node.name == "begins_with" and _name(node.args[0]) == sort_key:
             prefix = node.args[1]
             if type(prefix) is A.ValueRef:
                 return sort_key, "begins_with", [self.values[prefix.name]]
+        return None
+
+    def comparison(self, node: A.Compare) -> tuple[str, str, list[dict]] | None:
+        """``key op value`` either way round (flipped so the key is on the left)."""
+        for a, b, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
+            name = _name(a)
+            if name is None or type(b) is not A.ValueRef:
+                continue
+            if name == self.range_key or (name == self.hash_key and op == "="):
+                return name, op, [self.values[b.name]]
         return None
 
     def names_key(self, node) -> bool:
