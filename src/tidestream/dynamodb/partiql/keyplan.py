@@ -172,10 +172,11 @@ def check_select_keys(
         for name, _, vals in branch.keys:
             for v in vals:
                 _check_key_type(name, v, attribute_types)
-    pinned = plan.pins_partition(where)
-    if pinned and (plan.too_many or len(plan.branches) > MAX_DECOMPOSED_READS):
+    many = plan.too_many or len(plan.branches) > MAX_DECOMPOSED_READS
+    if many and plan.pins_partition(where):
         raise validation(MSG_TOO_MANY_READS)
-    if all(plan.partition(b) is not None for b in plan.branches) and not plan.filters_on_range_key():
+    keyed = len(plan.branches) > 1 and all(plan.partition(b) is not None for b in plan.branches)
+    if keyed and not plan.filters_on_range_key():  # one branch cannot overlap: the usual case
         _refuse_overlaps(plan)
     return plan
 
