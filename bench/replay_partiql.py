@@ -1126,6 +1126,84 @@ def paritysuite_cases() -> list[Case]:
     return cases
 
 
+def acceptance_cases() -> list[Case]:
+    """PW: what runs and what it answers (writeResponses, fromFirstUpdate, setFunctions,
+    whereFunctions)."""
+    q = f'"{S}"'
+    item = {
+        "pk": {"S": "pq-w"},
+        "ss": {"SS": ["a", "b", "c"]},
+        "s": {"S": "str"},
+        "nul": {"NULL": True},
+        "flag": {"BOOL": True},
+        "a": {"N": "1"},
+    }
+    where = f"SELECT * FROM {q} WHERE pk = 'pq-w' AND "
+    empty_items = ok(lambda d: d.get("Items") == [], "Items []")
+    cases: list[Case] = [
+        ("PW put", put(S, item), None),
+        ("PW insert answers []", stmt(f"INSERT INTO {q} VALUE {{'pk': 'pq-w-insert'}}"), empty_items),
+        ("PW update answers []", stmt(f"UPDATE {q} SET a = 2 WHERE pk = 'pq-w'"), empty_items),
+        ("PW delete of nothing answers []", stmt(f"DELETE FROM {q} WHERE pk = 'pq-w-never'"), empty_items),
+        (
+            "PW tx writes answer []",
+            tx(f"UPDATE {q} SET a = 3 WHERE pk = 'pq-w'", f"DELETE FROM {q} WHERE pk = 'pq-w-insert'"),
+            ok(lambda d: d["Responses"] == [], "Responses []"),
+        ),
+        ("PW size()", stmt(where + "size(s) = 3"), items(1)),
+        ("PW attribute_type()", stmt(where + "attribute_type(ss, 'SS')"), items(1)),
+        ("PW ATTRIBUTE_EXISTS", stmt(where + "ATTRIBUTE_EXISTS(ss)"), items(1)),
+        ("PW IS NULL", stmt(where + "nul IS NULL"), items(1)),
+        ("PW IS NOT NULL", stmt(where + "nul IS NOT NULL"), items(0)),
+        ("PW IS BOOL", stmt(where + "flag IS BOOL"), items(1)),
+        (
+            "PW update CCF",
+            stmt(f"UPDATE {q} SET z = 2 WHERE pk = 'pq-w' AND attribute_exists(nope)"),
+            err("ConditionalCheckFailedException"),
+        ),
+        (
+            "PW delete CCF",
+            stmt(f"DELETE FROM {q} WHERE pk = 'pq-w' AND attribute_exists(nope)"),
+            err("ConditionalCheckFailedException"),
+        ),
+        (
+            "PW update of absent",
+            stmt(f"UPDATE {q} SET z = 1 WHERE pk = 'pq-w-absent' AND attribute_not_exists(pk)"),
+            err("ConditionalCheckFailedException"),
+        ),
+        ("PW FROM-first SET REMOVE", stmt(f"FROM {q} WHERE pk = 'pq-w' SET c = 2 REMOVE s"), ok()),
+        (
+            "PW FROM-first RETURNING",
+            stmt(f"FROM {q} WHERE pk = 'pq-w' SET d = 3 RETURNING ALL NEW *"),
+            ok(lambda d: d["Items"][0]["d"] == {"N": "3"} and "s" not in d["Items"][0], "d=3, s removed"),
+        ),
+        (
+            "PW FROM-first absent",
+            stmt(f"FROM {q} WHERE pk = 'pq-w-absent' SET c = 1"),
+            err("ConditionalCheckFailedException"),
+        ),
+        ("PW FROM-first batch", batch(f"FROM {q} WHERE pk = 'pq-w' SET e = 1"), slots((None, None))),
+        (
+            "PW set_add creates",
+            stmt(f"UPDATE {q} SET nss = set_add(nss, <<'x'>>) WHERE pk = 'pq-w' RETURNING ALL NEW *"),
+            ok(lambda d: d["Items"][0]["nss"] == {"SS": ["x"]}, "nss [x]"),
+        ),
+        (
+            "PW set_delete all",
+            stmt(
+                f"UPDATE {q} SET ss = set_delete(ss, <<'a', 'b', 'c'>>) WHERE pk = 'pq-w' RETURNING ALL NEW *"
+            ),
+            ok(lambda d: "ss" not in d["Items"][0], "ss removed"),
+        ),
+        (
+            "PW set_add absent item",
+            stmt(f"UPDATE {q} SET ss = set_add(ss, <<'x'>>) WHERE pk = 'pq-w-absent'"),
+            err("ConditionalCheckFailedException"),
+        ),
+    ]
+    return cases
+
+
 def comparison_cases() -> list[Case]:
     """PC: equality of every type by value (sets unordered, lists ordered, maps by content), and
     the ordering operators refusing operands with no order."""
@@ -1327,7 +1405,12 @@ def run(endpoint: str, verbose: bool = False) -> int:
     misses = 0
     total = 0
     for name, (operation, body), check in (
-        floci_cases() + paritysuite_cases() + comparison_cases() + size_cases() + moto_cases()
+        floci_cases()
+        + paritysuite_cases()
+        + acceptance_cases()
+        + comparison_cases()
+        + size_cases()
+        + moto_cases()
     ):
         status, doc = post(endpoint, operation, body)
         if check is None:

@@ -594,3 +594,12 @@ def test_a_bare_type_test_parses_but_does_not_run(ddb, type_name):
         "ValidationException",
         "Unsupported operation: IsType",
     )
+
+
+def test_the_from_first_update_takes_returning(ddb):
+    """paritysuite tier2/partiql/fromFirstUpdate.test.ts ("RETURNING ALL NEW * returns the updated
+    item"; it was refused as a token left over)."""
+    make_table(ddb, "users")
+    ddb.put_item(TableName="users", Item={"pk": {"S": "u"}, "a": {"N": "1"}, "b": {"S": "bee"}})
+    answer = ddb.execute_statement(Statement="FROM users WHERE pk = 'u' SET d = 3 RETURNING ALL NEW *")
+    assert answer["Items"] == [{"pk": {"S": "u"}, "a": {"N": "1"}, "b": {"S": "bee"}, "d": {"N": "3"}}]

@@ -502,7 +502,7 @@ class _Parser:
         if self.accept_kw("WHERE"):
             where = self.condition()
         actions = self.actions()
-        return Update(table, _update_tree(actions), where, None)
+        return Update(table, _update_tree(actions), where, self.returning())
 
     def delete(self) -> Delete:
         self.expect_kw("DELETE")
