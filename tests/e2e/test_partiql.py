@@ -166,11 +166,11 @@ def test_insert_select_update_delete_roundtrip(music):
 def test_parameters(music):
     run(
         music,
-        "INSERT INTO music VALUE {'Artist': ?, 'SongTitle': ?, 'b': ?, 'm': {'x': ?}}",
+        "INSERT INTO music VALUE {'Artist': ?, 'SongTitle': ?, 'b': ?, 'm': ?}",
         {"S": "P"},
         {"S": "q"},
         {"B": b"\x01\x02"},
-        {"L": [{"N": "7"}]},
+        {"M": {"x": {"L": [{"N": "7"}]}}},
     )
     items = run(music, "SELECT b, m.x FROM music WHERE Artist = ? AND SongTitle = ?", {"S": "P"}, {"S": "q"})[
         "Items"

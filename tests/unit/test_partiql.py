@@ -124,8 +124,13 @@ def test_number_messages_name_the_path_inside_the_value():
 def test_parameters_bind_in_order_and_must_be_enough():
     s = parse("SELECT * FROM tbl WHERE pk = ? AND sk > ?", [{"S": "a"}, {"N": "2"}])
     assert s.values == {":v0": {"S": "a"}, ":v1": {"N": "2"}}
-    s = parse("INSERT INTO tbl VALUE {'pk': ?, 'm': {'x': ?}}", [{"S": "a"}, {"L": []}])
-    assert s.item == {"pk": {"S": "a"}, "m": {"M": {"x": {"L": []}}}}
+    s = parse("INSERT INTO tbl VALUE {'pk': ?, 'm': ?}", [{"S": "a"}, {"L": []}])
+    assert s.item == {"pk": {"S": "a"}, "m": {"L": []}}
+    # inside a map written in the statement, DynamoDB refuses a parameter (Floci's
+    # refusesAParameterInsideACollectionLiteral, captured from DynamoDB, eu-west-2, 2026-09-17)
+    assert msg("INSERT INTO tbl VALUE {'pk': 'a', 'm': {'x': ?}}", [{"L": []}]) == (
+        "Unsupported data type: Parameter under key root.x at 1:46:1"
+    )
     assert (
         msg("SELECT * FROM tbl WHERE pk = ?") == "Number of parameters in request and statement don't match."
     )

@@ -22,6 +22,7 @@ MSG_BATCH_SELECT_KEY = (
 MSG_TX_SELECT_KEY = (
     "Select statements within ExecuteTransaction must specify the primary key in the where clause."
 )
+MSG_TX_RETURNING = "RETURNING clause is not supported in ExecuteTransaction."
 MSG_TX_INDEX = "Reads on indices are not supported within transactions."
 MSG_TX_EXISTS = "EXISTS() must contain a single item read with additional condition"
 MSG_INDEX_WRITE = "This operation is not supported on an index"
@@ -34,6 +35,22 @@ MSG_MULTI_ATTRIBUTE_INDEX = (
     "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or "
     "multi-attribute RANGE keys."
 )
+
+
+MSG_KEY_MISMATCH = "The provided key element does not match the schema"
+
+
+class KeyFault(ValidationException):
+    """A statement that does not name one item by its key. ExecuteStatement answers its message;
+    a transaction cancels with ``in_transaction`` as that statement's reason (Floci's
+    cancelsATransactionWhoseWriteDoesNotNameOneItem, captured from DynamoDB, eu-west-2,
+    2026-09-17)."""
+
+    code = "ValidationException"
+
+    def __init__(self, message: str, in_transaction: str = MSG_KEY_MISMATCH) -> None:
+        super().__init__(message)
+        self.in_transaction = in_transaction
 
 
 def not_well_formed(detail: str) -> ValidationException:

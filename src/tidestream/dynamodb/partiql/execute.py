@@ -32,8 +32,9 @@ from ..expressions.projection import project
 from ..expressions.values import compare, equal, get_path, type_of
 from ..itemstore import Change
 from ..keys import validate_item_keys, validate_key
+from ..operations.tables import java_hash_set_order
 from ..ranges import KeyRange, bounds
-from ..sizes import check_item_size, item_size
+from ..sizes import MSG_ITEM_TOO_BIG, MSG_NESTING, check_item_size, item_size
 from ..state import DynamoState, schema_of
 from ..tables import Index, Table
 from .errors import (
@@ -44,13 +45,25 @@ from .errors import (
     MSG_INVALID_NEXT_TOKEN,
     MSG_MULTI_ATTRIBUTE_INDEX,
     MSG_TX_EXISTS,
+    KeyFault,
     validation,
 )
+from .keyplan import KeyPlan, check_select_keys, unprojected_filter_attributes
 from .parser import Delete, Exists, Insert, Select, Statement, Update
 
 Item = dict[str, dict[str, Any]]
 PAGE_BYTES = 1024 * 1024
 MSG_CONDITIONAL = "The conditional request failed"
+#: Floci's refusesTwoValuesForOneKeyOnAWriteAndReadsTheFirstInExists (DynamoDB, 2026-09-17)
+MSG_MULTIPLE_KEY = (
+    "Multiple conditions on same key {name}. Only single item Update/Insert/Delete are supported"
+)
+#: an UPDATE whose result breaks an item limit is told in PartiQL's own words (the nesting text:
+#: Floci's refusesAWriteThatLeavesTheItemTooDeep, captured from DynamoDB in eu-west-2, 2026-09-17)
+_UPDATE_RESULT_FAULTS = {
+    MSG_ITEM_TOO_BIG: "Item size to update has exceeded the maximum allowed size",
+    MSG_NESTING: "Nesting Levels have exceeded supported limits",
+}
 
 
 class StatementFailure(Exception):
@@ -80,28 +93,42 @@ def _path_name(node) -> str | None:
     return None
 
 
-def _equality(node, values: dict) -> tuple[str, dict] | None:
+def _equality(node, values: dict, with_in: bool = True) -> tuple[str, dict] | None:
     """``name = value`` (either way round), or ``name IN [one value]``, as (name, value)."""
     if type(node) is A.Compare and node.op == "=":
         for a, b in ((node.left, node.right), (node.right, node.left)):
             name = _path_name(a)
             if name is not None and type(b) is A.ValueRef:
                 return name, values[b.name]
-    if type(node) is A.In and len(node.options) == 1 and type(node.options[0]) is A.ValueRef:
+    if with_in and type(node) is A.In and len(node.options) == 1 and type(node.options[0]) is A.ValueRef:
         name = _path_name(node.operand)
         if name is not None:
             return name, values[node.options[0].name]
     return None
 
 
-def key_equalities(where, values: dict, names: tuple[str, ...]) -> dict[str, dict]:
-    """Equalities on the named key attributes among the WHERE's top-level conjuncts."""
-    found: dict[str, dict] = {}
+def key_values(
+    where, values: dict, names: tuple[str, ...], with_in: bool = True
+) -> tuple[dict[str, list[dict]], list]:
+    """The WHERE's top-level conjuncts split into equalities on the named key attributes (every
+    value each is given, in order) and the other conjuncts."""
+    found: dict[str, list[dict]] = {}
+    rest = []
     for c in conjuncts(where):
-        eq = _equality(c, values)
-        if eq is not None and eq[0] in names and eq[0] not in found:
-            found[eq[0]] = eq[1]
-    return found
+        eq = _equality(c, values, with_in)
+        if eq is not None and eq[0] in names:
+            found.setdefault(eq[0], []).append(eq[1])
+        else:
+            rest.append(c)
+    return found, rest
+
+
+def _conflicting(found: dict[str, list[dict]]) -> str | None:
+    """A key attribute the WHERE gives two different values (the same one twice is fine)."""
+    for name, given in found.items():
+        if any(not equal(given[0], other) for other in given[1:]):
+            return name
+    return None
 
 
 def _strip_label(err: ValidationException, label: str) -> ValidationException:
@@ -242,11 +269,16 @@ class SelectPlan:
         return out
 
     def full_key(self) -> dict | None:
-        """The table key when the WHERE names one item by equalities on its full primary key."""
+        """The table key when the WHERE is nothing but equalities naming one item by its full
+        primary key (a batch or transaction read allows no other condition: Floci's
+        readsOnlyByTheKeyInATransaction, captured from DynamoDB, eu-west-2, 2026-09-17)."""
         if self.index is not None:
             return None
-        found = key_equalities(self.stmt.where, self.stmt.values, self.table.key_names)
-        return found if len(found) == len(self.table.key_names) else None
+        names = self.table.key_names
+        found, rest = key_values(self.stmt.where, self.stmt.values, names)
+        if rest or len(found) != len(names) or _conflicting(found) is not None:
+            return None
+        return {n: found[n][0] for n in names}
 
 
 def plan_select(
@@ -258,6 +290,7 @@ def plan_select(
     hash_names = [n for n, t in key_schema if t == "HASH"]
     values = stmt.values
     filt = compile_where(stmt.where, values)
+    _check_reads(table, index, stmt, key_schema)
     partitions = None
     if stmt.where is not None and len(hash_names) == 1:
         partitions = _partitions(stmt.where, hash_names[0], values)
@@ -284,6 +317,49 @@ def _select_index(table, stmt: Select, consistent: bool):
     if consistent and not index.local:
         raise validation(MSG_CONSISTENT_GSI)
     return index
+
+
+def _check_reads(table: Table, index: Index | None, stmt: Select, key_schema: list) -> None:
+    """What DynamoDB refuses once it knows the table: a GSI asked for what it does not project,
+    and the key reads the WHERE decomposes into (:mod:`.keyplan`)."""
+    partial_gsi = index is not None and not index.local and index.projection_type != "ALL"
+    if partial_gsi:
+        _check_gsi_projection(table, cast(Index, index), stmt)
+    if stmt.where is None or [kind for _, kind in key_schema].count("HASH") != 1:
+        return
+    plan = check_select_keys(stmt.where, stmt.values, key_schema, table.attribute_types)
+    if partial_gsi:
+        _check_gsi_filters(table, cast(Index, index), plan)
+
+
+def _projected(table: Table, index: Index) -> set[str]:
+    keys = {n for n, _ in table.key_schema} | {n for n, _ in index.key_schema}
+    return keys | set(index.non_key_attributes if index.projection_type == "INCLUDE" else ())
+
+
+def _check_gsi_projection(table: Table, index: Index, stmt: Select) -> None:
+    """A GSI cannot reach outside its projection: every SELECTed attribute it does not project,
+    in statement order (paritysuite tier2/partiql/executeStatementIndex.test.ts, 2026-09)."""
+    if stmt.projection is None:
+        return
+    projected = _projected(table, index)
+    missing = list(dict.fromkeys(str(path[0]) for path, _ in stmt.projection if path[0] not in projected))
+    if missing:
+        raise validation(
+            "One or more parameter values were invalid: Global secondary index "
+            f"{index.name} does not project [{', '.join(missing)}]"
+        )
+
+
+def _check_gsi_filters(table: Table, index: Index, plan: KeyPlan) -> None:
+    """Filters a keyed GSI read cannot evaluate (see :mod:`.keyplan`), named as AWS's
+    java.util.HashSet lists them."""
+    missing = unprojected_filter_attributes(plan, _projected(table, index))
+    if missing:
+        raise validation(
+            f"One or more parameter values were invalid: Secondary index {index.name} does not project "
+            f"one or more filter attributes: [{', '.join(java_hash_set_order(missing))}]"
+        )
 
 
 def _apply_order(stmt: Select, partitions: list | None, key_schema) -> tuple[list, bool]:
@@ -485,11 +561,7 @@ class WritePlan:
         try:
             check_item_size(new)
         except ValidationException as err:
-            if err.message.startswith("Item size has exceeded"):
-                raise ValidationException(
-                    "Item size to update has exceeded the maximum allowed size"
-                ) from None
-            raise
+            raise ValidationException(_UPDATE_RESULT_FAULTS.get(err.message, err.message)) from None
         return new != old, new
 
     def _check(self, old: Item) -> None:
@@ -509,56 +581,78 @@ class WritePlan:
         return [parts] if parts else []
 
 
-def _key_from_where(table: Table, stmt) -> Item:
-    where = stmt.where
-    if where is None:
-        raise validation(MSG_INCOMPLETE_KEY)
-    found = key_equalities(where, stmt.values, table.key_names)
-    if len(found) != len(table.key_names):
-        raise validation(MSG_INCOMPLETE_KEY)
-    key = {n: found[n] for n in table.key_names}
-    for name, av in key.items():
-        if type_of(av) not in ("S", "N", "B"):
-            raise validation(
-                f"Key value must be of type S, N, or B. Key name: {name}, Key type: {type_of(av)}"
-            )
-        if table.attribute_types.get(name) not in av:
-            raise validation(
-                f"Key attribute's data type should match its data type in table's schema: Key {name}"
-            )
-    validate_key(key, schema_of(table))
+def _key_from_where(table: Table, stmt, with_in: bool = True) -> Item:
+    """The item an UPDATE or DELETE names: an equality on every key attribute (a key given two
+    different values is refused); ``with_in``: a one-value IN counts as an equality."""
+    names = table.key_names
+    found, _ = key_values(stmt.where, stmt.values, names, with_in)
+    if len(found) != len(names):
+        raise KeyFault(MSG_INCOMPLETE_KEY)
+    conflict = _conflicting(found)
+    if conflict is not None:
+        raise KeyFault(MSG_MULTIPLE_KEY.format(name=conflict))
+    key = {n: found[n][0] for n in names}
+    _check_key_types(table, key)
     return key
 
 
-def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> WritePlan:
+def _check_key_types(table: Table, key: Item) -> None:
+    for name, av in key.items():
+        if type_of(av) not in ("S", "N", "B"):
+            raise KeyFault(f"Key value must be of type S, N, or B. Key name: {name}, Key type: {type_of(av)}")
+        if table.attribute_types.get(name) not in av:
+            raise KeyFault(
+                f"Key attribute's data type should match its data type in table's schema: Key {name}"
+            )
+    validate_key(key, schema_of(table))
+
+
+def _exists_key(table: Table, sel: Select) -> Item:
+    """The item an EXISTS reads: equalities (no IN) on the whole key, the first value of a key
+    given twice, and at least one further condition."""
+    names = table.key_names
+    found, rest = key_values(sel.where, sel.values, names, with_in=False)
+    if len(found) != len(names) or not rest:
+        raise validation(MSG_TX_EXISTS)
+    key = {n: found[n][0] for n in names}
+    _check_key_types(table, key)
+    return key
+
+
+def _insert_key(table: Table, item: Item) -> Item:
+    for name in table.key_names:
+        av = item.get(name)
+        if av is None:
+            raise KeyFault(
+                f"Key attribute should be present in the item: Key {name}",
+                f"One or more parameter values were invalid: Missing the key {name} in the item",
+            )
+        expected = table.attribute_types.get(name, "")
+        if expected not in av:
+            raise KeyFault(
+                f"Key attribute's data type should match its data type in table's schema: Key {name}",
+                "One or more parameter values were invalid: Type mismatch for key "
+                f"{name} expected: {expected} actual: {type_of(av)}",
+            )
+    return {n: item[n] for n in table.key_names}
+
+
+def plan_write(
+    state: DynamoState, ctx: RequestContext, stmt: Statement, in_transaction: bool = False
+) -> WritePlan:
+    """A write's plan; in a transaction a one-value IN does not name a key attribute."""
     table = state.table(ctx, stmt.table)
-    schema = schema_of(table)
     if isinstance(stmt, Insert):
         item = stmt.item
-        for name in table.key_names:
-            av = item.get(name)
-            if av is None:
-                raise validation(f"Key attribute should be present in the item: Key {name}")
-            if table.attribute_types.get(name) not in av:
-                raise validation(
-                    f"Key attribute's data type should match its data type in table's schema: Key {name}"
-                )
-        validate_item_keys(item, schema)
+        key_item = _insert_key(table, item)
+        validate_item_keys(item, schema_of(table))
         check_item_size(item)
-        key_item = {n: item[n] for n in table.key_names}
         return WritePlan(stmt, "INSERT", table, state.items.item_key(table, item), key_item, item=item)
     if isinstance(stmt, Exists):
         sel = stmt.select
         if sel.index is not None:
             raise validation("Operations on indices are not supported in transactions")
-        key = _key_from_where(table, sel)
-        extra = [
-            c
-            for c in conjuncts(sel.where)
-            if (equality := _equality(c, sel.values)) is None or equality[0] not in table.key_names
-        ]
-        if not extra:
-            raise validation(MSG_TX_EXISTS)
+        key = _exists_key(table, sel)
         return WritePlan(
             stmt,
             "EXISTS",
@@ -568,7 +662,7 @@ def plan_write(state: DynamoState, ctx: RequestContext, stmt: Statement) -> Writ
             condition=compile_where(sel.where, sel.values),
         )
     assert isinstance(stmt, (Update, Delete))
-    key = _key_from_where(table, stmt)
+    key = _key_from_where(table, stmt, with_in=not in_transaction)
     cond = compile_where(stmt.where, stmt.values)
     upd = None
     if isinstance(stmt, Update):

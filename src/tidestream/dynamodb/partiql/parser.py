@@ -49,8 +49,18 @@ from .errors import (
     not_well_formed,
     validation,
 )
+from .parameters import bind_parameters
 
 AttributeValue = dict[str, Any]
+
+#: DynamoDB's limits on a statement: operands of one IN, list indexes, literal nesting
+MAX_IN_OPERANDS = 100
+MAX_LIST_INDEX = 2**31 - 1
+MAX_LITERAL_NESTING = 32
+MSG_IN_OPERANDS = (
+    "IN operator must have a left hand argument of type Variable Reference "
+    "and right hand argument of type Seq with at least one member"
+)
 
 #: words that end a path or start a clause; a bare one cannot name an attribute
 RESERVED = frozenset(
@@ -229,8 +239,13 @@ def is_read(stmt: Statement) -> bool:
 
 
 def parse(text: str, parameters: list | None = None) -> Statement:
-    """Parse one statement, binding ``?`` to ``parameters`` (wire AttributeValues) in order."""
-    params = [from_wire_value(p) for p in (parameters or [])]
+    """Parse one statement, binding ``?`` to ``parameters`` (wire AttributeValues) in order;
+    the parameters are checked first, as DynamoDB checks them before reading the statement."""
+    return parse_bound(text, bind_parameters(parameters))
+
+
+def parse_bound(text: str, params: list[AttributeValue]) -> Statement:
+    """Parse one statement whose parameters :func:`bind_parameters` already checked."""
     try:
         return _Parser(text, params).statement()
     except RecursionError:  # hostile nesting (thousands of parentheses): a client error, not a 500
@@ -246,6 +261,7 @@ class _Parser:
         self.params = params
         self.used_params = 0
         self.values: dict[str, AttributeValue] = {}
+        self.literal_depth = 0  # lists and maps (not an INSERT's item) around the literal read
 
     # tokens ---------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> L.Token:
@@ -341,6 +357,15 @@ class _Parser:
         return stmt
 
     def not_a_statement(self) -> ValidationException:
+        """What a statement that is no DML is told. A bare type test (``x IS INT4``) parses as an
+        expression DynamoDB does not run (paritysuite partiqlGrammar.test.ts, October 2026)."""
+        if self.is_path_start() and self.at_kw("IS", ahead=1):
+            self.pos += 2
+            self.accept_kw("NOT")
+            word = self.next().upper
+            if word in IS_TYPES or word in OTHER_TYPES or word == "MISSING":
+                return validation("Unsupported operation: IsType")
+            return not_well_formed("Expected type name")
         return not_well_formed("Expected data manipulation")
 
     def table_name(self) -> str:
@@ -477,7 +502,7 @@ class _Parser:
         if self.accept_kw("WHERE"):
             where = self.condition()
         actions = self.actions()
-        return Update(table, _update_tree(actions), where, None)
+        return Update(table, _update_tree(actions), where, self.returning())
 
     def delete(self) -> Delete:
         self.expect_kw("DELETE")
@@ -638,7 +663,8 @@ class _Parser:
             if self.at_kw("MISSING"):
                 raise validation(MSG_MISSING_COMPARE)
             right = self.operand()
-            _no_condition_operand(left, right)
+            if A.is_condition(left) or A.is_condition(right):
+                return self.compare_truth(op, left, right)
             return A.Compare("<>" if op == "!=" else op, left, right)
         negate = False
         if self.at_kw("NOT") and self.at_kw("BETWEEN", "IN", ahead=1):
@@ -654,6 +680,33 @@ class _Parser:
             return self.is_test(left)
         self.check_boolean(left)
         return left
+
+    def compare_truth(self, op: str, left, right):
+        """A condition compared with a value, a path or another condition: DynamoDB compares its
+        truth as a BOOL (Floci's comparesAConditionWithABoolean, captured from DynamoDB,
+        eu-west-2, 2026-09-17); it has no order, so <, <=, >, >= are refused."""
+        if op not in ("=", "<>", "!="):
+            raise validation(
+                f"Incorrect operand type for operator or function; operator or function: {op}, operand type: BOOL"
+            )
+        if not A.is_condition(left):
+            left, right = right, left
+        same = self.truth_equals(left, right)
+        return same if op == "=" else A.Not(same)
+
+    def truth_equals(self, condition, other):
+        """``condition = other`` as a condition the evaluators already run."""
+        if A.is_condition(other):
+            return A.Or(A.And(condition, other), A.And(A.Not(condition), A.Not(other)))
+        if type(other) is A.Path:
+            is_true = A.Compare("=", other, self.value_ref({"BOOL": True}))
+            is_false = A.Compare("=", other, self.value_ref({"BOOL": False}))
+            return A.Or(A.And(condition, is_true), A.And(A.Not(condition), is_false))
+        value = self.values[other.name] if type(other) is A.ValueRef else {}
+        if "BOOL" in value:
+            return condition if value["BOOL"] else A.Not(condition)
+        constant = self.value_ref({"BOOL": True})
+        return A.Compare("<>", constant, constant)  # a BOOL never equals a value of another type
 
     def between(self, left) -> A.Between:
         low = self.operand()
@@ -673,16 +726,25 @@ class _Parser:
             raise validation("WHERE clause must contain an expression that resolves to a boolean")
 
     def in_list(self, left):
+        options = self.in_options()
+        if A.is_condition(left):  # the condition's truth, compared with each option in turn
+            node = self.truth_equals(left, options[0])
+            for option in options[1:]:
+                node = A.Or(node, self.truth_equals(left, option))
+            return node
+        if type(left) is not A.Path:
+            raise validation(MSG_IN_OPERANDS)
+        return A.In(left, tuple(options))
+
+    def in_options(self) -> list:
+        """IN's right-hand side: ``[...]``, ``(...)`` or a parameter holding a list."""
         closing = "]" if self.accept_punct("[") else (")" if self.accept_punct("(") else None)
         if closing is None:
             if self.peek().kind == L.PARAM:
                 self.next()
                 av = self.take_param()
-                return A.In(left, tuple(self.value_ref(v) for v in av.get("L", [av])))
-            raise validation(
-                "IN operator must have a left hand argument of type Variable Reference "
-                "and right hand argument of type Seq with at least one member"
-            )
+                return [self.value_ref(v) for v in av.get("L", [av])]
+            raise validation(MSG_IN_OPERANDS)
         options = []
         if not self.at_punct(closing):
             while True:
@@ -690,12 +752,13 @@ class _Parser:
                 if not self.accept_punct(","):
                     break
         self.expect_punct(closing)
-        if not options or type(left) is not A.Path:
+        if len(options) > MAX_IN_OPERANDS:
             raise validation(
-                "IN operator must have a left hand argument of type Variable Reference "
-                "and right hand argument of type Seq with at least one member"
+                f"The IN operator is provided with too many operands; number of operands: {len(options)}"
             )
-        return A.In(left, tuple(options))
+        if not options:
+            raise validation(MSG_IN_OPERANDS)
+        return options
 
     def is_test(self, left):
         negate = self.accept_kw("NOT")
@@ -791,23 +854,35 @@ class _Parser:
         raise not_well_formed("Invalid path dot component")
 
     def index_component(self) -> int:
-        """``[n]`` after the opening bracket: a plain non-negative integer, then ``]``."""
+        """``[n]`` after the opening bracket: an integer within 0..2**31-1 (``-0`` is 0), then ``]``."""
         n = self.next()
         if n.kind == L.PUNCT and n.text == "*":
             raise validation("Wildcard path component like a[*].b are not supported")
+        sign = ""
+        if n.kind == L.PUNCT and n.text == "-" and self.peek().kind == L.NUMBER:
+            sign, n = "-", self.next()
         if n.kind != L.NUMBER or not n.text.isdigit():
             raise validation(f"List index is not within the allowable range; index: [{n.text}]")
+        index = int(n.text)
+        if index > MAX_LIST_INDEX or (sign and index):
+            raise validation(
+                f"List index is not within the allowable range; index: [{sign}{n.text}] {n.at()}"
+            )
         self.expect_punct("]")
-        return int(n.text)
+        return index
 
     # literals -------------------------------------------------------------------------
     def literal(self, where: str, top_level: bool = False) -> AttributeValue:
         """One PartiQL value; ``where`` names its place (``root``, ``root.a[0]``) for messages."""
         t = self.peek()
+        if self.literal_depth >= MAX_LITERAL_NESTING:
+            raise validation(f"Nesting Levels have exceeded supported limits under {where}")
         if t.kind == L.STRING:
             self.next()
             return {"S": t.text}
         if t.kind == L.PARAM:
+            if where != "root":  # inside a list, map or bag written in the statement
+                raise validation(f"Unsupported data type: Parameter under key {where} {t.at()}")
             self.next()
             return self.take_param()
         if t.kind == L.NUMBER or self.at_punct("-", "+"):
@@ -823,12 +898,13 @@ class _Parser:
         raise self.unexpected()
 
     def number_literal(self, where: str) -> AttributeValue:
-        sign = ""
-        if self.at_punct("-", "+"):
-            sign = "-" if self.next().text == "-" else ""
-            if self.peek().kind != L.NUMBER:
-                raise self.unexpected()
-        return {"N": _number(sign + self.next().text, where)}
+        """A number after any run of signs (``- - 1`` is 1, comments may stand between them)."""
+        negative = False
+        while self.at_punct("-", "+"):
+            negative ^= self.next().text == "-"
+        if self.peek().kind != L.NUMBER:
+            raise self.unexpected()
+        return {"N": _number(("-" if negative else "") + self.next().text, where)}
 
     def word_literal(self, t: L.Token, where: str) -> AttributeValue:
         """TRUE, FALSE or NULL; any other word is an error DynamoDB words by what it looks like."""
@@ -847,16 +923,20 @@ class _Parser:
 
     def list_literal(self, where: str) -> AttributeValue:
         out: list[AttributeValue] = []
+        self.literal_depth += 1
         if not self.at_punct("]"):
             while True:
                 out.append(self.literal(f"{where}[{len(out)}]"))
                 if not self.accept_punct(","):
                     break
         self.expect_punct("]")
+        self.literal_depth -= 1
         return {"L": out}
 
     def map_literal(self, where: str, top_level: bool) -> AttributeValue:
         m: dict[str, AttributeValue] = {}
+        depth = 0 if top_level else 1  # an INSERT's item is not a level of nesting
+        self.literal_depth += depth
         if not self.at_punct("}"):
             while True:
                 k = self.next()
@@ -874,17 +954,21 @@ class _Parser:
                 if not self.accept_punct(","):
                     break
         self.expect_punct("}")
+        self.literal_depth -= depth
         return {"M": m}
 
     def bag_literal(self, where: str) -> AttributeValue:
         members = []
+        written = []  # each member as written: DynamoDB quotes them when numbers repeat
         if not self.at_punct(">>"):
             while True:
+                first = self.pos
                 members.append(self.literal(where))
+                written.append("".join(self.peek(i - self.pos).text for i in range(first, self.pos)))
                 if not self.accept_punct(","):
                     break
         self.expect_punct(">>")
-        return _bag(members)
+        return _bag(members, written, where)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -915,20 +999,19 @@ def _number(text: str, where: str) -> str:
         raise not_well_formed("") from None
 
 
-def _bag(members: list[AttributeValue]) -> AttributeValue:
+def _bag(members: list[AttributeValue], written: list[str], where: str) -> AttributeValue:
     if not members:
         raise validation(MSG_EMPTY_BAG)
     kinds = {next(iter(m)) for m in members}
     if len(kinds) != 1 or not kinds <= {"S", "N", "B"}:
         raise validation(MSG_BAG_TYPES)
     kind = kinds.pop()
+    if kind == "N" and len({m["N"] for m in members}) < len(members):
+        raise validation(
+            "One or more parameter values were invalid: Input collection "
+            f"[{', '.join(written)}] contains duplicates! under {where}"
+        )
     return from_wire_value({kind + "S": [m[kind] for m in members]})
-
-
-def _no_condition_operand(left, right) -> None:
-    for side in (left, right):
-        if A.is_condition(side):
-            raise validation("WHERE clause must contain an expression that resolves to a boolean")
 
 
 def _update_tree(actions: list) -> A.UpdateTree:

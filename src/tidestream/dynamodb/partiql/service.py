@@ -9,12 +9,13 @@ serializes requests, as for TransactWriteItems).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...context import RequestContext
 from ...errors import (
     AwsError,
     ConditionalCheckFailedException,
+    ResourceNotFoundException,
     TransactionCanceledException,
     ValidationException,
 )
@@ -28,8 +29,10 @@ from .errors import (
     MSG_BATCH_SELECT_KEY,
     MSG_EXISTS_ONLY_IN_TX,
     MSG_TX_INDEX,
+    MSG_TX_RETURNING,
     MSG_TX_SELECT_KEY,
     DuplicateItemException,
+    KeyFault,
 )
 from .execute import (
     SelectPlan,
@@ -41,6 +44,8 @@ from .execute import (
     run_select,
     write_capacity,
 )
+from .parameters import bind_parameters
+from .parser import parse_bound
 
 MSG_MIXED = (
     "Unsupported operation: A request must contain either only read statements or only write statements"
@@ -194,12 +199,7 @@ def execute_transaction(state: DynamoState, ctx: RequestContext, p: ExecuteTrans
         if seen is not None:
             return seen
     requests = p["TransactStatements"]
-    statements: list[Statement] = []
-    for i, r in enumerate(requests):
-        try:
-            statements.append(parse(r["Statement"], r.get("Parameters")))
-        except ValidationException as err:
-            raise _tx_invalid(i, err.message) from None
+    statements = _tx_parse(requests)
     if len({is_read(s) for s in statements}) > 1:
         raise ValidationException(MSG_MIXED)
     mode = p.get("ReturnConsumedCapacity")
@@ -212,19 +212,21 @@ def execute_transaction(state: DynamoState, ctx: RequestContext, p: ExecuteTrans
     return out
 
 
-def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) -> dict:
-    plans: list[SelectPlan] = []
-    for i, stmt in enumerate(statements):
-        if stmt.index is not None:
-            state.table(ctx, stmt.table)
-            raise _tx_invalid(i, MSG_TX_INDEX)
+def _tx_parse(requests: list) -> list[Statement]:
+    """Every statement's parameters checked first (their faults are reported bare, whichever
+    statement they belong to), then the statements parsed in order."""
+    bound = [bind_parameters(r.get("Parameters")) for r in requests]
+    statements: list[Statement] = []
+    for i, (r, params) in enumerate(zip(requests, bound)):
         try:
-            plan = plan_select(state, ctx, stmt, True)
+            statements.append(parse_bound(r["Statement"], params))
         except ValidationException as err:
             raise _tx_invalid(i, err.message) from None
-        if plan.full_key() is None:
-            raise _tx_invalid(i, MSG_TX_SELECT_KEY)
-        plans.append(plan)
+    return statements
+
+
+def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) -> dict:
+    plans = _tx_read_plans(state, ctx, statements)
     responses = []
     per: dict[str, Consumed] = {}
     for plan in plans:
@@ -236,6 +238,50 @@ def _tx_read(state: DynamoState, ctx: RequestContext, statements: list, mode) ->
     if wants_capacity(mode):
         out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
     return out
+
+
+def _tx_read_plans(state: DynamoState, ctx: RequestContext, statements: list) -> list[SelectPlan]:
+    """Every read planned, in DynamoDB's order (Floci's refusesTwoReadsOfOneItemInATransaction and
+    cancelsATransactionThatNamesAMissingTable, captured from DynamoDB, eu-west-2, 2026-09-17):
+    a statement's own faults first, statement by statement; then a missing table or a mistyped
+    key cancels with every statement's reason; then one item read twice is refused."""
+    plans: list[SelectPlan] = []
+    reasons: dict[int, dict] = {}
+    for i, stmt in enumerate(statements):
+        try:
+            state.table(ctx, stmt.table)
+        except ResourceNotFoundException as err:
+            reasons[i] = {"Code": "ResourceNotFound", "Message": err.message}
+            continue
+        if stmt.index is not None:
+            raise _tx_invalid(i, MSG_TX_INDEX)
+        try:
+            plan = plan_select(state, ctx, stmt, True)
+        except KeyFault as err:
+            reasons[i] = {"Code": "ValidationError", "Message": err.in_transaction}
+            continue
+        except ValidationException as err:
+            raise _tx_invalid(i, err.message) from None
+        if plan.full_key() is None:
+            raise _tx_invalid(i, MSG_TX_SELECT_KEY)
+        plans.append(plan)
+    if reasons:
+        raise _cancelled([reasons.get(i, {"Code": "None"}) for i in range(len(statements))])
+    _refuse_repeated_items([state.items.item_key(p.table, cast(dict, p.full_key())) for p in plans])
+    return plans
+
+
+def _refuse_repeated_items(keys: list[bytes]) -> None:
+    if len(set(keys)) != len(keys):
+        raise ValidationException("Transaction request cannot include multiple operations on one item")
+
+
+def _cancelled(reasons: list[dict]) -> TransactionCanceledException:
+    codes = ", ".join(r["Code"] for r in reasons)
+    return TransactionCanceledException(
+        f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+        extra={"CancellationReasons": reasons},
+    )
 
 
 def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statements: list, mode) -> dict:
@@ -275,16 +321,28 @@ def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statement
 
 
 def _tx_write_plans(state: DynamoState, ctx: RequestContext, statements: list) -> list:
-    """Every statement planned before any runs; a transaction touches each item once."""
+    """Every statement planned before any runs, in DynamoDB's order (Floci's
+    cancelsATransactionThatNamesAMissingTable and cancelsATransactionWhoseWriteDoesNotNameOneItem,
+    captured from DynamoDB, eu-west-2, 2026-09-17): a statement's own faults first, statement by
+    statement; then a missing table or a key that names no item cancels with every statement's
+    reason; then a transaction touching one item twice is refused."""
     plans = []
-    keys = set()
+    reasons: dict[int, dict] = {}
     for i, stmt in enumerate(statements):
         try:
-            plan = plan_write(state, ctx, stmt)
+            plan = plan_write(state, ctx, stmt, in_transaction=True)
+        except ResourceNotFoundException as err:
+            reasons[i] = {"Code": "ResourceNotFound", "Message": err.message}
+            continue
+        except KeyFault as err:
+            reasons[i] = {"Code": "ValidationError", "Message": err.in_transaction}
+            continue
         except ValidationException as err:
             raise _tx_invalid(i, err.message) from None
-        if plan.key in keys:
-            raise ValidationException("Transaction request cannot include multiple operations on one item")
-        keys.add(plan.key)
+        if plan.returning is not None:
+            raise _tx_invalid(i, MSG_TX_RETURNING)
         plans.append(plan)
+    if reasons:
+        raise _cancelled([reasons.get(i, {"Code": "None"}) for i in range(len(statements))])
+    _refuse_repeated_items([plan.key for plan in plans])
     return plans
