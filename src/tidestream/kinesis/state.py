@@ -136,7 +136,9 @@ class KinesisState:
             if not name:
                 raise ValidationException("Either StreamName or StreamARN must be provided.")
             account, region = ctx.account_id, ctx.region
-        stream = self.lookup(account, region, name)
+        stream = self.catalog.get(account, region, name)
+        if stream is None and self.shared is not None:  # made on another node a moment ago?
+            stream = self.shared.lookup(account, region, name)
         if stream is not None:
             stream = self.settle(stream)
         if stream is None:
