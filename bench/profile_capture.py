@@ -13,7 +13,8 @@ Scenarios: ``putitem`` (plain PutItem), ``getitem`` and ``query`` (a 10-item pag
 100 partitions of 10 items, ``putitem-cdc`` (PutItem into a table with an ACTIVE
 Kinesis destination; the publisher drains the outbox every ``--drain-every`` PutItems, as it does
 after each group commit), ``getrecords`` (GetRecords pages of 1,000 records of 200 bytes),
-``subscribetoshard`` (the same records pushed by SubscribeToShard, JSON events).
+``subscribetoshard`` (the same records pushed by SubscribeToShard, JSON events), ``putrecords``
+(PutRecords of 100 records of 200 bytes; Kinesis limits off, so every record is appended).
 ``--callgrind`` runs each scenario twice under ``valgrind --tool=callgrind`` with a small and a
 large count and reports (large - small) / (difference in calls), so start-up and set-up cancel.
 Durability is relaxed (the fsync is kernel time, which callgrind does not count anyway).
@@ -250,6 +251,23 @@ def subscribetoshard(driver: Driver, count: int, drain_every: int) -> Callable[[
     return run
 
 
+def putrecords(driver: Driver, count: int, drain_every: int) -> Callable[[], None]:
+    """``count`` PutRecords of 100 records of 200 bytes (25 partition keys) to a 4-shard stream."""
+    driver.create_stream("produce")
+    batch = {
+        "StreamName": "produce",
+        "Records": [
+            {"Data": base64.b64encode(RECORD).decode(), "PartitionKey": f"key-{i % 25}"} for i in range(100)
+        ],
+    }
+
+    def run() -> None:
+        for _ in range(count):
+            driver.send(KINESIS + "PutRecords", batch)
+
+    return run
+
+
 SCENARIOS: dict[str, tuple[Callable[[Driver, int, int], Callable[[], None]], int, int]] = {
     # name: (set-up returning the measured run, small count, large count)
     "putitem": (putitem, 500, 2500),
@@ -258,6 +276,7 @@ SCENARIOS: dict[str, tuple[Callable[[Driver, int, int], Callable[[], None]], int
     "query": (query, 500, 2500),
     "getrecords": (getrecords, 10_000, 50_000),
     "subscribetoshard": (subscribetoshard, 10_000, 50_000),
+    "putrecords": (putrecords, 200, 1000),
 }
 
 
@@ -266,7 +285,8 @@ def run_once(name: str, count: int, drain_every: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tidestream-profile-") as tmp:
         # GetRecords' 5 calls/s per shard would refuse a drain loop without sleeps
         driver = Driver(
-            os.path.join(tmp, "data"), kinesis_limits=name not in ("getrecords", "subscribetoshard")
+            os.path.join(tmp, "data"),
+            kinesis_limits=name not in ("getrecords", "subscribetoshard", "putrecords"),
         )
         work = setup(driver, count, drain_every)
         work()

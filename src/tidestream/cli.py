@@ -42,7 +42,7 @@ def parse(argv: list[str]) -> Config | argparse.Namespace:
     s.add_argument(
         "--cluster",
         action="store_true",
-        help="with --store: let several nodes serve one database (DynamoDB items only, docs/cluster.md)",
+        help="with --store: let several nodes serve one database (DynamoDB items and Kinesis, docs/cluster.md)",
     )
     s.add_argument("--region", default=d.region, help="region for unsigned requests")
     s.add_argument("--account-id", default=d.account_id)

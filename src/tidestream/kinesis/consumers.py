@@ -8,6 +8,7 @@ Status changes (CREATING -> ACTIVE, DELETING -> gone) are lazy against the clock
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -101,6 +102,10 @@ class Consumers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.by_stream: dict[int, dict[str, Consumer]] = {}
+        #: cluster mode (kinesis/cluster.py): tells the other nodes a consumer's key changed,
+        #: and reads a consumer this node has not heard of yet; None on one node
+        self.announce: Callable[[bytes], None] | None = None
+        self.lookup: Callable[[int, str], Consumer | None] | None = None
 
     @classmethod
     def load(cls, engine: Engine) -> Consumers:
@@ -129,6 +134,10 @@ class Consumers:
 
     def get(self, stream_id: int, name: str, now_ms: int) -> Consumer | None:
         c = self.by_stream.get(stream_id, {}).get(name)
+        if c is None and self.lookup is not None:  # registered on another node a moment ago?
+            c = self.lookup(stream_id, name)
+            if c is not None:
+                self.by_stream.setdefault(stream_id, {})[name] = c
         return None if c is None else self.settle(c, now_ms)
 
     def add(self, c: Consumer) -> None:
@@ -137,6 +146,8 @@ class Consumers:
 
     def save(self, c: Consumer) -> None:
         self.engine.write([(c.key, c.to_json())])
+        if self.announce is not None:
+            self.announce(c.key)
 
     def remove(self, c: Consumer) -> None:
         group = self.by_stream.get(c.stream_id)
@@ -145,6 +156,8 @@ class Consumers:
             if not group:
                 del self.by_stream[c.stream_id]
         self.engine.write([(c.key, None)])
+        if self.announce is not None:
+            self.announce(c.key)
 
     def drop_stream(self, stream_id: int) -> None:
         """Forget every consumer of a stream (DeleteStream)."""

@@ -149,7 +149,7 @@ def open_subscription(state, ctx, params: Mapping[str, Any]) -> tuple[Subscripti
     if parsed is None:
         raise ResourceNotFoundException(f"Consumer {arn} not found.")
     account, region, stream_name, cname, epoch = parsed
-    stream = state.catalog.get(account, region, stream_name)
+    stream = state.lookup(account, region, stream_name)
     if stream is not None:
         stream = state.settle(stream)
     consumer = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..storage.engine import StorageError, StorageTrouble
+from ..storage.engine import StorageError, StorageTrouble, WriteConflict
 from . import records
 
 log = logging.getLogger("tidestream.kinesis")
@@ -58,6 +58,8 @@ async def retention_loop(state, stopping: asyncio.Event) -> None:
             trouble.ok()
         except StorageError as err:  # a full disk or corruption: retried next interval
             trouble.failed(err)
+        except WriteConflict:  # cluster: a stream changed on another node; reloaded, next pass
+            pass
         except Exception:  # keep serving; a failed pass is retried next interval
             log.exception("kinesis retention pass failed")
         try:

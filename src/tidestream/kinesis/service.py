@@ -13,6 +13,8 @@ from .state import KinesisState
 def build(engine: Engine, config: Any = None) -> tuple[ServiceSpec, KinesisState]:
     state = KinesisState(engine, config)
     ops = REGISTRY.bind(state)
+    if state.shared is not None:  # cluster mode: an operation that lost a race runs again
+        ops = {name: state.shared.retrying(name, op) for name, op in ops.items()}
     spec = ServiceSpec(
         name="kinesis",
         target_prefix="Kinesis_20131202",

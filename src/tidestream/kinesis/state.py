@@ -19,9 +19,10 @@ from cbor2 import CBORTag
 from ..context import RequestContext
 from ..errors import ValidationException
 from ..storage import keyspace
-from ..storage.engine import Engine
+from ..storage.engine import Engine, WriteConflict
 from ..storage.tails import ReadableTails
 from . import records
+from .cluster import SharedCounters, SharedKinesis
 from .consumers import Consumers
 from .encryption import RecordCipher
 from .fanout import FanOut
@@ -61,13 +62,15 @@ class KinesisState:
         self.cipher = RecordCipher.from_config(config)
         #: (stream id, shard index) -> last counter readers may see (fsynced, in strict mode)
         self.tails = ReadableTails(engine, self._readable)
+        #: several nodes share the store (``--cluster``): see :mod:`.cluster`; None otherwise
+        self.shared: SharedKinesis | None = SharedKinesis(self) if getattr(engine, "cluster", False) else None
         self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
     def reload(self) -> None:
         """Rebuild the in-memory index from the engine (startup, and after a reset)."""
         self.catalog = Catalog()
-        self.counters = {}
+        self.counters = {} if self.shared is None else SharedCounters(self.engine)
         self.limits.shards.clear()
         self.limits.hot.rates.clear()
         for _, raw in self.engine.scan(STREAM_PREFIX, STREAM_PREFIX + b"\xff"):
@@ -79,12 +82,10 @@ class KinesisState:
         self.tails.reset()
         for key, (last, _ms) in self.counters.items():
             self.tails.load(key, last)
-        secret = self.engine.get(SECRET_KEY)
-        if secret is None:
-            secret = os.urandom(32)
-            self.engine.write([(SECRET_KEY, secret)])
-        self.secret = secret
+        self.secret = self._iterator_secret()
         self.consumers = Consumers.load(self.engine)
+        if self.shared is not None:
+            self.shared.attach(self.consumers)
         self.fanout.reset()
 
     def _readable(self, key: tuple[int, int]) -> None:
@@ -92,7 +93,11 @@ class KinesisState:
         self.fanout.appended(key[0])
 
     def readable_last(self, stream_id: int, shard_index: int) -> int:
-        """The last counter of a shard that readers may see (GetRecords, LATEST, ...)."""
+        """The last counter of a shard that readers may see (GetRecords, LATEST, ...). A cluster
+        node reads the shard's counter row: other nodes append too, and their commits never
+        pass through this node's tails (docs/cluster.md: committed on PostgreSQL is readable)."""
+        if self.shared is not None:
+            return self.counters.get((stream_id, shard_index), [0, 0])[0]
         return self.tails.last((stream_id, shard_index))
 
     def records_committed(self, stream_id: int, touched: Mapping[int, Any]) -> None:
@@ -100,6 +105,25 @@ class KinesisState:
         written = self.tails.written
         for idx, batch in touched.items():
             written((stream_id, idx), batch.next_counter)
+
+    def _iterator_secret(self) -> bytes:
+        """The key of iterator and NextToken tags, made on first start. Cluster nodes share
+        it (so an iterator from one node opens on any other): the first node's wins."""
+        secret = self.engine.get(SECRET_KEY)
+        if secret is not None:
+            return secret
+        secret = os.urandom(32)
+        if self.shared is None:
+            self.engine.write([(SECRET_KEY, secret)])
+            return secret
+        try:
+            self.engine.write_checked(  # type: ignore[attr-defined]
+                [(SECRET_KEY, secret)], [SECRET_KEY], lambda values: values[0] is None
+            )
+        except WriteConflict:  # another node made it first
+            secret = self.engine.get(SECRET_KEY)
+            assert secret is not None
+        return secret
 
     def background(self, stopping: asyncio.Event) -> list:
         from .retention import retention_loop
@@ -119,7 +143,7 @@ class KinesisState:
     def append_waiter(self, arn: str) -> asyncio.Event | None:
         """An event set at the next append to the stream *arn* (None: no such stream)."""
         parsed = parse_arn(arn)
-        stream = self.catalog.get(*parsed) if parsed is not None else None
+        stream = self.lookup(*parsed) if parsed is not None else None
         return None if stream is None else self.fanout.waiter(stream.id)
 
     def resolve(self, ctx: RequestContext, params: Mapping[str, Any], arn_field: str = "StreamARN") -> Stream:
@@ -137,10 +161,19 @@ class KinesisState:
                 raise ValidationException("Either StreamName or StreamARN must be provided.")
             account, region = ctx.account_id, ctx.region
         stream = self.catalog.get(account, region, name)
+        if stream is None and self.shared is not None:  # made on another node a moment ago?
+            stream = self.shared.lookup(account, region, name)
         if stream is not None:
             stream = self.settle(stream)
         if stream is None:
             raise stream_not_found(name, account)
+        return stream
+
+    def lookup(self, account: str, region: str, name: str) -> Stream | None:
+        """The stream of that name; on a cluster node a miss is looked up in the store."""
+        stream = self.catalog.get(account, region, name)
+        if stream is None and self.shared is not None:
+            stream = self.shared.lookup(account, region, name)
         return stream
 
     def active(self, ctx: RequestContext, params: Mapping[str, Any], arn_field: str = "StreamARN") -> Stream:
@@ -152,19 +185,26 @@ class KinesisState:
 
     def settle(self, stream: Stream) -> Stream | None:
         """Finish a transitional status whose time has come; None once a deletion completes."""
-        if stream.status_until is not None and self.now_ms() >= stream.status_until:
-            if stream.status == "DELETING":
-                self.purge(stream)
-                return None
-            stream.status = "ACTIVE"
-            stream.status_until = None
-            if stream.pending:
-                from .operations.shards import apply_pending
-
-                apply_pending(self, stream)  # saves the stream with its new shards
-            else:
-                self.save(stream)
+        if stream.status_until is None or self.now_ms() < stream.status_until:
+            return stream
+        if stream.status == "DELETING":
+            self.purge(stream)
+            return None
+        try:
+            self._activate(stream)
+        except WriteConflict:  # cluster: another node settled or changed it first (reloaded)
+            return self.catalog.get(stream.account, stream.region, stream.name)
         return stream
+
+    def _activate(self, stream: Stream) -> None:
+        stream.status = "ACTIVE"
+        stream.status_until = None
+        if stream.pending:
+            from .operations.shards import apply_pending
+
+            apply_pending(self, stream)  # saves the stream with its new shards
+        else:
+            self.save(stream)
 
     def transition(self, stream: Stream, status: str) -> None:
         """Enter CREATING/UPDATING/DELETING for ``status_delay`` seconds (0: until next look)."""
@@ -176,12 +216,18 @@ class KinesisState:
         writes: list[tuple[bytes, bytes | None]] = [(stream.key, stream.to_json())]
         if extra:
             writes.extend(extra)
-        self.engine.write(writes)
+        if self.shared is None:
+            self.engine.write(writes)
+        else:
+            self.shared.save(stream, writes)
+        stream.stored = writes[0][1]
 
     def allocate_id(self) -> tuple[int, tuple[bytes, bytes]]:
         """A storage id never used before in this data dir (ids are not reused after deletes)."""
         raw = self.engine.get(NEXT_ID_KEY)
         nxt = int(raw) if raw else 1
+        if self.shared is not None:
+            self.shared.check_id_counter(NEXT_ID_KEY, raw)
         return nxt, (NEXT_ID_KEY, str(nxt + 1).encode())
 
     def open_shard(
@@ -204,7 +250,10 @@ class KinesisState:
 
     def close_shard(self, stream: Stream, shard: Shard, now: int) -> None:
         shard.closed_ms = now
-        shard.end_counter = self.counters.get((stream.id, shard.index), [0, 0])[0]
+        if self.shared is not None:
+            shard.end_counter = self.shared.closing(stream, shard)
+        else:
+            shard.end_counter = self.counters.get((stream.id, shard.index), [0, 0])[0]
 
     def observe_writes(self, stream: Stream, written: dict[int, list[int]]) -> None:
         """ON_DEMAND scaling: count committed writes per shard (index -> [records, bytes]) and
@@ -232,7 +281,10 @@ class KinesisState:
             self.limits.hot.forget(stream.id, idx)
             log.info("on-demand stream %s: split hot shard %s", stream.name, shard.id)
         if new:
-            commit(self, stream, new)
+            try:
+                commit(self, stream, new)
+            except WriteConflict:  # cluster: the stream changed on another node (reloaded)
+                return
             self.fanout.appended(stream.id)  # subscribers of the closed shards see their end
 
     def purge(self, stream: Stream) -> None:
@@ -245,7 +297,10 @@ class KinesisState:
         self.engine.delete_range(prefix, (int.from_bytes(prefix, "big") + 1).to_bytes(5, "big"))
         cprefix = records.COUNTER_PREFIX + stream.id.to_bytes(4, "big")
         self.engine.delete_range(cprefix, cprefix + b"\xff" * 5)
-        self.engine.write([(stream.key, None)])
+        if self.shared is None:
+            self.engine.write([(stream.key, None)])
+        else:
+            self.shared.remove(stream)
 
     def open_shard_count(self, account: str, region: str) -> int:
         return sum(len(s.open_shards()) for s in self.catalog.in_region(account, region))

@@ -78,6 +78,9 @@ class Stream:
     # runtime only -------------------------------------------------------------------------
     #: derived from the shards by rebuild_router (empty until the first rebuild)
     router: Router = field(default_factory=lambda: Router(()), compare=False)
+    #: the record last read from or written to the store (None: never saved); a cluster node
+    #: writes the stream, or appends to it, only while the store still holds exactly this
+    stored: bytes | None = field(default=None, compare=False)
 
     @property
     def max_record_bytes(self) -> int:
@@ -161,6 +164,7 @@ class Stream:
             sh = Shard.from_json(sj)
             s.shards[sh.index] = sh
         s.rebuild_router()
+        s.stored = raw
         return s
 
 

@@ -29,7 +29,7 @@ import struct
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from .engine import (
@@ -54,6 +54,8 @@ except ImportError as _missing:  # pragma: no cover - the message is what the us
     ) from _missing
 
 log = logging.getLogger("tidestream.storage")
+
+T = TypeVar("T")
 
 #: seconds the invalidation listener waits for notifications before it checks for close()
 LISTEN_POLL = 1.0
@@ -514,6 +516,32 @@ class PostgresEngine:
             loop = asyncio.get_running_loop()
             self._listening = threading.Thread(target=self._listen_loop, args=(loop,), daemon=True)
             self._listening.start()
+
+    # cluster mode: Kinesis appends ---------------------------------------------------------
+    def write_locked(
+        self, lock_keys: list[bytes], read_keys: list[bytes], body: Callable[[list[bytes | None]], T]
+    ) -> T:
+        """``body(values of read_keys)`` inside one transaction holding the advisory locks of
+        ``lock_keys`` (the ids write_checked takes, in sorted order: the two never deadlock);
+        ``body`` writes through :meth:`write` and raises to write nothing. Unlike write_checked,
+        the writes are computed under the locks: a Kinesis append numbers its records from the
+        shard counters it reads here, so two nodes never issue one sequence number and a
+        shard's records commit in counter order (docs/decisions/0004-cluster-mode.md)."""
+        self._run_raw(b"BEGIN")
+        self._in_transaction = True
+        try:
+            self._run(b"lock_keys", [int8_array(sorted({key_lock_id(k) for k in lock_keys}))], "lock failed")
+            result = self._run(b"get_many", [bytea_array(read_keys)], "read failed")
+            current = {result.get_value(row, 0): result.get_value(row, 1) for row in range(result.ntuples)}
+            answer = body([current.get(k) for k in read_keys])
+            self._in_transaction = False
+            self._run_raw(b"COMMIT")
+        except BaseException:
+            self._in_transaction = False
+            if self._conn.pgconn.status == pq.ConnStatus.OK:
+                self._conn.pgconn.exec_(b"ROLLBACK")
+            raise
+        return answer
 
     # operations ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def _stream_of(state, arn: str):
     parsed = parse_arn(arn)
     if parsed is None:
         raise ResourceNotFoundException(f"Stream {arn} not found.")
-    stream = state.catalog.get(*parsed)
+    stream = state.lookup(*parsed)
     if stream is not None:
         stream = state.settle(stream)
     if stream is None:
@@ -80,7 +80,7 @@ def find_consumer(state, params: Mapping[str, Any]) -> Consumer:
             raise InvalidArgumentException(
                 f"ConsumerName {name} does not match the consumer in ConsumerARN {arn}."
             )
-        stream = state.catalog.get(account, region, sname)
+        stream = state.lookup(account, region, sname)
         if stream is not None:
             stream = state.settle(stream)
         if stream_arn and (stream is None or stream_arn != stream.arn):

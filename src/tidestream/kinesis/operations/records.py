@@ -63,6 +63,8 @@ def put_record(state: KinesisState, ctx: RequestContext, params: PutRecordInput)
             f"under account {stream.account} is invalid."
         )
     # ordering holds by construction: counters only grow and child shards sort after parents
+    if state.shared is not None:
+        return _put_record_shared(state, stream, params)
     shard = stream.router.route(key)
     data = blob(params["Data"])
     pkb = pk.encode()
@@ -91,10 +93,25 @@ def put_record(state: KinesisState, ctx: RequestContext, params: PutRecordInput)
     return _enc(stream, {"ShardId": shard.id, "SequenceNumber": sequence.make(stream.base(shard), c, ms)})
 
 
+def _put_record_shared(state: KinesisState, stream: Stream, params: PutRecordInput) -> dict:
+    """PutRecord on a cluster node: numbered under the shard's lock in the store (cluster.py)."""
+    assert state.shared is not None
+    plan = state.shared.append(stream, [params])
+    plan.applied()
+    result = plan.results[0]
+    if "ErrorCode" in result:
+        raise ProvisionedThroughputExceededException(result["ErrorMessage"])
+    return _enc(stream, dict(result))
+
+
 @operation("PutRecords")
 def put_records(state: KinesisState, ctx: RequestContext, params: PutRecordsInput) -> dict:
     stream = _writable(state, ctx, params)
     check_record_sizes(stream, params["Records"], single=False)
+    if state.shared is not None:
+        plan = state.shared.append(stream, params["Records"])
+        plan.applied()
+        return _enc(stream, {"FailedRecordCount": plan.failed, "Records": plan.results})
     plan = plan_append(state, stream, params["Records"])
     if plan.writes:
         state.engine.write(plan.writes)
@@ -193,13 +210,13 @@ def _iterator_stream(state: KinesisState, ctx: RequestContext, pos: iterators.Po
     stream = state.catalog.by_id.get(pos.stream_id)
     if stream is not None:
         stream = state.settle(stream)
-    counter = pos.counter
-    if stream is None:
-        stream = state.catalog.get(ctx.account_id, ctx.region, pos.stream_name)
+    if stream is None:  # (a cluster node may not have heard of the stream yet: same id then)
+        stream = state.lookup(ctx.account_id, ctx.region, pos.stream_name)
         if stream is not None:
             stream = state.settle(stream)
-        if stream is not None and pos.shard_index in stream.shards:
-            counter = state.readable_last(stream.id, pos.shard_index) + 1
+    counter = pos.counter
+    if stream is not None and stream.id != pos.stream_id and pos.shard_index in stream.shards:
+        counter = state.readable_last(stream.id, pos.shard_index) + 1
     if stream is None or stream.account != ctx.account_id or stream.region != ctx.region:
         raise shard_missing(shard_id(pos.shard_index), pos.stream_name, ctx.account_id)
     return stream, counter
