@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import cbor2
 
-from ..storage.engine import Engine
+from ..storage.engine import Engine, WriteConflict, Writes
 from ..storage.keys import bucket, encode_component, prefix_end
 from .keys import fits_index_key_limits
 from .pitr import forget as forget_history
@@ -146,6 +146,15 @@ class ItemStore:
         raw = self.engine.get(key)
         return None if raw is None else cbor2.loads(raw)
 
+    def get_many(self, keys: list[bytes]) -> list[Item | None]:
+        """Several items as of one moment (TransactGetItems). On RocksDB reads made without an
+        await between them already are; a store several nodes share answers them with one
+        statement, whose snapshot is one moment for every key."""
+        get_many = getattr(self.engine, "get_many", None)
+        if get_many is None or len(keys) < 2:
+            return [self.get(key) for key in keys]
+        return [None if raw is None else cbor2.loads(raw) for raw in get_many(keys)]
+
     def scan_range(self, start: bytes, end: bytes, reverse: bool = False) -> Iterator[tuple[bytes, Item]]:
         for k, v in self.engine.scan(start, end, reverse):
             yield k, cbor2.loads(v)
@@ -165,17 +174,22 @@ class ItemStore:
         self,
         changes: list[Change],
         now: float | None = None,
-        reads: list[tuple[bytes, Item | None]] | None = None,
+        reads: list[tuple[bytes, Any]] | None = None,
+        also: Writes = (),
     ) -> None:
         """Write changes (possibly across tables) in one atomic batch.
 
         Table and index statistics change in memory only once the batch is written: a refused
         write (full disk, I/O error) must leave ItemCount where the data is. ``reads``: the
-        (key, item) pairs the changes were computed from, given only when :attr:`write_checked`
-        is set; the batch is then written only if they are unchanged, else WriteConflict.
+        (key, decoded value) pairs the changes were computed from, given only when
+        :attr:`write_checked` is set; the batch is then written only if they are unchanged,
+        else WriteConflict. ``also``: writes that go in the same batch (a transaction's
+        ClientRequestToken record in cluster mode).
         """
         now = time.time() if now is None else now
         writes: list[tuple[bytes, bytes | None]] = []
+        if also:
+            writes.extend(also)
         #: uid -> [table or index, item count delta, size delta]
         deltas: dict[int, list] = {}
         for ch in changes:
@@ -210,17 +224,27 @@ class ItemStore:
         _apply_deltas(deltas)
 
     def _write_if_unchanged(
-        self, writes: list[tuple[bytes, bytes | None]], reads: list[tuple[bytes, Item | None]]
+        self, writes: list[tuple[bytes, bytes | None]], reads: list[tuple[bytes, Any]]
     ) -> None:
         """Cluster mode: another node may have written these items since they were read."""
         assert self.write_checked is not None
-        olds = [old for _, old in reads]
+        changed: list[bytes] = []
 
         def unchanged(values: list[bytes | None]) -> bool:
-            """Compared as items, not bytes: an item's encoding is not promised to be canonical."""
-            return all((None if raw is None else cbor2.loads(raw)) == old for raw, old in zip(values, olds))
+            """Compared as items, not bytes: an item's encoding is not promised to be canonical.
+            The keys that changed are kept: a transaction that loses every race names them."""
+            changed.extend(
+                key
+                for (key, old), raw in zip(reads, values)
+                if (None if raw is None else cbor2.loads(raw)) != old
+            )
+            return not changed
 
-        self.write_checked(writes, [key for key, _ in reads], unchanged)
+        try:
+            self.write_checked(writes, [key for key, _ in reads], unchanged)
+        except WriteConflict as conflict:
+            conflict.keys = changed or None
+            raise
 
     def _change_writes(
         self, ch: Change, writes: list[tuple[bytes, bytes | None]], deltas: dict[int, list]

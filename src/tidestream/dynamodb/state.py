@@ -11,7 +11,7 @@ from ..context import RequestContext
 from ..errors import ResourceNotFoundException, ValidationException
 from ..storage.engine import Engine
 from .backups import Backups
-from .idempotency import Tokens
+from .idempotency import SharedTokens, Tokens
 from .itemstore import CaptureHook, ItemStore
 from .tables import Catalog, Table
 
@@ -55,8 +55,11 @@ class DynamoState:
         #: DynamoDB Streams side knows the outgoing stream even if nothing read or wrote it yet
         #: (given by the runtime: DynamoDB Streams' ``sync_table``; AWS lists such a stream as DISABLED)
         self.stream_closing: Callable[[Any], object] = stream_closing or (lambda table: None)
-        #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
-        self.transaction_tokens = Tokens()
+        #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems and
+        #: ExecuteTransaction: in memory, or in the store when several nodes share it
+        self.transaction_tokens: Tokens | SharedTokens = (
+            Tokens() if self.items.write_checked is None else SharedTokens(engine)
+        )
         if self.catalog.announce is not None:  # cluster mode: other nodes change tables too
             engine.listen(self._catalog_changed)  # type: ignore[attr-defined]
 
