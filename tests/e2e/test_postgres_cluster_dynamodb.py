@@ -402,3 +402,50 @@ def test_deleting_a_big_table_runs_in_batches_while_the_node_keeps_answering(
         )
     assert [i["pk"]["S"] for i in a.scan(TableName="big", ConsistentRead=True)["Items"]] == ["new"]
     assert [i["pk"]["S"] for i in b.scan(TableName="other", ConsistentRead=True)["Items"]] == ["kept"]
+
+
+# table statistics ---------------------------------------------------------------------------------
+def test_item_count_and_size_add_up_the_writes_of_every_node(nodes):  # noqa: F811
+    """Clients on three nodes put, overwrite and delete items of a table with a GSI: DescribeTable
+    on every node gives the ItemCount a Scan counts, the same TableSizeBytes and index count;
+    once every item is deleted, every node says 0 items and 0 bytes (each node storing its own
+    running total, the last writer's total overwrites the others')."""
+    make_table(
+        nodes[0].client(),
+        "counted",
+        extra_attributes=[("colour", "S")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_colour",
+                "KeySchema": [{"AttributeName": "colour", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+    def work(ddb, number: int) -> None:
+        for i in range(30):
+            item = {"pk": {"S": f"w{number}-{i}"}, "colour": {"S": "red"}, "pad": {"S": "x" * (i + number)}}
+            ddb.put_item(TableName="counted", Item=item)
+            ddb.put_item(TableName="counted", Item={"pk": {"S": "shared"}, "by": {"S": f"w{number}-{i}"}})
+        for i in range(5):
+            ddb.delete_item(TableName="counted", Key={"pk": {"S": f"w{number}-{i}"}})
+
+    run_clients(nodes, work)
+    scanned = nodes[0].client().scan(TableName="counted", ConsistentRead=True, Select="COUNT")["Count"]
+    assert scanned == NODES * 2 * 25 + 1
+    described = [srv.client().describe_table(TableName="counted")["Table"] for srv in nodes]
+    assert [t["ItemCount"] for t in described] == [scanned] * NODES
+    assert len({t["TableSizeBytes"] for t in described}) == 1 and described[0]["TableSizeBytes"] > 0
+    assert [t["GlobalSecondaryIndexes"][0]["ItemCount"] for t in described] == [scanned - 1] * NODES
+
+    def empty(ddb, number: int) -> None:
+        for i in range(5, 30):
+            ddb.delete_item(TableName="counted", Key={"pk": {"S": f"w{number}-{i}"}})
+        ddb.delete_item(TableName="counted", Key={"pk": {"S": "shared"}})
+
+    run_clients(nodes, empty)
+    for srv in nodes:
+        table = srv.client().describe_table(TableName="counted")["Table"]
+        assert (table["ItemCount"], table["TableSizeBytes"]) == (0, 0)
+        assert table["GlobalSecondaryIndexes"][0]["ItemCount"] == 0

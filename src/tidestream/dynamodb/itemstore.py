@@ -10,6 +10,7 @@ change-capture hook adds (the CDC outbox), so none of them can disagree after a 
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -88,11 +89,16 @@ def _count(deltas: dict[int, list], owner: Table | Index, count: int, size: int)
         cell[2] += size
 
 
-def _apply_deltas(deltas: dict[int, list]) -> None:
-    """Statistics follow a committed batch (never a refused one)."""
+def _apply_deltas(deltas: dict[int, list], node_stats: dict[int, list[int]] | None) -> None:
+    """Statistics follow a committed batch (never a refused one); in cluster mode this node's
+    own share too."""
     for owner, count, size in deltas.values():
         owner.item_count += count
         owner.size_bytes += size
+        if node_stats is not None:
+            own = node_stats.setdefault(owner.uid, [0, 0])
+            own[0] += count
+            own[1] += size
 
 
 class ItemStore:
@@ -107,6 +113,11 @@ class ItemStore:
         self.write_checked: Callable | None = (
             getattr(engine, "write_checked", None) if getattr(engine, "cluster", False) else None
         )
+        #: cluster mode: this node's own share of each table's and index's statistics (uid ->
+        #: [count, bytes]), stored under STATS + uid + node id and summed on read, so nodes never
+        #: overwrite each other's counts; None on one node (one row per table, its total)
+        self._node_stats: dict[int, list[int]] | None = None if self.write_checked is None else {}
+        self._node_id = os.urandom(8)
 
     # keys ---------------------------------------------------------------------------------
     @staticmethod
@@ -196,7 +207,11 @@ class ItemStore:
             self._change_writes(ch, writes, deltas)
             if ch.table.pitr:  # point-in-time recovery: the old image, in the same batch
                 writes.append(history_write(ch, now))
+        node_stats = self._node_stats
         for owner, count, size in deltas.values():
+            if node_stats is not None:
+                writes.append(self._node_stats_write(node_stats, owner.uid, count, size))
+                continue
             writes.append(
                 (
                     STATS + _uid(owner.uid),
@@ -214,14 +229,14 @@ class ItemStore:
             except BaseException:
                 capture.abandoned()
                 raise
-            _apply_deltas(deltas)
+            _apply_deltas(deltas, self._node_stats)
             capture.committed()
             return
         if reads is None:
             self.engine.write(writes)
         else:
             self._write_if_unchanged(writes, reads)
-        _apply_deltas(deltas)
+        _apply_deltas(deltas, self._node_stats)
 
     def _write_if_unchanged(
         self, writes: list[tuple[bytes, bytes | None]], reads: list[tuple[bytes, Any]]
@@ -302,7 +317,32 @@ class ItemStore:
             return None
         return ok
 
+    def _node_stats_write(
+        self, node_stats: dict[int, list[int]], uid: int, count: int, size: int
+    ) -> tuple[bytes, bytes]:
+        """This node's statistics row for ``uid`` after a batch (cluster mode)."""
+        own = node_stats.get(uid) or (0, 0)
+        return STATS + _uid(uid) + self._node_id, struct.pack(">qq", own[0] + count, own[1] + size)
+
+    def _summed_stats(self, uid: int) -> tuple[int, int]:
+        """Cluster mode: every node's share of ``uid``'s statistics (and the total a single
+        node left before, under STATS + uid itself), added up."""
+        prefix = STATS + _uid(uid)
+        count = size = 0
+        for _, raw in self.engine.scan(prefix, prefix_end(prefix)):
+            node_count, node_size = struct.unpack(">qq", raw)
+            count += node_count
+            size += node_size
+        return count, size
+
     def load_stats(self, table: Table) -> None:
+        """The table's and its indexes' statistics from the store (in cluster mode: summed over
+        the nodes; DescribeTable calls this there, each node counting only its own writes)."""
+        if self._node_stats is not None:
+            owners: list[Table | Index] = [table, *table.indexes]
+            for owner in owners:
+                owner.item_count, owner.size_bytes = self._summed_stats(owner.uid)
+            return
         raw = self.engine.get(STATS + _uid(table.uid))
         if raw:
             table.item_count, table.size_bytes = struct.unpack(">qq", raw)
@@ -317,15 +357,22 @@ class ItemStore:
         for ix in table.indexes:
             s, e = self.index_bounds(ix)
             self.engine.delete_range(s, e)
-        self.engine.write(
-            [(STATS + _uid(table.uid), None)] + [(STATS + _uid(ix.uid), None) for ix in table.indexes]
-        )
+        self._drop_stats([table.uid] + [ix.uid for ix in table.indexes])
         forget_history(self.engine, table)
 
     def drop_index(self, ix: Index) -> None:
         s, e = self.index_bounds(ix)
         self.engine.delete_range(s, e)
-        self.engine.write([(STATS + _uid(ix.uid), None)])
+        self._drop_stats([ix.uid])
+
+    def _drop_stats(self, uids: list[int]) -> None:
+        """Statistics of dropped tables or indexes (in cluster mode every node's row)."""
+        if self._node_stats is None:
+            self.engine.write([(STATS + _uid(uid), None) for uid in uids])
+            return
+        for uid in uids:
+            self._node_stats.pop(uid, None)
+            self.engine.delete_range(STATS + _uid(uid), prefix_end(STATS + _uid(uid)))
 
     def backfill(self, table: Table, ix: Index) -> None:
         """Index every existing item (for a GSI added by UpdateTable). Items whose index key
