@@ -1,8 +1,11 @@
 """TransactWriteItems and TransactGetItems.
 
-The event loop runs one request at a time and every commit is one atomic engine batch, so a
-transaction is serializable by construction: check all conditions, then commit all changes
-together. ClientRequestToken makes a TransactWriteItems idempotent for 10 minutes.
+On one node the event loop runs one request at a time and every commit is one atomic engine
+batch, so a transaction is serializable by construction: check all conditions, then commit all
+changes together. With several nodes (``--cluster``) the commit also checks that every item read
+is unchanged and the transaction runs again from its reads otherwise (writes.run_checked), and
+TransactGetItems reads its items in one statement (one snapshot). ClientRequestToken makes a
+TransactWriteItems idempotent for 10 minutes (idempotency.py: in memory, or in the store).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Statements are parsed by :mod:`tidestream.dynamodb.partiql` and run by its executor; every write
 goes through ``ItemStore.commit`` so change data capture sees it. A transaction checks every
 statement against the current items and commits all changes in one atomic batch (the event loop
-serializes requests, as for TransactWriteItems).
+serializes requests, as for TransactWriteItems; with several nodes the commit checks the items
+are still as read and the transaction runs again otherwise).
 """
 
 from __future__ import annotations
