@@ -95,7 +95,7 @@ REGISTRY: tuple[KeyPrefix, ...] = (
         "TABLE_STATS",
         TABLE_STATS,
         "item count and size of a table or index",
-        "uid (4)",
+        "uid (4); with --cluster, + node id (8): each node's share, summed on read",
         ">qq count, bytes",
         _DDB + "itemstore.py",
     ),
