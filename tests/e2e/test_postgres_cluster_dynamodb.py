@@ -252,11 +252,13 @@ def test_transact_get_items_sees_one_moment_while_other_nodes_move_money(nodes):
 
 # TTL --------------------------------------------------------------------------------------------
 TTL_ITEMS = 2400
+#: revivals acknowledged before TTL is switched on (so the revivers are running by then)
+REVIVED_FIRST = 60
 
 
 def test_ttl_deletes_only_items_still_expired_when_other_nodes_revive_them(tmp_path: Path, database: str):  # noqa: F811
-    """Items expire in waves while clients on every node revive them in random order
-    (``attribute_exists`` + a TTL far ahead), and every node sweeps every 0.2 s: each item whose
+    """Expired items are revived by clients on every node in random order (``attribute_exists``
+    + a TTL far ahead) while every node sweeps them every 0.2 s: each item whose
     revival was acknowledged is still there at the end, each whose revival found no item is gone
     (a sweep that deletes what it read as expired, after another node revived it, loses an
     acknowledged write)."""
@@ -283,25 +285,32 @@ def test_ttl_deletes_only_items_still_expired_when_other_nodes_revive_them(tmp_p
 
 
 def _revive_while_sweeping(started: list[ServerProcess]) -> None:
+    """Every item is long expired but TTL is off while they are written; revivers on every node
+    start, and once REVIVED_FIRST revivals are acknowledged TTL is switched on, so the sweeps of
+    every node run while the revivals go on."""
     ddb = started[0].client()
     make_table(ddb, "ttl")
-    ddb.update_time_to_live(
-        TableName="ttl", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
-    )
-    expires_from = time.time() + 4
     for first in range(0, TTL_ITEMS, 25):
         puts = [
-            {"PutRequest": {"Item": {"pk": {"S": f"i{j}"}, "exp": {"N": str(int(expires_from) + j % 4)}}}}
+            {"PutRequest": {"Item": {"pk": {"S": f"i{j}"}, "exp": {"N": "1000"}}}}
             for j in range(first, first + 25)
         ]
         assert ddb.batch_write_item(RequestItems={"ttl": puts})["UnprocessedItems"] == {}
     revived: set[str] = set()
     gone: set[str] = set()
+    sweeping = threading.Event()
+
+    def switch_ttl_on() -> None:
+        while len(revived) < REVIVED_FIRST:
+            time.sleep(0.01)
+        ddb.update_time_to_live(
+            TableName="ttl", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+        )
+        sweeping.set()
 
     def work(ddb, number: int) -> None:
         mine = [f"i{j}" for j in range(number, TTL_ITEMS, NODES * 2)]
         random.Random(number).shuffle(mine)
-        time.sleep(max(0.0, expires_from - 1 - time.time()))  # start just before the first wave
         for key in mine:
             try:
                 ddb.update_item(
@@ -317,8 +326,11 @@ def _revive_while_sweeping(started: list[ServerProcess]) -> None:
                     raise
                 gone.add(key)
 
+    switcher = threading.Thread(target=switch_ttl_on)
+    switcher.start()
     run_clients(started, work)
-    assert revived and gone and len(revived) + len(gone) == TTL_ITEMS
+    switcher.join()
+    assert sweeping.is_set() and gone and len(revived) + len(gone) == TTL_ITEMS
 
     def present() -> set[str]:
         pages = ddb.get_paginator("scan").paginate(TableName="ttl", ConsistentRead=True)
