@@ -451,6 +451,14 @@ def test_item_count_and_size_add_up_the_writes_of_every_node(nodes):  # noqa: F8
     assert len({t["TableSizeBytes"] for t in described}) == 1 and described[0]["TableSizeBytes"] > 0
     assert [t["GlobalSecondaryIndexes"][0]["ItemCount"] for t in described] == [scanned - 1] * NODES
 
+    # a restored table is counted by its node like any write: one more item keeps the count
+    restorer = nodes[1].client()
+    backup = restorer.create_backup(TableName="counted", BackupName="counted-backup")["BackupDetails"]["BackupArn"]
+    restorer.restore_table_from_backup(TargetTableName="restored", BackupArn=backup)
+    restorer.put_item(TableName="restored", Item={"pk": {"S": "one-more"}})
+    restored = [srv.client().describe_table(TableName="restored")["Table"]["ItemCount"] for srv in nodes]
+    assert restored == [scanned + 1] * NODES
+
     def empty(ddb, number: int) -> None:
         for i in range(5, 30):
             ddb.delete_item(TableName="counted", Key={"pk": {"S": f"w{number}-{i}"}})

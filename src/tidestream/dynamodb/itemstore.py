@@ -89,16 +89,11 @@ def _count(deltas: dict[int, list], owner: Table | Index, count: int, size: int)
         cell[2] += size
 
 
-def _apply_deltas(deltas: dict[int, list], node_stats: dict[int, list[int]] | None) -> None:
-    """Statistics follow a committed batch (never a refused one); in cluster mode this node's
-    own share too."""
+def _apply_deltas(deltas: dict[int, list]) -> None:
+    """Statistics follow a committed batch (never a refused one)."""
     for owner, count, size in deltas.values():
         owner.item_count += count
         owner.size_bytes += size
-        if node_stats is not None:
-            own = node_stats.setdefault(owner.uid, [0, 0])
-            own[0] += count
-            own[1] += size
 
 
 class ItemStore:
@@ -194,30 +189,27 @@ class ItemStore:
         write (full disk, I/O error) must leave ItemCount where the data is. ``reads``: the
         (key, decoded value) pairs the changes were computed from, given only when
         :attr:`write_checked` is set; the batch is then written only if they are unchanged,
-        else WriteConflict. ``also``: writes that go in the same batch (a transaction's
-        ClientRequestToken record in cluster mode).
+        else WriteConflict. ``also``: writes that go in the same checked batch (a transaction's
+        ClientRequestToken record: only cluster mode has them, so only with ``reads``).
         """
         now = time.time() if now is None else now
         writes: list[tuple[bytes, bytes | None]] = []
-        if also:
-            writes.extend(also)
         #: uid -> [table or index, item count delta, size delta]
         deltas: dict[int, list] = {}
         for ch in changes:
             self._change_writes(ch, writes, deltas)
             if ch.table.pitr:  # point-in-time recovery: the old image, in the same batch
                 writes.append(history_write(ch, now))
-        node_stats = self._node_stats
-        for owner, count, size in deltas.values():
-            if node_stats is not None:
-                writes.append(self._node_stats_write(node_stats, owner.uid, count, size))
-                continue
-            writes.append(
-                (
-                    STATS + _uid(owner.uid),
-                    struct.pack(">qq", owner.item_count + count, owner.size_bytes + size),
+        if self._node_stats is None:
+            for owner, count, size in deltas.values():
+                writes.append(
+                    (
+                        STATS + _uid(owner.uid),
+                        struct.pack(">qq", owner.item_count + count, owner.size_bytes + size),
+                    )
                 )
-            )
+        else:
+            writes.extend(self._node_stats_writes(self._node_stats, deltas))
         capture = self.capture
         if capture is not None:
             try:
@@ -225,24 +217,30 @@ class ItemStore:
                 if reads is None:
                     self.engine.write(writes)
                 else:
-                    self._write_if_unchanged(writes, reads)
+                    self._write_if_unchanged(writes, reads, also, deltas)
             except BaseException:
                 capture.abandoned()
                 raise
-            _apply_deltas(deltas, self._node_stats)
+            _apply_deltas(deltas)
             capture.committed()
             return
         if reads is None:
             self.engine.write(writes)
         else:
-            self._write_if_unchanged(writes, reads)
-        _apply_deltas(deltas, self._node_stats)
+            self._write_if_unchanged(writes, reads, also, deltas)
+        _apply_deltas(deltas)
 
     def _write_if_unchanged(
-        self, writes: list[tuple[bytes, bytes | None]], reads: list[tuple[bytes, Any]]
+        self,
+        writes: list[tuple[bytes, bytes | None]],
+        reads: list[tuple[bytes, Any]],
+        also: Writes,
+        deltas: dict[int, list],
     ) -> None:
-        """Cluster mode: another node may have written these items since they were read."""
-        assert self.write_checked is not None
+        """Cluster mode: another node may have written these items since they were read. Once
+        written, this node's own share of the statistics follows."""
+        assert self.write_checked is not None and self._node_stats is not None
+        writes.extend(also)
         changed: list[bytes] = []
 
         def unchanged(values: list[bytes | None]) -> bool:
@@ -260,6 +258,10 @@ class ItemStore:
         except WriteConflict as conflict:
             conflict.keys = changed or None
             raise
+        for owner, count, size in deltas.values():
+            own = self._node_stats.setdefault(owner.uid, [0, 0])
+            own[0] += count
+            own[1] += size
 
     def _change_writes(
         self, ch: Change, writes: list[tuple[bytes, bytes | None]], deltas: dict[int, list]
@@ -317,12 +319,15 @@ class ItemStore:
             return None
         return ok
 
-    def _node_stats_write(
-        self, node_stats: dict[int, list[int]], uid: int, count: int, size: int
-    ) -> tuple[bytes, bytes]:
-        """This node's statistics row for ``uid`` after a batch (cluster mode)."""
-        own = node_stats.get(uid) or (0, 0)
-        return STATS + _uid(uid) + self._node_id, struct.pack(">qq", own[0] + count, own[1] + size)
+    def _node_stats_writes(self, node_stats: dict[int, list[int]], deltas: dict[int, list]) -> Writes:
+        """This node's statistics rows after a batch (cluster mode), one per table or index."""
+        rows = []
+        for owner, count, size in deltas.values():
+            own = node_stats.get(owner.uid) or (0, 0)
+            rows.append(
+                (STATS + _uid(owner.uid) + self._node_id, struct.pack(">qq", own[0] + count, own[1] + size))
+            )
+        return rows
 
     def _summed_stats(self, uid: int) -> tuple[int, int]:
         """Cluster mode: every node's share of ``uid``'s statistics (and the total a single
