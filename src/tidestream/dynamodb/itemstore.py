@@ -10,6 +10,7 @@ change-capture hook adds (the CDC outbox), so none of them can disagree after a 
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import cbor2
 
-from ..storage.engine import Engine
+from ..storage.engine import Engine, WriteConflict, Writes
 from ..storage.keys import bucket, encode_component, prefix_end
 from .keys import fits_index_key_limits
 from .pitr import forget as forget_history
@@ -107,6 +108,11 @@ class ItemStore:
         self.write_checked: Callable | None = (
             getattr(engine, "write_checked", None) if getattr(engine, "cluster", False) else None
         )
+        #: cluster mode: this node's own share of each table's and index's statistics (uid ->
+        #: [count, bytes]), stored under STATS + uid + node id and summed on read, so nodes never
+        #: overwrite each other's counts; None on one node (one row per table, its total)
+        self._node_stats: dict[int, list[int]] | None = None if self.write_checked is None else {}
+        self._node_id = os.urandom(8)
 
     # keys ---------------------------------------------------------------------------------
     @staticmethod
@@ -146,6 +152,15 @@ class ItemStore:
         raw = self.engine.get(key)
         return None if raw is None else cbor2.loads(raw)
 
+    def get_many(self, keys: list[bytes]) -> list[Item | None]:
+        """Several items as of one moment (TransactGetItems). On RocksDB reads made without an
+        await between them already are; a store several nodes share answers them with one
+        statement, whose snapshot is one moment for every key."""
+        get_many = getattr(self.engine, "get_many", None)
+        if get_many is None or len(keys) < 2:
+            return [self.get(key) for key in keys]
+        return [None if raw is None else cbor2.loads(raw) for raw in get_many(keys)]
+
     def scan_range(self, start: bytes, end: bytes, reverse: bool = False) -> Iterator[tuple[bytes, Item]]:
         for k, v in self.engine.scan(start, end, reverse):
             yield k, cbor2.loads(v)
@@ -165,14 +180,17 @@ class ItemStore:
         self,
         changes: list[Change],
         now: float | None = None,
-        reads: list[tuple[bytes, Item | None]] | None = None,
+        reads: list[tuple[bytes, Any]] | None = None,
+        also: Writes = (),
     ) -> None:
         """Write changes (possibly across tables) in one atomic batch.
 
         Table and index statistics change in memory only once the batch is written: a refused
         write (full disk, I/O error) must leave ItemCount where the data is. ``reads``: the
-        (key, item) pairs the changes were computed from, given only when :attr:`write_checked`
-        is set; the batch is then written only if they are unchanged, else WriteConflict.
+        (key, decoded value) pairs the changes were computed from, given only when
+        :attr:`write_checked` is set; the batch is then written only if they are unchanged,
+        else WriteConflict. ``also``: writes that go in the same checked batch (a transaction's
+        ClientRequestToken record: only cluster mode has them, so only with ``reads``).
         """
         now = time.time() if now is None else now
         writes: list[tuple[bytes, bytes | None]] = []
@@ -182,13 +200,16 @@ class ItemStore:
             self._change_writes(ch, writes, deltas)
             if ch.table.pitr:  # point-in-time recovery: the old image, in the same batch
                 writes.append(history_write(ch, now))
-        for owner, count, size in deltas.values():
-            writes.append(
-                (
-                    STATS + _uid(owner.uid),
-                    struct.pack(">qq", owner.item_count + count, owner.size_bytes + size),
+        if self._node_stats is None:
+            for owner, count, size in deltas.values():
+                writes.append(
+                    (
+                        STATS + _uid(owner.uid),
+                        struct.pack(">qq", owner.item_count + count, owner.size_bytes + size),
+                    )
                 )
-            )
+        else:
+            writes.extend(self._node_stats_writes(self._node_stats, deltas))
         capture = self.capture
         if capture is not None:
             try:
@@ -196,7 +217,7 @@ class ItemStore:
                 if reads is None:
                     self.engine.write(writes)
                 else:
-                    self._write_if_unchanged(writes, reads)
+                    self._write_if_unchanged(writes, reads, also, deltas)
             except BaseException:
                 capture.abandoned()
                 raise
@@ -206,21 +227,41 @@ class ItemStore:
         if reads is None:
             self.engine.write(writes)
         else:
-            self._write_if_unchanged(writes, reads)
+            self._write_if_unchanged(writes, reads, also, deltas)
         _apply_deltas(deltas)
 
     def _write_if_unchanged(
-        self, writes: list[tuple[bytes, bytes | None]], reads: list[tuple[bytes, Item | None]]
+        self,
+        writes: list[tuple[bytes, bytes | None]],
+        reads: list[tuple[bytes, Any]],
+        also: Writes,
+        deltas: dict[int, list],
     ) -> None:
-        """Cluster mode: another node may have written these items since they were read."""
-        assert self.write_checked is not None
-        olds = [old for _, old in reads]
+        """Cluster mode: another node may have written these items since they were read. Once
+        written, this node's own share of the statistics follows."""
+        assert self.write_checked is not None and self._node_stats is not None
+        writes.extend(also)
+        changed: list[bytes] = []
 
         def unchanged(values: list[bytes | None]) -> bool:
-            """Compared as items, not bytes: an item's encoding is not promised to be canonical."""
-            return all((None if raw is None else cbor2.loads(raw)) == old for raw, old in zip(values, olds))
+            """Compared as items, not bytes: an item's encoding is not promised to be canonical.
+            The keys that changed are kept: a transaction that loses every race names them."""
+            changed.extend(
+                key
+                for (key, old), raw in zip(reads, values)
+                if (None if raw is None else cbor2.loads(raw)) != old
+            )
+            return not changed
 
-        self.write_checked(writes, [key for key, _ in reads], unchanged)
+        try:
+            self.write_checked(writes, [key for key, _ in reads], unchanged)
+        except WriteConflict as conflict:
+            conflict.keys = changed or None
+            raise
+        for owner, count, size in deltas.values():
+            own = self._node_stats.setdefault(owner.uid, [0, 0])
+            own[0] += count
+            own[1] += size
 
     def _change_writes(
         self, ch: Change, writes: list[tuple[bytes, bytes | None]], deltas: dict[int, list]
@@ -278,7 +319,35 @@ class ItemStore:
             return None
         return ok
 
+    def _node_stats_writes(self, node_stats: dict[int, list[int]], deltas: dict[int, list]) -> Writes:
+        """This node's statistics rows after a batch (cluster mode), one per table or index."""
+        rows = []
+        for owner, count, size in deltas.values():
+            own = node_stats.get(owner.uid) or (0, 0)
+            rows.append(
+                (STATS + _uid(owner.uid) + self._node_id, struct.pack(">qq", own[0] + count, own[1] + size))
+            )
+        return rows
+
+    def _summed_stats(self, uid: int) -> tuple[int, int]:
+        """Cluster mode: every node's share of ``uid``'s statistics (and the total a single
+        node left before, under STATS + uid itself), added up."""
+        prefix = STATS + _uid(uid)
+        count = size = 0
+        for _, raw in self.engine.scan(prefix, prefix_end(prefix)):
+            node_count, node_size = struct.unpack(">qq", raw)
+            count += node_count
+            size += node_size
+        return count, size
+
     def load_stats(self, table: Table) -> None:
+        """The table's and its indexes' statistics from the store (in cluster mode: summed over
+        the nodes; DescribeTable calls this there, each node counting only its own writes)."""
+        if self._node_stats is not None:
+            owners: list[Table | Index] = [table, *table.indexes]
+            for owner in owners:
+                owner.item_count, owner.size_bytes = self._summed_stats(owner.uid)
+            return
         raw = self.engine.get(STATS + _uid(table.uid))
         if raw:
             table.item_count, table.size_bytes = struct.unpack(">qq", raw)
@@ -293,15 +362,22 @@ class ItemStore:
         for ix in table.indexes:
             s, e = self.index_bounds(ix)
             self.engine.delete_range(s, e)
-        self.engine.write(
-            [(STATS + _uid(table.uid), None)] + [(STATS + _uid(ix.uid), None) for ix in table.indexes]
-        )
+        self._drop_stats([table.uid] + [ix.uid for ix in table.indexes])
         forget_history(self.engine, table)
 
     def drop_index(self, ix: Index) -> None:
         s, e = self.index_bounds(ix)
         self.engine.delete_range(s, e)
-        self.engine.write([(STATS + _uid(ix.uid), None)])
+        self._drop_stats([ix.uid])
+
+    def _drop_stats(self, uids: list[int]) -> None:
+        """Statistics of dropped tables or indexes (in cluster mode every node's row)."""
+        if self._node_stats is None:
+            self.engine.write([(STATS + _uid(uid), None) for uid in uids])
+            return
+        for uid in uids:
+            self._node_stats.pop(uid, None)
+            self.engine.delete_range(STATS + _uid(uid), prefix_end(STATS + _uid(uid)))
 
     def backfill(self, table: Table, ix: Index) -> None:
         """Index every existing item (for a GSI added by UpdateTable). Items whose index key

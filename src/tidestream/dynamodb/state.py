@@ -12,7 +12,7 @@ from ..errors import ResourceNotFoundException, ValidationException
 from ..storage.engine import Engine
 from .access import authorize_cross_account
 from .backups import Backups
-from .idempotency import Tokens
+from .idempotency import SharedTokens, Tokens
 from .itemstore import CaptureHook, ItemStore
 from .tables import Catalog, Table
 
@@ -58,8 +58,11 @@ class DynamoState:
         self.stream_closing: Callable[[Any], object] = stream_closing or (lambda table: None)
         #: several nodes share the store: another node may have changed a table this node caches
         self.cluster = self.catalog.announce is not None
-        #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems
-        self.transaction_tokens = Tokens()
+        #: ClientRequestToken -> (request hash, response, expiry) for TransactWriteItems and
+        #: ExecuteTransaction: in memory, or in the store when several nodes share it
+        self.transaction_tokens: Tokens | SharedTokens = (
+            Tokens() if self.items.write_checked is None else SharedTokens(engine)
+        )
         if self.cluster:  # other nodes change tables too
             engine.listen(self._catalog_changed)  # type: ignore[attr-defined]
 

@@ -12,9 +12,10 @@ import logging
 import time
 from decimal import Decimal, InvalidOperation
 
-from ..storage.engine import StorageError, StorageTrouble
-from .itemstore import Change
+from ..storage.engine import StorageError, StorageTrouble, WriteConflict
+from .itemstore import Change, ItemStore
 from .state import DynamoState
+from .writes import ATTEMPTS
 
 log = logging.getLogger("tidestream.ttl")
 BATCH = 500
@@ -43,13 +44,30 @@ def sweep_once(state: DynamoState, now: float | None = None) -> int:
             if expired(item, t.ttl_attribute, now):
                 batch.append(Change(t, key, item, None, by_ttl=True))
                 if len(batch) >= BATCH:
-                    state.items.commit(batch, now)
-                    total += len(batch)
+                    total += expire(state.items, batch, now)
                     batch = []
         if batch:
-            state.items.commit(batch, now)
-            total += len(batch)
+            total += expire(state.items, batch, now)
     return total
+
+
+def expire(items: ItemStore, batch: list[Change], now: float) -> int:
+    """Delete a batch of expired items; returns how many. In cluster mode only those still as
+    read: an item another node changed since the scan (given a later TTL, say) is left for the
+    next sweep to judge again, and the rest are deleted without it."""
+    if items.write_checked is None:
+        items.commit(batch, now)
+        return len(batch)
+    for _ in range(ATTEMPTS):
+        try:
+            items.commit(batch, now, reads=[(ch.key, ch.old) for ch in batch])
+            return len(batch)
+        except WriteConflict as conflict:
+            changed = set(conflict.keys or ())  # unknown (a deadlock): try the same batch again
+            batch = [ch for ch in batch if ch.key not in changed]
+            if not batch:
+                return 0
+    return 0
 
 
 async def sweeper(state: DynamoState, stopping: asyncio.Event) -> None:

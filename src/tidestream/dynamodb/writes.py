@@ -12,11 +12,12 @@ TTL expiry is a delete of an item it just read. A request refused at any step wr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..errors import AwsError, TransactionConflictException, ValidationException
-from ..storage.engine import WriteConflict
+from ..storage.engine import WriteConflict, Writes
 from .attributes import from_wire_item
 from .itemstore import Change, Item, ItemStore
 from .keys import validate_item_keys, validate_key
@@ -27,8 +28,12 @@ from .tables import Table
 
 PUT, UPDATE, DELETE, CHECK = "Put", "Update", "Delete", "ConditionCheck"
 #: cluster mode: reads of a write retried when another node changed an item in between (each
-#: lost race means another write succeeded, so this bounds only pathological contention)
-ATTEMPTS = 50
+#: lost race means another write succeeded, so this bounds only pathological contention).
+#: ``TIDESTREAM_CHECKED_WRITE_ATTEMPTS`` lowers it (the tests use 1 to make conflicts answer)
+ATTEMPTS = max(1, int(os.environ.get("TIDESTREAM_CHECKED_WRITE_ATTEMPTS", "50")))
+#: the message DynamoDB gives a write contending with a transaction on its item, both as
+#: TransactionConflictException and as a TransactionConflict cancellation reason
+MSG_TRANSACTION_CONFLICT = "Transaction is ongoing for the item"
 T = TypeVar("T")
 
 
@@ -158,38 +163,69 @@ def read_modify_write_checked(items: ItemStore, write: ItemWrite) -> tuple[Item 
     return old, new
 
 
-def run_checked(items: ItemStore, attempt: Callable[[bool], T]) -> T:
+def run_checked(
+    items: ItemStore,
+    attempt: Callable[[bool], T],
+    exhausted: Callable[[WriteConflict], AwsError] | None = None,
+) -> T:
     """``attempt(checked)`` reads, computes and commits, passing its reads to the commit when
     ``checked`` (cluster mode). Run once on one node; in cluster mode again until no other node
     changed its items in between, and past ATTEMPTS, AWS's error for a write contending with
-    others on the item (400: the client may retry; nothing was written)."""
+    others on the item (400: the client may retry; nothing was written): ``exhausted(last
+    conflict)`` for transactions (a cancellation naming the conflicting actions), else
+    TransactionConflictException."""
     if items.write_checked is None:
         return attempt(False)
+    conflict = WriteConflict("no attempt")
     for _ in range(ATTEMPTS):
         try:
             return attempt(True)
-        except WriteConflict:
-            continue
-    raise TransactionConflictException("Transaction is ongoing for the item")
+        except WriteConflict as lost:
+            conflict = lost
+    if exhausted is not None:
+        raise exhausted(conflict)
+    raise TransactionConflictException(MSG_TRANSACTION_CONFLICT)
+
+
+def conflict_reasons(keys: list[bytes], conflict: WriteConflict) -> list[dict[str, Any]]:
+    """TransactionCanceledException's reasons when a transaction lost every race: its actions
+    whose items another node kept changing are ``TransactionConflict``, the others ``None``
+    (AWS's shape). When the conflict does not say which (a deadlock), every action is named."""
+    changed = set(conflict.keys or ())
+    if not changed.intersection(keys):
+        changed = set(keys)
+    return [
+        {"Code": "TransactionConflict", "Message": MSG_TRANSACTION_CONFLICT}
+        if k in changed
+        else {"Code": "None"}
+        for k in keys
+    ]
 
 
 #: what one write of a group came to: (old, new) or the error that refused it
 Outcome = tuple[Item | None, Item | None] | AwsError | ConditionFailed
+#: what a group's caller adds to its commit once it knows the outcomes: writes for the same
+#: batch, and the (key, decoded value) pairs they depend on as read (cluster mode checks them)
+Extra = tuple[Writes, list[tuple[bytes, Any]]]
 
 
 def read_modify_write_all(
-    items: ItemStore, writes: list[ItemWrite], on_outcomes: Callable[[list[Outcome]], None] | None = None
+    items: ItemStore,
+    writes: list[ItemWrite],
+    on_outcomes: Callable[[list[Outcome]], Extra | None] | None = None,
+    exhausted: Callable[[WriteConflict], AwsError] | None = None,
 ) -> list[Outcome]:
     """All-or-nothing: every write is applied to its old item; only if none was refused are
     all changes committed, in one batch. ``on_outcomes`` sees every outcome first and may raise
-    (TransactWriteItems cancels with the reasons of all)."""
-    return run_checked(items, lambda checked: _read_modify_write_all(items, writes, on_outcomes, checked))
+    (TransactWriteItems cancels with the reasons of all) or return more to commit (a token).
+    ``exhausted``: see :func:`run_checked`."""
+    return run_checked(items, lambda checked: attempt_all(items, writes, on_outcomes, checked), exhausted)
 
 
-def _read_modify_write_all(
+def attempt_all(
     items: ItemStore,
     writes: list[ItemWrite],
-    on_outcomes: Callable[[list[Outcome]], None] | None,
+    on_outcomes: Callable[[list[Outcome]], Extra | None] | None,
     checked: bool,
 ) -> list[Outcome]:
     """One attempt of :func:`read_modify_write_all`; ``checked``: the commit checks every item
@@ -207,11 +243,12 @@ def _read_modify_write_all(
         change = w.change(old, new)
         if change is not None:
             changes.append(change)
-    if on_outcomes is not None:
-        on_outcomes(outcomes)
-    if changes and all(isinstance(o, tuple) for o in outcomes):
-        reads = [(w.key, o[0]) for w, o in zip(writes, outcomes) if isinstance(o, tuple)] if checked else None
-        items.commit(changes, reads=reads)
+    also, also_read = (on_outcomes(outcomes) if on_outcomes is not None else None) or ((), [])
+    if (changes or also) and all(isinstance(o, tuple) for o in outcomes):
+        reads = None
+        if checked:
+            reads = [(w.key, o[0]) for w, o in zip(writes, outcomes) if isinstance(o, tuple)] + also_read
+        items.commit(changes, reads=reads, also=also)
     return outcomes
 
 

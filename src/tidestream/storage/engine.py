@@ -104,7 +104,12 @@ class StorageError(Exception):
 class WriteConflict(Exception):
     """A checked write (``write_checked``, only on a store several nodes share) found a value it
     depends on changed by another node since it was read: nothing was written; the caller
-    reads again and retries (dynamodb/writes.py)."""
+    reads again and retries (dynamodb/writes.py). ``keys``: those of the keys read that
+    changed, when known (a deadlock says nothing about which)."""
+
+    def __init__(self, message: str, keys: list[bytes] | None = None) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 #: seconds RocksDB may take to open a store (replaying its write-ahead log) before the process

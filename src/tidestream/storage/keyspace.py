@@ -34,6 +34,8 @@ TABLE_DEFINITIONS = b"\x00T"
 NEXT_UID = b"\x00Q"
 TABLE_STATS = b"\x00S"
 BACKUP_RECORDS = b"\x00B"
+#: cluster mode only: TransactWriteItems / ExecuteTransaction ClientRequestTokens
+TRANSACTION_TOKENS = b"\x00I"
 # Kinesis metadata: everything under \x00K
 KINESIS_META = b"\x00K"
 KINESIS_STREAMS = b"\x00KS"
@@ -94,7 +96,7 @@ REGISTRY: tuple[KeyPrefix, ...] = (
         "TABLE_STATS",
         TABLE_STATS,
         "item count and size of a table or index",
-        "uid (4)",
+        "uid (4); with --cluster, + node id (8): each node's share, summed on read",
         ">qq count, bytes",
         _DDB + "itemstore.py",
     ),
@@ -105,6 +107,14 @@ REGISTRY: tuple[KeyPrefix, ...] = (
         "backup ARN (UTF-8)",
         "CBOR of Backup",
         _DDB + "backups.py",
+    ),
+    KeyPrefix(
+        "TRANSACTION_TOKENS",
+        TRANSACTION_TOKENS,
+        "ClientRequestTokens of transactions (cluster mode only)",
+        "10-minute window (8) + account/token (UTF-8)",
+        "CBOR {digest, answer, expires}",
+        _DDB + "idempotency.py",
     ),
     KeyPrefix(
         "KINESIS_META",

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from . import keyspace
 from .engine import (
     FSYNC_HOLD,
     DurableHook,
@@ -104,7 +105,6 @@ STATEMENTS = {
         " INSERT INTO tidestream_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[])"
         f" ON CONFLICT (({_HEAD}), (sha256(k))) DO UPDATE SET v = excluded.v"
     ),
-    b"delete_range": f"DELETE FROM tidestream_kv WHERE {_RANGE}",
     # cluster mode's checked write (write_checked): lock the keys it read, in the order given
     # (sorted, so two nodes never wait for each other in a cycle), then read them again
     b"lock_keys": "SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS l(id)",
@@ -119,6 +119,26 @@ STATEMENTS = {
         " LIMIT 1) AS found"
     ),
 }
+
+
+# range deletes (delete_range): recorded at once, done by a thread in batches ------------------
+#: rows a background range delete removes per transaction (short transactions: the rows are
+#: not held long and nothing waits behind one huge DELETE)
+DELETE_BATCH = 2000
+#: seconds between looks for range deletes left by other nodes (one killed in the middle)
+DELETE_POLL = 5.0
+#: ``tidestream_meta`` rows naming a range still to delete: name PENDING_DELETE + a digest of
+#: the range, value ``<start hex>:<end hex>``
+PENDING_DELETE = "delete_range:"
+_RANGE_NAMED = (
+    f"{_HEAD} >= substring(%(start)s::bytea from 1 for {KEY_HEAD})"
+    f" AND {_HEAD} <= substring(%(end)s::bytea from 1 for {KEY_HEAD}) AND k >= %(start)s AND k < %(end)s"
+)
+DELETE_SOME = (
+    "DELETE FROM tidestream_kv WHERE ctid = ANY(ARRAY("
+    f"SELECT ctid FROM tidestream_kv WHERE {_RANGE_NAMED} LIMIT {DELETE_BATCH}))"
+)
+STATEMENTS[b"pending_delete"] = "INSERT INTO tidestream_meta VALUES ($1, $2) ON CONFLICT DO NOTHING"
 
 
 def bytea_array(values: list[bytes]) -> bytes:
@@ -179,6 +199,9 @@ class PostgresEngine:
         self._listeners: list[Callable[[bytes | None], None]] = []
         self._listening: threading.Thread | None = None
         self._closing = threading.Event()
+        #: the range-delete thread, and what wakes it (a range recorded, or close())
+        self._deleting: threading.Thread | None = None
+        self._deletes_waiting = threading.Event()
         self._node_id = uuid.uuid4().hex
         self.written = 0
         self._synced = 0
@@ -411,8 +434,27 @@ class PostgresEngine:
             raise self._failed("write failed", text)
 
     def delete_range(self, start: bytes, end: bytes) -> None:
-        self._run(b"delete_range", [start, end], "write failed")
+        """Make [start, end) go. PostgreSQL deletes row by row, so a big range (DeleteTable of a
+        big table) would hold the event loop for seconds: the range is recorded (one row, as
+        durable as any write) and a thread deletes it in batches on its own connection, while
+        its rows may still be read. Every caller but the admin reset deletes rows no one reads
+        again (a dropped table's or stream's unique id, records behind a trim horizon); the
+        reset of the whole keyspace is a TRUNCATE, which is instant."""
+        if (start, end) == keyspace.EVERYTHING:
+            self._truncate()
+            return
+        name = PENDING_DELETE + hashlib.blake2b(start + b":" + end, digest_size=16).hexdigest()
+        self._run(b"pending_delete", [name.encode(), f"{start.hex()}:{end.hex()}".encode()], "write failed")
         self.written += 1
+        self._deletes_waiting.set()
+
+    # cluster mode: DynamoDB reads and range deletes (dynamodb/ transactions, ItemStore) -----
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """The values of ``keys`` (None: absent) read by one statement, so as of one snapshot:
+        a transaction committed by any node is in it entirely or not at all (TransactGetItems)."""
+        result = self._run(b"get_many", [bytea_array(keys)], "read failed")
+        found = {result.get_value(row, 0): result.get_value(row, 1) for row in range(result.ntuples)}
+        return [found.get(key) for key in keys]
 
     # durability ------------------------------------------------------------------------------
     async def durable(self) -> None:
@@ -510,8 +552,11 @@ class PostgresEngine:
                 return
 
     def start_background(self) -> None:
-        """Cluster mode: the invalidation listener. Else nothing: PostgreSQL's WAL writer
-        flushes in relaxed mode."""
+        """The range-delete thread, and in cluster mode the invalidation listener (PostgreSQL's
+        WAL writer flushes in relaxed mode)."""
+        if self._deleting is None:
+            self._deleting = threading.Thread(target=self._delete_loop, daemon=True)
+            self._deleting.start()
         if self.cluster and self._listeners and self._listening is None:
             loop = asyncio.get_running_loop()
             self._listening = threading.Thread(target=self._listen_loop, args=(loop,), daemon=True)
@@ -543,6 +588,60 @@ class PostgresEngine:
             raise
         return answer
 
+    def _truncate(self) -> None:
+        """The whole keyspace at once (the admin reset), and every range delete still pending:
+        those are taken first, in the order the deleting thread takes them (meta row, then the
+        rows), so neither waits for the other in a cycle; a pending delete of a dropped table
+        must not run on after the reset, when ids start again and a new table gets the same."""
+        try:
+            if self._conn.closed or self._conn.pgconn.status != pq.ConnStatus.OK:
+                self._reconnect()
+            with self._conn.transaction():
+                self._conn.execute("DELETE FROM tidestream_meta WHERE name LIKE %s", (PENDING_DELETE + "%",))
+                self._conn.execute("TRUNCATE tidestream_kv")
+        except psycopg.Error as err:
+            raise self._failed("write failed", _text(err)) from None
+        self.written += 1
+
+    def _delete_loop(self) -> None:
+        """The range-delete thread: every pending range (this node's, or left by a node that
+        died), batch by batch, on a connection of its own; then it waits for the next one."""
+        conn: psycopg.Connection | None = None
+        while not self._closing.is_set():
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+                    conn.execute("SET synchronous_commit = off")
+                pending = conn.execute(
+                    "SELECT name, value FROM tidestream_meta WHERE name LIKE %s", (PENDING_DELETE + "%",)
+                ).fetchall()
+                for name, value in pending:
+                    self._delete_pending(conn, name, value)
+            except psycopg.Error as err:
+                if self._closing.is_set():
+                    break
+                log.warning("range delete: %s; retrying", _text(err))
+                conn = None
+            self._deletes_waiting.wait(DELETE_POLL)
+            self._deletes_waiting.clear()
+        if conn is not None:
+            conn.close()
+
+    def _delete_pending(self, conn: psycopg.Connection, name: str, value: str) -> None:
+        """One pending range, DELETE_BATCH rows per transaction; the last one also removes the
+        range's row. Each holds the row (FOR UPDATE): a reset that removed it stops this."""
+        start_hex, _, end_hex = value.partition(":")
+        bounds = {"start": bytes.fromhex(start_hex), "end": bytes.fromhex(end_hex)}
+        while not self._closing.is_set():
+            with conn.transaction():
+                held = conn.execute("SELECT 1 FROM tidestream_meta WHERE name = %s FOR UPDATE", (name,))
+                if held.fetchone() is None:
+                    return
+                deleted = conn.execute(DELETE_SOME, bounds).rowcount
+                if deleted < DELETE_BATCH:
+                    conn.execute("DELETE FROM tidestream_meta WHERE name = %s", (name,))
+                    return
+
     # operations ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """The database as /_tidestream/health shows it; one round trip, so an unreachable
@@ -560,8 +659,11 @@ class PostgresEngine:
 
     def close(self) -> None:
         self._closing.set()
+        self._deletes_waiting.set()
         if self._listening is not None:
             self._listening.join(timeout=LISTEN_POLL * 5)
+        if self._deleting is not None:
+            self._deleting.join(timeout=LISTEN_POLL * 5)
         with self._flush_lock:
             try:
                 self._flush_conn.execute("DELETE FROM tidestream_meta WHERE name = %s", (self._flush_row,))

@@ -650,6 +650,8 @@ def _apply_stream_spec(t: Table, spec: Mapping[str, Any], now: float) -> None:
 @operation("DescribeTable")
 def describe(state: DynamoState, ctx: RequestContext, p: DescribeTableInput) -> dict:
     t = state.table(ctx, p["TableName"], control=True)
+    if state.items.write_checked is not None:  # cluster mode: each node counts its own writes
+        state.items.load_stats(t)
     return {"Table": describe_table(t)}
 
 

@@ -1,8 +1,11 @@
 """TransactWriteItems and TransactGetItems.
 
-The event loop runs one request at a time and every commit is one atomic engine batch, so a
-transaction is serializable by construction: check all conditions, then commit all changes
-together. ClientRequestToken makes a TransactWriteItems idempotent for 10 minutes.
+On one node the event loop runs one request at a time and every commit is one atomic engine
+batch, so a transaction is serializable by construction: check all conditions, then commit all
+changes together. With several nodes (``--cluster``) the commit also checks that every item read
+is unchanged and the transaction runs again from its reads otherwise (writes.run_checked), and
+TransactGetItems reads its items in one statement (one snapshot). ClientRequestToken makes a
+TransactWriteItems idempotent for 10 minutes (idempotency.py: in memory, or in the store).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...context import RequestContext
 from ...errors import AwsError, TransactionCanceledException, ValidationException
+from ...storage.engine import WriteConflict
 from ..attributes import from_wire_item
 from ..capacity import Consumed, item_read_units, wants_capacity
 from ..idempotency import fingerprint
@@ -21,14 +25,17 @@ from ..sizes import check_nesting, item_size
 from ..state import DynamoState, schema_of
 from ..writes import (
     ConditionFailed,
+    Extra,
     ItemWrite,
     Outcome,
     applied,
+    attempt_all,
+    conflict_reasons,
     plan_check,
     plan_delete,
     plan_put,
     plan_update,
-    read_modify_write_all,
+    run_checked,
 )
 from . import operation
 
@@ -169,27 +176,46 @@ def _capacity(changes: list[tuple[ItemWrite, Outcome]], mode: str | None) -> lis
 @operation("TransactWriteItems")
 def transact_write(state: DynamoState, ctx: RequestContext, p: TransactWriteItemsInput) -> dict:
     token = p.get("ClientRequestToken")
-    if token:
-        digest = fingerprint("TransactWriteItems", p.get("TransactItems"))
-        seen = state.transaction_tokens.replay(ctx.account_id, token, digest)
-        if seen is not None:
-            return seen
+    tokens = state.transaction_tokens
+    digest = fingerprint("TransactWriteItems", p.get("TransactItems")) if token else b""
+    found = tokens.lookup(ctx.account_id, token, digest) if token else None
+    if found is not None and found.answer is not None:
+        return found.answer
     plans = _plan_transaction(state, ctx, p["TransactItems"])
+    writes = [w for w, _ in plans]
+    mode = p.get("ReturnConsumedCapacity")
+    out: dict[str, Any] = {}
 
-    def cancel_unless_all_applied(outcomes: list[Outcome]) -> None:
+    def cancel_unless_all_applied(outcomes: list[Outcome]) -> Extra | None:
+        """Cancel with every action's reason, else the answer (and the token's record with it)."""
         reasons = [_reason(o, a) for o, (_, a) in zip(outcomes, plans)]
         if any(r["Code"] != "None" for r in reasons):
             raise _cancel(reasons)
+        out.clear()
+        if wants_capacity(mode):
+            out["ConsumedCapacity"] = _capacity(list(zip(writes, outcomes)), mode)
+        if found is None:
+            return None
+        return tokens.record(*found.asked, out), found.reads
 
-    writes = [w for w, _ in plans]
-    outcomes = read_modify_write_all(state.items, writes, cancel_unless_all_applied)
-    out: dict[str, Any] = {}
-    mode = p.get("ReturnConsumedCapacity")
-    if wants_capacity(mode):
-        out["ConsumedCapacity"] = _capacity(list(zip(writes, outcomes)), mode)
+    def attempt(checked: bool) -> dict:
+        nonlocal found
+        if tried and found is not None:  # a retry (cluster mode): another node may have used the token
+            found = tokens.lookup(*found.asked)
+            if found.answer is not None:
+                return found.answer
+        tried.append(checked)
+        attempt_all(state.items, writes, cancel_unless_all_applied, checked)
+        return out
+
+    def lost_every_race(conflict: WriteConflict) -> AwsError:
+        return _cancel(conflict_reasons([w.key for w in writes], conflict))
+
+    tried: list[bool] = []
+    answer = run_checked(state.items, attempt, lost_every_race)
     if token:
-        state.transaction_tokens.remember(ctx.account_id, token, digest, out)
-    return out
+        tokens.remember(ctx.account_id, token, digest, answer)
+    return answer
 
 
 def _parse_gets(items: Sequence[Mapping[str, Any]]) -> list[tuple[dict, ReadExpressions]]:
@@ -227,8 +253,8 @@ def transact_get(state: DynamoState, ctx: RequestContext, p: TransactGetItemsInp
     responses = []
     per: dict[str, Consumed] = {}
     mode = p.get("ReturnConsumedCapacity")
-    for table, ex, k in plans:
-        item = state.items.get(k)
+    found = state.items.get_many([k for _, _, k in plans])  # one snapshot (cluster mode too)
+    for (table, ex, _), item in zip(plans, found):
         responses.append({"Item": ex.project(item)} if item is not None else {})
         if wants_capacity(mode):
             c = per.setdefault(table.name, Consumed(table.name, split="ReadCapacityUnits"))

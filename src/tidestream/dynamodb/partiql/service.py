@@ -3,7 +3,8 @@
 Statements are parsed by :mod:`tidestream.dynamodb.partiql` and run by its executor; every write
 goes through ``ItemStore.commit`` so change data capture sees it. A transaction checks every
 statement against the current items and commits all changes in one atomic batch (the event loop
-serializes requests, as for TransactWriteItems).
+serializes requests, as for TransactWriteItems; with several nodes the commit checks the items
+are still as read and the transaction runs again otherwise).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from ...errors import (
     TransactionCanceledException,
     ValidationException,
 )
+from ...storage.engine import WriteConflict
 from ..capacity import Consumed, read_units, wants_capacity
-from ..idempotency import fingerprint
+from ..idempotency import Lookup, fingerprint
 from ..itemstore import Item
 from ..state import DynamoState
-from ..writes import run_checked
+from ..writes import conflict_reasons, run_checked
 from . import Statement, is_read, parse
 from .errors import (
     MSG_BATCH_SELECT_KEY,
@@ -193,11 +195,11 @@ def _tx_invalid(i: int, message: str) -> ValidationException:
 
 def execute_transaction(state: DynamoState, ctx: RequestContext, p: ExecuteTransactionInput) -> dict:
     token = p.get("ClientRequestToken")
-    if token:
-        digest = fingerprint("ExecuteTransaction", p.get("TransactStatements"))
-        seen = state.transaction_tokens.replay(ctx.account_id, "partiql:" + token, digest)
-        if seen is not None:
-            return seen
+    tokens = state.transaction_tokens
+    digest = fingerprint("ExecuteTransaction", p.get("TransactStatements")) if token else b""
+    found = tokens.lookup(ctx.account_id, "partiql:" + token, digest) if token else None
+    if found is not None and found.answer is not None:
+        return found.answer
     requests = p["TransactStatements"]
     statements = _tx_parse(requests)
     if len({is_read(s) for s in statements}) > 1:
@@ -206,9 +208,9 @@ def execute_transaction(state: DynamoState, ctx: RequestContext, p: ExecuteTrans
     if statements and is_read(statements[0]):
         out = _tx_read(state, ctx, statements, mode)
     else:
-        out = _tx_write(state, ctx, requests, statements, mode)
+        out = _tx_write(state, ctx, requests, statements, mode, found)
     if token:
-        state.transaction_tokens.remember(ctx.account_id, "partiql:" + token, digest, out)
+        tokens.remember(ctx.account_id, "partiql:" + token, digest, out)
     return out
 
 
@@ -284,8 +286,35 @@ def _cancelled(reasons: list[dict]) -> TransactionCanceledException:
     )
 
 
-def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statements: list, mode) -> dict:
+def _tx_write(
+    state: DynamoState, ctx: RequestContext, requests: list, statements: list, mode, found: Lookup | None
+) -> dict:
+    """Every statement checked against the current items, then all changes in one commit; in
+    cluster mode again from the reads while another node changed one of the items in between
+    (and the token, ``found``, is looked up again: another node may have run it meanwhile)."""
     plans = _tx_write_plans(state, ctx, statements)
+    tried: list[bool] = []
+
+    def attempt(checked: bool) -> dict:
+        nonlocal found
+        if tried and found is not None:
+            found = state.transaction_tokens.lookup(*found.asked)
+            if found.answer is not None:
+                return found.answer
+        tried.append(checked)
+        return _tx_write_attempt(state, requests, plans, mode, found, checked)
+
+    def lost_every_race(conflict: WriteConflict) -> AwsError:
+        return _cancelled(conflict_reasons([plan.key for plan in plans], conflict))
+
+    return run_checked(state.items, attempt, lost_every_race)
+
+
+def _tx_write_attempt(
+    state: DynamoState, requests: list, plans: list, mode, found: Lookup | None, checked: bool
+) -> dict:
+    """One attempt of :func:`_tx_write`: read, check every statement, commit (with the token's
+    record in cluster mode) or cancel with every statement's reason."""
     reasons: list[dict] = []
     changes = []
     olds_news = []
@@ -304,19 +333,19 @@ def _tx_write(state: DynamoState, ctx: RequestContext, requests: list, statement
         if writes:
             changes.append(change_for(plan, old, new))
     if len(olds_news) != len(plans):
-        codes = ", ".join(r["Code"] for r in reasons)
-        raise TransactionCanceledException(
-            f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-            extra={"CancellationReasons": reasons},
-        )
-    if changes:
-        state.items.commit(changes)
+        raise _cancelled(reasons)
     out: dict[str, Any] = {"Responses": []}
     if wants_capacity(mode):
         per: dict[str, Consumed] = {}
         for plan, old, new in olds_news:
             write_capacity(per, plan, old, new, transactional=True)
         out["ConsumedCapacity"] = [c.render(mode) for c in per.values()]
+    also = state.transaction_tokens.record(*found.asked, out) if found is not None else ()
+    if changes or also:
+        reads = None
+        if checked:
+            reads = [(plan.key, old) for plan, old, _ in olds_news] + (found.reads if found else [])
+        state.items.commit(changes, reads=reads, also=also)
     return out
 
 
