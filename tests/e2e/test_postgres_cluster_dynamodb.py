@@ -453,7 +453,9 @@ def test_item_count_and_size_add_up_the_writes_of_every_node(nodes):  # noqa: F8
 
     # a restored table is counted by its node like any write: one more item keeps the count
     restorer = nodes[1].client()
-    backup = restorer.create_backup(TableName="counted", BackupName="counted-backup")["BackupDetails"]["BackupArn"]
+    backup = restorer.create_backup(TableName="counted", BackupName="counted-backup")["BackupDetails"][
+        "BackupArn"
+    ]
     restorer.restore_table_from_backup(TargetTableName="restored", BackupArn=backup)
     restorer.put_item(TableName="restored", Item={"pk": {"S": "one-more"}})
     restored = [srv.client().describe_table(TableName="restored")["Table"]["ItemCount"] for srv in nodes]

@@ -17,6 +17,7 @@ import secrets
 import struct
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import cbor2
 
@@ -151,7 +152,7 @@ def fill_table(items: ItemStore, table: Table, source: Iterator[dict]) -> None:
     """Write ``source`` items into a new ``table`` through the item store, in batches, so its
     indexes and statistics are built as for any write. With several nodes, through the checked
     commit with nothing read (the table is new): it keeps this node's share of the statistics."""
-    nothing_read = None if items.write_checked is None else []
+    nothing_read: list[tuple[bytes, Any]] | None = None if items.write_checked is None else []
     batch: list[Change] = []
     for item in source:
         batch.append(Change(table, items.item_key(table, item), None, item))
