@@ -18,7 +18,7 @@ import orjson
 
 from .. import __version__
 from ..context import RequestContext
-from ..errors import AwsError
+from ..errors import AwsError, SerializationException
 from ..ids import uuid4_text
 from ..service import ServiceSpec, Streaming
 from ..storage.engine import StorageError
@@ -366,8 +366,6 @@ class Application:
 
     @staticmethod
     def _parse(body: bytes, cbor: bool) -> dict:
-        from ..errors import SerializationException
-
         if not body:
             return {}
         if cbor:
