@@ -151,6 +151,8 @@ def update_item(state: DynamoState, ctx: RequestContext, p: UpdateItemInput) -> 
     rv, ex = _write_request(p, "UpdateItem", _UPDATE_RV)
     table = state.table(ctx, p["TableName"])
     ex.check_key_attributes(table.key_names)
+    old: dict | None
+    new: dict | None
     old, new = _run(state, p, plan_update(state.items, table, p["Key"], ex))
     out: dict[str, Any] = {}
     if new is None:  # removals on a missing item: nothing was written, nothing to return
