@@ -19,7 +19,7 @@ import orjson
 from .. import __version__
 from ..context import RequestContext
 from ..errors import AwsError, SerializationException
-from ..ids import uuid4_text
+from ..ids import event_id, uuid4_text
 from ..service import ServiceSpec, Streaming
 from ..storage.engine import StorageError
 from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
@@ -311,7 +311,7 @@ class Application:
         return self(req)
 
     def _dispatch(self, req: Request, target: str) -> Response | Deferred | Awaitable[Response]:
-        request_id = uuid4_text()
+        request_id = event_id()  # counted, not drawn: a request id needs uniqueness, not chance
         prefix, _, op_name = target.partition(".")
         spec = self.by_prefix.get(prefix)
         if spec is None or op_name not in spec.operations:
