@@ -1,4 +1,4 @@
-"""Fast random identifiers (request ids, change event ids).
+"""Fast identifiers (request ids, change event ids).
 
 ``uuid.uuid4()`` reads the OS entropy source on every call, which costs ~17 µs here and showed
 up as the largest single cost of a PutItem with change capture. These ids need uniqueness, not
@@ -53,6 +53,7 @@ os.register_at_fork(after_in_child=_reseed_event_ids)
 
 
 def event_id() -> str:
-    """A change record's eventID: shaped like a version-4 UUID, as AWS's are, but counted
-    rather than drawn (a third of :func:`uuid4_text`'s cost on every captured change)."""
+    """A change record's eventID, and a request's id: shaped like a version-4 UUID, as AWS's
+    are, but counted rather than drawn (a third of :func:`uuid4_text`'s cost, paid per change
+    and per request)."""
     return "%s%012x" % (_event_prefix, next(_event_counter) & 0xFFFF_FFFF_FFFF)

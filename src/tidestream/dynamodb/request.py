@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ValidationException
 from . import legacy
 from .attributes import from_wire_item, from_wire_values
+from .expressions import ast as A
 from .expressions import (
     check_attribute_maps,
     check_expression_attributes,
@@ -278,8 +279,6 @@ def _check_key_clauses(tree: Any, values: dict) -> None:
     value or number given to begins_with is reported, before the table is looked up or the
     conditions counted (paritysuite dynamodb-conformance, validation-ordering/queryKeyCondition,
     eu-west-2 2026-10)."""
-    from .expressions import ast as A
-
     clauses, todo = [], [tree]
     while todo:  # the And-tree's leaves, left to right
         node = todo.pop()

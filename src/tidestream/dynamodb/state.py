@@ -14,6 +14,7 @@ from .access import authorize_cross_account
 from .backups import Backups
 from .idempotency import SharedTokens, Tokens
 from .itemstore import CaptureHook, ItemStore
+from .keys import IndexSchema, TableSchema, key_schema
 from .tables import Catalog, Table
 
 
@@ -166,8 +167,6 @@ def _check_table_arn(name: str, own_region: str) -> None:
 
 def schema_of(table: Table):
     """The key/index schema object the item checks use, cached on the table until it changes."""
-    from .keys import IndexSchema, TableSchema, key_schema
-
     cached = getattr(table, "_schema", None)
     if (
         cached is not None

@@ -18,8 +18,8 @@ import orjson
 
 from .. import __version__
 from ..context import RequestContext
-from ..errors import AwsError
-from ..ids import uuid4_text
+from ..errors import AwsError, SerializationException
+from ..ids import event_id, uuid4_text
 from ..service import ServiceSpec, Streaming
 from ..storage.engine import StorageError
 from .auth import ADMIN_HEADER, account_for, browser_refusal, parse_credential
@@ -311,7 +311,7 @@ class Application:
         return self(req)
 
     def _dispatch(self, req: Request, target: str) -> Response | Deferred | Awaitable[Response]:
-        request_id = uuid4_text()
+        request_id = event_id()  # counted, not drawn: a request id needs uniqueness, not chance
         prefix, _, op_name = target.partition(".")
         spec = self.by_prefix.get(prefix)
         if spec is None or op_name not in spec.operations:
@@ -366,8 +366,6 @@ class Application:
 
     @staticmethod
     def _parse(body: bytes, cbor: bool) -> dict:
-        from ..errors import SerializationException
-
         if not body:
             return {}
         if cbor:

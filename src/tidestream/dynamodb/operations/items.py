@@ -159,6 +159,8 @@ def update_item(state: DynamoState, ctx: RequestContext, p: UpdateItemInput) -> 
     write = plan_update(state.items, table, p["Key"], ex)
     if p.get("UpdateExpression") and statement_size(ex.update) > MAX_STATEMENT:  # before the condition
         raise ValidationException("Item size to update has exceeded the maximum allowed size")
+    old: dict | None
+    new: dict | None
     old, new = _run(state, p, write)
     out: dict[str, Any] = {}
     if new is None:  # removals on a missing item: nothing was written, nothing to return
