@@ -545,7 +545,7 @@ def _apply_table_options(
     t: Table, p: Mapping[str, Any], ctx: RequestContext, *, sse_by_default: bool
 ) -> bool:
     """The options CreateTable and UpdateTable share: deletion protection, class, encryption,
-    on-demand limits (validated by the model). Returns whether any was given.
+    on-demand limits, warm throughput (validated by the model). Returns whether any was given.
 
     ``sse_by_default``: an SSESpecification without ``Enabled`` turns encryption on (UpdateTable)
     or leaves it off (CreateTable)."""
@@ -573,6 +573,11 @@ def _apply_table_options(
     if od:
         t.on_demand_read = int(od.get("MaxReadRequestUnits", 0) or 0)
         t.on_demand_write = int(od.get("MaxWriteRequestUnits", 0) or 0)
+        given = True
+    warm = p.get("WarmThroughput")
+    if warm:
+        t.warm_read = int(warm.get("ReadUnitsPerSecond") or t.warm_read)
+        t.warm_write = int(warm.get("WriteUnitsPerSecond") or t.warm_write)
         given = True
     return given
 
@@ -621,7 +626,6 @@ def create_table(state: DynamoState, ctx: RequestContext, p: CreateTableInput) -
         attach_at_creation(t, p["ResourcePolicy"])
     state.catalog.put(t)
     desc = describe_table(t)
-    desc.pop("WarmThroughput", None)
     if delay <= 0:
         t.status = "ACTIVE"
         for ix in gsis:

@@ -1,0 +1,139 @@
+"""Fidelity round 4: successful answers carry every field AWS returns, and none it doesn't.
+
+Source: LocalStack's ``tests/aws/services/dynamodb/test_dynamodb.snapshot.json`` (Apache-2.0),
+recorded by running its tests against AWS (copied to ``../shared/reference/aws-recorded/``;
+``dynamodb.validation.json`` dates each recording). The snapshot tests there compare every field
+and its value shape with volatile values masked; these tests compare the field sets the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_table
+
+KEY_SCHEMA = [{"AttributeName": "TID", "KeyType": "HASH"}]
+DEFINITIONS = [
+    {"AttributeName": "TID", "AttributeType": "S"},
+    {"AttributeName": "TRID", "AttributeType": "S"},
+]
+GSI = {
+    "IndexName": "TransactionRecordID",
+    "KeySchema": [{"AttributeName": "TRID", "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "ALL"},
+}
+#: test_gsi_with_billing_mode[PROVISIONED|PAY_PER_REQUEST] "create-table-with-gsi" (validated 2025)
+CREATED_GSI_FIELDS = {
+    "IndexArn",
+    "IndexName",
+    "IndexSizeBytes",
+    "IndexStatus",
+    "ItemCount",
+    "KeySchema",
+    "Projection",
+    "ProvisionedThroughput",
+}
+#: the same test's "describe-table": the index gained WarmThroughput once the table is ACTIVE
+DESCRIBED_GSI_FIELDS = CREATED_GSI_FIELDS | {"WarmThroughput"}
+
+
+def _create_with_gsi(ddb, name: str, billing: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {"BillingMode": billing}
+    index = dict(GSI)
+    if billing == "PROVISIONED":
+        kw["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        index["ProvisionedThroughput"] = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+    return ddb.create_table(
+        TableName=name,
+        KeySchema=KEY_SCHEMA,
+        AttributeDefinitions=DEFINITIONS,
+        GlobalSecondaryIndexes=[index],
+        **kw,
+    )["TableDescription"]
+
+
+@pytest.mark.parametrize("billing", ["PROVISIONED", "PAY_PER_REQUEST"])
+def test_create_table_gsi_has_no_backfilling_nor_warm_throughput(ddb, billing):
+    """AWS's CreateTable answer describes an index made with its table without ``Backfilling``
+    (an UpdateTable-only field) and without ``WarmThroughput``, which DescribeTable adds."""
+    created = _create_with_gsi(ddb, f"gsi_{billing.lower()}", billing)
+    assert set(created["GlobalSecondaryIndexes"][0]) == CREATED_GSI_FIELDS
+    described = ddb.describe_table(TableName=f"gsi_{billing.lower()}")["Table"]
+    index = described["GlobalSecondaryIndexes"][0]
+    assert set(index) == DESCRIBED_GSI_FIELDS
+    expected_warm = (1, 1) if billing == "PROVISIONED" else (12000, 4000)
+    assert (
+        index["WarmThroughput"]["ReadUnitsPerSecond"],
+        index["WarmThroughput"]["WriteUnitsPerSecond"],
+    ) == (expected_warm)
+
+
+def test_create_table_on_demand_summary_has_no_date_until_created(ddb):
+    """test_gsi_with_billing_mode[PAY_PER_REQUEST]: "create-table-with-gsi" has
+    ``BillingModeSummary: {BillingMode}`` alone; "describe-table" adds
+    ``LastUpdateToPayPerRequestDateTime`` (so does test_table_v2_stream's describe)."""
+    created = _create_with_gsi(ddb, "ondemand_summary", "PAY_PER_REQUEST")
+    assert created["BillingModeSummary"] == {"BillingMode": "PAY_PER_REQUEST"}
+    described = ddb.describe_table(TableName="ondemand_summary")["Table"]
+    assert set(described["BillingModeSummary"]) == {"BillingMode", "LastUpdateToPayPerRequestDateTime"}
+
+
+def test_create_table_with_warm_throughput_reports_it(ddb):
+    """test_table_warm_throughput: CreateTable with WarmThroughput 1000/1200 on a 5/5 table
+    answers ``WarmThroughput {1000, 1200, UPDATING}`` and DescribeTable ``{1000, 1200, ACTIVE}``
+    (a table created without it has none in the CreateTable answer: test_table_crud)."""
+    created = make_table(
+        ddb,
+        "warm_created",
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        WarmThroughput={"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 1200},
+    )
+    described = ddb.describe_table(TableName=created)["Table"]
+    assert described["WarmThroughput"] == {
+        "ReadUnitsPerSecond": 1000,
+        "WriteUnitsPerSecond": 1200,
+        "Status": "ACTIVE",
+    }
+    answer = ddb.create_table(
+        TableName="warm_answer",
+        KeySchema=KEY_SCHEMA,
+        AttributeDefinitions=DEFINITIONS[:1],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        WarmThroughput={"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 1200},
+    )["TableDescription"]
+    assert answer["WarmThroughput"] == {
+        "ReadUnitsPerSecond": 1000,
+        "WriteUnitsPerSecond": 1200,
+        "Status": "UPDATING",
+    }
+
+
+def test_create_table_without_warm_throughput_answers_none(ddb):
+    """test_table_crud "create-table": no WarmThroughput while CREATING when none was asked."""
+    answer = ddb.create_table(
+        TableName="warm_absent",
+        KeySchema=KEY_SCHEMA,
+        AttributeDefinitions=DEFINITIONS[:1],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+    )["TableDescription"]
+    assert "WarmThroughput" not in answer
+    assert ddb.describe_table(TableName="warm_absent")["Table"]["WarmThroughput"] == {
+        "ReadUnitsPerSecond": 5,
+        "WriteUnitsPerSecond": 5,
+        "Status": "ACTIVE",
+    }
+
+
+def test_update_table_warm_throughput_alone_is_a_change(ddb):
+    """UpdateTable's own "nothing to update" text names WarmThroughput among the changes it takes
+    (ack-api-quirks DDB-TABLE-442, live 2026-10-09), and it must come alone: a request with only
+    WarmThroughput is accepted and DescribeTable then reports what was asked."""
+    make_table(ddb, "warm_updated")
+    ddb.update_table(
+        TableName="warm_updated", WarmThroughput={"ReadUnitsPerSecond": 15000, "WriteUnitsPerSecond": 5000}
+    )
+    warm = ddb.describe_table(TableName="warm_updated")["Table"]["WarmThroughput"]
+    assert (warm["ReadUnitsPerSecond"], warm["WriteUnitsPerSecond"]) == (15000, 5000)
