@@ -137,3 +137,39 @@ def test_update_table_warm_throughput_alone_is_a_change(ddb):
     )
     warm = ddb.describe_table(TableName="warm_updated")["Table"]["WarmThroughput"]
     assert (warm["ReadUnitsPerSecond"], warm["WriteUnitsPerSecond"]) == (15000, 5000)
+
+
+def test_describe_contributor_insights_of_a_new_table(ddb):
+    """test_dynamodb_describe_contributor_insights "describe-contributor-insights-disabled":
+    ``{ContributorInsightsStatus: DISABLED, TableName}`` and nothing else (was an unknown
+    operation)."""
+    make_table(ddb, "insights_new")
+    answer = ddb.describe_contributor_insights(TableName="insights_new")
+    answer.pop("ResponseMetadata")
+    assert answer == {"ContributorInsightsStatus": "DISABLED", "TableName": "insights_new"}
+
+
+def test_contributor_insights_enabled_is_kept_and_reported(ddb):
+    """UpdateContributorInsights answers ENABLING; DescribeContributorInsights then answers the
+    fields of the API reference's response syntax for an enabled table (rule list, mode, date);
+    DISABLE answers DISABLING and the table reads DISABLED again."""
+    make_table(ddb, "insights_on", range_key="sk")
+    enabled = ddb.update_contributor_insights(TableName="insights_on", ContributorInsightsAction="ENABLE")
+    assert enabled["ContributorInsightsStatus"] == "ENABLING"
+    described = ddb.describe_contributor_insights(TableName="insights_on")
+    assert described["ContributorInsightsStatus"] == "ENABLED"
+    assert described["ContributorInsightsMode"] == "ACCESSED_AND_THROTTLED_KEYS"
+    assert {rule.split("-")[1] for rule in described["ContributorInsightsRuleList"]} == {
+        "PKC",
+        "PKT",
+        "SKC",
+        "SKT",
+    }
+    assert "LastUpdateDateTime" in described
+    summaries = ddb.list_contributor_insights(TableName="insights_on")["ContributorInsightsSummaries"]
+    assert [s["ContributorInsightsStatus"] for s in summaries] == ["ENABLED"]
+    disabled = ddb.update_contributor_insights(TableName="insights_on", ContributorInsightsAction="DISABLE")
+    assert disabled["ContributorInsightsStatus"] == "DISABLING"
+    assert (
+        ddb.describe_contributor_insights(TableName="insights_on")["ContributorInsightsStatus"] == "DISABLED"
+    )
