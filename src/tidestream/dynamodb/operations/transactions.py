@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ...context import RequestContext
 from ...errors import AwsError, TransactionCanceledException, ValidationException
 from ..attributes import from_wire_item
-from ..capacity import Consumed, item_read_units, wants_capacity
+from ..capacity import Consumed, add_collection_metrics, item_read_units, wants_capacity
 from ..idempotency import fingerprint
 from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..request import ReadExpressions, WriteExpressions
@@ -187,6 +187,7 @@ def transact_write(state: DynamoState, ctx: RequestContext, p: TransactWriteItem
     mode = p.get("ReturnConsumedCapacity")
     if wants_capacity(mode):
         out["ConsumedCapacity"] = _capacity(list(zip(writes, outcomes)), mode)
+    add_collection_metrics(out, p, writes, outcomes)
     if token:
         state.transaction_tokens.remember(ctx.account_id, token, digest, out)
     return out
