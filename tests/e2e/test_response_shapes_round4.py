@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_table
+from tests.conftest import make_table, start_server
 
 KEY_SCHEMA = [{"AttributeName": "TID", "KeyType": "HASH"}]
 DEFINITIONS = [
@@ -233,3 +233,23 @@ def test_batch_and_transaction_writes_report_item_collection_metrics(ddb):
         ReturnItemCollectionMetrics="SIZE",
     )
     assert "ItemCollectionMetrics" not in plain
+
+
+def test_warm_throughput_and_contributor_insights_survive_a_restart(tmp_path):
+    """Both settings are acknowledged, so they are on disk: a restarted server reports them."""
+    s = start_server(tmp_path)
+    try:
+        ddb = s.client()
+        make_table(
+            ddb, "kept_settings", WarmThroughput={"ReadUnitsPerSecond": 13000, "WriteUnitsPerSecond": 4100}
+        )
+        ddb.update_contributor_insights(TableName="kept_settings", ContributorInsightsAction="ENABLE")
+        assert s.stop() == 0
+        s.start()
+        ddb = s.client()
+        warm = ddb.describe_table(TableName="kept_settings")["Table"]["WarmThroughput"]
+        assert (warm["ReadUnitsPerSecond"], warm["WriteUnitsPerSecond"]) == (13000, 4100)
+        insights = ddb.describe_contributor_insights(TableName="kept_settings")
+        assert insights["ContributorInsightsStatus"] == "ENABLED"
+    finally:
+        s.stop()
