@@ -57,7 +57,9 @@ def _create_with_gsi(ddb, name: str, billing: str) -> dict[str, Any]:
 @pytest.mark.parametrize("billing", ["PROVISIONED", "PAY_PER_REQUEST"])
 def test_create_table_gsi_has_no_backfilling_nor_warm_throughput(ddb, billing):
     """AWS's CreateTable answer describes an index made with its table without ``Backfilling``
-    (an UpdateTable-only field) and without ``WarmThroughput``, which DescribeTable adds."""
+    (an UpdateTable-only field: "For indexes that were created during a CreateTable operation, the
+    Backfilling attribute does not appear", API reference, GlobalSecondaryIndexDescription) and
+    without ``WarmThroughput``, which DescribeTable adds."""
     created = _create_with_gsi(ddb, f"gsi_{billing.lower()}", billing)
     assert set(created["GlobalSecondaryIndexes"][0]) == CREATED_GSI_FIELDS
     described = ddb.describe_table(TableName=f"gsi_{billing.lower()}")["Table"]
