@@ -255,3 +255,33 @@ def test_warm_throughput_and_contributor_insights_survive_a_restart(tmp_path):
         assert insights["ContributorInsightsStatus"] == "ENABLED"
     finally:
         s.stop()
+
+
+def test_update_table_answers_updating_and_a_new_index_creating(ddb):
+    """UpdateTable answers TableStatus UPDATING even when the change takes no time (and for a
+    no-op: ack-api-quirks DDB-TABLE-177, verified against AWS 2026-10-08, "response
+    TableStatus=UPDATING" while DescribeTable reads ACTIVE at once); an index it creates shows
+    ``IndexStatus: CREATING, Backfilling: false`` (the developer guide's "Adding a global
+    secondary index" answer)."""
+    make_table(ddb, "updating_answer")
+    answer = ddb.update_table(
+        TableName="updating_answer",
+        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "by_g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            }
+        ],
+    )["TableDescription"]
+    assert answer["TableStatus"] == "UPDATING"
+    index = answer["GlobalSecondaryIndexes"][0]
+    assert (index["IndexStatus"], index["Backfilling"]) == ("CREATING", False)
+    described = ddb.describe_table(TableName="updating_answer")["Table"]
+    assert described["TableStatus"] == "ACTIVE"
+    assert described["GlobalSecondaryIndexes"][0]["IndexStatus"] == "ACTIVE"
+    same = ddb.update_table(TableName="updating_answer", BillingMode="PAY_PER_REQUEST")["TableDescription"]
+    assert same["TableStatus"] == "UPDATING"

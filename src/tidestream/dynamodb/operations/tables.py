@@ -895,4 +895,22 @@ def update_table(state: DynamoState, ctx: RequestContext, p: UpdateTableInput) -
     if delay > 0:
         t.status, t.active_at = "UPDATING", now + delay
     state.catalog.put(t)
-    return {"TableDescription": describe_table(t)}
+    return {"TableDescription": _as_updating(describe_table(t), p)}
+
+
+def _as_updating(desc: dict[str, Any], p: Mapping[str, Any]) -> dict[str, Any]:
+    """UpdateTable's answer: the table UPDATING and each index this call creates CREATING with
+    ``Backfilling: false``, even when the change is done at once (AWS answers UPDATING even for a
+    no-op and DescribeTable reads ACTIVE right after: ack-api-quirks DDB-TABLE-177, 2026-10-08;
+    the developer guide's "Adding a global secondary index" answer)."""
+    desc["TableStatus"] = "UPDATING"
+    created = {
+        u["Create"]["IndexName"] for u in p.get("GlobalSecondaryIndexUpdates") or [] if u.get("Create")
+    }
+    for index in desc.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in created:
+            index["IndexStatus"] = "CREATING"
+            index["Backfilling"] = False
+            if "WarmThroughput" in index:
+                index["WarmThroughput"]["Status"] = "CREATING"
+    return desc
