@@ -285,3 +285,15 @@ def test_update_table_answers_updating_and_a_new_index_creating(ddb):
     assert described["GlobalSecondaryIndexes"][0]["IndexStatus"] == "ACTIVE"
     same = ddb.update_table(TableName="updating_answer", BillingMode="PAY_PER_REQUEST")["TableDescription"]
     assert same["TableStatus"] == "UPDATING"
+
+
+def test_update_table_to_standard_class_adds_no_summary(ddb):
+    """ "setting TableClass=STANDARD never makes TableClassSummary appear" on a table never given
+    a class (ack-api-quirks DDB-TABLE-177, verified against AWS 2026-10-08)."""
+    make_table(ddb, "class_unset")
+    answer = ddb.update_table(TableName="class_unset", TableClass="STANDARD")["TableDescription"]
+    assert "TableClassSummary" not in answer
+    assert "TableClassSummary" not in ddb.describe_table(TableName="class_unset")["Table"]
+    ddb.update_table(TableName="class_unset", TableClass="STANDARD_INFREQUENT_ACCESS")
+    summary = ddb.describe_table(TableName="class_unset")["Table"]["TableClassSummary"]
+    assert summary["TableClass"] == "STANDARD_INFREQUENT_ACCESS"

@@ -839,6 +839,8 @@ def _draft_update(
         changed = True
     changed |= _update_stream(draft, p, now)
     changed |= _apply_table_options(draft, p, ctx, sse_by_default=True)
+    if p.get("TableClass") == "STANDARD" and not t.table_class:
+        draft.table_class = ""  # AWS never shows a summary for this no-op (DDB-TABLE-177)
     if not changed and not (p.get("ReplicaUpdates") or p.get("GlobalTableWitnessUpdates")):
         raise _nothing_to_update(p)
     return draft, effects
