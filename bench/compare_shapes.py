@@ -56,15 +56,17 @@ def field_paths(value: Any, path: str = "") -> set[str]:
 
 def _clients(endpoint: str) -> dict[str, Any]:
     cfg = Config(retries={"max_attempts": 1})
-    make = lambda s: boto3.client(  # noqa: E731
-        s,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDSHAPES",
-        aws_secret_access_key="x",
-        config=cfg,
-    )
-    return {s: make(s) for s in ("dynamodb", "kinesis", "dynamodbstreams")}
+    return {
+        service: boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDSHAPES",
+            aws_secret_access_key="x",
+            config=cfg,
+        )
+        for service in ("dynamodb", "kinesis", "dynamodbstreams")
+    }
 
 
 def _table(ddb, name: str, **kw) -> dict:
