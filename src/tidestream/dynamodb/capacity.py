@@ -25,11 +25,16 @@ Response shape (what real DynamoDB returns; numbers are JSON doubles, e.g. ``1.0
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .keys import IndexSchema, TableSchema, index_entry, index_key
 from .sizes import item_size
+from .writes import applied
+
+if TYPE_CHECKING:
+    from .writes import ItemWrite, Outcome
 
 Item = dict[str, dict[str, Any]]
 
@@ -197,3 +202,39 @@ def consumed_capacity(
 def wants_capacity(mode: str | None) -> bool:
     """Whether the request asked for ConsumedCapacity at all (skip the sizing work if not)."""
     return mode in (TOTAL, INDEXES)
+
+
+def collection_metrics(hash_key: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """One ItemCollectionMetrics entry: the item's collection (its partition key value) and
+    AWS's estimate for a collection far below its 10 GB limit."""
+    return {"ItemCollectionKey": {hash_key: item[hash_key]}, "SizeEstimateRangeGB": [0.0, 1.0]}
+
+
+def add_collection_metrics(
+    out: dict[str, Any], p: Mapping[str, Any], writes: Sequence[ItemWrite], outcomes: Sequence[Outcome]
+) -> None:
+    """BatchWriteItem's and TransactWriteItems' ItemCollectionMetrics, when asked for and any."""
+    if p.get("ReturnItemCollectionMetrics") == "SIZE":
+        metrics = collection_metrics_by_table(writes, outcomes)
+        if metrics:
+            out["ItemCollectionMetrics"] = metrics
+
+
+def collection_metrics_by_table(
+    writes: Sequence[ItemWrite], outcomes: Sequence[Outcome]
+) -> dict[str, list[dict[str, Any]]]:
+    """BatchWriteItem's and TransactWriteItems' ItemCollectionMetrics: for each table that has a
+    local secondary index, one entry per item collection written (the API reference: "for each
+    table, information about any item collections that were affected"); tables without one, and
+    deletes that found nothing, are left out, as PutItem and DeleteItem leave them out."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, str]] = set()
+    for w, outcome in zip(writes, outcomes):
+        if not w.table.lsis or w.action == "ConditionCheck" or applied(outcome) == (None, None):
+            continue
+        hash_key = w.table.hash_key
+        collection = (w.table.name, repr(w.key_item[hash_key]))
+        if collection not in seen:
+            seen.add(collection)
+            out.setdefault(w.table.name, []).append(collection_metrics(hash_key, w.key_item))
+    return out

@@ -90,6 +90,11 @@ class Table:
     sse: dict[str, Any] = field(default_factory=dict)
     on_demand_read: int = 0
     on_demand_write: int = 0
+    #: WarmThroughput asked for by CreateTable/UpdateTable (0: AWS's default for the billing mode)
+    warm_read: int = 0
+    warm_write: int = 0
+    #: Contributor Insights by GSI name ("" for the table): {"status", "mode", "updated"}
+    contributor_insights: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Kinesis streaming destinations: dicts with StreamArn, status, precision, ...
     kinesis_destinations: list[dict[str, Any]] = field(default_factory=list)
     item_count: int = 0

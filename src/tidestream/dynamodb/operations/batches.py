@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ...context import RequestContext
 from ...errors import ValidationException
 from ..attributes import current_value_layer, from_wire_item
-from ..capacity import Consumed, item_read_units, wants_capacity
+from ..capacity import Consumed, add_collection_metrics, item_read_units, wants_capacity
 from ..keys import validate_key
 from ..request import ReadExpressions
 from ..state import DynamoState, schema_of
@@ -152,4 +152,5 @@ def batch_write(state: DynamoState, ctx: RequestContext, p: BatchWriteItemInput)
             old, new = applied(outcome)  # no conditions: never refused
             consumed.setdefault(w.table.name, Consumed(w.table.name)).add_write(old, new, schema_of(w.table))
         out["ConsumedCapacity"] = [c.render(mode) for c in consumed.values()]
+    add_collection_metrics(out, p, writes, outcomes)
     return out

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ...context import RequestContext
 from ...errors import ConditionalCheckFailedException, ValidationException
 from ..attributes import current_value_layer, from_wire_item
-from ..capacity import Consumed, item_read_units, wants_capacity
+from ..capacity import Consumed, collection_metrics, item_read_units, wants_capacity
 from ..expressions.statement_size import MAX_STATEMENT, statement_size
 from ..keys import validate_key
 from ..numbers import InvalidValue
@@ -85,10 +85,7 @@ def _capacity(out: dict, p: Mapping[str, Any], table: Table, old: dict | None, n
 
 def _collection_metrics(out: dict, p: Mapping[str, Any], table: Table, item: dict) -> None:
     if p.get("ReturnItemCollectionMetrics") == "SIZE" and table.lsis:
-        out["ItemCollectionMetrics"] = {
-            "ItemCollectionKey": {table.hash_key: item[table.hash_key]},
-            "SizeEstimateRangeGB": [0.0, 1.0],
-        }
+        out["ItemCollectionMetrics"] = collection_metrics(table.hash_key, item)
 
 
 def _run(state: DynamoState, p: Mapping[str, Any], write: ItemWrite) -> tuple[dict | None, dict | None]:

@@ -17,7 +17,7 @@ from ...context import RequestContext
 from ...errors import AwsError, TransactionCanceledException, ValidationException
 from ...storage.engine import WriteConflict
 from ..attributes import from_wire_item
-from ..capacity import Consumed, item_read_units, wants_capacity
+from ..capacity import Consumed, add_collection_metrics, item_read_units, wants_capacity
 from ..idempotency import fingerprint
 from ..keys import MSG_SCHEMA_MISMATCH, validate_key
 from ..request import ReadExpressions, WriteExpressions
@@ -194,6 +194,7 @@ def transact_write(state: DynamoState, ctx: RequestContext, p: TransactWriteItem
         out.clear()
         if wants_capacity(mode):
             out["ConsumedCapacity"] = _capacity(list(zip(writes, outcomes)), mode)
+        add_collection_metrics(out, p, writes, outcomes)
         if found is None:
             return None
         return tokens.record(*found.asked, out), found.reads
