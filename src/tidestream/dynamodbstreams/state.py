@@ -166,6 +166,8 @@ class StreamsState:
         self._unsaved: list[StreamMeta] = []
         #: stream id -> woken by each record fed (event source mappings wait on it)
         self.wakeups = Wakeups()
+        #: several nodes share the store (--cluster): streams may be created by another node
+        self.shared = bool(getattr(engine, "cluster", False))
         self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
@@ -175,9 +177,24 @@ class StreamsState:
         self.streams.clear()
         self.by_arn.clear()
         self.active.clear()
-        counter = 1
+        self.counter = 1
+        self.next_id = 1
+        self._load_streams()
+        secret = self.engine.get(SECRET_KEY)
+        if secret is None:
+            secret = os.urandom(32)
+            self.engine.write([(SECRET_KEY, secret)])
+        self.secret = secret
+
+    def _load_streams(self) -> None:
+        """Index the stored streams not indexed yet, and move the counter and next id past
+        what is stored (at start; in a cluster also when a table's stream is missing here:
+        another node may have created it)."""
+        counter = self.counter
         for _, raw in self.engine.scan(META, META + b"\xff"):
             m = StreamMeta.from_record(raw)
+            if m.id in self.streams:
+                continue
             lo, hi = stream_bounds(m.id)
             m.last = max(m.trimmed_to - 1, 0)  # the last trimmed record, if all were trimmed
             for k, _ in self.engine.scan(lo, hi, reverse=True):
@@ -187,12 +204,7 @@ class StreamsState:
             self._index(m)
         self.counter = counter
         next_id = self.engine.get(NEXT_ID_KEY)
-        self.next_id = int(next_id) if next_id else 1
-        secret = self.engine.get(SECRET_KEY)
-        if secret is None:
-            secret = os.urandom(32)
-            self.engine.write([(SECRET_KEY, secret)])
-        self.secret = secret
+        self.next_id = max(self.next_id, int(next_id) if next_id else 1)
 
     def _index(self, m: StreamMeta) -> None:
         self.streams[m.id] = m
@@ -260,6 +272,9 @@ class StreamsState:
         if not t.stream_enabled or not t.stream_label:
             return None
         existing = self.by_arn.get(t.stream_arn)
+        if existing is None and self.shared:
+            self._load_streams()
+            existing = self.by_arn.get(t.stream_arn)
         if existing is not None:
             return existing if existing.status == ENABLED else None
         return self._create(t, writes)
@@ -280,9 +295,11 @@ class StreamsState:
                 self.sync_table(t, now)
 
     # the capture feed --------------------------------------------------------------------
-    def feed(self, ch: Any, now: float) -> list[tuple[bytes, bytes | None]]:
+    def feed(self, ch: Any, now: float, counter: int | None = None) -> list[tuple[bytes, bytes | None]]:
         """``Capture.streams``: the writes for one real change of a streamed table, for the
-        item's own batch: the record, and the stream's metadata if this change opens it."""
+        item's own batch: the record, and the stream's metadata if this change opens it.
+        ``counter``: the record's number from a cluster's change capture (cdc/sequencing.py);
+        None: the next of this process's sequence."""
         t = ch.table
         writes: Batch = []
         m = self.active.get((t.account, t.region, t.name))
@@ -306,14 +323,22 @@ class StreamsState:
             entry["old"] = old
         if ch.by_ttl:
             entry["ttl"] = True
-        c = self.counter
-        self.counter = c + 1
-        m.last = c
+        c = self._number(m, counter)
         # the item store writes the record before the loop runs anything else, so a woken
         # reader finds it (one pop on an empty dict when nobody waits)
         self.wakeups.notify(m.id)
         writes.append((record_key(m.id, c), cbor2.dumps(entry)))
         return writes
+
+    def _number(self, m: StreamMeta, counter: int | None) -> int:
+        """A record's counter: the next of this process's sequence, or the one a cluster's
+        change capture gave (cdc/sequencing.py); the sequence and the shard's last move past it."""
+        c = self.counter if counter is None else counter
+        if c >= self.counter:
+            self.counter = c + 1
+        if c > m.last:
+            m.last = c
+        return c
 
     def committed(self) -> None:
         """The commit that carried the feed's writes is in the engine."""
@@ -398,5 +423,6 @@ class StreamsState:
             except TimeoutError:
                 pass
 
-    def background(self, stopping: asyncio.Event) -> list:
-        return [self.retention_loop(stopping)]
+    def background_jobs(self) -> list:
+        """(lease name, loop): retention trims run on one node of a cluster (storage/leases.py)."""
+        return [("dynamodb-streams-retention", self.retention_loop)]
