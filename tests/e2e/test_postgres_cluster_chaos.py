@@ -14,7 +14,8 @@ with the table, the Kinesis stream and the DynamoDB stream:
   there; a put whose answer was lost with its node may be there or not (its outcome is unknown:
   "at least once" concerns acknowledged changes only, docs/cluster.md).
 
-And single-leader background work: TTL sweeps run on one node; when it dies another takes over.
+And single-leader background work: TTL sweeps (and every other single-leader job) run on one
+node; when it dies another takes over.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ ITEMS = 12
 #: puts each writer attempts (bounded load); the chaos thread kills a node KILLS times
 PUTS_PER_WRITER = 120
 KILLS = 4
+#: every single-leader job (storage/leases.py users in runtime.py)
+JOBS = (
+    "ttl-sweeps",
+    "cdc-publisher",
+    "pitr-pruning",
+    "kinesis-retention",
+    "dynamodb-streams-retention",
+    "lambda-event-source-mappings",
+)
 NODE_ARGS = ("--cluster", "--durability", "strict", "--ttl-interval", "0.1", "--log-level", "INFO")
 
 
@@ -290,8 +300,9 @@ def test_ttl_sweeps_run_on_one_node_and_move_to_another_when_it_dies(
     wait_for(lambda: sum(removes(kin).values()) >= 120, "the expired items swept")
     counts = removes(kin)
     assert all(counts[f"first{n}-{i}"] == 1 for n in range(NODES) for i in range(40)), counts
-    leaders = [n for n, srv in enumerate(cluster) if "this node now runs ttl-sweeps" in srv.read_log()]
-    assert leaders == [0], leaders
+    for job in JOBS:  # the first node leads every job; the others wait
+        leaders = [n for n, srv in enumerate(cluster) if f"this node now runs {job}\n" in srv.read_log()]
+        assert leaders == [0], (job, leaders)
 
     cluster[0].kill()
     put_expired(cluster[2].client(), "second", 40)

@@ -24,7 +24,7 @@ from ..storage.engine import Engine
 from . import destinations as D
 from .metrics import Metrics
 from .records import partition_key, render
-from .sequencing import NODE_BITS, ClusterSequencer
+from .sequencing import ClusterSequencer
 
 OUTBOX = keyspace.CDC_OUTBOX
 OUTBOX_END = keyspace.CDC_OUTBOX_END
@@ -90,8 +90,7 @@ class Capture:
         self.sequencer: ClusterSequencer | None = None
         if getattr(engine, "cluster", False):
             floor = max(self.seq, streams.counter if streams is not None else 0)
-            number = engine.leases().claim_number(1 << NODE_BITS)  # type: ignore[attr-defined]
-            self.sequencer = ClusterSequencer(engine, number, floor)
+            self.sequencer = ClusterSequencer(engine, engine.leases(), floor)  # type: ignore[attr-defined]
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):

@@ -156,8 +156,9 @@ class Publisher:
         self._overflow = self.metrics.outbox_depth > 0
 
     def _add(self, staged: list[tuple[bytes, dict]]) -> None:
-        if self.shared:
-            return  # the leader, whichever node it is, reads them from the store
+        if self.shared:  # the leader, whichever node it is, reads them from the store and
+            self.metrics.outbox_depth -= len(staged)  # counts them (Capture.committed added them)
+            return
         if self._overflow or len(self._pending) >= MIRROR_LIMIT:
             self._overflow = True  # the disk has them; refill when the mirror drains
             return

@@ -19,13 +19,13 @@ DynamoDB stream's record order are each item's commit order.
 
 from __future__ import annotations
 
-import struct
 import time
 from typing import Any
 
 import cbor2
 
 from ..storage import keyspace
+from ..storage.engine import StorageError
 
 STAMPS = keyspace.CDC_ITEM_STAMPS
 #: low bits of a counter holding the node number (4,096 nodes; 10**20 is reached in year ~2500)
@@ -39,9 +39,11 @@ def stamp_key(item_key: bytes) -> bytes:
 class ClusterSequencer:
     """Counters and per-item timestamps for one node of a cluster (see the module docstring)."""
 
-    def __init__(self, engine: Any, node_number: int, floor: int) -> None:
+    def __init__(self, engine: Any, leases: Any, floor: int) -> None:
         self.engine = engine
-        self.node_number = node_number
+        #: who keeps the node number (``AdvisoryLeases``): its ``number_lost`` stops capture
+        self.leases = leases
+        self.node_number: int = leases.claim_number(1 << NODE_BITS)
         #: last clock value this node used (microseconds); starts above every stored counter
         self._clock = max(floor >> NODE_BITS, 0)
         #: (stamp key, stamp as read) of the commit being captured, for its checked write
@@ -50,6 +52,8 @@ class ClusterSequencer:
     def begin(self, item_key: bytes, last_us: dict[bytes, int]) -> int:
         """The counter of an item's next change; seeds ``last_us`` (the capture's per-item
         timestamps) with the item's last timestamp from any node."""
+        if self.leases.number_lost:  # another node may hold the number now: no counter is safe
+            raise StorageError("this node lost its change-capture node number; restart it (docs/cluster.md)")
         key = stamp_key(item_key)
         raw = self.engine.get(key)
         stamp = None if raw is None else cbor2.loads(raw)
@@ -73,12 +77,3 @@ class ClusterSequencer:
         """The stamps read since the last call, which the commit must find unchanged."""
         reads, self._reads = self._reads, []
         return reads
-
-
-def highest_counter(engine: Any, start: bytes, end: bytes, offset: int) -> int:
-    """The largest 8-byte counter at ``offset`` in the keys of [start, end) (0 if none):
-    where a node's clock must start so it never reuses a dead node's counters."""
-    for key, _ in engine.scan(start, end, reverse=True):
-        if len(key) >= offset + 8:
-            return struct.unpack(">Q", key[offset : offset + 8])[0]
-    return 0

@@ -557,6 +557,10 @@ class AdvisoryLeases:
         self._held: set[str] = set()
         #: job -> monotonic time of its last try (follower) or check (leader)
         self._asked: dict[str, float] = {}
+        #: the node number claimed (claim_number), and whether the session holding it was lost
+        #: (then another node may claim it: this node must capture no more changes)
+        self.number: int | None = None
+        self.number_lost = False
 
     def leads(self, job: str) -> bool:
         now = time.monotonic()
@@ -584,14 +588,16 @@ class AdvisoryLeases:
             job = f"node-number:{number}"
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lease_lock_id(job),)).fetchone()
             if row is not None and row[0]:
-                self._held.add(job)
-                self._asked[job] = float("inf")  # never re-asked: held for the session's life
+                self.number = number
                 return number
         raise StorageError(f"more than {count} tidestream nodes serve the store {redacted(self.dsn)}")
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.pgconn.status != pq.ConnStatus.OK:
             self._held.clear()  # a new session holds nothing
+            if self.number is not None and not self.number_lost:
+                self.number_lost = True
+                log.error("lost the session holding node number %d: change capture stops; restart this node", self.number)
             try:
                 self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
             except psycopg.Error as err:
