@@ -161,6 +161,7 @@ class Capture:
         stamp (read here, checked by the commit: :meth:`checked_reads`), and the stamp moves on
         in the same batch."""
         writes: list[tuple[bytes, bytes | None]] = []
+        sequencer.checked_reads()  # a commit that checked nothing (a TTL delete) left its own
         for ch in changes:
             table = ch.table
             streamed = table.stream_enabled and self.streams is not None
@@ -223,8 +224,6 @@ class Capture:
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""
-        if self.sequencer is not None:
-            self.sequencer.checked_reads()
         if self.streams is not None:
             self.streams.committed()
         if not self._staged:
@@ -240,7 +239,5 @@ class Capture:
         stays settled in memory; the disk keeps the old status until the next save, and
         settling again after a restart gives the same result."""
         self._staged = []
-        if self.sequencer is not None:
-            self.sequencer.checked_reads()
         if self.streams is not None:
             self.streams.abandoned()

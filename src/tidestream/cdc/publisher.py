@@ -151,14 +151,16 @@ class Publisher:
         #: the publisher's lease (runtime.py), reads the outbox from the store each round (other
         #: nodes' changes are there) and publishes with a checked write (see _write_published)
         self.shared = bool(getattr(engine, "cluster", False))
-        capture.on_committed = self._add
+        capture.on_committed = self._uncount if self.shared else self._add
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
         self._overflow = self.metrics.outbox_depth > 0
 
+    def _uncount(self, staged: list[tuple[bytes, dict]]) -> None:
+        """Cluster mode: the leader, whichever node it is, reads these from the store and
+        counts them (``Capture.committed`` added them to this node's gauge)."""
+        self.metrics.outbox_depth -= len(staged)
+
     def _add(self, staged: list[tuple[bytes, dict]]) -> None:
-        if self.shared:  # the leader, whichever node it is, reads them from the store and
-            self.metrics.outbox_depth -= len(staged)  # counts them (Capture.committed added them)
-            return
         if self._overflow or len(self._pending) >= MIRROR_LIMIT:
             self._overflow = True  # the disk has them; refill when the mirror drains
             return
