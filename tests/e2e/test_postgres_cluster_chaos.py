@@ -70,8 +70,10 @@ def cluster(tmp_path: Path, database: str) -> Iterator[list[ServerProcess]]:
     jobs); then the two others."""
     nodes = [start_node(tmp_path, database, 0)]
     yield nodes
-    for srv in nodes:
-        srv.stop()
+    for srv in nodes:  # the nodes still running stop cleanly (their jobs and leases with them)
+        running = srv.proc is not None and srv.proc.poll() is None
+        code = srv.stop()
+        assert not running or code == 0, srv.read_log()
 
 
 def create_feeds(srv: ServerProcess, ttl: bool = False) -> str:

@@ -60,13 +60,15 @@ async def while_leading(
             continue
         log.info("this node now runs %s", job)
         task = asyncio.ensure_future(run(stopping))
-        while not stopping.is_set() and not task.done():
-            await _pause(stopping, LEASE_RETRY, task)
-            if not leases.leads(job):
-                log.warning("this node lost the lease of %s; another node runs it", job)
-                break
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        try:
+            while not stopping.is_set() and not task.done():
+                await _pause(stopping, LEASE_RETRY, task)
+                if not leases.leads(job):
+                    log.warning("this node lost the lease of %s; another node runs it", job)
+                    break
+        finally:  # also when this task is cancelled (the server stops): the job goes with it
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def _pause(stopping: asyncio.Event, seconds: float, task: asyncio.Future | None = None) -> None:
