@@ -193,6 +193,32 @@ class Server:
         self.capture.reset()
         self.publisher.reset()
 
+    def _start_background(self) -> list[asyncio.Future]:
+        """Every background loop; those named by a lease run on one node of a cluster at a time
+        (storage/leases.py), the others (STS expiry, idle sandboxes) on every node."""
+        from functools import partial
+
+        from .dynamodb.pitr import pruner as pitr_pruner
+        from .dynamodb.ttl import sweeper
+        from .storage.leases import leases_for, while_leading
+
+        jobs = [
+            ("ttl-sweeps", partial(sweeper, self.dynamodb)),
+            ("cdc-publisher", self.publisher.run),
+            (None, self.sts.expiry),
+            ("pitr-pruning", partial(pitr_pruner, self.dynamodb)),
+            *self.kinesis.background_jobs(),
+            *self.streams.background_jobs(),
+            *self.lambda_.background_jobs(),
+        ]
+        leases = leases_for(self.engine)
+        return [
+            asyncio.ensure_future(
+                run(self.stopping) if job is None else while_leading(leases, job, run, self.stopping)
+            )
+            for job, run in jobs
+        ]
+
     def _ssl_context(self):
         c = self.config
         if not c.tls_cert:
@@ -218,18 +244,7 @@ class Server:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stopping.set)
-        from .dynamodb.pitr import pruner as pitr_pruner
-        from .dynamodb.ttl import sweeper
-
-        tasks = [
-            asyncio.ensure_future(sweeper(self.dynamodb, self.stopping)),
-            asyncio.ensure_future(self.publisher.run(self.stopping)),
-            asyncio.ensure_future(self.sts.expiry(self.stopping)),
-            asyncio.ensure_future(pitr_pruner(self.dynamodb, self.stopping)),
-        ]
-        tasks.extend(asyncio.ensure_future(co) for co in self.kinesis.background(self.stopping))
-        tasks.extend(asyncio.ensure_future(co) for co in self.streams.background(self.stopping))
-        tasks.extend(asyncio.ensure_future(co) for co in self.lambda_.background_tasks(self.stopping))
+        tasks = self._start_background()
         where = self._where()
         scheme = "https" if c.tls_cert else "http"
         port = server.sockets[0].getsockname()[1]

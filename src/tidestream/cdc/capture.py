@@ -24,6 +24,7 @@ from ..storage.engine import Engine
 from . import destinations as D
 from .metrics import Metrics
 from .records import partition_key, render
+from .sequencing import ClusterSequencer
 
 OUTBOX = keyspace.CDC_OUTBOX
 OUTBOX_END = keyspace.CDC_OUTBOX_END
@@ -36,7 +37,10 @@ _PRUNE_AT = 4096
 class StreamFeed(Protocol):
     """DynamoDB Streams as the capture sees it (``dynamodbstreams.state.StreamsState``)."""
 
-    def feed(self, ch: Any, now: float) -> list[tuple[bytes, bytes | None]]: ...
+    #: the next record number of this process's sequence (a cluster's sequencer starts above it)
+    counter: int
+
+    def feed(self, ch: Any, now: float, counter: int | None = None) -> list[tuple[bytes, bytes | None]]: ...
     def committed(self) -> None: ...
     def abandoned(self) -> None: ...
 
@@ -89,6 +93,12 @@ class Capture:
         #: DynamoDB Streams (tables with a StreamSpecification): its ``feed(change, now)``
         #: writes go in the same batch; None: no DynamoDB Streams
         self.streams = streams
+        #: several nodes capture into one database (--cluster): counters and timestamps that
+        #: hold across nodes (cdc/sequencing.py); None on one node
+        self.sequencer: ClusterSequencer | None = None
+        if getattr(engine, "cluster", False):
+            floor = max(self.seq, streams.counter if streams is not None else 0)
+            self.sequencer = ClusterSequencer(engine, engine.leases(), floor)  # type: ignore[attr-defined]
 
     def _last_seq(self) -> int:
         for k, _ in self.engine.scan(OUTBOX, OUTBOX_END, reverse=True):
@@ -133,6 +143,8 @@ class Capture:
         return ts
 
     def __call__(self, changes: list, now: float) -> list[tuple[bytes, bytes | None]]:
+        if self.sequencer is not None:
+            return self._capture_across_nodes(changes, now, self.sequencer)
         writes: list[tuple[bytes, bytes | None]] = []
         for ch in changes:
             table = ch.table
@@ -168,6 +180,37 @@ class Capture:
         entry["Data"] = data
         self._staged.append((key, entry))
         self.seq += 1
+
+    def _capture_across_nodes(
+        self, changes: list, now: float, sequencer: ClusterSequencer
+    ) -> list[tuple[bytes, bytes | None]]:
+        """:meth:`__call__` in cluster mode: each captured change is numbered from its item's
+        stamp (read here, checked by the commit: :meth:`checked_reads`), and the stamp moves on
+        in the same batch."""
+        writes: list[tuple[bytes, bytes | None]] = []
+        sequencer.checked_reads()  # a commit that checked nothing (a TTL delete) left its own
+        for ch in changes:
+            table = ch.table
+            streamed = table.stream_enabled and self.streams is not None
+            dest = self._destination(table, writes) if table.kinesis_destinations else None
+            if ch.old == ch.new or (dest is None and not streamed):
+                continue
+            counter = sequencer.begin(ch.key, self._last_us)
+            if streamed:
+                writes.extend(self.streams.feed(ch, now, counter))  # type: ignore[union-attr]
+            if dest is not None:
+                entry, data = self._entry(ch, table, dest, now)
+                key = outbox_key(counter)
+                writes.append((key, outbox_value(entry, data)))
+                entry["Data"] = data
+                self._staged.append((key, entry))
+            writes.append(sequencer.finish(ch.key, self._last_us.get(ch.key, 0), counter))
+        return writes
+
+    def checked_reads(self) -> list[tuple[bytes, Any]]:
+        """Cluster mode: the item stamps this commit's capture read, which its checked write
+        must find unchanged (another node's change of the item in between fails the commit)."""
+        return [] if self.sequencer is None else self.sequencer.checked_reads()
 
     def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> tuple[dict, bytes]:
         """The outbox entry's fields and the AWS record (its ``Data``), rendered once, here, with

@@ -27,9 +27,10 @@ from typing import Any
 import cbor2
 import orjson
 
+from ..kinesis import records as kinesis_records
 from ..kinesis.append import SingleAppend, append_one, plan_append
 from ..kinesis.streams import parse_arn
-from ..storage.engine import StorageError, StorageTrouble
+from ..storage.engine import StorageError, StorageTrouble, WriteConflict
 from . import destinations as D
 from .capture import OUTBOX, OUTBOX_END, Capture
 from .metrics import Metrics
@@ -46,6 +47,9 @@ THROTTLE_WAIT = 0.05
 STORAGE_RETRY_WAIT = 1.0
 #: how long an undeliverable change is retried before it is dropped and counted
 RETRY_HORIZON = 24 * 3600.0
+#: cluster mode: seconds between reads of the outbox when idle (other nodes' commits don't wake
+#: this node's publisher)
+CLUSTER_POLL = 0.1
 _WRITABLE = ("ACTIVE", "UPDATING")
 
 
@@ -161,21 +165,29 @@ class Publisher:
         self._overflow = False
         self._held: dict[bytes, float] = {}  # reorder chaos: outbox key -> not before
         self._duplicates: list[tuple[float, str, dict]] = []  # (due, stream arn, entry)
-        capture.on_committed = self._add
+        #: several nodes share the store (--cluster): this node publishes only while it holds
+        #: the publisher's lease (runtime.py), reads the outbox from the store each round (other
+        #: nodes' changes are there) and publishes with a checked write (see _write_published);
+        #: their appends are numbered elsewhere, so changes always go through the outbox
+        self.shared = bool(getattr(engine, "cluster", False))
+        capture.on_committed = self._uncount if self.shared else self._add
         #: destination ARN -> (account, region, stream name), for inline appends
         self._arns: dict[str, tuple[str, str, str]] = {}
-        #: several nodes share the store: their appends are numbered elsewhere; outbox only
-        self._inline_off = bool(getattr(engine, "cluster", False))
         capture.append_inline = self.append_inline
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
         self._overflow = self.metrics.outbox_depth > 0
+
+    def _uncount(self, staged: list[tuple[bytes, dict]]) -> None:
+        """Cluster mode: the leader, whichever node it is, reads these from the store and
+        counts them (``Capture.committed`` added them to this node's gauge)."""
+        self.metrics.outbox_depth -= len(staged)
 
     def append_inline(self, entry: dict, data: bytes) -> _Inline | None:
         """The change's record, appended in the capturing commit itself, or None to use the
         outbox: when anything waits in it (no change may overtake an earlier one of its item),
         the stream is not plainly writable, the record is over its size limit, the shard is
         throttled, or chaos is on. The record is readable once the commit is fsynced (tails)."""
-        if self._pending or self._overflow or self.chaos.on or self._inline_off:
+        if self._pending or self._overflow or self.chaos.on or self.shared:
             return None
         arn = entry["destination"]
         where = self._arns.get(arn)
@@ -210,6 +222,16 @@ class Publisher:
                 return
             self._pending[key] = entry_from_disk(raw)
         self._overflow = False
+
+    def _read_head(self) -> None:
+        """Cluster mode: the first BATCH entries of the outbox, in one statement: one snapshot,
+        so an item's later change is never read without its earlier one (which committed
+        first). Paged reads could miss an earlier change that committed between two pages."""
+        self._pending.clear()
+        for key, raw in self.engine.scan_page(OUTBOX, OUTBOX_END, BATCH):
+            self._pending[key] = entry_from_disk(raw)
+        self._overflow = False
+        self.metrics.outbox_depth = len(self._pending)
 
     def reset(self) -> None:
         """After POST /_tidestream/reset wiped the store."""
@@ -266,13 +288,17 @@ class Publisher:
                 self.capture.wake.set()
         else:
             backoff = 0.0
+        if self.shared and not backoff:
+            backoff = CLUSTER_POLL  # nothing wakes this node for other nodes' changes
         if self._held or self._duplicates:
             backoff = min(backoff or 1.0, self.chaos.delay_ms / 1000)
         return backoff
 
     def drain_once(self) -> tuple[bool, bool]:
         """Publish what can be published now. Returns (made progress, something was throttled)."""
-        if not self._pending and self._overflow:
+        if self.shared:
+            self._read_head()
+        elif not self._pending and self._overflow:
             self._refill()
         now = time.time()
         progress = self._publish_duplicates(now)
@@ -301,6 +327,9 @@ class Publisher:
             return None, f"Invalid stream ARN: {arn}"
         account, region, name = parsed
         stream = self.kinesis.catalog.get(account, region, name)
+        if stream is None and self.shared:  # created through another node since this one loaded
+            self.kinesis.reload()
+            stream = self.kinesis.catalog.get(account, region, name)
         if stream is not None:
             stream = self.kinesis.settle(stream)
         if stream is None or stream.status == "DELETING":
@@ -358,11 +387,65 @@ class Publisher:
             else:
                 throttled = True
                 self.metrics.throttled_total[e["table"]] += 1
-        if writes:
-            self.engine.write(writes)
-            plan.applied()
+        if writes and not self._commit(writes, done, stream, plan):
+            return bool(dropped), True
         self._forget(done)
         return bool(done) or bool(dropped), throttled
+
+    def _commit(
+        self, writes: list[tuple[bytes, bytes | None]], done: list[bytes], stream: Any, plan: Any
+    ) -> bool:
+        """Append and delete the published entries in one batch (checked in cluster mode);
+        False: another node got there first and nothing was written."""
+        if self.shared:
+            if not self._write_published(writes, done, stream):
+                return False
+        else:
+            self.engine.write(writes)
+        plan.applied()
+        return True
+
+    def _write_published(
+        self, writes: list[tuple[bytes, bytes | None]], done: list[bytes], stream: Any
+    ) -> bool:
+        """Cluster mode: append and delete the outbox entries only if the entries are still
+        there and the stream's shard counters are what this node holds. Else another node
+        published them, or appended to the stream, since: nothing is written (so nothing is
+        published twice and no record number is reused), the counters are read again, and the
+        next round starts over from the outbox. Returns whether it was written."""
+        counters = self.kinesis.counters
+        keys = list(done)
+        expected: list[int] = []  # each touched shard's last record counter, as this node holds it
+        for key, _ in writes:
+            if key.startswith(kinesis_records.COUNTER_PREFIX):
+                keys.append(key)
+                expected.append(
+                    counters[(int.from_bytes(key[3:7], "big"), int.from_bytes(key[7:11], "big"))][0]
+                )
+        outbox_count = len(done)
+
+        def unchanged(values: list[bytes | None]) -> bool:
+            if any(v is None for v in values[:outbox_count]):
+                return False
+            stored = [0 if v is None else kinesis_records.decode_counter(v)[0] for v in values[outbox_count:]]
+            return stored == expected
+
+        try:
+            self.engine.write_checked(writes, keys, unchanged)
+        except WriteConflict:
+            log.info("change publisher: another node wrote to %s meanwhile; reading again", stream.name)
+            self._reload_counters(stream.id)
+            return False
+        return True
+
+    def _reload_counters(self, stream_id: int) -> None:
+        """The stream's shard counters as stored (another node appended to it)."""
+        start = kinesis_records.counter_key(stream_id, 0)
+        end = kinesis_records.counter_key(stream_id + 1, 0)
+        for key, raw in self.engine.scan(start, end):
+            self.kinesis.counters[(stream_id, int.from_bytes(key[7:11], "big"))] = list(
+                kinesis_records.decode_counter(raw)
+            )
 
     def _sendable(
         self, entries: list[tuple[bytes, dict]], max_record_bytes: int, now: float

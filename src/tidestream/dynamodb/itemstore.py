@@ -48,6 +48,7 @@ class CaptureHook(Protocol):
     """Change capture: extra writes for a batch, then told whether the batch was written."""
 
     def __call__(self, changes: list[Change], now: float) -> list[tuple[bytes, bytes | None]]: ...
+    def checked_reads(self) -> list[tuple[bytes, Any]]: ...
     def committed(self) -> None: ...
     def abandoned(self) -> None: ...
 
@@ -216,8 +217,8 @@ class ItemStore:
                 writes.extend(capture(changes, now))
                 if reads is None:
                     self.engine.write(writes)
-                else:
-                    self._write_if_unchanged(writes, reads, also, deltas)
+                else:  # cluster mode: the item stamps change capture read are checked too
+                    self._write_if_unchanged(writes, reads + capture.checked_reads(), also, deltas)
             except BaseException:
                 capture.abandoned()
                 raise

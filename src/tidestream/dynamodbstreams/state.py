@@ -171,6 +171,8 @@ class StreamsState:
         self.tails = ReadableTails(engine, self.wakeups.notify)
         #: (stream, counter) of the records fed into the commit being built
         self._fed: list[tuple[StreamMeta, int]] = []
+        #: several nodes share the store (--cluster): streams may be created by another node
+        self.shared = bool(getattr(engine, "cluster", False))
         self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
@@ -182,9 +184,24 @@ class StreamsState:
         self.streams.clear()
         self.by_arn.clear()
         self.active.clear()
-        counter = 1
+        self.counter = 1
+        self.next_id = 1
+        self._load_streams()
+        secret = self.engine.get(SECRET_KEY)
+        if secret is None:
+            secret = os.urandom(32)
+            self.engine.write([(SECRET_KEY, secret)])
+        self.secret = secret
+
+    def _load_streams(self) -> None:
+        """Index the stored streams not indexed yet, and move the counter and next id past
+        what is stored (at start; in a cluster also when a table's stream is missing here:
+        another node may have created it)."""
+        counter = self.counter
         for _, raw in self.engine.scan(META, META + b"\xff"):
             m = StreamMeta.from_record(raw)
+            if m.id in self.streams:
+                continue
             lo, hi = stream_bounds(m.id)
             m.last = max(m.trimmed_to - 1, 0)  # the last trimmed record, if all were trimmed
             for k, _ in self.engine.scan(lo, hi, reverse=True):
@@ -195,12 +212,7 @@ class StreamsState:
             self._index(m)
         self.counter = counter
         next_id = self.engine.get(NEXT_ID_KEY)
-        self.next_id = int(next_id) if next_id else 1
-        secret = self.engine.get(SECRET_KEY)
-        if secret is None:
-            secret = os.urandom(32)
-            self.engine.write([(SECRET_KEY, secret)])
-        self.secret = secret
+        self.next_id = max(self.next_id, int(next_id) if next_id else 1)
 
     def _index(self, m: StreamMeta) -> None:
         self.streams[m.id] = m
@@ -268,6 +280,9 @@ class StreamsState:
         if not t.stream_enabled or not t.stream_label:
             return None
         existing = self.by_arn.get(t.stream_arn)
+        if existing is None and self.shared:
+            self._load_streams()
+            existing = self.by_arn.get(t.stream_arn)
         if existing is not None:
             return existing if existing.status == ENABLED else None
         return self._create(t, writes)
@@ -288,9 +303,11 @@ class StreamsState:
                 self.sync_table(t, now)
 
     # the capture feed --------------------------------------------------------------------
-    def feed(self, ch: Any, now: float) -> list[tuple[bytes, bytes | None]]:
+    def feed(self, ch: Any, now: float, counter: int | None = None) -> list[tuple[bytes, bytes | None]]:
         """``Capture.streams``: the writes for one real change of a streamed table, for the
-        item's own batch: the record, and the stream's metadata if this change opens it."""
+        item's own batch: the record, and the stream's metadata if this change opens it.
+        ``counter``: the record's number from a cluster's change capture (cdc/sequencing.py);
+        None: the next of this process's sequence."""
         t = ch.table
         writes: Batch = []
         m = self.active.get((t.account, t.region, t.name))
@@ -314,11 +331,19 @@ class StreamsState:
             entry["old"] = old
         if ch.by_ttl:
             entry["ttl"] = True
-        c = self.counter
-        self.counter = c + 1
+        c = self._number(counter)
         self._fed.append((m, c))  # the stream's last record once the commit is written
         writes.append((record_key(m.id, c), cbor2.dumps(entry)))
         return writes
+
+    def _number(self, counter: int | None) -> int:
+        """A record's counter: the next of this process's sequence, or the one a cluster's
+        change capture gave (cdc/sequencing.py); the sequence moves past it (the stream's last
+        moves once the commit is written: :meth:`committed`)."""
+        c = self.counter if counter is None else counter
+        if c >= self.counter:
+            self.counter = c + 1
+        return c
 
     def committed(self) -> None:
         """The commit that carried the feed's writes is in the engine: its records are the
@@ -327,7 +352,8 @@ class StreamsState:
         if self._fed:
             written = self.tails.written
             for m, c in self._fed:
-                m.last = c
+                if c > m.last:  # (a cluster's counters need not arrive in order)
+                    m.last = c
                 written(m.id, c)
             self._fed.clear()
 
@@ -360,7 +386,13 @@ class StreamsState:
         return m
 
     def readable_last(self, m: StreamMeta) -> int:
-        """The stream's last record a reader may see (storage/tails.py)."""
+        """The stream's last record a reader may see (storage/tails.py). A cluster node asks the
+        store: other nodes feed the stream too, and their records never pass through this
+        node's tails (docs/cluster.md: committed on PostgreSQL is readable)."""
+        if self.shared:
+            lo, hi = stream_bounds(m.id)
+            for k, _ in self.engine.scan(lo, hi, reverse=True):
+                return max(struct.unpack(">Q", k[-8:])[0], self.tails.last(m.id))
         return self.tails.last(m.id)
 
     def read(self, m: StreamMeta, position: int, limit: int) -> Iterator[tuple[int, dict]]:
@@ -416,5 +448,6 @@ class StreamsState:
             except TimeoutError:
                 pass
 
-    def background(self, stopping: asyncio.Event) -> list:
-        return [self.retention_loop(stopping)]
+    def background_jobs(self) -> list:
+        """(lease name, loop): retention trims run on one node of a cluster (storage/leases.py)."""
+        return [("dynamodb-streams-retention", self.retention_loop)]

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from cbor2 import CBORTag
@@ -125,10 +126,11 @@ class KinesisState:
             assert secret is not None
         return secret
 
-    def background(self, stopping: asyncio.Event) -> list:
+    def background_jobs(self) -> list:
+        """(lease name, loop): retention trims run on one node of a cluster (storage/leases.py)."""
         from .retention import retention_loop
 
-        return [retention_loop(self, stopping)]
+        return [("kinesis-retention", partial(retention_loop, self))]
 
     # time --------------------------------------------------------------------------------
     def now_ms(self) -> int:

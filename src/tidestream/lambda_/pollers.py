@@ -85,12 +85,15 @@ class Pollers:
         self.dead_letters = DeadLetterLog(state.root)
 
     async def serve(self, stopping: asyncio.Event) -> None:
-        """Start every stored mapping, keep them until the server stops."""
+        """Start every stored mapping, keep them until the server stops (or, in a cluster,
+        until this node no longer leads the mappings: then another node polls them)."""
         self.running = True
+        self.state.mappings.reload()  # a cluster's new leader: mappings made through other nodes
         self.start_all()
         try:
             await stopping.wait()
         finally:
+            self.running = False
             self.close()
 
     def start_all(self) -> None:

@@ -95,8 +95,10 @@ class LambdaState:
         and how their pollers learn of appends (see :mod:`tidestream.wakeups`)."""
         self.sources.attach(kinesis, streams, kinesis_waiter, streams_waiter)
 
-    def background_tasks(self, stopping: asyncio.Event) -> list:
-        return [self._reap_idle(stopping), self.pollers.serve(stopping)]
+    def background_jobs(self) -> list:
+        """(lease name or None, loop): idle sandboxes are this node's own; event source mappings
+        are polled by one node of a cluster (storage/leases.py)."""
+        return [(None, self._reap_idle), ("lambda-event-source-mappings", self.pollers.serve)]
 
     async def _reap_idle(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():

@@ -69,6 +69,8 @@ LAMBDA_MAPPING_CHECKPOINTS = b"\x07P"
 PITR_LOG = b"\x08"
 #: backup items since data dir format 2 (format 1 kept them under \x07, inside Lambda's range)
 BACKUP_ITEMS = b"\x09"
+#: cluster mode: each captured item's last change stamp (cdc/sequencing.py)
+CDC_ITEM_STAMPS = b"\x0a"
 #: where format 1 kept backup items; read only by the format-2 migration (storage/migrate.py)
 FORMAT1_BACKUP_ITEMS = b"\x07"
 
@@ -326,5 +328,13 @@ REGISTRY: tuple[KeyPrefix, ...] = (
         "backup uid (4) + the item's key after its table prefix",
         "the item as the table stored it",
         _DDB + "backups.py",
+    ),
+    KeyPrefix(
+        "CDC_ITEM_STAMPS",
+        CDC_ITEM_STAMPS,
+        "cluster mode: each captured item's last change stamp",
+        "the item's key",
+        "CBOR [last ApproximateCreationDateTime µs, last change counter]",
+        "cdc/sequencing.py",
     ),
 )

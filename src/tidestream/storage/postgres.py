@@ -27,6 +27,7 @@ import hashlib
 import logging
 import struct
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -203,6 +204,7 @@ class PostgresEngine:
         self._deleting: threading.Thread | None = None
         self._deletes_waiting = threading.Event()
         self._node_id = uuid.uuid4().hex
+        self._leases: AdvisoryLeases | None = None
         self.written = 0
         self._synced = 0
         self._waiters: list[tuple[int, asyncio.Future]] = []
@@ -381,6 +383,12 @@ class PostgresEngine:
             else:
                 start = last + b"\x00"  # the smallest key after ``last``
             page = min(page * 4, SCAN_PAGE_MAX)
+
+    def scan_page(self, start: bytes, end: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        """The first ``limit`` keys of [start, end) read by one statement, so from one snapshot
+        (``scan`` pages are several): cluster mode's publisher reads the outbox head with it."""
+        result = self._run(b"scan", [start, end, struct.pack(">q", limit)], "range read failed")
+        return [(result.get_value(row, 0), result.get_value(row, 1)) for row in range(result.ntuples)]  # type: ignore[misc]
 
     # writes ----------------------------------------------------------------------------------
     def write(self, writes: Writes) -> None:
@@ -642,6 +650,15 @@ class PostgresEngine:
                     conn.execute("DELETE FROM tidestream_meta WHERE name = %s", (name,))
                     return
 
+    # cluster mode: leases ----------------------------------------------------------------
+    def leases(self) -> AdvisoryLeases:
+        """This node's elections for single-leader jobs (one per engine; closed with it)."""
+        if self._leases is None:
+            from .leases import LEASE_RETRY
+
+            self._leases = AdvisoryLeases(self.dsn, LEASE_RETRY)
+        return self._leases
+
     # operations ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """The database as /_tidestream/health shows it; one round trip, so an unreachable
@@ -660,6 +677,8 @@ class PostgresEngine:
     def close(self) -> None:
         self._closing.set()
         self._deletes_waiting.set()
+        if self._leases is not None:
+            self._leases.close()
         if self._listening is not None:
             self._listening.join(timeout=LISTEN_POLL * 5)
         if self._deleting is not None:
@@ -674,6 +693,97 @@ class PostgresEngine:
                     conn.close()
                 except psycopg.Error as err:
                     log.error("closing the store connection: %s", _text(err))
+
+
+class AdvisoryLeases:
+    """Cluster mode's elections (storage/leases.py): one session advisory lock per job name on
+    a connection of its own, so PostgreSQL frees every lease this node holds when the node dies
+    or its session is cut. A follower tries again at most once per ``retry`` seconds; a leader
+    checks as often that its session still lives (else it no longer leads: another node may)."""
+
+    def __init__(self, dsn: str, retry: float) -> None:
+        self.dsn = dsn
+        self.retry = retry
+        self._conn: psycopg.Connection | None = None
+        self._held: set[str] = set()
+        #: job -> monotonic time of its last try (follower) or check (leader)
+        self._asked: dict[str, float] = {}
+        #: the node number claimed (claim_number), and whether the session holding it was lost
+        #: (then another node may claim it: this node must capture no more changes)
+        self.number: int | None = None
+        self.number_lost = False
+
+    def leads(self, job: str) -> bool:
+        now = time.monotonic()
+        if now - self._asked.get(job, -self.retry) < self.retry:
+            return job in self._held
+        self._asked[job] = now
+        try:
+            conn = self._connection()
+            if job in self._held:
+                conn.execute("SELECT 1")
+                return True
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lease_lock_id(job),)).fetchone()
+        except (psycopg.Error, StorageError) as err:
+            self._lost(err)
+            return False
+        if row is not None and row[0]:
+            self._held.add(job)
+        return job in self._held
+
+    def claim_number(self, count: int) -> int:
+        """A number in [0, count) that no other live node holds, for as long as this node's
+        lease session lives (change capture keeps its counters apart with it)."""
+        conn = self._connection()
+        for number in range(count):
+            job = f"node-number:{number}"
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lease_lock_id(job),)).fetchone()
+            if row is not None and row[0]:
+                self.number = number
+                return number
+        raise StorageError(f"more than {count} tidestream nodes serve the store {redacted(self.dsn)}")
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.pgconn.status != pq.ConnStatus.OK:
+            self._held.clear()  # a new session holds nothing
+            if self.number is not None and not self.number_lost:
+                self.number_lost = True
+                log.error(
+                    "lost the session holding node number %d: change capture stops; restart this node",
+                    self.number,
+                )
+            try:
+                self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+            except psycopg.Error as err:
+                raise StorageError(
+                    f"cannot connect to the store {redacted(self.dsn)}: {_text(err)}"
+                ) from None
+        return self._conn
+
+    def _lost(self, err: BaseException) -> None:
+        if self._held:
+            log.error("lost the leases %s: %s", sorted(self._held), _text(err))
+        self._held.clear()
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                pass
+            self._conn = None
+
+    def close(self) -> None:
+        """Give every lease back at once (a clean stop: another node takes over now)."""
+        self._held.clear()
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error as err:
+                log.warning("closing the lease connection: %s", _text(err))
+
+
+def lease_lock_id(job: str) -> int:
+    """The advisory lock of a job's lease (64 bits of a hash of its name, like item keys')."""
+    return key_lock_id(b"tidestream-lease:" + job.encode())
 
 
 def _check(result: pq.abc.PGresult, action: str) -> None:
