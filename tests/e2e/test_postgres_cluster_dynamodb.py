@@ -258,7 +258,8 @@ REVIVED_FIRST = 60
 
 def test_ttl_deletes_only_items_still_expired_when_other_nodes_revive_them(tmp_path: Path, database: str):  # noqa: F811
     """Expired items are revived by clients on every node in random order (``attribute_exists``
-    + a TTL far ahead) while every node sweeps them every 0.2 s: each item whose
+    + a TTL far ahead) while the sweeps run every 0.2 s (on the node holding the TTL lease;
+    with every node sweeping the same holds, as each delete is checked): each item whose
     revival was acknowledged is still there at the end, each whose revival found no item is gone
     (a sweep that deletes what it read as expired, after another node revived it, loses an
     acknowledged write)."""

@@ -423,11 +423,14 @@ class Publisher:
                     counters[(int.from_bytes(key[3:7], "big"), int.from_bytes(key[7:11], "big"))][0]
                 )
         outbox_count = len(done)
+        keys.append(stream.key)  # last: resharded or re-encrypted through another node?
 
         def unchanged(values: list[bytes | None]) -> bool:
-            if any(v is None for v in values[:outbox_count]):
+            if any(v is None for v in values[:outbox_count]) or values[-1] != stream.stored:
                 return False
-            stored = [0 if v is None else kinesis_records.decode_counter(v)[0] for v in values[outbox_count:]]
+            stored = [
+                0 if v is None else kinesis_records.decode_counter(v)[0] for v in values[outbox_count:-1]
+            ]
             return stored == expected
 
         try:
@@ -435,6 +438,8 @@ class Publisher:
         except WriteConflict:
             log.info("change publisher: another node wrote to %s meanwhile; reading again", stream.name)
             self._reload_counters(stream.id)
+            if self.kinesis.shared is not None:
+                self.kinesis.shared.reload_stream(stream.key)
             return False
         return True
 

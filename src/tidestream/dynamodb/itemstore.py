@@ -332,14 +332,27 @@ class ItemStore:
 
     def _summed_stats(self, uid: int) -> tuple[int, int]:
         """Cluster mode: every node's share of ``uid``'s statistics (and the total a single
-        node left before, under STATS + uid itself), added up."""
+        node left before, under STATS + uid itself), added up; this node's own share is taken
+        as stored (after a reset, ids start again: a share kept in memory would count a
+        dropped table's items in the new table of the same id)."""
+        assert self._node_stats is not None
         prefix = STATS + _uid(uid)
+        own_key = prefix + self._node_id
         count = size = 0
-        for _, raw in self.engine.scan(prefix, prefix_end(prefix)):
+        self._node_stats.pop(uid, None)
+        for key, raw in self.engine.scan(prefix, prefix_end(prefix)):
             node_count, node_size = struct.unpack(">qq", raw)
             count += node_count
             size += node_size
+            if key == own_key:
+                self._node_stats[uid] = [node_count, node_size]
         return count, size
+
+    def forget_stats(self) -> None:
+        """Before a reload of every table: this node's shares are read again from the store
+        (cluster mode), none kept for an id a reset may give to another table."""
+        if self._node_stats is not None:
+            self._node_stats.clear()
 
     def load_stats(self, table: Table) -> None:
         """The table's and its indexes' statistics from the store (in cluster mode: summed over

@@ -79,6 +79,7 @@ class DynamoState:
 
     def reload(self) -> None:
         self.catalog.load()
+        self.items.forget_stats()
         for t in self.catalog.all():
             self.items.load_stats(t)
         self.backups.load()

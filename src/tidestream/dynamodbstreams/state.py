@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import cbor2
 
 from ..ids import hex128
+from ..signing import stored_secret
 from ..storage import keyspace
 from ..storage.engine import Engine
 from ..storage.tails import ReadableTails
@@ -187,11 +187,7 @@ class StreamsState:
         self.counter = 1
         self.next_id = 1
         self._load_streams()
-        secret = self.engine.get(SECRET_KEY)
-        if secret is None:
-            secret = os.urandom(32)
-            self.engine.write([(SECRET_KEY, secret)])
-        self.secret = secret
+        self.secret = stored_secret(self.engine, SECRET_KEY, self.secret)
 
     def _load_streams(self) -> None:
         """Index the stored streams not indexed yet, and move the counter and next id past

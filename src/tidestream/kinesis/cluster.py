@@ -166,7 +166,7 @@ class SharedKinesis:
         """A notification (on the event loop): a stream, consumer or append of another node;
         None: notifications may have been lost, reload every stream and consumer."""
         state = self.state
-        if key is None:
+        if not key:  # None: notifications lost; b"": a node reset everything (runtime.reset)
             self.reload_all()
         elif key.startswith(STREAM_PREFIX):
             self.reload_stream(key)
@@ -185,6 +185,8 @@ class SharedKinesis:
             return None
         account, region, name = key[len(STREAM_PREFIX) :].decode().split("/", 2)
         old = state.catalog.get(account, region, name)
+        if old is not None and raw is not None and raw == old.stored:
+            return old  # unchanged: keep the copy (and its subscribers asleep)
         if old is not None:
             state.catalog.remove(old)
             state.fanout.appended(old.id)  # its subscribers look again (closed shards, deletion)

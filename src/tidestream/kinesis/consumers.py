@@ -115,6 +115,17 @@ class Consumers:
             out.by_stream.setdefault(c.stream_id, {})[c.name] = c
         return out
 
+    def reload_stream(self, stream_id: int) -> None:
+        """Cluster mode: the stream's consumers as stored, for a control-plane call (a consumer
+        registered or deregistered through another node a moment ago, before its notification)."""
+        start, end = stream_range(stream_id)
+        found = [Consumer.from_json(v) for _, v in self.engine.scan(start, end)]
+        group = {c.name: c for c in sorted(found, key=lambda c: (c.created_ms, c.name))}
+        if group:
+            self.by_stream[stream_id] = group
+        else:
+            self.by_stream.pop(stream_id, None)
+
     def settle(self, c: Consumer, now_ms: int) -> Consumer | None:
         """Finish CREATING/DELETING whose time has come; None once a deregistration is done."""
         if c.status_until is not None and now_ms >= c.status_until:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -19,6 +18,7 @@ from cbor2 import CBORTag
 
 from ..context import RequestContext
 from ..errors import ValidationException
+from ..signing import stored_secret
 from ..storage import keyspace
 from ..storage.engine import Engine, WriteConflict
 from ..storage.tails import ReadableTails
@@ -44,6 +44,12 @@ def _ts_json(ms: int) -> float:
 def _ts_cbor(ms: int) -> CBORTag:
     # AWS's CBOR protocol: tag 1 holding epoch *milliseconds* as an integer (not RFC seconds)
     return CBORTag(1, ms)
+
+
+#: operations that use this node's copy of a stream in cluster mode (the appends check it
+#: against the store in their own transaction; reads only need its shards, which never change
+#: under a record once written); every other operation reads the stream from the store
+_DATA_PLANE = frozenset({"PutRecord", "PutRecords", "GetRecords", "GetShardIterator", "SubscribeToShard"})
 
 
 class KinesisState:
@@ -83,7 +89,7 @@ class KinesisState:
         self.tails.reset()
         for key, (last, _ms) in self.counters.items():
             self.tails.load(key, last)
-        self.secret = self._iterator_secret()
+        self.secret = stored_secret(self.engine, SECRET_KEY, self.secret)
         self.consumers = Consumers.load(self.engine)
         if self.shared is not None:
             self.shared.attach(self.consumers)
@@ -106,25 +112,6 @@ class KinesisState:
         written = self.tails.written
         for idx, batch in touched.items():
             written((stream_id, idx), batch.next_counter)
-
-    def _iterator_secret(self) -> bytes:
-        """The key of iterator and NextToken tags, made on first start. Cluster nodes share
-        it (so an iterator from one node opens on any other): the first node's wins."""
-        secret = self.engine.get(SECRET_KEY)
-        if secret is not None:
-            return secret
-        secret = os.urandom(32)
-        if self.shared is None:
-            self.engine.write([(SECRET_KEY, secret)])
-            return secret
-        try:
-            self.engine.write_checked(  # type: ignore[attr-defined]
-                [(SECRET_KEY, secret)], [SECRET_KEY], lambda values: values[0] is None
-            )
-        except WriteConflict:  # another node made it first
-            secret = self.engine.get(SECRET_KEY)
-            assert secret is not None
-        return secret
 
     def background_jobs(self) -> list:
         """(lease name, loop): retention trims run on one node of a cluster (storage/leases.py)."""
@@ -162,9 +149,16 @@ class KinesisState:
             if not name:
                 raise ValidationException("Either StreamName or StreamARN must be provided.")
             account, region = ctx.account_id, ctx.region
-        stream = self.catalog.get(account, region, name)
-        if stream is None and self.shared is not None:  # made on another node a moment ago?
+        if self.shared is not None and ctx.operation not in _DATA_PLANE:
+            # a cluster node reads the stream (and its consumers) as stored: a change made
+            # through another node a moment ago is seen before its notification arrives
             stream = self.shared.lookup(account, region, name)
+            if stream is not None:
+                self.consumers.reload_stream(stream.id)
+        else:
+            stream = self.catalog.get(account, region, name)
+            if stream is None and self.shared is not None:  # made on another node a moment ago?
+                stream = self.shared.lookup(account, region, name)
         if stream is not None:
             stream = self.settle(stream)
         if stream is None:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, quote
 
 from ..context import RequestContext
 from ..http.messages import Request, Response
+from ..signing import stored_secret
 from ..storage.engine import Engine
 from .functions import SECRET_KEY, Function, FunctionStore, function_arn, parse_name
 from .mappings import MappingStore
@@ -69,11 +70,7 @@ class LambdaState:
         self.mappings.reload()
         self.pollers.restart()
         self.sandboxes.prune_code({code_dir_name(fn.code_sha256) for fn in self.store.functions.values()})
-        secret = self.engine.get(SECRET_KEY)
-        if secret is None:
-            secret = os.urandom(32)
-            self.engine.write([(SECRET_KEY, secret)])
-        self.secret = secret
+        self.secret = stored_secret(self.engine, SECRET_KEY, self.secret)
 
     def reset(self) -> None:
         """``POST /_tidestream/reset`` (the engine was wiped): stop every poller, kill every

@@ -61,7 +61,22 @@ def _stream_of(state, arn: str):
         stream = state.settle(stream)
     if stream is None:
         raise stream_not_found(parsed[2], parsed[0])
+    _fresh_consumers(state, stream.id)
     return stream
+
+
+def _consumer_of(state, stream, name: str, now: int) -> Consumer | None:
+    if stream is None:
+        return None
+    _fresh_consumers(state, stream.id)
+    return state.consumers.get(stream.id, name, now)
+
+
+def _fresh_consumers(state, stream_id: int) -> None:
+    """On a cluster node, a stream's consumers as stored (changes through another node are
+    seen before their notification arrives); one read per consumer call, none on one node."""
+    if state.shared is not None:
+        state.consumers.reload_stream(stream_id)
 
 
 def find_consumer(state, params: Mapping[str, Any]) -> Consumer:
@@ -87,7 +102,7 @@ def find_consumer(state, params: Mapping[str, Any]) -> Consumer:
             raise InvalidArgumentException(
                 f"StreamARN {stream_arn} does not match the stream in ConsumerARN {arn}."
             )
-        c = state.consumers.get(stream.id, cname, now) if stream is not None else None
+        c = _consumer_of(state, stream, cname, now)
         if c is None or c.created_ms // 1000 != epoch:
             raise _not_found(arn)
         return c

@@ -211,6 +211,8 @@ def list_streams(state: KinesisState, ctx: RequestContext, params: ListStreamsIn
     after = params.get("ExclusiveStartStreamName")
     if params.get("NextToken"):
         after = _untoken(params["NextToken"])
+    if state.shared is not None:  # a cluster node lists what is stored (streams of other nodes)
+        state.shared.reload_all()
     streams = [s for s in state.catalog.in_region(ctx.account_id, ctx.region) if state.settle(s) is not None]
     if after:
         streams = [s for s in streams if s.name > after]
