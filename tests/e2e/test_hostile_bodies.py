@@ -342,7 +342,20 @@ def test_huge_target_and_headers(state):
 def test_numbers_at_the_limits_are_accepted_everywhere(tracker, number):
     for op, body in number_positions(number):
         status, resp = tracker.send(headers_for("dynamodb", op), orjson.dumps(body), (op, number[:40]))
+        if op == "ExecuteStatement" and number in PARTIQL_EXPONENT_BEYOND_INT:
+            # PartiQL reads a parameter like Java's BigDecimal, whose exponent is a 32-bit int:
+            # AWS refuses it there (docs/fidelity.md "PartiQL: round 4", paritysuite
+            # partiqlParameterNumbers), though the item operations take the zero it denotes
+            assert (status, resp["message"]) == (
+                400,
+                f"The parameter cannot be converted to a numeric value: {number}",
+            )
+            continue
         assert status == 200, (op, number[:40], resp)
+
+
+#: accepted by the item operations, refused as a PartiQL parameter (see above)
+PARTIQL_EXPONENT_BEYOND_INT = {"0e999999999999999999999"}
 
 
 @pytest.mark.parametrize("number", list(NUMBERS_BAD), ids=lambda n: repr(n[:24]) + f"~{len(n)}")
