@@ -413,22 +413,13 @@ class PostgresEngine:
         write nothing. One transaction: lock the keys (advisory locks in sorted order: no
         deadlock between nodes; an absent key has no row to lock), read them, compare, write.
         This is cluster mode's optimistic concurrency (docs/decisions/0004-cluster-mode.md)."""
-        self._run_raw(b"BEGIN")
-        self._in_transaction = True
-        try:
-            self._run(b"lock_keys", [int8_array(sorted({key_lock_id(k) for k in keys}))], "lock failed")
-            result = self._run(b"get_many", [bytea_array(keys)], "read failed")
-            current = {result.get_value(row, 0): result.get_value(row, 1) for row in range(result.ntuples)}
-            if not unchanged([current.get(k) for k in keys]):
+
+        def compare_then_write(current: list[bytes | None]) -> None:
+            if not unchanged(current):
                 raise WriteConflict("changed since read")
             self.write(writes)
-            self._in_transaction = False
-            self._run_raw(b"COMMIT")
-        except BaseException:
-            self._in_transaction = False
-            if self._conn.pgconn.status == pq.ConnStatus.OK:
-                self._conn.pgconn.exec_(b"ROLLBACK")
-            raise
+
+        self.write_locked(keys, keys, compare_then_write)
 
     def _run_raw(self, sql: bytes) -> None:
         """A statement without parameters (BEGIN, COMMIT) on the request connection."""
