@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess, free_port, make_table, start_server
+from tests.conftest import ServerProcess, free_port, make_table, start_cluster
 from tests.pgserver import PostgresServer
 
 NODES = 3
@@ -30,14 +30,9 @@ def database(postgres: PostgresServer, request) -> str:
 
 @pytest.fixture
 def nodes(tmp_path: Path, database: str) -> Iterator[list[ServerProcess]]:
-    started = []
-    for n in range(NODES):
-        (tmp_path / f"node{n}").mkdir()
-        started.append(
-            start_server(tmp_path / f"node{n}", "--store", database, "--cluster", "--durability", "relaxed")
-        )
-    yield started
-    for srv in started:
+    cluster = start_cluster(tmp_path, database, "--durability", "relaxed", nodes=NODES)
+    yield cluster.nodes
+    for srv in cluster.nodes:
         assert srv.stop() == 0, srv.read_log()
 
 

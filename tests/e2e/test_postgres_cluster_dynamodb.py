@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess, make_table, start_server
+from tests.conftest import ServerProcess, make_table, start_cluster
 from tests.e2e.test_postgres_cluster import (
     ACCOUNTS,
     NODES,
@@ -39,14 +39,9 @@ def hasty_nodes(tmp_path: Path, database: str, monkeypatch) -> Iterator[list[Ser
     """Three nodes that give up a checked write after its first lost race (the servers read
     TIDESTREAM_CHECKED_WRITE_ATTEMPTS), so conflicts reach the clients under modest load."""
     monkeypatch.setenv("TIDESTREAM_CHECKED_WRITE_ATTEMPTS", "1")
-    started = []
-    for n in range(NODES):
-        (tmp_path / f"node{n}").mkdir()
-        started.append(
-            start_server(tmp_path / f"node{n}", "--store", database, "--cluster", "--durability", "relaxed")
-        )
-    yield started
-    for srv in started:
+    cluster = start_cluster(tmp_path, database, "--durability", "relaxed", nodes=NODES)
+    yield cluster.nodes
+    for srv in cluster.nodes:
         assert srv.stop() == 0, srv.read_log()
 
 
@@ -263,21 +258,9 @@ def test_ttl_deletes_only_items_still_expired_when_other_nodes_revive_them(tmp_p
     revival was acknowledged is still there at the end, each whose revival found no item is gone
     (a sweep that deletes what it read as expired, after another node revived it, loses an
     acknowledged write)."""
-    started = []
-    for n in range(NODES):
-        (tmp_path / f"node{n}").mkdir()
-        started.append(
-            start_server(
-                tmp_path / f"node{n}",
-                "--store",
-                database,
-                "--cluster",
-                "--durability",
-                "relaxed",
-                "--ttl-interval",
-                "0.2",
-            )
-        )
+    started = start_cluster(
+        tmp_path, database, "--durability", "relaxed", "--ttl-interval", "0.2", nodes=NODES
+    ).nodes
     try:
         _revive_while_sweeping(started)
     finally:
