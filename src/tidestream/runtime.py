@@ -49,6 +49,14 @@ class Server:
         self.data_dir.open()
         return open_checked(self.data_dir, c.durability, block_cache_mb=c.block_cache_mb)
 
+    def _node_dir(self) -> str | None:
+        """Where this node's own files go (Lambda's unpacked code, logs, dead letters): the
+        RocksDB data dir, or with ``--store`` the ``--data-dir`` made for node-local files
+        (a cache of what the store holds); None in memory (a temporary directory)."""
+        if self.data_dir is not None:
+            return self.data_dir.path
+        return os.path.abspath(self.config.data_dir) if self.config.store is not None else None
+
     def build(self) -> Application:
         from .cdc.capture import Capture
         from .cdc.metrics import Metrics
@@ -129,7 +137,7 @@ class Server:
         from .lambda_.service import build as build_lambda
         from .lambda_.state import CODE_PATH
 
-        spec, self.lambda_ = build_lambda(engine, self.config, self.data_dir.path if self.data_dir else None)
+        spec, self.lambda_ = build_lambda(engine, self.config, self._node_dir())
         routes[("GET", CODE_PATH)] = AdminRoute(self.lambda_.serve_code, signed=False)
         routes[("GET", LOGS_PATH)] = AdminRoute(logs_route(self.lambda_.root))
         return [(spec, RestJsonRouter("lambda"))]

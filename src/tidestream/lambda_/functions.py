@@ -7,7 +7,9 @@ Keyspace (prefix ``\\x07``, used by no other service):
 * ``\\x07K`` -> the secret that signs GetFunction's ``Code.Location`` download URLs.
 
 A function and its package are written in one atomic batch, so a crash never leaves one
-without the other. The unpacked code under the data directory is only a cache of the package.
+without the other. The unpacked code under the data directory is only a cache of the package
+(``code/<CodeSha256>``), so a node of a cluster unpacks a function made through another node from
+the store on its first use.
 """
 
 from __future__ import annotations
@@ -18,14 +20,20 @@ import io
 import re
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
 from ..storage import keyspace
-from ..storage.engine import Engine
-from .messages import InvalidParameterValueException, function_not_found, unreachable_region
+from ..storage.engine import Engine, WriteConflict
+from .messages import (
+    InvalidParameterValueException,
+    already_exists,
+    function_not_found,
+    unreachable_region,
+)
 
 FUNCTION_PREFIX = keyspace.LAMBDA_FUNCTIONS
 CODE_PREFIX = keyspace.LAMBDA_CODE
@@ -142,10 +150,19 @@ def check_package(zip_bytes: bytes) -> tuple[str, int]:
 
 
 class FunctionStore:
-    """The functions of every account and region, indexed in memory over the engine."""
+    """The functions of every account and region, indexed in memory over the engine.
 
-    def __init__(self, engine: Engine) -> None:
+    ``shared`` (several nodes on one store, ``--cluster``): another node may create, change or
+    delete a function at any moment, so every lookup reads the store (one round trip; an Invoke
+    costs a process round trip anyway) and listings scan it; ``announce(key)`` tells the other
+    nodes after each write (their sandboxes and unpacked code of the old revision go)."""
+
+    def __init__(
+        self, engine: Engine, shared: bool = False, announce: Callable[[bytes], None] | None = None
+    ) -> None:
         self.engine = engine
+        self.shared = shared
+        self.announce = announce
         self.functions: dict[bytes, Function] = {}
         self.reload()
 
@@ -155,19 +172,44 @@ class FunctionStore:
         }
 
     def get(self, account: str, region: str, name: str) -> Function | None:
-        return self.functions.get(function_key(account, region, name))
+        key = function_key(account, region, name)
+        if self.shared:
+            return self.refresh(key)
+        return self.functions.get(key)
 
-    def put(self, fn: Function, code: bytes | None = None) -> None:
-        """Write the configuration (and a new package) in one atomic batch."""
+    def refresh(self, key: bytes) -> Function | None:
+        """This node's copy of the function at ``key`` replaced by the store's (None: gone)."""
+        raw = self.engine.get(key)
+        if raw is None:
+            self.functions.pop(key, None)
+            return None
+        fn = self.functions[key] = Function.from_json(raw)
+        return fn
+
+    def put(self, fn: Function, code: bytes | None = None, *, new: bool = False) -> None:
+        """Write the configuration (and a new package) in one atomic batch. ``new``
+        (CreateFunction): on a shared store, written only if no node created the name meanwhile."""
         writes: list[tuple[bytes, bytes | None]] = [(fn.key, fn.to_json())]
         if code is not None:
             writes.append((code_key(fn), code))
-        self.engine.write(writes)
+        if new and self.shared:
+            try:
+                self.engine.write_checked(writes, [fn.key], lambda values: values[0] is None)  # type: ignore[attr-defined]
+            except WriteConflict:
+                raise already_exists(fn.name) from None
+        else:
+            self.engine.write(writes)
         self.functions[fn.key] = fn
+        self._announce(fn.key)
 
     def delete(self, fn: Function) -> None:
         self.engine.write([(fn.key, None), (code_key(fn), None)])
         self.functions.pop(fn.key, None)
+        self._announce(fn.key)
+
+    def _announce(self, key: bytes) -> None:
+        if self.announce is not None:
+            self.announce(key)
 
     def code(self, fn: Function) -> bytes:
         raw = self.engine.get(code_key(fn))
@@ -176,8 +218,12 @@ class FunctionStore:
         return raw
 
     def listing(self, account: str, region: str) -> list[Function]:
-        """The functions of one account and region, by name."""
+        """The functions of one account and region, by name (on a shared store, as stored)."""
         prefix = f"{account}/{region}/".encode()
+        if self.shared:
+            start = FUNCTION_PREFIX + prefix
+            found = [Function.from_json(v) for _, v in self.engine.scan(start, start + b"\xff")]
+            return sorted(found, key=lambda fn: fn.name)
         return sorted(
             (fn for k, fn in self.functions.items() if k[len(FUNCTION_PREFIX) :].startswith(prefix)),
             key=lambda fn: fn.name,

@@ -14,13 +14,14 @@ checkpoints in one batch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from ..storage import keyspace
-from ..storage.engine import Engine
+from ..storage.engine import Engine, WriteConflict
 
 MAPPING_PREFIX = keyspace.LAMBDA_EVENT_SOURCE_MAPPINGS
 CHECKPOINT_PREFIX = keyspace.LAMBDA_MAPPING_CHECKPOINTS
@@ -109,28 +110,76 @@ def checkpoint_key(uuid: str, shard_id: str) -> bytes:
 
 
 class MappingStore:
-    """Every mapping, indexed in memory over the engine; checkpoints are read from the engine."""
+    """Every mapping, indexed in memory over the engine; checkpoints are read from the engine.
 
-    def __init__(self, engine: Engine) -> None:
+    ``shared`` (``--cluster``): mappings are created, changed and deleted through any node but
+    polled by one (the leader, storage/leases.py), so lookups and listings read the store and
+    ``announce(key)`` tells the other nodes after each write (the leader restarts the mapping's
+    pollers; see :meth:`.state.LambdaState.heard`)."""
+
+    def __init__(
+        self, engine: Engine, shared: bool = False, announce: Callable[[bytes], None] | None = None
+    ) -> None:
         self.engine = engine
+        self.shared = shared
+        self.announce = announce
         self.mappings: dict[str, EventSourceMapping] = {}
         self.reload()
 
     def reload(self) -> None:
-        self.mappings = {
-            m.uuid: m
-            for m in (
-                EventSourceMapping.from_json(v)
-                for _, v in self.engine.scan(MAPPING_PREFIX, MAPPING_PREFIX + b"\xff")
-            )
-        }
+        self.mappings = {m.uuid: m for m in self._stored()}
+
+    def _stored(self) -> list[EventSourceMapping]:
+        return [
+            EventSourceMapping.from_json(v)
+            for _, v in self.engine.scan(MAPPING_PREFIX, MAPPING_PREFIX + b"\xff")
+        ]
 
     def get(self, uuid: str) -> EventSourceMapping | None:
+        if self.shared:
+            return self.refresh(uuid)
         return self.mappings.get(uuid)
+
+    def refresh(self, uuid: str) -> EventSourceMapping | None:
+        """This node's copy of a mapping replaced by the store's (None: deleted)."""
+        raw = self.engine.get(MAPPING_PREFIX + uuid.encode())
+        if raw is None:
+            self.mappings.pop(uuid, None)
+            return None
+        mapping = self.mappings[uuid] = EventSourceMapping.from_json(raw)
+        return mapping
+
+    def all(self) -> list[EventSourceMapping]:
+        """Every mapping (on a shared store, as stored: others' too)."""
+        if self.shared:
+            self.reload()
+        return list(self.mappings.values())
 
     def put(self, mapping: EventSourceMapping) -> None:
         self.engine.write([(mapping.key, mapping.to_json())])
         self.mappings[mapping.uuid] = mapping
+        self._announce(mapping.key)
+
+    def change(self, uuid: str, **fields: Any) -> None:
+        """The pollers' own changes (State, LastProcessingResult) to the stored mapping; on a
+        shared store only if no node changed it since it was read here (else the user's update
+        wins: the leader hears of it and starts the mapping again)."""
+        mapping = self.get(uuid)
+        if mapping is None or all(getattr(mapping, k) == v for k, v in fields.items()):
+            return
+        before = mapping.to_json()
+        changed = replace(mapping, **fields)
+        if not self.shared:
+            self.put(changed)
+            return
+        try:
+            self.engine.write_checked(  # type: ignore[attr-defined]
+                [(changed.key, changed.to_json())], [changed.key], lambda v: v[0] == before
+            )
+        except WriteConflict:
+            return
+        self.mappings[uuid] = changed
+        self._announce(changed.key)
 
     def delete(self, mapping: EventSourceMapping) -> None:
         """The mapping and all its checkpoints, in one atomic batch."""
@@ -139,10 +188,15 @@ class MappingStore:
         writes.extend((k, None) for k, _ in self.engine.scan(prefix, prefix + b"\xff"))
         self.engine.write(writes)
         self.mappings.pop(mapping.uuid, None)
+        self._announce(mapping.key)
+
+    def _announce(self, key: bytes) -> None:
+        if self.announce is not None:
+            self.announce(key)
 
     def listing(self, account: str, region: str) -> list[EventSourceMapping]:
         """One account's and region's mappings, oldest first (a stable order for Marker)."""
-        found = [m for m in self.mappings.values() if m.account == account and m.region == region]
+        found = [m for m in self.all() if m.account == account and m.region == region]
         return sorted(found, key=lambda m: (m.created, m.uuid))
 
     def checkpoint(self, uuid: str, shard_id: str) -> Checkpoint | None:

@@ -116,6 +116,30 @@ class Pollers:
         if run is not None:
             run.stop()
 
+    def heard(self, uuid: str, stored: EventSourceMapping | None) -> None:
+        """Another node changed (or deleted: ``stored`` None) a mapping: the leader restarts
+        its run from the checkpoints, unless only what polling ignores changed (tags, the
+        last result)."""
+        if not self.running:
+            return
+        if stored is None:
+            self.remove(uuid)
+            return
+        run = self.runs.get(uuid)
+        if run is None or polled_part(run.mapping) != polled_part(stored):
+            self.sync(stored)
+
+    def resync(self) -> None:
+        """Notifications may have been lost: compare every run with the store."""
+        if not self.running:
+            self.state.mappings.reload()
+            return
+        stored = {m.uuid: m for m in self.state.mappings.all()}
+        for uuid in [u for u in self.runs if u not in stored]:
+            self.remove(uuid)
+        for uuid, mapping in stored.items():
+            self.heard(uuid, mapping)
+
     def restart(self) -> None:
         """After a reset: the stored mappings changed underneath."""
         if self.running:
@@ -144,6 +168,10 @@ class MappingRun:
         self.shard_tasks: dict[str, asyncio.Future] = {}
         self.finished: set[str] = set()
         self.filters = compile_filters(mapping.filter_criteria)
+        #: the LastProcessingResult last stored by this run (stored again only when it changes)
+        self.reported = mapping.last_processing_result
+        #: the State this run last stored (stored again only when it changes)
+        self.settled = mapping.state
 
     def stop(self) -> None:
         """Stop at the next batch boundary; a batch in flight is not checkpointed."""
@@ -191,10 +219,9 @@ class MappingRun:
 
     def _settle(self, state: str) -> None:
         """Record the state a transition ends in (Creating -> Enabled, Disabling -> Disabled)."""
-        m = self.state.mappings.get(self.mapping.uuid)
-        if m is not None and self.current() and m.state != state:
-            m.state = state
-            self.state.mappings.put(m)
+        if self.current() and self.settled != state:
+            self.state.mappings.change(self.mapping.uuid, state=state)
+            self.settled = state
 
     def _start_shards(self, shards: list[ShardInfo], reader: Reader) -> None:
         known = {s.shard_id for s in shards}
@@ -217,10 +244,9 @@ class MappingRun:
 
     def report(self, result: str) -> None:
         """LastProcessingResult, stored when it changes (not per batch)."""
-        m = self.state.mappings.get(self.mapping.uuid)
-        if m is not None and self.current() and m.last_processing_result != result:
-            m.last_processing_result = result
-            self.state.mappings.put(m)
+        if self.current() and self.reported != result:
+            self.state.mappings.change(self.mapping.uuid, last_processing_result=result)
+            self.reported = result
 
 
 class ShardPoller:
@@ -518,6 +544,11 @@ class ShardPoller:
             raise Stopped
         self.checkpoint = checkpoint
         self.run_.state.mappings.save_checkpoint(self.mapping.uuid, self.shard_id, checkpoint)
+
+
+def polled_part(mapping: EventSourceMapping) -> dict:
+    """What a mapping's run depends on: all but its tags and LastProcessingResult."""
+    return {**mapping.__dict__, "tags": None, "last_processing_result": None}
 
 
 def split_expired(batch: list[Item], now: float, max_age: int) -> tuple[list[Item], list[Item]]:

@@ -593,6 +593,12 @@ class Sandboxes:
             if name not in keep:
                 shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
+    def drop_code(self, name: str) -> None:
+        """Remove the unpacked package ``code/<name>`` unless a live sandbox runs from it."""
+        path = os.path.join(self.root, "code", name)
+        if all(sandbox.task_root != path for sandbox in self.everyone):
+            shutil.rmtree(path, ignore_errors=True)
+
     def close(self) -> None:
         for sandbox in list(self.everyone):
             sandbox.kill()

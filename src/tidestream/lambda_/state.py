@@ -21,9 +21,9 @@ from urllib.parse import parse_qs, quote
 from ..context import RequestContext
 from ..http.messages import Request, Response
 from ..signing import stored_secret
-from ..storage.engine import Engine
-from .functions import SECRET_KEY, Function, FunctionStore, function_arn, parse_name
-from .mappings import MappingStore
+from ..storage.engine import Engine, StorageError
+from .functions import FUNCTION_PREFIX, SECRET_KEY, Function, FunctionStore, function_arn, parse_name
+from .mappings import MAPPING_PREFIX, MappingStore
 from .messages import function_not_found, pending
 from .pollers import DEFAULT_POLL_INTERVAL, Pollers
 from .sandboxes import Sandboxes, code_dir_name
@@ -52,8 +52,12 @@ class LambdaState:
             else os.path.join(data_dir, "lambda")
         )
         self.sandboxes = Sandboxes(self.root, self.environment)
-        self.store = FunctionStore(engine)
-        self.mappings = MappingStore(engine)
+        #: several nodes share the store (``--cluster``): functions and mappings are read from
+        #: it, and each change is announced to the other nodes (see :meth:`heard`)
+        self.shared = bool(getattr(engine, "cluster", False))
+        announce = getattr(engine, "announce", None) if self.shared else None
+        self.store = FunctionStore(engine, self.shared, announce)
+        self.mappings = MappingStore(engine, self.shared, announce)
         #: the Kinesis and DynamoDB Streams operations mappings read through (see attach_sources)
         self.sources = Sources()
         poll = getattr(config, "lambda_poll_interval", None)
@@ -62,6 +66,8 @@ class LambdaState:
         #: Event invocations running in the background
         self.background: set[asyncio.Task] = set()
         self.reload()
+        if self.shared:
+            engine.listen(self.heard)  # type: ignore[attr-defined]
 
     def reload(self) -> None:
         """Rebuild from the engine (startup, and after a reset)."""
@@ -80,6 +86,40 @@ class LambdaState:
             task.cancel()
         self.pollers.dead_letters.clear()
         self.reload()
+
+    # the other nodes' changes (cluster mode) -----------------------------------------------------
+    def heard(self, key: bytes | None) -> None:
+        """A notification from another node (on the event loop): a function or mapping changed
+        (``key``), everything was reset (``b""``: ``POST /_tidestream/reset``), or notifications
+        may have been lost (None: every mapping is compared with the store)."""
+        try:
+            if key == b"":
+                self.reset()
+            elif key is None:
+                self.store.reload()
+                self.pollers.resync()
+            elif key.startswith(FUNCTION_PREFIX):
+                self._function_heard(key)
+            elif key.startswith(MAPPING_PREFIX):
+                uuid = key[len(MAPPING_PREFIX) :].decode()
+                self.pollers.heard(uuid, self.mappings.refresh(uuid))
+        except StorageError as err:  # the next call reads the store again anyway
+            log.warning("Lambda: reloading after another node's change: %s", err)
+
+    def _function_heard(self, key: bytes) -> None:
+        old = self.store.functions.get(key)
+        new = self.store.refresh(key)
+        if old is not None and (new is None or new.revision_id != old.revision_id):
+            self.retire(old)
+
+    def retire(self, old: Function) -> None:
+        """A function changed or went: its idle sandboxes stop (busy ones when their invocation
+        ends), and its unpacked code goes once no function this node knows and no live
+        sandbox uses it (the store keeps the package: it is unpacked again if needed)."""
+        self.sandboxes.retire(old.key)
+        name = code_dir_name(old.code_sha256)
+        if name not in {code_dir_name(fn.code_sha256) for fn in self.store.functions.values()}:
+            self.sandboxes.drop_code(name)
 
     def attach_sources(
         self,

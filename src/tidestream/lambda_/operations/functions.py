@@ -229,7 +229,7 @@ def create_function(state: LambdaState, ctx: RequestContext, params: CreateFunct
         architectures=list(params.get("Architectures") or ["x86_64"]),
         ephemeral_storage=storage.get("Size", 512) if (storage := params.get("EphemeralStorage")) else 512,
     )
-    state.store.put(fn, package)
+    state.store.put(fn, package, new=True)
     return configuration(fn, state.status(fn, "create"))
 
 
@@ -301,9 +301,10 @@ def update_function_code(state: LambdaState, ctx: RequestContext, params: Update
     sha, size = check_package(package)
     if params.get("DryRun"):
         return configuration(fn, state.status(fn))
+    old = fn
     fn = Function(
         **{
-            **fn.__dict__,
+            **old.__dict__,
             "code_sha256": sha,
             "code_size": size,
             "revision_id": uuid4_text(),
@@ -313,7 +314,7 @@ def update_function_code(state: LambdaState, ctx: RequestContext, params: Update
     if params.get("Architectures"):
         fn.architectures = list(params["Architectures"])
     state.store.put(fn, package)
-    state.sandboxes.retire(fn.key)
+    state.retire(old)
     return configuration(fn, state.status(fn, "update"))
 
 
@@ -345,10 +346,12 @@ def update_function_configuration(
         changes["environment"] = check_environment(params)
     if params.get("EphemeralStorage"):
         changes["ephemeral_storage"] = params["EphemeralStorage"].get("Size", fn.ephemeral_storage)
-    fn = Function(**{**fn.__dict__, **changes, "revision_id": uuid4_text(), "last_modified": state.clock()})
-    state.store.put(fn)
-    state.sandboxes.retire(fn.key)
-    return configuration(fn, state.status(fn, "update"))
+    updated = Function(
+        **{**fn.__dict__, **changes, "revision_id": uuid4_text(), "last_modified": state.clock()}
+    )
+    state.store.put(updated)
+    state.retire(fn)
+    return configuration(updated, state.status(updated, "update"))
 
 
 @operation("DeleteFunction")
@@ -362,5 +365,5 @@ def delete_function(state: LambdaState, ctx: RequestContext, params: DeleteFunct
         )
     fn = state.require(ctx, params["FunctionName"], qualifier)
     state.store.delete(fn)
-    state.sandboxes.retire(fn.key)
+    state.retire(fn)
     return {"StatusCode": 204}

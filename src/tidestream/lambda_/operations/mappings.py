@@ -108,7 +108,7 @@ def _function(state: LambdaState, ctx: RequestContext, name: str) -> Function:
 
 
 def _duplicate(state: LambdaState, fn: Function, arn: str, skip: str | None = None) -> None:
-    for m in state.mappings.mappings.values():
+    for m in state.mappings.all():
         if m.uuid != skip and m.function_arn == fn.arn and m.event_source_arn == arn:
             raise ResourceConflictException(
                 f'The event source arn (" {arn} ") and function (" {fn.name} ") provided mapping '
