@@ -170,6 +170,12 @@ class ServerCluster(ServerProcess):
         return next((code for code in codes if code != 0), 0)
 
 
+def node_endpoints(server: ServerProcess) -> list[str]:
+    """Every endpoint a call through ``server``'s clients may reach: a cluster's nodes (a
+    function's AWS_ENDPOINT_URL names the node that runs it), else the one server's."""
+    return [node.endpoint for node in getattr(server, "nodes", None) or [server]]
+
+
 def spread_over_nodes(client, endpoints: list[str]) -> None:
     """Send each call of ``client`` (built for ``endpoints[0]``) to the next endpoint in turn:
     the URL is swapped before signing, so the signed Host matches the node that gets it, and
@@ -235,6 +241,10 @@ CLUSTER_SUITE = (
     "tests/e2e/test_dynamodbstreams.py",
     "tests/e2e/test_streams_edges.py",
     "tests/e2e/test_response_shapes_round4.py",
+    "tests/e2e/test_lambda.py",
+    "tests/e2e/test_lambda_environment.py",
+    "tests/e2e/test_lambda_errors.py",
+    "tests/e2e/test_lambda_provided.py",
 )
 
 #: Tests of those files that meet a gap listed in docs/cluster.md ("Not correct across nodes
@@ -248,6 +258,13 @@ CLUSTER_GAPS = {
     "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": "a disabled DynamoDB stream per node",
     "tests/e2e/test_streams_edges.py::test_stream_of_a_table_deleted_unseen_stays_listed": (
         "a disabled DynamoDB stream per node"
+    ),
+    "tests/e2e/test_lambda.py::test_invoke_returns_result_context_and_environment_and_reuses_warm_process": (
+        "warm Lambda sandboxes per node"
+    ),
+    "tests/e2e/test_lambda.py::test_concurrency_per_function_is_bounded": "Lambda concurrency bounded per node",
+    "tests/e2e/test_lambda_provided.py::test_bootstrap_answers_with_the_environment_aws_sets": (
+        "warm Lambda sandboxes per node"
     ),
 }
 
