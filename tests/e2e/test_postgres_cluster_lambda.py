@@ -7,6 +7,8 @@ node clears the other nodes' functions, sandboxes and unpacked code."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -15,6 +17,7 @@ import urllib.request
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -27,6 +30,9 @@ from tests.pgserver import PostgresServer
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 MAPPINGS_JOB = "lambda-event-source-mappings"
 BATCH = 5
+#: the concurrent-update test: phases of ROUNDS updates per client, checked after each
+PHASES = 8
+ROUNDS = 6
 
 APP = r"""
 import base64
@@ -123,7 +129,8 @@ def test_a_function_made_on_one_node_is_used_read_changed_and_deleted_on_the_oth
         == "ResourceConflictException"
     )
 
-    updated = c.update_function_code(FunctionName="fn", ZipFile=package("two"))
+    two = package("two")  # made once: a zip holds the time it was made
+    updated = c.update_function_code(FunctionName="fn", ZipFile=two)
     assert updated["CodeSha256"] != made["CodeSha256"]
     assert b.get_function(FunctionName="fn")["Configuration"]["CodeSha256"] == updated["CodeSha256"]
     assert invoke(b, "fn", {"n": 2}) == {"version": "two", "got": {"n": 2}}
@@ -135,7 +142,7 @@ def test_a_function_made_on_one_node_is_used_read_changed_and_deleted_on_the_oth
     assert [f["FunctionName"] for f in b.list_functions()["Functions"]] == ["fn"]
     location = a.get_function(FunctionName="fn")["Code"]["Location"]
     with urllib.request.urlopen(location, timeout=10) as download:
-        assert download.read() == package("two")
+        assert download.read() == two
 
     b.delete_function(FunctionName="fn")
     for client in (a, c):
@@ -273,3 +280,49 @@ def test_the_admin_reset_on_one_node_clears_the_other_nodes_lambda_state(
         Environment={"Variables": {"OUT": str(out)}},
     )
     assert invoke(a, "fn", {})["version"] == "after"
+
+
+def test_code_and_configuration_changed_at_once_through_two_nodes_stay_one_function(
+    cluster: ServerCluster, tmp_path: Path
+):
+    """UpdateFunctionCode through node 0 while UpdateFunctionConfiguration runs through node 1:
+    each answers or is refused as AWS refuses an update in progress (ResourceConflictException),
+    and once both stop the stored CodeSha256 is its stored package's (the package downloads
+    and the function runs). Before: a configuration written from a read older than the last
+    code change put back the old CodeSha256 beside the new package."""
+    coder, configurer = cluster.nodes[0].client("lambda"), cluster.nodes[1].client("lambda")
+    coder.create_function(
+        FunctionName="fn",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.answer",
+        Code={"ZipFile": package("v0")},
+    )
+    refused: Counter = Counter()
+
+    def attempt(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except ClientError as err:
+            assert err.response["Error"]["Code"] == "ResourceConflictException", err.response
+            refused[err.response["Error"]["Message"].split(":")[0]] += 1
+
+    for phase in range(PHASES):
+        codes = [
+            partial(coder.update_function_code, FunctionName="fn", ZipFile=package(f"{phase}.{n}"))
+            for n in range(ROUNDS)
+        ]
+        configurations = [
+            partial(configurer.update_function_configuration, FunctionName="fn", Description=f"{phase}.{n}")
+            for n in range(ROUNDS)
+        ]
+        with ThreadPoolExecutor(2) as pool:
+            for done in [
+                pool.submit(lambda calls: [attempt(c) for c in calls], calls)
+                for calls in (codes, configurations)
+            ]:
+                done.result()
+        stored = configurer.get_function(FunctionName="fn")
+        with urllib.request.urlopen(stored["Code"]["Location"], timeout=10) as download:  # 404: no such code
+            digest = base64.b64encode(hashlib.sha256(download.read()).digest()).decode()
+        assert stored["Configuration"]["CodeSha256"] == digest, (phase, refused)

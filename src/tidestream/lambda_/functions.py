@@ -22,6 +22,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -33,6 +34,7 @@ from .messages import (
     already_exists,
     function_not_found,
     unreachable_region,
+    update_in_progress,
 )
 
 FUNCTION_PREFIX = keyspace.LAMBDA_FUNCTIONS
@@ -145,8 +147,12 @@ def check_package(zip_bytes: bytes) -> tuple[str, int]:
         ) from None
     if unzipped > MAX_UNZIPPED_BYTES:
         raise InvalidParameterValueException(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
-    digest = base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
-    return digest, len(zip_bytes)
+    return code_sha256(zip_bytes), len(zip_bytes)
+
+
+def code_sha256(zip_bytes: bytes) -> str:
+    """A package's CodeSha256 (base64 of its SHA-256, as AWS shows it)."""
+    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
 
 
 class FunctionStore:
@@ -186,19 +192,21 @@ class FunctionStore:
         fn = self.functions[key] = Function.from_json(raw)
         return fn
 
-    def put(self, fn: Function, code: bytes | None = None, *, new: bool = False) -> None:
-        """Write the configuration (and a new package) in one atomic batch. ``new``
-        (CreateFunction): on a shared store, written only if no node created the name meanwhile."""
+    def put(self, fn: Function, code: bytes | None = None, previous: Function | None = None) -> None:
+        """Write the configuration (and a new package) in one atomic batch, in place of
+        ``previous`` (None: CreateFunction). On a shared store, written only if the stored
+        function is still ``previous`` (absent for a create): two nodes changing one function
+        at once would otherwise leave one's configuration beside the other's package."""
         writes: list[tuple[bytes, bytes | None]] = [(fn.key, fn.to_json())]
         if code is not None:
             writes.append((code_key(fn), code))
-        if new and self.shared:
-            try:
-                self.engine.write_checked(writes, [fn.key], lambda values: values[0] is None)  # type: ignore[attr-defined]
-            except WriteConflict:
-                raise already_exists(fn.name) from None
-        else:
+        if not self.shared:
             self.engine.write(writes)
+        else:
+            try:
+                self.engine.write_checked(writes, [fn.key], partial(_still, previous))  # type: ignore[attr-defined]
+            except WriteConflict:
+                raise already_exists(fn.name) if previous is None else update_in_progress(fn.arn) from None
         self.functions[fn.key] = fn
         self._announce(fn.key)
 
@@ -215,6 +223,8 @@ class FunctionStore:
         raw = self.engine.get(code_key(fn))
         if raw is None:  # configuration without a package: never written so (one batch)
             raise function_not_found(fn.arn)
+        if self.shared and code_sha256(raw) != fn.code_sha256:  # another node changed it since
+            raise update_in_progress(fn.arn)  # fn was read (code/<sha> must hold that code)
         return raw
 
     def listing(self, account: str, region: str) -> list[Function]:
@@ -228,6 +238,13 @@ class FunctionStore:
             (fn for k, fn in self.functions.items() if k[len(FUNCTION_PREFIX) :].startswith(prefix)),
             key=lambda fn: fn.name,
         )
+
+
+def _still(previous: Function | None, stored: list[bytes | None]) -> bool:
+    """The stored function is the one a change was made from (or still absent)."""
+    if previous is None or stored[0] is None:
+        return previous is None and stored[0] is None
+    return Function.from_json(stored[0]) == previous
 
 
 def configuration(fn: Function, state: dict[str, str]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def put_function_concurrency(state: LambdaState, ctx: RequestContext, params: di
             "Specified ReservedConcurrentExecutions for function decreases account's "
             f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
         )
-    state.store.put(dataclasses.replace(fn, reserved_concurrency=wanted))
+    state.store.put(dataclasses.replace(fn, reserved_concurrency=wanted), previous=fn)
     return {"ReservedConcurrentExecutions": wanted}
 
 
@@ -47,5 +47,5 @@ def get_function_concurrency(state: LambdaState, ctx: RequestContext, params: di
 def delete_function_concurrency(state: LambdaState, ctx: RequestContext, params: dict) -> dict:
     fn = state.require(ctx, params["FunctionName"])
     if fn.reserved_concurrency is not None:
-        state.store.put(dataclasses.replace(fn, reserved_concurrency=None))
+        state.store.put(dataclasses.replace(fn, reserved_concurrency=None), previous=fn)
     return {}

@@ -229,7 +229,7 @@ def create_function(state: LambdaState, ctx: RequestContext, params: CreateFunct
         architectures=list(params.get("Architectures") or ["x86_64"]),
         ephemeral_storage=storage.get("Size", 512) if (storage := params.get("EphemeralStorage")) else 512,
     )
-    state.store.put(fn, package, new=True)
+    state.store.put(fn, package)
     return configuration(fn, state.status(fn, "create"))
 
 
@@ -313,7 +313,7 @@ def update_function_code(state: LambdaState, ctx: RequestContext, params: Update
     )
     if params.get("Architectures"):
         fn.architectures = list(params["Architectures"])
-    state.store.put(fn, package)
+    state.store.put(fn, package, previous=old)
     state.retire(old)
     return configuration(fn, state.status(fn, "update"))
 
@@ -349,7 +349,7 @@ def update_function_configuration(
     updated = Function(
         **{**fn.__dict__, **changes, "revision_id": uuid4_text(), "last_modified": state.clock()}
     )
-    state.store.put(updated)
+    state.store.put(updated, previous=fn)
     state.retire(fn)
     return configuration(updated, state.status(updated, "update"))
 

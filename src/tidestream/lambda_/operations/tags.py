@@ -32,7 +32,7 @@ def _save(state: LambdaState, resource: Function | EventSourceMapping, tags: dic
     if isinstance(resource, EventSourceMapping):
         state.mappings.put(replace(resource, tags=tags))
     else:
-        state.store.put(replace(resource, tags=tags))
+        state.store.put(replace(resource, tags=tags), previous=resource)
 
 
 @REGISTRY.operation("TagResource")
