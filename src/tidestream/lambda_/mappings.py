@@ -30,6 +30,8 @@ CHECKPOINT_PREFIX = keyspace.LAMBDA_MAPPING_CHECKPOINTS
 NO_RECORDS = "No records processed"
 RESULT_OK = "OK"
 RESULT_FAILED = "PROBLEM: Function call failed"
+#: states in which AWS refuses to change a mapping (and a run has yet to settle)
+TRANSITIONAL = ("Creating", "Enabling", "Disabling", "Updating", "Deleting")
 
 
 @dataclass

@@ -42,7 +42,7 @@ from ..ids import uuid4_text
 from ..storage.engine import StorageError
 from .deadletters import DeadLetterLog, invocation_record
 from .filtering import compile_filters
-from .mappings import RESULT_FAILED, RESULT_OK, Checkpoint, EventSourceMapping
+from .mappings import RESULT_FAILED, RESULT_OK, TRANSITIONAL, Checkpoint, EventSourceMapping
 from .sandboxes import Invocation, Outcome
 from .sources import Reader, ShardInfo
 
@@ -119,14 +119,14 @@ class Pollers:
     def heard(self, uuid: str, stored: EventSourceMapping | None) -> None:
         """Another node changed (or deleted: ``stored`` None) a mapping: the leader restarts
         its run from the checkpoints, unless only what polling ignores changed (tags, the
-        last result)."""
+        last result, a settled State)."""
         if not self.running:
             return
         if stored is None:
             self.remove(uuid)
             return
         run = self.runs.get(uuid)
-        if run is None or polled_part(run.mapping) != polled_part(stored):
+        if run is None or stored.state in TRANSITIONAL or polled_part(run.mapping) != polled_part(stored):
             self.sync(stored)
 
     def resync(self) -> None:
@@ -547,8 +547,9 @@ class ShardPoller:
 
 
 def polled_part(mapping: EventSourceMapping) -> dict:
-    """What a mapping's run depends on: all but its tags and LastProcessingResult."""
-    return {**mapping.__dict__, "tags": None, "last_processing_result": None}
+    """What a mapping's run depends on: all but its tags, LastProcessingResult and State (a
+    run's own copy keeps the State it started in; a transitional one is looked at apart)."""
+    return {**mapping.__dict__, "tags": None, "last_processing_result": None, "state": None}
 
 
 def split_expired(batch: list[Item], now: float, max_age: int) -> tuple[list[Item], list[Item]]:

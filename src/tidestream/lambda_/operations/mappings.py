@@ -16,7 +16,7 @@ from ...ids import uuid4_text
 from ..deadletters import DESTINATION_SERVICES
 from ..filtering import FilterCriteriaError, compile_filters, validate_filter_criteria
 from ..functions import Function
-from ..mappings import EventSourceMapping, configuration
+from ..mappings import TRANSITIONAL, EventSourceMapping, configuration
 from ..messages import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
 from ..sources import DYNAMODB, source_kind
 from ..state import LambdaState
@@ -26,8 +26,6 @@ operation = REGISTRY.operation
 
 #: ListEventSourceMappings answers at most this many per page when MaxItems is not given
 DEFAULT_LIST_ITEMS = 100
-#: states in which AWS refuses to change a mapping
-TRANSITIONAL = ("Creating", "Enabling", "Disabling", "Updating", "Deleting")
 
 
 def _view(state: LambdaState, mapping: EventSourceMapping) -> dict[str, Any]:
