@@ -121,7 +121,9 @@ def test_every_item_of_issue_15_has_a_row_and_curves_are_shown() -> None:
     }
     table = goals.render(_raw(rows))
     assert {
-        line.split("|")[1].strip() for line in table if line.startswith("| ") and not line.startswith("| Item |")
+        line.split("|")[1].strip()
+        for line in table
+        if line.startswith("| ") and not line.startswith("| Item |")
     } == set("0123456")
     captured = next(line for line in table if "| PutItem with capture at every table size |" in line)
     assert "10k: 6,000 calls/core-s" in captured and "1M restarted: 6,100" in captured
