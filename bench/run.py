@@ -123,7 +123,8 @@ def bench_one(
                 )
             rows.update(got)
             run = ctx.run  # a phase may have restarted the server
-            seconds[phase_name] = time.monotonic() - t_phase
+            if got:  # a phase with nothing for this server (streams, cluster: tidestream only) is not shown
+                seconds[phase_name] = time.monotonic() - t_phase
         if run.proc.poll() is not None:
             rows["_crash"] = wl.Metric(
                 na=wl.short(f"server exited with {run.proc.returncode}: {run.log_tail(500)}", 500)
