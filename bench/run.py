@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cluster  # noqa: E402
 import consumer  # noqa: E402
 import lambda_esm  # noqa: E402
 import loadgen  # noqa: E402
@@ -78,20 +79,25 @@ PHASES = {
     "consumer": (consumer.consumer_phase, ("dynamodb", "kinesis"), False),
     "lambda": (lambda_esm.lambda_phase, ("dynamodb", "kinesis", "lambda"), False),
     "streams": (streams.stream_scaling_phase, ("kinesis",), True),
+    "cluster": (cluster.cluster_phase, ("dynamodb",), True),
 }
 
 
-def phases_for(peer: peers.Peer, wanted: list[str]) -> list:
+def phases_for(peer: peers.Peer, wanted: list[str]) -> list[tuple[str, object]]:
     return [
-        fn
+        (name, fn)
         for name, (fn, apis, disk) in PHASES.items()
         if name in wanted and all(a in peer.apis for a in apis) and (peer.on_disk or not disk)
     ]
 
 
-def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str]) -> dict[str, dict]:
-    """Start ``peer``, run every workload it has an API for, stop it; rows as dicts."""
+def bench_one(
+    peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str], seconds: dict[str, float]
+) -> dict[str, dict]:
+    """Start ``peer``, run every workload it has an API for, stop it; rows as dicts. Each
+    phase's wall-clock seconds go into *seconds* (the report's run-time table)."""
     rows: dict[str, wl.Metric] = {}
+    t_start = time.monotonic()
     run = peers.start(peer, scratch)
     try:
         rows["startup_s"] = wl.Metric(wl.wait_ready(run), "s")
@@ -99,7 +105,9 @@ def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str
         rows["idle_rss"] = wl.Metric(loadgen.rss_mib(run.pid), "MiB")
         log(f"  ready in {rows['startup_s'].value:.3f} s, idle RSS {rows['idle_rss'].value:.1f} MiB")
         ctx = wl.Ctx(run, sizes, log)
-        for phase in phases_for(peer, wanted):
+        seconds["start"] = time.monotonic() - t_start
+        for phase_name, phase in phases_for(peer, wanted):
+            t_phase = time.monotonic()
             try:
                 got = phase(ctx)
             except Exception as e:  # noqa: BLE001 - keep going with the next phase
@@ -115,6 +123,8 @@ def bench_one(peer: peers.Peer, sizes: wl.Sizes, scratch: Path, wanted: list[str
                 )
             rows.update(got)
             run = ctx.run  # a phase may have restarted the server
+            if got:  # a phase with nothing for this server (streams, cluster: tidestream only) is not shown
+                seconds[phase_name] = time.monotonic() - t_phase
         if run.proc.poll() is not None:
             rows["_crash"] = wl.Metric(
                 na=wl.short(f"server exited with {run.proc.returncode}: {run.log_tail(500)}", 500)
@@ -164,18 +174,22 @@ def main(argv: list[str] | None = None) -> int:
     install_errors = peers.install(names, log) if not args.smoke else {}
     scratch = Path(tempfile.mkdtemp(prefix="tidestream-bench-"))
     results: dict[str, dict] = {}
+    timings: dict[str, dict[str, float]] = {}
     for name in names:
         if name in install_errors:
             log(f"{name}: {install_errors[name]}")
             results[name] = {"_failed": wl.Metric(na=install_errors[name]).as_dict()}
             continue
         log(f"== {name}")
-        results[name] = bench_one(peers.PEERS[name], sizes, scratch, args.phases.split(","))
+        timings[name] = {}
+        results[name] = bench_one(peers.PEERS[name], sizes, scratch, args.phases.split(","), timings[name])
     profile = {}
     if args.profile and not args.smoke and "tidestream" in names:
         import profile_ts
 
+        t_profile = time.monotonic()
         profile = profile_ts.profile(sizes, scratch, Path(args.out), log)
+        timings["tidestream"]["profile"] = time.monotonic() - t_profile
     shutil.rmtree(scratch, ignore_errors=True)
 
     import report
@@ -184,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if not args.smoke else RAW
     out.mkdir(parents=True, exist_ok=True)
     RAW.mkdir(parents=True, exist_ok=True)
-    raw = {"meta": meta, "results": results, "profile": profile}
+    raw = {"meta": meta, "results": results, "profile": profile, "timings": timings}
     (RAW / ("smoke.json" if args.smoke else "results.json")).write_text(json.dumps(raw, indent=1))
     md = report.render(raw)
     (out / ("smoke.md" if args.smoke else "report.md")).write_text(md)

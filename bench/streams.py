@@ -89,11 +89,20 @@ def _delivery(ctx: wl.Ctx, stream: str, expected: int) -> wl.Metric:
     )
 
 
-def _subscriber(ctx: wl.Ctx, consumer_arn: str, shard_id: str, ready: threading.Event, seen: dict) -> None:
-    resp = ctx.kinesis.subscribe_to_shard(
-        ConsumerARN=consumer_arn, ShardId=shard_id, StartingPosition={"Type": "LATEST"}
-    )
-    ready.set()
+def _subscriber(
+    ctx: wl.Ctx, consumer_arn: str, shard_id: str, ready: threading.Event, seen: dict, failed: list[Exception]
+) -> None:
+    """Note when each record arrives; a subscription the server refuses goes into *failed*, so the
+    writer does not send its records for nothing (minutes on the slowest peers)."""
+    try:
+        resp = ctx.kinesis.subscribe_to_shard(
+            ConsumerARN=consumer_arn, ShardId=shard_id, StartingPosition={"Type": "LATEST"}
+        )
+    except Exception as e:  # noqa: BLE001 - reported by _latency as the row's n/a
+        failed.append(e)
+        return
+    finally:
+        ready.set()
     stream = resp["EventStream"]
     try:
         for event in stream:
@@ -113,9 +122,14 @@ def _latency(ctx: wl.Ctx) -> wl.Metric:
     shard = ctx.kinesis.list_shards(StreamName="sublat")["Shards"][0]
     seen: dict[int, float] = {}
     ready = threading.Event()
-    reader = threading.Thread(target=_subscriber, args=(ctx, consumer_arn, shard["ShardId"], ready, seen))
+    failed: list[Exception] = []
+    reader = threading.Thread(
+        target=_subscriber, args=(ctx, consumer_arn, shard["ShardId"], ready, seen, failed)
+    )
     reader.start()
     ready.wait(30)
+    if failed:
+        raise failed[0]
     hash_key = shard["HashKeyRange"]["StartingHashKey"]
     n = int(LATENCY_RATE * ctx.sizes.cdc_seconds)
     sent: dict[int, float] = {}

@@ -340,21 +340,31 @@ def dynamodb_phase(ctx: Ctx) -> dict[str, Metric]:
 def enable_destination(ctx: Ctx, table: str, stream: str) -> str:
     """Table + stream + ACTIVE streaming destination; returns '' or why it is n/a."""
     create_table(ctx, table)
-    arn = create_stream(ctx, stream)
+    return set_destination(ctx, table, create_stream(ctx, stream), enabled=True)
+
+
+def set_destination(ctx: Ctx, table: str, arn: str, *, enabled: bool) -> str:
+    """Enable (or disable) the table's destination and wait until it is ACTIVE (DISABLED);
+    returns '' or why it is n/a."""
+    call = "Enable" if enabled else "Disable"
+    status = "ACTIVE" if enabled else "DISABLED"
     try:
-        ctx.ddb.enable_kinesis_streaming_destination(TableName=table, StreamArn=arn)
+        if enabled:
+            ctx.ddb.enable_kinesis_streaming_destination(TableName=table, StreamArn=arn)
+        else:
+            ctx.ddb.disable_kinesis_streaming_destination(TableName=table, StreamArn=arn)
         _until(
             lambda: any(
-                d.get("DestinationStatus") == "ACTIVE"
+                d.get("DestinationStatus") == status
                 for d in ctx.ddb.describe_kinesis_streaming_destination(TableName=table).get(
                     "KinesisDataStreamDestinations", []
                 )
             ),
-            "destination ACTIVE",
+            f"destination {status}",
             10,
         )
     except Exception as e:  # noqa: BLE001 - any failure means the feature is not there
-        return short(f"EnableKinesisStreamingDestination failed: {e}")
+        return short(f"{call}KinesisStreamingDestination failed: {e}")
     return ""
 
 
