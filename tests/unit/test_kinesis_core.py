@@ -3,6 +3,7 @@ counters across reloads (an in-memory engine and a fake clock)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import pytest
@@ -233,3 +234,24 @@ def test_inline_appends_counter_recovered_after_reload_and_a_full_trim(env):
     state.reload()
     r = ops["PutRecord"](ctx, {"StreamName": "i", "PartitionKey": "k", "Data": b"d"})
     assert sequence.parse(r["SequenceNumber"]).counter == 8
+
+
+def test_inline_appends_split_a_hot_on_demand_shard():
+    """Change capture's one-record appends count towards ON_DEMAND scaling as PutRecords does:
+    a shard written above 1,000 records/s for two seconds splits."""
+    eng = RocksEngine(None, in_memory=True)
+    clock = Clock()
+    spec, state = build(eng, Config(kinesis_limits=True))
+    state.clock = clock
+    ops, ctx = spec.operations, RequestContext("111122223333", "us-east-1", "req")
+    ops["CreateStream"](ctx, {"StreamName": "od", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}})
+    ops["DescribeStream"](ctx, {"StreamName": "od"})  # CREATING -> ACTIVE
+    stream = state.lookup(ctx.account_id, ctx.region, "od")
+    assert len(stream.shards) == 4
+    _append_inline(state, eng, stream, 1001)  # one partition key: one shard, over 1,000 in this second
+    assert len(stream.shards) == 4
+    clock.t += 1
+    _append_inline(state, eng, stream, 1001)  # and in the next: split
+    assert len(stream.shards) == 6 and sum(s.open for s in stream.shards.values()) == 5
+    with contextlib.suppress(Exception):  # the in-memory engine cannot sync its WAL on close
+        eng.close()
