@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tidestream.cdc.records import TTL_IDENTITY, event_name, partition_key, render, size_bytes
+from tidestream.cdc.records import TTL_IDENTITY, partition_key, render, size_bytes
 
 
 def _render(**kw):
@@ -76,9 +76,15 @@ def test_non_ascii_is_raw_utf8():
 
 
 def test_event_names_and_ttl_identity():
-    assert event_name(None, {}) == "INSERT"
-    assert event_name({}, {}) == "MODIFY"
-    assert event_name({}, None) == "REMOVE"
+    item = {"id": {"S": "test"}}
+    for old, new, name, images in (
+        (None, item, "INSERT", ["NewImage"]),
+        (item, item, "MODIFY", ["NewImage", "OldImage"]),
+        (item, None, "REMOVE", ["OldImage"]),
+    ):
+        rec = json.loads(_render(old=old, new=new))
+        assert rec["eventName"] == name
+        assert list(rec["dynamodb"]) == ["ApproximateCreationDateTime", "Keys", *images, "SizeBytes"]
     rec = json.loads(_render(old={"id": {"S": "test"}}, new=None, by_ttl=True))
     assert rec["eventName"] == "REMOVE" and rec["userIdentity"] == TTL_IDENTITY
     assert "NewImage" not in rec["dynamodb"] and "OldImage" in rec["dynamodb"]

@@ -3,6 +3,7 @@ counters across reloads (an in-memory engine and a fake clock)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import pytest
@@ -203,3 +204,54 @@ def test_put_records_is_one_engine_write(env):
     )
     assert r["FailedRecordCount"] == 0
     assert eng.written == before + 1
+
+
+def _append_inline(state, eng, stream, n: int) -> None:
+    """Change capture's inline append (append_one, no counter row), committed as the item
+    store commits it: the writes in one engine batch, then ``applied``."""
+    from tidestream.kinesis.append import append_one
+
+    for i in range(n):
+        one = append_one(state, stream, "pk", b"change%d" % i)
+        eng.write(one.writes)
+        one.applied()
+
+
+def test_inline_appends_counter_recovered_after_reload_and_a_full_trim(env):
+    """Inline appends leave the shard counter's row behind: a reload takes the counter from the
+    shard's last record, and retention writes the row before it trims every record away."""
+    ops, state, ctx, clock, eng = env
+    ops["CreateStream"](ctx, {"StreamName": "i", "ShardCount": 1})
+    ops["DescribeStream"](ctx, {"StreamName": "i"})  # CREATING -> ACTIVE
+    _append_inline(state, eng, state.lookup(ctx.account_id, ctx.region, "i"), 3)
+    state.reload()
+    r = ops["PutRecord"](ctx, {"StreamName": "i", "PartitionKey": "k", "Data": b"d"})
+    assert sequence.parse(r["SequenceNumber"]).counter == 4
+    _append_inline(state, eng, state.lookup(ctx.account_id, ctx.region, "i"), 3)  # 5, 6, 7
+    clock.t += 25 * 3600
+    assert trim(state) == 1
+    assert list(eng.scan(b"\x03", b"\x04")) == []  # every record is gone
+    state.reload()
+    r = ops["PutRecord"](ctx, {"StreamName": "i", "PartitionKey": "k", "Data": b"d"})
+    assert sequence.parse(r["SequenceNumber"]).counter == 8
+
+
+def test_inline_appends_split_a_hot_on_demand_shard():
+    """Change capture's one-record appends count towards ON_DEMAND scaling as PutRecords does:
+    a shard written above 1,000 records/s for two seconds splits."""
+    eng = RocksEngine(None, in_memory=True)
+    clock = Clock()
+    spec, state = build(eng, Config(kinesis_limits=True))
+    state.clock = clock
+    ops, ctx = spec.operations, RequestContext("111122223333", "us-east-1", "req")
+    ops["CreateStream"](ctx, {"StreamName": "od", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}})
+    ops["DescribeStream"](ctx, {"StreamName": "od"})  # CREATING -> ACTIVE
+    stream = state.lookup(ctx.account_id, ctx.region, "od")
+    assert len(stream.shards) == 4
+    _append_inline(state, eng, stream, 1001)  # one partition key: one shard, over 1,000 in this second
+    assert len(stream.shards) == 4
+    clock.t += 1
+    _append_inline(state, eng, stream, 1001)  # and in the next: split
+    assert len(stream.shards) == 6 and sum(s.open for s in stream.shards.values()) == 5
+    with contextlib.suppress(Exception):  # the in-memory engine cannot sync its WAL on close
+        eng.close()

@@ -85,11 +85,13 @@ class Capture:
         #: ordered in the engine (so a failed write never publishes a change that didn't happen)
         self._staged: list[tuple[bytes, dict]] = []
         self.on_committed: Any = None
-        #: the publisher's inline append (``(entry, data) -> appended or None``): a change
+        #: the publisher's inline append (``(arn, table, pk, data) -> appended or None``): a change
         #: appended to its stream in the item's own commit when nothing waits before it
         self.append_inline: Any = None
         #: the inline append of the commit being written, applied once it is in the engine
         self._inline: Any = None
+        #: the table whose change that inline append carries (its published count)
+        self._inline_table = ""
         #: DynamoDB Streams (tables with a StreamSpecification): its ``feed(change, now)``
         #: writes go in the same batch; None: no DynamoDB Streams
         self.streams = streams
@@ -155,22 +157,25 @@ class Capture:
             dest = self._destination(table, writes)
             if dest is None or ch.old == ch.new:
                 continue
-            entry, data = self._entry(ch, table, dest, now)
-            if self._staged or self._inline is not None or not self._appended(entry, data, writes):
-                self._stage(entry, data, writes)
+            pk, data = self._record(ch, table, dest)
+            if self._staged or self._inline is not None or not self._appended(dest, table, pk, data, writes):
+                self._stage(self._entry(table, dest, pk, now), data, writes)
         return writes
 
-    def _appended(self, entry: dict, data: bytes, writes: list[tuple[bytes, bytes | None]]) -> bool:
+    def _appended(
+        self, dest: dict, table: Any, pk: str, data: bytes, writes: list[tuple[bytes, bytes | None]]
+    ) -> bool:
         """The commit's first change goes straight onto its stream when the publisher can take
         it now (nothing waits in the outbox, the shard has capacity): no outbox entry, no
         second batch. One per commit, so the shard counter it reads is still current."""
         if self.append_inline is None:
             return False
-        inline = self.append_inline(entry, data)
+        inline = self.append_inline(dest["arn"], table.name, pk, data)
         if inline is None:
             return False
         writes.extend(inline.writes)
         self._inline = inline
+        self._inline_table = table.name
         return True
 
     def _stage(self, entry: dict, data: bytes, writes: list[tuple[bytes, bytes | None]]) -> None:
@@ -199,7 +204,8 @@ class Capture:
             if streamed:
                 writes.extend(self.streams.feed(ch, now, counter))  # type: ignore[union-attr]
             if dest is not None:
-                entry, data = self._entry(ch, table, dest, now)
+                pk, data = self._record(ch, table, dest)
+                entry = self._entry(table, dest, pk, now)
                 key = outbox_key(counter)
                 writes.append((key, outbox_value(entry, data)))
                 entry["Data"] = data
@@ -212,11 +218,9 @@ class Capture:
         must find unchanged (another node's change of the item in between fails the commit)."""
         return [] if self.sequencer is None else self.sequencer.checked_reads()
 
-    def _entry(self, ch: Any, table: Any, dest: dict, now: float) -> tuple[dict, bytes]:
-        """The outbox entry's fields and the AWS record (its ``Data``), rendered once, here, with
-        what the publisher needs to route and account for it. In memory the entry is also the
-        record to append (``PartitionKey``, ``Data``), so publishing builds nothing per record.
-        Stored as one JSON line of the other fields, then ``Data`` as is (docs/cdc.md, outbox)."""
+    def _record(self, ch: Any, table: Any, dest: dict) -> tuple[str, bytes]:
+        """The change's partition key and AWS record (its ``Data``), rendered once, here: the
+        inline append and the outbox entry both carry these bytes as they are."""
         micro = dest.get("precision") == "MICROSECOND"
         old_size = ch.old_size if ch.old_size > 0 else 0
         new_size = ch.new_size if ch.new_size > 0 else 0
@@ -224,7 +228,6 @@ class Capture:
         keys: dict[str, Any] = {}
         for name, _ in table.key_schema:  # not table.key_names: a property building a tuple
             keys[name] = image[name]
-        size = item_size(keys) + old_size + new_size
         data = render(
             region=table.region,
             event_id=event_id(),
@@ -235,18 +238,25 @@ class Capture:
             timestamp=self._timestamp(ch.key, micro),
             by_ttl=ch.by_ttl,
             microseconds=micro,
-            size=size,
+            size=item_size(keys) + old_size + new_size,
         )
-        entry = {
+        self.metrics.captured(table.name, old_size, new_size)
+        return partition_key(table.table_id, ch.key), data
+
+    @staticmethod
+    def _entry(table: Any, dest: dict, pk: str, now: float) -> dict:
+        """The outbox entry's fields: what the publisher needs to route and account for the
+        record. In memory the entry is also the record to append (``PartitionKey``, ``Data``),
+        so publishing builds nothing per record. Stored as one JSON line of these fields, then
+        ``Data`` as is (docs/cdc.md, outbox). Built only for changes that take the outbox."""
+        return {
             "destination": dest["arn"],
             "account": table.account,
             "region": table.region,
             "table": table.name,
-            "PartitionKey": partition_key(table.table_id, ch.key),
+            "PartitionKey": pk,
             "captured_at": now,
         }
-        self.metrics.captured(table.name, old_size, new_size)
-        return entry, data
 
     def committed(self) -> None:
         """The item store's batch (with our outbox writes) is in the engine."""
@@ -255,6 +265,7 @@ class Capture:
         if self._inline is not None:
             inline, self._inline = self._inline, None
             inline.applied()
+            self.metrics.published_total[self._inline_table] += 1
         if not self._staged:
             return
         staged, self._staged = self._staged, []

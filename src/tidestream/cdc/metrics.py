@@ -10,13 +10,6 @@ import time
 from collections import defaultdict
 
 
-def change_units(old_size: int, new_size: int) -> int:
-    """Change data capture units: 1 per started KB of the larger image, per item (integer
-    arithmetic: this runs for every captured change)."""
-    larger = old_size if old_size > new_size else new_size
-    return (larger + 1023) // 1024 or 1
-
-
 class Metrics:
     def __init__(self) -> None:
         self.clear()
@@ -33,9 +26,12 @@ class Metrics:
         self.duplicates_total = 0
 
     def captured(self, table: str, old_size: int, new_size: int) -> None:
-        """One change captured; sizes are the item sizes of the images (0 when absent)."""
+        """One change captured; sizes are the item sizes of the images (0 when absent). Change
+        data capture units: 1 per started KB of the larger image, per item (integer arithmetic:
+        this runs for every captured change)."""
         self.captured_total[table] += 1
-        self.units_total[table] += change_units(old_size, new_size)
+        larger = old_size if old_size > new_size else new_size
+        self.units_total[table] += (larger + 1023) // 1024 or 1
 
     def render(self) -> str:
         age = 0 if self.oldest_pending_at is None else int((time.time() - self.oldest_pending_at) * 1000)

@@ -122,23 +122,6 @@ def entry_from_disk(raw: bytes) -> dict:
     }
 
 
-class _Inline:
-    """A change appended in its item's commit (:meth:`Publisher.append_inline`), applied (shard
-    counter, readable tail, published count) once the commit is in the engine."""
-
-    __slots__ = ("append", "writes", "table", "metrics")
-
-    def __init__(self, append: SingleAppend, table: str, metrics: Metrics) -> None:
-        self.append = append
-        self.writes = append.writes
-        self.table = table
-        self.metrics = metrics
-
-    def applied(self) -> None:
-        self.append.applied()
-        self.metrics.published_total[self.table] += 1
-
-
 class Publisher:
     """Drains the outbox. Keeps an in-memory mirror of pending entries (filled by the capture
     after each commit, or from disk at startup and after an overflow) so retries neither rescan
@@ -182,14 +165,14 @@ class Publisher:
         counts them (``Capture.committed`` added them to this node's gauge)."""
         self.metrics.outbox_depth -= len(staged)
 
-    def append_inline(self, entry: dict, data: bytes) -> _Inline | None:
+    def append_inline(self, arn: str, table: str, pk: str, data: bytes) -> SingleAppend | None:
         """The change's record, appended in the capturing commit itself, or None to use the
         outbox: when anything waits in it (no change may overtake an earlier one of its item),
         the stream is not plainly writable, the record is over its size limit, the shard is
-        throttled, or chaos is on. The record is readable once the commit is fsynced (tails)."""
+        throttled, or chaos is on. The record is readable once the commit is fsynced (tails);
+        the capture calls the append's ``applied`` and counts it published once committed."""
         if self._pending or self._overflow or self.chaos.on or self.shared:
             return None
-        arn = entry["destination"]
         where = self._arns.get(arn)
         if where is None:
             where = parse_arn(arn)
@@ -199,14 +182,12 @@ class Publisher:
         stream = self.kinesis.catalog.get(*where)
         if stream is None or stream.status_until is not None or stream.status not in _WRITABLE:
             return None  # missing, settling, CREATING: the outbox path handles each
-        pk = entry["PartitionKey"]
         if len(data) + len(pk) > stream.max_record_bytes:
             return None
         append = append_one(self.kinesis, stream, pk, data)
         if append is None:
-            self.metrics.throttled_total[entry["table"]] += 1
-            return None
-        return _Inline(append, entry["table"], self.metrics)
+            self.metrics.throttled_total[table] += 1
+        return append
 
     def _add(self, staged: list[tuple[bytes, dict]]) -> None:
         if self._overflow or len(self._pending) >= MIRROR_LIMIT:

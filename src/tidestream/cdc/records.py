@@ -35,14 +35,6 @@ def size_bytes(keys: dict, new: dict | None, old: dict | None) -> int:
     return item_size(keys) + (item_size(new) if new else 0) + (item_size(old) if old else 0)
 
 
-def event_name(old: dict | None, new: dict | None) -> str:
-    if old is None:
-        return "INSERT"
-    if new is None:
-        return "REMOVE"
-    return "MODIFY"
-
-
 def partition_key(table_id: str, item_key: bytes) -> str:
     """32 upper-case hex characters, stable per item, so one item's changes stay on one shard."""
     return md5(table_id.encode() + b"|" + item_key).hexdigest().upper()
@@ -63,23 +55,48 @@ def render(
 ) -> bytes:
     """The record's Data: the change as AWS writes it into the Kinesis stream.
 
-    ``size`` is SizeBytes when the caller already knows the image sizes."""
-    dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": timestamp, "Keys": keys}
-    if new is not None:
-        dynamodb["NewImage"] = new
-    if old is not None:
-        dynamodb["OldImage"] = old
-    dynamodb["SizeBytes"] = size_bytes(keys, new, old) if size is None else size
+    ``size`` is SizeBytes when the caller already knows the image sizes. Each event's
+    ``dynamodb`` is one dict display in AWS's key order (cheaper than growing a dict per field:
+    this runs for every captured change)."""
+    if size is None:
+        size = size_bytes(keys, new, old)
+    if old is None:
+        name = "INSERT"
+        dynamodb: dict[str, Any] = {
+            "ApproximateCreationDateTime": timestamp,
+            "Keys": keys,
+            "NewImage": new,
+            "SizeBytes": size,
+        }
+    elif new is None:
+        name = "REMOVE"
+        dynamodb = {
+            "ApproximateCreationDateTime": timestamp,
+            "Keys": keys,
+            "OldImage": old,
+            "SizeBytes": size,
+        }
+    else:
+        name = "MODIFY"
+        dynamodb = {
+            "ApproximateCreationDateTime": timestamp,
+            "Keys": keys,
+            "NewImage": new,
+            "OldImage": old,
+            "SizeBytes": size,
+        }
     if microseconds:
         dynamodb["ApproximateCreationDateTimePrecision"] = "MICROSECOND"
-    record = {
-        "awsRegion": region,
-        "eventID": event_id,
-        "eventName": event_name(old, new),
-        "userIdentity": TTL_IDENTITY if by_ttl else None,
-        "recordFormat": "application/json",
-        "tableName": table_name,
-        "dynamodb": dynamodb,
-        "eventSource": "aws:dynamodb",
-    }
-    return orjson.dumps(record, default=_binary_twice)
+    return orjson.dumps(
+        {
+            "awsRegion": region,
+            "eventID": event_id,
+            "eventName": name,
+            "userIdentity": TTL_IDENTITY if by_ttl else None,
+            "recordFormat": "application/json",
+            "tableName": table_name,
+            "dynamodb": dynamodb,
+            "eventSource": "aws:dynamodb",
+        },
+        default=_binary_twice,
+    )

@@ -204,29 +204,40 @@ def _start_shard(state: Any, stream: Stream, shard: Any, now: int, limited: bool
 class SingleAppend:
     """One record appended to its shard by :func:`append_one`, not yet committed."""
 
-    __slots__ = ("writes", "state", "stream", "shard_index", "counter", "ms", "size")
+    __slots__ = ("writes", "state", "stream", "shard", "counter", "ms", "size")
 
     def __init__(
-        self, writes: list, state: Any, stream: Stream, shard_index: int, counter: int, ms: int, size: int
+        self,
+        writes: list,
+        state: Any,
+        stream: Stream,
+        shard: tuple[int, int],
+        counter: int,
+        ms: int,
+        size: int,
     ) -> None:
         self.writes = writes
         self.state = state
         self.stream = stream
-        self.shard_index = shard_index
+        self.shard = shard  # (stream id, shard index): the key of state.counters and the tails
         self.counter = counter
         self.ms = ms
         self.size = size
 
     def applied(self) -> None:
         """As :meth:`AppendPlan.applied`, for the one record: the shard's counter, its readable
-        tail (readable once the commit is fsynced under strict durability), ON_DEMAND rates."""
-        state, stream = self.state, self.stream
-        key = (stream.id, self.shard_index)
-        cell = state.counters[key]
+        tail (readable once the commit is fsynced under strict durability), ON_DEMAND rates
+        (counted straight into the hot-shard tracker: no per-record dict of observations)."""
+        state, stream, shard = self.state, self.stream, self.shard
+        cell = state.counters[shard]
         cell[0], cell[1] = self.counter, self.ms
-        state.tails.written(key, self.counter)
-        if stream.mode == "ON_DEMAND":
-            state.observe_writes(stream, {self.shard_index: [1, self.size]})
+        state.tails.written(shard, self.counter)
+        if (
+            stream.mode == "ON_DEMAND"
+            and state.limits.enabled
+            and state.limits.hot.observe(shard[0], shard[1], 1, self.size, state.clock())
+        ):
+            state.split_hot(stream, [shard[1]])
 
 
 def append_one(state: Any, stream: Stream, partition_key: str, data: bytes) -> SingleAppend | None:
@@ -234,7 +245,9 @@ def append_one(state: Any, stream: Stream, partition_key: str, data: bytes) -> S
     a change in its item's own commit); None when the shard's write limit refuses it. The same
     routing, numbering, limits and encoding without a batch's set-up (an AppendPlan, partials,
     a result dict with the sequence number as text), which costs ~4x the work for one record.
-    At most one per engine batch: the counter moves only when :meth:`SingleAppend.applied`."""
+    At most one per engine batch: the counter moves only when :meth:`SingleAppend.applied`.
+    The shard counter's row is not written (``records.last_counter`` recovers it at start):
+    only for single-node stores, whose state reloads from the records themselves."""
     pkb = partition_key.encode()
     shard = stream.router.route(int.from_bytes(md5(pkb).digest(), "big"))
     idx = shard.index
@@ -246,7 +259,8 @@ def append_one(state: Any, stream: Stream, partition_key: str, data: bytes) -> S
         limiter.refill_write(now / 1000)
         if not limiter.take_write(size):
             return None
-    last_counter, last_ms = state.counters[(sid, idx)]
+    cell_key = (sid, idx)
+    last_counter, last_ms = state.counters[cell_key]
     ms = now if now > last_ms else last_ms  # never behind a previous append
     counter = last_counter + 1
     key = records.shard_prefix(sid, idx) + counter.to_bytes(8, "big")
@@ -254,5 +268,5 @@ def append_one(state: Any, stream: Stream, partition_key: str, data: bytes) -> S
         value = records._HDR.pack(ms, len(pkb)) + pkb + data
     else:
         value = state.cipher.seal(key, ms, pkb, data)
-    writes = [(key, value), (records.counter_key(sid, idx), records.encode_counter(counter, ms))]
-    return SingleAppend(writes, state, stream, idx, counter, ms, size)
+    # no counter row: the record's key is the counter, recovered from it at start (records.py)
+    return SingleAppend([(key, value)], state, stream, cell_key, counter, ms, size)

@@ -6,8 +6,12 @@ Key   ``\\x03 | stream id (4, BE) | shard index (4, BE) | counter (8, BE)`` -- o
 Value ``arrival ms (8, LE) | partition-key length (2, LE) | partition key (UTF-8) | data``.
 
 Each shard's last counter and last arrival time are kept under ``\\x00KC | stream | shard`` and
-written in the same atomic batch as the records, so a crash can never make a counter (and so a
-sequence number) be issued twice, even after retention has deleted every record of the shard.
+written in the same atomic batch as PutRecords' records. Change capture's inline appends
+(``append.append_one``, one record in an item's commit) leave the row behind: the record's key
+already says its counter, so at start a shard's counter is the larger of its row and its last
+record (:func:`last_counter`), and retention writes the row before it trims a shard. Either
+way a crash can never make a counter (and so a sequence number) be issued twice, even after
+retention has deleted every record of the shard.
 """
 
 from __future__ import annotations
@@ -74,6 +78,13 @@ def first_counter(engine: Engine, prefix: bytes) -> tuple[int, int] | None:
     """(counter, arrival ms) of the oldest stored record of a shard."""
     for k, v in engine.scan(prefix, _end(prefix)):
         return int.from_bytes(k[9:], "big"), _HDR.unpack_from(v)[0]
+    return None
+
+
+def last_counter(engine: Engine, prefix: bytes) -> tuple[int, int] | None:
+    """(counter, arrival ms) of the newest stored record of a shard."""
+    for k, v in engine.scan(prefix, _end(prefix), reverse=True):
+        return _KEY_COUNTER.unpack_from(k, len(prefix))[0], _HDR.unpack_from(v)[0]
     return None
 
 

@@ -39,8 +39,11 @@ def trim(state) -> int:
             first = records.first_counter(engine, prefix)
             if first is None or first[1] >= cutoff:
                 continue
-            last = state.counters.get((stream.id, shard.index), [0, 0])[0]
+            cell = state.counters.get((stream.id, shard.index), [0, 0])
+            last = cell[0]
             keep = records.counter_at_time(engine, prefix, last, cutoff)
+            if state.shared is None and keep > last:  # every record goes: the row must say where
+                engine.write([(records.counter_key(stream.id, shard.index), records.encode_counter(*cell))])
             engine.delete_range(prefix + first[0].to_bytes(8, "big"), prefix + keep.to_bytes(8, "big"))
             done += 1
         if dropped:

@@ -86,6 +86,8 @@ class KinesisState:
             sid = int.from_bytes(k[3:7], "big")
             idx = int.from_bytes(k[7:11], "big")
             self.counters[(sid, idx)] = list(records.decode_counter(v))
+        if self.shared is None:
+            self._recover_counters()
         self.tails.reset()
         for key, (last, _ms) in self.counters.items():
             self.tails.load(key, last)
@@ -94,6 +96,27 @@ class KinesisState:
         if self.shared is not None:
             self.shared.attach(self.consumers)
         self.fanout.reset()
+
+    def _recover_counters(self) -> None:
+        """Change capture's inline appends don't write the shard counter's row (one engine
+        write less per captured change): a shard's last record, when newer, says where its
+        counter and clock are (kinesis/records.py). One reverse seek per shard, at start."""
+        for (sid, idx), cell in self.counters.items():
+            last = records.last_counter(self.engine, records.shard_prefix(sid, idx))
+            if last is not None and last[0] > cell[0]:
+                cell[0], cell[1] = last[0], max(cell[1], last[1])
+
+    def save_counters(self) -> None:
+        """Every shard counter's row as this process holds it (a clean stop), so a data dir
+        left by a clean stop has current rows even for a release that trusts the rows alone."""
+        if self.shared is not None or not self.counters:
+            return
+        self.engine.write(
+            [
+                (records.counter_key(sid, idx), records.encode_counter(last, ms))
+                for (sid, idx), (last, ms) in self.counters.items()
+            ]
+        )
 
     def _readable(self, key: tuple[int, int]) -> None:
         """A shard's readable tail moved: wake the stream's subscribers and pollers."""
@@ -260,7 +283,12 @@ class KinesisState:
         hot = [
             idx for idx, (n, size) in written.items() if self.limits.hot.observe(stream.id, idx, n, size, now)
         ]
-        if not hot or stream.status != "ACTIVE" or stream.pending:
+        if hot:
+            self.split_hot(stream, hot)
+
+    def split_hot(self, stream: Stream, hot: list[int]) -> None:
+        """Split the ON_DEMAND shards that stayed above the per-shard write rate."""
+        if stream.status != "ACTIVE" or stream.pending:
             return
         from .operations.shards import commit, split
         from .operations.streams import account_shard_limit
