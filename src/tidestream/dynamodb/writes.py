@@ -16,8 +16,8 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..errors import AwsError, TransactionConflictException, ValidationException
-from ..storage.engine import WriteConflict, Writes
+from ..errors import AwsError, ResourceNotFoundException, TransactionConflictException, ValidationException
+from ..storage.engine import TableChanged, WriteConflict, Writes
 from .attributes import from_wire_item
 from .itemstore import Change, Item, ItemStore
 from .keys import validate_item_keys, validate_key
@@ -180,6 +180,10 @@ def run_checked(
     for _ in range(ATTEMPTS):
         try:
             return attempt(True)
+        except TableChanged as changed:  # re-read in place: the next attempt uses the new one
+            if changed.gone:  # dropped by another node (AWS's answer for a missing table)
+                raise ResourceNotFoundException("Requested resource not found") from None
+            conflict = changed
         except WriteConflict as lost:
             conflict = lost
     if exhausted is not None:
