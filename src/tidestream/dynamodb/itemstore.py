@@ -538,7 +538,7 @@ class ItemStore:
         def count_entries(_: list) -> tuple[int, int]:
             count = size = 0
             lo, hi = self.index_bounds(ix)
-            for _, raw in self.engine.scan(lo, hi):
+            for _key, raw in self.engine.scan(lo, hi):
                 count += 1
                 size += self.size_of(cbor2.loads(raw))
             others_count = others_size = 0

@@ -323,7 +323,7 @@ class Catalog:
             return False
         for name in self.table_fields:
             setattr(table, name, getattr(fresh, name))
-        table.stored_record = raw
+        table.stored_record = fresh.stored_record
         table.__dict__.pop("_schema", None)
         self.tables[key] = table
         return True
