@@ -323,3 +323,39 @@ def test_a_write_through_a_node_that_has_not_heard_of_delete_table_is_refused(
             (ITEMS + uid, ITEMS + struct.pack(">I", int.from_bytes(uid, "big") + 1)),
         ).fetchone()
     assert left == (0,)
+
+
+def test_a_put_through_a_node_that_has_not_heard_of_a_new_index_is_checked_against_it(
+    nodes: list[ServerProcess],  # noqa: F811
+    database: str,  # noqa: F811
+):
+    """Node 0 adds a GSI keyed on the string ``g``; nodes 1 and 2, not yet told, get a PutItem
+    and a BatchWriteItem whose ``g`` is a number: refused with AWS's ValidationException, as
+    a node that knew the index refuses them, and nothing written (before: written, and left out
+    of the index)."""
+    a, b, c = (node.client() for node in nodes)
+    make_table(a, "typed")
+    for ddb in (b, c):
+        ddb.put_item(TableName="typed", Item={"pk": {"S": "known"}})
+    deafen(database)
+    a.update_table(
+        TableName="typed",
+        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "byg",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            }
+        ],
+    )
+    wrong = {"pk": {"S": "wrong"}, "g": {"N": "1"}}
+    with pytest.raises(ClientError) as err:
+        b.put_item(TableName="typed", Item=wrong)
+    assert code(err) == "ValidationException" and "Type mismatch for Index Key g" in str(err.value)
+    with pytest.raises(ClientError) as err:
+        c.batch_write_item(RequestItems={"typed": [{"PutRequest": {"Item": wrong}}]})
+    assert code(err) == "ValidationException" and "Type mismatch for Index Key g" in str(err.value)
+    assert "Item" not in a.get_item(TableName="typed", Key={"pk": {"S": "wrong"}}, ConsistentRead=True)
