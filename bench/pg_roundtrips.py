@@ -102,11 +102,35 @@ def engine(dsn: str) -> None:
     store.close()
 
 
+def checked(dsn: str) -> None:
+    """Cluster mode's checked item commit, as an item write makes it: without and with the
+    check of its table's definition (a shared lock and one more key read, same round trips)."""
+    store = PostgresEngine(dsn, cluster=True)
+    definition = b"\x00T" + b"t" * 40
+    store.write([(definition, b"d" * 600)])
+    counter = iter(range(10**9))
+
+    def item_only() -> None:
+        key = b"\x01c%d" % next(counter)
+        store.write_checked([(key, b"v" * 200)], [key], lambda values: values == [None])
+
+    def with_definition() -> None:
+        key = b"\x01d%d" % next(counter)
+        store.write_checked(
+            [(key, b"v" * 200)], [key], lambda values: values == [None, b"d" * 600], [definition]
+        )
+
+    timed("PostgresEngine.write_checked, 1 item", item_only, 2000)
+    timed("PostgresEngine.write_checked, 1 item + its table's definition", with_definition, 2000)
+    store.close()
+
+
 def main() -> None:
     pg = PostgresServer().start()
     try:
         drivers(pg.dsn)
         engine(pg.create_database("engine"))
+        checked(pg.create_database("checked"))
     finally:
         pg.stop()
 

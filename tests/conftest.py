@@ -219,6 +219,7 @@ CLUSTER_SUITE = (
     "tests/e2e/test_index_key_limits.py",
     "tests/e2e/test_resource_policies.py",
     "tests/e2e/test_pitr.py",
+    "tests/e2e/test_backups.py",
     "tests/e2e/test_http.py",
     "tests/e2e/test_sts.py",
     "tests/e2e/test_admin_routes.py",
@@ -250,10 +251,6 @@ CLUSTER_SUITE = (
 #: Tests of those files that meet a gap listed in docs/cluster.md ("Not correct across nodes
 #: yet"), deselected in the cluster run with the gap named; each line goes when its gap closes.
 CLUSTER_GAPS = {
-    "tests/e2e/test_index_key_limits.py::test_backfill_leaves_out_items_over_the_limits": (
-        "a GSI added by UpdateTable while other nodes write"
-    ),
-    "tests/e2e/test_pitr.py::test_restore_to_point_in_time": "backups and PITR restores",
     "tests/e2e/test_kinesis_fanout.py::test_takeover_after_five_seconds": "SubscribeToShard takeover per node",
     "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": "a disabled DynamoDB stream per node",
     "tests/e2e/test_streams_edges.py::test_stream_of_a_table_deleted_unseen_stays_listed": (

@@ -78,11 +78,17 @@ class Backups:
         self.catalog = catalog
         self.items = items
         self.by_arn: dict[str, Backup] = {}
+        #: several nodes share the store: any of them may create or delete a backup, so every
+        #: call reads the records (backup calls are rare) and nothing is cached
+        self.shared = catalog.announce is not None
         self.load()
 
     def load(self) -> None:
-        """Read every backup record; drop those a crash left CREATING (never acknowledged)."""
+        """Read every backup record; drop those a crash left CREATING (never acknowledged). In
+        cluster mode nothing: a CREATING record may be another node's copy in progress."""
         self.by_arn.clear()
+        if self.shared:
+            return
         for _, raw in self.engine.scan(BACKUP_META, prefix_end(BACKUP_META)):
             b = Backup.from_record(raw)
             if b.status == "CREATING":
@@ -131,6 +137,24 @@ class Backups:
         self.by_arn[b.arn] = b
         return b
 
+    def find(self, arn: str) -> Backup | None:
+        """The AVAILABLE backup ``arn`` (in cluster mode as stored now: another node may have
+        made or deleted it a moment ago)."""
+        if not self.shared:
+            return self.by_arn.get(arn)
+        raw = self.engine.get(BACKUP_META + arn.encode())
+        found = None if raw is None else Backup.from_record(raw)
+        return found if found is not None and found.status == "AVAILABLE" else None
+
+    def _available(self) -> Iterator[Backup]:
+        if not self.shared:
+            yield from self.by_arn.values()
+            return
+        for _, raw in self.engine.scan(BACKUP_META, prefix_end(BACKUP_META)):
+            b = Backup.from_record(raw)
+            if b.status == "AVAILABLE":
+                yield b
+
     def delete(self, b: Backup) -> None:
         self._erase(b)
         self.by_arn.pop(b.arn, None)
@@ -143,7 +167,7 @@ class Backups:
 
     def of_account(self, account: str, region: str) -> list[Backup]:
         return sorted(
-            (b for b in self.by_arn.values() if b.account == account and b.region == region),
+            (b for b in self._available() if b.account == account and b.region == region),
             key=lambda b: (b.created, b.arn),
         )
 

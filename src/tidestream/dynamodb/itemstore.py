@@ -19,14 +19,18 @@ from typing import Any, Protocol
 
 import cbor2
 
-from ..storage.engine import Engine, WriteConflict, Writes
+from ..storage.engine import Engine, StorageError, TableChanged, WriteConflict, Writes
 from ..storage.keys import bucket, encode_component, prefix_end
 from .keys import fits_index_key_limits
 from .pitr import forget as forget_history
 from .pitr import history_write
-from .tables import INDEX, ITEMS, STATS, Index, Table
+from .tables import INDEX, ITEMS, STATS, Catalog, Index, Table
 
 Item = dict[str, dict[str, Any]]
+#: cluster mode: items per checked batch of an index backfill, and attempts per batch (each
+#: lost race means another node changed one of its items; the batch is read again)
+BACKFILL_BATCH = 500
+BACKFILL_ATTEMPTS = 100
 
 
 @dataclass(slots=True)
@@ -81,6 +85,33 @@ def project(ix: Index, table: Table, item: Item) -> Item:
     return {k: v for k, v in item.items() if k in keep}
 
 
+@dataclass(slots=True, eq=False)
+class TableCheck:
+    """In a cluster commit's reads: a table whose stored definition must still be ``expected``
+    (compared as bytes; locked shared, so a definition change waits for the commit)."""
+
+    table: Table
+    key: bytes
+    expected: bytes
+
+
+def table_checks(changes: list[Change]) -> list[tuple[bytes, Any]]:
+    """Cluster mode: the definitions of the tables ``changes`` write to, as this node knows
+    them; a node that has not heard of another node's change to one retries with the new one."""
+    seen: dict[int, Table] = {}
+    for ch in changes:
+        seen.setdefault(id(ch.table), ch.table)
+    checks: list[tuple[bytes, Any]] = []
+    for table in seen.values():
+        key = Catalog.key_of(table)
+        checks.append((key, TableCheck(table, key, table.stored_record)))
+    return checks
+
+
+def _decoded(values: list[bytes | None]) -> list[Item | None]:
+    return [None if raw is None else cbor2.loads(raw) for raw in values]
+
+
 def _count(deltas: dict[int, list], owner: Table | Index, count: int, size: int) -> None:
     cell = deltas.get(owner.uid)
     if cell is None:
@@ -114,6 +145,9 @@ class ItemStore:
         #: overwrite each other's counts; None on one node (one row per table, its total)
         self._node_stats: dict[int, list[int]] | None = None if self.write_checked is None else {}
         self._node_id = os.urandom(8)
+        #: cluster mode: re-reads a table's definition in place (False: it is gone), given by
+        #: DynamoDB's state, which holds the catalog
+        self.refresh_table: Callable[[Table], bool] | None = None
 
     # keys ---------------------------------------------------------------------------------
     @staticmethod
@@ -197,6 +231,8 @@ class ItemStore:
         writes: list[tuple[bytes, bytes | None]] = []
         #: uid -> [table or index, item count delta, size delta]
         deltas: dict[int, list] = {}
+        if reads is not None:  # before capture, which may settle (rewrite) a table's record
+            reads = reads + table_checks(changes)
         for ch in changes:
             self._change_writes(ch, writes, deltas)
             if ch.table.pitr:  # point-in-time recovery: the old image, in the same batch
@@ -243,26 +279,47 @@ class ItemStore:
         assert self.write_checked is not None and self._node_stats is not None
         writes.extend(also)
         changed: list[bytes] = []
+        stale: list[Table] = []
+        item_reads = [read for read in reads if not isinstance(read[1], TableCheck)]
+        checks = [read[1] for read in reads if isinstance(read[1], TableCheck)]
 
         def unchanged(values: list[bytes | None]) -> bool:
             """Compared as items, not bytes: an item's encoding is not promised to be canonical.
-            The keys that changed are kept: a transaction that loses every race names them."""
+            The keys that changed are kept: a transaction that loses every race names them.
+            A table's definition is compared as stored (the bytes this node read or wrote)."""
+            stale.extend(c.table for c, raw in zip(checks, values[len(item_reads) :]) if raw != c.expected)
+            if stale:
+                return False
             changed.extend(
                 key
-                for (key, old), raw in zip(reads, values)
+                for (key, old), raw in zip(item_reads, values)
                 if (None if raw is None else cbor2.loads(raw)) != old
             )
             return not changed
 
         try:
-            self.write_checked(writes, [key for key, _ in reads], unchanged)
+            self.write_checked(
+                writes, [key for key, _ in item_reads], unchanged, [c.key for c in checks] or None
+            )
         except WriteConflict as conflict:
+            if stale:
+                raise self._refreshed(stale) from None
             conflict.keys = changed or None
             raise
         for owner, count, size in deltas.values():
             own = self._node_stats.setdefault(owner.uid, [0, 0])
             own[0] += count
             own[1] += size
+
+    def _refreshed(self, stale: list[Table]) -> TableChanged:
+        """Another node changed these tables' definitions since this node read them: read them
+        again in place (the write's next attempt then writes the new index's entries, the
+        point-in-time history, or finds the table gone)."""
+        gone = False
+        for table in stale:
+            if self.refresh_table is None or not self.refresh_table(table):
+                gone = True
+        return TableChanged(gone)
 
     def _change_writes(
         self, ch: Change, writes: list[tuple[bytes, bytes | None]], deltas: dict[int, list]
@@ -397,6 +454,9 @@ class ItemStore:
         """Index every existing item (for a GSI added by UpdateTable). Items whose index key
         values exceed the key size limits are left out of the index, as DynamoDB's backfill
         does (it reports them as index key violations)."""
+        if self.write_checked is not None:
+            self._backfill_across_nodes(table, ix)
+            return
         start, end = self.table_bounds(table)
         batch: list[tuple[bytes, bytes | None]] = []
         count = size = violations = 0
@@ -418,3 +478,80 @@ class ItemStore:
         ix.item_count, ix.size_bytes = count, size
         if violations:
             table.index_key_violations[ix.uid] = violations
+
+    # cluster mode: index backfill while other nodes write ------------------------------------
+    def _backfill_across_nodes(self, table: Table, ix: Index) -> None:
+        """Cluster mode's :meth:`backfill`. The table's new definition is stored first (under
+        its lock: every write made without the index has committed, every later one writes
+        its entries, see Catalog._write_definition); each batch of entries is written only if
+        its items are still as scanned (an item another node changed meanwhile is read again),
+        and the index's statistics are counted from the entries at the end, with writes held."""
+        start, end = self.table_bounds(table)
+        batch: list[tuple[bytes, Item]] = []
+        violations = 0
+        for key, item in self.scan_range(start, end):
+            batch.append((key, item))
+            if len(batch) >= BACKFILL_BATCH:
+                violations += self._index_checked(table, ix, batch)
+                batch = []
+        if batch:
+            violations += self._index_checked(table, ix, batch)
+        if violations:
+            table.index_key_violations[ix.uid] = violations
+        self._recount_index(table, ix)
+
+    def _index_checked(self, table: Table, ix: Index, batch: list[tuple[bytes, Item]]) -> int:
+        """One batch of index entries, committed only if its items are unchanged; returns the
+        items left out for the index key limits."""
+        assert self.write_checked is not None
+        keys = [key for key, _ in batch]
+        for _ in range(BACKFILL_ATTEMPTS):
+            writes: list[tuple[bytes, bytes | None]] = []
+            violations = 0
+            for _, item in batch:
+                entry_key = self.index_key(table, ix, item)
+                if entry_key is None:
+                    continue
+                if not fits_index_key_limits(item, ix.key_schema, table.attribute_types):
+                    violations += 1
+                else:
+                    writes.append((entry_key, cbor2.dumps(project(ix, table, item))))
+            expected = [item for _, item in batch]
+            try:
+                self.write_checked(
+                    writes, keys, lambda values, expected=expected: _decoded(values) == expected
+                )
+                return violations
+            except WriteConflict:  # read again: deleted items drop out, changed ones are current
+                current = self.engine.get_many(keys)  # type: ignore[attr-defined]
+                batch = [(key, cbor2.loads(raw)) for key, raw in zip(keys, current) if raw is not None]
+                keys = [key for key, _ in batch]
+        raise StorageError(f"index backfill of {ix.name}: other nodes kept changing the same items")
+
+    def _recount_index(self, table: Table, ix: Index) -> None:
+        """The index's item count and size from its entries, under the table's lock taken alone
+        (no write commits meanwhile), stored as the base row that brings the sum of every
+        node's share (ItemStore._summed_stats) to the count; the definition is written in the
+        same commit (its key violations)."""
+        base = STATS + _uid(ix.uid)
+
+        def count_entries(_: list) -> tuple[int, int]:
+            count = size = 0
+            lo, hi = self.index_bounds(ix)
+            for _key, raw in self.engine.scan(lo, hi):
+                count += 1
+                size += self.size_of(cbor2.loads(raw))
+            others_count = others_size = 0
+            for key, raw in self.engine.scan(base, prefix_end(base)):
+                if key != base:
+                    node_count, node_size = struct.unpack(">qq", raw)
+                    others_count += node_count
+                    others_size += node_size
+            self.engine.write(
+                [(base, struct.pack(">qq", count - others_count, size - others_size)), Catalog.record(table)]
+            )
+            return count, size
+
+        ix.item_count, ix.size_bytes = self.engine.write_locked(  # type: ignore[attr-defined]
+            [Catalog.key_of(table)], [], count_entries
+        )

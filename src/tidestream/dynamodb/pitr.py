@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import struct
 import time
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ PITR_LOG = keyspace.PITR_LOG
 DAY = 86400.0
 #: seconds between prunes of history older than the recovery period
 PRUNE_INTERVAL = 3600.0
-_sequence = itertools.count()
+#: orders history entries of one microsecond; starts at a random point so that two nodes'
+#: entries of one microsecond (several nodes share a store) never share a key
+_sequence = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
 
 
 def _table_prefix(uid: int) -> bytes:
@@ -70,6 +73,14 @@ def prune(engine: Engine, table: Table, now: float) -> None:
     """Forget history older than the recovery period."""
     earliest, _ = window(table, now)
     engine.delete_range(_table_prefix(table.uid), _time_key(table.uid, _micros(earliest)))
+
+
+def forget_until(engine: Engine, table: Table, now: float) -> None:
+    """Drop the history written until ``now`` (continuous backups off). Bounded in time, not the
+    whole prefix: on PostgreSQL the range is deleted later, in batches, and continuous
+    backups switched on again meanwhile write new history above ``now``, which must stay (a
+    restore never reads history before the new EarliestRestorableDateTime anyway)."""
+    engine.delete_range(_table_prefix(table.uid), _time_key(table.uid, _micros(now) + 1))
 
 
 def forget(engine: Engine, table: Table) -> None:

@@ -66,6 +66,15 @@ class DynamoState:
         )
         if self.cluster:  # other nodes change tables too
             engine.listen(self._catalog_changed)  # type: ignore[attr-defined]
+            self.items.refresh_table = self._refresh_in_place
+
+    def _refresh_in_place(self, table: Table) -> bool:
+        """A write found ``table``'s definition changed by another node: read it again, with
+        its statistics (False: it is gone)."""
+        if not self.catalog.refresh_in_place(table):
+            return False
+        self.items.load_stats(table)
+        return True
 
     def _catalog_changed(self, key: bytes | None) -> None:
         """Another node changed a table (``key``: its entry; None or empty: maybe several, or

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import cbor2
@@ -105,6 +106,9 @@ class Table:
     policies: dict[str, dict[str, str]] = field(default_factory=dict)
     #: index uid -> items its backfill left out (key values over the index key limits)
     index_key_violations: dict[int, int] = field(default_factory=dict)
+    #: (not a field: not persisted) the record as last read from or written to the store;
+    #: cluster mode's item commits check the store still holds it (ItemStore.commit)
+    stored_record = b""
 
     # derived --------------------------------------------------------------------------------
     @property
@@ -158,6 +162,12 @@ class Table:
 
     @classmethod
     def from_record(cls, raw: bytes) -> Table:
+        t = cls._decoded(raw)
+        t.stored_record = raw
+        return t
+
+    @classmethod
+    def _decoded(cls, raw: bytes) -> Table:
         d = cbor2.loads(raw)
         d["key_schema"] = [tuple(x) for x in d["key_schema"]]
         gsis = [Index(**{**g, "key_schema": [tuple(x) for x in g["key_schema"]]}) for g in d.pop("gsis")]
@@ -264,23 +274,62 @@ class Catalog:
     @staticmethod
     def record(table: Table) -> tuple[bytes, bytes]:
         """The table's definition as one engine write (also for a batch built elsewhere)."""
-        return _meta_key(table.account, table.region, table.name), table.to_record()
+        raw = table.to_record()
+        table.stored_record = raw
+        return _meta_key(table.account, table.region, table.name), raw
+
+    @staticmethod
+    def key_of(table: Table) -> bytes:
+        return _meta_key(table.account, table.region, table.name)
 
     def put(self, table: Table, extra_writes: list | None = None) -> None:
         writes = [self.record(table)]
         if extra_writes:
             writes.extend(extra_writes)
-        self.engine.write(writes)  # first: a refused write must not leave a table in memory
+        self._write_definition(writes)  # first: a refused write must not leave a table in memory
         self.tables[(table.account, table.region, table.name)] = table
         if self.announce is not None:
             self.announce(writes[0][0])
 
     def remove(self, table: Table) -> None:
         key = _meta_key(table.account, table.region, table.name)
-        self.engine.write([(key, None)])
+        self._write_definition([(key, None)])
         self.tables.pop((table.account, table.region, table.name), None)
         if self.announce is not None:
             self.announce(key)
+
+    def _write_definition(self, writes: list) -> None:
+        """Cluster mode: under the table's lock taken alone, which every item write holds
+        shared from before it checks the definition to its commit (ItemStore.commit): once
+        this commits, every write made with the definition of before has committed, and the
+        later ones check the new one (an index backfill that starts now misses none of them;
+        a write racing DeleteTable never lands in the dropped table's range)."""
+        if self.announce is None:
+            self.engine.write(writes)
+            return
+        key = writes[0][0]
+        self.engine.write_locked([key], [], lambda _: self.engine.write(writes))  # type: ignore[attr-defined]
+
+    def refresh_in_place(self, table: Table) -> bool:
+        """Cluster mode: ``table`` (an object a write holds) made what the store has now, in
+        place, as UpdateTable changes a table; False if it is gone or its name is another
+        table's now (a new uid: the write's keys belong to the dropped one)."""
+        key = (table.account, table.region, table.name)
+        raw = self.engine.get(_meta_key(*key))
+        fresh = None if raw is None else Table.from_record(raw)
+        if fresh is None or fresh.uid != table.uid:
+            if self.tables.get(key) is table:
+                self.tables.pop(key)
+            return False
+        for name in self.table_fields:
+            setattr(table, name, getattr(fresh, name))
+        table.stored_record = fresh.stored_record
+        table.__dict__.pop("_schema", None)
+        self.tables[key] = table
+        return True
+
+    #: Table's persisted fields (what refresh_in_place copies)
+    table_fields = tuple(f.name for f in dataclass_fields(Table))
 
     def reload_entry(self, key: bytes) -> Table | None:
         """Cluster mode: another node changed the entry at ``key``; the store has the truth."""

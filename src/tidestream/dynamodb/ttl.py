@@ -12,7 +12,7 @@ import logging
 import time
 from decimal import Decimal, InvalidOperation
 
-from ..storage.engine import StorageError, StorageTrouble, WriteConflict
+from ..storage.engine import StorageError, StorageTrouble, TableChanged, WriteConflict
 from .itemstore import Change, ItemStore
 from .state import DynamoState
 from .writes import ATTEMPTS
@@ -63,6 +63,8 @@ def expire(items: ItemStore, batch: list[Change], now: float) -> int:
             items.commit(batch, now, reads=[(ch.key, ch.old) for ch in batch])
             return len(batch)
         except WriteConflict as conflict:
+            if isinstance(conflict, TableChanged) and conflict.gone:
+                return 0  # dropped by another node meanwhile
             changed = set(conflict.keys or ())  # unknown (a deadlock): try the same batch again
             batch = [ch for ch in batch if ch.key not in changed]
             if not batch:

@@ -16,8 +16,8 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..errors import AwsError, TransactionConflictException, ValidationException
-from ..storage.engine import WriteConflict, Writes
+from ..errors import AwsError, ResourceNotFoundException, TransactionConflictException, ValidationException
+from ..storage.engine import TableChanged, WriteConflict, Writes
 from .attributes import from_wire_item
 from .itemstore import Change, Item, ItemStore
 from .keys import validate_item_keys, validate_key
@@ -143,13 +143,33 @@ def plan_check(items: ItemStore, table: Table, wire_key: dict, expressions: Writ
 def read_modify_write(items: ItemStore, write: ItemWrite) -> tuple[Item | None, Item | None]:
     """One write: read, check, apply, commit. Returns (old, new)."""
     if items.write_checked is not None:
-        return run_checked(items, lambda checked: read_modify_write_checked(items, write))
+        check_again = planned_check([write])
+
+        def attempt(checked: bool) -> tuple[Item | None, Item | None]:
+            check_again()
+            return read_modify_write_checked(items, write)
+
+        return run_checked(items, attempt)
     old = items.get(write.key)
     new = write.apply(old)
     change = write.change(old, new)
     if change is not None:
         items.commit([change])
     return old, new
+
+
+def planned_check(writes: list[ItemWrite]) -> Callable[[], None]:
+    """Cluster mode: run before each attempt, it checks a put's item again against its table's
+    definition if that changed since the put was planned (another node added a GSI whose key
+    the item has with another type: refused as on one node, not written unindexed)."""
+    planned = [w.table.stored_record for w in writes]
+
+    def check_again() -> None:
+        for w, record in zip(writes, planned):
+            if w.action == PUT and w.item is not None and w.table.stored_record is not record:
+                validate_item_keys(w.item, schema_of(w.table))
+
+    return check_again
 
 
 def read_modify_write_checked(items: ItemStore, write: ItemWrite) -> tuple[Item | None, Item | None]:
@@ -180,6 +200,10 @@ def run_checked(
     for _ in range(ATTEMPTS):
         try:
             return attempt(True)
+        except TableChanged as changed:  # re-read in place: the next attempt uses the new one
+            if changed.gone:  # dropped by another node (AWS's answer for a missing table)
+                raise ResourceNotFoundException("Requested resource not found") from None
+            conflict = changed
         except WriteConflict as lost:
             conflict = lost
     if exhausted is not None:
@@ -219,7 +243,15 @@ def read_modify_write_all(
     all changes committed, in one batch. ``on_outcomes`` sees every outcome first and may raise
     (TransactWriteItems cancels with the reasons of all) or return more to commit (a token).
     ``exhausted``: see :func:`run_checked`."""
-    return run_checked(items, lambda checked: attempt_all(items, writes, on_outcomes, checked), exhausted)
+    if items.write_checked is None:
+        return run_checked(items, lambda checked: attempt_all(items, writes, on_outcomes, checked), exhausted)
+    check_again = planned_check(writes)
+
+    def attempt(checked: bool) -> list[Outcome]:
+        check_again()
+        return attempt_all(items, writes, on_outcomes, checked)
+
+    return run_checked(items, attempt, exhausted)
 
 
 def attempt_all(

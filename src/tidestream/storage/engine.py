@@ -112,6 +112,17 @@ class WriteConflict(Exception):
         self.keys = keys
 
 
+class TableChanged(WriteConflict):
+    """A checked item write found its table's stored definition changed since this node read it
+    (another node added an index, switched on point-in-time recovery, dropped the table): the
+    item store has re-read the table, so the caller's next attempt writes what the table now
+    needs. ``gone``: the table no longer exists (or is another table of the same name)."""
+
+    def __init__(self, gone: bool) -> None:
+        super().__init__("the table changed on another node", [])
+        self.gone = gone
+
+
 #: seconds RocksDB may take to open a store (replaying its write-ahead log) before the process
 #: gives up: some damaged logs make RocksDB's log reader loop forever while it holds the GIL
 #: (facebook/rocksdb#13333; reproduced here with random bytes appended to a log), and nothing

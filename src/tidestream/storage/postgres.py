@@ -109,6 +109,13 @@ STATEMENTS = {
     # cluster mode's checked write (write_checked): lock the keys it read, in the order given
     # (sorted, so two nodes never wait for each other in a cycle), then read them again
     b"lock_keys": "SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS l(id)",
+    # the same, after shared locks on $2 (an item write's tables: many writers share a table's
+    # lock, a change of its definition takes it alone); UNION ALL runs its parts in order, so
+    # shared locks are always taken before exclusive ones, each set sorted: no cycle
+    b"lock_keys_shared_first": (
+        "SELECT pg_advisory_xact_lock_shared(id) FROM unnest($2::int8[]) AS s(id)"
+        " UNION ALL SELECT pg_advisory_xact_lock(id) FROM unnest($1::int8[]) AS l(id)"
+    ),
     # cluster mode's cache invalidation: every node LISTENs (see PostgresEngine.announce)
     b"notify": "SELECT pg_notify('tidestream_meta', $1::text)",
     # one index lookup per key, as ``get`` makes: a plain join with unnest() let the generic
@@ -406,20 +413,29 @@ class PostgresEngine:
         self.written += 1
 
     def write_checked(
-        self, writes: Writes, keys: list[bytes], unchanged: Callable[[list[bytes | None]], bool]
+        self,
+        writes: Writes,
+        keys: list[bytes],
+        unchanged: Callable[[list[bytes | None]], bool],
+        shared: list[bytes] | None = None,
     ) -> None:
         """Write only if the values of ``keys`` (read earlier by the caller) are still what it
         read, as ``unchanged`` tells from their current values; else raise WriteConflict and
         write nothing. One transaction: lock the keys (advisory locks in sorted order: no
         deadlock between nodes; an absent key has no row to lock), read them, compare, write.
-        This is cluster mode's optimistic concurrency (docs/decisions/0004-cluster-mode.md)."""
+        This is cluster mode's optimistic concurrency (docs/decisions/0004-cluster-mode.md).
+        ``shared``: keys also read, under shared locks (an item write's table definitions; their
+        values follow those of ``keys``)."""
 
         def compare_then_write(current: list[bytes | None]) -> None:
             if not unchanged(current):
                 raise WriteConflict("changed since read")
             self.write(writes)
 
-        self.write_locked(keys, keys, compare_then_write)
+        if shared:
+            self.write_locked(keys, keys + shared, compare_then_write, shared)
+        else:
+            self.write_locked(keys, keys, compare_then_write)
 
     def _run_raw(self, sql: bytes) -> None:
         """A statement without parameters (BEGIN, COMMIT) on the request connection."""
@@ -563,18 +579,23 @@ class PostgresEngine:
 
     # cluster mode: Kinesis appends ---------------------------------------------------------
     def write_locked(
-        self, lock_keys: list[bytes], read_keys: list[bytes], body: Callable[[list[bytes | None]], T]
+        self,
+        lock_keys: list[bytes],
+        read_keys: list[bytes],
+        body: Callable[[list[bytes | None]], T],
+        shared_keys: list[bytes] | None = None,
     ) -> T:
         """``body(values of read_keys)`` inside one transaction holding the advisory locks of
         ``lock_keys`` (the ids write_checked takes, in sorted order: the two never deadlock);
         ``body`` writes through :meth:`write` and raises to write nothing. Unlike write_checked,
         the writes are computed under the locks: a Kinesis append numbers its records from the
         shard counters it reads here, so two nodes never issue one sequence number and a
-        shard's records commit in counter order (docs/decisions/0004-cluster-mode.md)."""
+        shard's records commit in counter order (docs/decisions/0004-cluster-mode.md).
+        ``shared_keys``: locked shared, before the others (see ``lock_keys_shared_first``)."""
         self._run_raw(b"BEGIN")
         self._in_transaction = True
         try:
-            self._run(b"lock_keys", [int8_array(sorted({key_lock_id(k) for k in lock_keys}))], "lock failed")
+            self._lock(lock_keys, shared_keys)
             result = self._run(b"get_many", [bytea_array(read_keys)], "read failed")
             current = {result.get_value(row, 0): result.get_value(row, 1) for row in range(result.ntuples)}
             answer = body([current.get(k) for k in read_keys])
@@ -586,6 +607,15 @@ class PostgresEngine:
                 self._conn.pgconn.exec_(b"ROLLBACK")
             raise
         return answer
+
+    def _lock(self, lock_keys: list[bytes], shared_keys: list[bytes] | None) -> None:
+        """The advisory locks of a write_locked transaction, in one round trip."""
+        exclusive = int8_array(sorted({key_lock_id(k) for k in lock_keys}))
+        if not shared_keys:
+            self._run(b"lock_keys", [exclusive], "lock failed")
+            return
+        shared = int8_array(sorted({key_lock_id(k) for k in shared_keys}))
+        self._run(b"lock_keys_shared_first", [exclusive, shared], "lock failed")
 
     def _truncate(self) -> None:
         """The whole keyspace at once (the admin reset), and every range delete still pending:

@@ -71,8 +71,8 @@ def update(state: DynamoState, ctx: RequestContext, p: UpdateContinuousBackupsIn
     t = _source_table(state, ctx, p["TableName"])
     if enabled and not t.pitr:
         t.pitr_enabled_at = time.time()
-    if not enabled and t.pitr:
-        pitr.forget(state.engine, t)  # AWS keeps no history once continuous backups are off
+    if not enabled and t.pitr:  # AWS keeps no history once continuous backups are off
+        pitr.forget_until(state.engine, t, time.time())
     t.pitr = enabled
     t.pitr_days = int(spec.get("RecoveryPeriodInDays") or 35) if enabled else 35
     state.catalog.put(t)
@@ -191,7 +191,7 @@ def _restore(state: DynamoState, t: Table, items: Iterator[dict]) -> dict:
 
 def _find_backup(state: DynamoState, ctx: RequestContext, arn: str) -> Backup:
     """Backups are reachable from their own account only (another's reads as not found)."""
-    b = state.backups.by_arn.get(arn)
+    b = state.backups.find(arn)
     if b is None or b.account != ctx.account_id:
         raise AwsError(f"Backup not found: {arn}", code="BackupNotFoundException")
     return b

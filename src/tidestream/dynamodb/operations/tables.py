@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -888,18 +889,37 @@ def update_table(state: DynamoState, ctx: RequestContext, p: UpdateTableInput) -
     _check_sse_resend(t, p.get("SSESpecification"))
     now = time.time()
     draft, effects = _draft_update(state, ctx, t, p, now)
+    created = [ix for ix in draft.gsis if t.index(ix.name) is None]
     if t.stream_enabled and not draft.stream_enabled:
         state.stream_closing(t)
     for f in fields(Table):  # the table object stays the one every other part holds
         setattr(t, f.name, getattr(draft, f.name))
     forget_schema(t)
-    for effect in effects:  # bound to the draft's indexes, which are now the table's
-        effect()
     delay = state.settings.status_delay
     if delay > 0:
         t.status, t.active_at = "UPDATING", now + delay
+    if effects and state.cluster:  # stored first: writes through other nodes then know of it
+        _store_before_backfill(state, t, created)
+    for effect in effects:  # bound to the draft's indexes, which are now the table's
+        effect()
     state.catalog.put(t)
     return {"TableDescription": _as_updating(describe_table(t), p)}
+
+
+def _store_before_backfill(state: DynamoState, t: Table, created: list[Index]) -> None:
+    """Cluster mode: the table's new definition is stored before the new indexes' backfill
+    (Catalog._write_definition: every write from then on maintains them), with them CREATING
+    and backfilling, as the other nodes describe them until the backfill stores them as they
+    end (ItemStore._recount_index). A node killed meanwhile leaves them so: the sign to delete
+    and add the index again."""
+    final = [(ix.status, ix.backfilling, ix.active_at) for ix in created]
+    for ix in created:
+        ix.status, ix.backfilling, ix.active_at = "CREATING", True, math.inf
+    try:
+        state.catalog.put(t)
+    finally:
+        for ix, (status, backfilling, active_at) in zip(created, final):
+            ix.status, ix.backfilling, ix.active_at = status, backfilling, active_at
 
 
 def _as_updating(desc: dict[str, Any], p: Mapping[str, Any]) -> dict[str, Any]:
