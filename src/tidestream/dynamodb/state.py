@@ -106,8 +106,13 @@ class DynamoState:
             arn = parse_arn(name)
             _check_table_arn(name, ctx.region)
             if arn is not None and arn.resource_type == "table":
-                t = self.lookup(arn.account, arn.region, arn.resource.split("/", 1)[0], control=control)
-                if arn.account != ctx.account_id:  # another account's table: its policy decides
+                other = arn.account != ctx.account_id
+                # another account's table: its policy decides, read as stored in cluster mode
+                # (another node may have just put or deleted it; cross-account calls are rare)
+                t = self.lookup(
+                    arn.account, arn.region, arn.resource.split("/", 1)[0], control=control or other
+                )
+                if other:
                     authorize_cross_account(ctx.account_id, ctx.operation, name, t)
                 if t is not None:
                     return t

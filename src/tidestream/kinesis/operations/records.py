@@ -15,6 +15,7 @@ from ...errors import (
     InvalidArgumentException,
     ProvisionedThroughputExceededException,
     ResourceNotFoundException,
+    ValidationException,
 )
 from .. import iterators, records, sequence
 from ..append import blob, check_record_sizes, explicit_hash_key, plan_append
@@ -43,6 +44,23 @@ def _writable(state, ctx, params: Mapping[str, Any]) -> Stream:
     return stream
 
 
+def _sizes_checked(state: KinesisState, stream: Stream, entries: Any, single: bool) -> Stream:
+    """The records' sizes checked against the stream's MaxRecordSizeInKiB. A cluster node
+    refusing one reads the stream again first: UpdateMaxRecordSize through another node a
+    moment ago may not have reached this node's copy (only the refusal pays the round trip)."""
+    try:
+        check_record_sizes(stream, entries, single)
+    except ValidationException:
+        fresh = (
+            None if state.shared is None else state.shared.lookup(stream.account, stream.region, stream.name)
+        )
+        if fresh is None or fresh.max_record_kib == stream.max_record_kib:
+            raise
+        check_record_sizes(fresh, entries, single)
+        return fresh
+    return stream
+
+
 def _enc(stream: Stream, out: dict) -> dict:
     if stream.encryption != "NONE":
         out["EncryptionType"] = stream.encryption
@@ -51,8 +69,7 @@ def _enc(stream: Stream, out: dict) -> dict:
 
 @operation("PutRecord")
 def put_record(state: KinesisState, ctx: RequestContext, params: PutRecordInput) -> dict:
-    stream = _writable(state, ctx, params)
-    check_record_sizes(stream, [params], single=True)
+    stream = _sizes_checked(state, _writable(state, ctx, params), [params], single=True)
     pk = params["PartitionKey"]
     ehk = params.get("ExplicitHashKey")
     key = explicit_hash_key(ehk) if ehk is not None else int.from_bytes(md5(pk.encode()).digest(), "big")
@@ -106,8 +123,7 @@ def _put_record_shared(state: KinesisState, stream: Stream, params: PutRecordInp
 
 @operation("PutRecords")
 def put_records(state: KinesisState, ctx: RequestContext, params: PutRecordsInput) -> dict:
-    stream = _writable(state, ctx, params)
-    check_record_sizes(stream, params["Records"], single=False)
+    stream = _sizes_checked(state, _writable(state, ctx, params), params["Records"], single=False)
     if state.shared is not None:
         plan = state.shared.append(stream, params["Records"])
         plan.applied()
