@@ -40,7 +40,7 @@ class Server:
         if c.store is not None:  # the driver is imported only here: the default path never loads it
             from .storage.postgres import PostgresEngine
 
-            # node-local files still live in the data dir: the Kinesis encryption key (docs/cluster.md)
+            # the data dir may hold a Kinesis key file to import into the store (docs/cluster.md)
             os.makedirs(c.data_dir, exist_ok=True)
             return PostgresEngine(c.store, c.durability, cluster=c.cluster)  # type: ignore[return-value]
         if c.in_memory:

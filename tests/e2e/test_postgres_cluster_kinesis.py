@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess, free_port, start_server
 from tests.pgserver import PostgresServer
 
 NODES = 3
@@ -438,3 +439,40 @@ def test_a_reset_on_one_node_ends_the_others_kinesis_sessions_and_streams(nodes:
     wait_active(b, "wiped")
     for kin in (a, b):
         assert read_shard(kin, "wiped", "shardId-000000000000") == []
+
+
+def test_the_encryption_key_is_in_the_store_imported_once_from_a_node_key_file(
+    tmp_path: Path, database: str
+):
+    """Nodes without ``--kms-key-file``: the first node's existing key file is imported into
+    the store at its start, a record encrypted through B decrypts through C (neither has a key
+    file, and none is made), and a node whose key file holds another key is refused at start
+    (never two keys). Before, each node made its own key file and C answered
+    KMSInvalidStateException."""
+    key = bytes(range(32))
+    for n in range(4):
+        (tmp_path / f"node{n}" / "data").mkdir(parents=True)
+    (tmp_path / "node0" / "data" / "kinesis-kms.key").write_text(key.hex())
+    common = ["--store", database, "--cluster", "--durability", "relaxed"]
+    started = [start_server(tmp_path / f"node{n}", *common) for n in range(3)]
+    try:
+        with psycopg.connect(database, autocommit=True) as db:
+            row = db.execute("SELECT v FROM tidestream_kv WHERE k = %s", (b"\x00KE",)).fetchone()
+        assert row is not None and bytes(row[0]) == key
+        b, c = kinesis(started[1]), kinesis(started[2])
+        b.create_stream(StreamName="sealed", ShardCount=1)
+        wait_active(b, "sealed")
+        b.start_stream_encryption(StreamName="sealed", EncryptionType="KMS", KeyId="alias/aws/kinesis")
+        wait_active(b, "sealed")
+        assert b.put_record(StreamName="sealed", Data=b"secret", PartitionKey="k")["EncryptionType"] == "KMS"
+        got = read_shard(c, "sealed", "shardId-000000000000")
+        assert [(r["Data"], r.get("EncryptionType")) for r in got] == [(b"secret", "KMS")]
+        assert not any((tmp_path / f"node{n}" / "data" / "kinesis-kms.key").exists() for n in (1, 2))
+        (tmp_path / "node3" / "data" / "kinesis-kms.key").write_text(("cd" * 32))
+        log = tmp_path / "node3" / "refused.log"
+        with pytest.raises(RuntimeError, match=r"^server exited with 2: "):
+            ServerProcess(free_port(), tmp_path / "node3" / "data", common, log_path=log).start()
+        assert "is not the one in the store" in log.read_text()
+    finally:
+        for srv in started:
+            assert srv.stop() == 0, srv.read_log()

@@ -90,6 +90,7 @@ class KinesisState:
         for key, (last, _ms) in self.counters.items():
             self.tails.load(key, last)
         self.secret = stored_secret(self.engine, SECRET_KEY, self.secret)
+        self.cipher.bind(self.engine)
         self.consumers = Consumers.load(self.engine)
         if self.shared is not None:
             self.shared.attach(self.consumers)
