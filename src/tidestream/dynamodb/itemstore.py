@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import cbor2
 
 from ..storage.engine import Engine, WriteConflict, Writes
+from ..storage.keyspace import CDC_ITEM_STAMPS as STAMPS
 from ..storage.keys import bucket, encode_component, prefix_end
 from .keys import fits_index_key_limits
 from .pitr import forget as forget_history
@@ -378,6 +379,8 @@ class ItemStore:
             self.engine.delete_range(s, e)
         self._drop_stats([table.uid] + [ix.uid for ix in table.indexes])
         forget_history(self.engine, table)
+        if self.write_checked is not None:  # cluster mode: the items' change stamps go too
+            self.engine.delete_range(STAMPS + start, STAMPS + end)
 
     def drop_index(self, ix: Index) -> None:
         s, e = self.index_bounds(ix)
