@@ -244,10 +244,8 @@ CLUSTER_GAPS = {
         "a GSI added by UpdateTable while other nodes write"
     ),
     "tests/e2e/test_pitr.py::test_restore_to_point_in_time": "backups and PITR restores",
-    "tests/e2e/test_kinesis_fanout.py::test_takeover_after_five_seconds": "SubscribeToShard takeover per node",
-    "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": "a disabled DynamoDB stream per node",
-    "tests/e2e/test_streams_edges.py::test_stream_of_a_table_deleted_unseen_stays_listed": (
-        "a disabled DynamoDB stream per node"
+    "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": (
+        "an item write on a node that has not yet heard of UpdateTable's StreamSpecification"
     ),
 }
 

@@ -165,7 +165,7 @@ class Server:
         parsed = parse_arn(arn)
         if parsed is None:
             return f"Invalid Kinesis stream ARN: {arn}"
-        stream = self.kinesis.catalog.get(*parsed)
+        stream = self.kinesis.lookup(*parsed)  # a cluster node reads a stream it has not heard of
         if stream is None or stream.status == "DELETING":
             return f"Kinesis stream {arn} not found"
         return None

@@ -379,7 +379,21 @@ def test_a_subscription_is_refused_on_another_node_for_five_seconds_then_takes_o
         received += event["SubscribeToShardEvent"]["Records"]
         if received:
             break
-    assert [(r["Data"], r["SequenceNumber"]) for r in received] == [(b"after-takeover", put["SequenceNumber"])]
+    assert [(r["Data"], r["SequenceNumber"]) for r in received] == [
+        (b"after-takeover", put["SequenceNumber"])
+    ]
+
+
+def register_at_once(
+    kin, stream_arn: str, name: str, start: threading.Barrier, outcomes: list[tuple[str, str]]
+) -> None:
+    """RegisterStreamConsumer once ``start`` lets every thread go; its outcome appended."""
+    start.wait()
+    try:
+        consumer = kin.register_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["Consumer"]
+        outcomes.append(("ok", consumer["ConsumerARN"]))
+    except ClientError as err:
+        outcomes.append((err.response["Error"]["Code"], ""))
 
 
 def test_a_consumer_name_registered_on_two_nodes_at_once_is_registered_once(nodes: list[ServerProcess]):
@@ -395,16 +409,10 @@ def test_a_consumer_name_registered_on_two_nodes_at_once_is_registered_once(node
         name = f"app-{round_}"
         start = threading.Barrier(2)
         outcomes: list[tuple[str, str]] = []
-
-        def register(kin) -> None:
-            start.wait()
-            try:
-                c = kin.register_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["Consumer"]
-                outcomes.append(("ok", c["ConsumerARN"]))
-            except ClientError as err:
-                outcomes.append((err.response["Error"]["Code"], ""))
-
-        threads = [threading.Thread(target=register, args=(kin,)) for kin in clients]
+        threads = [
+            threading.Thread(target=register_at_once, args=(kin, stream_arn, name, start, outcomes))
+            for kin in clients
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -412,9 +420,12 @@ def test_a_consumer_name_registered_on_two_nodes_at_once_is_registered_once(node
         assert sorted(code for code, _ in outcomes) == ["ResourceInUseException", "ok"], (name, outcomes)
         winner = next(arn for code, arn in outcomes if code == "ok")
         for kin in clients:
-            assert kin.describe_stream_consumer(StreamARN=stream_arn, ConsumerName=name)[
-                "ConsumerDescription"
-            ]["ConsumerARN"] == winner
+            assert (
+                kin.describe_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["ConsumerDescription"][
+                    "ConsumerARN"
+                ]
+                == winner
+            )
     listed = clients[1].list_stream_consumers(StreamARN=stream_arn)["Consumers"]
     assert sorted(c["ConsumerName"] for c in listed) == sorted(f"app-{n}" for n in range(20))
 
@@ -441,9 +452,7 @@ def test_a_reset_on_one_node_ends_the_others_kinesis_sessions_and_streams(nodes:
         assert read_shard(kin, "wiped", "shardId-000000000000") == []
 
 
-def test_the_encryption_key_is_in_the_store_imported_once_from_a_node_key_file(
-    tmp_path: Path, database: str
-):
+def test_the_encryption_key_is_in_the_store_imported_once_from_a_node_key_file(tmp_path: Path, database: str):
     """Nodes without ``--kms-key-file``: the first node's existing key file is imported into
     the store at its start, a record encrypted through B decrypts through C (neither has a key
     file, and none is made), and a node whose key file holds another key is refused at start
@@ -468,7 +477,7 @@ def test_the_encryption_key_is_in_the_store_imported_once_from_a_node_key_file(
         got = read_shard(c, "sealed", "shardId-000000000000")
         assert [(r["Data"], r.get("EncryptionType")) for r in got] == [(b"secret", "KMS")]
         assert not any((tmp_path / f"node{n}" / "data" / "kinesis-kms.key").exists() for n in (1, 2))
-        (tmp_path / "node3" / "data" / "kinesis-kms.key").write_text(("cd" * 32))
+        (tmp_path / "node3" / "data" / "kinesis-kms.key").write_text("cd" * 32)
         log = tmp_path / "node3" / "refused.log"
         with pytest.raises(RuntimeError, match=r"^server exited with 2: "):
             ServerProcess(free_port(), tmp_path / "node3" / "data", common, log_path=log).start()

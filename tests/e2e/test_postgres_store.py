@@ -243,7 +243,9 @@ def test_encrypted_streams_keep_their_key_in_the_store(tmp_path: Path, database:
     (tmp_path / "second").mkdir()
     srv = start_server(tmp_path / "second", "--store", database)
     kin = srv.client("kinesis")
-    it = kin.get_shard_iterator(StreamName="sealed", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    it = kin.get_shard_iterator(
+        StreamName="sealed", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
     assert [r["Data"] for r in kin.get_records(ShardIterator=it["ShardIterator"])["Records"]] == [b"x"]
     srv.stop()
 

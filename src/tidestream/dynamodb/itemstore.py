@@ -20,8 +20,8 @@ from typing import Any, Protocol
 import cbor2
 
 from ..storage.engine import Engine, WriteConflict, Writes
-from ..storage.keyspace import CDC_ITEM_STAMPS as STAMPS
 from ..storage.keys import bucket, encode_component, prefix_end
+from ..storage.keyspace import CDC_ITEM_STAMPS as STAMPS
 from .keys import fits_index_key_limits
 from .pitr import forget as forget_history
 from .pitr import history_write

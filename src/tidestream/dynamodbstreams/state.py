@@ -254,7 +254,9 @@ class StreamsState:
     def _refresh_all(self) -> None:
         """Every stream as stored (one scan): new ones indexed, known ones refreshed, purged
         ones gone."""
-        stored = {struct.unpack(">I", k[len(META) :])[0]: raw for k, raw in self.engine.scan(META, META + b"\xff")}
+        stored = {
+            struct.unpack(">I", k[len(META) :])[0]: raw for k, raw in self.engine.scan(META, META + b"\xff")
+        }
         for m in list(self.streams.values()):
             self._adopt(m, stored.get(m.id))
         self._load_streams()
@@ -316,7 +318,10 @@ class StreamsState:
         """Cluster mode: the table's stream under the next id in the store, written at once and
         only if that id is still the next one. Of two nodes creating it at once one wins; the
         other reads the streams again and takes the winner's (or, for another table's stream,
-        the id after it)."""
+        the id after it). Not for a table the store no longer has with this stream (this
+        node's catalog can lag behind another node's DeleteTable, UpdateTable or reset)."""
+        if not self._streamed_in_store(t):
+            return None
         for _ in range(CREATE_ATTEMPTS):
             raw = self.engine.get(NEXT_ID_KEY)
             sid = int(raw) if raw else 1
@@ -327,7 +332,7 @@ class StreamsState:
             m.start = 1
             writes: Batch = [(NEXT_ID_KEY, str(sid + 1).encode()), (meta_key(sid), m.to_record())]
             try:
-                self.engine.write_checked(writes, [NEXT_ID_KEY], lambda values: values[0] == raw)  # type: ignore[attr-defined]
+                self.engine.write_checked(writes, [NEXT_ID_KEY], lambda values, seen=raw: values[0] == seen)  # type: ignore[attr-defined]
             except WriteConflict:
                 self._load_streams()
                 existing = self.by_arn.get(t.stream_arn)
@@ -338,6 +343,16 @@ class StreamsState:
             self._index(m)
             return m
         raise WriteConflict("other nodes kept creating DynamoDB streams")
+
+    def _streamed_in_store(self, t: Any) -> bool:
+        """Whether the store's entry of table ``t`` is ``t`` with its stream on (one read)."""
+        raw = self.engine.get(self.catalog.record(t)[0])
+        if raw is None:
+            return False
+        stored = type(t).from_record(raw)
+        return (
+            stored.table_id == t.table_id and stored.stream_enabled and stored.stream_label == t.stream_label
+        )
 
     def _new_meta(self, sid: int, t: Any) -> StreamMeta:
         return StreamMeta(

@@ -182,7 +182,8 @@ class Consumers:
             self.engine.write([(c.key, value)])
         else:
             seen = c.stored
-            self.engine.write_checked([(c.key, value)], [c.key], lambda values: values[0] == seen)
+            checked = self.engine.write_checked  # type: ignore[attr-defined]  # a cluster engine
+            checked([(c.key, value)], [c.key], lambda values: values[0] == seen)
             self.announce(c.key)
         c.stored = value
 
