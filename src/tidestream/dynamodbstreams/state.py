@@ -261,6 +261,16 @@ class StreamsState:
             self._adopt(m, stored.get(m.id))
         self._load_streams()
 
+    def _learn_tables(self, account: str, region: str) -> None:
+        """Streamed tables created through another node a moment ago (before this node heard
+        of them) get their streams too, so ListStreams shows them."""
+        catalog = self.catalog
+        for name in catalog.stored_names(account, region):
+            if (account, region, name) not in catalog.tables:
+                t = catalog.stored_table(account, region, name)
+                if t is not None and t.stream_enabled and t.stream_label:
+                    self.sync_table(t)
+
     def _forget(self, m: StreamMeta) -> None:
         self.streams.pop(m.id, None)
         if self.by_arn.get(m.arn) is m:
@@ -346,12 +356,12 @@ class StreamsState:
 
     def _streamed_in_store(self, t: Any) -> bool:
         """Whether the store's entry of table ``t`` is ``t`` with its stream on (one read)."""
-        raw = self.engine.get(self.catalog.record(t)[0])
-        if raw is None:
-            return False
-        stored = type(t).from_record(raw)
+        stored = self.catalog.stored_table(t.account, t.region, t.name)
         return (
-            stored.table_id == t.table_id and stored.stream_enabled and stored.stream_label == t.stream_label
+            stored is not None
+            and stored.table_id == t.table_id
+            and stored.stream_enabled
+            and stored.stream_label == t.stream_label
         )
 
     def _new_meta(self, sid: int, t: Any) -> StreamMeta:
@@ -412,7 +422,10 @@ class StreamsState:
         for key, m in list(self.active.items()):
             if account is not None and (m.account != account or m.region != region):
                 continue
-            if not self._current(m, tables.get(key)):
+            t = tables.get(key)
+            if t is None and self.shared:  # created through another node: not heard of yet?
+                t = self.catalog.stored_table(*key)
+            if not self._current(m, t):
                 self._disable(m, now)
         for (a, r, _), t in list(tables.items()):
             if account is not None and (a != account or r != region):
@@ -490,6 +503,7 @@ class StreamsState:
     def visible(self, account: str, region: str) -> list[StreamMeta]:
         if self.shared:
             self._refresh_all()
+            self._learn_tables(account, region)
         self.sync(account, region)
         return [m for m in self.streams.values() if m.account == account and m.region == region]
 
