@@ -251,10 +251,8 @@ CLUSTER_SUITE = (
 #: Tests of those files that meet a gap listed in docs/cluster.md ("Not correct across nodes
 #: yet"), deselected in the cluster run with the gap named; each line goes when its gap closes.
 CLUSTER_GAPS = {
-    "tests/e2e/test_kinesis_fanout.py::test_takeover_after_five_seconds": "SubscribeToShard takeover per node",
-    "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": "a disabled DynamoDB stream per node",
-    "tests/e2e/test_streams_edges.py::test_stream_of_a_table_deleted_unseen_stays_listed": (
-        "a disabled DynamoDB stream per node"
+    "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": (
+        "an item write on a node that has not yet heard of UpdateTable's StreamSpecification"
     ),
     "tests/e2e/test_lambda.py::test_invoke_returns_result_context_and_environment_and_reuses_warm_process": (
         "warm Lambda sandboxes per node"

@@ -40,7 +40,7 @@ class Server:
         if c.store is not None:  # the driver is imported only here: the default path never loads it
             from .storage.postgres import PostgresEngine
 
-            # node-local files still live in the data dir: the Kinesis encryption key (docs/cluster.md)
+            # the data dir may hold a Kinesis key file to import into the store (docs/cluster.md)
             os.makedirs(c.data_dir, exist_ok=True)
             return PostgresEngine(c.store, c.durability, cluster=c.cluster)  # type: ignore[return-value]
         if c.in_memory:
@@ -173,7 +173,7 @@ class Server:
         parsed = parse_arn(arn)
         if parsed is None:
             return f"Invalid Kinesis stream ARN: {arn}"
-        stream = self.kinesis.catalog.get(*parsed)
+        stream = self.kinesis.lookup(*parsed)  # a cluster node reads a stream it has not heard of
         if stream is None or stream.status == "DELETING":
             return f"Kinesis stream {arn} not found"
         return None

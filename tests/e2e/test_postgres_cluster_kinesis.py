@@ -8,13 +8,15 @@ nodes."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess, free_port, start_server
 from tests.pgserver import PostgresServer
 
 NODES = 3
@@ -330,3 +332,156 @@ def test_resharding_on_one_node_while_others_append_loses_no_record(nodes: list[
     assert {shard for shard in acknowledged.values()} - {s["ShardId"] for s in shards[:2]}, (
         "no child got a record"
     )
+
+
+def active_consumer(kin, stream_arn: str, name: str) -> str:
+    """Register a consumer and wait until it is ACTIVE; its ARN."""
+    arn = kin.register_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["Consumer"]["ConsumerARN"]
+    for _ in range(100):
+        status = kin.describe_stream_consumer(ConsumerARN=arn)["ConsumerDescription"]["ConsumerStatus"]
+        if status == "ACTIVE":
+            break
+    return arn
+
+
+def subscribe(kin, consumer_arn: str):
+    return kin.subscribe_to_shard(
+        ConsumerARN=consumer_arn, ShardId="shardId-000000000000", StartingPosition={"Type": "LATEST"}
+    )["EventStream"]
+
+
+def test_a_subscription_is_refused_on_another_node_for_five_seconds_then_takes_over(
+    nodes: list[ServerProcess],
+):
+    """AWS's rule for one consumer and shard, across nodes: a second SubscribeToShard within
+    5 s of the first is ResourceInUseException on any node; one after 5 s takes over, and the
+    first session ends (without the records appended after the takeover, which the new one
+    gets). Before, each node kept its own sessions: node B accepted the second subscription at
+    once and A's session went on. The heartbeat is longer than the sessions, so only a
+    wake-up ends A's session before its end or delivers a record to it."""
+    a, b, c = (kinesis(srv) for srv in nodes)
+    a.create_stream(StreamName="taken", ShardCount=1)
+    consumer = active_consumer(a, wait_active(a, "taken")["StreamARN"], "app")
+    old = iter(subscribe(a, consumer))
+    assert next(old)["SubscribeToShardEvent"]["Records"] == []  # the session's first event
+    with pytest.raises(ClientError) as refused:
+        subscribe(b, consumer)
+    assert refused.value.response["Error"]["Code"] == "ResourceInUseException"
+    assert "Another active subscription exists" in refused.value.response["Error"]["Message"]
+    time.sleep(5.2)
+    new = iter(subscribe(c, consumer))
+    next(new)
+    put = b.put_record(StreamName="taken", Data=b"after-takeover", PartitionKey="k")
+    old_records = [r for event in old for r in event["SubscribeToShardEvent"]["Records"]]
+    assert old_records == []  # ended by the takeover, not at its session's end with the record
+    received = []
+    for event in new:
+        received += event["SubscribeToShardEvent"]["Records"]
+        if received:
+            break
+    assert [(r["Data"], r["SequenceNumber"]) for r in received] == [
+        (b"after-takeover", put["SequenceNumber"])
+    ]
+
+
+def register_at_once(
+    kin, stream_arn: str, name: str, start: threading.Barrier, outcomes: list[tuple[str, str]]
+) -> None:
+    """RegisterStreamConsumer once ``start`` lets every thread go; its outcome appended."""
+    start.wait()
+    try:
+        consumer = kin.register_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["Consumer"]
+        outcomes.append(("ok", consumer["ConsumerARN"]))
+    except ClientError as err:
+        outcomes.append((err.response["Error"]["Code"], ""))
+
+
+def test_a_consumer_name_registered_on_two_nodes_at_once_is_registered_once(nodes: list[ServerProcess]):
+    """Two nodes register the same consumer name at the same moment, twenty times: each time
+    exactly one succeeds and the other gets AWS's ResourceInUseException, and the consumer
+    that stands is the one its client was told about (its ARN). Before, both succeeded (each
+    node checked only what it had read) and the last write stood."""
+    clients = [kinesis(srv) for srv in nodes[:2]]
+    clients[0].create_stream(StreamName="registered", ShardCount=1)
+    stream_arn = wait_active(clients[0], "registered")["StreamARN"]
+    wait_active(clients[1], "registered")
+    for round_ in range(20):
+        name = f"app-{round_}"
+        start = threading.Barrier(2)
+        outcomes: list[tuple[str, str]] = []
+        threads = [
+            threading.Thread(target=register_at_once, args=(kin, stream_arn, name, start, outcomes))
+            for kin in clients
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(code for code, _ in outcomes) == ["ResourceInUseException", "ok"], (name, outcomes)
+        winner = next(arn for code, arn in outcomes if code == "ok")
+        for kin in clients:
+            assert (
+                kin.describe_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["ConsumerDescription"][
+                    "ConsumerARN"
+                ]
+                == winner
+            )
+    listed = clients[1].list_stream_consumers(StreamARN=stream_arn)["Consumers"]
+    assert sorted(c["ConsumerName"] for c in listed) == sorted(f"app-{n}" for n in range(20))
+
+
+def test_a_reset_on_one_node_ends_the_others_kinesis_sessions_and_streams(nodes: list[ServerProcess]):
+    """The admin reset on A wipes the store; B, which holds a SubscribeToShard session and knows
+    the stream, ends the session as a reset on B would (quietly, no ResourceNotFound event:
+    before, B only reloaded its catalog and its session then found the stream gone), and a
+    stream of the same name made afterwards starts empty on every node."""
+    a, b = kinesis(nodes[0]), kinesis(nodes[1])
+    a.create_stream(StreamName="wiped", ShardCount=1)
+    consumer = active_consumer(a, wait_active(a, "wiped")["StreamARN"], "app")
+    b.put_record(StreamName="wiped", Data=b"before", PartitionKey="k")
+    session = iter(subscribe(b, consumer))
+    next(session)
+    nodes[0].reset()
+    assert [r for event in session for r in event["SubscribeToShardEvent"]["Records"]] == []
+    with pytest.raises(ClientError) as gone:
+        b.describe_stream_summary(StreamName="wiped")
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    b.create_stream(StreamName="wiped", ShardCount=1)
+    wait_active(b, "wiped")
+    for kin in (a, b):
+        assert read_shard(kin, "wiped", "shardId-000000000000") == []
+
+
+def test_the_encryption_key_is_in_the_store_imported_once_from_a_node_key_file(tmp_path: Path, database: str):
+    """Nodes without ``--kms-key-file``: the first node's existing key file is imported into
+    the store at its start, a record encrypted through B decrypts through C (neither has a key
+    file, and none is made), and a node whose key file holds another key is refused at start
+    (never two keys). Before, each node made its own key file and C answered
+    KMSInvalidStateException."""
+    key = bytes(range(32))
+    for n in range(4):
+        (tmp_path / f"node{n}" / "data").mkdir(parents=True)
+    (tmp_path / "node0" / "data" / "kinesis-kms.key").write_text(key.hex())
+    common = ["--store", database, "--cluster", "--durability", "relaxed"]
+    started = [start_server(tmp_path / f"node{n}", *common) for n in range(3)]
+    try:
+        with psycopg.connect(database, autocommit=True) as db:
+            row = db.execute("SELECT v FROM tidestream_kv WHERE k = %s", (b"\x00KE",)).fetchone()
+        assert row is not None and bytes(row[0]) == key
+        b, c = kinesis(started[1]), kinesis(started[2])
+        b.create_stream(StreamName="sealed", ShardCount=1)
+        wait_active(b, "sealed")
+        b.start_stream_encryption(StreamName="sealed", EncryptionType="KMS", KeyId="alias/aws/kinesis")
+        wait_active(b, "sealed")
+        assert b.put_record(StreamName="sealed", Data=b"secret", PartitionKey="k")["EncryptionType"] == "KMS"
+        got = read_shard(c, "sealed", "shardId-000000000000")
+        assert [(r["Data"], r.get("EncryptionType")) for r in got] == [(b"secret", "KMS")]
+        assert not any((tmp_path / f"node{n}" / "data" / "kinesis-kms.key").exists() for n in (1, 2))
+        (tmp_path / "node3" / "data" / "kinesis-kms.key").write_text("cd" * 32)
+        log = tmp_path / "node3" / "refused.log"
+        with pytest.raises(RuntimeError, match=r"^server exited with 2: "):
+            ServerProcess(free_port(), tmp_path / "node3" / "data", common, log_path=log).start()
+        assert "is not the one in the store" in log.read_text()
+    finally:
+        for srv in started:
+            assert srv.stop() == 0, srv.read_log()

@@ -226,14 +226,27 @@ def test_a_second_node_on_the_same_database_is_refused_until_the_first_is_gone(t
     second.stop()
 
 
-def test_encrypted_streams_keep_their_key_in_the_data_dir(tmp_path: Path, database: str):
-    """The Kinesis encryption key is a file of the node (the data dir is made for it)."""
-    srv = start_server(tmp_path, "--store", database)
+def test_encrypted_streams_keep_their_key_in_the_store(tmp_path: Path, database: str):
+    """On PostgreSQL the records' encryption key is a row of the store, not a file of the node:
+    a node started again with an empty data dir reads the records it encrypted."""
+    (tmp_path / "first").mkdir()
+    srv = start_server(tmp_path / "first", "--store", database)
     kin = srv.client("kinesis")
     kin.create_stream(StreamName="sealed", ShardCount=1)
     kin.start_stream_encryption(StreamName="sealed", EncryptionType="KMS", KeyId="alias/aws/kinesis")
     assert kin.put_record(StreamName="sealed", Data=b"x", PartitionKey="p")["EncryptionType"] == "KMS"
-    assert (tmp_path / "data" / "kinesis-kms.key").exists()
+    assert not (tmp_path / "first" / "data" / "kinesis-kms.key").exists()
+    srv.stop()
+    with psycopg.connect(database, autocommit=True) as conn:
+        row = conn.execute("SELECT v FROM tidestream_kv WHERE k = %s", (b"\x00KE",)).fetchone()
+    assert row is not None and len(row[0]) == 32
+    (tmp_path / "second").mkdir()
+    srv = start_server(tmp_path / "second", "--store", database)
+    kin = srv.client("kinesis")
+    it = kin.get_shard_iterator(
+        StreamName="sealed", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
+    assert [r["Data"] for r in kin.get_records(ShardIterator=it["ShardIterator"])["Records"]] == [b"x"]
     srv.stop()
 
 

@@ -307,10 +307,9 @@ class Publisher:
         if parsed is None:
             return None, f"Invalid stream ARN: {arn}"
         account, region, name = parsed
-        stream = self.kinesis.catalog.get(account, region, name)
-        if stream is None and self.shared:  # created through another node since this one loaded
-            self.kinesis.reload()
-            stream = self.kinesis.catalog.get(account, region, name)
+        # on a cluster node, a stream created through another node since this one loaded is read
+        # from the store (not a reload of everything, which would end this node's subscriptions)
+        stream = self.kinesis.lookup(account, region, name)
         if stream is not None:
             stream = self.kinesis.settle(stream)
         if stream is None or stream.status == "DELETING":

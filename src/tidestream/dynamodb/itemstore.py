@@ -21,6 +21,7 @@ import cbor2
 
 from ..storage.engine import Engine, StorageError, TableChanged, WriteConflict, Writes
 from ..storage.keys import bucket, encode_component, prefix_end
+from ..storage.keyspace import CDC_ITEM_STAMPS as STAMPS
 from .keys import fits_index_key_limits
 from .pitr import forget as forget_history
 from .pitr import history_write
@@ -435,6 +436,8 @@ class ItemStore:
             self.engine.delete_range(s, e)
         self._drop_stats([table.uid] + [ix.uid for ix in table.indexes])
         forget_history(self.engine, table)
+        if self.write_checked is not None:  # cluster mode: the items' change stamps go too
+            self.engine.delete_range(STAMPS + start, STAMPS + end)
 
     def drop_index(self, ix: Index) -> None:
         s, e = self.index_bounds(ix)

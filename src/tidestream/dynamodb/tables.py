@@ -235,12 +235,16 @@ class Catalog:
     def load_one(self, account: str, region: str, name: str) -> Table | None:
         """Cluster mode: a table this node has not seen may have been created by another node;
         read its entry from the store (only on a miss, so a known table costs nothing)."""
-        raw = self.engine.get(_meta_key(account, region, name))
-        if raw is None:
-            return None
-        t = Table.from_record(raw)
-        self.tables[(account, region, name)] = t
+        t = self.stored_table(account, region, name)
+        if t is not None:
+            self.tables[(account, region, name)] = t
         return t
+
+    def stored_table(self, account: str, region: str, name: str) -> Table | None:
+        """Cluster mode: the table's entry as stored now, left out of this node's cache (for
+        DynamoDB Streams, which must not create a stream for a table another node dropped)."""
+        raw = self.engine.get(_meta_key(account, region, name))
+        return None if raw is None else Table.from_record(raw)
 
     def current(self, account: str, region: str, name: str) -> tuple[Table | None, bool]:
         """Cluster mode: the table as the store has it now, and whether that is a new object

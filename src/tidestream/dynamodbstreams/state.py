@@ -34,7 +34,7 @@ import cbor2
 from ..ids import hex128
 from ..signing import stored_secret
 from ..storage import keyspace
-from ..storage.engine import Engine
+from ..storage.engine import Engine, WriteConflict
 from ..storage.tails import ReadableTails
 from ..wakeups import Wakeups
 
@@ -53,9 +53,16 @@ META = keyspace.DYNAMODB_STREAMS_META
 RECORDS = keyspace.DYNAMODB_STREAMS_RECORDS
 
 RETENTION_S = 24 * 3600
+#: cluster mode: creations of a stream that lost the race for its id to another node, before
+#: the caller's write is run again (it reads the streams again first)
+CREATE_ATTEMPTS = 20
 SEQ_BASE = 10**20
 ENABLED = "ENABLED"
 DISABLED = "DISABLED"
+
+
+def meta_key(stream_id: int) -> bytes:
+    return META + struct.pack(">I", stream_id)
 
 
 def record_key(stream_id: int, counter: int) -> bytes:
@@ -171,9 +178,19 @@ class StreamsState:
         self.tails = ReadableTails(engine, self.wakeups.notify)
         #: (stream, counter) of the records fed into the commit being built
         self._fed: list[tuple[StreamMeta, int]] = []
-        #: several nodes share the store (--cluster): streams may be created by another node
+        #: several nodes share the store (--cluster): streams may be created, disabled or
+        #: trimmed by another node, so metadata is read from the store when answering and
+        #: written by checked writes (docs/cluster.md, "Change capture across nodes")
         self.shared = bool(getattr(engine, "cluster", False))
+        if self.shared:
+            engine.listen(self._heard)  # type: ignore[attr-defined]  # only a cluster engine
         self.reload()
+
+    def _heard(self, key: bytes | None) -> None:
+        """A cluster notification: another node's admin reset (``b""``) wipes this cache too;
+        the rest is read from the store when needed."""
+        if key == b"":
+            self.reload()
 
     # lifecycle ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -198,17 +215,78 @@ class StreamsState:
             m = StreamMeta.from_record(raw)
             if m.id in self.streams:
                 continue
-            lo, hi = stream_bounds(m.id)
-            m.last = max(m.trimmed_to - 1, 0)  # the last trimmed record, if all were trimmed
-            for k, _ in self.engine.scan(lo, hi, reverse=True):
-                m.last = struct.unpack(">Q", k[-8:])[0]
-                break
+            m.last = self._stored_last(m)
             counter = max(counter, m.last + 1, m.start + 1, m.trimmed_to)
             self.tails.load(m.id, m.last)
             self._index(m)
         self.counter = counter
         next_id = self.engine.get(NEXT_ID_KEY)
         self.next_id = max(self.next_id, int(next_id) if next_id else 1)
+
+    def _stored_last(self, m: StreamMeta) -> int:
+        """The counter of the stream's last stored record (the last trimmed one, or 0, if
+        none is left)."""
+        lo, hi = stream_bounds(m.id)
+        for k, _ in self.engine.scan(lo, hi, reverse=True):
+            return struct.unpack(">Q", k[-8:])[0]
+        return max(m.trimmed_to - 1, 0)
+
+    # cluster mode: the store is the truth --------------------------------------------------
+    def _refresh(self, m: StreamMeta) -> StreamMeta | None:
+        """``m`` as stored now (None: purged by another node's retention pass)."""
+        return self._adopt(m, self.engine.get(meta_key(m.id)))
+
+    def _adopt(self, m: StreamMeta, raw: bytes | None) -> StreamMeta | None:
+        """Take the stored record ``raw`` of ``m``: its status, disabled time and trim point;
+        a closed stream's end is its last stored record, whichever node wrote it (never this
+        node's memory of it)."""
+        if raw is None:
+            self._forget(m)
+            return None
+        stored = StreamMeta.from_record(raw)
+        m.status, m.disabled_at, m.trimmed_to = stored.status, stored.disabled_at, stored.trimmed_to
+        if m.closed:
+            if self.active.get((m.account, m.region, m.table)) is m:
+                del self.active[(m.account, m.region, m.table)]
+            m.last = max(m.last, self._stored_last(m))
+        return m
+
+    def _refresh_all(self) -> None:
+        """Every stream as stored (one scan): new ones indexed, known ones refreshed, purged
+        ones gone."""
+        stored = {
+            struct.unpack(">I", k[len(META) :])[0]: raw for k, raw in self.engine.scan(META, META + b"\xff")
+        }
+        for m in list(self.streams.values()):
+            self._adopt(m, stored.get(m.id))
+        self._load_streams()
+
+    def _learn_tables(self, account: str, region: str) -> None:
+        """Streamed tables created through another node a moment ago (before this node heard
+        of them) get their streams too, so ListStreams shows them."""
+        catalog = self.catalog
+        for name in catalog.stored_names(account, region):
+            if (account, region, name) not in catalog.tables:
+                t = catalog.stored_table(account, region, name)
+                if t is not None and t.stream_enabled and t.stream_label:
+                    self.sync_table(t)
+
+    def _forget(self, m: StreamMeta) -> None:
+        self.streams.pop(m.id, None)
+        if self.by_arn.get(m.arn) is m:
+            del self.by_arn[m.arn]
+        if self.active.get((m.account, m.region, m.table)) is m:
+            del self.active[(m.account, m.region, m.table)]
+
+    def _save_checked(self, m: StreamMeta, was: str) -> None:
+        """Write ``m`` only if the stored record still has status ``was`` (another node may
+        have disabled it meanwhile); WriteConflict: nothing written."""
+        key = meta_key(m.id)
+
+        def unchanged(values: list[bytes | None]) -> bool:
+            return values[0] is not None and cbor2.loads(values[0])["status"] == was
+
+        self.engine.write_checked([(key, m.to_record())], [key], unchanged)  # type: ignore[attr-defined]
 
     def _index(self, m: StreamMeta) -> None:
         self.streams[m.id] = m
@@ -217,7 +295,10 @@ class StreamsState:
             self.active[(m.account, m.region, m.table)] = m
 
     def _save(self, m: StreamMeta, writes: Batch | None = None) -> None:
-        self._write([(META + struct.pack(">I", m.id), m.to_record())], writes)
+        if self.shared:
+            self._save_checked(m, m.status)
+        else:
+            self._write([(meta_key(m.id), m.to_record())], writes)
 
     def _write(self, new: Batch, writes: Batch | None) -> None:
         """Write now, or add to *writes*: the batch of the item commit that called the feed,
@@ -228,10 +309,63 @@ class StreamsState:
             writes.extend(new)
 
     # following the table catalog ---------------------------------------------------------
-    def _create(self, t: Any, writes: Batch | None = None) -> StreamMeta:
+    def _create(self, t: Any, writes: Batch | None = None) -> StreamMeta | None:
+        if self.shared:
+            return self._create_checked(t)
         sid = self.next_id
         self.next_id += 1
-        m = StreamMeta(
+        m = self._new_meta(sid, t)
+        self._write(
+            [(NEXT_ID_KEY, str(self.next_id).encode()), (meta_key(m.id), m.to_record())],
+            writes,
+        )
+        if writes is not None:
+            self._unsaved.append(m)
+        self._index(m)
+        return m
+
+    def _create_checked(self, t: Any) -> StreamMeta | None:
+        """Cluster mode: the table's stream under the next id in the store, written at once and
+        only if that id is still the next one. Of two nodes creating it at once one wins; the
+        other reads the streams again and takes the winner's (or, for another table's stream,
+        the id after it). Not for a table the store no longer has with this stream (this
+        node's catalog can lag behind another node's DeleteTable, UpdateTable or reset)."""
+        if not self._streamed_in_store(t):
+            return None
+        for _ in range(CREATE_ATTEMPTS):
+            raw = self.engine.get(NEXT_ID_KEY)
+            sid = int(raw) if raw else 1
+            m = self._new_meta(sid, t)
+            # every node numbers records from its own clock (cdc/sequencing.py): a start taken
+            # from this node's counter could lie above the first record another node (or this
+            # change) gives it, which TRIM_HORIZON would then skip; ids keep streams apart
+            m.start = 1
+            writes: Batch = [(NEXT_ID_KEY, str(sid + 1).encode()), (meta_key(sid), m.to_record())]
+            try:
+                self.engine.write_checked(writes, [NEXT_ID_KEY], lambda values, seen=raw: values[0] == seen)  # type: ignore[attr-defined]
+            except WriteConflict:
+                self._load_streams()
+                existing = self.by_arn.get(t.stream_arn)
+                if existing is not None:
+                    return existing if existing.status == ENABLED else None
+                continue
+            self.next_id = max(self.next_id, sid + 1)
+            self._index(m)
+            return m
+        raise WriteConflict("other nodes kept creating DynamoDB streams")
+
+    def _streamed_in_store(self, t: Any) -> bool:
+        """Whether the store's entry of table ``t`` is ``t`` with its stream on (one read)."""
+        stored = self.catalog.stored_table(t.account, t.region, t.name)
+        return (
+            stored is not None
+            and stored.table_id == t.table_id
+            and stored.stream_enabled
+            and stored.stream_label == t.stream_label
+        )
+
+    def _new_meta(self, sid: int, t: Any) -> StreamMeta:
+        return StreamMeta(
             id=sid,
             account=t.account,
             region=t.region,
@@ -243,21 +377,19 @@ class StreamsState:
             created=label_time(t.stream_label),
             start=self.counter,
         )
-        self._write(
-            [(NEXT_ID_KEY, str(self.next_id).encode()), (META + struct.pack(">I", m.id), m.to_record())],
-            writes,
-        )
-        if writes is not None:
-            self._unsaved.append(m)
-        self._index(m)
-        return m
 
     def _disable(self, m: StreamMeta, now: float, writes: Batch | None = None) -> None:
         m.status = DISABLED
         m.disabled_at = now
         if self.active.get((m.account, m.region, m.table)) is m:
             del self.active[(m.account, m.region, m.table)]
-        self._save(m, writes)
+        if not self.shared:
+            self._save(m, writes)
+            return
+        try:
+            self._save_checked(m, ENABLED)
+        except WriteConflict:  # another node disabled it first: its record stands
+            self._refresh(m)
 
     @staticmethod
     def _current(m: StreamMeta, t: Any) -> bool:
@@ -290,7 +422,10 @@ class StreamsState:
         for key, m in list(self.active.items()):
             if account is not None and (m.account != account or m.region != region):
                 continue
-            if not self._current(m, tables.get(key)):
+            t = tables.get(key)
+            if t is None and self.shared:  # created through another node: not heard of yet?
+                t = self.catalog.stored_table(*key)
+            if not self._current(m, t):
                 self._disable(m, now)
         for (a, r, _), t in list(tables.items()):
             if account is not None and (a != account or r != region):
@@ -366,6 +501,9 @@ class StreamsState:
 
     # lookups -----------------------------------------------------------------------------
     def visible(self, account: str, region: str) -> list[StreamMeta]:
+        if self.shared:
+            self._refresh_all()
+            self._learn_tables(account, region)
         self.sync(account, region)
         return [m for m in self.streams.values() if m.account == account and m.region == region]
 
@@ -375,6 +513,12 @@ class StreamsState:
         return None if m is None else self.wakeups.waiter(m.id)
 
     def get(self, account: str, region: str, arn: str) -> StreamMeta | None:
+        if self.shared:
+            known = self.by_arn.get(arn)
+            if known is None:
+                self._load_streams()  # made on another node a moment ago?
+            else:
+                self._refresh(known)
         self.sync(account, region)
         m = self.by_arn.get(arn)
         if m is None or m.account != account or m.region != region:
@@ -409,6 +553,8 @@ class StreamsState:
     def trim(self, now: float | None = None) -> int:
         """Drop records older than 24 h and streams disabled more than 24 h ago."""
         now = self.clock() if now is None else now
+        if self.shared:
+            self._refresh_all()
         self.sync()
         cutoff = now - RETENTION_S
         done = 0
@@ -429,7 +575,11 @@ class StreamsState:
             if last_old is not None:
                 self.engine.delete_range(lo, record_key(m.id, last_old + 1))
                 m.trimmed_to = last_old + 1
-                self._save(m)
+                try:
+                    self._save(m)
+                except WriteConflict:  # cluster: disabled meanwhile; trimmed at the next pass
+                    self._refresh(m)
+                    continue
                 done += 1
         return done
 

@@ -19,6 +19,10 @@ a cache of the store:
   SubscribeToShard sessions and Lambda pollers wake as they do for a local append.
 - **Reads** of a shard's last counter (LATEST iterators, MillisBehindLatest, the end of a shard
   being closed) go to the store: :class:`SharedCounters`.
+- **SubscribeToShard sessions** of a consumer and shard are one record in the store
+  (:data:`SUBSCRIPTIONS`), replaced by a checked write: a second subscription within 5 s of the
+  stored one is refused on any node, a later one replaces it, and the node holding the old
+  session hears of it (``NOTIFY``) and ends it, as one node ends a session taken over.
 
 Nothing here is built on RocksDB or a single PostgreSQL node: ``KinesisState.shared`` is None
 there, and the hot paths test only that.
@@ -27,17 +31,23 @@ there, and the hot paths test only that.
 from __future__ import annotations
 
 import logging
+import struct
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LimitExceededException
+import orjson
+
+from ..errors import LimitExceededException, ResourceInUseException
+from ..storage import keyspace
 from ..storage.engine import Engine, StorageError, WriteConflict
 from ..wakeups import Wakeups
 from . import consumers as consumer_records
 from . import records
 from .append import AppendPlan, explicit_hash_key, plan_append
-from .shards import Shard, hash_key
+from .fanout import Subscription
+from .shards import Shard, hash_key, shard_id
 from .streams import STREAM_PREFIX, Stream, stream_key
 
 if TYPE_CHECKING:
@@ -48,6 +58,17 @@ log = logging.getLogger("tidestream.kinesis")
 
 #: runs of one operation that lost a race to another node before the client is told to retry
 ATTEMPTS = 20
+#: the live SubscribeToShard session of a consumer and shard: + stream id (4) + shard index (4)
+#: + consumer name; JSON {consumer_arn, started_ms, session}
+SUBSCRIPTIONS = keyspace.KINESIS_SUBSCRIPTIONS
+
+
+def subscription_key(stream_id: int, shard_index: int, consumer_name: str) -> bytes:
+    return SUBSCRIPTIONS + struct.pack(">II", stream_id, shard_index) + consumer_name.encode()
+
+
+def subscription_range(stream_id: int) -> tuple[bytes, bytes]:
+    return SUBSCRIPTIONS + struct.pack(">I", stream_id), SUBSCRIPTIONS + struct.pack(">I", stream_id + 1)
 
 
 class SharedCounters(dict):
@@ -137,6 +158,7 @@ class SharedKinesis:
     def remove(self, stream: Stream) -> None:
         """Drop a stream's record (its purge) unless another node changed it meanwhile (then
         the record is someone else's now: a new stream of the same name)."""
+        self.engine.delete_range(*subscription_range(stream.id))
         try:
             self.engine.write_checked(
                 [(stream.key, None)], [stream.key], lambda values: values[0] == stream.stored
@@ -161,17 +183,82 @@ class SharedKinesis:
     def consumer_saved(self, key: bytes) -> None:
         self.engine.announce(key)
 
+    # SubscribeToShard sessions ---------------------------------------------------------------
+    def claim_subscription(self, sub: Subscription, consumer_name: str) -> None:
+        """Make ``sub`` the stored session of its consumer and shard: ResourceInUseException
+        if the stored one began less than 5 s ago; else replace it (checked: of two nodes
+        taking over at once one wins, the other's operation runs again and is refused) and
+        tell the node holding the old one."""
+        key = subscription_key(sub.stream_id, sub.shard_index, consumer_name)
+        held = self.engine.get(key)
+        now_ms = self.state.now_ms()
+        if held is not None:
+            old = orjson.loads(held)
+            if old["consumer_arn"] == sub.consumer_arn and now_ms - old["started_ms"] < self.takeover_ms:
+                raise ResourceInUseException(
+                    f"Another active subscription exists for consumer {sub.consumer_arn} "
+                    f"and shard {shard_id(sub.shard_index)}."
+                )
+        claim = orjson.dumps(
+            {"consumer_arn": sub.consumer_arn, "started_ms": now_ms, "session": uuid.uuid4().hex}
+        )
+        self.engine.write_checked([(key, claim)], [key], lambda values: values[0] == held)
+        sub.claim = claim
+        self.engine.announce(key)
+
+    @property
+    def takeover_ms(self) -> int:
+        return int(self.state.fanout.takeover * 1000)
+
+    def release_subscription(self, sub: Subscription) -> None:
+        """A session ended here: its stored record goes, unless a newer one replaced it (a
+        new subscription within 5 s of this one's end is then not refused)."""
+        parsed = consumer_records.parse_consumer_arn(sub.consumer_arn)
+        if sub.claim is None or parsed is None:
+            return
+        key = subscription_key(sub.stream_id, sub.shard_index, parsed[3])
+        claim = sub.claim
+        try:
+            self.engine.write_checked([(key, None)], [key], lambda values: values[0] == claim)
+        except WriteConflict:
+            return
+        except StorageError as err:  # the record only ages out (5 s) instead
+            log.warning("ending SubscribeToShard %s: %s", sub.consumer_arn, err)
+            return
+        self.engine.announce(key)
+
+    def subscription_changed(self, key: bytes) -> None:
+        """Another node made (or ended) a session of a consumer and shard: this node's live
+        session of them ends unless it is the stored one."""
+        claim = self.engine.get(key)
+        if claim is None:
+            return
+        shard_index = struct.unpack(">I", key[len(SUBSCRIPTIONS) + 4 : len(SUBSCRIPTIONS) + 8])[0]
+        self.state.fanout.taken_over(orjson.loads(claim)["consumer_arn"], shard_index, claim)
+
+    def recheck_subscriptions(self) -> None:
+        """After notifications were lost: every live session here checked against the store."""
+        for sub in list(self.state.fanout.subs.values()):
+            parsed = consumer_records.parse_consumer_arn(sub.consumer_arn)
+            if sub.claim is not None and parsed is not None:
+                self.subscription_changed(subscription_key(sub.stream_id, sub.shard_index, parsed[3]))
+
     # the other nodes' changes ----------------------------------------------------------------
     def changed(self, key: bytes | None) -> None:
         """A notification (on the event loop): a stream, consumer or append of another node;
         None: notifications may have been lost, reload every stream and consumer."""
         state = self.state
-        if not key:  # None: notifications lost; b"": a node reset everything (runtime.reset)
+        if key is None:  # notifications lost: reload, sessions go on unless taken over
             self.reload_all()
+            self.recheck_subscriptions()
+        elif not key:  # b"": a node reset everything (runtime.reset): as this node's reset
+            state.reload()
         elif key.startswith(STREAM_PREFIX):
             self.reload_stream(key)
         elif key.startswith(consumer_records.PREFIX):
             self.reload_consumer(key)
+        elif key.startswith(SUBSCRIPTIONS):
+            self.subscription_changed(key)
         elif key.startswith(records.PREFIX) and len(key) == len(records.stream_prefix(0)):
             state.fanout.appended(int.from_bytes(key[len(records.PREFIX) :], "big"))
 

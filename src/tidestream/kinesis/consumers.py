@@ -15,7 +15,7 @@ import orjson
 
 from ..arns import parse_arn
 from ..storage import keyspace
-from ..storage.engine import Engine
+from ..storage.engine import Engine, WriteConflict
 
 PREFIX = keyspace.KINESIS_CONSUMERS
 #: AWS's default quota of registered consumers per stream
@@ -58,6 +58,8 @@ class Consumer:
     tags: dict[str, str] = field(default_factory=dict)
     #: resource policy (PutResourcePolicy on the consumer's ARN), a JSON document as text
     policy: str | None = None
+    #: the record as last read or written (cluster mode checks a save against it)
+    stored: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def arn(self) -> str:
@@ -93,6 +95,7 @@ class Consumer:
             d["until"],
             d.get("tags") or {},
             d.get("policy"),
+            raw,
         )
 
 
@@ -129,12 +132,15 @@ class Consumers:
     def settle(self, c: Consumer, now_ms: int) -> Consumer | None:
         """Finish CREATING/DELETING whose time has come; None once a deregistration is done."""
         if c.status_until is not None and now_ms >= c.status_until:
-            if c.status == "DELETING":
-                self.remove(c)
-                return None
-            c.status = "ACTIVE"
-            c.status_until = None
-            self.save(c)
+            try:
+                if c.status == "DELETING":
+                    self.remove(c)
+                    return None
+                c.status = "ACTIVE"
+                c.status_until = None
+                self.save(c)
+            except WriteConflict:  # cluster: another node settled or changed it first
+                return self._reread(c)
         return c
 
     def of_stream(self, stream_id: int, now_ms: int) -> list[Consumer]:
@@ -152,23 +158,46 @@ class Consumers:
         return None if c is None else self.settle(c, now_ms)
 
     def add(self, c: Consumer) -> None:
-        self.by_stream.setdefault(c.stream_id, {})[c.name] = c
+        """Register ``c``; in cluster mode only if no node registered its name meanwhile
+        (WriteConflict: the operation runs again and finds it: ResourceInUseException)."""
         self.save(c)
+        self.by_stream.setdefault(c.stream_id, {})[c.name] = c
 
     def save(self, c: Consumer) -> None:
-        self.engine.write([(c.key, c.to_json())])
-        if self.announce is not None:
-            self.announce(c.key)
+        self._write(c, c.to_json())
 
     def remove(self, c: Consumer) -> None:
+        self._write(c, None)
         group = self.by_stream.get(c.stream_id)
         if group is not None and group.get(c.name) is c:
             del group[c.name]
             if not group:
                 del self.by_stream[c.stream_id]
-        self.engine.write([(c.key, None)])
-        if self.announce is not None:
+
+    def _write(self, c: Consumer, value: bytes | None) -> None:
+        """One node writes; a cluster node writes only if the record is still the one it read
+        (``c.stored``; None: absent), else WriteConflict, nothing written, and the other
+        nodes hear of the change."""
+        if self.announce is None:
+            self.engine.write([(c.key, value)])
+        else:
+            seen = c.stored
+            checked = self.engine.write_checked  # type: ignore[attr-defined]  # a cluster engine
+            checked([(c.key, value)], [c.key], lambda values: values[0] == seen)
             self.announce(c.key)
+        c.stored = value
+
+    def _reread(self, c: Consumer) -> Consumer | None:
+        """Cluster mode: ``c`` as stored now (None: gone), replacing this node's copy."""
+        group = self.by_stream.setdefault(c.stream_id, {})
+        fresh = self.lookup(c.stream_id, c.name) if self.lookup is not None else None
+        if fresh is None:
+            group.pop(c.name, None)
+        else:
+            group[c.name] = fresh
+        if not group:
+            del self.by_stream[c.stream_id]
+        return fresh
 
     def drop_stream(self, stream_id: int) -> None:
         """Forget every consumer of a stream (DeleteStream)."""

@@ -6,6 +6,12 @@ encryption is on, with AES-256-GCM. The key is read from ``--kms-key-file`` (32 
 ``<data dir>/kinesis-kms.key``, generated on first use with mode 0600. ``--in-memory`` servers
 keep an ephemeral key in memory. The stream's KeyId is recorded and reported, not used.
 
+On a PostgreSQL store the records live in the database, which every node of a cluster reads,
+while a data dir is one node's: the key is a row of the store (:data:`STORED_KEY`), made once
+by a checked insert on first use (the first node's wins). A key file that exists when a node
+starts on a store without the row is imported (so records encrypted before are still read);
+one that differs from the stored key refuses the start, so there are never two keys.
+
 An encrypted record value keeps the plain arrival time (retention and AT_TIMESTAMP need it)
 and marks itself with the impossible partition-key length 0xFFFF::
 
@@ -25,9 +31,14 @@ import struct
 from typing import Any
 
 from ..errors import AwsError
+from ..signing import stored_secret
+from ..storage import keyspace
+from ..storage.engine import StorageError
 
 MARK = 0xFFFF
 KEY_FILE = "kinesis-kms.key"
+#: the key's row on a PostgreSQL store
+STORED_KEY = keyspace.KINESIS_ENCRYPTION_KEY
 _HDR = struct.Struct("<QH")
 _NONCE = 12
 
@@ -77,6 +88,50 @@ class RecordCipher:
         self.key_path = key_path
         self._key = key
         self._aead: Any = None
+        #: a PostgreSQL store, which keeps the key (:meth:`bind`); None: the key file
+        self.store: Any = None
+
+    def bind(self, engine: Any) -> None:
+        """On a PostgreSQL store (at start, and after a reset wiped the row): use the stored
+        key; without one, store the key this node holds or the key file it finds (imported
+        once; a checked insert, so the first node's wins), else make one on first use. A key
+        file that differs from the stored key is refused (StorageError: the node won't start)."""
+        if getattr(engine, "name", "") != "postgresql":
+            return
+        self.store = engine
+        file_key = self._file_key()
+        known = self._key or file_key
+        stored = engine.get(STORED_KEY)
+        if stored is None and known is not None:
+            stored = self._insert(known)
+        if stored is None:
+            return
+        if file_key is not None and file_key != stored:
+            raise StorageError(
+                f"the Kinesis encryption key in {self.key_path} is not the one in the store: records "
+                "encrypted with one would not decrypt with the other; start without that key file "
+                "(the store's key is used) or restore the store's key into it (docs/cluster.md)"
+            )
+        if stored != self._key:
+            self._key, self._aead = stored, None
+
+    def _file_key(self) -> bytes | None:
+        """The key file's key if the file exists (a PostgreSQL store never creates one)."""
+        if not self.key_path:
+            return None
+        try:
+            with open(self.key_path, "rb") as f:
+                return _parse_key(f.read())
+        except FileNotFoundError:
+            return None
+
+    def _insert(self, key: bytes) -> bytes:
+        """The stored key, ``key`` if the row is absent (on a cluster a checked insert: another
+        node's key, if it stored one first)."""
+        if getattr(self.store, "cluster", False):
+            return stored_secret(self.store, STORED_KEY, key)
+        self.store.write([(STORED_KEY, key)])
+        return key
 
     @classmethod
     def from_config(cls, config: Any) -> RecordCipher:
@@ -96,7 +151,9 @@ class RecordCipher:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
             key = self._key
-            if key is None:
+            if key is None and self.store is not None:
+                key = self._key = self._insert(os.urandom(32))
+            elif key is None:
                 key = load_or_create(self.key_path) if self.key_path else os.urandom(32)
             self._aead = AESGCM(key)
         return self._aead

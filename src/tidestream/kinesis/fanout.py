@@ -45,7 +45,16 @@ EVENT_RECORDS = 10000
 
 
 class Subscription:
-    __slots__ = ("consumer_arn", "stream_id", "shard_index", "counter", "started", "superseded", "done")
+    __slots__ = (
+        "consumer_arn",
+        "stream_id",
+        "shard_index",
+        "counter",
+        "started",
+        "superseded",
+        "done",
+        "claim",
+    )
 
     def __init__(
         self, consumer_arn: str, stream_id: int, shard_index: int, counter: int, started: float
@@ -57,6 +66,9 @@ class Subscription:
         self.started = started
         self.superseded = False
         self.done = False
+        #: cluster mode: the subscription's record in the store (kinesis/cluster.py), which
+        #: a newer subscription on any node replaces; None on one node
+        self.claim: bytes | None = None
 
 
 class FanOut(Wakeups):
@@ -75,12 +87,13 @@ class FanOut(Wakeups):
         self.takeover = 5.0
         self.subs: dict[tuple[str, int], Subscription] = {}
 
-    def claim(self, sub: Subscription, now: float) -> None:
-        """Register *sub*; ResourceInUse if a live one for the same consumer+shard is < 5 s old."""
+    def claim(self, sub: Subscription, now: float, checked: bool = True) -> None:
+        """Register *sub*; ResourceInUse if a live one for the same consumer+shard is < 5 s old
+        (``checked=False``: a cluster node, whose store already checked that across nodes)."""
         key = (sub.consumer_arn, sub.shard_index)
         old = self.subs.get(key)
         if old is not None and not old.done and now - old.started < self.session:
-            if now - old.started < self.takeover:
+            if checked and now - old.started < self.takeover:
                 raise ResourceInUseException(
                     f"Another active subscription exists for consumer {sub.consumer_arn} "
                     f"and shard {shard_id(sub.shard_index)}."
@@ -101,6 +114,15 @@ class FanOut(Wakeups):
         key = (sub.consumer_arn, sub.shard_index)
         if self.subs.get(key) is sub:
             del self.subs[key]
+
+    def taken_over(self, consumer_arn: str, shard_index: int, claim: bytes | None) -> None:
+        """Cluster mode: the stored subscription of this consumer and shard is now ``claim``
+        (made on another node): a live one here that is not it ends, as a takeover ends it."""
+        sub = self.subs.get((consumer_arn, shard_index))
+        if sub is not None and claim is not None and sub.claim != claim:
+            sub.superseded = True
+            del self.subs[(consumer_arn, shard_index)]
+            self.appended(sub.stream_id)
 
 
 # starting positions --------------------------------------------------------------------------
@@ -171,7 +193,9 @@ def open_subscription(state, ctx, params: Mapping[str, Any]) -> tuple[Subscripti
         )
     loop = asyncio.get_running_loop()
     sub = Subscription(consumer.arn, stream.id, shard.index, counter, loop.time())
-    state.fanout.claim(sub, sub.started)
+    if state.shared is not None:  # the 5-second rule and the takeover hold across nodes
+        state.shared.claim_subscription(sub, consumer.name)
+    state.fanout.claim(sub, sub.started, checked=state.shared is None)
     return sub, _events(state, sub, ctx.cbor, state.ts(ctx))
 
 
@@ -266,6 +290,8 @@ async def _events(state, sub: Subscription, cbor: bool, ts) -> AsyncIterator[byt
         )
     finally:
         fan.release(sub)
+        if state.shared is not None and not sub.superseded:
+            state.shared.release_subscription(sub)
 
 
 def _codec(cbor: bool) -> tuple[Callable[[Any], bytes], str]:

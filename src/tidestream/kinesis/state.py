@@ -92,6 +92,7 @@ class KinesisState:
         for key, (last, _ms) in self.counters.items():
             self.tails.load(key, last)
         self.secret = stored_secret(self.engine, SECRET_KEY, self.secret)
+        self.cipher.bind(self.engine)
         self.consumers = Consumers.load(self.engine)
         if self.shared is not None:
             self.shared.attach(self.consumers)
@@ -188,9 +189,10 @@ class KinesisState:
             raise stream_not_found(name, account)
         return stream
 
-    def lookup(self, account: str, region: str, name: str) -> Stream | None:
-        """The stream of that name; on a cluster node a miss is looked up in the store."""
-        stream = self.catalog.get(account, region, name)
+    def lookup(self, account: str, region: str, name: str, stored: bool = False) -> Stream | None:
+        """The stream of that name; on a cluster node a miss is looked up in the store, and
+        with ``stored`` a hit too (CreateStream: deleted through another node a moment ago?)."""
+        stream = None if stored and self.shared is not None else self.catalog.get(account, region, name)
         if stream is None and self.shared is not None:
             stream = self.shared.lookup(account, region, name)
         return stream

@@ -44,6 +44,10 @@ KINESIS_SHARD_COUNTERS = b"\x00KC"
 KINESIS_CONSUMERS = b"\x00KF"
 KINESIS_ITERATOR_SECRET = b"\x00KK"
 KINESIS_ACCOUNT_SETTINGS = b"\x00KA"
+#: cluster mode: each consumer and shard's live SubscribeToShard session (kinesis/cluster.py)
+KINESIS_SUBSCRIPTIONS = b"\x00KL"
+#: PostgreSQL stores: the key encrypting records at rest (kinesis/encryption.py)
+KINESIS_ENCRYPTION_KEY = b"\x00KE"
 #: the engine's write probe while a full disk refuses writes: outside every service's range
 PROBE_KEY = b"\x00Xprobe"
 # data ranges: each contiguous, so a table, an index, a shard or the outbox is one scan
@@ -178,6 +182,24 @@ REGISTRY: tuple[KeyPrefix, ...] = (
         "account/region (UTF-8)",
         "JSON account settings",
         _KIN + "operations/account.py",
+        KINESIS_META,
+    ),
+    KeyPrefix(
+        "KINESIS_SUBSCRIPTIONS",
+        KINESIS_SUBSCRIPTIONS,
+        "cluster mode: the live SubscribeToShard session of a consumer and shard",
+        "stream id (4) + shard index (4) + consumer name (UTF-8)",
+        "JSON {consumer_arn, started_ms, session}",
+        _KIN + "cluster.py",
+        KINESIS_META,
+    ),
+    KeyPrefix(
+        "KINESIS_ENCRYPTION_KEY",
+        KINESIS_ENCRYPTION_KEY,
+        "PostgreSQL stores: the key encrypting Kinesis records at rest",
+        "(none)",
+        "32 random bytes",
+        _KIN + "encryption.py",
         KINESIS_META,
     ),
     KeyPrefix(

@@ -70,7 +70,7 @@ def create_stream(state: KinesisState, ctx: RequestContext, params: CreateStream
         count = count or ON_DEMAND_SHARDS
     elif count is None:
         raise InvalidArgumentException("ShardCount is required for PROVISIONED streams.")
-    existing = state.lookup(ctx.account_id, ctx.region, name)
+    existing = state.lookup(ctx.account_id, ctx.region, name, stored=True)
     if existing is not None and state.settle(existing) is not None:
         raise stream_exists(name, ctx.account_id)
     check_shard_limit(state, ctx.account_id, ctx.region, count)
