@@ -251,9 +251,6 @@ CLUSTER_SUITE = (
 #: Tests of those files that meet a gap listed in docs/cluster.md ("Not correct across nodes
 #: yet"), deselected in the cluster run with the gap named; each line goes when its gap closes.
 CLUSTER_GAPS = {
-    "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": (
-        "an item write on a node that has not yet heard of UpdateTable's StreamSpecification"
-    ),
     "tests/e2e/test_lambda.py::test_invoke_returns_result_context_and_environment_and_reuses_warm_process": (
         "warm Lambda sandboxes per node"
     ),
