@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,6 +236,22 @@ CLUSTER_SUITE = (
     "tests/e2e/test_dynamodbstreams.py",
     "tests/e2e/test_streams_edges.py",
     "tests/e2e/test_response_shapes_round4.py",
+    # Files whose tests start servers of their own (start_on_test_store: three nodes on a database
+    # of their own in the cluster run), and clients of the shared one that talk to node 0 only
+    # (the consumer runtime, the KCL daemon, the consume CLI, the console, HTTP/2).
+    # docs/cluster.md has the table of every e2e file, in or out, and why.
+    "tests/e2e/test_cluster_harness.py",
+    "tests/e2e/test_hostile_bodies.py",
+    "tests/e2e/test_hostile_expressions.py",
+    "tests/e2e/test_hostile_http.py",
+    "tests/e2e/test_consumer.py",
+    "tests/e2e/test_kcl_daemon.py",
+    "tests/e2e/test_consume_cli.py",
+    "tests/e2e/test_cdc_replica.py",
+    "tests/e2e/test_console.py",
+    "tests/e2e/test_js_sdk.py",
+    "tests/e2e/test_kinesis_http2.py",
+    "tests/e2e/test_flow_control.py",
 )
 
 #: Tests of those files that meet a gap listed in docs/cluster.md ("Not correct across nodes
@@ -308,6 +325,21 @@ def start_cluster(tmp_path: Path, dsn: str, *args: str, nodes: int = CLUSTER_NOD
             node.kill()
         raise
     return ServerCluster.of(started)
+
+
+def start_on_test_store(
+    request: pytest.FixtureRequest, tmp_path: Path, *args: str, on_disk: bool = True
+) -> ServerProcess:
+    """A server of a test's own (its own flags, environment or lifetime) on this run's store:
+    ``start_server`` on RocksDB (in memory unless ``on_disk``), or on a fresh database of the
+    session's PostgreSQL, as one node (``postgresql``) or CLUSTER_NODES ``--cluster`` nodes
+    (``cluster``). A database of its own: the shared ``server``'s reset would wipe a shared one."""
+    if TEST_STORE == "rocksdb":
+        return start_server(tmp_path, *args, on_disk=on_disk)
+    dsn = request.getfixturevalue("postgres").create_database("own_" + uuid.uuid4().hex[:16])
+    if TEST_STORE == "cluster":
+        return start_cluster(tmp_path, dsn, *args)
+    return start_server(tmp_path, *args, "--store", dsn)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from tests.conftest import start_server
+from tests.conftest import start_on_test_store, start_server
 from tests.e2e.consumer_helpers import (
     checkpoint_of,
     create_stream,
@@ -63,9 +63,10 @@ def clients(srv):
 
 
 @pytest.fixture(scope="module")
-def efo_server(tmp_path_factory):
+def efo_server(request, tmp_path_factory):
     """Short SubscribeToShard sessions (AWS: 5 minutes), so fan-out tests resubscribe often."""
-    server = start_server(
+    server = start_on_test_store(
+        request,
         tmp_path_factory.mktemp("efo"),
         "--durability",
         "relaxed",
