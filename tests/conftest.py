@@ -66,6 +66,11 @@ class ServerProcess:
     def read_log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
+    def node_endpoint(self, number: int) -> str:
+        """The endpoint of node ``number`` (counted round the nodes), so that a test running
+        several workers gives each a node of its own in the cluster run; one server is every node."""
+        return self.endpoint
+
     def kill(self) -> None:
         """SIGKILL: the crash the durability tests are about."""
         if self.proc and self.proc.poll() is None:
@@ -161,6 +166,9 @@ class ServerCluster(ServerProcess):
     def reset(self) -> None:
         for node in self.nodes:
             node.reset()
+
+    def node_endpoint(self, number: int) -> str:
+        return self.nodes[number % len(self.nodes)].endpoint
 
     def read_log(self) -> str:
         return "\n".join(f"--- node {n} ---\n{node.read_log()}" for n, node in enumerate(self.nodes))
@@ -265,6 +273,14 @@ CLUSTER_GAPS = {
     "tests/e2e/test_dynamodbstreams.py::test_disable_reenable_and_delete": "a disabled DynamoDB stream per node",
     "tests/e2e/test_streams_edges.py::test_stream_of_a_table_deleted_unseen_stays_listed": (
         "a disabled DynamoDB stream per node"
+    ),
+    # item writes and Kinesis reads use the node's copy until the notification arrives (under
+    # load it can arrive after the client's next call: both failed once on a loaded 2-core machine)
+    "tests/e2e/test_cdc.py::test_disable_stops_capture_and_nothing_before_enable": (
+        "a write on a node that has not yet heard of a table change"
+    ),
+    "tests/e2e/test_kinesis_records.py::test_iterator_errors": (
+        "GetRecords on a node that has not yet heard of a DeleteStream"
     ),
 }
 
