@@ -167,7 +167,8 @@ class Server:
         )
 
     def _stream_problem(self, arn: str) -> str | None:
-        """None if a Kinesis stream ARN names an existing stream, else why not."""
+        """None if a Kinesis stream ARN names an existing stream, else why not (a cluster node
+        looks a stream it does not know up in the store: made on another node a moment ago)."""
         from .kinesis.streams import parse_arn
 
         parsed = parse_arn(arn)

@@ -13,8 +13,9 @@ from typing import Any
 from unittest import mock
 
 import orjson
+import pytest
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess, start_on_test_store
 from tidestream.protocol import load_model, operation_names, target_prefix
 
 SERVICES = ("dynamodb", "kinesis", "dynamodbstreams")
@@ -33,10 +34,11 @@ TABLE = "hostile-fixture"
 STREAM = "hostile-fixture-stream"
 
 
-def start_hostile_server(tmp_path_factory, name: str, **env: str) -> ServerProcess:
-    tmp = tmp_path_factory.mktemp(name)
+def start_hostile_server(request: pytest.FixtureRequest, name: str, **env: str) -> ServerProcess:
+    """The hostile files' own server, on this run's store (three nodes in the cluster run)."""
+    tmp = request.getfixturevalue("tmp_path_factory").mktemp(name)
     with mock.patch.dict(os.environ, env):
-        return start_server(tmp, "--durability", "relaxed", "--kinesis-limits", "off")
+        return start_on_test_store(request, tmp, "--durability", "relaxed", "--kinesis-limits", "off")
 
 
 def target(svc: str, op: str) -> str:
@@ -335,13 +337,9 @@ def parse_responses(buf: bytes) -> list[tuple[int, dict[str, str], bytes]]:
 SCALE = int(os.environ.get("TIDESTREAM_HOSTILE_SCALE", "1"))
 
 
-def module_state(tmp_path_factory, name: str, *args: str):
+def module_state(request: pytest.FixtureRequest, name: str):
     """Body of a module-scoped ``state`` fixture: one hostile server, set up, stopped cleanly."""
-    srv = (
-        start_hostile_server(tmp_path_factory, name, *args)
-        if args
-        else start_hostile_server(tmp_path_factory, name)
-    )
+    srv = start_hostile_server(request, name)
     state = State(srv)
     state.setup()
     yield state

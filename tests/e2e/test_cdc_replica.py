@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
-from tests.conftest import start_server
+from tests.conftest import start_on_test_store
 from tests.e2e.cdc_helpers import setup_cdc, wait_changes
 from tidestream.consumer.changes import decode_kinesis_record, decode_stream_record, plain_image
 
@@ -83,9 +83,9 @@ def _metric(srv, name: str) -> float:
 
 
 @pytest.fixture
-def chaos_srv(tmp_path):
-    s = start_server(
-        tmp_path, "--durability", "relaxed", "--cdc-chaos", "duplicate=0.2,reorder=0.2,delay-ms=50"
+def chaos_srv(request, tmp_path):
+    s = start_on_test_store(
+        request, tmp_path, "--durability", "relaxed", "--cdc-chaos", "duplicate=0.2,reorder=0.2,delay-ms=50"
     )
     yield s
     assert s.stop() == 0, s.read_log()

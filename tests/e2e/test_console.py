@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
-from tests.conftest import make_table, start_server
+from tests.conftest import make_table, start_on_test_store, start_server
 from tests.e2e.cdc_helpers import setup_cdc
 
 CONSOLE = "/_tidestream/console"
@@ -320,11 +320,13 @@ KEY, SECRET, ACCOUNT = "AKIACONSOLE000000001", "console-secret-key", "2222333344
 
 
 @pytest.fixture(scope="module")
-def enforcing(tmp_path_factory):
+def enforcing(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("console-auth")
     creds = tmp / "credentials"
     creds.write_text(f"{KEY} {SECRET} {ACCOUNT}\n")
-    server = start_server(tmp, "--auth", "enforce", "--credentials", str(creds), on_disk=False)
+    server = start_on_test_store(
+        request, tmp, "--auth", "enforce", "--credentials", str(creds), on_disk=False
+    )
     yield server
     server.stop()
 

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from tests.conftest import start_server
+from tests.conftest import start_on_test_store, start_server
 from tests.e2e.consumer_helpers import (
     checkpoint_of,
     create_stream,
@@ -63,9 +63,10 @@ def clients(srv):
 
 
 @pytest.fixture(scope="module")
-def efo_server(tmp_path_factory):
+def efo_server(request, tmp_path_factory):
     """Short SubscribeToShard sessions (AWS: 5 minutes), so fan-out tests resubscribe often."""
-    server = start_server(
+    server = start_on_test_store(
+        request,
         tmp_path_factory.mktemp("efo"),
         "--durability",
         "relaxed",
@@ -158,7 +159,7 @@ def test_one_worker_reads_both_shards_checkpoints_and_a_new_worker_resumes(clien
 
     workers[0].kill()  # a crash after the checkpoints: nothing may be re-delivered
     second = put_records(kinesis, "orders", 40, "second")
-    workers.append(start_worker(srv.endpoint, tmp_path, "orders", "app-a", "w2", log))
+    workers.append(start_worker(srv.node_endpoint(1), tmp_path, "orders", "app-a", "w2", log))
     wait_until(
         lambda: delivered_keys(read_events(log)) >= first | second,
         "the new records processed",
@@ -183,10 +184,10 @@ def test_three_workers_share_four_shards_and_survive_a_sigkill(retrieval, tmp_pa
     kinesis, dynamodb = server.client("kinesis"), server.client("dynamodb")
     create_stream(kinesis, "clicks", 4)
     log = tmp_path / "events.log"
-    for name in ("w1", "w2", "w3"):
+    for number, name in enumerate(("w1", "w2", "w3")):
         workers.append(
             start_worker(
-                server.endpoint,
+                server.node_endpoint(number),
                 tmp_path,
                 "clicks",
                 "app-b",
@@ -259,9 +260,11 @@ def test_graceful_shutdown_hands_leases_over_without_duplicates(clients, srv, tm
     create_stream(kinesis, "payments", 2)
     log = tmp_path / "events.log"
     # checkpoints only at shutdown: without the hand-off checkpoint every record would come again
-    for name in ("w1", "w2"):
+    for number, name in enumerate(("w1", "w2")):
         workers.append(
-            start_worker(srv.endpoint, tmp_path, "payments", "app-c", name, log, checkpoint_every=0)
+            start_worker(
+                srv.node_endpoint(number), tmp_path, "payments", "app-c", name, log, checkpoint_every=0
+            )
         )
     wait_until(
         lambda: (

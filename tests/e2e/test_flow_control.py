@@ -24,7 +24,7 @@ import pytest
 from botocore.eventstream import EventStreamBuffer
 from botocore.exceptions import ClientError
 
-from tests.conftest import start_server
+from tests.conftest import start_on_test_store, start_server
 from tests.e2e.h2client import H2Client
 
 #: resident memory the server may gain while a client misbehaves (today's code needs < 1/2)
@@ -57,9 +57,10 @@ def settled_rss_mb(pid: int, seconds: float = 10.0) -> float:
 
 
 @pytest.fixture
-def server(tmp_path):
-    """A fresh server per test: each starts from a clean memory baseline."""
-    s = start_server(tmp_path, "--durability", "relaxed", "--kinesis-limits", "off")
+def server(request, tmp_path):
+    """A fresh server per test: each starts from a clean memory baseline (in the cluster run,
+    three nodes: the memory measured is node 0's, the one the flood is sent to)."""
+    s = start_on_test_store(request, tmp_path, "--durability", "relaxed", "--kinesis-limits", "off")
     ddb = s.client("dynamodb")
     ddb.create_table(
         TableName=TABLE,
@@ -411,12 +412,12 @@ def test_requests_beyond_the_cap_get_the_services_throttling_errors(tmp_path):
         assert srv.stop() == 0, srv.read_log()
 
 
-def test_http2_reader_that_stalls_is_cut_after_the_idle_timeout(tmp_path):
+def test_http2_reader_that_stalls_is_cut_after_the_idle_timeout(request, tmp_path):
     """An HTTP/2 client that grants a huge window and then stops reading fills the server's
     write buffer; after the idle timeout the connection is dropped instead of kept forever."""
     idle = 1.0
     with mock.patch.dict(os.environ, {"TIDESTREAM_IDLE_TIMEOUT": str(idle)}):
-        srv = start_server(tmp_path, "--durability", "relaxed")
+        srv = start_on_test_store(request, tmp_path, "--durability", "relaxed")
     try:
         ddb = srv.client("dynamodb")
         ddb.create_table(

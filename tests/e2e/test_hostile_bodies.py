@@ -70,8 +70,8 @@ ops = st.sampled_from(OPERATIONS)
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory):
-    yield from module_state(tmp_path_factory, "hostile-bodies")
+def state(request):
+    yield from module_state(request, "hostile-bodies")
 
 
 @pytest.fixture

@@ -106,8 +106,8 @@ VALUES = {
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory):
-    yield from module_state(tmp_path_factory, "hostile-expr")
+def state(request):
+    yield from module_state(request, "hostile-expr")
 
 
 @pytest.fixture

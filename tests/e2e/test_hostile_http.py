@@ -54,9 +54,9 @@ PUT = req(b"PutItem", orjson.dumps({"TableName": TABLE, "Item": {"pk": {"S": "h"
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory):
+def state(request):
     srv = start_hostile_server(
-        tmp_path_factory,
+        request,
         "hostile-http",
         TIDESTREAM_REQUEST_TIMEOUT=str(REQUEST_TIMEOUT),
         TIDESTREAM_IDLE_TIMEOUT=str(IDLE_TIMEOUT),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_server
+from tests.conftest import start_on_test_store
 
 JS = Path(__file__).resolve().parent.parent / "js"
 
@@ -40,7 +40,7 @@ def _install(npm: str) -> None:
     assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}"
 
 
-def test_js_sdk_v3_kinesis_and_dynamodb(tmp_path):
+def test_js_sdk_v3_kinesis_and_dynamodb(request, tmp_path):
     node, npm = _tool("node"), _tool("npm")
     major = int(
         subprocess.run([node, "--version"], capture_output=True, text=True)
@@ -50,7 +50,7 @@ def test_js_sdk_v3_kinesis_and_dynamodb(tmp_path):
     )
     assert major >= 20, "the AWS SDK for JavaScript v3 needs Node.js >= 20"
     _install(npm)
-    srv = start_server(tmp_path, "--durability", "relaxed", on_disk=False)
+    srv = start_on_test_store(request, tmp_path, "--durability", "relaxed", on_disk=False)
     try:
         r = subprocess.run(
             [node, "smoke.mjs", srv.endpoint], cwd=JS, capture_output=True, text=True, timeout=120

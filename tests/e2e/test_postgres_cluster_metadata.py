@@ -5,8 +5,11 @@ other nodes' caches arrives only milliseconds after the first node answered."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -99,3 +102,44 @@ def test_a_reset_on_one_node_reaches_the_others(cluster: ServerCluster):
             break
         assert time.monotonic() < deadline, "node 1 still serves the table wiped by a reset on node 0"
         time.sleep(0.05)
+
+
+@contextmanager
+def notifications_held(cluster: ServerCluster) -> Iterator[None]:
+    """Every node's invalidation listener frozen (its PostgreSQL backend SIGSTOPped) while the
+    block runs: the other nodes hear of a change only after it, as under load a notification
+    can arrive after the client's next call (CI met that; a quiet machine almost never does)."""
+    import psycopg
+
+    dsn = cluster.args[cluster.args.index("--store") + 1]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        listeners = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = %s",
+                ("LISTEN tidestream_meta",),
+            )
+        ]
+    assert len(listeners) == len(cluster.nodes), listeners
+    for pid in listeners:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in listeners:
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_a_stream_made_on_one_node_is_a_destination_on_another_at_once(cluster: ServerCluster):
+    """A Kinesis stream created through node 0 and named at once as a table's streaming
+    destination through node 1 becomes ACTIVE (before: node 1 checked the stream against its
+    own copy of the streams, a notification behind, and failed the destination with "Kinesis
+    stream ... not found")."""
+    writer, reader = (node.client() for node in cluster.nodes[:2])
+    make_table(writer, "captured")
+    arn = "arn:aws:kinesis:us-east-1:000000000000:stream/changes"
+    with notifications_held(cluster):
+        cluster.nodes[0].client("kinesis").create_stream(StreamName="changes", ShardCount=1)
+        reader.enable_kinesis_streaming_destination(TableName="captured", StreamArn=arn)
+        described = reader.describe_kinesis_streaming_destination(TableName="captured")
+    assert described["KinesisDataStreamDestinations"][0]["DestinationStatus"] == "ACTIVE", described
