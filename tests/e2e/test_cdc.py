@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import node_endpoints
 from tests.e2e.cdc_helpers import read_all, setup_cdc, wait_active, wait_changes
 
 
@@ -286,12 +287,22 @@ def test_disable_stops_capture_and_nothing_before_enable(srv):
     assert keys == ["during"]
 
 
+def _metrics(srv) -> str:
+    """``/metrics`` as one text: each series summed over the nodes in the cluster run (a node
+    counts what it captured or published itself, and the publisher runs on one of them)."""
+    totals: dict[str, float] = {}
+    for endpoint in node_endpoints(srv):
+        with urllib.request.urlopen(endpoint + "/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                series, _, value = line.rpartition(" ")
+                if series and not line.startswith("#"):
+                    totals[series] = totals.get(series, 0.0) + float(value)
+    return "".join(f"{k} {int(v) if v == int(v) else v}\n" for k, v in totals.items())
+
+
 def _captured(srv, table: str) -> int:
     """``tidestream_cdc_changes_captured_total`` for *table* (0 before its first change)."""
-    with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
-        found = re.search(
-            rf'tidestream_cdc_changes_captured_total\{{table="{table}"\}} (\d+)', r.read().decode()
-        )
+    found = re.search(rf'tidestream_cdc_changes_captured_total\{{table="{table}"\}} (\d+)', _metrics(srv))
     return int(found.group(1)) if found else 0
 
 
@@ -299,8 +310,7 @@ def test_metrics_endpoint(srv):
     ddb, kin, _ = setup_cdc(srv)
     ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "big": {"S": "x" * 3000}})
     wait_changes(kin, "changes", 1)
-    with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
-        text = r.read().decode()
+    text = _metrics(srv)
     assert 'tidestream_cdc_changes_captured_total{table="orders"}' in text
     assert re.search(r'tidestream_cdc_changes_published_total\{table="orders"\} [1-9]', text)
     assert 'tidestream_cdc_change_data_capture_units_total{table="orders"} 3\n' in text
@@ -321,8 +331,7 @@ def test_throttled_stream_delays_but_delivers_everything(srv):
     )
     recs = wait_changes(kin, "changes", 6, timeout=30)
     assert len({r["dynamodb"]["Keys"]["pk"]["S"] for r in recs}) == 6
-    with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
-        text = r.read().decode()
+    text = _metrics(srv)
     m = re.search(r'tidestream_cdc_throttled_put_record_total\{table="orders"\} (\d+)', text)
     assert m and int(m.group(1)) > 0, text
     assert "tidestream_cdc_outbox_depth 0" in text
@@ -340,8 +349,7 @@ def test_stream_deleted_under_an_active_destination(srv):
             break
         time.sleep(0.05)
     assert d["DestinationStatus"] == "ENABLE_FAILED" and "not found" in d["DestinationStatusDescription"]
-    with urllib.request.urlopen(srv.endpoint + "/metrics", timeout=5) as r:
-        text = r.read().decode()
+    text = _metrics(srv)
     assert 'tidestream_cdc_failed_to_replicate_record_total{table="orders"} 1' in text
     # the table itself never noticed: writes keep working
     ddb.put_item(TableName="orders", Item={"pk": {"S": "still-fine"}})
