@@ -38,6 +38,16 @@ _KEY_COUNTER = struct.Struct(">Q")
 _SEALED = 0xFFFF
 #: AWS returns at most 10 MB of data from one GetRecords call
 PAGE_BYTES = 10 * 1024 * 1024
+_SHIFT_TIME = sequence._SHIFT_TIME
+_SHIFT_COUNTER = sequence._SHIFT_COUNTER
+_TIME_MASK = sequence._TIME_MASK
+#: what one more counter adds to a sequence number
+_COUNTER_STEP = 1 << _SHIFT_COUNTER
+#: the low part of a sequence number written apart from its high digits (18 digits: 2**60 > 10**18)
+_LOW_DIGITS = 10**18
+#: bytes orjson escapes in a string (control characters, quote, backslash; it writes the rest as is)
+_JSON_ESCAPED = bytes([*range(0x20), ord('"'), ord("\\")])
+_JSON_PK = b'","PartitionKey":"'
 
 
 def stream_prefix(stream_id: int) -> bytes:
@@ -128,11 +138,40 @@ def read_page(
     so a caller holding only JSON bytes can still name the last sequence number). Records
     older than *cutoff_ms* (past retention, not yet trimmed) are skipped. Records stored
     encrypted (see :mod:`.encryption`) are opened with *cipher* and reported with
-    ``EncryptionType: KMS``; plain ones get *enc_type* if given. With *json_wire* each record
-    comes as its JSON bytes, exactly as orjson writes its dict (*ts* unused; see
-    :func:`json_records`): building, then serializing, a dict per record is ~12% of a drain.
+    ``EncryptionType: KMS``; plain ones get *enc_type* if given. With *json_wire* the records
+    come as JSON pieces for :func:`json_records` to join, exactly as orjson writes their dicts
+    (*ts* unused): building, then serializing, a dict per record is ~12% of a drain.
     *last*: the shard's readable tail (storage/tails.py); records after it are not read yet.
     """
+    if json_wire and last is not None and enc_type is None:
+        if start > last:  # a caught-up reader: nothing to read, no engine call
+            return [], start, 0, 0, 0
+        plain = _plain_json_page(engine, prefix, start, min(last + 1, start + limit), cutoff_ms, base)
+        if plain is not None:
+            return plain
+    page = _record_page(
+        engine, prefix, start, limit, cutoff_ms, base, cbor, ts, enc_type, cipher, json_wire, last
+    )
+    if json_wire and page[0]:
+        page[0][0] = page[0][0][1:]  # type: ignore[assignment,index]  # no comma before the first
+    return page
+
+
+def _record_page(
+    engine: Engine,
+    prefix: bytes,
+    start: int,
+    limit: int,
+    cutoff_ms: int,
+    base: int,
+    cbor: bool,
+    ts: Callable[[int], Any],
+    enc_type: str | None,
+    cipher: Any,
+    json_wire: bool,
+    last: int | None,
+) -> tuple[list[dict[str, Any]] | list[bytes], int, int, int, int]:
+    """:func:`read_page` for every record: dicts, encrypted records, expired ones, any key."""
     out: list[Any] = []
     append = out.append
     size = 0
@@ -189,8 +228,98 @@ def read_page(
     return out, nxt, size, last_ms, last_counter
 
 
-#: one record as orjson writes ``read_page``'s dict for it (same keys, same order)
-_JSON_RECORD = b'{"SequenceNumber":"%d","ApproximateArrivalTimestamp":%b,"Data":"%b","PartitionKey":%b}'
+def _plain_json_page(
+    engine: Engine, prefix: bytes, start: int, end: int, cutoff_ms: int, base: int
+) -> tuple[list[bytes], int, int, int, int] | None:
+    """:func:`read_page`'s JSON pieces for counters [start, end) when every record there is
+    plain and current (a drain's case), else None: the caller then reads the page with
+    :func:`_record_page`, which handles any record.
+
+    Why it is cheaper (~30% of a drain's instructions): one engine call per record (the
+    engine's unchecked range read), no key decoded per record (counters are contiguous: checked
+    once per page), the 56-digit sequence number written as its high digits, fixed while only
+    the low digits move from record to record, and that low part; the partition key as it is
+    stored (escaped afterwards only on a page with a key JSON must escape); five pieces per
+    record, joined once. A range read that ends before *end* gives None too, so an engine
+    error mid-range raises in the checked scan of :func:`_record_page`, never a short page.
+    """
+    read = getattr(engine, "scan_unchecked", engine.scan)
+    out: list[bytes] = []
+    extend = out.extend
+    unpack = _HDR.unpack_from
+    step = _COUNTER_STEP
+    size = low = top = seq_ms = 0
+    stamp_ms = -1
+    head = lead = b""
+    first = k = None
+    for k, v in read(prefix + start.to_bytes(8, "big"), prefix + end.to_bytes(8, "big")):
+        ms, n = unpack(v)
+        if n == _SEALED:
+            return None
+        size += len(v) - _HDR_SIZE
+        if size > PAGE_BYTES and out:
+            return _finish_plain_page(out, first, k, end, size - len(v) + _HDR_SIZE, seq_ms, True)
+        low += step  # the next counter (their contiguity is checked at the end)
+        if ms != stamp_ms:  # arrival stamps change once per millisecond of appends
+            if ms < cutoff_ms or ms < stamp_ms:  # expired, or a clock that went back: any record
+                return None
+            low += (ms - seq_ms) << _SHIFT_TIME
+            stamp_ms = seq_ms = ms
+            lead = b'%d","ApproximateArrivalTimestamp":' + _json_stamp(ms) + b',"Data":"'
+        if low >= top:  # the low digits carried (or the first record): split again
+            c = _KEY_COUNTER.unpack_from(k, 9)[0]
+            if first is None:
+                first = c
+            high, low, top = _split_decimal(base | ((ms & _TIME_MASK) << _SHIFT_TIME) | (c << _SHIFT_COUNTER))
+            head = b'"},{"SequenceNumber":"' + high
+        extend(
+            (
+                head,
+                lead % low,
+                b2a_base64(v[_HDR_SIZE + n :], newline=False),
+                _JSON_PK,
+                v[_HDR_SIZE : _HDR_SIZE + n],
+            )
+        )
+    return _finish_plain_page(out, first, k, end, size, seq_ms, False)
+
+
+def _finish_plain_page(
+    out: list[bytes], first: int | None, k: bytes | None, end: int, size: int, last_ms: int, cut: bool
+) -> tuple[list[bytes], int, int, int, int] | None:
+    """Check and close :func:`_plain_json_page`'s pieces; *k*: the last key read (the first one
+    left out when *cut* by the size limit). None when the counters read were not contiguous or
+    the read ended before *end*."""
+    if first is None or k is None:
+        return None
+    count = len(out) // 5
+    last_counter = first + count - 1
+    key_counter = _KEY_COUNTER.unpack_from(k, 9)[0]
+    if key_counter != (last_counter + 1 if cut else last_counter) or not cut and last_counter != end - 1:
+        return None
+    keys = out[4::5]
+    joined = b"".join(keys)
+    if len(joined.translate(None, _JSON_ESCAPED)) != len(joined):
+        out[4::5] = [dumps(key.decode())[1:-1] for key in keys]
+    out[0] = out[0][3:]  # no record before the first one to close
+    out.append(b'"}')
+    return out, last_counter + 1, size, last_ms, last_counter
+
+
+def _split_decimal(number: int) -> tuple[bytes, int, int]:
+    """(the high digits as text, the low part, its bound): *number*'s decimal text is the high
+    digits followed by the low part's (at least 18 digits, the first one never 0, so plain
+    ``%d`` writes them) as long as the low part stays below its bound."""
+    bound = _LOW_DIGITS
+    while True:
+        high, low = divmod(number, bound)
+        if low * 10 >= bound:
+            return b"%d" % high, low, bound
+        bound *= 10
+
+
+#: one record as orjson writes ``read_page``'s dict for it (same keys, same order), after a comma
+_JSON_RECORD = b',{"SequenceNumber":"%d","ApproximateArrivalTimestamp":%b,"Data":"%b","PartitionKey":%b}'
 _JSON_RECORD_ENCRYPTED = _JSON_RECORD[:-1] + b',"EncryptionType":"%b"}'
 
 
@@ -199,6 +328,6 @@ def _json_stamp(ms: int) -> bytes:
 
 
 def json_records(rendered: list[bytes] | list[dict[str, Any]]) -> Fragment:
-    """A JSON array of records rendered by :func:`read_page` with ``json_wire`` (so bytes, which
-    the page's type can't say), for orjson to copy into the response as it is."""
-    return Fragment(b"[" + b",".join(cast("list[bytes]", rendered)) + b"]")
+    """A JSON array of the records rendered by :func:`read_page` with ``json_wire`` (pieces,
+    which the page's type can't say), for orjson to copy into the response as it is."""
+    return Fragment(b"".join([b"[", *cast("list[bytes]", rendered), b"]"]))

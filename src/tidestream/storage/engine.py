@@ -22,7 +22,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from itertools import chain, islice
+from typing import Any, Protocol
 
 from rocksdict import (
     BlockBasedIndexType,
@@ -443,6 +444,23 @@ class RocksEngine:
             it.status()
         except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
             raise StorageError.wrap(exc, "range read failed") from None
+
+    def scan_unchecked(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Keys in [start, end), ascending, one rocksdict call per key (``scan`` makes four and
+        resumes a generator: ~1.2k instructions more per key). RocksDB's status is not checked:
+        an error mid-range ends it early and silently, so use it only where the caller knows
+        where the range must end and re-reads a short one with ``scan`` (kinesis read_page)."""
+        bounds = ReadOptions()
+        bounds.set_iterate_upper_bound(end)
+        bounds.set_verify_checksums(True)
+        try:
+            pairs: Iterator[tuple[bytes, bytes]] = self._db.items(from_key=start, read_opt=bounds)  # type: ignore[assignment]
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises bare Exception
+            raise StorageError.wrap(exc, "range read failed") from None
+        # rocksdict keeps a pointer into *end*'s bytes, not a copy: the chain holds *end* (and
+        # the options) for as long as the iterator lives (freed early, the range ends at random)
+        keep: Iterator[Any] = islice((end, bounds), 0)
+        return chain(pairs, keep)
 
     def property(self, name: str) -> str | None:
         """A RocksDB property (``rocksdb.block-cache-capacity``, ...), for metrics and checks."""
