@@ -102,20 +102,9 @@ class DynamoState:
         call names (in cluster mode, a table without it is read again: another node may just
         have added it)."""
         if name.startswith("arn:"):
-            # arn:aws:dynamodb:region:account:table/name
-            arn = parse_arn(name)
-            _check_table_arn(name, ctx.region)
-            if arn is not None and arn.resource_type == "table":
-                other = arn.account != ctx.account_id
-                # another account's table: its policy decides, read as stored in cluster mode
-                # (another node may have just put or deleted it; cross-account calls are rare)
-                t = self.lookup(
-                    arn.account, arn.region, arn.resource.split("/", 1)[0], control=control or other
-                )
-                if other:
-                    authorize_cross_account(ctx.account_id, ctx.operation, name, t)
-                if t is not None:
-                    return t
+            t = self._table_by_arn(ctx, name, control)
+            if t is not None:
+                return t
         else:
             t = self.catalog.get(ctx.account_id, ctx.region, name)
             if self.cluster and (t is None or control or (index is not None and t.index(index) is None)):
@@ -126,6 +115,20 @@ class DynamoState:
         if control:
             raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
         raise ResourceNotFoundException("Requested resource not found")
+
+    def _table_by_arn(self, ctx: RequestContext, name: str, control: bool) -> Table | None:
+        """The table a table ARN names (arn:aws:dynamodb:region:account:table/name), after its
+        resource policy allowed another account's caller (read as stored in cluster mode:
+        another node may have just put or deleted it; cross-account calls are rare)."""
+        arn = parse_arn(name)
+        _check_table_arn(name, ctx.region)
+        if arn is None or arn.resource_type != "table":
+            return None
+        other = arn.account != ctx.account_id
+        t = self.lookup(arn.account, arn.region, arn.resource.split("/", 1)[0], control=control or other)
+        if other:
+            authorize_cross_account(ctx.account_id, ctx.operation, name, t)
+        return t
 
     def lookup(self, account: str, region: str, name: str, *, control: bool = False) -> Table | None:
         """A table from this node's cache; in cluster mode, a table the cache lacks (created on
