@@ -35,7 +35,10 @@ import time
 from collections.abc import Callable
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config as BotoConfig
+from botocore.credentials import Credentials
 from loadgen import Conn, build, header_prefix
 
 ITEMS = 1000
@@ -119,19 +122,24 @@ def _bodies(name: str) -> Callable[[int], bytes]:
     )
 
 
-def _drive(port: int, name: str, count: int, conns: int, first: int) -> None:
-    """``count`` calls on ``conns`` keep-alive connections, one in flight on each."""
+def _drive(port: int, name: str, count: int, conns: int, first: int, signed: bool = False) -> None:
+    """``count`` calls on ``conns`` keep-alive connections, one in flight on each. ``signed``:
+    each request signed for its own body (``--auth enforce`` checks it), made before the calls."""
     operation, expected = SCENARIOS[name]
-    prefix = header_prefix("dynamodb", operation, port)
     body = _bodies(name)
+    if signed:
+        requests = [_signed_request(operation, body(i), port) for i in range(first, first + count)]
+    else:
+        prefix = header_prefix("dynamodb", operation, port)
+        requests = [build(prefix, body(i)) for i in range(first, first + count)]
 
     async def run() -> None:
         pool = [await Conn.open(port) for _ in range(conns)]
-        numbers = iter(range(first, first + count))
+        pending = iter(requests)
 
         async def loop(conn: Conn) -> None:
-            for i in numbers:
-                status, resp = await conn.call(build(prefix, body(i)))
+            for request in pending:
+                status, resp = await conn.call(request)
                 if status != expected:
                     raise RuntimeError(f"HTTP {status}: {resp[:300]!r}")
 
@@ -142,6 +150,25 @@ def _drive(port: int, name: str, count: int, conns: int, first: int) -> None:
     asyncio.run(run())
 
 
+def _signed_request(operation: str, body: bytes, port: int) -> bytes:
+    """A request signed with KEY for exactly this body, as a real SDK sends it."""
+    req = AWSRequest(
+        "POST",
+        f"http://127.0.0.1:{port}/",
+        data=body,
+        headers={
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    SigV4Auth(Credentials(KEY[0], KEY[1]), "dynamodb", "us-east-1").add_auth(req)
+    lines = [b"POST / HTTP/1.1", b"Host: 127.0.0.1:%d" % port]
+    lines += [
+        f"{k}: {v}".encode() for k, v in req.headers.items() if k.lower() not in ("content-length", "host")
+    ]
+    return b"\r\n".join(lines) + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+
+
 def _credentials_file(tmp: str) -> str:
     path = os.path.join(tmp, "credentials")
     with open(path, "w") as f:
@@ -150,69 +177,79 @@ def _credentials_file(tmp: str) -> str:
 
 
 def measure(name: str, args: argparse.Namespace) -> str:
+    """Start a server, set it up, warm it up, then measure one window of calls as *args* say."""
     with tempfile.TemporaryDirectory(prefix="tidestream-profile-server-") as tmp:
         port = _free_port()
         cmd = [sys.executable, "-m", "tidestream", "serve", "--port", str(port), "--data-dir", f"{tmp}/data"]
         if args.auth:
             cmd += ["--auth", "enforce", "--credentials", _credentials_file(tmp)]
-        out = os.path.join(tmp, "callgrind.out")
-        trace = os.path.join(tmp, "strace.txt")
-        # strace attaches after set-up, so only the window is counted
-        if args.strace:
-            wrapper = []
-        elif args.cprofile or args.cpu:
-            if args.cprofile:
-                cmd[1:3] = [os.path.abspath(__file__), "--serve-profiled", f"{args.cprofile}.{name}"]
-            wrapper = []
-        else:
-            wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-        proc = subprocess.Popen(wrapper + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if args.cprofile:
+            cmd[1:3] = [os.path.abspath(__file__), "--serve-profiled", f"{args.cprofile}.{name}"]
+        elif not (args.strace or args.cpu):  # strace attaches after set-up: only the window counts
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/callgrind.out", *cmd]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             _wait_ready(port, proc)
             _set_up(port)
-            _drive(port, name, args.warmup, args.conns, first=10**6)
-            if args.strace:
-                tracer = subprocess.Popen(
-                    ["strace", "-f", "-c", "-o", trace, "-p", str(proc.pid)], stderr=subprocess.DEVNULL
-                )
-                time.sleep(1.0)
-                _drive(port, name, args.count, args.conns, first=0)
-                tracer.send_signal(signal.SIGINT)
-                tracer.wait()
-                return _strace_summary(name, trace, args.count)
-            if args.cpu:
-                before = _cpu(proc.pid)
-                _drive(port, name, args.count, args.conns, first=0)
-                user, system = (b - a for a, b in zip(before, _cpu(proc.pid)))
-                per = 1e6 / args.count
-                return (
-                    f"{name}: {user * per:.1f} µs user + {system * per:.1f} µs system = "
-                    f"{(user + system) * per:.1f} µs server CPU per call ({args.count} calls, "
-                    f"{args.count / (user + system):,.0f} calls per core-second)"
-                )
-            if args.cprofile:
-                proc.send_signal(signal.SIGUSR1)
-                _drive(port, name, args.count, args.conns, first=0)
-                proc.send_signal(signal.SIGUSR2)
-                time.sleep(1.0)
-                return f"{name}: cProfile of {args.count} calls in {args.cprofile}.{name}"
-            subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True)
-            _drive(port, name, args.count, args.conns, first=0)
-            subprocess.run(
-                ["callgrind_control", "-d", "window", str(proc.pid)], check=True, capture_output=True
+            _drive(port, name, args.warmup, args.conns, first=10**6, signed=args.auth)
+            window = (
+                _strace
+                if args.strace
+                else _cpu_window
+                if args.cpu
+                else _cprofile
+                if args.cprofile
+                else _callgrind
             )
+            return window(name, args, proc.pid, port, tmp)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        dumps = sorted(p for p in os.listdir(tmp) if p.startswith("callgrind.out") and p != "callgrind.out")
-        window = _window_dump(tmp, dumps)
-        total = _total(window)
-        if args.keep:
-            shutil.copy(window, f"{args.keep}.{name}")
-        return f"{name}: {total / args.count:,.0f} instructions per call ({args.count} calls, {args.conns} connections)"
+
+
+def _callgrind(name: str, args: argparse.Namespace, pid: int, port: int, tmp: str) -> str:
+    subprocess.run(["callgrind_control", "-z", str(pid)], check=True, capture_output=True)
+    _drive(port, name, args.count, args.conns, first=0, signed=args.auth)
+    subprocess.run(["callgrind_control", "-d", "window", str(pid)], check=True, capture_output=True)
+    dumps = sorted(p for p in os.listdir(tmp) if p.startswith("callgrind.out") and p != "callgrind.out")
+    window = _window_dump(tmp, dumps)
+    if args.keep:
+        shutil.copy(window, f"{args.keep}.{name}")
+    per = _total(window) / args.count
+    return f"{name}: {per:,.0f} instructions per call ({args.count} calls, {args.conns} connections)"
+
+
+def _strace(name: str, args: argparse.Namespace, pid: int, port: int, tmp: str) -> str:
+    trace = os.path.join(tmp, "strace.txt")
+    tracer = subprocess.Popen(["strace", "-f", "-c", "-o", trace, "-p", str(pid)], stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    _drive(port, name, args.count, args.conns, first=0, signed=args.auth)
+    tracer.send_signal(signal.SIGINT)
+    tracer.wait()
+    return _strace_summary(name, trace, args.count)
+
+
+def _cpu_window(name: str, args: argparse.Namespace, pid: int, port: int, tmp: str) -> str:
+    before = _cpu(pid)
+    _drive(port, name, args.count, args.conns, first=0, signed=args.auth)
+    user, system = (b - a for a, b in zip(before, _cpu(pid)))
+    per = 1e6 / args.count
+    return (
+        f"{name}: {user * per:.1f} µs user + {system * per:.1f} µs system = "
+        f"{(user + system) * per:.1f} µs server CPU per call ({args.count} calls, "
+        f"{args.count / (user + system):,.0f} calls per core-second)"
+    )
+
+
+def _cprofile(name: str, args: argparse.Namespace, pid: int, port: int, tmp: str) -> str:
+    os.kill(pid, signal.SIGUSR1)
+    _drive(port, name, args.count, args.conns, first=0, signed=args.auth)
+    os.kill(pid, signal.SIGUSR2)
+    time.sleep(1.0)
+    return f"{name}: cProfile of {args.count} calls in {args.cprofile}.{name}"
 
 
 def _cpu(pid: int) -> tuple[float, float]:
