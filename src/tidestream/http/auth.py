@@ -26,13 +26,19 @@ def credential_scope(text: str) -> list[str] | None:
     (an Authorization header or a query string), or None if it is not one.
 
     String operations in linear time: a regular expression searched over an attacker's header
-    (``Credential=`` repeated to 64 KB) backtracked for seconds on every request."""
+    (``Credential=`` repeated to 64 KB) backtracked for seconds on every request. The scope
+    ends at a comma, ``&`` or whitespace; the usual header has a comma right after it, found
+    with one ``find`` (the character-class search cost ~5k instructions per request)."""
     start = text.find(_CREDENTIAL)
     if start < 0:
         return None
     start += len(_CREDENTIAL)
-    end = _SCOPE_END.search(text, start)
-    parts = text[start : end.start() if end else len(text)].split("/")
+    comma = text.find(",", start)
+    scope = text[start:] if comma < 0 else text[start:comma]
+    if "&" in scope or scope.split() != [scope]:  # not botocore's "...aws4_request, ": rare
+        end = _SCOPE_END.search(text, start)
+        scope = text[start : end.start() if end else len(text)]
+    parts = scope.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
         return None
     if len(parts[1]) != 8 or not parts[1].isdigit():

@@ -446,7 +446,8 @@ class Verifier:
             hashlib.sha256(raw).hexdigest(),
         )
         key = self.signing_key(access_key, day, region, service)
-        expected = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        # the one-shot C HMAC: hmac.new's Python object costs four calls more per request
+        expected = hmac.digest(key, sts.encode(), "sha256").hex()
         if not hmac.compare_digest(expected, signature):
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
