@@ -21,7 +21,7 @@ HUB = "Targets not met yet, and what limits them"
 LIMITS = {
     "flat": "Cost as data grows (storage options)",
     "capture": "Capture, session 5 (2026-11-30)",
-    "request": "A compiled hot path, measured; and the request path's per-call imports (2026-11-30)",
+    "request": "Request path and idle memory, session 5 (2026-11-30)",
     "drain": "Per-request instructions: `bench/profile_capture.py` (2026-11-30, session 3)",
     "idle_rss": "Idle memory (issue 15 item 4)",
 }
