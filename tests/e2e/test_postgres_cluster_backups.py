@@ -208,6 +208,23 @@ def test_continuous_backups_off_and_on_keep_the_history_written_after(
 
 
 # index backfill --------------------------------------------------------------------------------
+def add_index_on_g(ddb, table: str) -> None:
+    """UpdateTable adding GSI ``byg`` (hash key ``g``, a string): its backfill starts."""
+    ddb.update_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "byg",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            }
+        ],
+    )
+
+
 def test_an_index_added_while_other_nodes_write_leaves_none_of_their_items_out(
     nodes: list[ServerProcess],  # noqa: F811
     database: str,  # noqa: F811
@@ -250,19 +267,7 @@ def test_an_index_added_while_other_nodes_write_leaves_none_of_their_items_out(
         thread.start()
     adding.wait(60)
     deafen(database)
-    a.update_table(
-        TableName="grow",
-        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
-        GlobalSecondaryIndexUpdates=[
-            {
-                "Create": {
-                    "IndexName": "byg",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            }
-        ],
-    )
+    add_index_on_g(a, "grow")
     added.set()
     for thread in writers:
         thread.join()
@@ -338,19 +343,7 @@ def test_a_put_through_a_node_that_has_not_heard_of_a_new_index_is_checked_again
     for ddb in (b, c):
         ddb.put_item(TableName="typed", Item={"pk": {"S": "known"}})
     deafen(database)
-    a.update_table(
-        TableName="typed",
-        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
-        GlobalSecondaryIndexUpdates=[
-            {
-                "Create": {
-                    "IndexName": "byg",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            }
-        ],
-    )
+    add_index_on_g(a, "typed")
     wrong = {"pk": {"S": "wrong"}, "g": {"N": "1"}}
     with pytest.raises(ClientError) as err:
         b.put_item(TableName="typed", Item=wrong)

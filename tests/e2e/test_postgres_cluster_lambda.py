@@ -63,6 +63,19 @@ def package(version: str) -> bytes:
     return buf.getvalue()
 
 
+def create(lam, version: str, out: object = None, handler: str = "answer", name: str = "fn") -> dict:
+    """CreateFunction of this file's package (``version`` baked in), OUT in its environment."""
+    extra = {"Environment": {"Variables": {"OUT": str(out)}}} if out is not None else {}
+    return lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler=f"app.{handler}",
+        Code={"ZipFile": package(version)},
+        **extra,
+    )
+
+
 @pytest.fixture
 def cluster(postgres: PostgresServer, tmp_path: Path, request) -> Iterator[ServerCluster]:
     database = postgres.create_database("l_" + request.node.name.lower()[:50])
@@ -105,29 +118,11 @@ def test_a_function_made_on_one_node_is_used_read_changed_and_deleted_on_the_oth
     """Before: node 1 did not know a function node 0 had made (404 on Invoke and GetFunction)."""
     a, b, c = (node.client("lambda") for node in cluster.nodes)
     out = str(tmp_path / "answer")
-    made = a.create_function(
-        FunctionName="fn",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.answer",
-        Code={"ZipFile": package("one")},
-        Environment={"Variables": {"OUT": out}},
-    )
+    made = create(a, "one", out)
     b.get_waiter("function_active_v2").wait(FunctionName="fn")
     assert invoke(b, "fn", {"n": 1}) == {"version": "one", "got": {"n": 1}}
     assert code_dirs(cluster.nodes[1]) == {made["CodeSha256"].replace("/", "_").replace("+", "-").rstrip("=")}
-    assert (
-        error_code(
-            lambda: c.create_function(
-                FunctionName="fn",
-                Runtime="python3.12",
-                Role=ROLE,
-                Handler="app.answer",
-                Code={"ZipFile": package("x")},
-            )
-        )
-        == "ResourceConflictException"
-    )
+    assert error_code(lambda: create(c, "x")) == "ResourceConflictException"
 
     two = package("two")  # made once: a zip holds the time it was made
     updated = c.update_function_code(FunctionName="fn", ZipFile=two)
@@ -186,14 +181,7 @@ def test_a_mapping_made_through_a_follower_is_run_by_the_leader_and_by_the_next_
     follower, other = (node for n, node in enumerate(cluster.nodes) if n != leader)
     lam, kin = follower.client("lambda"), follower.client("kinesis")
     out = tmp_path / "seen"
-    lam.create_function(
-        FunctionName="sink",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.sink",
-        Code={"ZipFile": package("sink")},
-        Environment={"Variables": {"OUT": str(out)}},
-    )
+    create(lam, "sink", out, handler="sink", name="sink")
     kin.create_stream(StreamName="events", ShardCount=1)
     kin.get_waiter("stream_exists").wait(StreamName="events", WaiterConfig={"Delay": 0.1})
     arn = kin.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]["StreamARN"]
@@ -254,14 +242,7 @@ def test_the_admin_reset_on_one_node_clears_the_other_nodes_lambda_state(
     after node 2's reset."""
     a, b = cluster.nodes[0].client("lambda"), cluster.nodes[1].client("lambda")
     out = tmp_path / "answer"
-    a.create_function(
-        FunctionName="fn",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.answer",
-        Code={"ZipFile": package("one")},
-        Environment={"Variables": {"OUT": str(out)}},
-    )
+    create(a, "one", out)
     assert invoke(b, "fn", {})["version"] == "one"
     pid = int(Path(str(out) + ".pid").read_text())
     assert pid_alive(pid) and code_dirs(cluster.nodes[1])
@@ -271,14 +252,7 @@ def test_the_admin_reset_on_one_node_clears_the_other_nodes_lambda_state(
     wait_until(lambda: not code_dirs(cluster.nodes[1]), "node 1's unpacked code removed")
     assert error_code(lambda: b.get_function(FunctionName="fn")) == "ResourceNotFoundException"
     assert b.list_functions()["Functions"] == []
-    b.create_function(
-        FunctionName="fn",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.answer",
-        Code={"ZipFile": package("after")},
-        Environment={"Variables": {"OUT": str(out)}},
-    )
+    create(b, "after", out)
     assert invoke(a, "fn", {})["version"] == "after"
 
 
@@ -291,13 +265,7 @@ def test_code_and_configuration_changed_at_once_through_two_nodes_stay_one_funct
     and the function runs). Before: a configuration written from a read older than the last
     code change put back the old CodeSha256 beside the new package."""
     coder, configurer = cluster.nodes[0].client("lambda"), cluster.nodes[1].client("lambda")
-    coder.create_function(
-        FunctionName="fn",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.answer",
-        Code={"ZipFile": package("v0")},
-    )
+    create(coder, "v0")
     refused: Counter = Counter()
 
     def attempt(call: Callable[[], object]) -> None:
