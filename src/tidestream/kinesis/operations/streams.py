@@ -344,6 +344,8 @@ def stop_encryption(state: KinesisState, ctx: RequestContext, params: StopStream
 
 @operation("DescribeLimits")
 def describe_limits(state: KinesisState, ctx: RequestContext, params: DescribeLimitsInput) -> dict:
+    if state.shared is not None:  # a cluster node counts what is stored (streams of other nodes)
+        state.shared.reload_all()
     streams = state.catalog.in_region(ctx.account_id, ctx.region)
     return {
         "ShardLimit": account_shard_limit(ctx.region),
