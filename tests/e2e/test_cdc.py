@@ -373,7 +373,10 @@ def test_size_bytes_counts_non_ascii_key_names_and_binary_and_number_keys(srv):
     ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
     ddb.create_table(
         TableName="sized",
-        KeySchema=[{"AttributeName": "clé", "KeyType": "HASH"}, {"AttributeName": "순번", "KeyType": "RANGE"}],
+        KeySchema=[
+            {"AttributeName": "clé", "KeyType": "HASH"},
+            {"AttributeName": "순번", "KeyType": "RANGE"},
+        ],
         AttributeDefinitions=[
             {"AttributeName": "clé", "AttributeType": "B"},
             {"AttributeName": "순번", "AttributeType": "N"},

@@ -226,7 +226,7 @@ class Capture:
         keys: dict[str, Any] = {}
         for name, _ in table.key_schema:  # not table.key_names: a property building a tuple
             keys[name] = image[name]
-        name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+        name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"  # records.event_name
         data = fill(
             record_template(table.region, table.name, name, ch.by_ttl, micro),
             event_id(),

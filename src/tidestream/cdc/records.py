@@ -102,17 +102,27 @@ def _build_template(region: str, table_name: str, name: str, by_ttl: bool, micro
     return rendered
 
 
-def fill(template: bytes, event_id: str, timestamp: int, keys: dict, old: dict | None, new: dict | None, size: int) -> bytes:
+def fill(
+    template: bytes, event_id: str, timestamp: int, keys: dict, old: dict | None, new: dict | None, size: int
+) -> bytes:
     """A change's record from its table's :func:`record_template`. Binary values are written
     base64 twice by orjson's ``default`` hook (the images need no Python pass)."""
     dumps = orjson.dumps
     if old is None:
         return template % (
-            event_id.encode(), timestamp, dumps(keys, default=_binary_twice), dumps(new, default=_binary_twice), size
+            event_id.encode(),
+            timestamp,
+            dumps(keys, default=_binary_twice),
+            dumps(new, default=_binary_twice),
+            size,
         )
     if new is None:
         return template % (
-            event_id.encode(), timestamp, dumps(keys, default=_binary_twice), dumps(old, default=_binary_twice), size
+            event_id.encode(),
+            timestamp,
+            dumps(keys, default=_binary_twice),
+            dumps(old, default=_binary_twice),
+            size,
         )
     return template % (
         event_id.encode(),
