@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import node_endpoints
 from tests.e2e.cdc_helpers import read_all, setup_cdc, wait_active, wait_changes
+from tidestream.cdc.records import size_bytes
 
 
 def _err(e) -> tuple[str, str]:
@@ -363,3 +364,42 @@ def test_destination_by_table_arn(srv):
     assert d["TableName"] == "orders" and d["KinesisDataStreamDestinations"][0]["StreamArn"] == arn
     r = ddb.disable_kinesis_streaming_destination(TableName=table_arn, StreamArn=arn)
     assert r["TableName"] == "orders" and r["DestinationStatus"] == "DISABLING"
+
+
+def test_size_bytes_counts_non_ascii_key_names_and_binary_and_number_keys(srv):
+    """SizeBytes's key part as DynamoDB counts it: names in UTF-8 bytes, binary keys raw, number
+    keys in their stored size (the capture sizes the keys apart from the images; a cheaper
+    sizing of them was measured in session 6 and must keep this)."""
+    ddb, kin = srv.client("dynamodb"), srv.client("kinesis")
+    ddb.create_table(
+        TableName="sized",
+        KeySchema=[
+            {"AttributeName": "clé", "KeyType": "HASH"},
+            {"AttributeName": "순번", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "clé", "AttributeType": "B"},
+            {"AttributeName": "순번", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    kin.create_stream(StreamName="sized-changes", ShardCount=1)
+    arn = kin.describe_stream_summary(StreamName="sized-changes")["StreamDescriptionSummary"]["StreamARN"]
+    ddb.enable_kinesis_streaming_destination(TableName="sized", StreamArn=arn)
+    wait_active(ddb, "sized")
+    keys = {"clé": {"B": b"\x00\xff\x10"}, "순번": {"N": "-123.45"}}
+    ddb.put_item(TableName="sized", Item={**keys, "v": {"S": "x"}})
+    ddb.put_item(TableName="sized", Item={**keys, "v": {"S": "yz"}})
+    ddb.delete_item(TableName="sized", Key=keys)
+    recs = wait_changes(kin, "sized-changes", 3)
+    stored = {"clé": {"B": b"\x00\xff\x10"}, "순번": {"N": "-123.45"}}
+    image_1, image_2 = {**stored, "v": {"S": "x"}}, {**stored, "v": {"S": "yz"}}
+    expected = [
+        size_bytes(stored, image_1, None),
+        size_bytes(stored, image_2, image_1),
+        size_bytes(stored, None, image_2),
+    ]
+    assert [r["eventName"] for r in recs] == ["INSERT", "MODIFY", "REMOVE"]
+    assert [r["dynamodb"]["SizeBytes"] for r in recs] == expected
+    # by hand: names 4 + 6 bytes, B 3 bytes, -123.45 is 1 + 3 pairs + 1 = 5 bytes
+    assert expected[0] == (4 + 3 + 6 + 5) + (4 + 3 + 6 + 5 + 1 + 1)

@@ -183,3 +183,57 @@ def test_outbox_value_reads_back_whole():
     data = _render(new={"id": {"S": "line\nbreak"}, "b": {"B": b"\n\n"}})
     fields = {**_FIELDS, "table": "odd\ntable"}
     assert entry_from_disk(outbox_value(fields, data)) == {**fields, "Data": data}
+
+
+def _dict_form(region, event_id, table_name, keys, old, new, timestamp, by_ttl, microseconds):
+    """The record as the renderer built it before templates (one orjson pass over dicts):
+    the reference the per-table template must match byte for byte."""
+    import orjson
+
+    from tidestream.cdc.records import _binary_twice
+
+    dynamodb = {"ApproximateCreationDateTime": timestamp, "Keys": keys}
+    if new is not None:
+        dynamodb["NewImage"] = new
+    if old is not None:
+        dynamodb["OldImage"] = old
+    dynamodb["SizeBytes"] = size_bytes(keys, new, old)
+    if microseconds:
+        dynamodb["ApproximateCreationDateTimePrecision"] = "MICROSECOND"
+    name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+    record = {
+        "awsRegion": region,
+        "eventID": event_id,
+        "eventName": name,
+        "userIdentity": TTL_IDENTITY if by_ttl else None,
+        "recordFormat": "application/json",
+        "tableName": table_name,
+        "dynamodb": dynamodb,
+        "eventSource": "aws:dynamodb",
+    }
+    return orjson.dumps(record, default=_binary_twice)
+
+
+def test_template_render_matches_the_dict_form_for_every_shape():
+    """Every event type, TTL or not, both precisions, binaries, non-ASCII text, a name with
+    a "%" (the template's own format character, escaped) and placeholder-like text in values."""
+    keys = {"pk": {"S": "p%s"}, "sk": {"N": "-1.5"}}
+    old = {**keys, "b": {"B": b"\x00%d\xff"}, "t": {"S": "버스 @TS@ %%"}, "l": {"L": [{"BS": [b"\x01"]}]}}
+    new = {**keys, "m": {"M": {"inner": {"S": '"@KEYS@"'}}}, "n": {"NS": ["1", "2"]}}
+    for before, after in ((None, new), (old, new), (old, None)):
+        for by_ttl in (False, True):
+            for micro in (False, True):
+                args = ("eu-west-1", "e-1", "odd%table", keys, before, after, 1731924555370123, by_ttl, micro)
+                rendered = render(
+                    region=args[0],
+                    event_id=args[1],
+                    table_name=args[2],
+                    keys=keys,
+                    old=before,
+                    new=after,
+                    timestamp=args[6],
+                    by_ttl=by_ttl,
+                    microseconds=micro,
+                )
+                assert rendered == _dict_form(*args)
+                assert json.loads(rendered)["tableName"] == "odd%table"

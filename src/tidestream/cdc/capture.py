@@ -23,7 +23,7 @@ from ..storage import keyspace
 from ..storage.engine import Engine
 from . import destinations as D
 from .metrics import Metrics
-from .records import partition_key, render
+from .records import fill, partition_key, record_template
 from .sequencing import ClusterSequencer
 
 OUTBOX = keyspace.CDC_OUTBOX
@@ -152,31 +152,28 @@ class Capture:
             table = ch.table
             if table.stream_enabled and self.streams is not None and ch.old != ch.new:
                 writes.extend(self.streams.feed(ch, now))
-            if not table.kinesis_destinations:
+            dests = table.kinesis_destinations
+            if not dests:
                 continue
-            dest = self._destination(table, writes)
+            dest = dests[0]  # an ACTIVE first destination needs no settling: the common case
+            if dest["status"] != D.ACTIVE:
+                dest = self._destination(table, writes)
             if dest is None or ch.old == ch.new:
                 continue
             pk, data = self._record(ch, table, dest)
-            if self._staged or self._inline is not None or not self._appended(dest, table, pk, data, writes):
+            inline = None
+            if not self._staged and self._inline is None and self.append_inline is not None:
+                # the commit's first change goes straight onto its stream when the publisher
+                # can take it now (nothing waits in the outbox, the shard has capacity): no
+                # outbox entry, no second batch; one per commit, so its shard counter is current
+                inline = self.append_inline(dest["arn"], table.name, pk, data)
+            if inline is None:
                 self._stage(self._entry(table, dest, pk, now), data, writes)
+                continue
+            writes.extend(inline.writes)
+            self._inline = inline
+            self._inline_table = table.name
         return writes
-
-    def _appended(
-        self, dest: dict, table: Any, pk: str, data: bytes, writes: list[tuple[bytes, bytes | None]]
-    ) -> bool:
-        """The commit's first change goes straight onto its stream when the publisher can take
-        it now (nothing waits in the outbox, the shard has capacity): no outbox entry, no
-        second batch. One per commit, so the shard counter it reads is still current."""
-        if self.append_inline is None:
-            return False
-        inline = self.append_inline(dest["arn"], table.name, pk, data)
-        if inline is None:
-            return False
-        writes.extend(inline.writes)
-        self._inline = inline
-        self._inline_table = table.name
-        return True
 
     def _stage(self, entry: dict, data: bytes, writes: list[tuple[bytes, bytes | None]]) -> None:
         """An outbox entry for the change, published after the commit by the publisher."""
@@ -222,23 +219,22 @@ class Capture:
         """The change's partition key and AWS record (its ``Data``), rendered once, here: the
         inline append and the outbox entry both carry these bytes as they are."""
         micro = dest.get("precision") == "MICROSECOND"
+        old, new = ch.old, ch.new
         old_size = ch.old_size if ch.old_size > 0 else 0
         new_size = ch.new_size if ch.new_size > 0 else 0
-        image = ch.new if ch.new is not None else ch.old
+        image = new if new is not None else old
         keys: dict[str, Any] = {}
         for name, _ in table.key_schema:  # not table.key_names: a property building a tuple
             keys[name] = image[name]
-        data = render(
-            region=table.region,
-            event_id=event_id(),
-            table_name=table.name,
-            keys=keys,
-            old=ch.old,
-            new=ch.new,
-            timestamp=self._timestamp(ch.key, micro),
-            by_ttl=ch.by_ttl,
-            microseconds=micro,
-            size=item_size(keys) + old_size + new_size,
+        name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"  # records.event_name
+        data = fill(
+            record_template(table.region, table.name, name, ch.by_ttl, micro),
+            event_id(),
+            self._timestamp(ch.key, micro),
+            keys,
+            old,
+            new,
+            item_size(keys) + old_size + new_size,
         )
         self.metrics.captured(table.name, old_size, new_size)
         return partition_key(table.table_id, ch.key), data

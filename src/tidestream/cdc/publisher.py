@@ -157,6 +157,8 @@ class Publisher:
         #: destination ARN -> (account, region, stream name), for inline appends
         self._arns: dict[str, tuple[str, str, str]] = {}
         capture.append_inline = self.append_inline
+        #: chaos reorders and duplicates only what the outbox holds; a cluster numbers elsewhere
+        self._outbox_only = self.chaos.on or self.shared
         self.metrics.outbox_depth = sum(1 for _ in engine.scan(OUTBOX, OUTBOX_END))
         self._overflow = self.metrics.outbox_depth > 0
 
@@ -171,7 +173,7 @@ class Publisher:
         the stream is not plainly writable, the record is over its size limit, the shard is
         throttled, or chaos is on. The record is readable once the commit is fsynced (tails);
         the capture calls the append's ``applied`` and counts it published once committed."""
-        if self._pending or self._overflow or self.chaos.on or self.shared:
+        if self._pending or self._overflow or self._outbox_only:
             return None
         where = self._arns.get(arn)
         if where is None:

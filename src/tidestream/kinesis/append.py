@@ -252,7 +252,7 @@ def append_one(state: Any, stream: Stream, partition_key: str, data: bytes) -> S
     shard = stream.router.route(int.from_bytes(md5(pkb).digest(), "big"))
     idx = shard.index
     sid = stream.id
-    now = state.now_ms()
+    now = int(state.clock() * 1000)  # state.now_ms() without its frame: this runs per change
     size = len(data) + len(pkb)
     if state.limits.applies(stream.mode):
         limiter = state.limits.shard(sid, idx, now / 1000)
@@ -263,7 +263,8 @@ def append_one(state: Any, stream: Stream, partition_key: str, data: bytes) -> S
     last_counter, last_ms = state.counters[cell_key]
     ms = now if now > last_ms else last_ms  # never behind a previous append
     counter = last_counter + 1
-    key = records.shard_prefix(sid, idx) + counter.to_bytes(8, "big")
+    # records.shard_prefix(sid, idx) + the counter's 8 bytes, as one integer's 16 bytes
+    key = records.PREFIX + ((sid << 96) | (idx << 64) | counter).to_bytes(16, "big")
     if stream.encryption == "NONE":
         value = records._HDR.pack(ms, len(pkb)) + pkb + data
     else:
