@@ -22,7 +22,7 @@ LIMITS = {
     "flat": "Cost as data grows (storage options)",
     "capture": "Capture, session 5 (2026-11-30)",
     "request": "Request path and idle memory, session 5 (2026-11-30)",
-    "drain": "Per-request instructions: `bench/profile_capture.py` (2026-11-30, session 3)",
+    "drain": "Drain, session 6 (2026-11-30)",
     "idle_rss": "Idle memory (issue 15 item 4)",
 }
 

@@ -101,11 +101,15 @@ class Conn(asyncio.Protocol):
         self.waiter.set_result((int(head[9:12]), body))
 
     async def call(self, request: bytes) -> tuple[int, bytes]:
+        return await self.send(request)
+
+    def send(self, request: bytes) -> asyncio.Future:
+        """Write *request* now; the future is its (status, body). One in flight at a time."""
         if self.transport is None:
             raise ConnectionError("not connected")
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(request)
-        return await self.waiter
+        return self.waiter
 
     def eof_received(self) -> bool:
         self.close()

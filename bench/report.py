@@ -237,7 +237,9 @@ def render(raw: dict) -> str:
         "- Streams are created ON_DEMAND (4 shards, no per-shard throttling in tidestream); servers "
         "without ON_DEMAND get 4 provisioned shards.",
         f"- Drain: {s['records']:,} records of 200 B written by PutRecords, then one consumer "
-        "reads all shards from TRIM_HORIZON with GetRecords Limit=10000.",
+        "reads all shards from TRIM_HORIZON with GetRecords Limit=10000, asking for the next page "
+        "before parsing the one just received (as KCL's prefetching consumer does); the details' "
+        "note also gives a second read by a consumer that parses each page first.",
         f"- CDC latency: PutItem open-loop at {s['cdc_rate']} writes/s for {s['cdc_seconds']:g} s "
         "into a table with a Kinesis streaming destination; one GetRecords poller per shard "
         "(0.5 ms back-off when empty); latency = first GetRecords response containing the change "

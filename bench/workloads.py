@@ -504,31 +504,57 @@ def shard_iterators(ctx: Ctx, stream: str) -> list[str]:
     ]
 
 
-def drain(ctx: Ctx, stream: str) -> tuple[int, float]:
-    """One consumer reads every shard from TRIM_HORIZON to the end; (records, seconds)."""
+def drain(ctx: Ctx, stream: str, prefetch: bool = True) -> tuple[int, float]:
+    """One consumer reads every shard from TRIM_HORIZON to the end; (records, seconds).
+
+    *prefetch*: as KCL's polling consumer does (its prefetch cache), once a page arrives the
+    consumer asks for the next one (``NextShardIterator`` found at the page's end) before it
+    parses this one, so the server reads page N+1 while the consumer parses page N. Without it,
+    the rate is that of both sides' costs added up, and the standard library's JSON parse alone
+    is ~1.6 µs per record here (the server's read ~2 µs).
+    """
     its = shard_iterators(ctx, stream)
     get = ctx.prefix("kinesis", "GetRecords")
 
+    def ask(conn: loadgen.Conn, iterator: str | None) -> asyncio.Future | None:
+        if not iterator:
+            return None
+        return conn.send(build(get, json.dumps({"ShardIterator": iterator, "Limit": 10000}).encode()))
+
     async def go() -> int:
-        c, total = Session(ctx.run.port), 0
+        conn, total = await loadgen.Conn.open(ctx.run.port), 0
         for it in its:
-            while it:
-                st, body = await c.call(
-                    build(get, json.dumps({"ShardIterator": it, "Limit": 10000}).encode())
-                )
+            pending = ask(conn, it)
+            while pending is not None:
+                st, body = await pending
                 if st != 200:
                     raise RuntimeError(_error_type(st, body))
-                d = json.loads(body)
-                if not d.get("Records"):
+                following = _next_iterator(body)
+                pending = ask(conn, following) if prefetch else None
+                records = len(json.loads(body).get("Records") or ())
+                total += records
+                if not records:  # the shard's end (a request sent ahead is answered, unread)
+                    if pending is not None:
+                        await pending
                     break
-                total += len(d["Records"])
-                it = d.get("NextShardIterator")
-        c.close()
+                pending = pending or ask(conn, following)
+        conn.close()
         return total
 
     t0 = time.perf_counter()
     total = asyncio.run(go())
     return total, time.perf_counter() - t0
+
+
+_NEXT_ITERATOR = re.compile(rb'"NextShardIterator"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def _next_iterator(body: bytes) -> str | None:
+    """A GetRecords answer's NextShardIterator without parsing its records (the key is looked
+    for from the end, where the servers measured write it)."""
+    at = body.rfind(b'"NextShardIterator"')
+    m = _NEXT_ITERATOR.match(body, at) if at >= 0 else None
+    return json.loads(m.group(1)) if m else None
 
 
 def kinesis_phase(ctx: Ctx) -> dict[str, Metric]:
@@ -575,6 +601,7 @@ def kinesis_phase(ctx: Ctx) -> dict[str, Metric]:
             cpu0 = loadgen.cpu_seconds(ctx.run.pid)
             got, secs = drain(ctx, "drain")
             cpu = loadgen.cpu_seconds(ctx.run.pid) - cpu0
+            _, parse_first = drain(ctx, "drain", prefetch=False)  # second: the data is warm
             rows["drain"] = Metric(
                 got / secs,
                 "records/s",
@@ -582,7 +609,9 @@ def kinesis_phase(ctx: Ctx) -> dict[str, Metric]:
                 errors=fill.errors + (s.records - got),
                 server_cpu=cpu,
                 note=f"{got} of {s.records} records in {secs:.2f} s; "
-                f"{got / max(cpu, 1e-9):,.0f} records per server core-second",
+                f"{got / max(cpu, 1e-9):,.0f} records per server core-second; "
+                f"a consumer that parses each page before asking for the next, read second: "
+                f"{got / parse_first:,.0f} records/s",
                 first_error=fill.first_error
                 or (f"{s.records - got} records missing" if got < s.records else ""),
             )
