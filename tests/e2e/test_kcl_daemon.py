@@ -98,13 +98,23 @@ def start_daemon(properties: Path, kclpy: Path, log_path: Path) -> subprocess.Po
         "AWS_SECRET_ACCESS_KEY": "secret",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tidestream", "kcl", "--properties", str(properties), "--log-level", "DEBUG"],
-        stdout=subprocess.DEVNULL,
-        stderr=open(log_path, "wb"),
-        cwd=REPO_ROOT,
-        env=env,
-    )
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tidestream",
+                "kcl",
+                "--properties",
+                str(properties),
+                "--log-level",
+                "DEBUG",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=REPO_ROOT,
+            env=env,
+        )
 
 
 def last_by_shard(written: set[tuple[str, str]]) -> dict[str, str]:
