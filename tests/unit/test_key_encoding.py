@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tidestream.dynamodb.numbers import normalize
-from tidestream.storage.keys import decode_tuple, encode_component, encode_tuple, prefix_end
+from tidestream.storage.keys import decode_tuple, encode_component, encode_number, encode_tuple, prefix_end
 
 numbers = st.decimals(
     min_value=Decimal("-1e30"), max_value=Decimal("1e30"), allow_nan=False, allow_infinity=False, places=8
@@ -74,3 +74,23 @@ def test_extreme_numbers():
     ]:
         n = normalize(v)
         assert decode_tuple(encode_tuple([("N", n)]))[0] == [("N", n)]
+
+
+def _decimal_key(canonical: str) -> bytes:
+    """The number key as written by every release so far (through Decimal), for comparison."""
+    d = Decimal(canonical)
+    if not d:
+        return b"\x02"
+    sign, digits, _ = d.as_tuple()
+    while len(digits) > 1 and digits[-1] == 0:
+        digits = digits[:-1]
+    adjusted = d.adjusted() + 1000
+    if not sign:
+        return b"\x03" + adjusted.to_bytes(2, "big") + bytes(x + 1 for x in digits) + b"\x00"
+    return b"\x01" + (0xFFFF - adjusted).to_bytes(2, "big") + bytes(10 - x for x in digits) + b"\xff"
+
+
+@given(st.one_of(st.integers(-(10**38) + 1, 10**38 - 1).map(str), numbers, big_numbers))
+def test_integer_keys_keep_their_stored_bytes(canonical):
+    """Positive integers skip Decimal when encoded: keys already on disk must still match."""
+    assert encode_number(canonical) == _decimal_key(canonical)

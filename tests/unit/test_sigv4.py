@@ -416,6 +416,32 @@ def test_credential_scope_parsing_is_string_based_and_exact():
     assert auth._SCOPE_END.pattern == r"[,&\s]"
 
 
+def test_remembered_credential_scopes_answer_as_parsing_does():
+    """parse_credential remembers a scope by its text up to the comma: random edits of a
+    header (separators, truncations, long scopes) get the answer of a fresh parse, twice."""
+    import random
+
+    from tidestream.http import auth
+
+    def parsed(text: str) -> tuple[str, str] | None:
+        parts = auth.credential_scope(text)
+        return None if parts is None else (parts[0], parts[2])
+
+    header = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=h, Signature=s"
+    pieces = "Credential=AKID/20260101/us-east-1/aws4_request, &\t x="
+    rnd = random.Random(15)
+    for i in range(20000):
+        chars = list(header)
+        for _ in range(rnd.randint(0, 4)):
+            chars.insert(rnd.randrange(len(chars) + 1), rnd.choice(pieces))
+        if i % 5 == 0:
+            chars[rnd.randrange(len(chars))] = "/" * rnd.choice((1, 300))
+        text = "".join(chars)
+        assert auth.parse_credential(text) == parsed(text) == auth.parse_credential(text), text
+    assert len(auth._PARSED_SCOPES) <= auth._PARSED_SCOPES_MAX
+    assert all(len(scope) <= auth._CACHED_SCOPE_LENGTH for scope in auth._PARSED_SCOPES)
+
+
 @pytest.mark.parametrize("separator", [" ", "  ", ",", ", ", " ,\t"])
 def test_components_separated_by_spaces_or_commas(verifier, separator):
     """AWS accepts the Authorization components separated by whitespace alone as well as by

@@ -154,7 +154,8 @@ class ItemStore:
     @staticmethod
     def partition_prefix(uid: int, parts: list[dict]) -> bytes:
         """Prefix of all keys of one partition (one or more partition key values)."""
-        enc = b"".join(_component(av) for av in parts)
+        # one part (every table key) without a generator: a third of the prefix's cost
+        enc = _component(parts[0]) if len(parts) == 1 else b"".join(_component(av) for av in parts)
         return _uid(uid) + bucket(enc) + enc
 
     def item_key(self, table: Table, item: Item) -> bytes:

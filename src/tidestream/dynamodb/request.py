@@ -36,10 +36,15 @@ _EXPRESSION_KEYS = frozenset(legacy.LEGACY_FOR) | {"ExpressionAttributeNames", "
 _NONE: tuple[dict, dict, None] = ({}, {}, None)
 
 
+def _without_expressions(p: Mapping[str, Any]) -> bool:
+    """No expression and no legacy parameter: the common GetItem, PutItem and DeleteItem."""
+    keys = p.keys()
+    return keys.isdisjoint(_EXPRESSION_KEYS) and keys.isdisjoint(_LEGACY_KEYS)
+
+
 def _maps(p: Mapping[str, Any]) -> tuple[dict, dict, legacy.Translation | None]:
     """Names, values (internal model), and a translation if legacy parameters are used."""
-    keys = p.keys()
-    if keys.isdisjoint(_EXPRESSION_KEYS) and keys.isdisjoint(_LEGACY_KEYS):
+    if _without_expressions(p):
         return _NONE  # the common GetItem/PutItem: nothing to check or bind
     legacy.check_not_mixed(p)
     names = p.get("ExpressionAttributeNames")
@@ -76,6 +81,8 @@ class WriteExpressions:
     def from_request(cls, p: Mapping[str, Any], op: str) -> WriteExpressions:
         """Parse and bind every expression without the table, so that AWS's table-independent
         checks answer before the table lookup; :meth:`check_key_attributes` does the rest."""
+        if op in _PLAIN_WRITES and _without_expressions(p):
+            return _NO_WRITE_EXPRESSIONS  # the common PutItem / DeleteItem: nothing to parse
         names, values, tr = _maps(p)
         if tr is not None:
             return cls._from_legacy(p, op, tr)
@@ -179,6 +186,13 @@ class ReadExpressions:
     def from_request(cls, p: Mapping[str, Any], op: str) -> ReadExpressions:
         """Parse and check every expression without the table (AWS answers these before the
         table lookup); a Query then binds its key condition with :meth:`bind_key`."""
+        if op != "Query" and _without_expressions(p):
+            return _NO_EXPRESSIONS  # the common GetItem: nothing to parse, check or build
+        return cls._parse(p, op)
+
+    @classmethod
+    def _parse(cls, p: Mapping[str, Any], op: str) -> ReadExpressions:
+        """:meth:`from_request` for a read with expressions or legacy parameters."""
         names, values, tr = _maps(p)
         proj_text, filt_text, key_text = _read_texts(p, op, tr)
         if tr is not None:
@@ -250,6 +264,16 @@ class ReadExpressions:
             op = "begins_with" if last.op == "BEGINS_WITH" else last.op
             kr.sort_condition = (op, list(last.values))
         return kr
+
+
+#: a PutItem or DeleteItem without expressions: shared, nothing changes it after parsing
+#: (an UpdateItem without one still gets its own "empty" update below)
+_PLAIN_WRITES = frozenset({"PutItem", "DeleteItem"})
+_NO_WRITE_EXPRESSIONS = WriteExpressions(None, None)
+
+#: a read without expressions (GetItem, Scan, batch gets; never Query, which needs a key
+#: condition): shared, since nothing changes it after parsing (only a Query binds its key)
+_NO_EXPRESSIONS = ReadExpressions(None, None, None)
 
 
 def _read_texts(

@@ -369,8 +369,9 @@ class HttpProtocol(asyncio.Protocol):
             self._fail_too_large()
             return
         raw = b"".join(self.body)
+        encoding = self.headers.get("content-encoding")
         try:
-            body = decode(raw, self.headers.get("content-encoding", ""))
+            body = decode(raw, encoding) if encoding else raw  # the usual body: no call
         except BadBody as err:
             self.queue.append(undecodable(self.handler, self.headers, err))
             self._kick()

@@ -357,6 +357,8 @@ class RocksEngine:
         self.written = 0  # number of write() calls so far
         self._synced = 0  # write count covered by the last completed fsync
         self._sync_task: asyncio.Future | None = None
+        #: the loop the current group commit runs on (set with ``_sync_task``)
+        self._group_loop: asyncio.AbstractEventLoop | None = None
         self._waiters: list[tuple[int, asyncio.Future]] = []
         #: readable tails (Kinesis shards, DynamoDB streams) advanced by each group commit
         self.durable_hooks: list[DurableHook] = []
@@ -594,14 +596,19 @@ class RocksEngine:
         target = self.written
         if self._synced >= target:
             return None
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append((target, fut))
+        loop = self._group_loop
         if self._sync_task is None:
-            self._sync_task = asyncio.ensure_future(self._sync_loop())
+            # the loop is looked up once per group, not per write: CPython 3.11's
+            # get_running_loop() makes a getpid system call each time; the group's task and
+            # every future it resolves belong to this one loop
+            self._group_loop = loop = asyncio.get_running_loop()
+            self._sync_task = loop.create_task(self._sync_loop(loop))
+        assert loop is not None  # set with the group's task
+        fut = loop.create_future()
+        self._waiters.append((target, fut))
         return fut
 
-    async def _sync_loop(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _sync_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             while self._waiters:
                 # an fsync costs ~80 µs of CPU here whatever it covers: let the requests that
