@@ -21,7 +21,7 @@ HUB = "Targets not met yet, and what limits them"
 LIMITS = {
     "flat": "Cost as data grows (storage options)",
     "capture": "Capture, session 6 (2026-11-30)",
-    "request": "Request path and idle memory, session 5 (2026-11-30)",
+    "request": "Request path, session 6 (2026-11-30)",
     "drain": "Drain, session 6 (2026-11-30)",
     "idle_rss": "Idle memory (issue 15 item 4)",
 }
