@@ -108,20 +108,12 @@ def fill(
     """A change's record from its table's :func:`record_template`. Binary values are written
     base64 twice by orjson's ``default`` hook (the images need no Python pass)."""
     dumps = orjson.dumps
-    if old is None:
+    if old is None or new is None:  # one image: the new one of an INSERT, the old of a REMOVE
         return template % (
             event_id.encode(),
             timestamp,
             dumps(keys, default=_binary_twice),
-            dumps(new, default=_binary_twice),
-            size,
-        )
-    if new is None:
-        return template % (
-            event_id.encode(),
-            timestamp,
-            dumps(keys, default=_binary_twice),
-            dumps(old, default=_binary_twice),
+            dumps(new if old is None else old, default=_binary_twice),
             size,
         )
     return template % (
